@@ -1,0 +1,210 @@
+# plait - GNU make build.  `make help` lists the targets; docs/ARCHITECTURE.md
+# explains the modules and how they depend on each other.
+#
+#   make                 build build/plait (CUDA backend when nvcc is found)
+#   make run             install deps, build, run the main job (plait doctor for now)
+#   make test            install deps, build, run every module's tests
+#   make SAN=1 test      the same under AddressSanitizer + UBSan (in build/san)
+#   make install PREFIX=/usr/local
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := all
+.DELETE_ON_ERROR:
+
+SAN ?= 0
+PREFIX ?= /usr/local
+ifeq ($(SAN),1)
+BUILD ?= build/san
+else
+BUILD ?= build
+endif
+
+# ---------------------------------------------------------------- toolchain
+PKGS := jansson libgit2 libcurl tree-sitter
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+OPT := -O2
+SANFLAGS :=
+ifeq ($(SAN),1)
+OPT := -O1
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+endif
+CFLAGS_ALL = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror $(OPT) -g -pthread \
+	$(SANFLAGS) -I. -I$(BUILD)/gen $(PKG_CFLAGS) $(CUDA_DEFS) $(CFLAGS)
+LDFLAGS_ALL = $(SANFLAGS) -pthread $(LDFLAGS)
+
+# ---------------------------------------------------------------- CUDA
+# Built for Hopper when nvcc is found; CUDA=0 turns it off.  Never in the
+# sanitizer build: ASan and the CUDA runtime do not share an address space
+# layout peacefully.
+CUDA ?= 1
+NVCC ?= $(firstword $(wildcard /usr/local/cuda/bin/nvcc) $(shell command -v nvcc 2>/dev/null))
+HAVE_CUDA := 0
+ifeq ($(CUDA),1)
+ifneq ($(NVCC),)
+ifneq ($(SAN),1)
+HAVE_CUDA := 1
+endif
+endif
+endif
+ifeq ($(HAVE_CUDA),1)
+CUDA_HOME := $(abspath $(dir $(NVCC))..)
+CUDA_DEFS := -DPLAIT_HAVE_CUDA
+CUDA_LIBS := -L$(CUDA_HOME)/lib64 -lcudart_static -lrt -ldl -lpthread -lstdc++
+NVCCFLAGS := -O2 -g -std=c++17 -gencode arch=compute_90a,code=sm_90a \
+	-gencode arch=compute_90,code=compute_90 -Xcompiler -Wall,-Wextra,-Werror \
+	-I. -I$(BUILD)/gen $(PKG_CFLAGS) $(CUDA_DEFS)
+CU_SRC := $(shell find engine -name '*.cu' | sort)
+else
+CU_SRC :=
+ifeq ($(SAN),1)
+$(info plait: CUDA backend left out of the sanitizer build)
+else ifeq ($(CUDA),0)
+$(info plait: CUDA backend off (CUDA=0); building the CPU backend only)
+else
+$(info plait: nvcc not found (looked in /usr/local/cuda/bin and PATH); building the CPU backend only)
+endif
+endif
+
+# ---------------------------------------------------------------- modules
+# Each module is one static library; DEPS_m lists what it links against,
+# itself first, in link order.  Dependencies point one way (ARCHITECTURE.md).
+MODULES := common engine sandbox tools agent bench-harness cli
+DEPS_common := common
+DEPS_engine := engine common
+DEPS_sandbox := sandbox common
+DEPS_tools := tools sandbox common
+DEPS_agent := agent engine tools sandbox common
+DEPS_bench-harness := bench-harness agent engine tools sandbox common
+DEPS_cli := cli bench-harness agent engine tools sandbox common
+EXT_common := -ljansson -lm
+EXT_engine := -ldl $(CUDA_LIBS)
+EXT_tools := $(BUILD)/lib/libplait-grammars.a -lgit2 -ltree-sitter
+EXT_agent := -lcurl
+# Link flags for a module and everything below it.
+ldlibs = $(foreach d,$(DEPS_$(1)),$(BUILD)/lib/libplait-$(d).a) $(foreach d,$(DEPS_$(1)),$(EXT_$(d)))
+libdeps = $(foreach d,$(DEPS_$(1)),$(BUILD)/lib/libplait-$(d).a) \
+	$(if $(filter tools,$(DEPS_$(1))),$(BUILD)/lib/libplait-grammars.a)
+
+# cli/plait.c holds main() and links into the program only, not a library.
+src_of = $(filter-out cli/plait.c,$(shell find $(1) -name '*.c' | sort))
+obj_of = $(patsubst %.c,$(BUILD)/obj/%.o,$(call src_of,$(1)))
+CU_OBJ := $(patsubst %.cu,$(BUILD)/obj/%.cu.o,$(CU_SRC))
+
+$(foreach m,$(MODULES),$(eval $(BUILD)/lib/libplait-$(m).a: $(call obj_of,$(m)) $(if $(filter engine,$(m)),$(CU_OBJ))))
+$(BUILD)/lib/libplait-%.a:
+	@mkdir -p $(@D)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/obj/%.o: %.c $(BUILD)/gen/grammar_versions.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/%.cu.o: %.cu
+	@mkdir -p $(@D)
+	$(NVCC) $(NVCCFLAGS) -MMD -MP -c $< -o $@
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# ---------------------------------------------------------------- grammars
+# Pinned npm packages (deps.txt) unpacked by scripts/deps.sh into .deps/.
+# Third-party generated code: compiled with warnings off, never -Werror.
+GRAMMAR_SRCDIRS := $(shell awk '$$1 == "npm" { n = split($$5, d, ","); \
+	for (i = 1; i <= n; i++) print ".deps/grammars/" $$2 "/" (d[i] == "." ? "" : d[i] "/") "src" }' deps.txt)
+GRAMMAR_STAMP := .deps/grammars/.stamp
+
+$(GRAMMAR_STAMP): deps.txt scripts/deps.sh
+	scripts/deps.sh --grammars
+	@touch $@
+
+$(BUILD)/lib/libplait-grammars.a: $(GRAMMAR_STAMP)
+	@mkdir -p $(BUILD)/grammars $(@D)
+	@rm -f $@
+	@set -e; for d in $(GRAMMAR_SRCDIRS); do \
+		name=$$(echo $$d | sed 's|^.deps/grammars/||; s|/src$$||; s|/|-|g'); \
+		for f in parser scanner; do \
+			[ -f $$d/$$f.c ] || continue; \
+			echo "  CC  $$d/$$f.c"; \
+			$(CC) -std=c11 -O2 -g -w -fPIC $(SANFLAGS) -I$$d -c $$d/$$f.c -o $(BUILD)/grammars/$$name-$$f.o; \
+		done; \
+	done
+	ar rcs $@ $(BUILD)/grammars/*.o
+
+$(BUILD)/gen/grammar_versions.h: deps.txt
+	@mkdir -p $(@D)
+	awk 'BEGIN { print "/* generated from deps.txt by the Makefile; do not edit */" } \
+	     $$1 == "npm" { n = $$2; sub(/^tree-sitter-/, "", n); \
+	     printf "#define TS_VERSION_%s \"%s\"\n", toupper(n), $$3 }' $< > $@
+
+# ---------------------------------------------------------------- program
+ALL_LIBS := $(call libdeps,cli)
+
+$(BUILD)/plait: $(BUILD)/obj/cli/plait.o $(ALL_LIBS)
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(call ldlibs,cli)
+
+.PHONY: all
+all: $(BUILD)/plait
+
+# ---------------------------------------------------------------- tests
+# One Criterion binary per module: tests/<module>/*.c -> $(BUILD)/tests/test-<module>.
+TEST_MODULES := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard tests/*/*.c)))))
+TEST_BINS := $(foreach m,$(TEST_MODULES),$(BUILD)/tests/test-$(m))
+
+# tests/cli runs the built program as a user would, so it links common only.
+TESTDEPS_cli := common
+testdeps = $(if $(TESTDEPS_$(1)),$(TESTDEPS_$(1)),$(1))
+define test_rule
+$(BUILD)/tests/test-$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/$(1)/*.c)) \
+		$(call libdeps,$(call testdeps,$(1))) $(if $(filter cli,$(1)),$(BUILD)/plait)
+	@mkdir -p $$(@D)
+	$$(CC) $$(LDFLAGS_ALL) -o $$@ $$(filter %.o,$$^) $$(call ldlibs,$(call testdeps,$(1))) -lcriterion
+endef
+$(foreach m,$(TEST_MODULES),$(eval $(call test_rule,$(m))))
+
+.PHONY: deps test tests run check-deps
+deps:
+	scripts/deps.sh
+
+check-deps:
+	scripts/deps.sh --check
+
+tests: $(TEST_BINS) $(BUILD)/plait
+
+test: deps
+	$(MAKE) --no-print-directory tests
+	PLAIT_ROOT=$(CURDIR) PLAIT_BIN=$(CURDIR)/$(BUILD)/plait scripts/run-tests.sh $(TEST_BINS)
+
+run: deps
+	$(MAKE) --no-print-directory all
+	$(BUILD)/plait doctor
+
+# ---------------------------------------------------------------- install
+HEADERS := common/common.h engine/engine.h sandbox/sandbox.h tools/tools.h agent/agent.h \
+	bench-harness/bench.h
+.PHONY: install uninstall
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 755 $(BUILD)/plait $(DESTDIR)$(PREFIX)/bin/plait
+	for h in $(HEADERS); do install -D -m 644 $$h $(DESTDIR)$(PREFIX)/include/plait/$$h; done
+	install -m 644 $(filter-out %/libplait-cli.a,$(ALL_LIBS)) $(DESTDIR)$(PREFIX)/lib/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/^#define PLAIT_VERSION "\(.*\)"/\1/p' common/common.h)|' \
+		-e 's|@CUDA_LIBS@|$(CUDA_LIBS)|' scripts/plait.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/plait.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/plait $(DESTDIR)$(PREFIX)/lib/pkgconfig/plait.pc
+	rm -f $(foreach l,$(ALL_LIBS),$(DESTDIR)$(PREFIX)/lib/$(notdir $(l)))
+	rm -rf $(DESTDIR)$(PREFIX)/include/plait
+
+# ---------------------------------------------------------------- misc
+.PHONY: clean distclean format help
+clean:
+	rm -rf build
+
+distclean: clean
+	rm -rf .deps
+
+format:
+	clang-format -i $$(find common engine sandbox tools agent bench-harness cli tests -name '*.[ch]')
+
+help:
+	@sed -n '2,9p' Makefile | sed 's/^# \{0,1\}//'

@@ -1,0 +1,107 @@
+/* gpu_probe.c - what GPU and driver this machine has.
+ *
+ * With the CUDA backend built, the CUDA runtime answers (cuda/probe.cu).
+ * Without it we still load the driver library by hand, so that `plait
+ * doctor` can say "there is an H100 here, but this build cannot use it". */
+#define _GNU_SOURCE
+#include "engine/engine.h"
+
+#include <dlfcn.h>
+#include <string.h>
+
+#ifdef PLAIT_HAVE_CUDA
+/* cuda/probe.cu; returns 0 or a CUDA error number with a message in note. */
+int eng_cuda_runtime_probe(eng_gpu_report *report);
+#endif
+
+/* The driver API, declared by hand: the CPU build must not need CUDA headers. */
+typedef int (*cu_init_fn)(unsigned);
+typedef int (*cu_int_fn)(int *);
+typedef int (*cu_dev_get_fn)(int *, int);
+typedef int (*cu_dev_name_fn)(char *, int, int);
+typedef int (*cu_dev_mem_fn)(size_t *, int);
+typedef int (*cu_dev_attr_fn)(int *, int, int);
+
+enum { CU_ATTR_SM_COUNT = 16, CU_ATTR_CC_MAJOR = 75, CU_ATTR_CC_MINOR = 76 };
+
+static void driver_probe(eng_gpu_report *r)
+{
+	void *lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+	cu_init_fn cu_init;
+	cu_int_fn cu_driver_version, cu_count;
+	cu_dev_get_fn cu_dev_get;
+	cu_dev_name_fn cu_dev_name;
+	cu_dev_mem_fn cu_dev_mem;
+	cu_dev_attr_fn cu_dev_attr;
+	int n = 0, i, rc;
+
+	r->probe = "driver";
+	if (!lib) {
+		snprintf(r->note, sizeof(r->note), "no NVIDIA driver (libcuda.so.1 not found)");
+		return;
+	}
+	r->driver_found = true;
+	cu_init = (cu_init_fn)dlsym(lib, "cuInit");
+	cu_driver_version = (cu_int_fn)dlsym(lib, "cuDriverGetVersion");
+	cu_count = (cu_int_fn)dlsym(lib, "cuDeviceGetCount");
+	cu_dev_get = (cu_dev_get_fn)dlsym(lib, "cuDeviceGet");
+	cu_dev_name = (cu_dev_name_fn)dlsym(lib, "cuDeviceGetName");
+	cu_dev_mem = (cu_dev_mem_fn)dlsym(lib, "cuDeviceTotalMem_v2");
+	cu_dev_attr = (cu_dev_attr_fn)dlsym(lib, "cuDeviceGetAttribute");
+	if (!cu_init || !cu_driver_version || !cu_count || !cu_dev_get || !cu_dev_name || !cu_dev_mem ||
+	    !cu_dev_attr) {
+		snprintf(r->note, sizeof(r->note), "libcuda.so.1 lacks the expected driver API symbols");
+		goto done;
+	}
+	cu_driver_version(&r->driver_version);
+	if ((rc = cu_init(0)) != 0) {
+		snprintf(r->note, sizeof(r->note), "cuInit failed with CUDA error %d", rc);
+		goto done;
+	}
+	if (cu_count(&n) != 0 || n == 0) {
+		snprintf(r->note, sizeof(r->note), "the driver reports no CUDA devices");
+		goto done;
+	}
+	for (i = 0; i < n && r->count < (int)PL_ARRAY_LEN(r->devices); i++) {
+		eng_gpu_info *g = &r->devices[r->count];
+		int dev;
+		size_t mem = 0;
+
+		if (cu_dev_get(&dev, i) != 0)
+			continue;
+		cu_dev_name(g->name, (int)sizeof(g->name), dev);
+		cu_dev_mem(&mem, dev);
+		g->mem_total = mem;
+		cu_dev_attr(&g->cc_major, CU_ATTR_CC_MAJOR, dev);
+		cu_dev_attr(&g->cc_minor, CU_ATTR_CC_MINOR, dev);
+		cu_dev_attr(&g->sm_count, CU_ATTR_SM_COUNT, dev);
+		r->count++;
+	}
+done:
+	dlclose(lib);
+}
+
+void eng_gpu_probe(eng_gpu_report *report)
+{
+	memset(report, 0, sizeof(*report));
+#ifdef PLAIT_HAVE_CUDA
+	if (eng_cuda_runtime_probe(report) == 0)
+		return;
+	/* The runtime could not start (no driver, or too old): fall through to
+	 * the driver probe for a precise reason, keeping the runtime's note. */
+	{
+		char note[sizeof(report->note)];
+		int rt = report->runtime_version;
+
+		memcpy(note, report->note, sizeof(note));
+		memset(report, 0, sizeof(*report));
+		driver_probe(report);
+		report->runtime_version = rt;
+		/* Without a driver the driver probe's reason is the clearer one. */
+		if (report->count == 0 && report->driver_found)
+			snprintf(report->note, sizeof(report->note), "%s", note);
+	}
+#else
+	driver_probe(report);
+#endif
+}

@@ -1,0 +1,91 @@
+#!/bin/sh
+# deps.sh - install what deps.txt lists: missing Debian packages, then the
+# pinned tree-sitter grammar packages from npm into .deps/grammars/.
+#
+#   scripts/deps.sh            install what is missing (idempotent, fast when done)
+#   scripts/deps.sh --check    only report what is missing; exit 1 if anything is
+#   scripts/deps.sh --grammars only the grammar packages (what the build itself needs)
+set -eu
+cd "$(dirname "$0")/.."
+LIST=deps.txt
+DEST=.deps/grammars
+check_only=0
+grammars_only=0
+case "${1:-}" in
+--check) check_only=1 ;;
+--grammars) grammars_only=1 ;;
+"") ;;
+*) echo "usage: scripts/deps.sh [--check | --grammars]" >&2; exit 2 ;;
+esac
+
+say() { printf 'deps: %s\n' "$*"; }
+die() { printf 'deps: error: %s\n' "$*" >&2; exit 1; }
+
+# ---- Debian packages
+missing=""
+[ $grammars_only = 1 ] && LIST_DEB=/dev/null || LIST_DEB=$LIST
+for entry in $(awk '$1 == "deb" { c = ($3 ~ /^cmd=/) ? substr($3, 5) : ""; print $2 ":" c }' "$LIST_DEB"); do
+	p=${entry%%:*}
+	cmd=${entry#*:}
+	if [ -n "$cmd" ] && command -v "$cmd" >/dev/null 2>&1; then
+		continue
+	fi
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	if [ $check_only = 1 ]; then
+		say "missing Debian packages:$missing"
+	else
+		if [ "$(id -u)" = 0 ]; then
+			SUDO=""
+		elif command -v sudo >/dev/null 2>&1; then
+			SUDO="sudo"
+		else
+			die "missing Debian packages:$missing; run as root: apt-get install$missing"
+		fi
+		say "installing Debian packages:$missing"
+		$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q
+		# shellcheck disable=SC2086
+		$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
+	fi
+fi
+
+# ---- npm grammar packages, each checked against its pinned integrity
+pins=$(awk '$1 == "npm" { print $2, $3, $4 }' "$LIST")
+grammars_missing=""
+tmp=""
+trap '[ -n "$tmp" ] && rm -rf "$tmp"' EXIT
+while read -r name ver integrity; do
+	[ -n "$name" ] || continue
+	dir="$DEST/$name"
+	if [ -f "$dir/.pinned" ] && [ "$(cat "$dir/.pinned")" = "$ver $integrity" ]; then
+		continue
+	fi
+	if [ $check_only = 1 ]; then
+		grammars_missing="$grammars_missing $name@$ver"
+		continue
+	fi
+	command -v npm >/dev/null 2>&1 || die "npm is not installed; run 'make deps' as root"
+	command -v openssl >/dev/null 2>&1 || die "openssl is not installed; run 'make deps' as root"
+	say "fetching $name@$ver"
+	tmp=$(mktemp -d)
+	(cd "$tmp" && npm pack --silent "$name@$ver" >/dev/null) ||
+		die "npm pack $name@$ver failed (is the npm registry reachable?)"
+	tgz=$(ls "$tmp"/*.tgz)
+	got="sha512-$(openssl dgst -sha512 -binary "$tgz" | base64 -w0)"
+	[ "$got" = "$integrity" ] || die "$name@$ver: integrity mismatch (got $got, pinned $integrity)"
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	tar -xzf "$tgz" -C "$dir" --strip-components=1 --no-same-owner
+	echo "$ver $integrity" >"$dir/.pinned"
+	rm -rf "$tmp"
+	tmp=""
+done <<EOP
+$pins
+EOP
+if [ $check_only = 1 ]; then
+	[ -n "$grammars_missing" ] && say "missing grammar packages:$grammars_missing"
+	[ -n "$missing$grammars_missing" ] && exit 1
+	say "everything in $LIST is installed"
+fi
+exit 0

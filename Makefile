@@ -171,11 +171,11 @@ check-deps:
 tests: $(TEST_BINS) $(BUILD)/plait
 
 test: deps
-	$(MAKE) --no-print-directory tests
+	$(MAKE) --no-print-directory -j$$(nproc) tests
 	PLAIT_ROOT=$(CURDIR) PLAIT_BIN=$(CURDIR)/$(BUILD)/plait scripts/run-tests.sh $(TEST_BINS)
 
 run: deps
-	$(MAKE) --no-print-directory all
+	$(MAKE) --no-print-directory -j$$(nproc) all
 	$(BUILD)/plait doctor
 
 # ---------------------------------------------------------------- install

@@ -69,8 +69,10 @@ while read -r name ver integrity; do
 	command -v openssl >/dev/null 2>&1 || die "openssl is not installed; run 'make deps' as root"
 	say "fetching $name@$ver"
 	tmp=$(mktemp -d)
-	(cd "$tmp" && npm pack --silent "$name@$ver" >/dev/null) ||
-		die "npm pack $name@$ver failed (is the npm registry reachable?)"
+	if ! (cd "$tmp" && npm pack --loglevel=error "$name@$ver" >/dev/null 2>"$tmp/npm.err"); then
+		sed 's/^/  npm: /' "$tmp/npm.err" >&2
+		die "npm pack $name@$ver failed: is the npm registry reachable, and does npm trust this network's TLS certificates (npm config get cafile)?"
+	fi
 	tgz=$(ls "$tmp"/*.tgz)
 	got="sha512-$(openssl dgst -sha512 -binary "$tgz" | base64 -w0)"
 	[ "$got" = "$integrity" ] || die "$name@$ver: integrity mismatch (got $got, pinned $integrity)"

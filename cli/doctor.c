@@ -189,10 +189,14 @@ static json_t *section_sandbox(json_t *problems)
 	pl_json_set(o, "seccomp", json_boolean(c.seccomp));
 	pl_json_set(o, "cgroup", json_string(sbx_cgroup_kind_name(c.cgroup)));
 	pl_json_set(o, "cgroup_writable", json_boolean(c.cgroup_writable));
+	/* As root the sysctls do not apply: what refuses is the surrounding
+	 * chroot, container or security policy. */
 	if (!c.all_namespaces)
 		problem(problems, "warning", "sandbox",
-			"as root: 'sysctl -w kernel.unprivileged_userns_clone=1' and "
-			"'sysctl -w user.max_user_namespaces=15000', or run plait as root",
+			c.is_root ? "run plait outside this chroot or container, or let it create user "
+				    "namespaces (seccomp or AppArmor policy)"
+				  : "as root: 'sysctl -w kernel.unprivileged_userns_clone=1' and "
+				    "'sysctl -w user.max_user_namespaces=15000'",
 			"cannot create the namespaces the sandbox needs (%s): commands cannot be isolated",
 			c.userns_error[0] ? c.userns_error : "refused");
 	if (!c.seccomp)

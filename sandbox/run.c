@@ -310,6 +310,25 @@ static void close_others(const int *keep, size_t n)
 	}
 }
 
+/* An unprivileged caller may map only its own ids, and only a dumpable
+ * process's /proc files are its own: the child makes itself dumpable (a
+ * caller that changed uid is not) and writes its own maps. */
+static void self_maps(const spec *sp)
+{
+	char m[64];
+
+	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+		setup_fail(sp, "setting the dumpable flag", NULL);
+	snprintf(m, sizeof(m), "%u %u 1\n", sp->host_uid, sp->host_uid);
+	if (write_file("/proc/self/uid_map", m) < 0)
+		setup_fail(sp, "writing", "/proc/self/uid_map");
+	if (write_file("/proc/self/setgroups", "deny") < 0)
+		setup_fail(sp, "writing", "/proc/self/setgroups");
+	snprintf(m, sizeof(m), "%u %u 1\n", sp->host_gid, sp->host_gid);
+	if (write_file("/proc/self/gid_map", m) < 0)
+		setup_fail(sp, "writing", "/proc/self/gid_map");
+}
+
 static void setup(const spec *sp)
 {
 	const sbx_config *cfg = sp->cfg;
@@ -319,6 +338,8 @@ static void setup(const spec *sp)
 	if (read(sp->sync_fd, &c, 1) != 1)
 		_exit(127); /* the caller gave up before letting us go */
 	close(sp->sync_fd);
+	if (!sp->drop_to)
+		self_maps(sp);
 	if (mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		setup_fail(sp, "making the mount tree private", NULL);
 	/* Stage on a tmpfs over /tmp, like bubblewrap: pivot into it, keep the
@@ -410,7 +431,7 @@ static int exec_path(char *const *argv, char *const *envp)
 {
 	char buf[PATH_MAX];
 	const char *p, *end;
-	int best = ENOENT;
+	int best = ENOENT, e;
 	size_t dl, nl = strlen(argv[0]);
 
 	if (strchr(argv[0], '/')) {
@@ -426,8 +447,11 @@ static int exec_path(char *const *argv, char *const *envp)
 			buf[dl] = '/';
 			memcpy(buf + dl + 1, argv[0], nl + 1);
 			execve(buf, argv, envp);
-			if (errno == EACCES || errno == ENOEXEC || errno == ETXTBSY)
-				best = errno;
+			/* EACCES also comes from PATH directories we may not
+			 * search: it counts only for a file that exists. */
+			e = errno;
+			if ((e == EACCES || e == ENOEXEC || e == ETXTBSY) && access(buf, F_OK) == 0)
+				best = e;
 		}
 		if (!*end)
 			break;
@@ -765,29 +789,24 @@ static int write_proc(pid_t pid, const char *file, const char *data, pl_err *err
 
 /* Root maps inner 0 to host 0 only while the root is assembled (files on
  * the staging tmpfs need a mapped owner), then the child switches to the
- * target ids; an unprivileged caller maps just itself. */
+ * target ids.  An unprivileged caller's child writes its own maps. */
 static int write_maps(pid_t pid, const spec *sp, pl_err *err)
 {
 	char m[96];
 	int rc;
 
-	if (geteuid() == 0) {
-		if (sp->host_uid == 0)
-			snprintf(m, sizeof(m), "0 0 1\n");
-		else
-			snprintf(m, sizeof(m), "0 0 1\n%u %u 1\n", sp->host_uid, sp->host_uid);
-		if ((rc = write_proc(pid, "uid_map", m, err)) < 0)
-			return rc;
-		if (sp->host_gid == 0)
-			snprintf(m, sizeof(m), "0 0 1\n");
-		else
-			snprintf(m, sizeof(m), "0 0 1\n%u %u 1\n", sp->host_gid, sp->host_gid);
-		return write_proc(pid, "gid_map", m, err);
-	}
-	snprintf(m, sizeof(m), "%u %u 1\n", sp->host_uid, sp->host_uid);
-	if ((rc = write_proc(pid, "uid_map", m, err)) < 0 || (rc = write_proc(pid, "setgroups", "deny", err)) < 0)
+	if (!sp->drop_to)
+		return 0;
+	if (sp->host_uid == 0)
+		snprintf(m, sizeof(m), "0 0 1\n");
+	else
+		snprintf(m, sizeof(m), "0 0 1\n%u %u 1\n", sp->host_uid, sp->host_uid);
+	if ((rc = write_proc(pid, "uid_map", m, err)) < 0)
 		return rc;
-	snprintf(m, sizeof(m), "%u %u 1\n", sp->host_gid, sp->host_gid);
+	if (sp->host_gid == 0)
+		snprintf(m, sizeof(m), "0 0 1\n");
+	else
+		snprintf(m, sizeof(m), "0 0 1\n%u %u 1\n", sp->host_gid, sp->host_gid);
 	return write_proc(pid, "gid_map", m, err);
 }
 

@@ -19,12 +19,13 @@
 
 extern char **environ;
 
-enum { CLI, BWRAP, RUN, SESSION, NKIND };
+enum { CLI, BWRAP, RUN, SESSION, SPAWN, NKIND };
 static const char *const names[NKIND] = {
 	"`plait sandbox run -- /bin/true` (fresh sandbox, new process)",
 	"`bwrap --unshare-all --ro-bind / / /bin/true`",
 	"`sbx_run(/bin/true)` (fresh sandbox, in process)",
 	"`sbx_session_exec(/bin/true)` (reused session)",
+	"`posix_spawn(/bin/true)`, no sandbox (the floor)",
 };
 
 static int spawn_wait(char *const *argv)
@@ -78,6 +79,8 @@ int main(int argc, char **argv)
 				rc = spawn_wait(cli);
 			else if (k == BWRAP)
 				rc = spawn_wait(bwrap);
+			else if (k == SPAWN)
+				rc = spawn_wait((char **)truev);
 			else if (k == RUN)
 				rc = sbx_run(&r, &cfg, truev, &err) < 0 || r.exit_code ? -1 : 0;
 			else
@@ -111,6 +114,7 @@ int main(int argc, char **argv)
 	printf("session command vs fresh sbx_run, median: %.1fx faster (%s)\n", med[RUN] / med[SESSION],
 	       med[RUN] / med[SESSION] >= 5 ? "goal met: >= 5x" : "goal missed: < 5x");
 	printf("session command vs fresh CLI, median: %.1fx faster\n", med[CLI] / med[SESSION]);
+	printf("session command vs a plain posix_spawn, median: %.2fx the time\n", med[SESSION] / med[SPAWN]);
 	for (k = 0; k < NKIND; k++)
 		free(t[k]);
 	sbx_session_close(s);

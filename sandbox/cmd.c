@@ -36,7 +36,7 @@ static const char sandbox_usage[] =
 	"  --hostname NAME       host name inside (default: sandbox)\n"
 	"  --timeout SECONDS     wall-clock limit; the whole process tree is killed\n"
 	"  --cpu SECONDS         CPU time per process (RLIMIT_CPU)\n"
-	"  --memory SIZE         memory: cgroup v2 when writable, else RLIMIT_AS\n"
+	"  --memory SIZE         memory per process, as RLIMIT_AS (no cgroups)\n"
 	"  --address-space SIZE  address space per process (RLIMIT_AS)\n"
 	"  --nofile N            open files per process (RLIMIT_NOFILE; default 1024)\n"
 	"  --nproc N             processes (RLIMIT_NPROC and the PID namespace's pid_max)\n"
@@ -101,8 +101,6 @@ static json_t *result_json(const sbx_result *r, const sbx_config *cfg)
 		json_array_append_new(lim, json_string("cpu"));
 	if (r->limits_hit & SBX_LIMIT_FSIZE)
 		json_array_append_new(lim, json_string("fsize"));
-	if (r->limits_hit & SBX_LIMIT_MEMORY)
-		json_array_append_new(lim, json_string("memory"));
 	if (r->limits_hit & SBX_LIMIT_OUTPUT)
 		json_array_append_new(lim, json_string("output"));
 	pl_json_set(o, "limits_hit", lim);
@@ -117,7 +115,6 @@ static json_t *result_json(const sbx_result *r, const sbx_config *cfg)
 		pl_json_set(o, "stderr_bytes", json_integer((json_int_t)r->err_bytes));
 		pl_json_set(o, "stderr_truncated", json_boolean(r->err_truncated));
 	}
-	pl_json_set(o, "memory_enforcement", json_string(r->cgroup ? "cgroup v2" : "rlimit"));
 	pl_buf_release(&d);
 	return o;
 }
@@ -278,8 +275,8 @@ static int cmd_run(int argc, char **argv, const pl_cmd_ctx *ctx)
 	}
 	if ((cfg.limits.memory || cfg.limits.nproc) && ctx && ctx->log)
 		pl_log_warn(ctx->log,
-			    "memory and process limits use rlimits (RLIMIT_AS, RLIMIT_NPROC, pid_max): "
-			    "no writable cgroup v2 here");
+			    "memory and process limits are enforced with rlimits (RLIMIT_AS per process, "
+			    "RLIMIT_NPROC, the PID namespace's pid_max), not cgroups");
 	if (want_stdin) {
 		if (read_stdin(&in) < 0) {
 			rc = pl_cli_fail(ctx, "sandbox", PL_EXIT_FAIL, "reading standard input: %s", strerror(errno));

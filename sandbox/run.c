@@ -1586,8 +1586,6 @@ void sbx_result_describe(pl_buf *b, const sbx_result *res, const sbx_config *cfg
 		pl_buf_puts(b, "; CPU time limit reached");
 	if (res->limits_hit & SBX_LIMIT_FSIZE)
 		pl_buf_puts(b, "; file size limit reached");
-	if (res->limits_hit & SBX_LIMIT_MEMORY)
-		pl_buf_puts(b, "; memory limit reached");
 	if (res->limits_hit & SBX_LIMIT_OUTPUT)
 		pl_buf_puts(b, "; output cut to the cap");
 }

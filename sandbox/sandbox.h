@@ -8,6 +8,8 @@
  * root mounted read-only (or an unpacked image root filesystem), with a
  * private /tmp, a fresh /proc, a minimal /dev, every capability dropped,
  * no_new_privs, a seccomp filter, rlimits, and captured, capped output.
+ * Memory and process limits are rlimits (plus the PID namespace's pid_max);
+ * cgroup v2 enforcement is not implemented.
  * docs/SANDBOX.md describes what is and is not contained.
  *
  * Two ways to run:
@@ -62,11 +64,11 @@ typedef struct sbx_limits {
 	double timeout;         /* wall-clock seconds; the whole tree is killed */
 	uint64_t cpu_seconds;   /* RLIMIT_CPU per process */
 	uint64_t address_space; /* RLIMIT_AS per process, bytes */
-	uint64_t memory;        /* bytes: cgroup v2 memory.max when writable, else
-				 * folded into RLIMIT_AS (the smaller wins) */
+	uint64_t memory;        /* bytes, folded into RLIMIT_AS (the smaller of
+				 * the two wins) */
 	uint64_t nofile;        /* RLIMIT_NOFILE */
 	uint64_t nproc;         /* processes: RLIMIT_NPROC and the PID
-				 * namespace's pid_max (cgroup v2 pids.max) */
+				 * namespace's pid_max (Linux 6.14+) */
 	uint64_t fsize;         /* RLIMIT_FSIZE, bytes */
 } sbx_limits;
 
@@ -132,8 +134,7 @@ enum sbx_limit_flag {
 	SBX_LIMIT_TIMEOUT = 1 << 0, /* wall clock: tree killed */
 	SBX_LIMIT_CPU = 1 << 1,     /* RLIMIT_CPU: SIGXCPU or SIGKILL past it */
 	SBX_LIMIT_FSIZE = 1 << 2,   /* RLIMIT_FSIZE: SIGXFSZ */
-	SBX_LIMIT_MEMORY = 1 << 3,  /* cgroup OOM kill (cgroup v2 only) */
-	SBX_LIMIT_OUTPUT = 1 << 4   /* an output stream was cut */
+	SBX_LIMIT_OUTPUT = 1 << 3   /* an output stream was cut */
 };
 
 typedef struct sbx_result {
@@ -149,12 +150,12 @@ typedef struct sbx_result {
 	pl_buf err;          /* stderr; empty when merged */
 	bool out_truncated, err_truncated;
 	uint64_t out_bytes, err_bytes; /* bytes produced, before the cap */
-	bool cgroup;         /* memory/pids limits enforced by cgroup v2 */
 } sbx_result;
 
 void sbx_result_init(sbx_result *res);
 void sbx_result_release(sbx_result *res);
-/* "exit 0", "exit 3", "killed by SIGKILL", "timed out after 2s" ... into b. */
+/* "exit 3", "killed by SEGV (signal 11)", "timed out after 2s, process
+ * tree killed", with the limits hit; appended to b.  cfg may be NULL. */
 void sbx_result_describe(pl_buf *b, const sbx_result *res, const sbx_config *cfg);
 
 /* Called with output as it arrives (stream 1 = stdout or merged, 2 =

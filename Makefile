@@ -208,3 +208,13 @@ format:
 
 help:
 	@sed -n '2,9p' Makefile | sed 's/^# \{0,1\}//'
+
+# ---------------------------------------------------------------- bench-sandbox
+# /bin/true in a fresh plait sandbox, in a reused session, and under
+# bubblewrap, in one interleaved run (figures: docs/PERFORMANCE.md).
+.PHONY: bench-sandbox
+$(BUILD)/bench-sandbox: scripts/bench-sandbox.c $(call libdeps,sandbox)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(call ldlibs,sandbox)
+
+bench-sandbox: $(BUILD)/plait $(BUILD)/bench-sandbox
+	$(BUILD)/bench-sandbox $(BUILD)/plait $(or $(ROUNDS),200)

@@ -3,8 +3,24 @@
  *
  * Depends on common/ only.  Prefix: sbx_.
  *
- * This first part answers what the kernel lets plait use; the runner,
- * sessions and profiles come with the sandbox issue.
+ * A sandbox is a tree of processes in fresh user, mount, PID, IPC, UTS and
+ * (unless the network is shared) network namespaces, rooted in the host's
+ * root mounted read-only (or an unpacked image root filesystem), with a
+ * private /tmp, a fresh /proc, a minimal /dev, every capability dropped,
+ * no_new_privs, a seccomp filter, rlimits, and captured, capped output.
+ * Memory and process limits are rlimits (plus the PID namespace's pid_max);
+ * cgroup v2 enforcement is not implemented.
+ * docs/SANDBOX.md describes what is and is not contained.
+ *
+ * Two ways to run:
+ *  - sbx_run(): one command in a fresh sandbox, torn down when it ends
+ *    (every process left behind is killed with the PID namespace).
+ *  - sbx_session_open() + sbx_session_exec(): a long-lived sandbox in which
+ *    many commands run one after another with the same root, binds and
+ *    environment; set-up is paid once.  sbx_session_close() kills all.
+ *
+ * Nothing here is thread-safe per object; distinct sessions may be used from
+ * distinct threads.
  */
 #ifndef PLAIT_SANDBOX_H
 #define PLAIT_SANDBOX_H
@@ -33,5 +49,160 @@ typedef struct sbx_caps {
 int sbx_caps_probe(sbx_caps *out, pl_err *err);
 
 const char *sbx_cgroup_kind_name(sbx_cgroup_kind k);
+
+/* ---------------------------------------------------------------- config */
+
+/* A host path made visible inside the sandbox. */
+typedef struct sbx_bind {
+	char *src; /* host path (must exist) */
+	char *dst; /* absolute path inside the sandbox */
+	bool ro;   /* read-only */
+} sbx_bind;
+
+/* Resource limits; 0 means "no limit" for every field. */
+typedef struct sbx_limits {
+	double timeout;         /* wall-clock seconds; the whole tree is killed */
+	uint64_t cpu_seconds;   /* RLIMIT_CPU per process */
+	uint64_t address_space; /* RLIMIT_AS per process, bytes */
+	uint64_t memory;        /* bytes, folded into RLIMIT_AS (the smaller of
+				 * the two wins) */
+	uint64_t nofile;        /* RLIMIT_NOFILE */
+	uint64_t nproc;         /* processes: RLIMIT_NPROC and the PID
+				 * namespace's pid_max (Linux 6.14+) */
+	uint64_t fsize;         /* RLIMIT_FSIZE, bytes */
+} sbx_limits;
+
+/*
+ * What a sandbox looks like.  Fill with sbx_config_init() and/or
+ * sbx_profile_load(); the strings and arrays belong to the config and are
+ * freed by sbx_config_release().  Change them through the setters below.
+ */
+typedef struct sbx_config {
+	char *rootfs;         /* image root directory; NULL = host root, read-only */
+	sbx_bind *binds;      /* in mount order */
+	size_t nbinds;
+	char *workdir;        /* host directory bound read-write at the same
+			       * path and the default cwd; NULL = none */
+	char *cwd;            /* start directory inside; NULL = workdir or / */
+	char **env_allow;     /* names kept from the caller's environment; a
+			       * trailing '*' matches a prefix */
+	size_t nenv_allow;
+	char **env_set;       /* "NAME=VALUE", set after the allowlist */
+	size_t nenv_set;
+	char *hostname;       /* UTS name inside; NULL = "sandbox" */
+	bool network;         /* share the host's network; default: private lo */
+	sbx_limits limits;
+	size_t output_cap;    /* bytes kept per stream (head and tail); 0 = 1 MiB */
+	bool merge_output;    /* stdout and stderr into one stream, in order */
+	int64_t uid, gid;     /* host ids to run as; -1 = the caller's, or
+			       * 65534 (nobody) when the caller is root */
+} sbx_config;
+
+/* Defaults: host root read-only, no binds, env allowlist PATH LANG LC_*
+ * TERM TZ, HOME=/tmp, network off, no limits but nofile 1024, core 0,
+ * output cap 1 MiB per stream, uid/gid -1.  Allocates the defaults. */
+void sbx_config_init(sbx_config *cfg);
+void sbx_config_release(sbx_config *cfg);
+/* Setters copy their arguments. */
+void sbx_config_set_rootfs(sbx_config *cfg, const char *dir);
+void sbx_config_set_workdir(sbx_config *cfg, const char *dir);
+void sbx_config_set_cwd(sbx_config *cfg, const char *dir);
+void sbx_config_set_hostname(sbx_config *cfg, const char *name);
+/* dst NULL = same path as src. */
+void sbx_config_add_bind(sbx_config *cfg, const char *src, const char *dst, bool ro);
+void sbx_config_allow_env(sbx_config *cfg, const char *name);
+/* "NAME=VALUE"; replaces an earlier setting of NAME.  Fails on a string
+ * without '=' or with an empty name. */
+int sbx_config_set_env(sbx_config *cfg, const char *assignment, pl_err *err);
+/* Checks what can be checked before starting: absolute paths, sources that
+ * exist, a rootfs that is a directory.  Messages name the field. */
+int sbx_config_check(const sbx_config *cfg, pl_err *err);
+
+/*
+ * Apply a profile on top of cfg.  name_or_path is a file path when it
+ * contains '/' or ends in ".json", else a profile name looked up as
+ * NAME.json in $PLAIT_SANDBOX_PROFILES, $PLAIT_ROOT/configs/sandbox, the
+ * configs/sandbox directory next to the program's build tree,
+ * PREFIX/share/plait/sandbox and /etc/plait/sandbox.  Keys: see
+ * docs/SANDBOX.md; unknown keys are errors naming the file and key.
+ */
+int sbx_profile_load(sbx_config *cfg, const char *name_or_path, pl_err *err);
+
+/* ---------------------------------------------------------------- results */
+
+enum sbx_limit_flag {
+	SBX_LIMIT_TIMEOUT = 1 << 0, /* wall clock: tree killed */
+	SBX_LIMIT_CPU = 1 << 1,     /* RLIMIT_CPU: SIGXCPU or SIGKILL past it */
+	SBX_LIMIT_FSIZE = 1 << 2,   /* RLIMIT_FSIZE: SIGXFSZ */
+	SBX_LIMIT_OUTPUT = 1 << 3   /* an output stream was cut */
+};
+
+typedef struct sbx_result {
+	int exit_code;       /* when exited normally, else -1 */
+	int signal;          /* the killing signal, else 0 */
+	bool timed_out;      /* wall-clock limit reached */
+	unsigned limits_hit; /* SBX_LIMIT_* flags */
+	double wall_time;    /* seconds */
+	double cpu_time;     /* user + system seconds of the command and the
+			      * descendants it waited for */
+	uint64_t peak_rss;   /* bytes, largest resident set (rusage) */
+	pl_buf out;          /* stdout, or the merged stream */
+	pl_buf err;          /* stderr; empty when merged */
+	bool out_truncated, err_truncated;
+	uint64_t out_bytes, err_bytes; /* bytes produced, before the cap */
+} sbx_result;
+
+void sbx_result_init(sbx_result *res);
+void sbx_result_release(sbx_result *res);
+/* "exit 3", "killed by SEGV (signal 11)", "timed out after 2s, process
+ * tree killed", with the limits hit; appended to b.  cfg may be NULL. */
+void sbx_result_describe(pl_buf *b, const sbx_result *res, const sbx_config *cfg);
+
+/* Called with output as it arrives (stream 1 = stdout or merged, 2 =
+ * stderr), before the cap applies. */
+typedef void (*sbx_output_fn)(void *ctx, int stream, const char *data, size_t n);
+
+/* Per-command options; a zeroed struct (or NULL) means "none". */
+typedef struct sbx_exec_opts {
+	const char *cwd;             /* NULL = the config's */
+	double timeout;              /* seconds; 0 = the config's */
+	const char *const *env;      /* extra "NAME=VALUE", NULL-terminated */
+	const char *stdin_data;      /* NULL = /dev/null */
+	size_t stdin_len;
+	sbx_output_fn on_output;
+	void *on_output_ctx;
+} sbx_exec_opts;
+
+/* ---------------------------------------------------------------- running */
+
+/*
+ * Run argv (argv[0] looked up in the sandbox's PATH) in a fresh sandbox and
+ * wait for it.  res must have been sbx_result_init()ed; it is filled even
+ * when the command fails, times out or is killed: those are results, not
+ * errors.  Errors (negative return) are set-up failures: a kernel that
+ * refuses namespaces, a missing bind source, a command not found or not
+ * executable in the sandbox (PL_ENOTFOUND).
+ */
+int sbx_run(sbx_result *res, const sbx_config *cfg, const char *const *argv, pl_err *err);
+int sbx_run_opts(sbx_result *res, const sbx_config *cfg, const char *const *argv,
+		 const sbx_exec_opts *opts, pl_err *err);
+
+typedef struct sbx_session sbx_session;
+
+/* Start a long-lived sandbox.  The config is copied. */
+int sbx_session_open(sbx_session **out, const sbx_config *cfg, pl_err *err);
+/* Run one command in the session and wait for it, as sbx_run does.  One at a
+ * time per session.  A timeout kills the command's process group; processes
+ * it put in the background keep running until sbx_session_close().  Fails
+ * with PL_EIO once the session has died. */
+int sbx_session_exec(sbx_session *s, sbx_result *res, const char *const *argv, const sbx_exec_opts *opts,
+		     pl_err *err);
+/* Kill every process in the session and free it.  NULL is a no-op. */
+void sbx_session_close(sbx_session *s);
+
+/* ---------------------------------------------------------------- commands */
+
+/* `plait sandbox ...`, for cli/registry.c. */
+extern const pl_cmd sbx_commands[];
 
 #endif /* PLAIT_SANDBOX_H */

@@ -1,0 +1,394 @@
+/* probe.c - escape and abuse probes run inside the sandbox by
+ * tests/sandbox/test_escape.c (compiled by the test with cc).
+ *
+ * `probe MODE [ARG]` attempts one thing the sandbox must stop and exits:
+ *   0  stopped, for the expected reason (the errno or the limit named below)
+ *   1  ESCAPE: the attempt succeeded
+ *   2  stopped, but not for the expected reason
+ * and prints one line saying what happened.  Modes that must be killed
+ * (x32, cpu) never exit by themselves. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int expect(long rc, int want, const char *what)
+{
+	int e = errno;
+
+	if (rc >= 0) {
+		printf("ESCAPE: %s succeeded\n", what);
+		return 1;
+	}
+	if (e != want) {
+		printf("%s failed with %s, expected %s\n", what, strerrorname_np(e), strerrorname_np(want));
+		return 2;
+	}
+	printf("%s refused: %s\n", what, strerrorname_np(e));
+	return 0;
+}
+
+/* Either of two errnos is the right reason. */
+static int expect2(long rc, int a, int b, const char *what)
+{
+	if (rc < 0 && errno == b)
+		errno = a;
+	return expect(rc, a, what);
+}
+
+static int expect3(long rc, int a, int b, int c, const char *what)
+{
+	if (rc < 0 && errno == c)
+		errno = a;
+	return expect2(rc, a, b, what);
+}
+
+static int tty_fd(void)
+{
+	int m = posix_openpt(O_RDWR | O_NOCTTY);
+
+	if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0)
+		return -1;
+	return open(ptsname(m), O_RDWR | O_NOCTTY);
+}
+
+static int mode_fork_bomb(void)
+{
+	int n = 0;
+
+	for (;;) {
+		pid_t p = fork();
+
+		if (p == 0) {
+			pause();
+			_exit(0);
+		}
+		if (p < 0) {
+			printf("fork refused after %d children: %s\n", n, strerrorname_np(errno));
+			return errno == EAGAIN ? 0 : 2;
+		}
+		if (++n > 100000) {
+			printf("ESCAPE: %d processes\n", n);
+			return 1;
+		}
+	}
+}
+
+static int mode_memory_hog(void)
+{
+	size_t total = 0, chunk = 16 << 20;
+
+	for (;;) {
+		char *p = malloc(chunk);
+
+		if (!p) {
+			printf("allocation refused after %zu MiB\n", total >> 20);
+			return 0;
+		}
+		memset(p, 1, chunk);
+		total += chunk;
+		if (total > ((size_t)64 << 30)) {
+			printf("ESCAPE: %zu MiB allocated\n", total >> 20);
+			return 1;
+		}
+	}
+}
+
+static int mode_fds(void)
+{
+	int fd, bad = 0;
+
+	for (fd = 3; fd < 65536; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0) {
+			printf("ESCAPE: descriptor %d is open\n", fd);
+			bad = 1;
+		}
+	}
+	if (!bad)
+		printf("no descriptor beyond 0-2\n");
+	return bad;
+}
+
+static int mode_status(void)
+{
+	char line[256];
+	FILE *f = fopen("/proc/self/status", "r");
+	int ok = 0;
+
+	if (!f)
+		return 2;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strcmp(line, "CapEff:\t0000000000000000\n") || !strcmp(line, "CapPrm:\t0000000000000000\n") ||
+		    !strcmp(line, "CapBnd:\t0000000000000000\n") || !strcmp(line, "CapAmb:\t0000000000000000\n") ||
+		    !strcmp(line, "CapInh:\t0000000000000000\n") || !strcmp(line, "NoNewPrivs:\t1\n") ||
+		    !strcmp(line, "Seccomp:\t2\n"))
+			ok++;
+	}
+	fclose(f);
+	printf("%d of 7 hardening lines as expected\n", ok);
+	return ok == 7 ? 0 : 1;
+}
+
+static int mode_connect_tcp(const char *port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port)) };
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return expect(connect(s, (struct sockaddr *)&a, sizeof(a)), ECONNREFUSED, "connect to the host's loopback");
+}
+
+static int mode_connect_abstract(const char *name)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int s = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	a.sun_path[0] = '\0';
+	strncpy(a.sun_path + 1, name, sizeof(a.sun_path) - 2);
+	return expect(connect(s, (struct sockaddr *)&a, (socklen_t)(sizeof(sa_family_t) + 1 + strlen(name))),
+		      ECONNREFUSED, "connect to the host's abstract socket");
+}
+
+static int mode_connect_internet(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(53) };
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+
+	a.sin_addr.s_addr = inet_addr("1.1.1.1");
+	return expect(connect(s, (struct sockaddr *)&a, sizeof(a)), ENETUNREACH, "connect to the internet");
+}
+
+static int mode_kill_all(const char *hostpid)
+{
+	long r = kill(-1, SIGKILL);
+
+	/* Either nothing else is visible (ESRCH) or only the sandbox's own
+	 * processes were hit; the test checks the host's process lives. */
+	printf("kill(-1) returned %ld (%s)\n", r, r < 0 ? strerrorname_np(errno) : "ok");
+	if (kill(atoi(hostpid), SIGKILL) == 0) {
+		printf("ESCAPE: killed host pid %s\n", hostpid);
+		return 1;
+	}
+	return 0;
+}
+
+static int mode_ptrace_child(void)
+{
+	pid_t c = fork();
+	int rc;
+
+	if (c == 0) {
+		pause();
+		_exit(0);
+	}
+	rc = expect(ptrace(PTRACE_ATTACH, c, 0, 0), EPERM, "ptrace of another process");
+	kill(c, SIGKILL);
+	return rc;
+}
+
+static int mode_symlink_escape(const char *dir)
+{
+	char link[4096], target[4096];
+
+	snprintf(link, sizeof(link), "%s/esc", dir);
+	if (symlink("/etc", link) < 0)
+		return 2;
+	snprintf(target, sizeof(target), "%s/esc/plait-probe", dir);
+	return expect(open(target, O_WRONLY | O_CREAT, 0644), EROFS, "write through a symlink out of the workdir");
+}
+
+static int mode_hardlink_escape(const char *dir)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/passwd", dir);
+	return expect2(link("/etc/passwd", path), EXDEV, EPERM, "hard link of /etc/passwd into the workdir");
+}
+
+static int mode_tiocsti(int high)
+{
+	unsigned long req = TIOCSTI;
+	char c = 'x';
+	int fd = tty_fd();
+
+	if (fd < 0)
+		return 2;
+	if (high)
+		req |= 1ul << 32;
+	return expect(syscall(SYS_ioctl, fd, req, &c), EPERM, high ? "TIOCSTI with high bits" : "TIOCSTI");
+}
+
+static int mode_tioclinux(void)
+{
+	char sub = 6;
+	int fd = tty_fd();
+
+	return expect(syscall(SYS_ioctl, fd, TIOCLINUX, &sub), EPERM, "TIOCLINUX");
+}
+
+static int mode_sys(const char *name)
+{
+	if (!strcmp(name, "mount"))
+		return expect(mount("none", "/mnt", "tmpfs", 0, NULL), EPERM, "mount");
+	if (!strcmp(name, "umount"))
+		return expect(umount2("/proc", MNT_DETACH), EPERM, "umount /proc");
+	if (!strcmp(name, "pivot_root"))
+		return expect(syscall(SYS_pivot_root, "/tmp", "/tmp"), EPERM, "pivot_root");
+	if (!strcmp(name, "chroot"))
+		return expect(chroot("/tmp"), EPERM, "chroot");
+	if (!strcmp(name, "fsopen"))
+		return expect(syscall(SYS_fsopen, "tmpfs", 0), EPERM, "fsopen");
+	if (!strcmp(name, "open_tree"))
+		return expect(syscall(SYS_open_tree, AT_FDCWD, "/", 1 /* OPEN_TREE_CLONE */), EPERM, "open_tree");
+	if (!strcmp(name, "unshare_user"))
+		return expect(unshare(CLONE_NEWUSER), EPERM, "unshare(CLONE_NEWUSER)");
+	if (!strcmp(name, "unshare_ns"))
+		return expect(unshare(CLONE_NEWNS), EPERM, "unshare(CLONE_NEWNS)");
+	if (!strcmp(name, "clone_user"))
+		return expect(syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, NULL, NULL, NULL, 0), EPERM,
+			      "clone(CLONE_NEWUSER)");
+	if (!strcmp(name, "clone3"))
+		return expect(syscall(SYS_clone3, NULL, 0), ENOSYS, "clone3");
+	if (!strcmp(name, "setns")) {
+		int fd = open("/proc/self/ns/user", O_RDONLY);
+
+		return expect(setns(fd, 0), EPERM, "setns");
+	}
+	if (!strcmp(name, "keyctl"))
+		return expect(syscall(SYS_keyctl, 0 /* KEYCTL_GET_KEYRING_ID */, -3, 0), EPERM, "keyctl");
+	if (!strcmp(name, "add_key"))
+		return expect(syscall(SYS_add_key, "user", "k", "v", 1, -3), EPERM, "add_key");
+	if (!strcmp(name, "bpf"))
+		return expect(syscall(SYS_bpf, 0, NULL, 0), EPERM, "bpf");
+	if (!strcmp(name, "perf_event_open"))
+		return expect(syscall(SYS_perf_event_open, NULL, 0, -1, -1, 0), EPERM, "perf_event_open");
+	if (!strcmp(name, "userfaultfd"))
+		return expect(syscall(SYS_userfaultfd, 0), EPERM, "userfaultfd");
+	if (!strcmp(name, "init_module"))
+		return expect(syscall(SYS_init_module, NULL, 0, ""), EPERM, "init_module");
+	if (!strcmp(name, "finit_module"))
+		return expect(syscall(SYS_finit_module, 0, "", 0), EPERM, "finit_module");
+	if (!strcmp(name, "kexec_load"))
+		return expect(syscall(SYS_kexec_load, 0, 0, NULL, 0), EPERM, "kexec_load");
+	if (!strcmp(name, "io_uring_setup"))
+		return expect(syscall(SYS_io_uring_setup, 1, NULL), ENOSYS, "io_uring_setup");
+	if (!strcmp(name, "syslog"))
+		return expect(syscall(SYS_syslog, 3, NULL, 0), EPERM, "syslog");
+	if (!strcmp(name, "open_by_handle_at"))
+		return expect(syscall(SYS_open_by_handle_at, AT_FDCWD, NULL, 0), EPERM, "open_by_handle_at");
+	if (!strcmp(name, "mknod"))
+		return expect(mknod("/tmp/null2", S_IFCHR | 0666, makedev(1, 3)), EPERM, "mknod");
+	if (!strcmp(name, "sethostname"))
+		return expect(sethostname("evil", 4), EPERM, "sethostname");
+	if (!strcmp(name, "raw_socket"))
+		return expect(socket(AF_PACKET, SOCK_RAW, 0), EPERM, "AF_PACKET socket");
+	if (!strcmp(name, "proc1_root"))
+		return expect(open("/proc/1/root/etc/passwd", O_RDONLY), EACCES, "open via /proc/1/root");
+	if (!strcmp(name, "proc_self_exe"))
+		return expect3(open("/proc/self/exe", O_WRONLY), ETXTBSY, EROFS, EACCES, "writing /proc/self/exe");
+	if (!strcmp(name, "proc1_exe"))
+		return expect(open("/proc/1/exe", O_RDONLY), EACCES, "opening the init's /proc/1/exe");
+	if (!strcmp(name, "sysctl"))
+		return expect2(open("/proc/sys/kernel/hostname", O_WRONLY), EROFS, EACCES, "writing a sysctl");
+	if (!strcmp(name, "core_pattern"))
+		return expect2(open("/proc/sys/kernel/core_pattern", O_WRONLY), EROFS, EACCES, "writing core_pattern");
+	if (!strcmp(name, "sysfs"))
+		return expect(open("/sys/plait-probe", O_WRONLY | O_CREAT, 0644), EROFS, "creating a file in /sys");
+	if (!strcmp(name, "write_root"))
+		return expect(open("/etc/plait-probe", O_WRONLY | O_CREAT, 0644), EROFS, "writing /etc");
+	if (!strcmp(name, "write_usr"))
+		return expect(mkdir("/usr/plait-probe", 0755), EROFS, "mkdir in /usr");
+	if (!strcmp(name, "shadow"))
+		return expect(open("/etc/shadow", O_RDONLY), EACCES, "reading /etc/shadow");
+	if (!strcmp(name, "dev_mem"))
+		return expect(open("/dev/mem", O_RDONLY), ENOENT, "opening /dev/mem");
+	if (!strcmp(name, "dev_disk"))
+		return expect(open("/dev/sda", O_RDONLY), ENOENT, "opening /dev/sda");
+	if (!strcmp(name, "ptrace_init"))
+		return expect(ptrace(PTRACE_ATTACH, 1, 0, 0), EPERM, "ptrace of the sandbox's init");
+	if (!strcmp(name, "process_vm"))
+		return expect(syscall(SYS_process_vm_readv, 1, NULL, 0, NULL, 0, 0), EPERM, "process_vm_readv");
+	printf("unknown syscall probe '%s'\n", name);
+	return 3;
+}
+
+int main(int argc, char **argv)
+{
+	const char *m = argc > 1 ? argv[1] : "", *a = argc > 2 ? argv[2] : "";
+
+	setvbuf(stdout, NULL, _IONBF, 0);
+	if (!strcmp(m, "sys"))
+		return mode_sys(a);
+	if (!strcmp(m, "fork_bomb"))
+		return mode_fork_bomb();
+	if (!strcmp(m, "memory_hog"))
+		return mode_memory_hog();
+	if (!strcmp(m, "spin"))
+		for (;;)
+			;
+	if (!strcmp(m, "x32")) {
+		syscall(0x40000000 | SYS_getpid);
+		printf("ESCAPE: x32 system call allowed\n");
+		return 1;
+	}
+	if (!strcmp(m, "fds"))
+		return mode_fds();
+	if (!strcmp(m, "status"))
+		return mode_status();
+	if (!strcmp(m, "connect_tcp"))
+		return mode_connect_tcp(a);
+	if (!strcmp(m, "connect_abstract"))
+		return mode_connect_abstract(a);
+	if (!strcmp(m, "connect_internet"))
+		return mode_connect_internet();
+	if (!strcmp(m, "kill_all"))
+		return mode_kill_all(a);
+	if (!strcmp(m, "ptrace_host"))
+		return expect(ptrace(PTRACE_ATTACH, atoi(a), 0, 0), EPERM, "ptrace of a host process");
+	if (!strcmp(m, "ptrace_child"))
+		return mode_ptrace_child();
+	if (!strcmp(m, "symlink"))
+		return mode_symlink_escape(a);
+	if (!strcmp(m, "hardlink"))
+		return mode_hardlink_escape(a);
+	if (!strcmp(m, "tiocsti"))
+		return mode_tiocsti(0);
+	if (!strcmp(m, "tiocsti_high"))
+		return mode_tiocsti(1);
+	if (!strcmp(m, "tioclinux"))
+		return mode_tioclinux();
+	if (!strcmp(m, "read"))
+		return expect(open(a, O_RDONLY), ENOENT, "reading a host path outside the binds");
+	if (!strcmp(m, "read_denied"))
+		return expect(open(a, O_RDONLY), EACCES, "reading a host secret");
+	if (!strcmp(m, "write_ro"))
+		return expect(open(a, O_WRONLY | O_CREAT, 0644), EROFS, "writing a read-only bind");
+	if (!strcmp(m, "nofile")) {
+		int n = 0;
+
+		while (open("/dev/null", O_RDONLY) >= 0)
+			n++;
+		printf("opened %d files\n", n);
+		return errno == EMFILE && n < 1000 ? 0 : 2;
+	}
+	printf("unknown mode '%s'\n", m);
+	return 3;
+}

@@ -1,0 +1,159 @@
+/* `plait sandbox run` as a user runs it (PLAIT_BIN). */
+#include "sbx_test.h"
+
+/* Run the built plait with args; stdout+stderr (merged) and exit status. */
+static int plait(pl_buf *out, const char *args)
+{
+	const char *bin = getenv("PLAIT_BIN");
+	pl_buf cmd = PL_BUF_INIT;
+	char buf[4096];
+	size_t n;
+	FILE *f;
+	int st;
+
+	cr_assert(bin, "PLAIT_BIN is not set (run through make test)");
+	pl_buf_printf(&cmd, "%s %s 2>&1 </dev/null", bin, args);
+	f = popen(cmd.ptr, "r");
+	cr_assert(f);
+	pl_buf_reset(out);
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		pl_buf_add(out, buf, n);
+	st = pclose(f);
+	pl_buf_release(&cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+TestSuite(cli, .timeout = 60);
+
+Test(cli, help_documents_every_option)
+{
+	static const char *const opts[] = { "--profile", "--rootfs", "--bind",     "--ro-bind", "--workdir",
+					    "--cwd",     "--net",    "--env",      "--keep-env", "--hostname",
+					    "--timeout", "--cpu",    "--memory",   "--address-space", "--nofile",
+					    "--nproc",   "--fsize",  "--output-cap", "--merge-output", "--uid",
+					    "--gid",     "--stdin",  "--json",     "--help" };
+	pl_buf out = PL_BUF_INIT, src = PL_BUF_INIT, p = PL_BUF_INIT;
+	const char *root = getenv("PLAIT_ROOT");
+	const char *s;
+	size_t i;
+
+	cr_assert_eq(plait(&out, "sandbox run --help"), 0);
+	for (i = 0; i < PL_ARRAY_LEN(opts); i++)
+		cr_assert(strstr(out.ptr, opts[i]), "--help does not document %s", opts[i]);
+	/* and every option the parser accepts appears in the help */
+	cr_assert(root);
+	pl_path_join(&p, root, "sandbox/cmd.c");
+	read_text(&src, p.ptr);
+	for (s = src.ptr; (s = strstr(s, "!strcmp(a, \"--")); s++) {
+		char opt[64];
+		const char *q = s + strlen("!strcmp(a, \"");
+		size_t n = strcspn(q, "\"");
+
+		cr_assert_lt(n, sizeof(opt));
+		memcpy(opt, q, n);
+		opt[n] = '\0';
+		cr_assert(strstr(out.ptr, opt), "option %s is parsed but not in --help", opt);
+	}
+	cr_assert_eq(plait(&out, "sandbox --help"), 0);
+	cr_assert(strstr(out.ptr, "usage: plait sandbox run"));
+	pl_buf_release(&out);
+	pl_buf_release(&src);
+	pl_buf_release(&p);
+}
+
+Test(cli, runs_and_passes_exit_status_and_output)
+{
+	pl_buf out = PL_BUF_INIT;
+
+	cr_assert_eq(plait(&out, "sandbox run -- /bin/sh -c 'echo hi; exit 5'"), 5);
+	cr_assert_str_eq(out.ptr, "hi\n");
+	cr_assert_eq(plait(&out, "sandbox run --timeout 0.3 -- sleep 30"), 124);
+	cr_assert(strstr(out.ptr, "plait sandbox: timed out after 0.3s, process tree killed"), "%s", out.ptr);
+	cr_assert_eq(plait(&out, "sandbox run -- /bin/sh -c 'kill -TERM $$'"), 128 + SIGTERM);
+	cr_assert(strstr(out.ptr, "killed by TERM"), "%s", out.ptr);
+	cr_assert_eq(plait(&out, "sandbox run --env A=1 --hostname box -- /bin/sh -c 'echo $A $(hostname)'"), 0);
+	cr_assert_str_eq(out.ptr, "1 box\n");
+	pl_buf_release(&out);
+}
+
+Test(cli, json_result)
+{
+	pl_buf out = PL_BUF_INIT;
+	json_t *j = NULL;
+
+	cr_assert_eq(plait(&out, "sandbox run --json --merge-output --output-cap 16 -- "
+				 "/bin/sh -c 'echo aaaaaaaaaaaaaaaaaaaa; echo bbbbbbbbbbbbbbbbbbbbbbbb >&2; exit 2'"),
+		     2);
+	cr_assert_eq(pl_json_parse(&j, out.ptr, out.len, "output", NULL), 0, "%s", out.ptr);
+	cr_assert_eq(json_integer_value(json_object_get(j, "exit_code")), 2);
+	cr_assert_eq(json_integer_value(json_object_get(j, "stdout_bytes")), 46);
+	cr_assert(json_is_true(json_object_get(j, "stdout_truncated")));
+	cr_assert_str_eq(json_string_value(json_array_get(json_object_get(j, "limits_hit"), 0)), "output");
+	cr_assert(strstr(json_string_value(json_object_get(j, "output")), "bytes cut"));
+	json_decref(j);
+	pl_buf_release(&out);
+}
+
+Test(cli, stdin_is_passed_on_request)
+{
+	pl_buf out = PL_BUF_INIT;
+
+	cr_assert_eq(plait(&out, "sandbox run -- /bin/sh -c 'cat; echo end'"), 0);
+	cr_assert_str_eq(out.ptr, "end\n");
+	pl_buf_release(&out);
+	{
+		const char *bin = getenv("PLAIT_BIN");
+		pl_buf cmd = PL_BUF_INIT;
+		char buf[64] = "";
+		FILE *f;
+
+		pl_buf_printf(&cmd, "printf data | %s sandbox run --stdin -- cat", bin);
+		f = popen(cmd.ptr, "r");
+		cr_assert(f);
+		cr_assert_eq(fread(buf, 1, sizeof(buf) - 1, f), 4);
+		cr_assert_str_eq(buf, "data");
+		cr_assert_eq(pclose(f), 0);
+		pl_buf_release(&cmd);
+	}
+}
+
+Test(cli, bad_usage_is_a_clear_error)
+{
+	static const struct {
+		const char *args, *msg;
+		int code;
+	} cases[] = {
+		{ "sandbox", "usage: plait sandbox run", 2 },
+		{ "sandbox frobnicate", "unknown subcommand 'frobnicate'", 2 },
+		{ "sandbox run", "no command given", 2 },
+		{ "sandbox run --bogus x -- true", "unknown option '--bogus'", 2 },
+		{ "sandbox run --timeout", "missing value: '--timeout'", 2 },
+		{ "sandbox run --timeout -3 -- true", "--timeout: '-3' is not a positive number", 2 },
+		{ "sandbox run --memory lots -- true", "--memory:", 2 },
+		{ "sandbox run --nproc 0 -- true", "--nproc:", 2 },
+		{ "sandbox run --env NOEQ -- true", "is not NAME=VALUE", 2 },
+		{ "sandbox run --uid x -- true", "--uid:", 2 },
+		{ "sandbox run --profile nope -- true", "sandbox profile 'nope' not found", 1 },
+		{ "sandbox run --bind /no/such/plait -- true", "bind source '/no/such/plait'", 1 },
+		{ "sandbox run --rootfs /no/such/root -- true", "rootfs '/no/such/root'", 1 },
+		{ "sandbox run -- no-such-command-plait", "cannot run 'no-such-command-plait' in the sandbox", 1 },
+	};
+	pl_buf out = PL_BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < PL_ARRAY_LEN(cases); i++) {
+		cr_assert_eq(plait(&out, cases[i].args), cases[i].code, "%s: %s", cases[i].args, out.ptr);
+		cr_assert(strstr(out.ptr, cases[i].msg), "%s: %s", cases[i].args, out.ptr);
+	}
+	pl_buf_release(&out);
+}
+
+Test(cli, profile_then_overrides)
+{
+	pl_buf out = PL_BUF_INIT;
+
+	/* the test profile keeps streams apart; --merge-output after it wins */
+	cr_assert_eq(plait(&out, "sandbox run --profile test --nofile 77 -- /bin/sh -c 'ulimit -n'"), 0);
+	cr_assert(strstr(out.ptr, "77\n"), "%s", out.ptr);
+	pl_buf_release(&out);
+}

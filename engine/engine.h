@@ -61,4 +61,89 @@ void eng_gpu_probe(eng_gpu_report *report);
  * would stop it from loading.  A missing `dir` appends nothing. */
 int eng_models_scan(json_t *out, const char *dir, pl_err *err);
 
+/* ---- tokenizer and chat template */
+
+/*
+ * A model's tokenizer: tokenizer.model (SentencePiece, BPE or unigram, read
+ * from its protobuf) with the added tokens of tokenizer_config.json.
+ * Encoding equals the sentencepiece library's (0.1.97).  Immutable once
+ * loaded: one tokenizer may be used from several threads at once.
+ */
+typedef struct eng_tokenizer eng_tokenizer;
+
+/* Loads tokenizer.model from model_dir, plus tokenizer_config.json
+ * (added_tokens_decoder, add_bos_token, add_eos_token, bos_token, eos_token)
+ * and generation_config.json (eos_token_id, an id or a list, and
+ * bos_token_id) when present.  Every malformed file is an error naming it.
+ * Supported SentencePiece models: model_type unigram or bpe, byte fallback
+ * or not, a normalizer without a precompiled character map (the
+ * 'identity' rule); others fail with PL_EUNSUPPORTED.  A directory with no
+ * tokenizer.model fails with PL_ENOTFOUND (tokenizer.json alone is not
+ * read).  The vocabulary size is one past the largest id of the model or
+ * the added tokens. */
+int eng_tokenizer_load(eng_tokenizer **out, const char *model_dir, pl_err *err);
+void eng_tokenizer_free(eng_tokenizer *tk);
+
+/* Encodes len bytes of text; *ids_out is malloc'ed (never NULL on success,
+ * *n_out may be 0).  With parse_special, the added tokens of
+ * tokenizer_config.json found in the text (longest first, leftmost) become
+ * their ids and each stretch of text between them is encoded by
+ * SentencePiece on its own (with its own dummy prefix), as Hugging Face's
+ * slow tokenizers do; without it the whole text goes to SentencePiece.
+ * Adds no bos/eos. */
+int eng_tokenizer_encode(const eng_tokenizer *tk, const char *text, size_t len, bool parse_special,
+			 int32_t **ids_out, size_t *n_out, pl_err *err);
+/* A prompt: parse_special, with bos/eos added as tokenizer_config's
+ * add_bos_token / add_eos_token say (both false for LoopCoder-V2). */
+int eng_tokenizer_encode_prompt(const eng_tokenizer *tk, const char *text, size_t len, int32_t **ids_out,
+				size_t *n_out, pl_err *err);
+
+/* Streaming decoder: push ids one at a time, each call appends the text
+ * that became complete.  Byte-fallback pieces are held until their UTF-8
+ * character is complete; an incomplete or invalid sequence becomes U+FFFD
+ * per byte when a non-byte piece or eng_detok_flush ends it (as
+ * sentencepiece does).  The ids are split at the added tokens of
+ * tokenizer_config.json that are text (beyond the SentencePiece model, or
+ * normal or user-defined pieces of it): those decode to their content, and
+ * each run of ids between them decodes exactly as sentencepiece decodes
+ * it, its dummy prefix (leading U+2581) dropped; so control pieces decode
+ * to nothing and the unknown piece to " \u2047 ", and text encoded with
+ * parse_special decodes back to itself.  Ids >= the vocabulary size decode
+ * to nothing.  eng_detok_init_continue starts in the middle of a run, for
+ * text that
+ * continues a prompt.  The struct is the caller's; release it after use. */
+typedef struct eng_detok {
+	const eng_tokenizer *tk;
+	pl_buf pending; /* bytes of an incomplete UTF-8 character */
+	bool at_start;  /* the next piece's leading U+2581 is a dummy prefix */
+} eng_detok;
+void eng_detok_init(eng_detok *d, const eng_tokenizer *tk);
+void eng_detok_init_continue(eng_detok *d, const eng_tokenizer *tk);
+/* Fails only for a negative id (PL_EINVAL). */
+int eng_detok_push(eng_detok *d, int32_t id, pl_buf *out, pl_err *err);
+/* Ends the text: pending bytes of an incomplete character become U+FFFD. */
+void eng_detok_flush(eng_detok *d, pl_buf *out);
+void eng_detok_release(eng_detok *d);
+/* Appends the text of ids to out (eng_detok over all of them, flushed);
+ * equals sentencepiece's decode for ids of the SentencePiece model. */
+int eng_tokenizer_decode(const eng_tokenizer *tk, const int32_t *ids, size_t n, pl_buf *out, pl_err *err);
+
+size_t eng_tokenizer_vocab_size(const eng_tokenizer *tk);
+/* -1 when none. */
+int32_t eng_tokenizer_bos(const eng_tokenizer *tk);
+/* The ids that end generation: generation_config's eos_token_id, then
+ * tokenizer_config's eos_token, else the model's </s>.  Borrowed. */
+const int32_t *eng_tokenizer_eos_ids(const eng_tokenizer *tk, size_t *n);
+bool eng_tokenizer_is_eos(const eng_tokenizer *tk, int32_t id);
+/* Added tokens marked special, and SentencePiece control pieces. */
+bool eng_tokenizer_is_special(const eng_tokenizer *tk, int32_t id);
+/* The piece (or added token content) of id; NULL when out of range or
+ * when no piece has that id.  Borrowed. */
+const char *eng_tokenizer_piece(const eng_tokenizer *tk, int32_t id);
+/* The id of a piece or added token; -1 when absent. */
+int32_t eng_tokenizer_find(const eng_tokenizer *tk, const char *piece);
+/* A new JSON object of facts: type, model_type, pieces, vocab_size,
+ * added_tokens, byte_fallback, normalizer, bos, eos, add_bos_token. */
+json_t *eng_tokenizer_describe(const eng_tokenizer *tk);
+
 #endif /* PLAIT_ENGINE_H */

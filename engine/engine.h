@@ -146,4 +146,56 @@ int32_t eng_tokenizer_find(const eng_tokenizer *tk, const char *piece);
  * added_tokens, byte_fallback, normalizer, bos, eos, add_bos_token. */
 json_t *eng_tokenizer_describe(const eng_tokenizer *tk);
 
+/* -- chat template (LoopCoder-V2 / IQuest: ChatML, Qwen3-style turns) */
+
+/* How tool calls are written: JSON inside <tool_call></tool_call> (Hermes,
+ * the template's own), or the XML form
+ * <tool_call>\n<function=NAME>\n<parameter=KEY>\nVALUE\n</parameter>\n</function>\n</tool_call>
+ * (Qwen3-Coder). */
+typedef enum eng_tool_dialect { ENG_TOOLS_JSON, ENG_TOOLS_XML } eng_tool_dialect;
+/* "json" (or "hermes") and "xml" (or "qwen3_coder"). */
+int eng_tool_dialect_parse(eng_tool_dialect *out, const char *name, pl_err *err);
+const char *eng_tool_dialect_name(eng_tool_dialect d);
+
+typedef struct eng_chat_opts {
+	eng_tool_dialect dialect;
+	bool add_generation_prompt; /* end with "<|im_start|>assistant\n" */
+	const char *default_system; /* NULL = "You are LoopCoder, a helpful assistant developed by IQuest.";
+				     * "" = no system turn when there is no system message and no tools */
+} eng_chat_opts;
+
+/*
+ * Appends the prompt for messages, an OpenAI-style array of {role, content,
+ * tool_calls?, tool_call_id?, name?} (content a string, null, or an array of
+ * {"type": "text", "text"} parts; tool_calls [{function: {name, arguments}}]
+ * with arguments an object or a JSON string), and tools, an array of
+ * {type: "function", function: {name, description, parameters}} or NULL.
+ * The template: a system turn (the first message when it is a system
+ * message, else the default), with tools followed by the "# Tools" block
+ * listing each tool as JSON (", " / ": " separators, as `tojson`); user and
+ * later system turns as "<|im_start|>ROLE\nCONTENT<|im_end|>\n"; assistant
+ * turns with their tool calls in the chosen dialect; consecutive tool
+ * results as <tool_response> blocks of one user turn.  opts may be NULL
+ * (JSON dialect, generation prompt, default system).  On error (a message
+ * naming the bad message index and field) out is left as it was.
+ */
+int eng_chat_render(pl_buf *out, const json_t *messages, const json_t *tools, const eng_chat_opts *opts,
+		    pl_err *err);
+
+/*
+ * Parses the tool calls in generated assistant text: *calls_out is a new
+ * JSON array of {"name", "arguments" (an object)}, and the text outside
+ * the calls, trimmed, is appended to content_out.  JSON dialect: each
+ * <tool_call>...</tool_call> holds {"name", "arguments"} (arguments an
+ * object or a JSON string holding one).  XML dialect: each
+ * <tool_call><function=...>...</function></tool_call> or bare
+ * <function=...>...</function> block; parameter values are strings (one
+ * newline on each side removed).  Text with no call gives an empty array.
+ * Malformed calls (bad JSON, missing name, unclosed tags, stray text inside
+ * a block) fail with PL_EFORMAT and a message naming the call; nothing is
+ * returned then.
+ */
+int eng_chat_parse_tool_calls(json_t **calls_out, pl_buf *content_out, const char *text, eng_tool_dialect dialect,
+			      pl_err *err);
+
 #endif /* PLAIT_ENGINE_H */

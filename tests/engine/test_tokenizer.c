@@ -138,6 +138,26 @@ static void check_model(const char *model, bool round_trips)
 		pl_buf_release(&stream);
 	}
 
+	/* bytes that are not UTF-8 */
+	json_array_foreach(json_object_get(root, "byte_texts"), i, v) {
+		const char *hex = json_string_value(v);
+		size_t blen = strlen(hex) / 2;
+		char *bytes = pl_xmalloc(blen + 1);
+		int32_t *ids = NULL;
+
+		for (size_t k = 0; k < blen; k++) {
+			unsigned x;
+
+			cr_assert_eq(sscanf(hex + 2 * k, "%2x", &x), 1);
+			bytes[k] = (char)x;
+		}
+		bytes[blen] = '\0';
+		cr_assert_eq(eng_tokenizer_encode(tk, bytes, blen, false, &ids, &n, &err), 0, "%s", err.msg);
+		expect_ids(json_array_get(json_object_get(m, "byte_plain"), i), ids, n, model, "bytes", i, hex);
+		free(ids);
+		free(bytes);
+	}
+
 	/* random id sequences, byte pieces split and misordered */
 	json_array_foreach(json_object_get(m, "rand_ids"), i, v) {
 		int32_t *ids;

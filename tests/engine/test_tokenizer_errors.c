@@ -566,3 +566,45 @@ Test(tokenizer_file, generation_config_eos_list_and_single)
 	cr_assert_eq(eos[1], 5);
 	eng_tokenizer_free(tk);
 }
+
+Test(tokenizer_file, random_corruptions_fail_cleanly)
+{
+	pl_buf m = PL_BUF_INIT, c = PL_BUF_INIT;
+	uint64_t seed = 88172645463325252ULL;
+	int failed = 0;
+
+	small_model(&m, 2, 1);
+	for (int it = 0; it < 400; it++) {
+		eng_tokenizer *tk = NULL;
+		pl_err err = { 0 };
+		int flips;
+
+		pl_buf_reset(&c);
+		pl_buf_add(&c, m.ptr, m.len);
+		/* xorshift: the same corruptions every run */
+		seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+		flips = 1 + (int)(seed % 3);
+		for (int f = 0; f < flips; f++) {
+			seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+			c.ptr[seed % c.len] = (char)(seed >> 32);
+		}
+		write_rel("tokenizer.model", c.ptr, c.len);
+		if (eng_tokenizer_load(&tk, dir.ptr, &err) < 0) {
+			cr_assert(strstr(err.msg, "tokenizer.model"), "message '%s' does not name the file", err.msg);
+			failed++;
+		} else {
+			int32_t *ids = NULL;
+			size_t n = 0;
+			pl_buf out = PL_BUF_INIT;
+
+			cr_assert_eq(eng_tokenizer_encode(tk, "a b <x> zz", 10, true, &ids, &n, &err), 0, "%s", err.msg);
+			cr_assert_eq(eng_tokenizer_decode(tk, ids, n, &out, &err), 0, "%s", err.msg);
+			free(ids);
+			pl_buf_release(&out);
+			eng_tokenizer_free(tk);
+		}
+	}
+	cr_assert_gt(failed, 0);
+	pl_buf_release(&m);
+	pl_buf_release(&c);
+}

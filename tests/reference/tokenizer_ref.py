@@ -58,6 +58,11 @@ TEXTS = [
 ]
 
 
+# Not UTF-8: sentencepiece replaces each bad byte by U+FFFD before encoding.
+BYTE_TEXTS = [b"a\xffb", b"\xe2\x82", b"ok \xc3\x28 \xa0\xa1", b"\xf0\x9f\x98", b"\xed\xa0\x80 surrogate",
+              b"\xc0\xaf overlong", b"\xf4\x90\x80\x80 too big", b"tail \xe6\x97"]
+
+
 def make_texts(rng):
     extra = []
     pool = WORDS + ["ß", "🦀", "한", "∑", "\t", "\n", "  ", "    "]
@@ -115,7 +120,7 @@ def main():
     corpus = os.path.join(work, "corpus.txt")
     write_corpus(corpus, rng)
     texts = make_texts(rng)
-    out = {"texts": texts, "models": {}}
+    out = {"texts": texts, "byte_texts": [b.hex() for b in BYTE_TEXTS], "models": {}}
     for name, flags in MODELS.items():
         if len(sys.argv) > 2 and name != sys.argv[2]:
             continue
@@ -166,7 +171,9 @@ def main():
             ids = [i for i in ids if i < n or i in separators]
             rand_ids.append(ids)
             rand_text.append(decode_ref(sp, ids, separators))
+        byte_plain = [sp.encode(b) for b in BYTE_TEXTS]
         out["models"][name] = {
+            "byte_plain": byte_plain,
             "dir": d, "pieces": n, "unk": sp.unk_id(), "bos": sp.bos_id(), "eos": sp.eos_id(),
             "added": added, "plain": plain, "special": special, "decoded": decoded,
             "rand_ids": rand_ids, "rand_text": rand_text,

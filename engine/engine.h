@@ -65,22 +65,27 @@ int eng_models_scan(json_t *out, const char *dir, pl_err *err);
 
 /*
  * A model's tokenizer: tokenizer.model (SentencePiece, BPE or unigram, read
- * from its protobuf) with the added tokens of tokenizer_config.json.
- * Encoding equals the sentencepiece library's (0.1.97).  Immutable once
+ * from its protobuf) or tokenizer.json (Hugging Face BPE, byte-level or
+ * metaspace), with the added tokens of tokenizer_config.json.  SentencePiece
+ * encoding equals the sentencepiece library's (0.1.97).  Immutable once
  * loaded: one tokenizer may be used from several threads at once.
  */
 typedef struct eng_tokenizer eng_tokenizer;
 
-/* Loads tokenizer.model from model_dir, plus tokenizer_config.json
- * (added_tokens_decoder, add_bos_token, add_eos_token, bos_token, eos_token)
- * and generation_config.json (eos_token_id, an id or a list, and
- * bos_token_id) when present.  Every malformed file is an error naming it.
- * Supported SentencePiece models: model_type unigram or bpe, byte fallback
- * or not, a normalizer without a precompiled character map (the
- * 'identity' rule); others fail with PL_EUNSUPPORTED.  A directory with no
- * tokenizer.model fails with PL_ENOTFOUND (tokenizer.json alone is not
- * read).  The vocabulary size is one past the largest id of the model or
- * the added tokens. */
+/* Loads tokenizer.model from model_dir or, when there is none,
+ * tokenizer.json; then tokenizer_config.json (added_tokens_decoder,
+ * add_bos_token, add_eos_token, bos_token, eos_token) and
+ * generation_config.json (eos_token_id, an id or a list, and bos_token_id)
+ * when present.  Every malformed file is an error naming it.
+ * SentencePiece: model_type unigram or bpe, byte fallback or not, a
+ * normalizer without a precompiled character map (the 'identity' rule).
+ * tokenizer.json: a BPE model (byte_fallback, fuse_unk, ignore_merges),
+ * the Prepend/Replace normalizers, a ByteLevel (GPT-2 split) or Metaspace
+ * pre-tokenizer or none, and the ByteLevel, Metaspace or
+ * Replace/ByteFallback/Fuse/Strip decoders.  Anything else fails with
+ * PL_EUNSUPPORTED; no tokenizer file at all with PL_ENOTFOUND.  The
+ * vocabulary size is one past the largest id of the model or the added
+ * tokens. */
 int eng_tokenizer_load(eng_tokenizer **out, const char *model_dir, pl_err *err);
 void eng_tokenizer_free(eng_tokenizer *tk);
 

@@ -2,6 +2,7 @@
  * the added and special tokens of tokenizer_config.json and the eos ids of
  * generation_config.json; encoding, decoding and streaming decoding. */
 #include "engine/engine.h"
+#include "engine/hf.h"
 #include "engine/spm.h"
 
 #include <stdlib.h>
@@ -20,7 +21,8 @@ typedef struct added_tok {
 } added_tok;
 
 struct eng_tokenizer {
-	spm_model *spm;
+	spm_model *spm; /* tokenizer.model, or */
+	hf_model *hf;   /* tokenizer.json */
 	size_t vocab;       /* one past the largest id */
 	added_tok *added;   /* sorted by decreasing length: the longest match wins */
 	size_t nadded;
@@ -36,6 +38,7 @@ void eng_tokenizer_free(eng_tokenizer *tk)
 	if (!tk)
 		return;
 	spm_model_free(tk->spm);
+	hf_model_free(tk->hf);
 	for (size_t i = 0; i < tk->nadded; i++)
 		free(tk->added[i].content);
 	free(tk->added);
@@ -68,38 +71,40 @@ static int load_added(eng_tokenizer *tk, const json_t *dec, const char *what, pl
 {
 	const char *key;
 	json_t *v;
-	size_t i = 0;
 	int rc;
 
 	if (!json_is_object(dec))
 		return pl_err_set(err, PL_EFORMAT, "%s: 'added_tokens_decoder' must be an object", what);
-	tk->added = pl_xcalloc(json_object_size(dec) + 1, sizeof(*tk->added));
+	tk->added = pl_xrealloc(tk->added, (tk->nadded + json_object_size(dec) + 1) * sizeof(*tk->added));
 	json_object_foreach((json_t *)dec, key, v) {
-		added_tok *a = &tk->added[i];
+		added_tok a = { 0 };
 		const char *content;
-		bool special = false;
+		bool special = false, dup = false;
 		char ctx[160];
 
 		snprintf(ctx, sizeof(ctx), "%s: added_tokens_decoder['%.40s']", what, key);
-		if ((rc = parse_id(&a->id, key, what, err)) < 0)
+		if ((rc = parse_id(&a.id, key, what, err)) < 0)
 			return rc;
 		if ((rc = pl_json_get_str(&content, v, "content", ctx, err)) < 0 ||
 		    (rc = pl_json_opt_bool(&special, v, "special", ctx, err)) < 0)
 			return rc;
 		if (!*content)
 			return pl_err_set(err, PL_EFORMAT, "%s: 'content' is empty", ctx);
-		a->content = pl_xstrdup(content);
-		a->len = strlen(content);
-		a->special = special;
-		i++;
-		tk->nadded = i;
+		for (size_t j = 0; j < tk->nadded; j++) {
+			if (strcmp(tk->added[j].content, content))
+				continue;
+			if (tk->added[j].id != a.id)
+				return pl_err_set(err, PL_EFORMAT, "%s: added token '%s' has two ids (%d and %d)", what,
+						  content, tk->added[j].id, a.id);
+			dup = true; /* tokenizer.json listed it already */
+		}
+		if (dup)
+			continue;
+		a.content = pl_xstrdup(content);
+		a.len = strlen(content);
+		a.special = special;
+		tk->added[tk->nadded++] = a;
 	}
-	for (i = 0; i < tk->nadded; i++)
-		for (size_t j = 0; j < i; j++)
-			if (!strcmp(tk->added[i].content, tk->added[j].content))
-				return pl_err_set(err, PL_EFORMAT, "%s: added token '%s' has two ids (%d and %d)",
-						  what, tk->added[i].content, tk->added[j].id, tk->added[i].id);
-	qsort(tk->added, tk->nadded, sizeof(*tk->added), cmp_added);
 	return 0;
 }
 
@@ -209,16 +214,33 @@ int eng_tokenizer_load(eng_tokenizer **out, const char *model_dir, pl_err *err)
 	int rc = 0;
 
 	pl_path_join(&path, model_dir, "tokenizer.model");
-	if (!pl_file_exists(path.ptr)) {
-		rc = pl_err_set(err, PL_ENOTFOUND, "%s: no tokenizer.model (SentencePiece) in the model directory",
-				model_dir);
-		goto done;
+	if (pl_file_exists(path.ptr)) {
+		if ((rc = pl_map_open(&map, path.ptr, err)) < 0)
+			goto done;
+		if ((rc = spm_model_parse(&tk->spm, map.data, map.size, path.ptr, err)) < 0)
+			goto done;
+		tk->vocab = tk->spm->n;
+	} else {
+		const hf_added *ha;
+		size_t nha;
+
+		pl_buf_reset(&path);
+		pl_path_join(&path, model_dir, "tokenizer.json");
+		if (!pl_file_exists(path.ptr)) {
+			rc = pl_err_set(err, PL_ENOTFOUND,
+					"%s: no tokenizer.model (SentencePiece) or tokenizer.json in the model directory",
+					model_dir);
+			goto done;
+		}
+		if ((rc = hf_model_load(&tk->hf, path.ptr, err)) < 0)
+			goto done;
+		tk->vocab = hf_model_size(tk->hf);
+		ha = hf_model_added(tk->hf, &nha);
+		tk->added = pl_xcalloc(nha + 1, sizeof(*tk->added));
+		for (size_t i = 0; i < nha; i++)
+			tk->added[tk->nadded++] = (added_tok){ pl_xstrdup(ha[i].content), strlen(ha[i].content), ha[i].id,
+							       ha[i].special };
 	}
-	if ((rc = pl_map_open(&map, path.ptr, err)) < 0)
-		goto done;
-	if ((rc = spm_model_parse(&tk->spm, map.data, map.size, path.ptr, err)) < 0)
-		goto done;
-	tk->vocab = tk->spm->n;
 
 	pl_buf_reset(&path);
 	pl_path_join(&path, model_dir, "tokenizer_config.json");
@@ -240,6 +262,8 @@ int eng_tokenizer_load(eng_tokenizer **out, const char *model_dir, pl_err *err)
 		    (rc = token_string(&eos_s, cfg, "eos_token", path.ptr, err)) < 0)
 			goto done;
 	}
+	if (tk->nadded)
+		qsort(tk->added, tk->nadded, sizeof(*tk->added), cmp_added);
 	for (size_t i = 0; i < tk->nadded; i++)
 		if ((size_t)tk->added[i].id >= tk->vocab)
 			tk->vocab = (size_t)tk->added[i].id + 1;
@@ -265,9 +289,9 @@ int eng_tokenizer_load(eng_tokenizer **out, const char *model_dir, pl_err *err)
 		goto done;
 	if (eos_id >= 0)
 		add_eos(tk, eos_id);
-	if (!bos_set)
+	if (!bos_set && tk->spm)
 		tk->bos = tk->spm->bos_id;
-	if (!tk->neos && tk->spm->eos_id >= 0)
+	if (!tk->neos && tk->spm && tk->spm->eos_id >= 0)
 		add_eos(tk, tk->spm->eos_id);
 	if (tk->add_bos && tk->bos < 0) {
 		rc = pl_err_set(err, PL_EFORMAT, "%s/tokenizer_config.json: add_bos_token is true but there is no bos token",
@@ -319,6 +343,8 @@ const char *eng_tokenizer_piece(const eng_tokenizer *tk, int32_t id)
 		return NULL;
 	if (tk->added_idx[id] >= 0)
 		return tk->added[tk->added_idx[id]].content;
+	if (tk->hf)
+		return hf_model_token(tk->hf, id);
 	if ((size_t)id < tk->spm->n)
 		return tk->spm->pieces[id].s;
 	return NULL;
@@ -331,7 +357,7 @@ int32_t eng_tokenizer_find(const eng_tokenizer *tk, const char *piece)
 	for (size_t i = 0; i < tk->nadded; i++)
 		if (tk->added[i].len == len && !memcmp(tk->added[i].content, piece, len))
 			return tk->added[i].id;
-	return spm_piece_find(tk->spm, piece, len);
+	return tk->hf ? hf_model_find(tk->hf, piece, len) : spm_piece_find(tk->spm, piece, len);
 }
 
 bool eng_tokenizer_is_special(const eng_tokenizer *tk, int32_t id)
@@ -340,7 +366,7 @@ bool eng_tokenizer_is_special(const eng_tokenizer *tk, int32_t id)
 		return false;
 	if (tk->added_idx[id] >= 0)
 		return tk->added[tk->added_idx[id]].special;
-	return (size_t)id < tk->spm->n && tk->spm->pieces[id].type == SPM_CONTROL;
+	return tk->spm && (size_t)id < tk->spm->n && tk->spm->pieces[id].type == SPM_CONTROL;
 }
 
 /* ---------------------------------------------------------------- encode */
@@ -366,6 +392,14 @@ static void append_id(int32_t **ids, size_t *n, size_t *cap, int32_t id)
 	(*ids)[(*n)++] = id;
 }
 
+static int encode_text(const eng_tokenizer *tk, const char *text, size_t len, bool at_start, int32_t **ids,
+		       size_t *n, size_t *cap, pl_err *err)
+{
+	if (tk->hf)
+		return hf_encode(tk->hf, text, len, at_start, ids, n, cap, err);
+	return spm_encode(tk->spm, text, len, ids, n, cap, err);
+}
+
 static int encode_into(const eng_tokenizer *tk, const char *text, size_t len, bool parse_special, int32_t **ids,
 		       size_t *n, size_t *cap, pl_err *err)
 {
@@ -373,7 +407,7 @@ static int encode_into(const eng_tokenizer *tk, const char *text, size_t len, bo
 	int rc;
 
 	if (!parse_special || !tk->nadded)
-		return spm_encode(tk->spm, text, len, ids, n, cap, err);
+		return encode_text(tk, text, len, true, ids, n, cap, err);
 	/* Split on added tokens first; each piece of text between them is
 	 * encoded on its own, as Hugging Face's slow (legacy) tokenizers do. */
 	while (i < len) {
@@ -383,14 +417,14 @@ static int encode_into(const eng_tokenizer *tk, const char *text, size_t len, bo
 			i++;
 			continue;
 		}
-		if (i > seg && (rc = spm_encode(tk->spm, text + seg, i - seg, ids, n, cap, err)) < 0)
+		if (i > seg && (rc = encode_text(tk, text + seg, i - seg, seg == 0, ids, n, cap, err)) < 0)
 			return rc;
 		append_id(ids, n, cap, a->id);
 		i += a->len;
 		seg = i;
 	}
 	if (len > seg)
-		return spm_encode(tk->spm, text + seg, len - seg, ids, n, cap, err);
+		return encode_text(tk, text + seg, len - seg, seg == 0, ids, n, cap, err);
 	return 0;
 }
 
@@ -489,6 +523,32 @@ void eng_detok_flush(eng_detok *d, pl_buf *out)
 	drain(d, out, true);
 }
 
+/* tokenizer.json: the decoder's bytes of each token, through the same
+ * UTF-8 assembly; added tokens as their content. */
+static int push_hf(eng_detok *d, int32_t id, pl_buf *out)
+{
+	const eng_tokenizer *tk = d->tk;
+	pl_buf bytes = PL_BUF_INIT;
+	bool strip = false;
+
+	if (tk->added_idx[id] >= 0) {
+		const added_tok *a = &tk->added[tk->added_idx[id]];
+
+		pl_buf_add(&bytes, a->content, a->len);
+	} else {
+		hf_token_bytes(tk->hf, id, &bytes, &strip);
+	}
+	if (bytes.len) {
+		size_t skip = d->at_start && strip && bytes.ptr[0] == ' ';
+
+		pl_buf_add(&d->pending, bytes.ptr + skip, bytes.len - skip);
+		d->at_start = false;
+	}
+	drain(d, out, false);
+	pl_buf_release(&bytes);
+	return 0;
+}
+
 int eng_detok_push(eng_detok *d, int32_t id, pl_buf *out, pl_err *err)
 {
 	const eng_tokenizer *tk = d->tk;
@@ -502,6 +562,8 @@ int eng_detok_push(eng_detok *d, int32_t id, pl_buf *out, pl_err *err)
 		return pl_err_set(err, PL_EINVAL, "token id %d is negative", id);
 	if ((size_t)id >= tk->vocab)
 		return 0; /* padding rows of a larger embedding decode to nothing */
+	if (tk->hf)
+		return push_hf(d, id, out);
 	if (tk->added_idx[id] >= 0 &&
 	    ((size_t)id >= m->n || m->pieces[id].type == SPM_NORMAL || m->pieces[id].type == SPM_USER_DEFINED)) {
 		const added_tok *a = &tk->added[tk->added_idx[id]];
@@ -577,13 +639,19 @@ json_t *eng_tokenizer_describe(const eng_tokenizer *tk)
 {
 	json_t *o = json_object(), *eos = json_array();
 
-	pl_json_set(o, "type", json_string("sentencepiece"));
-	pl_json_set(o, "model_type", json_string(tk->spm->model_type == SPM_BPE ? "bpe" : "unigram"));
-	pl_json_set(o, "pieces", json_integer((json_int_t)tk->spm->n));
+	if (tk->spm) {
+		pl_json_set(o, "type", json_string("sentencepiece"));
+		pl_json_set(o, "model_type", json_string(tk->spm->model_type == SPM_BPE ? "bpe" : "unigram"));
+		pl_json_set(o, "pieces", json_integer((json_int_t)tk->spm->n));
+		pl_json_set(o, "byte_fallback", json_boolean(tk->spm->byte_fallback));
+		pl_json_set(o, "normalizer", json_string(tk->spm->norm_name));
+	} else {
+		pl_json_set(o, "type", json_string("tokenizer.json"));
+		pl_json_set(o, "model_type", json_string("bpe"));
+		pl_json_set(o, "pieces", json_integer((json_int_t)hf_model_size(tk->hf)));
+	}
 	pl_json_set(o, "vocab_size", json_integer((json_int_t)tk->vocab));
 	pl_json_set(o, "added_tokens", json_integer((json_int_t)tk->nadded));
-	pl_json_set(o, "byte_fallback", json_boolean(tk->spm->byte_fallback));
-	pl_json_set(o, "normalizer", json_string(tk->spm->norm_name));
 	pl_json_set(o, "bos", json_integer(tk->bos));
 	for (size_t i = 0; i < tk->neos; i++)
 		json_array_append_new(eos, json_integer(tk->eos[i]));

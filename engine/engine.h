@@ -77,8 +77,9 @@ typedef struct eng_tokenizer eng_tokenizer;
  * add_bos_token, add_eos_token, bos_token, eos_token) and
  * generation_config.json (eos_token_id, an id or a list, and bos_token_id)
  * when present.  Every malformed file is an error naming it.
- * SentencePiece: model_type unigram or bpe, byte fallback or not, a
- * normalizer without a precompiled character map (the 'identity' rule).
+ * SentencePiece: model_type unigram or bpe, byte fallback or not, any
+ * normalizer rule (identity, or a precompiled character map such as
+ * nmt_nfkc), no denormalizer, no treat_whitespace_as_suffix.
  * tokenizer.json: a BPE model (byte_fallback, fuse_unk, ignore_merges),
  * the Prepend/Replace normalizers, a ByteLevel (GPT-2 split) or Metaspace
  * pre-tokenizer or none, and the ByteLevel, Metaspace or

@@ -1,5 +1,6 @@
 /* spm.c - SentencePiece: the ModelProto wire format decoded by hand, the
- * identity normalizer, and the BPE and unigram encoders, following the
+ * normalizer (identity or a precompiled character map), and the BPE and
+ * unigram encoders, following the
  * behaviour of sentencepiece 0.1.97 (Debian 12's python3-sentencepiece, the
  * oracle of tests/engine/test_tokenizer.c). */
 #include "engine/spm.h"
@@ -291,6 +292,7 @@ static int parse_trainer(trainer_spec *t, pb *r, pl_err *err)
 
 typedef struct norm_spec {
 	char *name;
+	const uint8_t *charsmap;
 	size_t charsmap_len;
 	bool add_dummy_prefix, remove_extra_ws, escape_ws;
 } norm_spec;
@@ -300,7 +302,6 @@ static int parse_normalizer(norm_spec *s, pb *r, pl_err *err)
 	uint32_t f;
 	int wt, rc;
 	uint64_t v;
-	const uint8_t *d;
 
 	while (r->p < r->end) {
 		if ((rc = pb_key(&f, &wt, r, err)) < 0)
@@ -310,7 +311,7 @@ static int parse_normalizer(norm_spec *s, pb *r, pl_err *err)
 		case 2:
 			if ((rc = pb_expect(r, wt, 2, "precompiled_charsmap", err)) < 0)
 				return rc;
-			rc = pb_len(&d, &s->charsmap_len, r, err);
+			rc = pb_len(&s->charsmap, &s->charsmap_len, r, err);
 			break;
 		case 3:
 			rc = get_varint(&v, r, wt, "add_dummy_prefix", err);
@@ -341,6 +342,8 @@ void spm_model_free(spm_model *m)
 	free(m->pieces);
 	free(m->unk_surface);
 	free(m->norm_name);
+	free(m->trie);
+	free(m->norm_blob);
 	free(m->normal.slots);
 	free(m->reserved.slots);
 	free(m->user.slots);
@@ -448,11 +451,75 @@ static int index_model(spm_model *m, const trainer_spec *t, const char *what, pl
 	return 0;
 }
 
+/* precompiled_charsmap: a little-endian uint32 byte size of a Darts-clone
+ * double-array trie, the trie's uint32 units, then the NUL-terminated
+ * replacement strings the trie's values point into. */
+static int load_charsmap(spm_model *m, const uint8_t *d, size_t n, const char *what, pl_err *err)
+{
+	uint32_t tsize;
+
+	if (n < 4)
+		return pl_err_set(err, PL_EFORMAT, "%s: precompiled_charsmap is shorter than its header", what);
+	tsize = (uint32_t)d[0] | (uint32_t)d[1] << 8 | (uint32_t)d[2] << 16 | (uint32_t)d[3] << 24;
+	if (tsize % 4 || tsize < 4 || tsize > n - 4)
+		return pl_err_set(err, PL_EFORMAT, "%s: precompiled_charsmap trie size %u does not fit its %zu bytes",
+				  what, tsize, n);
+	m->trie_n = tsize / 4;
+	m->trie = pl_xmalloc(tsize);
+	for (size_t i = 0; i < m->trie_n; i++) {
+		const uint8_t *u = d + 4 + 4 * i;
+
+		m->trie[i] = (uint32_t)u[0] | (uint32_t)u[1] << 8 | (uint32_t)u[2] << 16 | (uint32_t)u[3] << 24;
+	}
+	m->norm_blob_len = n - 4 - tsize;
+	m->norm_blob = pl_xmalloc(m->norm_blob_len + 1);
+	memcpy(m->norm_blob, d + 4 + tsize, m->norm_blob_len);
+	m->norm_blob[m->norm_blob_len] = '\0';
+	return 0;
+}
+
+/* The longest key of the charsmap trie that prefixes s (Darts-clone's
+ * commonPrefixSearch); returns its length and sets *value, or 0.  Every
+ * index is checked: a corrupt trie finds nothing rather than reading out
+ * of bounds. */
+static size_t charsmap_match(const spm_model *m, const char *s, size_t n, uint32_t *value)
+{
+#define OFFSET(u) (((u) >> 10) << (((u) & (1U << 9)) >> 6))
+#define LABEL(u) ((u) & ((1U << 31) | 0xFF))
+#define HAS_LEAF(u) (((u) >> 8) & 1)
+	size_t best = 0;
+	uint32_t pos = 0, unit = m->trie[0];
+
+	pos ^= OFFSET(unit);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t c = (uint8_t)s[i];
+
+		pos ^= c;
+		if (pos >= m->trie_n)
+			break;
+		unit = m->trie[pos];
+		if (LABEL(unit) != c)
+			break;
+		pos ^= OFFSET(unit);
+		if (pos >= m->trie_n)
+			break;
+		if (HAS_LEAF(unit)) {
+			*value = m->trie[pos] & ((1U << 31) - 1);
+			best = i + 1;
+		}
+	}
+	return best;
+#undef OFFSET
+#undef LABEL
+#undef HAS_LEAF
+}
+
 int spm_model_parse(spm_model **out, const uint8_t *data, size_t size, const char *what, pl_err *err)
 {
 	spm_model *m = pl_xcalloc(1, sizeof(*m));
 	trainer_spec t = { .model_type = SPM_UNIGRAM };
 	norm_spec ns = { .add_dummy_prefix = true, .remove_extra_ws = true, .escape_ws = true };
+	norm_spec dns = { 0 };
 	size_t cap = 0;
 	pb r = { data, data, data + size, what, "ModelProto" };
 	uint32_t f;
@@ -463,8 +530,9 @@ int spm_model_parse(spm_model **out, const uint8_t *data, size_t size, const cha
 	while (r.p < r.end) {
 		if ((rc = pb_key(&f, &wt, &r, err)) < 0)
 			goto done;
-		if (f == 1 || f == 2 || f == 3) {
-			static const char *const names[] = { "", "pieces", "trainer_spec", "normalizer_spec" };
+		if (f >= 1 && f <= 5 && f != 4) {
+			static const char *const names[] = { "", "pieces", "trainer_spec", "normalizer_spec", "",
+							     "denormalizer_spec" };
 
 			if ((rc = pb_expect(&r, wt, 2, names[f], err)) < 0 || (rc = pb_len(&d, &n, &r, err)) < 0)
 				goto done;
@@ -490,6 +558,11 @@ int spm_model_parse(spm_model **out, const uint8_t *data, size_t size, const cha
 
 			if ((rc = parse_normalizer(&ns, &sub, err)) < 0)
 				goto done;
+		} else if (f == 5) {
+			pb sub = pb_sub(&r, d, n, "ModelProto.denormalizer_spec");
+
+			if ((rc = parse_normalizer(&dns, &sub, err)) < 0)
+				goto done;
 		} else if ((rc = pb_skip(&r, wt, err)) < 0) {
 			goto done;
 		}
@@ -512,13 +585,13 @@ int spm_model_parse(spm_model **out, const uint8_t *data, size_t size, const cha
 		rc = pl_err_set(err, PL_EUNSUPPORTED, "%s: treat_whitespace_as_suffix is not supported", what);
 		goto done;
 	}
-	if (ns.charsmap_len) {
-		rc = pl_err_set(err, PL_EUNSUPPORTED,
-				"%s: normalizer '%s' uses a precompiled character map, which plait does not "
-				"implement (models with the 'identity' normalizer are supported)",
-				what, ns.name ? ns.name : "");
+	if (dns.charsmap_len) {
+		rc = pl_err_set(err, PL_EUNSUPPORTED, "%s: a denormalizer (denormalizer_spec with rules) is not supported",
+				what);
 		goto done;
 	}
+	if (ns.charsmap_len && (rc = load_charsmap(m, ns.charsmap, ns.charsmap_len, what, err)) < 0)
+		goto done;
 	m->model_type = t.model_type;
 	m->byte_fallback = t.byte_fallback;
 	m->add_dummy_prefix = ns.add_dummy_prefix;
@@ -538,6 +611,7 @@ done:
 	free(t.eos_piece);
 	free(t.pad_piece);
 	free(ns.name);
+	free(dns.name);
 	spm_model_free(m);
 	return rc;
 }
@@ -617,10 +691,13 @@ static void add_ws(const spm_model *m, pl_buf *out)
 		pl_buf_putc(out, ' ');
 }
 
-/* Normalizer::Normalize with an empty character map (the identity rule). */
+/* Normalizer::Normalize: user-defined pieces pass as they are, the character
+ * map (when there is one) rewrites its longest key, whitespace is escaped
+ * and, on request, collapsed. */
 static void normalize(const spm_model *m, const char *in, size_t n, pl_buf *out)
 {
 	bool is_prev_space, is_user;
+	uint32_t value = 0;
 
 	if (m->remove_extra_ws)
 		while (n && in[0] == ' ') {
@@ -644,6 +721,10 @@ static void normalize(const spm_model *m, const char *in, size_t n, pl_buf *out)
 		if (is_user) {
 			sp = in;
 			spn = l;
+		} else if (m->trie && (k = charsmap_match(m, in, n, &value)) > 0 && value < m->norm_blob_len) {
+			l = k;
+			sp = m->norm_blob + value;
+			spn = strlen(sp);
 		} else if ((k = spm_utf8_valid_len((const uint8_t *)in, n)) > 0) {
 			l = k;
 			sp = in;

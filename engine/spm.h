@@ -32,6 +32,10 @@ typedef struct spm_model {
 	/* normalizer_spec */
 	char *norm_name;
 	bool add_dummy_prefix, remove_extra_ws, escape_ws;
+	uint32_t *trie; /* precompiled_charsmap: Darts-clone units, NULL for identity */
+	size_t trie_n;
+	char *norm_blob; /* replacement strings, NUL-terminated */
+	size_t norm_blob_len;
 	/* lookups, as sentencepiece's model_interface builds them */
 	spm_map normal;   /* NORMAL, USER_DEFINED, UNUSED pieces */
 	spm_map reserved; /* every other type */

@@ -198,3 +198,13 @@ Test(tokenizer_spm, unigram_unk_no_dummy_prefix_matches_sentencepiece)
 {
 	check_model("uni", false);
 }
+
+Test(tokenizer_spm, bpe_nmt_nfkc_charsmap_matches_sentencepiece)
+{
+	check_model("bpe_nfkc", false);
+}
+
+Test(tokenizer_spm, unigram_nfkc_cf_charsmap_matches_sentencepiece)
+{
+	check_model("uni_nfkc_cf", false);
+}

@@ -436,11 +436,70 @@ Test(tokenizer_file, unsupported_models)
 	piece(&m, "<unk>", 0, 2);
 	field_bytes(&n, 1, "nmt_nfkc", 8);
 	field_bytes(&n, 2, "\x04\x00\x00\x00....", 8);
-	field_bytes(&m, 3, n.ptr, n.len);
+	field_bytes(&m, 5, n.ptr, n.len); /* as a denormalizer */
 	write_model(&m);
-	load_fails(PL_EUNSUPPORTED, "tokenizer.model", "normalizer 'nmt_nfkc' uses a precompiled character map");
+	load_fails(PL_EUNSUPPORTED, "tokenizer.model", "a denormalizer");
 	pl_buf_release(&m);
 	pl_buf_release(&n);
+}
+
+static void charsmap_model(pl_buf *m, const void *charsmap, size_t n)
+{
+	pl_buf ns = PL_BUF_INIT;
+
+	small_model(m, 2, 1);
+	field_bytes(&ns, 1, "nmt_nfkc", 8);
+	field_bytes(&ns, 2, charsmap, n);
+	field_bytes(m, 3, ns.ptr, ns.len); /* a later normalizer_spec merges over the first */
+	pl_buf_release(&ns);
+}
+
+Test(tokenizer_file, bad_charsmaps)
+{
+	pl_buf m = PL_BUF_INIT;
+
+	charsmap_model(&m, "\x04\x00", 2);
+	write_model(&m);
+	load_fails(PL_EFORMAT, "tokenizer.model", "precompiled_charsmap is shorter than its header");
+	pl_buf_reset(&m);
+	charsmap_model(&m, "\x0c\x00\x00\x00" "abcd", 8);
+	write_model(&m);
+	load_fails(PL_EFORMAT, "tokenizer.model", "precompiled_charsmap trie size 12 does not fit its 8 bytes");
+	pl_buf_reset(&m);
+	charsmap_model(&m, "\x06\x00\x00\x00" "abcdef", 10);
+	write_model(&m);
+	load_fails(PL_EFORMAT, "tokenizer.model", "trie size 6");
+	pl_buf_release(&m);
+}
+
+Test(tokenizer_file, garbage_charsmap_trie_never_reads_out_of_bounds)
+{
+	uint8_t blob[4 + 32 * 4 + 16];
+	uint64_t seed = 0x9E3779B97F4A7C15ULL;
+	pl_buf m = PL_BUF_INIT;
+
+	for (int it = 0; it < 50; it++) {
+		eng_tokenizer *tk;
+		int32_t *ids = NULL;
+		size_t n = 0;
+		pl_err err = { 0 };
+
+		blob[0] = 32 * 4;
+		blob[1] = blob[2] = blob[3] = 0;
+		for (size_t i = 4; i < sizeof(blob); i++) {
+			seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+			blob[i] = (uint8_t)seed;
+		}
+		pl_buf_reset(&m);
+		charsmap_model(&m, blob, sizeof(blob));
+		write_model(&m);
+		tk = load_ok();
+		cr_assert_eq(eng_tokenizer_encode(tk, "a b\xff\x01zz<x>", 10, false, &ids, &n, &err), 0, "%s", err.msg);
+		cr_assert_gt(n, 0);
+		free(ids);
+		eng_tokenizer_free(tk);
+	}
+	pl_buf_release(&m);
 }
 
 /* ---- tokenizer_config.json and generation_config.json */

@@ -40,6 +40,10 @@ MODELS = {
                "--split_by_whitespace=false"],
     "uni": ["--model_type=unigram", "--vocab_size=400", "--user_defined_symbols=<tool_call>",
             "--add_dummy_prefix=false"],
+    # precompiled character maps: sentencepiece's default rule and its case-folding one
+    "bpe_nfkc": ["--model_type=bpe", "--vocab_size=400", "--byte_fallback=true",
+                 "--normalization_rule_name=nmt_nfkc"],
+    "uni_nfkc_cf": ["--model_type=unigram", "--vocab_size=400", "--normalization_rule_name=nfkc_cf"],
 }
 
 ADDED = ["<|im_start|>", "<|im_end|>", "<|endoftext|>"]
@@ -51,7 +55,8 @@ TEXTS = [
     "한국어 텍스트", "привет мир", "x→y λx. x", "a" * 50, "    " * 10 + "indented",
     '<tool_call>\n{"name": "f", "arguments": {}}\n</tool_call>', "<s>hello</s> <unk> <ctl>",
     "<|im_start|>user\nhi<|im_end|>\n", "mixed<|im_start|><|im_start|>x<|im_end|>",
-    "<|im_start|> spaced <|endoftext|>", "ß∑∂ƒ©˙∆˚¬", "\u00a0nbsp\u3000ideographic space",
+    "<|im_start|> spaced <|endoftext|>", "ＡＢＣ１２３ full width", "ﬁne ligature ½ ① Ⅻ", "e\u0301 combining",
+    "HELLO World ÄÖÜ", "ctrl\x01\x7f chars", "\ufeffbom", "ß∑∂ƒ©˙∆˚¬", "\u00a0nbsp\u3000ideographic space",
     "日本語のテキストです。", "0123456789 3.14159 1e-9",
     '#include <stdio.h>\nint main() { printf("%d\\n", 42); }', "xxx       y", "\t\t\n\n  \n",
     "end with space ", "\u2581already escaped\u2581", "zero\u200bwidth", "<0x41> literal",
@@ -127,8 +132,10 @@ def main():
         d = os.path.join(work, name)
         os.makedirs(d, exist_ok=True)
         prefix = os.path.join(d, "tokenizer")
+        rule = [] if any(f.startswith("--normalization_rule_name") for f in flags) else \
+            ["--normalization_rule_name=identity"]
         subprocess.run(["spm_train", "--input=" + corpus, "--model_prefix=" + prefix,
-                        "--normalization_rule_name=identity", "--num_threads=1", "--hard_vocab_limit=false"] + flags,
+                        "--num_threads=1", "--hard_vocab_limit=false"] + rule + flags,
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         sp = spm.SentencePieceProcessor(model_file=prefix + ".model")
         n = sp.get_piece_size()

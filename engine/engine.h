@@ -152,6 +152,9 @@ int32_t eng_tokenizer_find(const eng_tokenizer *tk, const char *piece);
  * added_tokens, byte_fallback, normalizer, bos, eos, add_bos_token. */
 json_t *eng_tokenizer_describe(const eng_tokenizer *tk);
 
+/* `plait tokenize`: encode text or decode ids with a model's tokenizer. */
+extern const pl_cmd eng_tokenizer_commands[];
+
 /* -- chat template (LoopCoder-V2 / IQuest: ChatML, Qwen3-style turns) */
 
 /* How tool calls are written: JSON inside <tool_call></tool_call> (Hermes,

@@ -344,6 +344,7 @@ void spm_model_free(spm_model *m)
 	free(m->norm_name);
 	free(m->trie);
 	free(m->norm_blob);
+	free(m->prefixes);
 	free(m->normal.slots);
 	free(m->reserved.slots);
 	free(m->user.slots);
@@ -382,6 +383,47 @@ static int32_t reserved_id(const spm_model *m, const char *piece)
 	return piece ? map_get(&m->reserved, m->pieces, piece, strlen(piece)) : -1;
 }
 
+static struct spm_prefix *prefix_slot(const spm_model *m, uint64_t h, const char *s, size_t l)
+{
+	for (size_t i = h & (m->prefix_cap - 1);; i = (i + 1) & (m->prefix_cap - 1)) {
+		struct spm_prefix *e = &m->prefixes[i];
+
+		if (e->src < 0 || (e->hash == h && e->len == l && !memcmp(m->pieces[e->src].s, s, l)))
+			return e;
+	}
+}
+
+static void index_prefixes(spm_model *m)
+{
+	size_t total = 0, cap = 16;
+
+	for (size_t i = 0; i < m->n; i++)
+		total += m->pieces[i].len;
+	while (cap < 2 * total + 2)
+		cap *= 2;
+	m->prefix_cap = cap;
+	m->prefixes = pl_xmalloc(cap * sizeof(*m->prefixes));
+	for (size_t i = 0; i < cap; i++)
+		m->prefixes[i].src = -1;
+	for (size_t i = 0; i < m->n; i++) {
+		const spm_piece *p = &m->pieces[i];
+		uint64_t h = 1469598103934665603ULL;
+
+		if (p->type != SPM_NORMAL && p->type != SPM_USER_DEFINED && p->type != SPM_UNUSED)
+			continue;
+		for (uint32_t l = 1; l <= p->len; l++) {
+			struct spm_prefix *e;
+
+			h = (h ^ (uint8_t)p->s[l - 1]) * 1099511628211ULL;
+			e = prefix_slot(m, h, p->s, l);
+			if (e->src < 0)
+				*e = (struct spm_prefix){ h, (int32_t)i, l, -1 };
+			if (l == p->len)
+				e->exact = (int32_t)i;
+		}
+	}
+}
+
 /* Builds the lookups and checks the invariants sentencepiece checks. */
 static int index_model(spm_model *m, const trainer_spec *t, const char *what, pl_err *err)
 {
@@ -408,6 +450,7 @@ static int index_model(spm_model *m, const trainer_spec *t, const char *what, pl
 			m->max_piece_len = p->len;
 		if (p->type == SPM_USER_DEFINED) {
 			map_put(&m->user, m->pieces, (int32_t)i);
+			m->user_first[(uint8_t)p->s[0]] = true;
 			if (p->len > m->max_user_len)
 				m->max_user_len = p->len;
 		}
@@ -445,6 +488,7 @@ static int index_model(spm_model *m, const trainer_spec *t, const char *what, pl
 				return pl_err_set(err, PL_EFORMAT,
 						  "%s: byte_fallback is true but byte piece <0x%02zX> is missing",
 						  what, i);
+	index_prefixes(m);
 	m->bos_id = reserved_id(m, t->bos_piece ? t->bos_piece : "<s>");
 	m->eos_id = reserved_id(m, t->eos_piece ? t->eos_piece : "</s>");
 	m->pad_id = reserved_id(m, t->pad_piece ? t->pad_piece : "<pad>");
@@ -663,6 +707,9 @@ size_t spm_utf8_valid_len(const uint8_t *s, size_t n)
 static size_t user_prefix(const spm_model *m, const char *s, size_t n)
 {
 	size_t l = m->max_user_len < n ? m->max_user_len : n;
+
+	if (!m->user_first[(uint8_t)s[0]])
+		return 0;
 
 	for (; l > 0; l--)
 		if (map_get(&m->user, m->pieces, s, l) >= 0)
@@ -985,11 +1032,21 @@ static void unigram_encode(const spm_model *m, const char *text, size_t n, segs 
 
 		if (mblen > n - start)
 			mblen = n - start;
+		uint64_t h = 1469598103934665603ULL;
+
+		/* walk the prefixes as sentencepiece walks its trie: stop at
+		 * the first one no piece starts with */
 		for (size_t l = 1; l <= maxl; l++) {
-			int32_t id = map_get(&m->normal, m->pieces, text + start, l);
+			const struct spm_prefix *e;
 			struct node *t = &best[start + l];
+			int32_t id;
 			double cand;
 
+			h = (h ^ (uint8_t)text[start + l - 1]) * 1099511628211ULL;
+			e = prefix_slot(m, h, text + start, l);
+			if (e->src < 0)
+				break;
+			id = e->exact;
 			if (id < 0 || m->pieces[id].type == SPM_UNUSED)
 				continue;
 			if (m->pieces[id].type == SPM_USER_DEFINED)

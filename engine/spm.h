@@ -42,6 +42,16 @@ typedef struct spm_model {
 	spm_map user;     /* USER_DEFINED pieces only (the prefix matcher) */
 	size_t max_user_len;
 	size_t max_piece_len;
+	bool user_first[256]; /* first bytes of user-defined pieces */
+	/* every prefix of a NORMAL/USER_DEFINED/UNUSED piece, and the piece equal
+	 * to it (-1 when none): the unigram pass walks it like a trie */
+	struct spm_prefix {
+		uint64_t hash; /* FNV-1a of the prefix */
+		int32_t src;   /* a piece that has this prefix */
+		uint32_t len;
+		int32_t exact;
+	} *prefixes;
+	size_t prefix_cap; /* power of two; src -1 = empty slot */
 	int32_t byte_ids[256];
 	float min_score, max_score; /* over NORMAL pieces (unigram) */
 } spm_model;

@@ -1,0 +1,142 @@
+/* matmul.c - y[M x N] (+)= x[M x K] . W[N x K]^T in fp32 across the pool.
+ *
+ * Work is split over N (rows of W) in blocks that stay in cache while every
+ * row of x streams past; each tile computes 4 x-rows by 2 W-rows.  An AVX2 +
+ * FMA kernel is compiled with a target attribute and chosen at run time when
+ * the CPU has it; the plain C kernel is the portable fallback. */
+#include "engine/internal.h"
+
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HAVE_X86_KERNEL 1
+#endif
+
+typedef struct mm_ctx {
+	float *y;
+	const float *x, *w;
+	size_t M, N, K;
+	bool acc;
+	bool avx2;
+} mm_ctx;
+
+static float dot_plain(const float *restrict a, const float *restrict b, size_t K)
+{
+	float s[8] = { 0 };
+	size_t k, j;
+
+	for (k = 0; k + 8 <= K; k += 8)
+		for (j = 0; j < 8; j++)
+			s[j] += a[k + j] * b[k + j];
+	for (; k < K; k++)
+		s[0] += a[k] * b[k];
+	return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
+static void tile_plain(const mm_ctx *c, size_t n0, size_t n1)
+{
+	size_t m, n;
+
+	for (m = 0; m < c->M; m++)
+		for (n = n0; n < n1; n++) {
+			float v = dot_plain(c->x + m * c->K, c->w + n * c->K, c->K);
+
+			c->y[m * c->N + n] = c->acc ? c->y[m * c->N + n] + v : v;
+		}
+}
+
+#ifdef HAVE_X86_KERNEL
+__attribute__((target("avx2,fma"))) static inline float hsum(__m256 v)
+{
+	__m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
+
+	lo = _mm_add_ps(lo, hi);
+	lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+	lo = _mm_add_ss(lo, _mm_shuffle_ps(lo, lo, 1));
+	return _mm_cvtss_f32(lo);
+}
+
+__attribute__((target("avx2,fma"))) static void tile_avx2(const mm_ctx *c, size_t n0, size_t n1)
+{
+	const size_t K = c->K, K8 = K & ~(size_t)7;
+	size_t m, n, k, i, j;
+
+	for (n = n0; n < n1; n += 2) {
+		size_t nb = n + 2 <= n1 ? 2 : 1;
+		const float *w0 = c->w + n * K, *w1 = c->w + (n + nb - 1) * K;
+
+		for (m = 0; m < c->M; m += 4) {
+			size_t mb = m + 4 <= c->M ? 4 : c->M - m;
+			const float *x[4];
+			__m256 acc[4][2];
+			float out[4][2];
+
+			for (i = 0; i < 4; i++) {
+				x[i] = c->x + (m + (i < mb ? i : 0)) * K;
+				acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+			}
+			for (k = 0; k < K8; k += 8) {
+				__m256 a = _mm256_loadu_ps(w0 + k), b = _mm256_loadu_ps(w1 + k);
+
+				for (i = 0; i < 4; i++) {
+					__m256 xv = _mm256_loadu_ps(x[i] + k);
+
+					acc[i][0] = _mm256_fmadd_ps(xv, a, acc[i][0]);
+					acc[i][1] = _mm256_fmadd_ps(xv, b, acc[i][1]);
+				}
+			}
+			for (i = 0; i < mb; i++)
+				for (j = 0; j < nb; j++) {
+					float s = hsum(acc[i][j]);
+					const float *wr = j ? w1 : w0;
+
+					for (k = K8; k < K; k++)
+						s += x[i][k] * wr[k];
+					out[i][j] = s;
+				}
+			for (i = 0; i < mb; i++)
+				for (j = 0; j < nb; j++) {
+					float *yp = &c->y[(m + i) * c->N + n + j];
+
+					*yp = c->acc ? *yp + out[i][j] : out[i][j];
+				}
+		}
+	}
+}
+#endif
+
+static void mm_task(void *ctx, size_t b, size_t e, int worker)
+{
+	const mm_ctx *c = ctx;
+
+	(void)worker;
+#ifdef HAVE_X86_KERNEL
+	if (c->avx2) {
+		tile_avx2(c, b, e);
+		return;
+	}
+#endif
+	tile_plain(c, b, e);
+}
+
+void mm(eng_model *m, float *y, const float *x, const float *w, size_t M, size_t N, size_t K, bool accumulate)
+{
+	mm_ctx c = { y, x, w, M, N, K, accumulate, false };
+	size_t grain;
+
+#ifdef HAVE_X86_KERNEL
+	c.avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
+	/* About 64 KiB of W per piece, an even number of rows, enough pieces
+	 * for every worker. */
+	grain = (64 * 1024 / sizeof(float)) / (K ? K : 1);
+	if (grain < 2)
+		grain = 2;
+	grain &= ~(size_t)1;
+	while (grain > 2 && N / grain < (size_t)m->pool.n * 4)
+		grain = (grain / 2) & ~(size_t)1;
+	if (grain < 2)
+		grain = 2;
+	pool_run(&m->pool, mm_task, &c, N, grain);
+}

@@ -3,6 +3,7 @@
  * A module that adds commands exports a table (name, summary, run) from its
  * public header and gets one line here; plait.c only looks names up. */
 #include "cli/cli.h"
+#include "engine/engine.h"
 
 #include <string.h>
 
@@ -13,6 +14,7 @@ const pl_cmd cli_commands[] = {
 
 static const cli_module modules[] = {
 	{ "plait", cli_commands },
+	{ "engine", eng_commands },
 };
 
 const cli_module *cli_modules(size_t *count)

@@ -79,6 +79,7 @@ typedef struct eng_layer {
 typedef struct eng_scratch {
 	size_t max_rows;
 	float *x, *n, *qkv, *att, *gu, *act, *gnorm, *gate, *tmp;
+	float *rope_cs; /* per row: cos then sin, head_dim / 2 each */
 	float *scores; /* per worker: max_ctx floats, grown on demand */
 	size_t scores_cap;
 	int n_workers;
@@ -132,6 +133,10 @@ int scratch_reserve(eng_model *m, size_t rows, size_t ctx, pl_err *err);
 
 /* y[M x N] (+)= x[M x K] . W[N x K]^T, across the pool. */
 void mm(eng_model *m, float *y, const float *x, const float *w, size_t M, size_t N, size_t K, bool accumulate);
+
+/* Vector helpers (AVX2 + FMA when the CPU has them). */
+float vdot(const float *a, const float *b, size_t n);
+void vaxpy(float *y, float a, const float *x, size_t n);
 
 uint64_t rng_next(uint64_t st[4]);
 

@@ -174,7 +174,8 @@ int st_set_add_file(st_set *set, const char *path, const char *display, pl_err *
 		set->t[set->n++] = t;
 	}
 	/* Ranges must not overlap (zero-length tensors overlap nothing). */
-	qsort(set->t + first, set->n - first, sizeof(*set->t), cmp_begin);
+	if (set->n > first)
+		qsort(set->t + first, set->n - first, sizeof(*set->t), cmp_begin);
 	for (i = first + 1; i < set->n; i++) {
 		const st_tensor *a = &set->t[i - 1], *b = &set->t[i];
 
@@ -184,7 +185,8 @@ int st_set_add_file(st_set *set, const char *path, const char *display, pl_err *
 			goto fail;
 		}
 	}
-	qsort(set->t, set->n, sizeof(*set->t), cmp_name);
+	if (set->n)
+		qsort(set->t, set->n, sizeof(*set->t), cmp_name);
 	set->maps = pl_xrealloc(set->maps, (set->n_files + 1) * sizeof(*set->maps));
 	set->files = pl_xrealloc(set->files, (set->n_files + 1) * sizeof(*set->files));
 	set->maps[set->n_files] = map;
@@ -195,7 +197,8 @@ fail:
 	for (i = first; i < set->n; i++)
 		free(set->t[i].name);
 	set->n = first;
-	qsort(set->t, set->n, sizeof(*set->t), cmp_name);
+	if (set->n)
+		qsort(set->t, set->n, sizeof(*set->t), cmp_name);
 	json_decref(hdr);
 	pl_map_close(&map);
 	return rc;

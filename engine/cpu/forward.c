@@ -29,14 +29,26 @@ static void rmsnorm(float *restrict y, const float *restrict x, const float *res
 		y[i] = w[i] * (x[i] * r);
 }
 
-/* Rotate-half RoPE on one head vector at position pos. */
-static void rope(float *v, const float *inv_freq, size_t hd, size_t pos)
+/* The cos and sin of RoPE at position pos (computed in double). */
+static void rope_table(float *cs, const float *inv_freq, size_t hd, size_t pos)
 {
 	size_t i, half = hd / 2;
 
 	for (i = 0; i < half; i++) {
 		double a = (double)pos * inv_freq[i];
-		float c = (float)cos(a), s = (float)sin(a), x0 = v[i], x1 = v[i + half];
+
+		cs[i] = (float)cos(a);
+		cs[half + i] = (float)sin(a);
+	}
+}
+
+/* Rotate-half RoPE on one head vector: element i pairs with i + hd/2. */
+static void rope(float *v, const float *cs, size_t hd)
+{
+	size_t i, half = hd / 2;
+
+	for (i = 0; i < half; i++) {
+		float c = cs[i], s = cs[half + i], x0 = v[i], x1 = v[i + half];
 
 		v[i] = x0 * c - x1 * s;
 		v[i + half] = x1 * c + x0 * s;
@@ -51,7 +63,7 @@ int scratch_reserve(eng_model *m, size_t rows, size_t ctx, pl_err *err)
 	if (rows > sc->max_rows) {
 		size_t H = (size_t)c->hidden, q = (size_t)(c->heads * c->head_dim),
 		       qkv = q + 2 * (size_t)(c->kv_heads * c->head_dim), I = (size_t)c->intermediate;
-		size_t per_row = H * 3 + qkv + q + 3 * I + (size_t)c->heads + H;
+		size_t per_row = H * 3 + qkv + q + 3 * I + (size_t)c->heads + H + (size_t)c->head_dim;
 		float *p = malloc(rows * per_row * sizeof(float));
 
 		if (!p)
@@ -67,6 +79,7 @@ int scratch_reserve(eng_model *m, size_t rows, size_t ctx, pl_err *err)
 		sc->gu = sc->att + rows * q;
 		sc->act = sc->gu + rows * 2 * I;
 		sc->gate = sc->act + rows * I;
+		sc->rope_cs = sc->gate + rows * (size_t)c->heads;
 		sc->max_rows = rows;
 	}
 	if (ctx > sc->scores_cap || sc->n_workers != m->pool.n) {
@@ -134,12 +147,8 @@ static void attend(const fwd *f, key_fn get, int seg, const float *q, size_t kvh
 	float mx = -INFINITY, sum = 0;
 
 	for (j = lo; j <= hi; j++) {
-		const float *k = get(f, seg, j, false, kvh);
-		float s = 0;
+		float s = vdot(q, get(f, seg, j, false, kvh), hd) * f->scale;
 
-		for (d = 0; d < hd; d++)
-			s += q[d] * k[d];
-		s *= f->scale;
 		sc[j - lo] = s;
 		if (s > mx)
 			mx = s;
@@ -150,13 +159,8 @@ static void attend(const fwd *f, key_fn get, int seg, const float *q, size_t kvh
 	}
 	for (d = 0; d < hd; d++)
 		out[d] = 0;
-	for (j = lo; j <= hi; j++) {
-		const float *v = get(f, seg, j, true, kvh);
-		float p = sc[j - lo] / sum;
-
-		for (d = 0; d < hd; d++)
-			out[d] += p * v[d];
-	}
+	for (j = lo; j <= hi; j++)
+		vaxpy(out, sc[j - lo] / sum, get(f, seg, j, true, kvh), hd);
 }
 
 static void attn_task(void *ctx, size_t b, size_t e, int worker)
@@ -218,10 +222,12 @@ static void layer_forward(fwd *f)
 			float *row = sc->qkv + (f->row0[g] + j) * f->qkv_dim;
 			size_t pos = sg->start + j;
 
+			const float *cs = sc->rope_cs + (f->row0[g] + j) * f->hd;
+
 			for (h = 0; h < heads; h++)
-				rope(row + h * f->hd, m->rope_inv_freq, f->hd, pos);
+				rope(row + h * f->hd, cs, f->hd);
 			for (h = 0; h < (size_t)c->kv_heads; h++)
-				rope(row + f->q_dim + h * f->hd, m->rope_inv_freq, f->hd, pos);
+				rope(row + f->q_dim + h * f->hd, cs, f->hd);
 			if (sg->loop == 0)
 				memcpy(s->kv0[f->layer] + pos * 2 * f->kv_dim, row + f->q_dim,
 				       2 * f->kv_dim * sizeof(float));
@@ -316,6 +322,9 @@ void fwd_batch(eng_session *s, const fwd_seg *seg, int nseg, float *logits, floa
 					x[i] = a * e[i] + b * hp[i];
 			}
 		}
+	for (g = 0; g < nseg; g++)
+		for (j = 0; j < seg[g].count; j++)
+			rope_table(sc->rope_cs + (f.row0[g] + j) * f.hd, m->rope_inv_freq, f.hd, seg[g].start + j);
 	for (f.layer = 0; f.layer < c->layers; f.layer++)
 		layer_forward(&f);
 	for (g = 0; g < nseg; g++) {

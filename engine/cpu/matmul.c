@@ -106,6 +106,71 @@ __attribute__((target("avx2,fma"))) static void tile_avx2(const mm_ctx *c, size_
 }
 #endif
 
+/* ---- vector helpers for attention */
+
+#ifdef HAVE_X86_KERNEL
+__attribute__((target("avx2,fma"))) static float vdot_avx2(const float *a, const float *b, size_t n)
+{
+	__m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+	size_t i = 0;
+	float s;
+
+	for (; i + 16 <= n; i += 16) {
+		s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+		s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+	}
+	for (; i + 8 <= n; i += 8)
+		s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+	s = hsum(_mm256_add_ps(s0, s1));
+	for (; i < n; i++)
+		s += a[i] * b[i];
+	return s;
+}
+
+__attribute__((target("avx2,fma"))) static void vaxpy_avx2(float *y, float a, const float *x, size_t n)
+{
+	__m256 av = _mm256_set1_ps(a);
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8)
+		_mm256_storeu_ps(y + i, _mm256_fmadd_ps(av, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+	for (; i < n; i++)
+		y[i] += a * x[i];
+}
+#endif
+
+static bool have_avx2(void)
+{
+#ifdef HAVE_X86_KERNEL
+	return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+	return false;
+#endif
+}
+
+float vdot(const float *a, const float *b, size_t n)
+{
+#ifdef HAVE_X86_KERNEL
+	if (have_avx2())
+		return vdot_avx2(a, b, n);
+#endif
+	return dot_plain(a, b, n);
+}
+
+void vaxpy(float *y, float a, const float *x, size_t n)
+{
+	size_t i;
+
+#ifdef HAVE_X86_KERNEL
+	if (have_avx2()) {
+		vaxpy_avx2(y, a, x, n);
+		return;
+	}
+#endif
+	for (i = 0; i < n; i++)
+		y[i] += a * x[i];
+}
+
 static void mm_task(void *ctx, size_t b, size_t e, int worker)
 {
 	const mm_ctx *c = ctx;
@@ -125,9 +190,7 @@ void mm(eng_model *m, float *y, const float *x, const float *w, size_t M, size_t
 	mm_ctx c = { y, x, w, M, N, K, accumulate, false };
 	size_t grain;
 
-#ifdef HAVE_X86_KERNEL
-	c.avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#endif
+	c.avx2 = have_avx2();
 	/* About 64 KiB of W per piece, an even number of rows, enough pieces
 	 * for every worker. */
 	grain = (64 * 1024 / sizeof(float)) / (K ? K : 1);

@@ -9,6 +9,10 @@ Run with Debian's /usr/bin/python3 (python3-torch).  Subcommands:
                                        model.safetensors or shards,
                                        generation_config.json)
   forward DIR --ids 1,2,3 --out F      logits of every position, float64 LE
+  bench DIR --loops R --threads N --prompt-len P
+                                       time the float32 full-sequence forward
+                                       of a P-token prompt (median of 3 after
+                                       a warm-up) and print milliseconds
   case DIR [shape options] --prompt-len P --greedy N
                                        write a checkpoint, a random prompt
                                        (prompt.json), its logits (logits.bin,
@@ -218,8 +222,8 @@ def forward(cfg, w, ids, loops=None):
     pos = torch.arange(T, dtype=torch.float64)
     inv = theta ** (-2.0 * torch.arange(hd // 2, dtype=torch.float64) / hd)
     ang = pos[:, None] * inv[None, :]
-    cos = torch.cat([ang.cos(), ang.cos()], -1)[:, None, :]
-    sin = torch.cat([ang.sin(), ang.sin()], -1)[:, None, :]
+    cos = torch.cat([ang.cos(), ang.cos()], -1)[:, None, :].to(E.dtype)
+    sin = torch.cat([ang.sin(), ang.sin()], -1)[:, None, :].to(E.dtype)
     i = torch.arange(T)[:, None]
     j = torch.arange(T)[None, :]
     causal = j <= i
@@ -232,7 +236,7 @@ def forward(cfg, w, ids, loops=None):
         if r == 0:
             x = E.clone()
         else:
-            shifted = torch.cat([torch.zeros(1, H), h_prev[:-1]], 0)
+            shifted = torch.cat([torch.zeros(1, H, dtype=E.dtype), h_prev[:-1]], 0)
             x = a * E + b * shifted
         for l in range(L):
             p = "model.layers.%d." % l
@@ -318,7 +322,27 @@ def main():
     shape_args(pc)
     pc.add_argument("--prompt-len", type=int, default=80)
     pc.add_argument("--greedy", type=int, default=0)
+    pb = sub.add_parser("bench")
+    pb.add_argument("dir")
+    pb.add_argument("--loops", type=int)
+    pb.add_argument("--threads", type=int, default=1)
+    pb.add_argument("--prompt-len", type=int, default=256)
     a = ap.parse_args()
+    if a.cmd == "bench":
+        import time
+        torch.set_num_threads(a.threads)
+        cfg, w = load_checkpoint(a.dir)
+        w = {k: v.to(torch.float32) for k, v in w.items()}
+        ids = [(i * 7919 + 13) % cfg["vocab_size"] for i in range(a.prompt_len)]
+        times = []
+        with torch.no_grad():
+            forward(cfg, w, ids, a.loops)
+            for _ in range(3):
+                t0 = time.perf_counter()
+                forward(cfg, w, ids, a.loops)
+                times.append((time.perf_counter() - t0) * 1000)
+        print("%.3f" % sorted(times)[1])
+        return
     if a.cmd == "write":
         write_checkpoint(a.dir, a)
         return

@@ -140,7 +140,7 @@ typedef struct result {
 	int ok;
 	double load_s, prefill_ms, decode_ms;
 	uint64_t params;
-	char msg[256];
+	char msg[PL_ERR_MSG_MAX];
 } result;
 
 static void run_child(int fd, const char *dir, int loops, int threads, int prompt, int gen)

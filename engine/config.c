@@ -125,13 +125,30 @@ static int read_generation_config(eng_config *c, const char *dir, pl_err *err)
 	    (rc = pl_json_opt_num(&c->gen_top_p, g, "top_p", "generation_config.json", err)) < 0 ||
 	    (rc = pl_json_opt_int(&c->gen_top_k, g, "top_k", "generation_config.json", err)) < 0)
 		goto done;
-	if (c->gen_temperature < -0.0 && c->gen_temperature != -1.0) {
+	/* Absent values stay at -1; present ones must be in range. */
+	if (json_object_get(g, "temperature") && !json_is_null(json_object_get(g, "temperature")) &&
+	    !(c->gen_temperature >= 0)) {
 		rc = pl_err_set(err, PL_EFORMAT, "generation_config.json: \"temperature\" is negative");
 		goto done;
 	}
-	if (c->gen_top_p != -1.0 && (c->gen_top_p <= 0 || c->gen_top_p > 1)) {
+	if (json_object_get(g, "top_p") && !json_is_null(json_object_get(g, "top_p")) &&
+	    !(c->gen_top_p > 0 && c->gen_top_p <= 1)) {
 		rc = pl_err_set(err, PL_EFORMAT, "generation_config.json: \"top_p\" must be in (0, 1]");
 		goto done;
+	}
+	if (json_object_get(g, "top_k") && !json_is_null(json_object_get(g, "top_k")) && c->gen_top_k < 0) {
+		rc = pl_err_set(err, PL_EFORMAT, "generation_config.json: \"top_k\" is negative");
+		goto done;
+	}
+	/* As in transformers, temperature and top-p/top-k apply only with
+	 * do_sample true (its default is false): otherwise greedy. */
+	{
+		bool sample = false;
+
+		if ((rc = pl_json_opt_bool(&sample, g, "do_sample", "generation_config.json", err)) < 0)
+			goto done;
+		if (!sample)
+			c->gen_temperature = 0;
 	}
 	c->has_gen_defaults = true;
 done:
@@ -191,6 +208,10 @@ int eng_config_load(eng_config *out, const char *dir, pl_err *err)
 	}
 	if ((rc = pl_json_opt_int(&c.max_pos, cfg, "max_position_embeddings", "config.json", err)) < 0)
 		goto done;
+	if (c.max_pos < 0) {
+		rc = pl_err_set(err, PL_EFORMAT, "config.json: \"max_position_embeddings\" is negative");
+		goto done;
+	}
 	c.rms_eps = 1e-6;
 	c.rope_theta = 10000.0;
 	if ((rc = pl_json_opt_num(&c.rms_eps, cfg, "rms_norm_eps", "config.json", err)) < 0 ||

@@ -86,7 +86,8 @@ typedef struct eng_config {
 	int n_eos;
 	int64_t bos_id; /* -1 when unknown */
 	bool has_gen_defaults;
-	double gen_temperature, gen_top_p; /* < 0 when not given */
+	double gen_temperature, gen_top_p; /* < 0 when not given; temperature 0
+					    * unless do_sample is true */
 	int64_t gen_top_k;                 /* < 0 when not given */
 } eng_config;
 

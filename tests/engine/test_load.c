@@ -89,6 +89,7 @@ Test(load, loop_gate_proj_spelling_and_generation_config)
 	cr_assert_eq(eng_model_config(m)->n_eos, 2);
 	cr_assert_eq(eng_model_config(m)->eos_ids[1], 7);
 	cr_assert_float_eq(eng_model_config(m)->gen_top_p, 0.95, 1e-12);
+	cr_assert_float_eq(eng_model_config(m)->gen_temperature, 0.0, 1e-12); /* no do_sample: greedy */
 	eng_model_free(m);
 }
 
@@ -339,6 +340,20 @@ Test(load, generation_config_bad_eos)
 	ck_write(&C, dir);
 	ck_write_file(dir, "generation_config.json", "{\"eos_token_id\": \"2\"}", 21);
 	expect_load_error(dir, 0, "generation_config.json", "eos_token_id");
+}
+
+Test(load, generation_config_bad_top_p)
+{
+	ck_write(&C, dir);
+	ck_write_file(dir, "generation_config.json", "{\"top_p\": 1.5}", 14);
+	expect_load_error(dir, 0, "generation_config.json", "top_p");
+}
+
+Test(load, config_negative_max_positions)
+{
+	pl_json_set(C.cfg, "max_position_embeddings", json_integer(-1));
+	ck_write(&C, dir);
+	expect_load_error(dir, 0, "config.json", "max_position_embeddings");
 }
 
 Test(load, bad_loops_and_backend_options)

@@ -37,7 +37,7 @@ int st_set_add_file(st_set *set, const char *path, const char *display, pl_err *
 int st_set_open_dir(st_set *set, const char *dir, pl_err *err);
 void st_set_release(st_set *set);
 const st_tensor *st_set_find(const st_set *set, const char *name);
-/* Element i converted to float. */
+/* Elements first..first+count-1 of t converted to fp32 into dst. */
 void st_to_f32(float *dst, const st_tensor *t, uint64_t first, uint64_t count);
 
 /* ---------------------------------------------------------- thread pool */

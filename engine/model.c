@@ -186,7 +186,7 @@ int eng_model_load(eng_model **out, const char *dir, const eng_load_opts *opts, 
 		for (k = 0; k < ld.set.n; k++)
 			if (strstr(ld.set.t[k].name, "rotary_emb.inv_freq"))
 				ignorable++;
-		if (ld.used + ignorable < ld.set.n && m->log)
+		if (ld.used + ignorable < ld.set.n)
 			pl_log_warn(m->log, "%s: %zu tensors were not used", dir,
 				    (size_t)(ld.set.n - ld.used - ignorable));
 	}

@@ -155,11 +155,12 @@ int st_set_add_file(st_set *set, const char *path, const char *display, pl_err *
 				rc = pl_err_set(err, PL_EFORMAT, "%s: \"__metadata__\" is not an object", display);
 				goto fail;
 			}
-			json_object_foreach(v, mk, mv) if (!json_is_string(mv))
-			{
-				rc = pl_err_set(err, PL_EFORMAT, "%s: \"__metadata__\" value '%s' is not a string",
-						display, mk);
-				goto fail;
+			json_object_foreach(v, mk, mv) {
+				if (!json_is_string(mv)) {
+					rc = pl_err_set(err, PL_EFORMAT,
+							"%s: \"__metadata__\" value '%s' is not a string", display, mk);
+					goto fail;
+				}
 			}
 			continue;
 		}

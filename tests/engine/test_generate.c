@@ -375,3 +375,27 @@ Test(gen, logprobs_top_matches_a_direct_log_softmax)
 	cr_assert_float_eq(top[0].logprob, 3.0 - lse, 1e-6);
 	cr_assert_float_eq(top[2].logprob, 1.0 - lse, 1e-6);
 }
+
+Test(gen, thread_count_does_not_change_the_logits)
+{
+	/* Work is split over output rows only, so every value is computed the
+	 * same way whatever the number of workers. */
+	eng_model *one = load_ok(dir, 0, 1), *three = load_ok(dir, 0, 3);
+	eng_session *a = NULL, *b = NULL;
+	pl_err err = { 0 };
+	int32_t ids[40];
+	float la[40 * 16], lb[40 * 16];
+	int i;
+
+	for (i = 0; i < 40; i++)
+		ids[i] = (i * 7) % 16;
+	cr_assert_eq(eng_session_new(&a, one, &err), 0);
+	cr_assert_eq(eng_session_new(&b, three, &err), 0);
+	cr_assert_eq(eng_session_append(a, ids, 40, la, &err), 0);
+	cr_assert_eq(eng_session_append(b, ids, 40, lb, &err), 0);
+	cr_assert_arr_eq(la, lb, sizeof(la));
+	eng_session_free(a);
+	eng_session_free(b);
+	eng_model_free(one);
+	eng_model_free(three);
+}

@@ -96,6 +96,8 @@ typedef struct eng_load_opts {
 	int loops;           /* > 0 overrides plt_num_loops (R >= 1); 0 = config */
 	int threads;         /* worker threads for the CPU path; 0 = online cores */
 	const char *backend; /* "cpu" or NULL (= cpu) */
+	bool portable_kernels; /* plain C kernels even where AVX2 + FMA exist
+				* (tests, comparisons) */
 	const pl_log *log;
 } eng_load_opts;
 

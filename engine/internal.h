@@ -65,12 +65,20 @@ void pool_run(eng_pool *p, pool_fn fn, void *ctx, size_t total, size_t grain);
 
 /* ---------------------------------------------------------- model */
 
+/* A weight matrix [rows, K]: BF16 as stored (converted to fp32 inside the
+ * kernels, exactly) when every part of it is BF16 in the checkpoint, else
+ * fp32 converted at load. */
+typedef struct wmat {
+	void *p;
+	bool bf16;
+} wmat;
+
 typedef struct eng_layer {
 	float *ln1, *ln2;       /* [hidden] */
-	float *wqkv;            /* [(heads + 2 kv_heads) * head_dim, hidden] */
-	float *wo;              /* [hidden, heads * head_dim] */
-	float *wgu;             /* [2 * intermediate, hidden]: gate rows then up rows */
-	float *wdown;           /* [hidden, intermediate] */
+	wmat wqkv;              /* [(heads + 2 kv_heads) * head_dim, hidden] */
+	wmat wo;                /* [hidden, heads * head_dim] */
+	wmat wgu;               /* [2 * intermediate, hidden]: gate rows then up rows */
+	wmat wdown;             /* [hidden, intermediate] */
 	float *gate_w, *gate_b; /* [heads, hidden], [heads]; NULL when R == 1 */
 	float *gate_norm;       /* [hidden] */
 } eng_layer;
@@ -88,15 +96,16 @@ typedef struct eng_scratch {
 struct eng_model {
 	eng_config cfg;
 	char *dir;
-	float *embed;   /* [vocab, hidden] */
+	wmat embed;     /* [vocab, hidden] */
 	float *norm;    /* [hidden] */
-	float *lm_head; /* [vocab, hidden]; == embed when tied */
+	wmat lm_head;   /* [vocab, hidden]; the embedding's when tied */
 	eng_layer *layer;
 	float *rope_inv_freq; /* [head_dim / 2] */
 	uint64_t params, file_bytes;
 	eng_pool pool;
 	eng_scratch sc;
 	const pl_log *log;
+	bool portable; /* eng_load_opts.portable_kernels */
 };
 
 /* ---------------------------------------------------------- session */
@@ -132,11 +141,13 @@ int session_reserve(eng_session *s, size_t need, pl_err *err);
 int scratch_reserve(eng_model *m, size_t rows, size_t ctx, pl_err *err);
 
 /* y[M x N] (+)= x[M x K] . W[N x K]^T, across the pool. */
-void mm(eng_model *m, float *y, const float *x, const float *w, size_t M, size_t N, size_t K, bool accumulate);
+void mm(eng_model *m, float *y, const float *x, wmat w, size_t M, size_t N, size_t K, bool accumulate);
+/* Row r of w (K values) as fp32. */
+void wmat_row(float *dst, wmat w, size_t r, size_t K);
 
 /* Vector helpers (AVX2 + FMA when the CPU has them). */
-float vdot(const float *a, const float *b, size_t n);
-void vaxpy(float *y, float a, const float *x, size_t n);
+float vdot(const float *a, const float *b, size_t n, bool portable);
+void vaxpy(float *y, float a, const float *x, size_t n, bool portable);
 
 uint64_t rng_next(uint64_t st[4]);
 

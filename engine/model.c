@@ -1,10 +1,12 @@
-/* model.c - load a model directory into fp32 weights for the CPU path.
+/* model.c - load a model directory for the CPU path.
  *
- * Choice: every weight is converted to fp32 at load (BF16/F16/F32 stored),
- * which doubles the memory of a bf16 checkpoint but keeps the CPU kernels
- * simple and exact; for the ~100M-parameter models the CPU path serves this
- * is 400 MB.  q/k/v and gate/up are concatenated at load so one matmul
- * serves each. */
+ * Choice: weight matrices stored in BF16 stay BF16 in memory and are
+ * widened to fp32 inside the matmul kernels (exact: a BF16 value is the top
+ * half of an fp32), which halves the bytes a decode step streams and lets
+ * a 15 GB bf16 checkpoint fit where its 30 GB fp32 copy would not; F16 and
+ * F32 matrices, and every norm and gate vector, are converted to fp32 at
+ * load.  All arithmetic is fp32.  q/k/v and gate/up are concatenated at load
+ * so one matmul serves each. */
 #include "engine/internal.h"
 
 #include <math.h>
@@ -18,8 +20,8 @@ typedef struct loader {
 	uint64_t used; /* tensors consumed, to report unknown ones */
 } loader;
 
-/* Copy tensor `name` of the given shape into dst (fp32), converting. */
-static int take(loader *ld, float *dst, const char *name, int ndim, int64_t d0, int64_t d1, pl_err *err)
+/* Tensor `name`, checked against the expected shape. */
+static int find(const st_tensor **out, loader *ld, const char *name, int ndim, int64_t d0, int64_t d1, pl_err *err)
 {
 	const st_tensor *t = st_set_find(&ld->set, name);
 	char want[64], have[128];
@@ -39,10 +41,65 @@ static int take(loader *ld, float *dst, const char *name, int ndim, int64_t d0, 
 		return pl_err_set(err, PL_EFORMAT, "%s: tensor '%s' has shape %s, expected %s",
 				  ld->set.files[t->file], name, have, want);
 	}
-	st_to_f32(dst, t, 0, t->numel);
+	*out = t;
+	return 0;
+}
+
+static void count(loader *ld, const st_tensor *t)
+{
 	ld->params += t->numel;
 	ld->bytes += t->nbytes;
 	ld->used++;
+}
+
+/* Copy tensor `name` of the given shape into dst (fp32), converting. */
+static int take(loader *ld, float *dst, const char *name, int ndim, int64_t d0, int64_t d1, pl_err *err)
+{
+	const st_tensor *t;
+	int rc;
+
+	if ((rc = find(&t, ld, name, ndim, d0, d1, err)) < 0)
+		return rc;
+	st_to_f32(dst, t, 0, t->numel);
+	count(ld, t);
+	return 0;
+}
+
+/* A matrix made of n parts stacked by rows (q/k/v, gate/up), each [rows[i], K]. */
+static int load_mat(wmat *out, loader *ld, const char *const *names, const int64_t *rows, int n, int64_t K,
+		    const char *what, pl_err *err)
+{
+	const st_tensor *t[4];
+	int64_t total = 0;
+	size_t el, off = 0;
+	bool bf16 = true;
+	int i, rc;
+
+	PL_ASSERT(n <= 4);
+	for (i = 0; i < n; i++) {
+		if ((rc = find(&t[i], ld, names[i], 2, rows[i], K, err)) < 0)
+			return rc;
+		bf16 = bf16 && t[i]->dtype == ST_BF16;
+		total += rows[i];
+	}
+	el = bf16 ? 2 : 4;
+	if (!(out->p = malloc((size_t)(total * K) * el)))
+		return pl_err_set(err, PL_ENOMEM, "cannot allocate %zu bytes for %s", (size_t)(total * K) * el, what);
+	out->bf16 = bf16;
+	for (i = 0; i < n; i++) {
+		if (bf16) {
+			uint16_t *d = (uint16_t *)out->p + off;
+			const uint8_t *p = t[i]->data;
+			uint64_t j;
+
+			for (j = 0; j < t[i]->numel; j++)
+				d[j] = (uint16_t)(p[2 * j] | p[2 * j + 1] << 8);
+		} else {
+			st_to_f32((float *)out->p + off, t[i], 0, t[i]->numel);
+		}
+		off += (size_t)(rows[i] * K);
+		count(ld, t[i]);
+	}
 	return 0;
 }
 
@@ -65,22 +122,28 @@ static int load_layer(eng_model *m, loader *ld, int64_t i, pl_err *err)
 	int rc;
 
 #define NM(fmt) (snprintf(nm, sizeof(nm), "model.layers.%lld." fmt, (long long)i), nm)
-	if (!(L->ln1 = alloc_f((size_t)H, "a norm", err)) || !(L->ln2 = alloc_f((size_t)H, "a norm", err)) ||
-	    !(L->wqkv = alloc_f((size_t)((q + 2 * kv) * H), "q/k/v weights", err)) ||
-	    !(L->wo = alloc_f((size_t)(H * q), "o_proj", err)) ||
-	    !(L->wgu = alloc_f((size_t)(2 * I * H), "gate/up weights", err)) ||
-	    !(L->wdown = alloc_f((size_t)(H * I), "down_proj", err)))
+	if (!(L->ln1 = alloc_f((size_t)H, "a norm", err)) || !(L->ln2 = alloc_f((size_t)H, "a norm", err)))
 		return PL_ENOMEM;
-	if ((rc = take(ld, L->ln1, NM("input_layernorm.weight"), 1, H, 0, err)) < 0 ||
-	    (rc = take(ld, L->ln2, NM("post_attention_layernorm.weight"), 1, H, 0, err)) < 0 ||
-	    (rc = take(ld, L->wqkv, NM("self_attn.q_proj.weight"), 2, q, H, err)) < 0 ||
-	    (rc = take(ld, L->wqkv + q * H, NM("self_attn.k_proj.weight"), 2, kv, H, err)) < 0 ||
-	    (rc = take(ld, L->wqkv + (q + kv) * H, NM("self_attn.v_proj.weight"), 2, kv, H, err)) < 0 ||
-	    (rc = take(ld, L->wo, NM("self_attn.o_proj.weight"), 2, H, q, err)) < 0 ||
-	    (rc = take(ld, L->wgu, NM("mlp.gate_proj.weight"), 2, I, H, err)) < 0 ||
-	    (rc = take(ld, L->wgu + I * H, NM("mlp.up_proj.weight"), 2, I, H, err)) < 0 ||
-	    (rc = take(ld, L->wdown, NM("mlp.down_proj.weight"), 2, H, I, err)) < 0)
-		return rc;
+	{
+		char qn[160], kn[160], vn[160], on[160], gn[160], un[160], dn[160];
+		const char *qkv[3] = { qn, kn, vn }, *gu[2] = { gn, un }, *o1[1] = { on }, *d1[1] = { dn };
+		const int64_t qkv_rows[3] = { q, kv, kv }, gu_rows[2] = { I, I }, h_rows[1] = { H };
+
+		snprintf(qn, sizeof(qn), "model.layers.%lld.self_attn.q_proj.weight", (long long)i);
+		snprintf(kn, sizeof(kn), "model.layers.%lld.self_attn.k_proj.weight", (long long)i);
+		snprintf(vn, sizeof(vn), "model.layers.%lld.self_attn.v_proj.weight", (long long)i);
+		snprintf(on, sizeof(on), "model.layers.%lld.self_attn.o_proj.weight", (long long)i);
+		snprintf(gn, sizeof(gn), "model.layers.%lld.mlp.gate_proj.weight", (long long)i);
+		snprintf(un, sizeof(un), "model.layers.%lld.mlp.up_proj.weight", (long long)i);
+		snprintf(dn, sizeof(dn), "model.layers.%lld.mlp.down_proj.weight", (long long)i);
+		if ((rc = take(ld, L->ln1, NM("input_layernorm.weight"), 1, H, 0, err)) < 0 ||
+		    (rc = take(ld, L->ln2, NM("post_attention_layernorm.weight"), 1, H, 0, err)) < 0 ||
+		    (rc = load_mat(&L->wqkv, ld, qkv, qkv_rows, 3, H, "q/k/v weights", err)) < 0 ||
+		    (rc = load_mat(&L->wo, ld, o1, h_rows, 1, q, "o_proj", err)) < 0 ||
+		    (rc = load_mat(&L->wgu, ld, gu, gu_rows, 2, H, "gate/up weights", err)) < 0 ||
+		    (rc = load_mat(&L->wdown, ld, d1, h_rows, 1, I, "down_proj", err)) < 0)
+			return rc;
+	}
 	/* The gate, in either spelling; needed only when a later loop runs, but
 	 * a PLT checkpoint must have it whatever --loops says. */
 	gate_prefix = st_set_find(&ld->set, NM("self_attn.plt_gate.weight")) ? "plt_gate"
@@ -122,6 +185,7 @@ int eng_model_load(eng_model **out, const char *dir, const eng_load_opts *opts, 
 		o = *opts;
 	m->dir = pl_xstrdup(dir);
 	m->log = o.log;
+	m->portable = o.portable_kernels;
 	if (o.backend && strcmp(o.backend, "cpu")) {
 		rc = pl_err_set(err, PL_EUNSUPPORTED, "backend '%s' is not available (this engine has: cpu)",
 				o.backend);
@@ -156,22 +220,20 @@ int eng_model_load(eng_model **out, const char *dir, const eng_load_opts *opts, 
 				ld.set.files[emb->file], (long long)emb->shape[0], (long long)m->cfg.vocab);
 		goto fail_prefix;
 	}
-	if (!(m->embed = alloc_f((size_t)(m->cfg.vocab * m->cfg.hidden), "the embedding", err)) ||
-	    !(m->norm = alloc_f((size_t)m->cfg.hidden, "the final norm", err))) {
-		rc = PL_ENOMEM;
-		goto fail;
-	}
-	if ((rc = take(&ld, m->embed, "model.embed_tokens.weight", 2, m->cfg.vocab, m->cfg.hidden, err)) < 0 ||
-	    (rc = take(&ld, m->norm, "model.norm.weight", 1, m->cfg.hidden, 0, err)) < 0)
-		goto fail_prefix;
-	if (m->cfg.tie_embeddings && !st_set_find(&ld.set, "lm_head.weight")) {
-		m->lm_head = m->embed;
-	} else {
-		if (!(m->lm_head = alloc_f((size_t)(m->cfg.vocab * m->cfg.hidden), "lm_head", err))) {
+	{
+		const char *en[1] = { "model.embed_tokens.weight" }, *ln[1] = { "lm_head.weight" };
+		const int64_t vr[1] = { m->cfg.vocab };
+
+		if (!(m->norm = alloc_f((size_t)m->cfg.hidden, "the final norm", err))) {
 			rc = PL_ENOMEM;
 			goto fail;
 		}
-		if ((rc = take(&ld, m->lm_head, "lm_head.weight", 2, m->cfg.vocab, m->cfg.hidden, err)) < 0)
+		if ((rc = load_mat(&m->embed, &ld, en, vr, 1, m->cfg.hidden, "the embedding", err)) < 0 ||
+		    (rc = take(&ld, m->norm, "model.norm.weight", 1, m->cfg.hidden, 0, err)) < 0)
+			goto fail_prefix;
+		if (m->cfg.tie_embeddings && !st_set_find(&ld.set, "lm_head.weight"))
+			m->lm_head = m->embed;
+		else if ((rc = load_mat(&m->lm_head, &ld, ln, vr, 1, m->cfg.hidden, "lm_head", err)) < 0)
 			goto fail_prefix;
 	}
 	m->layer = pl_xcalloc((size_t)m->cfg.layers, sizeof(*m->layer));
@@ -216,10 +278,10 @@ static void layer_release(eng_layer *L)
 {
 	free(L->ln1);
 	free(L->ln2);
-	free(L->wqkv);
-	free(L->wo);
-	free(L->wgu);
-	free(L->wdown);
+	free(L->wqkv.p);
+	free(L->wo.p);
+	free(L->wgu.p);
+	free(L->wdown.p);
 	free(L->gate_w);
 	free(L->gate_b);
 	free(L->gate_norm);
@@ -235,9 +297,9 @@ void eng_model_free(eng_model *m)
 		for (i = 0; i < m->cfg.layers; i++)
 			layer_release(&m->layer[i]);
 	free(m->layer);
-	if (m->lm_head != m->embed)
-		free(m->lm_head);
-	free(m->embed);
+	if (m->lm_head.p != m->embed.p)
+		free(m->lm_head.p);
+	free(m->embed.p);
 	free(m->norm);
 	free(m->rope_inv_freq);
 	if (m->pool.n)

@@ -147,7 +147,7 @@ static void attend(const fwd *f, key_fn get, int seg, const float *q, size_t kvh
 	float mx = -INFINITY, sum = 0;
 
 	for (j = lo; j <= hi; j++) {
-		float s = vdot(q, get(f, seg, j, false, kvh), hd) * f->scale;
+		float s = vdot(q, get(f, seg, j, false, kvh), hd, f->m->portable) * f->scale;
 
 		sc[j - lo] = s;
 		if (s > mx)
@@ -160,7 +160,7 @@ static void attend(const fwd *f, key_fn get, int seg, const float *q, size_t kvh
 	for (d = 0; d < hd; d++)
 		out[d] = 0;
 	for (j = lo; j <= hi; j++)
-		vaxpy(out, sc[j - lo] / sum, get(f, seg, j, true, kvh), hd);
+		vaxpy(out, sc[j - lo] / sum, get(f, seg, j, true, kvh), hd, f->m->portable);
 }
 
 static void attn_task(void *ctx, size_t b, size_t e, int worker)
@@ -237,7 +237,7 @@ static void layer_forward(fwd *f)
 		/* The gate reads the pre-norm layer input through its own norm. */
 		for (i = 0; i < M; i++)
 			rmsnorm(sc->gnorm + i * H, sc->x + i * H, L->gate_norm, H, eps);
-		mm(m, sc->gate, sc->gnorm, L->gate_w, M, heads, H, false);
+		mm(m, sc->gate, sc->gnorm, (wmat){ L->gate_w, false }, M, heads, H, false);
 		for (i = 0; i < M * heads; i++)
 			sc->gate[i] = 1.0f / (1.0f + expf(-(sc->gate[i] + L->gate_b[i % heads])));
 	}
@@ -307,9 +307,10 @@ void fwd_batch(eng_session *s, const fwd_seg *seg, int nseg, float *logits, floa
 	for (g = 0; g < nseg; g++)
 		for (j = 0; j < seg[g].count; j++) {
 			float *x = sc->x + (f.row0[g] + j) * H;
-			const float *e = m->embed + (size_t)seg[g].ids[j] * H;
+			float *e = sc->tmp + (f.row0[g] + j) * H;
 			size_t pos = seg[g].start + j, i;
 
+			wmat_row(e, m->embed, (size_t)seg[g].ids[j], H);
 			if (seg[g].loop == 0) {
 				memcpy(x, e, H * sizeof(float));
 			} else if (pos == 0) {

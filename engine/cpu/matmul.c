@@ -6,6 +6,7 @@
  * the CPU has it; the plain C kernel is the portable fallback. */
 #include "engine/internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -15,7 +16,9 @@
 
 typedef struct mm_ctx {
 	float *y;
-	const float *x, *w;
+	const float *x;
+	const float *w;     /* fp32 weights, or NULL */
+	const uint16_t *wb; /* BF16 weights, or NULL */
 	size_t M, N, K;
 	bool acc;
 	bool avx2;
@@ -34,16 +37,46 @@ static float dot_plain(const float *restrict a, const float *restrict b, size_t 
 	return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
 }
 
+static float bf16_to_f32(uint16_t h)
+{
+	uint32_t b = (uint32_t)h << 16;
+	float f;
+
+	memcpy(&f, &b, 4);
+	return f;
+}
+
+void wmat_row(float *dst, wmat w, size_t r, size_t K)
+{
+	size_t i;
+
+	if (!w.bf16) {
+		memcpy(dst, (const float *)w.p + r * K, K * sizeof(float));
+		return;
+	}
+	for (i = 0; i < K; i++)
+		dst[i] = bf16_to_f32(((const uint16_t *)w.p)[r * K + i]);
+}
+
 static void tile_plain(const mm_ctx *c, size_t n0, size_t n1)
 {
+	float *row = NULL;
 	size_t m, n;
 
-	for (m = 0; m < c->M; m++)
-		for (n = n0; n < n1; n++) {
-			float v = dot_plain(c->x + m * c->K, c->w + n * c->K, c->K);
+	if (c->wb)
+		row = pl_xmalloc(c->K * sizeof(float));
+	for (n = n0; n < n1; n++) {
+		const float *w = c->w ? c->w + n * c->K : row;
+
+		if (c->wb)
+			wmat_row(row, (wmat){ (void *)c->wb, true }, n, c->K);
+		for (m = 0; m < c->M; m++) {
+			float v = dot_plain(c->x + m * c->K, w, c->K);
 
 			c->y[m * c->N + n] = c->acc ? c->y[m * c->N + n] + v : v;
 		}
+	}
+	free(row);
 }
 
 #ifdef HAVE_X86_KERNEL
@@ -57,54 +90,69 @@ __attribute__((target("avx2,fma"))) static inline float hsum(__m256 v)
 	return _mm_cvtss_f32(lo);
 }
 
+__attribute__((target("avx2,fma"))) static inline __m256 load_bf16(const uint16_t *p)
+{
+	__m256i v = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)p));
+
+	return _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
+}
+
 /* 4 rows of x (kept in L1 across the n loop) by 3 rows of W per tile:
- * 12 accumulators, 7 loads per 12 FMAs. */
+ * 12 accumulators, 7 loads per 12 FMAs.  One kernel body for both weight
+ * types: WLOAD(j, k) loads 8 weights of
+ * tile row j at column k, WELEM(j, k) one of them as float. */
+#define TILE_AVX2_BODY(WLOAD, WELEM)                                                                        \
+	const size_t K = c->K, K8 = K & ~(size_t)7;                                                        \
+	size_t m, n, k, i, j;                                                                              \
+	for (m = 0; m < c->M; m += 4) {                                                                    \
+		size_t mb = m + 4 <= c->M ? 4 : c->M - m;                                                  \
+		const float *x[4];                                                                         \
+		for (i = 0; i < 4; i++)                                                                    \
+			x[i] = c->x + (m + (i < mb ? i : 0)) * K;                                          \
+		for (n = n0; n < n1; n += 3) {                                                             \
+			size_t nb = n + 3 <= n1 ? 3 : n1 - n, wr[3];                                       \
+			__m256 acc[4][3];                                                                  \
+			float out;                                                                         \
+			for (j = 0; j < 3; j++)                                                            \
+				wr[j] = (n + (j < nb ? j : 0)) * K;                                        \
+			for (i = 0; i < 4; i++)                                                            \
+				for (j = 0; j < 3; j++)                                                    \
+					acc[i][j] = _mm256_setzero_ps();                                   \
+			for (k = 0; k < K8; k += 8) {                                                      \
+				__m256 a = WLOAD(0, k), b = WLOAD(1, k), d = WLOAD(2, k);                  \
+				for (i = 0; i < 4; i++) {                                                  \
+					__m256 xv = _mm256_loadu_ps(x[i] + k);                             \
+					acc[i][0] = _mm256_fmadd_ps(xv, a, acc[i][0]);                     \
+					acc[i][1] = _mm256_fmadd_ps(xv, b, acc[i][1]);                     \
+					acc[i][2] = _mm256_fmadd_ps(xv, d, acc[i][2]);                     \
+				}                                                                          \
+			}                                                                                  \
+			for (i = 0; i < mb; i++)                                                           \
+				for (j = 0; j < nb; j++) {                                                 \
+					float *yp = &c->y[(m + i) * c->N + n + j];                         \
+					out = hsum(acc[i][j]);                                             \
+					for (k = K8; k < K; k++)                                           \
+						out += x[i][k] * WELEM(j, k);                              \
+					*yp = c->acc ? *yp + out : out;                                    \
+				}                                                                          \
+		}                                                                                          \
+	}
+
+#define F32_LOAD(j, k) _mm256_loadu_ps(c->w + wr[j] + (k))
+#define F32_ELEM(j, k) c->w[wr[j] + (k)]
+#define BF16_LOAD(j, k) load_bf16(c->wb + wr[j] + (k))
+#define BF16_ELEM(j, k) bf16_to_f32(c->wb[wr[j] + (k)])
+
+__attribute__((target("avx2,fma"))) static void tile_avx2_bf16(const mm_ctx *c, size_t n0, size_t n1)
+{
+	TILE_AVX2_BODY(BF16_LOAD, BF16_ELEM)
+}
+
 __attribute__((target("avx2,fma"))) static void tile_avx2(const mm_ctx *c, size_t n0, size_t n1)
 {
-	const size_t K = c->K, K8 = K & ~(size_t)7;
-	size_t m, n, k, i, j;
-
-	for (m = 0; m < c->M; m += 4) {
-		size_t mb = m + 4 <= c->M ? 4 : c->M - m;
-		const float *x[4];
-
-		for (i = 0; i < 4; i++)
-			x[i] = c->x + (m + (i < mb ? i : 0)) * K;
-		for (n = n0; n < n1; n += 3) {
-			size_t nb = n + 3 <= n1 ? 3 : n1 - n;
-			const float *w[3];
-			__m256 acc[4][3];
-			float out;
-
-			for (j = 0; j < 3; j++)
-				w[j] = c->w + (n + (j < nb ? j : 0)) * K;
-			for (i = 0; i < 4; i++)
-				for (j = 0; j < 3; j++)
-					acc[i][j] = _mm256_setzero_ps();
-			for (k = 0; k < K8; k += 8) {
-				__m256 a = _mm256_loadu_ps(w[0] + k), b = _mm256_loadu_ps(w[1] + k),
-				       d = _mm256_loadu_ps(w[2] + k);
-
-				for (i = 0; i < 4; i++) {
-					__m256 xv = _mm256_loadu_ps(x[i] + k);
-
-					acc[i][0] = _mm256_fmadd_ps(xv, a, acc[i][0]);
-					acc[i][1] = _mm256_fmadd_ps(xv, b, acc[i][1]);
-					acc[i][2] = _mm256_fmadd_ps(xv, d, acc[i][2]);
-				}
-			}
-			for (i = 0; i < mb; i++)
-				for (j = 0; j < nb; j++) {
-					float *yp = &c->y[(m + i) * c->N + n + j];
-
-					out = hsum(acc[i][j]);
-					for (k = K8; k < K; k++)
-						out += x[i][k] * w[j][k];
-					*yp = c->acc ? *yp + out : out;
-				}
-		}
-	}
+	TILE_AVX2_BODY(F32_LOAD, F32_ELEM)
 }
+
 #endif
 
 /* ---- vector helpers for attention */
@@ -149,21 +197,21 @@ static bool have_avx2(void)
 #endif
 }
 
-float vdot(const float *a, const float *b, size_t n)
+float vdot(const float *a, const float *b, size_t n, bool portable)
 {
 #ifdef HAVE_X86_KERNEL
-	if (have_avx2())
+	if (!portable && have_avx2())
 		return vdot_avx2(a, b, n);
 #endif
 	return dot_plain(a, b, n);
 }
 
-void vaxpy(float *y, float a, const float *x, size_t n)
+void vaxpy(float *y, float a, const float *x, size_t n, bool portable)
 {
 	size_t i;
 
 #ifdef HAVE_X86_KERNEL
-	if (have_avx2()) {
+	if (!portable && have_avx2()) {
 		vaxpy_avx2(y, a, x, n);
 		return;
 	}
@@ -179,19 +227,22 @@ static void mm_task(void *ctx, size_t b, size_t e, int worker)
 	(void)worker;
 #ifdef HAVE_X86_KERNEL
 	if (c->avx2) {
-		tile_avx2(c, b, e);
+		if (c->wb)
+			tile_avx2_bf16(c, b, e);
+		else
+			tile_avx2(c, b, e);
 		return;
 	}
 #endif
 	tile_plain(c, b, e);
 }
 
-void mm(eng_model *m, float *y, const float *x, const float *w, size_t M, size_t N, size_t K, bool accumulate)
+void mm(eng_model *m, float *y, const float *x, wmat w, size_t M, size_t N, size_t K, bool accumulate)
 {
-	mm_ctx c = { y, x, w, M, N, K, accumulate, false };
+	mm_ctx c = { y, x, w.bf16 ? NULL : w.p, w.bf16 ? w.p : NULL, M, N, K, accumulate, false };
 	size_t grain;
 
-	c.avx2 = have_avx2();
+	c.avx2 = !m->portable && have_avx2();
 	/* About 64 KiB of W per piece (it stays in L2 while x streams), a
 	 * multiple of 3 rows, enough pieces for every worker. */
 	grain = (64 * 1024 / sizeof(float)) / (K ? K : 1);

@@ -11,6 +11,7 @@ typedef struct pcase {
 	const char *args; /* reference shape options */
 	int prompt_len, greedy;
 	int threads;
+	bool portable; /* the plain C kernels instead of AVX2 */
 } pcase;
 
 /* Greedy with the engine; compares with the reference's continuation.
@@ -60,7 +61,13 @@ static void run_case(const pcase *pc, const char *label)
 
 	pl_buf_printf(&args, "case %s %s --prompt-len %d --greedy %d", dir, pc->args, pc->prompt_len, pc->greedy);
 	ref_run(args.ptr);
-	m = load_ok(dir, 0, pc->threads);
+	{
+		eng_load_opts lo = { 0 };
+
+		lo.threads = pc->threads;
+		lo.portable_kernels = pc->portable;
+		cr_assert_eq(eng_model_load(&m, dir, &lo, &err), 0, "%s", err.msg);
+	}
 	c = eng_model_config(m);
 	V = (size_t)c->vocab;
 	ids = read_ids(dir, "prompt.json", "ids", &n);
@@ -129,7 +136,7 @@ static void run_case(const pcase *pc, const char *label)
 
 Test(parity, r2_f32_gqa)
 {
-	pcase pc = { "--seed 11 --loops 2 --dtype f32 --hidden 32 --heads 4 --kv-heads 2", 80, 64, 2 };
+	pcase pc = { "--seed 11 --loops 2 --dtype f32 --hidden 32 --heads 4 --kv-heads 2", 80, 64, 2, false };
 	run_case(&pc, "r2_f32_gqa");
 }
 
@@ -137,21 +144,28 @@ Test(parity, r3_bf16_gqa_loop_gate_proj)
 {
 	pcase pc = { "--seed 12 --loops 3 --dtype bf16 --hidden 64 --inter 96 --heads 8 --kv-heads 2 --vocab 96 "
 		     "--gate-spelling loop_gate_proj",
-		     100, 64, 1 };
+		     100, 64, 1, false };
 	run_case(&pc, "r3_bf16_gqa");
 }
 
 Test(parity, r1_plain_llama_bf16_tied)
 {
-	pcase pc = { "--seed 13 --plain --loops 1 --dtype bf16 --hidden 48 --heads 4 --kv-heads 4 --tie", 70, 64, 2 };
+	pcase pc = { "--seed 13 --plain --loops 1 --dtype bf16 --hidden 48 --heads 4 --kv-heads 4 --tie", 70, 64, 2, false };
 	run_case(&pc, "r1_plain");
 }
 
 Test(parity, r2_f16_sharded_three_layers)
 {
 	pcase pc = { "--seed 14 --loops 2 --dtype f16 --hidden 32 --layers 3 --heads 2 --kv-heads 1 --shards 3", 90,
-		     64, 2 };
+		     64, 2, false };
 	run_case(&pc, "r2_f16_sharded");
+}
+
+Test(parity, r2_bf16_portable_kernels)
+{
+	pcase pc = { "--seed 16 --loops 2 --dtype bf16 --hidden 40 --inter 52 --heads 5 --kv-heads 1 --vocab 70", 75, 16,
+		     2, true };
+	run_case(&pc, "r2_bf16_portable");
 }
 
 Test(parity, r1_of_plt_checkpoint_and_loops_override)

@@ -161,6 +161,17 @@ $(BUILD)/tests/test-$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/$(1)/
 endef
 $(foreach m,$(TEST_MODULES),$(eval $(call test_rule,$(m))))
 
+# make bench-engine: CPU prefill/decode throughput and peak memory of the
+# engine (tests/engine/bench/, not a test; figures go to docs/PERFORMANCE.md).
+BENCH_ENGINE := $(BUILD)/bench/bench-engine
+$(BENCH_ENGINE): $(BUILD)/obj/tests/engine/bench/bench_engine.o $(call libdeps,engine)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(filter %.o,$^) $(call ldlibs,engine)
+
+.PHONY: bench-engine
+bench-engine: $(BENCH_ENGINE)
+	PLAIT_ROOT=$(CURDIR) $(BENCH_ENGINE)
+
 .PHONY: deps test tests run check-deps
 deps:
 	scripts/deps.sh

@@ -16,7 +16,7 @@ const pl_cmd cli_commands[] = {
 
 static const cli_module modules[] = {
 	{ "plait", cli_commands },
-	{ "engine", eng_tokenizer_commands },
+	{ "engine", eng_commands },
 	{ "sandbox", sbx_commands },
 };
 

@@ -61,6 +61,167 @@ void eng_gpu_probe(eng_gpu_report *report);
  * would stop it from loading.  A missing `dir` appends nothing. */
 int eng_models_scan(json_t *out, const char *dir, pl_err *err);
 
+/* ---- model loading, sessions and generation */
+
+/* Largest loop count accepted from config.json or --loops. */
+#define ENG_MAX_LOOPS 16
+/* Keys in the local (sliding-window) attention of loops r >= 1: the current
+ * position and the 64 before it (plt.md, "Gated mixed attention"). */
+#define ENG_LOCAL_WINDOW 65
+
+/* What config.json (and generation_config.json) say about a model. */
+typedef struct eng_config {
+	int64_t hidden, intermediate, layers, heads, kv_heads, head_dim, vocab;
+	int64_t max_pos;  /* max_position_embeddings; 0 when absent */
+	double rms_eps, rope_theta;
+	bool tie_embeddings;
+	int loops;            /* R after any --loops override; 1 for plain Llama */
+	int config_loops;     /* R as config.json says (1 without plt_* fields) */
+	bool is_plt;          /* config.json has plt_* fields */
+	int64_t window_left;  /* plt_window_size[0]; 64 for LoopCoder-V2 */
+	double emb_scale;     /* a */
+	double hidden_scale;  /* b */
+	/* generation_config.json, when present (else eos from config.json) */
+	int32_t eos_ids[8];
+	int n_eos;
+	int64_t bos_id; /* -1 when unknown */
+	bool has_gen_defaults;
+	double gen_temperature, gen_top_p; /* < 0 when not given; temperature 0
+					    * unless do_sample is true */
+	int64_t gen_top_k;                 /* < 0 when not given */
+} eng_config;
+
+/* Options for eng_model_load; zero-initialise for the defaults. */
+typedef struct eng_load_opts {
+	int loops;           /* > 0 overrides plt_num_loops (R >= 1); 0 = config */
+	int threads;         /* worker threads for the CPU path; 0 = online cores */
+	const char *backend; /* "cpu" or NULL (= cpu) */
+	bool portable_kernels; /* plain C kernels even where AVX2 + FMA exist
+				* (tests, comparisons) */
+	const pl_log *log;
+} eng_load_opts;
+
+typedef struct eng_model eng_model;
+
+/* Load a model directory: config.json, generation_config.json when present,
+ * and model.safetensors or the shards listed by model.safetensors.index.json.
+ * Every header field of every weight file is validated; an error names the
+ * file and the tensor.  Weights of any stored dtype (BF16, F16, F32) are
+ * converted to fp32 at load (the CPU path computes in fp32).  The model owns
+ * a thread pool; free with eng_model_free. */
+int eng_model_load(eng_model **out, const char *dir, const eng_load_opts *opts, pl_err *err);
+void eng_model_free(eng_model *m);
+const eng_config *eng_model_config(const eng_model *m);
+/* Parameters as stored in the weight files (tied lm_head counted once). */
+uint64_t eng_model_params(const eng_model *m);
+/* Bytes of the weight tensors as stored. */
+uint64_t eng_model_file_bytes(const eng_model *m);
+/* Bytes of per-token session state: loop-0 K/V plus the later loops' K/V
+ * history and saved hidden states, in fp32 as the CPU path keeps them. */
+uint64_t eng_model_kv_bytes_per_token(const eng_model *m);
+/* Read and validate config.json (+ generation_config.json) alone. */
+int eng_config_load(eng_config *out, const char *dir, pl_err *err);
+
+/*
+ * A session: one sequence's state (loop-0 K/V of every position, a
+ * 65-position ring per later loop and layer, the saved h^{r-1} of each loop
+ * boundary), its tokens, the logits after its last token and an RNG.
+ * Truncation restores the rings from a per-position history of the later
+ * loops' K/V and saved hidden states that the session keeps (exact, no
+ * recompute, at the price of R times the loop-0 K/V memory).
+ * A session borrows its model, which must outlive it.  One thread at a time
+ * per session; several sessions of one model must not run concurrently
+ * either (they share the model's scratch and thread pool).
+ */
+typedef struct eng_session eng_session;
+
+int eng_session_new(eng_session **out, eng_model *m, pl_err *err);
+void eng_session_free(eng_session *s);
+/* Tokens in the session. */
+size_t eng_session_len(const eng_session *s);
+const int32_t *eng_session_tokens(const eng_session *s);
+/* Longest prefill chunk in tokens (default 64); n >= 1. */
+void eng_session_set_chunk(eng_session *s, size_t n);
+/* Append tokens: one token runs the decode form (all loops in one pass),
+ * more run the full-sequence form in chunks.  When all_logits is non-NULL
+ * it receives n x vocab logits (row i predicts the token after ids[i]).
+ * Ids must be in [0, vocab).  On failure the session is unchanged. */
+int eng_session_append(eng_session *s, const int32_t *ids, size_t n, float *all_logits, pl_err *err);
+/* Logits after the last token (vocab values); NULL when empty. */
+const float *eng_session_logits(const eng_session *s);
+/* Cut the session back to its first len tokens, restoring the rings, the
+ * saved hidden states and the logits at that point.  len <= current length;
+ * len == 0 empties it. */
+int eng_session_truncate(eng_session *s, size_t len, pl_err *err);
+/* A deep copy (state, tokens, logits, RNG). */
+int eng_session_fork(eng_session **out, const eng_session *s, pl_err *err);
+/* Seed the session's RNG (xoshiro256** seeded through splitmix64). */
+void eng_session_seed(eng_session *s, uint64_t seed);
+
+typedef struct eng_sampling {
+	double temperature;        /* <= 0: greedy */
+	int top_k;                 /* 0: off */
+	double top_p;              /* 1 (or <= 0): off */
+	double min_p;              /* 0: off */
+	double repetition_penalty; /* 1 (or <= 0): off; applied over the session's tokens */
+	double presence_penalty;   /* 0: off; subtracted once per distinct id seen */
+} eng_sampling;
+
+/* Sampling defaults: greedy, everything off. */
+void eng_sampling_init(eng_sampling *s);
+
+/* Pick one id from logits (vocab values) under sp, using and advancing the
+ * session's RNG; history penalties read the session's tokens. */
+int32_t eng_session_sample(eng_session *s, const float *logits, const eng_sampling *sp);
+
+typedef struct eng_logprob {
+	int32_t id;
+	float logprob; /* natural log of the softmax at temperature 1 */
+} eng_logprob;
+
+/* Called after each generated token; return non-zero to stop (finish
+ * reason "stop"). */
+typedef int (*eng_token_fn)(void *user, int32_t id, const eng_logprob *top, int n_top);
+/* Turns ids into text (for stop strings): append the text of ids to out. */
+typedef int (*eng_decode_fn)(void *user, const int32_t *ids, size_t n, pl_buf *out, pl_err *err);
+
+typedef struct eng_gen_opts {
+	eng_sampling sampling;
+	size_t max_tokens;      /* 0: stop only on a stop id or string */
+	const int32_t *stop_ids; /* a generated stop id ends generation; it is
+				  * neither returned nor appended to the session */
+	size_t n_stop_ids;
+	const char *const *stop_strings; /* need decode; the text up to a stop
+					  * string ends generation */
+	size_t n_stop_strings;
+	eng_decode_fn decode;
+	void *decode_user;
+	int logprobs; /* top-K log-probabilities per generated token (0: none) */
+	eng_token_fn on_token;
+	void *user;
+} eng_gen_opts;
+
+void eng_gen_opts_init(eng_gen_opts *o);
+
+typedef enum eng_finish { ENG_FINISH_LENGTH = 0, ENG_FINISH_STOP = 1 } eng_finish;
+
+typedef struct eng_gen_result {
+	int32_t *ids;          /* generated ids (n) */
+	size_t n;
+	eng_logprob *logprobs; /* n x n_logprobs, best first; NULL without */
+	int n_logprobs;
+	eng_finish finish;
+	double decode_ms;
+} eng_gen_result;
+
+/* Generate from the session's current end (it must hold at least one token).
+ * Each kept token is appended to the session.  Fills res; release it with
+ * eng_gen_result_release. */
+int eng_generate(eng_gen_result *res, eng_session *s, const eng_gen_opts *o, pl_err *err);
+void eng_gen_result_release(eng_gen_result *res);
+/* Top-k log-probabilities of logits (temperature 1), best first; k <= vocab. */
+void eng_logprobs_top(eng_logprob *out, const float *logits, int64_t vocab, int k);
+
 /* ---- tokenizer and chat template */
 
 /*
@@ -152,8 +313,8 @@ int32_t eng_tokenizer_find(const eng_tokenizer *tk, const char *piece);
  * added_tokens, byte_fallback, normalizer, bos, eos, add_bos_token. */
 json_t *eng_tokenizer_describe(const eng_tokenizer *tk);
 
-/* `plait tokenize`: encode text or decode ids with a model's tokenizer. */
-extern const pl_cmd eng_tokenizer_commands[];
+/* The engine's subcommands: `plait model`, `plait generate`, `plait tokenize`. */
+extern const pl_cmd eng_commands[];
 
 /* -- chat template (LoopCoder-V2 / IQuest: ChatML, Qwen3-style turns) */
 

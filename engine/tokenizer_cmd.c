@@ -1,5 +1,5 @@
 /* tokenizer_cmd.c - `plait tokenize`: a model's tokenizer from the command line. */
-#include "engine/engine.h"
+#include "engine/internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -65,7 +65,7 @@ static int parse_ids(int32_t **out, size_t *n, const char *s, pl_err *err)
 	return 0;
 }
 
-static int tokenize_run(int argc, char **argv, const pl_cmd_ctx *ctx)
+int eng_cmd_tokenize(int argc, char **argv, const pl_cmd_ctx *ctx)
 {
 	const char *model = NULL, *text = NULL, *decode = NULL;
 	bool ids_only = false, special = true, stats = false;
@@ -161,7 +161,3 @@ done:
 	return status;
 }
 
-const pl_cmd eng_tokenizer_commands[] = {
-	{ "tokenize", "encode text with a model's tokenizer, or decode ids", tokenize_run },
-	{ NULL, NULL, NULL },
-};

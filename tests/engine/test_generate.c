@@ -1,0 +1,401 @@
+/* Sessions and generation on a tiny C-written checkpoint: API errors,
+ * sampling options, stop ids and strings, streaming, logprobs, fork. */
+#include "test_ckpt.h"
+
+static char *dir;
+static eng_model *M;
+
+static void setup(void)
+{
+	ck c;
+
+	dir = tmpdir("plait-gen");
+	ck_build(&c, true);
+	ck_write(&c, dir);
+	ck_release(&c);
+	M = load_ok(dir, 0, 2);
+}
+
+static void teardown(void)
+{
+	eng_model_free(M);
+	tmpdir_remove(dir);
+}
+
+TestSuite(gen, .init = setup, .fini = teardown);
+
+static eng_session *prompt(void)
+{
+	static const int32_t ids[] = { 1, 5, 9, 3, 15, 0, 7 };
+	eng_session *s = NULL;
+	pl_err err = { 0 };
+
+	cr_assert_eq(eng_session_new(&s, M, &err), 0, "%s", err.msg);
+	cr_assert_eq(eng_session_append(s, ids, PL_ARRAY_LEN(ids), NULL, &err), 0, "%s", err.msg);
+	return s;
+}
+
+static void gen(eng_gen_result *r, eng_session *s, const eng_gen_opts *o)
+{
+	pl_err err = { 0 };
+
+	cr_assert_eq(eng_generate(r, s, o, &err), 0, "%s", err.msg);
+}
+
+Test(gen, api_errors_are_clear_and_leave_the_session_alone)
+{
+	eng_session *s = NULL;
+	eng_gen_opts o;
+	eng_gen_result r;
+	pl_err err = { 0 };
+	int32_t bad[] = { 3, 16 }, neg = -1;
+
+	cr_assert_eq(eng_session_new(&s, M, &err), 0);
+	eng_gen_opts_init(&o);
+	o.max_tokens = 4;
+	cr_assert_lt(eng_generate(&r, s, &o, &err), 0);
+	cr_assert(strstr(err.msg, "at least one token"), "%s", err.msg);
+	cr_assert_null(eng_session_logits(s));
+	cr_assert_lt(eng_session_append(s, bad, 2, NULL, &err), 0);
+	cr_assert(strstr(err.msg, "token id 16 at index 1 is outside the vocabulary [0, 16)"), "%s", err.msg);
+	cr_assert_lt(eng_session_append(s, &neg, 1, NULL, &err), 0);
+	cr_assert_eq(eng_session_len(s), 0);
+	cr_assert_lt(eng_session_truncate(s, 1, &err), 0);
+	cr_assert(strstr(err.msg, "cannot truncate a session of 0 tokens to 1"), "%s", err.msg);
+	cr_assert_eq(eng_session_append(s, bad, 1, NULL, &err), 0);
+	o.n_stop_strings = 1;
+	o.stop_strings = (const char *const[]){ "x" };
+	cr_assert_lt(eng_generate(&r, s, &o, &err), 0);
+	cr_assert(strstr(err.msg, "stop strings need a decode function"), "%s", err.msg);
+	o.n_stop_strings = 0;
+	o.logprobs = 17;
+	cr_assert_lt(eng_generate(&r, s, &o, &err), 0);
+	cr_assert(strstr(err.msg, "logprobs 17 out of range"), "%s", err.msg);
+	cr_assert_eq(eng_session_len(s), 1);
+	eng_session_free(s);
+	eng_session_free(NULL);
+}
+
+Test(gen, max_position_embeddings_is_a_clear_limit)
+{
+	eng_session *s = prompt();
+	int32_t *many = calloc(600, sizeof(*many));
+	pl_err err = { 0 };
+
+	cr_assert_lt(eng_session_append(s, many, 600, NULL, &err), 0);
+	cr_assert(strstr(err.msg, "exceed max_position_embeddings 512"), "%s", err.msg);
+	cr_assert_eq(eng_session_len(s), 7);
+	free(many);
+	eng_session_free(s);
+}
+
+Test(gen, greedy_is_argmax_and_top_k_1_and_tiny_top_p_agree)
+{
+	eng_session *s = prompt(), *t = NULL, *u = NULL;
+	eng_gen_opts o;
+	eng_gen_result a, b, c;
+	pl_err err = { 0 };
+	const float *lg = eng_session_logits(s);
+	int32_t best = 0, i;
+
+	for (i = 1; i < 16; i++)
+		if (lg[i] > lg[best])
+			best = i;
+	cr_assert_eq(eng_session_fork(&t, s, &err), 0);
+	cr_assert_eq(eng_session_fork(&u, s, &err), 0);
+	eng_gen_opts_init(&o);
+	o.max_tokens = 12;
+	gen(&a, s, &o);
+	cr_assert_eq(a.ids[0], best);
+	cr_assert_eq(a.n, 12);
+	cr_assert_eq(a.finish, ENG_FINISH_LENGTH);
+	cr_assert_eq(eng_session_len(s), 7 + 12);
+	o.sampling.temperature = 1.5;
+	o.sampling.top_k = 1;
+	gen(&b, t, &o);
+	o.sampling.top_k = 0;
+	o.sampling.top_p = 1e-6;
+	gen(&c, u, &o);
+	cr_assert_arr_eq(a.ids, b.ids, 12 * sizeof(int32_t));
+	cr_assert_arr_eq(a.ids, c.ids, 12 * sizeof(int32_t));
+	eng_gen_result_release(&a);
+	eng_gen_result_release(&b);
+	eng_gen_result_release(&c);
+	eng_session_free(s);
+	eng_session_free(t);
+	eng_session_free(u);
+}
+
+static void sample_run(int32_t *out, uint64_t seed, const eng_sampling *sp)
+{
+	eng_session *s = prompt();
+	eng_gen_opts o;
+	eng_gen_result r;
+
+	eng_session_seed(s, seed);
+	eng_gen_opts_init(&o);
+	o.sampling = *sp;
+	o.max_tokens = 24;
+	gen(&r, s, &o);
+	cr_assert_eq(r.n, 24);
+	memcpy(out, r.ids, 24 * sizeof(*out));
+	eng_gen_result_release(&r);
+	eng_session_free(s);
+}
+
+Test(gen, seeded_sampling_is_reproducible_and_seed_dependent)
+{
+	eng_sampling sp;
+	int32_t a[24], b[24], c[24];
+
+	eng_sampling_init(&sp);
+	sp.temperature = 2.0;
+	sample_run(a, 7, &sp);
+	sample_run(b, 7, &sp);
+	sample_run(c, 8, &sp);
+	cr_assert_arr_eq(a, b, sizeof(a));
+	cr_assert(memcmp(a, c, sizeof(a)), "seeds 7 and 8 gave the same 24 tokens");
+	sp.top_k = 3;
+	sp.top_p = 0.9;
+	sp.min_p = 0.05;
+	sample_run(a, 9, &sp);
+	sample_run(b, 9, &sp);
+	cr_assert_arr_eq(a, b, sizeof(a));
+}
+
+Test(gen, top_k_and_min_p_restrict_the_candidates)
+{
+	eng_session *s = prompt();
+	const float *lg = eng_session_logits(s);
+	eng_sampling sp;
+	int32_t order[16], i, j, k;
+	float copy[16];
+
+	memcpy(copy, lg, sizeof(copy));
+	for (i = 0; i < 16; i++)
+		order[i] = i;
+	for (i = 0; i < 16; i++)
+		for (j = i + 1; j < 16; j++)
+			if (copy[order[j]] > copy[order[i]]) {
+				k = order[i];
+				order[i] = order[j];
+				order[j] = k;
+			}
+	eng_sampling_init(&sp);
+	sp.temperature = 5.0;
+	sp.top_k = 2;
+	for (i = 0; i < 200; i++) {
+		int32_t id = eng_session_sample(s, copy, &sp);
+
+		cr_assert(id == order[0] || id == order[1], "top-k 2 drew %d", id);
+	}
+	sp.top_k = 0;
+	sp.min_p = 1.0; /* only tokens as likely as the best */
+	for (i = 0; i < 50; i++)
+		cr_assert_eq(eng_session_sample(s, copy, &sp), order[0]);
+	eng_session_free(s);
+}
+
+Test(gen, penalties_change_the_choice)
+{
+	eng_session *s = prompt();
+	eng_sampling sp;
+	float lg[16];
+	int32_t i;
+
+	/* Token 5 is in the prompt, token 6 is not; 5 leads by a little. */
+	for (i = 0; i < 16; i++)
+		lg[i] = -4.0f;
+	lg[5] = 2.0f;
+	lg[6] = 1.9f;
+	eng_sampling_init(&sp);
+	cr_assert_eq(eng_session_sample(s, lg, &sp), 5);
+	sp.repetition_penalty = 1.2;
+	cr_assert_eq(eng_session_sample(s, lg, &sp), 6);
+	sp.repetition_penalty = 1.0;
+	sp.presence_penalty = 0.5;
+	cr_assert_eq(eng_session_sample(s, lg, &sp), 6);
+	eng_session_free(s);
+}
+
+Test(gen, stop_ids_end_generation_without_emitting)
+{
+	eng_session *s = prompt(), *t = NULL;
+	eng_gen_opts o;
+	eng_gen_result a, b;
+	pl_err err = { 0 };
+	int32_t stop;
+
+	cr_assert_eq(eng_session_fork(&t, s, &err), 0);
+	eng_gen_opts_init(&o);
+	o.max_tokens = 10;
+	gen(&a, s, &o);
+	stop = a.ids[3];
+	o.stop_ids = &stop;
+	o.n_stop_ids = 1;
+	gen(&b, t, &o);
+	cr_assert_eq(b.finish, ENG_FINISH_STOP);
+	cr_assert_leq(b.n, 3);
+	cr_assert_neq(b.n > 0 ? b.ids[b.n - 1] : -1, stop);
+	cr_assert_eq(eng_session_len(t), 7 + b.n);
+	eng_gen_result_release(&a);
+	eng_gen_result_release(&b);
+	eng_session_free(s);
+	eng_session_free(t);
+}
+
+/* Decodes id i to the letter 'a' + i. */
+static int letters(void *user, const int32_t *ids, size_t n, pl_buf *out, pl_err *err)
+{
+	size_t i;
+
+	(void)user;
+	(void)err;
+	for (i = 0; i < n; i++)
+		pl_buf_putc(out, (char)('a' + ids[i]));
+	return 0;
+}
+
+typedef struct stream {
+	int32_t ids[64];
+	int n;
+	int stop_after;
+	float lp0;
+} stream;
+
+static int on_token(void *user, int32_t id, const eng_logprob *top, int n_top)
+{
+	stream *st = user;
+
+	st->ids[st->n++] = id;
+	if (n_top)
+		st->lp0 = top[0].logprob;
+	return st->stop_after && st->n >= st->stop_after;
+}
+
+Test(gen, stop_strings_streaming_and_logprobs)
+{
+	eng_session *s = prompt(), *t = NULL, *u = NULL;
+	eng_gen_opts o;
+	eng_gen_result a, b, c;
+	pl_err err = { 0 };
+	stream st = { .n = 0 };
+	char stop[3];
+	size_t i;
+	int j;
+
+	cr_assert_eq(eng_session_fork(&t, s, &err), 0);
+	cr_assert_eq(eng_session_fork(&u, s, &err), 0);
+	eng_gen_opts_init(&o);
+	o.max_tokens = 10;
+	o.logprobs = 4;
+	o.on_token = on_token;
+	o.user = &st;
+	gen(&a, s, &o);
+	cr_assert_eq(st.n, 10);
+	cr_assert_arr_eq(st.ids, a.ids, 10 * sizeof(int32_t));
+	cr_assert_eq(a.n_logprobs, 4);
+	for (i = 0; i < a.n; i++) {
+		const eng_logprob *lp = a.logprobs + i * 4;
+		double sum = 0;
+
+		cr_assert_eq(lp[0].id, a.ids[i], "greedy picks the best logprob");
+		for (j = 0; j < 4; j++) {
+			cr_assert_leq(lp[j].logprob, 0.0f);
+			if (j)
+				cr_assert_geq(lp[j - 1].logprob, lp[j].logprob);
+			sum += exp(lp[j].logprob);
+		}
+		cr_assert_leq(sum, 1.0 + 1e-6);
+	}
+	/* the text of tokens 4 and 5 as a stop string */
+	stop[0] = (char)('a' + a.ids[4]);
+	stop[1] = (char)('a' + a.ids[5]);
+	stop[2] = 0;
+	o.logprobs = 0;
+	o.on_token = NULL;
+	o.decode = letters;
+	o.stop_strings = (const char *const[]){ "", stop };
+	o.n_stop_strings = 2;
+	gen(&b, t, &o);
+	cr_assert_eq(b.finish, ENG_FINISH_STOP);
+	cr_assert_leq(b.n, 6);
+	/* a streaming callback can stop generation */
+	o.n_stop_strings = 0;
+	o.on_token = on_token;
+	st.n = 0;
+	st.stop_after = 2;
+	gen(&c, u, &o);
+	cr_assert_eq(c.n, 2);
+	cr_assert_eq(c.finish, ENG_FINISH_STOP);
+	eng_gen_result_release(&a);
+	eng_gen_result_release(&b);
+	eng_gen_result_release(&c);
+	eng_session_free(s);
+	eng_session_free(t);
+	eng_session_free(u);
+}
+
+Test(gen, fork_is_independent_and_truncate_to_zero_empties)
+{
+	eng_session *s = prompt(), *t = NULL;
+	pl_err err = { 0 };
+	float before[16];
+	int32_t x = 4;
+
+	memcpy(before, eng_session_logits(s), sizeof(before));
+	cr_assert_eq(eng_session_fork(&t, s, &err), 0);
+	cr_assert_eq(eng_session_append(t, &x, 1, NULL, &err), 0);
+	cr_assert_eq(eng_session_len(s), 7);
+	cr_assert_eq(eng_session_len(t), 8);
+	cr_assert_arr_eq(eng_session_logits(s), before, sizeof(before));
+	cr_assert_eq(eng_session_truncate(t, 7, &err), 0);
+	cr_assert_lt(rel_err_f32(eng_session_logits(t), before, 16), 1e-5);
+	cr_assert_eq(eng_session_truncate(t, 0, &err), 0);
+	cr_assert_eq(eng_session_len(t), 0);
+	cr_assert_null(eng_session_logits(t));
+	eng_session_free(s);
+	eng_session_free(t);
+}
+
+Test(gen, logprobs_top_matches_a_direct_log_softmax)
+{
+	float lg[5] = { 1.0f, 3.0f, -2.0f, 3.0f, 0.5f };
+	eng_logprob top[3];
+	double lse = 0;
+	int i;
+
+	for (i = 0; i < 5; i++)
+		lse += exp(lg[i]);
+	lse = log(lse);
+	eng_logprobs_top(top, lg, 5, 3);
+	cr_assert_eq(top[0].id, 1); /* ties: lower id first */
+	cr_assert_eq(top[1].id, 3);
+	cr_assert_eq(top[2].id, 0);
+	cr_assert_float_eq(top[0].logprob, 3.0 - lse, 1e-6);
+	cr_assert_float_eq(top[2].logprob, 1.0 - lse, 1e-6);
+}
+
+Test(gen, thread_count_does_not_change_the_logits)
+{
+	/* Work is split over output rows only, so every value is computed the
+	 * same way whatever the number of workers. */
+	eng_model *one = load_ok(dir, 0, 1), *three = load_ok(dir, 0, 3);
+	eng_session *a = NULL, *b = NULL;
+	pl_err err = { 0 };
+	int32_t ids[40];
+	float la[40 * 16], lb[40 * 16];
+	int i;
+
+	for (i = 0; i < 40; i++)
+		ids[i] = (i * 7) % 16;
+	cr_assert_eq(eng_session_new(&a, one, &err), 0);
+	cr_assert_eq(eng_session_new(&b, three, &err), 0);
+	cr_assert_eq(eng_session_append(a, ids, 40, la, &err), 0);
+	cr_assert_eq(eng_session_append(b, ids, 40, lb, &err), 0);
+	cr_assert_arr_eq(la, lb, sizeof(la));
+	eng_session_free(a);
+	eng_session_free(b);
+	eng_model_free(one);
+	eng_model_free(three);
+}

@@ -1,0 +1,197 @@
+/* `plait model info` and `plait generate` run as a user would (PLAIT_BIN). */
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "test_ckpt.h"
+
+static char *dir;
+
+static void setup(void)
+{
+	ck c;
+
+	dir = tmpdir("plait-cli");
+	ck_build(&c, true);
+	ck_write(&c, dir);
+	ck_release(&c);
+}
+
+static void teardown(void)
+{
+	tmpdir_remove(dir);
+}
+
+TestSuite(cli, .init = setup, .fini = teardown);
+
+/* Run `plait ARGS`; stdout to out, stderr to errb; returns the exit status. */
+static int plait(pl_buf *out, pl_buf *errb, const char *args)
+{
+	const char *bin = getenv("PLAIT_BIN");
+	pl_buf cmd = PL_BUF_INIT;
+	char *ef = path_in(dir, "stderr.txt");
+	pl_err err = { 0 };
+	FILE *p;
+	char buf[4096];
+	size_t n;
+	int st;
+
+	cr_assert_not_null(bin, "PLAIT_BIN is not set");
+	pl_buf_printf(&cmd, "%s %s 2>%s", bin, args, ef);
+	p = popen(cmd.ptr, "r");
+	cr_assert_not_null(p);
+	while ((n = fread(buf, 1, sizeof(buf), p)) > 0)
+		pl_buf_add(out, buf, n);
+	st = pclose(p);
+	if (errb)
+		cr_assert_eq(pl_file_read(errb, ef, 0, &err), 0, "%s", err.msg);
+	unlink(ef);
+	free(ef);
+	pl_buf_release(&cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+Test(cli, generate_json_matches_the_library)
+{
+	pl_buf out = PL_BUF_INIT, args = PL_BUF_INIT;
+	json_t *j = NULL, *ids, *lp;
+	pl_err err = { 0 };
+	eng_model *m = load_ok(dir, 0, 1);
+	eng_session *s = NULL;
+	eng_gen_opts o;
+	eng_gen_result r;
+	int32_t prompt[] = { 1, 2, 3, 9 };
+	size_t i;
+
+	pl_buf_printf(&args, "generate --model %s --prompt-ids 1,2,3,9 --max-tokens 6 --temperature 0 --logprobs 3 "
+			     "--threads 2 --ignore-eos --json",
+		      dir);
+	cr_assert_eq(plait(&out, NULL, args.ptr), 0);
+	cr_assert_eq(pl_json_parse(&j, out.ptr, out.len, "output", &err), 0, "%s: %s", err.msg, out.ptr);
+	ids = json_object_get(j, "ids");
+	cr_assert_eq(json_array_size(ids), 6);
+	cr_assert_str_eq(json_string_value(json_object_get(j, "finish_reason")), "length");
+	cr_assert_str_eq(json_string_value(json_object_get(j, "text")), "");
+	cr_assert_eq(json_integer_value(json_object_get(json_object_get(j, "usage"), "prompt_tokens")), 4);
+	cr_assert_eq(json_integer_value(json_object_get(json_object_get(j, "usage"), "completion_tokens")), 6);
+	cr_assert(json_is_number(json_object_get(json_object_get(j, "timings"), "prefill_ms")));
+	cr_assert(json_is_number(json_object_get(json_object_get(j, "timings"), "decode_ms")));
+	lp = json_object_get(j, "logprobs");
+	cr_assert_eq(json_array_size(lp), 6);
+	cr_assert_eq(json_array_size(json_array_get(lp, 0)), 3);
+
+	cr_assert_eq(eng_session_new(&s, m, &err), 0);
+	cr_assert_eq(eng_session_append(s, prompt, 4, NULL, &err), 0);
+	eng_gen_opts_init(&o);
+	o.max_tokens = 6;
+	cr_assert_eq(eng_generate(&r, s, &o, &err), 0);
+	for (i = 0; i < 6; i++) {
+		cr_assert_eq(json_integer_value(json_array_get(ids, i)), r.ids[i]);
+		cr_assert_eq(json_integer_value(json_object_get(json_array_get(json_array_get(lp, i), 0), "id")),
+			     r.ids[i]);
+	}
+	eng_gen_result_release(&r);
+	eng_session_free(s);
+	eng_model_free(m);
+	json_decref(j);
+	pl_buf_release(&out);
+	pl_buf_release(&args);
+}
+
+Test(cli, generate_stop_id_and_streamed_ids)
+{
+	pl_buf out = PL_BUF_INIT, args = PL_BUF_INIT, out2 = PL_BUF_INIT;
+	json_t *j = NULL;
+	pl_err err = { 0 };
+	int64_t first;
+
+	pl_buf_printf(&args, "generate --model %s --prompt-ids 4,5 --max-tokens 5 --temperature 0 --ignore-eos --json",
+		      dir);
+	cr_assert_eq(plait(&out, NULL, args.ptr), 0);
+	cr_assert_eq(pl_json_parse(&j, out.ptr, out.len, "output", &err), 0, "%s", err.msg);
+	first = json_integer_value(json_array_get(json_object_get(j, "ids"), 0));
+	json_decref(j);
+	pl_buf_reset(&args);
+	pl_buf_printf(&args, "generate --model %s --prompt-ids 4,5 --max-tokens 5 --temperature 0 --stop-id %lld",
+		      dir, (long long)first);
+	cr_assert_eq(plait(&out2, NULL, args.ptr), 0);
+	cr_assert_str_eq(out2.ptr, "\n", "generation should stop at once, got '%s'", out2.ptr);
+	pl_buf_release(&out);
+	pl_buf_release(&out2);
+	pl_buf_release(&args);
+}
+
+Test(cli, model_info_text_and_json)
+{
+	pl_buf out = PL_BUF_INIT, args = PL_BUF_INIT;
+	json_t *j = NULL;
+	pl_err err = { 0 };
+
+	pl_buf_printf(&args, "model info %s --json", dir);
+	cr_assert_eq(plait(&out, NULL, args.ptr), 0);
+	cr_assert_eq(pl_json_parse(&j, out.ptr, out.len, "output", &err), 0, "%s", err.msg);
+	cr_assert_eq(json_integer_value(json_object_get(j, "parameters")), 256 + 24 + 320 + 64 + 16 + 2 + 8);
+	cr_assert_eq(json_integer_value(json_object_get(json_object_get(j, "config"), "loops")), 2);
+	/* 1 layer x (k + v) x 4 values x 2 bytes */
+	cr_assert_eq(json_integer_value(json_object_get(j, "kv_bytes_per_token_bf16")), 16);
+	cr_assert(json_is_false(json_object_get(json_object_get(j, "files"), "tokenizer.model")));
+	json_decref(j);
+	pl_buf_reset(&out);
+	pl_buf_reset(&args);
+	pl_buf_printf(&args, "model info %s", dir);
+	cr_assert_eq(plait(&out, NULL, args.ptr), 0);
+	cr_assert(strstr(out.ptr, "PLT, 2 loops"), "%s", out.ptr);
+	pl_buf_release(&out);
+	pl_buf_release(&args);
+}
+
+typedef struct bad {
+	const char *args; /* %s = the model dir, when present */
+	int status;
+	const char *needle;
+} bad;
+
+Test(cli, bad_arguments_are_clear_errors)
+{
+	static const bad cases[] = {
+		{ "generate --prompt-ids 1", 2, "--model DIR is needed" },
+		{ "generate --model %s", 2, "--prompt-ids is needed" },
+		{ "generate --model %s --prompt-ids 1,x", 2, "--prompt-ids item 2" },
+		{ "generate --model %s --prompt-ids 1,", 2, "ends with a comma" },
+		{ "generate --model %s --prompt-ids 1 --temperature -1", 2, "--temperature '-1'" },
+		{ "generate --model %s --prompt-ids 1 --top-p 0", 2, "--top-p '0'" },
+		{ "generate --model %s --prompt-ids 1 --loops 0", 2, "--loops '0'" },
+		{ "generate --model %s --prompt-ids 1 --frobnicate 3", 2, "unknown option '--frobnicate'" },
+		{ "generate --model %s --prompt-ids 1 --max-tokens", 2, "--max-tokens needs a value" },
+		{ "generate --model %s --prompt-ids 99", 1, "token id 99 at index 0 is outside the vocabulary" },
+		{ "generate --model %s --prompt-ids 1 --backend tpu", 1, "backend 'tpu'" },
+		{ "generate --model %s/nowhere --prompt-ids 1", 1, "config.json" },
+		{ "model info", 2, "a model directory is needed" },
+		{ "model info %s/nowhere", 1, "config.json" },
+		{ "model frob", 2, "unknown subcommand 'frob'" },
+	};
+	size_t i;
+
+	for (i = 0; i < PL_ARRAY_LEN(cases); i++) {
+		pl_buf out = PL_BUF_INIT, e = PL_BUF_INIT, args = PL_BUF_INIT;
+
+		pl_buf_printf(&args, cases[i].args, dir);
+		cr_assert_eq(plait(&out, &e, args.ptr), cases[i].status, "'%s': stderr %s", args.ptr, e.ptr);
+		cr_assert(strstr(e.ptr, cases[i].needle), "'%s': stderr '%s' lacks '%s'", args.ptr, e.ptr,
+			  cases[i].needle);
+		pl_buf_release(&out);
+		pl_buf_release(&e);
+		pl_buf_release(&args);
+	}
+}
+
+Test(cli, help_is_printed)
+{
+	pl_buf out = PL_BUF_INIT;
+
+	cr_assert_eq(plait(&out, NULL, "generate --help"), 0);
+	cr_assert(strstr(out.ptr, "--prompt-ids"));
+	pl_buf_reset(&out);
+	cr_assert_eq(plait(&out, NULL, "model --help"), 0);
+	cr_assert(strstr(out.ptr, "plait model info DIR"));
+	pl_buf_release(&out);
+}

@@ -1,0 +1,207 @@
+/* Parity of the CPU forward against the PyTorch float64 reference, and the
+ * agreement of prefill, token-by-token decode, chunked prefill and
+ * truncate-then-regenerate. */
+#include "test_helpers.h"
+
+#define TOL 1e-4     /* max |engine - reference| / max |reference| */
+#define SELF_TOL 1e-5 /* engine against itself, different schedules */
+#define NEAR_TIE 1e-3 /* reference top-1/top-2 logit margin below which greedy may differ */
+
+typedef struct pcase {
+	const char *args; /* reference shape options */
+	int prompt_len, greedy;
+	int threads;
+	bool portable; /* the plain C kernels instead of AVX2 */
+} pcase;
+
+/* Greedy with the engine; compares with the reference's continuation.
+ * Returns the number of steps compared (all, or up to a reported near-tie). */
+static size_t check_greedy(eng_session *s, const char *dir, const char *label)
+{
+	size_t n_ref, n_m, i;
+	int32_t *ref = read_ids(dir, "greedy.json", "ids", &n_ref);
+	double *margin = read_doubles(dir, "greedy.json", "margins", &n_m);
+	eng_gen_opts o;
+	eng_gen_result r;
+	pl_err err = { 0 };
+
+	eng_gen_opts_init(&o);
+	o.max_tokens = n_ref;
+	cr_assert_eq(eng_generate(&r, s, &o, &err), 0, "%s", err.msg);
+	cr_assert_eq(r.n, n_ref);
+	cr_assert_eq(r.finish, ENG_FINISH_LENGTH);
+	for (i = 0; i < n_ref; i++) {
+		if (r.ids[i] == ref[i])
+			continue;
+		/* A genuine near-tie in the float64 reference may go either way in fp32. */
+		cr_assert_lt(margin[i], NEAR_TIE, "%s: greedy step %zu: engine %d, reference %d (margin %g)", label,
+			     i, r.ids[i], ref[i], margin[i]);
+		cr_log_warn("%s: greedy step %zu is a near-tie in the reference (margin %g); compared %zu steps",
+			    label, i, margin[i], i);
+		break;
+	}
+	eng_gen_result_release(&r);
+	free(ref);
+	free(margin);
+	return i;
+}
+
+static void run_case(const pcase *pc, const char *label)
+{
+	char *dir = tmpdir("plait-parity");
+	pl_buf args = PL_BUF_INIT;
+	eng_model *m;
+	eng_session *s = NULL, *t = NULL, *u = NULL;
+	pl_err err = { 0 };
+	int32_t *ids;
+	size_t n, V, i, cut;
+	double *ref;
+	float *lg, *lg2;
+	const eng_config *c;
+
+	pl_buf_printf(&args, "case %s %s --prompt-len %d --greedy %d", dir, pc->args, pc->prompt_len, pc->greedy);
+	ref_run(args.ptr);
+	{
+		eng_load_opts lo = { 0 };
+
+		lo.threads = pc->threads;
+		lo.portable_kernels = pc->portable;
+		cr_assert_eq(eng_model_load(&m, dir, &lo, &err), 0, "%s", err.msg);
+	}
+	c = eng_model_config(m);
+	V = (size_t)c->vocab;
+	ids = read_ids(dir, "prompt.json", "ids", &n);
+	ref = read_f64(dir, "logits.bin", n * V);
+	lg = malloc(n * V * sizeof(float));
+	lg2 = malloc(n * V * sizeof(float));
+
+	/* 1. prefill (one chunk of 64, then the rest) against the reference */
+	cr_assert_eq(eng_session_new(&s, m, &err), 0, "%s", err.msg);
+	cr_assert_eq(eng_session_append(s, ids, n, lg, &err), 0, "%s", err.msg);
+	cr_assert_lt(rel_err_f64(lg, ref, n * V), TOL, "%s: prefill rel err %g", label, rel_err_f64(lg, ref, n * V));
+	cr_assert_eq(memcmp(eng_session_logits(s), lg + (n - 1) * V, V * sizeof(float)), 0);
+
+	/* 2. token-by-token decode (all loops of a token in one pass) */
+	cr_assert_eq(eng_session_new(&t, m, &err), 0, "%s", err.msg);
+	for (i = 0; i < n; i++)
+		cr_assert_eq(eng_session_append(t, &ids[i], 1, lg2 + i * V, &err), 0, "%s", err.msg);
+	cr_assert_lt(rel_err_f64(lg2, ref, n * V), TOL, "%s: decode rel err %g", label, rel_err_f64(lg2, ref, n * V));
+	cr_assert_lt(rel_err_f32(lg2, lg, n * V), SELF_TOL, "%s: decode vs prefill %g", label,
+		     rel_err_f32(lg2, lg, n * V));
+	eng_session_free(t);
+
+	/* 3. chunked prefill with an odd chunk, in two appends */
+	cr_assert_eq(eng_session_new(&t, m, &err), 0, "%s", err.msg);
+	eng_session_set_chunk(t, 7);
+	cr_assert_eq(eng_session_append(t, ids, 30, lg2, &err), 0, "%s", err.msg);
+	cr_assert_eq(eng_session_append(t, ids + 30, n - 30, lg2 + 30 * V, &err), 0, "%s", err.msg);
+	cr_assert_lt(rel_err_f32(lg2, lg, n * V), SELF_TOL, "%s: chunked vs prefill %g", label,
+		     rel_err_f32(lg2, lg, n * V));
+
+	/* 4. truncate then regenerate: cut a longer session back and re-append */
+	for (cut = 1; cut < n; cut += n / 3) {
+		cr_assert_eq(eng_session_truncate(t, cut, &err), 0, "%s", err.msg);
+		cr_assert_eq(eng_session_len(t), cut);
+		cr_assert_lt(rel_err_f32(eng_session_logits(t), lg + (cut - 1) * V, V), SELF_TOL,
+			     "%s: logits after truncate to %zu", label, cut);
+		cr_assert_eq(eng_session_append(t, ids + cut, n - cut, lg2 + cut * V, &err), 0, "%s", err.msg);
+		cr_assert_lt(rel_err_f32(lg2 + cut * V, lg + cut * V, (n - cut) * V), SELF_TOL,
+			     "%s: regenerate after truncate to %zu: %g", label, cut,
+			     rel_err_f32(lg2 + cut * V, lg + cut * V, (n - cut) * V));
+	}
+
+	/* 5. greedy continuation; a fork, and a truncated copy, regenerate it */
+	if (pc->greedy) {
+		size_t steps;
+
+		cr_assert_eq(eng_session_fork(&u, s, &err), 0, "%s", err.msg);
+		steps = check_greedy(s, dir, label);
+		if (steps == (size_t)pc->greedy) {
+			check_greedy(u, dir, label);
+			cr_assert_eq(eng_session_truncate(s, n, &err), 0, "%s", err.msg);
+			check_greedy(s, dir, label);
+		}
+		eng_session_free(u);
+	}
+	eng_session_free(t);
+	eng_session_free(s);
+	eng_model_free(m);
+	free(lg);
+	free(lg2);
+	free(ref);
+	free(ids);
+	pl_buf_release(&args);
+	tmpdir_remove(dir);
+}
+
+Test(parity, r2_f32_gqa)
+{
+	pcase pc = { "--seed 11 --loops 2 --dtype f32 --hidden 32 --heads 4 --kv-heads 2", 80, 64, 2, false };
+	run_case(&pc, "r2_f32_gqa");
+}
+
+Test(parity, r3_bf16_gqa_loop_gate_proj)
+{
+	pcase pc = { "--seed 12 --loops 3 --dtype bf16 --hidden 64 --inter 96 --heads 8 --kv-heads 2 --vocab 96 "
+		     "--gate-spelling loop_gate_proj",
+		     100, 64, 1, false };
+	run_case(&pc, "r3_bf16_gqa");
+}
+
+Test(parity, r1_plain_llama_bf16_tied)
+{
+	pcase pc = { "--seed 13 --plain --loops 1 --dtype bf16 --hidden 48 --heads 4 --kv-heads 4 --tie", 70, 64, 2, false };
+	run_case(&pc, "r1_plain");
+}
+
+Test(parity, r2_f16_sharded_three_layers)
+{
+	pcase pc = { "--seed 14 --loops 2 --dtype f16 --hidden 32 --layers 3 --heads 2 --kv-heads 1 --shards 3", 90,
+		     64, 2, false };
+	run_case(&pc, "r2_f16_sharded");
+}
+
+Test(parity, r2_bf16_portable_kernels)
+{
+	pcase pc = { "--seed 16 --loops 2 --dtype bf16 --hidden 40 --inter 52 --heads 5 --kv-heads 1 --vocab 70", 75, 16,
+		     2, true };
+	run_case(&pc, "r2_bf16_portable");
+}
+
+Test(parity, r1_of_plt_checkpoint_and_loops_override)
+{
+	/* --loops 1 and --loops 3 on an R = 2 checkpoint against the reference
+	 * run with the same loop count. */
+	char *dir = tmpdir("plait-parity");
+	pl_buf args = PL_BUF_INIT;
+	const char *ids_s = "5,9,1,0,33,17,63,2,8,8,8,40,41,42";
+	int32_t ids[] = { 5, 9, 1, 0, 33, 17, 63, 2, 8, 8, 8, 40, 41, 42 };
+	size_t n = PL_ARRAY_LEN(ids), V = 64;
+	int loops;
+
+	pl_buf_printf(&args, "write %s --seed 15 --loops 2", dir);
+	ref_run(args.ptr);
+	for (loops = 1; loops <= 3; loops += 2) {
+		eng_model *m = load_ok(dir, loops, 1);
+		eng_session *s = NULL;
+		pl_err err = { 0 };
+		float lg[14 * 64];
+		double *ref;
+		char out[32];
+
+		snprintf(out, sizeof(out), "logits%d.bin", loops);
+		pl_buf_reset(&args);
+		pl_buf_printf(&args, "forward %s --ids %s --loops %d --out %s/%s", dir, ids_s, loops, dir, out);
+		ref_run(args.ptr);
+		ref = read_f64(dir, out, n * V);
+		cr_assert_eq(eng_model_config(m)->loops, loops);
+		cr_assert_eq(eng_session_new(&s, m, &err), 0, "%s", err.msg);
+		cr_assert_eq(eng_session_append(s, ids, n, lg, &err), 0, "%s", err.msg);
+		cr_assert_lt(rel_err_f64(lg, ref, n * V), TOL, "loops %d: %g", loops, rel_err_f64(lg, ref, n * V));
+		free(ref);
+		eng_session_free(s);
+		eng_model_free(m);
+	}
+	pl_buf_release(&args);
+	tmpdir_remove(dir);
+}

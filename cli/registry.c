@@ -6,6 +6,8 @@
 
 #include <string.h>
 
+#include "tools/tools.h"
+
 const pl_cmd cli_commands[] = {
 	{ "doctor", "report what this machine offers plait and what is missing", cli_doctor },
 	{ NULL, NULL, NULL },
@@ -13,6 +15,7 @@ const pl_cmd cli_commands[] = {
 
 static const cli_module modules[] = {
 	{ "plait", cli_commands },
+	{ "tools", tools_commands },
 };
 
 const cli_module *cli_modules(size_t *count)

@@ -18,6 +18,8 @@ static const tools_def *const table[] = {
 	&tools_def_str_replace,
 	&tools_def_insert,
 	&tools_def_undo_edit,
+	&tools_def_search,
+	&tools_def_find,
 	&tools_def_status,
 	&tools_def_diff,
 	&tools_def_submit,

@@ -25,7 +25,40 @@ struct tools_ctx {
 	const pl_log *log;
 	tools_undo *undo;       /* newest first */
 	json_t *schemas;        /* name -> parsed schema */
+	void *queries[16];      /* compiled tags query per tools_langs() index (TSQuery *) */
+	bool query_failed[16];
 };
+
+/* One definition or reference found by a tags query. */
+typedef struct tools_tag {
+	char *name;
+	char kind[16];      /* "class", "function", "method", "call", ... */
+	bool is_def;
+	uint32_t line;      /* 1-based line of the name */
+	uint32_t start_line, end_line; /* 1-based span of the whole definition */
+	uint32_t start_byte, end_byte;
+} tools_tag;
+
+typedef struct tools_tags {
+	tools_tag *v;
+	size_t n, cap;
+} tools_tags;
+
+/* Compile the tags queries of every language now (single-threaded), so
+ * that tools_tags_extract may then run on several threads. */
+void tools_queries_prepare(tools_ctx *ctx);
+void tools_queries_release(tools_ctx *ctx);
+/* Definitions and references in one source (path picks the grammar);
+ * returns -1 without a grammar.  parser is the caller's (one per thread). */
+struct TSParser;
+int tools_tags_extract(tools_tags *out, const tools_ctx *ctx, struct TSParser *parser, const char *path,
+		       const char *src, size_t len);
+void tools_tags_release(tools_tags *t);
+/* Read a file relative to the root into b (open/fstat/read); false when
+ * it cannot be read, is not a regular file, or looks binary. */
+bool tools_read_source(pl_buf *b, const tools_ctx *ctx, const char *rel);
+/* Run fn(i, arg, worker) for i in [0, n) on up to `threads` threads (0 = cores). */
+void tools_parallel(size_t n, int threads, void (*fn)(size_t i, void *arg, int worker), void *arg);
 
 /* Resolve a path argument (relative to root, or absolute inside root) to
  * an absolute path in abs and the repository-relative form in rel (either

@@ -20,6 +20,9 @@ static const tools_def *const table[] = {
 	&tools_def_undo_edit,
 	&tools_def_search,
 	&tools_def_find,
+	&tools_def_outline,
+	&tools_def_definition,
+	&tools_def_references,
 	&tools_def_status,
 	&tools_def_diff,
 	&tools_def_submit,
@@ -280,6 +283,7 @@ void tools_ctx_free(tools_ctx *ctx)
 		free(u->data);
 		free(u);
 	}
+	tools_queries_release(ctx);
 	git_repository_free(ctx->repo);
 	git_libgit2_shutdown();
 	json_decref(ctx->schemas);

@@ -343,7 +343,8 @@ static int outline_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_er
 		rc = pl_err_set(err, PL_EINTERNAL, "the %s tags query is not available", lang->name);
 		goto done;
 	}
-	qsort(tags.v, tags.n, sizeof(tools_tag), cmp_tag_pos);
+	if (tags.n)
+		qsort(tags.v, tags.n, sizeof(tools_tag), cmp_tag_pos);
 	for (i = 0; i < tags.n; i++) {
 		tools_tag *t = &tags.v[i];
 		json_t *o;

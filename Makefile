@@ -136,6 +136,20 @@ $(BUILD)/gen/grammar_versions.h: deps.txt
 	     $$1 == "npm" { n = $$2; sub(/^tree-sitter-/, "", n); \
 	     printf "#define TS_VERSION_%s \"%s\"\n", toupper(n), $$3 }' $< > $@
 
+# The grammars' tags queries (queries/tags.scm), embedded as C strings so
+# that nothing is read from .deps at run time; tools/code.c adds its own.
+TAGS_LANGS := python c cpp java javascript typescript go rust
+$(BUILD)/gen/tags_queries.h: $(GRAMMAR_STAMP) deps.txt
+	@mkdir -p $(@D)
+	@set -e; { echo "/* generated from .deps/grammars/tree-sitter-LANG/queries/tags.scm by the Makefile; do not edit */"; \
+	for l in $(TAGS_LANGS); do \
+		echo "static const char tags_scm_$$l[] ="; \
+		sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/\t"/' -e 's/$$/\\n"/' .deps/grammars/tree-sitter-$$l/queries/tags.scm; \
+		printf '\t"";\n'; \
+	done; } > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/tools/code.o: $(BUILD)/gen/tags_queries.h
+
 # ---------------------------------------------------------------- program
 ALL_LIBS := $(call libdeps,cli)
 

@@ -3,11 +3,12 @@
  * A module that adds commands exports a table (name, summary, run) from its
  * public header and gets one line here; plait.c only looks names up. */
 #include "cli/cli.h"
-#include "engine/engine.h"
 
 #include <string.h>
 
+#include "engine/engine.h"
 #include "sandbox/sandbox.h"
+#include "tools/tools.h"
 
 const pl_cmd cli_commands[] = {
 	{ "doctor", "report what this machine offers plait and what is missing", cli_doctor },
@@ -18,6 +19,7 @@ static const cli_module modules[] = {
 	{ "plait", cli_commands },
 	{ "engine", eng_commands },
 	{ "sandbox", sbx_commands },
+	{ "tools", tools_commands },
 };
 
 const cli_module *cli_modules(size_t *count)

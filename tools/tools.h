@@ -4,9 +4,14 @@
  *
  * Depends on sandbox/ and common/.  Prefix: tools_.
  *
- * This first part is the language table behind code intelligence and the
- * library facts `plait doctor` reports; the tools themselves and their
- * registry come with the tools issue.
+ * Three layers:
+ *  - the language table and library facts (`plait doctor`);
+ *  - the tool registry: each tool is a tools_def (name, description for a
+ *    model, JSON schema, handler) run by tools_call() against a tools_ctx
+ *    the caller owns (repository root, per-file undo history, caches);
+ *  - the git helpers the tools and the harness share (libgit2).
+ *
+ * Nothing here is thread-safe per object: one tools_ctx per agent run.
  */
 #ifndef PLAIT_TOOLS_H
 #define PLAIT_TOOLS_H
@@ -37,5 +42,115 @@ void tools_ts_abi_range(unsigned *min_out, unsigned *max_out);
 /* libgit2's version and compiled features ("threads", "https", "ssh"). */
 void tools_libgit2_version(int *major, int *minor, int *rev);
 json_t *tools_libgit2_features(void);
+
+/* ------------------------------------------------------------ registry */
+
+/* What a tool hands back: text for the model plus fields for the caller. */
+typedef struct tools_obs {
+	pl_buf text;     /* what the model reads (valid UTF-8) */
+	json_t *files;   /* array of repository-relative paths the tool changed */
+	json_t *data;    /* tool-specific structured fields (object), may stay empty */
+	int exit_code;   /* for commands; 0 for the other tools */
+	bool truncated;  /* the text was cut to fit */
+	bool is_error;   /* the call failed; text says why and what to do */
+	bool finished;   /* `submit`: the run is over, data.patch holds the patch */
+} tools_obs;
+
+void tools_obs_init(tools_obs *obs);
+void tools_obs_release(tools_obs *obs);
+/* The observation as a JSON object {text, files, data, exit_code, ...}; new reference. */
+json_t *tools_obs_json(const tools_obs *obs);
+
+typedef struct tools_ctx tools_ctx;
+
+/* A tool: `schema` is a JSON Schema (object with properties, required,
+ * additionalProperties false) as text.  The handler gets validated
+ * arguments; it fills obs and returns 0, or returns a negative pl_code with
+ * a message a model can act on (tools_call turns it into an error
+ * observation).  A new tool is one file defining a tools_def plus its line
+ * in the table of tools/registry.c. */
+typedef int (*tools_handler)(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err *err);
+typedef struct tools_def {
+	const char *name;
+	const char *description;
+	const char *schema;
+	tools_handler run;
+} tools_def;
+
+/* The built-in tools, in a fixed order. */
+const tools_def *const *tools_all(size_t *count);
+const tools_def *tools_find(const char *name);
+/* The tool's schema parsed (new reference); aborts on a malformed built-in schema. */
+json_t *tools_def_schema(const tools_def *def);
+/* Every tool as [{name, description, parameters}] (new reference). */
+json_t *tools_list_json(void);
+
+/* Check args against a schema: types, required keys, enums, unknown keys,
+ * array lengths, minimums.  The message names the argument and says what
+ * was expected, for a model to fix its call. */
+int tools_validate(const json_t *schema, const json_t *args, pl_err *err);
+
+typedef struct tools_ctx_opts {
+	const char *base;      /* commit the final patch is taken against; NULL = HEAD at open */
+	const char *cache_dir; /* repo_map cache; NULL = <gitdir>/plait-cache */
+	size_t max_output;     /* bytes of text per observation; 0 = 16000 */
+	const pl_log *log;
+} tools_ctx_opts;
+
+/* A context over the repository (or plain directory) at root.  The root
+ * need not be a git repository; git tools then fail with a clear error. */
+int tools_ctx_new(tools_ctx **out, const char *root, const tools_ctx_opts *opts, pl_err *err);
+void tools_ctx_free(tools_ctx *ctx);
+const char *tools_ctx_root(const tools_ctx *ctx);
+
+/* Validate args against the tool's schema and run it.  Returns 0 when the
+ * tool ran (obs->is_error may still be set by the tool itself) and a
+ * negative code when the call failed; in both cases obs->text is what the
+ * model should read. */
+int tools_call(tools_obs *obs, tools_ctx *ctx, const char *name, const json_t *args, pl_err *err);
+
+/* `plait tool` */
+extern const pl_cmd tools_commands[];
+
+/* ------------------------------------------------------------ git */
+
+/* Open the repository at path (ownership checks off: plait runs as root on
+ * checkouts other users own). */
+struct git_repository;
+int tools_git_open(struct git_repository **out, const char *path, pl_err *err);
+/* Clone url (a path or URL) into dest, checked out at its HEAD. */
+int tools_git_clone(const char *url, const char *dest, pl_err *err);
+/* An isolated working copy of `commit` (any commit-ish of src) at dest: a
+ * local clone with HEAD detached at the commit. */
+int tools_git_checkout_copy(const char *src, const char *commit, const char *dest, pl_err *err);
+/* Status as [{path, status}] with status one of "new", "modified",
+ * "deleted", "renamed", "typechange", "conflicted"; ignored files left out. */
+int tools_git_status(json_t **out, const char *root, pl_err *err);
+/* What `git add -A && git diff --cached BASE` prints (binary-safe: binary
+ * files as git binary patches), without touching the repository's index.
+ * base NULL = HEAD.  Appends to out; tree_out (may be NULL) gets the oid of
+ * the resulting tree in hex. */
+int tools_git_patch(pl_buf *out, char tree_out[41], const char *root, const char *base, pl_err *err);
+
+typedef struct tools_apply_result {
+	bool strict;      /* libgit2 applied it as is */
+	int files;        /* files changed */
+	int hunks;        /* hunks applied */
+	int fuzzed_hunks; /* hunks placed at an offset or with reduced context */
+	pl_buf log;       /* one line per hunk placed by the fuzzy applier */
+} tools_apply_result;
+void tools_apply_result_release(tools_apply_result *r);
+/* Apply a unified diff to the working tree at root: strictly with
+ * libgit2, and when that fails with plait's applier, which looks for each
+ * hunk near its stated line and drops up to `fuzz` context lines at each
+ * end (like `patch --fuzz`).  All-or-nothing: on failure nothing changed. */
+int tools_git_apply(tools_apply_result *out, const char *root, const char *patch, size_t len, int fuzz,
+		    pl_err *err);
+/* Commit every change (git add -A) on `branch` (created at HEAD when
+ * missing, then checked out without touching the files).  oid_out gets the
+ * commit's hex id. */
+int tools_git_commit(char oid_out[41], const char *root, const char *branch, const char *message, pl_err *err);
+/* Hard reset to base (NULL = HEAD) and remove untracked, non-ignored files. */
+int tools_git_reset(const char *root, const char *base, pl_err *err);
 
 #endif /* PLAIT_TOOLS_H */

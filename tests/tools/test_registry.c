@@ -1,0 +1,161 @@
+/* The tool registry: table, schemas, validation, unknown tools. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fixture.h"
+#include "tools/internal.h"
+
+TestSuite(registry, .init = fx_setup, .fini = fx_teardown, .timeout = 60);
+
+Test(registry, every_tool_has_a_valid_schema_and_description)
+{
+	size_t n, i;
+	const tools_def *const *all = tools_all(&n);
+	json_t *l;
+
+	cr_assert_geq(n, 8);
+	for (i = 0; i < n; i++) {
+		json_t *s = tools_def_schema(all[i]);
+		cr_assert_str_eq(json_string_value(json_object_get(s, "type")), "object");
+		cr_assert(json_is_false(json_object_get(s, "additionalProperties")), "%s", all[i]->name);
+		cr_assert_gt(strlen(all[i]->description), 60, "%s: description too short", all[i]->name);
+		cr_assert_eq(tools_find(all[i]->name), all[i]);
+		json_decref(s);
+	}
+	l = tools_list_json();
+	cr_assert_eq(json_array_size(l), n);
+	json_decref(l);
+	cr_assert_null(tools_find("rm_rf"));
+}
+
+Test(registry, validation_messages)
+{
+	json_t *schema = json_loads("{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\",\"enum\":[\"x\",\"y\"]},"
+				    "\"n\":{\"type\":\"integer\",\"minimum\":1},\"r\":{\"type\":\"array\",\"items\":{\"type\":\"integer\"}},"
+				    "\"b\":{\"type\":\"boolean\"}},\"required\":[\"a\"],\"additionalProperties\":false}",
+				    0, NULL);
+	static const struct {
+		const char *args, *msg;
+	} cases[] = {
+		{ "[]", "arguments must be a JSON object, got an array" },
+		{ "{}", "missing required argument 'a'" },
+		{ "{\"a\":\"z\"}", "argument 'a' must be one of: x, y" },
+		{ "{\"a\":\"x\",\"q\":1}", "unknown argument 'q'; this tool takes: a, n, r, b" },
+		{ "{\"a\":\"x\",\"n\":0}", "argument 'n' must be at least 1, got 0" },
+		{ "{\"a\":\"x\",\"n\":1.5}", "argument 'n' must be an integer, got a number" },
+		{ "{\"a\":\"x\",\"r\":[1,\"2\"]}", "argument 'r[1]' must be an integer, got a string" },
+		{ "{\"a\":\"x\",\"b\":\"yes\"}", "argument 'b' must be a boolean, got a string" },
+	};
+	size_t i;
+
+	for (i = 0; i < PL_ARRAY_LEN(cases); i++) {
+		json_t *a = json_loads(cases[i].args, JSON_DECODE_ANY, NULL);
+		pl_err err = { 0 };
+		cr_assert_eq(tools_validate(schema, a, &err), PL_EINVAL, "%s accepted", cases[i].args);
+		cr_assert_str_eq(err.msg, cases[i].msg);
+		json_decref(a);
+	}
+	{
+		json_t *a = json_loads("{\"a\":\"y\",\"n\":3,\"r\":[1,2],\"b\":true,\"q\":null}", 0, NULL);
+		pl_err err = { 0 };
+		/* null for an unknown key is still unknown */
+		cr_assert_eq(tools_validate(schema, a, &err), PL_EINVAL);
+		json_object_del(a, "q");
+		cr_assert_eq(tools_validate(schema, a, &err), 0, "%s", err.msg);
+		json_decref(a);
+	}
+	json_decref(schema);
+}
+
+Test(registry, unknown_tool_lists_the_tools)
+{
+	tools_ctx *c = fx_ctx();
+	tools_obs o;
+	json_t *a = json_object();
+
+	tools_obs_init(&o);
+	cr_assert_eq(tools_call(&o, c, "rm_rf", a, NULL), PL_ENOTFOUND);
+	cr_assert(o.is_error);
+	cr_assert(strstr(o.text.ptr, "unknown tool 'rm_rf'; the tools are: view, create"), "%s", o.text.ptr);
+	tools_obs_release(&o);
+	json_decref(a);
+	tools_ctx_free(c);
+}
+
+Test(registry, ctx_errors)
+{
+	tools_ctx *c = NULL;
+	pl_err err = { 0 };
+	tools_ctx_opts opts = { 0 };
+
+	cr_assert_eq(tools_ctx_new(&c, "/nonexistent/plait", NULL, &err), PL_ENOTFOUND);
+	cr_assert(strstr(err.msg, "repository root '/nonexistent/plait'"), "%s", err.msg);
+	fx_puts("a.txt", "x\n");
+	fx_git_commit_all("init");
+	opts.base = "no-such-branch";
+	cr_assert_eq(tools_ctx_new(&c, fx_root.ptr, &opts, &err), PL_ENOTFOUND);
+	cr_assert(strstr(err.msg, "no-such-branch"), "%s", err.msg);
+	cr_assert_null(c);
+	tools_ctx_free(NULL);
+}
+
+Test(registry, glob_match)
+{
+	cr_assert(tools_glob_match("*.c", "src/a.c"));
+	cr_assert_not(tools_glob_match("*.c", "src/a.cc"));
+	cr_assert(tools_glob_match("src/*.c", "src/a.c"));
+	cr_assert_not(tools_glob_match("src/*.c", "src/x/a.c"));
+	cr_assert(tools_glob_match("src/**/*.c", "src/x/y/a.c"));
+	cr_assert(tools_glob_match("src/**/*.c", "src/a.c"));
+	cr_assert(tools_glob_match("*.{c,h}", "a/b.h"));
+	cr_assert(tools_glob_match("test_?.py", "t/test_1.py"));
+	cr_assert(tools_glob_match("[ab]*.go", "b1.go"));
+	cr_assert_not(tools_glob_match("[!ab]*.go", "b1.go"));
+}
+
+/* `plait tool` as a user runs it. */
+static int run_plait(const char *args, char **out)
+{
+	const char *bin = getenv("PLAIT_BIN");
+	pl_buf o = PL_BUF_INIT;
+	int st;
+
+	cr_assert_not_null(bin, "PLAIT_BIN is not set: run through 'make test'");
+	pl_path_join(&o, fx_root.ptr, "cli.out");
+	st = fx_sh(NULL, "'%s' tool %s > '%s' 2>&1", bin, args, o.ptr);
+	*out = fx_read("cli.out", NULL);
+	pl_buf_release(&o);
+	return st;
+}
+
+Test(registry, plait_tool_command)
+{
+	char *out;
+
+	fx_puts("a.txt", "hello\n");
+	cr_assert_eq(run_plait("--list --json", &out), 0);
+	cr_assert(strstr(out, "\"name\": \"str_replace\""), "%s", out);
+	free(out);
+	cr_assert_eq(run_plait("view --args '{\"path\":\"a.txt\"}'", &out), 0);
+	cr_assert_str_eq(out, "     1\thello\n");
+	free(out);
+	cr_assert_eq(run_plait("view --args '{\"path\":\"a.txt\"}' --json", &out), 0);
+	cr_assert(strstr(out, "\"is_error\": false"), "%s", out);
+	free(out);
+	cr_assert_eq(run_plait("view --args '{\"path\":\"zz\"}'", &out), 1);
+	cr_assert(strstr(out, "error: 'zz' does not exist"), "%s", out);
+	free(out);
+	cr_assert_eq(run_plait("view --args '{bad'", &out), 2);
+	cr_assert(strstr(out, "--args"), "%s", out);
+	free(out);
+	cr_assert_eq(run_plait("frobnicate", &out), 2);
+	cr_assert(strstr(out, "unknown tool 'frobnicate'"), "%s", out);
+	free(out);
+	cr_assert_eq(run_plait("view --repo /nonexistent/x --args '{\"path\":\"a\"}'", &out), 1);
+	cr_assert(strstr(out, "repository root '/nonexistent/x'"), "%s", out);
+	free(out);
+	cr_assert_eq(run_plait("view --args", &out), 2);
+	cr_assert(strstr(out, "--args needs a value"), "%s", out);
+	free(out);
+}

@@ -22,6 +22,14 @@ endif
 # ---------------------------------------------------------------- toolchain
 PKGS := jansson libgit2 libcurl tree-sitter
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# libgit2 and libcurl are opened at first use, not linked (common.h,
+# pl_dl_open, says why): the build records the file names (sonames) of the
+# versions it compiled against.
+soname = $(shell readelf -d "$$(pkg-config --variable=libdir $(1) 2>/dev/null)/$(2)" 2>/dev/null | \
+	sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')
+LIBGIT2_SONAME := $(call soname,libgit2,libgit2.so)
+LIBCURL_SONAME := $(call soname,libcurl,libcurl.so)
+DL_DEFS = -DTOOLS_LIBGIT2_SONAME='"$(LIBGIT2_SONAME)"' -DAGENT_LIBCURL_SONAME='"$(LIBCURL_SONAME)"'
 OPT := -O2
 SANFLAGS :=
 ifeq ($(SAN),1)
@@ -29,7 +37,7 @@ OPT := -O1
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 endif
 CFLAGS_ALL = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror $(OPT) -g -pthread \
-	$(SANFLAGS) -I. -I$(BUILD)/gen $(PKG_CFLAGS) $(CUDA_DEFS) $(CFLAGS)
+	$(SANFLAGS) -I. -I$(BUILD)/gen $(PKG_CFLAGS) $(DL_DEFS) $(CUDA_DEFS) $(CFLAGS)
 LDFLAGS_ALL = $(SANFLAGS) -pthread $(LDFLAGS)
 
 # ---------------------------------------------------------------- CUDA
@@ -76,10 +84,9 @@ DEPS_tools := tools sandbox common
 DEPS_agent := agent engine tools sandbox common
 DEPS_bench-harness := bench-harness agent engine tools sandbox common
 DEPS_cli := cli bench-harness agent engine tools sandbox common
-EXT_common := -ljansson -lm
-EXT_engine := -ldl $(CUDA_LIBS)
-EXT_tools := $(BUILD)/lib/libplait-grammars.a -lgit2 -ltree-sitter
-EXT_agent := -lcurl
+EXT_common := -ljansson -lm -ldl
+EXT_engine := $(CUDA_LIBS)
+EXT_tools := $(BUILD)/lib/libplait-grammars.a -ltree-sitter
 # Link flags for a module and everything below it.
 ldlibs = $(foreach d,$(DEPS_$(1)),$(BUILD)/lib/libplait-$(d).a) $(foreach d,$(DEPS_$(1)),$(EXT_$(d)))
 libdeps = $(foreach d,$(DEPS_$(1)),$(BUILD)/lib/libplait-$(d).a) \

@@ -38,8 +38,10 @@ typedef struct agent_config_opts {
 int agent_config_load(agent_config **out, const agent_config_opts *opts, pl_err *err);
 void agent_config_free(agent_config *cfg);
 
-/* libcurl's version, TLS backend and whether https is supported. */
-json_t *agent_http_info(void);
+/* libcurl's version, TLS backend and whether https is supported:
+ * {"libcurl", "tls", "https"}.  libcurl is loaded at first use (see
+ * pl_dl_open); NULL with err set when it cannot be. */
+json_t *agent_http_info(pl_err *err);
 /* Which backend credentials are present in the environment (names only,
  * never values): OPENAI_API_KEY, ANTHROPIC_API_KEY, OPENAI_BASE_URL. */
 json_t *agent_credentials_present(char *const *envp);

@@ -211,16 +211,21 @@ static json_t *section_sandbox(json_t *problems)
 
 static json_t *section_tools(json_t *problems)
 {
-	json_t *o = json_object(), *gr = json_array();
+	json_t *o = json_object(), *gr = json_array(), *git;
 	const tools_lang *langs;
 	size_t n, i;
 	unsigned lo, hi;
-	int maj, min, rev;
+	pl_err err = { 0 };
 
-	tools_libgit2_version(&maj, &min, &rev);
 	tools_ts_abi_range(&lo, &hi);
-	pl_json_set(o, "libgit2", json_sprintf("%d.%d.%d", maj, min, rev));
-	pl_json_set(o, "libgit2_features", tools_libgit2_features());
+	if ((git = tools_libgit2_info(&err))) {
+		pl_json_set(o, "libgit2", json_incref(json_object_get(git, "version")));
+		pl_json_set(o, "libgit2_features", json_incref(json_object_get(git, "features")));
+		json_decref(git);
+	} else {
+		pl_json_set(o, "libgit2", json_null());
+		problem(problems, "fatal", "tools", "make deps", "%s", err.msg);
+	}
 	pl_json_set(o, "tree_sitter_abi", json_sprintf("%u-%u", lo, hi));
 	langs = tools_langs(&n);
 	for (i = 0; i < n; i++) {
@@ -244,13 +249,17 @@ static json_t *section_tools(json_t *problems)
 
 static json_t *section_agent(const agent_config *cfg, json_t *problems)
 {
-	json_t *o = json_object(), *http = agent_http_info(), *cred = agent_credentials_present(NULL);
+	pl_err err = { 0 };
+	json_t *o = json_object(), *http = agent_http_info(&err), *cred = agent_credentials_present(NULL);
 
 	pl_json_set(o, "config_files", strings(cfg ? cfg->files : NULL));
-	if (!json_is_true(json_object_get(http, "https")))
+	if (!http)
+		problem(problems, "warning", "agent", "make deps",
+			"%s: the HTTP model backends are unavailable, the embedded engine is not affected", err.msg);
+	else if (!json_is_true(json_object_get(http, "https")))
 		problem(problems, "warning", "agent", "install a libcurl built with TLS",
 			"libcurl has no https: HTTP model backends can only reach plain-http servers");
-	pl_json_set(o, "http", http);
+	pl_json_set(o, "http", http ? http : json_null());
 	pl_json_set(o, "credentials", cred);
 	return o;
 }

@@ -233,6 +233,24 @@ int pl_sysinfo_read(pl_sysinfo *out, pl_err *err);
 /* Monotonic clock in seconds. */
 double pl_now(void);
 
+/* ------------------------------------------------------ shared libraries */
+
+/*
+ * Libraries that only some commands need (libgit2, libcurl) are opened at
+ * first use instead of linked: every library linked into `plait` costs every
+ * invocation its dynamic-loader work before main (Debian builds them with
+ * BIND_NOW; libcurl and its TLS, Kerberos and LDAP stack cost 12 ms, libgit2
+ * 6 ms on the 2-core development VM, against 2.4 ms for an empty program).
+ *
+ * pl_dl_open loads `soname` (the file name the build linked against, e.g.
+ * "libgit2.so.1.5") with every symbol bound now; the error names the
+ * library and the Debian package that provides it.  pl_dl_sym resolves one
+ * symbol, the error naming both.  Handles are never closed: the libraries
+ * stay for the life of the process, as linked ones would.
+ */
+int pl_dl_open(void **out, const char *soname, const char *package, pl_err *err);
+void *pl_dl_sym(void *handle, const char *soname, const char *symbol, pl_err *err);
+
 /* ------------------------------------------------------------ CLI */
 
 /*

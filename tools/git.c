@@ -9,16 +9,21 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Only after tools_git2_load succeeded (every entry point below starts
+ * with it or with tools_git_open). */
 static void lg_init(void)
 {
-	git_libgit2_init();
-	git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 0);
+	int rc = tools_git2_init(NULL);
+
+	PL_ASSERT(rc == 0);
 }
 
 int tools_git_open(git_repository **out, const char *path, pl_err *err)
 {
 	int rc;
 
+	if ((rc = tools_git2_load(err)) < 0)
+		return rc;
 	lg_init();
 	rc = git_repository_open_ext(out, path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL);
 	git_libgit2_shutdown();
@@ -31,8 +36,10 @@ int tools_git_clone(const char *url, const char *dest, pl_err *err)
 {
 	git_repository *r = NULL;
 	git_clone_options o;
-	int rc = 0;
+	int rc;
 
+	if ((rc = tools_git2_load(err)) < 0)
+		return rc;
 	lg_init();
 	git_clone_options_init(&o, GIT_CLONE_OPTIONS_VERSION);
 	if (git_clone(&r, url, dest, &o) < 0)
@@ -61,8 +68,10 @@ int tools_git_checkout_copy(const char *src, const char *commit, const char *des
 	git_clone_options o;
 	git_checkout_options co;
 	git_commit *c = NULL;
-	int rc = 0;
+	int rc;
 
+	if ((rc = tools_git2_load(err)) < 0)
+		return rc;
 	lg_init();
 	git_clone_options_init(&o, GIT_CLONE_OPTIONS_VERSION);
 	git_checkout_options_init(&co, GIT_CHECKOUT_OPTIONS_VERSION);

@@ -4,7 +4,7 @@
 
 #include "tools/tools.h"
 
-#include <git2.h>
+#include "tools/git2.h"
 
 /* One saved state of a file for undo_edit. */
 typedef struct tools_undo {

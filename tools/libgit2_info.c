@@ -1,18 +1,17 @@
 /* libgit2_info.c - which libgit2 plait runs against. */
-#include "tools/tools.h"
+#include "tools/internal.h"
 
-#include <git2.h>
-
-void tools_libgit2_version(int *major, int *minor, int *rev)
+json_t *tools_libgit2_info(pl_err *err)
 {
-	git_libgit2_version(major, minor, rev);
-}
+	json_t *o, *arr;
+	int major = 0, minor = 0, rev = 0, f;
 
-json_t *tools_libgit2_features(void)
-{
-	int f = git_libgit2_features();
-	json_t *arr = json_array();
-
+	if (tools_git2_load(err) < 0)
+		return NULL;
+	git_libgit2_version(&major, &minor, &rev);
+	f = git_libgit2_features();
+	o = json_object();
+	arr = json_array();
 	if (f & GIT_FEATURE_THREADS)
 		json_array_append_new(arr, json_string("threads"));
 	if (f & GIT_FEATURE_HTTPS)
@@ -21,5 +20,9 @@ json_t *tools_libgit2_features(void)
 		json_array_append_new(arr, json_string("ssh"));
 	if (f & GIT_FEATURE_NSEC)
 		json_array_append_new(arr, json_string("nsec"));
-	return arr;
+	pl_json_set(o, "version", json_sprintf("%d.%d.%d", major, minor, rev));
+	pl_json_set(o, "major", json_integer(major));
+	pl_json_set(o, "minor", json_integer(minor));
+	pl_json_set(o, "features", arr);
+	return o;
 }

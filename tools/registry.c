@@ -229,13 +229,13 @@ int tools_ctx_new(tools_ctx **out, const char *root, const tools_ctx_opts *opts,
 		return pl_err_sys(err, PL_ENOTFOUND, "repository root '%s'", root);
 	if (!pl_dir_exists(real))
 		return pl_err_set(err, PL_EINVAL, "repository root '%s' is not a directory", root);
+	if ((rc = tools_git2_init(err)) < 0)
+		return rc;
 	c = pl_xcalloc(1, sizeof(*c));
 	c->root = pl_xstrdup(real);
 	c->max_output = opts && opts->max_output ? opts->max_output : 16000;
 	c->log = opts ? opts->log : NULL;
 	c->schemas = json_object();
-	git_libgit2_init();
-	git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 0);
 	if (git_repository_open_ext(&c->repo, real, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) == 0) {
 		git_object *obj = NULL;
 		const char *base = opts && opts->base ? opts->base : "HEAD";

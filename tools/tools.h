@@ -39,9 +39,10 @@ bool tools_lang_check(const tools_lang *lang, unsigned *abi_out);
 /* Tree-sitter runtime's supported ABI range. */
 void tools_ts_abi_range(unsigned *min_out, unsigned *max_out);
 
-/* libgit2's version and compiled features ("threads", "https", "ssh"). */
-void tools_libgit2_version(int *major, int *minor, int *rev);
-json_t *tools_libgit2_features(void);
+/* libgit2's facts: {"version": "1.5.1", "major", "minor", "features":
+ * ["threads", "https", "ssh", "nsec"]}.  libgit2 is loaded at first use
+ * (tools/git2.h); NULL with err set when it cannot be. */
+json_t *tools_libgit2_info(pl_err *err);
 
 /* ------------------------------------------------------------ registry */
 

@@ -168,7 +168,10 @@ Test(credentials, names_only)
 
 Test(http, libcurl_facts)
 {
-	json_t *h = agent_http_info();
+	pl_err err = { 0 };
+	json_t *h = agent_http_info(&err);
+
+	cr_assert_not_null(h, "%s", err.msg);
 
 	cr_assert(json_is_string(json_object_get(h, "libcurl")));
 	cr_assert(json_is_boolean(json_object_get(h, "https")));

@@ -176,6 +176,9 @@ void pl_map_close(pl_map *m);
 /* Load a JSON file; the message names the file, line and column. */
 int pl_json_load_file(json_t **out, const char *path, pl_err *err);
 int pl_json_parse(json_t **out, const char *text, size_t len, const char *what, pl_err *err);
+/* "an object", "an array", "a string", "an integer", "a number",
+ * "a boolean" or "null": for messages such as "must be X, found Y". */
+const char *pl_json_type_name(const json_t *v);
 /* Typed field access with errors naming `what` and the key.  The *_opt
  * variants leave *out unchanged and return 0 when the key is absent or null. */
 int pl_json_get_str(const char **out, const json_t *obj, const char *key, const char *what, pl_err *err);

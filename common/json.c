@@ -35,7 +35,7 @@ int pl_json_parse(json_t **out, const char *text, size_t len, const char *what, 
 	return 0;
 }
 
-static const char *type_name(const json_t *v)
+const char *pl_json_type_name(const json_t *v)
 {
 	switch (json_typeof(v)) {
 	case JSON_OBJECT: return "an object";
@@ -69,7 +69,7 @@ static int lookup(const json_t **v, const json_t *obj, const char *key, const ch
 }
 
 #define TYPE_ERR(want) \
-	pl_err_set(err, PL_EFORMAT, "%s: field \"%s\" must be %s, found %s", what, key, want, type_name(v))
+	pl_err_set(err, PL_EFORMAT, "%s: field \"%s\" must be %s, found %s", what, key, want, pl_json_type_name(v))
 
 static int get_str(const char **out, const json_t *obj, const char *key, const char *what, bool opt,
 		   pl_err *err)

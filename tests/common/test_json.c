@@ -132,3 +132,17 @@ Test(json, load_file_errors)
 	pl_buf_release(&dir);
 	pl_buf_release(&p);
 }
+
+Test(json, type_names_read_in_messages)
+{
+	json_t *v[] = { json_object(), json_array(), json_string("x"), json_integer(1), json_real(1.5),
+			json_true(), json_false(), json_null() };
+	const char *want[] = { "an object", "an array", "a string", "an integer", "a number",
+			       "a boolean", "a boolean", "null" };
+	size_t i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		cr_assert_str_eq(pl_json_type_name(v[i]), want[i]);
+		json_decref(v[i]);
+	}
+}

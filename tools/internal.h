@@ -27,6 +27,14 @@ struct tools_ctx {
 	json_t *schemas;        /* name -> parsed schema */
 	void *queries[16];      /* compiled tags query per tools_langs() index (TSQuery *) */
 	bool query_failed[16];
+	/* bash: the sandbox session, opened by the first command */
+	struct sbx_session *shell;
+	char *shell_profile;    /* sandbox profile name or path */
+	char *shell_cwd;        /* where the last command ended, inside the sandbox */
+	double shell_timeout;   /* seconds, from the profile */
+	char shell_mark[40];    /* line prefix the shell prints its cwd after */
+	/* repo_map: the tags of every file, kept between calls (rmap.c) */
+	struct rmap_cache *rmap;
 };
 
 /* One definition or reference found by a tags query. */
@@ -90,7 +98,12 @@ int tools_syntax_errors(const char *path, const char *src, size_t len, int *firs
 
 int tools_git_error(pl_err *err, int code, const char *what);
 
-extern const tools_def tools_def_view, tools_def_create, tools_def_str_replace, tools_def_insert,
+/* Close the bash tool's session (tools_ctx_free). */
+void tools_shell_close(tools_ctx *ctx);
+/* Free repo_map's in-memory cache (tools_ctx_free). */
+void tools_rmap_release(tools_ctx *ctx);
+
+extern const tools_def tools_def_bash, tools_def_view, tools_def_create, tools_def_str_replace, tools_def_insert,
 	tools_def_undo_edit, tools_def_search, tools_def_find, tools_def_outline, tools_def_definition,
 	tools_def_references, tools_def_repo_map, tools_def_status, tools_def_diff, tools_def_submit;
 

@@ -22,6 +22,7 @@ static const tools_def *const table[] = {
 	&tools_def_outline,
 	&tools_def_definition,
 	&tools_def_references,
+	&tools_def_repo_map,
 	&tools_def_bash,
 	&tools_def_status,
 	&tools_def_diff,
@@ -286,6 +287,7 @@ void tools_ctx_free(tools_ctx *ctx)
 		free(u);
 	}
 	tools_shell_close(ctx);
+	tools_rmap_release(ctx);
 	free(ctx->shell_profile);
 	tools_queries_release(ctx);
 	git_repository_free(ctx->repo);

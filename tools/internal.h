@@ -50,6 +50,8 @@ typedef struct tools_tag {
 typedef struct tools_tags {
 	tools_tag *v;
 	size_t n, cap;
+	int errors;                /* syntax errors (ERROR and MISSING nodes) in the parse */
+	int err_first, err_last;   /* 1-based line span of the first one */
 } tools_tags;
 
 /* Compile the tags queries of every language now (single-threaded), so
@@ -95,6 +97,8 @@ bool tools_glob_match(const char *pat, const char *path);
  * file; -1 when no grammar handles the path.  first_line/last_line (1-based)
  * get the first error's span. */
 int tools_syntax_errors(const char *path, const char *src, size_t len, int *first_line, int *last_line);
+/* The same count on a tree already parsed (a TSNode root). */
+int tools_tree_errors(const void *root_node, int *first_line, int *last_line);
 
 int tools_git_error(pl_err *err, int code, const char *what);
 

@@ -202,3 +202,43 @@ Test(shell, refused_namespaces_give_a_clear_error)
 	cr_assert(strstr(out, "cannot create the sandbox's namespaces"), "%s", out);
 	free(out);
 }
+
+/* What commands change (files created, deleted, edited, in new
+ * directories, owned by the repository's owner) is in the final patch, and
+ * that patch rebuilds the same tree on a fresh checkout of the base. */
+Test(shell, changes_made_by_commands_reach_the_patch)
+{
+	tools_ctx *c;
+	pl_buf repo = PL_BUF_INIT, copy = PL_BUF_INIT, patch = PL_BUF_INIT, pfile = PL_BUF_INIT;
+	char tree[41] = "", *t, *got;
+	pl_err err = { 0 };
+	int code;
+
+	fx_puts("repo/a.txt", "alpha\n");
+	fx_puts("repo/b.txt", "beta\n");
+	cr_assert_eq(fx_sh(NULL, "cd repo && git init -q && git add -A && git commit -qm base"), 0);
+	pl_path_join(&repo, fx_root.ptr, "repo");
+	cr_assert_eq(tools_ctx_new(&c, repo.ptr, NULL, &err), 0, "%s", err.msg);
+	t = bash(c, "echo new > c.txt && rm b.txt && printf 'x\\r\\n' >> a.txt && mkdir -p d/e && echo deep > d/e/f.py && "
+		    "test \"$(stat -c %u c.txt)\" = \"$(stat -c %u .)\" && echo same owner", &code, NULL);
+	cr_assert_eq(code, 0, "%s", t);
+	cr_assert_str_eq(t, "same owner\n[exit code 0]\n");
+	free(t);
+	cr_assert_eq(tools_git_patch(&patch, tree, repo.ptr, NULL, &err), 0, "%s", err.msg);
+	cr_assert(strstr(patch.ptr, "deleted file mode 100644"), "%s", patch.ptr);
+	cr_assert(strstr(patch.ptr, "+++ b/d/e/f.py"), "%s", patch.ptr);
+	pl_path_join(&copy, fx_root.ptr, "copy");
+	pl_path_join(&pfile, fx_root.ptr, "p.diff");
+	cr_assert_eq(tools_git_checkout_copy(repo.ptr, "HEAD", copy.ptr, &err), 0, "%s", err.msg);
+	cr_assert_eq(pl_file_write_atomic(pfile.ptr, patch.ptr, patch.len, 0644, NULL), 0);
+	cr_assert_eq(fx_sh(copy.ptr, "git apply --binary '%s' && git add -A && git write-tree > ../tree.txt", pfile.ptr), 0);
+	cr_assert_not_null(got = fx_read("tree.txt", NULL));
+	cr_assert(pl_str_starts_with(got, tree), "%s vs %s", got, tree);
+	free(got);
+	cr_assert_eq(fx_sh(NULL, "cmp repo/a.txt copy/a.txt && test ! -e copy/b.txt"), 0);
+	tools_ctx_free(c);
+	pl_buf_release(&repo);
+	pl_buf_release(&copy);
+	pl_buf_release(&patch);
+	pl_buf_release(&pfile);
+}

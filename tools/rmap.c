@@ -445,7 +445,7 @@ static int repo_map_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_e
 	graph g;
 	sel_def *sel = NULL;
 	uint32_t *order = NULL, *ngroups_of = NULL;
-	size_t nsel = 0, used = 0, i, n, files_shown = 0, defs_total = 0, next_order = 0;
+	size_t nsel = 0, used = 0, i, n, files_shown = 0, defs_total = 0, next_order = 0, misses = 0;
 	json_t *ranked = json_array();
 	int rc;
 
@@ -515,8 +515,14 @@ static int repo_map_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_e
 			cost += def_line_len(f, &f->defs[gr->first + k]);
 		if (order[gr->file] == UINT32_MAX)
 			cost += strlen(f->path) + 2;
-		if (used + tokens_of(cost) > budget)
+		if (used + tokens_of(cost) > budget) {
+			/* the budget is full for all practical purposes: stop
+			 * looking (a large repository has ~10^6 definitions) */
+			if (++misses > 1000 || budget - used < 8)
+				break;
 			continue;
+		}
+		misses = 0;
 		used += tokens_of(cost);
 		if (order[gr->file] == UINT32_MAX)
 			order[gr->file] = (uint32_t)next_order++;

@@ -158,6 +158,8 @@ Test(rmap, every_language_and_awkward_files)
 	fx_puts("ignored.py", "def ignored_function():\n    pass\n");
 	fx_puts(".gitignore", "ignored.py\n");
 	cr_assert_eq(fx_sh(NULL, "ln -s a.py link.py"), 0);
+	/* over 1 MiB: listed, not parsed */
+	cr_assert_eq(fx_sh(NULL, "{ echo 'def huge_function():'; echo '    pass'; yes 'x = 1' | head -n 200000; } > huge.py"), 0);
 	fx_git_commit_all("base");
 	cr_assert_eq(fx_sh(NULL, "git update-index --add --cacheinfo 160000,1111111111111111111111111111111111111111,sub.py && git commit -qm sub"), 0);
 	c = fx_ctx();
@@ -178,6 +180,8 @@ Test(rmap, every_language_and_awkward_files)
 	cr_assert_null(strstr(t, "link.py"), "symlinks are not followed: %s", t);
 	cr_assert_null(strstr(t, "sub.py"), "%s", t);
 	cr_assert_null(strstr(t, "binary.py:"), "%s", t);
+	cr_assert_null(strstr(t, "huge_function"), "%s", t);
+	cr_assert(strstr(t, "\nother files:\n") && strstr(t, "\nhuge.py\n"), "%s", t);
 	free(t);
 	json_decref(d);
 	tools_ctx_free(c);

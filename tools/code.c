@@ -66,6 +66,23 @@ static void query_text(pl_buf *b, const char *lang)
 	}
 }
 
+uint32_t tools_tags_version(void)
+{
+	size_t n, i, k;
+	const tools_lang *all = tools_langs(&n);
+	uint32_t h = 2166136261u;
+
+	for (i = 0; i < n; i++) {
+		pl_buf q = PL_BUF_INIT;
+		query_text(&q, all[i].name);
+		pl_buf_puts(&q, all[i].version);
+		for (k = 0; k < q.len; k++)
+			h = (h ^ (uint8_t)q.ptr[k]) * 16777619u;
+		pl_buf_release(&q);
+	}
+	return h;
+}
+
 static size_t lang_index(const tools_lang *l)
 {
 	size_t n;

@@ -64,6 +64,8 @@ struct TSParser;
 int tools_tags_extract(tools_tags *out, const tools_ctx *ctx, struct TSParser *parser, const char *path,
 		       const char *src, size_t len);
 void tools_tags_release(tools_tags *t);
+/* A hash of every tags query and grammar version: what cached tags depend on. */
+uint32_t tools_tags_version(void);
 /* Read a file relative to the root into b (open/fstat/read); false when
  * it cannot be read, is not a regular file, or looks binary. */
 bool tools_read_source(pl_buf *b, const tools_ctx *ctx, const char *rel);

@@ -41,21 +41,11 @@ typedef struct disk_entry {
 
 #define PAD8(n) (((n) + 7u) & ~(size_t)7u)
 
-/* Changes whenever the grammars (and so the tags) could change. */
+/* Changes whenever the tags could: the grammars' versions, their queries
+ * and plait's own additions to them. */
 static uint32_t cache_key(void)
 {
-	size_t n, i;
-	const tools_lang *l = tools_langs(&n);
-	uint32_t h = 2166136261u ^ FORMAT;
-
-	for (i = 0; i < n; i++) {
-		const char *s;
-		for (s = l[i].name; *s; s++)
-			h = (h ^ (uint8_t)*s) * 16777619u;
-		for (s = l[i].version; *s; s++)
-			h = (h ^ (uint8_t)*s) * 16777619u;
-	}
-	return h;
+	return tools_tags_version() ^ FORMAT;
 }
 
 static void file_release(rm_file *f)

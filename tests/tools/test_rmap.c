@@ -239,8 +239,14 @@ Test(rmap, cache_survives_the_context_and_follows_edits)
 	cr_assert_eq(json_integer_value(json_object_get(d, "files_cached")), 6);
 	json_decref(d);
 	tools_ctx_free(c);
-	/* a truncated one too */
+	/* a truncated one too, and an empty one */
 	cr_assert_eq(fx_sh(NULL, "truncate -s 300 .git/plait-cache/repo-map.bin"), 0);
+	c = fx_ctx();
+	d = map(c, "{}", NULL);
+	cr_assert_eq(json_integer_value(json_object_get(d, "files_parsed")), 6);
+	json_decref(d);
+	tools_ctx_free(c);
+	cr_assert_eq(fx_sh(NULL, ": > .git/plait-cache/repo-map.bin"), 0);
 	c = fx_ctx();
 	d = map(c, "{}", NULL);
 	cr_assert_eq(json_integer_value(json_object_get(d, "files_parsed")), 6);

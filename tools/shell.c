@@ -185,6 +185,8 @@ static int bash_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err *
 		if (restart) {
 			if ((rc = shell_open(ctx, err)) < 0)
 				goto done;
+			if (!obs->text.len)
+				pl_buf_puts(&obs->text, "[shell started in the repository root]\n");
 			pl_json_set(obs->data, "cwd", json_string(ctx->shell_cwd));
 			goto done;
 		}

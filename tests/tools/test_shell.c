@@ -107,6 +107,16 @@ Test(shell, writes_the_repository_only_and_keeps_tmp_until_restart)
 	cr_assert_eq(o.exit_code, 1);
 	cr_assert_str_eq(json_string_value(json_object_get(o.data, "cwd")), tools_ctx_root(c));
 	tools_obs_release(&o);
+	/* restart alone, with nothing to run */
+	t = bash(c, "cd src", NULL, NULL);
+	free(t);
+	tools_obs_init(&o);
+	cr_assert_eq(fx_call(&o, c, "bash", "{\"command\":\"\",\"restart\":true}"), 0, "%s", o.text.ptr);
+	cr_assert_str_eq(o.text.ptr, "[shell restarted: background processes killed, /tmp emptied, back in the repository root]\n");
+	tools_obs_release(&o);
+	t = bash(c, "pwd", NULL, NULL);
+	cr_assert(pl_str_starts_with(t, tools_ctx_root(c)) && !strstr(t, "/src"), "%s", t);
+	free(t);
 	tools_ctx_free(c);
 }
 
@@ -241,4 +251,21 @@ Test(shell, changes_made_by_commands_reach_the_patch)
 	pl_buf_release(&copy);
 	pl_buf_release(&patch);
 	pl_buf_release(&pfile);
+}
+
+Test(shell, a_missing_profile_is_named)
+{
+	tools_ctx *c = NULL;
+	tools_ctx_opts opts = { 0 };
+	tools_obs o;
+	pl_err err = { 0 };
+
+	opts.sandbox_profile = "no-such-profile";
+	cr_assert_eq(tools_ctx_new(&c, fx_root.ptr, &opts, &err), 0, "%s", err.msg);
+	tools_obs_init(&o);
+	cr_assert_lt(fx_call(&o, c, "bash", "{\"command\":\"ls\"}"), 0);
+	cr_assert(strstr(o.text.ptr, "error: bash: loading the sandbox profile: "), "%s", o.text.ptr);
+	cr_assert(strstr(o.text.ptr, "no-such-profile"), "%s", o.text.ptr);
+	tools_obs_release(&o);
+	tools_ctx_free(c);
 }

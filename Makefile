@@ -254,3 +254,14 @@ $(BUILD)/bench-sandbox: scripts/bench-sandbox.c $(call libdeps,sandbox)
 
 bench-sandbox: $(BUILD)/plait $(BUILD)/bench-sandbox
 	$(BUILD)/bench-sandbox $(BUILD)/plait $(or $(ROUNDS),200)
+
+# ---------------------------------------------------------------- bench-tools
+# search against ripgrep on /usr/include in a git repository, repo_map cold
+# and cached on 100k lines, outline of a 10k-line file (figures:
+# docs/PERFORMANCE.md).  The trees are kept in /tmp/plait-bench-tools.
+.PHONY: bench-tools
+$(BUILD)/bench-tools: scripts/bench-tools.c $(call libdeps,tools)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(call ldlibs,tools)
+
+bench-tools: $(BUILD)/bench-tools
+	scripts/bench-tools.sh $(BUILD)/bench-tools $(or $(ROUNDS),5)

@@ -66,6 +66,23 @@ static void query_text(pl_buf *b, const char *lang)
 	}
 }
 
+uint32_t tools_tags_version(void)
+{
+	size_t n, i, k;
+	const tools_lang *all = tools_langs(&n);
+	uint32_t h = 2166136261u;
+
+	for (i = 0; i < n; i++) {
+		pl_buf q = PL_BUF_INIT;
+		query_text(&q, all[i].name);
+		pl_buf_puts(&q, all[i].version);
+		for (k = 0; k < q.len; k++)
+			h = (h ^ (uint8_t)q.ptr[k]) * 16777619u;
+		pl_buf_release(&q);
+	}
+	return h;
+}
+
 static size_t lang_index(const tools_lang *l)
 {
 	size_t n;
@@ -158,6 +175,10 @@ int tools_tags_extract(tools_tags *out, const tools_ctx *ctx, TSParser *parser, 
 	tree = ts_parser_parse_string(parser, NULL, src, (uint32_t)len);
 	if (!tree)
 		return -1;
+	{
+		TSNode root = ts_tree_root_node(tree);
+		out->errors = tools_tree_errors(&root, &out->err_first, &out->err_last);
+	}
 	cur = ts_query_cursor_new();
 	ts_query_cursor_exec(cur, q, ts_tree_root_node(tree));
 	while (ts_query_cursor_next_match(cur, &m)) {
@@ -373,9 +394,10 @@ static int outline_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_er
 	if (obs->truncated)
 		pl_buf_puts(&obs->text, "[outline truncated; view parts of the file with view_range]\n");
 	{
-		int f = 0, l = 0, n = tools_syntax_errors(rel.ptr, src.ptr, src.len, &f, &l);
-		if (n > 0)
-			pl_buf_printf(&obs->text, "[note: the file has syntax errors (first at lines %d-%d); the outline may be incomplete]\n", f, l);
+		/* from the tree the tags came from: no second parse */
+		if (tags.errors > 0)
+			pl_buf_printf(&obs->text, "[note: the file has syntax errors (first at lines %d-%d); the outline may be incomplete]\n",
+				      tags.err_first, tags.err_last);
 	}
 	pl_json_set(obs->data, "language", json_string(lang->name));
 	pl_json_set(obs->data, "definitions", json_incref(items));

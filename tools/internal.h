@@ -27,6 +27,14 @@ struct tools_ctx {
 	json_t *schemas;        /* name -> parsed schema */
 	void *queries[16];      /* compiled tags query per tools_langs() index (TSQuery *) */
 	bool query_failed[16];
+	/* bash: the sandbox session, opened by the first command */
+	struct sbx_session *shell;
+	char *shell_profile;    /* sandbox profile name or path */
+	char *shell_cwd;        /* where the last command ended, inside the sandbox */
+	double shell_timeout;   /* seconds, from the profile */
+	char shell_mark[40];    /* line prefix the shell prints its cwd after */
+	/* repo_map: the tags of every file, kept between calls (rmap.c) */
+	struct rmap_cache *rmap;
 };
 
 /* One definition or reference found by a tags query. */
@@ -42,6 +50,8 @@ typedef struct tools_tag {
 typedef struct tools_tags {
 	tools_tag *v;
 	size_t n, cap;
+	int errors;                /* syntax errors (ERROR and MISSING nodes) in the parse */
+	int err_first, err_last;   /* 1-based line span of the first one */
 } tools_tags;
 
 /* Compile the tags queries of every language now (single-threaded), so
@@ -54,6 +64,8 @@ struct TSParser;
 int tools_tags_extract(tools_tags *out, const tools_ctx *ctx, struct TSParser *parser, const char *path,
 		       const char *src, size_t len);
 void tools_tags_release(tools_tags *t);
+/* A hash of every tags query and grammar version: what cached tags depend on. */
+uint32_t tools_tags_version(void);
 /* Read a file relative to the root into b (open/fstat/read); false when
  * it cannot be read, is not a regular file, or looks binary. */
 bool tools_read_source(pl_buf *b, const tools_ctx *ctx, const char *rel);
@@ -87,10 +99,17 @@ bool tools_glob_match(const char *pat, const char *path);
  * file; -1 when no grammar handles the path.  first_line/last_line (1-based)
  * get the first error's span. */
 int tools_syntax_errors(const char *path, const char *src, size_t len, int *first_line, int *last_line);
+/* The same count on a tree already parsed (a TSNode root). */
+int tools_tree_errors(const void *root_node, int *first_line, int *last_line);
 
 int tools_git_error(pl_err *err, int code, const char *what);
 
-extern const tools_def tools_def_view, tools_def_create, tools_def_str_replace, tools_def_insert,
+/* Close the bash tool's session (tools_ctx_free). */
+void tools_shell_close(tools_ctx *ctx);
+/* Free repo_map's in-memory cache (tools_ctx_free). */
+void tools_rmap_release(tools_ctx *ctx);
+
+extern const tools_def tools_def_bash, tools_def_view, tools_def_create, tools_def_str_replace, tools_def_insert,
 	tools_def_undo_edit, tools_def_search, tools_def_find, tools_def_outline, tools_def_definition,
 	tools_def_references, tools_def_repo_map, tools_def_status, tools_def_diff, tools_def_submit;
 

@@ -10,8 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Adding a tool (the sandboxed `bash` one day) is one file defining its
- * tools_def and one line here. */
+/* Adding a tool is one file defining its tools_def and one line here. */
 static const tools_def *const table[] = {
 	&tools_def_view,
 	&tools_def_create,
@@ -23,6 +22,8 @@ static const tools_def *const table[] = {
 	&tools_def_outline,
 	&tools_def_definition,
 	&tools_def_references,
+	&tools_def_repo_map,
+	&tools_def_bash,
 	&tools_def_status,
 	&tools_def_diff,
 	&tools_def_submit,
@@ -235,6 +236,8 @@ int tools_ctx_new(tools_ctx **out, const char *root, const tools_ctx_opts *opts,
 	c->root = pl_xstrdup(real);
 	c->max_output = opts && opts->max_output ? opts->max_output : 16000;
 	c->log = opts ? opts->log : NULL;
+	if (opts && opts->sandbox_profile)
+		c->shell_profile = pl_xstrdup(opts->sandbox_profile);
 	c->schemas = json_object();
 	if (git_repository_open_ext(&c->repo, real, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) == 0) {
 		git_object *obj = NULL;
@@ -283,6 +286,9 @@ void tools_ctx_free(tools_ctx *ctx)
 		free(u->data);
 		free(u);
 	}
+	tools_shell_close(ctx);
+	tools_rmap_release(ctx);
+	free(ctx->shell_profile);
 	tools_queries_release(ctx);
 	git_repository_free(ctx->repo);
 	git_libgit2_shutdown();

@@ -154,6 +154,34 @@ void tools_free_list(char **list, size_t count)
 
 /* ------------------------------------------------------------ literals */
 
+static bool top_level_alternation(const char *re)
+{
+	int depth = 0;
+
+	for (; *re; re++) {
+		if (*re == '\\' && re[1])
+			re++;
+		else if (*re == '[') {
+			/* a bracket expression: ']' first is a member, not the end */
+			re++;
+			if (*re == '^')
+				re++;
+			if (*re == ']')
+				re++;
+			while (*re && *re != ']')
+				re++;
+			if (!*re)
+				return false;
+		} else if (*re == '(')
+			depth++;
+		else if (*re == ')')
+			depth--;
+		else if (*re == '|' && depth <= 0)
+			return true;
+	}
+	return false;
+}
+
 /* The longest run of literal characters every match of an ERE must
  * contain, or "" when none can be proven (alternation, classes only). */
 static char *required_literal(const char *re)
@@ -162,7 +190,10 @@ static char *required_literal(const char *re)
 	const char *p = re;
 	int depth = 0;
 
-	if (strchr(re, '|')) {
+	/* An alternation at the top level means no literal is required; one
+	 * inside a group only hides that group (its characters are at depth
+	 * > 0 and never join a literal run below). */
+	if (top_level_alternation(re)) {
 		pl_buf_release(&cur);
 		return pl_buf_detach(&best, NULL);
 	}

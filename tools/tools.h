@@ -95,6 +95,7 @@ typedef struct tools_ctx_opts {
 	const char *base;      /* commit the final patch is taken against; NULL = HEAD at open */
 	const char *cache_dir; /* repo_map cache; NULL = <gitdir>/plait-cache */
 	size_t max_output;     /* bytes of text per observation; 0 = 16000 */
+	const char *sandbox_profile; /* bash tool's sandbox profile (name or file); NULL = "agent" */
 	const pl_log *log;
 } tools_ctx_opts;
 

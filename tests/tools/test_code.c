@@ -226,3 +226,80 @@ Test(code, outline_of_a_large_file)
 	tools_obs_release(&o);
 	tools_ctx_free(c);
 }
+
+/* Every language with a syntax error appended: the outline still lists
+ * what parses and says the file is broken. */
+Test(code, syntax_errors_in_every_language)
+{
+	tools_ctx *c;
+	size_t i;
+
+	for (i = 0; i < PL_ARRAY_LEN(langs); i++) {
+		pl_buf b = PL_BUF_INIT;
+		pl_buf_printf(&b, "%s\n)))( @@ {{ \"\n", langs[i].src);
+		fx_puts(langs[i].path, b.ptr);
+		pl_buf_release(&b);
+	}
+	c = fx_ctx();
+	for (i = 0; i < PL_ARRAY_LEN(langs); i++) {
+		json_t *a = json_pack("{s:s}", "path", langs[i].path);
+		tools_obs o;
+		const char *first_nl = strchr(langs[i].outline, '\n');
+		pl_buf first = PL_BUF_INIT;
+		tools_obs_init(&o);
+		cr_assert_eq(tools_call(&o, c, "outline", a, NULL), 0, "%s: %s", langs[i].path, o.text.ptr);
+		cr_assert(strstr(o.text.ptr, "[note: the file has syntax errors (first at lines "), "%s: %s", langs[i].path, o.text.ptr);
+		/* the first definition is still there, by name */
+		pl_buf_add(&first, langs[i].outline, (size_t)(strchr(langs[i].outline, ' ') - langs[i].outline));
+		cr_assert(first_nl && strstr(o.text.ptr, first.ptr), "%s: %s", langs[i].path, o.text.ptr);
+		pl_buf_release(&first);
+		json_decref(a);
+		tools_obs_release(&o);
+	}
+	tools_ctx_free(c);
+}
+
+/* CRLF, Latin-1, binary, symlinked, ignored and submodule entries. */
+Test(code, awkward_files)
+{
+	static const char bin[] = { 'i', 'n', 't', ' ', 'w', 'i', 'd', 'g', 'e', 't', '(', ')', ';', 0, 1, 2 };
+	const char crlf[] = "int widget(void)\r\n{\r\n\treturn 1;\r\n}\r\n\r\nint user(void)\r\n{\r\n\treturn widget();\r\n}\r\n";
+	const char lat1[] = "def widget_py():\n    return 'caf\xe9'\n\nx = widget_py()\n";
+	tools_ctx *c;
+	tools_obs o;
+
+	fx_write("crlf.c", crlf, strlen(crlf));
+	fx_write("lat1.py", lat1, strlen(lat1));
+	fx_write("bin.c", bin, sizeof(bin));
+	fx_puts("ignored.c", "int widget(void) { return 2; }\n");
+	fx_puts(".gitignore", "ignored.c\n");
+	cr_assert_eq(fx_sh(NULL, "ln -s crlf.c link.c"), 0);
+	fx_git_commit_all("base");
+	cr_assert_eq(fx_sh(NULL, "git update-index --add --cacheinfo 160000,1111111111111111111111111111111111111111,sub.c && git commit -qm sub"), 0);
+	c = fx_ctx();
+	o = run(c, "outline", "{\"path\":\"crlf.c\"}");
+	cr_assert_str_eq(o.text.ptr, "function widget  [1-4]\nfunction user  [6-9]\n");
+	tools_obs_release(&o);
+	/* one definition: the binary, ignored, symlinked and submodule entries are skipped */
+	o = run(c, "definition", "{\"symbol\":\"widget\"}");
+	cr_assert_str_eq(o.text.ptr, "crlf.c:1-4 function widget: int widget(void)\n");
+	tools_obs_release(&o);
+	o = run(c, "references", "{\"symbol\":\"widget\"}");
+	cr_assert_str_eq(o.text.ptr, "crlf.c:1: (definition) int widget(void)\ncrlf.c:8: return widget();\n");
+	tools_obs_release(&o);
+	o = run(c, "references", "{\"symbol\":\"widget_py\"}");
+	cr_assert_str_eq(o.text.ptr, "lat1.py:1: (definition) def widget_py():\nlat1.py:4: x = widget_py()\n");
+	tools_obs_release(&o);
+	o = run(c, "outline", "{\"path\":\"lat1.py\"}");
+	cr_assert_str_eq(o.text.ptr, "function widget_py  [1-2]\nconstant x  [4-4]\n");
+	tools_obs_release(&o);
+	o = run(c, "outline", "{\"path\":\"bin.c\"}");
+	cr_assert(o.is_error);
+	cr_assert(strstr(o.text.ptr, "'bin.c' is not a readable text file"), "%s", o.text.ptr);
+	tools_obs_release(&o);
+	o = run(c, "outline", "{\"path\":\"link.c\"}");
+	cr_assert(o.is_error);
+	cr_assert(strstr(o.text.ptr, "'link.c' is not a readable text file"), "%s", o.text.ptr);
+	tools_obs_release(&o);
+	tools_ctx_free(c);
+}

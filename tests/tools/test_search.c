@@ -97,6 +97,17 @@ Test(search, regex_glob_path_context_case_and_cap)
 	o = run(c, "search", "{\"pattern\":\"return fo+\\\\(\\\\)\"}");
 	cr_assert_str_eq(o.text.ptr, "src/a.c\n2:int bar(void) { return foo(); }\n");
 	tools_obs_release(&o);
+	/* alternation inside a group keeps the literal after it required;
+	 * at the top level nothing is required (and bracketed '|' is a member) */
+	o = run(c, "search", "{\"pattern\":\"(class|def) [Ff]oo\",\"path\":\"src\"}");
+	cr_assert_str_eq(o.text.ptr, "src/b.py\n1:def foo():\n5:class Foo:\n");
+	tools_obs_release(&o);
+	o = run(c, "search", "{\"pattern\":\"class Foo|return foo\",\"path\":\"src\"}");
+	cr_assert_str_eq(o.text.ptr, "src/a.c\n2:int bar(void) { return foo(); }\nsrc/b.py\n5:class Foo:\n");
+	tools_obs_release(&o);
+	o = run(c, "search", "{\"pattern\":\"[|]|class Foo\",\"path\":\"src/b.py\"}");
+	cr_assert_str_eq(o.text.ptr, "src/b.py\n5:class Foo:\n");
+	tools_obs_release(&o);
 	tools_ctx_free(c);
 }
 

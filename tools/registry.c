@@ -106,20 +106,6 @@ json_t *tools_obs_json(const tools_obs *obs)
 
 /* ------------------------------------------------------------ validation */
 
-static const char *json_type_name(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT: return "an object";
-	case JSON_ARRAY: return "an array";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER: return "an integer";
-	case JSON_REAL: return "a number";
-	case JSON_TRUE:
-	case JSON_FALSE: return "a boolean";
-	default: return "null";
-	}
-}
-
 static bool type_ok(const char *type, const json_t *v)
 {
 	if (!strcmp(type, "string"))
@@ -146,7 +132,7 @@ static int check_value(const json_t *schema, const json_t *v, const char *name, 
 	if (type && !type_ok(type, v))
 		return pl_err_set(err, PL_EINVAL, "argument '%s' must be %s%s, got %s", name,
 				  !strcmp(type, "integer") || !strcmp(type, "array") || !strcmp(type, "object") ? "an " : "a ",
-				  type, json_type_name(v));
+				  type, pl_json_type_name(v));
 	if (en) {
 		pl_buf allowed = PL_BUF_INIT;
 		json_array_foreach(en, i, x) {
@@ -192,7 +178,7 @@ int tools_validate(const json_t *schema, const json_t *args, pl_err *err)
 	int rc;
 
 	if (!json_is_object(args))
-		return pl_err_set(err, PL_EINVAL, "arguments must be a JSON object, got %s", json_type_name(args));
+		return pl_err_set(err, PL_EINVAL, "arguments must be a JSON object, got %s", pl_json_type_name(args));
 	json_array_foreach(req, i, v) {
 		const json_t *a = json_object_get(args, json_string_value(v));
 		if (!a || json_is_null(a))

@@ -98,12 +98,3 @@ tools_ctx *fx_ctx(void)
 	return c;
 }
 
-/* LeakSanitizer's hook for built-in suppressions.  libgit2 1.5.1 as Debian
- * builds it leaks pcre2 match data while cloning, and Criterion 2.4's runner
- * sometimes leaks one 48-byte block in its runner process; both are outside
- * plait, everything else is still checked. */
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void)
-{
-	return "leak:libpcre2-8.so\nleak:libcriterion.so\n";
-}

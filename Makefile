@@ -250,3 +250,9 @@ $(BUILD)/bench-sandbox: scripts/bench-sandbox.c $(call libdeps,sandbox)
 
 bench-sandbox: $(BUILD)/plait $(BUILD)/bench-sandbox
 	$(BUILD)/bench-sandbox $(BUILD)/plait $(or $(ROUNDS),200)
+
+# The sandbox's real cgroup v2 checks (memory hog, fork bomb, teardown) as a
+# standalone program, for machines with a usable cgroup v2 and no
+# Criterion: sudo build/sandbox-cgroup-check [--cgroup-parent DIR].
+$(BUILD)/sandbox-cgroup-check: scripts/sandbox-cgroup-check.c $(call libdeps,sandbox)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(call ldlibs,sandbox)

@@ -314,9 +314,9 @@ static void probe_parent(sbx_cgroup_info *out, const char *root, const char *par
 
 void sbx_cgroup_probe(sbx_cgroup_info *out, const char *root, const char *parent)
 {
-	char mroot[PATH_MAX] = "/", miss[64], smiss[64], dir[PATH_MAX], top[PATH_MAX];
+	char mroot[PATH_MAX] = "/", miss[64], smiss[64], dir[PATH_MAX], top[PATH_MAX], leaf[32];
 	char *slash;
-	bool alone;
+	bool alone, in_leaf;
 	size_t n;
 
 	memset(out, 0, sizeof(*out));
@@ -344,9 +344,13 @@ void sbx_cgroup_probe(sbx_cgroup_info *out, const char *root, const char *parent
 		use(out, SBX_CGMODE_OWN, out->own, smiss[0] != '\0');
 		return;
 	}
-	/* 3. alone in our own cgroup: a leaf for plait, the sandboxes beside it */
+	/* 3. alone in our own cgroup: a leaf for plait, the sandboxes beside
+	 * it; unless that cgroup is already our leaf (an earlier run moved us),
+	 * whose parent step 4 finds */
 	n = procs(out->own, &alone);
-	if (!miss[0] && !is_hierarchy_root(out->own) && alone && writable(out->own, "cgroup.procs") &&
+	fmt(leaf, sizeof(leaf), "/plait-%d", (int)getpid());
+	in_leaf = pl_str_ends_with(out->own, leaf);
+	if (!miss[0] && !in_leaf && !is_hierarchy_root(out->own) && alone && writable(out->own, "cgroup.procs") &&
 	    writable(out->own, "cgroup.subtree_control")) {
 		use(out, SBX_CGMODE_LEAF, out->own, true);
 		return;

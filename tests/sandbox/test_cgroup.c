@@ -207,6 +207,32 @@ Test(cgroup_probe, alone_in_a_delegated_cgroup_takes_a_leaf)
 	cr_assert_str_eq(i.own, want);
 }
 
+/* After the move: plait alone in its own leaf must not nest a leaf in the
+ * leaf; the sandboxes stay beside it, in the delegated cgroup. */
+Test(cgroup_probe, already_in_its_leaf_stays_beside_it)
+{
+	sbx_cgroup_info i;
+	char want[600], leaf[128];
+
+	snprintf(leaf, sizeof(leaf), "sys/fs/cgroup/system.slice/run-u7.scope/plait-%d", (int)getpid());
+	fx_file("proc/self/mountinfo", "%s", v2_line);
+	fx_file("proc/self/cgroup", "0::/system.slice/run-u7.scope/plait-%d\n", (int)getpid());
+	fx_cgroup("sys/fs/cgroup", "memory pids", "memory pids", "1\n", true);
+	fx_cgroup("sys/fs/cgroup/system.slice", "memory pids", "memory", "", false);
+	fx_cgroup("sys/fs/cgroup/system.slice/run-u7.scope", "memory pids", "memory pids", "", false);
+	fx_cgroup(leaf, "memory pids", "", "", false);
+	{
+		char procs[160];
+
+		snprintf(procs, sizeof(procs), "%s/cgroup.procs", leaf);
+		fx_file(procs, "%d\n", (int)getpid());
+	}
+	sbx_cgroup_probe(&i, fx.ptr, NULL);
+	fx_path(want, sizeof(want), "/sys/fs/cgroup/system.slice/run-u7.scope");
+	cr_assert_eq(i.mode, SBX_CGMODE_ANCESTOR, "%s", i.why);
+	cr_assert_str_eq(i.parent, want);
+}
+
 Test(cgroup_probe, shared_cgroup_without_an_enabling_ancestor_says_why)
 {
 	sbx_cgroup_info i;

@@ -463,6 +463,30 @@ Test(cgroup_fallback, cli_prints_one_notice_with_the_reason)
 	pl_buf_release(&out);
 }
 
+/* --json names what enforced the limits. */
+Test(cgroup_fallback, json_result_says_rlimit)
+{
+	sbx_cgroup_info i;
+	const char *bin = getenv("PLAIT_BIN");
+	pl_buf out = PL_BUF_INIT, cmd = PL_BUF_INIT;
+	char buf[4096];
+	size_t n;
+	FILE *f;
+
+	need_cgroup(false, &i);
+	cr_assert(bin);
+	pl_buf_printf(&cmd, "%s sandbox run --json --memory 512M -- /bin/true 2>/dev/null", bin);
+	f = popen(cmd.ptr, "r");
+	cr_assert(f);
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		pl_buf_add(&out, buf, n);
+	cr_assert_eq(pclose(f), 0);
+	cr_assert(strstr(out.ptr, "\"limits_by\": \"rlimit\""), "%s", out.ptr);
+	cr_assert(strstr(out.ptr, "\"limits_hit\": []"), "%s", out.ptr);
+	pl_buf_release(&out);
+	pl_buf_release(&cmd);
+}
+
 Test(cgroup_fallback, doctor_names_the_mode)
 {
 	sbx_cgroup_info i;

@@ -265,3 +265,9 @@ $(BUILD)/bench-tools: scripts/bench-tools.c $(call libdeps,tools)
 
 bench-tools: $(BUILD)/bench-tools
 	scripts/bench-tools.sh $(BUILD)/bench-tools $(or $(ROUNDS),5)
+
+# The sandbox's real cgroup v2 checks (memory hog, fork bomb, teardown) as a
+# standalone program, for machines with a usable cgroup v2 and no
+# Criterion: sudo build/sandbox-cgroup-check [--cgroup-parent DIR].
+$(BUILD)/sandbox-cgroup-check: scripts/sandbox-cgroup-check.c $(call libdeps,sandbox)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(call ldlibs,sandbox)

@@ -189,6 +189,14 @@ static json_t *section_sandbox(json_t *problems)
 	pl_json_set(o, "seccomp", json_boolean(c.seccomp));
 	pl_json_set(o, "cgroup", json_string(sbx_cgroup_kind_name(c.cgroup)));
 	pl_json_set(o, "cgroup_writable", json_boolean(c.cgroup_writable));
+	pl_json_set(o, "limits_by", json_string(c.cgroup_writable ? "cgroup" : "rlimit"));
+	pl_json_set(o, "cgroup_mode", json_string(sbx_cgroup_mode_name(c.cginfo.mode)));
+	if (c.cginfo.mount[0])
+		pl_json_set(o, "cgroup_mount", json_string(c.cginfo.mount));
+	if (c.cginfo.own[0])
+		pl_json_set(o, "cgroup_own", json_string(c.cginfo.own));
+	if (c.cgroup_writable)
+		pl_json_set(o, "cgroup_parent", json_string(c.cginfo.parent));
 	/* As root the sysctls do not apply: what refuses is the surrounding
 	 * chroot, container or security policy. */
 	if (!c.all_namespaces)
@@ -202,10 +210,10 @@ static json_t *section_sandbox(json_t *problems)
 	if (!c.seccomp)
 		problem(problems, "warning", "sandbox", "use a kernel built with CONFIG_SECCOMP_FILTER",
 			"seccomp is not available: the sandbox cannot filter system calls");
-	if (c.cgroup != SBX_CGROUP_V2 || !c.cgroup_writable)
+	if (!c.cgroup_writable)
 		problem(problems, "info", "sandbox", NULL,
-			"no writable cgroup v2 (%s here): memory and process limits fall back to rlimits",
-			sbx_cgroup_kind_name(c.cgroup));
+			"memory and process limits fall back to rlimits (cgroup %s here): %s",
+			sbx_cgroup_kind_name(c.cgroup), c.cginfo.why);
 	return o;
 }
 

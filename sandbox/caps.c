@@ -8,12 +8,10 @@
 #include "sandbox/sandbox.h"
 
 #include <errno.h>
-#include <linux/magic.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -36,29 +34,8 @@ static int try_unshare(int flags)
 	return WEXITSTATUS(status);
 }
 
-/* Our own cgroup from /proc/self/cgroup ("0::/path" on v2). */
-static void own_cgroup(sbx_caps *c)
-{
-	pl_buf b = PL_BUF_INIT;
-	char *p;
-
-	if (pl_file_read(&b, "/proc/self/cgroup", 1 << 16, NULL) < 0)
-		goto done;
-	p = strstr(b.ptr, "0::");
-	if (!p || (p != b.ptr && p[-1] != '\n'))
-		goto done;
-	p += 3;
-	*strchrnul(p, '\n') = '\0';
-	snprintf(c->cgroup_path, sizeof(c->cgroup_path), "/sys/fs/cgroup%s", strcmp(p, "/") ? p : "");
-	c->cgroup_writable = access(c->cgroup_path, W_OK) == 0 &&
-			     access("/sys/fs/cgroup/cgroup.controllers", R_OK) == 0;
-done:
-	pl_buf_release(&b);
-}
-
 int sbx_caps_probe(sbx_caps *out, pl_err *err)
 {
-	struct statfs fs;
 	int e;
 
 	memset(out, 0, sizeof(*out));
@@ -77,15 +54,11 @@ int sbx_caps_probe(sbx_caps *out, pl_err *err)
 	/* PR_GET_SECCOMP fails with EINVAL on kernels built without seccomp. */
 	out->seccomp = prctl(PR_GET_SECCOMP, 0, 0, 0, 0) >= 0;
 
-	if (statfs("/sys/fs/cgroup", &fs) == 0) {
-		if ((unsigned long)fs.f_type == CGROUP2_SUPER_MAGIC) {
-			out->cgroup = SBX_CGROUP_V2;
-			own_cgroup(out);
-		} else if ((unsigned long)fs.f_type == TMPFS_MAGIC ||
-			   (unsigned long)fs.f_type == CGROUP_SUPER_MAGIC) {
-			out->cgroup = SBX_CGROUP_V1;
-		}
-	}
+	/* Where sandbox cgroups would go, and why not (cgroup.c). */
+	sbx_cgroup_probe(&out->cginfo, NULL, NULL);
+	out->cgroup = out->cginfo.kind;
+	out->cgroup_writable = out->cginfo.mode != SBX_CGMODE_NONE;
+	snprintf(out->cgroup_path, sizeof(out->cgroup_path), "%s", out->cginfo.own);
 	return 0;
 }
 
@@ -94,6 +67,7 @@ const char *sbx_cgroup_kind_name(sbx_cgroup_kind k)
 	switch (k) {
 	case SBX_CGROUP_V1: return "v1";
 	case SBX_CGROUP_V2: return "v2";
+	case SBX_CGROUP_HYBRID: return "hybrid";
 	case SBX_CGROUP_NONE: break;
 	}
 	return "none";

@@ -14,8 +14,10 @@ static const char sandbox_usage[] =
 	"\n"
 	"Run CMD in a fresh sandbox: new user, mount, PID, IPC, UTS and network\n"
 	"namespaces, the host's root read-only (or --rootfs), private /tmp, fresh\n"
-	"/proc, minimal /dev, no capabilities, no_new_privs, a seccomp filter and\n"
-	"rlimits.  Every process it starts is killed when it ends.  Its output\n"
+	"/proc, minimal /dev, no capabilities, no_new_privs, a seccomp filter,\n"
+	"rlimits, and for --memory and --nproc a cgroup v2 of its own when the\n"
+	"machine offers a writable one ('plait doctor' says which; otherwise rlimits\n"
+	"and a notice).  Every process it starts is killed when it ends.  Its output\n"
 	"goes to plait's stdout and stderr as it arrives.  Exits with CMD's exit\n"
 	"status, 128+N when it was killed by signal N, 124 on timeout, 1 when the\n"
 	"sandbox could not be set up.  See docs/SANDBOX.md.\n"
@@ -36,10 +38,19 @@ static const char sandbox_usage[] =
 	"  --hostname NAME       host name inside (default: sandbox)\n"
 	"  --timeout SECONDS     wall-clock limit; the whole process tree is killed\n"
 	"  --cpu SECONDS         CPU time per process (RLIMIT_CPU)\n"
-	"  --memory SIZE         memory per process, as RLIMIT_AS (no cgroups)\n"
-	"  --address-space SIZE  address space per process (RLIMIT_AS)\n"
+	"  --memory SIZE         memory of the whole tree: the cgroup's memory.max (swap\n"
+	"                        off; an OOM kill is reported); without a usable cgroup\n"
+	"                        v2, RLIMIT_AS per process\n"
+	"  --address-space SIZE  address space per process (RLIMIT_AS), also with cgroups\n"
 	"  --nofile N            open files per process (RLIMIT_NOFILE; default 1024)\n"
-	"  --nproc N             processes (RLIMIT_NPROC and the PID namespace's pid_max)\n"
+	"  --nproc N             processes of the whole tree: the cgroup's pids.max;\n"
+	"                        without a cgroup, RLIMIT_NPROC and the PID namespace's\n"
+	"                        pid_max\n"
+	"  --cgroup MODE         auto (default: a cgroup for --memory/--nproc when one is\n"
+	"                        usable, else rlimits), off (rlimits only), require\n"
+	"                        (fail without a usable cgroup v2)\n"
+	"  --cgroup-parent DIR   cgroup v2 directory in which to create the sandbox's\n"
+	"                        cgroup (default: chosen, see docs/SANDBOX.md)\n"
 	"  --fsize SIZE          largest file a process may write (RLIMIT_FSIZE)\n"
 	"  --output-cap SIZE     bytes kept per stream in --json results (head and tail;\n"
 	"                        default 1M)\n"
@@ -103,7 +114,12 @@ static json_t *result_json(const sbx_result *r, const sbx_config *cfg)
 		json_array_append_new(lim, json_string("fsize"));
 	if (r->limits_hit & SBX_LIMIT_OUTPUT)
 		json_array_append_new(lim, json_string("output"));
+	if (r->limits_hit & SBX_LIMIT_MEMORY)
+		json_array_append_new(lim, json_string("memory"));
+	if (r->limits_hit & SBX_LIMIT_NPROC)
+		json_array_append_new(lim, json_string("nproc"));
 	pl_json_set(o, "limits_hit", lim);
+	pl_json_set(o, "limits_by", json_string(r->cgroup ? "cgroup" : "rlimit"));
 	pl_json_set(o, "wall_time", json_real(r->wall_time));
 	pl_json_set(o, "cpu_time", json_real(r->cpu_time));
 	pl_json_set(o, "peak_rss", json_integer((json_int_t)r->peak_rss));
@@ -159,6 +175,7 @@ static int cmd_run(int argc, char **argv, const pl_cmd_ctx *ctx)
 	bool json = false, want_stdin = false;
 	int i, rc = PL_EXIT_OK, first_cmd = -1;
 	const char *profile = NULL;
+	sbx_cgroup_info cginfo;
 
 	sbx_config_init(&cfg);
 	sbx_result_init(&res);
@@ -222,6 +239,13 @@ static int cmd_run(int argc, char **argv, const pl_cmd_ctx *ctx)
 			}
 		} else if (!strcmp(a, "--keep-env")) {
 			sbx_config_allow_env(&cfg, v);
+		} else if (!strcmp(a, "--cgroup")) {
+			if (sbx_cgroup_use_parse(&cfg.cgroup, v, &err) < 0) {
+				rc = pl_cli_fail(ctx, "sandbox", PL_EXIT_USAGE, "--cgroup: %s", err.msg);
+				goto done;
+			}
+		} else if (!strcmp(a, "--cgroup-parent")) {
+			sbx_config_set_cgroup_parent(&cfg, v);
 		} else if (!strcmp(a, "--hostname")) {
 			sbx_config_set_hostname(&cfg, v);
 		} else if (!strcmp(a, "--timeout")) {
@@ -273,10 +297,13 @@ static int cmd_run(int argc, char **argv, const pl_cmd_ctx *ctx)
 		rc = pl_cli_fail(ctx, "sandbox", PL_EXIT_USAGE, "no command given (plait sandbox run [options] -- CMD)");
 		goto done;
 	}
-	if ((cfg.limits.memory || cfg.limits.nproc) && ctx && ctx->log)
-		pl_log_warn(ctx->log,
-			    "memory and process limits are enforced with rlimits (RLIMIT_AS per process, "
-			    "RLIMIT_NPROC, the PID namespace's pid_max), not cgroups");
+	/* One notice when the limits cannot be a cgroup's, saying why. */
+	if ((cfg.limits.memory || cfg.limits.nproc) && cfg.cgroup == SBX_CGUSE_AUTO &&
+	    !sbx_config_uses_cgroup(&cfg, &cginfo))
+		pl_log_warn(ctx ? ctx->log : NULL,
+			    "memory and process limits fall back to rlimits (RLIMIT_AS per process, "
+			    "RLIMIT_NPROC, the PID namespace's pid_max), not a cgroup: %s",
+			    cginfo.why);
 	if (want_stdin) {
 		if (read_stdin(&in) < 0) {
 			rc = pl_cli_fail(ctx, "sandbox", PL_EXIT_FAIL, "reading standard input: %s", strerror(errno));

@@ -57,6 +57,7 @@ void sbx_config_release(sbx_config *cfg)
 	free(cfg->workdir);
 	free(cfg->cwd);
 	free(cfg->hostname);
+	free(cfg->cgroup_parent);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -64,6 +65,30 @@ void sbx_config_set_rootfs(sbx_config *cfg, const char *dir) { set_str(&cfg->roo
 void sbx_config_set_workdir(sbx_config *cfg, const char *dir) { set_str(&cfg->workdir, dir); }
 void sbx_config_set_cwd(sbx_config *cfg, const char *dir) { set_str(&cfg->cwd, dir); }
 void sbx_config_set_hostname(sbx_config *cfg, const char *name) { set_str(&cfg->hostname, name); }
+void sbx_config_set_cgroup_parent(sbx_config *cfg, const char *dir) { set_str(&cfg->cgroup_parent, dir); }
+
+int sbx_cgroup_use_parse(sbx_cgroup_use *out, const char *s, pl_err *err)
+{
+	if (!strcmp(s, "auto"))
+		*out = SBX_CGUSE_AUTO;
+	else if (!strcmp(s, "off"))
+		*out = SBX_CGUSE_OFF;
+	else if (!strcmp(s, "require"))
+		*out = SBX_CGUSE_REQUIRE;
+	else
+		return pl_err_set(err, PL_EINVAL, "cgroup use '%s' is not one of auto, off, require", s);
+	return 0;
+}
+
+const char *sbx_cgroup_use_name(sbx_cgroup_use u)
+{
+	switch (u) {
+	case SBX_CGUSE_OFF: return "off";
+	case SBX_CGUSE_REQUIRE: return "require";
+	case SBX_CGUSE_AUTO: break;
+	}
+	return "auto";
+}
 
 void sbx_config_add_bind(sbx_config *cfg, const char *src, const char *dst, bool ro)
 {
@@ -139,6 +164,8 @@ int sbx_config_check(const sbx_config *cfg, pl_err *err)
 	if (cfg->workdir && (rc = check_dir("workdir", cfg->workdir, err)) < 0)
 		return rc;
 	if (cfg->cwd && (rc = check_abs("cwd", cfg->cwd, err)) < 0)
+		return rc;
+	if (cfg->cgroup_parent && (rc = check_abs("cgroup_parent", cfg->cgroup_parent, err)) < 0)
 		return rc;
 	for (i = 0; i < cfg->nbinds; i++) {
 		const sbx_bind *b = &cfg->binds[i];
@@ -298,7 +325,8 @@ static int apply_profile(sbx_config *cfg, const json_t *p, const char *path, pl_
 {
 	static const char *const keys[] = { "description", "rootfs",   "binds",   "workdir",
 					    "cwd",         "env_allow", "env",     "network",
-					    "hostname",    "limits",    "output_cap", "merge_output" };
+					    "hostname",    "limits",    "output_cap", "merge_output",
+					    "cgroup",      "cgroup_parent" };
 	const char *s = NULL;
 	const json_t *v;
 	const char *key;
@@ -333,6 +361,16 @@ static int apply_profile(sbx_config *cfg, const json_t *p, const char *path, pl_
 		return rc;
 	if (s)
 		sbx_config_set_hostname(cfg, s);
+	s = NULL;
+	if ((rc = pl_json_opt_str(&s, p, "cgroup_parent", path, err)) < 0)
+		return rc;
+	if (s)
+		sbx_config_set_cgroup_parent(cfg, s);
+	s = NULL;
+	if ((rc = pl_json_opt_str(&s, p, "cgroup", path, err)) < 0)
+		return rc;
+	if (s && (rc = sbx_cgroup_use_parse(&cfg->cgroup, s, err)) < 0)
+		return pl_err_prefix(err, "%s: 'cgroup'", path);
 	if ((rc = pl_json_opt_bool(&cfg->network, p, "network", path, err)) < 0 ||
 	    (rc = pl_json_opt_bool(&cfg->merge_output, p, "merge_output", path, err)) < 0 ||
 	    (rc = json_size(&cap, p, "output_cap", path, err)) < 0)

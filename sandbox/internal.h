@@ -4,8 +4,33 @@
 
 #include "sandbox/sandbox.h"
 
+#include <limits.h>
+#include <sys/types.h>
+
 /* Install the sandbox's seccomp filter on the calling thread (after
  * no_new_privs).  Returns 0 or an errno value; async-signal-safe. */
 int sbx_seccomp_install(void);
+
+/* A sandbox's own cgroup v2 (cgroup.c); dir "" when there is none. */
+typedef struct sbx_cgroup {
+	char dir[PATH_MAX];
+	uint64_t oom_kills, pids_max; /* event counts at sbx_cgroup_mark() */
+} sbx_cgroup;
+
+void sbx_cgroup_init(sbx_cgroup *cg);
+/* Create <info->parent>/plait-<pid>-<n> with lim's memory (swap 0) and
+ * nproc, after moving plait into its leaf or enabling the controllers
+ * where info says so. */
+int sbx_cgroup_create(sbx_cgroup *cg, const sbx_cgroup_info *info, const sbx_limits *lim, pl_err *err);
+/* Move pid (the sandbox's init, before it runs anything) into the cgroup. */
+int sbx_cgroup_attach(const sbx_cgroup *cg, pid_t pid, pl_err *err);
+/* Remember the event counts; sbx_cgroup_limits_hit() reports the
+ * SBX_LIMIT_MEMORY and SBX_LIMIT_NPROC hit since. */
+void sbx_cgroup_mark(sbx_cgroup *cg);
+unsigned sbx_cgroup_limits_hit(const sbx_cgroup *cg);
+/* Kill every process in it (cgroup.kill); no-op without a cgroup. */
+void sbx_cgroup_kill(const sbx_cgroup *cg);
+/* Kill, wait until empty, remove.  No-op without a cgroup. */
+void sbx_cgroup_destroy(sbx_cgroup *cg);
 
 #endif /* PLAIT_SANDBOX_INTERNAL_H */

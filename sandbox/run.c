@@ -77,6 +77,8 @@ typedef struct spec {
 	char **bind_src, **bind_dst;
 	char *work_src, *work_dst;
 	char pid_max[32];
+	sbx_limits lim;       /* the rlimits: cfg's, less what a cgroup enforces */
+	const sbx_cgroup *cg; /* caller side: the cgroup init goes into, or NULL */
 } spec;
 
 /* ---------------------------------------------------------------- child side */
@@ -557,7 +559,7 @@ static pid_t start_worker(const command *c, int *exec_err)
 
 PL_NORETURN static void init_oneshot(const spec *sp)
 {
-	command c = { sp->argv, sp->envp, sp->cwd, { sp->fd_in, sp->fd_out, sp->fd_err }, &sp->cfg->limits };
+	command c = { sp->argv, sp->envp, sp->cwd, { sp->fd_in, sp->fd_out, sp->fd_err }, &sp->lim };
 	report r;
 	int st, e;
 	pid_t pid, w;
@@ -709,7 +711,7 @@ PL_NORETURN static void init_session(const spec *sp)
 			} else {
 				c.argv = argv;
 				c.envp = envp;
-				c.lim = &sp->cfg->limits;
+				c.lim = &sp->lim;
 				for (i = 0; i < 3; i++)
 					c.fd[i] = fds[i];
 				cur = start_worker(&c, &e);
@@ -769,12 +771,21 @@ static void spec_release(spec *sp)
 	free(sp->work_dst);
 }
 
-static void spec_prepare(spec *sp, const sbx_config *cfg)
+/* cg: the sandbox's cgroup, when it has one: memory and processes are then
+ * its limits, not RLIMIT_AS (which breaks programs reserving large virtual
+ * ranges: Go, the JVM, AddressSanitizer), RLIMIT_NPROC and pid_max. */
+static void spec_prepare(spec *sp, const sbx_config *cfg, const sbx_cgroup *cg)
 {
 	size_t i;
 
 	memset(sp, 0, sizeof(*sp));
 	sp->cfg = cfg;
+	sp->lim = cfg->limits;
+	if (cg && cg->dir[0]) {
+		sp->cg = cg;
+		sp->lim.memory = 0;
+		sp->lim.nproc = 0;
+	}
 	sp->sync_fd = sp->ctl_fd = sp->fd_in = sp->fd_out = sp->fd_err = -1;
 	sp->root_src = strcat2("/oldroot", cfg->rootfs ? cfg->rootfs : "/");
 	if (cfg->workdir) {
@@ -787,9 +798,9 @@ static void spec_prepare(spec *sp, const sbx_config *cfg)
 		sp->bind_src[i] = strcat2("/oldroot", cfg->binds[i].src);
 		sp->bind_dst[i] = strcat2("/newroot", cfg->binds[i].dst);
 	}
-	if (cfg->limits.nproc)
+	if (sp->lim.nproc)
 		snprintf(sp->pid_max, sizeof(sp->pid_max), "%llu",
-			 (unsigned long long)(cfg->limits.nproc + 1 < 301 ? 301 : cfg->limits.nproc + 1));
+			 (unsigned long long)(sp->lim.nproc + 1 < 301 ? 301 : sp->lim.nproc + 1));
 	if (geteuid() == 0) {
 		sp->host_uid = cfg->uid >= 0 ? (uid_t)cfg->uid : NOBODY;
 		sp->host_gid = cfg->gid >= 0 ? (gid_t)cfg->gid : NOBODY;
@@ -861,7 +872,10 @@ static int start_sandbox(pid_t *pid_out, int *ctl, spec *sp, pl_err *err)
 	close(sync[0]);
 	close(sv[1]);
 	sync[0] = sv[1] = -1;
-	if ((rc = write_maps(pid, sp, err)) < 0 || write(sync[1], "g", 1) != 1) {
+	/* Into its cgroup before it runs anything: every process of the
+	 * sandbox is then born inside. */
+	if ((rc = write_maps(pid, sp, err)) < 0 || (sp->cg && (rc = sbx_cgroup_attach(sp->cg, pid, err)) < 0) ||
+	    write(sync[1], "g", 1) != 1) {
 		if (!rc)
 			rc = pl_err_sys(err, PL_ESYS, "starting the sandbox");
 		kill(pid, SIGKILL);
@@ -1234,6 +1248,20 @@ static void close_pair(int p[2])
 	p[0] = p[1] = -1;
 }
 
+/* The sandbox's cgroup when cfg's limits call for one (or cgroups are
+ * required), else none; fails when required and unusable. */
+static int cgroup_open(sbx_cgroup *cg, const sbx_config *cfg, pl_err *err)
+{
+	sbx_cgroup_info info;
+
+	sbx_cgroup_init(cg);
+	if (sbx_config_uses_cgroup(cfg, &info))
+		return sbx_cgroup_create(cg, &info, &cfg->limits, err);
+	if (cfg->cgroup == SBX_CGUSE_REQUIRE)
+		return pl_err_set(err, PL_EUNSUPPORTED, "cgroups are required but none is usable: %s", info.why);
+	return 0;
+}
+
 static void kill_pid(void *arg)
 {
 	kill(*(pid_t *)arg, SIGKILL);
@@ -1249,8 +1277,10 @@ int sbx_run_opts(sbx_result *res, const sbx_config *cfg, const char *const *argv
 {
 	run_state st;
 	spec sp;
+	sbx_cgroup cg;
 	char **envp = NULL;
 	int p[3][2], rc, i;
+	unsigned cg_hit = 0;
 	pid_t pid = -1;
 	bool timed_out = false, want_in = opts && opts->stdin_data;
 	double t0 = pl_now(), timeout = pick_timeout(cfg, opts);
@@ -1260,10 +1290,14 @@ int sbx_run_opts(sbx_result *res, const sbx_config *cfg, const char *const *argv
 		return rc;
 	if (opts && opts->cwd && opts->cwd[0] != '/')
 		return pl_err_set(err, PL_EINVAL, "cwd '%s' is not an absolute path", opts->cwd);
-	if ((rc = make_pipes(p, want_in, cfg->merge_output, err)) < 0)
+	if ((rc = cgroup_open(&cg, cfg, err)) < 0)
 		return rc;
+	if ((rc = make_pipes(p, want_in, cfg->merge_output, err)) < 0) {
+		sbx_cgroup_destroy(&cg);
+		return rc;
+	}
 	envp = build_env(cfg, opts ? opts->env : NULL);
-	spec_prepare(&sp, cfg);
+	spec_prepare(&sp, cfg, &cg);
 	sp.argv = (char *const *)argv;
 	sp.envp = envp;
 	sp.cwd = pick_cwd(cfg, opts);
@@ -1294,6 +1328,8 @@ int sbx_run_opts(sbx_result *res, const sbx_config *cfg, const char *const *argv
 	capture_init(&st.cap_out, cap);
 	capture_init(&st.cap_err, cap);
 	run_loop(&st, timeout > 0 ? t0 + timeout : 0, true, kill_pid, &pid, &timed_out);
+	cg_hit = sbx_cgroup_limits_hit(&cg);
+	sbx_cgroup_kill(&cg);
 	kill(pid, SIGKILL);
 	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 		;
@@ -1314,7 +1350,10 @@ int sbx_run_opts(sbx_result *res, const sbx_config *cfg, const char *const *argv
 		goto done;
 	}
 	fill_result(res, &st, cfg, timed_out, t0);
+	res->limits_hit |= cg_hit;
+	res->cgroup = cg.dir[0] != '\0';
 done:
+	sbx_cgroup_destroy(&cg);
 	spec_release(&sp);
 	strv_free(envp);
 	return rc;
@@ -1332,6 +1371,7 @@ struct sbx_session {
 	pid_t init;
 	int ctl;
 	bool dead;
+	sbx_cgroup cg;
 };
 
 static void config_copy(sbx_config *dst, const sbx_config *src)
@@ -1355,6 +1395,8 @@ static void config_copy(sbx_config *dst, const sbx_config *src)
 	dst->merge_output = src->merge_output;
 	dst->uid = src->uid;
 	dst->gid = src->gid;
+	dst->cgroup = src->cgroup;
+	dst->cgroup_parent = src->cgroup_parent ? pl_xstrdup(src->cgroup_parent) : NULL;
 }
 
 int sbx_session_open(sbx_session **out, const sbx_config *cfg, pl_err *err)
@@ -1369,8 +1411,11 @@ int sbx_session_open(sbx_session **out, const sbx_config *cfg, pl_err *err)
 		return rc;
 	s = pl_xcalloc(1, sizeof(*s));
 	s->ctl = -1;
+	sbx_cgroup_init(&s->cg);
 	config_copy(&s->cfg, cfg);
-	spec_prepare(&sp, &s->cfg);
+	if ((rc = cgroup_open(&s->cg, &s->cfg, err)) < 0)
+		goto fail;
+	spec_prepare(&sp, &s->cfg, &s->cg);
 	sp.session = true;
 	rc = start_sandbox(&s->init, &s->ctl, &sp, err);
 	spec_release(&sp);
@@ -1477,6 +1522,7 @@ int sbx_session_exec(sbx_session *s, sbx_result *res, const char *const *argv, c
 		goto done;
 	}
 	envp = build_env(&s->cfg, opts ? opts->env : NULL);
+	sbx_cgroup_mark(&s->cg);
 	fds[0] = want_in ? p[0][0] : nullfd;
 	fds[1] = p[1][1];
 	fds[2] = s->cfg.merge_output ? p[1][1] : p[2][1];
@@ -1527,6 +1573,8 @@ int sbx_session_exec(sbx_session *s, sbx_result *res, const char *const *argv, c
 		goto done;
 	}
 	fill_result(res, &st, &s->cfg, timed_out, t0);
+	res->limits_hit |= sbx_cgroup_limits_hit(&s->cg);
+	res->cgroup = s->cg.dir[0] != '\0';
 done:
 	if (nullfd >= 0)
 		close(nullfd);
@@ -1543,11 +1591,13 @@ void sbx_session_close(sbx_session *s)
 		return;
 	if (s->ctl >= 0)
 		close(s->ctl);
+	sbx_cgroup_kill(&s->cg);
 	if (s->init > 0) {
 		kill(s->init, SIGKILL);
 		while (waitpid(s->init, NULL, 0) < 0 && errno == EINTR)
 			;
 	}
+	sbx_cgroup_destroy(&s->cg);
 	sbx_config_release(&s->cfg);
 	free(s);
 }
@@ -1586,6 +1636,10 @@ void sbx_result_describe(pl_buf *b, const sbx_result *res, const sbx_config *cfg
 		pl_buf_puts(b, "; CPU time limit reached");
 	if (res->limits_hit & SBX_LIMIT_FSIZE)
 		pl_buf_puts(b, "; file size limit reached");
+	if (res->limits_hit & SBX_LIMIT_MEMORY)
+		pl_buf_puts(b, "; memory limit reached (killed by the cgroup's OOM killer)");
+	if (res->limits_hit & SBX_LIMIT_NPROC)
+		pl_buf_puts(b, "; process limit reached (fork refused at pids.max)");
 	if (res->limits_hit & SBX_LIMIT_OUTPUT)
 		pl_buf_puts(b, "; output cut to the cap");
 }

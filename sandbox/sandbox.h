@@ -8,8 +8,10 @@
  * root mounted read-only (or an unpacked image root filesystem), with a
  * private /tmp, a fresh /proc, a minimal /dev, every capability dropped,
  * no_new_privs, a seccomp filter, rlimits, and captured, capped output.
- * Memory and process limits are rlimits (plus the PID namespace's pid_max);
- * cgroup v2 enforcement is not implemented.
+ * Memory and process limits go through a cgroup v2 of the sandbox's own
+ * (memory.max, pids.max) when the machine offers a writable one with the
+ * memory and pids controllers, else through rlimits (RLIMIT_AS per process,
+ * RLIMIT_NPROC, the PID namespace's pid_max); sbx_cgroup_probe() says which.
  * docs/SANDBOX.md describes what is and is not contained.
  *
  * Two ways to run:
@@ -29,9 +31,48 @@
 
 typedef enum sbx_cgroup_kind {
 	SBX_CGROUP_NONE = 0, /* no cgroup filesystem mounted */
-	SBX_CGROUP_V1,       /* legacy hierarchy: plait falls back to rlimits */
-	SBX_CGROUP_V2        /* unified hierarchy */
+	SBX_CGROUP_V1,       /* legacy hierarchies only: plait falls back to rlimits */
+	SBX_CGROUP_V2,       /* the unified hierarchy alone, at /sys/fs/cgroup */
+	SBX_CGROUP_HYBRID    /* v1 hierarchies plus a cgroup2 mount (usually
+			      * /sys/fs/cgroup/unified) */
 } sbx_cgroup_kind;
+
+/* Where the sandboxes' cgroups go (docs/SANDBOX.md, "cgroups"). */
+typedef enum sbx_cgroup_mode {
+	SBX_CGMODE_NONE = 0, /* no usable cgroup v2: rlimits */
+	SBX_CGMODE_PARENT,   /* children of the configured parent directory */
+	SBX_CGMODE_OWN,      /* children of plait's own cgroup, the hierarchy's
+			      * root (a container's private cgroup namespace
+			      * with nothing else in it, or the host's root) */
+	SBX_CGMODE_LEAF,     /* plait is alone in its cgroup: it moves itself
+			      * into the leaf plait-<pid> and the sandboxes go
+			      * beside it (systemd-run --scope -p Delegate=yes) */
+	SBX_CGMODE_ANCESTOR  /* children of the nearest ancestor of plait's
+			      * cgroup that already enables memory and pids for
+			      * its children and that plait may write */
+} sbx_cgroup_mode;
+
+typedef struct sbx_cgroup_info {
+	sbx_cgroup_kind kind;
+	sbx_cgroup_mode mode;
+	char mount[256];  /* the cgroup2 mount point; "" when none */
+	char own[512];    /* plait's own cgroup directory; "" when unknown */
+	char parent[512]; /* where sandbox cgroups are created (mode != NONE) */
+	bool enable;      /* memory and pids must first be enabled in the
+			   * parent's cgroup.subtree_control */
+	char why[640];    /* mode NONE: the file or controller that is missing,
+			   * and what would enable cgroups */
+} sbx_cgroup_info;
+
+/*
+ * Find where sandbox cgroups can be created, without changing anything.
+ * root prefixes every path read (/proc/self/mountinfo, /proc/self/cgroup,
+ * the cgroup directories): NULL or "" for the real system, a fixture tree
+ * in tests; the paths in info include it.  parent: a configured parent
+ * directory (given without root), or NULL to choose one.
+ */
+void sbx_cgroup_probe(sbx_cgroup_info *out, const char *root, const char *parent);
+const char *sbx_cgroup_mode_name(sbx_cgroup_mode m);
 
 typedef struct sbx_caps {
 	bool is_root;           /* effective uid 0 */
@@ -40,8 +81,10 @@ typedef struct sbx_caps {
 	char userns_error[128]; /* strerror of the failed unshare, if any */
 	bool seccomp;           /* seccomp filters are available */
 	sbx_cgroup_kind cgroup;
-	bool cgroup_writable;   /* we may create a child cgroup (v2 only) */
-	char cgroup_path[256];  /* our own cgroup v2 directory, when known */
+	bool cgroup_writable;   /* sandbox cgroups with memory and pids can be
+				 * created (cginfo.mode != SBX_CGMODE_NONE) */
+	char cgroup_path[512];  /* our own cgroup v2 directory, when known */
+	sbx_cgroup_info cginfo; /* sbx_cgroup_probe() with no configured parent */
 } sbx_caps;
 
 /* Probe the kernel by trying, in a short-lived child, what the sandbox
@@ -64,13 +107,24 @@ typedef struct sbx_limits {
 	double timeout;         /* wall-clock seconds; the whole tree is killed */
 	uint64_t cpu_seconds;   /* RLIMIT_CPU per process */
 	uint64_t address_space; /* RLIMIT_AS per process, bytes */
-	uint64_t memory;        /* bytes, folded into RLIMIT_AS (the smaller of
-				 * the two wins) */
+	uint64_t memory;        /* bytes of the whole tree: the cgroup's
+				 * memory.max (swap off); without a cgroup,
+				 * folded into RLIMIT_AS (the smaller wins) */
 	uint64_t nofile;        /* RLIMIT_NOFILE */
-	uint64_t nproc;         /* processes: RLIMIT_NPROC and the PID
-				 * namespace's pid_max (Linux 6.14+) */
+	uint64_t nproc;         /* processes of the whole tree, init included:
+				 * the cgroup's pids.max; without a cgroup,
+				 * RLIMIT_NPROC and the PID namespace's pid_max
+				 * (Linux 6.14+) */
 	uint64_t fsize;         /* RLIMIT_FSIZE, bytes */
 } sbx_limits;
+
+/* Whether memory and nproc limits may use a cgroup v2. */
+typedef enum sbx_cgroup_use {
+	SBX_CGUSE_AUTO = 0, /* when memory or nproc is limited and a usable
+			     * cgroup v2 exists; rlimits otherwise */
+	SBX_CGUSE_OFF,      /* rlimits only */
+	SBX_CGUSE_REQUIRE   /* always a cgroup; fail when none is usable */
+} sbx_cgroup_use;
 
 /*
  * What a sandbox looks like.  Fill with sbx_config_init() and/or
@@ -96,6 +150,9 @@ typedef struct sbx_config {
 	bool merge_output;    /* stdout and stderr into one stream, in order */
 	int64_t uid, gid;     /* host ids to run as; -1 = the caller's, or
 			       * 65534 (nobody) when the caller is root */
+	sbx_cgroup_use cgroup;
+	char *cgroup_parent;  /* cgroup v2 directory for the sandboxes'
+			       * cgroups; NULL = chosen by sbx_cgroup_probe */
 } sbx_config;
 
 /* Defaults: host root read-only, no binds, env allowlist PATH LANG LC_*
@@ -108,6 +165,15 @@ void sbx_config_set_rootfs(sbx_config *cfg, const char *dir);
 void sbx_config_set_workdir(sbx_config *cfg, const char *dir);
 void sbx_config_set_cwd(sbx_config *cfg, const char *dir);
 void sbx_config_set_hostname(sbx_config *cfg, const char *name);
+void sbx_config_set_cgroup_parent(sbx_config *cfg, const char *dir);
+/* "auto", "off", "require"; fails on anything else. */
+int sbx_cgroup_use_parse(sbx_cgroup_use *out, const char *s, pl_err *err);
+const char *sbx_cgroup_use_name(sbx_cgroup_use u);
+/* How cfg's memory and process limits will be enforced here: true when by
+ * a cgroup (info->mode says where), false for rlimits.  When false and cfg
+ * limits memory or processes, info->why says why (empty when cfg->cgroup is
+ * "off").  info may be NULL. */
+bool sbx_config_uses_cgroup(const sbx_config *cfg, sbx_cgroup_info *info);
 /* dst NULL = same path as src. */
 void sbx_config_add_bind(sbx_config *cfg, const char *src, const char *dst, bool ro);
 void sbx_config_allow_env(sbx_config *cfg, const char *name);
@@ -134,7 +200,11 @@ enum sbx_limit_flag {
 	SBX_LIMIT_TIMEOUT = 1 << 0, /* wall clock: tree killed */
 	SBX_LIMIT_CPU = 1 << 1,     /* RLIMIT_CPU: SIGXCPU or SIGKILL past it */
 	SBX_LIMIT_FSIZE = 1 << 2,   /* RLIMIT_FSIZE: SIGXFSZ */
-	SBX_LIMIT_OUTPUT = 1 << 3   /* an output stream was cut */
+	SBX_LIMIT_OUTPUT = 1 << 3,  /* an output stream was cut */
+	SBX_LIMIT_MEMORY = 1 << 4,  /* the cgroup's OOM killer killed a process
+				     * (memory.events oom_kill) */
+	SBX_LIMIT_NPROC = 1 << 5    /* fork refused at the cgroup's pids.max
+				     * (pids.events max) */
 };
 
 typedef struct sbx_result {
@@ -146,6 +216,7 @@ typedef struct sbx_result {
 	double cpu_time;     /* user + system seconds of the command and the
 			      * descendants it waited for */
 	uint64_t peak_rss;   /* bytes, largest resident set (rusage) */
+	bool cgroup;         /* memory and process limits were a cgroup's */
 	pl_buf out;          /* stdout, or the merged stream */
 	pl_buf err;          /* stderr; empty when merged */
 	bool out_truncated, err_truncated;

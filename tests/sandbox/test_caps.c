@@ -34,6 +34,7 @@ Test(caps, cgroup_names)
 {
 	cr_assert_str_eq(sbx_cgroup_kind_name(SBX_CGROUP_V1), "v1");
 	cr_assert_str_eq(sbx_cgroup_kind_name(SBX_CGROUP_V2), "v2");
+	cr_assert_str_eq(sbx_cgroup_kind_name(SBX_CGROUP_HYBRID), "hybrid");
 	cr_assert_str_eq(sbx_cgroup_kind_name(SBX_CGROUP_NONE), "none");
 }
 
@@ -41,12 +42,17 @@ Test(caps, cgroup_kind_agrees_with_proc_mounts)
 {
 	sbx_caps c;
 	pl_buf m = PL_BUF_INIT;
+	bool v1, v2;
 
 	cr_assert_eq(sbx_caps_probe(&c, NULL), 0);
 	cr_assert_eq(pl_file_read(&m, "/proc/self/mounts", 0, NULL), 0);
-	if (strstr(m.ptr, " /sys/fs/cgroup cgroup2 "))
-		cr_assert_eq(c.cgroup, SBX_CGROUP_V2);
-	else if (strstr(m.ptr, " /sys/fs/cgroup/"))
-		cr_assert_eq(c.cgroup, SBX_CGROUP_V1);
+	v1 = strstr(m.ptr, " cgroup rw") || strstr(m.ptr, " cgroup ro");
+	v2 = strstr(m.ptr, " cgroup2 ") != NULL;
+	cr_assert_eq(c.cgroup, v1 && v2 ? SBX_CGROUP_HYBRID : v2 ? SBX_CGROUP_V2 : v1 ? SBX_CGROUP_V1 : SBX_CGROUP_NONE);
+	/* the caps carry the probe's verdict */
+	cr_assert_eq(c.cgroup_writable, c.cginfo.mode != SBX_CGMODE_NONE);
+	cr_assert_str_eq(c.cgroup_path, c.cginfo.own);
+	if (!c.cgroup_writable)
+		cr_assert_gt(strlen(c.cginfo.why), 0, "no reason given for the rlimit fallback");
 	pl_buf_release(&m);
 }

@@ -239,6 +239,7 @@ Test(escape, fork_bomb_is_bounded)
 
 	probe_config(&cfg);
 	cfg.limits.nproc = 64;
+	cfg.cgroup = SBX_CGUSE_OFF; /* the rlimits; test_cgroup.c checks pids.max */
 	run_probe(&r, &cfg, "fork_bomb", NULL);
 	cr_assert_eq(r.exit_code, 0, "%s", r.out.ptr);
 	cr_assert(!r.timed_out);
@@ -273,6 +274,7 @@ Test(escape, memory_hog_is_refused)
 
 	probe_config(&cfg);
 	cfg.limits.memory = 256 << 20;
+	cfg.cgroup = SBX_CGUSE_OFF; /* RLIMIT_AS; test_cgroup.c checks memory.max */
 	run_probe(&r, &cfg, "memory_hog", NULL);
 	cr_assert_eq(r.exit_code, 0, "%s", r.out.ptr);
 	cr_assert_lt(r.peak_rss, (uint64_t)256 << 20);

@@ -193,6 +193,13 @@ $(BENCH_ENGINE): $(BUILD)/obj/tests/engine/bench/bench_engine.o $(call libdeps,e
 bench-engine: $(BENCH_ENGINE)
 	PLAIT_ROOT=$(CURDIR) $(BENCH_ENGINE)
 
+# make bench-tokenizer: `plait tokenize` against python3-sentencepiece on the
+# same text (tests/reference/tokenizer_bench.py, Debian's python; not a
+# test; figures go to docs/PERFORMANCE.md).
+.PHONY: bench-tokenizer
+bench-tokenizer: $(BUILD)/plait
+	/usr/bin/python3 tests/reference/tokenizer_bench.py $(BUILD)/plait
+
 .PHONY: deps test tests run check-deps
 deps:
 	scripts/deps.sh

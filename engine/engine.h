@@ -309,6 +309,11 @@ bool eng_tokenizer_is_special(const eng_tokenizer *tk, int32_t id);
 const char *eng_tokenizer_piece(const eng_tokenizer *tk, int32_t id);
 /* The id of a piece or added token; -1 when absent. */
 int32_t eng_tokenizer_find(const eng_tokenizer *tk, const char *piece);
+/* 0 when every id of the tokenizer has a row in an embedding of
+ * embedding_rows rows (config.json vocab_size; it may be larger, as
+ * LoopCoder-V2 pads it to 76800), else PL_EFORMAT naming the tokenizer
+ * file, its largest id and the embedding's rows. */
+int eng_tokenizer_check_vocab(const eng_tokenizer *tk, int64_t embedding_rows, pl_err *err);
 /* A new JSON object of facts: type, model_type, pieces, vocab_size,
  * added_tokens, byte_fallback, normalizer, bos, eos, add_bos_token. */
 json_t *eng_tokenizer_describe(const eng_tokenizer *tk);

@@ -634,6 +634,19 @@ int eng_tokenizer_decode(const eng_tokenizer *tk, const int32_t *ids, size_t n, 
 	return rc;
 }
 
+int eng_tokenizer_check_vocab(const eng_tokenizer *tk, int64_t embedding_rows, pl_err *err)
+{
+	uint64_t rows = embedding_rows > 0 ? (uint64_t)embedding_rows : 0;
+
+	if ((uint64_t)tk->vocab <= rows)
+		return 0;
+	return pl_err_set(err, PL_EFORMAT,
+			  "the tokenizer (%s%s) has ids up to %zu but the embedding has only %lld rows "
+			  "(config.json vocab_size): its last %zu ids would have no embedding",
+			  tk->spm ? "tokenizer.model" : "tokenizer.json", tk->nadded ? " and its added tokens" : "",
+			  tk->vocab - 1, (long long)rows, (size_t)(tk->vocab - rows));
+}
+
 /* Facts for `plait model info` and doctor. */
 json_t *eng_tokenizer_describe(const eng_tokenizer *tk)
 {

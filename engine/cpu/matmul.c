@@ -1,7 +1,8 @@
 /* matmul.c - y[M x N] (+)= x[M x K] . W[N x K]^T in fp32 across the pool.
  *
  * Work is split over N (rows of W) in blocks that stay in cache while every
- * row of x streams past; each tile computes 4 x-rows by 3 W-rows.  An AVX2 +
+ * row of x streams past; each tile computes 4 x-rows (fewer for the last
+ * rows) by 3 W-rows.  An AVX2 +
  * FMA kernel is compiled with a target attribute and chosen at run time when
  * the CPU has it; the plain C kernel is the portable fallback. */
 #include "engine/internal.h"
@@ -97,45 +98,46 @@ __attribute__((target("avx2,fma"))) static inline __m256 load_bf16(const uint16_
 	return _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
 }
 
-/* 4 rows of x (kept in L1 across the n loop) by 3 rows of W per tile:
- * 12 accumulators, 7 loads per 12 FMAs.  One kernel body for both weight
- * types: WLOAD(j, k) loads 8 weights of
- * tile row j at column k, WELEM(j, k) one of them as float. */
-#define TILE_AVX2_BODY(WLOAD, WELEM)                                                                        \
+/* MR rows of x (kept in L1 across the n loop) by 3 rows of W per tile:
+ * with MR = 4, 12 accumulators, 7 loads per 12 FMAs.  Blocks of 4 rows
+ * serve prefill; the rows left over (decode: 1 row per loop) run in blocks
+ * of 2 and 1, so that a decode step does no FMAs on padding rows and stays
+ * bound by reading the weights.  Every output is the same sum in the same
+ * order whatever the block, so results do not depend on MR.  One kernel
+ * body for both weight types: WLOAD(j, k) loads 8 weights of tile row j at
+ * column k, WELEM(j, k) one of them as float. */
+#define BLOCK_AVX2_BODY(WLOAD, WELEM, MR)                                                                   \
 	const size_t K = c->K, K8 = K & ~(size_t)7;                                                        \
-	size_t m, n, k, i, j;                                                                              \
-	for (m = 0; m < c->M; m += 4) {                                                                    \
-		size_t mb = m + 4 <= c->M ? 4 : c->M - m;                                                  \
-		const float *x[4];                                                                         \
-		for (i = 0; i < 4; i++)                                                                    \
-			x[i] = c->x + (m + (i < mb ? i : 0)) * K;                                          \
-		for (n = n0; n < n1; n += 3) {                                                             \
-			size_t nb = n + 3 <= n1 ? 3 : n1 - n, wr[3];                                       \
-			__m256 acc[4][3];                                                                  \
-			float out;                                                                         \
+	size_t n, k, i, j;                                                                                 \
+	const float *x[MR];                                                                                \
+	for (i = 0; i < MR; i++)                                                                           \
+		x[i] = c->x + (m + i) * K;                                                                 \
+	for (n = n0; n < n1; n += 3) {                                                                     \
+		size_t nb = n + 3 <= n1 ? 3 : n1 - n, wr[3];                                               \
+		__m256 acc[MR][3];                                                                         \
+		float out;                                                                                 \
+		for (j = 0; j < 3; j++)                                                                    \
+			wr[j] = (n + (j < nb ? j : 0)) * K;                                                \
+		for (i = 0; i < MR; i++)                                                                   \
 			for (j = 0; j < 3; j++)                                                            \
-				wr[j] = (n + (j < nb ? j : 0)) * K;                                        \
-			for (i = 0; i < 4; i++)                                                            \
-				for (j = 0; j < 3; j++)                                                    \
-					acc[i][j] = _mm256_setzero_ps();                                   \
-			for (k = 0; k < K8; k += 8) {                                                      \
-				__m256 a = WLOAD(0, k), b = WLOAD(1, k), d = WLOAD(2, k);                  \
-				for (i = 0; i < 4; i++) {                                                  \
-					__m256 xv = _mm256_loadu_ps(x[i] + k);                             \
-					acc[i][0] = _mm256_fmadd_ps(xv, a, acc[i][0]);                     \
-					acc[i][1] = _mm256_fmadd_ps(xv, b, acc[i][1]);                     \
-					acc[i][2] = _mm256_fmadd_ps(xv, d, acc[i][2]);                     \
-				}                                                                          \
+				acc[i][j] = _mm256_setzero_ps();                                           \
+		for (k = 0; k < K8; k += 8) {                                                              \
+			__m256 a = WLOAD(0, k), b = WLOAD(1, k), d = WLOAD(2, k);                          \
+			for (i = 0; i < MR; i++) {                                                         \
+				__m256 xv = _mm256_loadu_ps(x[i] + k);                                     \
+				acc[i][0] = _mm256_fmadd_ps(xv, a, acc[i][0]);                             \
+				acc[i][1] = _mm256_fmadd_ps(xv, b, acc[i][1]);                             \
+				acc[i][2] = _mm256_fmadd_ps(xv, d, acc[i][2]);                             \
 			}                                                                                  \
-			for (i = 0; i < mb; i++)                                                           \
-				for (j = 0; j < nb; j++) {                                                 \
-					float *yp = &c->y[(m + i) * c->N + n + j];                         \
-					out = hsum(acc[i][j]);                                             \
-					for (k = K8; k < K; k++)                                           \
-						out += x[i][k] * WELEM(j, k);                              \
-					*yp = c->acc ? *yp + out : out;                                    \
-				}                                                                          \
 		}                                                                                          \
+		for (i = 0; i < MR; i++)                                                                   \
+			for (j = 0; j < nb; j++) {                                                         \
+				float *yp = &c->y[(m + i) * c->N + n + j];                                 \
+				out = hsum(acc[i][j]);                                                     \
+				for (k = K8; k < K; k++)                                                   \
+					out += x[i][k] * WELEM(j, k);                                      \
+				*yp = c->acc ? *yp + out : out;                                            \
+			}                                                                                  \
 	}
 
 #define F32_LOAD(j, k) _mm256_loadu_ps(c->w + wr[j] + (k))
@@ -143,14 +145,35 @@ __attribute__((target("avx2,fma"))) static inline __m256 load_bf16(const uint16_
 #define BF16_LOAD(j, k) load_bf16(c->wb + wr[j] + (k))
 #define BF16_ELEM(j, k) bf16_to_f32(c->wb[wr[j] + (k)])
 
-__attribute__((target("avx2,fma"))) static void tile_avx2_bf16(const mm_ctx *c, size_t n0, size_t n1)
-{
-	TILE_AVX2_BODY(BF16_LOAD, BF16_ELEM)
-}
+#define DEFINE_BLOCK(name, WLOAD, WELEM, MR)                                                                \
+	__attribute__((target("avx2,fma"))) static void name(const mm_ctx *c, size_t m, size_t n0, size_t n1) \
+	{                                                                                                  \
+		BLOCK_AVX2_BODY(WLOAD, WELEM, MR)                                                          \
+	}
 
-__attribute__((target("avx2,fma"))) static void tile_avx2(const mm_ctx *c, size_t n0, size_t n1)
+DEFINE_BLOCK(block4_bf16, BF16_LOAD, BF16_ELEM, 4)
+DEFINE_BLOCK(block2_bf16, BF16_LOAD, BF16_ELEM, 2)
+DEFINE_BLOCK(block1_bf16, BF16_LOAD, BF16_ELEM, 1)
+DEFINE_BLOCK(block4_f32, F32_LOAD, F32_ELEM, 4)
+DEFINE_BLOCK(block2_f32, F32_LOAD, F32_ELEM, 2)
+DEFINE_BLOCK(block1_f32, F32_LOAD, F32_ELEM, 1)
+
+typedef void (*block_fn)(const mm_ctx *c, size_t m, size_t n0, size_t n1);
+
+static void tile_avx2(const mm_ctx *c, size_t n0, size_t n1)
 {
-	TILE_AVX2_BODY(F32_LOAD, F32_ELEM)
+	block_fn b4 = c->wb ? block4_bf16 : block4_f32, b2 = c->wb ? block2_bf16 : block2_f32,
+		 b1 = c->wb ? block1_bf16 : block1_f32;
+	size_t m = 0;
+
+	for (; m + 4 <= c->M; m += 4)
+		b4(c, m, n0, n1);
+	if (m + 2 <= c->M) {
+		b2(c, m, n0, n1);
+		m += 2;
+	}
+	if (m < c->M)
+		b1(c, m, n0, n1);
 }
 
 #endif
@@ -227,10 +250,7 @@ static void mm_task(void *ctx, size_t b, size_t e, int worker)
 	(void)worker;
 #ifdef HAVE_X86_KERNEL
 	if (c->avx2) {
-		if (c->wb)
-			tile_avx2_bf16(c, b, e);
-		else
-			tile_avx2(c, b, e);
+		tile_avx2(c, b, e);
 		return;
 	}
 #endif

@@ -168,6 +168,23 @@ Test(parity, r2_bf16_portable_kernels)
 	run_case(&pc, "r2_bf16_portable");
 }
 
+Test(parity, r3_f32_gqa3_long_prompt_loopcoder_scales)
+{
+	/* more than two local windows of prompt, then 64 greedy steps; RoPE
+	 * theta and CLP scales as LoopCoder-V2's config.json; 3 query heads
+	 * per K/V head */
+	pcase pc = { "--seed 17 --loops 3 --dtype f32 --hidden 48 --inter 64 --layers 2 --heads 6 --kv-heads 2 "
+		     "--vocab 80 --rope-theta 500000 --hidden-scale 0.053",
+		     135, 64, 2, false };
+	run_case(&pc, "r3_f32_long");
+}
+
+Test(parity, r1_plain_llama_f32_gqa)
+{
+	pcase pc = { "--seed 18 --plain --loops 1 --dtype f32 --hidden 48 --heads 6 --kv-heads 2", 70, 64, 2, false };
+	run_case(&pc, "r1_plain_gqa");
+}
+
 Test(parity, r1_of_plt_checkpoint_and_loops_override)
 {
 	/* --loops 1 and --loops 3 on an R = 2 checkpoint against the reference

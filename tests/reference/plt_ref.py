@@ -9,10 +9,11 @@ Run with Debian's /usr/bin/python3 (python3-torch).  Subcommands:
                                        model.safetensors or shards,
                                        generation_config.json)
   forward DIR --ids 1,2,3 --out F      logits of every position, float64 LE
-  bench DIR --loops R --threads N --prompt-len P
+  bench DIR --loops R --threads N --prompt-len P [--reps N]
                                        time the float32 full-sequence forward
-                                       of a P-token prompt (best of 3 after
-                                       a warm-up) and print milliseconds
+                                       of a P-token prompt (best of N, 3 by
+                                       default, after a warm-up) and print
+                                       milliseconds
   case DIR [shape options] --prompt-len P --greedy N
                                        write a checkpoint, a random prompt
                                        (prompt.json), its logits (logits.bin,
@@ -328,6 +329,7 @@ def main():
     pb.add_argument("--loops", type=int)
     pb.add_argument("--threads", type=int, default=1)
     pb.add_argument("--prompt-len", type=int, default=256)
+    pb.add_argument("--reps", type=int, default=3)
     a = ap.parse_args()
     if a.cmd == "bench":
         import time
@@ -338,7 +340,7 @@ def main():
         times = []
         with torch.no_grad():
             forward(cfg, w, ids, a.loops)
-            for _ in range(3):
+            for _ in range(a.reps):
                 t0 = time.perf_counter()
                 forward(cfg, w, ids, a.loops)
                 times.append((time.perf_counter() - t0) * 1000)

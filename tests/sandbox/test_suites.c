@@ -191,7 +191,9 @@ static const char check_c[] =
 Test(suites, c_project_make_test_same_inside_and_outside)
 {
 	pl_buf a = PL_BUF_INIT, b = PL_BUF_INIT, out_a = PL_BUF_INIT, out_b = PL_BUF_INIT;
-	const char *script = "make -s test";
+	/* The project's own make, not a child of the make that may be running
+	 * this suite: an outer `make -jN` exports its jobserver in MAKEFLAGS. */
+	const char *script = "unset MAKEFLAGS MFLAGS MAKELEVEL; make -s test";
 	int ca, cb;
 
 	pl_path_join(&a, tmp.ptr, "outside");

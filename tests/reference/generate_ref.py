@@ -126,6 +126,8 @@ def decode(d, src, dst):
 
 
 def main():
+    if len(sys.argv) < 3:
+        sys.exit(__doc__)
     cmd, d = sys.argv[1], sys.argv[2]
     if cmd == "setup":
         pad = 13

@@ -5,11 +5,7 @@
 #include <sys/wait.h>
 
 #include "common/common.h"
-
-typedef struct run_result {
-	int status;
-	pl_buf out, err;
-} run_result;
+#include "tests/shell.h"
 
 static pl_buf tmp = PL_BUF_INIT;
 
@@ -27,37 +23,19 @@ static void teardown(void)
 TestSuite(plait, .init = setup, .fini = teardown, .timeout = 60);
 
 /* Run "plait ARGS" through the shell with ENV prefixed; capture everything. */
-static run_result run(const char *env, const char *args)
+static test_run run(const char *env, const char *args)
 {
-	const char *bin = getenv("PLAIT_BIN");
-	run_result r = { 0, PL_BUF_INIT, PL_BUF_INIT };
-	pl_buf cmd = PL_BUF_INIT, o = PL_BUF_INIT, e = PL_BUF_INIT;
-	int st;
-
-	cr_assert_not_null(bin, "PLAIT_BIN is not set: run these tests through 'make test'");
-	pl_path_join(&o, tmp.ptr, "stdout");
-	pl_path_join(&e, tmp.ptr, "stderr");
-	pl_buf_printf(&cmd, "%s '%s' %s >'%s' 2>'%s'", env ? env : "", bin, args, o.ptr, e.ptr);
-	st = system(cmd.ptr);
-	cr_assert(WIFEXITED(st), "plait %s did not exit normally", args);
-	r.status = WEXITSTATUS(st);
-	cr_assert_eq(pl_file_read(&r.out, o.ptr, 0, NULL), 0);
-	cr_assert_eq(pl_file_read(&r.err, e.ptr, 0, NULL), 0);
-	pl_buf_release(&cmd);
-	pl_buf_release(&o);
-	pl_buf_release(&e);
-	return r;
+	return test_plait(tmp.ptr, env, args);
 }
 
-static void done(run_result *r)
+static void done(test_run *r)
 {
-	pl_buf_release(&r->out);
-	pl_buf_release(&r->err);
+	test_run_release(r);
 }
 
 Test(plait, version)
 {
-	run_result r = run(NULL, "--version");
+	test_run r = run(NULL, "--version");
 
 	cr_assert_eq(r.status, 0);
 	cr_assert_str_eq(r.out.ptr, "plait " PLAIT_VERSION "\n");
@@ -66,7 +44,7 @@ Test(plait, version)
 
 Test(plait, help_lists_commands)
 {
-	run_result r = run(NULL, "help");
+	test_run r = run(NULL, "help");
 
 	cr_assert_eq(r.status, 0);
 	cr_assert_not_null(strstr(r.out.ptr, "usage: plait"));
@@ -81,7 +59,7 @@ Test(plait, help_lists_commands)
 
 Test(plait, usage_errors_exit_2_with_a_hint)
 {
-	run_result r = run(NULL, "");
+	test_run r = run(NULL, "");
 
 	cr_assert_eq(r.status, 2);
 	cr_assert_not_null(strstr(r.err.ptr, "usage: plait"));
@@ -108,7 +86,7 @@ Test(plait, usage_errors_exit_2_with_a_hint)
 
 Test(plait, command_help)
 {
-	run_result a = run(NULL, "doctor --help"), b = run(NULL, "help doctor");
+	test_run a = run(NULL, "doctor --help"), b = run(NULL, "help doctor");
 
 	cr_assert_eq(a.status, 0);
 	cr_assert(pl_str_starts_with(a.out.ptr, "usage: plait doctor"));
@@ -120,7 +98,7 @@ Test(plait, command_help)
 Test(plait, doctor_json_and_text_tell_the_same_story)
 {
 	pl_buf env = PL_BUF_INIT, model = PL_BUF_INIT, cfg = PL_BUF_INIT;
-	run_result j, t;
+	test_run j, t;
 	json_t *rep = NULL, *found, *g;
 	pl_err err = { 0 };
 	size_t i;
@@ -161,7 +139,7 @@ Test(plait, doctor_json_and_text_tell_the_same_story)
 
 Test(plait, doctor_fails_on_a_broken_config)
 {
-	run_result r = run("XDG_CONFIG_HOME=/nonexistent", "doctor --config /nonexistent/c.json");
+	test_run r = run("XDG_CONFIG_HOME=/nonexistent", "doctor --config /nonexistent/c.json");
 
 	cr_assert_eq(r.status, 1);
 	cr_assert_not_null(strstr(r.out.ptr, "[fatal] config: config file '/nonexistent/c.json' does not exist"));

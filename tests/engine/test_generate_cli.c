@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "test_ckpt.h"
+#include "tests/shell.h"
 
 static char *dir;
 
@@ -26,28 +27,15 @@ TestSuite(cli, .init = setup, .fini = teardown);
 /* Run `plait ARGS`; stdout to out, stderr to errb; returns the exit status. */
 static int plait(pl_buf *out, pl_buf *errb, const char *args)
 {
-	const char *bin = getenv("PLAIT_BIN");
-	pl_buf cmd = PL_BUF_INIT;
 	char *ef = path_in(dir, "stderr.txt");
 	pl_err err = { 0 };
-	FILE *p;
-	char buf[4096];
-	size_t n;
-	int st;
+	int st = test_sh(out, "%s %s 2>%s", test_plait_bin(), args, ef);
 
-	cr_assert_not_null(bin, "PLAIT_BIN is not set");
-	pl_buf_printf(&cmd, "%s %s 2>%s", bin, args, ef);
-	p = popen(cmd.ptr, "r");
-	cr_assert_not_null(p);
-	while ((n = fread(buf, 1, sizeof(buf), p)) > 0)
-		pl_buf_add(out, buf, n);
-	st = pclose(p);
 	if (errb)
 		cr_assert_eq(pl_file_read(errb, ef, 0, &err), 0, "%s", err.msg);
 	unlink(ef);
 	free(ef);
-	pl_buf_release(&cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return st;
 }
 
 Test(cli, generate_json_matches_the_library)

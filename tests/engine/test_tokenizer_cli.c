@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 
 #include "engine/engine.h"
+#include "tests/shell.h"
 
 static pl_buf work = PL_BUF_INIT;
 
@@ -23,37 +24,14 @@ static void teardown(void)
 
 TestSuite(tokenize_cmd, .init = setup, .fini = teardown, .timeout = 120);
 
-typedef struct run_result {
-	int status;
-	pl_buf out, err;
-} run_result;
-
-static run_result run(const char *args)
+static test_run run(const char *args)
 {
-	const char *bin = getenv("PLAIT_BIN");
-	run_result r = { 0, PL_BUF_INIT, PL_BUF_INIT };
-	pl_buf cmd = PL_BUF_INIT, o = PL_BUF_INIT, e = PL_BUF_INIT;
-	int st;
-
-	cr_assert_not_null(bin, "PLAIT_BIN is not set: run these tests through 'make test'");
-	pl_path_join(&o, work.ptr, "stdout");
-	pl_path_join(&e, work.ptr, "stderr");
-	pl_buf_printf(&cmd, "'%s' %s >'%s' 2>'%s'", bin, args, o.ptr, e.ptr);
-	st = system(cmd.ptr);
-	cr_assert(WIFEXITED(st), "plait %s did not exit normally", args);
-	r.status = WEXITSTATUS(st);
-	cr_assert_eq(pl_file_read(&r.out, o.ptr, 0, NULL), 0);
-	cr_assert_eq(pl_file_read(&r.err, e.ptr, 0, NULL), 0);
-	pl_buf_release(&cmd);
-	pl_buf_release(&o);
-	pl_buf_release(&e);
-	return r;
+	return test_plait(work.ptr, NULL, args);
 }
 
-static void done(run_result *r)
+static void done(test_run *r)
 {
-	pl_buf_release(&r->out);
-	pl_buf_release(&r->err);
+	test_run_release(r);
 }
 
 /* The ids of expected.json as "1,2,3\n". */
@@ -92,7 +70,7 @@ Test(tokenize_cmd, ids_match_sentencepiece)
 	/* text 18: "<|im_start|>user\nhi<|im_end|>\n", written to a file and read from stdin */
 	const char *text = json_string_value(json_array_get(json_object_get(root, "texts"), 18));
 	pl_buf args = PL_BUF_INIT, want = PL_BUF_INIT, file = PL_BUF_INIT;
-	run_result r;
+	test_run r;
 
 	cr_assert_str_eq(text, "<|im_start|>user\nhi<|im_end|>\n");
 	pl_path_join(&file, work.ptr, "in.txt");
@@ -141,7 +119,7 @@ Test(tokenize_cmd, ids_match_sentencepiece)
 
 Test(tokenize_cmd, help_and_usage_errors)
 {
-	run_result r = run("tokenize --help");
+	test_run r = run("tokenize --help");
 
 	cr_assert_eq(r.status, 0);
 	cr_assert(pl_str_starts_with(r.out.ptr, "usage: plait tokenize --model DIR"));
@@ -178,7 +156,7 @@ Test(tokenize_cmd, help_and_usage_errors)
 Test(tokenize_cmd, bad_model_directory)
 {
 	pl_buf args = PL_BUF_INIT, p = PL_BUF_INIT;
-	run_result r;
+	test_run r;
 
 	pl_buf_printf(&args, "tokenize --model '%s' x", work.ptr);
 	r = run(args.ptr);

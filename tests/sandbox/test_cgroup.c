@@ -3,6 +3,7 @@
  * has a usable cgroup v2 (skipped, with the reason, where it has not;
  * build/sandbox-cgroup-check runs the same checks without Criterion). */
 #include "sbx_test.h"
+#include "tests/shell.h"
 
 #include <stdarg.h>
 
@@ -417,23 +418,8 @@ Test(cgroup_fallback, require_fails_with_the_reason)
 /* Run the built plait; stderr only, and the exit status. */
 static int plait_err(pl_buf *out, const char *args)
 {
-	const char *bin = getenv("PLAIT_BIN");
-	pl_buf cmd = PL_BUF_INIT;
-	char buf[4096];
-	size_t n;
-	FILE *f;
-	int st;
-
-	cr_assert(bin, "PLAIT_BIN is not set (run through make test)");
-	pl_buf_printf(&cmd, "%s %s 2>&1 >/dev/null </dev/null", bin, args);
-	f = popen(cmd.ptr, "r");
-	cr_assert(f);
 	pl_buf_reset(out);
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		pl_buf_add(out, buf, n);
-	st = pclose(f);
-	pl_buf_release(&cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return test_sh(out, "%s %s 2>&1 >/dev/null </dev/null", test_plait_bin(), args);
 }
 
 static size_t count(const char *hay, const char *needle)
@@ -470,44 +456,22 @@ Test(cgroup_fallback, cli_prints_one_notice_with_the_reason)
 Test(cgroup_fallback, json_result_says_rlimit)
 {
 	sbx_cgroup_info i;
-	const char *bin = getenv("PLAIT_BIN");
-	pl_buf out = PL_BUF_INIT, cmd = PL_BUF_INIT;
-	char buf[4096];
-	size_t n;
-	FILE *f;
+	pl_buf out = PL_BUF_INIT;
 
 	need_cgroup(false, &i);
-	cr_assert(bin);
-	pl_buf_printf(&cmd, "%s sandbox run --json --memory 512M -- /bin/true 2>/dev/null", bin);
-	f = popen(cmd.ptr, "r");
-	cr_assert(f);
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		pl_buf_add(&out, buf, n);
-	cr_assert_eq(pclose(f), 0);
+	cr_assert_eq(test_sh(&out, "%s sandbox run --json --memory 512M -- /bin/true 2>/dev/null", test_plait_bin()), 0);
 	cr_assert(strstr(out.ptr, "\"limits_by\": \"rlimit\""), "%s", out.ptr);
 	cr_assert(strstr(out.ptr, "\"limits_hit\": []"), "%s", out.ptr);
 	pl_buf_release(&out);
-	pl_buf_release(&cmd);
 }
 
 Test(cgroup_fallback, doctor_names_the_mode)
 {
 	sbx_cgroup_info i;
 	pl_buf out = PL_BUF_INIT, cmd = PL_BUF_INIT;
-	const char *bin = getenv("PLAIT_BIN");
-	char buf[4096];
-	size_t n;
-	FILE *f;
 
-	cr_assert(bin);
 	sbx_cgroup_probe(&i, NULL, NULL);
-	pl_buf_printf(&cmd, "%s doctor --json 2>/dev/null", bin);
-	f = popen(cmd.ptr, "r");
-	cr_assert(f);
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		pl_buf_add(&out, buf, n);
-	pclose(f);
-	pl_buf_reset(&cmd);
+	test_sh(&out, "%s doctor --json 2>/dev/null", test_plait_bin());
 	pl_buf_printf(&cmd, "\"cgroup_mode\": \"%s\"", sbx_cgroup_mode_name(i.mode));
 	cr_assert(strstr(out.ptr, cmd.ptr), "%s not in %s", cmd.ptr, out.ptr);
 	cr_assert(strstr(out.ptr, i.mode == SBX_CGMODE_NONE ? "\"limits_by\": \"rlimit\"" : "\"limits_by\": \"cgroup\""),

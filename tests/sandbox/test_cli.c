@@ -1,26 +1,12 @@
 /* `plait sandbox run` as a user runs it (PLAIT_BIN). */
 #include "sbx_test.h"
+#include "tests/shell.h"
 
 /* Run the built plait with args; stdout+stderr (merged) and exit status. */
 static int plait(pl_buf *out, const char *args)
 {
-	const char *bin = getenv("PLAIT_BIN");
-	pl_buf cmd = PL_BUF_INIT;
-	char buf[4096];
-	size_t n;
-	FILE *f;
-	int st;
-
-	cr_assert(bin, "PLAIT_BIN is not set (run through make test)");
-	pl_buf_printf(&cmd, "%s %s 2>&1 </dev/null", bin, args);
-	f = popen(cmd.ptr, "r");
-	cr_assert(f);
 	pl_buf_reset(out);
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		pl_buf_add(out, buf, n);
-	st = pclose(f);
-	pl_buf_release(&cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return test_sh(out, "%s %s 2>&1 </dev/null", test_plait_bin(), args);
 }
 
 TestSuite(cli, .timeout = 60);
@@ -101,20 +87,9 @@ Test(cli, stdin_is_passed_on_request)
 	cr_assert_eq(plait(&out, "sandbox run -- /bin/sh -c 'cat; echo end'"), 0);
 	cr_assert_str_eq(out.ptr, "end\n");
 	pl_buf_release(&out);
-	{
-		const char *bin = getenv("PLAIT_BIN");
-		pl_buf cmd = PL_BUF_INIT;
-		char buf[64] = "";
-		FILE *f;
-
-		pl_buf_printf(&cmd, "printf data | %s sandbox run --stdin -- cat", bin);
-		f = popen(cmd.ptr, "r");
-		cr_assert(f);
-		cr_assert_eq(fread(buf, 1, sizeof(buf) - 1, f), 4);
-		cr_assert_str_eq(buf, "data");
-		cr_assert_eq(pclose(f), 0);
-		pl_buf_release(&cmd);
-	}
+	cr_assert_eq(test_sh(&out, "printf data | %s sandbox run --stdin -- cat", test_plait_bin()), 0);
+	cr_assert_str_eq(out.ptr, "data");
+	pl_buf_release(&out);
 }
 
 Test(cli, bad_usage_is_a_clear_error)

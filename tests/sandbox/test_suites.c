@@ -2,6 +2,7 @@
  * python3-pytest) and a small C project's `make test`, generated here, give
  * the same results inside as outside. */
 #include "sbx_test.h"
+#include "tests/shell.h"
 
 static pl_buf tmp = PL_BUF_INIT;
 
@@ -33,20 +34,7 @@ static void put(const char *dir, const char *name, const char *text)
 /* Run script in dir on the host; output (merged) and exit status. */
 static int host_run(pl_buf *out, const char *dir, const char *script)
 {
-	pl_buf cmd = PL_BUF_INIT;
-	char buf[4096];
-	size_t n;
-	FILE *f;
-	int st;
-
-	pl_buf_printf(&cmd, "cd '%s' && { %s ; } 2>&1", dir, script);
-	f = popen(cmd.ptr, "r");
-	cr_assert(f);
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		pl_buf_add(out, buf, n);
-	st = pclose(f);
-	pl_buf_release(&cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return test_sh(out, "cd '%s' && { %s ; } 2>&1", dir, script);
 }
 
 static int sandbox_run(pl_buf *out, const char *dir, const char *script)

@@ -80,6 +80,85 @@ static void walk_plain(strvec *out, const char *root, const char *rel)
 	pl_buf_release(&abs);
 }
 
+static bool is_tracked(char *const *tracked, size_t n, const char *path)
+{
+	return bsearch(&path, tracked, n, sizeof(char *), cmp_str) != NULL;
+}
+
+static bool git_ignored(git_repository *repo, const char *rel)
+{
+	int ign = 0;
+
+	return git_ignore_path_is_ignored(&ign, repo, rel) == 0 && ign;
+}
+
+/* Untracked files that git does not ignore, at or below rel ("" for the
+ * whole tree): a readdir walk that stats nothing it can type from the
+ * directory entry and asks libgit2 about ignore rules only for paths the
+ * index does not hold and for directories, which it prunes when ignored.
+ * git_status_list_new would also compare every tracked file with the index
+ * (a stat each, a read when the stat looks racy): on /usr/include in git
+ * that was more than half of a search's time.  Nested repositories and
+ * submodule checkouts (a directory with a .git) are not entered, as git
+ * does not list their files. */
+static void walk_untracked(strvec *out, git_repository *repo, const char *root, const char *rel, char *const *tracked,
+			   size_t ntracked)
+{
+	pl_buf abs = PL_BUF_INIT, git = PL_BUF_INIT;
+	struct stat st;
+	struct dirent *e;
+	DIR *d;
+
+	if (*rel)
+		pl_path_join(&abs, root, rel);
+	else
+		pl_buf_puts(&abs, root);
+	if (lstat(abs.ptr, &st) < 0)
+		goto done;
+	if (!S_ISDIR(st.st_mode)) { /* rel names one file */
+		if (!is_tracked(tracked, ntracked, rel) && !git_ignored(repo, rel))
+			sv_push(out, pl_xstrdup(rel));
+		goto done;
+	}
+	pl_path_join(&git, abs.ptr, ".git");
+	if (*rel && (lstat(git.ptr, &st) == 0 || git_ignored(repo, rel)))
+		goto done;
+	if (!(d = opendir(abs.ptr)))
+		goto done;
+	while ((e = readdir(d))) {
+		pl_buf r = PL_BUF_INIT;
+		unsigned char type = e->d_type;
+
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || (!*rel && !strcmp(e->d_name, ".git")))
+			continue;
+		if (*rel)
+			pl_path_join(&r, rel, e->d_name);
+		else
+			pl_buf_puts(&r, e->d_name);
+		if (type == DT_UNKNOWN) {
+			pl_buf a = PL_BUF_INIT;
+
+			pl_path_join(&a, root, r.ptr);
+			if (lstat(a.ptr, &st) == 0)
+				type = S_ISDIR(st.st_mode)   ? DT_DIR
+				       : S_ISREG(st.st_mode) ? DT_REG
+				       : S_ISLNK(st.st_mode) ? DT_LNK
+							     : DT_UNKNOWN;
+			pl_buf_release(&a);
+		}
+		if (type == DT_DIR)
+			walk_untracked(out, repo, root, r.ptr, tracked, ntracked);
+		else if ((type == DT_REG || type == DT_LNK) && !is_tracked(tracked, ntracked, r.ptr) &&
+			 !git_ignored(repo, r.ptr))
+			sv_push(out, pl_buf_detach(&r, NULL));
+		pl_buf_release(&r);
+	}
+	closedir(d);
+done:
+	pl_buf_release(&abs);
+	pl_buf_release(&git);
+}
+
 int tools_list_files(char ***out, size_t *count, const tools_ctx *ctx, const char *sub, pl_err *err)
 {
 	strvec s = { 0 };
@@ -89,10 +168,8 @@ int tools_list_files(char ***out, size_t *count, const tools_ctx *ctx, const cha
 		walk_plain(&s, ctx->root, sub && strcmp(sub, ".") ? sub : "");
 	} else {
 		git_index *idx = NULL;
-		git_status_options so;
-		git_status_list *l = NULL;
-		char *spec = (char *)sub; /* must outlive git_status_list_new */
-		size_t n;
+		char **tracked;
+		size_t n, ntracked;
 
 		if (git_repository_index(&idx, ctx->repo) < 0)
 			return tools_git_error(err, PL_EIO, "index");
@@ -106,29 +183,14 @@ int tools_list_files(char ***out, size_t *count, const tools_ctx *ctx, const cha
 				sv_push(&s, pl_xstrdup(e->path));
 		}
 		git_index_free(idx);
-		git_status_options_init(&so, GIT_STATUS_OPTIONS_VERSION);
-		so.show = GIT_STATUS_SHOW_WORKDIR_ONLY;
-		so.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED | GIT_STATUS_OPT_RECURSE_UNTRACKED_DIRS |
-			   GIT_STATUS_OPT_EXCLUDE_SUBMODULES | GIT_STATUS_OPT_DISABLE_PATHSPEC_MATCH;
-		if (sub && *sub && strcmp(sub, ".")) {
-			so.pathspec.strings = &spec;
-			so.pathspec.count = 1;
-			so.flags &= ~(unsigned)GIT_STATUS_OPT_DISABLE_PATHSPEC_MATCH;
-		}
-		if (git_status_list_new(&l, ctx->repo, &so) < 0) {
-			for (i = 0; i < s.n; i++)
-				free(s.v[i]);
-			free(s.v);
-			return tools_git_error(err, PL_EIO, "status");
-		}
-		n = git_status_list_entrycount(l);
-		for (i = 0; i < n; i++) {
-			const git_status_entry *e = git_status_byindex(l, i);
-			if ((e->status & GIT_STATUS_WT_NEW) && e->index_to_workdir &&
-			    under(e->index_to_workdir->new_file.path, sub ? sub : ""))
-				sv_push(&s, pl_xstrdup(e->index_to_workdir->new_file.path));
-		}
-		git_status_list_free(l);
+		/* The index lists tracked files in its own order; sorted, it
+		 * answers "is this path tracked?" for the walk by bsearch. */
+		qsort(s.v, s.n, sizeof(char *), cmp_str);
+		ntracked = s.n;
+		tracked = pl_xmalloc((ntracked ? ntracked : 1) * sizeof(char *));
+		memcpy(tracked, s.v, ntracked * sizeof(char *));
+		walk_untracked(&s, ctx->repo, ctx->root, sub && strcmp(sub, ".") ? sub : "", tracked, ntracked);
+		free(tracked);
 	}
 	qsort(s.v, s.n, sizeof(char *), cmp_str);
 	for (i = j = 0; i < s.n; i++) {

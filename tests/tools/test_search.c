@@ -5,6 +5,7 @@
 
 #include "fixture.h"
 #include "tools/internal.h"
+#include "tests/shell.h"
 
 TestSuite(search, .init = fx_setup, .fini = fx_teardown, .timeout = 60);
 
@@ -177,5 +178,62 @@ Test(search, plain_directory_without_git)
 	o = run(c, "search", "{\"pattern\":\"hello\"}");
 	cr_assert_str_eq(o.text.ptr, "a/x.txt\n1:hello world\n");
 	tools_obs_release(&o);
+	tools_ctx_free(c);
+}
+
+/* The file list equals git's own (`git ls-files --cached --others
+ * --exclude-standard`) on a tree full of ignore-rule corners: negation,
+ * directory-only patterns, nested .gitignore files, a tracked file inside
+ * an ignored directory, info/exclude, a nested repository, an untracked
+ * directory tree, names with spaces, and `path` narrowing to a directory,
+ * to an ignored directory and to one file. */
+Test(search, file_list_equals_git_ls_files)
+{
+	static const char *const subs[] = { "", "a", "logs", "a/keep.log", "deep/x" };
+	tools_ctx *c;
+	size_t i;
+
+	fx_puts(".gitignore", "*.log\n!keep.log\nlogs/\n/top-only.txt\ntmp*/\n");
+	fx_puts("a/.gitignore", "*.gen\n!important.gen\n");
+	fx_puts("a/keep.log", "k\n");
+	fx_puts("a/x.c", "x\n");
+	fx_puts("a/top-only.txt", "not ignored here\n");
+	fx_puts("top-only.txt", "ignored\n");
+	fx_puts("logs/tracked.txt", "tracked\n");
+	fx_puts("with space/f g.txt", "s\n");
+	fx_git_commit_all("init");
+	cr_assert_eq(fx_sh(NULL, "git add -f logs/tracked.txt && git -c user.name=t -c user.email=t@t commit -qm logs"),
+		     0);
+	fx_puts("a/b.gen", "ignored\n");
+	fx_puts("a/important.gen", "kept\n");
+	fx_puts("a/new.log", "ignored\n");
+	fx_puts("logs/new.txt", "ignored dir\n");
+	fx_puts("tmp1/x.txt", "ignored dir pattern\n");
+	fx_puts("deep/x/y/z.txt", "untracked tree\n");
+	fx_puts("deep/excluded.txt", "info/exclude\n");
+	fx_puts(".git/info/exclude", "excluded.txt\n");
+	cr_assert_eq(fx_sh(NULL, "mkdir -p nested && cd nested && git init -q && echo n > n.txt"), 0);
+	c = fx_ctx();
+	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		pl_buf want = PL_BUF_INIT, args = PL_BUF_INIT;
+		char **got;
+		size_t n, k;
+		pl_err err = { 0 };
+		pl_buf have = PL_BUF_INIT;
+
+		/* git lists a nested repository as "nested/"; plait lists files. */
+		cr_assert_eq(test_sh(&want, "cd '%s' && git ls-files --cached --others --exclude-standard -- %s%s%s | "
+					    "grep -v '/$' | LC_ALL=C sort",
+				     fx_root.ptr, *subs[i] ? "'" : "", subs[i], *subs[i] ? "'" : ""),
+			     0);
+		cr_assert_eq(tools_list_files(&got, &n, c, *subs[i] ? subs[i] : NULL, &err), 0, "%s", err.msg);
+		for (k = 0; k < n; k++)
+			pl_buf_printf(&have, "%s\n", got[k]);
+		tools_free_list(got, n);
+		cr_assert_str_eq(have.ptr, want.ptr, "path '%s'", subs[i]);
+		pl_buf_release(&want);
+		pl_buf_release(&have);
+		pl_buf_release(&args);
+	}
 	tools_ctx_free(c);
 }

@@ -98,3 +98,11 @@ tools_ctx *fx_ctx(void)
 	return c;
 }
 
+tools_obs fx_obs(tools_ctx *ctx, const char *name, const char *args_json)
+{
+	tools_obs o;
+
+	tools_obs_init(&o);
+	fx_call(&o, ctx, name, args_json);
+	return o;
+}

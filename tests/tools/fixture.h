@@ -19,5 +19,7 @@ void fx_git_commit_all(const char *msg);
 /* Run a tool on ctx with args given as JSON text; returns tools_call's rc. */
 int fx_call(tools_obs *obs, tools_ctx *ctx, const char *name, const char *args_json);
 tools_ctx *fx_ctx(void);
+/* fx_call's observation, whatever the outcome (release it). */
+tools_obs fx_obs(tools_ctx *ctx, const char *name, const char *args_json);
 
 #endif

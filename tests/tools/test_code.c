@@ -113,14 +113,6 @@ static void write_langs(void)
 	fx_git_commit_all("langs");
 }
 
-static tools_obs run(tools_ctx *c, const char *tool, const char *args)
-{
-	tools_obs o;
-	tools_obs_init(&o);
-	fx_call(&o, c, tool, args);
-	return o;
-}
-
 Test(code, outline_every_language_nested_with_ranges)
 {
 	tools_ctx *c;
@@ -147,24 +139,24 @@ Test(code, definition_and_references_across_languages)
 
 	write_langs();
 	c = fx_ctx();
-	o = run(c, "definition", "{\"symbol\":\"helper\"}");
+	o = fx_obs(c, "definition", "{\"symbol\":\"helper\"}");
 	cr_assert_eq(json_integer_value(json_object_get(o.data, "count")), 9, "%s", o.text.ptr);
 	cr_assert(strstr(o.text.ptr, "g.c:4-7 function helper: static int helper(int x)\n"), "%s", o.text.ptr);
 	cr_assert(strstr(o.text.ptr, "g.rs:9-9 function helper: fn helper(x: i32) -> i32 { x }\n"), "%s", o.text.ptr);
 	tools_obs_release(&o);
-	o = run(c, "definition", "{\"symbol\":\"Greeter.greet\",\"path\":\"g.py\"}");
+	o = fx_obs(c, "definition", "{\"symbol\":\"Greeter.greet\",\"path\":\"g.py\"}");
 	cr_assert_str_eq(o.text.ptr, "g.py:2-3 function greet: def greet(self, name):\n");
 	tools_obs_release(&o);
-	o = run(c, "definition", "{\"symbol\":\"Other.greet\"}");
+	o = fx_obs(c, "definition", "{\"symbol\":\"Other.greet\"}");
 	cr_assert(strstr(o.text.ptr, "No definition of 'Other.greet'"), "%s", o.text.ptr);
 	tools_obs_release(&o);
-	o = run(c, "references", "{\"symbol\":\"helper\"}");
+	o = fx_obs(c, "references", "{\"symbol\":\"helper\"}");
 	cr_assert_eq(json_integer_value(json_object_get(o.data, "count")), 18, "%s", o.text.ptr);
 	cr_assert(strstr(o.text.ptr, "g.go:6: return helper(g.n)\n"), "%s", o.text.ptr);
 	cr_assert(strstr(o.text.ptr, "g.tsx:5: return <div>{helper(props.name)}</div>;\n"), "%s", o.text.ptr);
 	cr_assert(strstr(o.text.ptr, "g.py:6: (definition) def helper(name):\n"), "%s", o.text.ptr);
 	tools_obs_release(&o);
-	o = run(c, "references", "{\"symbol\":\"helper\",\"max_results\":2}");
+	o = fx_obs(c, "references", "{\"symbol\":\"helper\",\"max_results\":2}");
 	cr_assert(o.truncated);
 	cr_assert(strstr(o.text.ptr, "[18 in 9 files; 16 not shown"), "%s", o.text.ptr);
 	tools_obs_release(&o);
@@ -181,27 +173,27 @@ Test(code, comments_strings_syntax_errors_and_bad_input)
 	fx_puts("notes.txt", "helper\n");
 	fx_puts("empty.go", "package main\n");
 	c = fx_ctx();
-	o = run(c, "references", "{\"symbol\":\"helper\"}");
+	o = fx_obs(c, "references", "{\"symbol\":\"helper\"}");
 	cr_assert_str_eq(o.text.ptr, "s.py:3: (definition) helper = 1\n");
 	tools_obs_release(&o);
-	o = run(c, "outline", "{\"path\":\"broken.py\"}");
+	o = fx_obs(c, "outline", "{\"path\":\"broken.py\"}");
 	cr_assert(strstr(o.text.ptr, "class Ok  [1-3]\n  function fine  [2-3]\n"), "%s", o.text.ptr);
 	cr_assert(strstr(o.text.ptr, "[note: the file has syntax errors"), "%s", o.text.ptr);
 	tools_obs_release(&o);
-	o = run(c, "outline", "{\"path\":\"empty.go\"}");
+	o = fx_obs(c, "outline", "{\"path\":\"empty.go\"}");
 	cr_assert(strstr(o.text.ptr, "No classes, functions or other definitions found in 'empty.go'"), "%s", o.text.ptr);
 	tools_obs_release(&o);
-	o = run(c, "outline", "{\"path\":\"notes.txt\"}");
+	o = fx_obs(c, "outline", "{\"path\":\"notes.txt\"}");
 	cr_assert(o.is_error);
 	cr_assert(strstr(o.text.ptr, "no grammar for 'notes.txt'"), "%s", o.text.ptr);
 	tools_obs_release(&o);
-	o = run(c, "outline", "{\"path\":\"gone.py\"}");
+	o = fx_obs(c, "outline", "{\"path\":\"gone.py\"}");
 	cr_assert(strstr(o.text.ptr, "'gone.py' does not exist"), "%s", o.text.ptr);
 	tools_obs_release(&o);
-	o = run(c, "definition", "{\"symbol\":\"a b\"}");
+	o = fx_obs(c, "definition", "{\"symbol\":\"a b\"}");
 	cr_assert(strstr(o.text.ptr, "symbol 'a b' is not an identifier"), "%s", o.text.ptr);
 	tools_obs_release(&o);
-	o = run(c, "references", "{\"symbol\":\"x\",\"path\":\"nope\"}");
+	o = fx_obs(c, "references", "{\"symbol\":\"x\",\"path\":\"nope\"}");
 	cr_assert(strstr(o.text.ptr, "path 'nope' does not exist"), "%s", o.text.ptr);
 	tools_obs_release(&o);
 	tools_ctx_free(c);
@@ -219,7 +211,7 @@ Test(code, outline_of_a_large_file)
 	fx_write("big.py", b.ptr, b.len);
 	pl_buf_release(&b);
 	c = fx_ctx();
-	o = run(c, "outline", "{\"path\":\"big.py\"}");
+	o = fx_obs(c, "outline", "{\"path\":\"big.py\"}");
 	cr_assert_eq(json_array_size(json_object_get(o.data, "definitions")), 4000);
 	cr_assert(o.truncated);
 	cr_assert(strstr(o.text.ptr, "class C0  [1-3]\n  function m  [2-3]\nclass C1  [5-7]\n"), "%.200s", o.text.ptr);
@@ -277,27 +269,27 @@ Test(code, awkward_files)
 	fx_git_commit_all("base");
 	cr_assert_eq(fx_sh(NULL, "git update-index --add --cacheinfo 160000,1111111111111111111111111111111111111111,sub.c && git commit -qm sub"), 0);
 	c = fx_ctx();
-	o = run(c, "outline", "{\"path\":\"crlf.c\"}");
+	o = fx_obs(c, "outline", "{\"path\":\"crlf.c\"}");
 	cr_assert_str_eq(o.text.ptr, "function widget  [1-4]\nfunction user  [6-9]\n");
 	tools_obs_release(&o);
 	/* one definition: the binary, ignored, symlinked and submodule entries are skipped */
-	o = run(c, "definition", "{\"symbol\":\"widget\"}");
+	o = fx_obs(c, "definition", "{\"symbol\":\"widget\"}");
 	cr_assert_str_eq(o.text.ptr, "crlf.c:1-4 function widget: int widget(void)\n");
 	tools_obs_release(&o);
-	o = run(c, "references", "{\"symbol\":\"widget\"}");
+	o = fx_obs(c, "references", "{\"symbol\":\"widget\"}");
 	cr_assert_str_eq(o.text.ptr, "crlf.c:1: (definition) int widget(void)\ncrlf.c:8: return widget();\n");
 	tools_obs_release(&o);
-	o = run(c, "references", "{\"symbol\":\"widget_py\"}");
+	o = fx_obs(c, "references", "{\"symbol\":\"widget_py\"}");
 	cr_assert_str_eq(o.text.ptr, "lat1.py:1: (definition) def widget_py():\nlat1.py:4: x = widget_py()\n");
 	tools_obs_release(&o);
-	o = run(c, "outline", "{\"path\":\"lat1.py\"}");
+	o = fx_obs(c, "outline", "{\"path\":\"lat1.py\"}");
 	cr_assert_str_eq(o.text.ptr, "function widget_py  [1-2]\nconstant x  [4-4]\n");
 	tools_obs_release(&o);
-	o = run(c, "outline", "{\"path\":\"bin.c\"}");
+	o = fx_obs(c, "outline", "{\"path\":\"bin.c\"}");
 	cr_assert(o.is_error);
 	cr_assert(strstr(o.text.ptr, "'bin.c' is not a readable text file"), "%s", o.text.ptr);
 	tools_obs_release(&o);
-	o = run(c, "outline", "{\"path\":\"link.c\"}");
+	o = fx_obs(c, "outline", "{\"path\":\"link.c\"}");
 	cr_assert(o.is_error);
 	cr_assert(strstr(o.text.ptr, "'link.c' is not a readable text file"), "%s", o.text.ptr);
 	tools_obs_release(&o);

@@ -33,14 +33,6 @@ static void make_tree(void)
 	cr_assert_eq(fx_sh(NULL, "ln -s a.c src/link.c && git update-index --add --cacheinfo 160000,1111111111111111111111111111111111111111,vendor/sub"), 0);
 }
 
-static tools_obs run(tools_ctx *c, const char *tool, const char *args)
-{
-	tools_obs o;
-	tools_obs_init(&o);
-	fx_call(&o, c, tool, args);
-	return o;
-}
-
 Test(search, finds_in_tracked_and_untracked_not_ignored_nor_binary)
 {
 	tools_ctx *c;
@@ -48,7 +40,7 @@ Test(search, finds_in_tracked_and_untracked_not_ignored_nor_binary)
 
 	make_tree();
 	c = fx_ctx();
-	o = run(c, "search", "{\"pattern\":\"foo\"}");
+	o = fx_obs(c, "search", "{\"pattern\":\"foo\"}");
 	cr_assert_not(o.is_error, "%s", o.text.ptr);
 	cr_assert(strstr(o.text.ptr, "src/a.c\n1:int foo(void);\n2:int bar(void) { return foo(); }\n3:/* foo again */\n"), "%s", o.text.ptr);
 	cr_assert(strstr(o.text.ptr, "src/b.py\n1:def foo():\n"), "%s", o.text.ptr);
@@ -61,7 +53,7 @@ Test(search, finds_in_tracked_and_untracked_not_ignored_nor_binary)
 	cr_assert_eq(json_integer_value(json_object_get(o.data, "binary_skipped")), 1);
 	tools_obs_release(&o);
 
-	o = run(c, "search", "{\"pattern\":\"needle\"}");
+	o = fx_obs(c, "search", "{\"pattern\":\"needle\"}");
 	cr_assert(strstr(o.text.ptr, "big/huge.txt\n45679:line 45678 needle\n"), "%s", o.text.ptr);
 	tools_obs_release(&o);
 	tools_ctx_free(c);
@@ -74,39 +66,39 @@ Test(search, regex_glob_path_context_case_and_cap)
 
 	make_tree();
 	c = fx_ctx();
-	o = run(c, "search", "{\"pattern\":\"^(def|class) [A-Za-z]+\",\"glob\":\"*.py\"}");
+	o = fx_obs(c, "search", "{\"pattern\":\"^(def|class) [A-Za-z]+\",\"glob\":\"*.py\"}");
 	cr_assert_str_eq(o.text.ptr, "src/b.py\n1:def foo():\n5:class Foo:\n");
 	tools_obs_release(&o);
-	o = run(c, "search", "{\"pattern\":\"FOO\",\"case_insensitive\":true,\"path\":\"src/b.py\"}");
+	o = fx_obs(c, "search", "{\"pattern\":\"FOO\",\"case_insensitive\":true,\"path\":\"src/b.py\"}");
 	cr_assert_str_eq(o.text.ptr, "src/b.py\n1:def foo():\n5:class Foo:\n");
 	tools_obs_release(&o);
-	o = run(c, "search", "{\"pattern\":\"class\",\"path\":\"src\",\"context\":1}");
+	o = fx_obs(c, "search", "{\"pattern\":\"class\",\"path\":\"src\",\"context\":1}");
 	cr_assert_str_eq(o.text.ptr, "src/b.py\n4-\n5:class Foo:\n6-    pass\n");
 	tools_obs_release(&o);
-	o = run(c, "search", "{\"pattern\":\"pass\",\"path\":\"src\",\"context\":2}");
+	o = fx_obs(c, "search", "{\"pattern\":\"pass\",\"path\":\"src\",\"context\":2}");
 	cr_assert_str_eq(o.text.ptr, "src/b.py\n1-def foo():\n2:    pass\n3-\n4-\n5-class Foo:\n6:    pass\n");
 	tools_obs_release(&o);
-	o = run(c, "search", "{\"pattern\":\"line [0-9]+\",\"max_results\":3}");
+	o = fx_obs(c, "search", "{\"pattern\":\"line [0-9]+\",\"max_results\":3}");
 	cr_assert(o.truncated);
 	cr_assert(strstr(o.text.ptr, "1:line 0\n2:line 1\n3:line 2\n[49997 more matching lines in this file]\n"), "%s", o.text.ptr);
 	cr_assert(strstr(o.text.ptr, "[50000 matching lines in 1 files in all; 49997 lines (0 files) not shown"), "%s", o.text.ptr);
 	tools_obs_release(&o);
-	o = run(c, "search", "{\"pattern\":\"zzz_nothing\",\"glob\":\"*.c\"}");
+	o = fx_obs(c, "search", "{\"pattern\":\"zzz_nothing\",\"glob\":\"*.c\"}");
 	cr_assert(strstr(o.text.ptr, "No matches for 'zzz_nothing' in"), "%s", o.text.ptr);
 	tools_obs_release(&o);
 	/* a required literal inside a regex, plus a quantified char */
-	o = run(c, "search", "{\"pattern\":\"return fo+\\\\(\\\\)\"}");
+	o = fx_obs(c, "search", "{\"pattern\":\"return fo+\\\\(\\\\)\"}");
 	cr_assert_str_eq(o.text.ptr, "src/a.c\n2:int bar(void) { return foo(); }\n");
 	tools_obs_release(&o);
 	/* alternation inside a group keeps the literal after it required;
 	 * at the top level nothing is required (and bracketed '|' is a member) */
-	o = run(c, "search", "{\"pattern\":\"(class|def) [Ff]oo\",\"path\":\"src\"}");
+	o = fx_obs(c, "search", "{\"pattern\":\"(class|def) [Ff]oo\",\"path\":\"src\"}");
 	cr_assert_str_eq(o.text.ptr, "src/b.py\n1:def foo():\n5:class Foo:\n");
 	tools_obs_release(&o);
-	o = run(c, "search", "{\"pattern\":\"class Foo|return foo\",\"path\":\"src\"}");
+	o = fx_obs(c, "search", "{\"pattern\":\"class Foo|return foo\",\"path\":\"src\"}");
 	cr_assert_str_eq(o.text.ptr, "src/a.c\n2:int bar(void) { return foo(); }\nsrc/b.py\n5:class Foo:\n");
 	tools_obs_release(&o);
-	o = run(c, "search", "{\"pattern\":\"[|]|class Foo\",\"path\":\"src/b.py\"}");
+	o = fx_obs(c, "search", "{\"pattern\":\"[|]|class Foo\",\"path\":\"src/b.py\"}");
 	cr_assert_str_eq(o.text.ptr, "src/b.py\n5:class Foo:\n");
 	tools_obs_release(&o);
 	tools_ctx_free(c);
@@ -119,23 +111,23 @@ Test(search, bad_inputs)
 
 	make_tree();
 	c = fx_ctx();
-	o = run(c, "search", "{\"pattern\":\"foo(\"}");
+	o = fx_obs(c, "search", "{\"pattern\":\"foo(\"}");
 	cr_assert(o.is_error);
 	cr_assert(strstr(o.text.ptr, "pattern 'foo(' is not a valid POSIX extended regular expression"), "%s", o.text.ptr);
 	tools_obs_release(&o);
-	o = run(c, "search", "{\"pattern\":\"\"}");
+	o = fx_obs(c, "search", "{\"pattern\":\"\"}");
 	cr_assert(strstr(o.text.ptr, "pattern is empty"), "%s", o.text.ptr);
 	tools_obs_release(&o);
-	o = run(c, "search", "{\"pattern\":\"x\",\"path\":\"nope\"}");
+	o = fx_obs(c, "search", "{\"pattern\":\"x\",\"path\":\"nope\"}");
 	cr_assert(strstr(o.text.ptr, "path 'nope' does not exist"), "%s", o.text.ptr);
 	tools_obs_release(&o);
-	o = run(c, "search", "{\"pattern\":\"x\",\"path\":\"../..\"}");
+	o = fx_obs(c, "search", "{\"pattern\":\"x\",\"path\":\"../..\"}");
 	cr_assert(strstr(o.text.ptr, "outside the repository"), "%s", o.text.ptr);
 	tools_obs_release(&o);
-	o = run(c, "search", "{\"pattern\":\"x\",\"context\":-1}");
+	o = fx_obs(c, "search", "{\"pattern\":\"x\",\"context\":-1}");
 	cr_assert(strstr(o.text.ptr, "'context' must be at least 0"), "%s", o.text.ptr);
 	tools_obs_release(&o);
-	o = run(c, "find", "{\"pattern\":\"\"}");
+	o = fx_obs(c, "find", "{\"pattern\":\"\"}");
 	cr_assert(strstr(o.text.ptr, "pattern is empty"), "%s", o.text.ptr);
 	tools_obs_release(&o);
 	tools_ctx_free(c);
@@ -148,20 +140,20 @@ Test(search, find_by_glob)
 
 	make_tree();
 	c = fx_ctx();
-	o = run(c, "find", "{\"pattern\":\"*.c\"}");
+	o = fx_obs(c, "find", "{\"pattern\":\"*.c\"}");
 	cr_assert_str_eq(o.text.ptr, "src/a.c\nsrc/link.c\nsrc/untracked.c\n");
 	tools_obs_release(&o);
-	o = run(c, "find", "{\"pattern\":\"src/*.{py,txt}\"}");
+	o = fx_obs(c, "find", "{\"pattern\":\"src/*.{py,txt}\"}");
 	cr_assert_str_eq(o.text.ptr, "src/b.py\nsrc/crlf.txt\nsrc/lat1.txt\n");
 	tools_obs_release(&o);
-	o = run(c, "find", "{\"pattern\":\"*\",\"path\":\"docs\"}");
+	o = fx_obs(c, "find", "{\"pattern\":\"*\",\"path\":\"docs\"}");
 	cr_assert_str_eq(o.text.ptr, "docs/readme.md\n");
 	tools_obs_release(&o);
-	o = run(c, "find", "{\"pattern\":\"*\",\"max_results\":2}");
+	o = fx_obs(c, "find", "{\"pattern\":\"*\",\"max_results\":2}");
 	cr_assert(o.truncated);
 	cr_assert(strstr(o.text.ptr, "files match; "), "%s", o.text.ptr);
 	tools_obs_release(&o);
-	o = run(c, "find", "{\"pattern\":\"*.rs\"}");
+	o = fx_obs(c, "find", "{\"pattern\":\"*.rs\"}");
 	cr_assert(strstr(o.text.ptr, "No file matches '*.rs'"), "%s", o.text.ptr);
 	tools_obs_release(&o);
 	tools_ctx_free(c);
@@ -175,7 +167,7 @@ Test(search, plain_directory_without_git)
 	fx_puts("a/x.txt", "hello world\n");
 	fx_puts(".hidden/y.txt", "hello hidden\n");
 	c = fx_ctx();
-	o = run(c, "search", "{\"pattern\":\"hello\"}");
+	o = fx_obs(c, "search", "{\"pattern\":\"hello\"}");
 	cr_assert_str_eq(o.text.ptr, "a/x.txt\n1:hello world\n");
 	tools_obs_release(&o);
 	tools_ctx_free(c);

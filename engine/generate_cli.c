@@ -229,6 +229,8 @@ static const char generate_usage[] =
 	"only on a terminal); a model directory without a tokenizer streams the ids,\n"
 	"comma-separated.  With --json one object is printed at the end: {\"ids\",\n"
 	"\"text\" (null without a tokenizer), \"finish_reason\" (stop or length),\n"
+	"\"message\" (with --chat: {\"role\", \"content\", \"tool_calls\"}, the calls\n"
+	"parsed in the --tool-dialect, \"tool_call_error\" when one is malformed),\n"
 	"\"usage\", \"timings\", \"logprobs\" (with --logprobs)}.\n"
 	"\n"
 	"  --model DIR              model directory (config.json, safetensors, and\n"
@@ -485,6 +487,8 @@ typedef struct stream_ctx {
 	const char *const *stops;
 	size_t n_stops;
 	bool stopped; /* a stop string was found; text ends before it */
+	bool chat;    /* --chat: the text is an assistant turn that may call tools */
+	eng_tool_dialect dialect;
 	int rc;
 	pl_err err;
 } stream_ctx;
@@ -583,6 +587,29 @@ static void add_stop_id(int32_t **ids, size_t *n, int32_t id)
 	(*ids)[(*n)++] = id;
 }
 
+/* With --chat, the generated assistant turn as a message: its text outside
+ * tool calls and the calls parsed in the chat's dialect.  Calls the model
+ * wrote malformed are not dropped silently: the text stays whole and
+ * "tool_call_error" says what was wrong, for the caller to show the model. */
+static json_t *chat_message(const stream_ctx *st)
+{
+	json_t *msg = json_object(), *calls = NULL;
+	pl_buf content = PL_BUF_INIT;
+	pl_err perr = { 0 };
+
+	pl_json_set(msg, "role", json_string("assistant"));
+	if (eng_chat_parse_tool_calls(&calls, &content, st->text.ptr, st->dialect, &perr) == 0) {
+		pl_json_set(msg, "content", json_stringn(content.ptr, content.len));
+		pl_json_set(msg, "tool_calls", calls);
+	} else {
+		pl_json_set(msg, "content", json_stringn(st->text.ptr, st->text.len));
+		pl_json_set(msg, "tool_calls", json_array());
+		pl_json_set(msg, "tool_call_error", json_string(perr.msg));
+	}
+	pl_buf_release(&content);
+	return msg;
+}
+
 static void print_json(const stream_ctx *st, const eng_gen_result *res, size_t n_prompt, double prefill_ms)
 {
 	json_t *o = json_object(), *arr = json_array(), *lp;
@@ -595,6 +622,8 @@ static void print_json(const stream_ctx *st, const eng_gen_result *res, size_t n
 	pl_json_set(o, "ids", arr);
 	pl_json_set(o, "text", st->detok ? json_stringn(st->text.ptr, st->text.len) : json_null());
 	pl_json_set(o, "finish_reason", json_string(res->finish == ENG_FINISH_STOP ? "stop" : "length"));
+	if (st->chat && st->detok)
+		pl_json_set(o, "message", chat_message(st));
 	pl_json_set(o, "usage", json_pack("{s:I, s:I}", "prompt_tokens", (json_int_t)n_prompt, "completion_tokens",
 					  (json_int_t)res->n));
 	pl_json_set(o, "timings", json_pack("{s:f, s:f}", "prefill_ms", prefill_ms, "decode_ms", res->decode_ms));
@@ -673,6 +702,8 @@ int eng_cmd_generate(int argc, char **argv, const pl_cmd_ctx *ctx)
 
 		if (a.dialect)
 			eng_tool_dialect_parse(&d, a.dialect, NULL);
+		st.chat = true;
+		st.dialect = d;
 		if (render_chat(&chat, a.chat, d, &err) < 0 ||
 		    eng_tokenizer_encode(tk, chat.ptr, chat.len, true, &ids, &n_ids, &err) < 0)
 			goto fail;

@@ -461,6 +461,32 @@ static json_t *chat_ids(const char *messages, const char *tools, eng_tool_dialec
 	return ids;
 }
 
+/* --chat --json carries the turn as a message: the library's parse of the
+ * text in the chat's dialect, or the text whole with the parse's error. */
+static void check_message(const json_t *a, const char *dialect, const char *what)
+{
+	const json_t *msg = json_object_get(a, "message");
+	eng_tool_dialect d = ENG_TOOLS_JSON;
+	json_t *calls = NULL;
+	pl_buf content = PL_BUF_INIT;
+	pl_err err = { 0 };
+
+	cr_assert(json_is_object(msg), "%s: no message", what);
+	cr_assert_str_eq(json_string_value(json_object_get(msg, "role")), "assistant", "%s", what);
+	if (dialect)
+		cr_assert_eq(eng_tool_dialect_parse(&d, dialect, NULL), 0);
+	if (eng_chat_parse_tool_calls(&calls, &content, jstr(a, "text"), d, &err) == 0) {
+		cr_assert_str_eq(json_string_value(json_object_get(msg, "content")), content.ptr, "%s", what);
+		cr_assert(json_equal(json_object_get(msg, "tool_calls"), calls), "%s", what);
+		cr_assert_null(json_object_get(msg, "tool_call_error"), "%s", what);
+		json_decref(calls);
+	} else {
+		cr_assert_str_eq(json_string_value(json_object_get(msg, "content")), jstr(a, "text"), "%s", what);
+		cr_assert_str_eq(json_string_value(json_object_get(msg, "tool_call_error")), err.msg, "%s", what);
+	}
+	pl_buf_release(&content);
+}
+
 static void check_chat(const char *file, const json_t *want, const char *dialect, const char *what)
 {
 	char *arg = ids_arg(want);
@@ -485,6 +511,7 @@ static void check_chat(const char *file, const json_t *want, const char *dialect
 	cr_assert_eq(memcmp(jstr(a, "text"), json_string_value(json_array_get(texts, 0)),
 			    json_string_length(json_array_get(texts, 0))),
 		     0, "%s", what);
+	check_message(a, dialect, what);
 	json_decref(texts);
 	json_decref(runs);
 	json_decref(empty);

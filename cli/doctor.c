@@ -135,6 +135,10 @@ static json_t *section_gpu(json_t *problems)
 			"install the CUDA Toolkit (nvcc in /usr/local/cuda/bin or on PATH) and run 'make'",
 			"%d GPU(s) found, but this build has no CUDA backend: the engine will use the CPU",
 			r.count);
+	if (r.count > 0 && eng_backend_is_built("cuda"))
+		problem(problems, "info", "gpu", NULL,
+			"the CUDA backend of this build probes GPUs only: its forward pass is not implemented yet, "
+			"so models run on the CPU");
 	for (i = 0; i < r.count; i++)
 		if (eng_backend_is_built("cuda") && r.devices[i].cc_major < 9)
 			problem(problems, "warning", "gpu", NULL,

@@ -187,8 +187,15 @@ int eng_model_load(eng_model **out, const char *dir, const eng_load_opts *opts, 
 	m->log = o.log;
 	m->portable = o.portable_kernels;
 	if (o.backend && strcmp(o.backend, "cpu")) {
-		rc = pl_err_set(err, PL_EUNSUPPORTED, "backend '%s' is not available (this engine has: cpu)",
-				o.backend);
+		/* "cuda" may be built (GPU probes today) before it can run a
+		 * model: say which of the two is missing. */
+		if (!strcmp(o.backend, "cuda") && eng_backend_is_built("cuda"))
+			rc = pl_err_set(err, PL_EUNSUPPORTED,
+					"backend 'cuda': this build's CUDA backend only probes GPUs, its forward pass "
+					"is not implemented yet; use --backend cpu");
+		else
+			rc = pl_err_set(err, PL_EUNSUPPORTED, "backend '%s' is not built into this plait (built: %s)",
+					o.backend, eng_backend_is_built("cuda") ? "cuda, cpu" : "cpu");
 		goto fail;
 	}
 	if (o.loops < 0 || o.loops > ENG_MAX_LOOPS) {

@@ -368,8 +368,15 @@ Test(load, bad_loops_and_backend_options)
 	cr_assert(strstr(err.msg, "loops 17 out of range"), "%s", err.msg);
 	o.loops = 0;
 	o.backend = "metal";
-	cr_assert_lt(eng_model_load(&m, dir, &o, &err), 0);
-	cr_assert(strstr(err.msg, "backend 'metal'"), "%s", err.msg);
+	cr_assert_eq(eng_model_load(&m, dir, &o, &err), PL_EUNSUPPORTED);
+	cr_assert(strstr(err.msg, "backend 'metal' is not built into this plait"), "%s", err.msg);
+	cr_assert_null(m);
+	/* cuda: built or not, the message says which part is missing */
+	o.backend = "cuda";
+	cr_assert_eq(eng_model_load(&m, dir, &o, &err), PL_EUNSUPPORTED);
+	cr_assert(strstr(err.msg, eng_backend_is_built("cuda") ? "forward pass is not implemented yet"
+							       : "backend 'cuda' is not built into this plait"),
+		  "%s", err.msg);
 	cr_assert_null(m);
 }
 

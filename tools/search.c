@@ -185,14 +185,17 @@ int tools_list_files(char ***out, size_t *count, const tools_ctx *ctx, const cha
 		git_index_free(idx);
 		/* The index lists tracked files in its own order; sorted, it
 		 * answers "is this path tracked?" for the walk by bsearch. */
-		qsort(s.v, s.n, sizeof(char *), cmp_str);
+		if (s.n)
+			qsort(s.v, s.n, sizeof(char *), cmp_str);
 		ntracked = s.n;
 		tracked = pl_xmalloc((ntracked ? ntracked : 1) * sizeof(char *));
-		memcpy(tracked, s.v, ntracked * sizeof(char *));
+		if (ntracked)
+			memcpy(tracked, s.v, ntracked * sizeof(char *));
 		walk_untracked(&s, ctx->repo, ctx->root, sub && strcmp(sub, ".") ? sub : "", tracked, ntracked);
 		free(tracked);
 	}
-	qsort(s.v, s.n, sizeof(char *), cmp_str);
+	if (s.n)
+		qsort(s.v, s.n, sizeof(char *), cmp_str);
 	for (i = j = 0; i < s.n; i++) {
 		if (j && !strcmp(s.v[j - 1], s.v[i])) {
 			free(s.v[i]);

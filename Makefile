@@ -183,11 +183,11 @@ endef
 $(foreach m,$(TEST_MODULES),$(eval $(call test_rule,$(m))))
 
 # make bench-engine: CPU prefill/decode throughput and peak memory of the
-# engine (tests/engine/bench/, not a test; figures go to docs/PERFORMANCE.md).
-BENCH_ENGINE := $(BUILD)/bench/bench-engine
-$(BENCH_ENGINE): $(BUILD)/obj/tests/engine/bench/bench_engine.o $(call libdeps,engine)
-	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS_ALL) -o $@ $(filter %.o,$^) $(call ldlibs,engine)
+# engine (scripts/bench-engine.c, a measurement, not a test; figures go to
+# docs/PERFORMANCE.md).
+BENCH_ENGINE := $(BUILD)/bench-engine
+$(BENCH_ENGINE): scripts/bench-engine.c $(call libdeps,engine)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(call ldlibs,engine)
 
 .PHONY: bench-engine
 bench-engine: $(BENCH_ENGINE)

@@ -195,7 +195,7 @@ static int save_disk(const struct rmap_cache *c, const tools_ctx *ctx, pl_err *e
 
 typedef struct parse_job {
 	tools_ctx *ctx;
-	rm_file **todo;
+	rm_file **stale;
 	TSParser *parsers[8];
 	pl_buf bufs[8];
 } parse_job;
@@ -241,7 +241,7 @@ static uint32_t put_str(pl_buf *blob, const char *s)
 static void parse_one(size_t i, void *arg, int w)
 {
 	parse_job *j = arg;
-	rm_file *f = j->todo[i];
+	rm_file *f = j->stale[i];
 	pl_buf *src = &j->bufs[w], blob = PL_BUF_INIT;
 	tools_tags tags = { 0 };
 	rm_def *defs;
@@ -312,9 +312,9 @@ int rmap_refresh(tools_ctx *ctx, pl_err *err)
 {
 	struct rmap_cache *c = ctx->rmap;
 	char **list = NULL;
-	size_t nlist = 0, i, old = 0, nn = 0, ntodo = 0;
+	size_t nlist = 0, i, old = 0, nn = 0, nstale = 0;
 	rm_file *next;
-	rm_file **todo;
+	rm_file **stale;
 	bool changed;
 	int rc, w;
 
@@ -325,7 +325,7 @@ int rmap_refresh(tools_ctx *ctx, pl_err *err)
 	if ((rc = tools_list_files(&list, &nlist, ctx, "", err)) < 0)
 		return rc;
 	next = pl_xcalloc(nlist ? nlist : 1, sizeof(rm_file));
-	todo = pl_xcalloc(nlist ? nlist : 1, sizeof(rm_file *));
+	stale = pl_xcalloc(nlist ? nlist : 1, sizeof(rm_file *));
 	/* merge the sorted listing with the sorted cache */
 	for (i = 0; i < nlist; i++) {
 		pl_buf abs = PL_BUF_INIT;
@@ -359,35 +359,35 @@ int rmap_refresh(tools_ctx *ctx, pl_err *err)
 			f->size = (int64_t)st.st_size;
 			f->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
 			f->ino = (int64_t)st.st_ino;
-			todo[ntodo++] = f;
+			stale[nstale++] = f;
 		}
 	}
-	changed = ntodo > 0 || old < c->n || nn != c->n;
+	changed = nstale > 0 || old < c->n || nn != c->n;
 	while (old < c->n)
 		file_release(&c->files[old++]);
 	free(c->files);
 	c->files = next;
 	c->n = nn;
 	tools_free_list(list, nlist);
-	if (ntodo) {
+	if (nstale) {
 		parse_job j;
 		memset(&j, 0, sizeof(j));
 		j.ctx = ctx;
-		j.todo = todo;
+		j.stale = stale;
 		tools_queries_prepare(ctx);
 		for (w = 0; w < 8; w++) {
 			j.parsers[w] = ts_parser_new();
 			pl_buf_init(&j.bufs[w], 0);
 		}
-		tools_parallel(ntodo, 0, parse_one, &j);
+		tools_parallel(nstale, 0, parse_one, &j);
 		for (w = 0; w < 8; w++) {
 			ts_parser_delete(j.parsers[w]);
 			pl_buf_release(&j.bufs[w]);
 		}
 	}
-	c->parsed = ntodo;
-	c->reused = nn - ntodo;
-	free(todo);
+	c->parsed = nstale;
+	c->reused = nn - nstale;
+	free(stale);
 	if (changed && ctx->cache_dir) {
 		pl_err werr = { 0 };
 		if (save_disk(c, ctx, &werr) < 0)

@@ -1,4 +1,4 @@
-/* bench_engine.c - `make bench-engine`: prefill and decode tokens per second
+/* bench-engine.c - `make bench-engine`: prefill and decode tokens per second
  * and peak memory of the CPU path on random PLT checkpoints (a tiny one and
  * a ~100M-parameter one, BF16 storage) at R = 1 and R = 2, with PyTorch's
  * fp32 full-sequence forward of the same prompt as the comparison for

@@ -80,16 +80,6 @@ int sbx_cgroup_use_parse(sbx_cgroup_use *out, const char *s, pl_err *err)
 	return 0;
 }
 
-const char *sbx_cgroup_use_name(sbx_cgroup_use u)
-{
-	switch (u) {
-	case SBX_CGUSE_OFF: return "off";
-	case SBX_CGUSE_REQUIRE: return "require";
-	case SBX_CGUSE_AUTO: break;
-	}
-	return "auto";
-}
-
 void sbx_config_add_bind(sbx_config *cfg, const char *src, const char *dst, bool ro)
 {
 	sbx_bind *b;

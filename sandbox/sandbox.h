@@ -168,7 +168,6 @@ void sbx_config_set_hostname(sbx_config *cfg, const char *name);
 void sbx_config_set_cgroup_parent(sbx_config *cfg, const char *dir);
 /* "auto", "off", "require"; fails on anything else. */
 int sbx_cgroup_use_parse(sbx_cgroup_use *out, const char *s, pl_err *err);
-const char *sbx_cgroup_use_name(sbx_cgroup_use u);
 /* How cfg's memory and process limits will be enforced here: true when by
  * a cgroup (info->mode says where), false for rlimits.  When false and cfg
  * limits memory or processes, info->why says why (empty when cfg->cgroup is

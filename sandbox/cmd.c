@@ -314,6 +314,7 @@ static int cmd_run(int argc, char **argv, const pl_cmd_ctx *ctx)
 	}
 	if (!json)
 		opts.on_output = pass_through;
+	opts.caller_exits = true; /* plait exits once the result is out */
 	if (sbx_run_opts(&res, &cfg, (const char *const *)argv + first_cmd, &opts, &err) < 0) {
 		rc = pl_cli_fail_err(ctx, "sandbox", &err);
 		goto done;

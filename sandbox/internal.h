@@ -5,11 +5,17 @@
 #include "sandbox/sandbox.h"
 
 #include <limits.h>
+#include <linux/filter.h>
 #include <sys/types.h>
 
 /* Install the sandbox's seccomp filter on the calling thread (after
  * no_new_privs).  Returns 0 or an errno value; async-signal-safe. */
 int sbx_seccomp_install(void);
+/* The filter's program, written into out (at most cap instructions; the
+ * program needs fewer than SBX_SECCOMP_MAX).  Returns its length, or
+ * -EOVERFLOW.  Async-signal-safe; the tests run it through an interpreter. */
+#define SBX_SECCOMP_MAX 512
+int sbx_seccomp_build(struct sock_filter *out, size_t cap);
 
 /* A sandbox's own cgroup v2 (cgroup.c); dir "" when there is none. */
 typedef struct sbx_cgroup {

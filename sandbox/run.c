@@ -45,6 +45,12 @@
 extern char **environ;
 
 #define NOBODY 65534
+/* Where the new root is assembled before pivot_root makes it "/": the
+ * host's /tmp (as this private mount namespace sees it), which the new root
+ * hides.  Every bind source is opened as a detached tree before that, so a
+ * source under /tmp is still found. */
+#define STAGE "/tmp"
+#define INNER(staged) ((staged) + strlen(STAGE))
 #define MSG_MAX (256 * 1024) /* largest EXEC request: argv + env + cwd */
 #define STRV_MAX 8192        /* most argv + env entries in one request */
 
@@ -72,10 +78,12 @@ typedef struct spec {
 	char *const *envp;
 	const char *cwd;
 	int fd_in, fd_out, fd_err; /* -1 = /dev/null (stdin) */
-	/* paths built by the caller: "/newroot" + dst, "/oldroot" + src */
-	char *root_src;
-	char **bind_src, **bind_dst;
-	char *work_src, *work_dst;
+	/* paths built by the caller: STAGE + dst inside, src as given */
+	const char *root_src;
+	char **bind_dst;
+	char *work_dst;
+	int *bind_fd; /* the child's: the binds' detached trees, work dir last */
+	bool *bind_dir;
 	char pid_max[32];
 	sbx_limits lim;       /* the rlimits: cfg's, less what a cgroup enforces */
 	const sbx_cgroup *cg; /* caller side: the cgroup init goes into, or NULL */
@@ -170,74 +178,106 @@ static int set_attr(const char *path, unsigned long set)
 	return mount_setattr(AT_FDCWD, path, AT_RECURSIVE, &a, sizeof(a));
 }
 
-static void bind_path(const spec *sp, const char *src, const char *dst, bool ro)
+/* A detached copy of the tree at src with flags set (recursively), not
+ * yet attached anywhere; *dir says whether its root is a directory. */
+static int detached_tree(const char *src, unsigned long set, bool *dir)
 {
+	struct mount_attr a;
 	struct stat st;
+	int fd = open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
 
-	if (stat(src, &st) < 0)
-		setup_fail(sp, "bind source", src + strlen("/oldroot"));
-	if (mount_point(dst, S_ISDIR(st.st_mode)) < 0)
-		setup_fail(sp, "creating the bind destination (it must exist in a read-only root)",
-			   dst + strlen("/newroot"));
-	if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) < 0)
-		setup_fail(sp, "bind mounting", dst + strlen("/newroot"));
-	if (set_attr(dst, (ro ? MOUNT_ATTR_RDONLY : 0) | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV) < 0)
-		setup_fail(sp, "setting bind flags on", dst + strlen("/newroot"));
+	if (fd < 0)
+		return -1;
+	memset(&a, 0, sizeof(a));
+	a.attr_set = set;
+	a.propagation = MS_PRIVATE;
+	if (mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof(a)) < 0 || fstat(fd, &st) < 0) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	if (dir)
+		*dir = S_ISDIR(st.st_mode);
+	return fd;
+}
+
+static void open_bind(const spec *sp, size_t k, const char *src, bool ro)
+{
+	sp->bind_fd[k] = detached_tree(src, (ro ? MOUNT_ATTR_RDONLY : 0) | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+				       &sp->bind_dir[k]);
+	if (sp->bind_fd[k] < 0)
+		setup_fail(sp, "bind source", src);
+}
+
+static void attach_bind(const spec *sp, size_t k, const char *dst)
+{
+	if (mount_point(dst, sp->bind_dir[k]) < 0)
+		setup_fail(sp, "creating the bind destination (it must exist in a read-only root)", INNER(dst));
+	if (move_mount(sp->bind_fd[k], "", AT_FDCWD, dst, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		setup_fail(sp, "bind mounting", INNER(dst));
+	close(sp->bind_fd[k]);
 }
 
 static void make_dev(const spec *sp)
 {
 	static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
-	static const char *const links[][2] = { { "pts/ptmx", "/newroot/dev/ptmx" },
-						{ "/proc/self/fd", "/newroot/dev/fd" },
-						{ "/proc/self/fd/0", "/newroot/dev/stdin" },
-						{ "/proc/self/fd/1", "/newroot/dev/stdout" },
-						{ "/proc/self/fd/2", "/newroot/dev/stderr" } };
+	static const char *const links[][2] = { { "pts/ptmx", STAGE "/dev/ptmx" },
+						{ "/proc/self/fd", STAGE "/dev/fd" },
+						{ "/proc/self/fd/0", STAGE "/dev/stdin" },
+						{ "/proc/self/fd/1", STAGE "/dev/stdout" },
+						{ "/proc/self/fd/2", STAGE "/dev/stderr" } };
 	char src[64], dst[64];
 	size_t i;
+	int fd;
 
-	if (mount("tmpfs", "/newroot/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k") < 0)
+	if (mount("tmpfs", STAGE "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k") < 0)
 		setup_fail(sp, "mounting tmpfs on", "/dev");
+	/* The host's nodes, bound onto empty files of the fresh tmpfs. */
 	for (i = 0; i < PL_ARRAY_LEN(nodes); i++) {
-		snprintf(src, sizeof(src), "/oldroot/dev/%s", nodes[i]);
-		snprintf(dst, sizeof(dst), "/newroot/dev/%s", nodes[i]);
-		if (mount_point(dst, false) < 0 || mount(src, dst, NULL, MS_BIND, NULL) < 0)
-			setup_fail(sp, "binding", src + strlen("/oldroot"));
+		snprintf(src, sizeof(src), "/dev/%s", nodes[i]);
+		snprintf(dst, sizeof(dst), STAGE "/dev/%s", nodes[i]);
+		if ((fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0)
+			setup_fail(sp, "creating", src);
+		close(fd);
+		if (mount(src, dst, NULL, MS_BIND, NULL) < 0)
+			setup_fail(sp, "binding", src);
 	}
 	for (i = 0; i < PL_ARRAY_LEN(links); i++)
 		if (symlink(links[i][0], links[i][1]) < 0)
-			setup_fail(sp, "creating", links[i][1] + strlen("/newroot"));
-	if (mkdir("/newroot/dev/pts", 0755) < 0 || mkdir("/newroot/dev/shm", 01777) < 0)
+			setup_fail(sp, "creating", INNER(links[i][1]));
+	if (mkdir(STAGE "/dev/pts", 0755) < 0 || mkdir(STAGE "/dev/shm", 01777) < 0)
 		setup_fail(sp, "creating /dev/pts and /dev/shm", NULL);
-	if (mount("devpts", "/newroot/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620") <
+	if (mount("devpts", STAGE "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620") <
 	    0)
 		setup_fail(sp, "mounting devpts on", "/dev/pts");
-	if (mount("tmpfs", "/newroot/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
+	if (mount("tmpfs", STAGE "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
 		setup_fail(sp, "mounting tmpfs on", "/dev/shm");
-	if (set_attr("/newroot/dev", MOUNT_ATTR_NOSUID) < 0)
+	if (set_attr(STAGE "/dev", MOUNT_ATTR_NOSUID) < 0)
 		setup_fail(sp, "setting flags on", "/dev");
 }
 
 static void make_proc(const spec *sp)
 {
-	static const char *const ro[] = { "/newroot/proc/sys", "/newroot/proc/sysrq-trigger", "/newroot/proc/irq",
-					  "/newroot/proc/bus" };
+	static const char *const ro[] = { STAGE "/proc/sys", STAGE "/proc/sysrq-trigger", STAGE "/proc/irq",
+					  STAGE "/proc/bus" };
 	size_t i;
 
-	if (mount("proc", "/newroot/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+	if (mount("proc", STAGE "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		setup_fail(sp, "mounting", "/proc");
 	/* The PID namespace's own pid_max (Linux 6.14+) bounds the number of
 	 * processes whatever the uid; older kernels refuse and the rlimit
 	 * alone applies. */
 	if (sp->pid_max[0])
-		(void)write_file("/newroot/proc/sys/kernel/pid_max", sp->pid_max);
+		(void)write_file(STAGE "/proc/sys/kernel/pid_max", sp->pid_max);
 	/* Kernel tunables stay read-only even for a root-mapped sandbox. */
 	for (i = 0; i < PL_ARRAY_LEN(ro); i++) {
 		if (access(ro[i], F_OK) < 0)
 			continue;
 		if (mount(ro[i], ro[i], NULL, MS_BIND | MS_REC, NULL) < 0 ||
 		    set_attr(ro[i], MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC) < 0)
-			setup_fail(sp, "making read-only", ro[i] + strlen("/newroot"));
+			setup_fail(sp, "making read-only", INNER(ro[i]));
 	}
 }
 
@@ -264,9 +304,14 @@ static void drop_privileges(const spec *sp)
 	struct __user_cap_data_struct d[2];
 	int cap;
 
+	/* Capabilities are numbered 0..CAP_LAST_CAP with no gaps: the first
+	 * EINVAL is past the kernel's last. */
 	for (cap = 0; cap <= 63; cap++)
-		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+			if (errno == EINVAL)
+				break;
 			setup_fail(sp, "dropping capabilities from the bounding set", NULL);
+		}
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
 		setup_fail(sp, "clearing ambient capabilities", NULL);
 	if (sp->drop_to) {
@@ -288,6 +333,53 @@ static void drop_privileges(const spec *sp)
 		setup_fail(sp, "clearing the dumpable flag", NULL);
 	if ((errno = sbx_seccomp_install()) != 0)
 		setup_fail(sp, "installing the seccomp filter", NULL);
+}
+
+/* Parse the hex mask after key ("SigIgn:") in a /proc/PID/status text. */
+static bool status_mask(const char *text, const char *key, uint64_t *mask)
+{
+	const char *p = strstr(text, key);
+	int digits = 0;
+
+	if (!p)
+		return false;
+	for (p += strlen(key), *mask = 0; *p == '\t' || *p == ' '; p++)
+		;
+	for (; digits < 16; p++, digits++) {
+		int v = *p >= '0' && *p <= '9' ? *p - '0' : *p >= 'a' && *p <= 'f' ? *p - 'a' + 10 : -1;
+
+		if (v < 0)
+			break;
+		*mask = *mask << 4 | (uint64_t)v;
+	}
+	return digits > 0;
+}
+
+/* Put back to default every signal the caller ignores or handles: init
+ * must not run the caller's handlers (a process inside may signal it), and
+ * the commands must not inherit SIG_IGN.  The two masks in /proc/self/status
+ * say which signals those are, saving a system call for each of the other
+ * sixty; all are reset when it cannot be read.  Workers inherit the result,
+ * so none of them repeats it. */
+static void reset_signals(void)
+{
+	char text[4096];
+	uint64_t ign = 0, cgt = 0, mask = ~0ULL;
+	ssize_t n = -1;
+	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC), i;
+
+	if (fd >= 0) {
+		n = read(fd, text, sizeof(text) - 1);
+		close(fd);
+	}
+	if (n > 0) {
+		text[n] = '\0';
+		if (status_mask(text, "SigIgn:", &ign) && status_mask(text, "SigCgt:", &cgt))
+			mask = ign | cgt;
+	}
+	for (i = 1; i < NSIG && i <= 64; i++)
+		if ((mask >> (i - 1) & 1) && i != SIGKILL && i != SIGSTOP)
+			signal(i, SIG_DFL);
 }
 
 /* Close every descriptor but the listed ones. */
@@ -336,6 +428,7 @@ static void setup(const spec *sp)
 	const sbx_config *cfg = sp->cfg;
 	char c;
 	size_t i;
+	int root;
 
 	if (read(sp->sync_fd, &c, 1) != 1)
 		_exit(127); /* the caller gave up before letting us go */
@@ -344,40 +437,37 @@ static void setup(const spec *sp)
 		self_maps(sp);
 	if (mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		setup_fail(sp, "making the mount tree private", NULL);
-	/* Stage on a tmpfs over /tmp, like bubblewrap: pivot into it, keep the
-	 * host root at /oldroot while the new root is assembled, then pivot
-	 * into /newroot and detach everything else. */
-	if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=64k") < 0)
-		setup_fail(sp, "mounting the staging tmpfs", NULL);
-	if (chdir("/tmp") < 0 || mkdir("newroot", 0755) < 0 || mkdir("oldroot", 0755) < 0)
-		setup_fail(sp, "preparing the staging directory", NULL);
-	if (syscall(SYS_pivot_root, ".", "oldroot") < 0)
-		setup_fail(sp, "pivot_root into the staging tmpfs", NULL);
-	if (chdir("/") < 0)
-		setup_fail(sp, "chdir /", NULL);
-	if (mount(sp->root_src, "/newroot", NULL, MS_BIND | MS_REC, NULL) < 0)
-		setup_fail(sp, "binding the root", cfg->rootfs ? cfg->rootfs : "/");
-	if (set_attr("/newroot", MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV) < 0)
-		setup_fail(sp, "making the root read-only", NULL);
+	/* Every tree the sandbox shows, copied and flagged while detached;
+	 * then the root is attached on STAGE and the rest assembled on it. */
+	root = detached_tree(sp->root_src, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, NULL);
+	if (root < 0)
+		setup_fail(sp, "copying the root", sp->root_src);
+	for (i = 0; i < cfg->nbinds; i++)
+		open_bind(sp, i, cfg->binds[i].src, cfg->binds[i].ro);
+	if (sp->work_dst)
+		open_bind(sp, cfg->nbinds, cfg->workdir, false);
+	if (move_mount(root, "", AT_FDCWD, STAGE, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		setup_fail(sp, "attaching the root on", STAGE);
+	close(root);
 	make_proc(sp);
 	make_dev(sp);
-	if (mount("tmpfs", "/newroot/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
+	if (mount("tmpfs", STAGE "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
 		setup_fail(sp, "mounting tmpfs on", "/tmp");
-	if (access("/newroot/var/tmp", F_OK) == 0 &&
-	    mount("tmpfs", "/newroot/var/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
+	if (access(STAGE "/var/tmp", F_OK) == 0 &&
+	    mount("tmpfs", STAGE "/var/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
 		setup_fail(sp, "mounting tmpfs on", "/var/tmp");
-	if (sp->work_src)
-		bind_path(sp, sp->work_src, sp->work_dst, false);
+	if (sp->work_dst)
+		attach_bind(sp, cfg->nbinds, sp->work_dst);
 	for (i = 0; i < cfg->nbinds; i++)
-		bind_path(sp, sp->bind_src[i], sp->bind_dst[i], cfg->binds[i].ro);
+		attach_bind(sp, i, sp->bind_dst[i]);
 	if (sethostname(cfg->hostname ? cfg->hostname : "sandbox", strlen(cfg->hostname ? cfg->hostname : "sandbox")) <
 	    0)
 		setup_fail(sp, "setting the hostname", NULL);
 	if (!cfg->network)
 		loopback_up(sp);
-	if (umount2("/oldroot", MNT_DETACH) < 0)
-		setup_fail(sp, "detaching the host root", NULL);
-	if (chdir("/newroot") < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 ||
+	/* The new root becomes "/" with the host's tree stacked on it, which
+	 * one detach then removes whole. */
+	if (chdir(STAGE) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 ||
 	    chdir("/") < 0)
 		setup_fail(sp, "pivot_root into the sandbox root", NULL);
 	drop_privileges(sp);
@@ -461,22 +551,27 @@ static int exec_path(char *const *argv, char *const *envp)
 	return best;
 }
 
-PL_NORETURN static void worker(const command *c, int errpipe)
-{
-	sigset_t none;
-	int fd[3], i, e;
+typedef struct worker_args {
+	const command *c;
+	volatile int err; /* set by a worker whose exec failed, before it exits */
+} worker_args;
 
+#define WORKER_STACK (256 * 1024)
+
+PL_NORETURN static void worker(worker_args *w)
+{
+	const command *c = w->c;
+	sigset_t none;
+	int fd[3], i;
+
+	/* Dispositions are init's, all default (reset_signals); the mask is
+	 * the session init's, with SIGCHLD blocked. */
 	setsid();
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	for (i = 1; i < NSIG; i++)
-		if (i != SIGKILL && i != SIGSTOP)
-			signal(i, SIG_DFL);
 	/* init runs with 0-2 closed, so any descriptor may sit there: move
-	 * everything above 9 first, so that no dup2 overwrites one still
+	 * all three above 9 first, so that no dup2 overwrites one still
 	 * needed. */
-	if ((errpipe = fcntl(errpipe, F_DUPFD_CLOEXEC, 10)) < 0)
-		_exit(127);
 	for (i = 0; i < 3; i++) {
 		int src = c->fd[i] >= 0 ? c->fd[i] : open("/dev/null", i == 0 ? O_RDONLY : O_WRONLY);
 
@@ -486,73 +581,48 @@ PL_NORETURN static void worker(const command *c, int errpipe)
 	for (i = 0; i < 3; i++)
 		if (dup2(fd[i], i) < 0)
 			goto fail;
-	if (dup2(errpipe, 3) < 0 || fcntl(3, F_SETFD, FD_CLOEXEC) < 0)
-		goto fail;
-	errpipe = 3;
-	close_range(4, ~0u, 0);
+	close_range(3, ~0u, 0);
 	if (chdir(c->cwd) < 0)
 		goto fail;
 	apply_limits(c->lim);
 	errno = exec_path(c->argv, c->envp);
 fail:
-	e = errno;
-	(void)!write(errpipe, &e, sizeof(e));
+	w->err = errno ? errno : EINVAL;
 	_exit(127);
 }
 
-typedef struct worker_args {
-	const command *c;
-	int errpipe;
-} worker_args;
-
 static int worker_main(void *arg)
 {
-	worker_args *w = arg;
-
-	worker(w->c, w->errpipe);
+	worker(arg);
 }
 
-/* Start a worker; returns its pid, or -errno when it could not start
- * (clone failed), with *exec_err the errno of a failed exec.  The worker
- * shares init's memory until it execs (CLONE_VM | CLONE_VFORK, like
- * posix_spawn): no page tables are copied, which is most of the cost of
- * a command in a session.  It runs on its own stack and touches only its
- * own descriptors, signal state and locals before execve. */
-static pid_t start_worker(const command *c, int *exec_err)
+/* Start a worker on stack (WORKER_STACK bytes, init's, reused for every
+ * worker); returns its pid, or -errno when it could not start (clone
+ * failed), with *exec_err the errno of a failed exec.  The worker shares
+ * init's memory until it execs (CLONE_VM | CLONE_VFORK, like posix_spawn):
+ * no page tables are copied, and clone returns only once the worker has
+ * exec'd or exited, so a failed exec's errno is simply read back from
+ * memory.  Before execve the worker touches only its own descriptors,
+ * signal mask, stack and that errno. */
+static pid_t start_worker(const command *c, char *stack, int *exec_err)
 {
-	const size_t stack_size = 256 * 1024;
-	worker_args w = { c, -1 };
-	int p[2], e = 0;
-	ssize_t n;
-	pid_t pid;
-	char *stack;
+	worker_args w = { c, 0 };
+	pid_t pid = clone(worker_main, stack + WORKER_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, &w);
 
-	*exec_err = 0;
-	if (pipe2(p, O_CLOEXEC) < 0)
+	if (pid < 0)
 		return -errno;
-	stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-	if (stack == MAP_FAILED) {
-		e = errno;
-		close(p[0]);
-		close(p[1]);
-		return -e;
-	}
-	w.errpipe = p[1];
-	pid = clone(worker_main, stack + stack_size, CLONE_VM | CLONE_VFORK | SIGCHLD, &w);
-	e = errno;
-	munmap(stack, stack_size);
-	close(p[1]);
-	if (pid < 0) {
-		close(p[0]);
-		return -e;
-	}
-	do
-		n = read(p[0], &e, sizeof(e));
-	while (n < 0 && errno == EINTR);
-	close(p[0]);
-	if (n == sizeof(e))
-		*exec_err = e;
+	*exec_err = w.err;
 	return pid;
+}
+
+/* The workers' stack, mapped once per sandbox. */
+static char *worker_stack(const spec *sp)
+{
+	char *stack = mmap(NULL, WORKER_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+
+	if (stack == MAP_FAILED)
+		setup_fail(sp, "mapping the workers' stack", NULL);
+	return stack;
 }
 
 /* ---------------------------------------------------------------- init */
@@ -566,7 +636,7 @@ PL_NORETURN static void init_oneshot(const spec *sp)
 	struct rusage ru;
 
 	memset(&r, 0, sizeof(r));
-	pid = start_worker(&c, &e);
+	pid = start_worker(&c, worker_stack(sp), &e);
 	if (pid < 0 || e) {
 		r.type = MSG_EXEC_FAIL;
 		r.err = pid < 0 ? (int)-pid : e;
@@ -588,6 +658,12 @@ PL_NORETURN static void init_oneshot(const spec *sp)
 		if (w == pid)
 			break;
 	}
+	/* What the command left behind (daemons, background jobs) goes before
+	 * the report: once the caller hears DONE, nothing in the sandbox runs
+	 * any more, and it need not wait for the namespaces to be dismantled. */
+	kill(-1, SIGKILL);
+	while (wait4(-1, NULL, 0, NULL) >= 0 || errno == EINTR)
+		;
 	r.type = MSG_DONE;
 	r.status = st;
 	r.ru = ru;
@@ -633,6 +709,7 @@ PL_NORETURN static void init_session(const spec *sp)
 	char *buf = mmap(NULL, MSG_MAX + STRV_MAX * sizeof(char *), PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	char **strv = (char **)(buf + MSG_MAX);
+	char *stack = worker_stack(sp);
 	char cbuf[CMSG_SPACE(3 * sizeof(int))];
 	struct pollfd pf[2];
 	sigset_t chld;
@@ -714,7 +791,7 @@ PL_NORETURN static void init_session(const spec *sp)
 				c.lim = &sp->lim;
 				for (i = 0; i < 3; i++)
 					c.fd[i] = fds[i];
-				cur = start_worker(&c, &e);
+				cur = start_worker(&c, stack, &e);
 				if (cur < 0 || e) {
 					r.type = MSG_EXEC_FAIL;
 					r.err = cur < 0 ? (int)-cur : e;
@@ -737,6 +814,7 @@ PL_NORETURN static void child_main(spec *sp)
 
 	/* Nothing the caller had open crosses into the sandbox. */
 	close_others(keep, PL_ARRAY_LEN(keep));
+	reset_signals();
 	if (!sp->session && prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		setup_fail(sp, "setting the parent-death signal", NULL);
 	setup(sp);
@@ -760,14 +838,11 @@ static void spec_release(spec *sp)
 {
 	size_t i;
 
-	for (i = 0; sp->bind_src && i < sp->cfg->nbinds; i++) {
-		free(sp->bind_src[i]);
+	for (i = 0; sp->bind_dst && i < sp->cfg->nbinds; i++)
 		free(sp->bind_dst[i]);
-	}
-	free(sp->bind_src);
 	free(sp->bind_dst);
-	free(sp->root_src);
-	free(sp->work_src);
+	free(sp->bind_fd);
+	free(sp->bind_dir);
 	free(sp->work_dst);
 }
 
@@ -787,17 +862,14 @@ static void spec_prepare(spec *sp, const sbx_config *cfg, const sbx_cgroup *cg)
 		sp->lim.nproc = 0;
 	}
 	sp->sync_fd = sp->ctl_fd = sp->fd_in = sp->fd_out = sp->fd_err = -1;
-	sp->root_src = strcat2("/oldroot", cfg->rootfs ? cfg->rootfs : "/");
-	if (cfg->workdir) {
-		sp->work_src = strcat2("/oldroot", cfg->workdir);
-		sp->work_dst = strcat2("/newroot", cfg->workdir);
-	}
-	sp->bind_src = pl_xcalloc(cfg->nbinds + 1, sizeof(char *));
+	sp->root_src = cfg->rootfs ? cfg->rootfs : "/";
+	if (cfg->workdir)
+		sp->work_dst = strcat2(STAGE, cfg->workdir);
 	sp->bind_dst = pl_xcalloc(cfg->nbinds + 1, sizeof(char *));
-	for (i = 0; i < cfg->nbinds; i++) {
-		sp->bind_src[i] = strcat2("/oldroot", cfg->binds[i].src);
-		sp->bind_dst[i] = strcat2("/newroot", cfg->binds[i].dst);
-	}
+	sp->bind_fd = pl_xcalloc(cfg->nbinds + 1, sizeof(int));
+	sp->bind_dir = pl_xcalloc(cfg->nbinds + 1, sizeof(bool));
+	for (i = 0; i < cfg->nbinds; i++)
+		sp->bind_dst[i] = strcat2(STAGE, cfg->binds[i].dst);
 	if (sp->lim.nproc)
 		snprintf(sp->pid_max, sizeof(sp->pid_max), "%llu",
 			 (unsigned long long)(sp->lim.nproc + 1 < 301 ? 301 : sp->lim.nproc + 1));
@@ -923,7 +995,7 @@ static void capture_init(capture *c, size_t cap)
 	pl_buf_init(&c->head, 0);
 	c->head_max = cap / 2;
 	c->ring_max = cap - c->head_max;
-	c->ring = pl_xmalloc(c->ring_max + 1);
+	c->ring = NULL; /* allocated when output outgrows the head */
 	c->ring_len = c->ring_pos = 0;
 	c->total = 0;
 }
@@ -939,8 +1011,10 @@ static void capture_add(capture *c, const char *p, size_t n)
 		p += k;
 		n -= k;
 	}
-	if (!c->ring_max)
+	if (!c->ring_max || !n)
 		return;
+	if (!c->ring)
+		c->ring = pl_xmalloc(c->ring_max + 1);
 	if (n >= c->ring_max) {
 		memcpy(c->ring, p + n - c->ring_max, c->ring_max);
 		c->ring_len = c->ring_max;
@@ -970,7 +1044,7 @@ static bool capture_finish(capture *c, pl_buf *out, uint64_t *total)
 	if (c->ring_len == c->ring_max && c->ring_max) {
 		pl_buf_add(out, c->ring + start, c->ring_max - start);
 		pl_buf_add(out, c->ring, start);
-	} else {
+	} else if (c->ring_len) {
 		pl_buf_add(out, c->ring, c->ring_len);
 	}
 	*total = c->total;
@@ -1331,8 +1405,13 @@ int sbx_run_opts(sbx_result *res, const sbx_config *cfg, const char *const *argv
 	cg_hit = sbx_cgroup_limits_hit(&cg);
 	sbx_cgroup_kill(&cg);
 	kill(pid, SIGKILL);
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
+	/* After DONE only init is left, and it is exiting; a caller about to
+	 * exit itself need not wait while the kernel takes the namespaces
+	 * apart (a quarter of a millisecond).  A cgroup is removed only once
+	 * init has left it, so then we wait. */
+	if (!(opts && opts->caller_exits && st.have_rep && st.rep.type == MSG_DONE && !cg.dir[0]))
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
 	for (i = 0; i < 2; i++) {
 		int *fd = i ? &st.err : &st.out;
 

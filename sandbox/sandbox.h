@@ -241,6 +241,11 @@ typedef struct sbx_exec_opts {
 	size_t stdin_len;
 	sbx_output_fn on_output;
 	void *on_output_ctx;
+	/* sbx_run only: the caller exits right after the call (the CLI).  When
+	 * the command has ended and every process of the sandbox is gone, the
+	 * call returns without waiting for the kernel to dismantle the
+	 * namespaces; the exiting init is left to the caller's exit. */
+	bool caller_exits;
 } sbx_exec_opts;
 
 /* ---------------------------------------------------------------- running */

@@ -4,6 +4,7 @@
 #include "sandbox/sandbox.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -314,6 +315,11 @@ static int cmd_run(int argc, char **argv, const pl_cmd_ctx *ctx)
 	}
 	if (!json)
 		opts.on_output = pass_through;
+	/* Output that is only copied through goes straight to our stdout and
+	 * stderr, as with any program, unless one is a terminal: the sandbox
+	 * gets no terminal descriptor (ioctls on it), only pipes. */
+	opts.inherit_output = !json && fcntl(STDOUT_FILENO, F_GETFD) >= 0 && fcntl(STDERR_FILENO, F_GETFD) >= 0 &&
+			      !isatty(STDOUT_FILENO) && !isatty(STDERR_FILENO);
 	opts.caller_exits = true; /* plait exits once the result is out */
 	if (sbx_run_opts(&res, &cfg, (const char *const *)argv + first_cmd, &opts, &err) < 0) {
 		rc = pl_cli_fail_err(ctx, "sandbox", &err);

@@ -2,16 +2,18 @@
  * long-lived sessions.
  *
  * Process layout.  The caller clone()s a child into new user, mount, PID,
- * IPC, UTS (and network) namespaces; it writes the child's uid/gid maps,
- * then lets it go.  The child assembles the root (pivot_root onto a
- * read-only recursive bind of the host root or of an image root, with a
- * fresh /proc, a minimal /dev, private /tmp and the binds), drops every
- * capability, sets no_new_privs, installs the seccomp filter and becomes
- * the PID namespace's init.  Init forks one worker per command (its own
- * session and process group), reaps everything, and reports each worker's
- * wait status and rusage over a SOCK_SEQPACKET control socket.  When init
- * exits the kernel kills every process left in the namespace, which is
- * what tears a sandbox down, daemons included.
+ * IPC, UTS (and network) namespaces; it writes the child's uid/gid maps
+ * while the child brings its loopback up, then lets it go.  The child
+ * assembles the root from detached trees (open_tree of the host root or an
+ * image root, made read-only recursively, attached on /tmp, with a fresh
+ * /proc, a minimal /dev, private /tmp and the binds), enters it with one
+ * pivot_root, drops every capability, sets no_new_privs, installs the
+ * seccomp filter and becomes the PID namespace's init.  Init starts one
+ * worker per command (its own session and process group), reaps
+ * everything, and reports each worker's wait status and rusage over a
+ * SOCK_SEQPACKET control socket.  When init exits the kernel kills every
+ * process left in the namespace, which is what tears a sandbox down,
+ * daemons included; a one-shot init kills them itself before reporting.
  *
  * Everything the child does between clone() and execve() uses only system
  * calls and memory prepared by the caller beforehand: the caller may have
@@ -430,13 +432,22 @@ static void setup(const spec *sp)
 	size_t i;
 	int root;
 
+	/* What needs the namespaces' capabilities but neither mapped ids nor
+	 * access to host paths comes first, while the caller writes the id
+	 * maps and attaches the cgroup: bringing the loopback up is a good
+	 * part of the set-up. */
+	if (mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		setup_fail(sp, "making the mount tree private", NULL);
+	if (sethostname(cfg->hostname ? cfg->hostname : "sandbox", strlen(cfg->hostname ? cfg->hostname : "sandbox")) <
+	    0)
+		setup_fail(sp, "setting the hostname", NULL);
+	if (!cfg->network)
+		loopback_up(sp);
 	if (read(sp->sync_fd, &c, 1) != 1)
 		_exit(127); /* the caller gave up before letting us go */
 	close(sp->sync_fd);
 	if (!sp->drop_to)
 		self_maps(sp);
-	if (mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		setup_fail(sp, "making the mount tree private", NULL);
 	/* Every tree the sandbox shows, copied and flagged while detached;
 	 * then the root is attached on STAGE and the rest assembled on it. */
 	root = detached_tree(sp->root_src, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, NULL);
@@ -460,11 +471,6 @@ static void setup(const spec *sp)
 		attach_bind(sp, cfg->nbinds, sp->work_dst);
 	for (i = 0; i < cfg->nbinds; i++)
 		attach_bind(sp, i, sp->bind_dst[i]);
-	if (sethostname(cfg->hostname ? cfg->hostname : "sandbox", strlen(cfg->hostname ? cfg->hostname : "sandbox")) <
-	    0)
-		setup_fail(sp, "setting the hostname", NULL);
-	if (!cfg->network)
-		loopback_up(sp);
 	/* The new root becomes "/" with the host's tree stacked on it, which
 	 * one detach then removes whole. */
 	if (chdir(STAGE) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 ||
@@ -1287,7 +1293,8 @@ static int check_argv(const char *const *argv, pl_err *err)
 
 /* Pipes for one command: in (when there is stdin data), out, err (unless
  * merged).  p[i][0] read end, p[i][1] write end. */
-static int make_pipes(int p[3][2], bool want_in, bool merged, pl_err *err)
+/* want_out false: no output pipes (the command writes to the caller's). */
+static int make_pipes(int p[3][2], bool want_in, bool want_out, bool merged, pl_err *err)
 {
 	int i;
 
@@ -1295,8 +1302,8 @@ static int make_pipes(int p[3][2], bool want_in, bool merged, pl_err *err)
 		p[i][0] = p[i][1] = -1;
 	/* stdin is a socket so that writing to a command that stopped reading
 	 * fails with EPIPE instead of raising SIGPIPE in the caller. */
-	if ((want_in && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p[0]) < 0) || pipe2(p[1], O_CLOEXEC) < 0 ||
-	    (!merged && pipe2(p[2], O_CLOEXEC) < 0)) {
+	if ((want_in && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p[0]) < 0) ||
+	    (want_out && pipe2(p[1], O_CLOEXEC) < 0) || (want_out && !merged && pipe2(p[2], O_CLOEXEC) < 0)) {
 		for (i = 0; i < 3; i++) {
 			if (p[i][0] >= 0)
 				close(p[i][0]);
@@ -1305,11 +1312,9 @@ static int make_pipes(int p[3][2], bool want_in, bool merged, pl_err *err)
 		}
 		return pl_err_sys(err, PL_ESYS, "creating pipes for the command");
 	}
-	if (want_in)
-		fcntl(p[0][1], F_SETFL, O_NONBLOCK);
-	fcntl(p[1][0], F_SETFL, O_NONBLOCK);
-	if (!merged)
-		fcntl(p[2][0], F_SETFL, O_NONBLOCK);
+	for (i = 0; i < 3; i++)
+		if (p[i][i ? 0 : 1] >= 0)
+			fcntl(p[i][i ? 0 : 1], F_SETFL, O_NONBLOCK);
 	return 0;
 }
 
@@ -1356,7 +1361,7 @@ int sbx_run_opts(sbx_result *res, const sbx_config *cfg, const char *const *argv
 	int p[3][2], rc, i;
 	unsigned cg_hit = 0;
 	pid_t pid = -1;
-	bool timed_out = false, want_in = opts && opts->stdin_data;
+	bool timed_out = false, want_in = opts && opts->stdin_data, direct = opts && opts->inherit_output;
 	double t0 = pl_now(), timeout = pick_timeout(cfg, opts);
 	size_t cap = cfg->output_cap ? cfg->output_cap : 1 << 20;
 
@@ -1366,7 +1371,7 @@ int sbx_run_opts(sbx_result *res, const sbx_config *cfg, const char *const *argv
 		return pl_err_set(err, PL_EINVAL, "cwd '%s' is not an absolute path", opts->cwd);
 	if ((rc = cgroup_open(&cg, cfg, err)) < 0)
 		return rc;
-	if ((rc = make_pipes(p, want_in, cfg->merge_output, err)) < 0) {
+	if ((rc = make_pipes(p, want_in, !direct, cfg->merge_output, err)) < 0) {
 		sbx_cgroup_destroy(&cg);
 		return rc;
 	}
@@ -1376,15 +1381,21 @@ int sbx_run_opts(sbx_result *res, const sbx_config *cfg, const char *const *argv
 	sp.envp = envp;
 	sp.cwd = pick_cwd(cfg, opts);
 	sp.fd_in = p[0][0];
-	sp.fd_out = p[1][1];
-	sp.fd_err = cfg->merge_output ? p[1][1] : p[2][1];
+	if (direct) {
+		sp.fd_out = STDOUT_FILENO;
+		sp.fd_err = cfg->merge_output ? STDOUT_FILENO : STDERR_FILENO;
+	} else {
+		sp.fd_out = p[1][1];
+		sp.fd_err = cfg->merge_output ? p[1][1] : p[2][1];
+	}
 	memset(&st, 0, sizeof(st));
 	st.in = st.ctl = -1;
 	rc = start_sandbox(&pid, &st.ctl, &sp, err);
 	/* The child's ends now live in the child only. */
 	if (p[0][0] >= 0)
 		close(p[0][0]);
-	close(p[1][1]);
+	if (p[1][1] >= 0)
+		close(p[1][1]);
 	if (p[2][1] >= 0)
 		close(p[2][1]);
 	st.in = p[0][1];
@@ -1592,7 +1603,7 @@ int sbx_session_exec(sbx_session *s, sbx_result *res, const char *const *argv, c
 		return pl_err_set(err, PL_EINVAL, "cwd '%s' is not an absolute path", opts->cwd);
 	if (s->dead)
 		return pl_err_set(err, PL_EIO, "the sandbox session is gone");
-	if ((rc = make_pipes(p, want_in, s->cfg.merge_output, err)) < 0)
+	if ((rc = make_pipes(p, want_in, true, s->cfg.merge_output, err)) < 0)
 		return rc;
 	/* Without stdin data the command reads /dev/null: send the caller's
 	 * /dev/null (a device, nothing of the host's to read). */

@@ -241,6 +241,13 @@ typedef struct sbx_exec_opts {
 	size_t stdin_len;
 	sbx_output_fn on_output;
 	void *on_output_ctx;
+	/* sbx_run only: the command writes straight to the caller's standard
+	 * output and error (descriptors 1 and 2; both to 1 when the config
+	 * merges them) instead of into pipes: nothing is captured, the cap
+	 * does not apply and on_output is not called.  For a caller that would
+	 * only copy the output through, as the CLI does when neither is a
+	 * terminal. */
+	bool inherit_output;
 	/* sbx_run only: the caller exits right after the call (the CLI).  When
 	 * the command has ended and every process of the sandbox is gone, the
 	 * call returns without waiting for the kernel to dismantle the

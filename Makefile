@@ -22,14 +22,16 @@ endif
 # ---------------------------------------------------------------- toolchain
 PKGS := jansson libgit2 libcurl tree-sitter
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-# libgit2 and libcurl are opened at first use, not linked (common.h,
+# libgit2, libcurl and libtree-sitter are opened at first use, not linked (common.h,
 # pl_dl_open, says why): the build records the file names (sonames) of the
 # versions it compiled against.
 soname = $(shell readelf -d "$$(pkg-config --variable=libdir $(1) 2>/dev/null)/$(2)" 2>/dev/null | \
 	sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')
 LIBGIT2_SONAME := $(call soname,libgit2,libgit2.so)
 LIBCURL_SONAME := $(call soname,libcurl,libcurl.so)
-DL_DEFS = -DTOOLS_LIBGIT2_SONAME='"$(LIBGIT2_SONAME)"' -DAGENT_LIBCURL_SONAME='"$(LIBCURL_SONAME)"'
+LIBTREE_SITTER_SONAME := $(call soname,tree-sitter,libtree-sitter.so)
+DL_DEFS = -DTOOLS_LIBGIT2_SONAME='"$(LIBGIT2_SONAME)"' -DAGENT_LIBCURL_SONAME='"$(LIBCURL_SONAME)"' \
+	-DTOOLS_LIBTREE_SITTER_SONAME='"$(LIBTREE_SITTER_SONAME)"'
 OPT := -O2
 SANFLAGS :=
 ifeq ($(SAN),1)
@@ -91,7 +93,7 @@ DEPS_agent := agent engine tools sandbox common
 DEPS_bench-harness := bench-harness agent engine tools sandbox common
 DEPS_cli := cli bench-harness agent engine tools sandbox common
 EXT_common := -ljansson -lm -ldl
-EXT_tools := $(BUILD)/lib/libplait-grammars.a -ltree-sitter
+EXT_tools := $(BUILD)/lib/libplait-grammars.a
 # Link flags for a module and everything below it.
 ldlibs = $(foreach d,$(DEPS_$(1)),$(BUILD)/lib/libplait-$(d).a) $(foreach d,$(DEPS_$(1)),$(EXT_$(d)))
 libdeps = $(foreach d,$(DEPS_$(1)),$(BUILD)/lib/libplait-$(d).a) \

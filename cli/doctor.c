@@ -248,6 +248,10 @@ static json_t *section_tools(json_t *problems)
 	}
 	pl_json_set(o, "tree_sitter_abi", json_sprintf("%u-%u", lo, hi));
 	langs = tools_langs(&n);
+	if (tools_ts_load(&err) < 0) {
+		problem(problems, "fatal", "tools", "make deps", "%s: the code tools cannot parse", err.msg);
+		n = 0;
+	}
 	for (i = 0; i < n; i++) {
 		json_t *g = json_object();
 		unsigned abi = 0;

@@ -1,7 +1,7 @@
 # plait - GNU make build.  `make help` lists the targets; docs/ARCHITECTURE.md
 # explains the modules and how they depend on each other.
 #
-#   make                 build build/plait (CUDA backend when nvcc is found)
+#   make                 build build/plait (and build/lib/libplait-cuda.so when nvcc is found)
 #   make run             install deps, build, run the main job (plait doctor for now)
 #   make test            install deps, build, run every module's tests
 #   make SAN=1 test      the same under AddressSanitizer + UBSan (in build/san)
@@ -22,14 +22,16 @@ endif
 # ---------------------------------------------------------------- toolchain
 PKGS := jansson libgit2 libcurl tree-sitter
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-# libgit2 and libcurl are opened at first use, not linked (common.h,
+# libgit2, libcurl and libtree-sitter are opened at first use, not linked (common.h,
 # pl_dl_open, says why): the build records the file names (sonames) of the
 # versions it compiled against.
 soname = $(shell readelf -d "$$(pkg-config --variable=libdir $(1) 2>/dev/null)/$(2)" 2>/dev/null | \
 	sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')
 LIBGIT2_SONAME := $(call soname,libgit2,libgit2.so)
 LIBCURL_SONAME := $(call soname,libcurl,libcurl.so)
-DL_DEFS = -DTOOLS_LIBGIT2_SONAME='"$(LIBGIT2_SONAME)"' -DAGENT_LIBCURL_SONAME='"$(LIBCURL_SONAME)"'
+LIBTREE_SITTER_SONAME := $(call soname,tree-sitter,libtree-sitter.so)
+DL_DEFS = -DTOOLS_LIBGIT2_SONAME='"$(LIBGIT2_SONAME)"' -DAGENT_LIBCURL_SONAME='"$(LIBCURL_SONAME)"' \
+	-DTOOLS_LIBTREE_SITTER_SONAME='"$(LIBTREE_SITTER_SONAME)"'
 OPT := -O2
 SANFLAGS :=
 ifeq ($(SAN),1)
@@ -57,12 +59,18 @@ endif
 ifeq ($(HAVE_CUDA),1)
 CUDA_HOME := $(abspath $(dir $(NVCC))..)
 CUDA_DEFS := -DPLAIT_HAVE_CUDA
-CUDA_LIBS := -L$(CUDA_HOME)/lib64 -lcudart_static -lrt -ldl -lpthread -lstdc++
+# The .cu objects and the static CUDA runtime make one shared object, the
+# CUDA module, that the engine opens at first use (engine/cuda/module.h):
+# linked into plait, cudart_static's constructors ran at every start.  The
+# version script leaves its entry point the only exported symbol.
+CUDA_MODULE := $(BUILD)/lib/libplait-cuda.so
+CUDA_MODULE_LIBS := -L$(CUDA_HOME)/lib64 -lcudart_static -lrt -ldl -lpthread -lstdc++
 NVCCFLAGS := -O2 -g -std=c++17 -gencode arch=compute_90a,code=sm_90a \
-	-gencode arch=compute_90,code=compute_90 -Xcompiler -Wall,-Wextra,-Werror \
+	-gencode arch=compute_90,code=compute_90 -Xcompiler -fPIC,-fvisibility=hidden,-Wall,-Wextra,-Werror \
 	-I. -I$(BUILD)/gen $(PKG_CFLAGS) $(CUDA_DEFS)
 CU_SRC := $(shell find engine -name '*.cu' | sort)
 else
+CUDA_MODULE :=
 CU_SRC :=
 ifeq ($(SAN),1)
 $(info plait: CUDA backend left out of the sanitizer build)
@@ -85,8 +93,7 @@ DEPS_agent := agent engine tools sandbox common
 DEPS_bench-harness := bench-harness agent engine tools sandbox common
 DEPS_cli := cli bench-harness agent engine tools sandbox common
 EXT_common := -ljansson -lm -ldl
-EXT_engine := $(CUDA_LIBS)
-EXT_tools := $(BUILD)/lib/libplait-grammars.a -ltree-sitter
+EXT_tools := $(BUILD)/lib/libplait-grammars.a
 # Link flags for a module and everything below it.
 ldlibs = $(foreach d,$(DEPS_$(1)),$(BUILD)/lib/libplait-$(d).a) $(foreach d,$(DEPS_$(1)),$(EXT_$(d)))
 libdeps = $(foreach d,$(DEPS_$(1)),$(BUILD)/lib/libplait-$(d).a) \
@@ -97,7 +104,7 @@ src_of = $(filter-out cli/plait.c,$(shell find $(1) -name '*.c' | sort))
 obj_of = $(patsubst %.c,$(BUILD)/obj/%.o,$(call src_of,$(1)))
 CU_OBJ := $(patsubst %.cu,$(BUILD)/obj/%.cu.o,$(CU_SRC))
 
-$(foreach m,$(MODULES),$(eval $(BUILD)/lib/libplait-$(m).a: $(call obj_of,$(m)) $(if $(filter engine,$(m)),$(CU_OBJ))))
+$(foreach m,$(MODULES),$(eval $(BUILD)/lib/libplait-$(m).a: $(call obj_of,$(m))))
 $(BUILD)/lib/libplait-%.a:
 	@mkdir -p $(@D)
 	@rm -f $@
@@ -110,6 +117,11 @@ $(BUILD)/obj/%.o: %.c $(BUILD)/gen/grammar_versions.h
 $(BUILD)/obj/%.cu.o: %.cu
 	@mkdir -p $(@D)
 	$(NVCC) $(NVCCFLAGS) -MMD -MP -c $< -o $@
+
+$(CUDA_MODULE): $(CU_OBJ) engine/cuda/libplait-cuda.map
+	@mkdir -p $(@D)
+	$(CC) -shared -Wl,-soname,libplait-cuda.so -Wl,--version-script=engine/cuda/libplait-cuda.map \
+		-Wl,-z,defs -Wl,--as-needed -o $@ $(CU_OBJ) $(CUDA_MODULE_LIBS)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
@@ -164,7 +176,7 @@ $(BUILD)/plait: $(BUILD)/obj/cli/plait.o $(ALL_LIBS)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(call ldlibs,cli)
 
 .PHONY: all
-all: $(BUILD)/plait
+all: $(BUILD)/plait $(CUDA_MODULE)
 
 # ---------------------------------------------------------------- tests
 # One Criterion binary per module: tests/<module>/*.c -> $(BUILD)/tests/test-<module>.
@@ -207,7 +219,7 @@ deps:
 check-deps:
 	scripts/deps.sh --check
 
-tests: $(TEST_BINS) $(BUILD)/plait
+tests: $(TEST_BINS) $(BUILD)/plait $(CUDA_MODULE)
 
 # Under SAN=1, leaks inside third-party libraries listed (with reasons) in
 # scripts/lsan.supp are not reported; the children the tests start inherit it.
@@ -230,11 +242,13 @@ install: all
 	install -m 755 $(BUILD)/plait $(DESTDIR)$(PREFIX)/bin/plait
 	for h in $(HEADERS); do install -D -m 644 $$h $(DESTDIR)$(PREFIX)/include/plait/$$h; done
 	install -m 644 $(filter-out %/libplait-cli.a,$(ALL_LIBS)) $(DESTDIR)$(PREFIX)/lib/
+	$(if $(CUDA_MODULE),install -D -m 755 $(CUDA_MODULE) $(DESTDIR)$(PREFIX)/lib/plait/libplait-cuda.so)
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/^#define PLAIT_VERSION "\(.*\)"/\1/p' common/common.h)|' \
-		-e 's|@CUDA_LIBS@|$(CUDA_LIBS)|' scripts/plait.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/plait.pc
+		scripts/plait.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/plait.pc
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/plait $(DESTDIR)$(PREFIX)/lib/pkgconfig/plait.pc
+	rm -rf $(DESTDIR)$(PREFIX)/lib/plait
 	rm -f $(foreach l,$(ALL_LIBS),$(DESTDIR)$(PREFIX)/lib/$(notdir $(l)))
 	rm -rf $(DESTDIR)$(PREFIX)/include/plait
 

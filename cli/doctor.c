@@ -108,6 +108,8 @@ static json_t *section_gpu(json_t *problems)
 
 	eng_gpu_probe(&r);
 	pl_json_set(o, "probe", json_string(r.probe ? r.probe : "none"));
+	if (eng_backend_is_built("cuda"))
+		pl_json_set(o, "cuda_module", r.module ? json_string(r.module) : json_null());
 	pl_json_set(o, "driver", json_boolean(r.driver_found));
 	if (r.driver_version)
 		pl_json_set(o, "driver_cuda_version", json_sprintf("%d.%d", r.driver_version / 1000,
@@ -135,7 +137,13 @@ static json_t *section_gpu(json_t *problems)
 			"install the CUDA Toolkit (nvcc in /usr/local/cuda/bin or on PATH) and run 'make'",
 			"%d GPU(s) found, but this build has no CUDA backend: the engine will use the CPU",
 			r.count);
-	if (r.count > 0 && eng_backend_is_built("cuda"))
+	/* Built with CUDA but the module is not where plait looks: the
+	 * message lists each path tried and the loader's reason. */
+	if (r.module_error[0])
+		problem(problems, "warning", "gpu",
+			"run 'make' (or 'make install'), or set PLAIT_CUDA_MODULE to the module's path",
+			"the CUDA backend is unavailable, models run on the CPU: %s", r.module_error);
+	if (r.count > 0 && eng_backend_is_built("cuda") && !r.module_error[0])
 		problem(problems, "info", "gpu", NULL,
 			"the CUDA backend of this build probes GPUs only: its forward pass is not implemented yet, "
 			"so models run on the CPU");
@@ -240,6 +248,10 @@ static json_t *section_tools(json_t *problems)
 	}
 	pl_json_set(o, "tree_sitter_abi", json_sprintf("%u-%u", lo, hi));
 	langs = tools_langs(&n);
+	if (tools_ts_load(&err) < 0) {
+		problem(problems, "fatal", "tools", "make deps", "%s: the code tools cannot parse", err.msg);
+		n = 0;
+	}
 	for (i = 0; i < n; i++) {
 		json_t *g = json_object();
 		unsigned abi = 0;

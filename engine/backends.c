@@ -3,6 +3,10 @@
 
 #include <string.h>
 
+#ifdef PLAIT_HAVE_CUDA
+#include "engine/cuda/module.h"
+#endif
+
 static const char *const built[] = {
 #ifdef PLAIT_HAVE_CUDA
 	"cuda",
@@ -24,4 +28,28 @@ bool eng_backend_is_built(const char *name)
 		if (!strcmp(built[i], name))
 			return true;
 	return false;
+}
+
+int eng_backend_load(const char *name, pl_err *err)
+{
+	if (!eng_backend_is_built(name)) {
+		pl_buf b = PL_BUF_INIT;
+		size_t i;
+		int rc;
+
+		for (i = 0; built[i]; i++)
+			pl_buf_printf(&b, "%s%s", i ? ", " : "", built[i]);
+		rc = pl_err_set(err, PL_EUNSUPPORTED, "backend '%s' is not built into this plait (built: %s)", name,
+				b.ptr);
+		pl_buf_release(&b);
+		return rc;
+	}
+#ifdef PLAIT_HAVE_CUDA
+	if (!strcmp(name, "cuda")) {
+		const eng_cuda_ops *ops;
+
+		return eng_cuda_module_load(&ops, NULL, err);
+	}
+#endif
+	return 0;
 }

@@ -19,6 +19,12 @@
  * preference ("cuda" first when built, then "cpu"). NULL-terminated. */
 const char *const *eng_backends_built(void);
 bool eng_backend_is_built(const char *name);
+/* Makes a built backend ready to run: "cpu" always is; "cuda" opens the
+ * CUDA module (libplait-cuda.so, found as engine/cuda/module.h says) once
+ * per process.  A backend not built fails with PL_EUNSUPPORTED; a module
+ * that cannot be opened with an error naming every path tried, the
+ * loader's reason and what to do.  Thread-safe. */
+int eng_backend_load(const char *name, pl_err *err);
 
 /* ------------------------------------------------------------ CPU */
 
@@ -40,16 +46,20 @@ typedef struct eng_gpu_info {
 typedef struct eng_gpu_report {
 	bool driver_found;    /* libcuda.so.1 could be loaded */
 	int driver_version;   /* e.g. 13000 for 13.0; 0 when unknown */
-	int runtime_version;  /* CUDA runtime linked in; 0 when not built */
+	int runtime_version;  /* the CUDA module's runtime; 0 when not loaded */
 	const char *probe;    /* "cuda-runtime" or "driver" */
+	const char *module;   /* the CUDA module file used; NULL when none */
 	int count;            /* devices found */
 	eng_gpu_info devices[16];
 	char note[256];       /* why nothing was found, when count == 0 */
+	char module_error[PL_ERR_MSG_MAX]; /* CUDA build only: why the CUDA module
+					    * could not be opened; "" when it was */
 } eng_gpu_report;
 
-/* Asks the CUDA runtime when the CUDA backend is built, else the driver
- * (dlopen of libcuda.so.1).  Never fails: what it could not learn is in
- * report->note. */
+/* Asks the CUDA runtime (through the CUDA module) when the CUDA backend is
+ * built, else, or when the module cannot be opened, the driver (dlopen of
+ * libcuda.so.1).  Never fails: what it could not learn is in report->note
+ * and report->module_error. */
 void eng_gpu_probe(eng_gpu_report *report);
 
 /* ------------------------------------------------------------ models */

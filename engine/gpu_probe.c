@@ -1,8 +1,10 @@
 /* gpu_probe.c - what GPU and driver this machine has.
  *
- * With the CUDA backend built, the CUDA runtime answers (cuda/probe.cu).
- * Without it we still load the driver library by hand, so that `plait
- * doctor` can say "there is an H100 here, but this build cannot use it". */
+ * With the CUDA backend built, the CUDA runtime answers, from the CUDA
+ * module opened at first use (cuda/module.h, cuda/probe.cu).  Without it,
+ * or when the module cannot be opened, we still load the driver library by
+ * hand, so that `plait doctor` can say "there is an H100 here, but this
+ * build cannot use it". */
 #define _GNU_SOURCE
 #include "engine/engine.h"
 
@@ -10,8 +12,7 @@
 #include <string.h>
 
 #ifdef PLAIT_HAVE_CUDA
-/* cuda/probe.cu; returns 0 or a CUDA error number with a message in note. */
-int eng_cuda_runtime_probe(eng_gpu_report *report);
+#include "engine/cuda/module.h"
 #endif
 
 /* The driver API, declared by hand: the CPU build must not need CUDA headers. */
@@ -85,7 +86,19 @@ void eng_gpu_probe(eng_gpu_report *report)
 {
 	memset(report, 0, sizeof(*report));
 #ifdef PLAIT_HAVE_CUDA
-	if (eng_cuda_runtime_probe(report) == 0)
+	const eng_cuda_ops *ops;
+	const char *path;
+	pl_err err = { 0 };
+
+	if (eng_cuda_module_load(&ops, &path, &err) < 0) {
+		/* The driver can still say what GPUs there are. */
+		driver_probe(report);
+		snprintf(report->module_error, sizeof(report->module_error), "%s", err.msg);
+		return;
+	}
+	report->probe = "cuda-runtime";
+	report->module = path;
+	if (ops->runtime_probe(report) == 0)
 		return;
 	/* The runtime could not start (no driver, or too old): fall through to
 	 * the driver probe for a precise reason, keeping the runtime's note. */
@@ -97,6 +110,7 @@ void eng_gpu_probe(eng_gpu_report *report)
 		memset(report, 0, sizeof(*report));
 		driver_probe(report);
 		report->runtime_version = rt;
+		report->module = path;
 		/* Without a driver the driver probe's reason is the clearer one. */
 		if (report->count == 0 && report->driver_found)
 			snprintf(report->note, sizeof(report->note), "%s", note);

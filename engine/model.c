@@ -188,14 +188,15 @@ int eng_model_load(eng_model **out, const char *dir, const eng_load_opts *opts, 
 	m->portable = o.portable_kernels;
 	if (o.backend && strcmp(o.backend, "cpu")) {
 		/* "cuda" may be built (GPU probes today) before it can run a
-		 * model: say which of the two is missing. */
-		if (!strcmp(o.backend, "cuda") && eng_backend_is_built("cuda"))
+		 * model, and built but its module missing: say which. */
+		if ((rc = eng_backend_load(o.backend, err)) < 0) {
+			if (eng_backend_is_built(o.backend))
+				pl_err_prefix(err, "backend '%s'", o.backend);
+		} else {
 			rc = pl_err_set(err, PL_EUNSUPPORTED,
 					"backend 'cuda': this build's CUDA backend only probes GPUs, its forward pass "
 					"is not implemented yet; use --backend cpu");
-		else
-			rc = pl_err_set(err, PL_EUNSUPPORTED, "backend '%s' is not built into this plait (built: %s)",
-					o.backend, eng_backend_is_built("cuda") ? "cuda, cpu" : "cpu");
+		}
 		goto fail;
 	}
 	if (o.loops < 0 || o.loops > ENG_MAX_LOOPS) {

@@ -3,6 +3,7 @@
  * additions, and the outline, definition and references tools. */
 #define _GNU_SOURCE
 #include "tools/internal.h"
+#include "tools/ts.h"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -10,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <tree_sitter/api.h>
 #include <unistd.h>
 
 #include "tags_queries.h"
@@ -358,6 +358,8 @@ static int outline_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_er
 				pl_file_exists(abs.ptr) ? "'%s' is not a readable text file" : "'%s' does not exist", rel.ptr);
 		goto done;
 	}
+	if ((rc = tools_ts_load(err)) < 0)
+		goto done;
 	tools_queries_prepare(ctx);
 	parser = ts_parser_new();
 	if (tools_tags_extract(&tags, ctx, parser, rel.ptr, src.ptr, src.len) < 0) {
@@ -593,6 +595,8 @@ static int symbol_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, bool r
 		}
 	}
 	if (!files && (rc = tools_list_files(&files, &nfiles, ctx, rel.len && strcmp(rel.ptr, ".") ? rel.ptr : "", err)) < 0)
+		goto done;
+	if ((rc = tools_ts_load(err)) < 0)
 		goto done;
 	tools_queries_prepare(ctx);
 	j.ctx = ctx;

@@ -160,6 +160,9 @@ static int commit_edit(tools_obs *obs, tools_ctx *ctx, const char *abs, const ch
 	size_t nlines, last;
 	bool cut = false;
 
+	/* No edit goes unchecked for want of the parser: say it is missing. */
+	if (tools_lang_for_path(rel) && (rc = tools_ts_load(err)) < 0)
+		return rc;
 	after = tools_syntax_errors(rel, neu->ptr, neu->len, &f, &l);
 	if (after > 0 && existed)
 		before = tools_syntax_errors(rel, old->ptr, old->len, NULL, NULL);

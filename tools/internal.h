@@ -96,7 +96,9 @@ void tools_free_list(char **list, size_t count);
 bool tools_glob_match(const char *pat, const char *path);
 
 /* Count of tree-sitter syntax errors (ERROR and MISSING nodes) in a source
- * file; -1 when no grammar handles the path.  first_line/last_line (1-based)
+ * file; -1 when no grammar handles the path or the tree-sitter runtime
+ * cannot be loaded (callers check tools_ts_load first to tell the user
+ * why).  first_line/last_line (1-based)
  * get the first error's span. */
 int tools_syntax_errors(const char *path, const char *src, size_t len, int *first_line, int *last_line);
 /* The same count on a tree already parsed (a TSNode root). */

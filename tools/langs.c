@@ -4,9 +4,9 @@
  * compiles their parser.c/scanner.c and generates grammar_versions.h from
  * the same file, so the versions shown here cannot drift from the pins. */
 #include "tools/tools.h"
+#include "tools/ts.h"
 
 #include <string.h>
-#include <tree_sitter/api.h>
 
 #include "grammar_versions.h"
 
@@ -67,12 +67,15 @@ const tools_lang *tools_lang_for_path(const char *path)
 
 bool tools_lang_check(const tools_lang *lang, unsigned *abi_out)
 {
-	TSParser *p = ts_parser_new();
+	TSParser *p;
 	const TSLanguage *l = lang->language();
 	bool ok;
 
+	if (tools_ts_load(NULL) < 0)
+		return false;
 	if (abi_out)
 		*abi_out = ts_language_version(l);
+	p = ts_parser_new();
 	ok = ts_parser_set_language(p, l);
 	ts_parser_delete(p);
 	return ok;

@@ -6,12 +6,12 @@
  * would miss). */
 #define _GNU_SOURCE
 #include "tools/rmap.h"
+#include "tools/ts.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <tree_sitter/api.h>
 #include <unistd.h>
 
 /* Files larger than this are not parsed for the map: generated parsers
@@ -318,6 +318,8 @@ int rmap_refresh(tools_ctx *ctx, pl_err *err)
 	bool changed;
 	int rc, w;
 
+	if ((rc = tools_ts_load(err)) < 0)
+		return rc;
 	if (!c) {
 		c = ctx->rmap = pl_xcalloc(1, sizeof(*c));
 		load_disk(c, ctx);

@@ -1,8 +1,8 @@
 /* syntax.c - tree-sitter syntax checks behind the editor's rollback. */
 #include "tools/internal.h"
+#include "tools/ts.h"
 
 #include <string.h>
-#include <tree_sitter/api.h>
 
 /* Walk the tree with a cursor, visiting only subtrees that contain errors. */
 static int count_errors(TSNode root, int *first, int *last)
@@ -51,7 +51,7 @@ int tools_syntax_errors(const char *path, const char *src, size_t len, int *firs
 	TSTree *t;
 	int n, f = 0, l = 0;
 
-	if (!lang)
+	if (!lang || tools_ts_load(NULL) < 0)
 		return -1;
 	p = ts_parser_new();
 	if (!ts_parser_set_language(p, lang->language())) {

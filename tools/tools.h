@@ -34,8 +34,13 @@ const tools_lang *tools_langs(size_t *count);
 /* The grammar for a path by its ending ("src/a.tsx" -> tsx), or NULL. */
 const tools_lang *tools_lang_for_path(const char *path);
 /* The ABI version the grammar was generated with and whether this
- * tree-sitter runtime accepts it (ts_parser_set_language succeeds). */
+ * tree-sitter runtime accepts it (ts_parser_set_language succeeds); false
+ * with *abi_out left alone when the runtime cannot be loaded. */
 bool tools_lang_check(const tools_lang *lang, unsigned *abi_out);
+/* Loads the tree-sitter runtime (libtree-sitter, not linked: tools/ts.h)
+ * once per process, thread-safe; the tools that parse call it themselves.
+ * The error names the library and the Debian package that provides it. */
+int tools_ts_load(pl_err *err);
 /* Tree-sitter runtime's supported ABI range. */
 void tools_ts_abi_range(unsigned *min_out, unsigned *max_out);
 

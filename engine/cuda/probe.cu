@@ -1,20 +1,18 @@
 /* probe.cu - ask the CUDA runtime which devices it can use.
  *
- * Compiled only when nvcc is found; gpu_probe.c calls it through a plain C
- * symbol so the rest of the engine stays C. */
+ * Part of libplait-cuda.so, the CUDA module (cuda/module.h): the engine
+ * reaches it through the module's table, never by symbol. */
 #include <cuda_runtime.h>
 #include <stdio.h>
 #include <string.h>
 
-extern "C" {
-#include "engine/engine.h"
+#include "engine/cuda/module.h"
 
-int eng_cuda_runtime_probe(eng_gpu_report *r)
+static int runtime_probe(eng_gpu_report *r)
 {
 	int n = 0, i;
 	cudaError_t e;
 
-	r->probe = "cuda-runtime";
 	cudaRuntimeGetVersion(&r->runtime_version);
 	if (cudaDriverGetVersion(&r->driver_version) == cudaSuccess && r->driver_version > 0)
 		r->driver_found = true;
@@ -41,4 +39,16 @@ int eng_cuda_runtime_probe(eng_gpu_report *r)
 	}
 	return 0;
 }
+
+static const eng_cuda_ops ops = {
+	1,
+	sizeof(eng_cuda_ops),
+	runtime_probe,
+};
+
+/* The one symbol the module exports (the version script hides the rest,
+ * cudart's included). */
+extern "C" __attribute__((visibility("default"))) const eng_cuda_ops *eng_cuda_module_v1(void)
+{
+	return &ops;
 }

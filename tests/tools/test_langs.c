@@ -1,9 +1,9 @@
 /* The compiled-in tree-sitter grammars: each loads and parses its language. */
 #include <criterion/criterion.h>
 #include <string.h>
-#include <tree_sitter/api.h>
 
 #include "tools/tools.h"
+#include "tools/ts.h"
 
 static const struct {
 	const char *lang, *path, *code;
@@ -23,6 +23,7 @@ Test(langs, every_grammar_parses_its_language)
 {
 	size_t i;
 
+	cr_assert_eq(tools_ts_load(NULL), 0);
 	for (i = 0; i < PL_ARRAY_LEN(samples); i++) {
 		const tools_lang *l = tools_lang_for_path(samples[i].path);
 		TSParser *p = ts_parser_new();
@@ -45,10 +46,12 @@ Test(langs, every_grammar_parses_its_language)
 Test(langs, syntax_errors_are_seen)
 {
 	const tools_lang *l = tools_lang_for_path("bad.py");
-	TSParser *p = ts_parser_new();
 	const char *code = "def f(:\n  return )\n";
+	TSParser *p;
 	TSTree *t;
 
+	cr_assert_eq(tools_ts_load(NULL), 0);
+	p = ts_parser_new();
 	ts_parser_set_language(p, l->language());
 	t = ts_parser_parse_string(p, NULL, code, (uint32_t)strlen(code));
 	cr_assert(ts_node_has_error(ts_tree_root_node(t)));

@@ -199,14 +199,17 @@ static int bash_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err *
 	if (json_is_number(tj))
 		timeout = json_number_value(tj);
 	/* The command runs in a fresh bash started in the root; the preamble
-	 * moves to where the last command ended and the EXIT trap reports where
-	 * this one ends (also after `exit N`, whose status it keeps).  The
-	 * directory travels in the environment, never spliced into the script. */
+	 * takes back the variables the last command exported and moves to where
+	 * it ended, and the EXIT trap saves this one's exported variables (in
+	 * the session's private /tmp) and reports where it ends (also after
+	 * `exit N`, whose status it keeps).  The directory travels in the
+	 * environment, never spliced into the script. */
 	pl_buf_printf(&script,
+		      "if [ -r /tmp/.plait-env-%s ]; then . /tmp/.plait-env-%s 2>/dev/null; fi\n"
 		      "cd -- \"$PLAIT_CWD\" 2>/dev/null || printf '[the directory %%s is gone; now in %%s]\\n' \"$PLAIT_CWD\" \"$PWD\"\n"
 		      "unset PLAIT_CWD\n"
-		      "trap 'printf \"\\n%s %%s\\n\" \"$PWD\"' EXIT\n",
-		      ctx->shell_mark);
+		      "trap '{ export -p >/tmp/.plait-env-%s; } 2>/dev/null; printf \"\\n%s %%s\\n\" \"$PWD\"' EXIT\n",
+		      ctx->shell_mark, ctx->shell_mark, ctx->shell_mark, ctx->shell_mark);
 	pl_buf_puts(&script, command);
 	pl_buf_putc(&script, '\n');
 	argv[2] = script.ptr;
@@ -264,10 +267,11 @@ const tools_def tools_def_bash = {
 	"bash",
 	"Run a shell command with bash in a sandbox rooted at the repository and get its combined stdout and "
 	"stderr and exit code. The session lives across calls: the working directory carries over (a `cd` stays), "
-	"and so do files in the repository and in /tmp and background processes; environment variables and "
-	"shell functions do not. The repository is writable; the rest of the system is read-only and there is no "
-	"network. Long output keeps its first and last lines. Commands cannot be interactive (stdin is empty): "
-	"use flags like -y, and `git --no-pager`. Set restart to true to start a fresh session.",
+	"and so do exported environment variables (`export`, `source venv/bin/activate`), files in the "
+	"repository and in /tmp, and background processes; shell functions and variables that are not exported "
+	"do not. The repository is writable; the rest of the system is read-only and there is no network. Long "
+	"output keeps its first and last lines. Commands cannot be interactive (stdin is empty): use flags like "
+	"-y, and `git --no-pager`. Set restart to true to start a fresh session.",
 	"{\"type\":\"object\",\"properties\":{"
 	"\"command\":{\"type\":\"string\",\"description\":\"the bash command (may span lines)\"},"
 	"\"timeout\":{\"type\":\"integer\",\"minimum\":1,\"description\":\"seconds before the command is killed (default 300)\"},"

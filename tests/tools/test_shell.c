@@ -1,4 +1,5 @@
-/* The bash tool in real sandbox sessions: cwd carried between calls, exit
+/* The bash tool in real sandbox sessions: cwd and exported variables
+ * carried between calls, exit
  * codes, timeouts, head-and-tail truncation, what is writable, restarts,
  * and the error when the kernel refuses namespaces. */
 #include <criterion/criterion.h>
@@ -73,6 +74,36 @@ Test(shell, runs_in_the_repository_and_carries_the_cwd)
 	cr_assert(strstr(t, tools_ctx_root(c)), "%s", t);
 	free(t);
 	pl_buf_release(&want);
+	tools_ctx_free(c);
+}
+
+Test(shell, exported_variables_carry_over_until_restart)
+{
+	tools_ctx *c = repo_ctx();
+	tools_obs o;
+	char *t;
+	int code = -1;
+
+	t = bash(c, "export FOO='a \"b\" $c'; BAR=x; export PATH=/opt/not-there:$PATH; f() { :; }", NULL, NULL);
+	cr_assert_str_eq(t, "[exit code 0]\n");
+	free(t);
+	/* exported ones carry, quoting intact; plain variables and functions
+	 * do not */
+	t = bash(c, "echo \"$FOO|${BAR-unset}|${PATH%%:*}\"; type f >/dev/null 2>&1 || echo no-f", NULL, NULL);
+	cr_assert_str_eq(t, "a \"b\" $c|unset|/opt/not-there\nno-f\n[exit code 0]\n");
+	free(t);
+	/* unset carries too, and `exit N` still keeps its status */
+	t = bash(c, "unset FOO; export Z=1; exit 7", &code, NULL);
+	cr_assert_eq(code, 7);
+	free(t);
+	t = bash(c, "echo \"${FOO-gone} $Z\"", NULL, NULL);
+	cr_assert_str_eq(t, "gone 1\n[exit code 0]\n");
+	free(t);
+	/* a restart starts from the sandbox's own environment */
+	tools_obs_init(&o);
+	cr_assert_eq(fx_call(&o, c, "bash", "{\"command\":\"echo ${Z-none}\",\"restart\":true}"), 0);
+	cr_assert(strstr(o.text.ptr, "none\n[exit code 0]"), "%s", o.text.ptr);
+	tools_obs_release(&o);
 	tools_ctx_free(c);
 }
 

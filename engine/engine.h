@@ -140,8 +140,10 @@ int eng_config_load(eng_config *out, const char *dir, pl_err *err);
  * loops' K/V and saved hidden states that the session keeps (exact, no
  * recompute, at the price of R times the loop-0 K/V memory).
  * A session borrows its model, which must outlive it.  One thread at a time
- * per session; several sessions of one model must not run concurrently
- * either (they share the model's scratch and thread pool).
+ * per session; sessions of one model may be used from different threads,
+ * but their forward passes take turns (eng_session_append holds the model's
+ * lock: the scratch and the thread pool are the model's).  Batching the
+ * sessions of one model into one pass is the CUDA engine's job.
  */
 typedef struct eng_session eng_session;
 

@@ -104,6 +104,9 @@ struct eng_model {
 	uint64_t params, file_bytes;
 	eng_pool pool;
 	eng_scratch sc;
+	/* Held for a forward pass: the scratch and the pool are the model's,
+	 * so the passes of its sessions take turns. */
+	pthread_mutex_t run;
 	const pl_log *log;
 	bool portable; /* eng_load_opts.portable_kernels */
 };

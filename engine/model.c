@@ -181,6 +181,7 @@ int eng_model_load(eng_model **out, const char *dir, const eng_load_opts *opts, 
 	size_t k;
 	int rc = 0, threads;
 
+	pthread_mutex_init(&m->run, NULL);
 	if (opts)
 		o = *opts;
 	m->dir = pl_xstrdup(dir);
@@ -315,6 +316,7 @@ void eng_model_free(eng_model *m)
 	free(m->sc.x);
 	free(m->sc.scores);
 	free(m->dir);
+	pthread_mutex_destroy(&m->run);
 	free(m);
 }
 

@@ -133,9 +133,13 @@ int eng_session_append(eng_session *s, const int32_t *ids, size_t n, float *all_
 	if (c->max_pos > 0 && s->len + n > (size_t)c->max_pos)
 		return pl_err_set(err, PL_ELIMIT, "%zu tokens exceed max_position_embeddings %lld", s->len + n,
 				  (long long)c->max_pos);
-	if ((rc = session_reserve(s, s->len + n, err)) < 0 ||
-	    (rc = scratch_reserve(m, n == 1 ? (size_t)c->loops : (s->chunk < n ? s->chunk : n), s->len + n, err)) < 0)
+	if ((rc = session_reserve(s, s->len + n, err)) < 0)
 		return rc;
+	pthread_mutex_lock(&m->run);
+	if ((rc = scratch_reserve(m, n == 1 ? (size_t)c->loops : (s->chunk < n ? s->chunk : n), s->len + n, err)) < 0) {
+		pthread_mutex_unlock(&m->run);
+		return rc;
+	}
 	memcpy(s->tokens + s->len, ids, n * sizeof(*ids));
 	if (n == 1) {
 		/* Decode form: all loops of the token in one pass. */
@@ -162,6 +166,7 @@ int eng_session_append(eng_session *s, const int32_t *ids, size_t n, float *all_
 			}
 		}
 	}
+	pthread_mutex_unlock(&m->run);
 	s->len += n;
 	s->have_logits = true;
 	return 0;

@@ -1,6 +1,9 @@
 /* Sessions and generation on a tiny C-written checkpoint: API errors,
- * sampling options, stop ids and strings, streaming, logprobs, fork. */
+ * sampling options, stop ids and strings, streaming, logprobs, fork, and
+ * sessions of one model driven from several threads. */
 #include "test_ckpt.h"
+
+#include <pthread.h>
 
 static char *dir;
 static eng_model *M;
@@ -398,4 +401,70 @@ Test(gen, thread_count_does_not_change_the_logits)
 	eng_session_free(b);
 	eng_model_free(one);
 	eng_model_free(three);
+}
+
+/* One thread's share of sessions_of_one_model_run_from_several_threads. */
+typedef struct par_job {
+	int32_t ids[48];
+	float logits[48 * 16];
+	int32_t gen[24];
+	int rc;
+} par_job;
+
+static void *par_run(void *arg)
+{
+	par_job *j = arg;
+	eng_session *s = NULL;
+	pl_err err = { 0 };
+	int k;
+
+	j->rc = -1;
+	if (eng_session_new(&s, M, &err) < 0)
+		return NULL;
+	eng_session_set_chunk(s, 5); /* many passes, to interleave */
+	if (eng_session_append(s, j->ids, PL_ARRAY_LEN(j->ids), j->logits, &err) < 0)
+		goto done;
+	/* then token by token, greedy */
+	for (k = 0; k < (int)PL_ARRAY_LEN(j->gen); k++) {
+		const float *lg = eng_session_logits(s);
+		int32_t best = 0, v;
+
+		for (v = 1; v < 16; v++)
+			if (lg[v] > lg[best])
+				best = v;
+		j->gen[k] = best;
+		if (eng_session_append(s, &best, 1, NULL, &err) < 0)
+			goto done;
+	}
+	j->rc = 0;
+done:
+	eng_session_free(s);
+	return NULL;
+}
+
+Test(gen, sessions_of_one_model_run_from_several_threads, .timeout = 60)
+{
+	/* Their passes share the model's scratch; the model's lock makes them
+	 * take turns, so each gets exactly what it gets alone. */
+	enum { N = 4 };
+	static par_job alone[N], together[N];
+	pthread_t th[N];
+	int i, k;
+
+	for (i = 0; i < N; i++)
+		for (k = 0; k < 48; k++)
+			alone[i].ids[k] = together[i].ids[k] = (int32_t)((k * (i + 3) + i) % 16);
+	for (i = 0; i < N; i++) {
+		par_run(&alone[i]);
+		cr_assert_eq(alone[i].rc, 0);
+	}
+	for (i = 0; i < N; i++)
+		cr_assert_eq(pthread_create(&th[i], NULL, par_run, &together[i]), 0);
+	for (i = 0; i < N; i++)
+		pthread_join(th[i], NULL);
+	for (i = 0; i < N; i++) {
+		cr_assert_eq(together[i].rc, 0);
+		cr_assert_arr_eq(together[i].logits, alone[i].logits, sizeof(alone[i].logits), "session %d", i);
+		cr_assert_arr_eq(together[i].gen, alone[i].gen, sizeof(alone[i].gen), "session %d", i);
+	}
 }

@@ -80,6 +80,57 @@ Test(run, killed_by_a_signal)
 	sbx_config_release(&cfg);
 }
 
+/* The caller's handler: were it still installed in the sandbox's init, a
+ * command signalling init would make init exit and the run fail. */
+static void on_usr1(int sig)
+{
+	(void)sig;
+	_exit(99);
+}
+
+Test(run, the_callers_signal_dispositions_stay_outside)
+{
+	/* A caller that ignores SIGCHLD and SIGPIPE and handles SIGUSR1 (as
+	 * servers do): the sandbox's init must still reap its children and
+	 * must not run the caller's handler, and commands start with nothing
+	 * ignored. */
+	struct sigaction sa;
+	sbx_config cfg;
+	sbx_session *s = NULL;
+	sbx_result r;
+	pl_err err = { 0 };
+	const char *argv[] = { "/bin/bash", "-c",
+			       "kill -USR1 1; sleep 0.1; "
+			       "cat /proc/self/status | while read -r k v; do [ \"$k\" = SigIgn: ] && echo \"$k $v\"; done; "
+			       "yes | head -n1 >/dev/null; echo pipe=${PIPESTATUS[0]}; exit 3",
+			       NULL };
+	const char *want = "SigIgn: 0000000000000000\npipe=141\n";
+	int i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr1;
+	cr_assert_eq(sigaction(SIGUSR1, &sa, NULL), 0);
+	signal(SIGCHLD, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	sbx_config_init(&cfg);
+	sbx_result_init(&r);
+	cr_assert_eq(sbx_run(&r, &cfg, argv, &err), 0, "%s", err.msg);
+	cr_assert_eq(r.exit_code, 3, "%s%s", r.out.ptr, r.err.ptr);
+	cr_assert_str_eq(r.out.ptr, want);
+	sbx_result_release(&r);
+	/* the same in a session, command after command */
+	cr_assert_eq(sbx_session_open(&s, &cfg, &err), 0, "%s", err.msg);
+	for (i = 0; i < 2; i++) {
+		sbx_result_init(&r);
+		cr_assert_eq(sbx_session_exec(s, &r, argv, NULL, &err), 0, "%s", err.msg);
+		cr_assert_eq(r.exit_code, 3, "%s%s", r.out.ptr, r.err.ptr);
+		cr_assert_str_eq(r.out.ptr, want);
+		sbx_result_release(&r);
+	}
+	sbx_session_close(s);
+	sbx_config_release(&cfg);
+}
+
 Test(run, namespaces_identity_and_mounts)
 {
 	sbx_config cfg;

@@ -357,6 +357,24 @@ static bool status_mask(const char *text, const char *key, uint64_t *mask)
 	return digits > 0;
 }
 
+/* The kernel's struct sigaction for rt_sigaction on x86_64. */
+struct kernel_sigaction {
+	void (*handler)(int);
+	unsigned long flags;
+	void (*restorer)(void);
+	uint64_t mask;
+};
+
+/* sig back to SIG_DFL through the system call: glibc's wrappers refuse
+ * signals 32 and 33 (its own), which a caller's ancestors may still have
+ * left ignored. */
+static void default_action(int sig)
+{
+	struct kernel_sigaction ksa = { SIG_DFL, 0, NULL, 0 };
+
+	(void)syscall(SYS_rt_sigaction, sig, &ksa, NULL, sizeof(ksa.mask));
+}
+
 /* Put back to default every signal the caller ignores or handles: init
  * must not run the caller's handlers (a process inside may signal it), and
  * the commands must not inherit SIG_IGN.  The two masks in /proc/self/status
@@ -379,9 +397,9 @@ static void reset_signals(void)
 		if (status_mask(text, "SigIgn:", &ign) && status_mask(text, "SigCgt:", &cgt))
 			mask = ign | cgt;
 	}
-	for (i = 1; i < NSIG && i <= 64; i++)
+	for (i = 1; i <= 64; i++)
 		if ((mask >> (i - 1) & 1) && i != SIGKILL && i != SIGSTOP)
-			signal(i, SIG_DFL);
+			default_action(i);
 }
 
 /* Close every descriptor but the listed ones. */

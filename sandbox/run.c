@@ -170,30 +170,32 @@ static int mount_point(const char *dst, bool dir)
 	return 0;
 }
 
-static int set_attr(const char *path, unsigned long set)
+/* Flags set on the tree at dfd/path (recursively), made private. */
+static int set_attr_at(int dfd, const char *path, unsigned int at_flags, unsigned long set)
 {
 	struct mount_attr a;
 
 	memset(&a, 0, sizeof(a));
 	a.attr_set = set;
 	a.propagation = MS_PRIVATE;
-	return mount_setattr(AT_FDCWD, path, AT_RECURSIVE, &a, sizeof(a));
+	return mount_setattr(dfd, path, at_flags | AT_RECURSIVE, &a, sizeof(a));
+}
+
+static int set_attr(const char *path, unsigned long set)
+{
+	return set_attr_at(AT_FDCWD, path, 0, set);
 }
 
 /* A detached copy of the tree at src with flags set (recursively), not
  * yet attached anywhere; *dir says whether its root is a directory. */
 static int detached_tree(const char *src, unsigned long set, bool *dir)
 {
-	struct mount_attr a;
 	struct stat st;
 	int fd = open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
 
 	if (fd < 0)
 		return -1;
-	memset(&a, 0, sizeof(a));
-	a.attr_set = set;
-	a.propagation = MS_PRIVATE;
-	if (mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof(a)) < 0 || fstat(fd, &st) < 0) {
+	if (set_attr_at(fd, "", AT_EMPTY_PATH, set) < 0 || fstat(fd, &st) < 0) {
 		int e = errno;
 
 		close(fd);
@@ -1330,9 +1332,12 @@ static int make_pipes(int p[3][2], bool want_in, bool want_out, bool merged, pl_
 		}
 		return pl_err_sys(err, PL_ESYS, "creating pipes for the command");
 	}
-	for (i = 0; i < 3; i++)
-		if (p[i][i ? 0 : 1] >= 0)
-			fcntl(p[i][i ? 0 : 1], F_SETFL, O_NONBLOCK);
+	/* the caller's ends: stdin's writing end, the output pipes' reading ends */
+	if (p[0][1] >= 0)
+		fcntl(p[0][1], F_SETFL, O_NONBLOCK);
+	for (i = 1; i < 3; i++)
+		if (p[i][0] >= 0)
+			fcntl(p[i][0], F_SETFL, O_NONBLOCK);
 	return 0;
 }
 

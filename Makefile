@@ -104,11 +104,18 @@ src_of = $(filter-out cli/plait.c,$(shell find $(1) -name '*.c' | sort))
 obj_of = $(patsubst %.c,$(BUILD)/obj/%.o,$(call src_of,$(1)))
 CU_OBJ := $(patsubst %.cu,$(BUILD)/obj/%.cu.o,$(CU_SRC))
 
-$(foreach m,$(MODULES),$(eval $(BUILD)/lib/libplait-$(m).a: $(call obj_of,$(m))))
+# A file per library and test binary holding its list of sources, rewritten
+# only when the list changes: removing or moving a source file then rebuilds
+# the archive (ar would otherwise keep the stale object and its symbols).
+srclist = $(shell mkdir -p $(BUILD)/lists && l='$(2)'; \
+	[ "$$(cat $(BUILD)/lists/$(1) 2>/dev/null)" = "$$l" ] || printf '%s' "$$l" > $(BUILD)/lists/$(1); \
+	echo $(BUILD)/lists/$(1))
+$(foreach m,$(MODULES),$(eval $(BUILD)/lib/libplait-$(m).a: $(call obj_of,$(m)) \
+	$(call srclist,lib-$(m),$(call src_of,$(m)))))
 $(BUILD)/lib/libplait-%.a:
 	@mkdir -p $(@D)
 	@rm -f $@
-	ar rcs $@ $^
+	ar rcs $@ $(filter %.o,$^)
 
 $(BUILD)/obj/%.o: %.c $(BUILD)/gen/grammar_versions.h
 	@mkdir -p $(@D)
@@ -183,11 +190,13 @@ all: $(BUILD)/plait $(CUDA_MODULE)
 TEST_MODULES := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard tests/*/*.c)))))
 TEST_BINS := $(foreach m,$(TEST_MODULES),$(BUILD)/tests/test-$(m))
 
-# tests/cli runs the built program as a user would, so it links common only.
-TESTDEPS_cli := common
+# tests/cli runs the built program as a user would, and tests cli/'s own
+# helpers (the option parser) in process: it links the whole program.
+TESTDEPS_cli := cli
 testdeps = $(if $(TESTDEPS_$(1)),$(TESTDEPS_$(1)),$(1))
 define test_rule
 $(BUILD)/tests/test-$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/$(1)/*.c)) \
+		$(call srclist,test-$(1),$(sort $(wildcard tests/$(1)/*.c))) \
 		$(call libdeps,$(call testdeps,$(1))) $(if $(filter cli,$(1)),$(BUILD)/plait)
 	@mkdir -p $$(@D)
 	$$(CC) $$(LDFLAGS_ALL) -o $$@ $$(filter %.o,$$^) $$(call ldlibs,$(call testdeps,$(1))) -lcriterion

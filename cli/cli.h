@@ -1,25 +1,129 @@
 /*
- * cli.h - the `plait` program: a thin dispatcher over the subcommands each
- * module registers, plus the commands that belong to no single module
- * (doctor).  Nothing here is a library: no other module includes it.
+ * cli.h - the `plait` program's private header: the command type, the
+ * table of commands, and the one option parser and argument helpers every
+ * front-end in cli/ is written with.
+ *
+ * cli/ is the top of the module graph and not a library anyone links: it
+ * may include every module's public header, and no module includes this.
+ * The modules below it parse no argv and print no usage text (the rule
+ * docs/ARCHITECTURE.md states; `make check` lists what they export).
+ *
+ * Source map:
+ *   plait.c     main(): global options, then the command
+ *   commands.c  the table of commands `plait help` lists
+ *   args.c      cli_args (options), cli_parse_ids, cli_fail: what every
+ *               command shares
+ *   cmd_*.c     one file per command family: doctor, model, generate,
+ *               tokenize, sandbox, tool
  */
 #ifndef PLAIT_CLI_H
 #define PLAIT_CLI_H
 
 #include "common/common.h"
 
-/* A module's NULL-name-terminated command table. */
-typedef struct cli_module {
-	const char *module;
-	const pl_cmd *commands;
-} cli_module;
+/* What main hands every command. */
+typedef struct cli_ctx {
+	const pl_log *log;
+	const char *argv0; /* "plait" */
+} cli_ctx;
 
-/* Every module's table, in the order `plait help` lists them. */
-const cli_module *cli_modules(size_t *count);
-const pl_cmd *cli_find(const char *name);
+/* A command: run() gets argv with argv[0] the command's name and returns
+ * the process exit status (CLI_EXIT_*). */
+typedef struct cli_cmd {
+	const char *name;    /* "doctor", "sandbox", "model" ... */
+	const char *summary; /* one line for `plait help` */
+	int (*run)(int argc, char **argv, const cli_ctx *ctx);
+} cli_cmd;
 
-extern const pl_cmd cli_commands[];
+/* Exit statuses shared by every command. */
+enum { CLI_EXIT_OK = 0, CLI_EXIT_FAIL = 1, CLI_EXIT_USAGE = 2 };
 
-int cli_doctor(int argc, char **argv, const pl_cmd_ctx *ctx);
+/* Every command, in the order `plait help` lists them. */
+const cli_cmd *cli_commands(size_t *count);
+const cli_cmd *cli_find(const char *name);
+
+/* The commands (cmd_*.c). */
+int cli_cmd_doctor(int argc, char **argv, const cli_ctx *ctx);
+int cli_cmd_model(int argc, char **argv, const cli_ctx *ctx);
+int cli_cmd_generate(int argc, char **argv, const cli_ctx *ctx);
+int cli_cmd_tokenize(int argc, char **argv, const cli_ctx *ctx);
+int cli_cmd_sandbox(int argc, char **argv, const cli_ctx *ctx);
+int cli_cmd_tool(int argc, char **argv, const cli_ctx *ctx);
+
+/* ------------------------------------------------------------ messages */
+
+/* Prints "plait CMD: message" to stderr, and "try 'plait CMD --help'" after
+ * a usage error; returns exit_code, for `return cli_fail(...)`. */
+int cli_fail(const cli_ctx *ctx, const char *cmd, int exit_code, const char *fmt, ...) PL_PRINTF(4, 5);
+/* The same for an error value ("failed" when it holds no message); returns
+ * CLI_EXIT_FAIL. */
+int cli_fail_err(const cli_ctx *ctx, const char *cmd, const pl_err *err);
+/* True when argv (from argv[1]) holds -h or --help before any "--". */
+bool cli_wants_help(int argc, char **argv);
+
+/* ------------------------------------------------------------ options */
+
+/* An option a command accepts.  A table ends with an entry whose id is 0. */
+typedef struct cli_opt {
+	const char *name; /* long name without the dashes: "max-tokens" */
+	char short_name;  /* 'j' for -j, or 0 */
+	bool has_arg;     /* takes a value: "--name V", "--name=V", "-j V", "-jV" */
+	int id;           /* what cli_next returns for it; > 0 */
+} cli_opt;
+
+/* What cli_next returns besides an option's id. */
+enum {
+	CLI_END = 0,  /* no more arguments */
+	CLI_POS = -1, /* a positional argument, in *val */
+	CLI_BAD = -2  /* a usage error, already printed: return CLI_EXIT_USAGE */
+};
+
+/* The state of one pass over a command's argv. */
+typedef struct cli_args {
+	int argc;
+	char **argv;
+	int i;                /* next argv index to read */
+	const char *cmd;      /* "generate", "model info": names the command in messages */
+	const cli_opt *opts;
+	const cli_ctx *ctx;
+	const char *opt;      /* the last option as written ("--top-p"), for messages */
+	bool dashdash_stops;  /* "--" ends the pass (CLI_END, i past it) instead of
+			       * making every later word positional */
+	bool saw_dashdash;    /* a "--" was read */
+	bool in_positionals;  /* after a "--" that did not stop the pass */
+} cli_args;
+
+/* Starts a pass over argv[first..argc-1]. */
+void cli_args_init(cli_args *a, int argc, char **argv, int first, const char *cmd, const cli_opt *opts,
+		   const cli_ctx *ctx);
+/*
+ * Reads the next argument: an option's id (with *val its value, or NULL for
+ * one without), CLI_POS (a positional word in *val), CLI_END, or CLI_BAD
+ * after printing what was wrong (an unknown option, a missing value, a
+ * value given to an option that takes none).  "-" alone is positional
+ * (standard input, by convention).  -h/--help are not special here: call
+ * cli_wants_help first.
+ */
+int cli_next(cli_args *a, const char **val);
+/* Prints "plait CMD: OPT 'VAL': message" (or "plait CMD: message" when no
+ * option was read) as a usage error; returns CLI_EXIT_USAGE. */
+int cli_bad_value(const cli_args *a, const char *val, const char *fmt, ...) PL_PRINTF(3, 4);
+
+/* Typed values of the last option read; each returns 0, or CLI_EXIT_USAGE
+ * after printing a message that names the option and the value. */
+int cli_value_i64(int64_t *out, const cli_args *a, const char *val, int64_t min, int64_t max);
+int cli_value_int(int *out, const cli_args *a, const char *val, int min, int max);
+/* A real in [min, max]; *out untouched on error. */
+int cli_value_f64(double *out, const cli_args *a, const char *val, double min, double max);
+/* A size: bytes, or with K, M, G (powers of 1024). */
+int cli_value_size(uint64_t *out, const cli_args *a, const char *val);
+
+/*
+ * A list of token ids: decimal integers in [0, 2^31 - 1] separated by
+ * commas and/or blanks ("1,2,3", "1, 2, 3", "1 2 3").  An empty item
+ * ("1,,2"), a leading or trailing comma, and an empty list are errors that
+ * name the item.  *out is malloc'ed; on error nothing is returned.
+ */
+int cli_parse_ids(int32_t **out, size_t *n_out, const char *s, pl_err *err);
 
 #endif /* PLAIT_CLI_H */

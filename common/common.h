@@ -1,7 +1,7 @@
 /*
  * common.h - what every plait module shares: error values, the string buffer,
- * JSON helpers over jansson, logging, file and system utilities, and the
- * small command-line toolkit every subcommand is written with.
+ * JSON helpers over jansson, logging, file and system utilities.  (The
+ * command line is cli/'s alone: no library parses argv.)
  *
  * This is the only public header of libplait-common.  It depends on libc,
  * POSIX and jansson; it knows nothing of any other plait module.
@@ -253,34 +253,5 @@ double pl_now(void);
  */
 int pl_dl_open(void **out, const char *soname, const char *package, pl_err *err);
 void *pl_dl_sym(void *handle, const char *soname, const char *symbol, pl_err *err);
-
-/* ------------------------------------------------------------ CLI */
-
-/*
- * Every subcommand is a pl_cmd.  A module exports a NULL-terminated array of
- * them; the `plait` dispatcher only looks up names and calls run().
- * run() returns the process exit status: 0 success, 1 failure, 2 usage error.
- */
-typedef struct pl_cmd_ctx {
-	const pl_log *log;
-	const char *argv0; /* "plait" */
-} pl_cmd_ctx;
-
-typedef struct pl_cmd {
-	const char *name;    /* "doctor", "sandbox", "model" ... */
-	const char *summary; /* one line for `plait help` */
-	int (*run)(int argc, char **argv, const pl_cmd_ctx *ctx);
-} pl_cmd;
-
-/* Exit codes shared by every command. */
-enum { PL_EXIT_OK = 0, PL_EXIT_FAIL = 1, PL_EXIT_USAGE = 2 };
-
-/* True when argv holds -h or --help before any "--". */
-bool pl_cli_wants_help(int argc, char **argv);
-/* Print "plait CMD: message" to stderr, with "try 'plait CMD --help'" for
- * usage errors; returns the exit code to return from run(). */
-int pl_cli_fail(const pl_cmd_ctx *ctx, const char *cmd, int exit_code, const char *fmt, ...) PL_PRINTF(4, 5);
-/* Print an error value the same way; returns PL_EXIT_FAIL. */
-int pl_cli_fail_err(const pl_cmd_ctx *ctx, const char *cmd, const pl_err *err);
 
 #endif /* PLAIT_COMMON_H */

@@ -252,3 +252,15 @@ done:
 	pl_buf_release(&p);
 	return rc;
 }
+
+void eng_config_state_bytes(eng_state_bytes *out, const eng_config *c)
+{
+	/* K and V of one position in every layer, kv_heads x head_dim each */
+	uint64_t kv = (uint64_t)c->layers * 2 * (uint64_t)(c->kv_heads * c->head_dim);
+	uint64_t later = (uint64_t)(c->loops - 1);
+
+	out->kv0_bf16 = kv * 2;
+	out->cpu_per_token = kv * sizeof(float) * (uint64_t)c->loops + later * (uint64_t)c->hidden * sizeof(float) +
+			     sizeof(int32_t);
+	out->ring_bf16 = kv * 2 * ENG_LOCAL_WINDOW;
+}

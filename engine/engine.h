@@ -126,11 +126,44 @@ const eng_config *eng_model_config(const eng_model *m);
 uint64_t eng_model_params(const eng_model *m);
 /* Bytes of the weight tensors as stored. */
 uint64_t eng_model_file_bytes(const eng_model *m);
-/* Bytes of per-token session state: loop-0 K/V plus the later loops' K/V
- * history and saved hidden states, in fp32 as the CPU path keeps them. */
+/* Bytes of per-token session state on the CPU path: eng_state_bytes'
+ * cpu_per_token for the loaded configuration (--loops included). */
 uint64_t eng_model_kv_bytes_per_token(const eng_model *m);
 /* Read and validate config.json (+ generation_config.json) alone. */
 int eng_config_load(eng_config *out, const char *dir, pl_err *err);
+
+/* Per-token state a model of configuration c needs: the one place these
+ * sizes are computed. */
+typedef struct eng_state_bytes {
+	uint64_t kv0_bf16;      /* loop-0 K and V of every layer at 2 bytes per
+				 * value, as a GPU keeps them */
+	uint64_t cpu_per_token; /* what a CPU session keeps per token: fp32 K/V of
+				 * every loop (the later loops' history makes
+				 * truncation exact), the saved hidden states of
+				 * the loop boundaries, and the token id */
+	uint64_t ring_bf16;     /* one later loop's 65-position window over all
+				 * layers at 2 bytes per value: fixed, not per token */
+} eng_state_bytes;
+void eng_config_state_bytes(eng_state_bytes *out, const eng_config *c);
+
+/* What a model directory holds, read without loading its weights. */
+typedef struct eng_model_info {
+	eng_config cfg;
+	size_t n_tensors;
+	uint64_t params;       /* elements of every stored tensor */
+	uint64_t weight_bytes; /* bytes of every stored tensor */
+	char **files;          /* weight files, as named in the directory */
+	size_t n_files;
+	eng_state_bytes state;
+} eng_model_info;
+
+/* Reads config.json (+ generation_config.json) and validates the header of
+ * every weight file (model.safetensors, or the shards its index lists),
+ * as eng_model_load would, without reading the weights: cheap enough to
+ * run over every model a machine holds.  An error names the directory and
+ * the file.  Release *out with eng_model_info_release. */
+int eng_model_inspect(eng_model_info *out, const char *dir, pl_err *err);
+void eng_model_info_release(eng_model_info *info);
 
 /*
  * A session: one sequence's state (loop-0 K/V of every position, a
@@ -263,6 +296,12 @@ typedef struct eng_tokenizer eng_tokenizer;
 int eng_tokenizer_load(eng_tokenizer **out, const char *model_dir, pl_err *err);
 void eng_tokenizer_free(eng_tokenizer *tk);
 
+/* A model directory's tokenizer when it has one: *out = NULL (and 0) when
+ * it holds neither tokenizer.model nor tokenizer.json; else the tokenizer
+ * eng_tokenizer_load gives, which must also fit in an embedding of
+ * embedding_rows rows (eng_tokenizer_check_vocab; <= 0 skips the check). */
+int eng_tokenizer_load_for_model(eng_tokenizer **out, const char *model_dir, int64_t embedding_rows, pl_err *err);
+
 /* Encodes len bytes of text; *ids_out is malloc'ed (never NULL on success,
  * *n_out may be 0).  With parse_special, the added tokens of
  * tokenizer_config.json found in the text (longest first, leftmost) become
@@ -329,9 +368,6 @@ int eng_tokenizer_check_vocab(const eng_tokenizer *tk, int64_t embedding_rows, p
 /* A new JSON object of facts: type, model_type, pieces, vocab_size,
  * added_tokens, byte_fallback, normalizer, bos, eos, add_bos_token. */
 json_t *eng_tokenizer_describe(const eng_tokenizer *tk);
-
-/* The engine's subcommands: `plait model`, `plait generate`, `plait tokenize`. */
-extern const pl_cmd eng_commands[];
 
 /* -- chat template (LoopCoder-V2 / IQuest: ChatML, Qwen3-style turns) */
 

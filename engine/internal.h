@@ -154,10 +154,4 @@ void vaxpy(float *y, float a, const float *x, size_t n, bool portable);
 
 uint64_t rng_next(uint64_t st[4]);
 
-/* ---------------------------------------------------------- commands */
-
-int eng_cmd_model(int argc, char **argv, const pl_cmd_ctx *ctx);
-int eng_cmd_generate(int argc, char **argv, const pl_cmd_ctx *ctx);
-int eng_cmd_tokenize(int argc, char **argv, const pl_cmd_ctx *ctx);
-
 #endif

@@ -337,9 +337,8 @@ uint64_t eng_model_file_bytes(const eng_model *m)
 
 uint64_t eng_model_kv_bytes_per_token(const eng_model *m)
 {
-	const eng_config *c = &m->cfg;
-	uint64_t kv = (uint64_t)c->layers * 2 * (uint64_t)(c->kv_heads * c->head_dim) * sizeof(float);
+	eng_state_bytes b;
 
-	return kv * (uint64_t)c->loops + (uint64_t)(c->loops - 1) * (uint64_t)c->hidden * sizeof(float) +
-	       sizeof(int32_t);
+	eng_config_state_bytes(&b, &m->cfg);
+	return b.cpu_per_token;
 }

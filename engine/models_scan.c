@@ -1,6 +1,7 @@
 /* models_scan.c - find model directories and say whether each could load.
  *
- * This reads only config.json and file sizes: cheap enough for `plait
+ * Each directory found is inspected (eng_model_inspect: config.json and the
+ * weight files' headers, never the weights): cheap enough for `plait
  * doctor` to run over every configured directory. */
 #define _GNU_SOURCE
 #include "engine/engine.h"
@@ -8,20 +9,6 @@
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-
-static uint64_t file_size(const char *dir, const char *name)
-{
-	pl_buf p = PL_BUF_INIT;
-	struct stat st;
-	uint64_t n = 0;
-
-	pl_path_join(&p, dir, name);
-	if (stat(p.ptr, &st) == 0 && S_ISREG(st.st_mode))
-		n = (uint64_t)st.st_size;
-	pl_buf_release(&p);
-	return n;
-}
 
 static bool has_file(const char *dir, const char *name)
 {
@@ -34,90 +21,55 @@ static bool has_file(const char *dir, const char *name)
 	return ok;
 }
 
-/* Sum of the shards a safetensors index names, each counted once. */
-static int index_weights(json_t *files, uint64_t *bytes, const char *dir, json_t *problems)
+/* The "architectures" entry of config.json, which eng_config does not keep;
+ * NULL when absent or unreadable (eng_model_inspect reports why). */
+static json_t *architecture(const char *dir)
 {
 	pl_buf p = PL_BUF_INIT;
-	pl_err err = { 0 };
-	json_t *idx = NULL, *map, *seen = json_object(), *v;
-	const char *key;
-	int rc = 0;
+	json_t *cfg = NULL, *arch, *name = NULL;
 
-	pl_path_join(&p, dir, "model.safetensors.index.json");
-	if ((rc = pl_json_load_file(&idx, p.ptr, &err)) < 0) {
-		json_array_append_new(problems, json_string(err.msg));
-		goto done;
+	pl_path_join(&p, dir, "config.json");
+	if (pl_json_load_file(&cfg, p.ptr, NULL) == 0) {
+		arch = json_object_get(cfg, "architectures");
+		if (json_is_array(arch) && json_is_string(json_array_get(arch, 0)))
+			name = json_copy(json_array_get(arch, 0));
 	}
-	map = json_object_get(idx, "weight_map");
-	if (!json_is_object(map)) {
-		json_array_append_new(problems,
-				      json_sprintf("%s: no \"weight_map\" object", p.ptr));
-		goto done;
-	}
-	json_object_foreach(map, key, v) {
-		const char *shard = json_string_value(v);
-
-		if (!shard || json_object_get(seen, shard))
-			continue;
-		json_object_set_new(seen, shard, json_true());
-		json_array_append_new(files, json_string(shard));
-		if (!has_file(dir, shard))
-			json_array_append_new(problems, json_sprintf("shard '%s' is missing", shard));
-		*bytes += file_size(dir, shard);
-	}
-done:
-	json_decref(idx);
-	json_decref(seen);
+	json_decref(cfg);
 	pl_buf_release(&p);
-	return rc;
+	return name;
 }
 
 static json_t *describe(const char *dir)
 {
-	pl_buf p = PL_BUF_INIT;
+	json_t *m = json_object(), *problems = json_array(), *files = json_array(), *arch;
+	eng_model_info info;
 	pl_err err = { 0 };
-	json_t *m = json_object(), *cfg = NULL, *problems = json_array(), *files = json_array(), *arch;
-	int64_t layers = 0, hidden = 0, loops = 1, vocab = 0;
-	uint64_t bytes = 0;
+	size_t i;
 
 	pl_json_set(m, "path", json_string(dir));
-	pl_path_join(&p, dir, "config.json");
-	if (pl_json_load_file(&cfg, p.ptr, &err) < 0) {
-		json_array_append_new(problems, json_string(err.msg));
-		goto out;
-	}
-	arch = json_object_get(cfg, "architectures");
-	if (json_is_array(arch) && json_array_size(arch) > 0 && json_is_string(json_array_get(arch, 0)))
-		pl_json_set(m, "architecture", json_copy(json_array_get(arch, 0)));
-	if (pl_json_get_int(&layers, cfg, "num_hidden_layers", p.ptr, &err) < 0 ||
-	    pl_json_get_int(&hidden, cfg, "hidden_size", p.ptr, &err) < 0 ||
-	    pl_json_get_int(&vocab, cfg, "vocab_size", p.ptr, &err) < 0 ||
-	    pl_json_opt_int(&loops, cfg, "plt_num_loops", p.ptr, &err) < 0)
-		json_array_append_new(problems, json_string(err.msg));
-	pl_json_set(m, "layers", json_integer(layers));
-	pl_json_set(m, "hidden_size", json_integer(hidden));
-	pl_json_set(m, "vocab_size", json_integer(vocab));
-	pl_json_set(m, "loops", json_integer(loops));
-out:
-	if (has_file(dir, "model.safetensors.index.json")) {
-		index_weights(files, &bytes, dir, problems);
-	} else if (has_file(dir, "model.safetensors")) {
-		json_array_append_new(files, json_string("model.safetensors"));
-		bytes = file_size(dir, "model.safetensors");
+	if ((arch = architecture(dir)))
+		pl_json_set(m, "architecture", arch);
+	if (eng_model_inspect(&info, dir, &err) == 0) {
+		pl_json_set(m, "layers", json_integer(info.cfg.layers));
+		pl_json_set(m, "hidden_size", json_integer(info.cfg.hidden));
+		pl_json_set(m, "vocab_size", json_integer(info.cfg.vocab));
+		pl_json_set(m, "loops", json_integer(info.cfg.loops));
+		pl_json_set(m, "parameters", json_integer((json_int_t)info.params));
+		pl_json_set(m, "kv_bytes_per_token_bf16", json_integer((json_int_t)info.state.kv0_bf16));
+		for (i = 0; i < info.n_files; i++)
+			json_array_append_new(files, json_string(info.files[i]));
+		pl_json_set(m, "weight_bytes", json_integer((json_int_t)info.weight_bytes));
+		eng_model_info_release(&info);
 	} else {
-		json_array_append_new(problems,
-				      json_string("no model.safetensors or model.safetensors.index.json"));
+		json_array_append_new(problems, json_string(err.msg));
 	}
 	pl_json_set(m, "weight_files", files);
-	pl_json_set(m, "weight_bytes", json_integer((json_int_t)bytes));
 	pl_json_set(m, "tokenizer", json_string(has_file(dir, "tokenizer.model") ? "tokenizer.model"
 						: has_file(dir, "tokenizer.json")  ? "tokenizer.json"
 										   : "missing"));
 	if (!has_file(dir, "tokenizer.model") && !has_file(dir, "tokenizer.json"))
 		json_array_append_new(problems, json_string("no tokenizer.model or tokenizer.json"));
 	pl_json_set(m, "problems", problems);
-	json_decref(cfg);
-	pl_buf_release(&p);
 	return m;
 }
 

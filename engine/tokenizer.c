@@ -647,6 +647,32 @@ int eng_tokenizer_check_vocab(const eng_tokenizer *tk, int64_t embedding_rows, p
 			  tk->vocab - 1, (long long)rows, (size_t)(tk->vocab - rows));
 }
 
+int eng_tokenizer_load_for_model(eng_tokenizer **out, const char *model_dir, int64_t embedding_rows, pl_err *err)
+{
+	pl_buf p = PL_BUF_INIT, q = PL_BUF_INIT;
+	eng_tokenizer *tk = NULL;
+	bool any;
+	int rc;
+
+	*out = NULL;
+	pl_path_join(&p, model_dir, "tokenizer.model");
+	pl_path_join(&q, model_dir, "tokenizer.json");
+	any = pl_file_exists(p.ptr) || pl_file_exists(q.ptr);
+	pl_buf_release(&p);
+	pl_buf_release(&q);
+	if (!any)
+		return 0;
+	if ((rc = eng_tokenizer_load(&tk, model_dir, err)) < 0)
+		return rc;
+	if (embedding_rows > 0 && (rc = eng_tokenizer_check_vocab(tk, embedding_rows, err)) < 0) {
+		pl_err_prefix(err, "%s", model_dir);
+		eng_tokenizer_free(tk);
+		return rc;
+	}
+	*out = tk;
+	return 0;
+}
+
 /* Facts for `plait model info` and doctor. */
 json_t *eng_tokenizer_describe(const eng_tokenizer *tk)
 {

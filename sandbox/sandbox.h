@@ -282,9 +282,4 @@ int sbx_session_exec(sbx_session *s, sbx_result *res, const char *const *argv, c
 /* Kill every process in the session and free it.  NULL is a no-op. */
 void sbx_session_close(sbx_session *s);
 
-/* ---------------------------------------------------------------- commands */
-
-/* `plait sandbox ...`, for cli/registry.c. */
-extern const pl_cmd sbx_commands[];
-
 #endif /* PLAIT_SANDBOX_H */

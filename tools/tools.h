@@ -116,9 +116,6 @@ const char *tools_ctx_root(const tools_ctx *ctx);
  * model should read. */
 int tools_call(tools_obs *obs, tools_ctx *ctx, const char *name, const json_t *args, pl_err *err);
 
-/* `plait tool` */
-extern const pl_cmd tools_commands[];
-
 /* ------------------------------------------------------------ git */
 
 /* Open the repository at path (ownership checks off: plait runs as root on

@@ -77,7 +77,7 @@ Test(plait, usage_errors_exit_2_with_a_hint)
 	done(&r);
 	r = run(NULL, "doctor --bogus");
 	cr_assert_eq(r.status, 2);
-	cr_assert_str_eq(r.err.ptr, "plait doctor: unexpected argument '--bogus'\ntry 'plait doctor --help'\n");
+	cr_assert_str_eq(r.err.ptr, "plait doctor: unknown option '--bogus'\ntry 'plait doctor --help'\n");
 	done(&r);
 	r = run(NULL, "doctor --config");
 	cr_assert_eq(r.status, 2);

@@ -57,26 +57,3 @@ Test(sys, sysinfo_is_plausible)
 	t1 = pl_now();
 	cr_assert_geq(t1, t0);
 }
-
-Test(cli, wants_help_stops_at_double_dash)
-{
-	char *a[] = { "cmd", "x", "--help", NULL };
-	char *b[] = { "cmd", "--", "-h", NULL };
-	char *c[] = { "cmd", "-h", NULL };
-
-	cr_assert(pl_cli_wants_help(3, a));
-	cr_assert_not(pl_cli_wants_help(3, b));
-	cr_assert(pl_cli_wants_help(2, c));
-	cr_assert_not(pl_cli_wants_help(1, c));
-}
-
-Test(cli, fail_returns_the_exit_code)
-{
-	pl_cmd_ctx ctx = { NULL, "plait" };
-	pl_err err = { 0 };
-
-	cr_assert_eq(pl_cli_fail(&ctx, "x", PL_EXIT_USAGE, "bad %s", "flag"), PL_EXIT_USAGE);
-	pl_err_set(&err, PL_EIO, "disk");
-	cr_assert_eq(pl_cli_fail_err(&ctx, "x", &err), PL_EXIT_FAIL);
-	cr_assert_eq(pl_cli_fail_err(NULL, "x", NULL), PL_EXIT_FAIL);
-}

@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "engine/engine.h"
+#include "test_ckpt.h"
+#include "tests/shell.h"
 
 Test(backends, cpu_is_always_built)
 {
@@ -87,6 +89,22 @@ static const char plt_config[] =
 	"{\"architectures\":[\"IQuestPLTCoderForCausalLM\"],\"num_hidden_layers\":2,"
 	"\"hidden_size\":64,\"vocab_size\":300,\"plt_num_loops\":2}";
 
+/* A real tiny checkpoint (test_ckpt.h) at root/rel, its config naming the
+ * architecture. */
+static void write_ckpt(const char *rel)
+{
+	pl_buf d = PL_BUF_INIT;
+	ck c;
+
+	ck_build(&c, true);
+	pl_json_set(c.cfg, "architectures", json_pack("[s]", "IQuestPLTCoderForCausalLM"));
+	pl_path_join(&d, root.ptr, rel);
+	cr_assert_eq(pl_mkdir_p(d.ptr, 0755, NULL), 0);
+	ck_write(&c, d.ptr);
+	ck_release(&c);
+	pl_buf_release(&d);
+}
+
 static json_t *find(json_t *arr, const char *suffix)
 {
 	size_t i;
@@ -103,41 +121,53 @@ Test(models, scan_finds_and_judges_directories, .init = setup, .fini = teardown)
 	json_t *out = json_array(), *m;
 	pl_err err = { 0 };
 
-	write_file("good/config.json", plt_config);
-	write_file("good/model.safetensors", "12345678");
+	write_ckpt("good");
 	write_file("good/tokenizer.model", "x");
-	write_file("sharded/config.json", plt_config);
+	/* two shards, the second missing */
+	write_ckpt("sharded");
+	cr_assert_eq(test_sh(NULL, "cd '%s/sharded' && mv model.safetensors m-1.safetensors", root.ptr), 0);
 	write_file("sharded/model.safetensors.index.json",
-		   "{\"weight_map\":{\"a\":\"m-1.safetensors\",\"b\":\"m-2.safetensors\","
-		   "\"c\":\"m-1.safetensors\"}}");
-	write_file("sharded/m-1.safetensors", "123");
+		   "{\"weight_map\":{\"model.norm.weight\":\"m-1.safetensors\",\"lm_head.weight\":\"m-2.safetensors\"}}");
 	write_file("sharded/tokenizer.json", "{}");
+	/* weights that are not a safetensors file */
+	write_ckpt("garbage");
+	write_file("garbage/model.safetensors", "12345678");
+	write_file("garbage/tokenizer.json", "{}");
 	write_file("broken/config.json", "{not json");
 	write_file("noweights/config.json", "{\"num_hidden_layers\":1,\"hidden_size\":8,\"vocab_size\":4}");
 	write_file("notamodel/readme.txt", "hello");
 
 	cr_assert_eq(eng_models_scan(out, root.ptr, &err), 0, "%s", err.msg);
-	cr_assert_eq(json_array_size(out), 4);
+	cr_assert_eq(json_array_size(out), 5);
 
+	/* what eng_model_inspect reads: the shape and the headers' totals */
 	m = find(out, "/good");
 	cr_assert_not_null(m);
 	cr_assert_str_eq(json_string_value(json_object_get(m, "architecture")), "IQuestPLTCoderForCausalLM");
 	cr_assert_eq(json_integer_value(json_object_get(m, "loops")), 2);
-	cr_assert_eq(json_integer_value(json_object_get(m, "weight_bytes")), 8);
+	cr_assert_eq(json_integer_value(json_object_get(m, "layers")), 1);
+	cr_assert_eq(json_integer_value(json_object_get(m, "parameters")), 256 + 24 + 320 + 64 + 16 + 2 + 8);
+	cr_assert_eq(json_integer_value(json_object_get(m, "weight_bytes")),
+		     4 * json_integer_value(json_object_get(m, "parameters")));
+	cr_assert_eq(json_integer_value(json_object_get(m, "kv_bytes_per_token_bf16")), 1 * 2 * 4 * 2);
+	cr_assert_str_eq(json_string_value(json_array_get(json_object_get(m, "weight_files"), 0)), "model.safetensors");
 	cr_assert_eq(json_array_size(json_object_get(m, "problems")), 0);
 
 	m = find(out, "/sharded");
-	cr_assert_eq(json_array_size(json_object_get(m, "weight_files")), 2);
-	cr_assert_eq(json_integer_value(json_object_get(m, "weight_bytes")), 3);
-	cr_assert_str_eq(json_string_value(json_array_get(json_object_get(m, "problems"), 0)),
-			 "shard 'm-2.safetensors' is missing");
+	cr_assert_eq(json_array_size(json_object_get(m, "problems")), 1);
+	cr_assert(strstr(json_string_value(json_array_get(json_object_get(m, "problems"), 0)), "m-2.safetensors"),
+		  "%s", json_string_value(json_array_get(json_object_get(m, "problems"), 0)));
+
+	m = find(out, "/garbage");
+	cr_assert_eq(json_array_size(json_object_get(m, "problems")), 1);
+	cr_assert(strstr(json_string_value(json_array_get(json_object_get(m, "problems"), 0)), "model.safetensors"),
+		  "%s", json_string_value(json_array_get(json_object_get(m, "problems"), 0)));
 
 	m = find(out, "/broken");
 	cr_assert_not_null(strstr(json_string_value(json_array_get(json_object_get(m, "problems"), 0)),
 				  "invalid JSON"));
 
 	m = find(out, "/noweights");
-	cr_assert_eq(json_integer_value(json_object_get(m, "loops")), 1); /* plain Llama */
 	cr_assert_eq(json_array_size(json_object_get(m, "problems")), 2);
 	json_decref(out);
 }

@@ -1,6 +1,8 @@
-/* cmd.c - `plait sandbox run`: one command in a fresh sandbox, from the
- * command line. */
+/* cmd_sandbox.c - `plait sandbox run`: one command in a fresh sandbox, from
+ * the command line. */
 #define _GNU_SOURCE
+#include "cli/cli.h"
+
 #include "sandbox/sandbox.h"
 
 #include <errno.h>
@@ -146,27 +148,152 @@ static void add_bind(sbx_config *cfg, const char *arg, bool ro)
 	free(src);
 }
 
-static int parse_size_opt(uint64_t *out, const char *opt, const char *v, const pl_cmd_ctx *ctx)
-{
-	pl_err err = { 0 };
+enum {
+	O_PROFILE = 1, O_ROOTFS, O_BIND, O_RO_BIND, O_WORKDIR, O_CWD, O_NET, O_ENV, O_KEEP_ENV, O_HOSTNAME,
+	O_TIMEOUT, O_CPU, O_MEMORY, O_ADDRESS_SPACE, O_NOFILE, O_NPROC, O_CGROUP, O_CGROUP_PARENT, O_FSIZE,
+	O_OUTPUT_CAP, O_MERGE_OUTPUT, O_UID, O_GID, O_STDIN, O_JSON
+};
 
-	if (pl_parse_size(out, v, &err) < 0)
-		return pl_cli_fail(ctx, "sandbox", PL_EXIT_USAGE, "%s: %s", opt, err.msg);
-	return 0;
-}
+/* Every option of `plait sandbox run`; tests/cli/test_sandbox.c checks
+ * that --help documents each one. */
+static const cli_opt run_opts[] = {
+	{ "profile", 0, true, O_PROFILE },
+	{ "rootfs", 0, true, O_ROOTFS },
+	{ "bind", 0, true, O_BIND },
+	{ "ro-bind", 0, true, O_RO_BIND },
+	{ "workdir", 0, true, O_WORKDIR },
+	{ "cwd", 0, true, O_CWD },
+	{ "net", 0, false, O_NET },
+	{ "env", 0, true, O_ENV },
+	{ "keep-env", 0, true, O_KEEP_ENV },
+	{ "hostname", 0, true, O_HOSTNAME },
+	{ "timeout", 0, true, O_TIMEOUT },
+	{ "cpu", 0, true, O_CPU },
+	{ "memory", 0, true, O_MEMORY },
+	{ "address-space", 0, true, O_ADDRESS_SPACE },
+	{ "nofile", 0, true, O_NOFILE },
+	{ "nproc", 0, true, O_NPROC },
+	{ "cgroup", 0, true, O_CGROUP },
+	{ "cgroup-parent", 0, true, O_CGROUP_PARENT },
+	{ "fsize", 0, true, O_FSIZE },
+	{ "output-cap", 0, true, O_OUTPUT_CAP },
+	{ "merge-output", 0, false, O_MERGE_OUTPUT },
+	{ "uid", 0, true, O_UID },
+	{ "gid", 0, true, O_GID },
+	{ "stdin", 0, false, O_STDIN },
+	{ "json", 0, false, O_JSON },
+	{ NULL, 0, false, 0 },
+};
 
-static int parse_count_opt(uint64_t *out, const char *opt, const char *v, const pl_cmd_ctx *ctx)
+/* A count option: an integer >= 1. */
+static int count_value(uint64_t *out, const cli_args *a, const char *v)
 {
-	pl_err err = { 0 };
 	int64_t n;
+	int st;
 
-	if (pl_parse_i64(&n, v, 1, INT64_MAX, &err) < 0)
-		return pl_cli_fail(ctx, "sandbox", PL_EXIT_USAGE, "%s: %s", opt, err.msg);
+	if ((st = cli_value_i64(&n, a, v, 1, INT64_MAX)) != 0)
+		return st;
 	*out = (uint64_t)n;
 	return 0;
 }
 
-static int cmd_run(int argc, char **argv, const pl_cmd_ctx *ctx)
+/* Applies one option to cfg (the profile, already loaded, is skipped). */
+static int apply_opt(sbx_config *cfg, bool *json, bool *want_stdin, const cli_args *a, int id, const char *v)
+{
+	pl_err err = { 0 };
+	int64_t n;
+	uint64_t cap;
+	double t;
+	int st = 0;
+
+	switch (id) {
+	case O_PROFILE:
+		break;
+	case O_ROOTFS:
+		sbx_config_set_rootfs(cfg, v);
+		break;
+	case O_BIND:
+	case O_RO_BIND:
+		add_bind(cfg, v, id == O_RO_BIND);
+		break;
+	case O_WORKDIR:
+		sbx_config_set_workdir(cfg, v);
+		break;
+	case O_CWD:
+		sbx_config_set_cwd(cfg, v);
+		break;
+	case O_NET:
+		cfg->network = true;
+		break;
+	case O_ENV:
+		if (sbx_config_set_env(cfg, v, &err) < 0)
+			return cli_bad_value(a, v, "%s", err.msg);
+		break;
+	case O_KEEP_ENV:
+		sbx_config_allow_env(cfg, v);
+		break;
+	case O_HOSTNAME:
+		sbx_config_set_hostname(cfg, v);
+		break;
+	case O_TIMEOUT:
+		if (pl_parse_f64(&t, v, NULL) < 0 || !(t > 0))
+			return cli_bad_value(a, v, "not a positive number of seconds");
+		cfg->limits.timeout = t;
+		break;
+	case O_CPU:
+		st = count_value(&cfg->limits.cpu_seconds, a, v);
+		break;
+	case O_MEMORY:
+		st = cli_value_size(&cfg->limits.memory, a, v);
+		break;
+	case O_ADDRESS_SPACE:
+		st = cli_value_size(&cfg->limits.address_space, a, v);
+		break;
+	case O_NOFILE:
+		st = count_value(&cfg->limits.nofile, a, v);
+		break;
+	case O_NPROC:
+		st = count_value(&cfg->limits.nproc, a, v);
+		break;
+	case O_CGROUP:
+		if (sbx_cgroup_use_parse(&cfg->cgroup, v, &err) < 0)
+			return cli_bad_value(a, v, "%s", err.msg);
+		break;
+	case O_CGROUP_PARENT:
+		sbx_config_set_cgroup_parent(cfg, v);
+		break;
+	case O_FSIZE:
+		st = cli_value_size(&cfg->limits.fsize, a, v);
+		break;
+	case O_OUTPUT_CAP:
+		if ((st = cli_value_size(&cap, a, v)) == 0)
+			cfg->output_cap = (size_t)cap;
+		break;
+	case O_MERGE_OUTPUT:
+		cfg->merge_output = true;
+		break;
+	case O_UID:
+	case O_GID:
+		if ((st = cli_value_i64(&n, a, v, 0, 0xfffffffe)) == 0) {
+			if (id == O_UID)
+				cfg->uid = n;
+			else
+				cfg->gid = n;
+		}
+		break;
+	case O_STDIN:
+		*want_stdin = true;
+		break;
+	case O_JSON:
+		*json = true;
+		break;
+	default:
+		PL_BUG("sandbox run: option %d has no handler", id);
+	}
+	return st;
+}
+
+static int cmd_run(int argc, char **argv, const cli_ctx *ctx)
 {
 	sbx_config cfg;
 	sbx_result res;
@@ -174,128 +301,39 @@ static int cmd_run(int argc, char **argv, const pl_cmd_ctx *ctx)
 	pl_err err = { 0 };
 	pl_buf in = PL_BUF_INIT;
 	bool json = false, want_stdin = false;
-	int i, rc = PL_EXIT_OK, first_cmd = -1;
-	const char *profile = NULL;
+	int rc = CLI_EXIT_OK, first_cmd = -1, id;
+	const char *profile = NULL, *v;
 	sbx_cgroup_info cginfo;
+	cli_args a;
 
 	sbx_config_init(&cfg);
 	sbx_result_init(&res);
 	memset(&opts, 0, sizeof(opts));
-	/* The profile comes first whatever its place, so options override it. */
-	for (i = 1; i < argc && strcmp(argv[i], "--"); i++)
-		if (!strcmp(argv[i], "--profile") && i + 1 < argc)
-			profile = argv[i + 1];
-	if (profile && sbx_profile_load(&cfg, profile, &err) < 0) {
-		rc = pl_cli_fail_err(ctx, "sandbox", &err);
+	/* The profile comes first whatever its place, so options override it;
+	 * this first pass also reports any usage error before anything runs. */
+	cli_args_init(&a, argc, argv, 1, "sandbox", run_opts, ctx);
+	a.dashdash_stops = true;
+	while ((id = cli_next(&a, &v)) > 0)
+		if (id == O_PROFILE)
+			profile = v;
+	if (id == CLI_BAD) {
+		rc = CLI_EXIT_USAGE;
 		goto done;
 	}
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		int64_t id;
-		double t;
-
-		if (!strcmp(a, "--")) {
-			first_cmd = i + 1;
-			break;
-		}
-		if (!strcmp(a, "--net")) {
-			cfg.network = true;
-			continue;
-		}
-		if (!strcmp(a, "--merge-output")) {
-			cfg.merge_output = true;
-			continue;
-		}
-		if (!strcmp(a, "--json")) {
-			json = true;
-			continue;
-		}
-		if (!strcmp(a, "--stdin")) {
-			want_stdin = true;
-			continue;
-		}
-		if (a[0] != '-') {
-			first_cmd = i;
-			break;
-		}
-		if (!v) {
-			rc = pl_cli_fail(ctx, "sandbox", PL_EXIT_USAGE, "unknown option or missing value: '%s'", a);
-			goto done;
-		}
-		i++;
-		if (!strcmp(a, "--profile")) {
-			continue;
-		} else if (!strcmp(a, "--rootfs")) {
-			sbx_config_set_rootfs(&cfg, v);
-		} else if (!strcmp(a, "--bind") || !strcmp(a, "--ro-bind")) {
-			add_bind(&cfg, v, !strcmp(a, "--ro-bind"));
-		} else if (!strcmp(a, "--workdir")) {
-			sbx_config_set_workdir(&cfg, v);
-		} else if (!strcmp(a, "--cwd")) {
-			sbx_config_set_cwd(&cfg, v);
-		} else if (!strcmp(a, "--env")) {
-			if (sbx_config_set_env(&cfg, v, &err) < 0) {
-				rc = pl_cli_fail(ctx, "sandbox", PL_EXIT_USAGE, "--env: %s", err.msg);
-				goto done;
-			}
-		} else if (!strcmp(a, "--keep-env")) {
-			sbx_config_allow_env(&cfg, v);
-		} else if (!strcmp(a, "--cgroup")) {
-			if (sbx_cgroup_use_parse(&cfg.cgroup, v, &err) < 0) {
-				rc = pl_cli_fail(ctx, "sandbox", PL_EXIT_USAGE, "--cgroup: %s", err.msg);
-				goto done;
-			}
-		} else if (!strcmp(a, "--cgroup-parent")) {
-			sbx_config_set_cgroup_parent(&cfg, v);
-		} else if (!strcmp(a, "--hostname")) {
-			sbx_config_set_hostname(&cfg, v);
-		} else if (!strcmp(a, "--timeout")) {
-			if (pl_parse_f64(&t, v, &err) < 0 || t <= 0) {
-				rc = pl_cli_fail(ctx, "sandbox", PL_EXIT_USAGE,
-						 "--timeout: '%s' is not a positive number of seconds", v);
-				goto done;
-			}
-			cfg.limits.timeout = t;
-		} else if (!strcmp(a, "--cpu")) {
-			if ((rc = parse_count_opt(&cfg.limits.cpu_seconds, a, v, ctx)))
-				goto done;
-		} else if (!strcmp(a, "--memory")) {
-			if ((rc = parse_size_opt(&cfg.limits.memory, a, v, ctx)))
-				goto done;
-		} else if (!strcmp(a, "--address-space")) {
-			if ((rc = parse_size_opt(&cfg.limits.address_space, a, v, ctx)))
-				goto done;
-		} else if (!strcmp(a, "--nofile")) {
-			if ((rc = parse_count_opt(&cfg.limits.nofile, a, v, ctx)))
-				goto done;
-		} else if (!strcmp(a, "--nproc")) {
-			if ((rc = parse_count_opt(&cfg.limits.nproc, a, v, ctx)))
-				goto done;
-		} else if (!strcmp(a, "--fsize")) {
-			if ((rc = parse_size_opt(&cfg.limits.fsize, a, v, ctx)))
-				goto done;
-		} else if (!strcmp(a, "--output-cap")) {
-			uint64_t cap;
-
-			if ((rc = parse_size_opt(&cap, a, v, ctx)))
-				goto done;
-			cfg.output_cap = (size_t)cap;
-		} else if (!strcmp(a, "--uid") || !strcmp(a, "--gid")) {
-			if (pl_parse_i64(&id, v, 0, 0xfffffffe, &err) < 0) {
-				rc = pl_cli_fail(ctx, "sandbox", PL_EXIT_USAGE, "%s: %s", a, err.msg);
-				goto done;
-			}
-			if (a[2] == 'u')
-				cfg.uid = id;
-			else
-				cfg.gid = id;
-		} else {
-			rc = pl_cli_fail(ctx, "sandbox", PL_EXIT_USAGE, "unknown option '%s'", a);
-			goto done;
-		}
+	if (profile && sbx_profile_load(&cfg, profile, &err) < 0) {
+		rc = cli_fail_err(ctx, "sandbox", &err);
+		goto done;
 	}
-	if (first_cmd < 0 || first_cmd >= argc) {
-		rc = pl_cli_fail(ctx, "sandbox", PL_EXIT_USAGE, "no command given (plait sandbox run [options] -- CMD)");
+	/* The command starts at the first word that is not an option, or
+	 * after "--". */
+	cli_args_init(&a, argc, argv, 1, "sandbox", run_opts, ctx);
+	a.dashdash_stops = true;
+	while ((id = cli_next(&a, &v)) > 0)
+		if ((rc = apply_opt(&cfg, &json, &want_stdin, &a, id, v)) != 0)
+			goto done;
+	first_cmd = id == CLI_POS ? a.i - 1 : a.i;
+	if (first_cmd >= argc) {
+		rc = cli_fail(ctx, "sandbox", CLI_EXIT_USAGE, "no command given (plait sandbox run [options] -- CMD)");
 		goto done;
 	}
 	/* One notice when the limits cannot be a cgroup's, saying why. */
@@ -307,7 +345,7 @@ static int cmd_run(int argc, char **argv, const pl_cmd_ctx *ctx)
 			    cginfo.why);
 	if (want_stdin) {
 		if (read_stdin(&in) < 0) {
-			rc = pl_cli_fail(ctx, "sandbox", PL_EXIT_FAIL, "reading standard input: %s", strerror(errno));
+			rc = cli_fail(ctx, "sandbox", CLI_EXIT_FAIL, "reading standard input: %s", strerror(errno));
 			goto done;
 		}
 		opts.stdin_data = in.ptr;
@@ -322,7 +360,7 @@ static int cmd_run(int argc, char **argv, const pl_cmd_ctx *ctx)
 			      !isatty(STDOUT_FILENO) && !isatty(STDERR_FILENO);
 	opts.caller_exits = true; /* plait exits once the result is out */
 	if (sbx_run_opts(&res, &cfg, (const char *const *)argv + first_cmd, &opts, &err) < 0) {
-		rc = pl_cli_fail_err(ctx, "sandbox", &err);
+		rc = cli_fail_err(ctx, "sandbox", &err);
 		goto done;
 	}
 	if (json) {
@@ -353,22 +391,17 @@ done:
 	return rc;
 }
 
-static int cmd_sandbox(int argc, char **argv, const pl_cmd_ctx *ctx)
+int cli_cmd_sandbox(int argc, char **argv, const cli_ctx *ctx)
 {
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		fputs(sandbox_usage, argc < 2 ? stderr : stdout);
-		return argc < 2 ? PL_EXIT_USAGE : PL_EXIT_OK;
+		return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
 	}
 	if (strcmp(argv[1], "run"))
-		return pl_cli_fail(ctx, "sandbox", PL_EXIT_USAGE, "unknown subcommand '%s' (expected 'run')", argv[1]);
-	if (pl_cli_wants_help(argc - 1, argv + 1)) {
+		return cli_fail(ctx, "sandbox", CLI_EXIT_USAGE, "unknown subcommand '%s' (expected 'run')", argv[1]);
+	if (cli_wants_help(argc - 1, argv + 1)) {
 		fputs(sandbox_usage, stdout);
-		return PL_EXIT_OK;
+		return CLI_EXIT_OK;
 	}
 	return cmd_run(argc - 1, argv + 1, ctx);
 }
-
-const pl_cmd sbx_commands[] = {
-	{ "sandbox", "run a command isolated from the host (plait sandbox run -- CMD)", cmd_sandbox },
-	{ NULL, NULL, NULL },
-};

@@ -1,4 +1,4 @@
-/* doctor.c - `plait doctor`: what this machine offers plait, what is missing.
+/* cmd_doctor.c - `plait doctor`: what this machine offers plait, what is missing.
  *
  * The report is built once as JSON; the text form is a rendering of that
  * same object, so `--json` and the default output cannot disagree. */
@@ -440,7 +440,15 @@ static void render_text(pl_buf *b, const json_t *report)
 			      : "plait cannot work here until the fatal problems above are fixed.");
 }
 
-int cli_doctor(int argc, char **argv, const pl_cmd_ctx *ctx)
+enum { O_JSON = 1, O_CONFIG };
+
+static const cli_opt doctor_opts[] = {
+	{ "json", 0, false, O_JSON },
+	{ "config", 0, true, O_CONFIG },
+	{ NULL, 0, false, 0 },
+};
+
+int cli_cmd_doctor(int argc, char **argv, const cli_ctx *ctx)
 {
 	agent_config_opts copts = { 0 };
 	agent_config *cfg = NULL;
@@ -448,22 +456,25 @@ int cli_doctor(int argc, char **argv, const pl_cmd_ctx *ctx)
 	pl_err err = { 0 };
 	pl_buf out = PL_BUF_INIT;
 	bool json = false, ok = true;
-	int i, status;
+	const char *v;
+	int id, status;
 	size_t k;
+	cli_args a;
 
-	if (pl_cli_wants_help(argc, argv)) {
+	if (cli_wants_help(argc, argv)) {
 		fputs(doctor_usage, stdout);
-		return PL_EXIT_OK;
+		return CLI_EXIT_OK;
 	}
-	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json"))
+	cli_args_init(&a, argc, argv, 1, "doctor", doctor_opts, ctx);
+	while ((id = cli_next(&a, &v)) != CLI_END) {
+		if (id == CLI_BAD)
+			return CLI_EXIT_USAGE;
+		if (id == CLI_POS)
+			return cli_fail(ctx, "doctor", CLI_EXIT_USAGE, "unexpected argument '%s'", v);
+		if (id == O_JSON)
 			json = true;
-		else if (!strcmp(argv[i], "--config") && i + 1 < argc)
-			copts.file = argv[++i];
-		else if (!strcmp(argv[i], "--config"))
-			return pl_cli_fail(ctx, "doctor", PL_EXIT_USAGE, "--config needs a file name");
 		else
-			return pl_cli_fail(ctx, "doctor", PL_EXIT_USAGE, "unexpected argument '%s'", argv[i]);
+			copts.file = v;
 	}
 	report = json_object();
 	problems = json_array();
@@ -491,7 +502,7 @@ int cli_doctor(int argc, char **argv, const pl_cmd_ctx *ctx)
 		render_text(&out, report);
 	}
 	fwrite(out.ptr, 1, out.len, stdout);
-	status = ok ? PL_EXIT_OK : PL_EXIT_FAIL;
+	status = ok ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 	pl_buf_release(&out);
 	json_decref(report);
 	agent_config_free(cfg);

@@ -1,9 +1,11 @@
-/* tokenizer_cmd.c - `plait tokenize`: a model's tokenizer from the command line. */
-#include "engine/internal.h"
+/* cmd_tokenize.c - `plait tokenize`: a model's tokenizer from the command
+ * line: text to ids and pieces, or ids back to text. */
+#include "cli/cli.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+
+#include "engine/engine.h"
 
 static const char tokenize_usage[] =
 	"usage: plait tokenize --model DIR [--ids] [--no-special] TEXT|-\n"
@@ -20,7 +22,9 @@ static const char tokenize_usage[] =
 	"  --no-special    encode added-token text like any other text\n"
 	"  --decode IDS    print the text of comma-separated ids instead\n"
 	"  --stats         print the token count and the tokenizer's facts to stderr\n"
-	"  -h, --help      show this help\n";
+	"  -h, --help      show this help\n"
+	"\n"
+	"A TEXT that starts with '-' goes after '--': plait tokenize --model DIR -- -x\n";
 
 /* The piece with control characters made visible. */
 static void put_piece(FILE *out, const char *p)
@@ -41,78 +45,73 @@ static void put_piece(FILE *out, const char *p)
 	}
 }
 
-static int parse_ids(int32_t **out, size_t *n, const char *s, pl_err *err)
+enum { O_MODEL = 1, O_DECODE, O_IDS, O_NO_SPECIAL, O_STATS };
+
+static const cli_opt tokenize_opts[] = {
+	{ "model", 0, true, O_MODEL },
+	{ "decode", 0, true, O_DECODE },
+	{ "ids", 0, false, O_IDS },
+	{ "no-special", 0, false, O_NO_SPECIAL },
+	{ "stats", 0, false, O_STATS },
+	{ NULL, 0, false, 0 },
+};
+
+int cli_cmd_tokenize(int argc, char **argv, const cli_ctx *ctx)
 {
-	int32_t *ids = pl_xmalloc((strlen(s) / 2 + 2) * sizeof(*ids));
-	char *copy = pl_xstrdup(s), *save = NULL, *tok;
-	size_t k = 0;
-
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		int64_t v;
-
-		if (pl_parse_i64(&v, tok, 0, INT32_MAX, NULL) < 0) {
-			int rc = pl_err_set(err, PL_EINVAL, "--decode: '%s' is not a token id", tok);
-
-			free(ids);
-			free(copy);
-			return rc;
-		}
-		ids[k++] = (int32_t)v;
-	}
-	free(copy);
-	*out = ids;
-	*n = k;
-	return 0;
-}
-
-int eng_cmd_tokenize(int argc, char **argv, const pl_cmd_ctx *ctx)
-{
-	const char *model = NULL, *text = NULL, *decode = NULL;
+	const char *model = NULL, *text = NULL, *decode = NULL, *v;
 	bool ids_only = false, special = true, stats = false;
 	eng_tokenizer *tk = NULL;
 	pl_buf in = PL_BUF_INIT, out = PL_BUF_INIT;
 	int32_t *ids = NULL;
 	size_t n = 0;
 	pl_err err = { 0 };
-	int status = PL_EXIT_OK;
+	int status = CLI_EXIT_OK, id;
+	cli_args a;
 
-	if (pl_cli_wants_help(argc, argv)) {
+	if (cli_wants_help(argc, argv)) {
 		fputs(tokenize_usage, stdout);
-		return PL_EXIT_OK;
+		return CLI_EXIT_OK;
 	}
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--model") && i + 1 < argc)
-			model = argv[++i];
-		else if (!strcmp(argv[i], "--decode") && i + 1 < argc)
-			decode = argv[++i];
-		else if (!strcmp(argv[i], "--ids"))
+	cli_args_init(&a, argc, argv, 1, "tokenize", tokenize_opts, ctx);
+	while ((id = cli_next(&a, &v)) != CLI_END) {
+		switch (id) {
+		case CLI_BAD:
+			return CLI_EXIT_USAGE;
+		case O_MODEL:
+			model = v;
+			break;
+		case O_DECODE:
+			decode = v;
+			break;
+		case O_IDS:
 			ids_only = true;
-		else if (!strcmp(argv[i], "--no-special"))
+			break;
+		case O_NO_SPECIAL:
 			special = false;
-		else if (!strcmp(argv[i], "--stats"))
+			break;
+		case O_STATS:
 			stats = true;
-		else if (!strcmp(argv[i], "--model") || !strcmp(argv[i], "--decode"))
-			return pl_cli_fail(ctx, "tokenize", PL_EXIT_USAGE, "%s needs a value", argv[i]);
-		else if (argv[i][0] == '-' && argv[i][1] && !text)
-			return pl_cli_fail(ctx, "tokenize", PL_EXIT_USAGE, "unknown option '%s'", argv[i]);
-		else if (!text)
-			text = argv[i];
-		else
-			return pl_cli_fail(ctx, "tokenize", PL_EXIT_USAGE, "more than one TEXT given");
+			break;
+		case CLI_POS:
+			if (text)
+				return cli_fail(ctx, "tokenize", CLI_EXIT_USAGE, "more than one TEXT given");
+			text = v;
+			break;
+		}
 	}
 	if (!model)
-		return pl_cli_fail(ctx, "tokenize", PL_EXIT_USAGE, "--model DIR is required");
+		return cli_fail(ctx, "tokenize", CLI_EXIT_USAGE, "--model DIR is required");
 	if (!text == !decode)
-		return pl_cli_fail(ctx, "tokenize", PL_EXIT_USAGE, "give either TEXT (or -) or --decode IDS");
-	if (decode && parse_ids(&ids, &n, decode, &err) < 0)
-		return pl_cli_fail(ctx, "tokenize", PL_EXIT_USAGE, "%s", err.msg);
+		return cli_fail(ctx, "tokenize", CLI_EXIT_USAGE, "give either TEXT (or -) or --decode IDS");
+	if (decode && cli_parse_ids(&ids, &n, decode, &err) < 0)
+		return cli_fail(ctx, "tokenize", CLI_EXIT_USAGE, "--decode: %s", err.msg);
 	if (eng_tokenizer_load(&tk, model, &err) < 0) {
-		status = pl_cli_fail_err(ctx, "tokenize", &err);
+		status = cli_fail_err(ctx, "tokenize", &err);
 		goto done;
 	}
 	if (decode) {
 		if (eng_tokenizer_decode(tk, ids, n, &out, &err) < 0) {
-			status = pl_cli_fail_err(ctx, "tokenize", &err);
+			status = cli_fail_err(ctx, "tokenize", &err);
 			goto done;
 		}
 		fwrite(out.ptr, 1, out.len, stdout);
@@ -121,14 +120,14 @@ int eng_cmd_tokenize(int argc, char **argv, const pl_cmd_ctx *ctx)
 	}
 	if (!strcmp(text, "-")) {
 		if (pl_file_read(&in, "/dev/stdin", 0, &err) < 0) {
-			status = pl_cli_fail_err(ctx, "tokenize", &err);
+			status = cli_fail_err(ctx, "tokenize", &err);
 			goto done;
 		}
 	} else {
 		pl_buf_puts(&in, text);
 	}
 	if (eng_tokenizer_encode(tk, in.ptr, in.len, special, &ids, &n, &err) < 0) {
-		status = pl_cli_fail_err(ctx, "tokenize", &err);
+		status = cli_fail_err(ctx, "tokenize", &err);
 		goto done;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -152,8 +151,8 @@ int eng_cmd_tokenize(int argc, char **argv, const pl_cmd_ctx *ctx)
 		json_decref(facts);
 	}
 done:
-	if (fflush(stdout) != 0 && status == PL_EXIT_OK)
-		status = pl_cli_fail(ctx, "tokenize", PL_EXIT_FAIL, "cannot write the output");
+	if (fflush(stdout) != 0 && status == CLI_EXIT_OK)
+		status = cli_fail(ctx, "tokenize", CLI_EXIT_FAIL, "cannot write the output");
 	free(ids);
 	pl_buf_release(&in);
 	pl_buf_release(&out);

@@ -1,5 +1,5 @@
 /* `plait sandbox run` as a user runs it (PLAIT_BIN). */
-#include "sbx_test.h"
+#include "tests/sandbox/sbx_test.h"
 #include "tests/shell.h"
 
 /* Run the built plait with args; stdout+stderr (merged) and exit status. */
@@ -9,9 +9,9 @@ static int plait(pl_buf *out, const char *args)
 	return test_sh(out, "%s %s 2>&1 </dev/null", test_plait_bin(), args);
 }
 
-TestSuite(cli, .timeout = 60);
+TestSuite(sandbox_cmd, .timeout = 60);
 
-Test(cli, help_documents_every_option)
+Test(sandbox_cmd, help_documents_every_option)
 {
 	static const char *const opts[] = { "--profile", "--rootfs", "--bind",     "--ro-bind", "--workdir",
 					    "--cwd",     "--net",    "--env",      "--keep-env", "--hostname",
@@ -21,25 +21,30 @@ Test(cli, help_documents_every_option)
 	pl_buf out = PL_BUF_INIT, src = PL_BUF_INIT, p = PL_BUF_INIT;
 	const char *root = getenv("PLAIT_ROOT");
 	const char *s;
-	size_t i;
+	size_t i, n_opts = 0;
 
 	cr_assert_eq(plait(&out, "sandbox run --help"), 0);
 	for (i = 0; i < PL_ARRAY_LEN(opts); i++)
 		cr_assert(strstr(out.ptr, opts[i]), "--help does not document %s", opts[i]);
-	/* and every option the parser accepts appears in the help */
+	/* and every option the parser accepts (its table in cli/cmd_sandbox.c)
+	 * appears in the help */
 	cr_assert(root);
-	pl_path_join(&p, root, "sandbox/cmd.c");
+	pl_path_join(&p, root, "cli/cmd_sandbox.c");
 	read_text(&src, p.ptr);
-	for (s = src.ptr; (s = strstr(s, "!strcmp(a, \"--")); s++) {
-		char opt[64];
-		const char *q = s + strlen("!strcmp(a, \"");
+	s = strstr(src.ptr, "static const cli_opt run_opts[] = {");
+	cr_assert_not_null(s, "the option table of sandbox run was not found");
+	for (; (s = strstr(s, "{ \"")) && s < strstr(src.ptr, "{ NULL, 0, false, 0 }"); s++) {
+		char opt[64] = "--";
+		const char *q = s + strlen("{ \"");
 		size_t n = strcspn(q, "\"");
 
-		cr_assert_lt(n, sizeof(opt));
-		memcpy(opt, q, n);
-		opt[n] = '\0';
+		cr_assert_lt(n + 2, sizeof(opt));
+		memcpy(opt + 2, q, n);
+		opt[n + 2] = '\0';
 		cr_assert(strstr(out.ptr, opt), "option %s is parsed but not in --help", opt);
+		n_opts++;
 	}
+	cr_assert_geq(n_opts, 25, "only %zu options found in the table", n_opts);
 	cr_assert_eq(plait(&out, "sandbox --help"), 0);
 	cr_assert(strstr(out.ptr, "usage: plait sandbox run"));
 	pl_buf_release(&out);
@@ -47,7 +52,7 @@ Test(cli, help_documents_every_option)
 	pl_buf_release(&p);
 }
 
-Test(cli, runs_and_passes_exit_status_and_output)
+Test(sandbox_cmd, runs_and_passes_exit_status_and_output)
 {
 	pl_buf out = PL_BUF_INIT;
 
@@ -62,7 +67,7 @@ Test(cli, runs_and_passes_exit_status_and_output)
 	pl_buf_release(&out);
 }
 
-Test(cli, json_result)
+Test(sandbox_cmd, json_result)
 {
 	pl_buf out = PL_BUF_INIT;
 	json_t *j = NULL;
@@ -80,7 +85,7 @@ Test(cli, json_result)
 	pl_buf_release(&out);
 }
 
-Test(cli, stdin_is_passed_on_request)
+Test(sandbox_cmd, stdin_is_passed_on_request)
 {
 	pl_buf out = PL_BUF_INIT;
 
@@ -92,7 +97,7 @@ Test(cli, stdin_is_passed_on_request)
 	pl_buf_release(&out);
 }
 
-Test(cli, bad_usage_is_a_clear_error)
+Test(sandbox_cmd, bad_usage_is_a_clear_error)
 {
 	static const struct {
 		const char *args, *msg;
@@ -102,12 +107,12 @@ Test(cli, bad_usage_is_a_clear_error)
 		{ "sandbox frobnicate", "unknown subcommand 'frobnicate'", 2 },
 		{ "sandbox run", "no command given", 2 },
 		{ "sandbox run --bogus x -- true", "unknown option '--bogus'", 2 },
-		{ "sandbox run --timeout", "missing value: '--timeout'", 2 },
-		{ "sandbox run --timeout -3 -- true", "--timeout: '-3' is not a positive number", 2 },
-		{ "sandbox run --memory lots -- true", "--memory:", 2 },
-		{ "sandbox run --nproc 0 -- true", "--nproc:", 2 },
+		{ "sandbox run --timeout", "--timeout needs a value", 2 },
+		{ "sandbox run --timeout -3 -- true", "--timeout '-3': not a positive number", 2 },
+		{ "sandbox run --memory lots -- true", "--memory 'lots':", 2 },
+		{ "sandbox run --nproc 0 -- true", "--nproc '0':", 2 },
 		{ "sandbox run --env NOEQ -- true", "is not NAME=VALUE", 2 },
-		{ "sandbox run --uid x -- true", "--uid:", 2 },
+		{ "sandbox run --uid x -- true", "--uid 'x':", 2 },
 		{ "sandbox run --profile nope -- true", "sandbox profile 'nope' not found", 1 },
 		{ "sandbox run --bind /no/such/plait -- true", "bind source '/no/such/plait'", 1 },
 		{ "sandbox run --rootfs /no/such/root -- true", "rootfs '/no/such/root'", 1 },
@@ -123,7 +128,7 @@ Test(cli, bad_usage_is_a_clear_error)
 	pl_buf_release(&out);
 }
 
-Test(cli, profile_then_overrides)
+Test(sandbox_cmd, profile_then_overrides)
 {
 	pl_buf out = PL_BUF_INIT;
 
@@ -169,7 +174,7 @@ static int plait_on_a_terminal(pl_buf *out, const char *const *args)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-Test(cli, a_terminal_is_never_handed_to_the_sandbox)
+Test(sandbox_cmd, a_terminal_is_never_handed_to_the_sandbox)
 {
 	const char *args[] = { test_plait_bin(), "sandbox", "run", "--", "/bin/sh", "-c",
 			       "for fd in 0 1 2; do if [ -t $fd ]; then echo \"$fd tty\"; fi; done; "
@@ -184,7 +189,7 @@ Test(cli, a_terminal_is_never_handed_to_the_sandbox)
 	pl_buf_release(&out);
 }
 
-Test(cli, output_that_is_not_a_terminal_is_written_directly)
+Test(sandbox_cmd, output_that_is_not_a_terminal_is_written_directly)
 {
 	pl_buf out = PL_BUF_INIT;
 

@@ -9,7 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "test_ckpt.h"
+#include "tests/engine/test_ckpt.h"
 
 static char *dir; /* checkpoint + tokenizer */
 static char *tmp; /* scratch */

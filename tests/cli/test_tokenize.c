@@ -149,7 +149,7 @@ Test(tokenize_cmd, help_and_usage_errors)
 	done(&r);
 	r = run("tokenize --model /nonexistent --decode 1,-2");
 	cr_assert_eq(r.status, 2);
-	cr_assert(strstr(r.err.ptr, "--decode: '-2' is not a token id"), "%s", r.err.ptr);
+	cr_assert(strstr(r.err.ptr, "--decode: item 2 of the id list ('-2') is not a token id"), "%s", r.err.ptr);
 	done(&r);
 }
 

@@ -1,224 +1,14 @@
-/* generate_cli.c - `plait model info` and `plait generate`: the model
- * directory's config, weights and tokenizer from the command line, and
- * generation from ids, text or a chat file with text streamed as it comes. */
+/* cmd_generate.c - `plait generate`: generation from ids, text or a chat
+ * file, with text streamed as it comes and stop strings held back so that
+ * what streams equals the final text. */
 #define _GNU_SOURCE /* memmem */
-#include "engine/internal.h"
+#include "cli/cli.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-/* ---------------------------------------------------------------- model info */
-
-static const char model_usage[] =
-	"usage: plait model info DIR [--json]\n"
-	"\n"
-	"Describe the model directory DIR without loading its weights: the\n"
-	"configuration (config.json, generation_config.json), the parameter count\n"
-	"and bytes of the weight files (every safetensors header is validated), the\n"
-	"per-token K/V state, which tokenizer files are present and what the\n"
-	"tokenizer is (it is loaded, and must fit in the embedding).\n"
-	"\n"
-	"  --json       print one JSON object\n"
-	"  -h, --help   show this help\n";
-
-static json_t *config_json(const eng_config *c)
-{
-	json_t *o = json_object(), *eos = json_array();
-	int i;
-
-	pl_json_set(o, "hidden_size", json_integer(c->hidden));
-	pl_json_set(o, "intermediate_size", json_integer(c->intermediate));
-	pl_json_set(o, "num_hidden_layers", json_integer(c->layers));
-	pl_json_set(o, "num_attention_heads", json_integer(c->heads));
-	pl_json_set(o, "num_key_value_heads", json_integer(c->kv_heads));
-	pl_json_set(o, "head_dim", json_integer(c->head_dim));
-	pl_json_set(o, "vocab_size", json_integer(c->vocab));
-	pl_json_set(o, "max_position_embeddings", json_integer(c->max_pos));
-	pl_json_set(o, "rms_norm_eps", json_real(c->rms_eps));
-	pl_json_set(o, "rope_theta", json_real(c->rope_theta));
-	pl_json_set(o, "tie_word_embeddings", json_boolean(c->tie_embeddings));
-	pl_json_set(o, "plt", json_boolean(c->is_plt));
-	pl_json_set(o, "loops", json_integer(c->loops));
-	if (c->is_plt) {
-		pl_json_set(o, "plt_window_size", json_pack("[Ii]", (json_int_t)c->window_left, 0));
-		pl_json_set(o, "plt_emb_scale", json_real(c->emb_scale));
-		pl_json_set(o, "plt_hidden_scale", json_real(c->hidden_scale));
-	}
-	for (i = 0; i < c->n_eos; i++)
-		json_array_append_new(eos, json_integer(c->eos_ids[i]));
-	pl_json_set(o, "eos_token_ids", eos);
-	return o;
-}
-
-/* The model directory's tokenizer, or *out = NULL when it has neither
- * tokenizer.model nor tokenizer.json; a tokenizer that is there must load
- * and fit in the embedding of embedding_rows rows (when > 0). */
-static int tokenizer_load_opt(eng_tokenizer **out, const char *dir, int64_t embedding_rows, pl_err *err)
-{
-	pl_buf p = PL_BUF_INIT, q = PL_BUF_INIT;
-	eng_tokenizer *tk = NULL;
-	bool any;
-	int rc = 0;
-
-	*out = NULL;
-	pl_path_join(&p, dir, "tokenizer.model");
-	pl_path_join(&q, dir, "tokenizer.json");
-	any = pl_file_exists(p.ptr) || pl_file_exists(q.ptr);
-	pl_buf_release(&p);
-	pl_buf_release(&q);
-	if (!any)
-		return 0;
-	if ((rc = eng_tokenizer_load(&tk, dir, err)) < 0)
-		return rc;
-	if (embedding_rows > 0 && (rc = eng_tokenizer_check_vocab(tk, embedding_rows, err)) < 0) {
-		pl_err_prefix(err, "%s", dir);
-		eng_tokenizer_free(tk);
-		return rc;
-	}
-	*out = tk;
-	return 0;
-}
-
-static void tokenizer_line(pl_buf *out, const json_t *t)
-{
-	const json_t *eos = json_object_get(t, "eos"), *v;
-	size_t i;
-
-	pl_buf_printf(out, "tokenizer   %s %s, %lld pieces, %lld ids with %lld added tokens",
-		      json_string_value(json_object_get(t, "type")), json_string_value(json_object_get(t, "model_type")),
-		      (long long)json_integer_value(json_object_get(t, "pieces")),
-		      (long long)json_integer_value(json_object_get(t, "vocab_size")),
-		      (long long)json_integer_value(json_object_get(t, "added_tokens")));
-	if (json_is_true(json_object_get(t, "byte_fallback")))
-		pl_buf_puts(out, ", byte fallback");
-	if (json_is_string(json_object_get(t, "normalizer")))
-		pl_buf_printf(out, ", normalizer %s", json_string_value(json_object_get(t, "normalizer")));
-	pl_buf_printf(out, ", bos %lld%s, eos", (long long)json_integer_value(json_object_get(t, "bos")),
-		      json_is_true(json_object_get(t, "add_bos_token")) ? " (added to prompts)" : "");
-	json_array_foreach(eos, i, v)
-		pl_buf_printf(out, "%s%lld", i ? "," : " ", (long long)json_integer_value(v));
-	if (!json_array_size(eos))
-		pl_buf_puts(out, " none");
-	pl_buf_putc(out, '\n');
-}
-
-static int model_info(int argc, char **argv, const pl_cmd_ctx *ctx)
-{
-	static const char *const tok_files[] = { "tokenizer.model", "tokenizer.json", "tokenizer_config.json",
-						 "generation_config.json" };
-	const char *dir = NULL;
-	bool json = false;
-	eng_config c;
-	st_set set = { 0 };
-	eng_tokenizer *tk = NULL;
-	pl_err err = { 0 };
-	json_t *o = NULL, *files, *tkj;
-	pl_buf out = PL_BUF_INIT, p = PL_BUF_INIT;
-	uint64_t params = 0, bytes = 0, kv_row;
-	size_t i;
-	int status = PL_EXIT_FAIL;
-
-	for (i = 2; i < (size_t)argc; i++) {
-		if (!strcmp(argv[i], "--json"))
-			json = true;
-		else if (argv[i][0] == '-')
-			return pl_cli_fail(ctx, "model info", PL_EXIT_USAGE, "unknown option '%s'", argv[i]);
-		else if (!dir)
-			dir = argv[i];
-		else
-			return pl_cli_fail(ctx, "model info", PL_EXIT_USAGE, "unexpected argument '%s'", argv[i]);
-	}
-	if (!dir)
-		return pl_cli_fail(ctx, "model info", PL_EXIT_USAGE, "a model directory is needed");
-	if (eng_config_load(&c, dir, &err) < 0 || st_set_open_dir(&set, dir, &err) < 0 ||
-	    tokenizer_load_opt(&tk, dir, c.vocab, &err) < 0) {
-		if (!strstr(err.msg, dir))
-			pl_err_prefix(&err, "%s", dir);
-		status = pl_cli_fail_err(ctx, "model info", &err);
-		goto done;
-	}
-	for (i = 0; i < set.n; i++) {
-		params += set.t[i].numel;
-		bytes += set.t[i].nbytes;
-	}
-	kv_row = (uint64_t)c.layers * 2 * (uint64_t)(c.kv_heads * c.head_dim);
-	o = json_object();
-	pl_json_set(o, "path", json_string(dir));
-	pl_json_set(o, "config", config_json(&c));
-	pl_json_set(o, "tensors", json_integer((json_int_t)set.n));
-	pl_json_set(o, "weight_files", json_integer((json_int_t)set.n_files));
-	pl_json_set(o, "parameters", json_integer((json_int_t)params));
-	pl_json_set(o, "weight_bytes", json_integer((json_int_t)bytes));
-	/* loop-0 K/V per token at 2 bytes (bf16, as a GPU would keep it) and
-	 * what the CPU path keeps per token (fp32 K/V of every loop for exact
-	 * truncation, plus the saved hidden states). */
-	pl_json_set(o, "kv_bytes_per_token_bf16", json_integer((json_int_t)(kv_row * 2)));
-	pl_json_set(o, "cpu_state_bytes_per_token",
-		    json_integer((json_int_t)(kv_row * 4 * (uint64_t)c.loops +
-					      (uint64_t)(c.loops - 1) * (uint64_t)c.hidden * 4)));
-	pl_json_set(o, "ring_bytes_per_later_loop_bf16",
-		    json_integer((json_int_t)(kv_row * 2 * ENG_LOCAL_WINDOW)));
-	files = json_object();
-	for (i = 0; i < PL_ARRAY_LEN(tok_files); i++) {
-		pl_buf_reset(&p);
-		pl_path_join(&p, dir, tok_files[i]);
-		pl_json_set(files, tok_files[i], json_boolean(pl_file_exists(p.ptr)));
-	}
-	pl_json_set(o, "files", files);
-	tkj = tk ? eng_tokenizer_describe(tk) : json_null();
-	pl_json_set(o, "tokenizer", tkj);
-	if (json) {
-		pl_json_dump(&out, o, true);
-		pl_buf_putc(&out, '\n');
-	} else {
-		char a[32], b[32];
-
-		pl_buf_printf(&out, "model       %s\n", dir);
-		pl_buf_printf(&out, "kind        %s, %d loop%s%s\n", c.is_plt ? "PLT" : "Llama", c.loops,
-			      c.loops == 1 ? "" : "s", c.is_plt ? " (gated 65-key local window)" : "");
-		pl_buf_printf(&out, "shape       hidden %lld, intermediate %lld, layers %lld, heads %lld/%lld kv, head_dim %lld, vocab %lld\n",
-			      (long long)c.hidden, (long long)c.intermediate, (long long)c.layers, (long long)c.heads,
-			      (long long)c.kv_heads, (long long)c.head_dim, (long long)c.vocab);
-		pl_buf_printf(&out, "parameters  %llu in %zu tensors, %zu file%s, %s\n", (unsigned long long)params,
-			      set.n, set.n_files, set.n_files == 1 ? "" : "s", pl_fmt_size(a, sizeof(a), bytes));
-		pl_buf_printf(&out, "kv/token    %s loop-0 K/V in bf16; %s on the CPU path\n",
-			      pl_fmt_size(a, sizeof(a), kv_row * 2),
-			      pl_fmt_size(b, sizeof(b), kv_row * 4 * (uint64_t)c.loops +
-							     (uint64_t)(c.loops - 1) * (uint64_t)c.hidden * 4));
-		pl_buf_printf(&out, "files      ");
-		for (i = 0; i < PL_ARRAY_LEN(tok_files); i++)
-			pl_buf_printf(&out, " %s %s", tok_files[i],
-				      json_is_true(json_object_get(files, tok_files[i])) ? "yes" : "no");
-		pl_buf_putc(&out, '\n');
-		if (tk)
-			tokenizer_line(&out, tkj);
-		else
-			pl_buf_puts(&out, "tokenizer   none (no tokenizer.model or tokenizer.json): ids only\n");
-	}
-	fwrite(out.ptr, 1, out.len, stdout);
-	status = PL_EXIT_OK;
-done:
-	json_decref(o);
-	eng_tokenizer_free(tk);
-	st_set_release(&set);
-	pl_buf_release(&out);
-	pl_buf_release(&p);
-	return status;
-}
-
-int eng_cmd_model(int argc, char **argv, const pl_cmd_ctx *ctx)
-{
-	if (pl_cli_wants_help(argc, argv) || argc < 2) {
-		fputs(model_usage, argc < 2 ? stderr : stdout);
-		return argc < 2 ? PL_EXIT_USAGE : PL_EXIT_OK;
-	}
-	if (!strcmp(argv[1], "info"))
-		return model_info(argc, argv, ctx);
-	return pl_cli_fail(ctx, "model", PL_EXIT_USAGE, "unknown subcommand '%s' (known: info)", argv[1]);
-}
-
-/* ---------------------------------------------------------------- generate */
+#include "engine/engine.h"
 
 static const char generate_usage[] =
 	"usage: plait generate --model DIR (--prompt TEXT | --prompt-ids 1,2,3 | --chat FILE.json)\n"
@@ -279,42 +69,6 @@ typedef struct gen_args {
 	size_t n_stop_str;
 } gen_args;
 
-static int parse_ids(int32_t **out, size_t *n, const char *s, pl_err *err)
-{
-	int32_t *ids = NULL;
-	size_t cnt = 0;
-	const char *p = s;
-	int rc = 0;
-
-	while (*p) {
-		const char *e = strchr(p, ',');
-		size_t len = e ? (size_t)(e - p) : strlen(p);
-		char *tok = pl_xstrndup(p, len);
-		int64_t v;
-
-		rc = pl_parse_i64(&v, tok, 0, INT32_MAX, err);
-		if (rc < 0)
-			pl_err_prefix(err, "--prompt-ids item %zu", cnt + 1);
-		free(tok);
-		if (rc < 0) {
-			free(ids);
-			return rc;
-		}
-		ids = pl_xrealloc(ids, (cnt + 1) * sizeof(*ids));
-		ids[cnt++] = (int32_t)v;
-		p = e ? e + 1 : p + len;
-		if (e && !*p) {
-			free(ids);
-			return pl_err_set(err, PL_EINVAL, "--prompt-ids ends with a comma");
-		}
-	}
-	if (!cnt)
-		return pl_err_set(err, PL_EINVAL, "--prompt-ids is empty");
-	*out = ids;
-	*n = cnt;
-	return 0;
-}
-
 /* Renders the chat file at path (an array of messages, or an object with
  * "messages" and optionally "tools") into text. */
 static int render_chat(pl_buf *text, const char *path, eng_tool_dialect dialect, pl_err *err)
@@ -355,120 +109,160 @@ done:
 	return rc;
 }
 
-static int opt_val(const char **out, int argc, char **argv, int *i)
-{
-	if (*i + 1 >= argc)
-		return -1;
-	*out = argv[++*i];
-	return 0;
-}
+enum {
+	O_MODEL = 1, O_PROMPT, O_PROMPT_IDS, O_CHAT, O_TOOL_DIALECT, O_MAX_TOKENS, O_TEMPERATURE, O_TOP_K, O_TOP_P,
+	O_MIN_P, O_REP, O_PRESENCE, O_SEED, O_LOOPS, O_LOGPROBS, O_STOP, O_STOP_ID, O_IGNORE_EOS, O_BACKEND,
+	O_THREADS, O_JSON
+};
 
-static int parse_gen_args(gen_args *a, int argc, char **argv, const pl_cmd_ctx *ctx)
+static const cli_opt gen_opts[] = {
+	{ "model", 0, true, O_MODEL },
+	{ "prompt", 0, true, O_PROMPT },
+	{ "prompt-ids", 0, true, O_PROMPT_IDS },
+	{ "chat", 0, true, O_CHAT },
+	{ "tool-dialect", 0, true, O_TOOL_DIALECT },
+	{ "max-tokens", 0, true, O_MAX_TOKENS },
+	{ "temperature", 0, true, O_TEMPERATURE },
+	{ "top-k", 0, true, O_TOP_K },
+	{ "top-p", 0, true, O_TOP_P },
+	{ "min-p", 0, true, O_MIN_P },
+	{ "repetition-penalty", 0, true, O_REP },
+	{ "presence-penalty", 0, true, O_PRESENCE },
+	{ "seed", 0, true, O_SEED },
+	{ "loops", 0, true, O_LOOPS },
+	{ "logprobs", 0, true, O_LOGPROBS },
+	{ "stop", 0, true, O_STOP },
+	{ "stop-id", 0, true, O_STOP_ID },
+	{ "ignore-eos", 0, false, O_IGNORE_EOS },
+	{ "backend", 0, true, O_BACKEND },
+	{ "threads", 0, true, O_THREADS },
+	{ "json", 0, false, O_JSON },
+	{ NULL, 0, false, 0 },
+};
+
+/* One option into a; 0 or CLI_EXIT_USAGE (printed). */
+static int gen_opt(gen_args *a, const cli_args *ca, int id, const char *v)
 {
 	pl_err err = { 0 };
-	int i, sources;
+	int64_t n;
+	int st = 0;
+
+	switch (id) {
+	case O_MODEL:
+		a->model = v;
+		break;
+	case O_PROMPT:
+		a->prompt = v;
+		break;
+	case O_PROMPT_IDS:
+		a->ids = v;
+		break;
+	case O_CHAT:
+		a->chat = v;
+		break;
+	case O_TOOL_DIALECT: {
+		eng_tool_dialect d;
+
+		if (eng_tool_dialect_parse(&d, v, &err) < 0)
+			return cli_bad_value(ca, v, "%s", err.msg);
+		a->dialect = v;
+		break;
+	}
+	case O_BACKEND:
+		a->backend = v;
+		break;
+	case O_MAX_TOKENS:
+		st = cli_value_i64(&a->max_tokens, ca, v, 1, 1 << 24);
+		break;
+	case O_TOP_K:
+		st = cli_value_i64(&a->top_k, ca, v, 0, INT32_MAX);
+		a->have_top_k = true;
+		break;
+	case O_SEED:
+		st = cli_value_i64(&a->seed, ca, v, 0, INT64_MAX);
+		break;
+	case O_LOOPS:
+		st = cli_value_i64(&a->loops, ca, v, 1, ENG_MAX_LOOPS);
+		break;
+	case O_LOGPROBS:
+		st = cli_value_i64(&a->logprobs, ca, v, 1, 1000);
+		break;
+	case O_THREADS:
+		st = cli_value_i64(&a->threads, ca, v, 1, 1024);
+		break;
+	case O_STOP:
+		if (!*v)
+			return cli_bad_value(ca, v, "a stop string must not be empty");
+		if (a->n_stop_str == MAX_STOPS)
+			return cli_bad_value(ca, v, "too many --stop (at most %d)", MAX_STOPS);
+		a->stop_str[a->n_stop_str++] = v;
+		break;
+	case O_STOP_ID:
+		if ((st = cli_value_i64(&n, ca, v, 0, INT32_MAX)) != 0)
+			break;
+		if (a->n_stop == MAX_STOPS)
+			return cli_bad_value(ca, v, "too many --stop-id (at most %d)", MAX_STOPS);
+		a->stop_ids[a->n_stop++] = (int32_t)n;
+		break;
+	case O_TEMPERATURE:
+		st = cli_value_f64(&a->temperature, ca, v, 0, 100);
+		a->have_temp = true;
+		break;
+	case O_TOP_P:
+		if ((st = cli_value_f64(&a->top_p, ca, v, 0, 1)) == 0 && !(a->top_p > 0))
+			return cli_bad_value(ca, v, "must be in (0, 1]");
+		a->have_top_p = true;
+		break;
+	case O_MIN_P:
+		st = cli_value_f64(&a->min_p, ca, v, 0, 1);
+		break;
+	case O_REP:
+		if ((st = cli_value_f64(&a->rep, ca, v, 0, 100)) == 0 && !(a->rep > 0))
+			return cli_bad_value(ca, v, "must be in (0, 100]");
+		break;
+	case O_PRESENCE:
+		st = cli_value_f64(&a->presence, ca, v, -100, 100);
+		break;
+	case O_IGNORE_EOS:
+		a->ignore_eos = true;
+		break;
+	case O_JSON:
+		a->json = true;
+		break;
+	default:
+		PL_BUG("generate: option %d has no handler", id);
+	}
+	return st;
+}
+
+static int parse_gen_args(gen_args *a, int argc, char **argv, const cli_ctx *ctx)
+{
+	const char *v;
+	int id, st, sources;
+	cli_args ca;
 
 	memset(a, 0, sizeof(*a));
 	a->max_tokens = 128;
 	a->top_p = 1.0;
 	a->rep = 1.0;
-	for (i = 1; i < argc; i++) {
-		const char *o = argv[i], *v = NULL;
-		int rc = 0;
-
-		if (!strcmp(o, "--json")) {
-			a->json = true;
-			continue;
-		}
-		if (!strcmp(o, "--ignore-eos")) {
-			a->ignore_eos = true;
-			continue;
-		}
-		if (o[0] != '-' || o[1] != '-')
-			return pl_cli_fail(ctx, "generate", PL_EXIT_USAGE, "unexpected argument '%s'", o);
-		if (opt_val(&v, argc, argv, &i) < 0)
-			return pl_cli_fail(ctx, "generate", PL_EXIT_USAGE, "%s needs a value", o);
-		if (!strcmp(o, "--model"))
-			a->model = v;
-		else if (!strcmp(o, "--prompt-ids"))
-			a->ids = v;
-		else if (!strcmp(o, "--prompt"))
-			a->prompt = v;
-		else if (!strcmp(o, "--chat"))
-			a->chat = v;
-		else if (!strcmp(o, "--tool-dialect")) {
-			eng_tool_dialect d;
-
-			a->dialect = v;
-			rc = eng_tool_dialect_parse(&d, v, &err);
-		} else if (!strcmp(o, "--backend"))
-			a->backend = v;
-		else if (!strcmp(o, "--max-tokens"))
-			rc = pl_parse_i64(&a->max_tokens, v, 1, 1 << 24, &err);
-		else if (!strcmp(o, "--top-k")) {
-			rc = pl_parse_i64(&a->top_k, v, 0, INT32_MAX, &err);
-			a->have_top_k = true;
-		} else if (!strcmp(o, "--seed"))
-			rc = pl_parse_i64(&a->seed, v, 0, INT64_MAX, &err);
-		else if (!strcmp(o, "--loops"))
-			rc = pl_parse_i64(&a->loops, v, 1, ENG_MAX_LOOPS, &err);
-		else if (!strcmp(o, "--logprobs"))
-			rc = pl_parse_i64(&a->logprobs, v, 1, 1000, &err);
-		else if (!strcmp(o, "--threads"))
-			rc = pl_parse_i64(&a->threads, v, 1, 1024, &err);
-		else if (!strcmp(o, "--stop")) {
-			if (!*v)
-				rc = pl_err_set(&err, PL_EINVAL, "a stop string must not be empty");
-			else if (a->n_stop_str == MAX_STOPS)
-				return pl_cli_fail(ctx, "generate", PL_EXIT_USAGE, "too many --stop (at most %d)", MAX_STOPS);
-			else
-				a->stop_str[a->n_stop_str++] = v;
-		} else if (!strcmp(o, "--stop-id")) {
-			int64_t id;
-
-			if ((rc = pl_parse_i64(&id, v, 0, INT32_MAX, &err)) == 0) {
-				if (a->n_stop == MAX_STOPS)
-					return pl_cli_fail(ctx, "generate", PL_EXIT_USAGE, "too many --stop-id (at most %d)",
-							   MAX_STOPS);
-				a->stop_ids[a->n_stop++] = (int32_t)id;
-			}
-		} else if (!strcmp(o, "--temperature")) {
-			rc = pl_parse_f64(&a->temperature, v, &err);
-			a->have_temp = true;
-			if (!rc && !(a->temperature >= 0 && a->temperature <= 100))
-				rc = pl_err_set(&err, PL_EINVAL, "must be in [0, 100]");
-		} else if (!strcmp(o, "--top-p")) {
-			rc = pl_parse_f64(&a->top_p, v, &err);
-			a->have_top_p = true;
-			if (!rc && !(a->top_p > 0 && a->top_p <= 1))
-				rc = pl_err_set(&err, PL_EINVAL, "must be in (0, 1]");
-		} else if (!strcmp(o, "--min-p")) {
-			rc = pl_parse_f64(&a->min_p, v, &err);
-			if (!rc && !(a->min_p >= 0 && a->min_p <= 1))
-				rc = pl_err_set(&err, PL_EINVAL, "must be in [0, 1]");
-		} else if (!strcmp(o, "--repetition-penalty")) {
-			rc = pl_parse_f64(&a->rep, v, &err);
-			if (!rc && !(a->rep > 0 && a->rep <= 100))
-				rc = pl_err_set(&err, PL_EINVAL, "must be in (0, 100]");
-		} else if (!strcmp(o, "--presence-penalty")) {
-			rc = pl_parse_f64(&a->presence, v, &err);
-			if (!rc && !(a->presence >= -100 && a->presence <= 100))
-				rc = pl_err_set(&err, PL_EINVAL, "must be in [-100, 100]");
-		} else
-			return pl_cli_fail(ctx, "generate", PL_EXIT_USAGE, "unknown option '%s'", o);
-		if (rc < 0)
-			return pl_cli_fail(ctx, "generate", PL_EXIT_USAGE, "%s '%s': %s", o, v, err.msg);
+	cli_args_init(&ca, argc, argv, 1, "generate", gen_opts, ctx);
+	while ((id = cli_next(&ca, &v)) != CLI_END) {
+		if (id == CLI_BAD)
+			return CLI_EXIT_USAGE;
+		if (id == CLI_POS)
+			return cli_fail(ctx, "generate", CLI_EXIT_USAGE, "unexpected argument '%s'", v);
+		if ((st = gen_opt(a, &ca, id, v)) != 0)
+			return st;
 	}
 	if (!a->model)
-		return pl_cli_fail(ctx, "generate", PL_EXIT_USAGE, "--model DIR is needed");
+		return cli_fail(ctx, "generate", CLI_EXIT_USAGE, "--model DIR is needed");
 	sources = !!a->ids + !!a->prompt + !!a->chat;
 	if (sources == 0)
-		return pl_cli_fail(ctx, "generate", PL_EXIT_USAGE, "a prompt is needed: --prompt, --prompt-ids or --chat");
+		return cli_fail(ctx, "generate", CLI_EXIT_USAGE, "a prompt is needed: --prompt, --prompt-ids or --chat");
 	if (sources > 1)
-		return pl_cli_fail(ctx, "generate", PL_EXIT_USAGE,
-				   "give only one of --prompt, --prompt-ids and --chat");
+		return cli_fail(ctx, "generate", CLI_EXIT_USAGE, "give only one of --prompt, --prompt-ids and --chat");
 	if (a->dialect && !a->chat)
-		return pl_cli_fail(ctx, "generate", PL_EXIT_USAGE, "--tool-dialect applies to --chat only");
+		return cli_fail(ctx, "generate", CLI_EXIT_USAGE, "--tool-dialect applies to --chat only");
 	return 0;
 }
 
@@ -649,7 +443,7 @@ static void print_json(const stream_ctx *st, const eng_gen_result *res, size_t n
 	pl_buf_release(&out);
 }
 
-int eng_cmd_generate(int argc, char **argv, const pl_cmd_ctx *ctx)
+int cli_cmd_generate(int argc, char **argv, const cli_ctx *ctx)
 {
 	gen_args a;
 	eng_load_opts lo = { 0 };
@@ -668,22 +462,22 @@ int eng_cmd_generate(int argc, char **argv, const pl_cmd_ctx *ctx)
 	bool have_detok = false;
 	double t0, prefill_ms;
 	pl_buf chat = PL_BUF_INIT;
-	int status = PL_EXIT_FAIL, k;
+	int status = CLI_EXIT_FAIL, k;
 
-	if (pl_cli_wants_help(argc, argv)) {
+	if (cli_wants_help(argc, argv)) {
 		fputs(generate_usage, stdout);
-		return PL_EXIT_OK;
+		return CLI_EXIT_OK;
 	}
 	if ((status = parse_gen_args(&a, argc, argv, ctx)) != 0)
 		return status;
-	status = PL_EXIT_FAIL;
-	if (a.ids && parse_ids(&ids, &n_ids, a.ids, &err) < 0)
-		return pl_cli_fail(ctx, "generate", PL_EXIT_USAGE, "%s", err.msg);
+	status = CLI_EXIT_FAIL;
+	if (a.ids && cli_parse_ids(&ids, &n_ids, a.ids, &err) < 0)
+		return cli_fail(ctx, "generate", CLI_EXIT_USAGE, "--prompt-ids: %s", err.msg);
 	pl_buf_init(&st.text, 0);
 
 	/* The tokenizer and the prompt before the weights, so that a bad prompt
 	 * costs no load; a tokenizer that is there must load and fit. */
-	if (eng_config_load(&cfg, a.model, &err) < 0 || tokenizer_load_opt(&tk, a.model, cfg.vocab, &err) < 0)
+	if (eng_config_load(&cfg, a.model, &err) < 0 || eng_tokenizer_load_for_model(&tk, a.model, cfg.vocab, &err) < 0)
 		goto fail;
 	if (!tk && (a.prompt || a.chat || a.n_stop_str)) {
 		pl_err_set(&err, PL_ENOTFOUND, "%s needs the model's tokenizer: %s has no tokenizer.model or tokenizer.json",
@@ -694,7 +488,7 @@ int eng_cmd_generate(int argc, char **argv, const pl_cmd_ctx *ctx)
 		if (eng_tokenizer_encode_prompt(tk, a.prompt, strlen(a.prompt), &ids, &n_ids, &err) < 0)
 			goto fail;
 		if (!n_ids) {
-			status = pl_cli_fail(ctx, "generate", PL_EXIT_USAGE, "--prompt: the text gives no tokens");
+			status = cli_fail(ctx, "generate", CLI_EXIT_USAGE, "--prompt: the text gives no tokens");
 			goto done;
 		}
 	} else if (a.chat) {
@@ -780,10 +574,10 @@ int eng_cmd_generate(int argc, char **argv, const pl_cmd_ctx *ctx)
 		fprintf(stderr, "plait generate: %zu prompt + %zu generated tokens (%s), prefill %.1f ms, decode %.1f ms\n",
 			n_ids, res.n, res.finish == ENG_FINISH_STOP ? "stop" : "length", prefill_ms, res.decode_ms);
 	}
-	status = PL_EXIT_OK;
+	status = CLI_EXIT_OK;
 	goto done;
 fail:
-	status = pl_cli_fail_err(ctx, "generate", &err);
+	status = cli_fail_err(ctx, "generate", &err);
 done:
 	if (have_detok)
 		eng_detok_release(&detok);

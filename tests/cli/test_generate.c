@@ -2,7 +2,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "test_ckpt.h"
+#include "tests/engine/test_ckpt.h"
 #include "tests/shell.h"
 
 static char *dir;
@@ -22,7 +22,7 @@ static void teardown(void)
 	tmpdir_remove(dir);
 }
 
-TestSuite(cli, .init = setup, .fini = teardown);
+TestSuite(generate_cmd, .init = setup, .fini = teardown);
 
 /* Run `plait ARGS`; stdout to out, stderr to errb; returns the exit status. */
 static int plait(pl_buf *out, pl_buf *errb, const char *args)
@@ -38,7 +38,7 @@ static int plait(pl_buf *out, pl_buf *errb, const char *args)
 	return st;
 }
 
-Test(cli, generate_json_matches_the_library)
+Test(generate_cmd, generate_json_matches_the_library)
 {
 	pl_buf out = PL_BUF_INIT, args = PL_BUF_INIT;
 	json_t *j = NULL, *ids, *lp;
@@ -85,7 +85,7 @@ Test(cli, generate_json_matches_the_library)
 	pl_buf_release(&args);
 }
 
-Test(cli, generate_stop_id_and_streamed_ids)
+Test(generate_cmd, generate_stop_id_and_streamed_ids)
 {
 	pl_buf out = PL_BUF_INIT, args = PL_BUF_INIT, out2 = PL_BUF_INIT;
 	json_t *j = NULL;
@@ -108,7 +108,7 @@ Test(cli, generate_stop_id_and_streamed_ids)
 	pl_buf_release(&args);
 }
 
-Test(cli, model_info_text_and_json)
+Test(generate_cmd, model_info_text_and_json)
 {
 	pl_buf out = PL_BUF_INIT, args = PL_BUF_INIT;
 	json_t *j = NULL;
@@ -138,12 +138,13 @@ typedef struct bad {
 	const char *needle;
 } bad;
 
-Test(cli, bad_arguments_are_clear_errors)
+Test(generate_cmd, bad_arguments_are_clear_errors)
 {
 	static const bad cases[] = {
 		{ "generate --prompt-ids 1", 2, "--model DIR is needed" },
 		{ "generate --model %s", 2, "a prompt is needed: --prompt, --prompt-ids or --chat" },
-		{ "generate --model %s --prompt-ids 1,x", 2, "--prompt-ids item 2" },
+		{ "generate --model %s --prompt-ids 1,x", 2, "--prompt-ids: item 2 of the id list ('x') is not a token id" },
+		{ "generate --model %s --prompt-ids 1,,2", 2, "--prompt-ids: item 2 of the id list is empty" },
 		{ "generate --model %s --prompt-ids 1,", 2, "ends with a comma" },
 		{ "generate --model %s --prompt-ids 1 --temperature -1", 2, "--temperature '-1'" },
 		{ "generate --model %s --prompt-ids 1 --top-p 0", 2, "--top-p '0'" },
@@ -172,7 +173,7 @@ Test(cli, bad_arguments_are_clear_errors)
 	}
 }
 
-Test(cli, help_is_printed)
+Test(generate_cmd, help_is_printed)
 {
 	pl_buf out = PL_BUF_INIT;
 

@@ -1,0 +1,30 @@
+/* commands.c - the table of every `plait` command, in the order `plait
+ * help` lists them.  A new command is one cmd_*.c file and one line here. */
+#include "cli/cli.h"
+
+#include <string.h>
+
+static const cli_cmd commands[] = {
+	{ "doctor", "report what this machine offers plait and what is missing", cli_cmd_doctor },
+	{ "model", "describe a model directory (config, parameters, bytes, K/V per token)", cli_cmd_model },
+	{ "generate", "generate tokens from a model on the CPU", cli_cmd_generate },
+	{ "tokenize", "encode text with a model's tokenizer, or decode ids", cli_cmd_tokenize },
+	{ "sandbox", "run a command isolated from the host (plait sandbox run -- CMD)", cli_cmd_sandbox },
+	{ "tool", "run one agent tool (editor, search, code intelligence, git) on a repository", cli_cmd_tool },
+};
+
+const cli_cmd *cli_commands(size_t *count)
+{
+	*count = PL_ARRAY_LEN(commands);
+	return commands;
+}
+
+const cli_cmd *cli_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < PL_ARRAY_LEN(commands); i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}

@@ -451,6 +451,8 @@ int cli_cmd_generate(int argc, char **argv, const cli_ctx *ctx)
 	eng_model *m = NULL;
 	eng_session *s = NULL;
 	eng_tokenizer *tk = NULL;
+	eng_sampling sp;
+	eng_sampler *smp = NULL;
 	eng_gen_opts go;
 	eng_gen_result res = { 0 };
 	const eng_config *c;
@@ -510,13 +512,16 @@ int cli_cmd_generate(int argc, char **argv, const cli_ctx *ctx)
 	if (eng_model_load(&m, a.model, &lo, &err) < 0 || eng_session_new(&s, m, &err) < 0)
 		goto fail;
 	c = eng_model_config(m);
+	eng_sampling_init(&sp);
+	sp.temperature = a.have_temp ? a.temperature : c->gen_temperature >= 0 ? c->gen_temperature : 0;
+	sp.top_p = a.have_top_p ? a.top_p : c->gen_top_p > 0 ? c->gen_top_p : 1.0;
+	sp.top_k = (int)(a.have_top_k ? a.top_k : c->gen_top_k > 0 ? c->gen_top_k : 0);
+	sp.min_p = a.min_p;
+	sp.repetition_penalty = a.rep;
+	sp.presence_penalty = a.presence;
+	if (eng_sampler_new(&smp, &sp, (uint64_t)a.seed, &err) < 0)
+		goto fail;
 	eng_gen_opts_init(&go);
-	go.sampling.temperature = a.have_temp ? a.temperature : c->gen_temperature >= 0 ? c->gen_temperature : 0;
-	go.sampling.top_p = a.have_top_p ? a.top_p : c->gen_top_p > 0 ? c->gen_top_p : 1.0;
-	go.sampling.top_k = (int)(a.have_top_k ? a.top_k : c->gen_top_k > 0 ? c->gen_top_k : 0);
-	go.sampling.min_p = a.min_p;
-	go.sampling.repetition_penalty = a.rep;
-	go.sampling.presence_penalty = a.presence;
 	go.max_tokens = (size_t)a.max_tokens;
 	go.logprobs = (int)a.logprobs;
 	for (i = 0; i < a.n_stop; i++)
@@ -549,12 +554,11 @@ int cli_cmd_generate(int argc, char **argv, const cli_ctx *ctx)
 	st.n_stops = a.n_stop_str;
 	go.on_token = stream_token;
 	go.user = &st;
-	eng_session_seed(s, (uint64_t)a.seed);
 	t0 = pl_now();
 	if (eng_session_append(s, ids, n_ids, NULL, &err) < 0)
 		goto fail;
 	prefill_ms = (pl_now() - t0) * 1000.0;
-	if (eng_generate(&res, s, &go, &err) < 0)
+	if (eng_generate(&res, s, smp, &go, &err) < 0)
 		goto fail;
 	if (st.rc < 0) {
 		err = st.err;
@@ -582,6 +586,7 @@ done:
 	if (have_detok)
 		eng_detok_release(&detok);
 	eng_gen_result_release(&res);
+	eng_sampler_free(smp);
 	eng_session_free(s);
 	eng_model_free(m);
 	eng_tokenizer_free(tk);

@@ -168,10 +168,12 @@ void eng_model_info_release(eng_model_info *info);
 /*
  * A session: one sequence's state (loop-0 K/V of every position, a
  * 65-position ring per later loop and layer, the saved h^{r-1} of each loop
- * boundary), its tokens, the logits after its last token and an RNG.
- * Truncation restores the rings from a per-position history of the later
- * loops' K/V and saved hidden states that the session keeps (exact, no
- * recompute, at the price of R times the loop-0 K/V memory).
+ * boundary), its tokens and the logits after its last token.  Truncation
+ * restores the rings from a per-position history of the later loops' K/V
+ * and saved hidden states that the session keeps (exact, no recompute, at
+ * the price of R times the loop-0 K/V memory).  Sampling is not the
+ * session's: an eng_sampler holds the parameters and the random state, and
+ * eng_generate drives a session with a sampler.
  * A session borrows its model, which must outlive it.  One thread at a time
  * per session; sessions of one model may be used from different threads,
  * but their forward passes take turns (eng_session_append holds the model's
@@ -182,6 +184,8 @@ typedef struct eng_session eng_session;
 
 int eng_session_new(eng_session **out, eng_model *m, pl_err *err);
 void eng_session_free(eng_session *s);
+/* The model the session was made for (borrowed). */
+eng_model *eng_session_model(const eng_session *s);
 /* Tokens in the session. */
 size_t eng_session_len(const eng_session *s);
 const int32_t *eng_session_tokens(const eng_session *s);
@@ -198,31 +202,63 @@ const float *eng_session_logits(const eng_session *s);
  * saved hidden states and the logits at that point.  len <= current length;
  * len == 0 empties it. */
 int eng_session_truncate(eng_session *s, size_t len, pl_err *err);
-/* A deep copy (state, tokens, logits, RNG). */
+/* A deep copy (state, tokens, logits). */
 int eng_session_fork(eng_session **out, const eng_session *s, pl_err *err);
-/* Seed the session's RNG (xoshiro256** seeded through splitmix64). */
-void eng_session_seed(eng_session *s, uint64_t seed);
+
+/* ---- sampling */
 
 typedef struct eng_sampling {
 	double temperature;        /* <= 0: greedy */
 	int top_k;                 /* 0: off */
 	double top_p;              /* 1 (or <= 0): off */
 	double min_p;              /* 0: off */
-	double repetition_penalty; /* 1 (or <= 0): off; applied over the session's tokens */
+	double repetition_penalty; /* 1 (or <= 0): off; applied over the token history */
 	double presence_penalty;   /* 0: off; subtracted once per distinct id seen */
 } eng_sampling;
 
 /* Sampling defaults: greedy, everything off. */
 void eng_sampling_init(eng_sampling *s);
 
-/* Pick one id from logits (vocab values) under sp, using and advancing the
- * session's RNG; history penalties read the session's tokens. */
-int32_t eng_session_sample(eng_session *s, const float *logits, const eng_sampling *sp);
+/*
+ * A sampler: sampling parameters and a random state of its own
+ * (xoshiro256** seeded through splitmix64: the same seed and the same
+ * logits give the same ids).  It knows no session: the history penalties
+ * read the token history the caller passes.  One thread at a time per
+ * sampler.
+ */
+typedef struct eng_sampler eng_sampler;
+
+/* params NULL = eng_sampling_init's defaults.  Fails with PL_EINVAL naming
+ * the field for a NaN or infinite value, a negative top_k, a top_p above 1
+ * or a min_p outside [0, 1]. */
+int eng_sampler_new(eng_sampler **out, const eng_sampling *params, uint64_t seed, pl_err *err);
+/* A copy with the same parameters and the same random state: both then draw
+ * the same ids from the same logits. */
+int eng_sampler_fork(eng_sampler **out, const eng_sampler *s, pl_err *err);
+void eng_sampler_free(eng_sampler *s);
+/* Restart the random state from seed. */
+void eng_sampler_seed(eng_sampler *s, uint64_t seed);
+/* New parameters (checked as eng_sampler_new does; on failure the old ones
+ * stay); the random state goes on. */
+int eng_sampler_set_params(eng_sampler *s, const eng_sampling *params, pl_err *err);
+const eng_sampling *eng_sampler_params(const eng_sampler *s);
+/* Pick one id from logits (vocab values), advancing the random state when
+ * the temperature is above 0.  In order: the repetition penalty (divide
+ * positive, multiply negative logits of ids in history) and the presence
+ * penalty over the n_history ids of history (may be NULL when 0), then
+ * greedy argmax, or temperature, top-k, top-p, min-p and a draw. */
+int32_t eng_sampler_sample(eng_sampler *s, const float *logits, int64_t vocab, const int32_t *history,
+			   size_t n_history);
 
 typedef struct eng_logprob {
 	int32_t id;
 	float logprob; /* natural log of the softmax at temperature 1 */
 } eng_logprob;
+
+/* Top-k log-probabilities of logits (temperature 1), best first; k <= vocab. */
+void eng_logprobs_top(eng_logprob *out, const float *logits, int64_t vocab, int k);
+
+/* ---- generation */
 
 /* Called after each generated token; return non-zero to stop (finish
  * reason "stop"). */
@@ -231,7 +267,6 @@ typedef int (*eng_token_fn)(void *user, int32_t id, const eng_logprob *top, int 
 typedef int (*eng_decode_fn)(void *user, const int32_t *ids, size_t n, pl_buf *out, pl_err *err);
 
 typedef struct eng_gen_opts {
-	eng_sampling sampling;
 	size_t max_tokens;      /* 0: stop only on a stop id or string */
 	const int32_t *stop_ids; /* a generated stop id ends generation; it is
 				  * neither returned nor appended to the session */
@@ -246,6 +281,7 @@ typedef struct eng_gen_opts {
 	void *user;
 } eng_gen_opts;
 
+/* No limits, no stops, no callbacks. */
 void eng_gen_opts_init(eng_gen_opts *o);
 
 typedef enum eng_finish { ENG_FINISH_LENGTH = 0, ENG_FINISH_STOP = 1 } eng_finish;
@@ -259,13 +295,12 @@ typedef struct eng_gen_result {
 	double decode_ms;
 } eng_gen_result;
 
-/* Generate from the session's current end (it must hold at least one token).
- * Each kept token is appended to the session.  Fills res; release it with
- * eng_gen_result_release. */
-int eng_generate(eng_gen_result *res, eng_session *s, const eng_gen_opts *o, pl_err *err);
+/* Generate from the session's current end (it must hold at least one
+ * token), drawing each id with smp from the session's logits and token
+ * history (smp NULL: greedy, no penalties).  Each kept token is appended to
+ * the session.  Fills res; release it with eng_gen_result_release. */
+int eng_generate(eng_gen_result *res, eng_session *s, eng_sampler *smp, const eng_gen_opts *o, pl_err *err);
 void eng_gen_result_release(eng_gen_result *res);
-/* Top-k log-probabilities of logits (temperature 1), best first; k <= vocab. */
-void eng_logprobs_top(eng_logprob *out, const float *logits, int64_t vocab, int k);
 
 /* ---- tokenizer and chat template */
 

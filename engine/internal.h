@@ -124,7 +124,6 @@ struct eng_session {
 	float *logits;    /* after the last token, [vocab] */
 	bool have_logits;
 	size_t chunk;
-	uint64_t rng[4];
 };
 
 /* One forward batch: seg[i] covers loop seg[i].loop at positions
@@ -151,7 +150,5 @@ void wmat_row(float *dst, wmat w, size_t r, size_t K);
 /* Vector helpers (AVX2 + FMA when the CPU has them). */
 float vdot(const float *a, const float *b, size_t n, bool portable);
 void vaxpy(float *y, float a, const float *x, size_t n, bool portable);
-
-uint64_t rng_next(uint64_t st[4]);
 
 #endif

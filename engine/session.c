@@ -68,7 +68,6 @@ int eng_session_new(eng_session **out, eng_model *m, pl_err *err)
 		return pl_err_set(err, PL_ENOMEM, "cannot allocate %zu bytes for logits",
 				  (size_t)c->vocab * sizeof(float));
 	}
-	eng_session_seed(s, 0);
 	*out = s;
 	return 0;
 }
@@ -94,6 +93,11 @@ void eng_session_free(eng_session *s)
 	free(s->logits);
 	free(s->tokens);
 	free(s);
+}
+
+eng_model *eng_session_model(const eng_session *s)
+{
+	return s->m;
 }
 
 size_t eng_session_len(const eng_session *s)
@@ -217,7 +221,6 @@ int eng_session_fork(eng_session **out, const eng_session *s, pl_err *err)
 	if ((rc = eng_session_new(&f, s->m, err)) < 0)
 		return rc;
 	f->chunk = s->chunk;
-	memcpy(f->rng, s->rng, sizeof(f->rng));
 	if (cap) {
 		if ((rc = session_reserve(f, cap, err)) < 0)
 			goto fail;

@@ -38,11 +38,20 @@ static eng_session *prompt(void)
 	return s;
 }
 
-static void gen(eng_gen_result *r, eng_session *s, const eng_gen_opts *o)
+static void gen(eng_gen_result *r, eng_session *s, eng_sampler *smp, const eng_gen_opts *o)
 {
 	pl_err err = { 0 };
 
-	cr_assert_eq(eng_generate(r, s, o, &err), 0, "%s", err.msg);
+	cr_assert_eq(eng_generate(r, s, smp, o, &err), 0, "%s", err.msg);
+}
+
+static eng_sampler *sampler(const eng_sampling *sp, uint64_t seed)
+{
+	eng_sampler *smp = NULL;
+	pl_err err = { 0 };
+
+	cr_assert_eq(eng_sampler_new(&smp, sp, seed, &err), 0, "%s", err.msg);
+	return smp;
 }
 
 Test(gen, api_errors_are_clear_and_leave_the_session_alone)
@@ -56,7 +65,7 @@ Test(gen, api_errors_are_clear_and_leave_the_session_alone)
 	cr_assert_eq(eng_session_new(&s, M, &err), 0);
 	eng_gen_opts_init(&o);
 	o.max_tokens = 4;
-	cr_assert_lt(eng_generate(&r, s, &o, &err), 0);
+	cr_assert_lt(eng_generate(&r, s, NULL, &o, &err), 0);
 	cr_assert(strstr(err.msg, "at least one token"), "%s", err.msg);
 	cr_assert_null(eng_session_logits(s));
 	cr_assert_lt(eng_session_append(s, bad, 2, NULL, &err), 0);
@@ -68,11 +77,11 @@ Test(gen, api_errors_are_clear_and_leave_the_session_alone)
 	cr_assert_eq(eng_session_append(s, bad, 1, NULL, &err), 0);
 	o.n_stop_strings = 1;
 	o.stop_strings = (const char *const[]){ "x" };
-	cr_assert_lt(eng_generate(&r, s, &o, &err), 0);
+	cr_assert_lt(eng_generate(&r, s, NULL, &o, &err), 0);
 	cr_assert(strstr(err.msg, "stop strings need a decode function"), "%s", err.msg);
 	o.n_stop_strings = 0;
 	o.logprobs = 17;
-	cr_assert_lt(eng_generate(&r, s, &o, &err), 0);
+	cr_assert_lt(eng_generate(&r, s, NULL, &o, &err), 0);
 	cr_assert(strstr(err.msg, "logprobs 17 out of range"), "%s", err.msg);
 	cr_assert_eq(eng_session_len(s), 1);
 	eng_session_free(s);
@@ -97,6 +106,8 @@ Test(gen, greedy_is_argmax_and_top_k_1_and_tiny_top_p_agree)
 	eng_session *s = prompt(), *t = NULL, *u = NULL;
 	eng_gen_opts o;
 	eng_gen_result a, b, c;
+	eng_sampling sp;
+	eng_sampler *smp;
 	pl_err err = { 0 };
 	const float *lg = eng_session_logits(s);
 	int32_t best = 0, i;
@@ -108,17 +119,22 @@ Test(gen, greedy_is_argmax_and_top_k_1_and_tiny_top_p_agree)
 	cr_assert_eq(eng_session_fork(&u, s, &err), 0);
 	eng_gen_opts_init(&o);
 	o.max_tokens = 12;
-	gen(&a, s, &o);
+	gen(&a, s, NULL, &o);
 	cr_assert_eq(a.ids[0], best);
 	cr_assert_eq(a.n, 12);
 	cr_assert_eq(a.finish, ENG_FINISH_LENGTH);
 	cr_assert_eq(eng_session_len(s), 7 + 12);
-	o.sampling.temperature = 1.5;
-	o.sampling.top_k = 1;
-	gen(&b, t, &o);
-	o.sampling.top_k = 0;
-	o.sampling.top_p = 1e-6;
-	gen(&c, u, &o);
+	eng_sampling_init(&sp);
+	sp.temperature = 1.5;
+	sp.top_k = 1;
+	smp = sampler(&sp, 0);
+	gen(&b, t, smp, &o);
+	eng_sampler_free(smp);
+	sp.top_k = 0;
+	sp.top_p = 1e-6;
+	smp = sampler(&sp, 0);
+	gen(&c, u, smp, &o);
+	eng_sampler_free(smp);
 	cr_assert_arr_eq(a.ids, b.ids, 12 * sizeof(int32_t));
 	cr_assert_arr_eq(a.ids, c.ids, 12 * sizeof(int32_t));
 	eng_gen_result_release(&a);
@@ -132,14 +148,14 @@ Test(gen, greedy_is_argmax_and_top_k_1_and_tiny_top_p_agree)
 static void sample_run(int32_t *out, uint64_t seed, const eng_sampling *sp)
 {
 	eng_session *s = prompt();
+	eng_sampler *smp = sampler(sp, seed);
 	eng_gen_opts o;
 	eng_gen_result r;
 
-	eng_session_seed(s, seed);
 	eng_gen_opts_init(&o);
-	o.sampling = *sp;
 	o.max_tokens = 24;
-	gen(&r, s, &o);
+	gen(&r, s, smp, &o);
+	eng_sampler_free(smp);
 	cr_assert_eq(r.n, 24);
 	memcpy(out, r.ids, 24 * sizeof(*out));
 	eng_gen_result_release(&r);
@@ -171,6 +187,8 @@ Test(gen, top_k_and_min_p_restrict_the_candidates)
 	eng_session *s = prompt();
 	const float *lg = eng_session_logits(s);
 	eng_sampling sp;
+	eng_sampler *smp;
+	pl_err err = { 0 };
 	int32_t order[16], i, j, k;
 	float copy[16];
 
@@ -187,22 +205,28 @@ Test(gen, top_k_and_min_p_restrict_the_candidates)
 	eng_sampling_init(&sp);
 	sp.temperature = 5.0;
 	sp.top_k = 2;
+	smp = sampler(&sp, 3);
 	for (i = 0; i < 200; i++) {
-		int32_t id = eng_session_sample(s, copy, &sp);
+		int32_t id = eng_sampler_sample(smp, copy, 16, NULL, 0);
 
 		cr_assert(id == order[0] || id == order[1], "top-k 2 drew %d", id);
 	}
 	sp.top_k = 0;
 	sp.min_p = 1.0; /* only tokens as likely as the best */
+	cr_assert_eq(eng_sampler_set_params(smp, &sp, &err), 0, "%s", err.msg);
 	for (i = 0; i < 50; i++)
-		cr_assert_eq(eng_session_sample(s, copy, &sp), order[0]);
+		cr_assert_eq(eng_sampler_sample(smp, copy, 16, NULL, 0), order[0]);
+	eng_sampler_free(smp);
 	eng_session_free(s);
 }
 
 Test(gen, penalties_change_the_choice)
 {
 	eng_session *s = prompt();
+	const int32_t *hist = eng_session_tokens(s);
+	size_t n = eng_session_len(s);
 	eng_sampling sp;
+	eng_sampler *smp;
 	float lg[16];
 	int32_t i;
 
@@ -212,12 +236,19 @@ Test(gen, penalties_change_the_choice)
 	lg[5] = 2.0f;
 	lg[6] = 1.9f;
 	eng_sampling_init(&sp);
-	cr_assert_eq(eng_session_sample(s, lg, &sp), 5);
+	smp = sampler(&sp, 0);
+	cr_assert_eq(eng_sampler_sample(smp, lg, 16, hist, n), 5);
+	eng_sampler_free(smp);
 	sp.repetition_penalty = 1.2;
-	cr_assert_eq(eng_session_sample(s, lg, &sp), 6);
+	smp = sampler(&sp, 0);
+	cr_assert_eq(eng_sampler_sample(smp, lg, 16, hist, n), 6);
+	cr_assert_eq(eng_sampler_sample(smp, lg, 16, NULL, 0), 5, "no history, no penalty");
+	eng_sampler_free(smp);
 	sp.repetition_penalty = 1.0;
 	sp.presence_penalty = 0.5;
-	cr_assert_eq(eng_session_sample(s, lg, &sp), 6);
+	smp = sampler(&sp, 0);
+	cr_assert_eq(eng_sampler_sample(smp, lg, 16, hist, n), 6);
+	eng_sampler_free(smp);
 	eng_session_free(s);
 }
 
@@ -232,11 +263,11 @@ Test(gen, stop_ids_end_generation_without_emitting)
 	cr_assert_eq(eng_session_fork(&t, s, &err), 0);
 	eng_gen_opts_init(&o);
 	o.max_tokens = 10;
-	gen(&a, s, &o);
+	gen(&a, s, NULL, &o);
 	stop = a.ids[3];
 	o.stop_ids = &stop;
 	o.n_stop_ids = 1;
-	gen(&b, t, &o);
+	gen(&b, t, NULL, &o);
 	cr_assert_eq(b.finish, ENG_FINISH_STOP);
 	cr_assert_leq(b.n, 3);
 	cr_assert_neq(b.n > 0 ? b.ids[b.n - 1] : -1, stop);
@@ -294,7 +325,7 @@ Test(gen, stop_strings_streaming_and_logprobs)
 	o.logprobs = 4;
 	o.on_token = on_token;
 	o.user = &st;
-	gen(&a, s, &o);
+	gen(&a, s, NULL, &o);
 	cr_assert_eq(st.n, 10);
 	cr_assert_arr_eq(st.ids, a.ids, 10 * sizeof(int32_t));
 	cr_assert_eq(a.n_logprobs, 4);
@@ -320,7 +351,7 @@ Test(gen, stop_strings_streaming_and_logprobs)
 	o.decode = letters;
 	o.stop_strings = (const char *const[]){ "", stop };
 	o.n_stop_strings = 2;
-	gen(&b, t, &o);
+	gen(&b, t, NULL, &o);
 	cr_assert_eq(b.finish, ENG_FINISH_STOP);
 	cr_assert_leq(b.n, 6);
 	/* a streaming callback can stop generation */
@@ -328,7 +359,7 @@ Test(gen, stop_strings_streaming_and_logprobs)
 	o.on_token = on_token;
 	st.n = 0;
 	st.stop_after = 2;
-	gen(&c, u, &o);
+	gen(&c, u, NULL, &o);
 	cr_assert_eq(c.n, 2);
 	cr_assert_eq(c.finish, ENG_FINISH_STOP);
 	eng_gen_result_release(&a);
@@ -467,4 +498,55 @@ Test(gen, sessions_of_one_model_run_from_several_threads, .timeout = 60)
 		cr_assert_arr_eq(together[i].logits, alone[i].logits, sizeof(alone[i].logits), "session %d", i);
 		cr_assert_arr_eq(together[i].gen, alone[i].gen, sizeof(alone[i].gen), "session %d", i);
 	}
+}
+
+Test(gen, sampler_fork_seed_and_bad_parameters)
+{
+	eng_session *s = prompt();
+	const float *lg = eng_session_logits(s);
+	eng_sampler *a = NULL, *b = NULL;
+	eng_sampling sp;
+	pl_err err = { 0 };
+	int32_t x[32], y[32];
+	int i;
+
+	eng_sampling_init(&sp);
+	sp.temperature = 3.0;
+	a = sampler(&sp, 5);
+	for (i = 0; i < 5; i++)
+		eng_sampler_sample(a, lg, 16, NULL, 0);
+	/* a fork draws what its parent draws from the same logits */
+	cr_assert_eq(eng_sampler_fork(&b, a, &err), 0, "%s", err.msg);
+	cr_assert_float_eq(eng_sampler_params(b)->temperature, 3.0, 1e-12);
+	for (i = 0; i < 32; i++) {
+		x[i] = eng_sampler_sample(a, lg, 16, NULL, 0);
+		y[i] = eng_sampler_sample(b, lg, 16, NULL, 0);
+	}
+	cr_assert_arr_eq(x, y, sizeof(x));
+	/* seeding again replays the same draws */
+	eng_sampler_seed(a, 11);
+	eng_sampler_seed(b, 11);
+	for (i = 0; i < 32; i++)
+		cr_assert_eq(eng_sampler_sample(a, lg, 16, NULL, 0), eng_sampler_sample(b, lg, 16, NULL, 0));
+	/* parameters are checked, and a refused change keeps the old ones */
+	sp.top_p = 1.5;
+	cr_assert_eq(eng_sampler_set_params(a, &sp, &err), PL_EINVAL);
+	cr_assert(strstr(err.msg, "top_p 1.5 is outside (0, 1]"), "%s", err.msg);
+	cr_assert_float_eq(eng_sampler_params(a)->top_p, 1.0, 1e-12);
+	eng_sampling_init(&sp);
+	sp.top_k = -1;
+	cr_assert_eq(eng_sampler_new(&b, &sp, 0, &err), PL_EINVAL);
+	cr_assert(strstr(err.msg, "top_k -1 is negative"), "%s", err.msg);
+	eng_sampling_init(&sp);
+	sp.temperature = NAN;
+	cr_assert_eq(eng_sampler_set_params(a, &sp, &err), PL_EINVAL);
+	cr_assert(strstr(err.msg, "temperature"), "%s", err.msg);
+	eng_sampling_init(&sp);
+	sp.min_p = 2;
+	cr_assert_eq(eng_sampler_set_params(a, &sp, &err), PL_EINVAL);
+	cr_assert(strstr(err.msg, "min_p 2 is outside [0, 1]"), "%s", err.msg);
+	eng_sampler_free(a);
+	eng_sampler_free(b);
+	eng_sampler_free(NULL);
+	eng_session_free(s);
 }

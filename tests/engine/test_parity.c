@@ -27,7 +27,7 @@ static size_t check_greedy(eng_session *s, const char *dir, const char *label)
 
 	eng_gen_opts_init(&o);
 	o.max_tokens = n_ref;
-	cr_assert_eq(eng_generate(&r, s, &o, &err), 0, "%s", err.msg);
+	cr_assert_eq(eng_generate(&r, s, NULL, &o, &err), 0, "%s", err.msg);
 	cr_assert_eq(r.n, n_ref);
 	cr_assert_eq(r.finish, ENG_FINISH_LENGTH);
 	for (i = 0; i < n_ref; i++) {

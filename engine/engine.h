@@ -260,29 +260,53 @@ void eng_logprobs_top(eng_logprob *out, const float *logits, int64_t vocab, int 
 
 /* ---- generation */
 
+typedef struct eng_detok eng_detok; /* the streaming decoder, below */
+
 /* Called after each generated token; return non-zero to stop (finish
  * reason "stop"). */
 typedef int (*eng_token_fn)(void *user, int32_t id, const eng_logprob *top, int n_top);
-/* Turns ids into text (for stop strings): append the text of ids to out. */
-typedef int (*eng_decode_fn)(void *user, const int32_t *ids, size_t n, pl_buf *out, pl_err *err);
+/* A streaming decoder: appends to out the text that id completes.  Called
+ * once per generated id, in order, so a decoder keeps its own state (an
+ * incomplete character); eng_detok is one (eng_gen_opts_use_detok). */
+typedef int (*eng_decode_fn)(pl_buf *out, void *user, int32_t id, pl_err *err);
+/* At the end of generation: appends what the decoder still holds. */
+typedef void (*eng_decode_end_fn)(pl_buf *out, void *user);
+/* Text of the output that is final: no stop string will cut it.  Return
+ * non-zero to stop (finish reason "stop"). */
+typedef int (*eng_text_fn)(void *user, const char *text, size_t len);
 
 typedef struct eng_gen_opts {
 	size_t max_tokens;      /* 0: stop only on a stop id or string */
 	const int32_t *stop_ids; /* a generated stop id ends generation; it is
 				  * neither returned nor appended to the session */
 	size_t n_stop_ids;
-	const char *const *stop_strings; /* need decode; the text up to a stop
-					  * string ends generation */
-	size_t n_stop_strings;
-	eng_decode_fn decode;
-	void *decode_user;
 	int logprobs; /* top-K log-probabilities per generated token (0: none) */
 	eng_token_fn on_token;
-	void *user;
+	/* With a decoder the result holds the text of the generated ids, stop
+	 * strings can end generation and on_text streams the text. */
+	eng_decode_fn decode;
+	eng_decode_end_fn decode_end; /* may be NULL */
+	void *decode_user;
+	/* The first stop string to occur in the text ends generation after the
+	 * token that completed it (that token is kept: returned and appended);
+	 * the text ends where the stop string starts.  Empty strings are
+	 * ignored.  Found incrementally: each new piece of text is searched
+	 * only where an occurrence can end in it. */
+	const char *const *stop_strings;
+	size_t n_stop_strings;
+	/* Streams the text: the end that could be the start of a stop string
+	 * is held back until the next bytes settle it, so that the pieces
+	 * passed add up to the final text exactly. */
+	eng_text_fn on_text;
+	void *user; /* for on_token and on_text */
 } eng_gen_opts;
 
-/* No limits, no stops, no callbacks. */
+/* No limits, no stops, no callbacks, no decoder. */
 void eng_gen_opts_init(eng_gen_opts *o);
+/* Decode with d, a streaming decoder the caller initialised and releases
+ * (eng_detok_init for text that starts with the output, such as a chat's
+ * answer; eng_detok_init_continue for the continuation of a prompt). */
+void eng_gen_opts_use_detok(eng_gen_opts *o, eng_detok *d);
 
 typedef enum eng_finish { ENG_FINISH_LENGTH = 0, ENG_FINISH_STOP = 1 } eng_finish;
 
@@ -292,6 +316,9 @@ typedef struct eng_gen_result {
 	eng_logprob *logprobs; /* n x n_logprobs, best first; NULL without */
 	int n_logprobs;
 	eng_finish finish;
+	char *text;            /* with a decoder: the text of ids (cut before a
+				* stop string), NUL-terminated; else NULL */
+	size_t text_len;
 	double decode_ms;
 } eng_gen_result;
 
@@ -365,11 +392,11 @@ int eng_tokenizer_encode_prompt(const eng_tokenizer *tk, const char *text, size_
  * to nothing.  eng_detok_init_continue starts in the middle of a run, for
  * text that
  * continues a prompt.  The struct is the caller's; release it after use. */
-typedef struct eng_detok {
+struct eng_detok {
 	const eng_tokenizer *tk;
 	pl_buf pending; /* bytes of an incomplete UTF-8 character */
 	bool at_start;  /* the next piece's leading U+2581 is a dummy prefix */
-} eng_detok;
+};
 void eng_detok_init(eng_detok *d, const eng_tokenizer *tk);
 void eng_detok_init_continue(eng_detok *d, const eng_tokenizer *tk);
 /* Fails only for a negative id (PL_EINVAL). */

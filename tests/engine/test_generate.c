@@ -54,6 +54,14 @@ static eng_sampler *sampler(const eng_sampling *sp, uint64_t seed)
 	return smp;
 }
 
+static int on_text_none(void *user, const char *text, size_t len)
+{
+	(void)user;
+	(void)text;
+	(void)len;
+	return 0;
+}
+
 Test(gen, api_errors_are_clear_and_leave_the_session_alone)
 {
 	eng_session *s = NULL;
@@ -78,7 +86,12 @@ Test(gen, api_errors_are_clear_and_leave_the_session_alone)
 	o.n_stop_strings = 1;
 	o.stop_strings = (const char *const[]){ "x" };
 	cr_assert_lt(eng_generate(&r, s, NULL, &o, &err), 0);
-	cr_assert(strstr(err.msg, "stop strings need a decode function"), "%s", err.msg);
+	cr_assert(strstr(err.msg, "stop strings need a decoder"), "%s", err.msg);
+	o.n_stop_strings = 0;
+	o.on_text = on_text_none;
+	cr_assert_lt(eng_generate(&r, s, NULL, &o, &err), 0);
+	cr_assert(strstr(err.msg, "on_text needs a decoder"), "%s", err.msg);
+	o.on_text = NULL;
 	o.n_stop_strings = 0;
 	o.logprobs = 17;
 	cr_assert_lt(eng_generate(&r, s, NULL, &o, &err), 0);
@@ -279,14 +292,11 @@ Test(gen, stop_ids_end_generation_without_emitting)
 }
 
 /* Decodes id i to the letter 'a' + i. */
-static int letters(void *user, const int32_t *ids, size_t n, pl_buf *out, pl_err *err)
+static int letters(pl_buf *out, void *user, int32_t id, pl_err *err)
 {
-	size_t i;
-
 	(void)user;
 	(void)err;
-	for (i = 0; i < n; i++)
-		pl_buf_putc(out, (char)('a' + ids[i]));
+	pl_buf_putc(out, (char)('a' + id));
 	return 0;
 }
 
@@ -548,5 +558,227 @@ Test(gen, sampler_fork_seed_and_bad_parameters)
 	eng_sampler_free(a);
 	eng_sampler_free(b);
 	eng_sampler_free(NULL);
+	eng_session_free(s);
+}
+
+/* ---- stop strings and streamed text, over a scripted decoder: the i-th
+ * generated id decodes to pieces[i] whatever it is, so each test chooses
+ * exactly how the text arrives. */
+
+typedef struct script {
+	const char *const *pieces;
+	size_t n_pieces;
+	const char *end;  /* what decode_end appends; NULL: nothing */
+	size_t calls;     /* decode calls, one id each */
+	pl_buf streamed;  /* what on_text passed, in order */
+	size_t stop_after_texts; /* on_text asks to stop at this call (0: never) */
+	size_t texts;
+} script;
+
+static int script_decode(pl_buf *out, void *user, int32_t id, pl_err *err)
+{
+	script *sc = user;
+
+	(void)err;
+	cr_assert(id >= 0 && id < 16);
+	if (sc->calls < sc->n_pieces)
+		pl_buf_puts(out, sc->pieces[sc->calls]);
+	sc->calls++;
+	return 0;
+}
+
+static void script_end(pl_buf *out, void *user)
+{
+	script *sc = user;
+
+	if (sc->end)
+		pl_buf_puts(out, sc->end);
+}
+
+static int script_text(void *user, const char *text, size_t len)
+{
+	script *sc = user;
+
+	cr_assert_gt(len, 0, "on_text is never called with nothing");
+	pl_buf_add(&sc->streamed, text, len);
+	return sc->stop_after_texts && ++sc->texts >= sc->stop_after_texts;
+}
+
+/* Generates greedily from a fresh prompt with the scripted decoder and the
+ * stop strings; checks that what streamed is the final text. */
+static void scripted(eng_gen_result *r, script *sc, const char *const *stops, size_t n_stops, size_t max_tokens)
+{
+	eng_session *s = prompt();
+	eng_gen_opts o;
+
+	pl_buf_init(&sc->streamed, 0);
+	eng_gen_opts_init(&o);
+	o.max_tokens = max_tokens;
+	o.decode = script_decode;
+	o.decode_end = script_end;
+	o.decode_user = sc;
+	o.on_text = script_text;
+	o.user = sc;
+	o.stop_strings = stops;
+	o.n_stop_strings = n_stops;
+	gen(r, s, NULL, &o);
+	cr_assert_not_null(r->text);
+	cr_assert_eq(strlen(r->text), r->text_len);
+	cr_assert_eq(sc->streamed.len, r->text_len, "streamed '%s', text '%s'", sc->streamed.ptr, r->text);
+	cr_assert_eq(memcmp(sc->streamed.ptr, r->text, r->text_len), 0);
+	cr_assert_eq(sc->calls, r->n, "every kept id is decoded once");
+	cr_assert_eq(eng_session_len(s), 7 + r->n, "the ids returned are the ids appended");
+	eng_session_free(s);
+}
+
+static void script_release(script *sc)
+{
+	pl_buf_release(&sc->streamed);
+}
+
+#define SCRIPT(...) (const char *const[]){ __VA_ARGS__ }, PL_ARRAY_LEN(((const char *const[]){ __VA_ARGS__ }))
+
+Test(gen, stop_string_split_across_tokens)
+{
+	script sc = { SCRIPT("ab", "c<", "/s", "top>x", "y"), NULL, 0, PL_BUF_INIT, 0, 0 };
+	const char *const stops[] = { "</stop>" };
+	eng_gen_result r;
+
+	scripted(&r, &sc, stops, 1, 10);
+	cr_assert_eq(r.finish, ENG_FINISH_STOP);
+	cr_assert_eq(r.n, 4, "the token that completed the stop string is the last one kept");
+	cr_assert_str_eq(r.text, "abc");
+	eng_gen_result_release(&r);
+	script_release(&sc);
+}
+
+Test(gen, stop_string_split_across_a_multibyte_character)
+{
+	/* "€" is E2 82 AC: its bytes arrive in two pieces, the stop string
+	 * starts with it */
+	script a = { SCRIPT("x", "\xE2\x82", "\xAC", "1", "2"), NULL, 0, PL_BUF_INIT, 0, 0 };
+	script b = { SCRIPT("x", "\xE2\x82", "\xAC", "1", "2"), NULL, 0, PL_BUF_INIT, 0, 0 };
+	const char *const stop1[] = { "\xE2\x82\xAC" "1" }, *const stop2[] = { "\xE2\x82\xAC" "2" };
+	eng_gen_result r;
+
+	scripted(&r, &a, stop1, 1, 10);
+	cr_assert_eq(r.finish, ENG_FINISH_STOP);
+	cr_assert_eq(r.n, 4);
+	cr_assert_str_eq(r.text, "x");
+	eng_gen_result_release(&r);
+	/* "€1" is no stop: it streams once "1" shows that "€" did not start
+	 * "€2"; generation ends at the length limit with the whole text */
+	scripted(&r, &b, stop2, 1, 4);
+	cr_assert_eq(r.finish, ENG_FINISH_LENGTH);
+	cr_assert_str_eq(r.text, "x\xE2\x82\xAC" "1");
+	eng_gen_result_release(&r);
+	script_release(&a);
+	script_release(&b);
+}
+
+Test(gen, stop_string_at_the_first_token)
+{
+	script sc = { SCRIPT("STOP now", "more"), NULL, 0, PL_BUF_INIT, 0, 0 };
+	const char *const stops[] = { "STOP" };
+	eng_gen_result r;
+
+	scripted(&r, &sc, stops, 1, 10);
+	cr_assert_eq(r.finish, ENG_FINISH_STOP);
+	cr_assert_eq(r.n, 1);
+	cr_assert_eq(r.text_len, 0);
+	cr_assert_eq(sc.streamed.len, 0, "nothing streamed");
+	eng_gen_result_release(&r);
+	script_release(&sc);
+}
+
+Test(gen, several_stop_strings_the_earliest_wins)
+{
+	/* both complete with the same token: the text ends at the one that
+	 * starts first */
+	script a = { SCRIPT("abcd", "ef", "gh"), NULL, 0, PL_BUF_INIT, 0, 0 };
+	/* the short one completes first, inside the long one's start */
+	script b = { SCRIPT("abcde", "fg"), NULL, 0, PL_BUF_INIT, 0, 0 };
+	/* an empty stop string never matches */
+	script c = { SCRIPT("abc", "zz", "q"), NULL, 0, PL_BUF_INIT, 0, 0 };
+	const char *const s1[] = { "zz", "de", "cdef" }, *const s2[] = { "bcdefg", "de" }, *const s3[] = { "", "zz" };
+	eng_gen_result r;
+
+	scripted(&r, &a, s1, 3, 10);
+	cr_assert_eq(r.finish, ENG_FINISH_STOP);
+	cr_assert_eq(r.n, 2);
+	cr_assert_str_eq(r.text, "ab");
+	eng_gen_result_release(&r);
+	scripted(&r, &b, s2, 2, 10);
+	cr_assert_eq(r.n, 1);
+	cr_assert_str_eq(r.text, "abc");
+	eng_gen_result_release(&r);
+	scripted(&r, &c, s3, 2, 10);
+	cr_assert_eq(r.n, 2);
+	cr_assert_str_eq(r.text, "abc");
+	eng_gen_result_release(&r);
+	script_release(&a);
+	script_release(&b);
+	script_release(&c);
+}
+
+Test(gen, stop_string_completed_by_what_the_decoder_holds_at_the_end)
+{
+	script sc = { SCRIPT("a", "b"), "\xEF\xBF\xBD", 0, PL_BUF_INIT, 0, 0 };
+	const char *const stops[] = { "b\xEF\xBF\xBD" };
+	eng_gen_result r;
+
+	scripted(&r, &sc, stops, 1, 2);
+	cr_assert_eq(r.finish, ENG_FINISH_STOP);
+	cr_assert_eq(r.n, 2);
+	cr_assert_str_eq(r.text, "a");
+	eng_gen_result_release(&r);
+	script_release(&sc);
+}
+
+Test(gen, on_text_can_stop_generation)
+{
+	script sc = { SCRIPT("a", "b", "c", "d"), NULL, 0, PL_BUF_INIT, 2, 0 };
+	eng_gen_result r;
+
+	scripted(&r, &sc, NULL, 0, 10);
+	cr_assert_eq(r.finish, ENG_FINISH_STOP);
+	cr_assert_eq(r.n, 2);
+	cr_assert_str_eq(r.text, "ab");
+	eng_gen_result_release(&r);
+	script_release(&sc);
+}
+
+/* letters, counting the ids it is asked to decode */
+static int count_letters(pl_buf *out, void *user, int32_t id, pl_err *err)
+{
+	(*(size_t *)user)++;
+	return letters(out, NULL, id, err);
+}
+
+Test(gen, a_long_generation_decodes_each_id_once)
+{
+	/* 500 tokens with stop strings that never occur: the decoder is asked
+	 * for each id once (decoding the whole output again at each token, as
+	 * this loop once did, asks for n(n+1)/2 = 125250 ids) */
+	eng_session *s = prompt();
+	const char *const stops[] = { "never", "\x01" };
+	size_t decoded = 0;
+	eng_gen_opts o;
+	eng_gen_result r;
+	size_t i;
+
+	eng_gen_opts_init(&o);
+	o.max_tokens = 500;
+	o.decode = count_letters;
+	o.decode_user = &decoded;
+	o.stop_strings = stops;
+	o.n_stop_strings = 2;
+	gen(&r, s, NULL, &o);
+	cr_assert_eq(r.n, 500);
+	cr_assert_eq(decoded, 500);
+	cr_assert_eq(r.text_len, 500);
+	for (i = 0; i < r.n; i++)
+		cr_assert_eq(r.text[i], 'a' + r.ids[i]);
+	eng_gen_result_release(&r);
 	eng_session_free(s);
 }

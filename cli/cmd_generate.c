@@ -417,7 +417,7 @@ int cli_cmd_generate(int argc, char **argv, const cli_ctx *ctx)
 		goto fail;
 	}
 	if (a.prompt) {
-		if (eng_tokenizer_encode_prompt(tk, a.prompt, strlen(a.prompt), &ids, &n_ids, &err) < 0)
+		if (eng_tokenizer_encode_prompt(&ids, &n_ids, tk, a.prompt, strlen(a.prompt), &err) < 0)
 			goto fail;
 		if (!n_ids) {
 			status = cli_fail(ctx, "generate", CLI_EXIT_USAGE, "--prompt: the text gives no tokens");
@@ -431,7 +431,7 @@ int cli_cmd_generate(int argc, char **argv, const cli_ctx *ctx)
 		st.chat = true;
 		st.dialect = d;
 		if (render_chat(&chat, a.chat, d, &err) < 0 ||
-		    eng_tokenizer_encode(tk, chat.ptr, chat.len, true, &ids, &n_ids, &err) < 0)
+		    eng_tokenizer_encode(&ids, &n_ids, tk, chat.ptr, chat.len, true, &err) < 0)
 			goto fail;
 	}
 
@@ -460,8 +460,8 @@ int cli_cmd_generate(int argc, char **argv, const cli_ctx *ctx)
 		for (k = 0; k < c->n_eos; k++)
 			add_stop_id(&stops, &n_stops, c->eos_ids[k]);
 		if (tk) {
-			size_t ne;
-			const int32_t *e = eng_tokenizer_eos_ids(tk, &ne);
+			const int32_t *e;
+			size_t ne = eng_tokenizer_eos_ids(&e, tk);
 
 			for (i = 0; i < ne; i++)
 				add_stop_id(&stops, &n_stops, e[i]);
@@ -487,7 +487,7 @@ int cli_cmd_generate(int argc, char **argv, const cli_ctx *ctx)
 	go.on_token = stream_token;
 	go.user = &st;
 	t0 = pl_now();
-	if (eng_session_append(s, ids, n_ids, NULL, &err) < 0)
+	if (eng_session_append(NULL, s, ids, n_ids, &err) < 0)
 		goto fail;
 	prefill_ms = (pl_now() - t0) * 1000.0;
 	if (eng_generate(&res, s, smp, &go, &err) < 0)

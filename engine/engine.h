@@ -193,9 +193,10 @@ const int32_t *eng_session_tokens(const eng_session *s);
 void eng_session_set_chunk(eng_session *s, size_t n);
 /* Append tokens: one token runs the decode form (all loops in one pass),
  * more run the full-sequence form in chunks.  When all_logits is non-NULL
- * it receives n x vocab logits (row i predicts the token after ids[i]).
- * Ids must be in [0, vocab).  On failure the session is unchanged. */
-int eng_session_append(eng_session *s, const int32_t *ids, size_t n, float *all_logits, pl_err *err);
+ * it receives n x vocab logits (row i predicts the token after ids[i]);
+ * the last row is also kept as eng_session_logits.  Ids must be in
+ * [0, vocab).  On failure the session is unchanged. */
+int eng_session_append(float *all_logits, eng_session *s, const int32_t *ids, size_t n, pl_err *err);
 /* Logits after the last token (vocab values); NULL when empty. */
 const float *eng_session_logits(const eng_session *s);
 /* Cut the session back to its first len tokens, restoring the rings, the
@@ -371,12 +372,12 @@ int eng_tokenizer_load_for_model(eng_tokenizer **out, const char *model_dir, int
  * SentencePiece on its own (with its own dummy prefix), as Hugging Face's
  * slow tokenizers do; without it the whole text goes to SentencePiece.
  * Adds no bos/eos. */
-int eng_tokenizer_encode(const eng_tokenizer *tk, const char *text, size_t len, bool parse_special,
-			 int32_t **ids_out, size_t *n_out, pl_err *err);
+int eng_tokenizer_encode(int32_t **ids_out, size_t *n_out, const eng_tokenizer *tk, const char *text,
+			 size_t len, bool parse_special, pl_err *err);
 /* A prompt: parse_special, with bos/eos added as tokenizer_config's
  * add_bos_token / add_eos_token say (both false for LoopCoder-V2). */
-int eng_tokenizer_encode_prompt(const eng_tokenizer *tk, const char *text, size_t len, int32_t **ids_out,
-				size_t *n_out, pl_err *err);
+int eng_tokenizer_encode_prompt(int32_t **ids_out, size_t *n_out, const eng_tokenizer *tk, const char *text,
+				size_t len, pl_err *err);
 
 /* Streaming decoder: push ids one at a time, each call appends the text
  * that became complete.  Byte-fallback pieces are held until their UTF-8
@@ -400,20 +401,21 @@ struct eng_detok {
 void eng_detok_init(eng_detok *d, const eng_tokenizer *tk);
 void eng_detok_init_continue(eng_detok *d, const eng_tokenizer *tk);
 /* Fails only for a negative id (PL_EINVAL). */
-int eng_detok_push(eng_detok *d, int32_t id, pl_buf *out, pl_err *err);
+int eng_detok_push(pl_buf *out, eng_detok *d, int32_t id, pl_err *err);
 /* Ends the text: pending bytes of an incomplete character become U+FFFD. */
-void eng_detok_flush(eng_detok *d, pl_buf *out);
+void eng_detok_flush(pl_buf *out, eng_detok *d);
 void eng_detok_release(eng_detok *d);
 /* Appends the text of ids to out (eng_detok over all of them, flushed);
  * equals sentencepiece's decode for ids of the SentencePiece model. */
-int eng_tokenizer_decode(const eng_tokenizer *tk, const int32_t *ids, size_t n, pl_buf *out, pl_err *err);
+int eng_tokenizer_decode(pl_buf *out, const eng_tokenizer *tk, const int32_t *ids, size_t n, pl_err *err);
 
 size_t eng_tokenizer_vocab_size(const eng_tokenizer *tk);
 /* -1 when none. */
 int32_t eng_tokenizer_bos(const eng_tokenizer *tk);
 /* The ids that end generation: generation_config's eos_token_id, then
- * tokenizer_config's eos_token, else the model's </s>.  Borrowed. */
-const int32_t *eng_tokenizer_eos_ids(const eng_tokenizer *tk, size_t *n);
+ * tokenizer_config's eos_token, else the model's </s>.  Returns how many;
+ * *ids_out is borrowed. */
+size_t eng_tokenizer_eos_ids(const int32_t **ids_out, const eng_tokenizer *tk);
 bool eng_tokenizer_is_eos(const eng_tokenizer *tk, int32_t id);
 /* Added tokens marked special, and SentencePiece control pieces. */
 bool eng_tokenizer_is_special(const eng_tokenizer *tk, int32_t id);

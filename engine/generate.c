@@ -16,12 +16,12 @@
 
 static int detok_decode(pl_buf *out, void *user, int32_t id, pl_err *err)
 {
-	return eng_detok_push(user, id, out, err);
+	return eng_detok_push(out, user, id, err);
 }
 
 static void detok_end(pl_buf *out, void *user)
 {
-	eng_detok_flush(user, out);
+	eng_detok_flush(out, user);
 }
 
 void eng_gen_opts_init(eng_gen_opts *o)
@@ -156,7 +156,7 @@ int eng_generate(eng_gen_result *res, eng_session *s, eng_sampler *smp, const en
 		if (k)
 			memcpy(r.logprobs + r.n * (size_t)k, top, (size_t)k * sizeof(*top));
 		r.n++;
-		if ((rc = eng_session_append(s, &id, 1, NULL, err)) < 0)
+		if ((rc = eng_session_append(NULL, s, &id, 1, err)) < 0)
 			goto fail;
 		if (o->on_token && o->on_token(o->user, id, top, k))
 			halt = true;

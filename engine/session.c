@@ -120,7 +120,7 @@ const float *eng_session_logits(const eng_session *s)
 	return s->have_logits ? s->logits : NULL;
 }
 
-int eng_session_append(eng_session *s, const int32_t *ids, size_t n, float *all_logits, pl_err *err)
+int eng_session_append(float *all_logits, eng_session *s, const int32_t *ids, size_t n, pl_err *err)
 {
 	eng_model *m = s->m;
 	const eng_config *c = &m->cfg;
@@ -208,7 +208,7 @@ int eng_session_truncate(eng_session *s, size_t len, pl_err *err)
 				       h + q * kr, kr * sizeof(float));
 		}
 	s->len = p;
-	return eng_session_append(s, &last, 1, NULL, err);
+	return eng_session_append(NULL, s, &last, 1, err);
 }
 
 int eng_session_fork(eng_session **out, const eng_session *s, pl_err *err)

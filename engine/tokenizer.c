@@ -323,10 +323,10 @@ int32_t eng_tokenizer_bos(const eng_tokenizer *tk)
 	return tk->bos;
 }
 
-const int32_t *eng_tokenizer_eos_ids(const eng_tokenizer *tk, size_t *n)
+size_t eng_tokenizer_eos_ids(const int32_t **ids_out, const eng_tokenizer *tk)
 {
-	*n = tk->neos;
-	return tk->eos;
+	*ids_out = tk->eos;
+	return tk->neos;
 }
 
 bool eng_tokenizer_is_eos(const eng_tokenizer *tk, int32_t id)
@@ -428,8 +428,8 @@ static int encode_into(const eng_tokenizer *tk, const char *text, size_t len, bo
 	return 0;
 }
 
-int eng_tokenizer_encode(const eng_tokenizer *tk, const char *text, size_t len, bool parse_special, int32_t **ids_out,
-			 size_t *n_out, pl_err *err)
+int eng_tokenizer_encode(int32_t **ids_out, size_t *n_out, const eng_tokenizer *tk, const char *text,
+			 size_t len, bool parse_special, pl_err *err)
 {
 	int32_t *ids = NULL;
 	size_t n = 0, cap = 0;
@@ -446,8 +446,8 @@ int eng_tokenizer_encode(const eng_tokenizer *tk, const char *text, size_t len, 
 	return 0;
 }
 
-int eng_tokenizer_encode_prompt(const eng_tokenizer *tk, const char *text, size_t len, int32_t **ids_out,
-				size_t *n_out, pl_err *err)
+int eng_tokenizer_encode_prompt(int32_t **ids_out, size_t *n_out, const eng_tokenizer *tk, const char *text,
+				size_t len, pl_err *err)
 {
 	int32_t *ids = NULL;
 	size_t n = 0, cap = 0;
@@ -518,7 +518,7 @@ static void drain(eng_detok *d, pl_buf *out, bool all)
 	pl_buf_setlen(&d->pending, n - i);
 }
 
-void eng_detok_flush(eng_detok *d, pl_buf *out)
+void eng_detok_flush(pl_buf *out, eng_detok *d)
 {
 	drain(d, out, true);
 }
@@ -549,7 +549,7 @@ static int push_hf(eng_detok *d, int32_t id, pl_buf *out)
 	return 0;
 }
 
-int eng_detok_push(eng_detok *d, int32_t id, pl_buf *out, pl_err *err)
+int eng_detok_push(pl_buf *out, eng_detok *d, int32_t id, pl_err *err)
 {
 	const eng_tokenizer *tk = d->tk;
 	const spm_model *m = tk->spm;
@@ -619,17 +619,17 @@ int eng_detok_push(eng_detok *d, int32_t id, pl_buf *out, pl_err *err)
 	return 0;
 }
 
-int eng_tokenizer_decode(const eng_tokenizer *tk, const int32_t *ids, size_t n, pl_buf *out, pl_err *err)
+int eng_tokenizer_decode(pl_buf *out, const eng_tokenizer *tk, const int32_t *ids, size_t n, pl_err *err)
 {
 	eng_detok d;
 	int rc = 0;
 
 	eng_detok_init(&d, tk);
 	for (size_t i = 0; i < n; i++)
-		if ((rc = eng_detok_push(&d, ids[i], out, err)) < 0)
+		if ((rc = eng_detok_push(out, &d, ids[i], err)) < 0)
 			break;
 	if (rc == 0)
-		eng_detok_flush(&d, out);
+		eng_detok_flush(out, &d);
 	eng_detok_release(&d);
 	return rc;
 }

@@ -192,7 +192,7 @@ static void run_child(int fd, const char *dir, int loops, int threads, int promp
 			goto fail;
 		c0 = cpu_ms();
 		t0 = pl_now();
-		if (eng_session_append(s, ids, (size_t)prompt, NULL, &err) < 0)
+		if (eng_session_append(NULL, s, ids, (size_t)prompt, &err) < 0)
 			goto fail;
 		pm = (pl_now() - t0) * 1000;
 		if (pm < r.prefill_ms)

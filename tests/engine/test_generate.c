@@ -34,7 +34,7 @@ static eng_session *prompt(void)
 	pl_err err = { 0 };
 
 	cr_assert_eq(eng_session_new(&s, M, &err), 0, "%s", err.msg);
-	cr_assert_eq(eng_session_append(s, ids, PL_ARRAY_LEN(ids), NULL, &err), 0, "%s", err.msg);
+	cr_assert_eq(eng_session_append(NULL, s, ids, PL_ARRAY_LEN(ids), &err), 0, "%s", err.msg);
 	return s;
 }
 
@@ -76,13 +76,13 @@ Test(gen, api_errors_are_clear_and_leave_the_session_alone)
 	cr_assert_lt(eng_generate(&r, s, NULL, &o, &err), 0);
 	cr_assert(strstr(err.msg, "at least one token"), "%s", err.msg);
 	cr_assert_null(eng_session_logits(s));
-	cr_assert_lt(eng_session_append(s, bad, 2, NULL, &err), 0);
+	cr_assert_lt(eng_session_append(NULL, s, bad, 2, &err), 0);
 	cr_assert(strstr(err.msg, "token id 16 at index 1 is outside the vocabulary [0, 16)"), "%s", err.msg);
-	cr_assert_lt(eng_session_append(s, &neg, 1, NULL, &err), 0);
+	cr_assert_lt(eng_session_append(NULL, s, &neg, 1, &err), 0);
 	cr_assert_eq(eng_session_len(s), 0);
 	cr_assert_lt(eng_session_truncate(s, 1, &err), 0);
 	cr_assert(strstr(err.msg, "cannot truncate a session of 0 tokens to 1"), "%s", err.msg);
-	cr_assert_eq(eng_session_append(s, bad, 1, NULL, &err), 0);
+	cr_assert_eq(eng_session_append(NULL, s, bad, 1, &err), 0);
 	o.n_stop_strings = 1;
 	o.stop_strings = (const char *const[]){ "x" };
 	cr_assert_lt(eng_generate(&r, s, NULL, &o, &err), 0);
@@ -107,7 +107,7 @@ Test(gen, max_position_embeddings_is_a_clear_limit)
 	int32_t *many = calloc(600, sizeof(*many));
 	pl_err err = { 0 };
 
-	cr_assert_lt(eng_session_append(s, many, 600, NULL, &err), 0);
+	cr_assert_lt(eng_session_append(NULL, s, many, 600, &err), 0);
 	cr_assert(strstr(err.msg, "exceed max_position_embeddings 512"), "%s", err.msg);
 	cr_assert_eq(eng_session_len(s), 7);
 	free(many);
@@ -389,7 +389,7 @@ Test(gen, fork_is_independent_and_truncate_to_zero_empties)
 
 	memcpy(before, eng_session_logits(s), sizeof(before));
 	cr_assert_eq(eng_session_fork(&t, s, &err), 0);
-	cr_assert_eq(eng_session_append(t, &x, 1, NULL, &err), 0);
+	cr_assert_eq(eng_session_append(NULL, t, &x, 1, &err), 0);
 	cr_assert_eq(eng_session_len(s), 7);
 	cr_assert_eq(eng_session_len(t), 8);
 	cr_assert_arr_eq(eng_session_logits(s), before, sizeof(before));
@@ -435,8 +435,8 @@ Test(gen, thread_count_does_not_change_the_logits)
 		ids[i] = (i * 7) % 16;
 	cr_assert_eq(eng_session_new(&a, one, &err), 0);
 	cr_assert_eq(eng_session_new(&b, three, &err), 0);
-	cr_assert_eq(eng_session_append(a, ids, 40, la, &err), 0);
-	cr_assert_eq(eng_session_append(b, ids, 40, lb, &err), 0);
+	cr_assert_eq(eng_session_append(la, a, ids, 40, &err), 0);
+	cr_assert_eq(eng_session_append(lb, b, ids, 40, &err), 0);
 	cr_assert_arr_eq(la, lb, sizeof(la));
 	eng_session_free(a);
 	eng_session_free(b);
@@ -463,7 +463,7 @@ static void *par_run(void *arg)
 	if (eng_session_new(&s, M, &err) < 0)
 		return NULL;
 	eng_session_set_chunk(s, 5); /* many passes, to interleave */
-	if (eng_session_append(s, j->ids, PL_ARRAY_LEN(j->ids), j->logits, &err) < 0)
+	if (eng_session_append(j->logits, s, j->ids, PL_ARRAY_LEN(j->ids), &err) < 0)
 		goto done;
 	/* then token by token, greedy */
 	for (k = 0; k < (int)PL_ARRAY_LEN(j->gen); k++) {
@@ -474,7 +474,7 @@ static void *par_run(void *arg)
 			if (lg[v] > lg[best])
 				best = v;
 		j->gen[k] = best;
-		if (eng_session_append(s, &best, 1, NULL, &err) < 0)
+		if (eng_session_append(NULL, s, &best, 1, &err) < 0)
 			goto done;
 	}
 	j->rc = 0;

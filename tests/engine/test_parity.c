@@ -77,14 +77,14 @@ static void run_case(const pcase *pc, const char *label)
 
 	/* 1. prefill (one chunk of 64, then the rest) against the reference */
 	cr_assert_eq(eng_session_new(&s, m, &err), 0, "%s", err.msg);
-	cr_assert_eq(eng_session_append(s, ids, n, lg, &err), 0, "%s", err.msg);
+	cr_assert_eq(eng_session_append(lg, s, ids, n, &err), 0, "%s", err.msg);
 	cr_assert_lt(rel_err_f64(lg, ref, n * V), TOL, "%s: prefill rel err %g", label, rel_err_f64(lg, ref, n * V));
 	cr_assert_eq(memcmp(eng_session_logits(s), lg + (n - 1) * V, V * sizeof(float)), 0);
 
 	/* 2. token-by-token decode (all loops of a token in one pass) */
 	cr_assert_eq(eng_session_new(&t, m, &err), 0, "%s", err.msg);
 	for (i = 0; i < n; i++)
-		cr_assert_eq(eng_session_append(t, &ids[i], 1, lg2 + i * V, &err), 0, "%s", err.msg);
+		cr_assert_eq(eng_session_append(lg2 + i * V, t, &ids[i], 1, &err), 0, "%s", err.msg);
 	cr_assert_lt(rel_err_f64(lg2, ref, n * V), TOL, "%s: decode rel err %g", label, rel_err_f64(lg2, ref, n * V));
 	cr_assert_lt(rel_err_f32(lg2, lg, n * V), SELF_TOL, "%s: decode vs prefill %g", label,
 		     rel_err_f32(lg2, lg, n * V));
@@ -93,8 +93,8 @@ static void run_case(const pcase *pc, const char *label)
 	/* 3. chunked prefill with an odd chunk, in two appends */
 	cr_assert_eq(eng_session_new(&t, m, &err), 0, "%s", err.msg);
 	eng_session_set_chunk(t, 7);
-	cr_assert_eq(eng_session_append(t, ids, 30, lg2, &err), 0, "%s", err.msg);
-	cr_assert_eq(eng_session_append(t, ids + 30, n - 30, lg2 + 30 * V, &err), 0, "%s", err.msg);
+	cr_assert_eq(eng_session_append(lg2, t, ids, 30, &err), 0, "%s", err.msg);
+	cr_assert_eq(eng_session_append(lg2 + 30 * V, t, ids + 30, n - 30, &err), 0, "%s", err.msg);
 	cr_assert_lt(rel_err_f32(lg2, lg, n * V), SELF_TOL, "%s: chunked vs prefill %g", label,
 		     rel_err_f32(lg2, lg, n * V));
 
@@ -104,7 +104,8 @@ static void run_case(const pcase *pc, const char *label)
 		cr_assert_eq(eng_session_len(t), cut);
 		cr_assert_lt(rel_err_f32(eng_session_logits(t), lg + (cut - 1) * V, V), SELF_TOL,
 			     "%s: logits after truncate to %zu", label, cut);
-		cr_assert_eq(eng_session_append(t, ids + cut, n - cut, lg2 + cut * V, &err), 0, "%s", err.msg);
+		cr_assert_eq(eng_session_append(lg2 + cut * V, t, ids + cut, n - cut, &err), 0, "%s",
+			     err.msg);
 		cr_assert_lt(rel_err_f32(lg2 + cut * V, lg + cut * V, (n - cut) * V), SELF_TOL,
 			     "%s: regenerate after truncate to %zu: %g", label, cut,
 			     rel_err_f32(lg2 + cut * V, lg + cut * V, (n - cut) * V));
@@ -213,7 +214,7 @@ Test(parity, r1_of_plt_checkpoint_and_loops_override)
 		ref = read_f64(dir, out, n * V);
 		cr_assert_eq(eng_model_config(m)->loops, loops);
 		cr_assert_eq(eng_session_new(&s, m, &err), 0, "%s", err.msg);
-		cr_assert_eq(eng_session_append(s, ids, n, lg, &err), 0, "%s", err.msg);
+		cr_assert_eq(eng_session_append(lg, s, ids, n, &err), 0, "%s", err.msg);
 		cr_assert_lt(rel_err_f64(lg, ref, n * V), TOL, "loops %d: %g", loops, rel_err_f64(lg, ref, n * V));
 		free(ref);
 		eng_session_free(s);

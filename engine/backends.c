@@ -48,7 +48,7 @@ int eng_backend_load(const char *name, pl_err *err)
 	if (!strcmp(name, "cuda")) {
 		const eng_cuda_ops *ops;
 
-		return eng_cuda_module_load(&ops, NULL, err);
+		return eng__cuda_module_load(&ops, NULL, err);
 	}
 #endif
 	return 0;

@@ -9,42 +9,42 @@
 
 /* ---------------------------------------------------------- safetensors */
 
-typedef enum st_dtype { ST_F32 = 0, ST_F16 = 1, ST_BF16 = 2 } st_dtype;
+typedef enum eng__st_dtype { ENG__ST_F32 = 0, ENG__ST_F16 = 1, ENG__ST_BF16 = 2 } eng__st_dtype;
 
-typedef struct st_tensor {
+typedef struct eng__st_tensor {
 	char *name;
-	st_dtype dtype;
+	eng__st_dtype dtype;
 	int ndim;
 	int64_t shape[8];
 	uint64_t numel;
 	const uint8_t *data; /* inside the file's map */
 	uint64_t nbytes;
-	int file;            /* index into st_set.files */
-} st_tensor;
+	int file; /* index into eng__st_set.files */
+} eng__st_tensor;
 
 /* Every tensor of one checkpoint (one or several files), name-sorted. */
-typedef struct st_set {
+typedef struct eng__st_set {
 	pl_map *maps;
 	char **files; /* file names, for messages */
 	size_t n_files;
-	st_tensor *t;
+	eng__st_tensor *t;
 	size_t n;
-} st_set;
+} eng__st_set;
 
 /* Open and validate one file, appending its tensors to set. */
-int st_set_add_file(st_set *set, const char *path, const char *display, pl_err *err);
+int eng__st_set_add_file(eng__st_set *set, const char *path, const char *display, pl_err *err);
 /* Load model.safetensors, or the shards listed by model.safetensors.index.json. */
-int st_set_open_dir(st_set *set, const char *dir, pl_err *err);
-void st_set_release(st_set *set);
-const st_tensor *st_set_find(const st_set *set, const char *name);
+int eng__st_set_open_dir(eng__st_set *set, const char *dir, pl_err *err);
+void eng__st_set_release(eng__st_set *set);
+const eng__st_tensor *eng__st_set_find(const eng__st_set *set, const char *name);
 /* Elements first..first+count-1 of t converted to fp32 into dst. */
-void st_to_f32(float *dst, const st_tensor *t, uint64_t first, uint64_t count);
+void eng__st_to_f32(float *dst, const eng__st_tensor *t, uint64_t first, uint64_t count);
 
 /* ---------------------------------------------------------- thread pool */
 
-typedef void (*pool_fn)(void *ctx, size_t begin, size_t end, int worker);
+typedef void (*eng__pool_fn)(void *ctx, size_t begin, size_t end, int worker);
 
-typedef struct eng_pool {
+typedef struct eng__pool {
 	pthread_t *threads;
 	int n; /* workers including the caller */
 	pthread_mutex_t mu;
@@ -52,58 +52,58 @@ typedef struct eng_pool {
 	uint64_t gen;
 	int pending;
 	bool stop;
-	pool_fn fn;
+	eng__pool_fn fn;
 	void *ctx;
 	size_t total, grain;
 	size_t next;
-} eng_pool;
+} eng__pool;
 
-int pool_init(eng_pool *p, int n, pl_err *err);
-void pool_release(eng_pool *p);
+int eng__pool_init(eng__pool *p, int n, pl_err *err);
+void eng__pool_release(eng__pool *p);
 /* Run fn over [0, total) split in pieces of grain items; blocks until done. */
-void pool_run(eng_pool *p, pool_fn fn, void *ctx, size_t total, size_t grain);
+void eng__pool_run(eng__pool *p, eng__pool_fn fn, void *ctx, size_t total, size_t grain);
 
 /* ---------------------------------------------------------- model */
 
 /* A weight matrix [rows, K]: BF16 as stored (converted to fp32 inside the
  * kernels, exactly) when every part of it is BF16 in the checkpoint, else
  * fp32 converted at load. */
-typedef struct wmat {
+typedef struct eng__wmat {
 	void *p;
 	bool bf16;
-} wmat;
+} eng__wmat;
 
-typedef struct eng_layer {
+typedef struct eng__layer {
 	float *ln1, *ln2;       /* [hidden] */
-	wmat wqkv;              /* [(heads + 2 kv_heads) * head_dim, hidden] */
-	wmat wo;                /* [hidden, heads * head_dim] */
-	wmat wgu;               /* [2 * intermediate, hidden]: gate rows then up rows */
-	wmat wdown;             /* [hidden, intermediate] */
+	eng__wmat wqkv;		/* [(heads + 2 kv_heads) * head_dim, hidden] */
+	eng__wmat wo;		/* [hidden, heads * head_dim] */
+	eng__wmat wgu;		/* [2 * intermediate, hidden]: gate rows then up rows */
+	eng__wmat wdown;	/* [hidden, intermediate] */
 	float *gate_w, *gate_b; /* [heads, hidden], [heads]; NULL when R == 1 */
 	float *gate_norm;       /* [hidden] */
-} eng_layer;
+} eng__layer;
 
 /* Scratch for one forward batch of up to max_rows rows. */
-typedef struct eng_scratch {
+typedef struct eng__scratch {
 	size_t max_rows;
 	float *x, *n, *qkv, *att, *gu, *act, *gnorm, *gate, *tmp;
 	float *rope_cs; /* per row: cos then sin, head_dim / 2 each */
 	float *scores; /* per worker: max_ctx floats, grown on demand */
 	size_t scores_cap;
 	int n_workers;
-} eng_scratch;
+} eng__scratch;
 
 struct eng_model {
 	eng_config cfg;
 	char *dir;
-	wmat embed;     /* [vocab, hidden] */
+	eng__wmat embed; /* [vocab, hidden] */
 	float *norm;    /* [hidden] */
-	wmat lm_head;   /* [vocab, hidden]; the embedding's when tied */
-	eng_layer *layer;
+	eng__wmat lm_head; /* [vocab, hidden]; the embedding's when tied */
+	eng__layer *layer;
 	float *rope_inv_freq; /* [head_dim / 2] */
 	uint64_t params, file_bytes;
-	eng_pool pool;
-	eng_scratch sc;
+	eng__pool pool;
+	eng__scratch sc;
 	/* Held for a forward pass: the scratch and the pool are the model's,
 	 * so the passes of its sessions take turns. */
 	pthread_mutex_t run;
@@ -128,27 +128,27 @@ struct eng_session {
 
 /* One forward batch: seg[i] covers loop seg[i].loop at positions
  * start..start+count-1; rows are laid out segment after segment. */
-typedef struct fwd_seg {
+typedef struct eng__fwd_seg {
 	int loop;
 	size_t start, count;
 	const int32_t *ids;   /* count ids */
-} fwd_seg;
+} eng__fwd_seg;
 
 /* Run the layers over the batch; store loop-0 K/V, ring/history K/V, saved
  * hidden states.  Logits of rows of loop R-1 go to logits (count x vocab of
  * that segment, all rows) when non-NULL, else only the last row's to
  * last_logits. */
-void fwd_batch(eng_session *s, const fwd_seg *seg, int nseg, float *logits, float *last_logits);
-int session_reserve(eng_session *s, size_t need, pl_err *err);
-int scratch_reserve(eng_model *m, size_t rows, size_t ctx, pl_err *err);
+void eng__fwd_batch(eng_session *s, const eng__fwd_seg *seg, int nseg, float *logits, float *last_logits);
+int eng__scratch_reserve(eng_model *m, size_t rows, size_t ctx, pl_err *err);
 
 /* y[M x N] (+)= x[M x K] . W[N x K]^T, across the pool. */
-void mm(eng_model *m, float *y, const float *x, wmat w, size_t M, size_t N, size_t K, bool accumulate);
+void eng__mm(eng_model *m, float *y, const float *x, eng__wmat w, size_t M, size_t N, size_t K,
+	     bool accumulate);
 /* Row r of w (K values) as fp32. */
-void wmat_row(float *dst, wmat w, size_t r, size_t K);
+void eng__wmat_row(float *dst, eng__wmat w, size_t r, size_t K);
 
 /* Vector helpers (AVX2 + FMA when the CPU has them). */
-float vdot(const float *a, const float *b, size_t n, bool portable);
-void vaxpy(float *y, float a, const float *x, size_t n, bool portable);
+float eng__vdot(const float *a, const float *b, size_t n, bool portable);
+void eng__vaxpy(float *y, float a, const float *x, size_t n, bool portable);
 
 #endif

@@ -15,15 +15,16 @@
 #include <unistd.h>
 
 typedef struct loader {
-	st_set set;
+	eng__st_set set;
 	uint64_t params, bytes;
 	uint64_t used; /* tensors consumed, to report unknown ones */
 } loader;
 
 /* Tensor `name`, checked against the expected shape. */
-static int find(const st_tensor **out, loader *ld, const char *name, int ndim, int64_t d0, int64_t d1, pl_err *err)
+static int find(const eng__st_tensor **out, loader *ld, const char *name, int ndim, int64_t d0, int64_t d1,
+		pl_err *err)
 {
-	const st_tensor *t = st_set_find(&ld->set, name);
+	const eng__st_tensor *t = eng__st_set_find(&ld->set, name);
 	char want[64], have[128];
 	int i, n = 0;
 
@@ -45,7 +46,7 @@ static int find(const st_tensor **out, loader *ld, const char *name, int ndim, i
 	return 0;
 }
 
-static void count(loader *ld, const st_tensor *t)
+static void count(loader *ld, const eng__st_tensor *t)
 {
 	ld->params += t->numel;
 	ld->bytes += t->nbytes;
@@ -55,21 +56,21 @@ static void count(loader *ld, const st_tensor *t)
 /* Copy tensor `name` of the given shape into dst (fp32), converting. */
 static int take(loader *ld, float *dst, const char *name, int ndim, int64_t d0, int64_t d1, pl_err *err)
 {
-	const st_tensor *t;
+	const eng__st_tensor *t;
 	int rc;
 
 	if ((rc = find(&t, ld, name, ndim, d0, d1, err)) < 0)
 		return rc;
-	st_to_f32(dst, t, 0, t->numel);
+	eng__st_to_f32(dst, t, 0, t->numel);
 	count(ld, t);
 	return 0;
 }
 
 /* A matrix made of n parts stacked by rows (q/k/v, gate/up), each [rows[i], K]. */
-static int load_mat(wmat *out, loader *ld, const char *const *names, const int64_t *rows, int n, int64_t K,
-		    const char *what, pl_err *err)
+static int load_mat(eng__wmat *out, loader *ld, const char *const *names, const int64_t *rows, int n,
+		    int64_t K, const char *what, pl_err *err)
 {
-	const st_tensor *t[4];
+	const eng__st_tensor *t[4];
 	int64_t total = 0;
 	size_t el, off = 0;
 	bool bf16 = true;
@@ -79,7 +80,7 @@ static int load_mat(wmat *out, loader *ld, const char *const *names, const int64
 	for (i = 0; i < n; i++) {
 		if ((rc = find(&t[i], ld, names[i], 2, rows[i], K, err)) < 0)
 			return rc;
-		bf16 = bf16 && t[i]->dtype == ST_BF16;
+		bf16 = bf16 && t[i]->dtype == ENG__ST_BF16;
 		total += rows[i];
 	}
 	el = bf16 ? 2 : 4;
@@ -95,7 +96,7 @@ static int load_mat(wmat *out, loader *ld, const char *const *names, const int64
 			for (j = 0; j < t[i]->numel; j++)
 				d[j] = (uint16_t)(p[2 * j] | p[2 * j + 1] << 8);
 		} else {
-			st_to_f32((float *)out->p + off, t[i], 0, t[i]->numel);
+			eng__st_to_f32((float *)out->p + off, t[i], 0, t[i]->numel);
 		}
 		off += (size_t)(rows[i] * K);
 		count(ld, t[i]);
@@ -115,7 +116,7 @@ static float *alloc_f(size_t n, const char *what, pl_err *err)
 static int load_layer(eng_model *m, loader *ld, int64_t i, pl_err *err)
 {
 	const eng_config *c = &m->cfg;
-	eng_layer *L = &m->layer[i];
+	eng__layer *L = &m->layer[i];
 	int64_t H = c->hidden, hd = c->head_dim, q = c->heads * hd, kv = c->kv_heads * hd, I = c->intermediate;
 	char nm[160];
 	const char *gate_prefix;
@@ -146,9 +147,9 @@ static int load_layer(eng_model *m, loader *ld, int64_t i, pl_err *err)
 	}
 	/* The gate, in either spelling; needed only when a later loop runs, but
 	 * a PLT checkpoint must have it whatever --loops says. */
-	gate_prefix = st_set_find(&ld->set, NM("self_attn.plt_gate.weight")) ? "plt_gate"
-		      : st_set_find(&ld->set, NM("self_attn.loop_gate_proj.weight")) ? "loop_gate_proj"
-										   : NULL;
+	gate_prefix = eng__st_set_find(&ld->set, NM("self_attn.plt_gate.weight"))	  ? "plt_gate"
+		      : eng__st_set_find(&ld->set, NM("self_attn.loop_gate_proj.weight")) ? "loop_gate_proj"
+											  : NULL;
 	if (!gate_prefix) {
 		if (c->is_plt || c->loops > 1)
 			return pl_err_set(err, PL_ENOTFOUND,
@@ -176,7 +177,7 @@ int eng_model_load(eng_model **out, const char *dir, const eng_load_opts *opts, 
 	eng_load_opts o = { 0 };
 	eng_model *m = pl_xcalloc(1, sizeof(*m));
 	loader ld = { 0 };
-	const st_tensor *emb;
+	const eng__st_tensor *emb;
 	int64_t i;
 	size_t k;
 	int rc = 0, threads;
@@ -214,9 +215,9 @@ int eng_model_load(eng_model **out, const char *dir, const eng_load_opts *opts, 
 				dir, m->cfg.loops);
 		goto fail;
 	}
-	if ((rc = st_set_open_dir(&ld.set, dir, err)) < 0)
+	if ((rc = eng__st_set_open_dir(&ld.set, dir, err)) < 0)
 		goto fail_prefix;
-	emb = st_set_find(&ld.set, "model.embed_tokens.weight");
+	emb = eng__st_set_find(&ld.set, "model.embed_tokens.weight");
 	if (!emb) {
 		rc = pl_err_set(err, PL_ENOTFOUND, "missing tensor 'model.embed_tokens.weight'");
 		goto fail_prefix;
@@ -240,7 +241,7 @@ int eng_model_load(eng_model **out, const char *dir, const eng_load_opts *opts, 
 		if ((rc = load_mat(&m->embed, &ld, en, vr, 1, m->cfg.hidden, "the embedding", err)) < 0 ||
 		    (rc = take(&ld, m->norm, "model.norm.weight", 1, m->cfg.hidden, 0, err)) < 0)
 			goto fail_prefix;
-		if (m->cfg.tie_embeddings && !st_set_find(&ld.set, "lm_head.weight"))
+		if (m->cfg.tie_embeddings && !eng__st_set_find(&ld.set, "lm_head.weight"))
 			m->lm_head = m->embed;
 		else if ((rc = load_mat(&m->lm_head, &ld, ln, vr, 1, m->cfg.hidden, "lm_head", err)) < 0)
 			goto fail_prefix;
@@ -269,21 +270,21 @@ int eng_model_load(eng_model **out, const char *dir, const eng_load_opts *opts, 
 	threads = o.threads > 0 ? o.threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (threads < 1)
 		threads = 1;
-	if ((rc = pool_init(&m->pool, threads, err)) < 0)
+	if ((rc = eng__pool_init(&m->pool, threads, err)) < 0)
 		goto fail;
-	st_set_release(&ld.set);
+	eng__st_set_release(&ld.set);
 	*out = m;
 	return 0;
 fail_prefix:
 	if (err && !strstr(err->msg, dir))
 		pl_err_prefix(err, "%s", dir);
 fail:
-	st_set_release(&ld.set);
+	eng__st_set_release(&ld.set);
 	eng_model_free(m);
 	return rc;
 }
 
-static void layer_release(eng_layer *L)
+static void layer_release(eng__layer *L)
 {
 	free(L->ln1);
 	free(L->ln2);
@@ -312,7 +313,7 @@ void eng_model_free(eng_model *m)
 	free(m->norm);
 	free(m->rope_inv_freq);
 	if (m->pool.n)
-		pool_release(&m->pool);
+		eng__pool_release(&m->pool);
 	free(m->sc.x);
 	free(m->sc.scores);
 	free(m->dir);

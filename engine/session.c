@@ -20,7 +20,7 @@ static int grow(float **p, size_t elems, const char *what, pl_err *err)
 	return 0;
 }
 
-int session_reserve(eng_session *s, size_t need, pl_err *err)
+static int reserve(eng_session *s, size_t need, pl_err *err)
 {
 	const eng_config *c = &s->m->cfg;
 	size_t cap = s->cap ? s->cap : 64, i, later = (size_t)(c->loops - 1);
@@ -125,7 +125,7 @@ int eng_session_append(float *all_logits, eng_session *s, const int32_t *ids, si
 	eng_model *m = s->m;
 	const eng_config *c = &m->cfg;
 	size_t i, done, V = (size_t)c->vocab;
-	fwd_seg seg[ENG_MAX_LOOPS];
+	eng__fwd_seg seg[ENG_MAX_LOOPS];
 	int r, rc;
 
 	if (n == 0)
@@ -137,10 +137,11 @@ int eng_session_append(float *all_logits, eng_session *s, const int32_t *ids, si
 	if (c->max_pos > 0 && s->len + n > (size_t)c->max_pos)
 		return pl_err_set(err, PL_ELIMIT, "%zu tokens exceed max_position_embeddings %lld", s->len + n,
 				  (long long)c->max_pos);
-	if ((rc = session_reserve(s, s->len + n, err)) < 0)
+	if ((rc = reserve(s, s->len + n, err)) < 0)
 		return rc;
 	pthread_mutex_lock(&m->run);
-	if ((rc = scratch_reserve(m, n == 1 ? (size_t)c->loops : (s->chunk < n ? s->chunk : n), s->len + n, err)) < 0) {
+	if ((rc = eng__scratch_reserve(m, n == 1 ? (size_t)c->loops : (s->chunk < n ? s->chunk : n),
+				       s->len + n, err)) < 0) {
 		pthread_mutex_unlock(&m->run);
 		return rc;
 	}
@@ -153,7 +154,7 @@ int eng_session_append(float *all_logits, eng_session *s, const int32_t *ids, si
 			seg[r].count = 1;
 			seg[r].ids = ids;
 		}
-		fwd_batch(s, seg, c->loops, all_logits, s->logits);
+		eng__fwd_batch(s, seg, c->loops, all_logits, s->logits);
 	} else {
 		/* Full-sequence form, chunk by chunk, loops in order. */
 		for (done = 0; done < n; done += seg[0].count) {
@@ -164,9 +165,9 @@ int eng_session_append(float *all_logits, eng_session *s, const int32_t *ids, si
 				seg[0].start = s->len + done;
 				seg[0].count = cnt;
 				seg[0].ids = ids + done;
-				fwd_batch(s, seg, 1,
-					  r == c->loops - 1 && all_logits ? all_logits + done * V : NULL,
-					  r == c->loops - 1 && done + cnt == n ? s->logits : NULL);
+				eng__fwd_batch(s, seg, 1,
+					       r == c->loops - 1 && all_logits ? all_logits + done * V : NULL,
+					       r == c->loops - 1 && done + cnt == n ? s->logits : NULL);
 			}
 		}
 	}
@@ -222,7 +223,7 @@ int eng_session_fork(eng_session **out, const eng_session *s, pl_err *err)
 		return rc;
 	f->chunk = s->chunk;
 	if (cap) {
-		if ((rc = session_reserve(f, cap, err)) < 0)
+		if ((rc = reserve(f, cap, err)) < 0)
 			goto fail;
 		for (i = 0; i < (size_t)c->layers; i++)
 			memcpy(f->kv0[i], s->kv0[i], s->len * kr * sizeof(float));

@@ -55,9 +55,9 @@ static void rope(float *v, const float *cs, size_t hd)
 	}
 }
 
-int scratch_reserve(eng_model *m, size_t rows, size_t ctx, pl_err *err)
+int eng__scratch_reserve(eng_model *m, size_t rows, size_t ctx, pl_err *err)
 {
-	eng_scratch *sc = &m->sc;
+	eng__scratch *sc = &m->sc;
 	const eng_config *c = &m->cfg;
 
 	if (rows > sc->max_rows) {
@@ -100,7 +100,7 @@ int scratch_reserve(eng_model *m, size_t rows, size_t ctx, pl_err *err)
 typedef struct fwd {
 	eng_session *s;
 	eng_model *m;
-	const fwd_seg *seg;
+	const eng__fwd_seg *seg;
 	int nseg;
 	size_t rows;
 	size_t row0[MAX_SEG]; /* first row of each segment */
@@ -130,7 +130,7 @@ static const float *key_loop0(const fwd *f, int seg, size_t pos, bool value, siz
 
 static const float *key_local(const fwd *f, int seg, size_t pos, bool value, size_t kvh)
 {
-	const fwd_seg *g = &f->seg[seg];
+	const eng__fwd_seg *g = &f->seg[seg];
 
 	if (pos >= g->start) {
 		const float *row = f->s->m->sc.qkv + (f->row0[seg] + (pos - g->start)) * f->qkv_dim + f->q_dim;
@@ -147,7 +147,7 @@ static void attend(const fwd *f, key_fn get, int seg, const float *q, size_t kvh
 	float mx = -INFINITY, sum = 0;
 
 	for (j = lo; j <= hi; j++) {
-		float s = vdot(q, get(f, seg, j, false, kvh), hd, f->m->portable) * f->scale;
+		float s = eng__vdot(q, get(f, seg, j, false, kvh), hd, f->m->portable) * f->scale;
 
 		sc[j - lo] = s;
 		if (s > mx)
@@ -160,7 +160,7 @@ static void attend(const fwd *f, key_fn get, int seg, const float *q, size_t kvh
 	for (d = 0; d < hd; d++)
 		out[d] = 0;
 	for (j = lo; j <= hi; j++)
-		vaxpy(out, sc[j - lo] / sum, get(f, seg, j, true, kvh), hd, f->m->portable);
+		eng__vaxpy(out, sc[j - lo] / sum, get(f, seg, j, true, kvh), hd, f->m->portable);
 }
 
 static void attn_task(void *ctx, size_t b, size_t e, int worker)
@@ -202,8 +202,8 @@ static void layer_forward(fwd *f)
 	eng_model *m = f->m;
 	eng_session *s = f->s;
 	const eng_config *c = &m->cfg;
-	const eng_layer *L = &m->layer[f->layer];
-	eng_scratch *sc = &m->sc;
+	const eng__layer *L = &m->layer[f->layer];
+	eng__scratch *sc = &m->sc;
 	size_t H = (size_t)c->hidden, I = (size_t)c->intermediate, M = f->rows, heads = (size_t)c->heads;
 	float eps = (float)c->rms_eps;
 	size_t i, j, h;
@@ -212,9 +212,9 @@ static void layer_forward(fwd *f)
 
 	for (i = 0; i < M; i++)
 		rmsnorm(sc->n + i * H, sc->x + i * H, L->ln1, H, eps);
-	mm(m, sc->qkv, sc->n, L->wqkv, M, f->qkv_dim, H, false);
+	eng__mm(m, sc->qkv, sc->n, L->wqkv, M, f->qkv_dim, H, false);
 	for (g = 0; g < f->nseg; g++) {
-		const fwd_seg *sg = &f->seg[g];
+		const eng__fwd_seg *sg = &f->seg[g];
 
 		if (sg->loop > 0)
 			any_later = true;
@@ -237,13 +237,13 @@ static void layer_forward(fwd *f)
 		/* The gate reads the pre-norm layer input through its own norm. */
 		for (i = 0; i < M; i++)
 			rmsnorm(sc->gnorm + i * H, sc->x + i * H, L->gate_norm, H, eps);
-		mm(m, sc->gate, sc->gnorm, (wmat){ L->gate_w, false }, M, heads, H, false);
+		eng__mm(m, sc->gate, sc->gnorm, (eng__wmat){ L->gate_w, false }, M, heads, H, false);
 		for (i = 0; i < M * heads; i++)
 			sc->gate[i] = 1.0f / (1.0f + expf(-(sc->gate[i] + L->gate_b[i % heads])));
 	}
-	pool_run(&m->pool, attn_task, f, M * heads, 1);
+	eng__pool_run(&m->pool, attn_task, f, M * heads, 1);
 	for (g = 0; g < f->nseg; g++) {
-		const fwd_seg *sg = &f->seg[g];
+		const eng__fwd_seg *sg = &f->seg[g];
 		size_t first;
 
 		if (sg->loop == 0)
@@ -261,10 +261,10 @@ static void layer_forward(fwd *f)
 				memcpy(ring_slot(s, sg->loop, f->layer, pos), kv, 2 * f->kv_dim * sizeof(float));
 		}
 	}
-	mm(m, sc->x, sc->att, L->wo, M, H, f->q_dim, true);
+	eng__mm(m, sc->x, sc->att, L->wo, M, H, f->q_dim, true);
 	for (i = 0; i < M; i++)
 		rmsnorm(sc->n + i * H, sc->x + i * H, L->ln2, H, eps);
-	mm(m, sc->gu, sc->n, L->wgu, M, 2 * I, H, false);
+	eng__mm(m, sc->gu, sc->n, L->wgu, M, 2 * I, H, false);
 	for (i = 0; i < M; i++) {
 		const float *gp = sc->gu + i * 2 * I, *up = gp + I;
 		float *a = sc->act + i * I;
@@ -272,14 +272,14 @@ static void layer_forward(fwd *f)
 		for (j = 0; j < I; j++)
 			a[j] = gp[j] / (1.0f + expf(-gp[j])) * up[j];
 	}
-	mm(m, sc->x, sc->act, L->wdown, M, H, I, true);
+	eng__mm(m, sc->x, sc->act, L->wdown, M, H, I, true);
 }
 
-void fwd_batch(eng_session *s, const fwd_seg *seg, int nseg, float *logits, float *last_logits)
+void eng__fwd_batch(eng_session *s, const eng__fwd_seg *seg, int nseg, float *logits, float *last_logits)
 {
 	eng_model *m = s->m;
 	const eng_config *c = &m->cfg;
-	eng_scratch *sc = &m->sc;
+	eng__scratch *sc = &m->sc;
 	size_t H = (size_t)c->hidden, V = (size_t)c->vocab, j, rows = 0;
 	float a = (float)c->emb_scale, b = (float)c->hidden_scale;
 	fwd f;
@@ -310,7 +310,7 @@ void fwd_batch(eng_session *s, const fwd_seg *seg, int nseg, float *logits, floa
 			float *e = sc->tmp + (f.row0[g] + j) * H;
 			size_t pos = seg[g].start + j, i;
 
-			wmat_row(e, m->embed, (size_t)seg[g].ids[j], H);
+			eng__wmat_row(e, m->embed, (size_t)seg[g].ids[j], H);
 			if (seg[g].loop == 0) {
 				memcpy(x, e, H * sizeof(float));
 			} else if (pos == 0) {
@@ -329,7 +329,7 @@ void fwd_batch(eng_session *s, const fwd_seg *seg, int nseg, float *logits, floa
 	for (f.layer = 0; f.layer < c->layers; f.layer++)
 		layer_forward(&f);
 	for (g = 0; g < nseg; g++) {
-		const fwd_seg *sg = &seg[g];
+		const eng__fwd_seg *sg = &seg[g];
 
 		for (j = 0; j < sg->count; j++)
 			rmsnorm(sc->n + (f.row0[g] + j) * H, sc->x + (f.row0[g] + j) * H, m->norm, H,
@@ -339,11 +339,12 @@ void fwd_batch(eng_session *s, const fwd_seg *seg, int nseg, float *logits, floa
 				memcpy(s->hsave[sg->loop] + (sg->start + j) * H, sc->n + (f.row0[g] + j) * H,
 				       H * sizeof(float));
 		} else if (logits) {
-			mm(m, logits, sc->n + f.row0[g] * H, m->lm_head, sg->count, V, H, false);
+			eng__mm(m, logits, sc->n + f.row0[g] * H, m->lm_head, sg->count, V, H, false);
 			if (last_logits)
 				memcpy(last_logits, logits + (sg->count - 1) * V, V * sizeof(float));
 		} else if (last_logits) {
-			mm(m, last_logits, sc->n + (f.row0[g] + sg->count - 1) * H, m->lm_head, 1, V, H, false);
+			eng__mm(m, last_logits, sc->n + (f.row0[g] + sg->count - 1) * H, m->lm_head, 1, V, H,
+				false);
 		}
 	}
 }

@@ -45,7 +45,7 @@ const eng_cuda_ops *eng_cuda_module_v1(void);
 /* Opens the module at `path` (no search) and returns its table in *out.
  * The error quotes the loader's reason (dlerror) or says which symbol or
  * ABI is wrong.  A module opened is never closed. */
-int eng_cuda_module_open(const eng_cuda_ops **out, const char *path, pl_err *err);
+int eng__cuda_module_open(const eng_cuda_ops **out, const char *path, pl_err *err);
 
 /* Finds and opens the module once per process (thread-safe): the file
  * named by PLAIT_CUDA_MODULE when set (nothing else is tried then), else,
@@ -55,7 +55,7 @@ int eng_cuda_module_open(const eng_cuda_ops **out, const char *path, pl_err *err
  * (installed: PREFIX/bin/plait).  *path_out (may be NULL) is the file
  * loaded, valid for the process.  The error lists every path tried with
  * the loader's reason, and what to do. */
-int eng_cuda_module_load(const eng_cuda_ops **out, const char **path_out, pl_err *err);
+int eng__cuda_module_load(const eng_cuda_ops **out, const char **path_out, pl_err *err);
 
 #ifdef __cplusplus
 }

@@ -4,9 +4,14 @@
  * Depends on common/ only; knows nothing of tools, sandbox or agent.
  * Prefix: eng_.
  *
- * This first part is what the engine can tell about the machine and the
- * model directories it is pointed at; loading, sessions and generation are
- * added by the engine issues.
+ * What it offers: the backends built and what the machine has for them
+ * (CPU features, GPUs); model directories found and inspected without
+ * loading; loading a checkpoint (safetensors, BF16/F16/F32, shards) for
+ * the CPU forward pass; sessions (append, truncate, fork); samplers and
+ * the generation loop with stop ids, stop strings and streaming; the
+ * tokenizers (SentencePiece and Hugging Face BPE) with a streaming
+ * decoder; the LoopCoder-V2 chat template and its tool-call parsers.
+ * docs/ENGINE.md describes how each part works.
  */
 #ifndef PLAIT_ENGINE_H
 #define PLAIT_ENGINE_H
@@ -105,7 +110,8 @@ typedef struct eng_config {
 typedef struct eng_load_opts {
 	int loops;           /* > 0 overrides plt_num_loops (R >= 1); 0 = config */
 	int threads;         /* worker threads for the CPU path; 0 = online cores */
-	const char *backend; /* "cpu" or NULL (= cpu) */
+	const char *backend; /* "cpu" or NULL (= cpu); "cuda", when built, fails
+			      * for now: its forward pass is not written yet */
 	bool portable_kernels; /* plain C kernels even where AVX2 + FMA exist
 				* (tests, comparisons) */
 	const pl_log *log;
@@ -116,9 +122,11 @@ typedef struct eng_model eng_model;
 /* Load a model directory: config.json, generation_config.json when present,
  * and model.safetensors or the shards listed by model.safetensors.index.json.
  * Every header field of every weight file is validated; an error names the
- * file and the tensor.  Weights of any stored dtype (BF16, F16, F32) are
- * converted to fp32 at load (the CPU path computes in fp32).  The model owns
- * a thread pool; free with eng_model_free. */
+ * file and the tensor.  Weight matrices stored entirely in BF16 stay BF16
+ * in memory and are widened to fp32 inside the CPU kernels (exactly); F16
+ * and F32 matrices, norms and gate vectors are converted to fp32 at load.
+ * All arithmetic is fp32.  The model owns its CPU thread pool (opts->threads
+ * workers); free with eng_model_free. */
 int eng_model_load(eng_model **out, const char *dir, const eng_load_opts *opts, pl_err *err);
 void eng_model_free(eng_model *m);
 const eng_config *eng_model_config(const eng_model *m);
@@ -177,8 +185,8 @@ void eng_model_info_release(eng_model_info *info);
  * A session borrows its model, which must outlive it.  One thread at a time
  * per session; sessions of one model may be used from different threads,
  * but their forward passes take turns (eng_session_append holds the model's
- * lock: the scratch and the thread pool are the model's).  Batching the
- * sessions of one model into one pass is the CUDA engine's job.
+ * lock: the scratch and the thread pool are the model's); no pass batches
+ * the rows of several sessions yet.
  */
 typedef struct eng_session eng_session;
 
@@ -391,8 +399,8 @@ int eng_tokenizer_encode_prompt(int32_t **ids_out, size_t *n_out, const eng_toke
  * to nothing and the unknown piece to " \u2047 ", and text encoded with
  * parse_special decodes back to itself.  Ids >= the vocabulary size decode
  * to nothing.  eng_detok_init_continue starts in the middle of a run, for
- * text that
- * continues a prompt.  The struct is the caller's; release it after use. */
+ * text that continues a prompt (a leading U+2581 is then a space).  The
+ * struct is the caller's; release it after use. */
 struct eng_detok {
 	const eng_tokenizer *tk;
 	pl_buf pending; /* bytes of an incomplete UTF-8 character */

@@ -264,7 +264,8 @@ typedef struct eng_logprob {
 	float logprob; /* natural log of the softmax at temperature 1 */
 } eng_logprob;
 
-/* Top-k log-probabilities of logits (temperature 1), best first; k <= vocab. */
+/* Top-k log-probabilities of logits (temperature 1), best first (ties: the
+ * lower id first); k <= vocab.  k <= 0 writes nothing. */
 void eng_logprobs_top(eng_logprob *out, const float *logits, int64_t vocab, int k);
 
 /* ---- generation */

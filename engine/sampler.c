@@ -252,6 +252,8 @@ void eng_logprobs_top(eng_logprob *out, const float *logits, int64_t vocab, int 
 	int64_t i;
 	int n = 0, j;
 
+	if (k <= 0)
+		return; /* nothing to fill; out[n - 1] below needs k >= 1 */
 	for (i = 0; i < vocab; i++)
 		if (logits[i] > mx)
 			mx = logits[i];

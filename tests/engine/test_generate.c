@@ -1,9 +1,12 @@
 /* Sessions and generation on a tiny C-written checkpoint: API errors,
  * sampling options, stop ids and strings, streaming, logprobs, fork, and
  * sessions of one model driven from several threads. */
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS */
 #include "test_ckpt.h"
 
 #include <pthread.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 static char *dir;
 static eng_model *M;
@@ -418,6 +421,26 @@ Test(gen, logprobs_top_matches_a_direct_log_softmax)
 	cr_assert_eq(top[2].id, 0);
 	cr_assert_float_eq(top[0].logprob, 3.0 - lse, 1e-6);
 	cr_assert_float_eq(top[2].logprob, 1.0 - lse, 1e-6);
+}
+
+Test(gen, logprobs_top_of_zero_reads_nothing_before_out)
+{
+	/* out starts right after an inaccessible page: reading out[-1], as
+	 * k = 0 once did, faults */
+	long page = sysconf(_SC_PAGESIZE);
+	char *m = mmap(NULL, (size_t)page * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	float lg[5] = { 1.0f, 3.0f, -2.0f, 3.0f, 0.5f };
+	eng_logprob *out;
+
+	cr_assert_neq(m, MAP_FAILED);
+	cr_assert_eq(mprotect(m, (size_t)page, PROT_NONE), 0);
+	out = (eng_logprob *)(void *)(m + page);
+	out[0].id = -7;
+	eng_logprobs_top(out, lg, 5, 0);
+	cr_assert_eq(out[0].id, -7, "k = 0 writes nothing");
+	eng_logprobs_top(out, lg, 5, 1);
+	cr_assert_eq(out[0].id, 1);
+	cr_assert_eq(munmap(m, (size_t)page * 2), 0);
 }
 
 Test(gen, thread_count_does_not_change_the_logits)

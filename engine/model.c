@@ -145,13 +145,15 @@ static int load_layer(eng_model *m, loader *ld, int64_t i, pl_err *err)
 		    (rc = load_mat(&L->wdown, ld, d1, h_rows, 1, I, "down_proj", err)) < 0)
 			return rc;
 	}
-	/* The gate, in either spelling; needed only when a later loop runs, but
-	 * a PLT checkpoint must have it whatever --loops says. */
+	/* The gate, in either spelling: only loops r >= 1 read it.  A checkpoint
+	 * whose config says R > 1 must have it whatever --loops says (without
+	 * it the checkpoint is broken); one of R = 1 needs it only when --loops
+	 * asks for more. */
 	gate_prefix = eng__st_set_find(&ld->set, NM("self_attn.plt_gate.weight"))	  ? "plt_gate"
 		      : eng__st_set_find(&ld->set, NM("self_attn.loop_gate_proj.weight")) ? "loop_gate_proj"
 											  : NULL;
 	if (!gate_prefix) {
-		if (c->is_plt || c->loops > 1)
+		if (c->config_loops > 1 || c->loops > 1)
 			return pl_err_set(err, PL_ENOTFOUND,
 					  "missing tensor 'model.layers.%lld.self_attn.plt_gate.weight' (or loop_gate_proj)",
 					  (long long)i);

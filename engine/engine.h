@@ -125,8 +125,8 @@ typedef struct eng_model eng_model;
  * file and the tensor.  Weight matrices stored entirely in BF16 stay BF16
  * in memory and are widened to fp32 inside the CPU kernels (exactly); F16
  * and F32 matrices, norms and gate vectors are converted to fp32 at load.
- * All arithmetic is fp32.  The model owns its CPU thread pool (opts->threads
- * workers); free with eng_model_free. */
+ * All arithmetic is fp32.  The model's CPU backend owns a thread pool
+ * (opts->threads workers); free with eng_model_free. */
 int eng_model_load(eng_model **out, const char *dir, const eng_load_opts *opts, pl_err *err);
 void eng_model_free(eng_model *m);
 const eng_config *eng_model_config(const eng_model *m);
@@ -184,9 +184,10 @@ void eng_model_info_release(eng_model_info *info);
  * eng_generate drives a session with a sampler.
  * A session borrows its model, which must outlive it.  One thread at a time
  * per session; sessions of one model may be used from different threads,
- * but their forward passes take turns (eng_session_append holds the model's
- * lock: the scratch and the thread pool are the model's); no pass batches
- * the rows of several sessions yet.
+ * but their forward passes take turns (the CPU backend's scratch and
+ * thread pool serve every session of the model, under its lock); the
+ * public API does not yet put the rows of several sessions into one pass
+ * (the backend seam can: docs/ENGINE.md, "Backends").
  */
 typedef struct eng_session eng_session;
 

@@ -8,7 +8,7 @@
  * be the start of a stop string is held back from on_text until the next
  * bytes show it is not, so that what streamed always equals the final
  * text. */
-#include "engine/engine.h"
+#include "engine/internal.h"
 #include "engine/stop.h"
 
 #include <stdlib.h>
@@ -52,18 +52,6 @@ static bool is_stop_id(const eng_gen_opts *o, int32_t id)
 		if (o->stop_ids[i] == id)
 			return true;
 	return false;
-}
-
-/* The argmax of logits: what a NULL sampler picks. */
-static int32_t greedy(const float *logits, int64_t V)
-{
-	int64_t i;
-	int32_t best = 0;
-
-	for (i = 1; i < V; i++)
-		if (logits[i] > logits[best])
-			best = (int32_t)i;
-	return best;
 }
 
 /* The decoded text, what of it is final (passed to on_text), and the stop
@@ -130,7 +118,6 @@ int eng_generate(eng_gen_result *res, eng_session *s, eng_sampler *smp, const en
 		top = pl_xmalloc((size_t)k * sizeof(*top));
 	r.finish = ENG_FINISH_LENGTH;
 	for (;;) {
-		const float *logits = eng_session_logits(s);
 		bool halt = false;
 		int32_t id;
 
@@ -138,10 +125,10 @@ int eng_generate(eng_gen_result *res, eng_session *s, eng_sampler *smp, const en
 			break;
 		if (c->max_pos > 0 && eng_session_len(s) >= (size_t)c->max_pos)
 			break;
-		id = smp ? eng_sampler_sample(smp, logits, c->vocab, eng_session_tokens(s), eng_session_len(s))
-			 : greedy(logits, c->vocab);
+		if ((rc = eng__session_sample(&id, s, smp, err)) < 0)
+			goto fail;
 		if (k)
-			eng_logprobs_top(top, logits, c->vocab, k);
+			eng_logprobs_top(top, eng_session_logits(s), c->vocab, k);
 		if (is_stop_id(o, id)) {
 			r.finish = ENG_FINISH_STOP;
 			break;

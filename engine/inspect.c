@@ -2,7 +2,8 @@
  * weights: the configuration, every weight file's validated header, the
  * parameter count and bytes, and the per-token state the model needs.
  * `plait model info` and the models scan of `plait doctor` both use it. */
-#include "engine/internal.h"
+#include "engine/engine.h"
+#include "engine/safetensors.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -5,7 +5,7 @@
  * the packed data; offsets are relative to byte 8 + N.  Every field is
  * checked before any byte of data is read, so a corrupt file is an error
  * naming the file and the tensor, never an out-of-range read. */
-#include "engine/internal.h"
+#include "engine/safetensors.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -5,7 +5,7 @@
  * rows) by 3 W-rows.  An AVX2 +
  * FMA kernel is compiled with a target attribute and chosen at run time when
  * the CPU has it; the plain C kernel is the portable fallback. */
-#include "engine/internal.h"
+#include "engine/cpu/cpu.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -257,22 +257,22 @@ static void mm_task(void *ctx, size_t b, size_t e, int worker)
 	tile_plain(c, b, e);
 }
 
-void eng__mm(eng_model *m, float *y, const float *x, eng__wmat w, size_t M, size_t N, size_t K,
+void eng__mm(eng__cpu *cpu, float *y, const float *x, eng__wmat w, size_t M, size_t N, size_t K,
 	     bool accumulate)
 {
 	mm_ctx c = { y, x, w.bf16 ? NULL : w.p, w.bf16 ? w.p : NULL, M, N, K, accumulate, false };
 	size_t grain;
 
-	c.avx2 = !m->portable && have_avx2();
+	c.avx2 = !cpu->portable && have_avx2();
 	/* About 64 KiB of W per piece (it stays in L2 while x streams), a
 	 * multiple of 3 rows, enough pieces for every worker. */
 	grain = (64 * 1024 / sizeof(float)) / (K ? K : 1);
 	grain = grain / 3 * 3;
 	if (grain < 3)
 		grain = 3;
-	while (grain > 3 && N / grain < (size_t)m->pool.n * 4)
+	while (grain > 3 && N / grain < (size_t)cpu->pool.n * 4)
 		grain = grain / 2 / 3 * 3;
 	if (grain < 3)
 		grain = 3;
-	eng__pool_run(&m->pool, mm_task, &c, N, grain);
+	eng__pool_run(&cpu->pool, mm_task, &c, N, grain);
 }

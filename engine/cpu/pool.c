@@ -1,6 +1,6 @@
 /* pool.c - the small thread pool a model owns (no global state): workers
  * wait on a generation counter and claim pieces of a range under a mutex. */
-#include "engine/internal.h"
+#include "engine/cpu/cpu.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -282,8 +282,9 @@ typedef int (*eng_token_fn)(void *user, int32_t id, const eng_logprob *top, int 
 typedef int (*eng_decode_fn)(pl_buf *out, void *user, int32_t id, pl_err *err);
 /* At the end of generation: appends what the decoder still holds. */
 typedef void (*eng_decode_end_fn)(pl_buf *out, void *user);
-/* Text of the output that is final: no stop string will cut it.  Return
- * non-zero to stop (finish reason "stop"). */
+/* Text of the output that is final: no stop string will cut it (len > 0;
+ * the bytes are valid during the call only).  Return non-zero to stop
+ * (finish reason "stop"). */
 typedef int (*eng_text_fn)(void *user, const char *text, size_t len);
 
 typedef struct eng_gen_opts {

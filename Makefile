@@ -36,7 +36,10 @@ OPT := -O2
 SANFLAGS :=
 ifeq ($(SAN),1)
 OPT := -O1
-SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# float-cast-overflow is not part of GCC's -fsanitize=undefined: a double
+# converted to an integer it does not fit is undefined behaviour too.
+SANFLAGS := -fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined,float-cast-overflow
 endif
 CFLAGS_ALL = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror $(OPT) -g -pthread \
 	$(SANFLAGS) -I. -I$(BUILD)/gen $(PKG_CFLAGS) $(DL_DEFS) $(CUDA_DEFS) $(CFLAGS)

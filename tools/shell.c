@@ -59,7 +59,8 @@ static int shell_open(tools_ctx *ctx, pl_err *err)
 	sbx_config_init(cfg);
 	if ((rc = sbx_profile_load(cfg, ctx->shell_profile ? ctx->shell_profile : "agent", err)) < 0) {
 		sbx_config_release(cfg);
-		return pl_err_prefix(err, "bash: loading the sandbox profile");
+		pl_err_prefix(err, "bash: loading the sandbox profile");
+		return rc;
 	}
 	sbx_config_set_workdir(cfg, ctx->root);
 	/* Run as the repository's owner: as root the sandbox would otherwise
@@ -75,10 +76,12 @@ static int shell_open(tools_ctx *ctx, pl_err *err)
 	if (rc < 0) {
 		ctx->shell = NULL;
 		if (rc == PL_EUNSUPPORTED)
-			return pl_err_prefix(err, "bash is not available: the kernel refused to start the sandbox "
-						  "(user namespaces disabled, or plait itself runs inside a container or sandbox "
-						  "that forbids them); the other tools still work");
-		return pl_err_prefix(err, "bash: starting the sandbox");
+			pl_err_prefix(err, "bash is not available: the kernel refused to start the sandbox "
+					   "(user namespaces disabled, or plait itself runs inside a container or sandbox "
+					   "that forbids them); the other tools still work");
+		else
+			pl_err_prefix(err, "bash: starting the sandbox");
+		return rc;
 	}
 	if (!ctx->shell_mark[0])
 		make_mark(ctx->shell_mark);

@@ -196,6 +196,9 @@ TEST_BINS := $(foreach m,$(TEST_MODULES),$(BUILD)/tests/test-$(m))
 # tests/cli runs the built program as a user would, and tests cli/'s own
 # helpers (the option parser) in process: it links the whole program.
 TESTDEPS_cli := cli
+# tests/build checks the build's own rules (make check) on copies of the
+# archives: it links common only.
+TESTDEPS_build := common
 testdeps = $(if $(TESTDEPS_$(1)),$(TESTDEPS_$(1)),$(1))
 define test_rule
 $(BUILD)/tests/test-$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/$(1)/*.c)) \
@@ -223,6 +226,13 @@ bench-engine: $(BENCH_ENGINE)
 .PHONY: bench-tokenizer
 bench-tokenizer: $(BUILD)/plait
 	/usr/bin/python3 tests/reference/tokenizer_bench.py $(BUILD)/plait
+
+# make check: the house rules the build can check on the archives it made
+# (scripts/check.sh: prefixes and public headers, no loops between the
+# files of a module, no printing below cli/, the CUDA module's exports).
+.PHONY: check
+check: $(ALL_LIBS) $(CUDA_MODULE)
+	scripts/check.sh $(BUILD)
 
 .PHONY: deps test tests run check-deps
 deps:

@@ -421,12 +421,10 @@ bool tools_is_ignored(const tools_ctx *ctx, const char *rel)
 	return ign != 0;
 }
 
-bool tools_glob_match(const char *pat, const char *path)
+/* The matcher proper: pat against the whole of path.  Every construct but
+ * '**' stays inside one path segment. */
+static bool glob_here(const char *pat, const char *path)
 {
-	if (!strchr(pat, '/')) {
-		const char *base = strrchr(path, '/');
-		path = base ? base + 1 : path;
-	}
 	for (;;) {
 		char c = *pat;
 		if (!c)
@@ -436,11 +434,11 @@ bool tools_glob_match(const char *pat, const char *path)
 			pat += dbl ? 2 : 1;
 			if (dbl && *pat == '/') {
 				/* "**" + "/" also matches zero directories */
-				if (tools_glob_match(pat + 1, path))
+				if (glob_here(pat + 1, path))
 					return true;
 			}
 			for (;;) {
-				if (tools_glob_match(pat, path))
+				if (glob_here(pat, path))
 					return true;
 				if (!*path || (!dbl && *path == '/'))
 					return false;
@@ -457,6 +455,7 @@ bool tools_glob_match(const char *pat, const char *path)
 			bool neg = *q == '!' || *q == '^', hit = false;
 			if (neg)
 				q++;
+			/* the first member may be ']' */
 			do {
 				if (q[1] == '-' && q[2] && q[2] != ']') {
 					if (*path >= q[0] && *path <= q[2])
@@ -468,22 +467,24 @@ bool tools_glob_match(const char *pat, const char *path)
 					q++;
 				}
 			} while (*q && *q != ']');
-			if (!*q || hit == neg)
+			/* a set never matches '/', negated or not, as fnmatch's
+			 * FNM_PATHNAME; an unclosed set matches nothing */
+			if (!*q || hit == neg || *path == '/')
 				return false;
 			pat = q;
 		} else if (c == '{') {
 			/* {a,b}: try each alternative followed by the rest */
 			const char *end = strchr(pat, '}'), *alt = pat + 1;
 			if (!end)
-				return *path == '{' && tools_glob_match(pat + 1, path + 1);
-			while (alt < end) {
+				return *path == '{' && glob_here(pat + 1, path + 1);
+			while (alt <= end) {
 				const char *comma = memchr(alt, ',', (size_t)(end - alt));
 				const char *stop = comma ? comma : end;
 				pl_buf t = PL_BUF_INIT;
 				bool ok;
 				pl_buf_add(&t, alt, (size_t)(stop - alt));
 				pl_buf_puts(&t, end + 1);
-				ok = tools_glob_match(t.ptr, path);
+				ok = glob_here(t.ptr, path);
 				pl_buf_release(&t);
 				if (ok)
 					return true;
@@ -495,6 +496,18 @@ bool tools_glob_match(const char *pat, const char *path)
 		pat++;
 		path++;
 	}
+}
+
+bool tools_glob_match(const char *pat, const char *path)
+{
+	/* Decided once for the whole pattern: deciding it again in each
+	 * recursive step let "a/" "*c" match "a/b/c" (the rest after the
+	 * star, "c", has no slash and was matched against the base name). */
+	if (!strchr(pat, '/')) {
+		const char *base = strrchr(path, '/');
+		path = base ? base + 1 : path;
+	}
+	return glob_here(pat, path);
 }
 
 /* ------------------------------------------------------------ calls */

@@ -99,17 +99,3 @@ Test(registry, ctx_errors)
 	cr_assert_null(c);
 	tools_ctx_free(NULL);
 }
-
-Test(registry, glob_match)
-{
-	cr_assert(tools_glob_match("*.c", "src/a.c"));
-	cr_assert_not(tools_glob_match("*.c", "src/a.cc"));
-	cr_assert(tools_glob_match("src/*.c", "src/a.c"));
-	cr_assert_not(tools_glob_match("src/*.c", "src/x/a.c"));
-	cr_assert(tools_glob_match("src/**/*.c", "src/x/y/a.c"));
-	cr_assert(tools_glob_match("src/**/*.c", "src/a.c"));
-	cr_assert(tools_glob_match("*.{c,h}", "a/b.h"));
-	cr_assert(tools_glob_match("test_?.py", "t/test_1.py"));
-	cr_assert(tools_glob_match("[ab]*.go", "b1.go"));
-	cr_assert_not(tools_glob_match("[!ab]*.go", "b1.go"));
-}

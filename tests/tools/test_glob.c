@@ -1,16 +1,16 @@
-/* tools_glob_match, the glob `find` and `search`'s glob argument use. */
+/* tools__glob_match, the glob `find` and `search`'s glob argument use. */
 #include <criterion/criterion.h>
 
 #include "tools/internal.h"
 
 static void yes(const char *pat, const char *path)
 {
-	cr_expect(tools_glob_match(pat, path), "'%s' should match '%s'", pat, path);
+	cr_expect(tools__glob_match(pat, path), "'%s' should match '%s'", pat, path);
 }
 
 static void no(const char *pat, const char *path)
 {
-	cr_expect_not(tools_glob_match(pat, path), "'%s' should not match '%s'", pat, path);
+	cr_expect_not(tools__glob_match(pat, path), "'%s' should not match '%s'", pat, path);
 }
 
 /* A pattern without '/' is matched against the base name only. */

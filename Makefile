@@ -166,7 +166,7 @@ $(BUILD)/gen/grammar_versions.h: deps.txt
 	     printf "#define TS_VERSION_%s \"%s\"\n", toupper(n), $$3 }' $< > $@
 
 # The grammars' tags queries (queries/tags.scm), embedded as C strings so
-# that nothing is read from .deps at run time; tools/code.c adds its own.
+# that nothing is read from .deps at run time; tools/tags.c adds its own.
 TAGS_LANGS := python c cpp java javascript typescript go rust
 $(BUILD)/gen/tags_queries.h: $(GRAMMAR_STAMP) deps.txt
 	@mkdir -p $(@D)
@@ -177,7 +177,7 @@ $(BUILD)/gen/tags_queries.h: $(GRAMMAR_STAMP) deps.txt
 		printf '\t"";\n'; \
 	done; } > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/obj/tools/code.o: $(BUILD)/gen/tags_queries.h
+$(BUILD)/obj/tools/tags.o: $(BUILD)/gen/tags_queries.h
 
 # ---------------------------------------------------------------- program
 ALL_LIBS := $(call libdeps,cli)

@@ -88,7 +88,7 @@ typedef struct spec {
 	bool *bind_dir;
 	char pid_max[32];
 	sbx_limits lim;       /* the rlimits: cfg's, less what a cgroup enforces */
-	const sbx_cgroup *cg; /* caller side: the cgroup init goes into, or NULL */
+	const sbx__cgroup *cg; /* caller side: the cgroup init goes into, or NULL */
 } spec;
 
 /* ---------------------------------------------------------------- child side */
@@ -335,7 +335,7 @@ static void drop_privileges(const spec *sp)
 	 * /proc entries (its /proc/1/root, its memory). */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		setup_fail(sp, "clearing the dumpable flag", NULL);
-	if ((errno = sbx_seccomp_install()) != 0)
+	if ((errno = sbx__seccomp_install()) != 0)
 		setup_fail(sp, "installing the seccomp filter", NULL);
 }
 
@@ -875,7 +875,7 @@ static void spec_release(spec *sp)
 /* cg: the sandbox's cgroup, when it has one: memory and processes are then
  * its limits, not RLIMIT_AS (which breaks programs reserving large virtual
  * ranges: Go, the JVM, AddressSanitizer), RLIMIT_NPROC and pid_max. */
-static void spec_prepare(spec *sp, const sbx_config *cfg, const sbx_cgroup *cg)
+static void spec_prepare(spec *sp, const sbx_config *cfg, const sbx__cgroup *cg)
 {
 	size_t i;
 
@@ -972,7 +972,7 @@ static int start_sandbox(pid_t *pid_out, int *ctl, spec *sp, pl_err *err)
 	sync[0] = sv[1] = -1;
 	/* Into its cgroup before it runs anything: every process of the
 	 * sandbox is then born inside. */
-	if ((rc = write_maps(pid, sp, err)) < 0 || (sp->cg && (rc = sbx_cgroup_attach(sp->cg, pid, err)) < 0) ||
+	if ((rc = write_maps(pid, sp, err)) < 0 || (sp->cg && (rc = sbx__cgroup_attach(sp->cg, pid, err)) < 0) ||
 	    write(sync[1], "g", 1) != 1) {
 		if (!rc)
 			rc = pl_err_sys(err, PL_ESYS, "starting the sandbox");
@@ -1352,13 +1352,13 @@ static void close_pair(int p[2])
 
 /* The sandbox's cgroup when cfg's limits call for one (or cgroups are
  * required), else none; fails when required and unusable. */
-static int cgroup_open(sbx_cgroup *cg, const sbx_config *cfg, pl_err *err)
+static int cgroup_open(sbx__cgroup *cg, const sbx_config *cfg, pl_err *err)
 {
 	sbx_cgroup_info info;
 
-	sbx_cgroup_init(cg);
+	sbx__cgroup_init(cg);
 	if (sbx_config_uses_cgroup(cfg, &info))
-		return sbx_cgroup_create(cg, &info, &cfg->limits, err);
+		return sbx__cgroup_create(cg, &info, &cfg->limits, err);
 	if (cfg->cgroup == SBX_CGUSE_REQUIRE)
 		return pl_err_set(err, PL_EUNSUPPORTED, "cgroups are required but none is usable: %s", info.why);
 	return 0;
@@ -1379,7 +1379,7 @@ int sbx_run_opts(sbx_result *res, const sbx_config *cfg, const char *const *argv
 {
 	run_state st;
 	spec sp;
-	sbx_cgroup cg;
+	sbx__cgroup cg;
 	char **envp = NULL;
 	int p[3][2], rc, i;
 	unsigned cg_hit = 0;
@@ -1395,7 +1395,7 @@ int sbx_run_opts(sbx_result *res, const sbx_config *cfg, const char *const *argv
 	if ((rc = cgroup_open(&cg, cfg, err)) < 0)
 		return rc;
 	if ((rc = make_pipes(p, want_in, !direct, cfg->merge_output, err)) < 0) {
-		sbx_cgroup_destroy(&cg);
+		sbx__cgroup_destroy(&cg);
 		return rc;
 	}
 	envp = build_env(cfg, opts ? opts->env : NULL);
@@ -1436,8 +1436,8 @@ int sbx_run_opts(sbx_result *res, const sbx_config *cfg, const char *const *argv
 	capture_init(&st.cap_out, cap);
 	capture_init(&st.cap_err, cap);
 	run_loop(&st, timeout > 0 ? t0 + timeout : 0, true, kill_pid, &pid, &timed_out);
-	cg_hit = sbx_cgroup_limits_hit(&cg);
-	sbx_cgroup_kill(&cg);
+	cg_hit = sbx__cgroup_limits_hit(&cg);
+	sbx__cgroup_kill(&cg);
 	kill(pid, SIGKILL);
 	/* After DONE only init is left, and it is exiting; a caller about to
 	 * exit itself need not wait while the kernel takes the namespaces
@@ -1466,7 +1466,7 @@ int sbx_run_opts(sbx_result *res, const sbx_config *cfg, const char *const *argv
 	res->limits_hit |= cg_hit;
 	res->cgroup = cg.dir[0] != '\0';
 done:
-	sbx_cgroup_destroy(&cg);
+	sbx__cgroup_destroy(&cg);
 	spec_release(&sp);
 	strv_free(envp);
 	return rc;
@@ -1484,7 +1484,7 @@ struct sbx_session {
 	pid_t init;
 	int ctl;
 	bool dead;
-	sbx_cgroup cg;
+	sbx__cgroup cg;
 };
 
 static void config_copy(sbx_config *dst, const sbx_config *src)
@@ -1524,7 +1524,7 @@ int sbx_session_open(sbx_session **out, const sbx_config *cfg, pl_err *err)
 		return rc;
 	s = pl_xcalloc(1, sizeof(*s));
 	s->ctl = -1;
-	sbx_cgroup_init(&s->cg);
+	sbx__cgroup_init(&s->cg);
 	config_copy(&s->cfg, cfg);
 	if ((rc = cgroup_open(&s->cg, &s->cfg, err)) < 0)
 		goto fail;
@@ -1635,7 +1635,7 @@ int sbx_session_exec(sbx_session *s, sbx_result *res, const char *const *argv, c
 		goto done;
 	}
 	envp = build_env(&s->cfg, opts ? opts->env : NULL);
-	sbx_cgroup_mark(&s->cg);
+	sbx__cgroup_mark(&s->cg);
 	fds[0] = want_in ? p[0][0] : nullfd;
 	fds[1] = p[1][1];
 	fds[2] = s->cfg.merge_output ? p[1][1] : p[2][1];
@@ -1686,7 +1686,7 @@ int sbx_session_exec(sbx_session *s, sbx_result *res, const char *const *argv, c
 		goto done;
 	}
 	fill_result(res, &st, &s->cfg, timed_out, t0);
-	res->limits_hit |= sbx_cgroup_limits_hit(&s->cg);
+	res->limits_hit |= sbx__cgroup_limits_hit(&s->cg);
 	res->cgroup = s->cg.dir[0] != '\0';
 done:
 	if (nullfd >= 0)
@@ -1704,13 +1704,13 @@ void sbx_session_close(sbx_session *s)
 		return;
 	if (s->ctl >= 0)
 		close(s->ctl);
-	sbx_cgroup_kill(&s->cg);
+	sbx__cgroup_kill(&s->cg);
 	if (s->init > 0) {
 		kill(s->init, SIGKILL);
 		while (waitpid(s->init, NULL, 0) < 0 && errno == EINTR)
 			;
 	}
-	sbx_cgroup_destroy(&s->cg);
+	sbx__cgroup_destroy(&s->cg);
 	sbx_config_release(&s->cfg);
 	free(s);
 }

@@ -1610,7 +1610,7 @@ static void kill_session_cmd(void *arg)
 		kill(s->init, SIGKILL);
 }
 
-int sbx_session_exec(sbx_session *s, sbx_result *res, const char *const *argv, const sbx_exec_opts *opts,
+int sbx_session_exec(sbx_result *res, sbx_session *s, const char *const *argv, const sbx_exec_opts *opts,
 		     pl_err *err)
 {
 	run_state st;

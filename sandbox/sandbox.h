@@ -277,7 +277,7 @@ int sbx_session_open(sbx_session **out, const sbx_config *cfg, pl_err *err);
  * time per session.  A timeout kills the command's process group; processes
  * it put in the background keep running until sbx_session_close().  Fails
  * with PL_EIO once the session has died. */
-int sbx_session_exec(sbx_session *s, sbx_result *res, const char *const *argv, const sbx_exec_opts *opts,
+int sbx_session_exec(sbx_result *res, sbx_session *s, const char *const *argv, const sbx_exec_opts *opts,
 		     pl_err *err);
 /* Kill every process in the session and free it.  NULL is a no-op. */
 void sbx_session_close(sbx_session *s);

@@ -102,7 +102,7 @@ int main(int argc, char **argv)
 			else if (k == RUN)
 				rc = sbx_run(&r, &cfg, truev, &err) < 0 || r.exit_code ? -1 : 0;
 			else
-				rc = sbx_session_exec(s, &r, truev, NULL, &err) < 0 || r.exit_code ? -1 : 0;
+				rc = sbx_session_exec(&r, s, truev, NULL, &err) < 0 || r.exit_code ? -1 : 0;
 			if (i >= 0)
 				t[k][i] = (pl_now() - t0) * 1e3;
 			sbx_result_release(&r);

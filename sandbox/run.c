@@ -1369,6 +1369,22 @@ static void kill_pid(void *arg)
 	kill(*(pid_t *)arg, SIGKILL);
 }
 
+/* What can be checked of the per-command options before starting. */
+static int check_opts(const sbx_exec_opts *o, const sbx_config *cfg, pl_err *err)
+{
+	if (!o)
+		return 0;
+	if (o->cwd && o->cwd[0] != '/')
+		return pl_err_set(err, PL_EINVAL, "cwd '%s' is not an absolute path", o->cwd);
+	if (o->direct_output) {
+		if (o->out_fd < 0 || fcntl(o->out_fd, F_GETFD) < 0)
+			return pl_err_set(err, PL_EINVAL, "direct output: descriptor %d is not open", o->out_fd);
+		if (!cfg->merge_output && (o->err_fd < 0 || fcntl(o->err_fd, F_GETFD) < 0))
+			return pl_err_set(err, PL_EINVAL, "direct output: descriptor %d is not open", o->err_fd);
+	}
+	return 0;
+}
+
 static double pick_timeout(const sbx_config *cfg, const sbx_exec_opts *o)
 {
 	return o && o->timeout > 0 ? o->timeout : cfg->limits.timeout;
@@ -1384,14 +1400,13 @@ int sbx_run_opts(sbx_result *res, const sbx_config *cfg, const char *const *argv
 	int p[3][2], rc, i;
 	unsigned cg_hit = 0;
 	pid_t pid = -1;
-	bool timed_out = false, want_in = opts && opts->stdin_data, direct = opts && opts->inherit_output;
+	bool timed_out = false, want_in = opts && opts->stdin_data, direct = opts && opts->direct_output;
 	double t0 = pl_now(), timeout = pick_timeout(cfg, opts);
 	size_t cap = cfg->output_cap ? cfg->output_cap : 1 << 20;
 
-	if ((rc = check_argv(argv, err)) < 0 || (rc = sbx_config_check(cfg, err)) < 0)
+	if ((rc = check_argv(argv, err)) < 0 || (rc = sbx_config_check(cfg, err)) < 0 ||
+	    (rc = check_opts(opts, cfg, err)) < 0)
 		return rc;
-	if (opts && opts->cwd && opts->cwd[0] != '/')
-		return pl_err_set(err, PL_EINVAL, "cwd '%s' is not an absolute path", opts->cwd);
 	if ((rc = cgroup_open(&cg, cfg, err)) < 0)
 		return rc;
 	if ((rc = make_pipes(p, want_in, !direct, cfg->merge_output, err)) < 0) {
@@ -1405,8 +1420,8 @@ int sbx_run_opts(sbx_result *res, const sbx_config *cfg, const char *const *argv
 	sp.cwd = pick_cwd(cfg, opts);
 	sp.fd_in = p[0][0];
 	if (direct) {
-		sp.fd_out = STDOUT_FILENO;
-		sp.fd_err = cfg->merge_output ? STDOUT_FILENO : STDERR_FILENO;
+		sp.fd_out = opts->out_fd;
+		sp.fd_err = cfg->merge_output ? opts->out_fd : opts->err_fd;
 	} else {
 		sp.fd_out = p[1][1];
 		sp.fd_err = cfg->merge_output ? p[1][1] : p[2][1];
@@ -1439,13 +1454,12 @@ int sbx_run_opts(sbx_result *res, const sbx_config *cfg, const char *const *argv
 	cg_hit = sbx__cgroup_limits_hit(&cg);
 	sbx__cgroup_kill(&cg);
 	kill(pid, SIGKILL);
-	/* After DONE only init is left, and it is exiting; a caller about to
-	 * exit itself need not wait while the kernel takes the namespaces
-	 * apart (a quarter of a millisecond).  A cgroup is removed only once
-	 * init has left it, so then we wait. */
-	if (!(opts && opts->caller_exits && st.have_rep && st.rep.type == MSG_DONE && !cg.dir[0]))
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-			;
+	/* Reaped before returning, even by a caller about to exit: left to its
+	 * exit, init would be a zombie of whatever reaps orphans, and a
+	 * subreaper (a container's PID 1, a harness) that does not expect it
+	 * keeps it forever. */
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
 	for (i = 0; i < 2; i++) {
 		int *fd = i ? &st.err : &st.out;
 
@@ -1616,17 +1630,15 @@ int sbx_session_exec(sbx_result *res, sbx_session *s, const char *const *argv, c
 	run_state st;
 	char **envp = NULL;
 	int p[3][2], fds[3], rc, nullfd = -1;
-	bool timed_out = false, want_in = opts && opts->stdin_data;
+	bool timed_out = false, want_in = opts && opts->stdin_data, direct = opts && opts->direct_output;
 	double t0 = pl_now(), timeout = pick_timeout(&s->cfg, opts);
 	size_t cap = s->cfg.output_cap ? s->cfg.output_cap : 1 << 20;
 
-	if ((rc = check_argv(argv, err)) < 0)
+	if ((rc = check_argv(argv, err)) < 0 || (rc = check_opts(opts, &s->cfg, err)) < 0)
 		return rc;
-	if (opts && opts->cwd && opts->cwd[0] != '/')
-		return pl_err_set(err, PL_EINVAL, "cwd '%s' is not an absolute path", opts->cwd);
 	if (s->dead)
 		return pl_err_set(err, PL_EIO, "the sandbox session is gone");
-	if ((rc = make_pipes(p, want_in, true, s->cfg.merge_output, err)) < 0)
+	if ((rc = make_pipes(p, want_in, !direct, s->cfg.merge_output, err)) < 0)
 		return rc;
 	/* Without stdin data the command reads /dev/null: send the caller's
 	 * /dev/null (a device, nothing of the host's to read). */
@@ -1637,12 +1649,13 @@ int sbx_session_exec(sbx_result *res, sbx_session *s, const char *const *argv, c
 	envp = build_env(&s->cfg, opts ? opts->env : NULL);
 	sbx__cgroup_mark(&s->cg);
 	fds[0] = want_in ? p[0][0] : nullfd;
-	fds[1] = p[1][1];
-	fds[2] = s->cfg.merge_output ? p[1][1] : p[2][1];
+	fds[1] = direct ? opts->out_fd : p[1][1];
+	fds[2] = s->cfg.merge_output ? fds[1] : direct ? opts->err_fd : p[2][1];
 	rc = send_exec(s, argv, envp, pick_cwd(&s->cfg, opts), fds, err);
 	if (p[0][0] >= 0)
 		close(p[0][0]);
-	close(p[1][1]);
+	if (p[1][1] >= 0)
+		close(p[1][1]);
 	if (p[2][1] >= 0)
 		close(p[2][1]);
 	p[0][0] = p[1][1] = p[2][1] = -1;

@@ -43,4 +43,83 @@ void sbx__cgroup_kill(const sbx__cgroup *cg);
 /* Kill, wait until empty, remove.  No-op without a cgroup. */
 void sbx__cgroup_destroy(sbx__cgroup *cg);
 
+/* ---------------------------------------------------------------- the child
+ * Shared by the caller's side (run.c), the child's life (child.c) and the
+ * assembly of its root (root.c). */
+
+#include <sys/resource.h>
+
+#define SBX__NOBODY 65534
+/* Where the new root is assembled before pivot_root makes it "/": the
+ * host's /tmp (as the child's private mount namespace sees it), which the
+ * new root hides.  Every bind source is opened as a detached tree before
+ * that, so a source under /tmp is still found. */
+#define SBX__STAGE "/tmp"
+#define SBX__MSG_MAX (256 * 1024) /* largest EXEC request: argv + env + cwd */
+#define SBX__STRV_MAX 8192        /* most argv + env entries in one request */
+
+enum sbx__msg_type {
+	SBX__MSG_READY = 1,
+	SBX__MSG_SETUP_FAIL,
+	SBX__MSG_EXEC_FAIL,
+	SBX__MSG_DONE,
+	SBX__MSG_EXEC,
+	SBX__MSG_KILL
+};
+
+/* init -> caller */
+typedef struct sbx__report {
+	int type;
+	int err;    /* errno of a failed step */
+	int status; /* wait status of the worker */
+	struct rusage ru;
+	char text[200]; /* the failed step, for the message */
+} sbx__report;
+
+/* Everything the child needs, prepared by the caller before clone(): the
+ * child allocates nothing (the caller may have threads, and the child must
+ * not touch malloc's locks). */
+typedef struct sbx__spec {
+	const sbx_config *cfg;
+	bool session;
+	bool drop_to; /* root caller: setresuid/setresgid to host_uid/gid */
+	uid_t host_uid;
+	gid_t host_gid;
+	int sync_fd, ctl_fd;
+	/* one-shot run: the command */
+	char *const *argv;
+	char *const *envp;
+	const char *cwd;
+	int fd_in, fd_out, fd_err; /* -1 = /dev/null (stdin) */
+	/* paths built by the caller: STAGE + dst inside, src as given */
+	const char *root_src;
+	char **bind_dst;
+	char *work_dst;
+	int *bind_fd; /* the child's: the binds' detached trees, work dir last */
+	bool *bind_dir;
+	char pid_max[32];
+	sbx_limits lim;         /* the rlimits: cfg's, less what a cgroup enforces */
+	const sbx__cgroup *cg;  /* caller side: the cgroup init goes into, or NULL */
+} sbx__spec;
+
+/* A failed step of the child's set-up: what it was doing, on which path
+ * (may be NULL); errno says why. */
+typedef struct sbx__fail {
+	const char *what;
+	const char *path;
+} sbx__fail;
+
+/* The child: set up the sandbox described by sp and become its init.
+ * Never returns; a failed step is reported over sp->ctl_fd. */
+PL_NORETURN void sbx__child_main(sbx__spec *sp);
+
+/* In the child, in its new mount namespace: assemble the sandbox's root
+ * on SBX__STAGE (root, /proc, /dev, /tmp, the work directory, the binds).
+ * Returns 0, or -1 with *f and errno saying which step failed. */
+int sbx__root_assemble(const sbx__spec *sp, sbx__fail *f);
+
+/* Write data to an existing file (a /proc file); 0 or -1 with errno.
+ * Async-signal-safe. */
+int sbx__write_file(const char *path, const char *data);
+
 #endif /* PLAIT_SANDBOX_INTERNAL_H */

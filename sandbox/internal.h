@@ -91,12 +91,19 @@ typedef struct sbx__spec {
 	char *const *envp;
 	const char *cwd;
 	int fd_in, fd_out, fd_err; /* -1 = /dev/null (stdin) */
-	/* paths built by the caller: STAGE + dst inside, src as given */
+	/* paths built by the caller: destinations inside the sandbox
+	 * (normalized: no "//", "." or trailing "/"), sources as given */
 	const char *root_src;
 	char **bind_dst;
 	char *work_dst;
-	int *bind_fd; /* the child's: the binds' detached trees, work dir last */
+	/* the child's, written while it assembles the root (room made by the
+	 * caller): the binds' detached trees (work directory last) and whether
+	 * each is a directory; the tmpfs copies made to hold new mount points
+	 * (at most one per bind); the st_dev of each tmpfs of its own */
+	int *bind_fd;
 	bool *bind_dir;
+	int *mirror_fd;
+	dev_t *own_dev;
 	char pid_max[32];
 	sbx_limits lim;         /* the rlimits: cfg's, less what a cgroup enforces */
 	const sbx__cgroup *cg;  /* caller side: the cgroup init goes into, or NULL */

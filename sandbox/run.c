@@ -30,12 +30,27 @@ extern char **environ;
 
 /* ---------------------------------------------------------------- starting */
 
-static char *strcat2(const char *a, const char *b)
+/* An absolute path inside the sandbox without "//", "/." or a trailing
+ * "/": what the child looks up and what messages show. */
+static char *normalized(const char *path)
 {
 	pl_buf x = PL_BUF_INIT;
+	const char *p = path;
 
-	pl_buf_puts(&x, a);
-	pl_buf_puts(&x, strcmp(b, "/") ? b : "");
+	while (*p) {
+		size_t n;
+
+		while (*p == '/')
+			p++;
+		n = strcspn(p, "/");
+		if (n && !(n == 1 && p[0] == '.')) {
+			pl_buf_putc(&x, '/');
+			pl_buf_add(&x, p, n);
+		}
+		p += n;
+	}
+	if (!x.len)
+		pl_buf_putc(&x, '/');
 	return pl_buf_detach(&x, NULL);
 }
 
@@ -48,6 +63,8 @@ static void spec_release(sbx__spec *sp)
 	free(sp->bind_dst);
 	free(sp->bind_fd);
 	free(sp->bind_dir);
+	free(sp->mirror_fd);
+	free(sp->own_dev);
 	free(sp->work_dst);
 }
 
@@ -69,12 +86,16 @@ static void spec_prepare(sbx__spec *sp, const sbx_config *cfg, const sbx__cgroup
 	sp->sync_fd = sp->ctl_fd = sp->fd_in = sp->fd_out = sp->fd_err = -1;
 	sp->root_src = cfg->rootfs ? cfg->rootfs : "/";
 	if (cfg->workdir)
-		sp->work_dst = strcat2(SBX__STAGE, cfg->workdir);
+		sp->work_dst = normalized(cfg->workdir);
 	sp->bind_dst = pl_xcalloc(cfg->nbinds + 1, sizeof(char *));
 	sp->bind_fd = pl_xcalloc(cfg->nbinds + 1, sizeof(int));
 	sp->bind_dir = pl_xcalloc(cfg->nbinds + 1, sizeof(bool));
+	/* one tmpfs copy at most per bind (the work directory's included);
+	 * the sandbox's own tmpfs mounts: /tmp, /var/tmp and those copies */
+	sp->mirror_fd = pl_xcalloc(cfg->nbinds + 1, sizeof(int));
+	sp->own_dev = pl_xcalloc(cfg->nbinds + 8, sizeof(dev_t));
 	for (i = 0; i < cfg->nbinds; i++)
-		sp->bind_dst[i] = strcat2(SBX__STAGE, cfg->binds[i].dst);
+		sp->bind_dst[i] = normalized(cfg->binds[i].dst);
 	if (sp->lim.nproc)
 		snprintf(sp->pid_max, sizeof(sp->pid_max), "%llu",
 			 (unsigned long long)(sp->lim.nproc + 1 < 301 ? 301 : sp->lim.nproc + 1));

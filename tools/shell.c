@@ -251,7 +251,7 @@ static int bash_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err *
 	eo.cwd = ctx->root;
 	eo.timeout = timeout;
 	eo.env = envv;
-	rc = sbx_session_exec(sh->session, &res, argv, &eo, err);
+	rc = sbx_session_exec(&res, sh->session, argv, &eo, err);
 	if (rc == PL_EIO) {
 		/* the session died (killed from outside, or its init crashed):
 		 * the next call starts a new one */

@@ -36,7 +36,10 @@ OPT := -O2
 SANFLAGS :=
 ifeq ($(SAN),1)
 OPT := -O1
-SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# float-cast-overflow is not part of GCC's -fsanitize=undefined: a double
+# converted to an integer it does not fit is undefined behaviour too.
+SANFLAGS := -fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined,float-cast-overflow
 endif
 CFLAGS_ALL = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror $(OPT) -g -pthread \
 	$(SANFLAGS) -I. -I$(BUILD)/gen $(PKG_CFLAGS) $(DL_DEFS) $(CUDA_DEFS) $(CFLAGS)
@@ -163,7 +166,7 @@ $(BUILD)/gen/grammar_versions.h: deps.txt
 	     printf "#define TS_VERSION_%s \"%s\"\n", toupper(n), $$3 }' $< > $@
 
 # The grammars' tags queries (queries/tags.scm), embedded as C strings so
-# that nothing is read from .deps at run time; tools/code.c adds its own.
+# that nothing is read from .deps at run time; tools/tags.c adds its own.
 TAGS_LANGS := python c cpp java javascript typescript go rust
 $(BUILD)/gen/tags_queries.h: $(GRAMMAR_STAMP) deps.txt
 	@mkdir -p $(@D)
@@ -174,7 +177,7 @@ $(BUILD)/gen/tags_queries.h: $(GRAMMAR_STAMP) deps.txt
 		printf '\t"";\n'; \
 	done; } > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/obj/tools/code.o: $(BUILD)/gen/tags_queries.h
+$(BUILD)/obj/tools/tags.o: $(BUILD)/gen/tags_queries.h
 
 # ---------------------------------------------------------------- program
 ALL_LIBS := $(call libdeps,cli)
@@ -193,6 +196,9 @@ TEST_BINS := $(foreach m,$(TEST_MODULES),$(BUILD)/tests/test-$(m))
 # tests/cli runs the built program as a user would, and tests cli/'s own
 # helpers (the option parser) in process: it links the whole program.
 TESTDEPS_cli := cli
+# tests/build checks the build's own rules (make check) on copies of the
+# archives: it links common only.
+TESTDEPS_build := common
 testdeps = $(if $(TESTDEPS_$(1)),$(TESTDEPS_$(1)),$(1))
 define test_rule
 $(BUILD)/tests/test-$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/$(1)/*.c)) \
@@ -221,6 +227,13 @@ bench-engine: $(BENCH_ENGINE)
 bench-tokenizer: $(BUILD)/plait
 	/usr/bin/python3 tests/reference/tokenizer_bench.py $(BUILD)/plait
 
+# make check: the house rules the build can check on the archives it made
+# (scripts/check.sh: prefixes and public headers, no loops between the
+# files of a module, no printing below cli/, the CUDA module's exports).
+.PHONY: check
+check: $(ALL_LIBS) $(CUDA_MODULE)
+	scripts/check.sh $(BUILD)
+
 .PHONY: deps test tests run check-deps
 deps:
 	scripts/deps.sh
@@ -234,6 +247,7 @@ tests: $(TEST_BINS) $(BUILD)/plait $(CUDA_MODULE)
 # scripts/lsan.supp are not reported; the children the tests start inherit it.
 test: deps
 	$(MAKE) --no-print-directory -j$$(nproc) tests
+	scripts/check.sh $(BUILD)
 	PLAIT_ROOT=$(CURDIR) PLAIT_BIN=$(CURDIR)/$(BUILD)/plait \
 	LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp:print_suppressions=0 \
 	scripts/run-tests.sh $(TEST_BINS)

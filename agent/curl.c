@@ -33,7 +33,7 @@ static void load_once(void)
 	lib.ok = true;
 }
 
-int agent_curl_load(pl_err *err)
+int agent__curl_load(pl_err *err)
 {
 	pthread_once(&lib.once, load_once);
 	if (!lib.ok)
@@ -41,7 +41,7 @@ int agent_curl_load(pl_err *err)
 	return 0;
 }
 
-const agent_curl *agent_curl_api(void)
+const agent_curl *agent__curl_api(void)
 {
 	PL_ASSERT(lib.ok);
 	return &lib.api;

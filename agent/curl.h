@@ -4,7 +4,7 @@
  * work for its TLS, HTTP/2, Kerberos and LDAP dependencies (see pl_dl_open
  * in common.h); only the HTTP model backends need it.  The same scheme as
  * tools/git2.h: one pointer per libcurl function agent/ calls, each name
- * redirected to its pointer; entry points call agent_curl_load() first.
+ * redirected to its pointer; entry points call agent__curl_load() first.
  * A function the agent starts to use is added to AGENT_CURL_FUNCS (a name
  * missing there is an undefined reference at link time).
  */
@@ -24,12 +24,12 @@ typedef struct agent_curl {
 } agent_curl;
 
 /* Loads libcurl once per process (thread-safe); idempotent. */
-int agent_curl_load(pl_err *err);
-/* The loaded table; only after a successful agent_curl_load. */
-const agent_curl *agent_curl_api(void);
+int agent__curl_load(pl_err *err);
+/* The loaded table; only after a successful agent__curl_load. */
+const agent_curl *agent__curl_api(void);
 
 #ifndef AGENT_CURL_IMPL
-#define curl_version_info (agent_curl_api()->curl_version_info)
+#define curl_version_info (agent__curl_api()->curl_version_info)
 #endif
 
 #endif

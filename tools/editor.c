@@ -97,7 +97,7 @@ static void add_numbered(pl_buf *b, const char *s, size_t n, size_t from, size_t
 			return;
 		}
 		pl_buf_printf(b, "%6zu\t", line);
-		tools_add_text(b, s + off, len);
+		tools__add_text(b, s + off, len);
 		pl_buf_putc(b, '\n');
 		*last_shown = line;
 		off = end + 1;
@@ -123,7 +123,7 @@ static int read_file(pl_buf *b, struct stat *st, const char *abs, const char *re
 }
 
 /* Where to write: the target of a symlink (inside the root, checked by
- * tools_resolve) so that editing a link edits what it points to. */
+ * tools__resolve) so that editing a link edits what it points to. */
 static void write_target(pl_buf *out, const char *abs)
 {
 	char real[PATH_MAX];
@@ -135,9 +135,60 @@ static void write_target(pl_buf *out, const char *abs)
 		pl_buf_puts(out, abs);
 }
 
+/* ------------------------------------------------------------ undo history */
+
+/* One saved state of a file for undo_edit. */
+typedef struct undo_entry {
+	char *path;     /* repository-relative */
+	bool existed;   /* false: undo deletes the file */
+	char *data;     /* previous content */
+	size_t len;
+	int mode;
+	struct undo_entry *next; /* older states, any path */
+} undo_entry;
+
+/* The editor's state on the context: every edit's previous content,
+ * newest first, shared by the five editor tools. */
+typedef struct editor_state {
+	undo_entry *undo;
+} editor_state;
+
+static void undo_entry_free(undo_entry *u)
+{
+	free(u->path);
+	free(u->data);
+	free(u);
+}
+
+static void editor_release(void *p)
+{
+	editor_state *st = p;
+	undo_entry *u, *n;
+
+	for (u = st->undo; u; u = n) {
+		n = u->next;
+		undo_entry_free(u);
+	}
+	free(st);
+}
+
+static const tools__state_kind editor_kind = { "editor", editor_release };
+
+static editor_state *editor_of(tools_ctx *ctx)
+{
+	editor_state *st = tools__state_get(ctx, &editor_kind);
+
+	if (!st) {
+		st = pl_xcalloc(1, sizeof(*st));
+		tools__state_set(ctx, &editor_kind, st);
+	}
+	return st;
+}
+
 static void push_undo(tools_ctx *ctx, const char *rel, bool existed, const char *data, size_t len, int mode)
 {
-	tools_undo *u = pl_xcalloc(1, sizeof(*u));
+	editor_state *st = editor_of(ctx);
+	undo_entry *u = pl_xcalloc(1, sizeof(*u));
 
 	u->path = pl_xstrdup(rel);
 	u->existed = existed;
@@ -145,8 +196,8 @@ static void push_undo(tools_ctx *ctx, const char *rel, bool existed, const char 
 	memcpy(u->data, data, len);
 	u->len = len;
 	u->mode = mode;
-	u->next = ctx->undo;
-	ctx->undo = u;
+	u->next = st->undo;
+	st->undo = u;
 }
 
 /* Check the new content's syntax against the old and write it.  When the
@@ -163,9 +214,9 @@ static int commit_edit(tools_obs *obs, tools_ctx *ctx, const char *abs, const ch
 	/* No edit goes unchecked for want of the parser: say it is missing. */
 	if (tools_lang_for_path(rel) && (rc = tools_ts_load(err)) < 0)
 		return rc;
-	after = tools_syntax_errors(rel, neu->ptr, neu->len, &f, &l);
+	after = tools__syntax_errors(rel, neu->ptr, neu->len, &f, &l);
 	if (after > 0 && existed)
-		before = tools_syntax_errors(rel, old->ptr, old->len, NULL, NULL);
+		before = tools__syntax_errors(rel, old->ptr, old->len, NULL, NULL);
 	if (after > 0 && after > before) {
 		size_t from = (size_t)f > 3 ? (size_t)f - 3 : 1, to = (size_t)l + 3;
 		pl_buf_printf(&obs->text,
@@ -260,11 +311,11 @@ static void list_dir(pl_buf *out, tools_ctx *ctx, const char *abs, const char *r
 			bool dir = S_ISDIR(st.st_mode);
 			pl_buf probe = PL_BUF_INIT;
 			pl_buf_printf(&probe, "%s%s", r.ptr, dir ? "/" : "");
-			if (!tools_is_ignored(ctx, probe.ptr)) {
+			if (!tools__is_ignored(ctx, probe.ptr)) {
 				if (*cut || out->len + r.len + 8 > ctx->max_output)
 					*cut = true;
 				else {
-					tools_add_text(out, r.ptr, r.len);
+					tools__add_text(out, r.ptr, r.len);
 					pl_buf_puts(out, dir ? "/\n" : S_ISLNK(st.st_mode) ? "@\n" : "\n");
 				}
 				(*count)++;
@@ -289,7 +340,7 @@ static int view_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err *
 	bool cut = false;
 	int rc;
 
-	if ((rc = tools_resolve(&abs, &rel, ctx, opt_str(args, "path"), err)) < 0)
+	if ((rc = tools__resolve(&abs, &rel, ctx, opt_str(args, "path"), err)) < 0)
 		goto done;
 	if (stat(abs.ptr, &st) == 0 && S_ISDIR(st.st_mode)) {
 		size_t count = 0;
@@ -309,7 +360,7 @@ static int view_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err *
 	}
 	if ((rc = read_file(&data, &st, abs.ptr, rel.ptr, err)) < 0)
 		goto done;
-	if (tools_is_binary(data.ptr, data.len)) {
+	if (tools__is_binary(data.ptr, data.len)) {
 		pl_buf_printf(&obs->text, "'%s' is a binary file (%zu bytes); it is not shown.\n", rel.ptr, data.len);
 		pl_json_set(obs->data, "binary", json_true());
 		goto done;
@@ -356,7 +407,7 @@ done:
 	return rc;
 }
 
-const tools_def tools_def_view = {
+const tools_def tools__def_view = {
 	"view",
 	"Show a file with line numbers (like `cat -n`), or list a directory two levels deep without hidden "
 	"and git-ignored entries. For a large file, pass view_range [start_line, end_line] (1-based, "
@@ -380,7 +431,7 @@ static int create_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err
 	bool existed = false;
 	int mode = 0644, rc;
 
-	if ((rc = tools_resolve(&abs, &rel, ctx, opt_str(args, "path"), err)) < 0)
+	if ((rc = tools__resolve(&abs, &rel, ctx, opt_str(args, "path"), err)) < 0)
 		goto done;
 	if (stat(abs.ptr, &st) == 0) {
 		if (S_ISDIR(st.st_mode)) {
@@ -405,7 +456,7 @@ done:
 	return rc;
 }
 
-const tools_def tools_def_create = {
+const tools_def tools__def_create = {
 	"create",
 	"Create a file with the given content (parent directories are made). An existing file is "
 	"overwritten (undo_edit restores it); prefer str_replace for changes to existing files. Source files "
@@ -470,7 +521,7 @@ static void explain_no_match(pl_buf *out, const pl_buf *file, const char *old, s
 			if (!shown)
 				pl_buf_puts(out, " Its first line occurs at:\n");
 			pl_buf_printf(out, "%6zu\t", line);
-			tools_add_text(out, ls, (size_t)(le - ls) - (le > ls && le[-1] == '\r'));
+			tools__add_text(out, ls, (size_t)(le - ls) - (le > ls && le[-1] == '\r'));
 			pl_buf_putc(out, '\n');
 			p = le;
 			if (++shown == 5)
@@ -499,7 +550,7 @@ static int str_replace_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, p
 	bool crlf;
 	int rc;
 
-	if ((rc = tools_resolve(&abs, &rel, ctx, opt_str(args, "path"), err)) < 0)
+	if ((rc = tools__resolve(&abs, &rel, ctx, opt_str(args, "path"), err)) < 0)
 		goto done;
 	if (!json_string_length(jo)) {
 		rc = pl_err_set(err, PL_EINVAL, "old_str is empty; give the exact text to replace (use `insert` to add lines)");
@@ -551,7 +602,7 @@ done:
 	return rc;
 }
 
-const tools_def tools_def_str_replace = {
+const tools_def tools__def_str_replace = {
 	"str_replace",
 	"Replace old_str with new_str in a file. old_str must match exactly one place in the file, "
 	"whitespace and indentation included (include enough surrounding lines to make it unique); when it "
@@ -577,7 +628,7 @@ static int insert_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err
 	bool crlf;
 	int rc;
 
-	if ((rc = tools_resolve(&abs, &rel, ctx, opt_str(args, "path"), err)) < 0)
+	if ((rc = tools__resolve(&abs, &rel, ctx, opt_str(args, "path"), err)) < 0)
 		goto done;
 	if ((rc = read_file(&data, &st, abs.ptr, rel.ptr, err)) < 0)
 		goto done;
@@ -616,7 +667,7 @@ done:
 	return rc;
 }
 
-const tools_def tools_def_insert = {
+const tools_def tools__def_insert = {
 	"insert",
 	"Insert new_str as new lines after line insert_line of a file (0 inserts before the first line; "
 	"the number of lines inserts at the end). The file's line endings are kept.",
@@ -633,12 +684,13 @@ const tools_def tools_def_insert = {
 static int undo_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err *err)
 {
 	pl_buf abs = PL_BUF_INIT, rel = PL_BUF_INIT, target = PL_BUF_INIT;
-	tools_undo **pp, *u = NULL;
+	editor_state *st = editor_of(ctx);
+	undo_entry **pp, *u = NULL;
 	int rc;
 
-	if ((rc = tools_resolve(&abs, &rel, ctx, opt_str(args, "path"), err)) < 0)
+	if ((rc = tools__resolve(&abs, &rel, ctx, opt_str(args, "path"), err)) < 0)
 		goto done;
-	for (pp = &ctx->undo; *pp; pp = &(*pp)->next)
+	for (pp = &st->undo; *pp; pp = &(*pp)->next)
 		if (!strcmp((*pp)->path, rel.ptr)) {
 			u = *pp;
 			break;
@@ -659,9 +711,7 @@ static int undo_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err *
 					     : "Last edit of %s undone; the file did not exist before and was removed.",
 		      rel.ptr, count_lines(u->data, u->len));
 	json_array_append_new(obs->files, json_string(rel.ptr));
-	free(u->path);
-	free(u->data);
-	free(u);
+	undo_entry_free(u);
 done:
 	pl_buf_release(&abs);
 	pl_buf_release(&rel);
@@ -669,7 +719,7 @@ done:
 	return rc;
 }
 
-const tools_def tools_def_undo_edit = {
+const tools_def tools__def_undo_edit = {
 	"undo_edit",
 	"Revert the last edit (create, str_replace or insert) made to a file in this session; repeat to go "
 	"further back. A file that create made is removed.",

@@ -309,7 +309,7 @@ static void mentions(graph *g, const struct rmap_cache *c, tools_ctx *ctx, const
 	json_array_foreach(json_object_get(args, "paths"), i, v) {
 		pl_buf rel = PL_BUF_INIT;
 		bool any = false;
-		if (tools_resolve(NULL, &rel, ctx, json_string_value(v), NULL) == 0)
+		if (tools__resolve(NULL, &rel, ctx, json_string_value(v), NULL) == 0)
 			for (f = 0; f < c->n; f++)
 				if (under_dir(c->files[f].path, rel.ptr))
 					any = g->file_mentioned[f] = true;
@@ -450,11 +450,10 @@ static int repo_map_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_e
 	int rc;
 
 	memset(&g, 0, sizeof(g));
-	if (sub_arg && *sub_arg && (rc = tools_resolve(NULL, &sub, ctx, sub_arg, err)) < 0)
+	if (sub_arg && *sub_arg && (rc = tools__resolve(NULL, &sub, ctx, sub_arg, err)) < 0)
 		goto done;
-	if ((rc = rmap_refresh(ctx, err)) < 0)
+	if ((rc = tools__rmap_refresh(&c, ctx, err)) < 0)
 		goto done;
-	c = ctx->rmap;
 	n = c->n;
 	build(&g, c);
 	g.file_mentioned = pl_xcalloc(n + 1, sizeof(bool));
@@ -597,7 +596,7 @@ done:
 	return rc;
 }
 
-const tools_def tools_def_repo_map = {
+const tools_def tools__def_repo_map = {
 	"repo_map",
 	"A map of the repository for finding your way: its most relevant classes, functions and other "
 	"definitions (one source line each, under their file), chosen to fit max_tokens. Relevance is a "

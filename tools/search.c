@@ -1,15 +1,12 @@
 /* search.c - regex search and file finding over the files git would show:
- * tracked ones and untracked ones that are not ignored.  Two or more
- * threads share the file list; each reads a file with open/fstat/read/close
- * into its own buffer, skips binaries, and narrows regexec to the lines
+ * tracked ones and untracked ones that are not ignored.  The pool's threads
+ * share the file list; each reads a file with open/fstat/read/close into
+ * its own buffer, skips binaries, and narrows regexec to the lines
  * holding a literal the pattern requires. */
 #define _GNU_SOURCE
 #include "tools/internal.h"
 
-#include <dirent.h>
-#include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <regex.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -18,204 +15,6 @@
 #include <unistd.h>
 
 #define MAX_LINE_SHOWN 300
-#define MAX_SEARCH_THREADS 8
-
-/* ------------------------------------------------------------ file list */
-
-typedef struct strvec {
-	char **v;
-	size_t n, cap;
-} strvec;
-
-static void sv_push(strvec *s, char *p)
-{
-	if (s->n == s->cap) {
-		s->cap = s->cap ? s->cap * 2 : 256;
-		s->v = pl_xrealloc(s->v, s->cap * sizeof(char *));
-	}
-	s->v[s->n++] = p;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static bool under(const char *path, const char *sub)
-{
-	size_t n = strlen(sub);
-
-	return !*sub || !strcmp(sub, ".") || (!strncmp(path, sub, n) && (path[n] == '/' || !path[n]));
-}
-
-static void walk_plain(strvec *out, const char *root, const char *rel)
-{
-	pl_buf abs = PL_BUF_INIT;
-	DIR *d;
-	struct dirent *e;
-
-	if (*rel)
-		pl_path_join(&abs, root, rel);
-	else
-		pl_buf_puts(&abs, root);
-	if (!(d = opendir(abs.ptr))) {
-		pl_buf_release(&abs);
-		return;
-	}
-	while ((e = readdir(d))) {
-		pl_buf r = PL_BUF_INIT;
-		if (e->d_name[0] == '.')
-			continue;
-		if (*rel)
-			pl_path_join(&r, rel, e->d_name);
-		else
-			pl_buf_puts(&r, e->d_name);
-		if (e->d_type == DT_DIR)
-			walk_plain(out, root, r.ptr);
-		else if (e->d_type == DT_REG || e->d_type == DT_LNK || e->d_type == DT_UNKNOWN)
-			sv_push(out, pl_buf_detach(&r, NULL));
-		pl_buf_release(&r);
-	}
-	closedir(d);
-	pl_buf_release(&abs);
-}
-
-static bool is_tracked(char *const *tracked, size_t n, const char *path)
-{
-	return bsearch(&path, tracked, n, sizeof(char *), cmp_str) != NULL;
-}
-
-static bool git_ignored(git_repository *repo, const char *rel)
-{
-	int ign = 0;
-
-	return git_ignore_path_is_ignored(&ign, repo, rel) == 0 && ign;
-}
-
-/* Untracked files that git does not ignore, at or below rel ("" for the
- * whole tree): a readdir walk that stats nothing it can type from the
- * directory entry and asks libgit2 about ignore rules only for paths the
- * index does not hold and for directories, which it prunes when ignored.
- * git_status_list_new would also compare every tracked file with the index
- * (a stat each, a read when the stat looks racy): on /usr/include in git
- * that was more than half of a search's time.  Nested repositories and
- * submodule checkouts (a directory with a .git) are not entered, as git
- * does not list their files. */
-static void walk_untracked(strvec *out, git_repository *repo, const char *root, const char *rel, char *const *tracked,
-			   size_t ntracked)
-{
-	pl_buf abs = PL_BUF_INIT, git = PL_BUF_INIT;
-	struct stat st;
-	struct dirent *e;
-	DIR *d;
-
-	if (*rel)
-		pl_path_join(&abs, root, rel);
-	else
-		pl_buf_puts(&abs, root);
-	if (lstat(abs.ptr, &st) < 0)
-		goto done;
-	if (!S_ISDIR(st.st_mode)) { /* rel names one file */
-		if (!is_tracked(tracked, ntracked, rel) && !git_ignored(repo, rel))
-			sv_push(out, pl_xstrdup(rel));
-		goto done;
-	}
-	pl_path_join(&git, abs.ptr, ".git");
-	if (*rel && (lstat(git.ptr, &st) == 0 || git_ignored(repo, rel)))
-		goto done;
-	if (!(d = opendir(abs.ptr)))
-		goto done;
-	while ((e = readdir(d))) {
-		pl_buf r = PL_BUF_INIT;
-		unsigned char type = e->d_type;
-
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || (!*rel && !strcmp(e->d_name, ".git")))
-			continue;
-		if (*rel)
-			pl_path_join(&r, rel, e->d_name);
-		else
-			pl_buf_puts(&r, e->d_name);
-		if (type == DT_UNKNOWN) {
-			pl_buf a = PL_BUF_INIT;
-
-			pl_path_join(&a, root, r.ptr);
-			if (lstat(a.ptr, &st) == 0)
-				type = S_ISDIR(st.st_mode)   ? DT_DIR
-				       : S_ISREG(st.st_mode) ? DT_REG
-				       : S_ISLNK(st.st_mode) ? DT_LNK
-							     : DT_UNKNOWN;
-			pl_buf_release(&a);
-		}
-		if (type == DT_DIR)
-			walk_untracked(out, repo, root, r.ptr, tracked, ntracked);
-		else if ((type == DT_REG || type == DT_LNK) && !is_tracked(tracked, ntracked, r.ptr) &&
-			 !git_ignored(repo, r.ptr))
-			sv_push(out, pl_buf_detach(&r, NULL));
-		pl_buf_release(&r);
-	}
-	closedir(d);
-done:
-	pl_buf_release(&abs);
-	pl_buf_release(&git);
-}
-
-int tools_list_files(char ***out, size_t *count, const tools_ctx *ctx, const char *sub, pl_err *err)
-{
-	strvec s = { 0 };
-	size_t i, j;
-
-	if (!ctx->repo) {
-		walk_plain(&s, ctx->root, sub && strcmp(sub, ".") ? sub : "");
-	} else {
-		git_index *idx = NULL;
-		char **tracked;
-		size_t n, ntracked;
-
-		if (git_repository_index(&idx, ctx->repo) < 0)
-			return tools_git_error(err, PL_EIO, "index");
-		git_index_read(idx, false);
-		n = git_index_entrycount(idx);
-		for (i = 0; i < n; i++) {
-			const git_index_entry *e = git_index_get_byindex(idx, i);
-			if (e->mode == GIT_FILEMODE_COMMIT || git_index_entry_stage(e) > 1)
-				continue;
-			if (under(e->path, sub ? sub : ""))
-				sv_push(&s, pl_xstrdup(e->path));
-		}
-		git_index_free(idx);
-		/* The index lists tracked files in its own order; sorted, it
-		 * answers "is this path tracked?" for the walk by bsearch. */
-		if (s.n)
-			qsort(s.v, s.n, sizeof(char *), cmp_str);
-		ntracked = s.n;
-		tracked = pl_xmalloc((ntracked ? ntracked : 1) * sizeof(char *));
-		if (ntracked)
-			memcpy(tracked, s.v, ntracked * sizeof(char *));
-		walk_untracked(&s, ctx->repo, ctx->root, sub && strcmp(sub, ".") ? sub : "", tracked, ntracked);
-		free(tracked);
-	}
-	if (s.n)
-		qsort(s.v, s.n, sizeof(char *), cmp_str);
-	for (i = j = 0; i < s.n; i++) {
-		if (j && !strcmp(s.v[j - 1], s.v[i])) {
-			free(s.v[i]);
-			continue;
-		}
-		s.v[j++] = s.v[i];
-	}
-	*out = s.v;
-	*count = j;
-	return 0;
-}
-
-void tools_free_list(char **list, size_t count)
-{
-	size_t i;
-
-	for (i = 0; i < count; i++)
-		free(list[i]);
-	free(list);
-}
 
 /* ------------------------------------------------------------ literals */
 
@@ -347,7 +146,11 @@ typedef struct search_job {
 	int context;
 	size_t per_file_show; /* lines formatted per file at most */
 	file_hits *hits;      /* one per file, text allocated only on a match */
-	atomic_size_t next;
+	struct {
+		char *buf;    /* the file read whole */
+		size_t cap;
+		pl_buf path;
+	} w[TOOLS__MAX_THREADS]; /* per worker thread */
 	atomic_size_t skipped_binary;
 	atomic_size_t bytes;
 } search_job;
@@ -358,10 +161,10 @@ static void add_line(pl_buf *b, char sep, size_t lineno, const char *s, size_t n
 		n--;
 	pl_buf_printf(b, "%zu%c", lineno, sep);
 	if (n > MAX_LINE_SHOWN) {
-		tools_add_text(b, s, MAX_LINE_SHOWN);
+		tools__add_text(b, s, MAX_LINE_SHOWN);
 		pl_buf_printf(b, " [... %zu more bytes]", n - MAX_LINE_SHOWN);
 	} else
-		tools_add_text(b, s, n);
+		tools__add_text(b, s, n);
 	pl_buf_putc(b, '\n');
 }
 
@@ -475,67 +278,49 @@ static void search_buffer(search_job *j, file_hits *h, const char *buf, size_t l
 	}
 }
 
-static void *search_worker(void *arg)
+static void search_file(size_t i, void *arg, int worker)
 {
 	search_job *j = arg;
-	pl_buf path = PL_BUF_INIT;
-	char *buf = NULL;
-	size_t cap = 0;
+	pl_buf *path = &j->w[worker].path;
+	size_t len = 0;
+	struct stat st;
+	int fd;
 
-	for (;;) {
-		size_t i = atomic_fetch_add(&j->next, 1), len = 0;
-		struct stat st;
-		int fd;
-		if (i >= j->nfiles)
-			break;
-		if (j->glob && !tools_glob_match(j->glob, j->files[i]))
-			continue;
-		pl_buf_reset(&path);
-		pl_path_join(&path, j->ctx->root, j->files[i]);
-		fd = open(path.ptr, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
-		if (fd < 0)
-			continue; /* deleted, or a symlink: its target is searched under its own name, as rg does */
-		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-			close(fd);
-			continue;
-		}
-		if ((size_t)st.st_size + 1 > cap) {
-			char *nb = realloc(buf, (size_t)st.st_size + 1);
-			if (!nb) {
-				close(fd);
-				continue; /* too large to hold: skipped like a binary */
-			}
-			buf = nb;
-			cap = (size_t)st.st_size + 1;
-		}
-		while (len < (size_t)st.st_size) {
-			ssize_t r = read(fd, buf + len, (size_t)st.st_size - len);
-			if (r <= 0)
-				break;
-			len += (size_t)r;
-		}
+	if (j->glob && !tools__glob_match(j->glob, j->files[i]))
+		return;
+	pl_buf_reset(path);
+	pl_path_join(path, j->ctx->root, j->files[i]);
+	fd = open(path->ptr, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+	if (fd < 0)
+		return; /* deleted, or a symlink: its target is searched under its own name, as rg does */
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		buf[len] = 0;
-		atomic_fetch_add(&j->bytes, len);
-		if (tools_is_binary(buf, len)) {
-			atomic_fetch_add(&j->skipped_binary, 1);
-			continue;
-		}
-		pl_buf_init(&j->hits[i].text, 0);
-		search_buffer(j, &j->hits[i], buf, len);
+		return;
 	}
-	free(buf);
-	pl_buf_release(&path);
-	return NULL;
-}
-
-static int nthreads(void)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-	if (n < 1)
-		n = 1;
-	return n > MAX_SEARCH_THREADS ? MAX_SEARCH_THREADS : (int)n;
+	if ((size_t)st.st_size + 1 > j->w[worker].cap) {
+		char *nb = realloc(j->w[worker].buf, (size_t)st.st_size + 1);
+		if (!nb) {
+			close(fd);
+			return; /* too large to hold: skipped like a binary */
+		}
+		j->w[worker].buf = nb;
+		j->w[worker].cap = (size_t)st.st_size + 1;
+	}
+	while (len < (size_t)st.st_size) {
+		ssize_t r = read(fd, j->w[worker].buf + len, (size_t)st.st_size - len);
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+	}
+	close(fd);
+	j->w[worker].buf[len] = 0;
+	atomic_fetch_add(&j->bytes, len);
+	if (tools__is_binary(j->w[worker].buf, len)) {
+		atomic_fetch_add(&j->skipped_binary, 1);
+		return;
+	}
+	pl_buf_init(&j->hits[i].text, 0);
+	search_buffer(j, &j->hits[i], j->w[worker].buf, len);
 }
 
 static int sub_path(pl_buf *rel, bool *is_file, tools_ctx *ctx, const json_t *args, pl_err *err)
@@ -550,7 +335,7 @@ static int sub_path(pl_buf *rel, bool *is_file, tools_ctx *ctx, const json_t *ar
 		pl_buf_puts(rel, "");
 		return 0;
 	}
-	if ((rc = tools_resolve(&abs, rel, ctx, p, err)) < 0)
+	if ((rc = tools__resolve(&abs, rel, ctx, p, err)) < 0)
 		goto done;
 	if (stat(abs.ptr, &st) < 0)
 		rc = pl_err_set(err, PL_ENOTFOUND, "path '%s' does not exist", p);
@@ -573,8 +358,7 @@ static int search_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err
 	pl_buf sub = PL_BUF_INIT;
 	char **files = NULL, *single[1];
 	size_t nfiles = 0, i, total = 0, files_hit = 0, shown = 0, cut_matches = 0, cut_files = 0;
-	pthread_t th[MAX_SEARCH_THREADS];
-	int nt, t, rc, rerr;
+	int rc, rerr, w;
 	char *lit = NULL;
 
 	if (json_is_integer(json_object_get(args, "context")))
@@ -598,7 +382,7 @@ static int search_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err
 		files = pl_xmalloc(sizeof(char *));
 		files[0] = single[0];
 		nfiles = 1;
-	} else if ((rc = tools_list_files(&files, &nfiles, ctx, sub.ptr, err)) < 0)
+	} else if ((rc = tools__list_files(&files, &nfiles, ctx, sub.ptr, err)) < 0)
 		goto done;
 	lit = icase ? pl_xstrdup("") : required_literal(pattern);
 	j.ctx = ctx;
@@ -610,19 +394,15 @@ static int search_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err
 	j.context = (int)context;
 	j.per_file_show = (size_t)max_results;
 	j.hits = pl_xcalloc(nfiles ? nfiles : 1, sizeof(file_hits));
-	atomic_init(&j.next, 0);
 	atomic_init(&j.skipped_binary, 0);
 	atomic_init(&j.bytes, 0);
-	nt = nthreads();
-	if ((size_t)nt > nfiles)
-		nt = nfiles ? (int)nfiles : 1;
-	for (t = 1; t < nt; t++)
-		if (pthread_create(&th[t], NULL, search_worker, &j) != 0)
-			break;
-	search_worker(&j);
-	nt = t;
-	for (t = 1; t < nt; t++)
-		pthread_join(th[t], NULL);
+	for (w = 0; w < TOOLS__MAX_THREADS; w++)
+		pl_buf_init(&j.w[w].path, 0);
+	tools__parallel(nfiles, 0, search_file, &j);
+	for (w = 0; w < TOOLS__MAX_THREADS; w++) {
+		free(j.w[w].buf);
+		pl_buf_release(&j.w[w].path);
+	}
 	/* Merge in path order, showing at most max_results matching lines. */
 	for (i = 0; i < nfiles; i++) {
 		file_hits *h = &j.hits[i];
@@ -634,7 +414,7 @@ static int search_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err
 		files_hit++;
 		if (shown < (size_t)max_results && obs->text.len < ctx->max_output) {
 			size_t before = obs->text.len;
-			tools_add_text(&obs->text, files[i], strlen(files[i]));
+			tools__add_text(&obs->text, files[i], strlen(files[i]));
 			pl_buf_putc(&obs->text, '\n');
 			pl_buf_add(&obs->text, h->text.ptr, h->text.len);
 			shown += h->shown;
@@ -674,12 +454,12 @@ done:
 	regfree(&j.re);
 	free(j.hits);
 	free(lit);
-	tools_free_list(files, nfiles);
+	tools__free_list(files, nfiles);
 	pl_buf_release(&sub);
 	return rc;
 }
 
-const tools_def tools_def_search = {
+const tools_def tools__def_search = {
 	"search",
 	"Search file contents with a regular expression (POSIX extended syntax: use [0-9] for digits, "
 	"[[:space:]] for blanks, \\( to match a parenthesis) over the repository's tracked files and "
@@ -715,13 +495,13 @@ static int find_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err *
 		return pl_err_set(err, PL_EINVAL, "pattern is empty; give a file name glob such as \"*.py\" or \"test_*\"");
 	if ((rc = sub_path(&sub, &is_file, ctx, args, err)) < 0)
 		goto done;
-	if ((rc = tools_list_files(&files, &n, ctx, sub.ptr, err)) < 0)
+	if ((rc = tools__list_files(&files, &n, ctx, sub.ptr, err)) < 0)
 		goto done;
 	for (i = 0; i < n; i++) {
-		if (!tools_glob_match(pattern, files[i]))
+		if (!tools__glob_match(pattern, files[i]))
 			continue;
 		if (hits < (size_t)max_results) {
-			tools_add_text(&obs->text, files[i], strlen(files[i]));
+			tools__add_text(&obs->text, files[i], strlen(files[i]));
 			pl_buf_putc(&obs->text, '\n');
 		}
 		hits++;
@@ -735,12 +515,12 @@ static int find_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err *
 	}
 	pl_json_set(obs->data, "matches", json_integer((json_int_t)hits));
 done:
-	tools_free_list(files, n);
+	tools__free_list(files, n);
 	pl_buf_release(&sub);
 	return rc;
 }
 
-const tools_def tools_def_find = {
+const tools_def tools__def_find = {
 	"find",
 	"Find files by name with a glob: \"*.py\" matches file names anywhere, a pattern with a slash "
 	"(\"src/**/test_*.py\") matches whole paths; ** spans directories, {a,b} gives alternatives. Lists "

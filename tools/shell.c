@@ -22,12 +22,41 @@
 /* The default timeout when neither the call nor the profile gives one. */
 #define DEFAULT_TIMEOUT 300.0
 
-void tools_shell_close(tools_ctx *ctx)
+/* The shell's state on the context: the sandbox session, opened by the
+ * first command, and what carries from one command to the next. */
+typedef struct shell_state {
+	struct sbx_session *session;
+	char *cwd;              /* where the last command ended, inside the sandbox */
+	double timeout;         /* seconds, from the profile */
+	char mark[40];          /* line prefix the shell prints its cwd after */
+} shell_state;
+
+/* End the session (its processes and /tmp with it); the state stays. */
+static void shell_close(shell_state *sh)
 {
-	sbx_session_close(ctx->shell);
-	ctx->shell = NULL;
-	free(ctx->shell_cwd);
-	ctx->shell_cwd = NULL;
+	sbx_session_close(sh->session);
+	sh->session = NULL;
+	free(sh->cwd);
+	sh->cwd = NULL;
+}
+
+static void shell_release(void *p)
+{
+	shell_close(p);
+	free(p);
+}
+
+static const tools__state_kind shell_kind = { "bash", shell_release };
+
+static shell_state *shell_of(tools_ctx *ctx)
+{
+	shell_state *sh = tools__state_get(ctx, &shell_kind);
+
+	if (!sh) {
+		sh = pl_xcalloc(1, sizeof(*sh));
+		tools__state_set(ctx, &shell_kind, sh);
+	}
+	return sh;
 }
 
 /* A marker no command prints by accident: the shell's EXIT trap writes it
@@ -50,16 +79,17 @@ static void make_mark(char out[40])
 	memcpy(out + 28, "__", 3);
 }
 
-static int shell_open(tools_ctx *ctx, pl_err *err)
+static int shell_open(shell_state *sh, tools_ctx *ctx, pl_err *err)
 {
 	sbx_config c, *cfg = &c;
 	struct stat st;
 	int rc;
 
 	sbx_config_init(cfg);
-	if ((rc = sbx_profile_load(cfg, ctx->shell_profile ? ctx->shell_profile : "agent", err)) < 0) {
+	if ((rc = sbx_profile_load(cfg, ctx->sandbox_profile ? ctx->sandbox_profile : "agent", err)) < 0) {
 		sbx_config_release(cfg);
-		return pl_err_prefix(err, "bash: loading the sandbox profile");
+		pl_err_prefix(err, "bash: loading the sandbox profile");
+		return rc;
 	}
 	sbx_config_set_workdir(cfg, ctx->root);
 	/* Run as the repository's owner: as root the sandbox would otherwise
@@ -69,21 +99,23 @@ static int shell_open(tools_ctx *ctx, pl_err *err)
 		cfg->uid = st.st_uid;
 		cfg->gid = st.st_gid;
 	}
-	ctx->shell_timeout = cfg->limits.timeout > 0 ? cfg->limits.timeout : DEFAULT_TIMEOUT;
-	rc = sbx_session_open(&ctx->shell, cfg, err);
+	sh->timeout = cfg->limits.timeout > 0 ? cfg->limits.timeout : DEFAULT_TIMEOUT;
+	rc = sbx_session_open(&sh->session, cfg, err);
 	sbx_config_release(cfg);
 	if (rc < 0) {
-		ctx->shell = NULL;
+		sh->session = NULL;
 		if (rc == PL_EUNSUPPORTED)
-			return pl_err_prefix(err, "bash is not available: the kernel refused to start the sandbox "
-						  "(user namespaces disabled, or plait itself runs inside a container or sandbox "
-						  "that forbids them); the other tools still work");
-		return pl_err_prefix(err, "bash: starting the sandbox");
+			pl_err_prefix(err, "bash is not available: the kernel refused to start the sandbox "
+					   "(user namespaces disabled, or plait itself runs inside a container or sandbox "
+					   "that forbids them); the other tools still work");
+		else
+			pl_err_prefix(err, "bash: starting the sandbox");
+		return rc;
 	}
-	if (!ctx->shell_mark[0])
-		make_mark(ctx->shell_mark);
-	free(ctx->shell_cwd);
-	ctx->shell_cwd = pl_xstrdup(ctx->root);
+	if (!sh->mark[0])
+		make_mark(sh->mark);
+	free(sh->cwd);
+	sh->cwd = pl_xstrdup(ctx->root);
 	return 0;
 }
 
@@ -98,7 +130,7 @@ static bool head_tail(pl_buf *dst, const char *s, size_t n, size_t max_bytes, si
 	if (n && s[n - 1] != '\n')
 		lines++;
 	if (n <= max_bytes && lines <= max_lines) {
-		tools_add_text(dst, s, n);
+		tools__add_text(dst, s, n);
 		return false;
 	}
 	/* head: whole lines up to half the budget */
@@ -126,7 +158,7 @@ static bool head_tail(pl_buf *dst, const char *s, size_t n, size_t max_bytes, si
 	}
 	if (tail_start == n && n - head_end > half_b)
 		tail_start = n - half_b;
-	tools_add_text(dst, s, head_end);
+	tools__add_text(dst, s, head_end);
 	{
 		size_t cut_lines = 0;
 		for (i = head_end; i < tail_start; i++)
@@ -134,18 +166,18 @@ static bool head_tail(pl_buf *dst, const char *s, size_t n, size_t max_bytes, si
 		pl_buf_printf(dst, "%s[... %zu lines (%zu bytes) cut; redirect the output to a file and use search or view_range to read it ...]\n",
 			      head_end && s[head_end - 1] != '\n' ? "\n" : "", cut_lines, tail_start - head_end);
 	}
-	tools_add_text(dst, s + tail_start, n - tail_start);
+	tools__add_text(dst, s + tail_start, n - tail_start);
 	return true;
 }
 
 /* Find the marker line the EXIT trap printed, take the directory from it
  * and cut it (and the newline printed before it) from the output. */
-static bool take_cwd(tools_ctx *ctx, pl_buf *out)
+static bool take_cwd(shell_state *sh, pl_buf *out)
 {
-	size_t ml = strlen(ctx->shell_mark);
+	size_t ml = strlen(sh->mark);
 	char *p = NULL, *q = out->ptr, *nl;
 
-	while ((q = memmem(q, out->len - (size_t)(q - out->ptr), ctx->shell_mark, ml))) {
+	while ((q = memmem(q, out->len - (size_t)(q - out->ptr), sh->mark, ml))) {
 		p = q;
 		q += ml;
 	}
@@ -153,8 +185,8 @@ static bool take_cwd(tools_ctx *ctx, pl_buf *out)
 		return false;
 	nl = memchr(p, '\n', out->len - (size_t)(p - out->ptr));
 	if (nl && nl > p + ml + 1 && p[ml + 1] == '/') {
-		free(ctx->shell_cwd);
-		ctx->shell_cwd = pl_xstrndup(p + ml + 1, (size_t)(nl - (p + ml + 1)));
+		free(sh->cwd);
+		sh->cwd = pl_xstrndup(p + ml + 1, (size_t)(nl - (p + ml + 1)));
 	}
 	if (p > out->ptr)
 		p--; /* the "\n" printed before the marker */
@@ -167,6 +199,7 @@ static int bash_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err *
 	const char *command = json_string_value(json_object_get(args, "command"));
 	const json_t *tj = json_object_get(args, "timeout");
 	bool restart = json_is_true(json_object_get(args, "restart"));
+	shell_state *sh = shell_of(ctx);
 	sbx_result res;
 	sbx_exec_opts eo = { 0 };
 	pl_buf script = PL_BUF_INIT, env_cwd = PL_BUF_INIT;
@@ -177,25 +210,25 @@ static int bash_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err *
 	int rc = 0;
 
 	sbx_result_init(&res);
-	if (restart && ctx->shell) {
-		tools_shell_close(ctx);
+	if (restart && sh->session) {
+		shell_close(sh);
 		pl_buf_puts(&obs->text, "[shell restarted: background processes killed, /tmp emptied, back in the repository root]\n");
 	}
 	if (!command || !*command) {
 		if (restart) {
-			if ((rc = shell_open(ctx, err)) < 0)
+			if ((rc = shell_open(sh, ctx, err)) < 0)
 				goto done;
 			if (!obs->text.len)
 				pl_buf_puts(&obs->text, "[shell started in the repository root]\n");
-			pl_json_set(obs->data, "cwd", json_string(ctx->shell_cwd));
+			pl_json_set(obs->data, "cwd", json_string(sh->cwd));
 			goto done;
 		}
 		rc = pl_err_set(err, PL_EINVAL, "argument 'command' is empty; give a shell command such as 'ls'");
 		goto done;
 	}
-	if (!ctx->shell && (rc = shell_open(ctx, err)) < 0)
+	if (!sh->session && (rc = shell_open(sh, ctx, err)) < 0)
 		goto done;
-	timeout = ctx->shell_timeout;
+	timeout = sh->timeout;
 	if (json_is_number(tj))
 		timeout = json_number_value(tj);
 	/* The command runs in a fresh bash started in the root; the preamble
@@ -209,20 +242,20 @@ static int bash_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err *
 		      "cd -- \"$PLAIT_CWD\" 2>/dev/null || printf '[the directory %%s is gone; now in %%s]\\n' \"$PLAIT_CWD\" \"$PWD\"\n"
 		      "unset PLAIT_CWD\n"
 		      "trap '{ export -p >/tmp/.plait-env-%s; } 2>/dev/null; printf \"\\n%s %%s\\n\" \"$PWD\"' EXIT\n",
-		      ctx->shell_mark, ctx->shell_mark, ctx->shell_mark, ctx->shell_mark);
+		      sh->mark, sh->mark, sh->mark, sh->mark);
 	pl_buf_puts(&script, command);
 	pl_buf_putc(&script, '\n');
 	argv[2] = script.ptr;
-	pl_buf_printf(&env_cwd, "PLAIT_CWD=%s", ctx->shell_cwd);
+	pl_buf_printf(&env_cwd, "PLAIT_CWD=%s", sh->cwd);
 	envv[0] = env_cwd.ptr;
 	eo.cwd = ctx->root;
 	eo.timeout = timeout;
 	eo.env = envv;
-	rc = sbx_session_exec(ctx->shell, &res, argv, &eo, err);
+	rc = sbx_session_exec(&res, sh->session, argv, &eo, err);
 	if (rc == PL_EIO) {
 		/* the session died (killed from outside, or its init crashed):
 		 * the next call starts a new one */
-		tools_shell_close(ctx);
+		shell_close(sh);
 		pl_err_prefix(err, "bash: the shell session ended; the next command starts a new one (cwd back to the root)");
 		goto done;
 	}
@@ -230,7 +263,7 @@ static int bash_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err *
 		pl_err_prefix(err, "bash");
 		goto done;
 	}
-	marked = take_cwd(ctx, &res.out);
+	marked = take_cwd(sh, &res.out);
 	obs->truncated = head_tail(&obs->text, res.out.ptr, res.out.len, ctx->max_output, MAX_LINES) || res.out_truncated;
 	if (obs->text.len && obs->text.ptr[obs->text.len - 1] != '\n')
 		pl_buf_putc(&obs->text, '\n');
@@ -251,7 +284,7 @@ static int bash_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err *
 	}
 	if (!marked && !res.timed_out && !res.signal)
 		pl_buf_puts(&obs->text, "[the working directory could not be read back (EXIT trap replaced?); it stays where it was]\n");
-	pl_json_set(obs->data, "cwd", json_string(ctx->shell_cwd));
+	pl_json_set(obs->data, "cwd", json_string(sh->cwd));
 	pl_json_set(obs->data, "timed_out", json_boolean(res.timed_out));
 	pl_json_set(obs->data, "signal", json_integer(res.signal));
 	pl_json_set(obs->data, "wall_time", json_real(res.wall_time));
@@ -263,7 +296,7 @@ done:
 	return rc;
 }
 
-const tools_def tools_def_bash = {
+const tools_def tools__def_bash = {
 	"bash",
 	"Run a shell command with bash in a sandbox rooted at the repository and get its combined stdout and "
 	"stderr and exit code. The session lives across calls: the working directory carries over (a `cd` stays), "

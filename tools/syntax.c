@@ -32,7 +32,7 @@ static int count_errors(TSNode root, int *first, int *last)
 	}
 }
 
-int tools_tree_errors(const void *root_node, int *first_line, int *last_line)
+int tools__tree_errors(const void *root_node, int *first_line, int *last_line)
 {
 	TSNode root = *(const TSNode *)root_node;
 	int f = 0, l = 0, n = ts_node_has_error(root) ? count_errors(root, &f, &l) : 0;
@@ -44,7 +44,7 @@ int tools_tree_errors(const void *root_node, int *first_line, int *last_line)
 	return n;
 }
 
-int tools_syntax_errors(const char *path, const char *src, size_t len, int *first_line, int *last_line)
+int tools__syntax_errors(const char *path, const char *src, size_t len, int *first_line, int *last_line)
 {
 	const tools_lang *lang = tools_lang_for_path(path);
 	TSParser *p;

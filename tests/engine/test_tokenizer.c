@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "engine/engine.h"
+#include "tests/shell.h"
 
 static pl_buf work = PL_BUF_INIT;
 
@@ -30,7 +31,7 @@ static json_t *reference(json_t **root, const char *model)
 	cr_assert_not_null(src, "PLAIT_ROOT is not set (run through make test)");
 	pl_buf_printf(&cmd, "/usr/bin/python3 '%s/tests/reference/tokenizer_ref.py' '%s' '%s'", src, work.ptr,
 		      model);
-	cr_assert_eq(system(cmd.ptr), 0, "the reference failed: %s", cmd.ptr);
+	cr_assert_eq(test_sh(NULL, "%s", cmd.ptr), 0, "the reference failed: %s", cmd.ptr);
 	pl_path_join(&path, work.ptr, "expected.json");
 	/* decodes of random byte pieces may hold NUL bytes */
 	*root = json_load_file(path.ptr, JSON_ALLOW_NUL, NULL);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "engine/engine.h"
+#include "tests/shell.h"
 
 static pl_buf work = PL_BUF_INIT;
 
@@ -31,7 +32,7 @@ static json_t *reference(void)
 
 	cr_assert_not_null(src, "PLAIT_ROOT is not set (run through make test)");
 	pl_buf_printf(&cmd, "/usr/bin/python3 '%s/tests/reference/tokenizer_hf_ref.py' '%s'", src, work.ptr);
-	cr_assert_eq(system(cmd.ptr), 0, "the reference failed: %s", cmd.ptr);
+	cr_assert_eq(test_sh(NULL, "%s", cmd.ptr), 0, "the reference failed: %s", cmd.ptr);
 	pl_path_join(&path, work.ptr, "expected.json");
 	cr_assert_eq(pl_json_load_file(&root, path.ptr, &err), 0, "%s", err.msg);
 	pl_buf_release(&cmd);
@@ -260,7 +261,7 @@ Test(tokenizer_hf, unicode_tables_are_reproducible)
 	cr_assert_not_null(src);
 	pl_path_join(&gen, work.ptr, "hf_unicode.c");
 	pl_buf_printf(&cmd, "/usr/bin/python3 '%s/tests/reference/tokenizer_unicode_tables.py' '%s'", src, gen.ptr);
-	cr_assert_eq(system(cmd.ptr), 0, "%s", cmd.ptr);
+	cr_assert_eq(test_sh(NULL, "%s", cmd.ptr), 0, "%s", cmd.ptr);
 	pl_path_join(&committed, src, "engine/hf_unicode.c");
 	cr_assert_eq(pl_file_read(&a, gen.ptr, 0, NULL), 0);
 	cr_assert_eq(pl_file_read(&b, committed.ptr, 0, NULL), 0);

@@ -295,3 +295,48 @@ Test(git, clone_and_status)
 	pl_buf_release(&repo);
 	pl_buf_release(&dest);
 }
+
+/* Each git helper initialises libgit2 and shuts it down around what it
+ * opened, so they work in any order, with or without a context holding
+ * libgit2 open, and their errors carry libgit2's message (read before the
+ * shutdown). */
+Test(git, helpers_pair_libgit2_init_and_shutdown)
+{
+	pl_buf repo = PL_BUF_INIT, patch = PL_BUF_INIT;
+	json_t *st = NULL;
+	tools_ctx *c = NULL;
+	tools_obs o;
+	pl_err err = { 0 };
+	int round;
+
+	make_base_repo();
+	pl_path_join(&repo, fx_root.ptr, "repo");
+	fx_puts("repo/a.txt", "changed\n");
+	for (round = 0; round < 2; round++) {
+		/* round 0 with a context holding libgit2 open, round 1 without */
+		if (round == 0)
+			cr_assert_eq(tools_ctx_new(&c, repo.ptr, NULL, &err), 0, "%s", err.msg);
+		cr_assert_eq(tools_git_status(&st, repo.ptr, &err), 0, "%s", err.msg);
+		cr_assert_eq(json_array_size(st), 1);
+		json_decref(st);
+		st = NULL;
+		pl_buf_reset(&patch);
+		cr_assert_eq(tools_git_patch(&patch, NULL, repo.ptr, NULL, &err), 0, "%s", err.msg);
+		cr_assert(strstr(patch.ptr, "+changed"), "%s", patch.ptr);
+		cr_assert_lt(tools_git_status(&st, fx_root.ptr, &err), 0);
+		cr_assert(strstr(err.msg, "could not find repository"), "%s", err.msg);
+		cr_assert_lt(tools_git_patch(&patch, NULL, fx_root.ptr, NULL, &err), 0);
+		cr_assert(strstr(err.msg, "could not find repository"), "%s", err.msg);
+		if (c) {
+			/* the context's repository still works after the helpers */
+			tools_obs_init(&o);
+			cr_assert_eq(fx_call(&o, c, "diff", "{}"), 0, "%s", o.text.ptr);
+			cr_assert(strstr(o.text.ptr, "+changed"), "%s", o.text.ptr);
+			tools_obs_release(&o);
+			tools_ctx_free(c);
+			c = NULL;
+		}
+	}
+	pl_buf_release(&repo);
+	pl_buf_release(&patch);
+}

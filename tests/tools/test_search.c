@@ -218,10 +218,10 @@ Test(search, file_list_equals_git_ls_files)
 					    "grep -v '/$' | LC_ALL=C sort",
 				     fx_root.ptr, *subs[i] ? "'" : "", subs[i], *subs[i] ? "'" : ""),
 			     0);
-		cr_assert_eq(tools_list_files(&got, &n, c, *subs[i] ? subs[i] : NULL, &err), 0, "%s", err.msg);
+		cr_assert_eq(tools__list_files(&got, &n, c, *subs[i] ? subs[i] : NULL, &err), 0, "%s", err.msg);
 		for (k = 0; k < n; k++)
 			pl_buf_printf(&have, "%s\n", got[k]);
-		tools_free_list(got, n);
+		tools__free_list(got, n);
 		cr_assert_str_eq(have.ptr, want.ptr, "path '%s'", subs[i]);
 		pl_buf_release(&want);
 		pl_buf_release(&have);

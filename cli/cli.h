@@ -14,7 +14,8 @@
  *   args.c      cli_args (options), cli_parse_ids, cli_fail: what every
  *               command shares
  *   cmd_*.c     one file per command family: doctor, model, generate,
- *               tokenize, sandbox, tool
+ *               tokenize, sandbox, tool, bench (cmd_bench.c: its table of
+ *               subcommands; cmd_bench_engine.c: `bench engine`)
  */
 #ifndef PLAIT_CLI_H
 #define PLAIT_CLI_H
@@ -49,6 +50,9 @@ int cli_cmd_generate(int argc, char **argv, const cli_ctx *ctx);
 int cli_cmd_tokenize(int argc, char **argv, const cli_ctx *ctx);
 int cli_cmd_sandbox(int argc, char **argv, const cli_ctx *ctx);
 int cli_cmd_tool(int argc, char **argv, const cli_ctx *ctx);
+int cli_cmd_bench(int argc, char **argv, const cli_ctx *ctx);
+/* The subcommands of `plait bench` (argv[0] is the subcommand's name). */
+int cli_bench_engine(int argc, char **argv, const cli_ctx *ctx);
 
 /* ------------------------------------------------------------ messages */
 

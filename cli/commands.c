@@ -7,10 +7,11 @@
 static const cli_cmd commands[] = {
 	{ "doctor", "report what this machine offers plait and what is missing", cli_cmd_doctor },
 	{ "model", "describe a model directory (config, parameters, bytes, K/V per token)", cli_cmd_model },
-	{ "generate", "generate tokens from a model on the CPU", cli_cmd_generate },
+	{ "generate", "generate tokens from a model (CPU or GPU)", cli_cmd_generate },
 	{ "tokenize", "encode text with a model's tokenizer, or decode ids", cli_cmd_tokenize },
 	{ "sandbox", "run a command isolated from the host (plait sandbox run -- CMD)", cli_cmd_sandbox },
 	{ "tool", "run one agent tool (editor, search, code intelligence, git) on a repository", cli_cmd_tool },
+	{ "bench", "benchmarks: plait bench engine (decode and prefill speed)", cli_cmd_bench },
 };
 
 const cli_cmd *cli_commands(size_t *count)

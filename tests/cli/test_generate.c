@@ -63,6 +63,9 @@ Test(generate_cmd, generate_json_matches_the_library)
 	cr_assert_eq(json_integer_value(json_object_get(json_object_get(j, "usage"), "completion_tokens")), 6);
 	cr_assert(json_is_number(json_object_get(json_object_get(j, "timings"), "prefill_ms")));
 	cr_assert(json_is_number(json_object_get(json_object_get(j, "timings"), "decode_ms")));
+	/* what ran, and the memory the session held */
+	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "backend"), "backend")), "cpu");
+	cr_assert_gt(json_integer_value(json_object_get(json_object_get(j, "backend"), "session_host_bytes")), 0);
 	lp = json_object_get(j, "logprobs");
 	cr_assert_eq(json_array_size(lp), 6);
 	cr_assert_eq(json_array_size(json_array_get(lp, 0)), 3);

@@ -1262,8 +1262,8 @@ static int run_prefill(Model *m, const eng_cuda_seg *sg, pl_err *err)
 		const Layer *Ly = &m->layer[l];
 		FlashArgs fa;
 
-		PK(pf_norm_launch(m->px, n, H, Hp, Ly->ln1, m->pn, loop >= 1 ? Ly->gnorm : NULL, m->pgn, NULL, 0, m->eps,
-				  m->st),
+		PK(pf_norm_launch(m->px, n, H, Hp, Ly->ln1, m->pn, loop >= 1 ? Ly->gnorm : NULL, loop >= 1 ? m->pgn : NULL,
+				  NULL, 0, m->eps, m->st),
 		   "prefill norm");
 		if ((rc = blas_gemm(m->blas, m->st, n, m->QKV, H, m->pn, Hp, Ly->wqkv, Hp, m->pqkv, m->QKV, false, 0.f,
 				    err)) < 0)

@@ -218,7 +218,7 @@ __global__ void k_pf_norm(const float *x, int H, int Hp, const float *w1, bf16 *
 
 		if (o1)
 			o1[(size_t)i * Hp + k] = __float2bfloat16_rn(k < H ? w1[k] * v : 0.f);
-		if (o2)
+		if (o2 && w2)
 			o2[(size_t)i * Hp + k] = __float2bfloat16_rn(k < H ? w2[k] * v : 0.f);
 		if (hout && k < H)
 			hout[(size_t)i * ldh + k] = w1[k] * v;

@@ -27,7 +27,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-torch._inductor.config.coordinate_descent_tuning = True
+torch._inductor.config.coordinate_descent_tuning = "--no-coordinate-descent" not in sys.argv
 torch._inductor.config.triton.unique_kernel_names = True
 torch._inductor.config.fx_graph_cache = True
 
@@ -312,6 +312,8 @@ def main():
     ap.add_argument("--json-out")
     ap.add_argument("--loops", default="2,1", help="R values, in the order run (default 2,1)")
     ap.add_argument("--no-prefill", action="store_true")
+    ap.add_argument("--no-coordinate-descent", action="store_true",
+                    help="leave Inductor's coordinate-descent tuning off (shorter compilation)")
     a = ap.parse_args()
     dev = torch.device("cuda")
     out = {"torch": torch.__version__, "device": torch.cuda.get_device_name(0)}

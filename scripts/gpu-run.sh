@@ -16,7 +16,8 @@
 #             backend tests
 #   racecheck compute-sanitizer racecheck on the same
 #
-# PyTorch is the machine's python3; the reference (tests/reference/plt_ref.py)
+# TORCH_ARGS are passed to bench_engine_torch.py (--loops 2 --no-prefill for
+# a short run).  PyTorch is the machine's python3; the reference (tests/reference/plt_ref.py)
 # runs on it too (PLAIT_REF_PYTHON).
 set -u
 D=$(cd "$(dirname "$0")/.." && pwd)
@@ -65,7 +66,7 @@ for spec in $steps; do
 		step plait-bench ${lim:-300} sh -c "'$D/build/plait' bench engine --backend cuda --json > '$LOGS/plait.json'" ;;
 	torch)
 		step torch-bench ${lim:-500} env PYTHONUNBUFFERED=1 python3 "$D/scripts/bench_engine_torch.py" \
-			--plait-json "$LOGS/plait.json" --json-out "$LOGS/torch.json" ;;
+			--plait-json "$LOGS/plait.json" --json-out "$LOGS/torch.json" ${TORCH_ARGS:-} ;;
 	*) echo "gpu-run.sh: unknown step '$st'" >&2 ;;
 	esac
 done

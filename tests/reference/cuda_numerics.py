@@ -1,0 +1,196 @@
+#!/usr/bin/python3
+"""cuda_numerics.py - how far bf16 rounding alone moves the CUDA backend
+from the CPU oracle, on the checkpoints of tests/engine/test_cuda.c.
+
+The CUDA backend (engine/cuda/) keeps every weight matrix in bf16 (F16 and
+F32 checkpoints are rounded on upload), the K/V caches in bf16, and in
+prefill rounds the products' inputs to bf16 (cuBLASLt with bf16 operands,
+fp32 accumulation; the gate/up product's output and the SwiGLU output are
+bf16; the attention output is bf16; the flash kernel for head_dim 128
+rounds P to bf16 before P.V).  Decode keeps activations in fp32.  This
+script runs plt_ref.py's forward pass with exactly those roundings (in
+float64 otherwise) and measures it against the exact forward pass the way
+test_cuda.c measures CUDA against the CPU: over the same 512 teacher-forced
+ids, top-1 agreement and the largest |log-prob difference| over the
+oracle's top 5; and decode against prefill (rel_err_f32).
+
+  /usr/bin/python3 tests/reference/cuda_numerics.py [--case NAME] [--positions N]
+
+What it tells: if the GPU's numbers are about these, the differences are
+the rounding the CUDA design chose, not an indexing bug; a GPU figure far
+above the emulated one points at a bug.
+"""
+import argparse
+import math
+import os
+import subprocess
+import sys
+import tempfile
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import plt_ref  # noqa: E402
+
+torch.set_default_dtype(torch.float64)
+
+CASES = [
+    ("r1_plain_bf16_gqa", "--seed 31 --plain --loops 1 --dtype bf16 --hidden 64 --inter 96 --heads 4 --kv-heads 2 --vocab 128", 0),
+    ("r2_bf16_gqa4", "--seed 32 --loops 2 --dtype bf16 --hidden 64 --inter 96 --heads 8 --kv-heads 2 --vocab 128", 0),
+    ("r2_f32_head128", "--seed 33 --loops 2 --dtype f32 --hidden 256 --inter 384 --heads 2 --kv-heads 1 --vocab 256 "
+     "--rope-theta 500000 --hidden-scale 0.053", 0),
+    ("r3_bf16_head128_gqa", "--seed 34 --loops 3 --dtype bf16 --hidden 512 --inter 256 --heads 4 --kv-heads 2 --vocab 256", 0),
+    ("loops3_over_r2_checkpoint", "--seed 35 --loops 2 --dtype bf16 --hidden 48 --heads 6 --kv-heads 2 --vocab 96", 3),
+    ("loops1_over_r2_checkpoint", "--seed 36 --loops 2 --dtype bf16 --hidden 48 --heads 6 --kv-heads 2 --vocab 96", 1),
+    ("r3_f16_sharded_three_layers", "--seed 37 --loops 3 --dtype f16 --hidden 32 --layers 3 --heads 2 --kv-heads 1 "
+     "--shards 3 --tie", 0),
+]
+
+
+def bf(t):
+    """Round to bf16 (round to nearest even, as __float2bfloat16_rn)."""
+    return t.to(torch.float32).to(torch.bfloat16).to(torch.float64)
+
+
+def f32(t):
+    return t.to(torch.float32).to(torch.float64)
+
+
+def ident(t):
+    return t
+
+
+def forward(cfg, w, ids, loops, mode):
+    """mode: 'exact' (plt_ref), 'weights' (bf16 weights only), 'decode'
+    (bf16 weights and K/V, fp32 activations), 'prefill' (the prefill's
+    bf16 operands as well)."""
+    H = cfg["hidden_size"]
+    NH = cfg["num_attention_heads"]
+    KV = cfg.get("num_key_value_heads", NH)
+    hd = cfg.get("head_dim") or H // NH
+    L = cfg["num_hidden_layers"]
+    eps = cfg["rms_norm_eps"]
+    theta = cfg["rope_theta"]
+    R = loops or cfg.get("plt_num_loops", 1)
+    a = cfg.get("plt_emb_scale", 1.0)
+    b = cfg.get("plt_hidden_scale", 0.0)
+    left = cfg.get("plt_window_size", [64, 0])[0]
+    rw = ident if mode == "exact" else bf            # weight matrices
+    rkv = bf if mode in ("decode", "prefill") else ident  # K/V caches
+    ra = bf if mode == "prefill" else ident          # prefill operands
+    T = len(ids)
+    W = {k: (rw(v) if v.dim() == 2 else f32(v) if mode != "exact" else v) for k, v in w.items()}
+    E = W["model.embed_tokens.weight"][torch.tensor(ids)]
+    lm = W.get("lm_head.weight", W["model.embed_tokens.weight"])
+    pos = torch.arange(T, dtype=torch.float64)
+    inv = theta ** (-2.0 * torch.arange(hd // 2, dtype=torch.float64) / hd)
+    ang = pos[:, None] * inv[None, :]
+    cos = torch.cat([ang.cos(), ang.cos()], -1)[:, None, :]
+    sin = torch.cat([ang.sin(), ang.sin()], -1)[:, None, :]
+    i = torch.arange(T)[:, None]
+    j = torch.arange(T)[None, :]
+    causal = j <= i
+    local = causal & (j >= i - left)
+    scale = 1.0 / math.sqrt(hd)
+    grp = NH // KV
+    flash = mode == "prefill" and hd == 128
+
+    def attention(q, k, v, mask):
+        s = torch.einsum("thd,shd->hts", q, k) * scale
+        s = s.masked_fill(~mask.unsqueeze(0), float("-inf"))
+        mx = s.max(-1, keepdim=True).values
+        p = torch.exp(s - mx)
+        l = p.sum(-1, keepdim=True)
+        if flash:
+            p = bf(p)  # P.V on the tensor cores: P in bf16
+        return torch.einsum("hts,shd->thd", p / l, v)
+
+    def norm(x, wn):
+        return wn * (x * torch.rsqrt((x * x).mean(-1, keepdim=True) + eps))
+
+    K0, V0 = [None] * L, [None] * L
+    h_prev = None
+    for r in range(R):
+        if r == 0:
+            x = E.clone()
+        else:
+            shifted = torch.cat([torch.zeros(1, H), h_prev[:-1]], 0)
+            x = a * E + b * shifted
+        for l in range(L):
+            p = "model.layers.%d." % l
+            res = x
+            n = ra(norm(x, W[p + "input_layernorm.weight"]))
+            q = (n @ W[p + "self_attn.q_proj.weight"].T).view(T, NH, hd)
+            k = (n @ W[p + "self_attn.k_proj.weight"].T).view(T, KV, hd)
+            v = (n @ W[p + "self_attn.v_proj.weight"].T).view(T, KV, hd)
+            q = ra(q * cos + plt_ref.rotate_half(q) * sin)
+            k = rkv(k * cos + plt_ref.rotate_half(k) * sin)
+            v = rkv(v)
+            k = k.repeat_interleave(grp, dim=1)
+            v = v.repeat_interleave(grp, dim=1)
+            if r == 0:
+                K0[l], V0[l] = k, v
+                out = attention(q, k, v, causal)
+            else:
+                gp = None
+                for sp in ("plt_gate", "loop_gate_proj"):
+                    if p + "self_attn.%s.weight" % sp in W:
+                        gp = p + "self_attn.%s." % sp
+                glob = attention(q, K0[l], V0[l], causal)
+                loc = attention(q, k, v, local)
+                g = torch.sigmoid(ra(norm(res, W[gp + "gate_norm.weight"])) @ W[gp + "weight"].T + W[gp + "bias"])
+                out = g[:, :, None] * glob + (1 - g[:, :, None]) * loc
+            x = res + ra(out.reshape(T, NH * hd)) @ W[p + "self_attn.o_proj.weight"].T
+            m = ra(norm(x, W[p + "post_attention_layernorm.weight"]))
+            gt = ra(m @ W[p + "mlp.gate_proj.weight"].T)
+            up = ra(m @ W[p + "mlp.up_proj.weight"].T)
+            act = ra(torch.nn.functional.silu(gt) * up)
+            x = x + act @ W[p + "mlp.down_proj.weight"].T
+        if r < R - 1:
+            h_prev = norm(x, W["model.norm.weight"])
+        else:
+            h_prev = ra(norm(x, W["model.norm.weight"]))
+    return h_prev @ lm.T
+
+
+def compare(got, oracle):
+    """test_cuda.c's compare(): top-1 agreement, max |log-prob diff| over
+    the oracle's top 5."""
+    a = torch.log_softmax(got, -1)
+    b = torch.log_softmax(oracle, -1)
+    top1 = int((got.argmax(-1) == oracle.argmax(-1)).sum())
+    idx = b.topk(5, -1).indices
+    d = (a.gather(-1, idx) - b.gather(-1, idx)).abs().max()
+    return top1, float(d)
+
+
+def rel_err(a, ref):
+    return float((a - ref).abs().max() / ref.abs().max())
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--case")
+    ap.add_argument("--positions", type=int, default=512)
+    o = ap.parse_args()
+    for name, args, loops in CASES:
+        if o.case and o.case != name:
+            continue
+        with tempfile.TemporaryDirectory(prefix="plait-numerics") as d:
+            subprocess.run([sys.executable, plt_ref.__file__, "write", d] + args.split(), check=True)
+            cfg, w = plt_ref.load_checkpoint(d)
+        V = cfg["vocab_size"]
+        ids = [(i * 7919 + 13 + i * i * 31) % V for i in range(o.positions)]
+        with torch.no_grad():
+            ref = forward(cfg, w, ids, loops, "exact")
+            out = {m: forward(cfg, w, ids, loops, m) for m in ("weights", "decode", "prefill")}
+        line = "%-28s" % name
+        for m in ("weights", "decode", "prefill"):
+            t1, d = compare(out[m], ref)
+            line += "  %s: top-1 %5.1f%% top-5 %.3f" % (m, 100.0 * t1 / len(ids), d)
+        line += "  decode/prefill rel %.3f" % rel_err(out["decode"].float(), out["prefill"].float())
+        print(line, flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

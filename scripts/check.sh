@@ -45,8 +45,9 @@ while read -r mod prefix header; do
 	[ -f "$lib" ] || { fail "$lib is missing (build first: make)"; continue; }
 	checked=$((checked + 1))
 	# "member symbol" for every global definition (weak and common included)
+	# (AddressSanitizer adds an ODR indicator, __odr_asan.NAME, per global)
 	defs=$(nm -A --defined-only -g "$lib" 2>/dev/null |
-		awk '{ split($1, p, ":"); print p[2], $NF }')
+		awk '{ split($1, p, ":"); print p[2], $NF }' | grep -v ' __odr_asan')
 	# 1. prefixes and the public header
 	while read -r member sym; do
 		[ -n "$sym" ] || continue

@@ -20,7 +20,7 @@ BUILD ?= build
 endif
 
 # ---------------------------------------------------------------- toolchain
-PKGS := jansson libgit2 libcurl tree-sitter
+PKGS := jansson libgit2 libcurl tree-sitter libarchive libcrypto
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # libgit2, libcurl and libtree-sitter are opened at first use, not linked (common.h,
 # pl_dl_open, says why): the build records the file names (sonames) of the
@@ -30,8 +30,11 @@ soname = $(shell readelf -d "$$(pkg-config --variable=libdir $(1) 2>/dev/null)/$
 LIBGIT2_SONAME := $(call soname,libgit2,libgit2.so)
 LIBCURL_SONAME := $(call soname,libcurl,libcurl.so)
 LIBTREE_SITTER_SONAME := $(call soname,tree-sitter,libtree-sitter.so)
+LIBARCHIVE_SONAME := $(call soname,libarchive,libarchive.so)
+LIBCRYPTO_SONAME := $(call soname,libcrypto,libcrypto.so)
 DL_DEFS = -DTOOLS_LIBGIT2_SONAME='"$(LIBGIT2_SONAME)"' -DAGENT_LIBCURL_SONAME='"$(LIBCURL_SONAME)"' \
-	-DTOOLS_LIBTREE_SITTER_SONAME='"$(LIBTREE_SITTER_SONAME)"'
+	-DTOOLS_LIBTREE_SITTER_SONAME='"$(LIBTREE_SITTER_SONAME)"' -DIMG_LIBARCHIVE_SONAME='"$(LIBARCHIVE_SONAME)"' \
+	-DIMG_LIBCURL_SONAME='"$(LIBCURL_SONAME)"' -DIMG_LIBCRYPTO_SONAME='"$(LIBCRYPTO_SONAME)"'
 OPT := -O2
 SANFLAGS :=
 ifeq ($(SAN),1)
@@ -87,14 +90,15 @@ endif
 # ---------------------------------------------------------------- modules
 # Each module is one static library; DEPS_m lists what it links against,
 # itself first, in link order.  Dependencies point one way (ARCHITECTURE.md).
-MODULES := common engine sandbox tools agent bench-harness cli
+MODULES := common engine sandbox image tools agent bench-harness cli
 DEPS_common := common
 DEPS_engine := engine common
 DEPS_sandbox := sandbox common
+DEPS_image := image sandbox common
 DEPS_tools := tools sandbox common
 DEPS_agent := agent engine tools sandbox common
-DEPS_bench-harness := bench-harness agent engine tools sandbox common
-DEPS_cli := cli bench-harness agent engine tools sandbox common
+DEPS_bench-harness := bench-harness agent engine tools image sandbox common
+DEPS_cli := cli bench-harness agent engine tools image sandbox common
 EXT_common := -ljansson -lm -ldl
 EXT_tools := $(BUILD)/lib/libplait-grammars.a
 # Link flags for a module and everything below it.
@@ -257,7 +261,7 @@ run: deps
 	$(BUILD)/plait doctor
 
 # ---------------------------------------------------------------- install
-HEADERS := common/common.h engine/engine.h sandbox/sandbox.h tools/tools.h agent/agent.h \
+HEADERS := common/common.h engine/engine.h sandbox/sandbox.h image/image.h tools/tools.h agent/agent.h \
 	bench-harness/bench.h
 .PHONY: install uninstall
 install: all
@@ -284,7 +288,7 @@ distclean: clean
 	rm -rf .deps
 
 format:
-	clang-format -i $$(find common engine sandbox tools agent bench-harness cli tests -name '*.[ch]')
+	clang-format -i $$(find common engine sandbox image tools agent bench-harness cli tests -name '*.[ch]')
 
 help:
 	@sed -n '2,9p' Makefile | sed 's/^# \{0,1\}//'

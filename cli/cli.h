@@ -49,6 +49,7 @@ int cli_cmd_generate(int argc, char **argv, const cli_ctx *ctx);
 int cli_cmd_tokenize(int argc, char **argv, const cli_ctx *ctx);
 int cli_cmd_sandbox(int argc, char **argv, const cli_ctx *ctx);
 int cli_cmd_tool(int argc, char **argv, const cli_ctx *ctx);
+int cli_cmd_image(int argc, char **argv, const cli_ctx *ctx);
 
 /* ------------------------------------------------------------ messages */
 

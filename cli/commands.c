@@ -11,6 +11,7 @@ static const cli_cmd commands[] = {
 	{ "tokenize", "encode text with a model's tokenizer, or decode ids", cli_cmd_tokenize },
 	{ "sandbox", "run a command isolated from the host (plait sandbox run -- CMD)", cli_cmd_sandbox },
 	{ "tool", "run one agent tool (editor, search, code intelligence, git) on a repository", cli_cmd_tool },
+	{ "image", "container images without Docker: pull, load, ls, rm, prune, run", cli_cmd_image },
 };
 
 const cli_cmd *cli_commands(size_t *count)

@@ -208,7 +208,8 @@ typedef struct agent_session_opts {
 	const char *repo;       /* the repository (or directory) the tools work on */
 	const char *base;       /* commit patches are taken against; NULL = HEAD */
 	const char *kind;       /* "fix" or "chat": recorded in the trajectory */
-	const char *traj_path;  /* where the trajectory goes; NULL = none */
+	const char *traj_path;  /* where the trajectory goes; NULL = traj_dir/ID.jsonl */
+	const char *traj_dir;   /* when traj_path is NULL; NULL too = no trajectory */
 	agent_event_fn on_event;
 	agent_approve_fn approve; /* NULL: everything the approval mode allows runs */
 	void *user;

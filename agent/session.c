@@ -375,6 +375,7 @@ static int open_parts(agent_session **out, const agent_settings *st, const agent
 	s->o.kind = s->kind;
 	s->o.base = s->base;
 	s->o.traj_path = NULL;
+	s->o.traj_dir = NULL;
 	agent__new_id(s->id);
 	if ((rc = agent__format_parse(&s->fmt, st->tool_format, err)) < 0)
 		goto fail;
@@ -449,8 +450,20 @@ int agent_session_new(agent_session **out, const agent_settings *st, const agent
 
 	if ((rc = open_parts(&s, st, o, err)) < 0)
 		return rc;
-	if (o->traj_path) {
-		if ((rc = agent__traj_open(&s->traj, o->traj_path, false, err)) < 0)
+	if (o->traj_path || o->traj_dir) {
+		pl_buf p = PL_BUF_INIT;
+
+		if (o->traj_path) {
+			pl_buf_puts(&p, o->traj_path);
+		} else {
+			char *d = agent__expand_home(o->traj_dir, st->envp);
+
+			pl_buf_printf(&p, "%s/%s.jsonl", d, s->id);
+			free(d);
+		}
+		rc = agent__traj_open(&s->traj, p.ptr, false, err);
+		pl_buf_release(&p);
+		if (rc < 0)
 			goto fail;
 		s->o.traj_path = s->traj.path;
 	}

@@ -30,8 +30,9 @@ soname = $(shell readelf -d "$$(pkg-config --variable=libdir $(1) 2>/dev/null)/$
 LIBGIT2_SONAME := $(call soname,libgit2,libgit2.so)
 LIBCURL_SONAME := $(call soname,libcurl,libcurl.so)
 LIBTREE_SITTER_SONAME := $(call soname,tree-sitter,libtree-sitter.so)
+LIBEDIT_SONAME := $(call soname,libedit,libedit.so)
 DL_DEFS = -DTOOLS_LIBGIT2_SONAME='"$(LIBGIT2_SONAME)"' -DAGENT_LIBCURL_SONAME='"$(LIBCURL_SONAME)"' \
-	-DTOOLS_LIBTREE_SITTER_SONAME='"$(LIBTREE_SITTER_SONAME)"'
+	-DTOOLS_LIBTREE_SITTER_SONAME='"$(LIBTREE_SITTER_SONAME)"' -DCLI_LIBEDIT_SONAME='"$(LIBEDIT_SONAME)"'
 OPT := -O2
 SANFLAGS :=
 ifeq ($(SAN),1)

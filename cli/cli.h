@@ -55,6 +55,7 @@ int cli_cmd_tokenize(int argc, char **argv, const cli_ctx *ctx);
 int cli_cmd_sandbox(int argc, char **argv, const cli_ctx *ctx);
 int cli_cmd_tool(int argc, char **argv, const cli_ctx *ctx);
 int cli_cmd_fix(int argc, char **argv, const cli_ctx *ctx);
+int cli_cmd_chat(int argc, char **argv, const cli_ctx *ctx);
 int cli_cmd_traj(int argc, char **argv, const cli_ctx *ctx);
 int cli_cmd_config(int argc, char **argv, const cli_ctx *ctx);
 

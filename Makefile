@@ -221,6 +221,18 @@ $(BENCH_ENGINE): scripts/bench-engine.c $(call libdeps,engine)
 bench-engine: $(BENCH_ENGINE)
 	PLAIT_ROOT=$(CURDIR) $(BENCH_ENGINE)
 
+# make bench-agent: the agent's own time per step over a 200-turn run of
+# the real loop against a scripted server on loopback, real tools, the
+# trajectory written (scripts/bench-agent.c; figures go to
+# docs/PERFORMANCE.md).
+BENCH_AGENT := $(BUILD)/bench-agent
+$(BENCH_AGENT): scripts/bench-agent.c tests/script_server.h $(call libdeps,agent)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(call ldlibs,agent)
+
+.PHONY: bench-agent
+bench-agent: $(BENCH_AGENT)
+	PLAIT_ROOT=$(CURDIR) $(BENCH_AGENT) $(or $(TURNS),200)
+
 # make bench-tokenizer: `plait tokenize` against python3-sentencepiece on the
 # same text (tests/reference/tokenizer_bench.py, Debian's python; not a
 # test; figures go to docs/PERFORMANCE.md).

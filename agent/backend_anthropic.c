@@ -495,5 +495,5 @@ done:
 }
 
 const agent__backend_ops agent__backend_anthropic = {
-	"anthropic", true, an_open, an_wire, an_chat, an_model, NULL, an_close,
+	"anthropic", true, an_open, an_wire, an_chat, an_model, NULL, NULL, an_close,
 };

@@ -388,5 +388,5 @@ done:
 }
 
 const agent__backend_ops agent__backend_openai = {
-	"openai", true, oa_open, oa_wire, oa_chat, oa_model, NULL, oa_close,
+	"openai", true, oa_open, oa_wire, oa_chat, oa_model, NULL, NULL, oa_close,
 };

@@ -7,6 +7,7 @@
 static const agent__backend_ops *const table[] = {
 	&agent__backend_openai,
 	&agent__backend_anthropic,
+	&agent__backend_engine,
 };
 
 const agent__backend_ops *agent__backend_find(const char *name)

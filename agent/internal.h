@@ -179,6 +179,8 @@ typedef struct agent__backend_ops {
 	/* Counters the backend keeps (engine: prefill and reused tokens), a new
 	 * object, or NULL. */
 	json_t *(*stats)(void *state);
+	/* Tokens the model takes (0 = unknown: backend.context_window or 131072). */
+	int64_t (*context_window)(void *state);
 	void (*close)(void *state);
 } agent__backend_ops;
 

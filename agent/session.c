@@ -822,7 +822,9 @@ int agent_session_run(agent_result *res, agent_session *s, const char *text, pl_
 		if (over_time(&r))
 			return finish(&r, AGENT_EXIT_TIME_LIMIT, "the time limit was reached", err);
 		/* context management */
-		window = st->context_window > 0 ? st->context_window : 131072;
+		window = st->context_window > 0 ? st->context_window :
+			 s->b->context_window && s->b->context_window(s->bstate) > 0 ? s->b->context_window(s->bstate) :
+										    131072;
 		budget = st->context_budget > 0 ? st->context_budget : window - st->max_tokens;
 		if (budget < 1024)
 			budget = 1024;

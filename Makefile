@@ -279,12 +279,16 @@ install: all
 	for h in $(HEADERS); do install -D -m 644 $$h $(DESTDIR)$(PREFIX)/include/plait/$$h; done
 	install -m 644 $(filter-out %/libplait-cli.a,$(ALL_LIBS)) $(DESTDIR)$(PREFIX)/lib/
 	$(if $(CUDA_MODULE),install -D -m 755 $(CUDA_MODULE) $(DESTDIR)$(PREFIX)/lib/plait/libplait-cuda.so)
+	install -d $(DESTDIR)$(PREFIX)/share/plait/prompts $(DESTDIR)$(PREFIX)/share/plait/agent
+	install -m 644 prompts/*.txt $(DESTDIR)$(PREFIX)/share/plait/prompts/
+	install -m 644 configs/agent/*.json $(DESTDIR)$(PREFIX)/share/plait/agent/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/^#define PLAIT_VERSION "\(.*\)"/\1/p' common/common.h)|' \
 		scripts/plait.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/plait.pc
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/plait $(DESTDIR)$(PREFIX)/lib/pkgconfig/plait.pc
 	rm -rf $(DESTDIR)$(PREFIX)/lib/plait
+	rm -rf $(DESTDIR)$(PREFIX)/share/plait/prompts $(DESTDIR)$(PREFIX)/share/plait/agent
 	rm -f $(foreach l,$(ALL_LIBS),$(DESTDIR)$(PREFIX)/lib/$(notdir $(l)))
 	rm -rf $(DESTDIR)$(PREFIX)/include/plait
 

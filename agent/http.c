@@ -240,7 +240,7 @@ static double jitter(unsigned *seed)
 int agent__http_call_run(agent__http_call *c, pl_err *err)
 {
 	const agent_settings *s = c->settings;
-	unsigned seed = (unsigned)(pl_now() * 1e6);
+	unsigned seed = (unsigned)((uint64_t)(pl_now() * 1e6) & 0xFFFFFFFFu);
 	pl_buf why = PL_BUF_INIT;
 	int attempt, rc = 0;
 

@@ -231,7 +231,7 @@ $(BENCH_AGENT): scripts/bench-agent.c tests/script_server.h $(call libdeps,agent
 
 .PHONY: bench-agent
 bench-agent: $(BENCH_AGENT)
-	PLAIT_ROOT=$(CURDIR) $(BENCH_AGENT) $(or $(TURNS),200)
+	PLAIT_ROOT=$(CURDIR) $(BENCH_AGENT) $(or $(TURNS),200) $(or $(ROUNDS),5)
 
 # make bench-tokenizer: `plait tokenize` against python3-sentencepiece on the
 # same text (tests/reference/tokenizer_bench.py, Debian's python; not a

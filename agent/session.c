@@ -900,7 +900,8 @@ int agent_session_run(agent_result *res, agent_session *s, const char *text, pl_
 		pl_buf_add(&res->answer, content.ptr, content.len);
 		if ((rc = push(s, msg, s->step, false, err)) < 0)
 			goto step_fail;
-		agent__conv_report(&s->conv, rp.usage.input + rp.usage.output);
+		if (rp.usage.input > 0) /* a server that reports nothing leaves the byte estimate */
+			agent__conv_report(&s->conv, rp.usage.input + rp.usage.output);
 		emit(s, AGENT_EV_ASSISTANT, s->step,
 		     json_pack("{s:i, s:O, s:O?, s:o, s:s}", "step", s->step, "content", json_object_get(msg, "content"),
 			       "tool_calls", calls, "usage",

@@ -467,7 +467,7 @@ Test(loop, unknown_price_is_reported_not_fatal)
 
 Test(loop, time_limit_ends_a_call_in_flight)
 {
-	const char *kv[] = { "limits.max_seconds", "0.5", NULL };
+	const char *kv[] = { "limits.max_seconds", "1.5", NULL };
 	agent_settings *s = at_settings("openai", srv.port, kv);
 	ss_resp stall = { 0 };
 	agent_result res;

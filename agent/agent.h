@@ -280,7 +280,9 @@ int agent_session_rewind(agent_session *s, int turn, pl_err *err);
 int agent_session_reset(agent_session *s, pl_err *err);
 int agent_session_diff(agent_session *s, pl_buf *out, pl_err *err);
 /* Switches the model: api_model over HTTP, the model directory or name for
- * the engine (which is loaded here). */
+ * the engine (which is loaded here).  It sets that key in the session's
+ * settings (source "/model"), which the caller lent and must not share
+ * with another session meanwhile. */
 int agent_session_set_model(agent_session *s, const char *model, pl_err *err);
 
 /* ================================================================ trajectories */

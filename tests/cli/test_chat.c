@@ -257,6 +257,26 @@ Test(chat_cmd, usage_errors_and_a_piped_session)
 	cr_assert(strstr(r.out.ptr, "1 model calls"), "%s", r.out.ptr);
 	cr_assert_null(strstr(r.out.ptr, "\033["), "colour on a pipe");
 	test_run_release(&r);
+
+	/* --resume lists the saved sessions and resumes the one chosen */
+	cr_assert_eq(test_sh(NULL, "printf '1\\n/cost\\n' > '%s/input2'", tmp.ptr), 0);
+	pl_buf_reset(&a);
+	pl_buf_printf(&a, "chat --repo '%s' --backend openai --api-model m --api-base http://127.0.0.1:%d --resume "
+			  "< '%s/input2'",
+		      repo.ptr, srv.port, tmp.ptr);
+	r = test_plait(tmp.ptr, e.ptr, a.ptr);
+	cr_assert_eq(r.status, 0, "%s", r.err.ptr);
+	cr_assert(strstr(r.out.ptr, " 1  ") && strstr(r.out.ptr, "1 turns  What is add?"), "%s", r.out.ptr);
+	cr_assert(strstr(r.out.ptr, "resumed: 1 turns"), "%s", r.out.ptr);
+	cr_assert(strstr(r.out.ptr, "> What is add?\nIt adds two numbers, wrongly."), "%s", r.out.ptr);
+	cr_assert(strstr(r.out.ptr, "1 model calls"), "usage came back: %s", r.out.ptr);
+	test_run_release(&r);
+	pl_buf_reset(&a);
+	pl_buf_printf(&a, "chat --repo '%s' --backend openai --api-model m --resume nope", repo.ptr);
+	r = test_plait(tmp.ptr, e.ptr, a.ptr);
+	cr_assert_eq(r.status, 2);
+	cr_assert(strstr(r.err.ptr, "no saved session 'nope'"), "%s", r.err.ptr);
+	test_run_release(&r);
 	pl_buf_release(&e);
 	pl_buf_release(&a);
 }

@@ -20,6 +20,7 @@
  *       obs.c validate.c  observations and argument validation (public)
  *       syntax.c tags.c   tree-sitter syntax errors; definitions and
  *                         references from the tags queries
+ *       pyindent.c        Python's indentation rules (CPython's tokenizer)
  *  2. the tools, one file per family, each defining its tools__def_*:
  *       editor.c search.c code.c rmap.c (over rmap_cache.c) shell.c
  *       git_tools.c (over git.c and apply.c, the public git helpers)
@@ -131,6 +132,14 @@ void tools__git_close(git_repository *repo);
 int tools__syntax_errors(const char *path, const char *src, size_t len, int *first_line, int *last_line);
 /* The same count on a tree already parsed (a TSNode root). */
 int tools__tree_errors(const void *root_node, int *first_line, int *last_line);
+
+/* Python's indentation rules as CPython applies them, which tree-sitter
+ * does not: returns 1 with the first offence's line in *line_out and
+ * CPython's message in what ("IndentationError: unexpected indent",
+ * "TabError: inconsistent use of tabs and spaces in indentation", ...),
+ * or 0 when the indentation is sound.  Other syntax errors are left to
+ * tree-sitter. */
+int tools__py_indent_error(int *line_out, char *what, size_t cap, const char *src, size_t len);
 
 /* One definition or reference found by a tags query. */
 typedef struct tools__tag {

@@ -91,6 +91,8 @@ bool tools__is_binary(const char *s, size_t n);
  * repo; ".git" and what is under it always are).  A directory is asked
  * about with a trailing '/'. */
 bool tools__is_ignored(const tools_ctx *ctx, const char *rel);
+/* Is the repository-relative path in the index (false without a repo). */
+bool tools__is_tracked(const tools_ctx *ctx, const char *rel);
 
 /* Glob: '*' and '?' within one path segment, '**' across segments (a
  * '**' segment also matches none), [set] ([!set], ranges; never '/'),
@@ -125,11 +127,18 @@ void tools__git_close(git_repository *repo);
 
 /* ------------------------------------------------------------ tree-sitter */
 
-/* Count of tree-sitter syntax errors (ERROR and MISSING nodes) in a source
- * file; -1 when no grammar handles the path or the tree-sitter runtime
- * cannot be loaded (callers check tools_ts_load first to tell the user
- * why).  first_line/last_line (1-based) get the first error's span. */
-int tools__syntax_errors(const char *path, const char *src, size_t len, int *first_line, int *last_line);
+/* Tree-sitter's verdict on a source file: the count of syntax errors
+ * (ERROR and MISSING nodes), and the first one at or after from_line (else
+ * the first of all): its lines and what it is ("missing \"}\"",
+ * "cannot parse `return (x`").  Returns the count, or -1 (count -1) when
+ * no grammar handles the path or the tree-sitter runtime cannot be loaded
+ * (callers check tools_ts_load first to tell the user why). */
+typedef struct tools__syntax {
+	int count;
+	int line, end_line; /* 1-based; 0 without errors */
+	char what[96];
+} tools__syntax;
+int tools__syntax_check(tools__syntax *out, const char *path, const char *src, size_t len, int from_line);
 /* The same count on a tree already parsed (a TSNode root). */
 int tools__tree_errors(const void *root_node, int *first_line, int *last_line);
 

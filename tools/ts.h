@@ -28,6 +28,7 @@
 	X(ts_node_child_count) \
 	X(ts_node_end_byte) \
 	X(ts_node_end_point) \
+	X(ts_node_eq) \
 	X(ts_node_has_error) \
 	X(ts_node_is_missing) \
 	X(ts_node_is_null) \
@@ -72,6 +73,7 @@ const tools__ts *tools__ts_api(void);
 #define ts_node_child_count (tools__ts_api()->ts_node_child_count)
 #define ts_node_end_byte (tools__ts_api()->ts_node_end_byte)
 #define ts_node_end_point (tools__ts_api()->ts_node_end_point)
+#define ts_node_eq (tools__ts_api()->ts_node_eq)
 #define ts_node_has_error (tools__ts_api()->ts_node_has_error)
 #define ts_node_is_missing (tools__ts_api()->ts_node_is_missing)
 #define ts_node_is_null (tools__ts_api()->ts_node_is_null)

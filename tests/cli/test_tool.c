@@ -56,7 +56,7 @@ Test(tool_cmd, lists_runs_and_reports_errors)
 	pl_buf_printf(&args, "view --repo '%s' --args '{\"path\":\"a.txt\"}'", repo.ptr);
 	r = tool(args.ptr);
 	cr_assert_eq(r.status, 0);
-	cr_assert_str_eq(r.out.ptr, "     1\thello\n");
+	cr_assert_str_eq(r.out.ptr, "Here's the result of running `cat -n` on a.txt:\n     1\thello\n");
 	test_run_release(&r);
 
 	pl_buf_reset(&args);

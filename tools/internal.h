@@ -156,8 +156,11 @@ typedef struct tools__tag {
 	char kind[16];      /* "class", "function", "method", "call", ... */
 	bool is_def;
 	uint32_t line;      /* 1-based line of the name */
+	uint32_t name_byte; /* where the name starts */
 	uint32_t start_line, end_line; /* 1-based span of the whole definition */
 	uint32_t start_byte, end_byte;
+	int32_t parent;     /* definitions: index of the enclosing definition, or -1 */
+	char *receiver;     /* Go methods: the receiver's type name, else NULL */
 } tools__tag;
 
 typedef struct tools__tags {
@@ -171,12 +174,15 @@ typedef struct tools__tags {
  * kept until tools_ctx_free), so that tools__tags_extract may then run on
  * several threads. */
 void tools__tags_prepare(tools_ctx *ctx);
-/* Definitions and references in one source (path picks the grammar);
- * returns -1 without a grammar or a prepared query.  parser is the
- * caller's (one per thread). */
+/* Definitions and references in one source (path picks the grammar), or
+ * definitions only; returns -1 without a grammar or a prepared query.
+ * parser is the caller's (one per thread). */
 struct TSParser;
 int tools__tags_extract(tools__tags *out, const tools_ctx *ctx, struct TSParser *parser, const char *path,
-			const char *src, size_t len);
+			const char *src, size_t len, bool defs_only);
+/* The line to show for a definition: the line of its name, unless that
+ * line starts with a closing bracket (`} vec_t;`), then its first line. */
+uint32_t tools__tag_show_line(const tools__tag *t, const char *src, size_t len);
 void tools__tags_release(tools__tags *t);
 /* A hash of every tags query and grammar version: what cached tags depend on. */
 uint32_t tools__tags_version(void);

@@ -36,6 +36,8 @@
 
 #include "tools/git2.h"
 
+#include <time.h>
+
 /* ------------------------------------------------------------ state */
 
 /* State a tool keeps on a context between calls (the editor's undo
@@ -56,6 +58,8 @@ struct tools_ctx {
 	char base[41];          /* base commit for patches; "" without a repository */
 	char *cache_dir;        /* repo_map's cache directory, may be NULL */
 	char *sandbox_profile;  /* bash's sandbox profile (name or path), NULL = "agent" */
+	bool allow_empty_submit;
+	struct timespec opened; /* when the context was made (CLOCK_REALTIME, as file times) */
 	size_t max_output;
 	const pl_log *log;
 	struct {
@@ -193,6 +197,14 @@ uint32_t tools__tags_version(void);
  * use the context's). */
 int tools__git_status_of(json_t **out, git_repository *repo, pl_err *err);
 int tools__git_patch_of(pl_buf *out, char tree_out[41], git_repository *repo, const char *base, pl_err *err);
+/* The files that patch holds, as [{path, status}] (status "new",
+ * "modified", "deleted", "typechange"): what changed since base, the
+ * same comparison as the patch, commits since base included. */
+int tools__git_changes_of(json_t **out, git_repository *repo, const char *base, pl_err *err);
+/* Ignored files and directories (one entry each, "build/") at the top of
+ * what git ignores, modified at or after `since`: what a patch leaves out
+ * of this session's work. */
+int tools__git_ignored_since(json_t **out, git_repository *repo, const struct timespec *since, pl_err *err);
 
 /* ------------------------------------------------------------ the tools */
 

@@ -147,6 +147,7 @@ static int diff_common(tools_obs *obs, tools_ctx *ctx, bool submit, pl_err *err)
 				      "\n[the patch is %zu bytes: `status` lists every changed file and `view` shows each; "
 				      "data.patch holds it all]\n",
 				      patch.len);
+		pl_buf_release(&shown);
 	}
 done:
 	pl_buf_release(&patch);

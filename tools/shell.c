@@ -284,6 +284,7 @@ static int bash_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err *
 	const char *argv[] = { "bash", "-c", NULL, "bash", NULL };
 	const char *envv[2] = { NULL, NULL };
 	double timeout;
+	size_t budget;
 	bool marked;
 	int rc = 0;
 
@@ -349,11 +350,13 @@ static int bash_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err *
 		pl_err_prefix(err, "bash");
 		goto done;
 	}
+	/* room for the cut note and the exit line within the cap */
+	budget = ctx->max_output > 800 ? ctx->max_output - 400 : ctx->max_output / 2;
 	if (!cap.called) {
 		/* nothing streamed (no output): what the sandbox kept */
 		marked = take_cwd(sh, &res.out);
 		obs->truncated = head_tail(&obs->text, res.out.ptr, res.out.len, NULL, 0, res.out.len,
-					   count_nl(res.out.ptr, res.out.len), ctx->max_output, MAX_LINES) ||
+					   count_nl(res.out.ptr, res.out.len), budget, MAX_LINES) ||
 				 res.out_truncated;
 	} else {
 		pl_buf tail = PL_BUF_INIT;
@@ -367,7 +370,7 @@ static int bash_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err *
 			pl_buf_add(&whole, tail.ptr + skip, tail.len - skip);
 			marked = take_cwd(sh, &whole);
 			obs->truncated = head_tail(&obs->text, whole.ptr, whole.len, NULL, 0, whole.len,
-						   count_nl(whole.ptr, whole.len), ctx->max_output, MAX_LINES);
+						   count_nl(whole.ptr, whole.len), budget, MAX_LINES);
 			pl_buf_release(&whole);
 		} else {
 			/* the marker line ends the stream: out of the counts too */
@@ -379,7 +382,7 @@ static int bash_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err *
 			}
 			cap.bytes -= before - tail.len;
 			obs->truncated = head_tail(&obs->text, cap.head.ptr, cap.head.len, tail.ptr, tail.len, cap.bytes,
-						   cap.newlines, ctx->max_output, MAX_LINES);
+						   cap.newlines, budget, MAX_LINES);
 		}
 		pl_buf_release(&tail);
 	}

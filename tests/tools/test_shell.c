@@ -323,7 +323,13 @@ Test(shell, cut_counts_are_those_of_the_whole_output)
 	/* a single line larger than everything: cut in bytes, counted */
 	t = bash(c, "head -c 300000 /dev/zero | tr '\\0' x; echo", NULL, &trunc);
 	cr_assert(trunc);
-	cr_assert(strstr(t, "[... 0 lines (284001 bytes) cut;"), "%s", t);
+	cr_assert(strstr(t, "[... 0 lines (284401 bytes) cut;"), "%s", t);
+	free(t);
+	/* long lines: the byte budget binds, and the exit line still fits */
+	t = bash(c, "for i in $(seq 1 30); do head -c 1000 /dev/zero | tr '\\0' y; echo; done", NULL, &trunc);
+	cr_assert(trunc);
+	cr_assert_leq(strlen(t), 16000);
+	cr_assert(strstr(t, "\n[exit code 0]\n"), "%s", t + strlen(t) - 100);
 	free(t);
 	tools_ctx_free(c);
 }

@@ -247,6 +247,7 @@ tests: $(TEST_BINS) $(BUILD)/plait $(CUDA_MODULE)
 # scripts/lsan.supp are not reported; the children the tests start inherit it.
 test: deps
 	$(MAKE) --no-print-directory -j$$(nproc) tests
+	scripts/check.sh $(BUILD)
 	PLAIT_ROOT=$(CURDIR) PLAIT_BIN=$(CURDIR)/$(BUILD)/plait \
 	LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp:print_suppressions=0 \
 	scripts/run-tests.sh $(TEST_BINS)

@@ -351,14 +351,12 @@ static int cmd_run(int argc, char **argv, const cli_ctx *ctx)
 		opts.stdin_data = in.ptr;
 		opts.stdin_len = in.len;
 	}
+	/* The command writes into pipes and we copy its output through: given
+	 * our own stdout and stderr, it could truncate the file they are or
+	 * read back what it held, leave the pipe they are non-blocking for
+	 * whoever shares it, or ioctl a terminal.  The copy costs little. */
 	if (!json)
 		opts.on_output = pass_through;
-	/* Output that is only copied through goes straight to our stdout and
-	 * stderr, as with any program, unless one is a terminal: the sandbox
-	 * gets no terminal descriptor (ioctls on it), only pipes. */
-	opts.inherit_output = !json && fcntl(STDOUT_FILENO, F_GETFD) >= 0 && fcntl(STDERR_FILENO, F_GETFD) >= 0 &&
-			      !isatty(STDOUT_FILENO) && !isatty(STDERR_FILENO);
-	opts.caller_exits = true; /* plait exits once the result is out */
 	if (sbx_run_opts(&res, &cfg, (const char *const *)argv + first_cmd, &opts, &err) < 0) {
 		rc = cli_fail_err(ctx, "sandbox", &err);
 		goto done;

@@ -459,7 +459,7 @@ static uint64_t event_count(const char *dir, const char *file, const char *key)
 	return v;
 }
 
-void sbx_cgroup_init(sbx_cgroup *cg)
+void sbx__cgroup_init(sbx__cgroup *cg)
 {
 	memset(cg, 0, sizeof(*cg));
 }
@@ -471,13 +471,13 @@ static int enable_controllers(const char *dir, pl_err *err)
 	return 0;
 }
 
-int sbx_cgroup_create(sbx_cgroup *cg, const sbx_cgroup_info *info, const sbx_limits *lim, pl_err *err)
+int sbx__cgroup_create(sbx__cgroup *cg, const sbx_cgroup_info *info, const sbx_limits *lim, pl_err *err)
 {
 	char leaf[PATH_MAX], num[32];
 	unsigned n;
 	int rc;
 
-	sbx_cgroup_init(cg);
+	sbx__cgroup_init(cg);
 	if (info->mode == SBX_CGMODE_LEAF) {
 		fmt(leaf, sizeof(leaf), "%s/plait-%d", info->parent, (int)getpid());
 		fmt(num, sizeof(num), "%d", (int)getpid());
@@ -517,7 +517,7 @@ int sbx_cgroup_create(sbx_cgroup *cg, const sbx_cgroup_info *info, const sbx_lim
 			goto fail;
 		}
 	}
-	sbx_cgroup_mark(cg);
+	sbx__cgroup_mark(cg);
 	return 0;
 fail:
 	rmdir(cg->dir);
@@ -525,7 +525,7 @@ fail:
 	return rc;
 }
 
-int sbx_cgroup_attach(const sbx_cgroup *cg, pid_t pid, pl_err *err)
+int sbx__cgroup_attach(const sbx__cgroup *cg, pid_t pid, pl_err *err)
 {
 	char num[32];
 
@@ -535,7 +535,7 @@ int sbx_cgroup_attach(const sbx_cgroup *cg, pid_t pid, pl_err *err)
 	return 0;
 }
 
-void sbx_cgroup_mark(sbx_cgroup *cg)
+void sbx__cgroup_mark(sbx__cgroup *cg)
 {
 	if (!cg->dir[0])
 		return;
@@ -543,7 +543,7 @@ void sbx_cgroup_mark(sbx_cgroup *cg)
 	cg->pids_max = event_count(cg->dir, "pids.events", "max");
 }
 
-unsigned sbx_cgroup_limits_hit(const sbx_cgroup *cg)
+unsigned sbx__cgroup_limits_hit(const sbx__cgroup *cg)
 {
 	unsigned hit = 0;
 
@@ -556,20 +556,20 @@ unsigned sbx_cgroup_limits_hit(const sbx_cgroup *cg)
 	return hit;
 }
 
-void sbx_cgroup_kill(const sbx_cgroup *cg)
+void sbx__cgroup_kill(const sbx__cgroup *cg)
 {
 	if (cg->dir[0])
 		(void)write_str(cg->dir, "cgroup.kill", "1");
 }
 
-void sbx_cgroup_destroy(sbx_cgroup *cg)
+void sbx__cgroup_destroy(sbx__cgroup *cg)
 {
 	struct timespec ts = { 0, 1000000 };
 	int i;
 
 	if (!cg->dir[0])
 		return;
-	sbx_cgroup_kill(cg);
+	sbx__cgroup_kill(cg);
 	/* The processes die asynchronously: rmdir fails with EBUSY until the
 	 * last one has gone.  Without cgroup.kill (Linux < 5.14) the caller's
 	 * killing of the PID namespace's init empties it. */
@@ -579,7 +579,7 @@ void sbx_cgroup_destroy(sbx_cgroup *cg)
 		if (errno != EBUSY)
 			break;
 		if (i % 100 == 99)
-			sbx_cgroup_kill(cg);
+			sbx__cgroup_kill(cg);
 		nanosleep(&ts, NULL);
 	}
 	cg->dir[0] = '\0';

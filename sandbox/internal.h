@@ -1,4 +1,8 @@
-/* internal.h - what the sandbox's own files share; not part of the API. */
+/* internal.h - what the sandbox's own files share; not part of the API.
+ *
+ * Names declared here carry the internal prefix sbx__ (two underscores),
+ * so that the library's exported symbols tell the API (sbx_, declared in
+ * sandbox.h) from the helpers its files call across each other. */
 #ifndef PLAIT_SANDBOX_INTERNAL_H
 #define PLAIT_SANDBOX_INTERNAL_H
 
@@ -10,33 +14,119 @@
 
 /* Install the sandbox's seccomp filter on the calling thread (after
  * no_new_privs).  Returns 0 or an errno value; async-signal-safe. */
-int sbx_seccomp_install(void);
+int sbx__seccomp_install(void);
 /* The filter's program, written into out (at most cap instructions; the
- * program needs fewer than SBX_SECCOMP_MAX).  Returns its length, or
+ * program needs fewer than SBX__SECCOMP_MAX).  Returns its length, or
  * -EOVERFLOW.  Async-signal-safe; the tests run it through an interpreter. */
-#define SBX_SECCOMP_MAX 512
-int sbx_seccomp_build(struct sock_filter *out, size_t cap);
+#define SBX__SECCOMP_MAX 512
+int sbx__seccomp_build(struct sock_filter *out, size_t cap);
 
 /* A sandbox's own cgroup v2 (cgroup.c); dir "" when there is none. */
-typedef struct sbx_cgroup {
+typedef struct sbx__cgroup {
 	char dir[PATH_MAX];
-	uint64_t oom_kills, pids_max; /* event counts at sbx_cgroup_mark() */
-} sbx_cgroup;
+	uint64_t oom_kills, pids_max; /* event counts at sbx__cgroup_mark() */
+} sbx__cgroup;
 
-void sbx_cgroup_init(sbx_cgroup *cg);
+void sbx__cgroup_init(sbx__cgroup *cg);
 /* Create <info->parent>/plait-<pid>-<n> with lim's memory (swap 0) and
  * nproc, after moving plait into its leaf or enabling the controllers
  * where info says so. */
-int sbx_cgroup_create(sbx_cgroup *cg, const sbx_cgroup_info *info, const sbx_limits *lim, pl_err *err);
+int sbx__cgroup_create(sbx__cgroup *cg, const sbx_cgroup_info *info, const sbx_limits *lim, pl_err *err);
 /* Move pid (the sandbox's init, before it runs anything) into the cgroup. */
-int sbx_cgroup_attach(const sbx_cgroup *cg, pid_t pid, pl_err *err);
-/* Remember the event counts; sbx_cgroup_limits_hit() reports the
+int sbx__cgroup_attach(const sbx__cgroup *cg, pid_t pid, pl_err *err);
+/* Remember the event counts; sbx__cgroup_limits_hit() reports the
  * SBX_LIMIT_MEMORY and SBX_LIMIT_NPROC hit since. */
-void sbx_cgroup_mark(sbx_cgroup *cg);
-unsigned sbx_cgroup_limits_hit(const sbx_cgroup *cg);
+void sbx__cgroup_mark(sbx__cgroup *cg);
+unsigned sbx__cgroup_limits_hit(const sbx__cgroup *cg);
 /* Kill every process in it (cgroup.kill); no-op without a cgroup. */
-void sbx_cgroup_kill(const sbx_cgroup *cg);
+void sbx__cgroup_kill(const sbx__cgroup *cg);
 /* Kill, wait until empty, remove.  No-op without a cgroup. */
-void sbx_cgroup_destroy(sbx_cgroup *cg);
+void sbx__cgroup_destroy(sbx__cgroup *cg);
+
+/* ---------------------------------------------------------------- the child
+ * Shared by the caller's side (run.c), the child's life (child.c) and the
+ * assembly of its root (root.c). */
+
+#include <sys/resource.h>
+
+#define SBX__NOBODY 65534
+/* Where the new root is assembled before pivot_root makes it "/": the
+ * host's /tmp (as the child's private mount namespace sees it), which the
+ * new root hides.  Every bind source is opened as a detached tree before
+ * that, so a source under /tmp is still found. */
+#define SBX__STAGE "/tmp"
+#define SBX__MSG_MAX (256 * 1024) /* largest EXEC request: argv + env + cwd */
+#define SBX__STRV_MAX 8192        /* most argv + env entries in one request */
+
+enum sbx__msg_type {
+	SBX__MSG_READY = 1,
+	SBX__MSG_SETUP_FAIL,
+	SBX__MSG_EXEC_FAIL,
+	SBX__MSG_DONE,
+	SBX__MSG_EXEC,
+	SBX__MSG_KILL
+};
+
+/* init -> caller */
+typedef struct sbx__report {
+	int type;
+	int err;    /* errno of a failed step */
+	int status; /* wait status of the worker */
+	struct rusage ru;
+	char text[200]; /* the failed step, for the message */
+} sbx__report;
+
+/* Everything the child needs, prepared by the caller before clone(): the
+ * child allocates nothing (the caller may have threads, and the child must
+ * not touch malloc's locks). */
+typedef struct sbx__spec {
+	const sbx_config *cfg;
+	bool session;
+	bool drop_to; /* root caller: setresuid/setresgid to host_uid/gid */
+	uid_t host_uid;
+	gid_t host_gid;
+	int sync_fd, ctl_fd;
+	/* one-shot run: the command */
+	char *const *argv;
+	char *const *envp;
+	const char *cwd;
+	int fd_in, fd_out, fd_err; /* -1 = /dev/null (stdin) */
+	/* paths built by the caller: destinations inside the sandbox
+	 * (normalized: no "//", "." or trailing "/"), sources as given */
+	const char *root_src;
+	char **bind_dst;
+	char *work_dst;
+	/* the child's, written while it assembles the root (room made by the
+	 * caller): the binds' detached trees (work directory last) and whether
+	 * each is a directory; the tmpfs copies made to hold new mount points
+	 * (at most one per bind); the st_dev of each tmpfs of its own */
+	int *bind_fd;
+	bool *bind_dir;
+	int *mirror_fd;
+	dev_t *own_dev;
+	char pid_max[32];
+	sbx_limits lim;         /* the rlimits: cfg's, less what a cgroup enforces */
+	const sbx__cgroup *cg;  /* caller side: the cgroup init goes into, or NULL */
+} sbx__spec;
+
+/* A failed step of the child's set-up: what it was doing, on which path
+ * (may be NULL); errno says why. */
+typedef struct sbx__fail {
+	const char *what;
+	const char *path;
+} sbx__fail;
+
+/* The child: set up the sandbox described by sp and become its init.
+ * Never returns; a failed step is reported over sp->ctl_fd. */
+PL_NORETURN void sbx__child_main(sbx__spec *sp);
+
+/* In the child, in its new mount namespace: assemble the sandbox's root
+ * on SBX__STAGE (root, /proc, /dev, /tmp, the work directory, the binds).
+ * Returns 0, or -1 with *f and errno saying which step failed. */
+int sbx__root_assemble(const sbx__spec *sp, sbx__fail *f);
+
+/* Write data to an existing file (a /proc file); 0 or -1 with errno.
+ * Async-signal-safe. */
+int sbx__write_file(const char *path, const char *data);
 
 #endif /* PLAIT_SANDBOX_INTERNAL_H */

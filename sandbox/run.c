@@ -1,43 +1,25 @@
-/* run.c - building a sandbox and running commands in it: one-shot runs and
- * long-lived sessions.
+/* run.c - the caller's side of a sandbox: one-shot runs and long-lived
+ * sessions.
  *
- * Process layout.  The caller clone()s a child into new user, mount, PID,
- * IPC, UTS (and network) namespaces; it writes the child's uid/gid maps
- * while the child brings its loopback up, then lets it go.  The child
- * assembles the root from detached trees (open_tree of the host root or an
- * image root, made read-only recursively, attached on /tmp, with a fresh
- * /proc, a minimal /dev, private /tmp and the binds), enters it with one
- * pivot_root, drops every capability, sets no_new_privs, installs the
- * seccomp filter and becomes the PID namespace's init.  Init starts one
- * worker per command (its own session and process group), reaps
- * everything, and reports each worker's wait status and rusage over a
- * SOCK_SEQPACKET control socket.  When init exits the kernel kills every
- * process left in the namespace, which is what tears a sandbox down,
- * daemons included; a one-shot init kills them itself before reporting.
- *
- * Everything the child does between clone() and execve() uses only system
- * calls and memory prepared by the caller beforehand: the caller may have
- * threads, and the child must not touch malloc's locks. */
+ * The caller prepares everything the child will need (the spec: paths,
+ * environment, limits), clone()s it into new user, mount, PID, IPC, UTS
+ * (and network) namespaces, writes its uid/gid maps and moves it into its
+ * cgroup while the child starts (child.c), then lets it go.  From then on
+ * it talks to the sandbox's init over a SOCK_SEQPACKET control socket: the
+ * commands to start (sessions), the wait status and rusage of each, a
+ * set-up failure; and it reads the commands' output from pipes, feeding
+ * stdin, capturing and capping, and enforcing the wall-clock timeout. */
 #define _GNU_SOURCE
 #include "sandbox/internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/capability.h>
-#include <net/if.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <grp.h>
-#include <sys/mount.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -46,821 +28,33 @@
 
 extern char **environ;
 
-#define NOBODY 65534
-/* Where the new root is assembled before pivot_root makes it "/": the
- * host's /tmp (as this private mount namespace sees it), which the new root
- * hides.  Every bind source is opened as a detached tree before that, so a
- * source under /tmp is still found. */
-#define STAGE "/tmp"
-#define INNER(staged) ((staged) + strlen(STAGE))
-#define MSG_MAX (256 * 1024) /* largest EXEC request: argv + env + cwd */
-#define STRV_MAX 8192        /* most argv + env entries in one request */
-
-enum msg_type { MSG_READY = 1, MSG_SETUP_FAIL, MSG_EXEC_FAIL, MSG_DONE, MSG_EXEC, MSG_KILL };
-
-/* init -> caller */
-typedef struct report {
-	int type;
-	int err;    /* errno of a failed step */
-	int status; /* wait status of the worker */
-	struct rusage ru;
-	char text[200]; /* the failed step, for the message */
-} report;
-
-/* Everything the child needs, prepared before clone(). */
-typedef struct spec {
-	const sbx_config *cfg;
-	bool session;
-	bool drop_to; /* root caller: setresuid/setresgid to host_uid/gid */
-	uid_t host_uid;
-	gid_t host_gid;
-	int sync_fd, ctl_fd;
-	/* one-shot run: the command */
-	char *const *argv;
-	char *const *envp;
-	const char *cwd;
-	int fd_in, fd_out, fd_err; /* -1 = /dev/null (stdin) */
-	/* paths built by the caller: STAGE + dst inside, src as given */
-	const char *root_src;
-	char **bind_dst;
-	char *work_dst;
-	int *bind_fd; /* the child's: the binds' detached trees, work dir last */
-	bool *bind_dir;
-	char pid_max[32];
-	sbx_limits lim;       /* the rlimits: cfg's, less what a cgroup enforces */
-	const sbx_cgroup *cg; /* caller side: the cgroup init goes into, or NULL */
-} spec;
-
-/* ---------------------------------------------------------------- child side */
-
-static void send_report(int fd, const report *r)
-{
-	ssize_t n;
-
-	do
-		n = send(fd, r, sizeof(*r), MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-}
-
-PL_NORETURN static void setup_fail(const spec *sp, const char *what, const char *path)
-{
-	report r;
-
-	memset(&r, 0, sizeof(r));
-	r.type = MSG_SETUP_FAIL;
-	r.err = errno;
-	snprintf(r.text, sizeof(r.text), "%s%s%s%s", what, path ? " '" : "", path ? path : "", path ? "'" : "");
-	send_report(sp->ctl_fd, &r);
-	_exit(127);
-}
-
-static int write_file(const char *path, const char *data)
-{
-	size_t len = strlen(data);
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, data, len);
-	close(fd);
-	return n == (ssize_t)len ? 0 : -1;
-}
-
-/* mkdir -p of the directory part (and the last part when dir). */
-static int make_path(const char *path, bool last_is_dir)
-{
-	char buf[PATH_MAX];
-	size_t i, len = strlen(path);
-
-	if (len >= sizeof(buf)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	memcpy(buf, path, len + 1);
-	for (i = 1; i <= len; i++) {
-		if (buf[i] != '/' && buf[i] != '\0')
-			continue;
-		if (buf[i] == '\0' && !last_is_dir)
-			break;
-		buf[i] = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -1;
-		buf[i] = i == len ? '\0' : '/';
-	}
-	return 0;
-}
-
-/* Make sure a mount point of the right kind exists at dst. */
-static int mount_point(const char *dst, bool dir)
-{
-	struct stat st;
-	int fd;
-
-	if (stat(dst, &st) == 0)
-		return 0;
-	if (make_path(dst, dir) < 0)
-		return -1;
-	if (dir)
-		return 0;
-	fd = open(dst, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -1;
-	close(fd);
-	return 0;
-}
-
-/* Flags set on the tree at dfd/path (recursively), made private. */
-static int set_attr_at(int dfd, const char *path, unsigned int at_flags, unsigned long set)
-{
-	struct mount_attr a;
-
-	memset(&a, 0, sizeof(a));
-	a.attr_set = set;
-	a.propagation = MS_PRIVATE;
-	return mount_setattr(dfd, path, at_flags | AT_RECURSIVE, &a, sizeof(a));
-}
-
-static int set_attr(const char *path, unsigned long set)
-{
-	return set_attr_at(AT_FDCWD, path, 0, set);
-}
-
-/* A detached copy of the tree at src with flags set (recursively), not
- * yet attached anywhere; *dir says whether its root is a directory. */
-static int detached_tree(const char *src, unsigned long set, bool *dir)
-{
-	struct stat st;
-	int fd = open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
-
-	if (fd < 0)
-		return -1;
-	if (set_attr_at(fd, "", AT_EMPTY_PATH, set) < 0 || fstat(fd, &st) < 0) {
-		int e = errno;
-
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	if (dir)
-		*dir = S_ISDIR(st.st_mode);
-	return fd;
-}
-
-static void open_bind(const spec *sp, size_t k, const char *src, bool ro)
-{
-	sp->bind_fd[k] = detached_tree(src, (ro ? MOUNT_ATTR_RDONLY : 0) | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
-				       &sp->bind_dir[k]);
-	if (sp->bind_fd[k] < 0)
-		setup_fail(sp, "bind source", src);
-}
-
-static void attach_bind(const spec *sp, size_t k, const char *dst)
-{
-	if (mount_point(dst, sp->bind_dir[k]) < 0)
-		setup_fail(sp, "creating the bind destination (it must exist in a read-only root)", INNER(dst));
-	if (move_mount(sp->bind_fd[k], "", AT_FDCWD, dst, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-		setup_fail(sp, "bind mounting", INNER(dst));
-	close(sp->bind_fd[k]);
-}
-
-static void make_dev(const spec *sp)
-{
-	static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
-	static const char *const links[][2] = { { "pts/ptmx", STAGE "/dev/ptmx" },
-						{ "/proc/self/fd", STAGE "/dev/fd" },
-						{ "/proc/self/fd/0", STAGE "/dev/stdin" },
-						{ "/proc/self/fd/1", STAGE "/dev/stdout" },
-						{ "/proc/self/fd/2", STAGE "/dev/stderr" } };
-	char src[64], dst[64];
-	size_t i;
-	int fd;
-
-	if (mount("tmpfs", STAGE "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k") < 0)
-		setup_fail(sp, "mounting tmpfs on", "/dev");
-	/* The host's nodes, bound onto empty files of the fresh tmpfs. */
-	for (i = 0; i < PL_ARRAY_LEN(nodes); i++) {
-		snprintf(src, sizeof(src), "/dev/%s", nodes[i]);
-		snprintf(dst, sizeof(dst), STAGE "/dev/%s", nodes[i]);
-		if ((fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0)
-			setup_fail(sp, "creating", src);
-		close(fd);
-		if (mount(src, dst, NULL, MS_BIND, NULL) < 0)
-			setup_fail(sp, "binding", src);
-	}
-	for (i = 0; i < PL_ARRAY_LEN(links); i++)
-		if (symlink(links[i][0], links[i][1]) < 0)
-			setup_fail(sp, "creating", INNER(links[i][1]));
-	if (mkdir(STAGE "/dev/pts", 0755) < 0 || mkdir(STAGE "/dev/shm", 01777) < 0)
-		setup_fail(sp, "creating /dev/pts and /dev/shm", NULL);
-	if (mount("devpts", STAGE "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620") <
-	    0)
-		setup_fail(sp, "mounting devpts on", "/dev/pts");
-	if (mount("tmpfs", STAGE "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
-		setup_fail(sp, "mounting tmpfs on", "/dev/shm");
-	if (set_attr(STAGE "/dev", MOUNT_ATTR_NOSUID) < 0)
-		setup_fail(sp, "setting flags on", "/dev");
-}
-
-static void make_proc(const spec *sp)
-{
-	static const char *const ro[] = { STAGE "/proc/sys", STAGE "/proc/sysrq-trigger", STAGE "/proc/irq",
-					  STAGE "/proc/bus" };
-	size_t i;
-
-	if (mount("proc", STAGE "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-		setup_fail(sp, "mounting", "/proc");
-	/* The PID namespace's own pid_max (Linux 6.14+) bounds the number of
-	 * processes whatever the uid; older kernels refuse and the rlimit
-	 * alone applies. */
-	if (sp->pid_max[0])
-		(void)write_file(STAGE "/proc/sys/kernel/pid_max", sp->pid_max);
-	/* Kernel tunables stay read-only even for a root-mapped sandbox. */
-	for (i = 0; i < PL_ARRAY_LEN(ro); i++) {
-		if (access(ro[i], F_OK) < 0)
-			continue;
-		if (mount(ro[i], ro[i], NULL, MS_BIND | MS_REC, NULL) < 0 ||
-		    set_attr(ro[i], MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC) < 0)
-			setup_fail(sp, "making read-only", INNER(ro[i]));
-	}
-}
-
-static void loopback_up(const spec *sp)
-{
-	struct ifreq ifr;
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		setup_fail(sp, "opening a socket for the loopback interface", NULL);
-	memset(&ifr, 0, sizeof(ifr));
-	memcpy(ifr.ifr_name, "lo", 3);
-	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
-		setup_fail(sp, "reading the loopback interface flags", NULL);
-	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
-		setup_fail(sp, "bringing the loopback interface up", NULL);
-	close(fd);
-}
-
-static void drop_privileges(const spec *sp)
-{
-	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct d[2];
-	int cap;
-
-	/* Capabilities are numbered 0..CAP_LAST_CAP with no gaps: the first
-	 * EINVAL is past the kernel's last. */
-	for (cap = 0; cap <= 63; cap++)
-		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
-			if (errno == EINVAL)
-				break;
-			setup_fail(sp, "dropping capabilities from the bounding set", NULL);
-		}
-	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
-		setup_fail(sp, "clearing ambient capabilities", NULL);
-	if (sp->drop_to) {
-		if (setgroups(0, NULL) < 0)
-			setup_fail(sp, "clearing supplementary groups", NULL);
-		if (setresgid(sp->host_gid, sp->host_gid, sp->host_gid) < 0)
-			setup_fail(sp, "switching group", NULL);
-		if (setresuid(sp->host_uid, sp->host_uid, sp->host_uid) < 0)
-			setup_fail(sp, "switching user", NULL);
-	}
-	memset(d, 0, sizeof(d));
-	if (syscall(SYS_capset, &h, d) < 0)
-		setup_fail(sp, "dropping capabilities", NULL);
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		setup_fail(sp, "setting no_new_privs", NULL);
-	/* Init is not dumpable: workers can neither ptrace it nor read its
-	 * /proc entries (its /proc/1/root, its memory). */
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-		setup_fail(sp, "clearing the dumpable flag", NULL);
-	if ((errno = sbx_seccomp_install()) != 0)
-		setup_fail(sp, "installing the seccomp filter", NULL);
-}
-
-/* Parse the hex mask after key ("SigIgn:") in a /proc/PID/status text. */
-static bool status_mask(const char *text, const char *key, uint64_t *mask)
-{
-	const char *p = strstr(text, key);
-	int digits = 0;
-
-	if (!p)
-		return false;
-	for (p += strlen(key), *mask = 0; *p == '\t' || *p == ' '; p++)
-		;
-	for (; digits < 16; p++, digits++) {
-		int v = *p >= '0' && *p <= '9' ? *p - '0' : *p >= 'a' && *p <= 'f' ? *p - 'a' + 10 : -1;
-
-		if (v < 0)
-			break;
-		*mask = *mask << 4 | (uint64_t)v;
-	}
-	return digits > 0;
-}
-
-/* The kernel's struct sigaction for rt_sigaction on x86_64. */
-struct kernel_sigaction {
-	void (*handler)(int);
-	unsigned long flags;
-	void (*restorer)(void);
-	uint64_t mask;
-};
-
-/* sig back to SIG_DFL through the system call: glibc's wrappers refuse
- * signals 32 and 33 (its own), which a caller's ancestors may still have
- * left ignored. */
-static void default_action(int sig)
-{
-	struct kernel_sigaction ksa = { SIG_DFL, 0, NULL, 0 };
-
-	(void)syscall(SYS_rt_sigaction, sig, &ksa, NULL, sizeof(ksa.mask));
-}
-
-/* Put back to default every signal the caller ignores or handles: init
- * must not run the caller's handlers (a process inside may signal it), and
- * the commands must not inherit SIG_IGN.  The two masks in /proc/self/status
- * say which signals those are, saving a system call for each of the other
- * sixty; all are reset when it cannot be read.  Workers inherit the result,
- * so none of them repeats it. */
-static void reset_signals(void)
-{
-	char text[4096];
-	uint64_t ign = 0, cgt = 0, mask = ~0ULL;
-	ssize_t n = -1;
-	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC), i;
-
-	if (fd >= 0) {
-		n = read(fd, text, sizeof(text) - 1);
-		close(fd);
-	}
-	if (n > 0) {
-		text[n] = '\0';
-		if (status_mask(text, "SigIgn:", &ign) && status_mask(text, "SigCgt:", &cgt))
-			mask = ign | cgt;
-	}
-	for (i = 1; i <= 64; i++)
-		if ((mask >> (i - 1) & 1) && i != SIGKILL && i != SIGSTOP)
-			default_action(i);
-}
-
-/* Close every descriptor but the listed ones. */
-static void close_others(const int *keep, size_t n)
-{
-	unsigned int lo = 0;
-	int best;
-	size_t i;
-
-	for (;;) {
-		best = -1;
-		for (i = 0; i < n; i++)
-			if (keep[i] >= (int)lo && (best < 0 || keep[i] < best))
-				best = keep[i];
-		if (best < 0) {
-			close_range(lo, ~0u, 0);
-			return;
-		}
-		if ((unsigned)best > lo)
-			close_range(lo, (unsigned)best - 1, 0);
-		lo = (unsigned)best + 1;
-	}
-}
-
-/* An unprivileged caller may map only its own ids, and only a dumpable
- * process's /proc files are its own: the child makes itself dumpable (a
- * caller that changed uid is not) and writes its own maps. */
-static void self_maps(const spec *sp)
-{
-	char m[64];
-
-	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
-		setup_fail(sp, "setting the dumpable flag", NULL);
-	snprintf(m, sizeof(m), "%u %u 1\n", sp->host_uid, sp->host_uid);
-	if (write_file("/proc/self/uid_map", m) < 0)
-		setup_fail(sp, "writing", "/proc/self/uid_map");
-	if (write_file("/proc/self/setgroups", "deny") < 0)
-		setup_fail(sp, "writing", "/proc/self/setgroups");
-	snprintf(m, sizeof(m), "%u %u 1\n", sp->host_gid, sp->host_gid);
-	if (write_file("/proc/self/gid_map", m) < 0)
-		setup_fail(sp, "writing", "/proc/self/gid_map");
-}
-
-static void setup(const spec *sp)
-{
-	const sbx_config *cfg = sp->cfg;
-	char c;
-	size_t i;
-	int root;
-
-	/* What needs the namespaces' capabilities but neither mapped ids nor
-	 * access to host paths comes first, while the caller writes the id
-	 * maps and attaches the cgroup: bringing the loopback up is a good
-	 * part of the set-up. */
-	if (mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		setup_fail(sp, "making the mount tree private", NULL);
-	if (sethostname(cfg->hostname ? cfg->hostname : "sandbox", strlen(cfg->hostname ? cfg->hostname : "sandbox")) <
-	    0)
-		setup_fail(sp, "setting the hostname", NULL);
-	if (!cfg->network)
-		loopback_up(sp);
-	if (read(sp->sync_fd, &c, 1) != 1)
-		_exit(127); /* the caller gave up before letting us go */
-	close(sp->sync_fd);
-	if (!sp->drop_to)
-		self_maps(sp);
-	/* Every tree the sandbox shows, copied and flagged while detached;
-	 * then the root is attached on STAGE and the rest assembled on it. */
-	root = detached_tree(sp->root_src, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, NULL);
-	if (root < 0)
-		setup_fail(sp, "copying the root", sp->root_src);
-	for (i = 0; i < cfg->nbinds; i++)
-		open_bind(sp, i, cfg->binds[i].src, cfg->binds[i].ro);
-	if (sp->work_dst)
-		open_bind(sp, cfg->nbinds, cfg->workdir, false);
-	if (move_mount(root, "", AT_FDCWD, STAGE, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-		setup_fail(sp, "attaching the root on", STAGE);
-	close(root);
-	make_proc(sp);
-	make_dev(sp);
-	if (mount("tmpfs", STAGE "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
-		setup_fail(sp, "mounting tmpfs on", "/tmp");
-	if (access(STAGE "/var/tmp", F_OK) == 0 &&
-	    mount("tmpfs", STAGE "/var/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
-		setup_fail(sp, "mounting tmpfs on", "/var/tmp");
-	if (sp->work_dst)
-		attach_bind(sp, cfg->nbinds, sp->work_dst);
-	for (i = 0; i < cfg->nbinds; i++)
-		attach_bind(sp, i, sp->bind_dst[i]);
-	/* The new root becomes "/" with the host's tree stacked on it, which
-	 * one detach then removes whole. */
-	if (chdir(STAGE) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 ||
-	    chdir("/") < 0)
-		setup_fail(sp, "pivot_root into the sandbox root", NULL);
-	drop_privileges(sp);
-}
-
-/* ---------------------------------------------------------------- worker */
-
-typedef struct command {
-	char *const *argv;
-	char *const *envp;
-	const char *cwd;
-	int fd[3]; /* -1 = /dev/null */
-	const sbx_limits *lim;
-} command;
-
-static void set_limit(int res, uint64_t soft, uint64_t hard)
-{
-	struct rlimit r = { (rlim_t)soft, (rlim_t)hard };
-
-	(void)setrlimit(res, &r);
-}
-
-static void apply_limits(const sbx_limits *l)
-{
-	uint64_t as = l->address_space;
-
-	if (l->cpu_seconds)
-		set_limit(RLIMIT_CPU, l->cpu_seconds, l->cpu_seconds + 1);
-	if (l->memory && (!as || l->memory < as))
-		as = l->memory;
-	if (as)
-		set_limit(RLIMIT_AS, as, as);
-	if (l->nofile)
-		set_limit(RLIMIT_NOFILE, l->nofile, l->nofile);
-	if (l->nproc)
-		set_limit(RLIMIT_NPROC, l->nproc, l->nproc);
-	if (l->fsize)
-		set_limit(RLIMIT_FSIZE, l->fsize, l->fsize);
-	set_limit(RLIMIT_CORE, 0, 0);
-}
-
-static const char *env_path(char *const *envp)
-{
-	for (; *envp; envp++)
-		if (!strncmp(*envp, "PATH=", 5))
-			return *envp + 5;
-	return "/usr/local/bin:/usr/bin:/bin";
-}
-
-/* execve argv[0], searched in the command's own PATH (execvpe would
- * search the caller's). Returns the most telling errno. */
-static int exec_path(char *const *argv, char *const *envp)
-{
-	char buf[PATH_MAX];
-	const char *p, *end;
-	int best = ENOENT, e;
-	size_t dl, nl = strlen(argv[0]);
-
-	if (strchr(argv[0], '/')) {
-		execve(argv[0], argv, envp);
-		return errno;
-	}
-	for (p = env_path(envp); ; p = end + 1) {
-		end = strchrnul(p, ':');
-		dl = (size_t)(end - p);
-		if (dl + nl + 2 <= sizeof(buf)) {
-			memcpy(buf, dl ? p : ".", dl ? dl : 1);
-			dl = dl ? dl : 1;
-			buf[dl] = '/';
-			memcpy(buf + dl + 1, argv[0], nl + 1);
-			execve(buf, argv, envp);
-			/* EACCES also comes from PATH directories we may not
-			 * search: it counts only for a file that exists. */
-			e = errno;
-			if ((e == EACCES || e == ENOEXEC || e == ETXTBSY) && access(buf, F_OK) == 0)
-				best = e;
-		}
-		if (!*end)
-			break;
-	}
-	return best;
-}
-
-typedef struct worker_args {
-	const command *c;
-	volatile int err; /* set by a worker whose exec failed, before it exits */
-} worker_args;
-
-#define WORKER_STACK (256 * 1024)
-
-PL_NORETURN static void worker(worker_args *w)
-{
-	const command *c = w->c;
-	sigset_t none;
-	int fd[3], i;
-
-	/* Dispositions are init's, all default (reset_signals); the mask is
-	 * the session init's, with SIGCHLD blocked. */
-	setsid();
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	/* init runs with 0-2 closed, so any descriptor may sit there: move
-	 * all three above 9 first, so that no dup2 overwrites one still
-	 * needed. */
-	for (i = 0; i < 3; i++) {
-		int src = c->fd[i] >= 0 ? c->fd[i] : open("/dev/null", i == 0 ? O_RDONLY : O_WRONLY);
-
-		if (src < 0 || (fd[i] = fcntl(src, F_DUPFD, 10)) < 0)
-			goto fail;
-	}
-	for (i = 0; i < 3; i++)
-		if (dup2(fd[i], i) < 0)
-			goto fail;
-	close_range(3, ~0u, 0);
-	if (chdir(c->cwd) < 0)
-		goto fail;
-	apply_limits(c->lim);
-	errno = exec_path(c->argv, c->envp);
-fail:
-	w->err = errno ? errno : EINVAL;
-	_exit(127);
-}
-
-static int worker_main(void *arg)
-{
-	worker(arg);
-}
-
-/* Start a worker on stack (WORKER_STACK bytes, init's, reused for every
- * worker); returns its pid, or -errno when it could not start (clone
- * failed), with *exec_err the errno of a failed exec.  The worker shares
- * init's memory until it execs (CLONE_VM | CLONE_VFORK, like posix_spawn):
- * no page tables are copied, and clone returns only once the worker has
- * exec'd or exited, so a failed exec's errno is simply read back from
- * memory.  Before execve the worker touches only its own descriptors,
- * signal mask, stack and that errno. */
-static pid_t start_worker(const command *c, char *stack, int *exec_err)
-{
-	worker_args w = { c, 0 };
-	pid_t pid = clone(worker_main, stack + WORKER_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, &w);
-
-	if (pid < 0)
-		return -errno;
-	*exec_err = w.err;
-	return pid;
-}
-
-/* The workers' stack, mapped once per sandbox. */
-static char *worker_stack(const spec *sp)
-{
-	char *stack = mmap(NULL, WORKER_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-
-	if (stack == MAP_FAILED)
-		setup_fail(sp, "mapping the workers' stack", NULL);
-	return stack;
-}
-
-/* ---------------------------------------------------------------- init */
-
-PL_NORETURN static void init_oneshot(const spec *sp)
-{
-	command c = { sp->argv, sp->envp, sp->cwd, { sp->fd_in, sp->fd_out, sp->fd_err }, &sp->lim };
-	report r;
-	int st, e;
-	pid_t pid, w;
-	struct rusage ru;
-
-	memset(&r, 0, sizeof(r));
-	pid = start_worker(&c, worker_stack(sp), &e);
-	if (pid < 0 || e) {
-		r.type = MSG_EXEC_FAIL;
-		r.err = pid < 0 ? (int)-pid : e;
-		snprintf(r.text, sizeof(r.text), "%s", pid < 0 ? "fork" : "exec");
-		send_report(sp->ctl_fd, &r);
-		_exit(127);
-	}
-	if (sp->fd_in >= 0)
-		close(sp->fd_in);
-	close(sp->fd_out);
-	if (sp->fd_err >= 0)
-		close(sp->fd_err);
-	for (;;) {
-		w = wait4(-1, &st, 0, &ru);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			_exit(127);
-		if (w == pid)
-			break;
-	}
-	/* What the command left behind (daemons, background jobs) goes before
-	 * the report: once the caller hears DONE, nothing in the sandbox runs
-	 * any more, and it need not wait for the namespaces to be dismantled. */
-	kill(-1, SIGKILL);
-	while (wait4(-1, NULL, 0, NULL) >= 0 || errno == EINTR)
-		;
-	r.type = MSG_DONE;
-	r.status = st;
-	r.ru = ru;
-	send_report(sp->ctl_fd, &r);
-	_exit(0);
-}
-
-/* Parse an EXEC request: u32 argc, u32 envc, then cwd, argv and env as
- * NUL-terminated strings.  Pointers go into strv (argv, NULL, env, NULL). */
-static int parse_exec(char *buf, size_t len, char **strv, char ***argv, char ***envp, const char **cwd)
-{
-	uint32_t argc, envc, i;
-	char *p = buf + 8, *end = buf + len;
-
-	if (len < 8)
-		return -1;
-	memcpy(&argc, buf, 4);
-	memcpy(&envc, buf + 4, 4);
-	if (argc == 0 || (size_t)argc + envc + 2 > STRV_MAX)
-		return -1;
-	for (i = 0; i < argc + envc + 1; i++) {
-		char *z = memchr(p, '\0', (size_t)(end - p));
-
-		if (!z)
-			return -1;
-		if (i == 0)
-			*cwd = p;
-		else if (i <= argc)
-			strv[i - 1] = p;
-		else
-			strv[i] = p;
-		p = z + 1;
-	}
-	strv[argc] = NULL;
-	strv[argc + envc + 1] = NULL;
-	*argv = strv;
-	*envp = strv + argc + 1;
-	return 0;
-}
-
-PL_NORETURN static void init_session(const spec *sp)
-{
-	char *buf = mmap(NULL, MSG_MAX + STRV_MAX * sizeof(char *), PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	char **strv = (char **)(buf + MSG_MAX);
-	char *stack = worker_stack(sp);
-	char cbuf[CMSG_SPACE(3 * sizeof(int))];
-	struct pollfd pf[2];
-	sigset_t chld;
-	pid_t cur = 0;
-	report r;
-	int sfd;
-
-	sigemptyset(&chld);
-	sigaddset(&chld, SIGCHLD);
-	if (buf == MAP_FAILED || sigprocmask(SIG_BLOCK, &chld, NULL) < 0 ||
-	    (sfd = signalfd(-1, &chld, SFD_CLOEXEC)) < 0)
-		setup_fail(sp, "starting the session's init", NULL);
-	memset(&r, 0, sizeof(r));
-	r.type = MSG_READY;
-	send_report(sp->ctl_fd, &r);
-	pf[0] = (struct pollfd){ sp->ctl_fd, POLLIN, 0 };
-	pf[1] = (struct pollfd){ sfd, POLLIN, 0 };
-	for (;;) {
-		if (poll(pf, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			_exit(127);
-		}
-		if (pf[1].revents) {
-			struct signalfd_siginfo si;
-			struct rusage ru;
-			int st;
-			pid_t w;
-
-			(void)!read(sfd, &si, sizeof(si));
-			while ((w = wait4(-1, &st, WNOHANG, &ru)) > 0) {
-				if (w != cur)
-					continue;
-				memset(&r, 0, sizeof(r));
-				r.type = MSG_DONE;
-				r.status = st;
-				r.ru = ru;
-				send_report(sp->ctl_fd, &r);
-				cur = 0;
-			}
-		}
-		if (pf[0].revents) {
-			struct iovec iov = { buf, MSG_MAX };
-			struct msghdr mh = { 0 };
-			struct cmsghdr *cm;
-			int fds[3] = { -1, -1, -1 }, type, e, i;
-			ssize_t n;
-			command c;
-			char **argv, **envp;
-
-			mh.msg_iov = &iov;
-			mh.msg_iovlen = 1;
-			mh.msg_control = cbuf;
-			mh.msg_controllen = sizeof(cbuf);
-			n = recvmsg(sp->ctl_fd, &mh, MSG_CMSG_CLOEXEC);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				_exit(0); /* the caller closed the session or died */
-			for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
-				if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
-				    cm->cmsg_len == CMSG_LEN(3 * sizeof(int)))
-					memcpy(fds, CMSG_DATA(cm), sizeof(fds));
-			memcpy(&type, buf, sizeof(type));
-			if (type == MSG_KILL) {
-				if (cur > 0)
-					kill(-cur, SIGKILL);
-				continue;
-			}
-			memset(&r, 0, sizeof(r));
-			if (type != MSG_EXEC || cur > 0 || fds[1] < 0 ||
-			    parse_exec(buf + sizeof(int), (size_t)n - sizeof(int), strv, &argv, &envp, &c.cwd) < 0) {
-				r.type = MSG_EXEC_FAIL;
-				r.err = EINVAL;
-				snprintf(r.text, sizeof(r.text), "malformed request");
-			} else {
-				c.argv = argv;
-				c.envp = envp;
-				c.lim = &sp->lim;
-				for (i = 0; i < 3; i++)
-					c.fd[i] = fds[i];
-				cur = start_worker(&c, stack, &e);
-				if (cur < 0 || e) {
-					r.type = MSG_EXEC_FAIL;
-					r.err = cur < 0 ? (int)-cur : e;
-					snprintf(r.text, sizeof(r.text), "%s", cur < 0 ? "fork" : "exec");
-					cur = 0; /* the failed worker is reaped on SIGCHLD */
-				}
-			}
-			for (i = 0; i < 3; i++)
-				if (fds[i] >= 0)
-					close(fds[i]);
-			if (r.type)
-				send_report(sp->ctl_fd, &r);
-		}
-	}
-}
-
-PL_NORETURN static void child_main(spec *sp)
-{
-	int keep[5] = { sp->sync_fd, sp->ctl_fd, sp->fd_in, sp->fd_out, sp->fd_err };
-
-	/* Nothing the caller had open crosses into the sandbox. */
-	close_others(keep, PL_ARRAY_LEN(keep));
-	reset_signals();
-	if (!sp->session && prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
-		setup_fail(sp, "setting the parent-death signal", NULL);
-	setup(sp);
-	if (sp->session)
-		init_session(sp);
-	init_oneshot(sp);
-}
-
-/* ---------------------------------------------------------------- caller side */
-
-static char *strcat2(const char *a, const char *b)
+/* ---------------------------------------------------------------- starting */
+
+/* An absolute path inside the sandbox without "//", "/." or a trailing
+ * "/": what the child looks up and what messages show. */
+static char *normalized(const char *path)
 {
 	pl_buf x = PL_BUF_INIT;
+	const char *p = path;
 
-	pl_buf_puts(&x, a);
-	pl_buf_puts(&x, strcmp(b, "/") ? b : "");
+	while (*p) {
+		size_t n;
+
+		while (*p == '/')
+			p++;
+		n = strcspn(p, "/");
+		if (n && !(n == 1 && p[0] == '.')) {
+			pl_buf_putc(&x, '/');
+			pl_buf_add(&x, p, n);
+		}
+		p += n;
+	}
+	if (!x.len)
+		pl_buf_putc(&x, '/');
 	return pl_buf_detach(&x, NULL);
 }
 
-static void spec_release(spec *sp)
+static void spec_release(sbx__spec *sp)
 {
 	size_t i;
 
@@ -869,13 +63,15 @@ static void spec_release(spec *sp)
 	free(sp->bind_dst);
 	free(sp->bind_fd);
 	free(sp->bind_dir);
+	free(sp->mirror_fd);
+	free(sp->own_dev);
 	free(sp->work_dst);
 }
 
 /* cg: the sandbox's cgroup, when it has one: memory and processes are then
  * its limits, not RLIMIT_AS (which breaks programs reserving large virtual
  * ranges: Go, the JVM, AddressSanitizer), RLIMIT_NPROC and pid_max. */
-static void spec_prepare(spec *sp, const sbx_config *cfg, const sbx_cgroup *cg)
+static void spec_prepare(sbx__spec *sp, const sbx_config *cfg, const sbx__cgroup *cg)
 {
 	size_t i;
 
@@ -890,18 +86,22 @@ static void spec_prepare(spec *sp, const sbx_config *cfg, const sbx_cgroup *cg)
 	sp->sync_fd = sp->ctl_fd = sp->fd_in = sp->fd_out = sp->fd_err = -1;
 	sp->root_src = cfg->rootfs ? cfg->rootfs : "/";
 	if (cfg->workdir)
-		sp->work_dst = strcat2(STAGE, cfg->workdir);
+		sp->work_dst = normalized(cfg->workdir);
 	sp->bind_dst = pl_xcalloc(cfg->nbinds + 1, sizeof(char *));
 	sp->bind_fd = pl_xcalloc(cfg->nbinds + 1, sizeof(int));
 	sp->bind_dir = pl_xcalloc(cfg->nbinds + 1, sizeof(bool));
+	/* one tmpfs copy at most per bind (the work directory's included);
+	 * the sandbox's own tmpfs mounts: /tmp, /var/tmp and those copies */
+	sp->mirror_fd = pl_xcalloc(cfg->nbinds + 1, sizeof(int));
+	sp->own_dev = pl_xcalloc(cfg->nbinds + 8, sizeof(dev_t));
 	for (i = 0; i < cfg->nbinds; i++)
-		sp->bind_dst[i] = strcat2(STAGE, cfg->binds[i].dst);
+		sp->bind_dst[i] = normalized(cfg->binds[i].dst);
 	if (sp->lim.nproc)
 		snprintf(sp->pid_max, sizeof(sp->pid_max), "%llu",
 			 (unsigned long long)(sp->lim.nproc + 1 < 301 ? 301 : sp->lim.nproc + 1));
 	if (geteuid() == 0) {
-		sp->host_uid = cfg->uid >= 0 ? (uid_t)cfg->uid : NOBODY;
-		sp->host_gid = cfg->gid >= 0 ? (gid_t)cfg->gid : NOBODY;
+		sp->host_uid = cfg->uid >= 0 ? (uid_t)cfg->uid : SBX__NOBODY;
+		sp->host_gid = cfg->gid >= 0 ? (gid_t)cfg->gid : SBX__NOBODY;
 		sp->drop_to = true;
 	} else {
 		sp->host_uid = geteuid();
@@ -914,7 +114,7 @@ static int write_proc(pid_t pid, const char *file, const char *data, pl_err *err
 	char path[64];
 
 	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
-	if (write_file(path, data) < 0)
+	if (sbx__write_file(path, data) < 0)
 		return pl_err_sys(err, PL_ESYS, "writing %s for the sandbox", file);
 	return 0;
 }
@@ -922,7 +122,7 @@ static int write_proc(pid_t pid, const char *file, const char *data, pl_err *err
 /* Root maps inner 0 to host 0 only while the root is assembled (files on
  * the staging tmpfs need a mapped owner), then the child switches to the
  * target ids.  An unprivileged caller's child writes its own maps. */
-static int write_maps(pid_t pid, const spec *sp, pl_err *err)
+static int write_maps(pid_t pid, const sbx__spec *sp, pl_err *err)
 {
 	char m[96];
 	int rc;
@@ -944,7 +144,7 @@ static int write_maps(pid_t pid, const spec *sp, pl_err *err)
 
 /* Clone the sandbox's init.  On success *pid_out is its pid and *ctl the
  * caller's end of the control socket. */
-static int start_sandbox(pid_t *pid_out, int *ctl, spec *sp, pl_err *err)
+static int start_sandbox(pid_t *pid_out, int *ctl, sbx__spec *sp, pl_err *err)
 {
 	int flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
 	int sync[2] = { -1, -1 }, sv[2] = { -1, -1 }, rc = 0, e;
@@ -966,13 +166,13 @@ static int start_sandbox(pid_t *pid_out, int *ctl, spec *sp, pl_err *err)
 		goto done;
 	}
 	if (pid == 0)
-		child_main(sp);
+		sbx__child_main(sp);
 	close(sync[0]);
 	close(sv[1]);
 	sync[0] = sv[1] = -1;
 	/* Into its cgroup before it runs anything: every process of the
 	 * sandbox is then born inside. */
-	if ((rc = write_maps(pid, sp, err)) < 0 || (sp->cg && (rc = sbx_cgroup_attach(sp->cg, pid, err)) < 0) ||
+	if ((rc = write_maps(pid, sp, err)) < 0 || (sp->cg && (rc = sbx__cgroup_attach(sp->cg, pid, err)) < 0) ||
 	    write(sync[1], "g", 1) != 1) {
 		if (!rc)
 			rc = pl_err_sys(err, PL_ESYS, "starting the sandbox");
@@ -995,11 +195,11 @@ done:
 	return rc;
 }
 
-static int report_error(const report *r, const char *cmd, pl_err *err)
+static int report_error(const sbx__report *r, const char *cmd, pl_err *err)
 {
-	if (r->type == MSG_SETUP_FAIL)
+	if (r->type == SBX__MSG_SETUP_FAIL)
 		return pl_err_set(err, PL_ESYS, "setting up the sandbox: %s: %s", r->text, strerror(r->err));
-	if (r->type == MSG_EXEC_FAIL && !strcmp(r->text, "exec"))
+	if (r->type == SBX__MSG_EXEC_FAIL && !strcmp(r->text, "exec"))
 		return pl_err_set(err, r->err == ENOENT ? PL_ENOTFOUND : PL_ESYS,
 				  "cannot run '%s' in the sandbox: %s", cmd, strerror(r->err));
 	return pl_err_set(err, PL_ESYS, "cannot run '%s' in the sandbox: %s: %s", cmd, r->text, strerror(r->err));
@@ -1088,7 +288,7 @@ typedef struct run_state {
 	size_t stdin_len, stdin_off;
 	capture cap_out, cap_err;
 	const sbx_exec_opts *opts;
-	report rep;
+	sbx__report rep;
 	bool have_rep;
 } run_state;
 
@@ -1109,7 +309,7 @@ static void read_stream(run_state *st, int *fd, capture *c, int stream)
 		st->opts->on_output(st->opts->on_output_ctx, stream, buf, (size_t)n);
 }
 
-/* Poll until the report arrives and, when wait_eof, the streams close.
+/* Poll until the sbx__report arrives and, when wait_eof, the streams close.
  * on_timeout is called once when the deadline passes. */
 static void run_loop(run_state *st, double deadline, bool wait_eof, void (*on_timeout)(void *), void *arg,
 		     bool *timed_out)
@@ -1205,7 +405,7 @@ static void fill_result(sbx_result *res, run_state *st, const sbx_config *cfg, b
 	res->timed_out = timed_out;
 	if (timed_out)
 		res->limits_hit |= SBX_LIMIT_TIMEOUT;
-	if (st->have_rep && st->rep.type == MSG_DONE) {
+	if (st->have_rep && st->rep.type == SBX__MSG_DONE) {
 		const struct rusage *ru = &st->rep.ru;
 
 		res->cpu_time = (double)ru->ru_utime.tv_sec + ru->ru_utime.tv_usec / 1e6 +
@@ -1352,13 +552,13 @@ static void close_pair(int p[2])
 
 /* The sandbox's cgroup when cfg's limits call for one (or cgroups are
  * required), else none; fails when required and unusable. */
-static int cgroup_open(sbx_cgroup *cg, const sbx_config *cfg, pl_err *err)
+static int cgroup_open(sbx__cgroup *cg, const sbx_config *cfg, pl_err *err)
 {
 	sbx_cgroup_info info;
 
-	sbx_cgroup_init(cg);
+	sbx__cgroup_init(cg);
 	if (sbx_config_uses_cgroup(cfg, &info))
-		return sbx_cgroup_create(cg, &info, &cfg->limits, err);
+		return sbx__cgroup_create(cg, &info, &cfg->limits, err);
 	if (cfg->cgroup == SBX_CGUSE_REQUIRE)
 		return pl_err_set(err, PL_EUNSUPPORTED, "cgroups are required but none is usable: %s", info.why);
 	return 0;
@@ -1367,6 +567,22 @@ static int cgroup_open(sbx_cgroup *cg, const sbx_config *cfg, pl_err *err)
 static void kill_pid(void *arg)
 {
 	kill(*(pid_t *)arg, SIGKILL);
+}
+
+/* What can be checked of the per-command options before starting. */
+static int check_opts(const sbx_exec_opts *o, const sbx_config *cfg, pl_err *err)
+{
+	if (!o)
+		return 0;
+	if (o->cwd && o->cwd[0] != '/')
+		return pl_err_set(err, PL_EINVAL, "cwd '%s' is not an absolute path", o->cwd);
+	if (o->direct_output) {
+		if (o->out_fd < 0 || fcntl(o->out_fd, F_GETFD) < 0)
+			return pl_err_set(err, PL_EINVAL, "direct output: descriptor %d is not open", o->out_fd);
+		if (!cfg->merge_output && (o->err_fd < 0 || fcntl(o->err_fd, F_GETFD) < 0))
+			return pl_err_set(err, PL_EINVAL, "direct output: descriptor %d is not open", o->err_fd);
+	}
+	return 0;
 }
 
 static double pick_timeout(const sbx_config *cfg, const sbx_exec_opts *o)
@@ -1378,24 +594,23 @@ int sbx_run_opts(sbx_result *res, const sbx_config *cfg, const char *const *argv
 		 pl_err *err)
 {
 	run_state st;
-	spec sp;
-	sbx_cgroup cg;
+	sbx__spec sp;
+	sbx__cgroup cg;
 	char **envp = NULL;
 	int p[3][2], rc, i;
 	unsigned cg_hit = 0;
 	pid_t pid = -1;
-	bool timed_out = false, want_in = opts && opts->stdin_data, direct = opts && opts->inherit_output;
+	bool timed_out = false, want_in = opts && opts->stdin_data, direct = opts && opts->direct_output;
 	double t0 = pl_now(), timeout = pick_timeout(cfg, opts);
 	size_t cap = cfg->output_cap ? cfg->output_cap : 1 << 20;
 
-	if ((rc = check_argv(argv, err)) < 0 || (rc = sbx_config_check(cfg, err)) < 0)
+	if ((rc = check_argv(argv, err)) < 0 || (rc = sbx_config_check(cfg, err)) < 0 ||
+	    (rc = check_opts(opts, cfg, err)) < 0)
 		return rc;
-	if (opts && opts->cwd && opts->cwd[0] != '/')
-		return pl_err_set(err, PL_EINVAL, "cwd '%s' is not an absolute path", opts->cwd);
 	if ((rc = cgroup_open(&cg, cfg, err)) < 0)
 		return rc;
 	if ((rc = make_pipes(p, want_in, !direct, cfg->merge_output, err)) < 0) {
-		sbx_cgroup_destroy(&cg);
+		sbx__cgroup_destroy(&cg);
 		return rc;
 	}
 	envp = build_env(cfg, opts ? opts->env : NULL);
@@ -1405,8 +620,8 @@ int sbx_run_opts(sbx_result *res, const sbx_config *cfg, const char *const *argv
 	sp.cwd = pick_cwd(cfg, opts);
 	sp.fd_in = p[0][0];
 	if (direct) {
-		sp.fd_out = STDOUT_FILENO;
-		sp.fd_err = cfg->merge_output ? STDOUT_FILENO : STDERR_FILENO;
+		sp.fd_out = opts->out_fd;
+		sp.fd_err = cfg->merge_output ? opts->out_fd : opts->err_fd;
 	} else {
 		sp.fd_out = p[1][1];
 		sp.fd_err = cfg->merge_output ? p[1][1] : p[2][1];
@@ -1436,16 +651,15 @@ int sbx_run_opts(sbx_result *res, const sbx_config *cfg, const char *const *argv
 	capture_init(&st.cap_out, cap);
 	capture_init(&st.cap_err, cap);
 	run_loop(&st, timeout > 0 ? t0 + timeout : 0, true, kill_pid, &pid, &timed_out);
-	cg_hit = sbx_cgroup_limits_hit(&cg);
-	sbx_cgroup_kill(&cg);
+	cg_hit = sbx__cgroup_limits_hit(&cg);
+	sbx__cgroup_kill(&cg);
 	kill(pid, SIGKILL);
-	/* After DONE only init is left, and it is exiting; a caller about to
-	 * exit itself need not wait while the kernel takes the namespaces
-	 * apart (a quarter of a millisecond).  A cgroup is removed only once
-	 * init has left it, so then we wait. */
-	if (!(opts && opts->caller_exits && st.have_rep && st.rep.type == MSG_DONE && !cg.dir[0]))
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-			;
+	/* Reaped before returning, even by a caller about to exit: left to its
+	 * exit, init would be a zombie of whatever reaps orphans, and a
+	 * subreaper (a container's PID 1, a harness) that does not expect it
+	 * keeps it forever. */
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
 	for (i = 0; i < 2; i++) {
 		int *fd = i ? &st.err : &st.out;
 
@@ -1456,7 +670,7 @@ int sbx_run_opts(sbx_result *res, const sbx_config *cfg, const char *const *argv
 		close(st.in);
 	if (st.ctl >= 0)
 		close(st.ctl);
-	if (st.have_rep && st.rep.type != MSG_DONE) {
+	if (st.have_rep && st.rep.type != SBX__MSG_DONE) {
 		capture_finish(&st.cap_out, &res->out, &res->out_bytes);
 		capture_finish(&st.cap_err, &res->err, &res->err_bytes);
 		rc = report_error(&st.rep, argv[0], err);
@@ -1466,7 +680,7 @@ int sbx_run_opts(sbx_result *res, const sbx_config *cfg, const char *const *argv
 	res->limits_hit |= cg_hit;
 	res->cgroup = cg.dir[0] != '\0';
 done:
-	sbx_cgroup_destroy(&cg);
+	sbx__cgroup_destroy(&cg);
 	spec_release(&sp);
 	strv_free(envp);
 	return rc;
@@ -1480,11 +694,11 @@ int sbx_run(sbx_result *res, const sbx_config *cfg, const char *const *argv, pl_
 /* ---------------------------------------------------------------- sessions */
 
 struct sbx_session {
-	sbx_config cfg; /* a deep copy: the init's spec points into it */
+	sbx_config cfg; /* a deep copy: the init's sbx__spec points into it */
 	pid_t init;
 	int ctl;
 	bool dead;
-	sbx_cgroup cg;
+	sbx__cgroup cg;
 };
 
 static void config_copy(sbx_config *dst, const sbx_config *src)
@@ -1515,8 +729,8 @@ static void config_copy(sbx_config *dst, const sbx_config *src)
 int sbx_session_open(sbx_session **out, const sbx_config *cfg, pl_err *err)
 {
 	sbx_session *s;
-	report r;
-	spec sp;
+	sbx__report r;
+	sbx__spec sp;
 	ssize_t n;
 	int rc;
 
@@ -1524,7 +738,7 @@ int sbx_session_open(sbx_session **out, const sbx_config *cfg, pl_err *err)
 		return rc;
 	s = pl_xcalloc(1, sizeof(*s));
 	s->ctl = -1;
-	sbx_cgroup_init(&s->cg);
+	sbx__cgroup_init(&s->cg);
 	config_copy(&s->cfg, cfg);
 	if ((rc = cgroup_open(&s->cg, &s->cfg, err)) < 0)
 		goto fail;
@@ -1537,7 +751,7 @@ int sbx_session_open(sbx_session **out, const sbx_config *cfg, pl_err *err)
 	do
 		n = recv(s->ctl, &r, sizeof(r), 0);
 	while (n < 0 && errno == EINTR);
-	if (n != sizeof(r) || r.type != MSG_READY) {
+	if (n != sizeof(r) || r.type != SBX__MSG_READY) {
 		if (n == sizeof(r))
 			rc = report_error(&r, "session", err);
 		else
@@ -1556,7 +770,7 @@ static int send_exec(sbx_session *s, const char *const *argv, char **envp, const
 {
 	pl_buf m = PL_BUF_INIT;
 	uint32_t argc = 0, envc = 0;
-	int type = MSG_EXEC, rc = 0;
+	int type = SBX__MSG_EXEC, rc = 0;
 	char cbuf[CMSG_SPACE(3 * sizeof(int))];
 	struct msghdr mh = { 0 };
 	struct iovec iov;
@@ -1575,9 +789,9 @@ static int send_exec(sbx_session *s, const char *const *argv, char **envp, const
 		pl_buf_add(&m, argv[i], strlen(argv[i]) + 1);
 	for (i = 0; i < envc; i++)
 		pl_buf_add(&m, envp[i], strlen(envp[i]) + 1);
-	if (m.len > MSG_MAX || (size_t)argc + envc + 2 > STRV_MAX) {
+	if (m.len > SBX__MSG_MAX || (size_t)argc + envc + 2 > SBX__STRV_MAX) {
 		rc = pl_err_set(err, PL_ELIMIT, "command and environment too large for a session (%zu bytes, at most %d)",
-				m.len, MSG_MAX);
+				m.len, SBX__MSG_MAX);
 		goto done;
 	}
 	iov.iov_base = m.ptr;
@@ -1604,29 +818,27 @@ done:
 static void kill_session_cmd(void *arg)
 {
 	sbx_session *s = arg;
-	int type = MSG_KILL;
+	int type = SBX__MSG_KILL;
 
 	if (send(s->ctl, &type, sizeof(type), MSG_NOSIGNAL) < 0)
 		kill(s->init, SIGKILL);
 }
 
-int sbx_session_exec(sbx_session *s, sbx_result *res, const char *const *argv, const sbx_exec_opts *opts,
+int sbx_session_exec(sbx_result *res, sbx_session *s, const char *const *argv, const sbx_exec_opts *opts,
 		     pl_err *err)
 {
 	run_state st;
 	char **envp = NULL;
 	int p[3][2], fds[3], rc, nullfd = -1;
-	bool timed_out = false, want_in = opts && opts->stdin_data;
+	bool timed_out = false, want_in = opts && opts->stdin_data, direct = opts && opts->direct_output;
 	double t0 = pl_now(), timeout = pick_timeout(&s->cfg, opts);
 	size_t cap = s->cfg.output_cap ? s->cfg.output_cap : 1 << 20;
 
-	if ((rc = check_argv(argv, err)) < 0)
+	if ((rc = check_argv(argv, err)) < 0 || (rc = check_opts(opts, &s->cfg, err)) < 0)
 		return rc;
-	if (opts && opts->cwd && opts->cwd[0] != '/')
-		return pl_err_set(err, PL_EINVAL, "cwd '%s' is not an absolute path", opts->cwd);
 	if (s->dead)
 		return pl_err_set(err, PL_EIO, "the sandbox session is gone");
-	if ((rc = make_pipes(p, want_in, true, s->cfg.merge_output, err)) < 0)
+	if ((rc = make_pipes(p, want_in, !direct, s->cfg.merge_output, err)) < 0)
 		return rc;
 	/* Without stdin data the command reads /dev/null: send the caller's
 	 * /dev/null (a device, nothing of the host's to read). */
@@ -1635,14 +847,15 @@ int sbx_session_exec(sbx_session *s, sbx_result *res, const char *const *argv, c
 		goto done;
 	}
 	envp = build_env(&s->cfg, opts ? opts->env : NULL);
-	sbx_cgroup_mark(&s->cg);
+	sbx__cgroup_mark(&s->cg);
 	fds[0] = want_in ? p[0][0] : nullfd;
-	fds[1] = p[1][1];
-	fds[2] = s->cfg.merge_output ? p[1][1] : p[2][1];
+	fds[1] = direct ? opts->out_fd : p[1][1];
+	fds[2] = s->cfg.merge_output ? fds[1] : direct ? opts->err_fd : p[2][1];
 	rc = send_exec(s, argv, envp, pick_cwd(&s->cfg, opts), fds, err);
 	if (p[0][0] >= 0)
 		close(p[0][0]);
-	close(p[1][1]);
+	if (p[1][1] >= 0)
+		close(p[1][1]);
 	if (p[2][1] >= 0)
 		close(p[2][1]);
 	p[0][0] = p[1][1] = p[2][1] = -1;
@@ -1679,14 +892,14 @@ int sbx_session_exec(sbx_session *s, sbx_result *res, const char *const *argv, c
 		rc = pl_err_set(err, PL_EIO, "the sandbox session died while running '%s'", argv[0]);
 		goto done;
 	}
-	if (st.rep.type != MSG_DONE) {
+	if (st.rep.type != SBX__MSG_DONE) {
 		capture_finish(&st.cap_out, &res->out, &res->out_bytes);
 		capture_finish(&st.cap_err, &res->err, &res->err_bytes);
 		rc = report_error(&st.rep, argv[0], err);
 		goto done;
 	}
 	fill_result(res, &st, &s->cfg, timed_out, t0);
-	res->limits_hit |= sbx_cgroup_limits_hit(&s->cg);
+	res->limits_hit |= sbx__cgroup_limits_hit(&s->cg);
 	res->cgroup = s->cg.dir[0] != '\0';
 done:
 	if (nullfd >= 0)
@@ -1704,13 +917,13 @@ void sbx_session_close(sbx_session *s)
 		return;
 	if (s->ctl >= 0)
 		close(s->ctl);
-	sbx_cgroup_kill(&s->cg);
+	sbx__cgroup_kill(&s->cg);
 	if (s->init > 0) {
 		kill(s->init, SIGKILL);
 		while (waitpid(s->init, NULL, 0) < 0 && errno == EINTR)
 			;
 	}
-	sbx_cgroup_destroy(&s->cg);
+	sbx__cgroup_destroy(&s->cg);
 	sbx_config_release(&s->cfg);
 	free(s);
 }

@@ -241,18 +241,25 @@ typedef struct sbx_exec_opts {
 	size_t stdin_len;
 	sbx_output_fn on_output;
 	void *on_output_ctx;
-	/* sbx_run only: the command writes straight to the caller's standard
-	 * output and error (descriptors 1 and 2; both to 1 when the config
-	 * merges them) instead of into pipes: nothing is captured, the cap
-	 * does not apply and on_output is not called.  For a caller that would
-	 * only copy the output through, as the CLI does when neither is a
-	 * terminal. */
-	bool inherit_output;
-	/* sbx_run only: the caller exits right after the call (the CLI).  When
-	 * the command has ended and every process of the sandbox is gone, the
-	 * call returns without waiting for the kernel to dismantle the
-	 * namespaces; the exiting init is left to the caller's exit. */
-	bool caller_exits;
+	/* The command's stdout and stderr are pipes whose other ends the
+	 * caller reads (capture, the cap, on_output), unless direct_output
+	 * asks for descriptors of the caller's own: the command then gets
+	 * out_fd as its stdout and err_fd as its stderr (out_fd for both when
+	 * the config merges them), nothing is captured, the cap does not apply
+	 * and on_output is not called.
+	 *
+	 * What a caller gains: no copy through it, for output it would only
+	 * store (a run's log written straight to a file made for it, however
+	 * large).  What it hands over: the open file description itself, so
+	 * the command can do all that description allows, and the caller sees
+	 * the result: truncate a file or read back what it held (ftruncate,
+	 * pread), move its offset, set O_NONBLOCK or O_APPEND on a description
+	 * the caller shares with others.  Safe only with descriptors opened for
+	 * this command alone: a file created for its output, the write end of a
+	 * pipe the caller reads.  Never the caller's own stdout or stderr, and
+	 * never a terminal (TIOCSTI is filtered, other ioctls are not). */
+	bool direct_output;
+	int out_fd, err_fd;
 } sbx_exec_opts;
 
 /* ---------------------------------------------------------------- running */
@@ -277,7 +284,7 @@ int sbx_session_open(sbx_session **out, const sbx_config *cfg, pl_err *err);
  * time per session.  A timeout kills the command's process group; processes
  * it put in the background keep running until sbx_session_close().  Fails
  * with PL_EIO once the session has died. */
-int sbx_session_exec(sbx_session *s, sbx_result *res, const char *const *argv, const sbx_exec_opts *opts,
+int sbx_session_exec(sbx_result *res, sbx_session *s, const char *const *argv, const sbx_exec_opts *opts,
 		     pl_err *err);
 /* Kill every process in the session and free it.  NULL is a no-op. */
 void sbx_session_close(sbx_session *s);

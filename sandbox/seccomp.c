@@ -177,7 +177,7 @@ static void emit_tree(emitter *e, const rule *const *sorted, size_t lo, size_t h
 	emit_tree(e, sorted, mid, hi);
 }
 
-int sbx_seccomp_build(struct sock_filter *out, size_t cap)
+int sbx__seccomp_build(struct sock_filter *out, size_t cap)
 {
 	const rule *sorted[NRULES];
 	emitter e = { out, 0, cap, false };
@@ -201,11 +201,11 @@ int sbx_seccomp_build(struct sock_filter *out, size_t cap)
 	return e.overflow ? -EOVERFLOW : (int)e.n;
 }
 
-int sbx_seccomp_install(void)
+int sbx__seccomp_install(void)
 {
-	struct sock_filter f[SBX_SECCOMP_MAX];
+	struct sock_filter f[SBX__SECCOMP_MAX];
 	struct sock_fprog prog;
-	int n = sbx_seccomp_build(f, PL_ARRAY_LEN(f));
+	int n = sbx__seccomp_build(f, PL_ARRAY_LEN(f));
 
 	if (n < 0)
 		return -n;

@@ -20,12 +20,13 @@
 
 extern char **environ;
 
-enum { CLI, BWRAP, BWRAP_SAME, RUN, SESSION, SPAWN, START, NKIND };
+enum { CLI, BWRAP, BWRAP_SAME, RUN, RUN_MISSING, SESSION, SPAWN, START, NKIND };
 static const char *const names[NKIND] = {
 	"`plait sandbox run -- /bin/true` (fresh sandbox, new process)",
 	"`bwrap --unshare-all --ro-bind / / /bin/true`",
 	"bwrap as above plus `--proc /proc --dev /dev --tmpfs /tmp` (what plait also sets up)",
 	"`sbx_run(/bin/true)` (fresh sandbox, in process)",
+	"`sbx_run(/bin/true)` with a read-only bind onto a missing `/plait-bench` (a tmpfs covers `/`)",
 	"`sbx_session_exec(/bin/true)` (reused session)",
 	"`posix_spawn(/bin/true)`, no sandbox (the floor)",
 	"`plait --version` (the program's start alone, no sandbox)",
@@ -68,7 +69,7 @@ int main(int argc, char **argv)
 			       "--tmpfs", "/tmp", "/bin/true", NULL };
 	int rounds = argc > 2 ? atoi(argv[2]) : 200, i, k;
 	double *t[NKIND], med[NKIND];
-	sbx_config cfg;
+	sbx_config cfg, missing;
 	sbx_session *s = NULL;
 	pl_err err = { 0 };
 	pl_sysinfo si;
@@ -76,6 +77,8 @@ int main(int argc, char **argv)
 	if (rounds < 10)
 		rounds = 10;
 	sbx_config_init(&cfg);
+	sbx_config_init(&missing);
+	sbx_config_add_bind(&missing, "/etc", "/plait-bench", true);
 	if (sbx_session_open(&s, &cfg, &err) < 0) {
 		fprintf(stderr, "bench-sandbox: %s\n", err.msg);
 		return 1;
@@ -101,8 +104,10 @@ int main(int argc, char **argv)
 				rc = spawn_wait((char **)truev);
 			else if (k == RUN)
 				rc = sbx_run(&r, &cfg, truev, &err) < 0 || r.exit_code ? -1 : 0;
+			else if (k == RUN_MISSING)
+				rc = sbx_run(&r, &missing, truev, &err) < 0 || r.exit_code ? -1 : 0;
 			else
-				rc = sbx_session_exec(s, &r, truev, NULL, &err) < 0 || r.exit_code ? -1 : 0;
+				rc = sbx_session_exec(&r, s, truev, NULL, &err) < 0 || r.exit_code ? -1 : 0;
 			if (i >= 0)
 				t[k][i] = (pl_now() - t0) * 1e3;
 			sbx_result_release(&r);
@@ -133,6 +138,8 @@ int main(int argc, char **argv)
 	printf("fresh plait (CLI) minus the program's start vs bwrap, median: %.2fx\n",
 	       (med[CLI] - med[START]) / med[BWRAP]);
 	printf("fresh sbx_run vs bwrap, median: %.2fx the time of bwrap\n", med[RUN] / med[BWRAP]);
+	printf("a missing bind destination (tmpfs over /) adds, median: %.3f ms to a fresh sbx_run\n",
+	       med[RUN_MISSING] - med[RUN]);
 	printf("session command vs fresh CLI, median: %.1fx faster (%s)\n", med[CLI] / med[SESSION],
 	       med[CLI] / med[SESSION] >= 5 ? "goal met: >= 5x" : "goal missed: < 5x");
 	printf("session command vs fresh sbx_run, median: %.1fx faster\n", med[RUN] / med[SESSION]);
@@ -148,5 +155,6 @@ int main(int argc, char **argv)
 		free(t[k]);
 	sbx_session_close(s);
 	sbx_config_release(&cfg);
+	sbx_config_release(&missing);
 	return 0;
 }

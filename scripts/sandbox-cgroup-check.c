@@ -283,7 +283,7 @@ static void check_session(check_ctx *c)
 	n = leftovers(c, &names);
 	report(c, "session_cgroup_created", n == 1, "an open session has its cgroup:%s", names.ptr);
 	sbx_result_init(&r);
-	if (sbx_session_exec(s, &r, hog, NULL, &err) < 0) {
+	if (sbx_session_exec(&r, s, hog, NULL, &err) < 0) {
 		report(c, "session_memory_hog", false, "%s", err.msg);
 	} else {
 		describe(&d, &r);
@@ -292,7 +292,7 @@ static void check_session(check_ctx *c)
 	}
 	sbx_result_release(&r);
 	sbx_result_init(&r);
-	if (sbx_session_exec(s, &r, echo, NULL, &err) < 0) {
+	if (sbx_session_exec(&r, s, echo, NULL, &err) < 0) {
 		report(c, "session_survives", false, "%s", err.msg);
 	} else {
 		describe(&d, &r);
@@ -301,7 +301,7 @@ static void check_session(check_ctx *c)
 	}
 	sbx_result_release(&r);
 	sbx_result_init(&r);
-	if (sbx_session_exec(s, &r, bomb, NULL, &err) < 0) {
+	if (sbx_session_exec(&r, s, bomb, NULL, &err) < 0) {
 		report(c, "session_fork_bomb", false, "%s", err.msg);
 	} else {
 		describe(&d, &r);

@@ -338,7 +338,7 @@ static int bash_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err *
 	/* the tail keeps the marker line (a path) beside max_output bytes */
 	cap.ring_cap = ctx->max_output + 8192;
 	cap.ring = pl_xmalloc(cap.ring_cap);
-	rc = sbx_session_exec(sh->session, &res, argv, &eo, err);
+	rc = sbx_session_exec(&res, sh->session, argv, &eo, err);
 	if (rc == PL_EIO) {
 		/* the session died (killed from outside, or its init crashed):
 		 * the next call starts a new one */

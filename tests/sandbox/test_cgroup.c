@@ -572,7 +572,7 @@ Test(cgroup_enforce, teardown_leaves_no_cgroup)
 	cr_assert_eq(sbx_session_open(&s, &cfg, &err), 0, "%s", err.msg);
 	cr_assert_eq(leftovers(i.parent), 1);
 	sbx_result_init(&r);
-	cr_assert_eq(sbx_session_exec(s, &r, argv, NULL, &err), 0, "%s", err.msg);
+	cr_assert_eq(sbx_session_exec(&r, s, argv, NULL, &err), 0, "%s", err.msg);
 	cr_assert(r.cgroup);
 	sbx_result_release(&r);
 	sbx_session_close(s);

@@ -136,7 +136,7 @@ Test(run, the_callers_signal_dispositions_stay_outside)
 	cr_assert_eq(sbx_session_open(&s, &cfg, &err), 0, "%s", err.msg);
 	for (i = 0; i < 2; i++) {
 		sbx_result_init(&r);
-		cr_assert_eq(sbx_session_exec(s, &r, argv, NULL, &err), 0, "%s", err.msg);
+		cr_assert_eq(sbx_session_exec(&r, s, argv, NULL, &err), 0, "%s", err.msg);
 		cr_assert_eq(r.exit_code, 3, "%s%s", r.out.ptr, r.err.ptr);
 		cr_assert_str_eq(r.out.ptr, want);
 		sbx_result_release(&r);
@@ -323,13 +323,6 @@ Test(run, bad_inputs_are_clear_errors)
 	sbx_config_release(&cfg);
 
 	sbx_config_init(&cfg);
-	sbx_config_add_bind(&cfg, "/usr", "/no-such-top-dir", true);
-	cr_assert_eq(sbx_run(&r, &cfg, ok, &err), PL_ESYS);
-	cr_assert(strstr(err.msg, "setting up the sandbox: creating the bind destination"), "%s", err.msg);
-	cr_assert(strstr(err.msg, "'/no-such-top-dir': Read-only file system"), "%s", err.msg);
-	sbx_config_release(&cfg);
-
-	sbx_config_init(&cfg);
 	sbx_config_set_rootfs(&cfg, "/etc/passwd");
 	cr_assert_eq(sbx_run(&r, &cfg, ok, &err), PL_EINVAL);
 	cr_assert_str_eq(err.msg, "rootfs '/etc/passwd' is not a directory");
@@ -411,7 +404,7 @@ static void session_sh(sbx_session *s, sbx_result *r, const char *script, const 
 	pl_err err = { 0 };
 
 	sbx_result_init(r);
-	cr_assert_eq(sbx_session_exec(s, r, argv, o, &err), 0, "%s", err.msg);
+	cr_assert_eq(sbx_session_exec(r, s, argv, o, &err), 0, "%s", err.msg);
 }
 
 Test(session, many_commands_share_one_sandbox)
@@ -508,7 +501,7 @@ Test(session, stdin_env_cwd_and_errors)
 	cr_assert_str_eq(r.out.ptr, "/etc\nabc\nhello\n");
 	sbx_result_release(&r);
 	sbx_result_init(&r);
-	cr_assert_eq(sbx_session_exec(s, &r, missing, NULL, &err), PL_ENOTFOUND);
+	cr_assert_eq(sbx_session_exec(&r, s, missing, NULL, &err), PL_ENOTFOUND);
 	cr_assert_str_eq(err.msg, "cannot run 'no-such-command-plait' in the sandbox: No such file or directory");
 	sbx_result_release(&r);
 	session_sh(s, &r, "echo still here", NULL);
@@ -526,10 +519,10 @@ Test(session, open_fails_clearly)
 	pl_err err = { 0 };
 
 	sbx_config_init(&cfg);
-	sbx_config_add_bind(&cfg, "/usr", "/no-such-top-dir", true);
+	sbx_config_add_bind(&cfg, "/usr", "/etc/hostname", true);
 	cr_assert_eq(sbx_session_open(&s, &cfg, &err), PL_ESYS);
 	cr_assert_null(s);
-	cr_assert(strstr(err.msg, "creating the bind destination"), "%s", err.msg);
+	cr_assert(strstr(err.msg, "bind destination (the source is a directory) '/etc/hostname'"), "%s", err.msg);
 	sbx_config_release(&cfg);
 }
 

@@ -78,13 +78,13 @@ static const denied refused[] = {
 	{ SYS_io_uring_register, ENOSYS },
 };
 
-static struct sock_filter prog[SBX_SECCOMP_MAX];
+static struct sock_filter prog[SBX__SECCOMP_MAX];
 static int prog_len;
 
 static void build(void)
 {
-	prog_len = sbx_seccomp_build(prog, PL_ARRAY_LEN(prog));
-	cr_assert_gt(prog_len, 0, "sbx_seccomp_build: %d", prog_len);
+	prog_len = sbx__seccomp_build(prog, PL_ARRAY_LEN(prog));
+	cr_assert_gt(prog_len, 0, "sbx__seccomp_build: %d", prog_len);
 }
 
 TestSuite(seccomp, .init = build);
@@ -184,7 +184,7 @@ Test(seccomp, a_too_small_buffer_is_refused)
 {
 	struct sock_filter small[8];
 
-	cr_assert_eq(sbx_seccomp_build(small, PL_ARRAY_LEN(small)), -EOVERFLOW);
+	cr_assert_eq(sbx__seccomp_build(small, PL_ARRAY_LEN(small)), -EOVERFLOW);
 }
 
 Test(seccomp, allowed_calls_take_a_short_path)

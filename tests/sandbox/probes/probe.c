@@ -330,6 +330,39 @@ static int mode_sys(const char *name)
 	return 3;
 }
 
+/* What the command can do to its standard output: truncate it, read back
+ * what it held (the marker the caller wrote there before), seek it. */
+static int mode_stdout_attacks(const char *marker)
+{
+	char buf[4096];
+	ssize_t n;
+	int fd, bad = 0;
+
+	if (ftruncate(1, 0) == 0) {
+		printf("ESCAPE: truncated the caller's output\n");
+		bad = 1;
+	}
+	if (lseek(1, 0, SEEK_SET) == 0) {
+		printf("ESCAPE: moved the offset of the caller's output\n");
+		bad = 1;
+	}
+	n = pread(1, buf, sizeof(buf) - 1, 0);
+	/* through /proc the description can be opened again, for reading */
+	fd = open("/proc/self/fd/1", O_RDONLY | O_NONBLOCK);
+	if (n <= 0 && fd >= 0)
+		n = read(fd, buf, sizeof(buf) - 1);
+	if (n > 0) {
+		buf[n] = '\0';
+		if (strstr(buf, marker)) {
+			printf("ESCAPE: read back what the caller's output held\n");
+			bad = 1;
+		}
+	}
+	if (!bad)
+		printf("the output is a pipe of the sandbox's own\n");
+	return bad;
+}
+
 int main(int argc, char **argv)
 {
 	const char *m = argc > 1 ? argv[1] : "", *a = argc > 2 ? argv[2] : "";
@@ -351,6 +384,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(m, "fds"))
 		return mode_fds();
+	if (!strcmp(m, "stdout_attacks"))
+		return mode_stdout_attacks(a);
+	if (!strcmp(m, "stdout_nonblock"))
+		return fcntl(1, F_SETFL, fcntl(1, F_GETFL) | O_NONBLOCK) < 0 ? 2 : 0;
 	if (!strcmp(m, "status"))
 		return mode_status();
 	if (!strcmp(m, "connect_tcp"))

@@ -1,0 +1,519 @@
+/* root.c - the sandbox's root, assembled by the child in its new mount
+ * namespace before it enters it with pivot_root.
+ *
+ * Every tree the sandbox shows is copied and flagged while detached
+ * (open_tree, mount_setattr): the root (the host's "/" or an image),
+ * read-only, nosuid, nodev in one recursive call; each bind source and the
+ * work directory, nosuid, nodev (and read-only for --ro-bind).  Then the
+ * root is attached on STAGE and the rest is assembled on it: a fresh /proc,
+ * a minimal /dev, private /tmp and /var/tmp, the work directory, the binds
+ * in order.
+ *
+ * Mount points.  A destination is looked up inside the new root
+ * (openat2 with RESOLVE_IN_ROOT): a symlink on the way, whether the image
+ * holds it or an earlier run left it in a work directory, resolves as it
+ * would inside the sandbox and cannot lead to the host's tree.  A
+ * destination that does not exist is created, but never on the host or in
+ * an image: only in a tmpfs of the sandbox's own.  Under /tmp that is the
+ * sandbox's /tmp; under a read-only directory D (of the root or of a
+ * read-only bind), D gets covered by a fresh tmpfs that holds a mount point
+ * for each of D's entries, each entry bound back from D as it was (a copy
+ * of its mount tree, read-only like the rest), and the new mount point
+ * beside them; that tmpfs is made read-only once every bind is in place,
+ * so the root stays read-only for the command.  This is bubblewrap's tmpfs
+ * root, paid only where a destination is missing and only for the
+ * directory that lacks it.  A destination missing from a writable bind or
+ * the work directory is refused: creating it there would change the host.
+ *
+ * Like the rest of the child, this uses only system calls and memory the
+ * caller prepared. */
+#define _GNU_SOURCE
+#include "sandbox/internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define STAGE SBX__STAGE
+#define INNER(staged) ((staged) + strlen(STAGE))
+
+static int fail(sbx__fail *f, const char *what, const char *path)
+{
+	f->what = what;
+	f->path = path;
+	return -1;
+}
+
+int sbx__write_file(const char *path, const char *data)
+{
+	size_t len = strlen(data);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, data, len);
+	close(fd);
+	return n == (ssize_t)len ? 0 : -1;
+}
+
+/* Flags set on the mount at dfd/path (on its whole tree with
+ * AT_RECURSIVE), made private. */
+static int set_attr_at(int dfd, const char *path, unsigned int at_flags, unsigned long set)
+{
+	struct mount_attr a;
+
+	memset(&a, 0, sizeof(a));
+	a.attr_set = set;
+	a.propagation = MS_PRIVATE;
+	return mount_setattr(dfd, path, at_flags, &a, sizeof(a));
+}
+
+static int set_attr(const char *path, unsigned long set)
+{
+	return set_attr_at(AT_FDCWD, path, AT_RECURSIVE, set);
+}
+
+/* A detached copy of the tree at src with flags set (recursively), not
+ * yet attached anywhere; *dir says whether its root is a directory. */
+static int detached_tree(const char *src, unsigned long set, bool *dir)
+{
+	struct stat st;
+	int fd = open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+
+	if (fd < 0)
+		return -1;
+	if (set_attr_at(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, set) < 0 || fstat(fd, &st) < 0) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	if (dir)
+		*dir = S_ISDIR(st.st_mode);
+	return fd;
+}
+
+static int open_bind(const sbx__spec *sp, size_t k, const char *src, bool ro, sbx__fail *f)
+{
+	sp->bind_fd[k] = detached_tree(src, (ro ? MOUNT_ATTR_RDONLY : 0) | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+				       &sp->bind_dir[k]);
+	if (sp->bind_fd[k] < 0)
+		return fail(f, "bind source", src);
+	return 0;
+}
+
+/* The assembly's state: where the root is, which tmpfs mounts are the
+ * sandbox's own (written while assembling, by st_dev), and the tmpfs copies
+ * of read-only directories to make read-only at the end. */
+typedef struct assembly {
+	const sbx__spec *sp;
+	int root;    /* O_PATH descriptor of the new root, as it is now */
+	dev_t *own;  /* sp->own_dev */
+	size_t nown;
+	int *mirror; /* sp->mirror_fd */
+	size_t nmirror;
+	char path[PATH_MAX]; /* a path for a message */
+} assembly;
+
+/* inner (absolute, inside the sandbox) looked up in the new root: symlinks
+ * resolve as inside, ".." stops at the root, /proc magic links are
+ * refused.  An O_PATH descriptor, or -1 with errno. */
+static int lookup(const assembly *a, const char *inner, uint64_t flags)
+{
+	struct open_how how;
+
+	memset(&how, 0, sizeof(how));
+	how.flags = O_PATH | O_CLOEXEC | flags;
+	how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+	while (*inner == '/')
+		inner++;
+	return (int)syscall(SYS_openat2, a->root, *inner ? inner : ".", &how, sizeof(how));
+}
+
+static void add_own(assembly *a, int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == 0)
+		a->own[a->nown++] = st.st_dev;
+}
+
+static bool is_own(const assembly *a, int fd)
+{
+	struct stat st;
+	size_t i;
+
+	if (fstat(fd, &st) < 0)
+		return false;
+	for (i = 0; i < a->nown; i++)
+		if (a->own[i] == st.st_dev)
+			return true;
+	return false;
+}
+
+static int reopen_root(assembly *a)
+{
+	int fd = open(STAGE, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	if (a->root >= 0)
+		close(a->root);
+	a->root = fd;
+	return 0;
+}
+
+/* One entry of D (dfd, the directory below the new tmpfs) given a place in
+ * the tmpfs (mnt): a symlink copied, anything else bound back as it was. */
+static int mirror_entry(int dfd, int mnt, const char *name)
+{
+	char target[PATH_MAX];
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -1; /* gone meanwhile */
+	if (S_ISLNK(st.st_mode)) {
+		if ((n = readlinkat(dfd, name, target, sizeof(target) - 1)) < 0)
+			return -1;
+		target[n] = '\0';
+		return symlinkat(target, mnt, name);
+	}
+	if (S_ISDIR(st.st_mode)) {
+		if (mkdirat(mnt, name, 0755) < 0)
+			return -1;
+	} else {
+		if ((fd = openat(mnt, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0)
+			return -1;
+		close(fd);
+	}
+	/* The entry's own mount tree, flags included (it comes from the
+	 * read-only root or bind); lookups from dfd start below the tmpfs. */
+	fd = open_tree(dfd, name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_SYMLINK_NOFOLLOW);
+	if (fd < 0)
+		/* what the caller may not see stays an empty mount point */
+		return errno == EACCES || errno == EPERM ? 0 : -1;
+	if (move_mount(fd, "", mnt, name, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* Cover the read-only directory D (dfd, at inner) with a tmpfs of the
+ * sandbox's own holding D's entries, so that mount points can be added to
+ * it without writing D. */
+static int mirror(assembly *a, int dfd, const char *inner, sbx__fail *f)
+{
+	char buf[8192], mode[16];
+	struct stat st;
+	int list = -1, fs = -1, mnt = -1, rc = -1;
+	long n, off;
+
+	snprintf(a->path, sizeof(a->path), "%s", inner);
+	if (fstat(dfd, &st) < 0 || (list = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		fail(f, "reading the directory to add a mount point to", a->path);
+		goto done;
+	}
+	snprintf(mode, sizeof(mode), "%o", (unsigned)(st.st_mode & 01777));
+	if ((fs = fsopen("tmpfs", FSOPEN_CLOEXEC)) < 0 || fsconfig(fs, FSCONFIG_SET_STRING, "mode", mode, 0) < 0 ||
+	    fsconfig(fs, FSCONFIG_SET_STRING, "size", "1m", 0) < 0 || fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0 ||
+	    (mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV)) < 0 ||
+	    move_mount(mnt, "", dfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+		fail(f, "covering with a tmpfs, to add a mount point to it,", a->path);
+		goto done;
+	}
+	while ((n = syscall(SYS_getdents64, list, buf, sizeof(buf))) > 0) {
+		for (off = 0; off < n;) {
+			const char *name = buf + off + 19; /* struct linux_dirent64: d_name */
+			unsigned short reclen;
+
+			memcpy(&reclen, buf + off + 16, sizeof(reclen));
+			off += reclen;
+			if (!strcmp(name, ".") || !strcmp(name, ".."))
+				continue;
+			if (mirror_entry(dfd, mnt, name) < 0) {
+				snprintf(a->path, sizeof(a->path), "%s%s%.255s", inner, strcmp(inner, "/") ? "/" : "", name);
+				fail(f, "binding into the tmpfs that covers its directory", a->path);
+				goto done;
+			}
+		}
+	}
+	if (n < 0) {
+		fail(f, "reading the directory to add a mount point to", a->path);
+		goto done;
+	}
+	add_own(a, mnt);
+	a->mirror[a->nmirror++] = mnt;
+	mnt = -1;
+	/* a tmpfs over the root itself: lookups must now start on top of it */
+	rc = !strcmp(inner, "/") && reopen_root(a) < 0 ? fail(f, "opening the new root", NULL) : 0;
+done:
+	if (list >= 0)
+		close(list);
+	if (fs >= 0)
+		close(fs);
+	if (mnt >= 0)
+		close(mnt);
+	return rc;
+}
+
+/* Create the missing destination inner (a directory or a file, as dir
+ * says) in a tmpfs of the sandbox's own; returns an O_PATH descriptor of
+ * it, or -1 with *f. */
+static int make_mount_point(assembly *a, const char *inner, bool dir, sbx__fail *f)
+{
+	char buf[PATH_MAX], *name, *next;
+	size_t len = strlen(inner);
+	struct stat st;
+	struct statvfs sv;
+	int dfd = -1, fd;
+
+	if (len >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return fail(f, "bind destination", inner);
+	}
+	/* The deepest ancestor that exists: D = buf, the rest after it. */
+	memcpy(buf, inner, len + 1);
+	for (;;) {
+		char *slash = strrchr(buf, '/');
+
+		if (slash == buf) {
+			buf[1] = '\0';
+			dfd = lookup(a, "/", O_DIRECTORY);
+			break;
+		}
+		*slash = '\0';
+		if ((dfd = lookup(a, buf, O_DIRECTORY)) >= 0 || errno != ENOENT)
+			break;
+	}
+	snprintf(a->path, sizeof(a->path), "%s", buf);
+	if (dfd < 0)
+		return fail(f, "bind destination: looking up", a->path);
+	if (!is_own(a, dfd)) {
+		if (fstatvfs(dfd, &sv) < 0 || !(sv.f_flag & ST_RDONLY)) {
+			close(dfd);
+			errno = ENOENT;
+			snprintf(a->path, sizeof(a->path), "%s", inner);
+			return fail(f, "bind destination missing from a writable bind or the work directory, where plait "
+				       "makes no mount point (that would change the host: create it there first)",
+				    a->path);
+		}
+		if (mirror(a, dfd, buf, f) < 0) {
+			close(dfd);
+			return -1;
+		}
+		close(dfd);
+		/* D is now the tmpfs on it */
+		if ((dfd = lookup(a, buf, O_DIRECTORY)) < 0)
+			return fail(f, "bind destination: looking up", a->path);
+	}
+	/* Each missing component, in the tmpfs: directories, then the last
+	 * one of the source's kind. */
+	name = buf + strlen(buf) + (strcmp(buf, "/") ? 1 : 0);
+	memcpy(buf, inner, len + 1);
+	for (; name; name = next) {
+		bool last;
+
+		while (*name == '/')
+			name++;
+		next = strchr(name, '/');
+		if (next)
+			*next++ = '\0';
+		last = !next || !*next;
+		if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			/* present but not found: a symlink that leads nowhere */
+			close(dfd);
+			errno = ENOENT;
+			snprintf(a->path, sizeof(a->path), "%s", inner);
+			return fail(f, "bind destination: a symlink on its way leads nowhere", a->path);
+		}
+		if (!last || dir)
+			fd = mkdirat(dfd, name, 0755);
+		else if ((fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) >= 0)
+			close(fd);
+		if (fd < 0 || (fd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+			close(dfd);
+			snprintf(a->path, sizeof(a->path), "%s", inner);
+			return fail(f, "creating the bind destination", a->path);
+		}
+		close(dfd);
+		dfd = fd;
+		if (last)
+			break;
+	}
+	return dfd;
+}
+
+/* Bind tree k (the detached copy open_bind made) at inner. */
+static int attach_bind(assembly *a, size_t k, const char *inner, sbx__fail *f)
+{
+	const sbx__spec *sp = a->sp;
+	struct stat st;
+	int fd = lookup(a, inner, 0);
+
+	if (fd < 0 && errno == ENOENT)
+		fd = make_mount_point(a, inner, sp->bind_dir[k], f);
+	else if (fd < 0)
+		return fail(f, "bind destination", inner);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || S_ISDIR(st.st_mode) != sp->bind_dir[k]) {
+		close(fd);
+		errno = sp->bind_dir[k] ? ENOTDIR : EISDIR;
+		return fail(f, sp->bind_dir[k] ? "bind destination (the source is a directory)"
+					       : "bind destination (the source is not a directory)",
+			    inner);
+	}
+	if (move_mount(sp->bind_fd[k], "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+		close(fd);
+		return fail(f, "bind mounting", inner);
+	}
+	close(fd);
+	close(sp->bind_fd[k]);
+	sp->bind_fd[k] = -1;
+	return 0;
+}
+
+static int make_dev(sbx__fail *f)
+{
+	static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
+	static const char *const links[][2] = { { "pts/ptmx", STAGE "/dev/ptmx" },
+						{ "/proc/self/fd", STAGE "/dev/fd" },
+						{ "/proc/self/fd/0", STAGE "/dev/stdin" },
+						{ "/proc/self/fd/1", STAGE "/dev/stdout" },
+						{ "/proc/self/fd/2", STAGE "/dev/stderr" } };
+	static const char *const host[] = { "/dev/null", "/dev/zero", "/dev/full",
+					    "/dev/random", "/dev/urandom", "/dev/tty" };
+	char dst[64];
+	size_t i;
+	int fd;
+
+	if (mount("tmpfs", STAGE "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k") < 0)
+		return fail(f, "mounting tmpfs on", "/dev");
+	/* The host's nodes, bound onto empty files of the fresh tmpfs. */
+	for (i = 0; i < PL_ARRAY_LEN(nodes); i++) {
+		snprintf(dst, sizeof(dst), STAGE "/dev/%s", nodes[i]);
+		if ((fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0)
+			return fail(f, "creating", host[i]);
+		close(fd);
+		if (mount(host[i], dst, NULL, MS_BIND, NULL) < 0)
+			return fail(f, "binding", host[i]);
+	}
+	for (i = 0; i < PL_ARRAY_LEN(links); i++)
+		if (symlink(links[i][0], links[i][1]) < 0)
+			return fail(f, "creating", INNER(links[i][1]));
+	if (mkdir(STAGE "/dev/pts", 0755) < 0 || mkdir(STAGE "/dev/shm", 01777) < 0)
+		return fail(f, "creating /dev/pts and /dev/shm", NULL);
+	if (mount("devpts", STAGE "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620") <
+	    0)
+		return fail(f, "mounting devpts on", "/dev/pts");
+	if (mount("tmpfs", STAGE "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
+		return fail(f, "mounting tmpfs on", "/dev/shm");
+	if (set_attr(STAGE "/dev", MOUNT_ATTR_NOSUID) < 0)
+		return fail(f, "setting flags on", "/dev");
+	return 0;
+}
+
+static int make_proc(const sbx__spec *sp, sbx__fail *f)
+{
+	static const char *const ro[] = { STAGE "/proc/sys", STAGE "/proc/sysrq-trigger", STAGE "/proc/irq",
+					  STAGE "/proc/bus" };
+	size_t i;
+
+	if (mount("proc", STAGE "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		return fail(f, "mounting", "/proc");
+	/* The PID namespace's own pid_max (Linux 6.14+) bounds the number of
+	 * processes whatever the uid; older kernels refuse and the rlimit
+	 * alone applies. */
+	if (sp->pid_max[0])
+		(void)sbx__write_file(STAGE "/proc/sys/kernel/pid_max", sp->pid_max);
+	/* Kernel tunables stay read-only even for a root-mapped sandbox. */
+	for (i = 0; i < PL_ARRAY_LEN(ro); i++) {
+		if (access(ro[i], F_OK) < 0)
+			continue;
+		if (mount(ro[i], ro[i], NULL, MS_BIND | MS_REC, NULL) < 0 ||
+		    set_attr(ro[i], MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC) < 0)
+			return fail(f, "making read-only", INNER(ro[i]));
+	}
+	return 0;
+}
+
+int sbx__root_assemble(const sbx__spec *sp, sbx__fail *f)
+{
+	const sbx_config *cfg = sp->cfg;
+	assembly a = { sp, -1, sp->own_dev, 0, sp->mirror_fd, 0, "" };
+	size_t i;
+	int root, fd, rc = -1;
+
+	/* Every tree the sandbox shows, copied and flagged while detached;
+	 * then the root is attached on STAGE and the rest assembled on it. */
+	root = detached_tree(sp->root_src, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, NULL);
+	if (root < 0)
+		return fail(f, "copying the root", sp->root_src);
+	for (i = 0; i < cfg->nbinds; i++)
+		if (open_bind(sp, i, cfg->binds[i].src, cfg->binds[i].ro, f) < 0)
+			return -1;
+	if (sp->work_dst && open_bind(sp, cfg->nbinds, cfg->workdir, false, f) < 0)
+		return -1;
+	if (move_mount(root, "", AT_FDCWD, STAGE, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return fail(f, "attaching the root on", STAGE);
+	close(root);
+	if (reopen_root(&a) < 0)
+		return fail(f, "opening the new root", NULL);
+	if (make_proc(sp, f) < 0 || make_dev(f) < 0)
+		goto done;
+	if (mount("tmpfs", STAGE "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0) {
+		fail(f, "mounting tmpfs on", "/tmp");
+		goto done;
+	}
+	if (access(STAGE "/var/tmp", F_OK) == 0 &&
+	    mount("tmpfs", STAGE "/var/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0) {
+		fail(f, "mounting tmpfs on", "/var/tmp");
+		goto done;
+	}
+	/* Mount points may be created in these (the sandbox's own). */
+	if ((fd = lookup(&a, "/tmp", O_DIRECTORY)) >= 0) {
+		add_own(&a, fd);
+		close(fd);
+	}
+	if ((fd = lookup(&a, "/var/tmp", O_DIRECTORY)) >= 0) {
+		add_own(&a, fd);
+		close(fd);
+	}
+	if (sp->work_dst && attach_bind(&a, cfg->nbinds, sp->work_dst, f) < 0)
+		goto done;
+	for (i = 0; i < cfg->nbinds; i++)
+		if (attach_bind(&a, i, sp->bind_dst[i], f) < 0)
+			goto done;
+	/* The tmpfs copies were written only to add mount points: read-only
+	 * now, themselves only (the binds in them keep their own flags). */
+	for (i = 0; i < a.nmirror; i++)
+		if (set_attr_at(a.mirror[i], "", AT_EMPTY_PATH, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV) <
+		    0) {
+			fail(f, "making read-only the tmpfs that holds new mount points", NULL);
+			goto done;
+		}
+	rc = 0;
+done:
+	for (i = 0; i < a.nmirror; i++)
+		close(a.mirror[i]);
+	if (a.root >= 0)
+		close(a.root);
+	return rc;
+}

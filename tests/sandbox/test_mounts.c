@@ -1,0 +1,266 @@
+/* Where binds land: destinations missing from a read-only root (the host's
+ * or an image's) are created in tmpfs mounts of the sandbox's own, never on
+ * the host or in the image, and the root stays read-only for the command. */
+#include "sbx_test.h"
+#include "tests/shell.h"
+
+static pl_buf tmp = PL_BUF_INIT; /* fixture root, 0755 */
+static pl_buf src = PL_BUF_INIT; /* a directory to bind, writable by the sandbox */
+static pl_buf file = PL_BUF_INIT; /* a file to bind */
+static char tag[32];             /* unique names on the host's root */
+
+static void setup(void)
+{
+	pl_err err = { 0 };
+	pl_buf p = PL_BUF_INIT;
+
+	cr_assert_eq(pl_mkdtemp(&tmp, "plait-mounts", &err), 0, "%s", err.msg);
+	chmod(tmp.ptr, 0755);
+	pl_path_join(&src, tmp.ptr, "src");
+	cr_assert_eq(mkdir(src.ptr, 0755), 0);
+	pl_path_join(&p, src.ptr, "inside");
+	write_text(p.ptr, "from the host\n");
+	give_to_sandbox(src.ptr, 0755);
+	pl_path_join(&file, tmp.ptr, "eval.sh");
+	write_text(file.ptr, "echo evaluated\n");
+	snprintf(tag, sizeof(tag), "plait-mnt-%d", (int)getpid());
+	pl_buf_release(&p);
+}
+
+static void teardown(void)
+{
+	pl_rm_rf(tmp.ptr, NULL);
+	pl_buf_release(&tmp);
+	pl_buf_release(&src);
+	pl_buf_release(&file);
+}
+
+TestSuite(mounts, .init = setup, .fini = teardown, .timeout = 60);
+
+/* The names in dir, one per line, sorted; with modes and sizes when deep
+ * (a whole tree, recursively). */
+static void listing(pl_buf *out, const char *dir, bool deep)
+{
+	pl_buf_reset(out);
+	if (deep)
+		cr_assert_eq(test_sh(out, "cd '%s' && find . -printf '%%p %%y %%m %%s %%l\\n' | sort", dir), 0);
+	else
+		cr_assert_eq(test_sh(out, "ls -a '%s' | sort", dir), 0);
+}
+
+static void run_sh(sbx_result *r, const sbx_config *cfg, const char *script)
+{
+	const char *argv[] = { "/bin/sh", "-c", script, NULL };
+	pl_err err = { 0 };
+
+	sbx_result_init(r);
+	cr_assert_eq(sbx_run(r, cfg, argv, &err), 0, "%s", err.msg);
+}
+
+Test(mounts, missing_destinations_are_created_in_the_read_only_host_root)
+{
+	pl_buf before = PL_BUF_INIT, after = PL_BUF_INIT, local = PL_BUF_INIT, local_after = PL_BUF_INIT,
+	       dst = PL_BUF_INIT, script = PL_BUF_INIT, p = PL_BUF_INIT;
+	sbx_config cfg;
+	sbx_result r;
+	pl_err err = { 0 };
+
+	listing(&before, "/", false);
+	listing(&local, "/usr/local", false);
+	sbx_config_init(&cfg);
+	/* a directory at the top, read-write; a file at the top; a directory
+	 * three levels down from a missing top; one in an existing directory */
+	pl_buf_printf(&dst, "/%s-w", tag);
+	sbx_config_add_bind(&cfg, src.ptr, dst.ptr, false);
+	pl_buf_reset(&dst);
+	pl_buf_printf(&dst, "/%s-eval.sh", tag);
+	sbx_config_add_bind(&cfg, file.ptr, dst.ptr, true);
+	pl_buf_reset(&dst);
+	pl_buf_printf(&dst, "/%s-a/b/c", tag);
+	sbx_config_add_bind(&cfg, src.ptr, dst.ptr, true);
+	pl_buf_reset(&dst);
+	pl_buf_printf(&dst, "/usr/local/%s", tag);
+	sbx_config_add_bind(&cfg, src.ptr, dst.ptr, true);
+	pl_buf_printf(&script,
+		      "T=%s; cat /$T-w/inside /$T-a/b/c/inside /usr/local/$T/inside; sh /$T-eval.sh; "
+		      "echo written > /$T-w/new && echo rw-ok; "
+		      "touch /$T-new 2>/dev/null || echo root-ro; mkdir /$T-a/z 2>/dev/null || echo new-dir-ro; "
+		      "touch /$T-a/b/c/x 2>/dev/null || echo ro-bind-ro; touch /usr/local/$T-y 2>/dev/null || echo local-ro; "
+		      "ls -a /usr/local | grep -v \"^$T\\$\" | sort",
+		      tag);
+	run_sh(&r, &cfg, script.ptr);
+	cr_assert_eq(r.exit_code, 0, "%s%s", r.out.ptr, r.err.ptr);
+	pl_buf_printf(&p, "from the host\nfrom the host\nfrom the host\nevaluated\nrw-ok\nroot-ro\nnew-dir-ro\nro-bind-ro\n"
+			  "local-ro\n%s",
+		      local.ptr);
+	cr_assert_str_eq(r.out.ptr, p.ptr, "%s", r.err.ptr);
+	/* the host: nothing new at the top or in /usr/local, the write went
+	 * through the bind */
+	listing(&after, "/", false);
+	listing(&local_after, "/usr/local", false);
+	cr_assert_str_eq(after.ptr, before.ptr, "the host's root changed");
+	cr_assert_str_eq(local_after.ptr, local.ptr, "the host's /usr/local changed");
+	pl_buf_reset(&p);
+	pl_path_join(&p, src.ptr, "new");
+	cr_assert(pl_file_exists(p.ptr));
+	sbx_result_release(&r);
+	/* the same in a session */
+	{
+		sbx_session *s = NULL;
+		const char *argv[] = { "/bin/sh", "-c", script.ptr, NULL };
+
+		unlink(p.ptr);
+		cr_assert_eq(sbx_session_open(&s, &cfg, &err), 0, "%s", err.msg);
+		sbx_result_init(&r);
+		cr_assert_eq(sbx_session_exec(&r, s, argv, NULL, &err), 0, "%s", err.msg);
+		cr_assert_eq(r.exit_code, 0, "%s%s", r.out.ptr, r.err.ptr);
+		cr_assert(pl_str_starts_with(r.out.ptr, "from the host\n"), "%s", r.out.ptr);
+		sbx_result_release(&r);
+		sbx_session_close(s);
+	}
+	listing(&after, "/", false);
+	cr_assert_str_eq(after.ptr, before.ptr, "the host's root changed");
+	sbx_config_release(&cfg);
+	pl_buf_release(&before);
+	pl_buf_release(&after);
+	pl_buf_release(&local);
+	pl_buf_release(&local_after);
+	pl_buf_release(&dst);
+	pl_buf_release(&script);
+	pl_buf_release(&p);
+}
+
+Test(mounts, the_cli_binds_onto_missing_destinations)
+{
+	pl_buf out = PL_BUF_INIT, before = PL_BUF_INIT, after = PL_BUF_INIT;
+
+	listing(&before, "/", false);
+	cr_assert_eq(test_sh(&out, "'%s' sandbox run --bind '%s:/%s' --ro-bind '%s:/%s.sh' -- /bin/sh -c "
+				   "'cat /%s/inside; sh /%s.sh' 2>&1",
+			     test_plait_bin(), src.ptr, tag, file.ptr, tag, tag, tag),
+		     0, "%s", out.ptr);
+	cr_assert_str_eq(out.ptr, "from the host\nevaluated\n");
+	listing(&after, "/", false);
+	cr_assert_str_eq(after.ptr, before.ptr, "the host's root changed");
+	pl_buf_release(&out);
+	pl_buf_release(&before);
+	pl_buf_release(&after);
+}
+
+/* A small image root: the host's /usr through a bind, its own /etc,
+ * symlinks for bin and lib, the empty mount points an image has. */
+static void make_image(pl_buf *root)
+{
+	pl_path_join(root, tmp.ptr, "image");
+	cr_assert_eq(test_sh(NULL,
+			     "set -e; mkdir -p '%s'; cd '%s'; mkdir -p usr etc proc dev tmp opt/conda; "
+			     "ln -s usr/bin bin; ln -s usr/lib lib; ln -s usr/lib64 lib64; echo image > etc/issue; "
+			     "echo conda > opt/conda/marker; chmod -R go-w .",
+			     root->ptr, root->ptr),
+		     0);
+}
+
+Test(mounts, missing_destinations_in_an_image_root_leave_the_image_unchanged)
+{
+	pl_buf root = PL_BUF_INIT, before = PL_BUF_INIT, after = PL_BUF_INIT;
+	sbx_config cfg;
+	sbx_result r;
+
+	/* SWE-bench's places: /testbed, /eval.sh, /home/<repo> */
+	make_image(&root);
+	listing(&before, root.ptr, true);
+	sbx_config_init(&cfg);
+	sbx_config_set_rootfs(&cfg, root.ptr);
+	sbx_config_add_bind(&cfg, "/usr", NULL, true);
+	sbx_config_add_bind(&cfg, src.ptr, "/testbed", false);
+	sbx_config_add_bind(&cfg, file.ptr, "/eval.sh", true);
+	sbx_config_add_bind(&cfg, src.ptr, "/home/repo", true);
+	run_sh(&r, &cfg,
+	       "cat /testbed/inside /home/repo/inside /etc/issue /opt/conda/marker; sh /eval.sh; ls /; "
+	       "echo ok > /testbed/result && echo testbed-rw; touch /x 2>/dev/null || echo root-ro; "
+	       "touch /home/y 2>/dev/null || echo home-ro");
+	cr_assert_eq(r.exit_code, 0, "%s%s", r.out.ptr, r.err.ptr);
+	cr_assert_str_eq(r.out.ptr,
+			 "from the host\nfrom the host\nimage\nconda\nevaluated\n"
+			 "bin\ndev\netc\neval.sh\nhome\nlib\nlib64\nopt\nproc\ntestbed\ntmp\nusr\n"
+			 "testbed-rw\nroot-ro\nhome-ro\n",
+			 "%s", r.err.ptr);
+	listing(&after, root.ptr, true);
+	cr_assert_str_eq(after.ptr, before.ptr, "the image changed");
+	sbx_result_release(&r);
+	sbx_config_release(&cfg);
+	pl_buf_release(&root);
+	pl_buf_release(&before);
+	pl_buf_release(&after);
+}
+
+Test(mounts, a_destination_missing_from_a_writable_bind_is_refused)
+{
+	pl_buf work = PL_BUF_INIT, dst = PL_BUF_INIT, before = PL_BUF_INIT, after = PL_BUF_INIT;
+	const char *argv[] = { "/bin/true", NULL };
+	sbx_config cfg;
+	sbx_result r;
+	pl_err err = { 0 };
+
+	pl_path_join(&work, tmp.ptr, "work");
+	cr_assert_eq(mkdir(work.ptr, 0755), 0);
+	give_to_sandbox(work.ptr, 0755);
+	listing(&before, work.ptr, true);
+	pl_path_join(&dst, work.ptr, "cache/x");
+	sbx_config_init(&cfg);
+	sbx_config_set_workdir(&cfg, work.ptr);
+	sbx_config_add_bind(&cfg, src.ptr, dst.ptr, true);
+	sbx_result_init(&r);
+	cr_assert_eq(sbx_run(&r, &cfg, argv, &err), PL_ESYS);
+	cr_assert(strstr(err.msg, "bind destination missing from a writable bind or the work directory"), "%s",
+		  err.msg);
+	cr_assert(strstr(err.msg, dst.ptr), "%s", err.msg);
+	listing(&after, work.ptr, true);
+	cr_assert_str_eq(after.ptr, before.ptr, "the work directory changed");
+	sbx_result_release(&r);
+	sbx_config_release(&cfg);
+	pl_buf_release(&work);
+	pl_buf_release(&dst);
+	pl_buf_release(&before);
+	pl_buf_release(&after);
+}
+
+Test(mounts, a_destination_of_the_wrong_kind_is_a_clear_error)
+{
+	const char *argv[] = { "/bin/true", NULL };
+	sbx_config cfg;
+	sbx_result r;
+	pl_err err = { 0 };
+
+	sbx_result_init(&r);
+	sbx_config_init(&cfg);
+	sbx_config_add_bind(&cfg, file.ptr, "/usr", true);
+	cr_assert_eq(sbx_run(&r, &cfg, argv, &err), PL_ESYS);
+	cr_assert_str_eq(err.msg, "setting up the sandbox: bind destination (the source is not a directory) '/usr': "
+				  "Is a directory");
+	sbx_config_release(&cfg);
+	sbx_config_init(&cfg);
+	sbx_config_add_bind(&cfg, src.ptr, "/etc/hostname", true);
+	cr_assert_eq(sbx_run(&r, &cfg, argv, &err), PL_ESYS);
+	cr_assert_str_eq(err.msg, "setting up the sandbox: bind destination (the source is a directory) "
+				  "'/etc/hostname': Not a directory");
+	sbx_config_release(&cfg);
+	sbx_result_release(&r);
+}
+
+Test(mounts, destinations_are_normalized)
+{
+	pl_buf dst = PL_BUF_INIT;
+	sbx_config cfg;
+	sbx_result r;
+
+	sbx_config_init(&cfg);
+	pl_buf_printf(&dst, "//%s/./x//", tag);
+	sbx_config_add_bind(&cfg, src.ptr, dst.ptr, true);
+	run_sh(&r, &cfg, "cat /plait-mnt-*/x/inside");
+	cr_assert_eq(r.exit_code, 0, "%s", r.err.ptr);
+	cr_assert_str_eq(r.out.ptr, "from the host\n");
+	sbx_result_release(&r);
+	sbx_config_release(&cfg);
+	pl_buf_release(&dst);
+}

@@ -194,7 +194,23 @@ static size_t count_nl(const char *s, size_t from, size_t to)
 	return n;
 }
 
-static void search_buffer(search_job *j, file_hits *h, const char *buf, size_t len)
+/* Does the line buf[ls, le) match?  The line is made a string of its own
+ * for regexec (the buffer is the worker's, and buf[le] is put back): with
+ * REG_STARTEND on the whole file, a sanitizer's regexec interceptor ran
+ * strlen over the rest of the file for every candidate line, quadratic in
+ * the file's size. */
+static bool line_matches(const search_job *j, char *buf, size_t ls, size_t le)
+{
+	char c = buf[le];
+	int r;
+
+	buf[le] = 0;
+	r = regexec(&j->re, buf + ls, 0, NULL, 0);
+	buf[le] = c;
+	return r == 0;
+}
+
+static void search_buffer(search_job *j, file_hits *h, char *buf, size_t len)
 {
 	size_t pos = 0, line_no = 1, counted_to = 0, last_shown_line = 0, ctx_after_until = 0;
 	size_t litlen = strlen(j->lit);
@@ -214,14 +230,7 @@ static void search_buffer(search_job *j, file_hits *h, const char *buf, size_t l
 				const char *nl = memchr(m, '\n', len - (size_t)(m - buf));
 				le = nl ? (size_t)(nl - buf) : len;
 			}
-			if (j->plain)
-				hit = true;
-			else {
-				regmatch_t rm[1];
-				rm[0].rm_so = (regoff_t)ls;
-				rm[0].rm_eo = (regoff_t)le;
-				hit = regexec(&j->re, buf, 1, rm, REG_STARTEND) == 0;
-			}
+			hit = j->plain || line_matches(j, buf, ls, le);
 		} else {
 			regmatch_t rm[1];
 			rm[0].rm_so = (regoff_t)pos;
@@ -271,12 +280,8 @@ static void search_buffer(search_job *j, file_hits *h, const char *buf, size_t l
 					while (k <= ctx_after_until && s2 < len) {
 						const char *nl = memchr(buf + s2, '\n', len - s2);
 						size_t e2 = nl ? (size_t)(nl - buf) : len;
-						regmatch_t rm[1];
-						bool next_hit;
-						rm[0].rm_so = (regoff_t)s2;
-						rm[0].rm_eo = (regoff_t)e2;
-						next_hit = j->plain ? memmem(buf + s2, e2 - s2, j->lit, litlen) != NULL
-								    : regexec(&j->re, buf, 1, rm, REG_STARTEND) == 0;
+						bool next_hit = j->plain ? memmem(buf + s2, e2 - s2, j->lit, litlen) != NULL
+									 : line_matches(j, buf, s2, e2);
 						if (next_hit)
 							break;
 						add_line(&h->text, '-', k, buf + s2, e2 - s2);

@@ -99,6 +99,7 @@ typedef struct agent_settings {
 	double command_timeout; /* bash's timeout when the model gives none */
 	int64_t max_observation; /* characters kept of an observation (head and tail) */
 	char *sandbox_profile;
+	bool allow_empty_submit; /* false: the first submit of an empty patch is refused */
 	char *approval;        /* chat: "ask", "auto-edit", "full-auto", "read-only" */
 	/* loop */
 	char *on_no_tool_call; /* "finish" or "nudge" */

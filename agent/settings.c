@@ -71,6 +71,8 @@ static const key keys[] = {
 	{ "tools.max_observation", K_I64, F(max_observation), "10000", 200, BIG, NULL,
 	  "characters of an observation the model reads; longer ones keep head and tail" },
 	{ "tools.sandbox_profile", K_STR, F(sandbox_profile), "agent", 0, 0, NULL, "bash: the sandbox profile" },
+	{ "tools.allow_empty_submit", K_BOOL, F(allow_empty_submit), "false", 0, 0, NULL,
+	  "submit ends a run with an empty patch at once; false = the first empty submit is refused with a warning" },
 	{ "tools.approval", K_ENUM, F(approval), "full-auto", 0, 0, "ask|auto-edit|full-auto|read-only",
 	  "chat: ask before edits and commands, only before commands, never, or refuse both" },
 	{ "loop.on_no_tool_call", K_ENUM, F(on_no_tool_call), "nudge", 0, 0, "finish|nudge",

@@ -49,6 +49,9 @@ static PL_UNUSED agent_settings *at_settings(const char *backend, int port, cons
 	cr_assert_eq(agent_settings_set(s, "backend.api_model", "scripted", "test", &err), 0, "%s", err.msg);
 	cr_assert_eq(agent_settings_set(s, "backend.retry_base", "0.01", "test", &err), 0, "%s", err.msg);
 	cr_assert_eq(agent_settings_set(s, "backend.timeout", "30", "test", &err), 0, "%s", err.msg);
+	/* the scripted models submit without editing; tests of the refusal
+	 * set it back to false */
+	cr_assert_eq(agent_settings_set(s, "tools.allow_empty_submit", "true", "test", &err), 0, "%s", err.msg);
 	for (; kv && kv[0]; kv += 2)
 		cr_assert_eq(agent_settings_set(s, kv[0], kv[1], "test", &err), 0, "%s=%s: %s", kv[0], kv[1], err.msg);
 	cr_assert_eq(agent_settings_check(s, &err), 0, "%s", err.msg);

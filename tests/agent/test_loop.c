@@ -135,6 +135,7 @@ Test(loop, api_keys_travel_in_the_right_header)
 		agent_settings_set(s, "backend.name", k == 1 ? "anthropic" : "openai", "t", NULL);
 		agent_settings_set(s, "backend.api_base", url, "t", NULL);
 		agent_settings_set(s, "backend.api_model", "m", "t", NULL);
+		agent_settings_set(s, "tools.allow_empty_submit", "true", "t", NULL);
 		if (k == 2)
 			agent_settings_set(s, "backend.api_key_env", "MY_KEY", "t", NULL);
 		ss_push(&srv, k == 1 ? ss_anthropic(NULL, &submit_call, 1, NULL, 1, 1) : ss_openai(NULL, &submit_call, 1, NULL, 1, 1));
@@ -260,6 +261,29 @@ Test(loop, parallel_calls_run_in_order_and_answer_each_id)
 	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(m, 4), "tool_call_id")), "call_1");
 	cr_assert(strstr(json_string_value(json_object_get(json_array_get(m, 4), "content")), "a calculator"));
 	json_decref(m);
+	at_events_release(&ev);
+	agent_result_release(&res);
+	agent_settings_free(s);
+}
+
+Test(loop, an_empty_submit_is_refused_once)
+{
+	static const char *const kv[] = { "tools.allow_empty_submit", "false", NULL };
+	agent_settings *s = at_settings("openai", srv.port, kv);
+	agent_result res;
+	at_events ev;
+	json_t *tools;
+
+	ss_push(&srv, ss_openai(NULL, &submit_call, 1, NULL, 1, 1));
+	ss_push(&srv, ss_openai(NULL, &submit_call, 1, NULL, 1, 1));
+	at_run(&res, &ev, s, repo, NULL, NULL, NULL);
+	cr_assert_eq(res.exit, AGENT_EXIT_SUBMITTED, "exit %s: %s", agent_exit_name(res.exit), res.message.ptr);
+	tools = at_of_type(&ev, "tool_end");
+	cr_assert_eq(json_array_size(tools), 2, "two submits ran");
+	cr_assert(strstr(json_string_value(json_object_get(json_array_get(tools, 0), "text")), "empty"), "%s",
+		  json_string_value(json_object_get(json_array_get(tools, 0), "text")));
+	cr_assert_eq(res.patch.len, 0, "the second submit ends the run with the empty patch");
+	json_decref(tools);
 	at_events_release(&ev);
 	agent_result_release(&res);
 	agent_settings_free(s);

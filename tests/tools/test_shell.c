@@ -5,6 +5,7 @@
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fixture.h"
 
@@ -202,7 +203,7 @@ Test(shell, errors_and_background_processes_end_with_the_context)
 {
 	tools_ctx *c = repo_ctx();
 	tools_obs o;
-	char *t;
+	char cmd[128], *t;
 
 	tools_obs_init(&o);
 	cr_assert_lt(fx_call(&o, c, "bash", "{\"command\":\"\"}"), 0);
@@ -217,12 +218,20 @@ Test(shell, errors_and_background_processes_end_with_the_context)
 	cr_assert(strstr(t, "syntax error"), "%s", t);
 	cr_assert(strstr(t, "[exit code 2]"), "%s", t);
 	free(t);
-	t = bash(c, "sleep 4242 >/dev/null 2>&1 & echo started", NULL, NULL);
+	/* a sleep this test alone starts (other runs of the suite may be going
+	 * on beside it), which may still be exec'ing when the command returns:
+	 * wait for it with a deadline, and for its end after the close */
+	snprintf(cmd, sizeof(cmd), "sleep 4242.%d >/dev/null 2>&1 & echo started", (int)getpid());
+	t = bash(c, cmd, NULL, NULL);
 	cr_assert_str_eq(t, "started\n[exit code 0]\n");
 	free(t);
-	cr_assert_eq(fx_sh(NULL, "pgrep -x -f 'sleep [4]242'"), 0, "the background process should run until the context is freed");
+	cr_assert_eq(fx_sh(NULL, "for i in $(seq 100); do pgrep -x -f 'sleep 4242[.]%d' && exit 0; sleep 0.1; done; exit 1",
+			   (int)getpid()),
+		     0, "the background process should run until the context is freed");
 	tools_ctx_free(c);
-	cr_assert_neq(fx_sh(NULL, "sleep 0.2; pgrep -x -f 'sleep [4]242'"), 0, "closing the context must kill the session");
+	cr_assert_eq(fx_sh(NULL, "for i in $(seq 100); do pgrep -x -f 'sleep 4242[.]%d' || exit 0; sleep 0.1; done; exit 1",
+			   (int)getpid()),
+		     0, "closing the context must kill the session");
 }
 
 /* plait inside its own sandbox: the seccomp filter refuses new namespaces,

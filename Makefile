@@ -32,9 +32,11 @@ LIBCURL_SONAME := $(call soname,libcurl,libcurl.so)
 LIBTREE_SITTER_SONAME := $(call soname,tree-sitter,libtree-sitter.so)
 LIBARCHIVE_SONAME := $(call soname,libarchive,libarchive.so)
 LIBCRYPTO_SONAME := $(call soname,libcrypto,libcrypto.so)
+LIBEDIT_SONAME := $(call soname,libedit,libedit.so)
 DL_DEFS = -DTOOLS_LIBGIT2_SONAME='"$(LIBGIT2_SONAME)"' -DAGENT_LIBCURL_SONAME='"$(LIBCURL_SONAME)"' \
-	-DTOOLS_LIBTREE_SITTER_SONAME='"$(LIBTREE_SITTER_SONAME)"' -DIMG_LIBARCHIVE_SONAME='"$(LIBARCHIVE_SONAME)"' \
-	-DIMG_LIBCURL_SONAME='"$(LIBCURL_SONAME)"' -DIMG_LIBCRYPTO_SONAME='"$(LIBCRYPTO_SONAME)"'
+	-DTOOLS_LIBTREE_SITTER_SONAME='"$(LIBTREE_SITTER_SONAME)"' -DCLI_LIBEDIT_SONAME='"$(LIBEDIT_SONAME)"' \
+	-DIMG_LIBARCHIVE_SONAME='"$(LIBARCHIVE_SONAME)"' -DIMG_LIBCURL_SONAME='"$(LIBCURL_SONAME)"' \
+	-DIMG_LIBCRYPTO_SONAME='"$(LIBCRYPTO_SONAME)"'
 OPT := -O2
 SANFLAGS :=
 ifeq ($(SAN),1)
@@ -224,6 +226,18 @@ $(BENCH_ENGINE): scripts/bench-engine.c $(call libdeps,engine)
 bench-engine: $(BENCH_ENGINE)
 	PLAIT_ROOT=$(CURDIR) $(BENCH_ENGINE)
 
+# make bench-agent: the agent's own time per step over a 200-turn run of
+# the real loop against a scripted server on loopback, real tools, the
+# trajectory written (scripts/bench-agent.c; figures go to
+# docs/PERFORMANCE.md).
+BENCH_AGENT := $(BUILD)/bench-agent
+$(BENCH_AGENT): scripts/bench-agent.c tests/script_server.h $(call libdeps,agent)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(call ldlibs,agent)
+
+.PHONY: bench-agent
+bench-agent: $(BENCH_AGENT)
+	PLAIT_ROOT=$(CURDIR) $(BENCH_AGENT) $(or $(TURNS),200) $(or $(ROUNDS),5)
+
 # make bench-tokenizer: `plait tokenize` against python3-sentencepiece on the
 # same text (tests/reference/tokenizer_bench.py, Debian's python; not a
 # test; figures go to docs/PERFORMANCE.md).
@@ -270,12 +284,16 @@ install: all
 	for h in $(HEADERS); do install -D -m 644 $$h $(DESTDIR)$(PREFIX)/include/plait/$$h; done
 	install -m 644 $(filter-out %/libplait-cli.a,$(ALL_LIBS)) $(DESTDIR)$(PREFIX)/lib/
 	$(if $(CUDA_MODULE),install -D -m 755 $(CUDA_MODULE) $(DESTDIR)$(PREFIX)/lib/plait/libplait-cuda.so)
+	install -d $(DESTDIR)$(PREFIX)/share/plait/prompts $(DESTDIR)$(PREFIX)/share/plait/agent
+	install -m 644 prompts/*.txt $(DESTDIR)$(PREFIX)/share/plait/prompts/
+	install -m 644 configs/agent/*.json $(DESTDIR)$(PREFIX)/share/plait/agent/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/^#define PLAIT_VERSION "\(.*\)"/\1/p' common/common.h)|' \
 		scripts/plait.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/plait.pc
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/plait $(DESTDIR)$(PREFIX)/lib/pkgconfig/plait.pc
 	rm -rf $(DESTDIR)$(PREFIX)/lib/plait
+	rm -rf $(DESTDIR)$(PREFIX)/share/plait/prompts $(DESTDIR)$(PREFIX)/share/plait/agent
 	rm -f $(foreach l,$(ALL_LIBS),$(DESTDIR)$(PREFIX)/lib/$(notdir $(l)))
 	rm -rf $(DESTDIR)$(PREFIX)/include/plait
 

@@ -23,6 +23,8 @@ int tools_ctx_new(tools_ctx **out, const char *root, const tools_ctx_opts *opts,
 	c->root = pl_xstrdup(real);
 	c->max_output = opts && opts->max_output ? opts->max_output : 16000;
 	c->log = opts ? opts->log : NULL;
+	c->allow_empty_submit = opts && opts->allow_empty_submit;
+	clock_gettime(CLOCK_REALTIME, &c->opened);
 	if (opts && opts->sandbox_profile)
 		c->sandbox_profile = pl_xstrdup(opts->sandbox_profile);
 	if (git_repository_open_ext(&c->repo, real, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) == 0) {

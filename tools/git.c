@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int tools_git_clone(const char *url, const char *dest, pl_err *err)
@@ -189,6 +190,100 @@ done:
 	git_tree_free(bt);
 	git_commit_free(c);
 	return rc;
+}
+
+static const char *delta_name(git_delta_t d)
+{
+	switch (d) {
+	case GIT_DELTA_ADDED:
+		return "new";
+	case GIT_DELTA_DELETED:
+		return "deleted";
+	case GIT_DELTA_RENAMED:
+		return "renamed";
+	case GIT_DELTA_TYPECHANGE:
+		return "typechange";
+	case GIT_DELTA_CONFLICTED:
+		return "conflicted";
+	default:
+		return "modified";
+	}
+}
+
+int tools__git_changes_of(json_t **out, git_repository *r, const char *base, pl_err *err)
+{
+	git_commit *c = NULL;
+	git_tree *bt = NULL, *wt = NULL;
+	git_diff *d = NULL;
+	git_diff_options o;
+	json_t *arr = NULL;
+	size_t i, n;
+	int rc;
+
+	git_diff_options_init(&o, GIT_DIFF_OPTIONS_VERSION);
+	if ((rc = resolve_commit(&c, r, base, err)) < 0)
+		goto done;
+	if (git_commit_tree(&bt, c) < 0) {
+		rc = tools__git_error(err, PL_EIO, "base tree");
+		goto done;
+	}
+	if ((rc = worktree_tree(&wt, r, err)) < 0)
+		goto done;
+	if (git_diff_tree_to_tree(&d, r, bt, wt, &o) < 0) {
+		rc = tools__git_error(err, PL_EIO, "diff");
+		goto done;
+	}
+	arr = json_array();
+	n = git_diff_num_deltas(d);
+	for (i = 0; i < n; i++) {
+		const git_diff_delta *dd = git_diff_get_delta(d, i);
+		json_t *e = json_object();
+		pl_json_set(e, "path", json_string(dd->new_file.path ? dd->new_file.path : dd->old_file.path));
+		pl_json_set(e, "status", json_string(delta_name(dd->status)));
+		json_array_append_new(arr, e);
+	}
+	*out = arr;
+	arr = NULL;
+done:
+	json_decref(arr);
+	git_diff_free(d);
+	git_tree_free(wt);
+	git_tree_free(bt);
+	git_commit_free(c);
+	return rc;
+}
+
+int tools__git_ignored_since(json_t **out, git_repository *r, const struct timespec *since, pl_err *err)
+{
+	git_status_options so;
+	git_status_list *l = NULL;
+	json_t *arr;
+	size_t i, n;
+
+	git_status_options_init(&so, GIT_STATUS_OPTIONS_VERSION);
+	/* ignored directories as one entry each: node_modules is not walked */
+	so.flags = GIT_STATUS_OPT_INCLUDE_IGNORED | GIT_STATUS_OPT_EXCLUDE_SUBMODULES;
+	so.show = GIT_STATUS_SHOW_WORKDIR_ONLY;
+	if (git_status_list_new(&l, r, &so) < 0)
+		return tools__git_error(err, PL_EIO, "status");
+	arr = json_array();
+	n = git_status_list_entrycount(l);
+	for (i = 0; i < n; i++) {
+		const git_status_entry *e = git_status_byindex(l, i);
+		pl_buf p = PL_BUF_INIT;
+		struct stat st;
+		if (!(e->status & GIT_STATUS_IGNORED) || !e->index_to_workdir)
+			continue;
+		pl_path_join(&p, git_repository_workdir(r), e->index_to_workdir->new_file.path);
+		if (lstat(p.ptr, &st) == 0 &&
+		    (st.st_mtim.tv_sec > since->tv_sec ||
+		     (st.st_mtim.tv_sec == since->tv_sec && st.st_mtim.tv_nsec >= since->tv_nsec)))
+			json_array_append_new(arr, json_string(e->index_to_workdir->new_file.path));
+		pl_buf_release(&p);
+	}
+	git_status_list_free(l);
+	*out = arr;
+	return 0;
 }
 
 int tools_git_patch(pl_buf *out, char tree_out[41], const char *root, const char *base, pl_err *err)

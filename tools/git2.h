@@ -38,6 +38,7 @@
 	X(git_commit_tree) \
 	X(git_diff_free) \
 	X(git_diff_from_buffer) \
+	X(git_diff_get_delta) \
 	X(git_diff_get_stats) \
 	X(git_diff_num_deltas) \
 	X(git_diff_options_init) \
@@ -125,6 +126,7 @@ const tools__git2 *tools__git2_api(void);
 #define git_commit_tree (tools__git2_api()->git_commit_tree)
 #define git_diff_free (tools__git2_api()->git_diff_free)
 #define git_diff_from_buffer (tools__git2_api()->git_diff_from_buffer)
+#define git_diff_get_delta (tools__git2_api()->git_diff_get_delta)
 #define git_diff_get_stats (tools__git2_api()->git_diff_get_stats)
 #define git_diff_num_deltas (tools__git2_api()->git_diff_num_deltas)
 #define git_diff_options_init (tools__git2_api()->git_diff_options_init)

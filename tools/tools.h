@@ -103,6 +103,10 @@ typedef struct tools_ctx_opts {
 	const char *cache_dir; /* repo_map cache; NULL = <gitdir>/plait-cache */
 	size_t max_output;     /* bytes of text per observation; 0 = 16000 */
 	const char *sandbox_profile; /* bash tool's sandbox profile (name or file); NULL = "agent" */
+	/* `submit` with an empty patch ends the run at once; by default it is
+	 * refused once with a warning (an empty answer is usually a mistake),
+	 * and a second submit in a row ends the run */
+	bool allow_empty_submit;
 	const pl_log *log;
 } tools_ctx_opts;
 

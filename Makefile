@@ -337,3 +337,15 @@ bench-tools: $(BUILD)/bench-tools
 # Criterion: sudo build/sandbox-cgroup-check [--cgroup-parent DIR].
 $(BUILD)/sandbox-cgroup-check: scripts/sandbox-cgroup-check.c $(call libdeps,sandbox)
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(call ldlibs,sandbox)
+
+# ---------------------------------------------------------------- bench-images
+# A 1 GiB image and a second sharing its base, loaded into a fresh store;
+# what the store holds; starting a run over the cached image against a
+# read-only root, a hard-link copy and a full copy per run (figures:
+# docs/PERFORMANCE.md).  The layers are kept in /tmp/plait-bench-images.
+.PHONY: bench-images
+$(BUILD)/bench-images: scripts/bench-images.c $(call libdeps,image)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(call ldlibs,image)
+
+bench-images: $(BUILD)/plait $(BUILD)/bench-images
+	scripts/bench-images.sh $(BUILD)/plait $(BUILD)/bench-images $(or $(ROUNDS),20)

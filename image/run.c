@@ -108,6 +108,8 @@ static int resolve_user(img_run *r, const char *user, const char *ref, pl_err *e
 			r->home = pl_xstrdup(f[5]);
 	} else if (all_digits(u.ptr)) {
 		r->uid = strtoll(u.ptr, NULL, 10);
+	} else if (!strcmp(u.ptr, "root")) {
+		r->uid = 0; /* an image without /etc/passwd (scratch, distroless) */
 	} else {
 		rc = pl_err_set(err, PL_ENOTFOUND,
 				"image '%s': its user '%s' is not in the image's /etc/passwd", ref, u.ptr);

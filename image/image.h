@@ -20,9 +20,12 @@
  *
  * Several processes may use one store at once: writes are atomic (a blob,
  * a root or a record appears whole or not at all), the same blob or root is
- * fetched or built once (a lock per item), and pulls, loads and runs hold
- * the store shared while prune holds it alone.  Objects are single-threaded
- * per object; img_pull downloads on threads of its own.
+ * fetched or built once (a lock per item, which threads of one process
+ * respect as well), and pulls, loads and runs hold the store shared while
+ * prune holds it alone.  An img_store holds no state between calls, so
+ * several threads may pull, load, get and run through one (the benchmark
+ * harness's workers do), but not while one of them prunes.  img_pull
+ * downloads on threads of its own; other objects are single-threaded.
  */
 #ifndef PLAIT_IMAGE_H
 #define PLAIT_IMAGE_H

@@ -178,3 +178,64 @@ Test(run, parallel_runs_do_not_see_each_others_writes)
 	pl_buf_release(&sync);
 	pl_buf_release(&cmd);
 }
+
+/* As an unprivileged user: a store of its own, files its own, the same run
+ * (root's tests switch to nobody with setpriv; the whole suite also passes
+ * run as nobody). */
+Test(run, unprivileged_store_and_run)
+{
+	pl_buf out = PL_BUF_INIT;
+	int st;
+
+	if (geteuid() != 0)
+		cr_skip_test("already unprivileged: every test of this suite runs so");
+	if (!it_tool("setpriv"))
+		cr_skip_test("setpriv is not installed (Debian package util-linux)");
+	cr_assert_eq(test_sh(NULL,
+			     "chmod -R a+rX '%s/img' && mkdir '%s/nobody' && chown 65534:65534 '%s/nobody'",
+			     T.dir, T.dir, T.dir),
+		     0);
+	st = test_sh(
+		&out,
+		"cd '%s' && setpriv --reuid=65534 --regid=65534 --clear-groups env HOME='%s/nobody' sh -c \""
+		"'%s' image load --quiet --store '%s/nobody/store' img >/dev/null && "
+		"'%s' image run --store '%s/nobody/store' localhost/img:1 -- /bin/sh -c "
+		"'id -u; echo mine >> /work/data; cat /work/data; touch /etc/x && echo rw'\" 2>&1",
+		T.dir, T.dir, test_plait_bin(), T.dir, test_plait_bin(), T.dir);
+	cr_assert_eq(st, 0, "%s", out.ptr);
+	cr_assert_str_eq(out.ptr, "65534\noriginal\nmine\nrw\n", "the caller's own ids and files: %s",
+			 out.ptr);
+	pl_buf_release(&out);
+}
+
+/* No /etc/passwd (scratch, distroless) and no User: root's ids, HOME /root;
+ * a User the image does not know is an error naming it. */
+Test(run, users_without_passwd_and_unknown_users)
+{
+	char want[64];
+	test_run r;
+
+	it_mkimage(&T, "bare",
+		   "{\"tag\": \"localhost/tests/bare:1\", \"layers\": [{\"host\": [\"/bin/sh\", "
+		   "\"/usr/bin/id\"]}]}",
+		   "--oci bare");
+	r = it_plait(&T, NULL, "load --quiet bare");
+	cr_assert_eq(r.status, 0, "%s", r.err.ptr);
+	test_run_release(&r);
+	r = it_plait(&T, NULL, "run localhost/bare:1 -- /bin/sh -c 'id -u; echo $HOME; pwd'");
+	cr_assert_eq(r.status, 0, "%s", r.err.ptr);
+	snprintf(want, sizeof(want), "%u\n/root\n/\n", image_uid(0));
+	cr_assert_str_eq(r.out.ptr, want);
+	test_run_release(&r);
+	it_mkimage(&T, "ghost",
+		   "{\"tag\": \"localhost/tests/ghost:1\", \"config\": {\"User\": \"ghost\"},"
+		   " \"layers\": [{\"host\": [\"/bin/sh\"]}]}",
+		   "--oci ghost");
+	r = it_plait(&T, NULL, "load --quiet ghost");
+	cr_assert_eq(r.status, 0, "%s", r.err.ptr);
+	test_run_release(&r);
+	r = it_plait(&T, NULL, "run localhost/ghost:1 -- /bin/true");
+	cr_assert_eq(r.status, 1);
+	cr_assert(strstr(r.err.ptr, "its user 'ghost' is not in the image's /etc/passwd"), "%s", r.err.ptr);
+	test_run_release(&r);
+}

@@ -166,7 +166,10 @@ static int overlay_tree(const sbx__spec *sp, sbx__fail *f)
 	}
 	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
 		close(fs);
-		return fail(f, "creating the overlay over", cfg->rootfs);
+		return fail(f,
+			    "creating the overlay (a kernel before Linux 5.11 refuses one in a user namespace) "
+			    "over",
+			    cfg->rootfs);
 	}
 	mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
 	close(fs);

@@ -495,8 +495,8 @@ static int cmd_ls(int argc, char **argv, const cli_ctx *ctx)
 		print_json(o);
 		goto done;
 	}
-	printf("%-50s %-12s %6s %10s %10s  %s\n", "REFERENCE", "IMAGE ID", "LAYERS", "SIZE", "STORED",
-	       "PULLED");
+	printf("%-50s %-12s %6s %10s %10s  %s\n", "REFERENCE", "IMAGE ID", "LAYERS", "UNPACKED", "AS STORED",
+	       "ADDED");
 	for (i = 0; i < n; i++) {
 		char a1[32], a2[32], when[32];
 

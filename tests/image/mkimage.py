@@ -21,7 +21,8 @@ SPEC:
         {"path": "p", "type": "fifo"},
         {"path": "dev/null", "type": "char", "major": 1, "minor": 3},
         {"path": "big", "type": "file", "size": 1048576, "seed": 7}],
-      "host": ["/bin/sh"]}]}             # host programs and their libraries
+      "host": ["/bin/sh"],               # host programs and their libraries
+      "trees": [{"src": "/some/dir", "dst": "testbed"}]}]}  # host trees
 Whiteouts are files named .wh.NAME and .wh..wh..opq, written as given.
 With "platforms": ["linux/amd64", "linux/arm64"] (and --oci only), one
 image per platform, each with a file /platform naming it, under an image
@@ -79,6 +80,30 @@ def host_entries(paths):
             data = fh.read()
         entries.append({"path": f.lstrip("/"), "type": "file", "bytes": data,
                         "mode": os.stat(f).st_mode & 0o777})
+    return entries
+
+
+def tree_entries(trees):
+    """Entries copying host directory trees: [{"src": DIR, "dst": "testbed"}],
+    files, directories and symlinks with their modes, owned by root."""
+    entries = []
+    for t in trees:
+        src, dst = t["src"], t["dst"].strip("/")
+        entries.append({"path": dst + "/", "type": "dir", "mode": 0o755})
+        for dp, dns, fns in os.walk(src):
+            rel = os.path.relpath(dp, src)
+            base = dst if rel == "." else dst + "/" + rel
+            for n in sorted(dns) + sorted(fns):
+                p = os.path.join(dp, n)
+                st = os.lstat(p)
+                if os.path.islink(p):
+                    entries.append({"path": base + "/" + n, "type": "symlink", "target": os.readlink(p)})
+                elif os.path.isdir(p):
+                    entries.append({"path": base + "/" + n + "/", "type": "dir", "mode": st.st_mode & 0o7777})
+                else:
+                    with open(p, "rb") as f:
+                        entries.append({"path": base + "/" + n, "type": "file", "bytes": f.read(),
+                                        "mode": st.st_mode & 0o777})
     return entries
 
 
@@ -141,7 +166,8 @@ def sha(b):
 def build(spec):
     layers = []
     for L in spec["layers"]:
-        raw = layer_tar(host_entries(L.get("host", [])) + L.get("entries", []))
+        raw = layer_tar(host_entries(L.get("host", [])) + tree_entries(L.get("trees", [])) +
+                        L.get("entries", []))
         how = L.get("compression", "none")
         blob = compress(raw, how)
         layers.append({"raw": raw, "blob": blob, "how": how})

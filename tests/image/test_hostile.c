@@ -248,3 +248,24 @@ Test(hostile, config_lying_about_a_layer)
 	test_run_release(&r);
 	pl_buf_release(&cmd);
 }
+
+/* The same refusal from a `docker save` tarball. */
+Test(hostile, refused_from_a_docker_save_tarball)
+{
+	pl_buf spec = PL_BUF_INIT;
+	test_run r;
+
+	pl_buf_printf(&spec,
+		      "{\"tag\": \"localhost/tests/hostile:1\", \"layers\": ["
+		      "{\"entries\": [{\"path\": \"out\", \"type\": \"symlink\", \"target\": \"%s\"}]},"
+		      "{\"entries\": [{\"path\": \"out/victim\", \"content\": \"overwritten\"}]}]}",
+		      climb);
+	it_mkimage(&T, "hostile", spec.ptr, "--docker-archive hostile.tar");
+	r = it_plait(&T, NULL, "load hostile.tar");
+	cr_assert_eq(r.status, 1, "the hostile layer was accepted: %s", r.out.ptr);
+	cr_assert(strstr(r.err.ptr, "entry 'out/victim'") && strstr(r.err.ptr, "climbs above the root"), "%s",
+		  r.err.ptr);
+	test_run_release(&r);
+	canary_intact();
+	pl_buf_release(&spec);
+}

@@ -363,3 +363,39 @@ Test(registry, index_resolved_for_the_platform)
 	pl_buf_release(&p);
 	pl_buf_release(&text);
 }
+
+/* A hostile layer pulled from a registry is refused like a loaded one:
+ * nothing recorded, nothing written outside the store. */
+Test(registry, hostile_layer_refused_when_pulled)
+{
+	char digest[128], ref[256], canary[PATH_MAX + 16], victim[PATH_MAX + 32];
+	pl_buf spec = PL_BUF_INIT, text = PL_BUF_INIT;
+	test_run r;
+
+	start_registry("");
+	snprintf(canary, sizeof(canary), "%s/canary", T.dir);
+	cr_assert_eq(mkdir(canary, 0755), 0);
+	snprintf(victim, sizeof(victim), "%s/victim", canary);
+	it_write(victim, "intact\n");
+	pl_buf_printf(&spec,
+		      "{\"tag\": \"x:1\", \"layers\": [{\"entries\": ["
+		      "{\"path\": \"out\", \"type\": \"symlink\", \"target\": "
+		      "\"../../../../../../../../../../../../../../../..%s\"},"
+		      "{\"path\": \"out/victim\", \"content\": \"overwritten\"}]}]}",
+		      canary);
+	it_mkimage(&T, "hostile", spec.ptr, "--oci hostile");
+	push("oci:hostile:1", "tests/hostile:1", "", digest, sizeof(digest));
+	ref_of(ref, sizeof(ref), "tests/hostile:1");
+	r = it_plait(&T, AUTH, "pull %s", ref);
+	cr_assert_eq(r.status, 1, "the hostile layer was accepted");
+	cr_assert(strstr(r.err.ptr, "entry 'out/victim'") && strstr(r.err.ptr, "climbs above the root"), "%s",
+		  r.err.ptr);
+	test_run_release(&r);
+	cr_assert_eq(pl_file_read(&text, victim, 0, NULL), 0);
+	cr_assert_str_eq(text.ptr, "intact\n");
+	r = it_plait(&T, NULL, "ls --json");
+	cr_assert(strstr(r.out.ptr, "\"images\": []"), "%s", r.out.ptr);
+	test_run_release(&r);
+	pl_buf_release(&spec);
+	pl_buf_release(&text);
+}

@@ -66,6 +66,19 @@ static inline const char *it_tool(const char *name)
 				     tool, pkg);                                                             \
 	} while (0)
 
+/* Runs need the sandbox's namespaces. */
+static inline void it_need_sandbox(void)
+{
+	sbx_caps caps;
+	pl_err err = { 0, "" };
+
+	if (sbx_caps_probe(&caps, &err) < 0)
+		cr_skip_test("the sandbox cannot probe this machine: %s", err.msg);
+	if (!caps.userns || !caps.all_namespaces)
+		cr_skip_test("user namespaces are not available here (%s): runs need the sandbox",
+			     caps.userns_error[0] ? caps.userns_error : "refused");
+}
+
 static inline void it_write(const char *path, const char *text)
 {
 	pl_err err = { 0, "" };

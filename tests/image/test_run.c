@@ -32,6 +32,7 @@ static void setup(void)
 {
 	test_run r;
 
+	it_need_sandbox();
 	it_init(&T);
 	it_mkimage(&T, "run", run_spec, "--oci img");
 	r = it_plait(&T, NULL, "load --tag localhost/tests/run:1 img");

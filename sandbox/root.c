@@ -248,7 +248,7 @@ static int mirror(assembly *a, int dfd, const char *inner, sbx__fail *f)
 			if (!strcmp(name, ".") || !strcmp(name, ".."))
 				continue;
 			if (mirror_entry(dfd, mnt, name) < 0) {
-				snprintf(a->path, sizeof(a->path), "%s%s%.255s", inner, strcmp(inner, "/") ? "/" : "", name);
+				snprintf(a->path, sizeof(a->path), "%.3800s%s%.255s", inner, strcmp(inner, "/") ? "/" : "", name);
 				fail(f, "binding into the tmpfs that covers its directory", a->path);
 				goto done;
 			}

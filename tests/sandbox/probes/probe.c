@@ -28,6 +28,7 @@
 #include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 static int expect(long rc, int want, const char *what)
@@ -299,7 +300,15 @@ static int mode_sys(const char *name)
 	if (!strcmp(name, "sethostname"))
 		return expect(sethostname("evil", 4), EPERM, "sethostname");
 	if (!strcmp(name, "raw_socket"))
-		return expect(socket(AF_PACKET, SOCK_RAW, 0), EPERM, "AF_PACKET socket");
+		return expect2(socket(AF_PACKET, SOCK_RAW, 0), EAFNOSUPPORT, EPERM, "AF_PACKET socket");
+	if (!strcmp(name, "vsock"))
+		return expect(socket(40 /* AF_VSOCK */, SOCK_STREAM, 0), EAFNOSUPPORT, "AF_VSOCK socket");
+	if (!strcmp(name, "openat2"))
+		return expect(syscall(SYS_openat2, AT_FDCWD, "/", NULL, 0), ENOSYS, "openat2");
+	if (!strcmp(name, "open_tree_attr"))
+		return expect(syscall(467, AT_FDCWD, "/", 1, NULL, 0), EPERM, "open_tree_attr");
+	if (!strcmp(name, "quotactl_fd"))
+		return expect(syscall(SYS_quotactl_fd, 0, 0, 0, NULL), EPERM, "quotactl_fd");
 	if (!strcmp(name, "proc1_root"))
 		return expect(open("/proc/1/root/etc/passwd", O_RDONLY), EACCES, "open via /proc/1/root");
 	if (!strcmp(name, "proc_self_exe"))
@@ -363,6 +372,74 @@ static int mode_stdout_attacks(const char *marker)
 	return bad;
 }
 
+/* Socket families no test suite needs, AF_VSOCK first (a VM's vsock ports
+ * are not per network namespace). */
+static int mode_socket_families(void)
+{
+	static const int families[] = { 40 /* AF_VSOCK */, AF_PACKET, AF_ALG,	 AF_KEY, 44 /* AF_XDP */,
+					 AF_BLUETOOTH,	    AF_TIPC,   AF_CAN,	 AF_RDS, AF_APPLETALK };
+	size_t i;
+	int fd, sv[2];
+
+	for (i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
+		if ((fd = socket(families[i], SOCK_DGRAM, 0)) >= 0 || errno != EAFNOSUPPORT) {
+			printf("family %d: %s\n", families[i], fd >= 0 ? "ESCAPE: socket created" : strerrorname_np(errno));
+			return fd >= 0 ? 1 : 2;
+		}
+		if (socketpair(families[i], SOCK_DGRAM, 0, sv) == 0) {
+			printf("ESCAPE: socketpair of family %d\n", families[i]);
+			return 1;
+		}
+	}
+	printf("%zu families refused with EAFNOSUPPORT\n", i);
+	return 0;
+}
+
+/* No setuid or setgid bit on anything made or changed in dir (the work
+ * directory, which the host may later run files from). */
+static int mode_setid(const char *dir)
+{
+	char path[4096], tmpl[4096];
+	int fd, rc = 0;
+
+	snprintf(path, sizeof(path), "%s/setid-probe", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+	if (fd < 0)
+		return 2;
+	rc |= expect(chmod(path, 04755), EPERM, "chmod u+s");
+	rc |= expect(fchmod(fd, 02755), EPERM, "fchmod g+s");
+	rc |= expect(fchmodat(AT_FDCWD, path, 06755, 0), EPERM, "fchmodat ug+s");
+	rc |= expect(syscall(452 /* fchmodat2 */, AT_FDCWD, path, 04755, 0), EPERM, "fchmodat2 u+s");
+	snprintf(tmpl, sizeof(tmpl), "%s/setid-created", dir);
+	rc |= expect(open(tmpl, O_WRONLY | O_CREAT | O_EXCL, 04755), EPERM, "open(O_CREAT, 04755)");
+	rc |= expect(syscall(SYS_creat, tmpl, 02755), EPERM, "creat(02755)");
+	rc |= expect(mknod(tmpl, S_IFREG | 04755, 0), EPERM, "mknod(S_IFREG | 04755)");
+	rc |= expect(open(dir, O_TMPFILE | O_WRONLY, 04755), EPERM, "open(O_TMPFILE, 04755)");
+	/* plain modes still work */
+	if (chmod(path, 0700) < 0 || fchmod(fd, 0644) < 0) {
+		printf("a plain chmod failed: %s\n", strerrorname_np(errno));
+		rc |= 2;
+	}
+	close(fd);
+	return rc ? (rc & 1 ? 1 : 2) : 0;
+}
+
+/* File capabilities: a binary left with them runs privileged on the host. */
+static int mode_file_caps(const char *dir)
+{
+	/* VFS_CAP_REVISION_2, cap_setuid permitted and effective */
+	const uint32_t caps[5] = { 0x02000001, 1u << 7, 1u << 7, 0, 0 };
+	char path[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/caps-probe", dir);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0755)) < 0)
+		return 2;
+	close(fd);
+	return expect(setxattr(path, "security.capability", caps, sizeof(caps), 0), EPERM,
+		      "setting file capabilities");
+}
+
 int main(int argc, char **argv)
 {
 	const char *m = argc > 1 ? argv[1] : "", *a = argc > 2 ? argv[2] : "";
@@ -384,6 +461,12 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(m, "fds"))
 		return mode_fds();
+	if (!strcmp(m, "socket_families"))
+		return mode_socket_families();
+	if (!strcmp(m, "setid"))
+		return mode_setid(a);
+	if (!strcmp(m, "file_caps"))
+		return mode_file_caps(a);
 	if (!strcmp(m, "stdout_attacks"))
 		return mode_stdout_attacks(a);
 	if (!strcmp(m, "stdout_nonblock"))

@@ -82,12 +82,12 @@ static int set_attr(const char *path, unsigned long set)
 	return set_attr_at(AT_FDCWD, path, AT_RECURSIVE, set);
 }
 
-/* A detached copy of the tree at src with flags set (recursively), not
- * yet attached anywhere; *dir says whether its root is a directory. */
-static int detached_tree(const char *src, unsigned long set, bool *dir)
+/* A detached copy of the tree at dfd/path with flags set (recursively),
+ * not yet attached anywhere; *dir says whether its root is a directory. */
+static int detached_tree(int dfd, const char *path, unsigned long set, bool *dir)
 {
 	struct stat st;
-	int fd = open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	int fd = open_tree(dfd, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | (*path ? 0 : AT_EMPTY_PATH));
 
 	if (fd < 0)
 		return -1;
@@ -103,10 +103,63 @@ static int detached_tree(const char *src, unsigned long set, bool *dir)
 	return fd;
 }
 
+/* Whether a is a proper ancestor of path, both normalized. */
+static bool ancestor(const char *a, const char *path)
+{
+	size_t n = strlen(a);
+
+	if (!strcmp(a, "/"))
+		return strcmp(path, "/") != 0;
+	return strlen(path) > n && !strncmp(path, a, n) && path[n] == '/';
+}
+
+int sbx__source_open(const sbx__spec *sp, const char *path)
+{
+	const sbx_config *cfg = sp->cfg;
+	const char *anchor = NULL;
+	struct open_how how;
+	size_t i;
+	int dfd, fd, e;
+
+	/* The deepest writable tree the path lies in: the sandbox (this run
+	 * or an earlier one) may have left symlinks anywhere below it. */
+	if (sp->work_src && ancestor(sp->work_src, path))
+		anchor = sp->work_src;
+	for (i = 0; i < cfg->nbinds; i++)
+		if (!cfg->binds[i].ro && ancestor(sp->bind_src[i], path) &&
+		    (!anchor || strlen(sp->bind_src[i]) > strlen(anchor)))
+			anchor = sp->bind_src[i];
+	if (!anchor)
+		return open(path, O_PATH | O_CLOEXEC);
+	/* the anchor itself resolves by the same rule (it is shorter) */
+	if ((dfd = sbx__source_open(sp, anchor)) < 0)
+		return -1;
+	memset(&how, 0, sizeof(how));
+	how.flags = O_PATH | O_CLOEXEC;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+	fd = (int)syscall(SYS_openat2, dfd, path + strlen(anchor) + (strcmp(anchor, "/") ? 1 : 0), &how, sizeof(how));
+	e = errno;
+	close(dfd);
+	errno = e;
+	return fd;
+}
+
+/* Bind k's source as a detached tree, unless the caller opened it already
+ * (id-mapped, run.c). */
 static int open_bind(const sbx__spec *sp, size_t k, const char *src, bool ro, sbx__fail *f)
 {
-	sp->bind_fd[k] = detached_tree(src, (ro ? MOUNT_ATTR_RDONLY : 0) | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+	int fd;
+
+	if (sp->bind_fd[k] >= 0)
+		return 0;
+	if ((fd = sbx__source_open(sp, src)) < 0)
+		return fail(f, errno == ELOOP ? "bind source (no symlink may lead through the work directory or a "
+						"writable bind: it may have been left there by an earlier run)"
+					      : "bind source",
+			    src);
+	sp->bind_fd[k] = detached_tree(fd, "", (ro ? MOUNT_ATTR_RDONLY : 0) | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
 				       &sp->bind_dir[k]);
+	close(fd);
 	if (sp->bind_fd[k] < 0)
 		return fail(f, "bind source", src);
 	return 0;
@@ -122,6 +175,8 @@ typedef struct assembly {
 	size_t nown;
 	int *mirror; /* sp->mirror_fd */
 	size_t nmirror;
+	dev_t reserved[4]; /* /proc, /dev and the mounts in it: no bind there */
+	size_t nreserved;
 	char path[PATH_MAX]; /* a path for a message */
 } assembly;
 
@@ -157,6 +212,19 @@ static bool is_own(const assembly *a, int fd)
 		return false;
 	for (i = 0; i < a->nown; i++)
 		if (a->own[i] == st.st_dev)
+			return true;
+	return false;
+}
+
+static bool is_reserved(const assembly *a, int fd)
+{
+	struct stat st;
+	size_t i;
+
+	if (fstat(fd, &st) < 0)
+		return true;
+	for (i = 0; i < a->nreserved; i++)
+		if (a->reserved[i] == st.st_dev)
 			return true;
 	return false;
 }
@@ -305,6 +373,12 @@ static int make_mount_point(assembly *a, const char *inner, bool dir, sbx__fail 
 	snprintf(a->path, sizeof(a->path), "%s", buf);
 	if (dfd < 0)
 		return fail(f, "bind destination: looking up", a->path);
+	if (is_reserved(a, dfd)) {
+		close(dfd);
+		errno = EPERM;
+		snprintf(a->path, sizeof(a->path), "%s", inner);
+		return fail(f, "bind destination (it leads into /proc or /dev, the sandbox's own)", a->path);
+	}
 	if (!is_own(a, dfd)) {
 		if (fstatvfs(dfd, &sv) < 0 || !(sv.f_flag & ST_RDONLY)) {
 			close(dfd);
@@ -360,13 +434,91 @@ static int make_mount_point(assembly *a, const char *inner, bool dir, sbx__fail 
 	return dfd;
 }
 
+/* Whether the sandbox's user may search a directory: its mode for the
+ * owner, group or others as the ids compare (this namespace maps the
+ * host's root and the sandbox's ids; ACLs are not read). */
+static bool searchable(const sbx__spec *sp, const struct stat *st)
+{
+	if (st->st_uid == sp->host_uid)
+		return st->st_mode & S_IXUSR;
+	if (st->st_gid == sp->host_gid)
+		return st->st_mode & S_IXGRP;
+	return st->st_mode & S_IXOTH;
+}
+
+/* Cover the directory at dfd (inner) with an empty tmpfs of the sandbox's
+ * own, mode 0755: what was there stays out of sight, and mount points made
+ * in it can be reached. */
+static int mask(assembly *a, int dfd, const char *inner, sbx__fail *f)
+{
+	int fs, mnt = -1;
+
+	snprintf(a->path, sizeof(a->path), "%s", inner);
+	if ((fs = fsopen("tmpfs", FSOPEN_CLOEXEC)) < 0 || fsconfig(fs, FSCONFIG_SET_STRING, "mode", "755", 0) < 0 ||
+	    fsconfig(fs, FSCONFIG_SET_STRING, "size", "1m", 0) < 0 || fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0 ||
+	    (mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV)) < 0 ||
+	    move_mount(mnt, "", dfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+		if (fs >= 0)
+			close(fs);
+		if (mnt >= 0)
+			close(mnt);
+		return fail(f, "covering with a tmpfs a directory the sandbox's user cannot search,", a->path);
+	}
+	close(fs);
+	add_own(a, mnt);
+	a->mirror[a->nmirror++] = mnt;
+	return 0;
+}
+
+/* As root, a destination is made reachable by the sandbox's user: the
+ * first ancestor it could not search (a 0700 home directory, /root) is
+ * covered by an empty tmpfs in which the way to the destination is then
+ * made.  Only what the user could not have seen is hidden. */
+static int reach(assembly *a, const char *inner, sbx__fail *f)
+{
+	char buf[PATH_MAX];
+	size_t len = strlen(inner), i;
+	struct stat st;
+	int fd, rc;
+
+	if (len >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return fail(f, "bind destination", inner);
+	}
+	memcpy(buf, inner, len + 1);
+	for (i = 1; i < len; i++) {
+		if (buf[i] != '/')
+			continue;
+		buf[i] = '\0';
+		fd = lookup(a, buf, O_DIRECTORY);
+		if (fd < 0) /* missing: made later, in a tmpfs of our own */
+			return 0;
+		if (fstat(fd, &st) == 0 && !searchable(a->sp, &st) && !is_own(a, fd)) {
+			rc = mask(a, fd, buf, f);
+			close(fd);
+			return rc;
+		}
+		close(fd);
+		buf[i] = '/';
+	}
+	return 0;
+}
+
 /* Bind tree k (the detached copy open_bind made) at inner. */
 static int attach_bind(assembly *a, size_t k, const char *inner, sbx__fail *f)
 {
 	const sbx__spec *sp = a->sp;
 	struct stat st;
-	int fd = lookup(a, inner, 0);
+	int fd;
 
+	if (sp->drop_to && reach(a, inner, f) < 0)
+		return -1;
+	fd = lookup(a, inner, 0);
+	if (fd >= 0 && is_reserved(a, fd)) {
+		close(fd);
+		errno = EPERM;
+		return fail(f, "bind destination (it leads into /proc or /dev, the sandbox's own)", inner);
+	}
 	if (fd < 0 && errno == ENOENT)
 		fd = make_mount_point(a, inner, sp->bind_dir[k], f);
 	else if (fd < 0)
@@ -457,19 +609,19 @@ static int make_proc(const sbx__spec *sp, sbx__fail *f)
 int sbx__root_assemble(const sbx__spec *sp, sbx__fail *f)
 {
 	const sbx_config *cfg = sp->cfg;
-	assembly a = { sp, -1, sp->own_dev, 0, sp->mirror_fd, 0, "" };
+	assembly a = { sp, -1, sp->own_dev, 0, sp->mirror_fd, 0, { 0 }, 0, "" };
 	size_t i;
 	int root, fd, rc = -1;
 
 	/* Every tree the sandbox shows, copied and flagged while detached;
 	 * then the root is attached on STAGE and the rest assembled on it. */
-	root = detached_tree(sp->root_src, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, NULL);
+	root = detached_tree(AT_FDCWD, sp->root_src, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, NULL);
 	if (root < 0)
 		return fail(f, "copying the root", sp->root_src);
 	for (i = 0; i < cfg->nbinds; i++)
-		if (open_bind(sp, i, cfg->binds[i].src, cfg->binds[i].ro, f) < 0)
+		if (open_bind(sp, i, sp->bind_src[i], cfg->binds[i].ro, f) < 0)
 			return -1;
-	if (sp->work_dst && open_bind(sp, cfg->nbinds, cfg->workdir, false, f) < 0)
+	if (sp->work_dst && open_bind(sp, cfg->nbinds, sp->work_src, false, f) < 0)
 		return -1;
 	if (move_mount(root, "", AT_FDCWD, STAGE, MOVE_MOUNT_F_EMPTY_PATH) < 0)
 		return fail(f, "attaching the root on", STAGE);
@@ -486,6 +638,19 @@ int sbx__root_assemble(const sbx__spec *sp, sbx__fail *f)
 	    mount("tmpfs", STAGE "/var/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0) {
 		fail(f, "mounting tmpfs on", "/var/tmp");
 		goto done;
+	}
+	/* No bind may land in these, even through a symlink. */
+	{
+		static const char *const res[] = { "/proc", "/dev", "/dev/pts", "/dev/shm" };
+
+		for (i = 0; i < PL_ARRAY_LEN(res); i++)
+			if ((fd = lookup(&a, res[i], O_DIRECTORY)) >= 0) {
+				struct stat st;
+
+				if (fstat(fd, &st) == 0)
+					a.reserved[a.nreserved++] = st.st_dev;
+				close(fd);
+			}
 	}
 	/* Mount points may be created in these (the sandbox's own). */
 	if ((fd = lookup(&a, "/tmp", O_DIRECTORY)) >= 0) {

@@ -20,6 +20,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -30,50 +31,36 @@ extern char **environ;
 
 /* ---------------------------------------------------------------- starting */
 
-/* An absolute path inside the sandbox without "//", "/." or a trailing
- * "/": what the child looks up and what messages show. */
-static char *normalized(const char *path)
-{
-	pl_buf x = PL_BUF_INIT;
-	const char *p = path;
-
-	while (*p) {
-		size_t n;
-
-		while (*p == '/')
-			p++;
-		n = strcspn(p, "/");
-		if (n && !(n == 1 && p[0] == '.')) {
-			pl_buf_putc(&x, '/');
-			pl_buf_add(&x, p, n);
-		}
-		p += n;
-	}
-	if (!x.len)
-		pl_buf_putc(&x, '/');
-	return pl_buf_detach(&x, NULL);
-}
-
 static void spec_release(sbx__spec *sp)
 {
 	size_t i;
 
-	for (i = 0; sp->bind_dst && i < sp->cfg->nbinds; i++)
+	for (i = 0; sp->bind_dst && i < sp->cfg->nbinds; i++) {
 		free(sp->bind_dst[i]);
+		free(sp->bind_src[i]);
+	}
+	/* trees the caller opened and the child did not take */
+	for (i = 0; sp->bind_fd && i <= sp->cfg->nbinds; i++)
+		if (sp->bind_fd[i] >= 0)
+			close(sp->bind_fd[i]);
 	free(sp->bind_dst);
+	free(sp->bind_src);
 	free(sp->bind_fd);
 	free(sp->bind_dir);
 	free(sp->mirror_fd);
 	free(sp->own_dev);
+	free(sp->keep_fd);
 	free(sp->work_dst);
+	free(sp->work_src);
 }
 
 /* cg: the sandbox's cgroup, when it has one: memory and processes are then
  * its limits, not RLIMIT_AS (which breaks programs reserving large virtual
- * ranges: Go, the JVM, AddressSanitizer), RLIMIT_NPROC and pid_max. */
-static void spec_prepare(sbx__spec *sp, const sbx_config *cfg, const sbx__cgroup *cg)
+ * ranges: Go, the JVM, AddressSanitizer), RLIMIT_NPROC and pid_max.  ids:
+ * the host ids it runs as. */
+static void spec_prepare(sbx__spec *sp, const sbx_config *cfg, const sbx__cgroup *cg, const sbx__ids *ids)
 {
-	size_t i;
+	size_t i, n = cfg->nbinds + 1;
 
 	memset(sp, 0, sizeof(*sp));
 	sp->cfg = cfg;
@@ -85,28 +72,111 @@ static void spec_prepare(sbx__spec *sp, const sbx_config *cfg, const sbx__cgroup
 	}
 	sp->sync_fd = sp->ctl_fd = sp->fd_in = sp->fd_out = sp->fd_err = -1;
 	sp->root_src = cfg->rootfs ? cfg->rootfs : "/";
-	if (cfg->workdir)
-		sp->work_dst = normalized(cfg->workdir);
-	sp->bind_dst = pl_xcalloc(cfg->nbinds + 1, sizeof(char *));
-	sp->bind_fd = pl_xcalloc(cfg->nbinds + 1, sizeof(int));
-	sp->bind_dir = pl_xcalloc(cfg->nbinds + 1, sizeof(bool));
-	/* one tmpfs copy at most per bind (the work directory's included);
-	 * the sandbox's own tmpfs mounts: /tmp, /var/tmp and those copies */
-	sp->mirror_fd = pl_xcalloc(cfg->nbinds + 1, sizeof(int));
-	sp->own_dev = pl_xcalloc(cfg->nbinds + 8, sizeof(dev_t));
-	for (i = 0; i < cfg->nbinds; i++)
-		sp->bind_dst[i] = normalized(cfg->binds[i].dst);
+	if (cfg->workdir) {
+		sp->work_dst = sbx__path_normalize(cfg->workdir);
+		sp->work_src = sbx__path_normalize(cfg->workdir);
+	}
+	sp->bind_dst = pl_xcalloc(n, sizeof(char *));
+	sp->bind_src = pl_xcalloc(n, sizeof(char *));
+	sp->bind_fd = pl_xcalloc(n, sizeof(int));
+	sp->bind_dir = pl_xcalloc(n, sizeof(bool));
+	for (i = 0; i < n; i++)
+		sp->bind_fd[i] = -1;
+	/* per bind (the work directory's included) at most one tmpfs copy of
+	 * a directory and one tmpfs hiding a directory; the sandbox's own
+	 * tmpfs mounts are those and a few more (/tmp, /var/tmp, /run...) */
+	sp->mirror_fd = pl_xcalloc(2 * n, sizeof(int));
+	sp->own_dev = pl_xcalloc(2 * n + 8, sizeof(dev_t));
+	sp->keep_fd = pl_xcalloc(n + 8, sizeof(int));
+	for (i = 0; i < cfg->nbinds; i++) {
+		sp->bind_dst[i] = sbx__path_normalize(cfg->binds[i].dst);
+		sp->bind_src[i] = sbx__path_normalize(cfg->binds[i].src);
+	}
 	if (sp->lim.nproc)
 		snprintf(sp->pid_max, sizeof(sp->pid_max), "%llu",
 			 (unsigned long long)(sp->lim.nproc + 1 < 301 ? 301 : sp->lim.nproc + 1));
-	if (geteuid() == 0) {
-		sp->host_uid = cfg->uid >= 0 ? (uid_t)cfg->uid : SBX__NOBODY;
-		sp->host_gid = cfg->gid >= 0 ? (gid_t)cfg->gid : SBX__NOBODY;
-		sp->drop_to = true;
-	} else {
-		sp->host_uid = geteuid();
-		sp->host_gid = getegid();
+	sp->host_uid = ids->uid;
+	sp->host_gid = ids->gid;
+	sp->drop_to = geteuid() == 0;
+}
+
+/* As root, the work directory and the writable binds whose owner is not
+ * the sandbox's user are bound id-mapped: their owner's files appear as the
+ * sandbox user's own, and what it creates there belongs to the owner on the
+ * host, as if the owner had made it; the sandbox's own uid owns nothing on
+ * the host.  The caller opens these: id-mapping a mount takes privilege in
+ * the host's user namespace, which the child has left. */
+static int open_mapped_binds(sbx__spec *sp, pl_err *err)
+{
+	const sbx_config *cfg = sp->cfg;
+	struct {
+		uid_t uid;
+		gid_t gid;
+		int fd;
+	} ns[4];
+	size_t nns = 0, i, j;
+	int rc = 0;
+
+	if (!sp->drop_to)
+		return 0;
+	for (i = 0; i <= cfg->nbinds && rc == 0; i++) {
+		const char *src = i < cfg->nbinds ? (cfg->binds[i].ro ? NULL : sp->bind_src[i]) : sp->work_src;
+		struct mount_attr ma;
+		struct stat st;
+		int fd, userns = -1;
+		bool own;
+
+		if (!src)
+			continue;
+		if ((fd = sbx__source_open(sp, src)) < 0 || fstat(fd, &st) < 0) {
+			rc = errno == ELOOP ? pl_err_set(err, PL_EINVAL,
+							 "%s '%s': a symlink lies on its way inside the work directory or "
+							 "a writable bind (it may have been left there by an earlier run)",
+							 i < cfg->nbinds ? "bind source" : "workdir", src)
+					    : pl_err_sys(err, PL_ENOTFOUND, "%s '%s'", i < cfg->nbinds ? "bind source" : "workdir",
+							 src);
+			if (fd >= 0)
+				close(fd);
+			break;
+		}
+		if (st.st_uid == sp->host_uid && st.st_gid == sp->host_gid) {
+			close(fd); /* the sandbox's own: the child binds it as is */
+			continue;
+		}
+		for (j = 0; j < nns && userns < 0; j++)
+			if (ns[j].uid == st.st_uid && ns[j].gid == st.st_gid)
+				userns = ns[j].fd;
+		own = userns < 0;
+		if (own && (rc = sbx__idmap_userns(&userns, st.st_uid, st.st_gid, sp->host_uid, sp->host_gid, err)) < 0) {
+			close(fd);
+			break;
+		}
+		if (own && nns < PL_ARRAY_LEN(ns)) {
+			ns[nns].uid = st.st_uid;
+			ns[nns].gid = st.st_gid;
+			ns[nns++].fd = userns;
+			own = false;
+		}
+		memset(&ma, 0, sizeof(ma));
+		ma.attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+		ma.userns_fd = (uint64_t)userns;
+		ma.propagation = MS_PRIVATE;
+		sp->bind_fd[i] = open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
+		if (sp->bind_fd[i] < 0 ||
+		    mount_setattr(sp->bind_fd[i], "", AT_EMPTY_PATH | AT_RECURSIVE, &ma, sizeof(ma)) < 0)
+			rc = pl_err_sys(err, PL_EUNSUPPORTED,
+					"cannot map the owner of '%s' (uid %u) onto the sandbox's user (uid %u) with an "
+					"id-mapped mount (Linux 5.12+, and a filesystem that supports them); run the sandbox "
+					"as the owner instead (--uid %u)",
+					src, (unsigned)st.st_uid, (unsigned)sp->host_uid, (unsigned)st.st_uid);
+		sp->bind_dir[i] = S_ISDIR(st.st_mode);
+		if (own)
+			close(userns);
+		close(fd);
 	}
+	for (j = 0; j < nns; j++)
+		close(ns[j].fd);
+	return rc;
 }
 
 static int write_proc(pid_t pid, const char *file, const char *data, pl_err *err)
@@ -119,9 +189,11 @@ static int write_proc(pid_t pid, const char *file, const char *data, pl_err *err
 	return 0;
 }
 
-/* Root maps inner 0 to host 0 only while the root is assembled (files on
- * the staging tmpfs need a mapped owner), then the child switches to the
- * target ids.  An unprivileged caller's child writes its own maps. */
+/* Root maps inner 0 to host 0 only while the root is assembled (owner
+ * checks on the host's files it opens, owners for the files it makes),
+ * and the sandbox's ids; the child then leaves for a user namespace of its
+ * own that maps the sandbox's ids only (child.c).  An unprivileged
+ * caller's child writes its own maps. */
 static int write_maps(pid_t pid, const sbx__spec *sp, pl_err *err)
 {
 	char m[96];
@@ -129,16 +201,10 @@ static int write_maps(pid_t pid, const sbx__spec *sp, pl_err *err)
 
 	if (!sp->drop_to)
 		return 0;
-	if (sp->host_uid == 0)
-		snprintf(m, sizeof(m), "0 0 1\n");
-	else
-		snprintf(m, sizeof(m), "0 0 1\n%u %u 1\n", sp->host_uid, sp->host_uid);
+	snprintf(m, sizeof(m), "0 0 1\n%u %u 1\n", sp->host_uid, sp->host_uid);
 	if ((rc = write_proc(pid, "uid_map", m, err)) < 0)
 		return rc;
-	if (sp->host_gid == 0)
-		snprintf(m, sizeof(m), "0 0 1\n");
-	else
-		snprintf(m, sizeof(m), "0 0 1\n%u %u 1\n", sp->host_gid, sp->host_gid);
+	snprintf(m, sizeof(m), "0 0 1\n%u %u 1\n", sp->host_gid, sp->host_gid);
 	return write_proc(pid, "gid_map", m, err);
 }
 
@@ -596,6 +662,7 @@ int sbx_run_opts(sbx_result *res, const sbx_config *cfg, const char *const *argv
 	run_state st;
 	sbx__spec sp;
 	sbx__cgroup cg;
+	sbx__ids ids;
 	char **envp = NULL;
 	int p[3][2], rc, i;
 	unsigned cg_hit = 0;
@@ -609,12 +676,17 @@ int sbx_run_opts(sbx_result *res, const sbx_config *cfg, const char *const *argv
 		return rc;
 	if ((rc = cgroup_open(&cg, cfg, err)) < 0)
 		return rc;
+	if ((rc = sbx__ids_acquire(&ids, cfg, err)) < 0) {
+		sbx__cgroup_destroy(&cg);
+		return rc;
+	}
 	if ((rc = make_pipes(p, want_in, !direct, cfg->merge_output, err)) < 0) {
+		sbx__ids_release(&ids);
 		sbx__cgroup_destroy(&cg);
 		return rc;
 	}
 	envp = build_env(cfg, opts ? opts->env : NULL);
-	spec_prepare(&sp, cfg, &cg);
+	spec_prepare(&sp, cfg, &cg, &ids);
 	sp.argv = (char *const *)argv;
 	sp.envp = envp;
 	sp.cwd = pick_cwd(cfg, opts);
@@ -628,7 +700,8 @@ int sbx_run_opts(sbx_result *res, const sbx_config *cfg, const char *const *argv
 	}
 	memset(&st, 0, sizeof(st));
 	st.in = st.ctl = -1;
-	rc = start_sandbox(&pid, &st.ctl, &sp, err);
+	if ((rc = open_mapped_binds(&sp, err)) == 0)
+		rc = start_sandbox(&pid, &st.ctl, &sp, err);
 	/* The child's ends now live in the child only. */
 	if (p[0][0] >= 0)
 		close(p[0][0]);
@@ -681,6 +754,7 @@ int sbx_run_opts(sbx_result *res, const sbx_config *cfg, const char *const *argv
 	res->cgroup = cg.dir[0] != '\0';
 done:
 	sbx__cgroup_destroy(&cg);
+	sbx__ids_release(&ids);
 	spec_release(&sp);
 	strv_free(envp);
 	return rc;
@@ -699,6 +773,7 @@ struct sbx_session {
 	int ctl;
 	bool dead;
 	sbx__cgroup cg;
+	sbx__ids ids; /* held until the session is closed */
 };
 
 static void config_copy(sbx_config *dst, const sbx_config *src)
@@ -739,12 +814,14 @@ int sbx_session_open(sbx_session **out, const sbx_config *cfg, pl_err *err)
 	s = pl_xcalloc(1, sizeof(*s));
 	s->ctl = -1;
 	sbx__cgroup_init(&s->cg);
+	sbx__ids_init(&s->ids);
 	config_copy(&s->cfg, cfg);
-	if ((rc = cgroup_open(&s->cg, &s->cfg, err)) < 0)
+	if ((rc = cgroup_open(&s->cg, &s->cfg, err)) < 0 || (rc = sbx__ids_acquire(&s->ids, &s->cfg, err)) < 0)
 		goto fail;
-	spec_prepare(&sp, &s->cfg, &s->cg);
+	spec_prepare(&sp, &s->cfg, &s->cg, &s->ids);
 	sp.session = true;
-	rc = start_sandbox(&s->init, &s->ctl, &sp, err);
+	if ((rc = open_mapped_binds(&sp, err)) == 0)
+		rc = start_sandbox(&s->init, &s->ctl, &sp, err);
 	spec_release(&sp);
 	if (rc < 0)
 		goto fail;
@@ -924,6 +1001,7 @@ void sbx_session_close(sbx_session *s)
 			;
 	}
 	sbx__cgroup_destroy(&s->cg);
+	sbx__ids_release(&s->ids);
 	sbx_config_release(&s->cfg);
 	free(s);
 }

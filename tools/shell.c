@@ -53,7 +53,6 @@ static void make_mark(char out[40])
 static int shell_open(tools_ctx *ctx, pl_err *err)
 {
 	sbx_config c, *cfg = &c;
-	struct stat st;
 	int rc;
 
 	sbx_config_init(cfg);
@@ -61,14 +60,12 @@ static int shell_open(tools_ctx *ctx, pl_err *err)
 		sbx_config_release(cfg);
 		return pl_err_prefix(err, "bash: loading the sandbox profile");
 	}
+	/* The repository is the work directory: as root, the sandbox runs as
+	 * a uid of its own that is never root, the repository's owner mapped
+	 * onto it (what the commands create belongs to the owner), and where
+	 * the sandbox's user could not reach the repository (/root/project) the
+	 * way to it is made (docs/SANDBOX.md, "Identity"). */
 	sbx_config_set_workdir(cfg, ctx->root);
-	/* Run as the repository's owner: as root the sandbox would otherwise
-	 * run as nobody, who cannot write the checkout the editor tools write,
-	 * and files the commands create belong to the checkout's owner. */
-	if (geteuid() == 0 && stat(ctx->root, &st) == 0) {
-		cfg->uid = st.st_uid;
-		cfg->gid = st.st_gid;
-	}
 	ctx->shell_timeout = cfg->limits.timeout > 0 ? cfg->limits.timeout : DEFAULT_TIMEOUT;
 	rc = sbx_session_open(&ctx->shell, cfg, err);
 	sbx_config_release(cfg);

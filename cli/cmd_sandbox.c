@@ -295,6 +295,19 @@ static int apply_opt(sbx_config *cfg, bool *json, bool *want_stdin, const cli_ar
 	return st;
 }
 
+/* Whether cfg limits memory or processes otherwise than the defaults. */
+static bool limits_chosen(const sbx_config *cfg)
+{
+	sbx_config d;
+	bool chosen;
+
+	sbx_config_init(&d);
+	chosen = (cfg->limits.memory && cfg->limits.memory != d.limits.memory) ||
+		 (cfg->limits.nproc && cfg->limits.nproc != d.limits.nproc);
+	sbx_config_release(&d);
+	return chosen;
+}
+
 static int cmd_run(int argc, char **argv, const cli_ctx *ctx)
 {
 	sbx_config cfg;
@@ -338,9 +351,9 @@ static int cmd_run(int argc, char **argv, const cli_ctx *ctx)
 		rc = cli_fail(ctx, "sandbox", CLI_EXIT_USAGE, "no command given (plait sandbox run [options] -- CMD)");
 		goto done;
 	}
-	/* One notice when the limits cannot be a cgroup's, saying why. */
-	if ((cfg.limits.memory || cfg.limits.nproc) && cfg.cgroup == SBX_CGUSE_AUTO &&
-	    !sbx_config_uses_cgroup(&cfg, &cginfo))
+	/* One notice when limits asked for (by an option or the profile, not
+	 * the defaults every run has) cannot be a cgroup's, saying why. */
+	if (limits_chosen(&cfg) && cfg.cgroup == SBX_CGUSE_AUTO && !sbx_config_uses_cgroup(&cfg, &cginfo))
 		pl_log_warn(ctx ? ctx->log : NULL,
 			    "memory and process limits fall back to rlimits (RLIMIT_AS per process, "
 			    "RLIMIT_NPROC, the PID namespace's pid_max), not a cgroup: %s",

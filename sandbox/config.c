@@ -25,6 +25,10 @@ void sbx_config_init(sbx_config *cfg)
 	for (i = 0; i < PL_ARRAY_LEN(default_env_allow); i++)
 		sbx_config_allow_env(cfg, default_env_allow[i]);
 	sbx_config_set_env(cfg, "HOME=/tmp", NULL);
+	/* Nothing unbounded by default (docs/SANDBOX.md, "Limits"); a
+	 * profile or the caller raises what a job needs. */
+	cfg->limits.nproc = 1024;
+	cfg->limits.memory = (uint64_t)4 << 30;
 	cfg->limits.nofile = 1024;
 	cfg->output_cap = 1 << 20;
 	cfg->uid = -1;

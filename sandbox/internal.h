@@ -112,6 +112,7 @@ typedef struct sbx__spec {
 	 * its pipes and the trees the caller opened) */
 	int *keep_fd;
 	char pid_max[32];
+	char tmpfs_opts[64]; /* the private places' tmpfs: mode, size */
 	sbx_limits lim;         /* the rlimits: cfg's, less what a cgroup enforces */
 	const sbx__cgroup *cg;  /* caller side: the cgroup init goes into, or NULL */
 } sbx__spec;

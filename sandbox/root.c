@@ -40,6 +40,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #define STAGE SBX__STAGE
@@ -175,8 +176,9 @@ typedef struct assembly {
 	size_t nown;
 	int *mirror; /* sp->mirror_fd */
 	size_t nmirror;
-	dev_t reserved[4]; /* /proc, /dev and the mounts in it: no bind there */
+	dev_t reserved[3]; /* /proc, /dev, /dev/pts: no bind lands there */
 	size_t nreserved;
+	uint64_t shm_mnt;  /* /dev/shm's mount (its tmpfs is /tmp's: by mount) */
 	char path[PATH_MAX]; /* a path for a message */
 } assembly;
 
@@ -218,15 +220,15 @@ static bool is_own(const assembly *a, int fd)
 
 static bool is_reserved(const assembly *a, int fd)
 {
-	struct stat st;
+	struct statx sx;
 	size_t i;
 
-	if (fstat(fd, &st) < 0)
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) < 0)
 		return true;
 	for (i = 0; i < a->nreserved; i++)
-		if (a->reserved[i] == st.st_dev)
+		if (a->reserved[i] == makedev(sx.stx_dev_major, sx.stx_dev_minor))
 			return true;
-	return false;
+	return (sx.stx_mask & STATX_MNT_ID) && sx.stx_mnt_id == a->shm_mnt;
 }
 
 static int reopen_root(assembly *a)
@@ -575,8 +577,6 @@ static int make_dev(sbx__fail *f)
 	if (mount("devpts", STAGE "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620") <
 	    0)
 		return fail(f, "mounting devpts on", "/dev/pts");
-	if (mount("tmpfs", STAGE "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
-		return fail(f, "mounting tmpfs on", "/dev/shm");
 	if (set_attr(STAGE "/dev", MOUNT_ATTR_NOSUID) < 0)
 		return fail(f, "setting flags on", "/dev");
 	return 0;
@@ -606,12 +606,116 @@ static int make_proc(const sbx__spec *sp, sbx__fail *f)
 	return 0;
 }
 
+/* The sandbox's writable places.  One tmpfs, sized by the memory limit
+ * (its pages are memory that no rlimit counts: 400 MiB of /tmp under
+ * --memory 32M otherwise), holds a directory for each, bound where it
+ * goes; a place the root lacks is skipped, and one that is another's alias
+ * (/var/run -> /run) is bound once.  /run and its kin hide the host's
+ * unix sockets (D-Bus, docker.sock, /run/user/UID) and pid files. */
+static int private_dirs(assembly *a, sbx__fail *f)
+{
+	static const struct {
+		const char *path, *dir;
+		mode_t mode;
+	} dirs[] = {
+		{ "/run", "run", 0755 },	  { "/var/run", "var-run", 0755 }, { "/var/tmp", "var-tmp", 01777 },
+		{ "/dev/shm", "shm", 01777 }, { "/tmp", "tmp", 01777 },
+	};
+	struct stat seen[PL_ARRAY_LEN(dirs)];
+	size_t i, j, nseen = 0;
+	int t, fd, clone;
+
+	if (mount("tmpfs", STAGE "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, a->sp->tmpfs_opts) < 0)
+		return fail(f, "mounting tmpfs on", "/tmp");
+	if ((t = open(STAGE "/tmp", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return fail(f, "opening", "/tmp");
+	add_own(a, t);
+	/* /tmp last: its directory is then bound over the tmpfs itself */
+	for (i = 0; i < PL_ARRAY_LEN(dirs); i++) {
+		struct stat st;
+
+		if ((fd = lookup(a, dirs[i].path, O_DIRECTORY)) < 0)
+			continue;
+		for (j = 0; j < nseen && fstat(fd, &st) == 0; j++)
+			if (seen[j].st_dev == st.st_dev && seen[j].st_ino == st.st_ino)
+				break;
+		if (j < nseen) {
+			close(fd);
+			continue;
+		}
+		if (mkdirat(t, dirs[i].dir, 0700) < 0 || fchmodat(t, dirs[i].dir, dirs[i].mode, 0) < 0 ||
+		    /* /run/lock, where /var/lock leads, for lock files */
+		    (!strcmp(dirs[i].dir, "run") &&
+		     (mkdirat(t, "run/lock", 0700) < 0 || fchmodat(t, "run/lock", 01777, 0) < 0)) ||
+		    (clone = open_tree(t, dirs[i].dir, OPEN_TREE_CLOEXEC | OPEN_TREE_CLONE)) < 0) {
+			close(fd);
+			close(t);
+			return fail(f, "making a private directory for", dirs[i].path);
+		}
+		if (move_mount(clone, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0 ||
+		    fstat(clone, &seen[nseen]) < 0) {
+			close(clone);
+			close(fd);
+			close(t);
+			return fail(f, "mounting a private directory on", dirs[i].path);
+		}
+		nseen++;
+		if (!strcmp(dirs[i].path, "/dev/shm")) {
+			struct statx sx;
+
+			if (statx(clone, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) == 0 && (sx.stx_mask & STATX_MNT_ID))
+				a->shm_mnt = sx.stx_mnt_id;
+		}
+		close(clone);
+		close(fd);
+	}
+	close(t);
+	return 0;
+}
+
+/* With the host's network (--net), a /etc/resolv.conf that leads into
+ * /run (systemd-resolved's stub) would lead nowhere once /run is the
+ * sandbox's own: the file is bound at its place in the new /run.  *clone
+ * holds it meanwhile (-1: nothing to keep). */
+static int resolv_conf_open(assembly *a, int *clone, char *inner, size_t cap)
+{
+	char link[64], path[PATH_MAX];
+	struct stat st, run;
+	ssize_t n;
+	int fd, rfd;
+
+	*clone = -1;
+	if (!a->sp->cfg->network || (fd = lookup(a, "/etc/resolv.conf", 0)) < 0)
+		return 0;
+	rfd = lookup(a, "/run", O_DIRECTORY);
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	if (rfd < 0 || fstat(fd, &st) < 0 || fstat(rfd, &run) < 0 || st.st_dev != run.st_dev || !S_ISREG(st.st_mode) ||
+	    (n = readlink(link, path, sizeof(path) - 1)) <= 0) {
+		close(fd);
+		if (rfd >= 0)
+			close(rfd);
+		return 0;
+	}
+	close(rfd);
+	path[n] = '\0';
+	/* as this namespace sees it: under STAGE */
+	if (strncmp(path, STAGE "/run/", strlen(STAGE "/run/")) || strlen(path) - strlen(STAGE) >= cap) {
+		close(fd);
+		return 0;
+	}
+	snprintf(inner, cap, "%s", path + strlen(STAGE));
+	*clone = open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	close(fd);
+	return *clone < 0 ? -1 : 0;
+}
+
 int sbx__root_assemble(const sbx__spec *sp, sbx__fail *f)
 {
 	const sbx_config *cfg = sp->cfg;
-	assembly a = { sp, -1, sp->own_dev, 0, sp->mirror_fd, 0, { 0 }, 0, "" };
+	assembly a = { sp, -1, sp->own_dev, 0, sp->mirror_fd, 0, { 0 }, 0, 0, "" };
+	char resolv_at[PATH_MAX];
 	size_t i;
-	int root, fd, rc = -1;
+	int root, fd, resolv = -1, rc = -1;
 
 	/* Every tree the sandbox shows, copied and flagged while detached;
 	 * then the root is attached on STAGE and the rest assembled on it. */
@@ -630,18 +734,13 @@ int sbx__root_assemble(const sbx__spec *sp, sbx__fail *f)
 		return fail(f, "opening the new root", NULL);
 	if (make_proc(sp, f) < 0 || make_dev(f) < 0)
 		goto done;
-	if (mount("tmpfs", STAGE "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0) {
-		fail(f, "mounting tmpfs on", "/tmp");
-		goto done;
-	}
-	if (access(STAGE "/var/tmp", F_OK) == 0 &&
-	    mount("tmpfs", STAGE "/var/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0) {
-		fail(f, "mounting tmpfs on", "/var/tmp");
+	if (resolv_conf_open(&a, &resolv, resolv_at, sizeof(resolv_at)) < 0) {
+		fail(f, "keeping /etc/resolv.conf, which leads into /run, for --net", NULL);
 		goto done;
 	}
 	/* No bind may land in these, even through a symlink. */
 	{
-		static const char *const res[] = { "/proc", "/dev", "/dev/pts", "/dev/shm" };
+		static const char *const res[] = { "/proc", "/dev", "/dev/pts" };
 
 		for (i = 0; i < PL_ARRAY_LEN(res); i++)
 			if ((fd = lookup(&a, res[i], O_DIRECTORY)) >= 0) {
@@ -652,13 +751,16 @@ int sbx__root_assemble(const sbx__spec *sp, sbx__fail *f)
 				close(fd);
 			}
 	}
-	/* Mount points may be created in these (the sandbox's own). */
-	if ((fd = lookup(&a, "/tmp", O_DIRECTORY)) >= 0) {
-		add_own(&a, fd);
-		close(fd);
-	}
-	if ((fd = lookup(&a, "/var/tmp", O_DIRECTORY)) >= 0) {
-		add_own(&a, fd);
+	if (private_dirs(&a, f) < 0)
+		goto done;
+	if (resolv >= 0) {
+		if ((fd = make_mount_point(&a, resolv_at, false, f)) < 0)
+			goto done;
+		if (move_mount(resolv, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+			close(fd);
+			fail(f, "binding /etc/resolv.conf's target at", resolv_at);
+			goto done;
+		}
 		close(fd);
 	}
 	if (sp->work_dst && attach_bind(&a, cfg->nbinds, sp->work_dst, f) < 0)
@@ -676,6 +778,8 @@ int sbx__root_assemble(const sbx__spec *sp, sbx__fail *f)
 		}
 	rc = 0;
 done:
+	if (resolv >= 0)
+		close(resolv);
 	for (i = 0; i < a.nmirror; i++)
 		close(a.mirror[i]);
 	if (a.root >= 0)

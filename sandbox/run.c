@@ -92,6 +92,13 @@ static void spec_prepare(sbx__spec *sp, const sbx_config *cfg, const sbx__cgroup
 		sp->bind_dst[i] = sbx__path_normalize(cfg->binds[i].dst);
 		sp->bind_src[i] = sbx__path_normalize(cfg->binds[i].src);
 	}
+	/* /tmp, /dev/shm, /run...: memory no rlimit counts, as much as the
+	 * sandbox may use (a cgroup counts it too) */
+	if (cfg->limits.memory)
+		snprintf(sp->tmpfs_opts, sizeof(sp->tmpfs_opts), "mode=0755,size=%llu",
+			 (unsigned long long)cfg->limits.memory);
+	else
+		snprintf(sp->tmpfs_opts, sizeof(sp->tmpfs_opts), "mode=0755");
 	if (sp->lim.nproc)
 		snprintf(sp->pid_max, sizeof(sp->pid_max), "%llu",
 			 (unsigned long long)(sp->lim.nproc + 1 < 301 ? 301 : sp->lim.nproc + 1));

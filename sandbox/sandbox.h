@@ -156,8 +156,10 @@ typedef struct sbx_config {
 } sbx_config;
 
 /* Defaults: host root read-only, no binds, env allowlist PATH LANG LC_*
- * TERM TZ, HOME=/tmp, network off, no limits but nofile 1024, core 0,
- * output cap 1 MiB per stream, uid/gid -1.  Allocates the defaults. */
+ * TERM TZ, HOME=/tmp, network off, limits nproc 1024, memory 4 GiB (also
+ * the size of the private tmpfs: /tmp, /dev/shm, /run), nofile 1024, core
+ * 0, no timeout, output cap 1 MiB per stream, uid/gid -1.  Allocates the
+ * defaults. */
 void sbx_config_init(sbx_config *cfg);
 void sbx_config_release(sbx_config *cfg);
 /* Setters copy their arguments. */

@@ -346,6 +346,8 @@ Test(cgroup_fallback, config_and_profile_keys)
 	sbx_config_init(&cfg);
 	cr_assert_eq(cfg.cgroup, SBX_CGUSE_AUTO);
 	/* no memory or process limit: no cgroup, and nothing to explain */
+	cfg.limits.memory = 0;
+	cfg.limits.nproc = 0;
 	cr_assert(!sbx_config_uses_cgroup(&cfg, &i));
 	cr_assert_str_eq(i.why, "");
 	cfg.limits.memory = 1 << 30;

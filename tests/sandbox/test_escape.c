@@ -268,6 +268,56 @@ Test(escape, host_loopback_server_unreachable)
 	close(s);
 }
 
+/* A listening unix socket on the host at path; returns its descriptor. */
+static int unix_server(const char *path)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+	cr_assert_lt(strlen(path), sizeof(a.sun_path));
+	strcpy(a.sun_path, path);
+	unlink(path);
+	cr_assert_eq(bind(s, (struct sockaddr *)&a, sizeof(a)), 0, "%s: %s", path, strerror(errno));
+	cr_assert_eq(chmod(path, 0777), 0);
+	cr_assert_eq(listen(s, 4), 0);
+	return s;
+}
+
+Test(escape, host_unix_sockets_in_run_are_out_of_sight)
+{
+	pl_buf dir = PL_BUF_INIT, sock = PL_BUF_INIT, bus = PL_BUF_INIT;
+	int s1, s2;
+
+	/* docker.sock and the system bus live in /run; a user's session bus in
+	 * /run/user/UID; /var/run leads to /run */
+	pl_buf_printf(&sock, "/run/plait-probe-%d.sock", (int)getpid());
+	pl_buf_printf(&dir, "/run/user/plait-probe-%d", (int)getpid());
+	if (access("/run", W_OK) < 0 || (mkdir("/run/user", 0755) < 0 && errno != EEXIST) ||
+	    mkdir(dir.ptr, 0700) < 0) {
+		teardown(); /* cr_skip_test leaves without .fini */
+		cr_skip_test("cannot make a socket in the host's /run as uid %d", (int)geteuid());
+	}
+	pl_path_join(&bus, dir.ptr, "bus");
+	s1 = unix_server(sock.ptr);
+	s2 = unix_server(bus.ptr);
+	contained("connect_unix", sock.ptr);
+	contained("connect_unix", bus.ptr);
+	pl_buf_reset(&sock);
+	pl_buf_printf(&sock, "/var/run/plait-probe-%d.sock", (int)getpid());
+	contained("connect_unix", sock.ptr);
+	cr_assert_lt(accept(s1, NULL, NULL), 0, "the host's server got a connection");
+	cr_assert_lt(accept(s2, NULL, NULL), 0, "the host's session bus got a connection");
+	close(s1);
+	close(s2);
+	pl_buf_reset(&sock);
+	pl_buf_printf(&sock, "/run/plait-probe-%d.sock", (int)getpid());
+	unlink(sock.ptr);
+	pl_rm_rf(dir.ptr, NULL);
+	pl_buf_release(&dir);
+	pl_buf_release(&sock);
+	pl_buf_release(&bus);
+}
+
 Test(escape, host_abstract_socket_unreachable)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };

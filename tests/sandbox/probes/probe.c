@@ -168,6 +168,15 @@ static int mode_connect_abstract(const char *name)
 		      ECONNREFUSED, "connect to the host's abstract socket");
 }
 
+static int mode_connect_unix(const char *path)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int s = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	strncpy(a.sun_path, path, sizeof(a.sun_path) - 1);
+	return expect(connect(s, (struct sockaddr *)&a, sizeof(a)), ENOENT, "connect to a host unix socket");
+}
+
 static int mode_connect_internet(void)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(53) };
@@ -477,6 +486,8 @@ int main(int argc, char **argv)
 		return mode_connect_tcp(a);
 	if (!strcmp(m, "connect_abstract"))
 		return mode_connect_abstract(a);
+	if (!strcmp(m, "connect_unix"))
+		return mode_connect_unix(a);
 	if (!strcmp(m, "connect_internet"))
 		return mode_connect_internet();
 	if (!strcmp(m, "kill_all"))

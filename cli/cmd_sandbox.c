@@ -34,6 +34,9 @@ static const char sandbox_usage[] =
 	"  --workdir DIR         bind host directory DIR writable at the same path and\n"
 	"                        start there\n"
 	"  --cwd DIR             start in DIR inside the sandbox\n"
+	"  --writable-git        leave the work directory's .git writable (by default\n"
+	"                        it is read-only, so that nothing run inside can plant\n"
+	"                        configuration or hooks that git on the host would run)\n"
 	"  --net                 share the host's network (default: a private loopback)\n"
 	"  --env NAME=VALUE      set a variable in the sandbox's environment\n"
 	"  --keep-env NAME       keep NAME from plait's environment (NAME* = a prefix);\n"
@@ -153,7 +156,7 @@ static void add_bind(sbx_config *cfg, const char *arg, bool ro)
 enum {
 	O_PROFILE = 1, O_ROOTFS, O_BIND, O_RO_BIND, O_WORKDIR, O_CWD, O_NET, O_ENV, O_KEEP_ENV, O_HOSTNAME,
 	O_TIMEOUT, O_CPU, O_MEMORY, O_ADDRESS_SPACE, O_NOFILE, O_NPROC, O_CGROUP, O_CGROUP_PARENT, O_FSIZE,
-	O_OUTPUT_CAP, O_MERGE_OUTPUT, O_UID, O_GID, O_STDIN, O_JSON
+	O_OUTPUT_CAP, O_MERGE_OUTPUT, O_UID, O_GID, O_STDIN, O_JSON, O_WRITABLE_GIT
 };
 
 /* Every option of `plait sandbox run`; tests/cli/test_sandbox.c checks
@@ -165,6 +168,7 @@ static const cli_opt run_opts[] = {
 	{ "ro-bind", 0, true, O_RO_BIND },
 	{ "workdir", 0, true, O_WORKDIR },
 	{ "cwd", 0, true, O_CWD },
+	{ "writable-git", 0, false, O_WRITABLE_GIT },
 	{ "net", 0, false, O_NET },
 	{ "env", 0, true, O_ENV },
 	{ "keep-env", 0, true, O_KEEP_ENV },
@@ -226,6 +230,9 @@ static int apply_opt(sbx_config *cfg, bool *json, bool *want_stdin, const cli_ar
 		break;
 	case O_NET:
 		cfg->network = true;
+		break;
+	case O_WRITABLE_GIT:
+		cfg->protect_git = false;
 		break;
 	case O_ENV:
 		if (sbx_config_set_env(cfg, v, &err) < 0)

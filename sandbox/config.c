@@ -31,6 +31,7 @@ void sbx_config_init(sbx_config *cfg)
 	cfg->limits.memory = (uint64_t)4 << 30;
 	cfg->limits.nofile = 1024;
 	cfg->output_cap = 1 << 20;
+	cfg->protect_git = true;
 	cfg->uid = -1;
 	cfg->gid = -1;
 }
@@ -372,7 +373,7 @@ static int apply_profile(sbx_config *cfg, const json_t *p, const char *path, pl_
 	static const char *const keys[] = { "description", "rootfs",   "binds",   "workdir",
 					    "cwd",         "env_allow", "env",     "network",
 					    "hostname",    "limits",    "output_cap", "merge_output",
-					    "cgroup",      "cgroup_parent" };
+					    "cgroup",      "cgroup_parent", "protect_git" };
 	const char *s = NULL;
 	const json_t *v;
 	const char *key;
@@ -419,6 +420,7 @@ static int apply_profile(sbx_config *cfg, const json_t *p, const char *path, pl_
 		return pl_err_prefix(err, "%s: 'cgroup'", path);
 	if ((rc = pl_json_opt_bool(&cfg->network, p, "network", path, err)) < 0 ||
 	    (rc = pl_json_opt_bool(&cfg->merge_output, p, "merge_output", path, err)) < 0 ||
+	    (rc = pl_json_opt_bool(&cfg->protect_git, p, "protect_git", path, err)) < 0 ||
 	    (rc = json_size(&cap, p, "output_cap", path, err)) < 0)
 		return rc;
 	cfg->output_cap = (size_t)cap;

@@ -709,6 +709,45 @@ static int resolv_conf_open(assembly *a, int *clone, char *inner, size_t cap)
 	return *clone < 0 ? -1 : 0;
 }
 
+/* The work directory's .git, read-only inside: git on the host runs what
+ * a repository's configuration says (core.fsmonitor, core.hooksPath,
+ * hooks/, a commondir leading to another configuration), so nothing run in
+ * the sandbox may write any of it.  .git becomes a mount point of its own
+ * (a copy of itself, read-only): it cannot be renamed or removed either.
+ * A .git that is a symlink is left alone (a mount cannot cover a symlink);
+ * one that is a file (a worktree's or submodule's gitfile) is covered like
+ * a directory. */
+static int protect_git(assembly *a, sbx__fail *f)
+{
+	struct open_how how;
+	struct stat st;
+	int wfd, gfd, tree;
+
+	if ((wfd = lookup(a, a->sp->work_dst, O_DIRECTORY)) < 0)
+		return fail(f, "opening the work directory", a->sp->work_dst);
+	memset(&how, 0, sizeof(how));
+	how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+	gfd = (int)syscall(SYS_openat2, wfd, ".git", &how, sizeof(how));
+	close(wfd);
+	if (gfd < 0)
+		return errno == ENOENT ? 0 : fail(f, "opening the work directory's .git", a->sp->work_dst);
+	if (fstat(gfd, &st) < 0 || S_ISLNK(st.st_mode)) {
+		close(gfd);
+		return 0;
+	}
+	tree = detached_tree(gfd, "", MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, NULL);
+	if (tree < 0 || move_mount(tree, "", gfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+		if (tree >= 0)
+			close(tree);
+		close(gfd);
+		return fail(f, "making the work directory's .git read-only", a->sp->work_dst);
+	}
+	close(tree);
+	close(gfd);
+	return 0;
+}
+
 int sbx__root_assemble(const sbx__spec *sp, sbx__fail *f)
 {
 	const sbx_config *cfg = sp->cfg;
@@ -763,7 +802,8 @@ int sbx__root_assemble(const sbx__spec *sp, sbx__fail *f)
 		}
 		close(fd);
 	}
-	if (sp->work_dst && attach_bind(&a, cfg->nbinds, sp->work_dst, f) < 0)
+	if (sp->work_dst && (attach_bind(&a, cfg->nbinds, sp->work_dst, f) < 0 ||
+			     (cfg->protect_git && protect_git(&a, f) < 0)))
 		goto done;
 	for (i = 0; i < cfg->nbinds; i++)
 		if (attach_bind(&a, i, sp->bind_dst[i], f) < 0)

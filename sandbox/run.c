@@ -802,6 +802,7 @@ static void config_copy(sbx_config *dst, const sbx_config *src)
 	dst->limits = src->limits;
 	dst->output_cap = src->output_cap;
 	dst->merge_output = src->merge_output;
+	dst->protect_git = src->protect_git;
 	dst->uid = src->uid;
 	dst->gid = src->gid;
 	dst->cgroup = src->cgroup;

@@ -148,6 +148,12 @@ typedef struct sbx_config {
 	sbx_limits limits;
 	size_t output_cap;    /* bytes kept per stream (head and tail); 0 = 1 MiB */
 	bool merge_output;    /* stdout and stderr into one stream, in order */
+	bool protect_git;     /* the work directory's .git (a directory or a
+			       * gitfile) read-only inside: nothing the sandbox
+			       * runs can plant configuration or hooks that git
+			       * on the host would later execute
+			       * (core.fsmonitor, hooks/, commondir); default
+			       * true */
 	int64_t uid, gid;     /* host ids to run as; -1 = the caller's, or
 			       * 65534 (nobody) when the caller is root */
 	sbx_cgroup_use cgroup;
@@ -158,8 +164,8 @@ typedef struct sbx_config {
 /* Defaults: host root read-only, no binds, env allowlist PATH LANG LC_*
  * TERM TZ, HOME=/tmp, network off, limits nproc 1024, memory 4 GiB (also
  * the size of the private tmpfs: /tmp, /dev/shm, /run), nofile 1024, core
- * 0, no timeout, output cap 1 MiB per stream, uid/gid -1.  Allocates the
- * defaults. */
+ * 0, no timeout, output cap 1 MiB per stream, uid/gid -1, the work
+ * directory's .git read-only.  Allocates the defaults. */
 void sbx_config_init(sbx_config *cfg);
 void sbx_config_release(sbx_config *cfg);
 /* Setters copy their arguments. */

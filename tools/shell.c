@@ -266,7 +266,8 @@ const tools_def tools_def_bash = {
 	"stderr and exit code. The session lives across calls: the working directory carries over (a `cd` stays), "
 	"and so do exported environment variables (`export`, `source venv/bin/activate`), files in the "
 	"repository and in /tmp, and background processes; shell functions and variables that are not exported "
-	"do not. The repository is writable; the rest of the system is read-only and there is no network. Long "
+	"do not. The repository is writable, but not its .git (git reads history; commits, stashes and checkouts "
+	"fail); the rest of the system is read-only and there is no network. Long "
 	"output keeps its first and last lines. Commands cannot be interactive (stdin is empty): use flags like "
 	"-y, and `git --no-pager`. Set restart to true to start a fresh session.",
 	"{\"type\":\"object\",\"properties\":{"

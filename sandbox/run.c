@@ -215,6 +215,17 @@ static int write_maps(pid_t pid, const sbx__spec *sp, pl_err *err)
 	return write_proc(pid, "gid_map", m, err);
 }
 
+/* Whether this process runs under a seccomp filter: a plait sandbox's
+ * (whose filter refuses new namespaces), or a container runtime's. */
+static bool under_seccomp_filter(void)
+{
+	pl_buf st = PL_BUF_INIT;
+	bool yes = pl_file_read(&st, "/proc/self/status", 0, NULL) == 0 && strstr(st.ptr, "\nSeccomp:\t2\n");
+
+	pl_buf_release(&st);
+	return yes;
+}
+
 /* Clone the sandbox's init.  On success *pid_out is its pid and *ctl the
  * caller's end of the control socket. */
 static int start_sandbox(pid_t *pid_out, int *ctl, sbx__spec *sp, pl_err *err)
@@ -234,8 +245,14 @@ static int start_sandbox(pid_t *pid_out, int *ctl, sbx__spec *sp, pl_err *err)
 	pid = (pid_t)syscall(SYS_clone, (unsigned long)flags, NULL, NULL, NULL, 0UL);
 	if (pid < 0) {
 		e = errno;
-		rc = pl_err_set(err, e == EPERM || e == EINVAL || e == ENOSPC ? PL_EUNSUPPORTED : PL_ESYS,
-				"cannot create the sandbox's namespaces: %s (see 'plait doctor')", strerror(e));
+		if (e == EPERM && under_seccomp_filter())
+			rc = pl_err_set(err, PL_EUNSUPPORTED,
+					"cannot create the sandbox's namespaces: this process runs under a seccomp filter "
+					"that refuses them: inside a plait sandbox, nested sandboxes are refused on purpose "
+					"(a container runtime's filter may refuse them too)");
+		else
+			rc = pl_err_set(err, e == EPERM || e == EINVAL || e == ENOSPC ? PL_EUNSUPPORTED : PL_ESYS,
+					"cannot create the sandbox's namespaces: %s (see 'plait doctor')", strerror(e));
 		goto done;
 	}
 	if (pid == 0)
@@ -268,8 +285,10 @@ done:
 	return rc;
 }
 
-static int report_error(const sbx__report *r, const char *cmd, pl_err *err)
+static int report_error(sbx_result *res, const sbx__report *r, const char *cmd, pl_err *err)
 {
+	if (res && r->type == SBX__MSG_EXEC_FAIL && !strcmp(r->text, "exec"))
+		res->exec_error = r->err;
 	if (r->type == SBX__MSG_SETUP_FAIL)
 		return pl_err_set(err, PL_ESYS, "setting up the sandbox: %s: %s", r->text, strerror(r->err));
 	if (r->type == SBX__MSG_EXEC_FAIL && !strcmp(r->text, "exec"))
@@ -357,8 +376,11 @@ static bool capture_finish(capture *c, pl_buf *out, uint64_t *total)
 
 typedef struct run_state {
 	int out, err, in, ctl; /* caller's ends; -1 when closed */
-	const char *stdin_data;
+	const char *stdin_data; /* what is left to send: the caller's data, or
+				 * what was read from src into buf */
 	size_t stdin_len, stdin_off;
+	int src;   /* streamed stdin: the caller's descriptor; -1 at its end */
+	char *buf; /* streamed stdin: one read's worth at a time */
 	capture cap_out, cap_err;
 	const sbx_exec_opts *opts;
 	sbx__report rep;
@@ -382,15 +404,45 @@ static void read_stream(run_state *st, int *fd, capture *c, int stream)
 		st->opts->on_output(st->opts->on_output_ctx, stream, buf, (size_t)n);
 }
 
-/* Poll until the sbx__report arrives and, when wait_eof, the streams close.
- * on_timeout is called once when the deadline passes. */
+#define STREAM_BUF 65536
+
+/* Streamed stdin: the next read from the caller's descriptor, or its end
+ * (then the command's stdin closes once what was read is sent). */
+static void read_source(run_state *st)
+{
+	ssize_t n = read(st->src, st->buf, STREAM_BUF);
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n > 0) {
+		st->stdin_data = st->buf;
+		st->stdin_len = (size_t)n;
+		st->stdin_off = 0;
+		return;
+	}
+	st->src = -1; /* the caller's: not ours to close */
+	if (st->in >= 0) {
+		close(st->in);
+		st->in = -1;
+	}
+}
+
+/* Poll until the report arrives and, when wait_eof, the streams close.
+ * on_timeout is called once when the deadline passes.  Streamed stdin
+ * holds at most one read in memory: the next read waits until the command
+ * has taken it, and when the command stops reading, so does the loop. */
 static void run_loop(run_state *st, double deadline, bool wait_eof, void (*on_timeout)(void *), void *arg,
 		     bool *timed_out)
 {
-	struct pollfd pf[4];
+	struct pollfd pf[5];
 	int n, ms, i;
 
 	for (;;) {
+		/* nothing (more) to send */
+		if (st->in >= 0 && st->stdin_off >= st->stdin_len && st->src < 0) {
+			close(st->in);
+			st->in = -1;
+		}
 		if (st->have_rep && !wait_eof)
 			break;
 		if (st->have_rep && st->out < 0 && st->err < 0)
@@ -404,8 +456,10 @@ static void run_loop(run_state *st, double deadline, bool wait_eof, void (*on_ti
 			pf[n++] = (struct pollfd){ st->err, POLLIN, 0 };
 		if (st->ctl >= 0 && !st->have_rep)
 			pf[n++] = (struct pollfd){ st->ctl, POLLIN, 0 };
-		if (st->in >= 0)
+		if (st->in >= 0 && st->stdin_off < st->stdin_len)
 			pf[n++] = (struct pollfd){ st->in, POLLOUT, 0 };
+		else if (st->in >= 0 && st->src >= 0)
+			pf[n++] = (struct pollfd){ st->src, POLLIN, 0 };
 		ms = -1;
 		if (deadline > 0 && !*timed_out) {
 			double left = deadline - pl_now();
@@ -437,18 +491,43 @@ static void run_loop(run_state *st, double deadline, bool wait_eof, void (*on_ti
 					close(st->ctl);
 					st->ctl = -1;
 				}
+			} else if (pf[i].fd == st->src && st->in >= 0) {
+				read_source(st);
 			} else if (pf[i].fd == st->in) {
 				ssize_t w = send(st->in, st->stdin_data + st->stdin_off, st->stdin_len - st->stdin_off,
 						 MSG_NOSIGNAL);
 
 				if (w > 0)
 					st->stdin_off += (size_t)w;
-				if ((w < 0 && errno != EAGAIN && errno != EINTR) || st->stdin_off >= st->stdin_len) {
+				/* the command closed its stdin (or is gone), or all
+				 * is sent and nothing more comes */
+				if ((w < 0 && errno != EAGAIN && errno != EINTR) ||
+				    (st->stdin_off >= st->stdin_len && st->src < 0)) {
 					close(st->in);
 					st->in = -1;
+					st->src = -1;
 				}
 			}
 		}
+	}
+}
+
+/* What the command's stdin gets: the caller's data, or what is read from
+ * its descriptor as the command takes it; nothing when st->in is -1. */
+static void stdin_start(run_state *st, const sbx_exec_opts *o)
+{
+	st->src = -1;
+	st->buf = NULL;
+	st->stdin_data = NULL;
+	st->stdin_len = st->stdin_off = 0;
+	if (st->in < 0 || !o)
+		return;
+	if (o->stdin_stream) {
+		st->src = o->stdin_fd;
+		st->buf = pl_xmalloc(STREAM_BUF);
+	} else {
+		st->stdin_data = o->stdin_data;
+		st->stdin_len = o->stdin_len;
 	}
 }
 
@@ -649,6 +728,10 @@ static int check_opts(const sbx_exec_opts *o, const sbx_config *cfg, pl_err *err
 		return 0;
 	if (o->cwd && o->cwd[0] != '/')
 		return pl_err_set(err, PL_EINVAL, "cwd '%s' is not an absolute path", o->cwd);
+	if (o->stdin_stream && o->stdin_data)
+		return pl_err_set(err, PL_EINVAL, "stdin: both data and a descriptor to stream were given");
+	if (o->stdin_stream && (o->stdin_fd < 0 || fcntl(o->stdin_fd, F_GETFD) < 0))
+		return pl_err_set(err, PL_EINVAL, "stdin: descriptor %d is not open", o->stdin_fd);
 	if (o->direct_output) {
 		if (o->out_fd < 0 || fcntl(o->out_fd, F_GETFD) < 0)
 			return pl_err_set(err, PL_EINVAL, "direct output: descriptor %d is not open", o->out_fd);
@@ -674,7 +757,8 @@ int sbx_run_opts(sbx_result *res, const sbx_config *cfg, const char *const *argv
 	int p[3][2], rc, i;
 	unsigned cg_hit = 0;
 	pid_t pid = -1;
-	bool timed_out = false, want_in = opts && opts->stdin_data, direct = opts && opts->direct_output;
+	bool timed_out = false, want_in = opts && (opts->stdin_data || opts->stdin_stream),
+	     direct = opts && opts->direct_output;
 	double t0 = pl_now(), timeout = pick_timeout(cfg, opts);
 	size_t cap = cfg->output_cap ? cfg->output_cap : 1 << 20;
 
@@ -725,12 +809,12 @@ int sbx_run_opts(sbx_result *res, const sbx_config *cfg, const char *const *argv
 				close(i == 0 ? st.in : i == 1 ? st.out : st.err);
 		goto done;
 	}
-	st.stdin_data = want_in ? opts->stdin_data : NULL;
-	st.stdin_len = want_in ? opts->stdin_len : 0;
+	stdin_start(&st, opts);
 	st.opts = opts;
 	capture_init(&st.cap_out, cap);
 	capture_init(&st.cap_err, cap);
 	run_loop(&st, timeout > 0 ? t0 + timeout : 0, true, kill_pid, &pid, &timed_out);
+	free(st.buf);
 	cg_hit = sbx__cgroup_limits_hit(&cg);
 	sbx__cgroup_kill(&cg);
 	kill(pid, SIGKILL);
@@ -753,7 +837,7 @@ int sbx_run_opts(sbx_result *res, const sbx_config *cfg, const char *const *argv
 	if (st.have_rep && st.rep.type != SBX__MSG_DONE) {
 		capture_finish(&st.cap_out, &res->out, &res->out_bytes);
 		capture_finish(&st.cap_err, &res->err, &res->err_bytes);
-		rc = report_error(&st.rep, argv[0], err);
+		rc = report_error(res, &st.rep, argv[0], err);
 		goto done;
 	}
 	fill_result(res, &st, cfg, timed_out, t0);
@@ -838,7 +922,7 @@ int sbx_session_open(sbx_session **out, const sbx_config *cfg, pl_err *err)
 	while (n < 0 && errno == EINTR);
 	if (n != sizeof(r) || r.type != SBX__MSG_READY) {
 		if (n == sizeof(r))
-			rc = report_error(&r, "session", err);
+			rc = report_error(NULL, &r, "session", err);
 		else
 			rc = pl_err_set(err, PL_ESYS, "the sandbox session died while starting");
 		goto fail;
@@ -915,7 +999,8 @@ int sbx_session_exec(sbx_result *res, sbx_session *s, const char *const *argv, c
 	run_state st;
 	char **envp = NULL;
 	int p[3][2], fds[3], rc, nullfd = -1;
-	bool timed_out = false, want_in = opts && opts->stdin_data, direct = opts && opts->direct_output;
+	bool timed_out = false, want_in = opts && (opts->stdin_data || opts->stdin_stream),
+	     direct = opts && opts->direct_output;
 	double t0 = pl_now(), timeout = pick_timeout(&s->cfg, opts);
 	size_t cap = s->cfg.output_cap ? s->cfg.output_cap : 1 << 20;
 
@@ -952,12 +1037,12 @@ int sbx_session_exec(sbx_result *res, sbx_session *s, const char *const *argv, c
 	st.err = p[2][0];
 	st.ctl = s->ctl;
 	p[0][1] = p[1][0] = p[2][0] = -1;
-	st.stdin_data = want_in ? opts->stdin_data : NULL;
-	st.stdin_len = want_in ? opts->stdin_len : 0;
+	stdin_start(&st, opts);
 	st.opts = opts;
 	capture_init(&st.cap_out, cap);
 	capture_init(&st.cap_err, cap);
 	run_loop(&st, timeout > 0 ? t0 + timeout : 0, false, kill_session_cmd, s, &timed_out);
+	free(st.buf);
 	if (st.ctl < 0) { /* run_loop closed it: init is gone */
 		s->ctl = -1;
 		s->dead = true;
@@ -980,7 +1065,7 @@ int sbx_session_exec(sbx_result *res, sbx_session *s, const char *const *argv, c
 	if (st.rep.type != SBX__MSG_DONE) {
 		capture_finish(&st.cap_out, &res->out, &res->out_bytes);
 		capture_finish(&st.cap_err, &res->err, &res->err_bytes);
-		rc = report_error(&st.rep, argv[0], err);
+		rc = report_error(res, &st.rep, argv[0], err);
 		goto done;
 	}
 	fill_result(res, &st, &s->cfg, timed_out, t0);

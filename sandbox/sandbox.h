@@ -224,6 +224,9 @@ typedef struct sbx_result {
 			      * descendants it waited for */
 	uint64_t peak_rss;   /* bytes, largest resident set (rusage) */
 	bool cgroup;         /* memory and process limits were a cgroup's */
+	int exec_error;      /* the command could not be started, and the call
+			      * failed: its errno (ENOENT not found; EACCES,
+			      * ENOEXEC... not executable); else 0 */
 	pl_buf out;          /* stdout, or the merged stream */
 	pl_buf err;          /* stderr; empty when merged */
 	bool out_truncated, err_truncated;
@@ -247,6 +250,12 @@ typedef struct sbx_exec_opts {
 	const char *const *env;      /* extra "NAME=VALUE", NULL-terminated */
 	const char *stdin_data;      /* NULL = /dev/null */
 	size_t stdin_len;
+	/* Or, with stdin_stream, what the caller's descriptor stdin_fd holds,
+	 * read as the command takes it (one read of 64 KiB in memory at a
+	 * time), until its end or until the command stops reading; the
+	 * command gets a socket of the sandbox's own, never the descriptor. */
+	bool stdin_stream;
+	int stdin_fd;
 	sbx_output_fn on_output;
 	void *on_output_ctx;
 	/* The command's stdout and stderr are pipes whose other ends the

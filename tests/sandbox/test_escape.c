@@ -5,6 +5,7 @@
 #include "sbx_test.h"
 #include "tests/shell.h"
 
+#include <sys/shm.h>
 #include <sys/xattr.h>
 
 #include <arpa/inet.h>
@@ -135,6 +136,25 @@ SYS_PROBE(quotactl_fd)
 SYS_PROBE(openat2)
 /* Socket families network namespaces do not isolate, or no suite needs. */
 SYS_PROBE(vsock)
+/* Kernel files and knobs, the init's memory and environment. */
+SYS_PROBE(kcore)
+SYS_PROBE(modprobe)
+SYS_PROBE(sysrq)
+SYS_PROBE(cgroup_write)
+SYS_PROBE(proc1_mem)
+SYS_PROBE(proc1_environ)
+/* Ids, limits and process state the sandbox may not change. */
+SYS_PROBE(setuid_root)
+SYS_PROBE(setgroups)
+SYS_PROBE(raise_rlimit)
+SYS_PROBE(raise_core)
+SYS_PROBE(prctl_set_mm)
+SYS_PROBE(dev_tty)
+/* Writes by the back door: an O_PATH descriptor reopened, /proc/self/root,
+ * an O_TMPFILE file linked elsewhere. */
+SYS_PROBE(o_path_write)
+SYS_PROBE(proc_self_root)
+SYS_PROBE(tmpfile_link)
 
 Test(escape, socket_families_outside_the_allowlist) { contained("socket_families", NULL); }
 
@@ -530,6 +550,112 @@ Test(escape, inherited_descriptors_are_closed)
 	close(fd);
 	close(100);
 	pl_buf_release(&p);
+}
+
+Test(escape, pidfds_reach_no_host_process_and_not_the_init)
+{
+	char pid[16];
+
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	contained("pidfd", pid);
+}
+
+Test(escape, host_ipc_objects_are_not_visible)
+{
+	char key[16];
+	int id;
+
+	snprintf(key, sizeof(key), "%d", 0x504c0000 | (getpid() & 0xffff));
+	id = shmget((key_t)atoi(key), 4096, IPC_CREAT | 0666);
+	cr_assert_geq(id, 0, "%s", strerror(errno));
+	contained("ipc", key);
+	shmctl(id, IPC_RMID, NULL);
+}
+
+Test(escape, int80_system_calls_kill)
+{
+	sbx_config cfg;
+	sbx_result r;
+
+	probe_config(&cfg);
+	run_probe(&r, &cfg, "int80", NULL);
+	cr_assert_eq(r.signal, SIGSYS, "exit %d: %s", r.exit_code, r.out.ptr);
+	sbx_result_release(&r);
+	sbx_config_release(&cfg);
+}
+
+Test(escape, a_crash_leaves_no_core_file)
+{
+	sbx_config cfg;
+	sbx_result r;
+	DIR *d;
+	struct dirent *e;
+
+	probe_config(&cfg);
+	sbx_config_set_workdir(&cfg, work.ptr);
+	run_probe(&r, &cfg, "core", NULL);
+	cr_assert_eq(r.signal, SIGABRT, "exit %d: %s", r.exit_code, r.out.ptr);
+	d = opendir(work.ptr);
+	cr_assert(d);
+	while ((e = readdir(d)))
+		cr_assert(strncmp(e->d_name, "core", 4), "a core file was left: %s", e->d_name);
+	closedir(d);
+	sbx_result_release(&r);
+	sbx_config_release(&cfg);
+	contained("sys", "raise_core");
+}
+
+Test(escape, the_init_survives_signals_from_inside)
+{
+	contained("kill_init", NULL);
+}
+
+Test(escape, the_callers_environment_stays_outside)
+{
+	setenv("PLAIT_PROBE_SECRET", "s3cret", 1);
+	contained("env", "PLAIT_PROBE_SECRET");
+}
+
+/* What a timeout must kill whatever it does: a tree ignoring the polite
+ * signals, a stopped child, a vfork'ed child left running. */
+static void killed_by_the_timeout(const char *script, const char *token)
+{
+	const char *argv[] = { "/bin/bash", "-c", script, NULL };
+	sbx_config cfg;
+	sbx_result r;
+
+	probe_config(&cfg);
+	cfg.limits.timeout = 0.5;
+	sbx_result_init(&r);
+	cr_assert_eq(sbx_run(&r, &cfg, argv, NULL), 0);
+	cr_assert(r.timed_out, "exit %d: %s%s", r.exit_code, r.out.ptr, r.err.ptr);
+	cr_assert(!process_with_token(token), "a process outlived the timeout");
+	sbx_result_release(&r);
+	sbx_config_release(&cfg);
+}
+
+Test(escape, a_timeout_kills_a_tree_that_ignores_signals)
+{
+	char s[256], token[64];
+
+	snprintf(token, sizeof(token), "plait-ign-%d", (int)getpid());
+	snprintf(s, sizeof(s), "trap '' TERM HUP INT QUIT USR1; (trap '' TERM HUP INT; exec -a %s sleep 300) & "
+			       "exec -a %s sleep 300",
+		 token, token);
+	killed_by_the_timeout(s, token);
+}
+
+Test(escape, a_timeout_kills_stopped_and_vforked_children)
+{
+	char s[320], token[64];
+
+	snprintf(token, sizeof(token), "plait-stop-%d", (int)getpid());
+	/* a child that stops itself, and one started through vfork (the
+	 * shell's own spawning) that setsid's away */
+	snprintf(s, sizeof(s), "(exec -a %s sleep 300) & kill -STOP $!; setsid -f bash -c 'exec -a %s sleep 300'; "
+			       "sleep 300",
+		 token, token);
+	killed_by_the_timeout(s, token);
 }
 
 Test(escape, x32_system_calls_kill)

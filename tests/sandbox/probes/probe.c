@@ -19,8 +19,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/shm.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -344,8 +348,99 @@ static int mode_sys(const char *name)
 		return expect(ptrace(PTRACE_ATTACH, 1, 0, 0), EPERM, "ptrace of the sandbox's init");
 	if (!strcmp(name, "process_vm"))
 		return expect(syscall(SYS_process_vm_readv, 1, NULL, 0, NULL, 0, 0), EPERM, "process_vm_readv");
+	if (!strcmp(name, "kcore"))
+		return expect3(open("/proc/kcore", O_RDONLY), EACCES, EPERM, ENOENT, "reading /proc/kcore");
+	if (!strcmp(name, "modprobe"))
+		return expect3(open("/proc/sys/kernel/modprobe", O_WRONLY), EROFS, EACCES, ENOENT,
+			       "writing kernel.modprobe");
+	if (!strcmp(name, "sysrq"))
+		return expect3(open("/proc/sysrq-trigger", O_WRONLY), EROFS, EACCES, ENOENT,
+			       "writing /proc/sysrq-trigger");
+	if (!strcmp(name, "cgroup_write"))
+		return expect3(open("/sys/fs/cgroup/cgroup.procs", O_WRONLY), EROFS, EACCES, ENOENT,
+			       "writing the host's cgroups");
+	if (!strcmp(name, "proc1_mem"))
+		return expect(open("/proc/1/mem", O_RDONLY), EACCES, "reading the init's memory");
+	if (!strcmp(name, "proc1_environ"))
+		return expect(open("/proc/1/environ", O_RDONLY), EACCES, "reading the init's environment");
+	if (!strcmp(name, "setuid_root"))
+		return expect2(setuid(0), EPERM, EINVAL, "setuid(0)");
+	if (!strcmp(name, "setgroups"))
+		return expect(setgroups(0, NULL), EPERM, "setgroups");
+	if (!strcmp(name, "raise_rlimit")) {
+		struct rlimit r = { RLIM_INFINITY, RLIM_INFINITY };
+
+		return expect(setrlimit(RLIMIT_NOFILE, &r), EPERM, "raising RLIMIT_NOFILE past its hard limit");
+	}
+	if (!strcmp(name, "raise_core")) {
+		struct rlimit r = { RLIM_INFINITY, RLIM_INFINITY };
+
+		return expect(setrlimit(RLIMIT_CORE, &r), EPERM, "raising RLIMIT_CORE");
+	}
+	if (!strcmp(name, "prctl_set_mm"))
+		return expect(prctl(PR_SET_MM, PR_SET_MM_START_BRK, 0x1000, 0, 0), EPERM, "prctl(PR_SET_MM)");
+	if (!strcmp(name, "dev_tty"))
+		return expect(open("/dev/tty", O_RDWR), ENXIO, "opening a controlling terminal");
+	if (!strcmp(name, "o_path_write")) {
+		int fd = open("/etc/passwd", O_PATH);
+		char p[64];
+
+		snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+		return expect2(open(p, O_WRONLY), EROFS, EACCES, "reopening an O_PATH descriptor for writing");
+	}
+	if (!strcmp(name, "proc_self_root"))
+		return expect(open("/proc/self/root/../../../etc/plait-probe", O_WRONLY | O_CREAT, 0644), EROFS,
+			      "writing through /proc/self/root/..");
+	if (!strcmp(name, "tmpfile_link")) {
+		int fd = open("/tmp", O_TMPFILE | O_WRONLY, 0644);
+		char p[64];
+
+		if (fd < 0)
+			return 2;
+		snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+		return expect2(linkat(AT_FDCWD, p, AT_FDCWD, "/etc/plait-probe", AT_SYMLINK_FOLLOW), EXDEV, EROFS,
+			       "linking an O_TMPFILE file into /etc");
+	}
 	printf("unknown syscall probe '%s'\n", name);
 	return 3;
+}
+
+/* The host's processes are not in the sandbox's PID namespace: a pidfd of
+ * a host pid cannot be had, and the init's descriptors cannot be taken. */
+static int mode_pidfd(const char *hostpid)
+{
+	int rc = expect(syscall(SYS_pidfd_open, atoi(hostpid), 0), ESRCH, "pidfd_open of a host process");
+	int fd = (int)syscall(SYS_pidfd_open, 1, 0);
+
+	if (fd < 0)
+		return 2;
+	return rc | expect(syscall(SYS_pidfd_getfd, fd, 0, 0), EPERM, "pidfd_getfd from the init");
+}
+
+/* IPC objects of the host (a System V shared memory segment with key). */
+static int mode_ipc(const char *key)
+{
+	return expect(shmget((key_t)atoi(key), 0, 0), ENOENT, "attaching a host SysV shared memory segment");
+}
+
+/* 32-bit system calls through int 0x80: the filter kills them. */
+static int mode_int80(void)
+{
+	long r;
+
+	__asm__ volatile("int $0x80" : "=a"(r) : "a"(20) /* i386 getpid */ : "memory");
+	printf("ESCAPE: a 32-bit system call returned %ld\n", r);
+	return 1;
+}
+
+/* A crash that would dump core: no core file, however it asks. */
+static int mode_core(void)
+{
+	struct rlimit r = { RLIM_INFINITY, RLIM_INFINITY };
+
+	(void)setrlimit(RLIMIT_CORE, &r);
+	prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+	abort();
 }
 
 /* What the command can do to its standard output: truncate it, read back
@@ -470,6 +565,31 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(m, "fds"))
 		return mode_fds();
+	if (!strcmp(m, "pidfd"))
+		return mode_pidfd(a);
+	if (!strcmp(m, "ipc"))
+		return mode_ipc(a);
+	if (!strcmp(m, "int80"))
+		return mode_int80();
+	if (!strcmp(m, "core"))
+		return mode_core();
+	if (!strcmp(m, "kill_init")) {
+		/* the init ignores what it does not handle, SIGKILL included
+		 * from inside its namespace: the run still reports this exit */
+		kill(1, SIGKILL);
+		kill(1, SIGTERM);
+		kill(1, SIGSEGV);
+		printf("the init is still there\n");
+		return 0;
+	}
+	if (!strcmp(m, "env")) {
+		if (getenv(a)) {
+			printf("ESCAPE: the caller's %s is visible\n", a);
+			return 1;
+		}
+		printf("no %s\n", a);
+		return 0;
+	}
 	if (!strcmp(m, "socket_families"))
 		return mode_socket_families();
 	if (!strcmp(m, "setid"))

@@ -4,10 +4,11 @@
  * Every tree the sandbox shows is copied and flagged while detached
  * (open_tree, mount_setattr): the root (the host's "/" or an image),
  * read-only, nosuid, nodev in one recursive call; each bind source and the
- * work directory, nosuid, nodev (and read-only for --ro-bind).  Then the
- * root is attached on STAGE and the rest is assembled on it: a fresh /proc,
- * a minimal /dev, private /tmp and /var/tmp, the work directory, the binds
- * in order.
+ * work directory, nosuid, nodev (and read-only for --ro-bind; as root the
+ * caller opens the writable ones itself, id-mapped, run.c).  Then the root
+ * is attached on STAGE and the rest is assembled on it: a fresh /proc, a
+ * minimal /dev, the private /tmp, /var/tmp, /dev/shm and /run (one tmpfs),
+ * the work directory (its .git read-only), the binds in order.
  *
  * Mount points.  A destination is looked up inside the new root
  * (openat2 with RESOLVE_IN_ROOT): a symlink on the way, whether the image

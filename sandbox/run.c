@@ -859,7 +859,7 @@ int sbx_run(sbx_result *res, const sbx_config *cfg, const char *const *argv, pl_
 /* ---------------------------------------------------------------- sessions */
 
 struct sbx_session {
-	sbx_config cfg; /* a deep copy: the init's sbx__spec points into it */
+	sbx_config cfg; /* a deep copy: the init's spec points into it */
 	pid_t init;
 	int ctl;
 	bool dead;

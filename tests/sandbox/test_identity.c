@@ -192,7 +192,7 @@ Test(identity, concurrent_sandboxes_have_distinct_uids_and_cannot_read_each_othe
 	mkdir_mode(&a, fx.ptr, "instance-a", 0700);
 	mkdir_mode(&b, fx.ptr, "instance-b", 0700);
 	pl_path_join(&p, a.ptr, "answer");
-	write_text(p.ptr, "42\n");
+	write_text(p.ptr, "answer-of-a\n");
 	cr_assert_eq(chown(a.ptr, NOBODY, NOBODY), 0);
 	cr_assert_eq(chown(p.ptr, NOBODY, NOBODY), 0);
 	cr_assert_eq(chown(b.ptr, NOBODY, NOBODY), 0);
@@ -215,10 +215,10 @@ Test(identity, concurrent_sandboxes_have_distinct_uids_and_cannot_read_each_othe
 	pl_buf_printf(&script, "cat '%s' 2>&1 || echo refused", p.ptr);
 	argv[2] = script.ptr;
 	cr_assert_eq(sbx_session_exec(&r, sa, argv, NULL, &err), 0, "%s", err.msg);
-	cr_assert_str_eq(r.out.ptr, "42\n");
+	cr_assert_str_eq(r.out.ptr, "answer-of-a\n");
 	sbx_result_release(&r);
 	cr_assert_eq(sbx_session_exec(&r, sb, argv, NULL, &err), 0, "%s", err.msg);
-	cr_assert(pl_str_ends_with(r.out.ptr, "refused\n") && !strstr(r.out.ptr, "42"), "B read A's work: %s",
+	cr_assert(pl_str_ends_with(r.out.ptr, "refused\n") && !strstr(r.out.ptr, "answer-of-a"), "B read A's work: %s",
 		  r.out.ptr);
 	sbx_result_release(&r);
 	sbx_session_close(sa);

@@ -131,12 +131,13 @@ static size_t procs(const char *dir, bool *only_us)
 	size_t n = 0;
 	char *line, *save = NULL;
 	bool us = false;
+	long self = (long)getpid();
 
 	pl_buf_printf(&p, "%s/cgroup.procs", dir);
 	if (read_small(&b, p.ptr)) {
 		for (line = strtok_r(b.ptr, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 			n++;
-			if (atol(line) == (long)getpid())
+			if (atol(line) == self)
 				us = true;
 		}
 	}
@@ -144,6 +145,24 @@ static size_t procs(const char *dir, bool *only_us)
 	pl_buf_release(&b);
 	pl_buf_release(&p);
 	return n;
+}
+
+/* Whether we are the only process in dir.  Only the file's first bytes
+ * are read: a host's root cgroup may list thousands of processes, and the
+ * probe runs for every sandbox with limits, which is every sandbox. */
+static bool alone_in(const char *dir)
+{
+	char path[PATH_MAX], buf[64], pid[24];
+	ssize_t n, got = 0;
+	int fd;
+
+	if (!fmt(path, sizeof(path), "%s/cgroup.procs", dir) || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return false;
+	while (got < (ssize_t)sizeof(buf) && (n = read(fd, buf + got, sizeof(buf) - (size_t)got)) > 0)
+		got += n;
+	close(fd);
+	fmt(pid, sizeof(pid), "%d\n", (int)getpid());
+	return got == (ssize_t)strlen(pid) && !memcmp(buf, pid, (size_t)got);
 }
 
 /* mountinfo escapes spaces, tabs, newlines and backslashes as \ooo. */
@@ -347,7 +366,7 @@ void sbx_cgroup_probe(sbx_cgroup_info *out, const char *root, const char *parent
 	/* 3. alone in our own cgroup: a leaf for plait, the sandboxes beside
 	 * it; unless that cgroup is already our leaf (an earlier run moved us),
 	 * whose parent step 4 finds */
-	n = procs(out->own, &alone);
+	alone = alone_in(out->own);
 	fmt(leaf, sizeof(leaf), "/plait-%d", (int)getpid());
 	in_leaf = pl_str_ends_with(out->own, leaf);
 	if (!miss[0] && !in_leaf && !is_hierarchy_root(out->own) && alone && writable(out->own, "cgroup.procs") &&
@@ -380,13 +399,16 @@ void sbx_cgroup_probe(sbx_cgroup_info *out, const char *root, const char *parent
 			 "pids; run plait in a delegated cgroup (systemd-run --user --scope -p Delegate=yes plait "
 			 "...) or give --cgroup-parent DIR",
 			 out->own, (unsigned)geteuid());
-	else
+	else {
+		/* counted only here, to say it: the whole list may be long */
+		n = procs(out->own, &alone);
 		fmt(out->why, sizeof(out->why),
 			 "plait's cgroup %s holds %zu other process%s (cgroup v2's no-internal-processes rule keeps "
 			 "it from enabling memory and pids for children) and no writable ancestor enables them; run "
 			 "plait alone in a delegated cgroup (systemd-run --scope -p Delegate=yes plait ...) or give "
 			 "--cgroup-parent DIR",
 			 out->own, alone ? n - 1 : n, (alone ? n - 1 : n) == 1 ? "" : "es");
+	}
 }
 
 const char *sbx_cgroup_mode_name(sbx_cgroup_mode m)

@@ -85,6 +85,20 @@ static bool list_has(const char *list, const char *word)
 	return false;
 }
 
+/* Whether the comma-separated list names the word. */
+static bool list_has_csv(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+	const char *p = list;
+
+	while ((p = strstr(p, word))) {
+		if ((p == list || p[-1] == ',') && (p[n] == ',' || !p[n]))
+			return true;
+		p += n;
+	}
+	return false;
+}
+
 /* Which of memory and pids the file lists: "" when both, else the missing
  * ones, quoted, into miss.  False when the file cannot be read. */
 static bool controllers_missing(char *miss, size_t size, const char *dir, const char *file)
@@ -421,6 +435,33 @@ const char *sbx_cgroup_mode_name(sbx_cgroup_mode m)
 	case SBX_CGMODE_NONE: break;
 	}
 	return "none";
+}
+
+bool sbx__cgroup_v1_holds_limits(void)
+{
+	char buf[4096], *line, *save = NULL;
+	ssize_t n;
+	int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
+	bool held = false;
+
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	/* "4:memory:/path": hierarchy 4, a v1 one, holds memory ("0::/" is
+	 * the v2 line) */
+	for (line = strtok_r(buf, "\n", &save); line && !held; line = strtok_r(NULL, "\n", &save)) {
+		char *ctl = strchr(line, ':'), *end;
+
+		if (!ctl || !strncmp(line, "0:", 2) || !(end = strchr(ctl + 1, ':')))
+			continue;
+		*end = '\0';
+		held = list_has_csv(ctl + 1, "memory") || list_has_csv(ctl + 1, "pids");
+	}
+	return held;
 }
 
 bool sbx_config_uses_cgroup(const sbx_config *cfg, sbx_cgroup_info *info)

@@ -40,6 +40,10 @@ void sbx__cgroup_mark(sbx__cgroup *cg);
 unsigned sbx__cgroup_limits_hit(const sbx__cgroup *cg);
 /* Kill every process in it (cgroup.kill); no-op without a cgroup. */
 void sbx__cgroup_kill(const sbx__cgroup *cg);
+/* Whether a cgroup v1 hierarchy holds the memory or pids controller (from
+ * /proc/self/cgroup, one small read): then no cgroup v2 can have it, and
+ * sbx_cgroup_probe's answer is known without its walk. */
+bool sbx__cgroup_v1_holds_limits(void);
 /* Kill, wait until empty, remove.  No-op without a cgroup. */
 void sbx__cgroup_destroy(sbx__cgroup *cg);
 

@@ -709,6 +709,10 @@ static int cgroup_open(sbx__cgroup *cg, const sbx_config *cfg, pl_err *err)
 	sbx_cgroup_info info;
 
 	sbx__cgroup_init(cg);
+	/* Every sandbox has limits, so this runs for each: where v1 holds the
+	 * controllers (hybrid machines), the answer is known at once. */
+	if (cfg->cgroup == SBX_CGUSE_AUTO && sbx__cgroup_v1_holds_limits())
+		return 0;
 	if (sbx_config_uses_cgroup(cfg, &info))
 		return sbx__cgroup_create(cg, &info, &cfg->limits, err);
 	if (cfg->cgroup == SBX_CGUSE_REQUIRE)

@@ -3,6 +3,7 @@
  * has a usable cgroup v2 (skipped, with the reason, where it has not;
  * build/sandbox-cgroup-check runs the same checks without Criterion). */
 #include "sbx_test.h"
+#include "sandbox/internal.h"
 #include "tests/shell.h"
 
 #include <stdarg.h>
@@ -580,4 +581,26 @@ Test(cgroup_enforce, teardown_leaves_no_cgroup)
 	sbx_session_close(s);
 	cr_assert_eq(leftovers(i.parent), 0);
 	sbx_config_release(&cfg);
+}
+
+/* The shortcut every sandbox takes (its limits would otherwise make each
+ * one walk the cgroup tree): when a v1 hierarchy holds memory or pids, the
+ * probe must agree that no cgroup v2 is usable. */
+Test(cgroup_fallback, the_v1_shortcut_agrees_with_the_probe)
+{
+	sbx_cgroup_info i;
+	pl_buf c = PL_BUF_INIT;
+	bool v1 = sbx__cgroup_v1_holds_limits();
+
+	sbx_cgroup_probe(&i, NULL, NULL);
+	cr_assert_eq(pl_file_read(&c, "/proc/self/cgroup", 0, NULL), 0);
+	if (v1)
+		cr_assert_eq(i.mode, SBX_CGMODE_NONE, "v1 holds memory or pids, yet the probe found %s",
+			     sbx_cgroup_mode_name(i.mode));
+	/* and the shortcut reads the same file the probe's reason does */
+	cr_assert_eq(v1,
+		     strstr(c.ptr, ":memory:") || strstr(c.ptr, ",memory:") || strstr(c.ptr, ":memory,") ||
+			     strstr(c.ptr, ":pids:") || strstr(c.ptr, ",pids:") || strstr(c.ptr, ":pids,"),
+		     "%s", c.ptr);
+	pl_buf_release(&c);
 }

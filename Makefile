@@ -30,13 +30,17 @@ soname = $(shell readelf -d "$$(pkg-config --variable=libdir $(1) 2>/dev/null)/$
 LIBGIT2_SONAME := $(call soname,libgit2,libgit2.so)
 LIBCURL_SONAME := $(call soname,libcurl,libcurl.so)
 LIBTREE_SITTER_SONAME := $(call soname,tree-sitter,libtree-sitter.so)
+LIBEDIT_SONAME := $(call soname,libedit,libedit.so)
 DL_DEFS = -DTOOLS_LIBGIT2_SONAME='"$(LIBGIT2_SONAME)"' -DAGENT_LIBCURL_SONAME='"$(LIBCURL_SONAME)"' \
-	-DTOOLS_LIBTREE_SITTER_SONAME='"$(LIBTREE_SITTER_SONAME)"'
+	-DTOOLS_LIBTREE_SITTER_SONAME='"$(LIBTREE_SITTER_SONAME)"' -DCLI_LIBEDIT_SONAME='"$(LIBEDIT_SONAME)"'
 OPT := -O2
 SANFLAGS :=
 ifeq ($(SAN),1)
 OPT := -O1
-SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# float-cast-overflow is not part of GCC's -fsanitize=undefined: a double
+# converted to an integer it does not fit is undefined behaviour too.
+SANFLAGS := -fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined,float-cast-overflow
 endif
 CFLAGS_ALL = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror $(OPT) -g -pthread \
 	$(SANFLAGS) -I. -I$(BUILD)/gen $(PKG_CFLAGS) $(DL_DEFS) $(CUDA_DEFS) $(CFLAGS)
@@ -163,7 +167,7 @@ $(BUILD)/gen/grammar_versions.h: deps.txt
 	     printf "#define TS_VERSION_%s \"%s\"\n", toupper(n), $$3 }' $< > $@
 
 # The grammars' tags queries (queries/tags.scm), embedded as C strings so
-# that nothing is read from .deps at run time; tools/code.c adds its own.
+# that nothing is read from .deps at run time; tools/tags.c adds its own.
 TAGS_LANGS := python c cpp java javascript typescript go rust
 $(BUILD)/gen/tags_queries.h: $(GRAMMAR_STAMP) deps.txt
 	@mkdir -p $(@D)
@@ -174,7 +178,7 @@ $(BUILD)/gen/tags_queries.h: $(GRAMMAR_STAMP) deps.txt
 		printf '\t"";\n'; \
 	done; } > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/obj/tools/code.o: $(BUILD)/gen/tags_queries.h
+$(BUILD)/obj/tools/tags.o: $(BUILD)/gen/tags_queries.h
 
 # ---------------------------------------------------------------- program
 ALL_LIBS := $(call libdeps,cli)
@@ -193,6 +197,9 @@ TEST_BINS := $(foreach m,$(TEST_MODULES),$(BUILD)/tests/test-$(m))
 # tests/cli runs the built program as a user would, and tests cli/'s own
 # helpers (the option parser) in process: it links the whole program.
 TESTDEPS_cli := cli
+# tests/build checks the build's own rules (make check) on copies of the
+# archives: it links common only.
+TESTDEPS_build := common
 testdeps = $(if $(TESTDEPS_$(1)),$(TESTDEPS_$(1)),$(1))
 define test_rule
 $(BUILD)/tests/test-$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/$(1)/*.c)) \
@@ -214,12 +221,31 @@ $(BENCH_ENGINE): scripts/bench-engine.c $(call libdeps,engine)
 bench-engine: $(BENCH_ENGINE)
 	PLAIT_ROOT=$(CURDIR) $(BENCH_ENGINE)
 
+# make bench-agent: the agent's own time per step over a 200-turn run of
+# the real loop against a scripted server on loopback, real tools, the
+# trajectory written (scripts/bench-agent.c; figures go to
+# docs/PERFORMANCE.md).
+BENCH_AGENT := $(BUILD)/bench-agent
+$(BENCH_AGENT): scripts/bench-agent.c tests/script_server.h $(call libdeps,agent)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(call ldlibs,agent)
+
+.PHONY: bench-agent
+bench-agent: $(BENCH_AGENT)
+	PLAIT_ROOT=$(CURDIR) $(BENCH_AGENT) $(or $(TURNS),200) $(or $(ROUNDS),5)
+
 # make bench-tokenizer: `plait tokenize` against python3-sentencepiece on the
 # same text (tests/reference/tokenizer_bench.py, Debian's python; not a
 # test; figures go to docs/PERFORMANCE.md).
 .PHONY: bench-tokenizer
 bench-tokenizer: $(BUILD)/plait
 	/usr/bin/python3 tests/reference/tokenizer_bench.py $(BUILD)/plait
+
+# make check: the house rules the build can check on the archives it made
+# (scripts/check.sh: prefixes and public headers, no loops between the
+# files of a module, no printing below cli/, the CUDA module's exports).
+.PHONY: check
+check: $(ALL_LIBS) $(CUDA_MODULE)
+	scripts/check.sh $(BUILD)
 
 .PHONY: deps test tests run check-deps
 deps:
@@ -234,6 +260,7 @@ tests: $(TEST_BINS) $(BUILD)/plait $(CUDA_MODULE)
 # scripts/lsan.supp are not reported; the children the tests start inherit it.
 test: deps
 	$(MAKE) --no-print-directory -j$$(nproc) tests
+	scripts/check.sh $(BUILD)
 	PLAIT_ROOT=$(CURDIR) PLAIT_BIN=$(CURDIR)/$(BUILD)/plait \
 	LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp:print_suppressions=0 \
 	scripts/run-tests.sh $(TEST_BINS)
@@ -252,12 +279,16 @@ install: all
 	for h in $(HEADERS); do install -D -m 644 $$h $(DESTDIR)$(PREFIX)/include/plait/$$h; done
 	install -m 644 $(filter-out %/libplait-cli.a,$(ALL_LIBS)) $(DESTDIR)$(PREFIX)/lib/
 	$(if $(CUDA_MODULE),install -D -m 755 $(CUDA_MODULE) $(DESTDIR)$(PREFIX)/lib/plait/libplait-cuda.so)
+	install -d $(DESTDIR)$(PREFIX)/share/plait/prompts $(DESTDIR)$(PREFIX)/share/plait/agent
+	install -m 644 prompts/*.txt $(DESTDIR)$(PREFIX)/share/plait/prompts/
+	install -m 644 configs/agent/*.json $(DESTDIR)$(PREFIX)/share/plait/agent/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/^#define PLAIT_VERSION "\(.*\)"/\1/p' common/common.h)|' \
 		scripts/plait.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/plait.pc
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/plait $(DESTDIR)$(PREFIX)/lib/pkgconfig/plait.pc
 	rm -rf $(DESTDIR)$(PREFIX)/lib/plait
+	rm -rf $(DESTDIR)$(PREFIX)/share/plait/prompts $(DESTDIR)$(PREFIX)/share/plait/agent
 	rm -f $(foreach l,$(ALL_LIBS),$(DESTDIR)$(PREFIX)/lib/$(notdir $(l)))
 	rm -rf $(DESTDIR)$(PREFIX)/include/plait
 

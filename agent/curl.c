@@ -30,10 +30,16 @@ static void load_once(void)
 	lib.api.f = (__typeof__(f) *)p;
 	AGENT_CURL_FUNCS(AGENT_CURL_RESOLVE)
 #undef AGENT_CURL_RESOLVE
+	/* Once per process, before any thread makes a handle: curl_easy_init
+	 * would otherwise do it on first use, racing other threads. */
+	if (lib.api.curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		pl_err_set(&lib.err, PL_EINTERNAL, "%s: curl_global_init failed", AGENT_LIBCURL_SONAME);
+		return;
+	}
 	lib.ok = true;
 }
 
-int agent_curl_load(pl_err *err)
+int agent__curl_load(pl_err *err)
 {
 	pthread_once(&lib.once, load_once);
 	if (!lib.ok)
@@ -41,7 +47,7 @@ int agent_curl_load(pl_err *err)
 	return 0;
 }
 
-const agent_curl *agent_curl_api(void)
+const agent_curl *agent__curl_api(void)
 {
 	PL_ASSERT(lib.ok);
 	return &lib.api;

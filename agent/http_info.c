@@ -11,7 +11,7 @@ json_t *agent_http_info(pl_err *err)
 	bool https = false;
 	size_t i;
 
-	if (agent_curl_load(err) < 0)
+	if (agent__curl_load(err) < 0)
 		return NULL;
 	v = curl_version_info(CURLVERSION_NOW);
 	o = json_object();

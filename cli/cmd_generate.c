@@ -1,7 +1,6 @@
 /* cmd_generate.c - `plait generate`: generation from ids, text or a chat
  * file, with text streamed as it comes and stop strings held back so that
  * what streams equals the final text. */
-#define _GNU_SOURCE /* memmem */
 #include "cli/cli.h"
 
 #include <stdlib.h>
@@ -266,74 +265,16 @@ static int parse_gen_args(gen_args *a, int argc, char **argv, const cli_ctx *ctx
 	return 0;
 }
 
-/*
- * What the callback of each generated token keeps: the decoded text and how
- * much of it went to stdout.  With stop strings, the end of the text that
- * could be the start of one is held back, so that stdout never shows text
- * that a stop string then cuts off: what streams equals the final text.
- */
+/* What streams to stdout: the library's final text as it comes (the end
+ * that could start a stop string is held back there, so what streams
+ * equals the final text), or the ids without a tokenizer. */
 typedef struct stream_ctx {
 	bool json;
+	bool ids;     /* no tokenizer: ids stream instead */
 	size_t n;
-	eng_detok *detok; /* NULL without a tokenizer: ids stream instead */
-	pl_buf text;
-	size_t emitted;
-	const char *const *stops;
-	size_t n_stops;
-	bool stopped; /* a stop string was found; text ends before it */
 	bool chat;    /* --chat: the text is an assistant turn that may call tools */
 	eng_tool_dialect dialect;
-	int rc;
-	pl_err err;
 } stream_ctx;
-
-static void emit(stream_ctx *st, size_t upto)
-{
-	if (upto <= st->emitted)
-		return;
-	if (!st->json) {
-		fwrite(st->text.ptr + st->emitted, 1, upto - st->emitted, stdout);
-		fflush(stdout);
-	}
-	st->emitted = upto;
-}
-
-/* Cuts the text at the first stop string in its unemitted part (occurrences
- * cannot start earlier: that part is held back); true when one was found. */
-static bool cut_at_stop(stream_ctx *st)
-{
-	const char *base = st->text.ptr + st->emitted, *best = NULL;
-	size_t avail = st->text.len - st->emitted, i;
-
-	for (i = 0; i < st->n_stops; i++) {
-		const char *p = memmem(base, avail, st->stops[i], strlen(st->stops[i]));
-
-		if (p && (!best || p < best))
-			best = p;
-	}
-	if (!best)
-		return false;
-	pl_buf_setlen(&st->text, (size_t)(best - st->text.ptr));
-	st->stopped = true;
-	return true;
-}
-
-/* Bytes at the end of the text that are a proper prefix of a stop string. */
-static size_t held_back(const stream_ctx *st)
-{
-	size_t best = 0, avail = st->text.len - st->emitted, i, k;
-
-	for (i = 0; i < st->n_stops; i++) {
-		size_t sl = strlen(st->stops[i]);
-
-		for (k = sl - 1 < avail ? sl - 1 : avail; k > best; k--)
-			if (!memcmp(st->text.ptr + st->text.len - k, st->stops[i], k)) {
-				best = k;
-				break;
-			}
-	}
-	return best;
-}
 
 static int stream_token(void *user, int32_t id, const eng_logprob *top, int n_top)
 {
@@ -342,32 +283,22 @@ static int stream_token(void *user, int32_t id, const eng_logprob *top, int n_to
 	(void)top;
 	(void)n_top;
 	st->n++;
-	if (!st->detok) {
-		if (!st->json) {
-			printf("%s%d", st->n > 1 ? "," : "", id);
-			fflush(stdout);
-		}
-		return 0;
+	if (st->ids && !st->json) {
+		printf("%s%d", st->n > 1 ? "," : "", id);
+		fflush(stdout);
 	}
-	if ((st->rc = eng_detok_push(st->detok, id, &st->text, &st->err)) < 0)
-		return 1;
-	if (cut_at_stop(st)) {
-		emit(st, st->text.len);
-		return 1;
-	}
-	emit(st, st->text.len - held_back(st));
 	return 0;
 }
 
-/* After generation: the pending bytes of an incomplete character, a last
- * look for stop strings, and the rest of the text. */
-static void stream_end(stream_ctx *st)
+static int stream_text(void *user, const char *text, size_t len)
 {
-	if (!st->detok || st->stopped)
-		return;
-	eng_detok_flush(st->detok, &st->text);
-	cut_at_stop(st);
-	emit(st, st->text.len);
+	stream_ctx *st = user;
+
+	if (!st->json) {
+		fwrite(text, 1, len, stdout);
+		fflush(stdout);
+	}
+	return 0;
 }
 
 static void add_stop_id(int32_t **ids, size_t *n, int32_t id)
@@ -385,18 +316,18 @@ static void add_stop_id(int32_t **ids, size_t *n, int32_t id)
  * tool calls and the calls parsed in the chat's dialect.  Calls the model
  * wrote malformed are not dropped silently: the text stays whole and
  * "tool_call_error" says what was wrong, for the caller to show the model. */
-static json_t *chat_message(const stream_ctx *st)
+static json_t *chat_message(const stream_ctx *st, const eng_gen_result *res)
 {
 	json_t *msg = json_object(), *calls = NULL;
 	pl_buf content = PL_BUF_INIT;
 	pl_err perr = { 0 };
 
 	pl_json_set(msg, "role", json_string("assistant"));
-	if (eng_chat_parse_tool_calls(&calls, &content, st->text.ptr, st->dialect, &perr) == 0) {
+	if (eng_chat_parse_tool_calls(&calls, &content, res->text, st->dialect, &perr) == 0) {
 		pl_json_set(msg, "content", json_stringn(content.ptr, content.len));
 		pl_json_set(msg, "tool_calls", calls);
 	} else {
-		pl_json_set(msg, "content", json_stringn(st->text.ptr, st->text.len));
+		pl_json_set(msg, "content", json_stringn(res->text, res->text_len));
 		pl_json_set(msg, "tool_calls", json_array());
 		pl_json_set(msg, "tool_call_error", json_string(perr.msg));
 	}
@@ -414,10 +345,10 @@ static void print_json(const stream_ctx *st, const eng_gen_result *res, size_t n
 	for (i = 0; i < res->n; i++)
 		json_array_append_new(arr, json_integer(res->ids[i]));
 	pl_json_set(o, "ids", arr);
-	pl_json_set(o, "text", st->detok ? json_stringn(st->text.ptr, st->text.len) : json_null());
+	pl_json_set(o, "text", res->text ? json_stringn(res->text, res->text_len) : json_null());
 	pl_json_set(o, "finish_reason", json_string(res->finish == ENG_FINISH_STOP ? "stop" : "length"));
-	if (st->chat && st->detok)
-		pl_json_set(o, "message", chat_message(st));
+	if (st->chat && res->text)
+		pl_json_set(o, "message", chat_message(st, res));
 	pl_json_set(o, "usage", json_pack("{s:I, s:I}", "prompt_tokens", (json_int_t)n_prompt, "completion_tokens",
 					  (json_int_t)res->n));
 	pl_json_set(o, "timings", json_pack("{s:f, s:f}", "prefill_ms", prefill_ms, "decode_ms", res->decode_ms));
@@ -451,6 +382,8 @@ int cli_cmd_generate(int argc, char **argv, const cli_ctx *ctx)
 	eng_model *m = NULL;
 	eng_session *s = NULL;
 	eng_tokenizer *tk = NULL;
+	eng_sampling sp;
+	eng_sampler *smp = NULL;
 	eng_gen_opts go;
 	eng_gen_result res = { 0 };
 	const eng_config *c;
@@ -473,7 +406,6 @@ int cli_cmd_generate(int argc, char **argv, const cli_ctx *ctx)
 	status = CLI_EXIT_FAIL;
 	if (a.ids && cli_parse_ids(&ids, &n_ids, a.ids, &err) < 0)
 		return cli_fail(ctx, "generate", CLI_EXIT_USAGE, "--prompt-ids: %s", err.msg);
-	pl_buf_init(&st.text, 0);
 
 	/* The tokenizer and the prompt before the weights, so that a bad prompt
 	 * costs no load; a tokenizer that is there must load and fit. */
@@ -485,7 +417,7 @@ int cli_cmd_generate(int argc, char **argv, const cli_ctx *ctx)
 		goto fail;
 	}
 	if (a.prompt) {
-		if (eng_tokenizer_encode_prompt(tk, a.prompt, strlen(a.prompt), &ids, &n_ids, &err) < 0)
+		if (eng_tokenizer_encode_prompt(&ids, &n_ids, tk, a.prompt, strlen(a.prompt), &err) < 0)
 			goto fail;
 		if (!n_ids) {
 			status = cli_fail(ctx, "generate", CLI_EXIT_USAGE, "--prompt: the text gives no tokens");
@@ -499,7 +431,7 @@ int cli_cmd_generate(int argc, char **argv, const cli_ctx *ctx)
 		st.chat = true;
 		st.dialect = d;
 		if (render_chat(&chat, a.chat, d, &err) < 0 ||
-		    eng_tokenizer_encode(tk, chat.ptr, chat.len, true, &ids, &n_ids, &err) < 0)
+		    eng_tokenizer_encode(&ids, &n_ids, tk, chat.ptr, chat.len, true, &err) < 0)
 			goto fail;
 	}
 
@@ -510,13 +442,16 @@ int cli_cmd_generate(int argc, char **argv, const cli_ctx *ctx)
 	if (eng_model_load(&m, a.model, &lo, &err) < 0 || eng_session_new(&s, m, &err) < 0)
 		goto fail;
 	c = eng_model_config(m);
+	eng_sampling_init(&sp);
+	sp.temperature = a.have_temp ? a.temperature : c->gen_temperature >= 0 ? c->gen_temperature : 0;
+	sp.top_p = a.have_top_p ? a.top_p : c->gen_top_p > 0 ? c->gen_top_p : 1.0;
+	sp.top_k = (int)(a.have_top_k ? a.top_k : c->gen_top_k > 0 ? c->gen_top_k : 0);
+	sp.min_p = a.min_p;
+	sp.repetition_penalty = a.rep;
+	sp.presence_penalty = a.presence;
+	if (eng_sampler_new(&smp, &sp, (uint64_t)a.seed, &err) < 0)
+		goto fail;
 	eng_gen_opts_init(&go);
-	go.sampling.temperature = a.have_temp ? a.temperature : c->gen_temperature >= 0 ? c->gen_temperature : 0;
-	go.sampling.top_p = a.have_top_p ? a.top_p : c->gen_top_p > 0 ? c->gen_top_p : 1.0;
-	go.sampling.top_k = (int)(a.have_top_k ? a.top_k : c->gen_top_k > 0 ? c->gen_top_k : 0);
-	go.sampling.min_p = a.min_p;
-	go.sampling.repetition_penalty = a.rep;
-	go.sampling.presence_penalty = a.presence;
 	go.max_tokens = (size_t)a.max_tokens;
 	go.logprobs = (int)a.logprobs;
 	for (i = 0; i < a.n_stop; i++)
@@ -525,8 +460,8 @@ int cli_cmd_generate(int argc, char **argv, const cli_ctx *ctx)
 		for (k = 0; k < c->n_eos; k++)
 			add_stop_id(&stops, &n_stops, c->eos_ids[k]);
 		if (tk) {
-			size_t ne;
-			const int32_t *e = eng_tokenizer_eos_ids(tk, &ne);
+			const int32_t *e;
+			size_t ne = eng_tokenizer_eos_ids(&e, tk);
 
 			for (i = 0; i < ne; i++)
 				add_stop_id(&stops, &n_stops, e[i]);
@@ -542,33 +477,27 @@ int cli_cmd_generate(int argc, char **argv, const cli_ctx *ctx)
 		else
 			eng_detok_init_continue(&detok, tk);
 		have_detok = true;
-		st.detok = &detok;
+		eng_gen_opts_use_detok(&go, &detok);
+		go.stop_strings = a.stop_str;
+		go.n_stop_strings = a.n_stop_str;
+		go.on_text = stream_text;
 	}
 	st.json = a.json;
-	st.stops = a.stop_str;
-	st.n_stops = a.n_stop_str;
+	st.ids = !tk;
 	go.on_token = stream_token;
 	go.user = &st;
-	eng_session_seed(s, (uint64_t)a.seed);
 	t0 = pl_now();
-	if (eng_session_append(s, ids, n_ids, NULL, &err) < 0)
+	if (eng_session_append(NULL, s, ids, n_ids, &err) < 0)
 		goto fail;
 	prefill_ms = (pl_now() - t0) * 1000.0;
-	if (eng_generate(&res, s, &go, &err) < 0)
+	if (eng_generate(&res, s, smp, &go, &err) < 0)
 		goto fail;
-	if (st.rc < 0) {
-		err = st.err;
-		goto fail;
-	}
-	stream_end(&st);
-	if (st.stopped)
-		res.finish = ENG_FINISH_STOP;
 	if (a.json) {
 		print_json(&st, &res, n_ids, prefill_ms);
 	} else {
 		if (!tk)
 			putchar('\n');
-		else if (isatty(STDOUT_FILENO) && st.text.len && st.text.ptr[st.text.len - 1] != '\n')
+		else if (isatty(STDOUT_FILENO) && res.text_len && res.text[res.text_len - 1] != '\n')
 			putchar('\n');
 		fflush(stdout);
 		fprintf(stderr, "plait generate: %zu prompt + %zu generated tokens (%s), prefill %.1f ms, decode %.1f ms\n",
@@ -582,12 +511,12 @@ done:
 	if (have_detok)
 		eng_detok_release(&detok);
 	eng_gen_result_release(&res);
+	eng_sampler_free(smp);
 	eng_session_free(s);
 	eng_model_free(m);
 	eng_tokenizer_free(tk);
 	free(ids);
 	free(stops);
-	pl_buf_release(&st.text);
 	pl_buf_release(&chat);
 	return status;
 }

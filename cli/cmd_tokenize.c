@@ -110,7 +110,7 @@ int cli_cmd_tokenize(int argc, char **argv, const cli_ctx *ctx)
 		goto done;
 	}
 	if (decode) {
-		if (eng_tokenizer_decode(tk, ids, n, &out, &err) < 0) {
+		if (eng_tokenizer_decode(&out, tk, ids, n, &err) < 0) {
 			status = cli_fail_err(ctx, "tokenize", &err);
 			goto done;
 		}
@@ -126,7 +126,7 @@ int cli_cmd_tokenize(int argc, char **argv, const cli_ctx *ctx)
 	} else {
 		pl_buf_puts(&in, text);
 	}
-	if (eng_tokenizer_encode(tk, in.ptr, in.len, special, &ids, &n, &err) < 0) {
+	if (eng_tokenizer_encode(&ids, &n, tk, in.ptr, in.len, special, &err) < 0) {
 		status = cli_fail_err(ctx, "tokenize", &err);
 		goto done;
 	}

@@ -69,8 +69,11 @@ typedef struct pl_err {
 int pl_err_set(pl_err *err, int code, const char *fmt, ...) PL_PRINTF(3, 4);
 /* Like pl_err_set, appending ": strerror(errno)" (errno read on entry). */
 int pl_err_sys(pl_err *err, int code, const char *fmt, ...) PL_PRINTF(3, 4);
-/* Prepends "context: " to an existing message; returns err->code. */
-int pl_err_prefix(pl_err *err, const char *fmt, ...) PL_PRINTF(2, 3);
+/* Prepends "context: " to an existing message (nothing when err is NULL).
+ * It returns nothing on purpose: with a NULL err it could not know the
+ * code, so `return pl_err_prefix(...)` would lose it; write
+ * `pl_err_prefix(err, ...); return rc;`. */
+void pl_err_prefix(pl_err *err, const char *fmt, ...) PL_PRINTF(2, 3);
 void pl_err_clear(pl_err *err);
 /* A short stable name for a code ("invalid", "not-found", ...). */
 const char *pl_code_name(int code);

@@ -44,14 +44,14 @@ int pl_err_sys(pl_err *err, int code, const char *fmt, ...)
 	return code;
 }
 
-int pl_err_prefix(pl_err *err, const char *fmt, ...)
+void pl_err_prefix(pl_err *err, const char *fmt, ...)
 {
 	char prefix[PL_ERR_MSG_MAX];
 	size_t plen, mlen, room;
 	va_list ap;
 
 	if (!err)
-		return PL_EINTERNAL;
+		return;
 	va_start(ap, fmt);
 	vsnprintf(prefix, sizeof(prefix), fmt, ap);
 	va_end(ap);
@@ -68,7 +68,6 @@ int pl_err_prefix(pl_err *err, const char *fmt, ...)
 	memcpy(err->msg, prefix, plen);
 	err->msg[plen] = ':';
 	err->msg[plen + 1] = ' ';
-	return err->code;
 }
 
 void pl_err_clear(pl_err *err)

@@ -2,6 +2,7 @@
  * naming the file (or object) and the key. */
 #include "common.h"
 
+#include <math.h>
 #include <string.h>
 
 int pl_json_load_file(json_t **out, const char *path, pl_err *err)
@@ -96,8 +97,15 @@ static int get_int(int64_t *out, const json_t *obj, const char *key, const char 
 	if (json_is_real(v)) {
 		double d = json_real_value(v);
 
-		/* Hugging Face configs sometimes write integers as 1.0e5. */
-		if (d == (double)(int64_t)d) {
+		/* Hugging Face configs sometimes write integers as 1.0e5.  The
+		 * range is checked before the conversion, which is undefined for
+		 * |d| >= 2^63 (2^63 itself is exact as a double). */
+		if (d == floor(d)) {
+			if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0))
+				return pl_err_set(err, PL_EFORMAT,
+						  "%s: field \"%s\" must be an integer, found %.17g, "
+						  "beyond the range of a 64-bit integer",
+						  what, key, d);
 			*out = (int64_t)d;
 			return 0;
 		}

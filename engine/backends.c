@@ -1,5 +1,6 @@
-/* backends.c - which compute backends this build carries. */
-#include "engine/engine.h"
+/* backends.c - which compute backends this build carries, and the tables
+ * of those that can run a model (backend.h). */
+#include "engine/backend.h"
 
 #include <string.h>
 
@@ -48,8 +49,30 @@ int eng_backend_load(const char *name, pl_err *err)
 	if (!strcmp(name, "cuda")) {
 		const eng_cuda_ops *ops;
 
-		return eng_cuda_module_load(&ops, NULL, err);
+		return eng__cuda_module_load(&ops, NULL, err);
 	}
 #endif
 	return 0;
+}
+
+/* The CUDA backend joins this list when its module offers the version-2
+ * table (backend.h says how). */
+static const eng__backend_ops *const runnable[] = {
+	&eng__cpu_backend,
+	NULL,
+};
+
+const eng__backend_ops *const *eng__backends(void)
+{
+	return runnable;
+}
+
+const eng__backend_ops *eng__backend_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; runnable[i]; i++)
+		if (!strcmp(runnable[i]->name, name))
+			return runnable[i];
+	return NULL;
 }

@@ -1,5 +1,5 @@
 /* config.c - read and validate config.json and generation_config.json. */
-#include "engine/internal.h"
+#include "engine/engine.h"
 
 #include <math.h>
 #include <string.h>

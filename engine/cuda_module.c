@@ -16,7 +16,7 @@
 #define FIX "build it with 'make' (build/lib/" ENG_CUDA_MODULE_FILE "), install it with 'make install' " \
 	    "(PREFIX/lib/plait/), or set PLAIT_CUDA_MODULE to its path"
 
-int eng_cuda_module_open(const eng_cuda_ops **out, const char *path, pl_err *err)
+int eng__cuda_module_open(const eng_cuda_ops **out, const char *path, pl_err *err)
 {
 	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	eng_cuda_module_fn entry;
@@ -74,7 +74,7 @@ static void load_once(void)
 	size_t i;
 
 	if (env && *env) {
-		if (eng_cuda_module_open(&mod.ops, env, &e) == 0)
+		if (eng__cuda_module_open(&mod.ops, env, &e) == 0)
 			snprintf(mod.path, sizeof(mod.path), "%s", env);
 		else
 			pl_err_set(&mod.err, e.code, "cannot load the CUDA module named by PLAIT_CUDA_MODULE: %s; %s",
@@ -95,7 +95,7 @@ static void load_once(void)
 	for (i = 0; i < PL_ARRAY_LEN(rel); i++) {
 		pl_buf_reset(&path);
 		pl_buf_printf(&path, "%s/%s%s", exe, rel[i], ENG_CUDA_MODULE_FILE);
-		if (eng_cuda_module_open(&mod.ops, path.ptr, &e) == 0) {
+		if (eng__cuda_module_open(&mod.ops, path.ptr, &e) == 0) {
 			snprintf(mod.path, sizeof(mod.path), "%s", path.ptr);
 			goto done;
 		}
@@ -108,7 +108,7 @@ done:
 	pl_buf_release(&tried);
 }
 
-int eng_cuda_module_load(const eng_cuda_ops **out, const char **path_out, pl_err *err)
+int eng__cuda_module_load(const eng_cuda_ops **out, const char **path_out, pl_err *err)
 {
 	pthread_once(&mod.once, load_once);
 	if (!mod.ops)

@@ -4,9 +4,14 @@
  * Depends on common/ only; knows nothing of tools, sandbox or agent.
  * Prefix: eng_.
  *
- * This first part is what the engine can tell about the machine and the
- * model directories it is pointed at; loading, sessions and generation are
- * added by the engine issues.
+ * What it offers: the backends built and what the machine has for them
+ * (CPU features, GPUs); model directories found and inspected without
+ * loading; loading a checkpoint (safetensors, BF16/F16/F32, shards) for
+ * the CPU forward pass; sessions (append, truncate, fork); samplers and
+ * the generation loop with stop ids, stop strings and streaming; the
+ * tokenizers (SentencePiece and Hugging Face BPE) with a streaming
+ * decoder; the LoopCoder-V2 chat template and its tool-call parsers.
+ * docs/ENGINE.md describes how each part works.
  */
 #ifndef PLAIT_ENGINE_H
 #define PLAIT_ENGINE_H
@@ -105,7 +110,8 @@ typedef struct eng_config {
 typedef struct eng_load_opts {
 	int loops;           /* > 0 overrides plt_num_loops (R >= 1); 0 = config */
 	int threads;         /* worker threads for the CPU path; 0 = online cores */
-	const char *backend; /* "cpu" or NULL (= cpu) */
+	const char *backend; /* "cpu" or NULL (= cpu); "cuda", when built, fails
+			      * for now: its forward pass is not written yet */
 	bool portable_kernels; /* plain C kernels even where AVX2 + FMA exist
 				* (tests, comparisons) */
 	const pl_log *log;
@@ -116,9 +122,11 @@ typedef struct eng_model eng_model;
 /* Load a model directory: config.json, generation_config.json when present,
  * and model.safetensors or the shards listed by model.safetensors.index.json.
  * Every header field of every weight file is validated; an error names the
- * file and the tensor.  Weights of any stored dtype (BF16, F16, F32) are
- * converted to fp32 at load (the CPU path computes in fp32).  The model owns
- * a thread pool; free with eng_model_free. */
+ * file and the tensor.  Weight matrices stored entirely in BF16 stay BF16
+ * in memory and are widened to fp32 inside the CPU kernels (exactly); F16
+ * and F32 matrices, norms and gate vectors are converted to fp32 at load.
+ * All arithmetic is fp32.  The model's CPU backend owns a thread pool
+ * (opts->threads workers); free with eng_model_free. */
 int eng_model_load(eng_model **out, const char *dir, const eng_load_opts *opts, pl_err *err);
 void eng_model_free(eng_model *m);
 const eng_config *eng_model_config(const eng_model *m);
@@ -168,20 +176,25 @@ void eng_model_info_release(eng_model_info *info);
 /*
  * A session: one sequence's state (loop-0 K/V of every position, a
  * 65-position ring per later loop and layer, the saved h^{r-1} of each loop
- * boundary), its tokens, the logits after its last token and an RNG.
- * Truncation restores the rings from a per-position history of the later
- * loops' K/V and saved hidden states that the session keeps (exact, no
- * recompute, at the price of R times the loop-0 K/V memory).
+ * boundary), its tokens and the logits after its last token.  Truncation
+ * restores the rings from a per-position history of the later loops' K/V
+ * and saved hidden states that the session keeps (exact, no recompute, at
+ * the price of R times the loop-0 K/V memory).  Sampling is not the
+ * session's: an eng_sampler holds the parameters and the random state, and
+ * eng_generate drives a session with a sampler.
  * A session borrows its model, which must outlive it.  One thread at a time
  * per session; sessions of one model may be used from different threads,
- * but their forward passes take turns (eng_session_append holds the model's
- * lock: the scratch and the thread pool are the model's).  Batching the
- * sessions of one model into one pass is the CUDA engine's job.
+ * but their forward passes take turns (the CPU backend's scratch and
+ * thread pool serve every session of the model, under its lock); the
+ * public API does not yet put the rows of several sessions into one pass
+ * (the backend seam can: docs/ENGINE.md, "Backends").
  */
 typedef struct eng_session eng_session;
 
 int eng_session_new(eng_session **out, eng_model *m, pl_err *err);
 void eng_session_free(eng_session *s);
+/* The model the session was made for (borrowed). */
+eng_model *eng_session_model(const eng_session *s);
 /* Tokens in the session. */
 size_t eng_session_len(const eng_session *s);
 const int32_t *eng_session_tokens(const eng_session *s);
@@ -189,64 +202,122 @@ const int32_t *eng_session_tokens(const eng_session *s);
 void eng_session_set_chunk(eng_session *s, size_t n);
 /* Append tokens: one token runs the decode form (all loops in one pass),
  * more run the full-sequence form in chunks.  When all_logits is non-NULL
- * it receives n x vocab logits (row i predicts the token after ids[i]).
- * Ids must be in [0, vocab).  On failure the session is unchanged. */
-int eng_session_append(eng_session *s, const int32_t *ids, size_t n, float *all_logits, pl_err *err);
+ * it receives n x vocab logits (row i predicts the token after ids[i]);
+ * the last row is also kept as eng_session_logits.  Ids must be in
+ * [0, vocab).  On failure the session is unchanged. */
+int eng_session_append(float *all_logits, eng_session *s, const int32_t *ids, size_t n, pl_err *err);
 /* Logits after the last token (vocab values); NULL when empty. */
 const float *eng_session_logits(const eng_session *s);
 /* Cut the session back to its first len tokens, restoring the rings, the
  * saved hidden states and the logits at that point.  len <= current length;
  * len == 0 empties it. */
 int eng_session_truncate(eng_session *s, size_t len, pl_err *err);
-/* A deep copy (state, tokens, logits, RNG). */
+/* A deep copy (state, tokens, logits). */
 int eng_session_fork(eng_session **out, const eng_session *s, pl_err *err);
-/* Seed the session's RNG (xoshiro256** seeded through splitmix64). */
-void eng_session_seed(eng_session *s, uint64_t seed);
+
+/* ---- sampling */
 
 typedef struct eng_sampling {
 	double temperature;        /* <= 0: greedy */
 	int top_k;                 /* 0: off */
 	double top_p;              /* 1 (or <= 0): off */
 	double min_p;              /* 0: off */
-	double repetition_penalty; /* 1 (or <= 0): off; applied over the session's tokens */
+	double repetition_penalty; /* 1 (or <= 0): off; applied over the token history */
 	double presence_penalty;   /* 0: off; subtracted once per distinct id seen */
 } eng_sampling;
 
 /* Sampling defaults: greedy, everything off. */
 void eng_sampling_init(eng_sampling *s);
 
-/* Pick one id from logits (vocab values) under sp, using and advancing the
- * session's RNG; history penalties read the session's tokens. */
-int32_t eng_session_sample(eng_session *s, const float *logits, const eng_sampling *sp);
+/*
+ * A sampler: sampling parameters and a random state of its own
+ * (xoshiro256** seeded through splitmix64: the same seed and the same
+ * logits give the same ids).  It knows no session: the history penalties
+ * read the token history the caller passes.  One thread at a time per
+ * sampler.
+ */
+typedef struct eng_sampler eng_sampler;
+
+/* params NULL = eng_sampling_init's defaults.  Fails with PL_EINVAL naming
+ * the field for a NaN or infinite value, a negative top_k, a top_p above 1
+ * or a min_p outside [0, 1]. */
+int eng_sampler_new(eng_sampler **out, const eng_sampling *params, uint64_t seed, pl_err *err);
+/* A copy with the same parameters and the same random state: both then draw
+ * the same ids from the same logits. */
+int eng_sampler_fork(eng_sampler **out, const eng_sampler *s, pl_err *err);
+void eng_sampler_free(eng_sampler *s);
+/* Restart the random state from seed. */
+void eng_sampler_seed(eng_sampler *s, uint64_t seed);
+/* New parameters (checked as eng_sampler_new does; on failure the old ones
+ * stay); the random state goes on. */
+int eng_sampler_set_params(eng_sampler *s, const eng_sampling *params, pl_err *err);
+const eng_sampling *eng_sampler_params(const eng_sampler *s);
+/* Pick one id from logits (vocab values), advancing the random state when
+ * the temperature is above 0.  In order: the repetition penalty (divide
+ * positive, multiply negative logits of ids in history) and the presence
+ * penalty over the n_history ids of history (may be NULL when 0), then
+ * greedy argmax, or temperature, top-k, top-p, min-p and a draw. */
+int32_t eng_sampler_sample(eng_sampler *s, const float *logits, int64_t vocab, const int32_t *history,
+			   size_t n_history);
 
 typedef struct eng_logprob {
 	int32_t id;
 	float logprob; /* natural log of the softmax at temperature 1 */
 } eng_logprob;
 
+/* Top-k log-probabilities of logits (temperature 1), best first (ties: the
+ * lower id first); k <= vocab.  k <= 0 writes nothing. */
+void eng_logprobs_top(eng_logprob *out, const float *logits, int64_t vocab, int k);
+
+/* ---- generation */
+
+typedef struct eng_detok eng_detok; /* the streaming decoder, below */
+
 /* Called after each generated token; return non-zero to stop (finish
  * reason "stop"). */
 typedef int (*eng_token_fn)(void *user, int32_t id, const eng_logprob *top, int n_top);
-/* Turns ids into text (for stop strings): append the text of ids to out. */
-typedef int (*eng_decode_fn)(void *user, const int32_t *ids, size_t n, pl_buf *out, pl_err *err);
+/* A streaming decoder: appends to out the text that id completes.  Called
+ * once per generated id, in order, so a decoder keeps its own state (an
+ * incomplete character); eng_detok is one (eng_gen_opts_use_detok). */
+typedef int (*eng_decode_fn)(pl_buf *out, void *user, int32_t id, pl_err *err);
+/* At the end of generation: appends what the decoder still holds. */
+typedef void (*eng_decode_end_fn)(pl_buf *out, void *user);
+/* Text of the output that is final: no stop string will cut it.  Return
+ * non-zero to stop (finish reason "stop"). */
+typedef int (*eng_text_fn)(void *user, const char *text, size_t len);
 
 typedef struct eng_gen_opts {
-	eng_sampling sampling;
 	size_t max_tokens;      /* 0: stop only on a stop id or string */
 	const int32_t *stop_ids; /* a generated stop id ends generation; it is
 				  * neither returned nor appended to the session */
 	size_t n_stop_ids;
-	const char *const *stop_strings; /* need decode; the text up to a stop
-					  * string ends generation */
-	size_t n_stop_strings;
-	eng_decode_fn decode;
-	void *decode_user;
 	int logprobs; /* top-K log-probabilities per generated token (0: none) */
 	eng_token_fn on_token;
-	void *user;
+	/* With a decoder the result holds the text of the generated ids, stop
+	 * strings can end generation and on_text streams the text. */
+	eng_decode_fn decode;
+	eng_decode_end_fn decode_end; /* may be NULL */
+	void *decode_user;
+	/* The first stop string to occur in the text ends generation after the
+	 * token that completed it (that token is kept: returned and appended);
+	 * the text ends where the stop string starts.  Empty strings are
+	 * ignored.  Found incrementally: each new piece of text is searched
+	 * only where an occurrence can end in it. */
+	const char *const *stop_strings;
+	size_t n_stop_strings;
+	/* Streams the text: the end that could be the start of a stop string
+	 * is held back until the next bytes settle it, so that the pieces
+	 * passed add up to the final text exactly. */
+	eng_text_fn on_text;
+	void *user; /* for on_token and on_text */
 } eng_gen_opts;
 
+/* No limits, no stops, no callbacks, no decoder. */
 void eng_gen_opts_init(eng_gen_opts *o);
+/* Decode with d, a streaming decoder the caller initialised and releases
+ * (eng_detok_init for text that starts with the output, such as a chat's
+ * answer; eng_detok_init_continue for the continuation of a prompt). */
+void eng_gen_opts_use_detok(eng_gen_opts *o, eng_detok *d);
 
 typedef enum eng_finish { ENG_FINISH_LENGTH = 0, ENG_FINISH_STOP = 1 } eng_finish;
 
@@ -256,16 +327,18 @@ typedef struct eng_gen_result {
 	eng_logprob *logprobs; /* n x n_logprobs, best first; NULL without */
 	int n_logprobs;
 	eng_finish finish;
+	char *text;            /* with a decoder: the text of ids (cut before a
+				* stop string), NUL-terminated; else NULL */
+	size_t text_len;
 	double decode_ms;
 } eng_gen_result;
 
-/* Generate from the session's current end (it must hold at least one token).
- * Each kept token is appended to the session.  Fills res; release it with
- * eng_gen_result_release. */
-int eng_generate(eng_gen_result *res, eng_session *s, const eng_gen_opts *o, pl_err *err);
+/* Generate from the session's current end (it must hold at least one
+ * token), drawing each id with smp from the session's logits and token
+ * history (smp NULL: greedy, no penalties).  Each kept token is appended to
+ * the session.  Fills res; release it with eng_gen_result_release. */
+int eng_generate(eng_gen_result *res, eng_session *s, eng_sampler *smp, const eng_gen_opts *o, pl_err *err);
 void eng_gen_result_release(eng_gen_result *res);
-/* Top-k log-probabilities of logits (temperature 1), best first; k <= vocab. */
-void eng_logprobs_top(eng_logprob *out, const float *logits, int64_t vocab, int k);
 
 /* ---- tokenizer and chat template */
 
@@ -309,12 +382,12 @@ int eng_tokenizer_load_for_model(eng_tokenizer **out, const char *model_dir, int
  * SentencePiece on its own (with its own dummy prefix), as Hugging Face's
  * slow tokenizers do; without it the whole text goes to SentencePiece.
  * Adds no bos/eos. */
-int eng_tokenizer_encode(const eng_tokenizer *tk, const char *text, size_t len, bool parse_special,
-			 int32_t **ids_out, size_t *n_out, pl_err *err);
+int eng_tokenizer_encode(int32_t **ids_out, size_t *n_out, const eng_tokenizer *tk, const char *text,
+			 size_t len, bool parse_special, pl_err *err);
 /* A prompt: parse_special, with bos/eos added as tokenizer_config's
  * add_bos_token / add_eos_token say (both false for LoopCoder-V2). */
-int eng_tokenizer_encode_prompt(const eng_tokenizer *tk, const char *text, size_t len, int32_t **ids_out,
-				size_t *n_out, pl_err *err);
+int eng_tokenizer_encode_prompt(int32_t **ids_out, size_t *n_out, const eng_tokenizer *tk, const char *text,
+				size_t len, pl_err *err);
 
 /* Streaming decoder: push ids one at a time, each call appends the text
  * that became complete.  Byte-fallback pieces are held until their UTF-8
@@ -328,30 +401,31 @@ int eng_tokenizer_encode_prompt(const eng_tokenizer *tk, const char *text, size_
  * to nothing and the unknown piece to " \u2047 ", and text encoded with
  * parse_special decodes back to itself.  Ids >= the vocabulary size decode
  * to nothing.  eng_detok_init_continue starts in the middle of a run, for
- * text that
- * continues a prompt.  The struct is the caller's; release it after use. */
-typedef struct eng_detok {
+ * text that continues a prompt (a leading U+2581 is then a space).  The
+ * struct is the caller's; release it after use. */
+struct eng_detok {
 	const eng_tokenizer *tk;
 	pl_buf pending; /* bytes of an incomplete UTF-8 character */
 	bool at_start;  /* the next piece's leading U+2581 is a dummy prefix */
-} eng_detok;
+};
 void eng_detok_init(eng_detok *d, const eng_tokenizer *tk);
 void eng_detok_init_continue(eng_detok *d, const eng_tokenizer *tk);
 /* Fails only for a negative id (PL_EINVAL). */
-int eng_detok_push(eng_detok *d, int32_t id, pl_buf *out, pl_err *err);
+int eng_detok_push(pl_buf *out, eng_detok *d, int32_t id, pl_err *err);
 /* Ends the text: pending bytes of an incomplete character become U+FFFD. */
-void eng_detok_flush(eng_detok *d, pl_buf *out);
+void eng_detok_flush(pl_buf *out, eng_detok *d);
 void eng_detok_release(eng_detok *d);
 /* Appends the text of ids to out (eng_detok over all of them, flushed);
  * equals sentencepiece's decode for ids of the SentencePiece model. */
-int eng_tokenizer_decode(const eng_tokenizer *tk, const int32_t *ids, size_t n, pl_buf *out, pl_err *err);
+int eng_tokenizer_decode(pl_buf *out, const eng_tokenizer *tk, const int32_t *ids, size_t n, pl_err *err);
 
 size_t eng_tokenizer_vocab_size(const eng_tokenizer *tk);
 /* -1 when none. */
 int32_t eng_tokenizer_bos(const eng_tokenizer *tk);
 /* The ids that end generation: generation_config's eos_token_id, then
- * tokenizer_config's eos_token, else the model's </s>.  Borrowed. */
-const int32_t *eng_tokenizer_eos_ids(const eng_tokenizer *tk, size_t *n);
+ * tokenizer_config's eos_token, else the model's </s>.  Returns how many;
+ * *ids_out is borrowed. */
+size_t eng_tokenizer_eos_ids(const int32_t **ids_out, const eng_tokenizer *tk);
 bool eng_tokenizer_is_eos(const eng_tokenizer *tk, int32_t id);
 /* Added tokens marked special, and SentencePiece control pieces. */
 bool eng_tokenizer_is_special(const eng_tokenizer *tk, int32_t id);

@@ -90,7 +90,7 @@ void eng_gpu_probe(eng_gpu_report *report)
 	const char *path;
 	pl_err err = { 0 };
 
-	if (eng_cuda_module_load(&ops, &path, &err) < 0) {
+	if (eng__cuda_module_load(&ops, &path, &err) < 0) {
 		/* The driver can still say what GPUs there are. */
 		driver_probe(report);
 		snprintf(report->module_error, sizeof(report->module_error), "%s", err.msg);

@@ -6,35 +6,35 @@
 #include "common/common.h"
 
 /* Unicode classes of the GPT-2 split pattern (hf_unicode.c, generated). */
-bool hf_is_letter(uint32_t c);
-bool hf_is_number(uint32_t c);
-bool hf_is_space(uint32_t c);
+bool eng__hf_is_letter(uint32_t c);
+bool eng__hf_is_number(uint32_t c);
+bool eng__hf_is_space(uint32_t c);
 
-typedef struct hf_model hf_model;
+typedef struct eng__hf_model eng__hf_model;
 
-typedef struct hf_added {
+typedef struct eng__hf_added {
 	const char *content; /* borrowed from the model */
 	int32_t id;
 	bool special;
-} hf_added;
+} eng__hf_added;
 
 /* Loads tokenizer.json; `path` names the file in messages. */
-int hf_model_load(hf_model **out, const char *path, pl_err *err);
-void hf_model_free(hf_model *m);
+int eng__hf_model_load(eng__hf_model **out, const char *path, pl_err *err);
+void eng__hf_model_free(eng__hf_model *m);
 /* One past the largest id of the model's vocabulary and added tokens. */
-size_t hf_model_size(const hf_model *m);
+size_t eng__hf_model_size(const eng__hf_model *m);
 /* The token string of id, NULL for a gap. */
-const char *hf_model_token(const hf_model *m, int32_t id);
-int32_t hf_model_find(const hf_model *m, const char *s, size_t len);
+const char *eng__hf_model_token(const eng__hf_model *m, int32_t id);
+int32_t eng__hf_model_find(const eng__hf_model *m, const char *s, size_t len);
 /* The added_tokens of the file (borrowed). */
-const hf_added *hf_model_added(const hf_model *m, size_t *n);
+const eng__hf_added *eng__hf_model_added(const eng__hf_model *m, size_t *n);
 /* Encodes text that holds no added token; at_start says whether it begins
  * the whole input (the metaspace "first" scheme). */
-int hf_encode(const hf_model *m, const char *text, size_t len, bool at_start, int32_t **ids, size_t *n, size_t *cap,
-	      pl_err *err);
+int eng__hf_encode(const eng__hf_model *m, const char *text, size_t len, bool at_start, int32_t **ids,
+		   size_t *n, size_t *cap, pl_err *err);
 /* The bytes id stands for after the decoder (byte-level map, metaspace
  * mark, byte fallback); *strip_lead says the decoder drops one leading
  * space of the whole text. */
-void hf_token_bytes(const hf_model *m, int32_t id, pl_buf *out, bool *strip_lead);
+void eng__hf_token_bytes(const eng__hf_model *m, int32_t id, pl_buf *out, bool *strip_lead);
 
 #endif /* PLAIT_ENGINE_HF_H */

@@ -22,14 +22,14 @@ typedef struct merge_slot {
 	int32_t rank, result;
 } merge_slot;
 
-struct hf_model {
+struct eng__hf_model {
 	char **tokens; /* id -> token, NULL for gaps */
 	size_t n;
 	int32_t *slots; /* token -> id, open addressing */
 	size_t cap;
 	merge_slot *merges;
 	size_t mcap;
-	hf_added *added;
+	eng__hf_added *added;
 	size_t nadded;
 	int32_t unk_id;
 	bool byte_fallback, fuse_unk, ignore_merges;
@@ -60,7 +60,7 @@ static uint64_t hash_bytes(const char *s, size_t n)
 	return h;
 }
 
-int32_t hf_model_find(const hf_model *m, const char *s, size_t len)
+int32_t eng__hf_model_find(const eng__hf_model *m, const char *s, size_t len)
 {
 	for (size_t i = hash_bytes(s, len) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
 		int32_t id = m->slots[i];
@@ -72,7 +72,7 @@ int32_t hf_model_find(const hf_model *m, const char *s, size_t len)
 	}
 }
 
-static void index_tokens(hf_model *m)
+static void index_tokens(eng__hf_model *m)
 {
 	size_t cap = 16;
 
@@ -103,7 +103,7 @@ static uint64_t mix(uint64_t x)
 	return x;
 }
 
-static const merge_slot *merge_get(const hf_model *m, int32_t l, int32_t r)
+static const merge_slot *merge_get(const eng__hf_model *m, int32_t l, int32_t r)
 {
 	uint64_t key = ((uint64_t)(uint32_t)l << 32 | (uint32_t)r) + 1;
 
@@ -179,7 +179,7 @@ static void byte_alphabet(uint32_t map[256])
 
 /* ---------------------------------------------------------------- load */
 
-void hf_model_free(hf_model *m)
+void eng__hf_model_free(eng__hf_model *m)
 {
 	if (!m)
 		return;
@@ -197,17 +197,17 @@ void hf_model_free(hf_model *m)
 	free(m);
 }
 
-size_t hf_model_size(const hf_model *m)
+size_t eng__hf_model_size(const eng__hf_model *m)
 {
 	return m->n;
 }
 
-const char *hf_model_token(const hf_model *m, int32_t id)
+const char *eng__hf_model_token(const eng__hf_model *m, int32_t id)
 {
 	return id >= 0 && (size_t)id < m->n ? m->tokens[id] : NULL;
 }
 
-const hf_added *hf_model_added(const hf_model *m, size_t *n)
+const eng__hf_added *eng__hf_model_added(const eng__hf_model *m, size_t *n)
 {
 	*n = m->nadded;
 	return m->added;
@@ -220,7 +220,7 @@ static const char *type_of(const json_t *o)
 	return t ? t : "";
 }
 
-static int set_token(hf_model *m, int64_t id, const char *tok, const char *what, pl_err *err)
+static int set_token(eng__hf_model *m, int64_t id, const char *tok, const char *what, pl_err *err)
 {
 	if (id < 0 || id >= (1 << 24))
 		return pl_err_set(err, PL_EFORMAT, "%s: token '%s' has id %lld, outside 0 to %d", what, tok, (long long)id,
@@ -238,7 +238,7 @@ static int set_token(hf_model *m, int64_t id, const char *tok, const char *what,
 	return 0;
 }
 
-static int load_merges(hf_model *m, const json_t *merges, const char *what, pl_err *err)
+static int load_merges(eng__hf_model *m, const json_t *merges, const char *what, pl_err *err)
 {
 	size_t n = json_array_size(merges), cap = 16, i;
 	json_t *v;
@@ -276,9 +276,9 @@ static int load_merges(hf_model *m, const json_t *merges, const char *what, pl_e
 		}
 		pl_buf_add(&joined, a, al);
 		pl_buf_add(&joined, b, bl);
-		l = hf_model_find(m, a, al);
-		r = hf_model_find(m, b, bl);
-		res = hf_model_find(m, joined.ptr, joined.len);
+		l = eng__hf_model_find(m, a, al);
+		r = eng__hf_model_find(m, b, bl);
+		res = eng__hf_model_find(m, joined.ptr, joined.len);
 		if (l < 0 || r < 0 || res < 0) {
 			int rc = pl_err_set(err, PL_EFORMAT, "%s: merge %zu: '%.*s' is not in the vocabulary", what, i,
 					    (int)(l < 0 ? al : r < 0 ? bl : joined.len),
@@ -298,7 +298,7 @@ static int load_merges(hf_model *m, const json_t *merges, const char *what, pl_e
 	return 0;
 }
 
-static int load_normalizer(hf_model *m, const json_t *n, const char *what, pl_err *err)
+static int load_normalizer(eng__hf_model *m, const json_t *n, const char *what, pl_err *err)
 {
 	const char *t = type_of(n);
 
@@ -363,7 +363,7 @@ static int metaspace_opts(char mark[8], int *prepend, const json_t *o, const cha
 	return 0;
 }
 
-static int load_pre(hf_model *m, const json_t *p, const char *what, pl_err *err)
+static int load_pre(eng__hf_model *m, const json_t *p, const char *what, pl_err *err)
 {
 	const char *t = type_of(p);
 
@@ -392,7 +392,7 @@ static int load_pre(hf_model *m, const json_t *p, const char *what, pl_err *err)
 			  "%s: pre_tokenizer '%s' is not supported (only ByteLevel, Metaspace, or none)", what, t);
 }
 
-static int load_decoder(hf_model *m, const json_t *d, const char *what, pl_err *err)
+static int load_decoder(eng__hf_model *m, const json_t *d, const char *what, pl_err *err)
 {
 	const char *t = type_of(d);
 	int prepend;
@@ -450,10 +450,10 @@ static int load_decoder(hf_model *m, const json_t *d, const char *what, pl_err *
 	return pl_err_set(err, PL_EUNSUPPORTED, "%s: decoder '%s' is not supported", what, t);
 }
 
-int hf_model_load(hf_model **out, const char *path, pl_err *err)
+int eng__hf_model_load(eng__hf_model **out, const char *path, pl_err *err)
 {
 	json_t *root = NULL, *model, *vocab, *merges, *v, *added;
-	hf_model *m = pl_xcalloc(1, sizeof(*m));
+	eng__hf_model *m = pl_xcalloc(1, sizeof(*m));
 	const char *key, *unk = NULL;
 	size_t i;
 	int rc;
@@ -511,8 +511,8 @@ int hf_model_load(hf_model **out, const char *path, pl_err *err)
 		}
 		if ((rc = set_token(m, json_integer_value(id), content, path, err)) < 0)
 			goto done;
-		m->added[m->nadded++] = (hf_added){ NULL, (int32_t)json_integer_value(id),
-						    json_is_true(json_object_get(v, "special")) };
+		m->added[m->nadded++] = (eng__hf_added){ NULL, (int32_t)json_integer_value(id),
+							 json_is_true(json_object_get(v, "special")) };
 	}
 	for (i = 0; i < m->nadded; i++)
 		m->added[i].content = m->tokens[m->added[i].id];
@@ -522,7 +522,7 @@ int hf_model_load(hf_model **out, const char *path, pl_err *err)
 	}
 	index_tokens(m);
 	for (i = 0; i < m->n; i++)
-		if (m->tokens[i] && hf_model_find(m, m->tokens[i], strlen(m->tokens[i])) != (int32_t)i) {
+		if (m->tokens[i] && eng__hf_model_find(m, m->tokens[i], strlen(m->tokens[i])) != (int32_t)i) {
 			rc = pl_err_set(err, PL_EFORMAT, "%s: token '%s' has two ids", path, m->tokens[i]);
 			goto done;
 		}
@@ -531,7 +531,7 @@ int hf_model_load(hf_model **out, const char *path, pl_err *err)
 	m->unk_id = -1;
 	if ((rc = pl_json_opt_str(&unk, model, "unk_token", path, err)) < 0)
 		goto done;
-	if (unk && (m->unk_id = hf_model_find(m, unk, strlen(unk))) < 0) {
+	if (unk && (m->unk_id = eng__hf_model_find(m, unk, strlen(unk))) < 0) {
 		rc = pl_err_set(err, PL_EFORMAT, "%s: unk_token '%s' is not in the vocabulary", path, unk);
 		goto done;
 	}
@@ -547,7 +547,7 @@ int hf_model_load(hf_model **out, const char *path, pl_err *err)
 	m = NULL;
 done:
 	json_decref(root);
-	hf_model_free(m);
+	eng__hf_model_free(m);
 	return rc;
 }
 
@@ -619,7 +619,7 @@ static void push_id(int32_t **ids, size_t *n, size_t *cap, int32_t id)
 	(*ids)[(*n)++] = id;
 }
 
-static void try_pair(const hf_model *m, heap *h, const sym *s, int l, int r)
+static void try_pair(const eng__hf_model *m, heap *h, const sym *s, int l, int r)
 {
 	const merge_slot *ms;
 
@@ -629,7 +629,8 @@ static void try_pair(const hf_model *m, heap *h, const sym *s, int l, int r)
 		heap_push(h, (cand){ ms->rank, l, r, s[l].id, s[r].id, ms->result });
 }
 
-static int bpe_word(const hf_model *m, const char *w, size_t n, int32_t **ids, size_t *nids, size_t *cap, pl_err *err)
+static int bpe_word(const eng__hf_model *m, const char *w, size_t n, int32_t **ids, size_t *nids, size_t *cap,
+		    pl_err *err)
 {
 	sym *s;
 	size_t ns = 0, i;
@@ -638,7 +639,7 @@ static int bpe_word(const hf_model *m, const char *w, size_t n, int32_t **ids, s
 
 	if (!n)
 		return 0;
-	if (m->ignore_merges && (whole = hf_model_find(m, w, n)) >= 0) {
+	if (m->ignore_merges && (whole = eng__hf_model_find(m, w, n)) >= 0) {
 		push_id(ids, nids, cap, whole);
 		return 0;
 	}
@@ -646,7 +647,7 @@ static int bpe_word(const hf_model *m, const char *w, size_t n, int32_t **ids, s
 	for (i = 0; i < n;) {
 		uint32_t cp;
 		size_t l = utf8_next(w + i, n - i, &cp);
-		int32_t id = hf_model_find(m, w + i, l);
+		int32_t id = eng__hf_model_find(m, w + i, l);
 
 		if (id < 0 && m->byte_fallback) {
 			int32_t bid[4];
@@ -656,7 +657,7 @@ static int bpe_word(const hf_model *m, const char *w, size_t n, int32_t **ids, s
 				char piece[8];
 
 				snprintf(piece, sizeof(piece), "<0x%02X>", (uint8_t)w[i + k]);
-				bid[k] = hf_model_find(m, piece, 6);
+				bid[k] = eng__hf_model_find(m, piece, 6);
 				all = all && bid[k] >= 0;
 			}
 			if (all) {
@@ -742,9 +743,10 @@ static size_t gpt2_match(const char *s, size_t n)
 				bool ok;
 
 				len = utf8_next(s + i, n - i, &c2);
-				ok = cls == 0 ? hf_is_letter(c2)
-				     : cls == 1 ? hf_is_number(c2)
-						: !hf_is_space(c2) && !hf_is_letter(c2) && !hf_is_number(c2);
+				ok = cls == 0	? eng__hf_is_letter(c2)
+				     : cls == 1 ? eng__hf_is_number(c2)
+						: !eng__hf_is_space(c2) && !eng__hf_is_letter(c2) &&
+							  !eng__hf_is_number(c2);
 				if (!ok)
 					break;
 				i += len;
@@ -761,7 +763,7 @@ static size_t gpt2_match(const char *s, size_t n)
 		while (i < n) {
 			size_t len = utf8_next(s + i, n - i, &c2);
 
-			if (!hf_is_space(c2))
+			if (!eng__hf_is_space(c2))
 				break;
 			last = i;
 			i += len;
@@ -774,8 +776,8 @@ static size_t gpt2_match(const char *s, size_t n)
 	}
 }
 
-static int encode_words(const hf_model *m, const char *t, size_t n, int32_t **ids, size_t *nids, size_t *cap,
-			pl_err *err)
+static int encode_words(const eng__hf_model *m, const char *t, size_t n, int32_t **ids, size_t *nids,
+			size_t *cap, pl_err *err)
 {
 	pl_buf mapped = PL_BUF_INIT;
 	size_t i = 0;
@@ -833,8 +835,8 @@ static void replace_all(pl_buf *b, const char *from, const char *to)
 	pl_buf_release(&o);
 }
 
-int hf_encode(const hf_model *m, const char *text, size_t len, bool at_start, int32_t **ids, size_t *n, size_t *cap,
-	      pl_err *err)
+int eng__hf_encode(const eng__hf_model *m, const char *text, size_t len, bool at_start, int32_t **ids,
+		   size_t *n, size_t *cap, pl_err *err)
 {
 	pl_buf t = PL_BUF_INIT;
 	int rc;
@@ -885,9 +887,9 @@ int hf_encode(const hf_model *m, const char *text, size_t len, bool at_start, in
 
 /* ---------------------------------------------------------------- decode */
 
-void hf_token_bytes(const hf_model *m, int32_t id, pl_buf *out, bool *strip_lead)
+void eng__hf_token_bytes(const eng__hf_model *m, int32_t id, pl_buf *out, bool *strip_lead)
 {
-	const char *t = hf_model_token(m, id);
+	const char *t = eng__hf_model_token(m, id);
 	size_t n, i;
 
 	*strip_lead = m->dec == DEC_MARK && m->dec_strip;

@@ -232,17 +232,17 @@ static bool in(const uint32_t (*t)[2], size_t n, uint32_t c)
 	return false;
 }
 
-bool hf_is_letter(uint32_t c)
+bool eng__hf_is_letter(uint32_t c)
 {
 	return in(letters, PL_ARRAY_LEN(letters), c);
 }
 
-bool hf_is_number(uint32_t c)
+bool eng__hf_is_number(uint32_t c)
 {
 	return in(numbers, PL_ARRAY_LEN(numbers), c);
 }
 
-bool hf_is_space(uint32_t c)
+bool eng__hf_is_space(uint32_t c)
 {
 	return in(spaces, PL_ARRAY_LEN(spaces), c);
 }

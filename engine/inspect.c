@@ -2,7 +2,8 @@
  * weights: the configuration, every weight file's validated header, the
  * parameter count and bytes, and the per-token state the model needs.
  * `plait model info` and the models scan of `plait doctor` both use it. */
-#include "engine/internal.h"
+#include "engine/engine.h"
+#include "engine/safetensors.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -10,14 +11,14 @@
 int eng_model_inspect(eng_model_info *out, const char *dir, pl_err *err)
 {
 	eng_model_info info;
-	st_set set = { 0 };
+	eng__st_set set = { 0 };
 	size_t i;
 	int rc;
 
 	memset(&info, 0, sizeof(info));
 	if ((rc = eng_config_load(&info.cfg, dir, err)) < 0)
 		goto done;
-	if ((rc = st_set_open_dir(&set, dir, err)) < 0) {
+	if ((rc = eng__st_set_open_dir(&set, dir, err)) < 0) {
 		if (err && !strstr(err->msg, dir))
 			pl_err_prefix(err, "%s", dir);
 		goto done;
@@ -34,7 +35,7 @@ int eng_model_inspect(eng_model_info *out, const char *dir, pl_err *err)
 	eng_config_state_bytes(&info.state, &info.cfg);
 	*out = info;
 done:
-	st_set_release(&set);
+	eng__st_set_release(&set);
 	return rc;
 }
 

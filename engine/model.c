@@ -1,29 +1,23 @@
-/* model.c - load a model directory for the CPU path.
- *
- * Choice: weight matrices stored in BF16 stay BF16 in memory and are
- * widened to fp32 inside the matmul kernels (exact: a BF16 value is the top
- * half of an fp32), which halves the bytes a decode step streams and lets
- * a 15 GB bf16 checkpoint fit where its 30 GB fp32 copy would not; F16 and
- * F32 matrices, and every norm and gate vector, are converted to fp32 at
- * load.  All arithmetic is fp32.  q/k/v and gate/up are concatenated at load
- * so one matmul serves each. */
+/* model.c - load a model directory: config.json, then every tensor the
+ * forward pass needs, found and checked against the configuration (name,
+ * shape) in the mapped checkpoint, then handed to the chosen backend
+ * (backend.h), which keeps them its own way. */
 #include "engine/internal.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 typedef struct loader {
-	st_set set;
+	eng__st_set set;
 	uint64_t params, bytes;
-	uint64_t used; /* tensors consumed, to report unknown ones */
+	uint64_t used; /* tensors taken, to report unknown ones */
 } loader;
 
 /* Tensor `name`, checked against the expected shape. */
-static int find(const st_tensor **out, loader *ld, const char *name, int ndim, int64_t d0, int64_t d1, pl_err *err)
+static int find(const eng__st_tensor **out, loader *ld, const char *name, int ndim, int64_t d0, int64_t d1,
+		pl_err *err)
 {
-	const st_tensor *t = st_set_find(&ld->set, name);
+	const eng__st_tensor *t = eng__st_set_find(&ld->set, name);
 	char want[64], have[128];
 	int i, n = 0;
 
@@ -36,170 +30,104 @@ static int find(const st_tensor **out, loader *ld, const char *name, int ndim, i
 			snprintf(want, sizeof(want), "[%lld, %lld]", (long long)d0, (long long)d1);
 		n += snprintf(have + n, sizeof(have) - (size_t)n, "[");
 		for (i = 0; i < t->ndim && n < 100; i++)
-			n += snprintf(have + n, sizeof(have) - (size_t)n, "%s%lld", i ? ", " : "", (long long)t->shape[i]);
+			n += snprintf(have + n, sizeof(have) - (size_t)n, "%s%lld", i ? ", " : "",
+				      (long long)t->shape[i]);
 		snprintf(have + n, sizeof(have) - (size_t)n, "]");
 		return pl_err_set(err, PL_EFORMAT, "%s: tensor '%s' has shape %s, expected %s",
 				  ld->set.files[t->file], name, have, want);
 	}
+	ld->params += t->numel;
+	ld->bytes += t->nbytes;
+	ld->used++;
 	*out = t;
 	return 0;
 }
 
-static void count(loader *ld, const st_tensor *t)
+static int find_layer(eng__layer_tensors *L, loader *ld, const eng_config *c, int64_t i, pl_err *err)
 {
-	ld->params += t->numel;
-	ld->bytes += t->nbytes;
-	ld->used++;
-}
-
-/* Copy tensor `name` of the given shape into dst (fp32), converting. */
-static int take(loader *ld, float *dst, const char *name, int ndim, int64_t d0, int64_t d1, pl_err *err)
-{
-	const st_tensor *t;
-	int rc;
-
-	if ((rc = find(&t, ld, name, ndim, d0, d1, err)) < 0)
-		return rc;
-	st_to_f32(dst, t, 0, t->numel);
-	count(ld, t);
-	return 0;
-}
-
-/* A matrix made of n parts stacked by rows (q/k/v, gate/up), each [rows[i], K]. */
-static int load_mat(wmat *out, loader *ld, const char *const *names, const int64_t *rows, int n, int64_t K,
-		    const char *what, pl_err *err)
-{
-	const st_tensor *t[4];
-	int64_t total = 0;
-	size_t el, off = 0;
-	bool bf16 = true;
-	int i, rc;
-
-	PL_ASSERT(n <= 4);
-	for (i = 0; i < n; i++) {
-		if ((rc = find(&t[i], ld, names[i], 2, rows[i], K, err)) < 0)
-			return rc;
-		bf16 = bf16 && t[i]->dtype == ST_BF16;
-		total += rows[i];
-	}
-	el = bf16 ? 2 : 4;
-	if (!(out->p = malloc((size_t)(total * K) * el)))
-		return pl_err_set(err, PL_ENOMEM, "cannot allocate %zu bytes for %s", (size_t)(total * K) * el, what);
-	out->bf16 = bf16;
-	for (i = 0; i < n; i++) {
-		if (bf16) {
-			uint16_t *d = (uint16_t *)out->p + off;
-			const uint8_t *p = t[i]->data;
-			uint64_t j;
-
-			for (j = 0; j < t[i]->numel; j++)
-				d[j] = (uint16_t)(p[2 * j] | p[2 * j + 1] << 8);
-		} else {
-			st_to_f32((float *)out->p + off, t[i], 0, t[i]->numel);
-		}
-		off += (size_t)(rows[i] * K);
-		count(ld, t[i]);
-	}
-	return 0;
-}
-
-static float *alloc_f(size_t n, const char *what, pl_err *err)
-{
-	float *p = malloc(n * sizeof(float));
-
-	if (!p)
-		pl_err_set(err, PL_ENOMEM, "cannot allocate %zu bytes for %s", n * sizeof(float), what);
-	return p;
-}
-
-static int load_layer(eng_model *m, loader *ld, int64_t i, pl_err *err)
-{
-	const eng_config *c = &m->cfg;
-	eng_layer *L = &m->layer[i];
 	int64_t H = c->hidden, hd = c->head_dim, q = c->heads * hd, kv = c->kv_heads * hd, I = c->intermediate;
 	char nm[160];
 	const char *gate_prefix;
 	int rc;
 
 #define NM(fmt) (snprintf(nm, sizeof(nm), "model.layers.%lld." fmt, (long long)i), nm)
-	if (!(L->ln1 = alloc_f((size_t)H, "a norm", err)) || !(L->ln2 = alloc_f((size_t)H, "a norm", err)))
-		return PL_ENOMEM;
-	{
-		char qn[160], kn[160], vn[160], on[160], gn[160], un[160], dn[160];
-		const char *qkv[3] = { qn, kn, vn }, *gu[2] = { gn, un }, *o1[1] = { on }, *d1[1] = { dn };
-		const int64_t qkv_rows[3] = { q, kv, kv }, gu_rows[2] = { I, I }, h_rows[1] = { H };
-
-		snprintf(qn, sizeof(qn), "model.layers.%lld.self_attn.q_proj.weight", (long long)i);
-		snprintf(kn, sizeof(kn), "model.layers.%lld.self_attn.k_proj.weight", (long long)i);
-		snprintf(vn, sizeof(vn), "model.layers.%lld.self_attn.v_proj.weight", (long long)i);
-		snprintf(on, sizeof(on), "model.layers.%lld.self_attn.o_proj.weight", (long long)i);
-		snprintf(gn, sizeof(gn), "model.layers.%lld.mlp.gate_proj.weight", (long long)i);
-		snprintf(un, sizeof(un), "model.layers.%lld.mlp.up_proj.weight", (long long)i);
-		snprintf(dn, sizeof(dn), "model.layers.%lld.mlp.down_proj.weight", (long long)i);
-		if ((rc = take(ld, L->ln1, NM("input_layernorm.weight"), 1, H, 0, err)) < 0 ||
-		    (rc = take(ld, L->ln2, NM("post_attention_layernorm.weight"), 1, H, 0, err)) < 0 ||
-		    (rc = load_mat(&L->wqkv, ld, qkv, qkv_rows, 3, H, "q/k/v weights", err)) < 0 ||
-		    (rc = load_mat(&L->wo, ld, o1, h_rows, 1, q, "o_proj", err)) < 0 ||
-		    (rc = load_mat(&L->wgu, ld, gu, gu_rows, 2, H, "gate/up weights", err)) < 0 ||
-		    (rc = load_mat(&L->wdown, ld, d1, h_rows, 1, I, "down_proj", err)) < 0)
-			return rc;
-	}
-	/* The gate, in either spelling; needed only when a later loop runs, but
-	 * a PLT checkpoint must have it whatever --loops says. */
-	gate_prefix = st_set_find(&ld->set, NM("self_attn.plt_gate.weight")) ? "plt_gate"
-		      : st_set_find(&ld->set, NM("self_attn.loop_gate_proj.weight")) ? "loop_gate_proj"
-										   : NULL;
+	if ((rc = find(&L->ln1, ld, NM("input_layernorm.weight"), 1, H, 0, err)) < 0 ||
+	    (rc = find(&L->ln2, ld, NM("post_attention_layernorm.weight"), 1, H, 0, err)) < 0 ||
+	    (rc = find(&L->q, ld, NM("self_attn.q_proj.weight"), 2, q, H, err)) < 0 ||
+	    (rc = find(&L->k, ld, NM("self_attn.k_proj.weight"), 2, kv, H, err)) < 0 ||
+	    (rc = find(&L->v, ld, NM("self_attn.v_proj.weight"), 2, kv, H, err)) < 0 ||
+	    (rc = find(&L->o, ld, NM("self_attn.o_proj.weight"), 2, H, q, err)) < 0 ||
+	    (rc = find(&L->gate, ld, NM("mlp.gate_proj.weight"), 2, I, H, err)) < 0 ||
+	    (rc = find(&L->up, ld, NM("mlp.up_proj.weight"), 2, I, H, err)) < 0 ||
+	    (rc = find(&L->down, ld, NM("mlp.down_proj.weight"), 2, H, I, err)) < 0)
+		return rc;
+	/* The gate, in either spelling: only loops r >= 1 read it.  A checkpoint
+	 * whose config says R > 1 must have it whatever --loops says (without
+	 * it the checkpoint is broken); one of R = 1 needs it only when --loops
+	 * asks for more. */
+	gate_prefix = eng__st_set_find(&ld->set, NM("self_attn.plt_gate.weight"))	  ? "plt_gate"
+		      : eng__st_set_find(&ld->set, NM("self_attn.loop_gate_proj.weight")) ? "loop_gate_proj"
+											  : NULL;
 	if (!gate_prefix) {
-		if (c->is_plt || c->loops > 1)
+		if (c->config_loops > 1 || c->loops > 1)
 			return pl_err_set(err, PL_ENOTFOUND,
 					  "missing tensor 'model.layers.%lld.self_attn.plt_gate.weight' (or loop_gate_proj)",
 					  (long long)i);
 		return 0;
 	}
-	if (!(L->gate_w = alloc_f((size_t)(c->heads * H), "gate", err)) ||
-	    !(L->gate_b = alloc_f((size_t)c->heads, "gate", err)) ||
-	    !(L->gate_norm = alloc_f((size_t)H, "gate", err)))
-		return PL_ENOMEM;
 	snprintf(nm, sizeof(nm), "model.layers.%lld.self_attn.%s.weight", (long long)i, gate_prefix);
-	if ((rc = take(ld, L->gate_w, nm, 2, c->heads, H, err)) < 0)
+	if ((rc = find(&L->gate_w, ld, nm, 2, c->heads, H, err)) < 0)
 		return rc;
 	snprintf(nm, sizeof(nm), "model.layers.%lld.self_attn.%s.bias", (long long)i, gate_prefix);
-	if ((rc = take(ld, L->gate_b, nm, 1, c->heads, 0, err)) < 0)
+	if ((rc = find(&L->gate_b, ld, nm, 1, c->heads, 0, err)) < 0)
 		return rc;
 	snprintf(nm, sizeof(nm), "model.layers.%lld.self_attn.%s.gate_norm.weight", (long long)i, gate_prefix);
-	return take(ld, L->gate_norm, nm, 1, H, 0, err);
+	return find(&L->gate_norm, ld, nm, 1, H, 0, err);
 #undef NM
+}
+
+/* The backend named by opts: "cpu" (or NULL); "cuda" may be built (GPU
+ * probes today) before it can run a model, and built with its module
+ * missing: the error says which. */
+static int pick_backend(const eng__backend_ops **out, const char *name, pl_err *err)
+{
+	int rc;
+
+	if (!name)
+		name = "cpu";
+	if ((*out = eng__backend_find(name)))
+		return 0;
+	if ((rc = eng_backend_load(name, err)) < 0) {
+		if (eng_backend_is_built(name))
+			pl_err_prefix(err, "backend '%s'", name);
+		return rc;
+	}
+	return pl_err_set(err, PL_EUNSUPPORTED,
+			  "backend '%s': this build's CUDA backend only probes GPUs, its forward pass is not "
+			  "implemented yet; use --backend cpu",
+			  name);
 }
 
 int eng_model_load(eng_model **out, const char *dir, const eng_load_opts *opts, pl_err *err)
 {
 	eng_load_opts o = { 0 };
 	eng_model *m = pl_xcalloc(1, sizeof(*m));
+	const eng__backend_ops *ops = NULL;
+	eng__checkpoint ck;
+	eng__layer_tensors *layers = NULL;
+	eng__backend_opts bo = { 0 };
 	loader ld = { 0 };
-	const st_tensor *emb;
+	const eng__st_tensor *emb;
 	int64_t i;
 	size_t k;
-	int rc = 0, threads;
+	int rc = 0;
 
-	pthread_mutex_init(&m->run, NULL);
 	if (opts)
 		o = *opts;
 	m->dir = pl_xstrdup(dir);
 	m->log = o.log;
-	m->portable = o.portable_kernels;
-	if (o.backend && strcmp(o.backend, "cpu")) {
-		/* "cuda" may be built (GPU probes today) before it can run a
-		 * model, and built but its module missing: say which. */
-		if ((rc = eng_backend_load(o.backend, err)) < 0) {
-			if (eng_backend_is_built(o.backend))
-				pl_err_prefix(err, "backend '%s'", o.backend);
-		} else {
-			rc = pl_err_set(err, PL_EUNSUPPORTED,
-					"backend 'cuda': this build's CUDA backend only probes GPUs, its forward pass "
-					"is not implemented yet; use --backend cpu");
-		}
+	if ((rc = pick_backend(&ops, o.backend, err)) < 0)
 		goto fail;
-	}
 	if (o.loops < 0 || o.loops > ENG_MAX_LOOPS) {
 		rc = pl_err_set(err, PL_EINVAL, "loops %d out of range 1..%d", o.loops, ENG_MAX_LOOPS);
 		goto fail;
@@ -214,9 +142,9 @@ int eng_model_load(eng_model **out, const char *dir, const eng_load_opts *opts, 
 				dir, m->cfg.loops);
 		goto fail;
 	}
-	if ((rc = st_set_open_dir(&ld.set, dir, err)) < 0)
+	if ((rc = eng__st_set_open_dir(&ld.set, dir, err)) < 0)
 		goto fail_prefix;
-	emb = st_set_find(&ld.set, "model.embed_tokens.weight");
+	emb = eng__st_set_find(&ld.set, "model.embed_tokens.weight");
 	if (!emb) {
 		rc = pl_err_set(err, PL_ENOTFOUND, "missing tensor 'model.embed_tokens.weight'");
 		goto fail_prefix;
@@ -229,26 +157,21 @@ int eng_model_load(eng_model **out, const char *dir, const eng_load_opts *opts, 
 				ld.set.files[emb->file], (long long)emb->shape[0], (long long)m->cfg.vocab);
 		goto fail_prefix;
 	}
-	{
-		const char *en[1] = { "model.embed_tokens.weight" }, *ln[1] = { "lm_head.weight" };
-		const int64_t vr[1] = { m->cfg.vocab };
-
-		if (!(m->norm = alloc_f((size_t)m->cfg.hidden, "the final norm", err))) {
-			rc = PL_ENOMEM;
-			goto fail;
-		}
-		if ((rc = load_mat(&m->embed, &ld, en, vr, 1, m->cfg.hidden, "the embedding", err)) < 0 ||
-		    (rc = take(&ld, m->norm, "model.norm.weight", 1, m->cfg.hidden, 0, err)) < 0)
-			goto fail_prefix;
-		if (m->cfg.tie_embeddings && !st_set_find(&ld.set, "lm_head.weight"))
-			m->lm_head = m->embed;
-		else if ((rc = load_mat(&m->lm_head, &ld, ln, vr, 1, m->cfg.hidden, "lm_head", err)) < 0)
-			goto fail_prefix;
-	}
-	m->layer = pl_xcalloc((size_t)m->cfg.layers, sizeof(*m->layer));
+	memset(&ck, 0, sizeof(ck));
+	ck.cfg = &m->cfg;
+	if ((rc = find(&ck.embed, &ld, "model.embed_tokens.weight", 2, m->cfg.vocab, m->cfg.hidden, err)) <
+		    0 ||
+	    (rc = find(&ck.norm, &ld, "model.norm.weight", 1, m->cfg.hidden, 0, err)) < 0)
+		goto fail_prefix;
+	if (m->cfg.tie_embeddings && !eng__st_set_find(&ld.set, "lm_head.weight"))
+		ck.lm_head = ck.embed;
+	else if ((rc = find(&ck.lm_head, &ld, "lm_head.weight", 2, m->cfg.vocab, m->cfg.hidden, err)) < 0)
+		goto fail_prefix;
+	layers = pl_xcalloc((size_t)m->cfg.layers, sizeof(*layers));
 	for (i = 0; i < m->cfg.layers; i++)
-		if ((rc = load_layer(m, &ld, i, err)) < 0)
+		if ((rc = find_layer(&layers[i], &ld, &m->cfg, i, err)) < 0)
 			goto fail_prefix;
+	ck.layer = layers;
 	/* Tensors nobody asked for are a sign of a different architecture; the
 	 * only known harmless ones are rotary_emb.inv_freq buffers. */
 	{
@@ -263,60 +186,32 @@ int eng_model_load(eng_model **out, const char *dir, const eng_load_opts *opts, 
 	}
 	m->params = ld.params;
 	m->file_bytes = ld.bytes;
-	m->rope_inv_freq = pl_xmalloc((size_t)(m->cfg.head_dim / 2) * sizeof(float));
-	for (i = 0; i < m->cfg.head_dim / 2; i++)
-		m->rope_inv_freq[i] = (float)pow(m->cfg.rope_theta, -2.0 * (double)i / (double)m->cfg.head_dim);
-	threads = o.threads > 0 ? o.threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
-	if (threads < 1)
-		threads = 1;
-	if ((rc = pool_init(&m->pool, threads, err)) < 0)
-		goto fail;
-	st_set_release(&ld.set);
+	bo.threads = o.threads;
+	bo.portable_kernels = o.portable_kernels;
+	bo.log = o.log;
+	if ((rc = ops->upload(&m->b, &ck, &bo, err)) < 0)
+		goto fail_prefix;
+	free(layers);
+	eng__st_set_release(&ld.set);
 	*out = m;
 	return 0;
 fail_prefix:
 	if (err && !strstr(err->msg, dir))
 		pl_err_prefix(err, "%s", dir);
 fail:
-	st_set_release(&ld.set);
+	free(layers);
+	eng__st_set_release(&ld.set);
 	eng_model_free(m);
 	return rc;
 }
 
-static void layer_release(eng_layer *L)
-{
-	free(L->ln1);
-	free(L->ln2);
-	free(L->wqkv.p);
-	free(L->wo.p);
-	free(L->wgu.p);
-	free(L->wdown.p);
-	free(L->gate_w);
-	free(L->gate_b);
-	free(L->gate_norm);
-}
-
 void eng_model_free(eng_model *m)
 {
-	int64_t i;
-
 	if (!m)
 		return;
-	if (m->layer)
-		for (i = 0; i < m->cfg.layers; i++)
-			layer_release(&m->layer[i]);
-	free(m->layer);
-	if (m->lm_head.p != m->embed.p)
-		free(m->lm_head.p);
-	free(m->embed.p);
-	free(m->norm);
-	free(m->rope_inv_freq);
-	if (m->pool.n)
-		pool_release(&m->pool);
-	free(m->sc.x);
-	free(m->sc.scores);
+	if (m->b)
+		m->b->ops->free(m->b);
 	free(m->dir);
-	pthread_mutex_destroy(&m->run);
 	free(m);
 }
 

@@ -5,25 +5,25 @@
  * the packed data; offsets are relative to byte 8 + N.  Every field is
  * checked before any byte of data is read, so a corrupt file is an error
  * naming the file and the tensor, never an out-of-range read. */
-#include "engine/internal.h"
+#include "engine/safetensors.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #define ST_HEADER_MAX (100u << 20) /* the reference parser's cap */
 
-static const st_tensor *find_in(const st_tensor *t, size_t n, const char *name);
+static const eng__st_tensor *find_in(const eng__st_tensor *t, size_t n, const char *name);
 
-static int st_dtype_parse(st_dtype *out, size_t *elsize, const char *s)
+static int st_dtype_parse(eng__st_dtype *out, size_t *elsize, const char *s)
 {
 	if (!strcmp(s, "F32")) {
-		*out = ST_F32;
+		*out = ENG__ST_F32;
 		*elsize = 4;
 	} else if (!strcmp(s, "F16")) {
-		*out = ST_F16;
+		*out = ENG__ST_F16;
 		*elsize = 2;
 	} else if (!strcmp(s, "BF16")) {
-		*out = ST_BF16;
+		*out = ENG__ST_BF16;
 		*elsize = 2;
 	} else {
 		return -1;
@@ -33,7 +33,7 @@ static int st_dtype_parse(st_dtype *out, size_t *elsize, const char *s)
 
 static int cmp_begin(const void *a, const void *b)
 {
-	const st_tensor *x = a, *y = b;
+	const eng__st_tensor *x = a, *y = b;
 
 	if (x->data != y->data)
 		return x->data < y->data ? -1 : 1;
@@ -42,11 +42,11 @@ static int cmp_begin(const void *a, const void *b)
 
 static int cmp_name(const void *a, const void *b)
 {
-	return strcmp(((const st_tensor *)a)->name, ((const st_tensor *)b)->name);
+	return strcmp(((const eng__st_tensor *)a)->name, ((const eng__st_tensor *)b)->name);
 }
 
-static int parse_tensor(st_tensor *t, const char *name, json_t *v, const uint8_t *base, uint64_t data_size,
-			const char *file, pl_err *err)
+static int parse_tensor(eng__st_tensor *t, const char *name, json_t *v, const uint8_t *base,
+			uint64_t data_size, const char *file, pl_err *err)
 {
 	json_t *dt = json_object_get(v, "dtype"), *shape = json_object_get(v, "shape"),
 	       *offs = json_object_get(v, "data_offsets"), *e;
@@ -103,7 +103,7 @@ static int parse_tensor(st_tensor *t, const char *name, json_t *v, const uint8_t
 	return 0;
 }
 
-int st_set_add_file(st_set *set, const char *path, const char *display, pl_err *err)
+int eng__st_set_add_file(eng__st_set *set, const char *path, const char *display, pl_err *err)
 {
 	pl_map map = { 0 };
 	json_t *hdr = NULL, *v;
@@ -145,7 +145,7 @@ int st_set_add_file(st_set *set, const char *path, const char *display, pl_err *
 	data_size = map.size - 8 - hlen;
 	fi = set->n_files;
 	json_object_foreach(hdr, key, v) {
-		st_tensor t = { 0 };
+		eng__st_tensor t = { 0 };
 
 		if (!strcmp(key, "__metadata__")) {
 			const char *mk;
@@ -178,7 +178,7 @@ int st_set_add_file(st_set *set, const char *path, const char *display, pl_err *
 	if (set->n > first)
 		qsort(set->t + first, set->n - first, sizeof(*set->t), cmp_begin);
 	for (i = first + 1; i < set->n; i++) {
-		const st_tensor *a = &set->t[i - 1], *b = &set->t[i];
+		const eng__st_tensor *a = &set->t[i - 1], *b = &set->t[i];
 
 		if (a->nbytes && b->nbytes && a->data + a->nbytes > b->data) {
 			rc = pl_err_set(err, PL_EFORMAT, "%s: tensors '%s' and '%s' have overlapping data_offsets",
@@ -210,7 +210,7 @@ static int shard_name_ok(const char *s)
 	return s[0] && !strchr(s, '/') && strcmp(s, ".") && strcmp(s, "..");
 }
 
-int st_set_open_dir(st_set *set, const char *dir, pl_err *err)
+int eng__st_set_open_dir(eng__st_set *set, const char *dir, pl_err *err)
 {
 	pl_buf p = PL_BUF_INIT, q = PL_BUF_INIT;
 	json_t *idx = NULL, *map, *v, *seen = NULL;
@@ -219,7 +219,7 @@ int st_set_open_dir(st_set *set, const char *dir, pl_err *err)
 
 	pl_path_join(&p, dir, "model.safetensors");
 	if (pl_file_exists(p.ptr)) {
-		rc = st_set_add_file(set, p.ptr, "model.safetensors", err);
+		rc = eng__st_set_add_file(set, p.ptr, "model.safetensors", err);
 		goto done;
 	}
 	pl_buf_reset(&p);
@@ -249,12 +249,12 @@ int st_set_open_dir(st_set *set, const char *dir, pl_err *err)
 		json_object_set_new(seen, shard, json_true());
 		pl_buf_reset(&q);
 		pl_path_join(&q, dir, shard);
-		if ((rc = st_set_add_file(set, q.ptr, shard, err)) < 0)
+		if ((rc = eng__st_set_add_file(set, q.ptr, shard, err)) < 0)
 			goto done;
 	}
 	/* Every tensor the index names must be in the shard it names. */
 	json_object_foreach(map, key, v) {
-		const st_tensor *t = st_set_find(set, key);
+		const eng__st_tensor *t = eng__st_set_find(set, key);
 
 		if (!t || strcmp(set->files[t->file], json_string_value(v))) {
 			rc = pl_err_set(err, PL_EFORMAT,
@@ -271,7 +271,7 @@ done:
 	return rc;
 }
 
-void st_set_release(st_set *set)
+void eng__st_set_release(eng__st_set *set)
 {
 	size_t i;
 
@@ -287,12 +287,12 @@ void st_set_release(st_set *set)
 	memset(set, 0, sizeof(*set));
 }
 
-const st_tensor *st_set_find(const st_set *set, const char *name)
+const eng__st_tensor *eng__st_set_find(const eng__st_set *set, const char *name)
 {
 	return find_in(set->t, set->n, name);
 }
 
-static const st_tensor *find_in(const st_tensor *t, size_t n, const char *name)
+static const eng__st_tensor *find_in(const eng__st_tensor *t, size_t n, const char *name)
 {
 	size_t lo = 0, hi = n;
 
@@ -328,13 +328,13 @@ static float half_to_f32(uint16_t h)
 	return f;
 }
 
-void st_to_f32(float *dst, const st_tensor *t, uint64_t first, uint64_t count)
+void eng__st_to_f32(float *dst, const eng__st_tensor *t, uint64_t first, uint64_t count)
 {
 	const uint8_t *p;
 	uint64_t i;
 
 	switch (t->dtype) {
-	case ST_F32:
+	case ENG__ST_F32:
 		p = t->data + first * 4;
 		for (i = 0; i < count; i++) {
 			uint32_t b = (uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 | (uint32_t)p[4 * i + 2] << 16 |
@@ -342,14 +342,14 @@ void st_to_f32(float *dst, const st_tensor *t, uint64_t first, uint64_t count)
 			memcpy(&dst[i], &b, 4);
 		}
 		break;
-	case ST_BF16:
+	case ENG__ST_BF16:
 		p = t->data + first * 2;
 		for (i = 0; i < count; i++) {
 			uint32_t b = ((uint32_t)p[2 * i] | (uint32_t)p[2 * i + 1] << 8) << 16;
 			memcpy(&dst[i], &b, 4);
 		}
 		break;
-	case ST_F16:
+	case ENG__ST_F16:
 		p = t->data + first * 2;
 		for (i = 0; i < count; i++)
 			dst[i] = half_to_f32((uint16_t)(p[2 * i] | p[2 * i + 1] << 8));

@@ -22,7 +22,7 @@ static uint64_t hash_bytes(const char *s, size_t n)
 	return h;
 }
 
-static void map_init(spm_map *m, size_t n)
+static void map_init(eng__spm_map *m, size_t n)
 {
 	size_t cap = 16;
 
@@ -34,7 +34,7 @@ static void map_init(spm_map *m, size_t n)
 		m->slots[i] = -1;
 }
 
-static int32_t map_get(const spm_map *m, const spm_piece *pieces, const char *s, size_t n)
+static int32_t map_get(const eng__spm_map *m, const eng__spm_piece *pieces, const char *s, size_t n)
 {
 	size_t i;
 
@@ -51,9 +51,9 @@ static int32_t map_get(const spm_map *m, const spm_piece *pieces, const char *s,
 }
 
 /* Returns false when the piece is already there. */
-static bool map_put(spm_map *m, const spm_piece *pieces, int32_t id)
+static bool map_put(eng__spm_map *m, const eng__spm_piece *pieces, int32_t id)
 {
-	const spm_piece *p = &pieces[id];
+	const eng__spm_piece *p = &pieces[id];
 	size_t i;
 
 	for (i = hash_bytes(p->s, p->len) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
@@ -194,7 +194,7 @@ typedef struct trainer_spec {
 	char *unk_surface, *bos_piece, *eos_piece, *pad_piece;
 } trainer_spec;
 
-static int parse_piece(spm_piece *out, pb *r, pl_err *err)
+static int parse_piece(eng__spm_piece *out, pb *r, pl_err *err)
 {
 	uint32_t f;
 	int wt, rc;
@@ -202,7 +202,7 @@ static int parse_piece(spm_piece *out, pb *r, pl_err *err)
 	size_t n = 0;
 	uint64_t v;
 
-	out->type = SPM_NORMAL;
+	out->type = ENG__SPM_NORMAL;
 	out->score = 0;
 	while (r->p < r->end) {
 		if ((rc = pb_key(&f, &wt, r, err)) < 0)
@@ -221,7 +221,7 @@ static int parse_piece(spm_piece *out, pb *r, pl_err *err)
 		} else if (f == 3) {
 			if ((rc = pb_expect(r, wt, 0, "type", err)) < 0 || (rc = pb_varint(&v, r, err)) < 0)
 				return rc;
-			if (v < SPM_NORMAL || v > SPM_BYTE)
+			if (v < ENG__SPM_NORMAL || v > ENG__SPM_BYTE)
 				return pb_fail(r, err, "unknown piece type");
 			out->type = (int)v;
 		} else if ((rc = pb_skip(r, wt, err)) < 0) {
@@ -333,7 +333,7 @@ static int parse_normalizer(norm_spec *s, pb *r, pl_err *err)
 	return 0;
 }
 
-void spm_model_free(spm_model *m)
+void eng__spm_model_free(eng__spm_model *m)
 {
 	if (!m)
 		return;
@@ -351,21 +351,21 @@ void spm_model_free(spm_model *m)
 	free(m);
 }
 
-int32_t spm_piece_find(const spm_model *m, const char *s, size_t len)
+int32_t eng__spm_piece_find(const eng__spm_model *m, const char *s, size_t len)
 {
 	int32_t id = map_get(&m->reserved, m->pieces, s, len);
 
 	return id >= 0 ? id : map_get(&m->normal, m->pieces, s, len);
 }
 
-int32_t spm_piece_to_id(const spm_model *m, const char *s, size_t len)
+int32_t eng__spm_piece_to_id(const eng__spm_model *m, const char *s, size_t len)
 {
-	int32_t id = spm_piece_find(m, s, len);
+	int32_t id = eng__spm_piece_find(m, s, len);
 
 	return id >= 0 ? id : m->unk_id;
 }
 
-static int byte_of_piece(const spm_piece *p)
+static int byte_of_piece(const eng__spm_piece *p)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	const char *a, *b;
@@ -378,22 +378,22 @@ static int byte_of_piece(const spm_piece *p)
 	return (int)((a - hex) * 16 + (b - hex));
 }
 
-static int32_t reserved_id(const spm_model *m, const char *piece)
+static int32_t reserved_id(const eng__spm_model *m, const char *piece)
 {
 	return piece ? map_get(&m->reserved, m->pieces, piece, strlen(piece)) : -1;
 }
 
-static struct spm_prefix *prefix_slot(const spm_model *m, uint64_t h, const char *s, size_t l)
+static struct eng__spm_prefix *prefix_slot(const eng__spm_model *m, uint64_t h, const char *s, size_t l)
 {
 	for (size_t i = h & (m->prefix_cap - 1);; i = (i + 1) & (m->prefix_cap - 1)) {
-		struct spm_prefix *e = &m->prefixes[i];
+		struct eng__spm_prefix *e = &m->prefixes[i];
 
 		if (e->src < 0 || (e->hash == h && e->len == l && !memcmp(m->pieces[e->src].s, s, l)))
 			return e;
 	}
 }
 
-static void index_prefixes(spm_model *m)
+static void index_prefixes(eng__spm_model *m)
 {
 	size_t total = 0, cap = 16;
 
@@ -406,18 +406,19 @@ static void index_prefixes(spm_model *m)
 	for (size_t i = 0; i < cap; i++)
 		m->prefixes[i].src = -1;
 	for (size_t i = 0; i < m->n; i++) {
-		const spm_piece *p = &m->pieces[i];
+		const eng__spm_piece *p = &m->pieces[i];
 		uint64_t h = 1469598103934665603ULL;
 
-		if (p->type != SPM_NORMAL && p->type != SPM_USER_DEFINED && p->type != SPM_UNUSED)
+		if (p->type != ENG__SPM_NORMAL && p->type != ENG__SPM_USER_DEFINED &&
+		    p->type != ENG__SPM_UNUSED)
 			continue;
 		for (uint32_t l = 1; l <= p->len; l++) {
-			struct spm_prefix *e;
+			struct eng__spm_prefix *e;
 
 			h = (h ^ (uint8_t)p->s[l - 1]) * 1099511628211ULL;
 			e = prefix_slot(m, h, p->s, l);
 			if (e->src < 0)
-				*e = (struct spm_prefix){ h, (int32_t)i, l, -1 };
+				*e = (struct eng__spm_prefix){ h, (int32_t)i, l, -1 };
 			if (l == p->len)
 				e->exact = (int32_t)i;
 		}
@@ -425,7 +426,7 @@ static void index_prefixes(spm_model *m)
 }
 
 /* Builds the lookups and checks the invariants sentencepiece checks. */
-static int index_model(spm_model *m, const trainer_spec *t, const char *what, pl_err *err)
+static int index_model(eng__spm_model *m, const trainer_spec *t, const char *what, pl_err *err)
 {
 	bool bytes_found[256] = { 0 };
 	size_t i;
@@ -439,8 +440,9 @@ static int index_model(spm_model *m, const trainer_spec *t, const char *what, pl
 	for (i = 0; i < 256; i++)
 		m->byte_ids[i] = -1;
 	for (i = 0; i < m->n; i++) {
-		spm_piece *p = &m->pieces[i];
-		bool normal = p->type == SPM_NORMAL || p->type == SPM_USER_DEFINED || p->type == SPM_UNUSED;
+		eng__spm_piece *p = &m->pieces[i];
+		bool normal = p->type == ENG__SPM_NORMAL || p->type == ENG__SPM_USER_DEFINED ||
+			      p->type == ENG__SPM_UNUSED;
 
 		if (!p->s || !p->len)
 			return pl_err_set(err, PL_EFORMAT, "%s: piece %zu is empty", what, i);
@@ -448,25 +450,25 @@ static int index_model(spm_model *m, const trainer_spec *t, const char *what, pl
 			return pl_err_set(err, PL_EFORMAT, "%s: piece %zu '%s' is defined twice", what, i, p->s);
 		if (p->len > m->max_piece_len)
 			m->max_piece_len = p->len;
-		if (p->type == SPM_USER_DEFINED) {
+		if (p->type == ENG__SPM_USER_DEFINED) {
 			map_put(&m->user, m->pieces, (int32_t)i);
 			m->user_first[(uint8_t)p->s[0]] = true;
 			if (p->len > m->max_user_len)
 				m->max_user_len = p->len;
 		}
-		if (p->type == SPM_NORMAL) {
+		if (p->type == ENG__SPM_NORMAL) {
 			if (p->score < m->min_score)
 				m->min_score = p->score;
 			if (p->score > m->max_score)
 				m->max_score = p->score;
 		}
-		if (p->type == SPM_UNKNOWN) {
+		if (p->type == ENG__SPM_UNKNOWN) {
 			if (m->unk_id >= 0)
 				return pl_err_set(err, PL_EFORMAT, "%s: more than one unknown piece (%d and %zu)",
 						  what, m->unk_id, i);
 			m->unk_id = (int32_t)i;
 		}
-		if (p->type == SPM_BYTE) {
+		if (p->type == ENG__SPM_BYTE) {
 			int b = byte_of_piece(p);
 
 			if (!t->byte_fallback)
@@ -498,7 +500,7 @@ static int index_model(spm_model *m, const trainer_spec *t, const char *what, pl
 /* precompiled_charsmap: a little-endian uint32 byte size of a Darts-clone
  * double-array trie, the trie's uint32 units, then the NUL-terminated
  * replacement strings the trie's values point into. */
-static int load_charsmap(spm_model *m, const uint8_t *d, size_t n, const char *what, pl_err *err)
+static int load_charsmap(eng__spm_model *m, const uint8_t *d, size_t n, const char *what, pl_err *err)
 {
 	uint32_t tsize;
 
@@ -526,7 +528,7 @@ static int load_charsmap(spm_model *m, const uint8_t *d, size_t n, const char *w
  * commonPrefixSearch); returns its length and sets *value, or 0.  Every
  * index is checked: a corrupt trie finds nothing rather than reading out
  * of bounds. */
-static size_t charsmap_match(const spm_model *m, const char *s, size_t n, uint32_t *value)
+static size_t charsmap_match(const eng__spm_model *m, const char *s, size_t n, uint32_t *value)
 {
 #define OFFSET(u) (((u) >> 10) << (((u) & (1U << 9)) >> 6))
 #define LABEL(u) ((u) & ((1U << 31) | 0xFF))
@@ -558,10 +560,11 @@ static size_t charsmap_match(const spm_model *m, const char *s, size_t n, uint32
 #undef HAS_LEAF
 }
 
-int spm_model_parse(spm_model **out, const uint8_t *data, size_t size, const char *what, pl_err *err)
+int eng__spm_model_parse(eng__spm_model **out, const uint8_t *data, size_t size, const char *what,
+			 pl_err *err)
 {
-	spm_model *m = pl_xcalloc(1, sizeof(*m));
-	trainer_spec t = { .model_type = SPM_UNIGRAM };
+	eng__spm_model *m = pl_xcalloc(1, sizeof(*m));
+	trainer_spec t = { .model_type = ENG__SPM_UNIGRAM };
 	norm_spec ns = { .add_dummy_prefix = true, .remove_extra_ws = true, .escape_ws = true };
 	norm_spec dns = { 0 };
 	size_t cap = 0;
@@ -619,7 +622,7 @@ int spm_model_parse(spm_model **out, const uint8_t *data, size_t size, const cha
 		rc = pl_err_set(err, PL_EFORMAT, "%s: too many pieces (%zu)", what, m->n);
 		goto done;
 	}
-	if (t.model_type != SPM_UNIGRAM && t.model_type != SPM_BPE) {
+	if (t.model_type != ENG__SPM_UNIGRAM && t.model_type != ENG__SPM_BPE) {
 		rc = pl_err_set(err, PL_EUNSUPPORTED,
 				"%s: model_type %d is not supported (only unigram (1) and bpe (2))", what,
 				t.model_type);
@@ -656,7 +659,7 @@ done:
 	free(t.pad_piece);
 	free(ns.name);
 	free(dns.name);
-	spm_model_free(m);
+	eng__spm_model_free(m);
 	return rc;
 }
 
@@ -674,8 +677,7 @@ static size_t one_char_len(uint8_t c)
 /* Decodes one UTF-8 character as sentencepiece's string_util::DecodeUTF8
  * does; returns its length, or 0 when the bytes are not valid UTF-8 (then
  * one byte is consumed). */
-size_t spm_utf8_valid_len(const uint8_t *s, size_t n);
-size_t spm_utf8_valid_len(const uint8_t *s, size_t n)
+size_t eng__spm_utf8_valid_len(const uint8_t *s, size_t n)
 {
 	uint32_t cp;
 
@@ -704,7 +706,7 @@ size_t spm_utf8_valid_len(const uint8_t *s, size_t n)
 }
 
 /* Longest user-defined piece at the start of s (0 when none). */
-static size_t user_prefix(const spm_model *m, const char *s, size_t n)
+static size_t user_prefix(const eng__spm_model *m, const char *s, size_t n)
 {
 	size_t l = m->max_user_len < n ? m->max_user_len : n;
 
@@ -719,7 +721,7 @@ static size_t user_prefix(const spm_model *m, const char *s, size_t n)
 
 /* The unit sentencepiece's normalizer and BPE split on: a user-defined
  * piece, else one UTF-8 character by its lead byte. */
-static size_t prefix_len(const spm_model *m, const char *s, size_t n, bool *is_user)
+static size_t prefix_len(const eng__spm_model *m, const char *s, size_t n, bool *is_user)
 {
 	size_t l = user_prefix(m, s, n);
 
@@ -730,7 +732,7 @@ static size_t prefix_len(const spm_model *m, const char *s, size_t n, bool *is_u
 	return l < n ? l : n;
 }
 
-static void add_ws(const spm_model *m, pl_buf *out)
+static void add_ws(const eng__spm_model *m, pl_buf *out)
 {
 	if (m->escape_ws)
 		pl_buf_add(out, kSpace, 3);
@@ -741,7 +743,7 @@ static void add_ws(const spm_model *m, pl_buf *out)
 /* Normalizer::Normalize: user-defined pieces pass as they are, the character
  * map (when there is one) rewrites its longest key, whitespace is escaped
  * and, on request, collapsed. */
-static void normalize(const spm_model *m, const char *in, size_t n, pl_buf *out)
+static void normalize(const eng__spm_model *m, const char *in, size_t n, pl_buf *out)
 {
 	bool is_prev_space, is_user;
 	uint32_t value = 0;
@@ -772,7 +774,7 @@ static void normalize(const spm_model *m, const char *in, size_t n, pl_buf *out)
 			l = k;
 			sp = m->norm_blob + value;
 			spn = strlen(sp);
-		} else if ((k = spm_utf8_valid_len((const uint8_t *)in, n)) > 0) {
+		} else if ((k = eng__spm_utf8_valid_len((const uint8_t *)in, n)) > 0) {
 			l = k;
 			sp = in;
 			spn = k;
@@ -838,7 +840,7 @@ typedef struct bpe_pair {
 } bpe_pair;
 
 typedef struct bpe_state {
-	const spm_model *m;
+	const eng__spm_model *m;
 	const char *text;
 	int *prev, *next;
 	uint32_t *start, *len;
@@ -902,7 +904,7 @@ static bpe_pair heap_pop(bpe_state *st)
 
 static void maybe_add_pair(bpe_state *st, int left, int right)
 {
-	const spm_model *m = st->m;
+	const eng__spm_model *m = st->m;
 	size_t size;
 	int32_t id;
 
@@ -913,7 +915,7 @@ static void maybe_add_pair(bpe_state *st, int left, int right)
 	if (id < 0)
 		return;
 	heap_push(st, (bpe_pair){ left, right, m->pieces[id].score, size });
-	if (m->pieces[id].type == SPM_UNUSED) {
+	if (m->pieces[id].type == ENG__SPM_UNUSED) {
 		if (st->nrev == st->caprev) {
 			st->caprev = st->caprev ? 2 * st->caprev : 16;
 			st->rev = pl_xrealloc(st->rev, st->caprev * sizeof(*st->rev));
@@ -939,11 +941,11 @@ static bool rev_find(const bpe_state *st, uint32_t off, uint32_t len, uint32_t *
 
 static void resegment(const bpe_state *st, uint32_t off, uint32_t len, segs *out)
 {
-	const spm_model *m = st->m;
-	int32_t id = spm_piece_to_id(m, st->text + off, len);
+	const eng__spm_model *m = st->m;
+	int32_t id = eng__spm_piece_to_id(m, st->text + off, len);
 	uint32_t left_len;
 
-	if (m->pieces[id].type != SPM_UNUSED || !rev_find(st, off, len, &left_len)) {
+	if (m->pieces[id].type != ENG__SPM_UNUSED || !rev_find(st, off, len, &left_len)) {
 		segs_add(out, off, len, id);
 		return;
 	}
@@ -951,7 +953,7 @@ static void resegment(const bpe_state *st, uint32_t off, uint32_t len, segs *out
 	resegment(st, off + left_len, len - left_len, out);
 }
 
-static void bpe_encode(const spm_model *m, const char *text, size_t n, segs *out)
+static void bpe_encode(const eng__spm_model *m, const char *text, size_t n, segs *out)
 {
 	bpe_state st = { .m = m, .text = text };
 	size_t count = 0, i;
@@ -1008,7 +1010,7 @@ static void bpe_encode(const spm_model *m, const char *text, size_t n, segs *out
  * starts at each character, an unknown character costing min_score - 10.
  * The arithmetic types follow the original: a user-defined piece's score is
  * computed in double, the best path kept in float. */
-static void unigram_encode(const spm_model *m, const char *text, size_t n, segs *out)
+static void unigram_encode(const eng__spm_model *m, const char *text, size_t n, segs *out)
 {
 	struct node {
 		float score;
@@ -1037,7 +1039,7 @@ static void unigram_encode(const spm_model *m, const char *text, size_t n, segs 
 		/* walk the prefixes as sentencepiece walks its trie: stop at
 		 * the first one no piece starts with */
 		for (size_t l = 1; l <= maxl; l++) {
-			const struct spm_prefix *e;
+			const struct eng__spm_prefix *e;
 			struct node *t = &best[start + l];
 			int32_t id;
 			double cand;
@@ -1047,9 +1049,9 @@ static void unigram_encode(const spm_model *m, const char *text, size_t n, segs 
 			if (e->src < 0)
 				break;
 			id = e->exact;
-			if (id < 0 || m->pieces[id].type == SPM_UNUSED)
+			if (id < 0 || m->pieces[id].type == ENG__SPM_UNUSED)
 				continue;
-			if (m->pieces[id].type == SPM_USER_DEFINED)
+			if (m->pieces[id].type == ENG__SPM_USER_DEFINED)
 				cand = ((double)((float)l * m->max_score) - 0.1) + (double)till_here;
 			else
 				cand = (double)m->pieces[id].score + (double)till_here;
@@ -1096,8 +1098,8 @@ static void push_id(int32_t **ids, size_t *n, size_t *cap, int32_t id)
 	(*ids)[(*n)++] = id;
 }
 
-int spm_encode(const spm_model *m, const char *text, size_t len, int32_t **ids, size_t *n, size_t *cap,
-	       pl_err *err)
+int eng__spm_encode(const eng__spm_model *m, const char *text, size_t len, int32_t **ids, size_t *n,
+		    size_t *cap, pl_err *err)
 {
 	pl_buf norm = PL_BUF_INIT;
 	segs s = { 0 };
@@ -1106,7 +1108,7 @@ int spm_encode(const spm_model *m, const char *text, size_t len, int32_t **ids, 
 	if (len > (size_t)INT32_MAX / 4)
 		return pl_err_set(err, PL_ELIMIT, "text of %zu bytes is too long to tokenize", len);
 	normalize(m, text, len, &norm);
-	if (m->model_type == SPM_BPE)
+	if (m->model_type == ENG__SPM_BPE)
 		bpe_encode(m, norm.ptr, norm.len, &s);
 	else
 		unigram_encode(m, norm.ptr, norm.len, &s);
@@ -1116,7 +1118,7 @@ int spm_encode(const spm_model *m, const char *text, size_t len, int32_t **ids, 
 		int32_t id = s.v[i].id;
 		bool unk = id == m->unk_id;
 
-		if (m->pieces[id].type == SPM_CONTROL) {
+		if (m->pieces[id].type == ENG__SPM_CONTROL) {
 			push_id(ids, n, cap, id);
 			continue;
 		}

@@ -11,8 +11,6 @@
 /* Largest token id accepted from a JSON file: bounds the id table. */
 #define MAX_TOKEN_ID (1 << 24)
 
-size_t spm_utf8_valid_len(const uint8_t *s, size_t n);
-
 typedef struct added_tok {
 	char *content;
 	size_t len;
@@ -21,8 +19,8 @@ typedef struct added_tok {
 } added_tok;
 
 struct eng_tokenizer {
-	spm_model *spm; /* tokenizer.model, or */
-	hf_model *hf;   /* tokenizer.json */
+	eng__spm_model *spm; /* tokenizer.model, or */
+	eng__hf_model *hf;   /* tokenizer.json */
 	size_t vocab;       /* one past the largest id */
 	added_tok *added;   /* sorted by decreasing length: the longest match wins */
 	size_t nadded;
@@ -37,8 +35,8 @@ void eng_tokenizer_free(eng_tokenizer *tk)
 {
 	if (!tk)
 		return;
-	spm_model_free(tk->spm);
-	hf_model_free(tk->hf);
+	eng__spm_model_free(tk->spm);
+	eng__hf_model_free(tk->hf);
 	for (size_t i = 0; i < tk->nadded; i++)
 		free(tk->added[i].content);
 	free(tk->added);
@@ -217,11 +215,11 @@ int eng_tokenizer_load(eng_tokenizer **out, const char *model_dir, pl_err *err)
 	if (pl_file_exists(path.ptr)) {
 		if ((rc = pl_map_open(&map, path.ptr, err)) < 0)
 			goto done;
-		if ((rc = spm_model_parse(&tk->spm, map.data, map.size, path.ptr, err)) < 0)
+		if ((rc = eng__spm_model_parse(&tk->spm, map.data, map.size, path.ptr, err)) < 0)
 			goto done;
 		tk->vocab = tk->spm->n;
 	} else {
-		const hf_added *ha;
+		const eng__hf_added *ha;
 		size_t nha;
 
 		pl_buf_reset(&path);
@@ -232,10 +230,10 @@ int eng_tokenizer_load(eng_tokenizer **out, const char *model_dir, pl_err *err)
 					model_dir);
 			goto done;
 		}
-		if ((rc = hf_model_load(&tk->hf, path.ptr, err)) < 0)
+		if ((rc = eng__hf_model_load(&tk->hf, path.ptr, err)) < 0)
 			goto done;
-		tk->vocab = hf_model_size(tk->hf);
-		ha = hf_model_added(tk->hf, &nha);
+		tk->vocab = eng__hf_model_size(tk->hf);
+		ha = eng__hf_model_added(tk->hf, &nha);
 		tk->added = pl_xcalloc(nha + 1, sizeof(*tk->added));
 		for (size_t i = 0; i < nha; i++)
 			tk->added[tk->nadded++] = (added_tok){ pl_xstrdup(ha[i].content), strlen(ha[i].content), ha[i].id,
@@ -323,10 +321,10 @@ int32_t eng_tokenizer_bos(const eng_tokenizer *tk)
 	return tk->bos;
 }
 
-const int32_t *eng_tokenizer_eos_ids(const eng_tokenizer *tk, size_t *n)
+size_t eng_tokenizer_eos_ids(const int32_t **ids_out, const eng_tokenizer *tk)
 {
-	*n = tk->neos;
-	return tk->eos;
+	*ids_out = tk->eos;
+	return tk->neos;
 }
 
 bool eng_tokenizer_is_eos(const eng_tokenizer *tk, int32_t id)
@@ -344,7 +342,7 @@ const char *eng_tokenizer_piece(const eng_tokenizer *tk, int32_t id)
 	if (tk->added_idx[id] >= 0)
 		return tk->added[tk->added_idx[id]].content;
 	if (tk->hf)
-		return hf_model_token(tk->hf, id);
+		return eng__hf_model_token(tk->hf, id);
 	if ((size_t)id < tk->spm->n)
 		return tk->spm->pieces[id].s;
 	return NULL;
@@ -357,7 +355,7 @@ int32_t eng_tokenizer_find(const eng_tokenizer *tk, const char *piece)
 	for (size_t i = 0; i < tk->nadded; i++)
 		if (tk->added[i].len == len && !memcmp(tk->added[i].content, piece, len))
 			return tk->added[i].id;
-	return tk->hf ? hf_model_find(tk->hf, piece, len) : spm_piece_find(tk->spm, piece, len);
+	return tk->hf ? eng__hf_model_find(tk->hf, piece, len) : eng__spm_piece_find(tk->spm, piece, len);
 }
 
 bool eng_tokenizer_is_special(const eng_tokenizer *tk, int32_t id)
@@ -366,7 +364,7 @@ bool eng_tokenizer_is_special(const eng_tokenizer *tk, int32_t id)
 		return false;
 	if (tk->added_idx[id] >= 0)
 		return tk->added[tk->added_idx[id]].special;
-	return tk->spm && (size_t)id < tk->spm->n && tk->spm->pieces[id].type == SPM_CONTROL;
+	return tk->spm && (size_t)id < tk->spm->n && tk->spm->pieces[id].type == ENG__SPM_CONTROL;
 }
 
 /* ---------------------------------------------------------------- encode */
@@ -396,8 +394,8 @@ static int encode_text(const eng_tokenizer *tk, const char *text, size_t len, bo
 		       size_t *n, size_t *cap, pl_err *err)
 {
 	if (tk->hf)
-		return hf_encode(tk->hf, text, len, at_start, ids, n, cap, err);
-	return spm_encode(tk->spm, text, len, ids, n, cap, err);
+		return eng__hf_encode(tk->hf, text, len, at_start, ids, n, cap, err);
+	return eng__spm_encode(tk->spm, text, len, ids, n, cap, err);
 }
 
 static int encode_into(const eng_tokenizer *tk, const char *text, size_t len, bool parse_special, int32_t **ids,
@@ -428,8 +426,8 @@ static int encode_into(const eng_tokenizer *tk, const char *text, size_t len, bo
 	return 0;
 }
 
-int eng_tokenizer_encode(const eng_tokenizer *tk, const char *text, size_t len, bool parse_special, int32_t **ids_out,
-			 size_t *n_out, pl_err *err)
+int eng_tokenizer_encode(int32_t **ids_out, size_t *n_out, const eng_tokenizer *tk, const char *text,
+			 size_t len, bool parse_special, pl_err *err)
 {
 	int32_t *ids = NULL;
 	size_t n = 0, cap = 0;
@@ -446,8 +444,8 @@ int eng_tokenizer_encode(const eng_tokenizer *tk, const char *text, size_t len, 
 	return 0;
 }
 
-int eng_tokenizer_encode_prompt(const eng_tokenizer *tk, const char *text, size_t len, int32_t **ids_out,
-				size_t *n_out, pl_err *err)
+int eng_tokenizer_encode_prompt(int32_t **ids_out, size_t *n_out, const eng_tokenizer *tk, const char *text,
+				size_t len, pl_err *err)
 {
 	int32_t *ids = NULL;
 	size_t n = 0, cap = 0;
@@ -505,7 +503,7 @@ static void drain(eng_detok *d, pl_buf *out, bool all)
 
 		if (n - i < need && !all)
 			break;
-		k = spm_utf8_valid_len(p + i, n - i);
+		k = eng__spm_utf8_valid_len(p + i, n - i);
 		if (k) {
 			pl_buf_add(out, p + i, k);
 			i += k;
@@ -518,7 +516,7 @@ static void drain(eng_detok *d, pl_buf *out, bool all)
 	pl_buf_setlen(&d->pending, n - i);
 }
 
-void eng_detok_flush(eng_detok *d, pl_buf *out)
+void eng_detok_flush(pl_buf *out, eng_detok *d)
 {
 	drain(d, out, true);
 }
@@ -536,7 +534,7 @@ static int push_hf(eng_detok *d, int32_t id, pl_buf *out)
 
 		pl_buf_add(&bytes, a->content, a->len);
 	} else {
-		hf_token_bytes(tk->hf, id, &bytes, &strip);
+		eng__hf_token_bytes(tk->hf, id, &bytes, &strip);
 	}
 	if (bytes.len) {
 		size_t skip = d->at_start && strip && bytes.ptr[0] == ' ';
@@ -549,11 +547,11 @@ static int push_hf(eng_detok *d, int32_t id, pl_buf *out)
 	return 0;
 }
 
-int eng_detok_push(eng_detok *d, int32_t id, pl_buf *out, pl_err *err)
+int eng_detok_push(pl_buf *out, eng_detok *d, int32_t id, pl_err *err)
 {
 	const eng_tokenizer *tk = d->tk;
-	const spm_model *m = tk->spm;
-	const spm_piece *p;
+	const eng__spm_model *m = tk->spm;
+	const eng__spm_piece *p;
 	const char *s;
 	size_t n;
 	bool consumed;
@@ -564,8 +562,8 @@ int eng_detok_push(eng_detok *d, int32_t id, pl_buf *out, pl_err *err)
 		return 0; /* padding rows of a larger embedding decode to nothing */
 	if (tk->hf)
 		return push_hf(d, id, out);
-	if (tk->added_idx[id] >= 0 &&
-	    ((size_t)id >= m->n || m->pieces[id].type == SPM_NORMAL || m->pieces[id].type == SPM_USER_DEFINED)) {
+	if (tk->added_idx[id] >= 0 && ((size_t)id >= m->n || m->pieces[id].type == ENG__SPM_NORMAL ||
+				       m->pieces[id].type == ENG__SPM_USER_DEFINED)) {
 		const added_tok *a = &tk->added[tk->added_idx[id]];
 
 		drain(d, out, true);
@@ -578,9 +576,9 @@ int eng_detok_push(eng_detok *d, int32_t id, pl_buf *out, pl_err *err)
 	if ((size_t)id >= m->n)
 		return 0;
 	p = &m->pieces[id];
-	if (p->type == SPM_CONTROL)
+	if (p->type == ENG__SPM_CONTROL)
 		return 0;
-	if (p->type == SPM_BYTE) {
+	if (p->type == ENG__SPM_BYTE) {
 		static const char hex[] = "0123456789ABCDEF";
 		char b = (char)((strchr(hex, p->s[3]) - hex) * 16 + (strchr(hex, p->s[4]) - hex));
 
@@ -590,7 +588,7 @@ int eng_detok_push(eng_detok *d, int32_t id, pl_buf *out, pl_err *err)
 		return 0;
 	}
 	drain(d, out, true);
-	if (p->type == SPM_UNKNOWN) {
+	if (p->type == ENG__SPM_UNKNOWN) {
 		pl_buf_puts(out, m->unk_surface);
 		d->at_start = false;
 		return 0;
@@ -619,17 +617,17 @@ int eng_detok_push(eng_detok *d, int32_t id, pl_buf *out, pl_err *err)
 	return 0;
 }
 
-int eng_tokenizer_decode(const eng_tokenizer *tk, const int32_t *ids, size_t n, pl_buf *out, pl_err *err)
+int eng_tokenizer_decode(pl_buf *out, const eng_tokenizer *tk, const int32_t *ids, size_t n, pl_err *err)
 {
 	eng_detok d;
 	int rc = 0;
 
 	eng_detok_init(&d, tk);
 	for (size_t i = 0; i < n; i++)
-		if ((rc = eng_detok_push(&d, ids[i], out, err)) < 0)
+		if ((rc = eng_detok_push(out, &d, ids[i], err)) < 0)
 			break;
 	if (rc == 0)
-		eng_detok_flush(&d, out);
+		eng_detok_flush(out, &d);
 	eng_detok_release(&d);
 	return rc;
 }
@@ -680,14 +678,15 @@ json_t *eng_tokenizer_describe(const eng_tokenizer *tk)
 
 	if (tk->spm) {
 		pl_json_set(o, "type", json_string("sentencepiece"));
-		pl_json_set(o, "model_type", json_string(tk->spm->model_type == SPM_BPE ? "bpe" : "unigram"));
+		pl_json_set(o, "model_type",
+			    json_string(tk->spm->model_type == ENG__SPM_BPE ? "bpe" : "unigram"));
 		pl_json_set(o, "pieces", json_integer((json_int_t)tk->spm->n));
 		pl_json_set(o, "byte_fallback", json_boolean(tk->spm->byte_fallback));
 		pl_json_set(o, "normalizer", json_string(tk->spm->norm_name));
 	} else {
 		pl_json_set(o, "type", json_string("tokenizer.json"));
 		pl_json_set(o, "model_type", json_string("bpe"));
-		pl_json_set(o, "pieces", json_integer((json_int_t)hf_model_size(tk->hf)));
+		pl_json_set(o, "pieces", json_integer((json_int_t)eng__hf_model_size(tk->hf)));
 	}
 	pl_json_set(o, "vocab_size", json_integer((json_int_t)tk->vocab));
 	pl_json_set(o, "added_tokens", json_integer((json_int_t)tk->nadded));

@@ -257,8 +257,10 @@ static int json_size(uint64_t *out, const json_t *obj, const char *key, const ch
 		return 0;
 	}
 	if (json_is_string(v)) {
-		if ((rc = pl_parse_size(out, json_string_value(v), err)) < 0)
-			return pl_err_prefix(err, "%s: '%s'", what, key);
+		if ((rc = pl_parse_size(out, json_string_value(v), err)) < 0) {
+			pl_err_prefix(err, "%s: '%s'", what, key);
+			return rc;
+		}
 		return 0;
 	}
 	return pl_err_set(err, PL_EFORMAT, "%s: '%s' must be a byte count or a size string like \"512M\"", what, key);
@@ -416,8 +418,10 @@ static int apply_profile(sbx_config *cfg, const json_t *p, const char *path, pl_
 	s = NULL;
 	if ((rc = pl_json_opt_str(&s, p, "cgroup", path, err)) < 0)
 		return rc;
-	if (s && (rc = sbx_cgroup_use_parse(&cfg->cgroup, s, err)) < 0)
-		return pl_err_prefix(err, "%s: 'cgroup'", path);
+	if (s && (rc = sbx_cgroup_use_parse(&cfg->cgroup, s, err)) < 0) {
+		pl_err_prefix(err, "%s: 'cgroup'", path);
+		return rc;
+	}
 	if ((rc = pl_json_opt_bool(&cfg->network, p, "network", path, err)) < 0 ||
 	    (rc = pl_json_opt_bool(&cfg->merge_output, p, "merge_output", path, err)) < 0 ||
 	    (rc = pl_json_opt_bool(&cfg->protect_git, p, "protect_git", path, err)) < 0 ||
@@ -442,8 +446,10 @@ static int apply_profile(sbx_config *cfg, const json_t *p, const char *path, pl_
 			pl_buf_printf(&a, "%s=%s", key, json_string_value(val));
 			rc = sbx_config_set_env(cfg, a.ptr, err);
 			pl_buf_release(&a);
-			if (rc < 0)
-				return pl_err_prefix(err, "%s", path);
+			if (rc < 0) {
+				pl_err_prefix(err, "%s", path);
+				return rc;
+			}
 		}
 	}
 	if ((v = json_object_get(p, "limits")) && (rc = apply_limits(cfg, v, path, err)) < 0)

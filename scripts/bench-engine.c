@@ -192,7 +192,7 @@ static void run_child(int fd, const char *dir, int loops, int threads, int promp
 			goto fail;
 		c0 = cpu_ms();
 		t0 = pl_now();
-		if (eng_session_append(s, ids, (size_t)prompt, NULL, &err) < 0)
+		if (eng_session_append(NULL, s, ids, (size_t)prompt, &err) < 0)
 			goto fail;
 		pm = (pl_now() - t0) * 1000;
 		if (pm < r.prefill_ms)
@@ -202,7 +202,7 @@ static void run_child(int fd, const char *dir, int loops, int threads, int promp
 		eng_gen_opts_init(&go);
 		go.max_tokens = (size_t)gen;
 		c0 = cpu_ms();
-		if (eng_generate(&res, s, &go, &err) < 0)
+		if (eng_generate(&res, s, NULL, &go, &err) < 0)
 			goto fail;
 		if (cpu_ms() - c0 < r.decode_cpu_ms)
 			r.decode_cpu_ms = cpu_ms() - c0;

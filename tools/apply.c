@@ -477,7 +477,7 @@ int tools_git_apply(tools_apply_result *out, const char *root, const char *patch
 	pl_buf_init(&out->log, 0);
 	if (fuzz < 0 || fuzz > 3)
 		return pl_err_set(err, PL_EINVAL, "fuzz must be between 0 and 3, got %d", fuzz);
-	if ((rc = tools_git2_init(err)) < 0)
+	if ((rc = tools__git2_init(err)) < 0)
 		return rc;
 	if (git_repository_open_ext(&r, root, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) == 0 &&
 	    git_diff_from_buffer(&d, patch, len) == 0 && git_apply(r, d, GIT_APPLY_LOCATION_WORKDIR, NULL) == 0) {

@@ -1,427 +1,279 @@
-/* code.c - code intelligence with tree-sitter: tags (definitions and
- * references) from each grammar's queries/tags.scm plus plait's own
- * additions, and the outline, definition and references tools. */
+/* code.c - code intelligence with tree-sitter: the outline, definition
+ * and references tools, over the tags of tags.c. */
 #define _GNU_SOURCE
 #include "tools/internal.h"
 #include "tools/ts.h"
 
-#include <fcntl.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include "tags_queries.h"
-
-/* What the grammars' tags.scm leave out: C and C++ ship no references and
- * no macros, Java no enums or constructors, Rust no impl blocks. */
-static const char extra_c[] =
-	"(preproc_function_def name: (identifier) @name) @definition.macro\n"
-	"(preproc_def name: (identifier) @name) @definition.macro\n"
-	"(call_expression function: (identifier) @name) @reference.call\n"
-	"(call_expression function: (field_expression field: (field_identifier) @name)) @reference.call\n"
-	"(type_identifier) @name @reference.type\n";
-static const char extra_cpp[] =
-	"(namespace_definition name: (namespace_identifier) @name) @definition.module\n"
-	"(call_expression function: (qualified_identifier name: (identifier) @name)) @reference.call\n";
-static const char extra_java[] =
-	"(enum_declaration name: (identifier) @name) @definition.class\n"
-	"(record_declaration name: (identifier) @name) @definition.class\n"
-	"(constructor_declaration name: (identifier) @name) @definition.method\n"
-	"(field_declaration declarator: (variable_declarator name: (identifier) @name)) @definition.field\n";
-static const char extra_python[] =
-	"(class_definition superclasses: (argument_list (identifier) @name)) @reference.class\n";
-static const char extra_rust[] =
-	"(impl_item type: (type_identifier) @name) @definition.impl\n";
-
-/* The query text for tools_langs()[i]. */
-static void query_text(pl_buf *b, const char *lang)
-{
-	if (!strcmp(lang, "python")) {
-		pl_buf_puts(b, tags_scm_python);
-		pl_buf_puts(b, extra_python);
-	} else if (!strcmp(lang, "c")) {
-		pl_buf_puts(b, tags_scm_c);
-		pl_buf_puts(b, extra_c);
-	} else if (!strcmp(lang, "cpp")) {
-		pl_buf_puts(b, tags_scm_cpp);
-		pl_buf_puts(b, extra_c);
-		pl_buf_puts(b, extra_cpp);
-	} else if (!strcmp(lang, "java")) {
-		pl_buf_puts(b, tags_scm_java);
-		pl_buf_puts(b, extra_java);
-	} else if (!strcmp(lang, "javascript")) {
-		pl_buf_puts(b, tags_scm_javascript);
-	} else if (!strcmp(lang, "typescript") || !strcmp(lang, "tsx")) {
-		/* TypeScript's tags.scm covers only what JavaScript's does not */
-		pl_buf_puts(b, tags_scm_javascript);
-		pl_buf_puts(b, tags_scm_typescript);
-	} else if (!strcmp(lang, "go")) {
-		pl_buf_puts(b, tags_scm_go);
-	} else if (!strcmp(lang, "rust")) {
-		pl_buf_puts(b, tags_scm_rust);
-		pl_buf_puts(b, extra_rust);
-	}
-}
-
-uint32_t tools_tags_version(void)
-{
-	size_t n, i, k;
-	const tools_lang *all = tools_langs(&n);
-	uint32_t h = 2166136261u;
-
-	for (i = 0; i < n; i++) {
-		pl_buf q = PL_BUF_INIT;
-		query_text(&q, all[i].name);
-		pl_buf_puts(&q, all[i].version);
-		for (k = 0; k < q.len; k++)
-			h = (h ^ (uint8_t)q.ptr[k]) * 16777619u;
-		pl_buf_release(&q);
-	}
-	return h;
-}
-
-static size_t lang_index(const tools_lang *l)
-{
-	size_t n;
-	const tools_lang *all = tools_langs(&n);
-
-	return (size_t)(l - all);
-}
-
-void tools_queries_prepare(tools_ctx *ctx)
-{
-	size_t n, i;
-	const tools_lang *all = tools_langs(&n);
-
-	for (i = 0; i < n && i < PL_ARRAY_LEN(ctx->queries); i++) {
-		pl_buf q = PL_BUF_INIT;
-		uint32_t off = 0;
-		TSQueryError e = TSQueryErrorNone;
-		if (ctx->queries[i] || ctx->query_failed[i])
-			continue;
-		query_text(&q, all[i].name);
-		ctx->queries[i] = ts_query_new(all[i].language(), q.ptr, (uint32_t)q.len, &off, &e);
-		if (!ctx->queries[i]) {
-			ctx->query_failed[i] = true;
-			pl_log_warn(ctx->log, "tags query for %s does not compile (error %d at offset %u)", all[i].name,
-				    (int)e, off);
-		}
-		pl_buf_release(&q);
-	}
-}
-
-void tools_queries_release(tools_ctx *ctx)
-{
-	size_t i;
-
-	for (i = 0; i < PL_ARRAY_LEN(ctx->queries); i++) {
-		if (ctx->queries[i])
-			ts_query_delete(ctx->queries[i]);
-		ctx->queries[i] = NULL;
-	}
-}
-
-void tools_tags_release(tools_tags *t)
-{
-	size_t i;
-
-	for (i = 0; i < t->n; i++)
-		free(t->v[i].name);
-	free(t->v);
-	memset(t, 0, sizeof(*t));
-}
-
-/* C and C++ name the declarator; the outline wants the whole function. */
-static TSNode widen(TSNode n)
-{
-	TSNode p = n;
-	int hops = 0;
-
-	if (strcmp(ts_node_type(n), "function_declarator"))
-		return n;
-	while (hops++ < 6) {
-		TSNode up = ts_node_parent(p);
-		const char *t;
-		if (ts_node_is_null(up))
-			break;
-		t = ts_node_type(up);
-		if (!strcmp(t, "function_definition") || !strcmp(t, "declaration") || !strcmp(t, "field_declaration") ||
-		    !strcmp(t, "template_declaration"))
-			return up;
-		if (strstr(t, "declarator") == NULL)
-			break;
-		p = up;
-	}
-	return n;
-}
-
-int tools_tags_extract(tools_tags *out, const tools_ctx *ctx, TSParser *parser, const char *path, const char *src,
-		       size_t len)
-{
-	const tools_lang *lang = tools_lang_for_path(path);
-	TSQuery *q;
-	TSTree *tree;
-	TSQueryCursor *cur;
-	TSQueryMatch m;
-	uint32_t last_def_name = UINT32_MAX;
-
-	if (!lang || !(q = ctx->queries[lang_index(lang)]))
-		return -1;
-	if (!ts_parser_set_language(parser, lang->language()))
-		return -1;
-	tree = ts_parser_parse_string(parser, NULL, src, (uint32_t)len);
-	if (!tree)
-		return -1;
-	{
-		TSNode root = ts_tree_root_node(tree);
-		out->errors = tools_tree_errors(&root, &out->err_first, &out->err_last);
-	}
-	cur = ts_query_cursor_new();
-	ts_query_cursor_exec(cur, q, ts_tree_root_node(tree));
-	while (ts_query_cursor_next_match(cur, &m)) {
-		TSNode name = { 0 }, node = { 0 };
-		const char *cap_kind = NULL;
-		bool have_name = false, have_kind = false;
-		uint16_t i;
-		for (i = 0; i < m.capture_count; i++) {
-			uint32_t cl;
-			const char *cn = ts_query_capture_name_for_id(q, m.captures[i].index, &cl);
-			if (cl == 4 && !memcmp(cn, "name", 4)) {
-				name = m.captures[i].node;
-				have_name = true;
-			} else if ((cl > 11 && !memcmp(cn, "definition.", 11)) || (cl > 10 && !memcmp(cn, "reference.", 10))) {
-				node = m.captures[i].node;
-				cap_kind = cn;
-				have_kind = true;
-			}
-		}
-		if (!have_name || !have_kind)
-			continue;
-		{
-			bool is_def = cap_kind[0] == 'd';
-			uint32_t sb = ts_node_start_byte(name), eb = ts_node_end_byte(name);
-			tools_tag *t;
-			size_t k;
-			if (eb <= sb || eb - sb > 200)
-				continue;
-			if (is_def) {
-				/* one definition per name node (Rust methods match twice) */
-				bool dup = false;
-				if (sb == last_def_name)
-					dup = true;
-				for (k = out->n; !dup && k > 0 && out->v[k - 1].start_byte + 4096 > sb; k--)
-					if (out->v[k - 1].is_def && out->v[k - 1].line == ts_node_start_point(name).row + 1 &&
-					    out->v[k - 1].end_byte >= sb && !strncmp(out->v[k - 1].name, src + sb, eb - sb) &&
-					    !out->v[k - 1].name[eb - sb])
-						dup = true;
-				if (dup)
-					continue;
-				last_def_name = sb;
-				node = widen(node);
-			}
-			if (out->n == out->cap) {
-				out->cap = out->cap ? out->cap * 2 : 64;
-				out->v = pl_xrealloc(out->v, out->cap * sizeof(tools_tag));
-			}
-			t = &out->v[out->n++];
-			t->name = pl_xstrndup(src + sb, eb - sb);
-			snprintf(t->kind, sizeof(t->kind), "%s", strchr(cap_kind, '.') + 1);
-			t->is_def = is_def;
-			t->line = ts_node_start_point(name).row + 1;
-			t->start_line = ts_node_start_point(node).row + 1;
-			t->end_line = ts_node_end_point(node).row + 1;
-			if (ts_node_end_point(node).column == 0 && t->end_line > t->start_line)
-				t->end_line--;
-			t->start_byte = ts_node_start_byte(node);
-			t->end_byte = ts_node_end_byte(node);
-		}
-	}
-	ts_query_cursor_delete(cur);
-	ts_tree_delete(tree);
-	return 0;
-}
-
-bool tools_read_source(pl_buf *b, const tools_ctx *ctx, const char *rel)
-{
-	pl_buf p = PL_BUF_INIT;
-	struct stat st;
-	int fd;
-	size_t len = 0;
-
-	pl_path_join(&p, ctx->root, rel);
-	fd = open(p.ptr, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	pl_buf_release(&p);
-	if (fd < 0)
-		return false;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (64 << 20)) {
-		close(fd);
-		return false;
-	}
-	pl_buf_reset(b);
-	pl_buf_grow(b, (size_t)st.st_size);
-	while (len < (size_t)st.st_size) {
-		ssize_t r = read(fd, b->ptr + len, (size_t)st.st_size - len);
-		if (r <= 0)
-			break;
-		len += (size_t)r;
-	}
-	close(fd);
-	b->len = len;
-	b->ptr[len] = 0;
-	return !tools_is_binary(b->ptr, len);
-}
-
-typedef struct par {
-	void (*fn)(size_t, void *, int);
-	void *arg;
-	size_t n;
-	atomic_size_t next;
-	int worker;
-} par;
-
-typedef struct par_thread {
-	par *p;
-	int id;
-} par_thread;
-
-static void *par_main(void *a)
-{
-	par_thread *t = a;
-	size_t i;
-
-	while ((i = atomic_fetch_add(&t->p->next, 1)) < t->p->n)
-		t->p->fn(i, t->p->arg, t->id);
-	return NULL;
-}
-
-void tools_parallel(size_t n, int threads, void (*fn)(size_t i, void *arg, int worker), void *arg)
-{
-	par p = { fn, arg, n, 0, 0 };
-	pthread_t th[8];
-	par_thread pt[8];
-	int k, started;
-
-	if (threads <= 0) {
-		long c = sysconf(_SC_NPROCESSORS_ONLN);
-		threads = c < 1 ? 1 : c > 8 ? 8 : (int)c;
-	}
-	if (threads > 8)
-		threads = 8;
-	if ((size_t)threads > n)
-		threads = n ? (int)n : 1;
-	atomic_init(&p.next, 0);
-	for (k = 0; k < threads; k++)
-		pt[k] = (par_thread){ &p, k };
-	for (started = 1; started < threads; started++)
-		if (pthread_create(&th[started], NULL, par_main, &pt[started]) != 0)
-			break;
-	par_main(&pt[0]);
-	for (k = 1; k < started; k++)
-		pthread_join(th[k], NULL);
-}
 
 /* ------------------------------------------------------------ outline */
 
 static int cmp_tag_pos(const void *a, const void *b)
 {
-	const tools_tag *x = a, *y = b;
+	const tools__tag *x = a, *y = b;
 
 	if (x->start_byte != y->start_byte)
 		return x->start_byte < y->start_byte ? -1 : 1;
 	return x->end_byte > y->end_byte ? -1 : x->end_byte < y->end_byte;
 }
 
+/* One file's definitions, nested by indentation, while they fit in room
+ * bytes of text; all of them into items (when not NULL).  Sorts the tags
+ * (their parent indices no longer hold). */
+static size_t outline_tags(pl_buf *text, json_t *items, tools__tags *tags, int indent, size_t room, bool *cut,
+			   uint32_t *last_line)
+{
+	uint32_t stack[64];
+	size_t depth = 0, i, defs = 0;
+
+	if (tags->n)
+		qsort(tags->v, tags->n, sizeof(tools__tag), cmp_tag_pos);
+	for (i = 0; i < tags->n; i++) {
+		tools__tag *t = &tags->v[i];
+		if (!t->is_def)
+			continue;
+		while (depth && t->start_byte >= stack[depth - 1])
+			depth--;
+		if (!*cut && text->len + strlen(t->name) + 40 + depth * 2 < room) {
+			pl_buf_printf(text, "%*s%s %s  [%u-%u]\n", (int)depth * 2 + indent, "", t->kind, t->name, t->start_line,
+				      t->end_line);
+			if (last_line)
+				*last_line = t->start_line;
+		} else
+			*cut = true;
+		if (items) {
+			json_t *o = json_object();
+			pl_json_set(o, "name", json_string(t->name));
+			pl_json_set(o, "kind", json_string(t->kind));
+			pl_json_set(o, "start_line", json_integer(t->start_line));
+			pl_json_set(o, "end_line", json_integer(t->end_line));
+			pl_json_set(o, "depth", json_integer((json_int_t)depth));
+			json_array_append_new(items, o);
+		}
+		if (depth < PL_ARRAY_LEN(stack))
+			stack[depth++] = t->end_byte;
+		defs++;
+	}
+	return defs;
+}
+
+typedef struct dir_job {
+	tools_ctx *ctx;
+	char **files;
+	tools__tags *tags; /* per file */
+	bool *parsed;
+	TSParser *parsers[TOOLS__MAX_THREADS];
+	pl_buf bufs[TOOLS__MAX_THREADS];
+} dir_job;
+
+static void dir_file(size_t i, void *arg, int w)
+{
+	dir_job *j = arg;
+
+	j->parsed[i] = tools__read_source(&j->bufs[w], j->ctx, j->files[i]) &&
+		       tools__tags_extract(&j->tags[i], j->ctx, j->parsers[w], j->files[i], j->bufs[w].ptr, j->bufs[w].len,
+					   true) == 0;
+}
+
+/* A directory: the outline of each source file under it, in path order,
+ * as far as the cap allows. */
+static int outline_dir(tools_obs *obs, tools_ctx *ctx, const char *rel, pl_err *err)
+{
+	dir_job j;
+	char **all = NULL;
+	size_t nall = 0, n = 0, i, shown = 0, room = ctx->max_output > 800 ? ctx->max_output - 400 : ctx->max_output / 2;
+	bool cut = false;
+	json_t *files = json_array();
+	int rc, w;
+
+	memset(&j, 0, sizeof(j));
+	if ((rc = tools__list_files(&all, &nall, ctx, strcmp(rel, ".") ? rel : "", err)) < 0)
+		goto done;
+	j.files = pl_xcalloc(nall + 1, sizeof(char *));
+	for (i = 0; i < nall; i++)
+		if (tools_lang_for_path(all[i]))
+			j.files[n++] = all[i];
+	if (!n) {
+		pl_buf_printf(&obs->text,
+			      "'%s' is a directory without Python, C, C++, Java, JavaScript, TypeScript, TSX, Go or Rust "
+			      "files (%zu files in all); `find` lists its files and `view` shows them.\n",
+			      rel, nall);
+		goto done;
+	}
+	if ((rc = tools_ts_load(err)) < 0)
+		goto done;
+	tools__tags_prepare(ctx);
+	j.ctx = ctx;
+	j.tags = pl_xcalloc(n, sizeof(tools__tags));
+	j.parsed = pl_xcalloc(n, sizeof(bool));
+	for (w = 0; w < TOOLS__MAX_THREADS; w++) {
+		j.parsers[w] = ts_parser_new();
+		pl_buf_init(&j.bufs[w], 0);
+	}
+	tools__parallel(n, 0, dir_file, &j);
+	pl_buf_printf(&obs->text, "Outline of the %zu source files under %s:\n", n, rel);
+	for (i = 0; i < n; i++) {
+		json_t *o = json_object();
+		size_t before = obs->text.len, defs;
+		bool file_cut = cut;
+		if (!cut && obs->text.len + strlen(j.files[i]) + 64 < room) {
+			pl_buf_printf(&obs->text, "%s:\n", j.files[i]);
+			defs = outline_tags(&obs->text, NULL, &j.tags[i], 2, room, &file_cut, NULL);
+			if (!defs)
+				pl_buf_puts(&obs->text, j.parsed[i] ? "  (no definitions)\n" : "  (not a readable text file)\n");
+			if (file_cut && obs->text.len == before + strlen(j.files[i]) + 2)
+				pl_buf_setlen(&obs->text, before); /* not even its first definition fitted */
+			else
+				shown++;
+			cut = file_cut;
+		} else {
+			cut = true;
+			defs = outline_tags(&obs->text, NULL, &j.tags[i], 2, 0, &file_cut, NULL);
+		}
+		pl_json_set(o, "path", json_string(j.files[i]));
+		pl_json_set(o, "definitions", json_integer((json_int_t)defs));
+		json_array_append_new(files, o);
+	}
+	if (cut) {
+		pl_buf_printf(&obs->text,
+			      "[outline cut after %zu of %zu files: outline one file or a subdirectory, or use repo_map for the "
+			      "most relevant definitions]\n",
+			      shown, n);
+		obs->truncated = true;
+	}
+	pl_json_set(obs->data, "files", json_incref(files));
+done:
+	for (w = 0; w < TOOLS__MAX_THREADS; w++) {
+		if (j.parsers[w])
+			ts_parser_delete(j.parsers[w]);
+		pl_buf_release(&j.bufs[w]);
+	}
+	for (i = 0; j.tags && i < n; i++)
+		tools__tags_release(&j.tags[i]);
+	free(j.tags);
+	free(j.parsed);
+	free(j.files);
+	tools__free_list(all, nall);
+	json_decref(files);
+	return rc;
+}
+
+/* A large file's outline shows its first few hundred definitions (the
+ * cap), but parsing all of it took seconds (4.3 MB: 2.7 s).  So a file
+ * over OUTLINE_WHOLE bytes is parsed from its start only as far as needed:
+ * up to a line that starts a top-level statement (column 0, a letter, '_',
+ * '@' or '#') past OUTLINE_PREFIX bytes, growing fourfold until the
+ * outline fills the cap; a prefix that does not parse cleanly (the cut
+ * fell inside a comment, a string or a block) grows too, up to the whole
+ * file. */
+#define OUTLINE_WHOLE (1u << 20)
+#define OUTLINE_PREFIX (128u << 10)
+
+static size_t cut_point(const char *s, size_t n, size_t from)
+{
+	const char *p = s + from, *e = s + n;
+
+	while (p < e && (p = memchr(p, '\n', (size_t)(e - p))) && ++p < e)
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_' || *p == '@' || *p == '#')
+			return (size_t)(p - s);
+	return n;
+}
+
 static int outline_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err *err)
 {
 	pl_buf abs = PL_BUF_INIT, rel = PL_BUF_INIT, src = PL_BUF_INIT;
-	tools_tags tags = { 0 };
+	tools__tags tags = { 0 };
 	const tools_lang *lang;
 	TSParser *parser = NULL;
-	uint32_t stack[64];
-	size_t depth = 0, i, defs = 0;
+	size_t defs, room = ctx->max_output > 800 ? ctx->max_output - 400 : ctx->max_output / 2;
 	json_t *items = json_array();
+	uint32_t last_line = 0;
+	size_t parsed = 0;
+	bool cut = false;
 	int rc;
 
-	if ((rc = tools_resolve(&abs, &rel, ctx, json_string_value(json_object_get(args, "path")), err)) < 0)
+	if ((rc = tools__resolve(&abs, &rel, ctx, json_string_value(json_object_get(args, "path")), err)) < 0)
 		goto done;
+	if (pl_dir_exists(abs.ptr)) {
+		rc = outline_dir(obs, ctx, rel.ptr, err);
+		goto done;
+	}
 	if (!(lang = tools_lang_for_path(rel.ptr))) {
 		rc = pl_err_set(err, PL_EUNSUPPORTED,
-				"no grammar for '%s'; outline knows Python, C, C++, Java, JavaScript, TypeScript, TSX, Go and Rust files",
+				"no grammar for '%s'; outline knows Python, C, C++, Java, JavaScript, TypeScript, TSX, Go and Rust "
+				"files (use view for others)",
 				rel.ptr);
 		goto done;
 	}
-	if (!tools_read_source(&src, ctx, rel.ptr)) {
+	if (!tools__read_source(&src, ctx, rel.ptr)) {
 		rc = pl_err_set(err, pl_file_exists(abs.ptr) ? PL_EINVAL : PL_ENOTFOUND,
 				pl_file_exists(abs.ptr) ? "'%s' is not a readable text file" : "'%s' does not exist", rel.ptr);
 		goto done;
 	}
 	if ((rc = tools_ts_load(err)) < 0)
 		goto done;
-	tools_queries_prepare(ctx);
+	tools__tags_prepare(ctx);
 	parser = ts_parser_new();
-	if (tools_tags_extract(&tags, ctx, parser, rel.ptr, src.ptr, src.len) < 0) {
-		rc = pl_err_set(err, PL_EINTERNAL, "the %s tags query is not available", lang->name);
-		goto done;
-	}
-	if (tags.n)
-		qsort(tags.v, tags.n, sizeof(tools_tag), cmp_tag_pos);
-	for (i = 0; i < tags.n; i++) {
-		tools_tag *t = &tags.v[i];
-		json_t *o;
-		if (!t->is_def)
-			continue;
-		while (depth && t->start_byte >= stack[depth - 1])
-			depth--;
-		if (obs->text.len < ctx->max_output) {
-			pl_buf_printf(&obs->text, "%*s%s %s  [%u-%u]\n", (int)depth * 2, "", t->kind, t->name, t->start_line,
-				      t->end_line);
-		} else
-			obs->truncated = true;
-		o = json_object();
-		pl_json_set(o, "name", json_string(t->name));
-		pl_json_set(o, "kind", json_string(t->kind));
-		pl_json_set(o, "start_line", json_integer(t->start_line));
-		pl_json_set(o, "end_line", json_integer(t->end_line));
-		pl_json_set(o, "depth", json_integer((json_int_t)depth));
-		json_array_append_new(items, o);
-		if (depth < PL_ARRAY_LEN(stack))
-			stack[depth++] = t->end_byte;
-		defs++;
+	parsed = src.len > OUTLINE_WHOLE ? cut_point(src.ptr, src.len, OUTLINE_PREFIX) : src.len;
+	for (;;) {
+		if (tools__tags_extract(&tags, ctx, parser, rel.ptr, src.ptr, parsed, true) < 0) {
+			rc = pl_err_set(err, PL_EINTERNAL, "the %s tags query is not available", lang->name);
+			goto done;
+		}
+		defs = outline_tags(&obs->text, items, &tags, 0, room, &cut, &last_line);
+		if (parsed == src.len || (cut && !tags.errors))
+			break;
+		/* not enough to fill the cap, or a cut that broke the parse */
+		tools__tags_release(&tags);
+		pl_buf_reset(&obs->text);
+		json_array_clear(items);
+		cut = false;
+		parsed = parsed < src.len / 4 ? cut_point(src.ptr, src.len, parsed * 4) : src.len;
 	}
 	if (!defs)
 		pl_buf_printf(&obs->text, "No classes, functions or other definitions found in '%s'.\n", rel.ptr);
-	if (obs->truncated)
-		pl_buf_puts(&obs->text, "[outline truncated; view parts of the file with view_range]\n");
-	{
-		/* from the tree the tags came from: no second parse */
-		if (tags.errors > 0)
-			pl_buf_printf(&obs->text, "[note: the file has syntax errors (first at lines %d-%d); the outline may be incomplete]\n",
-				      tags.err_first, tags.err_last);
+	if (cut && parsed < src.len) {
+		pl_buf_printf(&obs->text,
+			      "[outline cut: the definitions starting after line %u are not shown: view_range [%u, -1] shows that "
+			      "part of the file, `definition` finds a name]\n",
+			      last_line, last_line + 1);
+		obs->truncated = true;
+	} else if (cut) {
+		pl_buf_printf(&obs->text,
+			      "[outline cut: %zu definitions in all, those starting after line %u not shown: view_range [%u, -1] "
+			      "shows that part of the file, `definition` finds a name]\n",
+			      defs, last_line, last_line + 1);
+		obs->truncated = true;
 	}
+	/* from the tree the tags came from: no second parse */
+	if (tags.errors > 0)
+		pl_buf_printf(&obs->text, "[note: the file has syntax errors (first at lines %d-%d); the outline may be incomplete]\n",
+			      tags.err_first, tags.err_last);
 	pl_json_set(obs->data, "language", json_string(lang->name));
 	pl_json_set(obs->data, "definitions", json_incref(items));
+	/* false: a large file parsed only as far as the outline reaches,
+	 * and definitions lists that part */
+	pl_json_set(obs->data, "complete", json_boolean(parsed == src.len));
 done:
 	json_decref(items);
 	if (parser)
 		ts_parser_delete(parser);
-	tools_tags_release(&tags);
+	tools__tags_release(&tags);
 	pl_buf_release(&abs);
 	pl_buf_release(&rel);
 	pl_buf_release(&src);
 	return rc;
 }
 
-const tools_def tools_def_outline = {
+const tools_def tools__def_outline = {
 	"outline",
 	"List the classes, functions, methods and other definitions of one source file with their line "
-	"ranges, nested as in the code (a method under its class). Use it to find your way in a large file "
-	"before viewing parts of it with view_range. Works for Python, C, C++, Java, JavaScript, TypeScript, "
-	"TSX, Go and Rust.",
+	"ranges, nested as in the code (a method under its class); for a directory, of each source file under "
+	"it. Use it to find your way in a large file before viewing parts of it with view_range. Works for "
+	"Python, C, C++, Java, JavaScript, TypeScript, TSX, Go and Rust.",
 	"{\"type\":\"object\",\"properties\":{"
-	"\"path\":{\"type\":\"string\",\"description\":\"source file, relative to the repository root\"}},"
+	"\"path\":{\"type\":\"string\",\"description\":\"source file or directory, relative to the repository root\"}},"
 	"\"required\":[\"path\"],\"additionalProperties\":false}",
 	outline_run,
 };
@@ -436,8 +288,8 @@ typedef struct sym_job {
 	bool refs;             /* references (else definitions) */
 	pl_buf *out;           /* per file: formatted lines */
 	size_t *count;         /* per file: hits */
-	TSParser *parsers[8];
-	pl_buf bufs[8];
+	TSParser *parsers[TOOLS__MAX_THREADS];
+	pl_buf bufs[TOOLS__MAX_THREADS];
 } sym_job;
 
 static bool ident_like(const char *type)
@@ -465,47 +317,92 @@ static void add_src_line(pl_buf *b, const char *src, size_t len, uint32_t line)
 		off++;
 	if (e - off > 200)
 		e = off + 200;
-	tools_add_text(b, src + off, e - off);
+	tools__add_text(b, src + off, e - off);
+}
+
+/* Is the definition t inside (or, for Go, declared on) the qualifier? */
+static bool def_in(const tools__tags *tags, const tools__tag *t, const char *qualifier)
+{
+	return (t->parent >= 0 && !strcmp(tags->v[t->parent].name, qualifier)) ||
+	       (t->receiver && !strcmp(t->receiver, qualifier));
+}
+
+/* The definition tag whose name is on `line`, or NULL. */
+static const tools__tag *def_on_line(const tools__tags *tags, const char *name, uint32_t line)
+{
+	size_t k;
+
+	for (k = 0; k < tags->n; k++)
+		if (tags->v[k].is_def && tags->v[k].line == line && !strcmp(tags->v[k].name, name))
+			return &tags->v[k];
+	return NULL;
+}
+
+/* x.name, x->name, X::name, x?.name: a member of some object, which a
+ * qualified symbol can be (a bare name is a local or another function). */
+static bool member_access(TSNode n)
+{
+	TSNode prev = ts_node_prev_sibling(n);
+	const char *t;
+
+	if (ts_node_is_null(prev))
+		return false;
+	t = ts_node_type(prev);
+	return !strcmp(t, ".") || !strcmp(t, "->") || !strcmp(t, "::") || !strcmp(t, "?.");
+}
+
+/* A bare call inside the qualifier's own definition: Java's and C++'s
+ * implicit this. */
+static bool call_inside(const tools__tags *tags, TSNode n, const char *qualifier)
+{
+	TSNode parent = ts_node_parent(n);
+	uint32_t sb = ts_node_start_byte(n);
+	const char *pt;
+	size_t k;
+
+	if (ts_node_is_null(parent))
+		return false;
+	pt = ts_node_type(parent);
+	if (!strstr(pt, "call") && !strstr(pt, "invocation"))
+		return false;
+	for (k = 0; k < tags->n; k++)
+		if (tags->v[k].is_def && !strcmp(tags->v[k].name, qualifier) && tags->v[k].start_byte <= sb &&
+		    tags->v[k].end_byte > sb)
+			return true;
+	return false;
 }
 
 static void sym_file(size_t i, void *arg, int w)
 {
 	sym_job *j = arg;
 	pl_buf *src = &j->bufs[w];
-	tools_tags tags = { 0 };
+	tools__tags tags = { 0 };
 	const char *rel = j->files[i];
 	size_t k;
 
-	if (!tools_lang_for_path(rel) || !tools_read_source(src, j->ctx, rel) ||
+	if (!tools_lang_for_path(rel) || !tools__read_source(src, j->ctx, rel) ||
 	    !memmem(src->ptr, src->len, j->name, strlen(j->name)))
 		return;
-	if (tools_tags_extract(&tags, j->ctx, j->parsers[w], rel, src->ptr, src->len) < 0)
+	if (tools__tags_extract(&tags, j->ctx, j->parsers[w], rel, src->ptr, src->len, true) < 0)
 		return;
 	if (!j->refs) {
 		for (k = 0; k < tags.n; k++) {
-			tools_tag *t = &tags.v[k];
-			if (!t->is_def || strcmp(t->name, j->name))
+			tools__tag *t = &tags.v[k];
+			if (!t->is_def || strcmp(t->name, j->name) || (*j->qualifier && !def_in(&tags, t, j->qualifier)))
 				continue;
-			if (*j->qualifier) {
-				size_t q;
-				bool inside = false;
-				for (q = 0; q < tags.n && !inside; q++)
-					inside = tags.v[q].is_def && q != k && !strcmp(tags.v[q].name, j->qualifier) &&
-						 tags.v[q].start_byte <= t->start_byte && tags.v[q].end_byte >= t->end_byte;
-				if (!inside)
-					continue;
-			}
 			pl_buf_printf(&j->out[i], "%s:%u-%u %s %s: ", rel, t->start_line, t->end_line, t->kind, t->name);
-			add_src_line(&j->out[i], src->ptr, src->len, t->line);
+			add_src_line(&j->out[i], src->ptr, src->len, tools__tag_show_line(t, src->ptr, src->len));
 			pl_buf_putc(&j->out[i], '\n');
 			j->count[i]++;
 		}
 	} else {
-		/* every identifier leaf spelled like the symbol, outside comments and strings */
+		/* every identifier leaf spelled like the symbol, outside comments
+		 * and strings; one entry per line */
 		const tools_lang *lang = tools_lang_for_path(rel);
 		TSTree *tree;
 		TSTreeCursor c;
 		size_t nlen = strlen(j->name);
+		uint32_t last_line = 0;
 		ts_parser_set_language(j->parsers[w], lang->language());
 		tree = ts_parser_parse_string(j->parsers[w], NULL, src->ptr, (uint32_t)src->len);
 		if (!tree)
@@ -516,16 +413,20 @@ static void sym_file(size_t i, void *arg, int w)
 			uint32_t sb = ts_node_start_byte(n), eb = ts_node_end_byte(n);
 			bool into = eb - sb >= nlen && memmem(src->ptr + sb, eb - sb, j->name, nlen);
 			if (into && ts_node_child_count(n) == 0) {
-				if (eb - sb == nlen && ident_like(ts_node_type(n))) {
-					uint32_t line = ts_node_start_point(n).row + 1;
-					bool is_def = false;
-					for (k = 0; k < tags.n; k++)
-						if (tags.v[k].is_def && tags.v[k].line == line && !strcmp(tags.v[k].name, j->name))
-							is_def = true;
-					pl_buf_printf(&j->out[i], "%s:%u:%s ", rel, line, is_def ? " (definition)" : "");
-					add_src_line(&j->out[i], src->ptr, src->len, line);
-					pl_buf_putc(&j->out[i], '\n');
-					j->count[i]++;
+				uint32_t line = ts_node_start_point(n).row + 1;
+				if (eb - sb == nlen && ident_like(ts_node_type(n)) && line != last_line) {
+					const tools__tag *d = def_on_line(&tags, j->name, line);
+					bool keep = true;
+					if (*j->qualifier)
+						keep = d ? def_in(&tags, d, j->qualifier)
+							 : member_access(n) || call_inside(&tags, n, j->qualifier);
+					if (keep) {
+						pl_buf_printf(&j->out[i], "%s:%u:%s ", rel, line, d ? " (definition)" : "");
+						add_src_line(&j->out[i], src->ptr, src->len, line);
+						pl_buf_putc(&j->out[i], '\n');
+						j->count[i]++;
+						last_line = line;
+					}
 				}
 				into = false;
 			}
@@ -540,7 +441,7 @@ walked:
 		ts_tree_delete(tree);
 	}
 out:
-	tools_tags_release(&tags);
+	tools__tags_release(&tags);
 }
 
 static int symbol_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, bool refs, pl_err *err)
@@ -582,7 +483,7 @@ static int symbol_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, bool r
 		goto done;
 	}
 	if (path && *path) {
-		if ((rc = tools_resolve(&abs, &rel, ctx, path, err)) < 0)
+		if ((rc = tools__resolve(&abs, &rel, ctx, path, err)) < 0)
 			goto done;
 		if (!pl_file_exists(abs.ptr) && !pl_dir_exists(abs.ptr)) {
 			rc = pl_err_set(err, PL_ENOTFOUND, "path '%s' does not exist", path);
@@ -594,24 +495,24 @@ static int symbol_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, bool r
 			nfiles = 1;
 		}
 	}
-	if (!files && (rc = tools_list_files(&files, &nfiles, ctx, rel.len && strcmp(rel.ptr, ".") ? rel.ptr : "", err)) < 0)
+	if (!files && (rc = tools__list_files(&files, &nfiles, ctx, rel.len && strcmp(rel.ptr, ".") ? rel.ptr : "", err)) < 0)
 		goto done;
 	if ((rc = tools_ts_load(err)) < 0)
 		goto done;
-	tools_queries_prepare(ctx);
+	tools__tags_prepare(ctx);
 	j.ctx = ctx;
 	j.files = files;
 	j.qualifier = qual.ptr;
 	j.refs = refs;
 	j.out = pl_xcalloc(nfiles ? nfiles : 1, sizeof(pl_buf));
 	j.count = pl_xcalloc(nfiles ? nfiles : 1, sizeof(size_t));
-	for (w = 0; w < 8; w++) {
+	for (w = 0; w < TOOLS__MAX_THREADS; w++) {
 		j.parsers[w] = ts_parser_new();
 		pl_buf_init(&j.bufs[w], 0);
 	}
 	for (i = 0; i < nfiles; i++)
 		pl_buf_init(&j.out[i], 0);
-	tools_parallel(nfiles, 0, sym_file, &j);
+	tools__parallel(nfiles, 0, sym_file, &j);
 	for (i = 0; i < nfiles; i++) {
 		if (!j.count[i])
 			continue;
@@ -639,7 +540,7 @@ static int symbol_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, bool r
 	pl_json_set(obs->data, "count", json_integer((json_int_t)total));
 	pl_json_set(obs->data, "files", json_integer((json_int_t)files_hit));
 done:
-	for (w = 0; w < 8; w++) {
+	for (w = 0; w < TOOLS__MAX_THREADS; w++) {
 		if (j.parsers[w])
 			ts_parser_delete(j.parsers[w]);
 		pl_buf_release(&j.bufs[w]);
@@ -648,7 +549,7 @@ done:
 		pl_buf_release(&j.out[i]);
 	free(j.out);
 	free(j.count);
-	tools_free_list(files, nfiles);
+	tools__free_list(files, nfiles);
 	pl_buf_release(&rel);
 	pl_buf_release(&abs);
 	pl_buf_release(&qual);
@@ -665,7 +566,7 @@ static int references_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl
 	return symbol_run(obs, ctx, args, true, err);
 }
 
-const tools_def tools_def_definition = {
+const tools_def tools__def_definition = {
 	"definition",
 	"Find where a symbol (class, function, method, type, macro...) is defined across the repository, "
 	"parsed with tree-sitter: one line per definition with its file, line range, kind and first line. "
@@ -678,13 +579,14 @@ const tools_def tools_def_definition = {
 	definition_run,
 };
 
-const tools_def tools_def_references = {
+const tools_def tools__def_references = {
 	"references",
 	"Find every use of a symbol across the repository: identifiers spelled exactly like it in parsed "
-	"source code (comments and strings excluded), one per line as `path:line: code`, definitions marked. "
-	"Use before renaming or changing a function's signature.",
+	"source code (comments and strings excluded), one line each as `path:line: code`, definitions marked. "
+	"Qualified as Class.method, it keeps that class's definition and member uses (x.method, X::method), "
+	"not plain names (locals, other functions). Use before renaming or changing a function's signature.",
 	"{\"type\":\"object\",\"properties\":{"
-	"\"symbol\":{\"type\":\"string\",\"description\":\"identifier to look for\"},"
+	"\"symbol\":{\"type\":\"string\",\"description\":\"identifier to look for, or Class.method\"},"
 	"\"path\":{\"type\":\"string\",\"description\":\"directory or file to look in (default: the whole repository)\"},"
 	"\"max_results\":{\"type\":\"integer\",\"minimum\":1}},"
 	"\"required\":[\"symbol\"],\"additionalProperties\":false}",

@@ -1,36 +1,15 @@
-/* git.c - repositories through libgit2: clone, isolated copies, status,
- * the final patch (untracked files included), commit, reset; and the
- * status, diff and submit tools. */
+/* git.c - repositories through libgit2 for the tools and the harness:
+ * clone, isolated copies, status, the final patch (untracked files
+ * included), commit, reset.  Each public function initialises libgit2 and
+ * shuts it down again, around everything it opened. */
 #define _GNU_SOURCE
 #include "tools/internal.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
-
-/* Only after tools_git2_load succeeded (every entry point below starts
- * with it or with tools_git_open). */
-static void lg_init(void)
-{
-	int rc = tools_git2_init(NULL);
-
-	PL_ASSERT(rc == 0);
-}
-
-int tools_git_open(git_repository **out, const char *path, pl_err *err)
-{
-	int rc;
-
-	if ((rc = tools_git2_load(err)) < 0)
-		return rc;
-	lg_init();
-	rc = git_repository_open_ext(out, path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL);
-	git_libgit2_shutdown();
-	if (rc < 0)
-		return tools_git_error(err, PL_ENOTFOUND, path);
-	return 0;
-}
 
 int tools_git_clone(const char *url, const char *dest, pl_err *err)
 {
@@ -38,12 +17,11 @@ int tools_git_clone(const char *url, const char *dest, pl_err *err)
 	git_clone_options o;
 	int rc;
 
-	if ((rc = tools_git2_load(err)) < 0)
+	if ((rc = tools__git2_init(err)) < 0)
 		return rc;
-	lg_init();
 	git_clone_options_init(&o, GIT_CLONE_OPTIONS_VERSION);
 	if (git_clone(&r, url, dest, &o) < 0)
-		rc = tools_git_error(err, PL_EIO, url);
+		rc = tools__git_error(err, PL_EIO, url);
 	git_repository_free(r);
 	git_libgit2_shutdown();
 	return rc;
@@ -70,22 +48,21 @@ int tools_git_checkout_copy(const char *src, const char *commit, const char *des
 	git_commit *c = NULL;
 	int rc;
 
-	if ((rc = tools_git2_load(err)) < 0)
+	if ((rc = tools__git2_init(err)) < 0)
 		return rc;
-	lg_init();
 	git_clone_options_init(&o, GIT_CLONE_OPTIONS_VERSION);
 	git_checkout_options_init(&co, GIT_CHECKOUT_OPTIONS_VERSION);
 	/* Clone without checkout, then put the requested commit in place. */
 	o.checkout_opts.checkout_strategy = GIT_CHECKOUT_NONE;
 	if (git_clone(&r, src, dest, &o) < 0) {
-		rc = tools_git_error(err, PL_EIO, src);
+		rc = tools__git_error(err, PL_EIO, src);
 		goto done;
 	}
 	if ((rc = resolve_commit(&c, r, commit, err)) < 0)
 		goto done;
 	co.checkout_strategy = GIT_CHECKOUT_FORCE;
 	if (git_checkout_tree(r, (git_object *)c, &co) < 0 || git_repository_set_head_detached(r, git_commit_id(c)) < 0)
-		rc = tools_git_error(err, PL_EIO, dest);
+		rc = tools__git_error(err, PL_EIO, dest);
 done:
 	git_commit_free(c);
 	git_repository_free(r);
@@ -108,7 +85,7 @@ static const char *status_name(unsigned s)
 	return "modified";
 }
 
-static int status_repo(json_t **out, git_repository *r, pl_err *err)
+int tools__git_status_of(json_t **out, git_repository *r, pl_err *err)
 {
 	git_status_options so;
 	git_status_list *l = NULL;
@@ -119,7 +96,7 @@ static int status_repo(json_t **out, git_repository *r, pl_err *err)
 	so.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED | GIT_STATUS_OPT_RECURSE_UNTRACKED_DIRS |
 		   GIT_STATUS_OPT_EXCLUDE_SUBMODULES;
 	if (git_status_list_new(&l, r, &so) < 0)
-		return tools_git_error(err, PL_EIO, "status");
+		return tools__git_error(err, PL_EIO, "status");
 	arr = json_array();
 	n = git_status_list_entrycount(l);
 	for (i = 0; i < n; i++) {
@@ -143,12 +120,10 @@ int tools_git_status(json_t **out, const char *root, pl_err *err)
 	git_repository *r = NULL;
 	int rc;
 
-	if ((rc = tools_git_open(&r, root, err)) < 0)
+	if ((rc = tools__git_open(&r, root, err)) < 0)
 		return rc;
-	lg_init();
-	rc = status_repo(out, r, err);
-	git_repository_free(r);
-	git_libgit2_shutdown();
+	rc = tools__git_status_of(out, r, err);
+	tools__git_close(r);
 	return rc;
 }
 
@@ -170,11 +145,11 @@ static int worktree_tree(git_tree **out, git_repository *r, pl_err *err)
 	int rc = 0;
 
 	if (git_repository_index(&idx, r) < 0)
-		return tools_git_error(err, PL_EIO, "index");
+		return tools__git_error(err, PL_EIO, "index");
 	if (git_index_add_all(idx, NULL, GIT_INDEX_ADD_DEFAULT, skip_gitlinks, idx) < 0 ||
 	    git_index_update_all(idx, NULL, skip_gitlinks, idx) < 0 || git_index_write_tree(&oid, idx) < 0 ||
 	    git_tree_lookup(out, r, &oid) < 0)
-		rc = tools_git_error(err, PL_EIO, "collecting the working tree");
+		rc = tools__git_error(err, PL_EIO, "collecting the working tree");
 	/* Throw the in-memory changes away: the repository's index on disk
 	 * is left as it was. */
 	git_index_read(idx, true);
@@ -182,7 +157,7 @@ static int worktree_tree(git_tree **out, git_repository *r, pl_err *err)
 	return rc;
 }
 
-static int patch_repo(pl_buf *out, char tree_out[41], git_repository *r, const char *base, pl_err *err)
+int tools__git_patch_of(pl_buf *out, char tree_out[41], git_repository *r, const char *base, pl_err *err)
 {
 	git_commit *c = NULL;
 	git_tree *bt = NULL, *wt = NULL;
@@ -195,14 +170,14 @@ static int patch_repo(pl_buf *out, char tree_out[41], git_repository *r, const c
 	if ((rc = resolve_commit(&c, r, base, err)) < 0)
 		goto done;
 	if (git_commit_tree(&bt, c) < 0) {
-		rc = tools_git_error(err, PL_EIO, "base tree");
+		rc = tools__git_error(err, PL_EIO, "base tree");
 		goto done;
 	}
 	if ((rc = worktree_tree(&wt, r, err)) < 0)
 		goto done;
 	o.flags = GIT_DIFF_SHOW_BINARY | GIT_DIFF_INDENT_HEURISTIC;
 	if (git_diff_tree_to_tree(&d, r, bt, wt, &o) < 0 || git_diff_to_buf(&b, d, GIT_DIFF_FORMAT_PATCH) < 0) {
-		rc = tools_git_error(err, PL_EIO, "diff");
+		rc = tools__git_error(err, PL_EIO, "diff");
 		goto done;
 	}
 	pl_buf_add(out, b.ptr, b.size);
@@ -217,17 +192,109 @@ done:
 	return rc;
 }
 
+static const char *delta_name(git_delta_t d)
+{
+	switch (d) {
+	case GIT_DELTA_ADDED:
+		return "new";
+	case GIT_DELTA_DELETED:
+		return "deleted";
+	case GIT_DELTA_RENAMED:
+		return "renamed";
+	case GIT_DELTA_TYPECHANGE:
+		return "typechange";
+	case GIT_DELTA_CONFLICTED:
+		return "conflicted";
+	default:
+		return "modified";
+	}
+}
+
+int tools__git_changes_of(json_t **out, git_repository *r, const char *base, pl_err *err)
+{
+	git_commit *c = NULL;
+	git_tree *bt = NULL, *wt = NULL;
+	git_diff *d = NULL;
+	git_diff_options o;
+	json_t *arr = NULL;
+	size_t i, n;
+	int rc;
+
+	git_diff_options_init(&o, GIT_DIFF_OPTIONS_VERSION);
+	if ((rc = resolve_commit(&c, r, base, err)) < 0)
+		goto done;
+	if (git_commit_tree(&bt, c) < 0) {
+		rc = tools__git_error(err, PL_EIO, "base tree");
+		goto done;
+	}
+	if ((rc = worktree_tree(&wt, r, err)) < 0)
+		goto done;
+	if (git_diff_tree_to_tree(&d, r, bt, wt, &o) < 0) {
+		rc = tools__git_error(err, PL_EIO, "diff");
+		goto done;
+	}
+	arr = json_array();
+	n = git_diff_num_deltas(d);
+	for (i = 0; i < n; i++) {
+		const git_diff_delta *dd = git_diff_get_delta(d, i);
+		json_t *e = json_object();
+		pl_json_set(e, "path", json_string(dd->new_file.path ? dd->new_file.path : dd->old_file.path));
+		pl_json_set(e, "status", json_string(delta_name(dd->status)));
+		json_array_append_new(arr, e);
+	}
+	*out = arr;
+	arr = NULL;
+done:
+	json_decref(arr);
+	git_diff_free(d);
+	git_tree_free(wt);
+	git_tree_free(bt);
+	git_commit_free(c);
+	return rc;
+}
+
+int tools__git_ignored_since(json_t **out, git_repository *r, const struct timespec *since, pl_err *err)
+{
+	git_status_options so;
+	git_status_list *l = NULL;
+	json_t *arr;
+	size_t i, n;
+
+	git_status_options_init(&so, GIT_STATUS_OPTIONS_VERSION);
+	/* ignored directories as one entry each: node_modules is not walked */
+	so.flags = GIT_STATUS_OPT_INCLUDE_IGNORED | GIT_STATUS_OPT_EXCLUDE_SUBMODULES;
+	so.show = GIT_STATUS_SHOW_WORKDIR_ONLY;
+	if (git_status_list_new(&l, r, &so) < 0)
+		return tools__git_error(err, PL_EIO, "status");
+	arr = json_array();
+	n = git_status_list_entrycount(l);
+	for (i = 0; i < n; i++) {
+		const git_status_entry *e = git_status_byindex(l, i);
+		pl_buf p = PL_BUF_INIT;
+		struct stat st;
+		if (!(e->status & GIT_STATUS_IGNORED) || !e->index_to_workdir)
+			continue;
+		pl_path_join(&p, git_repository_workdir(r), e->index_to_workdir->new_file.path);
+		if (lstat(p.ptr, &st) == 0 &&
+		    (st.st_mtim.tv_sec > since->tv_sec ||
+		     (st.st_mtim.tv_sec == since->tv_sec && st.st_mtim.tv_nsec >= since->tv_nsec)))
+			json_array_append_new(arr, json_string(e->index_to_workdir->new_file.path));
+		pl_buf_release(&p);
+	}
+	git_status_list_free(l);
+	*out = arr;
+	return 0;
+}
+
 int tools_git_patch(pl_buf *out, char tree_out[41], const char *root, const char *base, pl_err *err)
 {
 	git_repository *r = NULL;
 	int rc;
 
-	if ((rc = tools_git_open(&r, root, err)) < 0)
+	if ((rc = tools__git_open(&r, root, err)) < 0)
 		return rc;
-	lg_init();
-	rc = patch_repo(out, tree_out, r, base, err);
-	git_repository_free(r);
-	git_libgit2_shutdown();
+	rc = tools__git_patch_of(out, tree_out, r, base, err);
+	tools__git_close(r);
 	return rc;
 }
 
@@ -243,9 +310,8 @@ int tools_git_commit(char oid_out[41], const char *root, const char *branch, con
 	pl_buf refname = PL_BUF_INIT;
 	int rc;
 
-	if ((rc = tools_git_open(&r, root, err)) < 0)
+	if ((rc = tools__git_open(&r, root, err)) < 0)
 		return rc;
-	lg_init();
 	{
 		int valid = 0;
 		pl_buf_printf(&refname, "refs/heads/%s", branch ? branch : "");
@@ -258,27 +324,27 @@ int tools_git_commit(char oid_out[41], const char *root, const char *branch, con
 		goto done;
 	if (git_branch_lookup(&ref, r, branch, GIT_BRANCH_LOCAL) < 0 &&
 	    git_branch_create(&ref, r, branch, head, 0) < 0) {
-		rc = tools_git_error(err, PL_EIO, branch);
+		rc = tools__git_error(err, PL_EIO, branch);
 		goto done;
 	}
 	git_commit_free(head);
 	head = NULL;
 	if (git_repository_set_head(r, refname.ptr) < 0 || (rc = resolve_commit(&head, r, "HEAD", err)) < 0) {
-		rc = rc < 0 ? rc : tools_git_error(err, PL_EIO, branch);
+		rc = rc < 0 ? rc : tools__git_error(err, PL_EIO, branch);
 		goto done;
 	}
 	if (git_repository_index(&idx, r) < 0 || git_index_add_all(idx, NULL, GIT_INDEX_ADD_DEFAULT, skip_gitlinks, idx) < 0 ||
 	    git_index_update_all(idx, NULL, skip_gitlinks, idx) < 0 || git_index_write(idx) < 0 ||
 	    git_index_write_tree(&toid, idx) < 0 || git_tree_lookup(&tree, r, &toid) < 0) {
-		rc = tools_git_error(err, PL_EIO, "index");
+		rc = tools__git_error(err, PL_EIO, "index");
 		goto done;
 	}
 	if (git_signature_default(&sig, r) < 0 && git_signature_now(&sig, "plait", "plait@localhost") < 0) {
-		rc = tools_git_error(err, PL_EIO, "signature");
+		rc = tools__git_error(err, PL_EIO, "signature");
 		goto done;
 	}
 	if (git_commit_create(&coid, r, "HEAD", sig, sig, NULL, message, tree, 1, (const git_commit **)&head) < 0) {
-		rc = tools_git_error(err, PL_EIO, "commit");
+		rc = tools__git_error(err, PL_EIO, "commit");
 		goto done;
 	}
 	git_oid_tostr(oid_out, 41, &coid);
@@ -290,8 +356,7 @@ done:
 	git_reference_free(ref);
 	git_commit_free(head);
 	git_index_free(idx);
-	git_repository_free(r);
-	git_libgit2_shutdown();
+	tools__git_close(r);
 	return rc;
 }
 
@@ -305,23 +370,22 @@ int tools_git_reset(const char *root, const char *base, pl_err *err)
 	size_t i, n;
 	int rc;
 
-	if ((rc = tools_git_open(&r, root, err)) < 0)
+	if ((rc = tools__git_open(&r, root, err)) < 0)
 		return rc;
-	lg_init();
 	git_checkout_options_init(&co, GIT_CHECKOUT_OPTIONS_VERSION);
 	git_status_options_init(&so, GIT_STATUS_OPTIONS_VERSION);
 	if ((rc = resolve_commit(&c, r, base, err)) < 0)
 		goto done;
 	co.checkout_strategy = GIT_CHECKOUT_FORCE;
 	if (git_reset(r, (git_object *)c, GIT_RESET_HARD, &co) < 0) {
-		rc = tools_git_error(err, PL_EIO, "reset");
+		rc = tools__git_error(err, PL_EIO, "reset");
 		goto done;
 	}
 	/* git clean -fd: untracked directories come as "dir/" entries. */
 	so.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED | GIT_STATUS_OPT_EXCLUDE_SUBMODULES;
 	so.show = GIT_STATUS_SHOW_WORKDIR_ONLY;
 	if (git_status_list_new(&l, r, &so) < 0) {
-		rc = tools_git_error(err, PL_EIO, "status");
+		rc = tools__git_error(err, PL_EIO, "status");
 		goto done;
 	}
 	n = git_status_list_entrycount(l);
@@ -340,98 +404,6 @@ int tools_git_reset(const char *root, const char *base, pl_err *err)
 done:
 	git_status_list_free(l);
 	git_commit_free(c);
-	git_repository_free(r);
-	git_libgit2_shutdown();
+	tools__git_close(r);
 	return rc;
 }
-
-/* ------------------------------------------------------------ tools */
-
-static int need_repo(const tools_ctx *ctx, pl_err *err)
-{
-	if (!ctx->repo)
-		return pl_err_set(err, PL_EUNSUPPORTED, "'%s' is not a git repository", ctx->root);
-	return 0;
-}
-
-static int status_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err *err)
-{
-	json_t *st = NULL, *e;
-	size_t i;
-	int rc;
-
-	(void)args;
-	if ((rc = need_repo(ctx, err)) < 0 || (rc = status_repo(&st, ctx->repo, err)) < 0)
-		return rc;
-	if (!json_array_size(st))
-		pl_buf_puts(&obs->text, "No changes: the working tree matches HEAD.\n");
-	json_array_foreach(st, i, e)
-		pl_buf_printf(&obs->text, "%-10s %s\n", json_string_value(json_object_get(e, "status")),
-			      json_string_value(json_object_get(e, "path")));
-	pl_json_set(obs->data, "changes", st);
-	return 0;
-}
-
-const tools_def tools_def_status = {
-	"status",
-	"List the files changed in the working tree (new, modified, deleted), like `git status`; git-ignored "
-	"files are left out.",
-	"{\"type\":\"object\",\"properties\":{},\"additionalProperties\":false}",
-	status_run,
-};
-
-static int diff_common(tools_obs *obs, tools_ctx *ctx, bool submit, pl_err *err)
-{
-	pl_buf patch = PL_BUF_INIT;
-	int rc;
-
-	if ((rc = need_repo(ctx, err)) < 0 || (rc = patch_repo(&patch, NULL, ctx->repo, ctx->base, err)) < 0)
-		goto done;
-	/* The exact bytes for the caller, even when not UTF-8. */
-	pl_json_set(obs->data, "patch", json_stringn_nocheck(patch.ptr, patch.len));
-	pl_json_set(obs->data, "base", json_string(ctx->base));
-	if (submit) {
-		obs->finished = true;
-		pl_buf_printf(&obs->text, "Submitted: %s.\n", patch.len ? "the patch below is the final answer" :
-							 "the patch is EMPTY (no change was made)");
-	} else if (!patch.len)
-		pl_buf_puts(&obs->text, "No changes against the base commit.\n");
-	if (patch.len) {
-		pl_buf shown = PL_BUF_INIT;
-		pl_buf_add_truncated(&shown, patch.ptr, patch.len, ctx->max_output);
-		obs->truncated = shown.len < patch.len;
-		tools_add_text(&obs->text, shown.ptr, shown.len);
-		pl_buf_release(&shown);
-	}
-done:
-	pl_buf_release(&patch);
-	return rc;
-}
-
-static int diff_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err *err)
-{
-	(void)args;
-	return diff_common(obs, ctx, false, err);
-}
-
-static int submit_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err *err)
-{
-	(void)args;
-	return diff_common(obs, ctx, true, err);
-}
-
-const tools_def tools_def_diff = {
-	"diff",
-	"Show the patch of everything changed since the task's base commit, new untracked files included "
-	"(what `git add -A && git diff --cached BASE` prints). Use it to review your work.",
-	"{\"type\":\"object\",\"properties\":{},\"additionalProperties\":false}",
-	diff_run,
-};
-
-const tools_def tools_def_submit = {
-	"submit",
-	"Finish the task: returns the final patch (every change against the base commit, new files "
-	"included). Call it once, when the fix is complete and checked.",
-	"{\"type\":\"object\",\"properties\":{},\"additionalProperties\":false}",
-	submit_run,
-};

@@ -13,7 +13,7 @@ _Static_assert(sizeof(TOOLS_LIBGIT2_SONAME) > 1, "the Makefile found no libgit2.
  * process-wide state in tools/, because a library is loaded per process. */
 static struct {
 	pthread_once_t once;
-	tools_git2 api;
+	tools__git2 api;
 	bool ok;
 	pl_err err;
 } lib = { PTHREAD_ONCE_INIT, { 0 }, false, { 0 } };
@@ -33,7 +33,7 @@ static void load_once(void)
 	lib.ok = true;
 }
 
-int tools_git2_load(pl_err *err)
+int tools__git2_load(pl_err *err)
 {
 	pthread_once(&lib.once, load_once);
 	if (!lib.ok)
@@ -41,18 +41,18 @@ int tools_git2_load(pl_err *err)
 	return 0;
 }
 
-int tools_git2_init(pl_err *err)
+int tools__git2_init(pl_err *err)
 {
 	int rc;
 
-	if ((rc = tools_git2_load(err)) < 0)
+	if ((rc = tools__git2_load(err)) < 0)
 		return rc;
 	lib.api.git_libgit2_init();
 	lib.api.git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 0);
 	return 0;
 }
 
-const tools_git2 *tools_git2_api(void)
+const tools__git2 *tools__git2_api(void)
 {
 	PL_ASSERT(lib.ok);
 	return &lib.api;

@@ -7,7 +7,7 @@
  * pointer, so the code calls `git_status_list_new(...)` as usual.
  *
  * The rule: every public entry point that reaches libgit2 calls
- * tools_git2_init() first (it loads the library once per process, then
+ * tools__git2_init() first (it loads the library once per process, then
  * git_libgit2_init) and returns its error; a call through the table before
  * a successful load is a bug and stops the program with PL_ASSERT.
  *
@@ -38,6 +38,7 @@
 	X(git_commit_tree) \
 	X(git_diff_free) \
 	X(git_diff_from_buffer) \
+	X(git_diff_get_delta) \
 	X(git_diff_get_stats) \
 	X(git_diff_num_deltas) \
 	X(git_diff_options_init) \
@@ -93,90 +94,91 @@
 
 /* clang-format on */
 
-typedef struct tools_git2 {
+typedef struct tools__git2 {
 #define TOOLS_GIT2_PTR(f) __typeof__(f) *f;
 	TOOLS_GIT2_FUNCS(TOOLS_GIT2_PTR)
 #undef TOOLS_GIT2_PTR
-} tools_git2;
+} tools__git2;
 
 /* Loads libgit2 once per process (thread-safe); the error says which
  * library is missing and which package provides it.  Idempotent. */
-int tools_git2_load(pl_err *err);
-/* tools_git2_load, then git_libgit2_init with plait's settings (no
+int tools__git2_load(pl_err *err);
+/* tools__git2_load, then git_libgit2_init with plait's settings (no
  * ownership check: a sandbox or a harness often runs as another uid than
  * the repository's owner).  Pair every success with git_libgit2_shutdown. */
-int tools_git2_init(pl_err *err);
-/* The loaded table; only after a successful tools_git2_load. */
-const tools_git2 *tools_git2_api(void);
+int tools__git2_init(pl_err *err);
+/* The loaded table; only after a successful tools__git2_load. */
+const tools__git2 *tools__git2_api(void);
 
 #ifndef TOOLS_GIT2_IMPL
 /* clang-format off */
-#define git_apply (tools_git2_api()->git_apply)
-#define git_branch_create (tools_git2_api()->git_branch_create)
-#define git_branch_lookup (tools_git2_api()->git_branch_lookup)
-#define git_buf_dispose (tools_git2_api()->git_buf_dispose)
-#define git_checkout_options_init (tools_git2_api()->git_checkout_options_init)
-#define git_checkout_tree (tools_git2_api()->git_checkout_tree)
-#define git_clone (tools_git2_api()->git_clone)
-#define git_clone_options_init (tools_git2_api()->git_clone_options_init)
-#define git_commit_create (tools_git2_api()->git_commit_create)
-#define git_commit_free (tools_git2_api()->git_commit_free)
-#define git_commit_id (tools_git2_api()->git_commit_id)
-#define git_commit_tree (tools_git2_api()->git_commit_tree)
-#define git_diff_free (tools_git2_api()->git_diff_free)
-#define git_diff_from_buffer (tools_git2_api()->git_diff_from_buffer)
-#define git_diff_get_stats (tools_git2_api()->git_diff_get_stats)
-#define git_diff_num_deltas (tools_git2_api()->git_diff_num_deltas)
-#define git_diff_options_init (tools_git2_api()->git_diff_options_init)
-#define git_diff_stats_free (tools_git2_api()->git_diff_stats_free)
-#define git_diff_to_buf (tools_git2_api()->git_diff_to_buf)
-#define git_diff_tree_to_tree (tools_git2_api()->git_diff_tree_to_tree)
-#define git_error_last (tools_git2_api()->git_error_last)
-#define git_ignore_path_is_ignored (tools_git2_api()->git_ignore_path_is_ignored)
-#define git_index_add_all (tools_git2_api()->git_index_add_all)
-#define git_index_entry_stage (tools_git2_api()->git_index_entry_stage)
-#define git_index_entrycount (tools_git2_api()->git_index_entrycount)
-#define git_index_free (tools_git2_api()->git_index_free)
-#define git_index_get_byindex (tools_git2_api()->git_index_get_byindex)
-#define git_index_get_bypath (tools_git2_api()->git_index_get_bypath)
-#define git_index_read (tools_git2_api()->git_index_read)
-#define git_index_update_all (tools_git2_api()->git_index_update_all)
-#define git_index_write (tools_git2_api()->git_index_write)
-#define git_index_write_tree (tools_git2_api()->git_index_write_tree)
-#define git_libgit2_features (tools_git2_api()->git_libgit2_features)
-#define git_libgit2_init (tools_git2_api()->git_libgit2_init)
-#define git_libgit2_opts (tools_git2_api()->git_libgit2_opts)
-#define git_libgit2_shutdown (tools_git2_api()->git_libgit2_shutdown)
-#define git_libgit2_version (tools_git2_api()->git_libgit2_version)
-#define git_object_free (tools_git2_api()->git_object_free)
-#define git_object_id (tools_git2_api()->git_object_id)
-#define git_object_peel (tools_git2_api()->git_object_peel)
-#define git_oid_tostr (tools_git2_api()->git_oid_tostr)
-#define git_patch_free (tools_git2_api()->git_patch_free)
-#define git_patch_from_diff (tools_git2_api()->git_patch_from_diff)
-#define git_patch_num_hunks (tools_git2_api()->git_patch_num_hunks)
-#define git_reference_free (tools_git2_api()->git_reference_free)
-#define git_reference_name_is_valid (tools_git2_api()->git_reference_name_is_valid)
-#define git_repository_free (tools_git2_api()->git_repository_free)
-#define git_repository_index (tools_git2_api()->git_repository_index)
-#define git_repository_open_ext (tools_git2_api()->git_repository_open_ext)
-#define git_repository_path (tools_git2_api()->git_repository_path)
-#define git_repository_set_head (tools_git2_api()->git_repository_set_head)
-#define git_repository_set_head_detached (tools_git2_api()->git_repository_set_head_detached)
-#define git_repository_workdir (tools_git2_api()->git_repository_workdir)
-#define git_reset (tools_git2_api()->git_reset)
-#define git_revparse_single (tools_git2_api()->git_revparse_single)
-#define git_signature_default (tools_git2_api()->git_signature_default)
-#define git_signature_free (tools_git2_api()->git_signature_free)
-#define git_signature_now (tools_git2_api()->git_signature_now)
-#define git_status_byindex (tools_git2_api()->git_status_byindex)
-#define git_status_list_entrycount (tools_git2_api()->git_status_list_entrycount)
-#define git_status_list_free (tools_git2_api()->git_status_list_free)
-#define git_status_list_new (tools_git2_api()->git_status_list_new)
-#define git_status_options_init (tools_git2_api()->git_status_options_init)
-#define git_tree_free (tools_git2_api()->git_tree_free)
-#define git_tree_id (tools_git2_api()->git_tree_id)
-#define git_tree_lookup (tools_git2_api()->git_tree_lookup)
+#define git_apply (tools__git2_api()->git_apply)
+#define git_branch_create (tools__git2_api()->git_branch_create)
+#define git_branch_lookup (tools__git2_api()->git_branch_lookup)
+#define git_buf_dispose (tools__git2_api()->git_buf_dispose)
+#define git_checkout_options_init (tools__git2_api()->git_checkout_options_init)
+#define git_checkout_tree (tools__git2_api()->git_checkout_tree)
+#define git_clone (tools__git2_api()->git_clone)
+#define git_clone_options_init (tools__git2_api()->git_clone_options_init)
+#define git_commit_create (tools__git2_api()->git_commit_create)
+#define git_commit_free (tools__git2_api()->git_commit_free)
+#define git_commit_id (tools__git2_api()->git_commit_id)
+#define git_commit_tree (tools__git2_api()->git_commit_tree)
+#define git_diff_free (tools__git2_api()->git_diff_free)
+#define git_diff_from_buffer (tools__git2_api()->git_diff_from_buffer)
+#define git_diff_get_delta (tools__git2_api()->git_diff_get_delta)
+#define git_diff_get_stats (tools__git2_api()->git_diff_get_stats)
+#define git_diff_num_deltas (tools__git2_api()->git_diff_num_deltas)
+#define git_diff_options_init (tools__git2_api()->git_diff_options_init)
+#define git_diff_stats_free (tools__git2_api()->git_diff_stats_free)
+#define git_diff_to_buf (tools__git2_api()->git_diff_to_buf)
+#define git_diff_tree_to_tree (tools__git2_api()->git_diff_tree_to_tree)
+#define git_error_last (tools__git2_api()->git_error_last)
+#define git_ignore_path_is_ignored (tools__git2_api()->git_ignore_path_is_ignored)
+#define git_index_add_all (tools__git2_api()->git_index_add_all)
+#define git_index_entry_stage (tools__git2_api()->git_index_entry_stage)
+#define git_index_entrycount (tools__git2_api()->git_index_entrycount)
+#define git_index_free (tools__git2_api()->git_index_free)
+#define git_index_get_byindex (tools__git2_api()->git_index_get_byindex)
+#define git_index_get_bypath (tools__git2_api()->git_index_get_bypath)
+#define git_index_read (tools__git2_api()->git_index_read)
+#define git_index_update_all (tools__git2_api()->git_index_update_all)
+#define git_index_write (tools__git2_api()->git_index_write)
+#define git_index_write_tree (tools__git2_api()->git_index_write_tree)
+#define git_libgit2_features (tools__git2_api()->git_libgit2_features)
+#define git_libgit2_init (tools__git2_api()->git_libgit2_init)
+#define git_libgit2_opts (tools__git2_api()->git_libgit2_opts)
+#define git_libgit2_shutdown (tools__git2_api()->git_libgit2_shutdown)
+#define git_libgit2_version (tools__git2_api()->git_libgit2_version)
+#define git_object_free (tools__git2_api()->git_object_free)
+#define git_object_id (tools__git2_api()->git_object_id)
+#define git_object_peel (tools__git2_api()->git_object_peel)
+#define git_oid_tostr (tools__git2_api()->git_oid_tostr)
+#define git_patch_free (tools__git2_api()->git_patch_free)
+#define git_patch_from_diff (tools__git2_api()->git_patch_from_diff)
+#define git_patch_num_hunks (tools__git2_api()->git_patch_num_hunks)
+#define git_reference_free (tools__git2_api()->git_reference_free)
+#define git_reference_name_is_valid (tools__git2_api()->git_reference_name_is_valid)
+#define git_repository_free (tools__git2_api()->git_repository_free)
+#define git_repository_index (tools__git2_api()->git_repository_index)
+#define git_repository_open_ext (tools__git2_api()->git_repository_open_ext)
+#define git_repository_path (tools__git2_api()->git_repository_path)
+#define git_repository_set_head (tools__git2_api()->git_repository_set_head)
+#define git_repository_set_head_detached (tools__git2_api()->git_repository_set_head_detached)
+#define git_repository_workdir (tools__git2_api()->git_repository_workdir)
+#define git_reset (tools__git2_api()->git_reset)
+#define git_revparse_single (tools__git2_api()->git_revparse_single)
+#define git_signature_default (tools__git2_api()->git_signature_default)
+#define git_signature_free (tools__git2_api()->git_signature_free)
+#define git_signature_now (tools__git2_api()->git_signature_now)
+#define git_status_byindex (tools__git2_api()->git_status_byindex)
+#define git_status_list_entrycount (tools__git2_api()->git_status_list_entrycount)
+#define git_status_list_free (tools__git2_api()->git_status_list_free)
+#define git_status_list_new (tools__git2_api()->git_status_list_new)
+#define git_status_options_init (tools__git2_api()->git_status_options_init)
+#define git_tree_free (tools__git2_api()->git_tree_free)
+#define git_tree_id (tools__git2_api()->git_tree_id)
+#define git_tree_lookup (tools__git2_api()->git_tree_lookup)
 /* clang-format on */
 #endif
 

@@ -1,4 +1,34 @@
-/* internal.h - what the tools/ sources share and nobody else sees. */
+/* internal.h - what the tools/ sources share and nobody else sees.
+ *
+ * tools/ is built in three layers; a file uses only what its own layer
+ * or a lower one defines, so that no two files call each other in a loop
+ * (make check verifies it on the built archive):
+ *
+ *  1. helpers, each in a file named for what it holds:
+ *       git2.c ts.c       libgit2 and tree-sitter, opened at first use
+ *       repo.c            repositories opened with libgit2's init/shutdown
+ *                         paired; libgit2's error as a message
+ *       langs.c           the grammar table (public)
+ *       state.c           per-tool state kept on a context
+ *       path.c            path arguments resolved inside the root
+ *       text.c            text for a model (UTF-8 check), binary check
+ *       ignore.c          git's ignore rules
+ *       glob.c            the glob `find` and `search` take
+ *       source.c          reading a source file
+ *       pool.c            the thread pool
+ *       files.c           the file list (what git shows)
+ *       obs.c validate.c  observations and argument validation (public)
+ *       syntax.c tags.c   tree-sitter syntax errors; definitions and
+ *                         references from the tags queries
+ *       pyindent.c        Python's indentation rules (CPython's tokenizer)
+ *  2. the tools, one file per family, each defining its tools__def_*:
+ *       editor.c search.c code.c rmap.c (over rmap_cache.c) shell.c
+ *       git_tools.c (over git.c and apply.c, the public git helpers)
+ *  3. ctx.c (the context) and registry.c (the table, tools_call).
+ *
+ * Names: tools_x is what tools/tools.h declares; tools__x (two
+ * underscores) is internal to tools/ and may change at any time.
+ */
 #ifndef PLAIT_TOOLS_INTERNAL_H
 #define PLAIT_TOOLS_INTERNAL_H
 
@@ -6,113 +36,181 @@
 
 #include "tools/git2.h"
 
-/* One saved state of a file for undo_edit. */
-typedef struct tools_undo {
-	char *path;     /* repository-relative */
-	bool existed;   /* false: undo deletes the file */
-	char *data;     /* previous content */
-	size_t len;
-	int mode;
-	struct tools_undo *next; /* older states, any path */
-} tools_undo;
+#include <time.h>
+
+/* ------------------------------------------------------------ state */
+
+/* State a tool keeps on a context between calls (the editor's undo
+ * history, the shell session, compiled queries, repo_map's cache).  The
+ * file that owns it defines one static kind, creates the state on first
+ * use and stores it with tools__state_set; tools_ctx_free calls each
+ * kind's release, newest first, without knowing what the state holds. */
+typedef struct tools__state_kind {
+	const char *name;
+	void (*release)(void *state);
+} tools__state_kind;
+
+#define TOOLS__MAX_STATES 16
 
 struct tools_ctx {
 	char *root;             /* absolute, no trailing slash (realpath) */
 	git_repository *repo;   /* NULL when root is not in a git repository */
 	char base[41];          /* base commit for patches; "" without a repository */
-	char *cache_dir;
+	char *cache_dir;        /* repo_map's cache directory, may be NULL */
+	char *sandbox_profile;  /* bash's sandbox profile (name or path), NULL = "agent" */
+	bool allow_empty_submit;
+	struct timespec opened; /* when the context was made (CLOCK_REALTIME, as file times) */
 	size_t max_output;
 	const pl_log *log;
-	tools_undo *undo;       /* newest first */
-	json_t *schemas;        /* name -> parsed schema */
-	void *queries[16];      /* compiled tags query per tools_langs() index (TSQuery *) */
-	bool query_failed[16];
-	/* bash: the sandbox session, opened by the first command */
-	struct sbx_session *shell;
-	char *shell_profile;    /* sandbox profile name or path */
-	char *shell_cwd;        /* where the last command ended, inside the sandbox */
-	double shell_timeout;   /* seconds, from the profile */
-	char shell_mark[40];    /* line prefix the shell prints its cwd after */
-	/* repo_map: the tags of every file, kept between calls (rmap.c) */
-	struct rmap_cache *rmap;
+	struct {
+		const tools__state_kind *kind;
+		void *ptr;
+	} states[TOOLS__MAX_STATES];
+	size_t nstates;
 };
 
-/* One definition or reference found by a tags query. */
-typedef struct tools_tag {
-	char *name;
-	char kind[16];      /* "class", "function", "method", "call", ... */
-	bool is_def;
-	uint32_t line;      /* 1-based line of the name */
-	uint32_t start_line, end_line; /* 1-based span of the whole definition */
-	uint32_t start_byte, end_byte;
-} tools_tag;
+/* The state of that kind on ctx, or NULL before tools__state_set.
+ * Reading is safe from several threads once the state exists. */
+void *tools__state_get(const tools_ctx *ctx, const tools__state_kind *kind);
+/* Keep ptr as the state of that kind (replacing the pointer, never
+ * releasing the old one: the owner does that). */
+void tools__state_set(tools_ctx *ctx, const tools__state_kind *kind, void *ptr);
+/* Release every state, newest first (tools_ctx_free). */
+void tools__state_release_all(tools_ctx *ctx);
 
-typedef struct tools_tags {
-	tools_tag *v;
-	size_t n, cap;
-	int errors;                /* syntax errors (ERROR and MISSING nodes) in the parse */
-	int err_first, err_last;   /* 1-based line span of the first one */
-} tools_tags;
-
-/* Compile the tags queries of every language now (single-threaded), so
- * that tools_tags_extract may then run on several threads. */
-void tools_queries_prepare(tools_ctx *ctx);
-void tools_queries_release(tools_ctx *ctx);
-/* Definitions and references in one source (path picks the grammar);
- * returns -1 without a grammar.  parser is the caller's (one per thread). */
-struct TSParser;
-int tools_tags_extract(tools_tags *out, const tools_ctx *ctx, struct TSParser *parser, const char *path,
-		       const char *src, size_t len);
-void tools_tags_release(tools_tags *t);
-/* A hash of every tags query and grammar version: what cached tags depend on. */
-uint32_t tools_tags_version(void);
-/* Read a file relative to the root into b (open/fstat/read); false when
- * it cannot be read, is not a regular file, or looks binary. */
-bool tools_read_source(pl_buf *b, const tools_ctx *ctx, const char *rel);
-/* Run fn(i, arg, worker) for i in [0, n) on up to `threads` threads (0 = cores). */
-void tools_parallel(size_t n, int threads, void (*fn)(size_t i, void *arg, int worker), void *arg);
+/* ------------------------------------------------------------ helpers */
 
 /* Resolve a path argument (relative to root, or absolute inside root) to
  * an absolute path in abs and the repository-relative form in rel (either
  * may be NULL).  Refuses paths that leave the root, directly or through a
  * symlink in the existing part. */
-int tools_resolve(pl_buf *abs, pl_buf *rel, const tools_ctx *ctx, const char *path, pl_err *err);
+int tools__resolve(pl_buf *abs, pl_buf *rel, const tools_ctx *ctx, const char *path, pl_err *err);
 
 /* Text for a model: bytes that are not valid UTF-8 shown as \xNN. */
-void tools_add_text(pl_buf *b, const char *s, size_t n);
+void tools__add_text(pl_buf *b, const char *s, size_t n);
 /* A file looks binary: a NUL byte in its first 8 KiB. */
-bool tools_is_binary(const char *s, size_t n);
+bool tools__is_binary(const char *s, size_t n);
 
-/* Is the repository-relative path ignored by git (always false without a repo). */
-bool tools_is_ignored(const tools_ctx *ctx, const char *rel);
+/* Is the repository-relative path ignored by git (always false without a
+ * repo; ".git" and what is under it always are).  A directory is asked
+ * about with a trailing '/'. */
+bool tools__is_ignored(const tools_ctx *ctx, const char *rel);
+/* Is the repository-relative path in the index (false without a repo). */
+bool tools__is_tracked(const tools_ctx *ctx, const char *rel);
+
+/* Glob: '*' and '?' within one path segment, '**' across segments (a
+ * '**' segment also matches none), [set] ([!set], ranges; never '/'),
+ * {a,b} (one level).  A pattern without '/' matches the base name. */
+bool tools__glob_match(const char *pat, const char *path);
+
+/* Read a file relative to the root into b (open/fstat/read, no symlink
+ * followed); false when it cannot be read, is not a regular file, is over
+ * 64 MiB, or looks binary. */
+bool tools__read_source(pl_buf *b, const tools_ctx *ctx, const char *rel);
+
+/* Run fn(i, arg, worker) for i in [0, n) on up to `threads` threads (0 =
+ * the cores), never more than TOOLS__MAX_THREADS: worker is in [0,
+ * TOOLS__MAX_THREADS), for per-thread buffers.  Returns when all are done. */
+#define TOOLS__MAX_THREADS 8
+void tools__parallel(size_t n, int threads, void (*fn)(size_t i, void *arg, int worker), void *arg);
 
 /* Files to search: tracked (in the index, present) and untracked but not
- * ignored, repository-relative, sorted.  Under `sub` (rel dir) when not "". */
-int tools_list_files(char ***out, size_t *count, const tools_ctx *ctx, const char *sub, pl_err *err);
-void tools_free_list(char **list, size_t count);
+ * ignored, repository-relative, sorted; every non-hidden file in a plain
+ * directory.  Under `sub` (rel dir or file) when neither NULL nor "". */
+int tools__list_files(char ***out, size_t *count, const tools_ctx *ctx, const char *sub, pl_err *err);
+void tools__free_list(char **list, size_t count);
 
-/* Simple glob: '*' (not '/'), '**' (any, '/' too), '?', [set].  A pattern
- * without '/' matches the base name. */
-bool tools_glob_match(const char *pat, const char *path);
+/* libgit2's last error as "what: message". */
+int tools__git_error(pl_err *err, int code, const char *what);
+/* Open the repository at path (no search upward): loads and initialises
+ * libgit2 (ownership checks off: plait runs as root on checkouts other
+ * users own).  Pair a success with tools__git_close, which frees the
+ * repository and then shuts libgit2 down, in that order. */
+int tools__git_open(git_repository **out, const char *path, pl_err *err);
+void tools__git_close(git_repository *repo);
 
-/* Count of tree-sitter syntax errors (ERROR and MISSING nodes) in a source
- * file; -1 when no grammar handles the path or the tree-sitter runtime
- * cannot be loaded (callers check tools_ts_load first to tell the user
- * why).  first_line/last_line (1-based)
- * get the first error's span. */
-int tools_syntax_errors(const char *path, const char *src, size_t len, int *first_line, int *last_line);
+/* ------------------------------------------------------------ tree-sitter */
+
+/* Tree-sitter's verdict on a source file: the count of syntax errors
+ * (ERROR and MISSING nodes), and the first one at or after from_line (else
+ * the first of all): its lines and what it is ("missing \"}\"",
+ * "cannot parse `return (x`").  Returns the count, or -1 (count -1) when
+ * no grammar handles the path or the tree-sitter runtime cannot be loaded
+ * (callers check tools_ts_load first to tell the user why). */
+typedef struct tools__syntax {
+	int count;
+	int line, end_line; /* 1-based; 0 without errors */
+	char what[96];
+} tools__syntax;
+int tools__syntax_check(tools__syntax *out, const char *path, const char *src, size_t len, int from_line);
 /* The same count on a tree already parsed (a TSNode root). */
-int tools_tree_errors(const void *root_node, int *first_line, int *last_line);
+int tools__tree_errors(const void *root_node, int *first_line, int *last_line);
 
-int tools_git_error(pl_err *err, int code, const char *what);
+/* Python's indentation rules as CPython applies them, which tree-sitter
+ * does not: returns 1 with the first offence's line in *line_out and
+ * CPython's message in what ("IndentationError: unexpected indent",
+ * "TabError: inconsistent use of tabs and spaces in indentation", ...),
+ * or 0 when the indentation is sound.  Other syntax errors are left to
+ * tree-sitter. */
+int tools__py_indent_error(int *line_out, char *what, size_t cap, const char *src, size_t len);
 
-/* Close the bash tool's session (tools_ctx_free). */
-void tools_shell_close(tools_ctx *ctx);
-/* Free repo_map's in-memory cache (tools_ctx_free). */
-void tools_rmap_release(tools_ctx *ctx);
+/* One definition or reference found by a tags query. */
+typedef struct tools__tag {
+	char *name;
+	char kind[16];      /* "class", "function", "method", "call", ... */
+	bool is_def;
+	uint32_t line;      /* 1-based line of the name */
+	uint32_t name_byte; /* where the name starts */
+	uint32_t start_line, end_line; /* 1-based span of the whole definition */
+	uint32_t start_byte, end_byte;
+	int32_t parent;     /* definitions: index of the enclosing definition, or -1 */
+	char *receiver;     /* Go methods: the receiver's type name, else NULL */
+} tools__tag;
 
-extern const tools_def tools_def_bash, tools_def_view, tools_def_create, tools_def_str_replace, tools_def_insert,
-	tools_def_undo_edit, tools_def_search, tools_def_find, tools_def_outline, tools_def_definition,
-	tools_def_references, tools_def_repo_map, tools_def_status, tools_def_diff, tools_def_submit;
+typedef struct tools__tags {
+	tools__tag *v;
+	size_t n, cap;
+	int errors;                /* syntax errors (ERROR and MISSING nodes) in the parse */
+	int err_first, err_last;   /* 1-based line span of the first one */
+} tools__tags;
+
+/* Compile the tags queries of every language on ctx now (single-threaded;
+ * kept until tools_ctx_free), so that tools__tags_extract may then run on
+ * several threads. */
+void tools__tags_prepare(tools_ctx *ctx);
+/* Definitions and references in one source (path picks the grammar), or
+ * definitions only; returns -1 without a grammar or a prepared query.
+ * parser is the caller's (one per thread). */
+struct TSParser;
+int tools__tags_extract(tools__tags *out, const tools_ctx *ctx, struct TSParser *parser, const char *path,
+			const char *src, size_t len, bool defs_only);
+/* The line to show for a definition: the line of its name, unless that
+ * line starts with a closing bracket (`} vec_t;`), then its first line. */
+uint32_t tools__tag_show_line(const tools__tag *t, const char *src, size_t len);
+void tools__tags_release(tools__tags *t);
+/* A hash of every tags query and grammar version: what cached tags depend on. */
+uint32_t tools__tags_version(void);
+
+/* ------------------------------------------------------------ git */
+
+/* git.c's status and patch on a repository already open (the git tools
+ * use the context's). */
+int tools__git_status_of(json_t **out, git_repository *repo, pl_err *err);
+int tools__git_patch_of(pl_buf *out, char tree_out[41], git_repository *repo, const char *base, pl_err *err);
+/* The files that patch holds, as [{path, status}] (status "new",
+ * "modified", "deleted", "typechange"): what changed since base, the
+ * same comparison as the patch, commits since base included. */
+int tools__git_changes_of(json_t **out, git_repository *repo, const char *base, pl_err *err);
+/* Ignored files and directories (one entry each, "build/") at the top of
+ * what git ignores, modified at or after `since`: what a patch leaves out
+ * of this session's work. */
+int tools__git_ignored_since(json_t **out, git_repository *repo, const struct timespec *since, pl_err *err);
+
+/* ------------------------------------------------------------ the tools */
+
+extern const tools_def tools__def_bash, tools__def_view, tools__def_create, tools__def_str_replace,
+	tools__def_insert, tools__def_undo_edit, tools__def_search, tools__def_find, tools__def_outline,
+	tools__def_definition, tools__def_references, tools__def_repo_map, tools__def_status, tools__def_diff,
+	tools__def_submit;
 
 #endif /* PLAIT_TOOLS_INTERNAL_H */

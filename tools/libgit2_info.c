@@ -6,7 +6,7 @@ json_t *tools_libgit2_info(pl_err *err)
 	json_t *o, *arr;
 	int major = 0, minor = 0, rev = 0, f;
 
-	if (tools_git2_load(err) < 0)
+	if (tools__git2_load(err) < 0)
 		return NULL;
 	git_libgit2_version(&major, &minor, &rev);
 	f = git_libgit2_features();

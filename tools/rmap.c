@@ -309,7 +309,7 @@ static void mentions(graph *g, const struct rmap_cache *c, tools_ctx *ctx, const
 	json_array_foreach(json_object_get(args, "paths"), i, v) {
 		pl_buf rel = PL_BUF_INIT;
 		bool any = false;
-		if (tools_resolve(NULL, &rel, ctx, json_string_value(v), NULL) == 0)
+		if (tools__resolve(NULL, &rel, ctx, json_string_value(v), NULL) == 0)
 			for (f = 0; f < c->n; f++)
 				if (under_dir(c->files[f].path, rel.ptr))
 					any = g->file_mentioned[f] = true;
@@ -450,11 +450,10 @@ static int repo_map_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_e
 	int rc;
 
 	memset(&g, 0, sizeof(g));
-	if (sub_arg && *sub_arg && (rc = tools_resolve(NULL, &sub, ctx, sub_arg, err)) < 0)
+	if (sub_arg && *sub_arg && (rc = tools__resolve(NULL, &sub, ctx, sub_arg, err)) < 0)
 		goto done;
-	if ((rc = rmap_refresh(ctx, err)) < 0)
+	if ((rc = tools__rmap_refresh(&c, ctx, err)) < 0)
 		goto done;
-	c = ctx->rmap;
 	n = c->n;
 	build(&g, c);
 	g.file_mentioned = pl_xcalloc(n + 1, sizeof(bool));
@@ -509,6 +508,11 @@ static int repo_map_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_e
 		const group *gr = &g.groups[i];
 		const rm_file *f = &c->files[gr->file];
 		size_t cost = 0, k;
+		/* sorted by score: from here on nothing reaches these
+		 * definitions (their files' rank is 0 and nothing mentioned
+		 * refers to them); they are not relevant, only alphabetical */
+		if (gr->score <= 1e-12)
+			break;
 		if (sub.len && !under_dir(f->path, sub.ptr))
 			continue;
 		for (k = 0; k < gr->count; k++)
@@ -542,8 +546,11 @@ static int repo_map_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_e
 	{
 		file_rank *byrank = pl_xmalloc((n + 1) * sizeof(file_rank));
 		size_t k, m = 0, listed = 0;
+		/* a file the walk never reaches (rank 0: nothing mentioned links
+		 * to it) is not relevant, whatever its name; listing those in
+		 * alphabetical order filled the map with noise */
 		for (k = 0; k < n; k++)
-			if (order[k] == UINT32_MAX && (!sub.len || under_dir(c->files[k].path, sub.ptr)))
+			if (order[k] == UINT32_MAX && g.rank[k] > 1e-12 && (!sub.len || under_dir(c->files[k].path, sub.ptr)))
 				byrank[m++] = (file_rank){ g.rank[k], (uint32_t)k };
 		if (m)
 			qsort(byrank, m, sizeof(file_rank), cmp_file_rank);
@@ -553,7 +560,7 @@ static int repo_map_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_e
 			if (used + cost > budget)
 				break;
 			if (!listed)
-				pl_buf_puts(&body, "\nother files:\n");
+				pl_buf_puts(&body, "\nother files, by rank:\n");
 			pl_buf_printf(&body, "%s\n", path);
 			used += cost;
 			listed++;
@@ -597,7 +604,7 @@ done:
 	return rc;
 }
 
-const tools_def tools_def_repo_map = {
+const tools_def tools__def_repo_map = {
 	"repo_map",
 	"A map of the repository for finding your way: its most relevant classes, functions and other "
 	"definitions (one source line each, under their file), chosen to fit max_tokens. Relevance is a "

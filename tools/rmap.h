@@ -36,10 +36,11 @@ struct rmap_cache {
 	size_t reused, parsed; /* of the last refresh */
 };
 
-/* Bring the cache up to date with the repository's grammar files:
- * entries whose size, mtime and inode still match are kept, the others are
- * (re)parsed on every core, and the cache file is rewritten when anything
- * changed.  The cache is loaded from disk on first use. */
-int rmap_refresh(tools_ctx *ctx, pl_err *err);
+/* The context's cache brought up to date with the repository's grammar
+ * files (*out, owned by the context): entries whose size, mtime and inode
+ * still match are kept, the others are (re)parsed on every core, and the
+ * cache file is rewritten when anything changed.  The cache is loaded
+ * from disk on first use and freed by tools_ctx_free. */
+int tools__rmap_refresh(struct rmap_cache **out, tools_ctx *ctx, pl_err *err);
 
 #endif /* PLAIT_TOOLS_RMAP_H */

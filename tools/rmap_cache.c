@@ -21,7 +21,7 @@
 #define MAX_TEXT 160
 #define CACHE_NAME "repo-map.bin"
 #define MAGIC "plait-repo-map\n"
-#define FORMAT 1
+#define FORMAT 2 /* 2: kinds from node types, a typedef's first line */
 
 /* On disk: a header, then per file an entry header, the path and the blob
  * (each padded to 8 bytes), the defs and the refs.  Native byte order: the
@@ -45,7 +45,7 @@ typedef struct disk_entry {
  * and plait's own additions to them. */
 static uint32_t cache_key(void)
 {
-	return tools_tags_version() ^ FORMAT;
+	return tools__tags_version() ^ FORMAT;
 }
 
 static void file_release(rm_file *f)
@@ -55,21 +55,21 @@ static void file_release(rm_file *f)
 	memset(f, 0, sizeof(*f));
 }
 
-void tools_rmap_release(tools_ctx *ctx)
+static void cache_release(void *p)
 {
-	struct rmap_cache *c = ctx->rmap;
+	struct rmap_cache *c = p;
 	size_t i;
 
-	if (!c)
-		return;
 	for (i = 0; i < c->n; i++)
 		file_release(&c->files[i]);
 	free(c->files);
 	if (c->have_disk)
 		pl_map_close(&c->disk);
 	free(c);
-	ctx->rmap = NULL;
 }
+
+/* The cache lives on the context between calls. */
+static const tools__state_kind cache_kind = { "repo_map cache", cache_release };
 
 static void cache_path(pl_buf *b, const tools_ctx *ctx)
 {
@@ -196,13 +196,13 @@ static int save_disk(const struct rmap_cache *c, const tools_ctx *ctx, pl_err *e
 typedef struct parse_job {
 	tools_ctx *ctx;
 	rm_file **stale;
-	TSParser *parsers[8];
-	pl_buf bufs[8];
+	TSParser *parsers[TOOLS__MAX_THREADS];
+	pl_buf bufs[TOOLS__MAX_THREADS];
 } parse_job;
 
 static int cmp_tag_name(const void *a, const void *b)
 {
-	const tools_tag *x = a, *y = b;
+	const tools__tag *x = a, *y = b;
 
 	if (x->is_def != y->is_def)
 		return x->is_def ? -1 : 1;
@@ -226,7 +226,7 @@ static void line_at(pl_buf *blob, const char *src, size_t len, const uint32_t *s
 		e--;
 	if (e - off > MAX_TEXT)
 		e = off + MAX_TEXT;
-	tools_add_text(blob, src + off, e - off);
+	tools__add_text(blob, src + off, e - off);
 	pl_buf_putc(blob, 0);
 }
 
@@ -243,7 +243,7 @@ static void parse_one(size_t i, void *arg, int w)
 	parse_job *j = arg;
 	rm_file *f = j->stale[i];
 	pl_buf *src = &j->bufs[w], blob = PL_BUF_INIT;
-	tools_tags tags = { 0 };
+	tools__tags tags = { 0 };
 	rm_def *defs;
 	rm_ref *refs;
 	size_t k, nd = 0, nr = 0, total, nlines = 0;
@@ -251,12 +251,12 @@ static void parse_one(size_t i, void *arg, int w)
 	char *mem;
 
 	f->parsed = false;
-	if (f->size > MAX_PARSE_BYTES || !tools_read_source(src, j->ctx, f->path) ||
-	    tools_tags_extract(&tags, j->ctx, j->parsers[w], f->path, src->ptr, src->len) < 0)
+	if (f->size > MAX_PARSE_BYTES || !tools__read_source(src, j->ctx, f->path) ||
+	    tools__tags_extract(&tags, j->ctx, j->parsers[w], f->path, src->ptr, src->len, false) < 0)
 		goto out;
 	f->parsed = true;
 	if (tags.n)
-		qsort(tags.v, tags.n, sizeof(tools_tag), cmp_tag_name);
+		qsort(tags.v, tags.n, sizeof(tools__tag), cmp_tag_name);
 	{
 		const char *p = src->ptr, *e = src->ptr + src->len;
 		size_t cap = 1024;
@@ -271,13 +271,15 @@ static void parse_one(size_t i, void *arg, int w)
 	defs = pl_xcalloc(tags.n + 1, sizeof(rm_def));
 	refs = pl_xcalloc(tags.n + 1, sizeof(rm_ref));
 	for (k = 0; k < tags.n; k++) {
-		tools_tag *t = &tags.v[k];
+		tools__tag *t = &tags.v[k];
 		if (t->is_def) {
 			defs[nd].name = put_str(&blob, t->name);
 			defs[nd].kind = put_str(&blob, t->kind);
+			/* the line shown and its number agree: a typedef's first line */
+			uint32_t line = tools__tag_show_line(t, src->ptr, src->len);
 			defs[nd].text = (uint32_t)blob.len;
-			line_at(&blob, src->ptr, src->len, starts, nlines, t->line);
-			defs[nd].line = t->line;
+			line_at(&blob, src->ptr, src->len, starts, nlines, line);
+			defs[nd].line = line;
 			nd++;
 		} else if (nr && !strcmp(blob.ptr + refs[nr - 1].name, t->name))
 			refs[nr - 1].count++;
@@ -305,12 +307,12 @@ static void parse_one(size_t i, void *arg, int w)
 out:
 	free(starts);
 	pl_buf_release(&blob);
-	tools_tags_release(&tags);
+	tools__tags_release(&tags);
 }
 
-int rmap_refresh(tools_ctx *ctx, pl_err *err)
+int tools__rmap_refresh(struct rmap_cache **out, tools_ctx *ctx, pl_err *err)
 {
-	struct rmap_cache *c = ctx->rmap;
+	struct rmap_cache *c = tools__state_get(ctx, &cache_kind);
 	char **list = NULL;
 	size_t nlist = 0, i, old = 0, nn = 0, nstale = 0;
 	rm_file *next;
@@ -321,10 +323,11 @@ int rmap_refresh(tools_ctx *ctx, pl_err *err)
 	if ((rc = tools_ts_load(err)) < 0)
 		return rc;
 	if (!c) {
-		c = ctx->rmap = pl_xcalloc(1, sizeof(*c));
+		c = pl_xcalloc(1, sizeof(*c));
+		tools__state_set(ctx, &cache_kind, c);
 		load_disk(c, ctx);
 	}
-	if ((rc = tools_list_files(&list, &nlist, ctx, "", err)) < 0)
+	if ((rc = tools__list_files(&list, &nlist, ctx, "", err)) < 0)
 		return rc;
 	next = pl_xcalloc(nlist ? nlist : 1, sizeof(rm_file));
 	stale = pl_xcalloc(nlist ? nlist : 1, sizeof(rm_file *));
@@ -370,19 +373,19 @@ int rmap_refresh(tools_ctx *ctx, pl_err *err)
 	free(c->files);
 	c->files = next;
 	c->n = nn;
-	tools_free_list(list, nlist);
+	tools__free_list(list, nlist);
 	if (nstale) {
 		parse_job j;
 		memset(&j, 0, sizeof(j));
 		j.ctx = ctx;
 		j.stale = stale;
-		tools_queries_prepare(ctx);
-		for (w = 0; w < 8; w++) {
+		tools__tags_prepare(ctx);
+		for (w = 0; w < TOOLS__MAX_THREADS; w++) {
 			j.parsers[w] = ts_parser_new();
 			pl_buf_init(&j.bufs[w], 0);
 		}
-		tools_parallel(nstale, 0, parse_one, &j);
-		for (w = 0; w < 8; w++) {
+		tools__parallel(nstale, 0, parse_one, &j);
+		for (w = 0; w < TOOLS__MAX_THREADS; w++) {
 			ts_parser_delete(j.parsers[w]);
 			pl_buf_release(&j.bufs[w]);
 		}
@@ -395,5 +398,6 @@ int rmap_refresh(tools_ctx *ctx, pl_err *err)
 		if (save_disk(c, ctx, &werr) < 0)
 			pl_log_warn(ctx->log, "repo_map: cannot write its cache (%s); the next call parses again", werr.msg);
 	}
+	*out = c;
 	return 0;
 }

@@ -9,7 +9,8 @@
  *  - the tool registry: each tool is a tools_def (name, description for a
  *    model, JSON schema, handler) run by tools_call() against a tools_ctx
  *    the caller owns (repository root, per-file undo history, caches);
- *  - the git helpers the tools and the harness share (libgit2).
+ *  - the git helpers the tools and the harness share (libgit2 underneath,
+ *    never in this header).
  *
  * Nothing here is thread-safe per object: one tools_ctx per agent run.
  */
@@ -74,7 +75,8 @@ typedef struct tools_ctx tools_ctx;
  * arguments; it fills obs and returns 0, or returns a negative pl_code with
  * a message a model can act on (tools_call turns it into an error
  * observation).  A new tool is one file defining a tools_def plus its line
- * in the table of tools/registry.c. */
+ * in the table of tools/registry.c; state it keeps between calls lives on
+ * the context and is released by tools_ctx_free (tools/internal.h). */
 typedef int (*tools_handler)(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err *err);
 typedef struct tools_def {
 	const char *name;
@@ -101,12 +103,19 @@ typedef struct tools_ctx_opts {
 	const char *cache_dir; /* repo_map cache; NULL = <gitdir>/plait-cache */
 	size_t max_output;     /* bytes of text per observation; 0 = 16000 */
 	const char *sandbox_profile; /* bash tool's sandbox profile (name or file); NULL = "agent" */
+	/* `submit` with an empty patch ends the run at once; by default it is
+	 * refused once with a warning (an empty answer is usually a mistake),
+	 * and a second submit in a row ends the run */
+	bool allow_empty_submit;
 	const pl_log *log;
 } tools_ctx_opts;
 
 /* A context over the repository (or plain directory) at root.  The root
  * need not be a git repository; git tools then fail with a clear error. */
 int tools_ctx_new(tools_ctx **out, const char *root, const tools_ctx_opts *opts, pl_err *err);
+/* Closes everything the context opened: the repository and what each tool
+ * kept between calls (undo history, the shell session and its processes,
+ * caches).  NULL is a no-op. */
 void tools_ctx_free(tools_ctx *ctx);
 const char *tools_ctx_root(const tools_ctx *ctx);
 
@@ -118,10 +127,11 @@ int tools_call(tools_obs *obs, tools_ctx *ctx, const char *name, const json_t *a
 
 /* ------------------------------------------------------------ git */
 
-/* Open the repository at path (ownership checks off: plait runs as root on
- * checkouts other users own). */
-struct git_repository;
-int tools_git_open(struct git_repository **out, const char *path, pl_err *err);
+/* Every function here takes paths, opens what it needs and closes it
+ * again (libgit2 is loaded at first use and initialised only around each
+ * call); no libgit2 type crosses this header.  Ownership checks are off:
+ * plait runs as root on checkouts other users own. */
+
 /* Clone url (a path or URL) into dest, checked out at its HEAD. */
 int tools_git_clone(const char *url, const char *dest, pl_err *err);
 /* An isolated working copy of `commit` (any commit-ish of src) at dest: a

@@ -13,7 +13,7 @@ _Static_assert(sizeof(TOOLS_LIBTREE_SITTER_SONAME) > 1, "the Makefile found no l
  * loaded per process (CONVENTIONS.md). */
 static struct {
 	pthread_once_t once;
-	tools_ts api;
+	tools__ts api;
 	bool ok;
 	pl_err err;
 } lib = { PTHREAD_ONCE_INIT, { 0 }, false, { 0 } };
@@ -41,7 +41,7 @@ int tools_ts_load(pl_err *err)
 	return 0;
 }
 
-const tools_ts *tools_ts_api(void)
+const tools__ts *tools__ts_api(void)
 {
 	PL_ASSERT(lib.ok);
 	return &lib.api;

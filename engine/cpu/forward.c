@@ -1,20 +1,19 @@
 /* forward.c - the PLT forward pass on the CPU, in fp32 (plt.md).
  *
  * One routine runs a batch of rows through every layer.  A batch is a list
- * of segments (loop r, positions start..start+count-1): prefill runs one
- * segment per loop in order (loop r needs h^{r-1} of the same chunk), decode
- * runs R segments of one row each together, so every weight matrix is read
- * once per step for all loops.  Within a layer, loop-0 K/V are stored before
+ * of segments (a session's state, loop r, positions start..start+count-1):
+ * prefill runs one segment per loop in order (loop r needs h^{r-1} of the
+ * same chunk), decode runs R segments of one row each together, so every
+ * weight matrix is read once per step for all loops; segments of several
+ * sessions may share a batch.  Within a layer, loop-0 K/V are stored before
  * any attention (rows r >= 1 read loop 0's K/V at their own position), and
  * later loops' K/V go to their ring after the layer's attention: keys of the
  * batch's own positions are read from the batch, older ones from the ring. */
-#include "engine/internal.h"
+#include "engine/cpu/cpu.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define MAX_SEG ENG_MAX_LOOPS
 
 static void rmsnorm(float *restrict y, const float *restrict x, const float *restrict w, size_t n, float eps)
 {
@@ -55,10 +54,10 @@ static void rope(float *v, const float *cs, size_t hd)
 	}
 }
 
-int scratch_reserve(eng_model *m, size_t rows, size_t ctx, pl_err *err)
+int eng__cpu_scratch_reserve(eng__cpu *cpu, size_t rows, size_t ctx, pl_err *err)
 {
-	eng_scratch *sc = &m->sc;
-	const eng_config *c = &m->cfg;
+	eng__cpu_scratch *sc = &cpu->sc;
+	const eng_config *c = cpu->base.cfg;
 
 	if (rows > sc->max_rows) {
 		size_t H = (size_t)c->hidden, q = (size_t)(c->heads * c->head_dim),
@@ -82,41 +81,52 @@ int scratch_reserve(eng_model *m, size_t rows, size_t ctx, pl_err *err)
 		sc->rope_cs = sc->gate + rows * (size_t)c->heads;
 		sc->max_rows = rows;
 	}
-	if (ctx > sc->scores_cap || sc->n_workers != m->pool.n) {
+	if (ctx > sc->scores_cap || sc->n_workers != cpu->pool.n) {
 		size_t cap = ctx > sc->scores_cap ? ctx + ctx / 2 + 16 : sc->scores_cap;
-		float *p = malloc(cap * (size_t)m->pool.n * sizeof(float));
+		float *p = malloc(cap * (size_t)cpu->pool.n * sizeof(float));
 
 		if (!p)
 			return pl_err_set(err, PL_ENOMEM, "cannot allocate %zu bytes of attention scratch",
-					  cap * (size_t)m->pool.n * sizeof(float));
+					  cap * (size_t)cpu->pool.n * sizeof(float));
 		free(sc->scores);
 		sc->scores = p;
 		sc->scores_cap = cap;
-		sc->n_workers = m->pool.n;
+		sc->n_workers = cpu->pool.n;
 	}
 	return 0;
 }
 
+void eng__cpu_scratch_release(eng__cpu_scratch *sc)
+{
+	free(sc->x);
+	free(sc->scores);
+	memset(sc, 0, sizeof(*sc));
+}
+
 typedef struct fwd {
-	eng_session *s;
-	eng_model *m;
-	const fwd_seg *seg;
+	eng__cpu *cpu;
+	const eng__seg *seg;
 	int nseg;
 	size_t rows;
-	size_t row0[MAX_SEG]; /* first row of each segment */
+	size_t *row0; /* first row of each segment */
 	int64_t layer;
 	size_t kv_dim, q_dim, qkv_dim, hd;
 	float scale;
 } fwd;
 
-static float *ring_slot(eng_session *s, int loop, int64_t layer, size_t pos)
+static eng__cpu_state *state_of(const eng__seg *g)
 {
-	const eng_config *c = &s->m->cfg;
+	return (eng__cpu_state *)g->st;
+}
+
+static float *ring_slot(const eng__cpu *cpu, eng__cpu_state *st, int loop, int64_t layer, size_t pos)
+{
+	const eng_config *c = cpu->base.cfg;
 	size_t kv_dim = (size_t)(c->kv_heads * c->head_dim);
 
-	return s->ring + ((((size_t)(loop - 1) * (size_t)c->layers + (size_t)layer) * ENG_LOCAL_WINDOW +
-			   pos % ENG_LOCAL_WINDOW) *
-			  2 * kv_dim);
+	return st->ring + ((((size_t)(loop - 1) * (size_t)c->layers + (size_t)layer) * ENG_LOCAL_WINDOW +
+			    pos % ENG_LOCAL_WINDOW) *
+			   2 * kv_dim);
 }
 
 /* softmax(q . k_j * scale) weighted sum of v_j over keys given by a getter. */
@@ -124,20 +134,20 @@ typedef const float *(*key_fn)(const fwd *f, int seg, size_t pos, bool value, si
 
 static const float *key_loop0(const fwd *f, int seg, size_t pos, bool value, size_t kvh)
 {
-	(void)seg;
-	return f->s->kv0[f->layer] + pos * 2 * f->kv_dim + (value ? f->kv_dim : 0) + kvh * f->hd;
+	return state_of(&f->seg[seg])->kv0[f->layer] + pos * 2 * f->kv_dim + (value ? f->kv_dim : 0) +
+	       kvh * f->hd;
 }
 
 static const float *key_local(const fwd *f, int seg, size_t pos, bool value, size_t kvh)
 {
-	const fwd_seg *g = &f->seg[seg];
+	const eng__seg *g = &f->seg[seg];
 
 	if (pos >= g->start) {
-		const float *row = f->s->m->sc.qkv + (f->row0[seg] + (pos - g->start)) * f->qkv_dim + f->q_dim;
+		const float *row = f->cpu->sc.qkv + (f->row0[seg] + (pos - g->start)) * f->qkv_dim + f->q_dim;
 
 		return row + (value ? f->kv_dim : 0) + kvh * f->hd;
 	}
-	return ring_slot(f->s, g->loop, f->layer, pos) + (value ? f->kv_dim : 0) + kvh * f->hd;
+	return ring_slot(f->cpu, state_of(g), g->loop, f->layer, pos) + (value ? f->kv_dim : 0) + kvh * f->hd;
 }
 
 static void attend(const fwd *f, key_fn get, int seg, const float *q, size_t kvh, size_t lo, size_t hi, float *sc,
@@ -147,7 +157,7 @@ static void attend(const fwd *f, key_fn get, int seg, const float *q, size_t kvh
 	float mx = -INFINITY, sum = 0;
 
 	for (j = lo; j <= hi; j++) {
-		float s = vdot(q, get(f, seg, j, false, kvh), hd, f->m->portable) * f->scale;
+		float s = eng__vdot(q, get(f, seg, j, false, kvh), hd, f->cpu->portable) * f->scale;
 
 		sc[j - lo] = s;
 		if (s > mx)
@@ -160,16 +170,16 @@ static void attend(const fwd *f, key_fn get, int seg, const float *q, size_t kvh
 	for (d = 0; d < hd; d++)
 		out[d] = 0;
 	for (j = lo; j <= hi; j++)
-		vaxpy(out, sc[j - lo] / sum, get(f, seg, j, true, kvh), hd, f->m->portable);
+		eng__vaxpy(out, sc[j - lo] / sum, get(f, seg, j, true, kvh), hd, f->cpu->portable);
 }
 
 static void attn_task(void *ctx, size_t b, size_t e, int worker)
 {
 	const fwd *f = ctx;
-	eng_model *m = f->m;
-	const eng_config *c = &m->cfg;
+	eng__cpu *cpu = f->cpu;
+	const eng_config *c = cpu->base.cfg;
 	size_t heads = (size_t)c->heads, group = (size_t)(c->heads / c->kv_heads), t;
-	float *sc = m->sc.scores + (size_t)worker * m->sc.scores_cap;
+	float *sc = cpu->sc.scores + (size_t)worker * cpu->sc.scores_cap;
 	float local[1024], *loc = local, *big = NULL;
 
 	if (f->hd > PL_ARRAY_LEN(local))
@@ -178,15 +188,15 @@ static void attn_task(void *ctx, size_t b, size_t e, int worker)
 		size_t row = t / heads, h = t % heads, kvh = h / group, d;
 		int seg = 0;
 		size_t pos;
-		const float *q = m->sc.qkv + row * f->qkv_dim + h * f->hd;
-		float *out = m->sc.att + row * f->q_dim + h * f->hd;
+		const float *q = cpu->sc.qkv + row * f->qkv_dim + h * f->hd;
+		float *out = cpu->sc.att + row * f->q_dim + h * f->hd;
 
 		while (seg + 1 < f->nseg && row >= f->row0[seg + 1])
 			seg++;
 		pos = f->seg[seg].start + (row - f->row0[seg]);
 		attend(f, key_loop0, seg, q, kvh, 0, pos, sc, out);
 		if (f->seg[seg].loop > 0) {
-			float g = m->sc.gate[row * heads + h];
+			float g = cpu->sc.gate[row * heads + h];
 			size_t lo = pos >= ENG_LOCAL_WINDOW - 1 ? pos - (ENG_LOCAL_WINDOW - 1) : 0;
 
 			attend(f, key_local, seg, q, kvh, lo, pos, sc, loc);
@@ -199,11 +209,10 @@ static void attn_task(void *ctx, size_t b, size_t e, int worker)
 
 static void layer_forward(fwd *f)
 {
-	eng_model *m = f->m;
-	eng_session *s = f->s;
-	const eng_config *c = &m->cfg;
-	const eng_layer *L = &m->layer[f->layer];
-	eng_scratch *sc = &m->sc;
+	eng__cpu *cpu = f->cpu;
+	const eng_config *c = cpu->base.cfg;
+	const eng__cpu_layer *L = &cpu->layer[f->layer];
+	eng__cpu_scratch *sc = &cpu->sc;
 	size_t H = (size_t)c->hidden, I = (size_t)c->intermediate, M = f->rows, heads = (size_t)c->heads;
 	float eps = (float)c->rms_eps;
 	size_t i, j, h;
@@ -212,9 +221,9 @@ static void layer_forward(fwd *f)
 
 	for (i = 0; i < M; i++)
 		rmsnorm(sc->n + i * H, sc->x + i * H, L->ln1, H, eps);
-	mm(m, sc->qkv, sc->n, L->wqkv, M, f->qkv_dim, H, false);
+	eng__mm(cpu, sc->qkv, sc->n, L->wqkv, M, f->qkv_dim, H, false);
 	for (g = 0; g < f->nseg; g++) {
-		const fwd_seg *sg = &f->seg[g];
+		const eng__seg *sg = &f->seg[g];
 
 		if (sg->loop > 0)
 			any_later = true;
@@ -229,7 +238,7 @@ static void layer_forward(fwd *f)
 			for (h = 0; h < (size_t)c->kv_heads; h++)
 				rope(row + f->q_dim + h * f->hd, cs, f->hd);
 			if (sg->loop == 0)
-				memcpy(s->kv0[f->layer] + pos * 2 * f->kv_dim, row + f->q_dim,
+				memcpy(state_of(sg)->kv0[f->layer] + pos * 2 * f->kv_dim, row + f->q_dim,
 				       2 * f->kv_dim * sizeof(float));
 		}
 	}
@@ -237,13 +246,14 @@ static void layer_forward(fwd *f)
 		/* The gate reads the pre-norm layer input through its own norm. */
 		for (i = 0; i < M; i++)
 			rmsnorm(sc->gnorm + i * H, sc->x + i * H, L->gate_norm, H, eps);
-		mm(m, sc->gate, sc->gnorm, (wmat){ L->gate_w, false }, M, heads, H, false);
+		eng__mm(cpu, sc->gate, sc->gnorm, (eng__wmat){ L->gate_w, false }, M, heads, H, false);
 		for (i = 0; i < M * heads; i++)
 			sc->gate[i] = 1.0f / (1.0f + expf(-(sc->gate[i] + L->gate_b[i % heads])));
 	}
-	pool_run(&m->pool, attn_task, f, M * heads, 1);
+	eng__pool_run(&cpu->pool, attn_task, f, M * heads, 1);
 	for (g = 0; g < f->nseg; g++) {
-		const fwd_seg *sg = &f->seg[g];
+		const eng__seg *sg = &f->seg[g];
+		eng__cpu_state *st = state_of(sg);
 		size_t first;
 
 		if (sg->loop == 0)
@@ -254,17 +264,18 @@ static void layer_forward(fwd *f)
 			const float *kv = sc->qkv + (f->row0[g] + j) * f->qkv_dim + f->q_dim;
 			size_t pos = sg->start + j;
 
-			memcpy(s->hist[(size_t)(sg->loop - 1) * (size_t)c->layers + (size_t)f->layer] +
+			memcpy(st->hist[(size_t)(sg->loop - 1) * (size_t)c->layers + (size_t)f->layer] +
 				       pos * 2 * f->kv_dim,
 			       kv, 2 * f->kv_dim * sizeof(float));
 			if (j >= first)
-				memcpy(ring_slot(s, sg->loop, f->layer, pos), kv, 2 * f->kv_dim * sizeof(float));
+				memcpy(ring_slot(cpu, st, sg->loop, f->layer, pos), kv,
+				       2 * f->kv_dim * sizeof(float));
 		}
 	}
-	mm(m, sc->x, sc->att, L->wo, M, H, f->q_dim, true);
+	eng__mm(cpu, sc->x, sc->att, L->wo, M, H, f->q_dim, true);
 	for (i = 0; i < M; i++)
 		rmsnorm(sc->n + i * H, sc->x + i * H, L->ln2, H, eps);
-	mm(m, sc->gu, sc->n, L->wgu, M, 2 * I, H, false);
+	eng__mm(cpu, sc->gu, sc->n, L->wgu, M, 2 * I, H, false);
 	for (i = 0; i < M; i++) {
 		const float *gp = sc->gu + i * 2 * I, *up = gp + I;
 		float *a = sc->act + i * I;
@@ -272,23 +283,22 @@ static void layer_forward(fwd *f)
 		for (j = 0; j < I; j++)
 			a[j] = gp[j] / (1.0f + expf(-gp[j])) * up[j];
 	}
-	mm(m, sc->x, sc->act, L->wdown, M, H, I, true);
+	eng__mm(cpu, sc->x, sc->act, L->wdown, M, H, I, true);
 }
 
-void fwd_batch(eng_session *s, const fwd_seg *seg, int nseg, float *logits, float *last_logits)
+void eng__cpu_forward(eng__cpu *cpu, const eng__seg *seg, int nseg)
 {
-	eng_model *m = s->m;
-	const eng_config *c = &m->cfg;
-	eng_scratch *sc = &m->sc;
+	const eng_config *c = cpu->base.cfg;
+	eng__cpu_scratch *sc = &cpu->sc;
 	size_t H = (size_t)c->hidden, V = (size_t)c->vocab, j, rows = 0;
 	float a = (float)c->emb_scale, b = (float)c->hidden_scale;
 	fwd f;
 	int g;
 
 	memset(&f, 0, sizeof(f));
-	PL_ASSERT(nseg >= 1 && nseg <= MAX_SEG);
-	f.s = s;
-	f.m = m;
+	PL_ASSERT(nseg >= 1);
+	f.cpu = cpu;
+	f.row0 = pl_xmalloc((size_t)nseg * sizeof(*f.row0));
 	f.seg = seg;
 	f.nseg = nseg;
 	f.hd = (size_t)c->head_dim;
@@ -310,14 +320,14 @@ void fwd_batch(eng_session *s, const fwd_seg *seg, int nseg, float *logits, floa
 			float *e = sc->tmp + (f.row0[g] + j) * H;
 			size_t pos = seg[g].start + j, i;
 
-			wmat_row(e, m->embed, (size_t)seg[g].ids[j], H);
+			eng__wmat_row(e, cpu->embed, (size_t)seg[g].ids[j], H);
 			if (seg[g].loop == 0) {
 				memcpy(x, e, H * sizeof(float));
 			} else if (pos == 0) {
 				for (i = 0; i < H; i++)
 					x[i] = a * e[i];
 			} else {
-				const float *hp = s->hsave[seg[g].loop - 1] + (pos - 1) * H;
+				const float *hp = state_of(&seg[g])->hsave[seg[g].loop - 1] + (pos - 1) * H;
 
 				for (i = 0; i < H; i++)
 					x[i] = a * e[i] + b * hp[i];
@@ -325,25 +335,29 @@ void fwd_batch(eng_session *s, const fwd_seg *seg, int nseg, float *logits, floa
 		}
 	for (g = 0; g < nseg; g++)
 		for (j = 0; j < seg[g].count; j++)
-			rope_table(sc->rope_cs + (f.row0[g] + j) * f.hd, m->rope_inv_freq, f.hd, seg[g].start + j);
+			rope_table(sc->rope_cs + (f.row0[g] + j) * f.hd, cpu->rope_inv_freq, f.hd,
+				   seg[g].start + j);
 	for (f.layer = 0; f.layer < c->layers; f.layer++)
 		layer_forward(&f);
 	for (g = 0; g < nseg; g++) {
-		const fwd_seg *sg = &seg[g];
+		const eng__seg *sg = &seg[g];
+		eng__cpu_state *st = state_of(sg);
 
 		for (j = 0; j < sg->count; j++)
-			rmsnorm(sc->n + (f.row0[g] + j) * H, sc->x + (f.row0[g] + j) * H, m->norm, H,
+			rmsnorm(sc->n + (f.row0[g] + j) * H, sc->x + (f.row0[g] + j) * H, cpu->norm, H,
 				(float)c->rms_eps);
 		if (sg->loop < c->loops - 1) {
 			for (j = 0; j < sg->count; j++)
-				memcpy(s->hsave[sg->loop] + (sg->start + j) * H, sc->n + (f.row0[g] + j) * H,
+				memcpy(st->hsave[sg->loop] + (sg->start + j) * H, sc->n + (f.row0[g] + j) * H,
 				       H * sizeof(float));
-		} else if (logits) {
-			mm(m, logits, sc->n + f.row0[g] * H, m->lm_head, sg->count, V, H, false);
-			if (last_logits)
-				memcpy(last_logits, logits + (sg->count - 1) * V, V * sizeof(float));
-		} else if (last_logits) {
-			mm(m, last_logits, sc->n + (f.row0[g] + sg->count - 1) * H, m->lm_head, 1, V, H, false);
+		} else if (sg->logits) {
+			eng__mm(cpu, sg->logits, sc->n + f.row0[g] * H, cpu->lm_head, sg->count, V, H, false);
+			if (sg->keep_last)
+				memcpy(st->logits, sg->logits + (sg->count - 1) * V, V * sizeof(float));
+		} else if (sg->keep_last) {
+			eng__mm(cpu, st->logits, sc->n + (f.row0[g] + sg->count - 1) * H, cpu->lm_head, 1, V,
+				H, false);
 		}
 	}
+	free(f.row0);
 }

@@ -5,7 +5,7 @@
  * rows) by 3 W-rows.  An AVX2 +
  * FMA kernel is compiled with a target attribute and chosen at run time when
  * the CPU has it; the plain C kernel is the portable fallback. */
-#include "engine/internal.h"
+#include "engine/cpu/cpu.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +47,7 @@ static float bf16_to_f32(uint16_t h)
 	return f;
 }
 
-void wmat_row(float *dst, wmat w, size_t r, size_t K)
+void eng__wmat_row(float *dst, eng__wmat w, size_t r, size_t K)
 {
 	size_t i;
 
@@ -70,7 +70,7 @@ static void tile_plain(const mm_ctx *c, size_t n0, size_t n1)
 		const float *w = c->w ? c->w + n * c->K : row;
 
 		if (c->wb)
-			wmat_row(row, (wmat){ (void *)c->wb, true }, n, c->K);
+			eng__wmat_row(row, (eng__wmat){ (void *)c->wb, true }, n, c->K);
 		for (m = 0; m < c->M; m++) {
 			float v = dot_plain(c->x + m * c->K, w, c->K);
 
@@ -220,7 +220,7 @@ static bool have_avx2(void)
 #endif
 }
 
-float vdot(const float *a, const float *b, size_t n, bool portable)
+float eng__vdot(const float *a, const float *b, size_t n, bool portable)
 {
 #ifdef HAVE_X86_KERNEL
 	if (!portable && have_avx2())
@@ -229,7 +229,7 @@ float vdot(const float *a, const float *b, size_t n, bool portable)
 	return dot_plain(a, b, n);
 }
 
-void vaxpy(float *y, float a, const float *x, size_t n, bool portable)
+void eng__vaxpy(float *y, float a, const float *x, size_t n, bool portable)
 {
 	size_t i;
 
@@ -257,21 +257,22 @@ static void mm_task(void *ctx, size_t b, size_t e, int worker)
 	tile_plain(c, b, e);
 }
 
-void mm(eng_model *m, float *y, const float *x, wmat w, size_t M, size_t N, size_t K, bool accumulate)
+void eng__mm(eng__cpu *cpu, float *y, const float *x, eng__wmat w, size_t M, size_t N, size_t K,
+	     bool accumulate)
 {
 	mm_ctx c = { y, x, w.bf16 ? NULL : w.p, w.bf16 ? w.p : NULL, M, N, K, accumulate, false };
 	size_t grain;
 
-	c.avx2 = !m->portable && have_avx2();
+	c.avx2 = !cpu->portable && have_avx2();
 	/* About 64 KiB of W per piece (it stays in L2 while x streams), a
 	 * multiple of 3 rows, enough pieces for every worker. */
 	grain = (64 * 1024 / sizeof(float)) / (K ? K : 1);
 	grain = grain / 3 * 3;
 	if (grain < 3)
 		grain = 3;
-	while (grain > 3 && N / grain < (size_t)m->pool.n * 4)
+	while (grain > 3 && N / grain < (size_t)cpu->pool.n * 4)
 		grain = grain / 2 / 3 * 3;
 	if (grain < 3)
 		grain = 3;
-	pool_run(&m->pool, mm_task, &c, N, grain);
+	eng__pool_run(&cpu->pool, mm_task, &c, N, grain);
 }

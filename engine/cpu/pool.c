@@ -1,17 +1,17 @@
 /* pool.c - the small thread pool a model owns (no global state): workers
  * wait on a generation counter and claim pieces of a range under a mutex. */
-#include "engine/internal.h"
+#include "engine/cpu/cpu.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 typedef struct worker_arg {
-	eng_pool *p;
+	eng__pool *p;
 	int id;
 } worker_arg;
 
-static void work(eng_pool *p, int id)
+static void work(eng__pool *p, int id)
 {
 	for (;;) {
 		size_t b, e;
@@ -32,7 +32,7 @@ static void work(eng_pool *p, int id)
 static void *worker_main(void *arg)
 {
 	worker_arg *wa = arg;
-	eng_pool *p = wa->p;
+	eng__pool *p = wa->p;
 	int id = wa->id;
 	uint64_t seen = 0;
 
@@ -55,7 +55,7 @@ static void *worker_main(void *arg)
 	}
 }
 
-int pool_init(eng_pool *p, int n, pl_err *err)
+int eng__pool_init(eng__pool *p, int n, pl_err *err)
 {
 	int i, e;
 
@@ -73,7 +73,7 @@ int pool_init(eng_pool *p, int n, pl_err *err)
 		if ((e = pthread_create(&p->threads[i], NULL, worker_main, wa)) != 0) {
 			free(wa);
 			errno = e;
-			pool_release(p);
+			eng__pool_release(p);
 			return pl_err_sys(err, PL_ESYS, "cannot start worker thread %d", i);
 		}
 		p->n = i + 1;
@@ -81,7 +81,7 @@ int pool_init(eng_pool *p, int n, pl_err *err)
 	return 0;
 }
 
-void pool_release(eng_pool *p)
+void eng__pool_release(eng__pool *p)
 {
 	int i;
 
@@ -98,7 +98,7 @@ void pool_release(eng_pool *p)
 	memset(p, 0, sizeof(*p));
 }
 
-void pool_run(eng_pool *p, pool_fn fn, void *ctx, size_t total, size_t grain)
+void eng__pool_run(eng__pool *p, eng__pool_fn fn, void *ctx, size_t total, size_t grain)
 {
 	if (grain == 0)
 		grain = 1;

@@ -39,13 +39,93 @@ typedef struct eng_cuda_ops {
 
 typedef const eng_cuda_ops *(*eng_cuda_module_fn)(void);
 
+/*
+ * The next ABI, version 2: the CUDA backend's table (CUDA issue #13).  Only
+ * its shape is settled here; no module exports ENG_CUDA_MODULE_SYMBOL_V2
+ * yet and the engine does not look for it.  When the CUDA forward pass
+ * lands, the module exports it, the engine tries it before _v1 (same abi
+ * and size checks), and a C adapter in the engine (pl_err, logging)
+ * becomes the "cuda" entry of engine/backend.h's table: each function
+ * below is the module side of the eng__backend_ops entry of the same name.
+ * The types are plain C, because the module cannot call plait's libraries:
+ * errors are written straight into the caller's pl_err (a plain struct:
+ * code, message), tensors are pointers into the mapped checkpoint, states
+ * are the module's own handles.
+ */
+#define ENG_CUDA_MODULE_SYMBOL_V2 "eng_cuda_module_v2"
+
+typedef enum eng_cuda_dtype { ENG_CUDA_F32 = 0, ENG_CUDA_F16 = 1, ENG_CUDA_BF16 = 2 } eng_cuda_dtype;
+
+/* A tensor as stored in the checkpoint's map (little-endian), row-major. */
+typedef struct eng_cuda_tensor {
+	const void *data;
+	eng_cuda_dtype dtype;
+	int64_t rows, cols; /* cols 0 for a vector */
+} eng_cuda_tensor;
+
+typedef struct eng_cuda_layer {
+	eng_cuda_tensor ln1, ln2, q, k, v, o, gate, up, down;
+	eng_cuda_tensor gate_w, gate_b, gate_norm; /* data NULL without a gate */
+} eng_cuda_layer;
+
+/* What upload needs: the configuration (loops after any --loops) and every
+ * tensor; lm_head.data == embed.data when tied. */
+typedef struct eng_cuda_model_desc {
+	const eng_config *cfg;
+	eng_cuda_tensor embed, norm, lm_head;
+	const eng_cuda_layer *layer; /* cfg->layers */
+	int device;		     /* CUDA device ordinal */
+	/* Called now and then while the weights stream to the device. */
+	void (*progress)(void *user, uint64_t bytes_done, uint64_t bytes_total);
+	void *progress_user;
+} eng_cuda_model_desc;
+
+/* eng__seg (engine/backend.h) with the module's state handle. */
+typedef struct eng_cuda_seg {
+	void *state;
+	int loop;
+	size_t start, count;
+	const int32_t *ids; /* host */
+	float *logits;	    /* host; NULL: none */
+	int keep_last;
+} eng_cuda_seg;
+
+/* eng_sampling, and the uniform number in [0, 1) the engine drew from the
+ * eng_sampler for this token, so that a seed draws alike on every backend. */
+typedef struct eng_cuda_sampling {
+	eng_sampling params;
+	double draw;
+} eng_cuda_sampling;
+
+typedef struct eng_cuda_ops_v2 {
+	unsigned abi;  /* 2 */
+	unsigned size; /* sizeof(eng_cuda_ops_v2) as the module was built */
+	int (*runtime_probe)(eng_gpu_report *report);
+	int (*upload)(void **model_out, const eng_cuda_model_desc *desc, pl_err *err);
+	void (*model_free)(void *model);
+	/* Device memory the model's weights, states and workspace hold. */
+	void (*memory)(void *model, uint64_t *weights, uint64_t *states, uint64_t *workspace);
+	int (*state_new)(void **out, void *model, pl_err *err);
+	void (*state_free)(void *state);
+	int (*state_reserve)(void *state, size_t positions, pl_err *err);
+	void (*state_truncate)(void *state, size_t len);
+	int (*state_fork)(void **out, const void *state, size_t len, pl_err *err);
+	int (*prepare)(void *model, size_t rows, size_t ctx, pl_err *err);
+	int (*forward)(void *model, const eng_cuda_seg *seg, int nseg, pl_err *err);
+	/* The state's last logits copied to host memory (vocab floats). */
+	int (*logits)(float *out, void *state, pl_err *err);
+	/* history: the session's tokens, for the penalties (host). */
+	int (*sample)(int32_t *id_out, void *state, const eng_cuda_sampling *sp, const int32_t *history,
+		      size_t n_history, pl_err *err);
+} eng_cuda_ops_v2;
+
 /* The module's one export (engine/cuda/probe.cu). */
 const eng_cuda_ops *eng_cuda_module_v1(void);
 
 /* Opens the module at `path` (no search) and returns its table in *out.
  * The error quotes the loader's reason (dlerror) or says which symbol or
  * ABI is wrong.  A module opened is never closed. */
-int eng_cuda_module_open(const eng_cuda_ops **out, const char *path, pl_err *err);
+int eng__cuda_module_open(const eng_cuda_ops **out, const char *path, pl_err *err);
 
 /* Finds and opens the module once per process (thread-safe): the file
  * named by PLAIT_CUDA_MODULE when set (nothing else is tried then), else,
@@ -55,7 +135,7 @@ int eng_cuda_module_open(const eng_cuda_ops **out, const char *path, pl_err *err
  * (installed: PREFIX/bin/plait).  *path_out (may be NULL) is the file
  * loaded, valid for the process.  The error lists every path tried with
  * the loader's reason, and what to do. */
-int eng_cuda_module_load(const eng_cuda_ops **out, const char **path_out, pl_err *err);
+int eng__cuda_module_load(const eng_cuda_ops **out, const char **path_out, pl_err *err);
 
 #ifdef __cplusplus
 }

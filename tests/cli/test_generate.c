@@ -68,10 +68,10 @@ Test(generate_cmd, generate_json_matches_the_library)
 	cr_assert_eq(json_array_size(json_array_get(lp, 0)), 3);
 
 	cr_assert_eq(eng_session_new(&s, m, &err), 0);
-	cr_assert_eq(eng_session_append(s, prompt, 4, NULL, &err), 0);
+	cr_assert_eq(eng_session_append(NULL, s, prompt, 4, &err), 0);
 	eng_gen_opts_init(&o);
 	o.max_tokens = 6;
-	cr_assert_eq(eng_generate(&r, s, &o, &err), 0);
+	cr_assert_eq(eng_generate(&r, s, NULL, &o, &err), 0);
 	for (i = 0; i < 6; i++) {
 		cr_assert_eq(json_integer_value(json_array_get(ids, i)), r.ids[i]);
 		cr_assert_eq(json_integer_value(json_object_get(json_array_get(json_array_get(lp, i), 0), "id")),

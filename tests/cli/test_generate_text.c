@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "tests/engine/test_ckpt.h"
+#include "tests/shell.h"
 
 static char *dir; /* checkpoint + tokenizer */
 static char *tmp; /* scratch */
@@ -26,7 +27,7 @@ static void setup(void)
 	dir = tmpdir("plait-gentext");
 	tmp = tmpdir("plait-gentext-tmp");
 	pl_buf_printf(&cmd, "/usr/bin/python3 '%s/tests/reference/generate_ref.py' setup '%s'", root, dir);
-	cr_assert_eq(system(cmd.ptr), 0, "the reference failed: %s", cmd.ptr);
+	cr_assert_eq(test_sh(NULL, "%s", cmd.ptr), 0, "the reference failed: %s", cmd.ptr);
 	pl_buf_release(&cmd);
 	{
 		char *p = path_in(dir, "tok.json");
@@ -53,48 +54,15 @@ static void teardown(void)
 
 TestSuite(gen_text, .init = setup, .fini = teardown, .timeout = 240);
 
-typedef struct run_out {
-	int status;
-	pl_buf out, err;
-} run_out;
+typedef test_run run_out;
 
 /* Runs `plait ARGS...` (NULL-terminated, no shell); stdout and stderr are
- * captured whole. */
+ * captured whole; plait must exit normally. */
 static run_out plait_v(const char *const *args)
 {
-	const char *bin = getenv("PLAIT_BIN");
-	run_out r = { -1, PL_BUF_INIT, PL_BUF_INIT };
-	char *of = path_in(tmp, "stdout"), *ef = path_in(tmp, "stderr");
-	const char *argv[64];
-	size_t n = 0;
-	pid_t pid;
-	int st;
+	run_out r = test_plait_argv(args, NULL);
 
-	cr_assert_not_null(bin, "PLAIT_BIN is not set");
-	argv[n++] = bin;
-	while (*args) {
-		cr_assert_lt(n, PL_ARRAY_LEN(argv) - 1);
-		argv[n++] = *args++;
-	}
-	argv[n] = NULL;
-	fflush(NULL);
-	pid = fork();
-	cr_assert_neq(pid, -1);
-	if (pid == 0) {
-		int o = open(of, O_WRONLY | O_CREAT | O_TRUNC, 0644), e = open(ef, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-		if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
-			_exit(126);
-		execv(bin, (char *const *)argv);
-		_exit(127);
-	}
-	cr_assert_eq(waitpid(pid, &st, 0), pid);
-	cr_assert(WIFEXITED(st), "plait did not exit normally");
-	r.status = WEXITSTATUS(st);
-	cr_assert_eq(pl_file_read(&r.out, of, 0, NULL), 0);
-	cr_assert_eq(pl_file_read(&r.err, ef, 0, NULL), 0);
-	free(of);
-	free(ef);
+	cr_assert_lt(r.status, 128, "plait was killed (status %d): %s", r.status, r.err.ptr);
 	return r;
 }
 
@@ -102,8 +70,7 @@ static run_out plait_v(const char *const *args)
 
 static void run_release(run_out *r)
 {
-	pl_buf_release(&r->out);
-	pl_buf_release(&r->err);
+	test_run_release(r);
 }
 
 /* The JSON object a successful --json run printed. */
@@ -140,7 +107,7 @@ static json_t *ref_encode(const char *const *texts, size_t n)
 	cr_assert_eq(pl_file_write_atomic(in, b.ptr, b.len, 0644, &err), 0, "%s", err.msg);
 	pl_buf_printf(&cmd, "/usr/bin/python3 '%s/tests/reference/generate_ref.py' encode '%s' '%s' '%s'", root, dir, in,
 		      outp);
-	cr_assert_eq(system(cmd.ptr), 0, "the reference failed: %s", cmd.ptr);
+	cr_assert_eq(test_sh(NULL, "%s", cmd.ptr), 0, "the reference failed: %s", cmd.ptr);
 	cr_assert_eq(pl_json_load_file(&out, outp, &err), 0, "%s", err.msg);
 	ids = json_incref(json_object_get(out, "ids"));
 	cr_assert(json_is_array(ids) && json_array_size(ids) == n);
@@ -169,7 +136,7 @@ static json_t *ref_decode(const json_t *prompt, const json_t *runs)
 	cr_assert_eq(pl_file_write_atomic(in, b.ptr, b.len, 0644, &err), 0, "%s", err.msg);
 	pl_buf_printf(&cmd, "/usr/bin/python3 '%s/tests/reference/generate_ref.py' decode '%s' '%s' '%s'", root, dir, in,
 		      outp);
-	cr_assert_eq(system(cmd.ptr), 0, "the reference failed: %s", cmd.ptr);
+	cr_assert_eq(test_sh(NULL, "%s", cmd.ptr), 0, "the reference failed: %s", cmd.ptr);
 	out = json_load_file(outp, JSON_ALLOW_NUL, NULL);
 	cr_assert_not_null(out);
 	texts = json_incref(json_object_get(out, "texts"));

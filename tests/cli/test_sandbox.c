@@ -144,36 +144,17 @@ Test(sandbox_cmd, profile_then_overrides)
  * its exit status with everything it wrote in out. */
 static int plait_on_a_terminal(pl_buf *out, const char *const *args)
 {
-	char buf[4096];
-	int master, slave, st;
-	pid_t pid;
-	ssize_t n;
+	test_exec_opts o = { 0 };
+	test_run r;
+	int st;
 
+	o.pty = true;
+	r = test_exec(args, &o);
 	pl_buf_reset(out);
-	master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-	cr_assert_geq(master, 0);
-	cr_assert_eq(grantpt(master), 0);
-	cr_assert_eq(unlockpt(master), 0);
-	slave = open(ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
-	cr_assert_geq(slave, 0);
-	pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		int devnull = open("/dev/null", O_RDONLY);
-
-		if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(slave, 1) < 0 || dup2(slave, 2) < 0)
-			_exit(126);
-		execv(test_plait_bin(), (char *const *)args);
-		_exit(127);
-	}
-	close(slave);
-	/* EIO once the last writer on the terminal is gone */
-	while ((n = read(master, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
-		if (n > 0)
-			pl_buf_add(out, buf, (size_t)n);
-	close(master);
-	cr_assert_eq(waitpid(pid, &st, 0), pid);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	pl_buf_add(out, r.out.ptr, r.out.len);
+	st = r.status;
+	test_run_release(&r);
+	return st;
 }
 
 Test(sandbox_cmd, a_terminal_is_never_handed_to_the_sandbox)

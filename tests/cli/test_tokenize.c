@@ -53,7 +53,7 @@ static json_t *reference(const char **dir)
 
 	cr_assert_not_null(src);
 	pl_buf_printf(&cmd, "/usr/bin/python3 '%s/tests/reference/tokenizer_ref.py' '%s' bpe_bf", src, work.ptr);
-	cr_assert_eq(system(cmd.ptr), 0);
+	cr_assert_eq(test_sh(NULL, "%s", cmd.ptr), 0, "%s", cmd.ptr);
 	pl_path_join(&path, work.ptr, "expected.json");
 	root = json_load_file(path.ptr, JSON_ALLOW_NUL, NULL);
 	cr_assert_not_null(root);

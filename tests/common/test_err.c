@@ -38,8 +38,10 @@ Test(err, prefix_adds_context)
 	pl_err err = { 0 };
 
 	pl_err_set(&err, PL_EFORMAT, "tensor 'x' has a bad shape");
-	cr_assert_eq(pl_err_prefix(&err, "loading %s", "model"), PL_EFORMAT);
+	pl_err_prefix(&err, "loading %s", "model");
+	cr_assert_eq(err.code, PL_EFORMAT);
 	cr_assert_str_eq(err.msg, "loading model: tensor 'x' has a bad shape");
+	pl_err_prefix(NULL, "nothing to prefix"); /* a caller without an err */
 }
 
 Test(err, prefix_of_a_full_message_stays_terminated)

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "common/common.h"
+#include "tests/shell.h"
 
 static pl_buf dir = PL_BUF_INIT;
 
@@ -61,7 +62,7 @@ Test(file, atomic_write_leaves_no_temp_files)
 	for (i = 0; i < 5; i++)
 		cr_assert_eq(pl_file_write_atomic(p, "data", 4, 0644, NULL), 0);
 	pl_buf_printf(&cmd, "test $(ls -A '%s' | wc -l) -eq 1", dir.ptr);
-	cr_assert_eq(system(cmd.ptr), 0, "temporary files left behind in %s", dir.ptr);
+	cr_assert_eq(test_sh(NULL, "%s", cmd.ptr), 0, "temporary files left behind in %s", dir.ptr);
 	pl_buf_release(&cmd);
 	free(p);
 }

@@ -41,6 +41,23 @@ Test(json, typed_getters)
 	cr_assert_eq(i, 100000);
 	cr_assert_eq(pl_json_get_int(&i, o, "f", "cfg", &err), PL_EFORMAT);
 	cr_assert_str_eq(err.msg, "cfg: field \"f\" must be an integer, found a number");
+	/* reals that are whole numbers beyond int64: an error, never a cast */
+	pl_json_set(o, "big", json_real(1e19));
+	pl_json_set(o, "two63", json_real(9223372036854775808.0));
+	pl_json_set(o, "neg", json_real(-1e300));
+	i = 7;
+	cr_assert_eq(pl_json_get_int(&i, o, "big", "cfg", &err), PL_EFORMAT);
+	cr_assert_str_eq(err.msg, "cfg: field \"big\" must be an integer, found 1e+19, beyond the range of a 64-bit integer");
+	cr_assert_eq(pl_json_get_int(&i, o, "two63", "cfg", &err), PL_EFORMAT);
+	cr_assert_eq(pl_json_opt_int(&i, o, "neg", "cfg", &err), PL_EFORMAT);
+	cr_assert_eq(i, 7, "the value changed on error");
+	/* the extremes that do fit */
+	pl_json_set(o, "min", json_real(-9223372036854775808.0));
+	pl_json_set(o, "max", json_real(9223372036854774784.0)); /* largest double below 2^63 */
+	cr_assert_eq(pl_json_get_int(&i, o, "min", "cfg", &err), 0);
+	cr_assert_eq(i, INT64_MIN);
+	cr_assert_eq(pl_json_get_int(&i, o, "max", "cfg", &err), 0);
+	cr_assert_eq(i, 9223372036854774784LL);
 	cr_assert_eq(pl_json_get_num(&d, o, "i", "cfg", &err), 0);
 	cr_assert_float_eq(d, 3.0, 1e-12);
 	cr_assert_eq(pl_json_get_bool(&b, o, "b", "cfg", &err), 0);

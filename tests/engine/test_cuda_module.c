@@ -37,7 +37,7 @@ Test(cuda_module, env_path_missing_names_it_and_the_fix, .init = setup, .fini = 
 
 	pl_path_join(&p, dir.ptr, "no-such/libplait-cuda.so");
 	setenv("PLAIT_CUDA_MODULE", p.ptr, 1);
-	cr_assert_eq(eng_cuda_module_load(&ops, &path, &err), PL_ENOTFOUND);
+	cr_assert_eq(eng__cuda_module_load(&ops, &path, &err), PL_ENOTFOUND);
 	cr_assert_null(ops);
 	cr_assert_null(path);
 	cr_assert(strstr(err.msg, "cannot load the CUDA module named by PLAIT_CUDA_MODULE"), "%s", err.msg);
@@ -46,7 +46,7 @@ Test(cuda_module, env_path_missing_names_it_and_the_fix, .init = setup, .fini = 
 	cr_assert(strstr(err.msg, "or unset it"), "%s", err.msg);
 	/* A second use gives the same answer without trying again. */
 	pl_err_clear(&err);
-	cr_assert_eq(eng_cuda_module_load(&ops, &path, &err), PL_ENOTFOUND);
+	cr_assert_eq(eng__cuda_module_load(&ops, &path, &err), PL_ENOTFOUND);
 	cr_assert(strstr(err.msg, p.ptr), "%s", err.msg);
 	pl_buf_release(&p);
 }
@@ -61,7 +61,7 @@ Test(cuda_module, env_path_not_a_shared_object, .init = setup, .fini = teardown)
 	pl_path_join(&p, dir.ptr, "libplait-cuda.so");
 	cr_assert_eq(pl_file_write_atomic(p.ptr, text, strlen(text), 0755, NULL), 0);
 	setenv("PLAIT_CUDA_MODULE", p.ptr, 1);
-	cr_assert_eq(eng_cuda_module_load(&ops, NULL, &err), PL_ENOTFOUND);
+	cr_assert_eq(eng__cuda_module_load(&ops, NULL, &err), PL_ENOTFOUND);
 	cr_assert_null(ops);
 	cr_assert(strstr(err.msg, p.ptr), "%s", err.msg);
 	cr_assert(strstr(err.msg, "invalid ELF header") || strstr(err.msg, "file too short"), "%s", err.msg);
@@ -76,7 +76,7 @@ Test(cuda_module, shared_object_without_the_entry_point)
 
 	/* libm: a real shared object (the engine links it) that is no module. */
 	cr_assert(dladdr((void *)&cos, &info) && info.dli_fname);
-	cr_assert_eq(eng_cuda_module_open(&ops, info.dli_fname, &err), PL_EFORMAT);
+	cr_assert_eq(eng__cuda_module_open(&ops, info.dli_fname, &err), PL_EFORMAT);
 	cr_assert_null(ops);
 	cr_assert(strstr(err.msg, info.dli_fname), "%s", err.msg);
 	cr_assert(strstr(err.msg, "has no symbol eng_cuda_module_v1: not a plait CUDA module"), "%s", err.msg);
@@ -138,7 +138,7 @@ Test(cuda_module, found_next_to_the_program)
 	pl_err err = { 0 };
 
 	unsetenv("PLAIT_CUDA_MODULE");
-	cr_assert_eq(eng_cuda_module_load(&ops, &path, &err), 0, "%s", err.msg);
+	cr_assert_eq(eng__cuda_module_load(&ops, &path, &err), 0, "%s", err.msg);
 	cr_assert_not_null(ops);
 	cr_assert_eq(ops->abi, 1);
 	cr_assert_geq(ops->size, sizeof(eng_cuda_ops));

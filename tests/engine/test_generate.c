@@ -1,9 +1,12 @@
 /* Sessions and generation on a tiny C-written checkpoint: API errors,
  * sampling options, stop ids and strings, streaming, logprobs, fork, and
  * sessions of one model driven from several threads. */
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS */
 #include "test_ckpt.h"
 
 #include <pthread.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 static char *dir;
 static eng_model *M;
@@ -34,15 +37,32 @@ static eng_session *prompt(void)
 	pl_err err = { 0 };
 
 	cr_assert_eq(eng_session_new(&s, M, &err), 0, "%s", err.msg);
-	cr_assert_eq(eng_session_append(s, ids, PL_ARRAY_LEN(ids), NULL, &err), 0, "%s", err.msg);
+	cr_assert_eq(eng_session_append(NULL, s, ids, PL_ARRAY_LEN(ids), &err), 0, "%s", err.msg);
 	return s;
 }
 
-static void gen(eng_gen_result *r, eng_session *s, const eng_gen_opts *o)
+static void gen(eng_gen_result *r, eng_session *s, eng_sampler *smp, const eng_gen_opts *o)
 {
 	pl_err err = { 0 };
 
-	cr_assert_eq(eng_generate(r, s, o, &err), 0, "%s", err.msg);
+	cr_assert_eq(eng_generate(r, s, smp, o, &err), 0, "%s", err.msg);
+}
+
+static eng_sampler *sampler(const eng_sampling *sp, uint64_t seed)
+{
+	eng_sampler *smp = NULL;
+	pl_err err = { 0 };
+
+	cr_assert_eq(eng_sampler_new(&smp, sp, seed, &err), 0, "%s", err.msg);
+	return smp;
+}
+
+static int on_text_none(void *user, const char *text, size_t len)
+{
+	(void)user;
+	(void)text;
+	(void)len;
+	return 0;
 }
 
 Test(gen, api_errors_are_clear_and_leave_the_session_alone)
@@ -56,23 +76,28 @@ Test(gen, api_errors_are_clear_and_leave_the_session_alone)
 	cr_assert_eq(eng_session_new(&s, M, &err), 0);
 	eng_gen_opts_init(&o);
 	o.max_tokens = 4;
-	cr_assert_lt(eng_generate(&r, s, &o, &err), 0);
+	cr_assert_lt(eng_generate(&r, s, NULL, &o, &err), 0);
 	cr_assert(strstr(err.msg, "at least one token"), "%s", err.msg);
 	cr_assert_null(eng_session_logits(s));
-	cr_assert_lt(eng_session_append(s, bad, 2, NULL, &err), 0);
+	cr_assert_lt(eng_session_append(NULL, s, bad, 2, &err), 0);
 	cr_assert(strstr(err.msg, "token id 16 at index 1 is outside the vocabulary [0, 16)"), "%s", err.msg);
-	cr_assert_lt(eng_session_append(s, &neg, 1, NULL, &err), 0);
+	cr_assert_lt(eng_session_append(NULL, s, &neg, 1, &err), 0);
 	cr_assert_eq(eng_session_len(s), 0);
 	cr_assert_lt(eng_session_truncate(s, 1, &err), 0);
 	cr_assert(strstr(err.msg, "cannot truncate a session of 0 tokens to 1"), "%s", err.msg);
-	cr_assert_eq(eng_session_append(s, bad, 1, NULL, &err), 0);
+	cr_assert_eq(eng_session_append(NULL, s, bad, 1, &err), 0);
 	o.n_stop_strings = 1;
 	o.stop_strings = (const char *const[]){ "x" };
-	cr_assert_lt(eng_generate(&r, s, &o, &err), 0);
-	cr_assert(strstr(err.msg, "stop strings need a decode function"), "%s", err.msg);
+	cr_assert_lt(eng_generate(&r, s, NULL, &o, &err), 0);
+	cr_assert(strstr(err.msg, "stop strings need a decoder"), "%s", err.msg);
+	o.n_stop_strings = 0;
+	o.on_text = on_text_none;
+	cr_assert_lt(eng_generate(&r, s, NULL, &o, &err), 0);
+	cr_assert(strstr(err.msg, "on_text needs a decoder"), "%s", err.msg);
+	o.on_text = NULL;
 	o.n_stop_strings = 0;
 	o.logprobs = 17;
-	cr_assert_lt(eng_generate(&r, s, &o, &err), 0);
+	cr_assert_lt(eng_generate(&r, s, NULL, &o, &err), 0);
 	cr_assert(strstr(err.msg, "logprobs 17 out of range"), "%s", err.msg);
 	cr_assert_eq(eng_session_len(s), 1);
 	eng_session_free(s);
@@ -85,7 +110,7 @@ Test(gen, max_position_embeddings_is_a_clear_limit)
 	int32_t *many = calloc(600, sizeof(*many));
 	pl_err err = { 0 };
 
-	cr_assert_lt(eng_session_append(s, many, 600, NULL, &err), 0);
+	cr_assert_lt(eng_session_append(NULL, s, many, 600, &err), 0);
 	cr_assert(strstr(err.msg, "exceed max_position_embeddings 512"), "%s", err.msg);
 	cr_assert_eq(eng_session_len(s), 7);
 	free(many);
@@ -97,6 +122,8 @@ Test(gen, greedy_is_argmax_and_top_k_1_and_tiny_top_p_agree)
 	eng_session *s = prompt(), *t = NULL, *u = NULL;
 	eng_gen_opts o;
 	eng_gen_result a, b, c;
+	eng_sampling sp;
+	eng_sampler *smp;
 	pl_err err = { 0 };
 	const float *lg = eng_session_logits(s);
 	int32_t best = 0, i;
@@ -108,17 +135,22 @@ Test(gen, greedy_is_argmax_and_top_k_1_and_tiny_top_p_agree)
 	cr_assert_eq(eng_session_fork(&u, s, &err), 0);
 	eng_gen_opts_init(&o);
 	o.max_tokens = 12;
-	gen(&a, s, &o);
+	gen(&a, s, NULL, &o);
 	cr_assert_eq(a.ids[0], best);
 	cr_assert_eq(a.n, 12);
 	cr_assert_eq(a.finish, ENG_FINISH_LENGTH);
 	cr_assert_eq(eng_session_len(s), 7 + 12);
-	o.sampling.temperature = 1.5;
-	o.sampling.top_k = 1;
-	gen(&b, t, &o);
-	o.sampling.top_k = 0;
-	o.sampling.top_p = 1e-6;
-	gen(&c, u, &o);
+	eng_sampling_init(&sp);
+	sp.temperature = 1.5;
+	sp.top_k = 1;
+	smp = sampler(&sp, 0);
+	gen(&b, t, smp, &o);
+	eng_sampler_free(smp);
+	sp.top_k = 0;
+	sp.top_p = 1e-6;
+	smp = sampler(&sp, 0);
+	gen(&c, u, smp, &o);
+	eng_sampler_free(smp);
 	cr_assert_arr_eq(a.ids, b.ids, 12 * sizeof(int32_t));
 	cr_assert_arr_eq(a.ids, c.ids, 12 * sizeof(int32_t));
 	eng_gen_result_release(&a);
@@ -132,14 +164,14 @@ Test(gen, greedy_is_argmax_and_top_k_1_and_tiny_top_p_agree)
 static void sample_run(int32_t *out, uint64_t seed, const eng_sampling *sp)
 {
 	eng_session *s = prompt();
+	eng_sampler *smp = sampler(sp, seed);
 	eng_gen_opts o;
 	eng_gen_result r;
 
-	eng_session_seed(s, seed);
 	eng_gen_opts_init(&o);
-	o.sampling = *sp;
 	o.max_tokens = 24;
-	gen(&r, s, &o);
+	gen(&r, s, smp, &o);
+	eng_sampler_free(smp);
 	cr_assert_eq(r.n, 24);
 	memcpy(out, r.ids, 24 * sizeof(*out));
 	eng_gen_result_release(&r);
@@ -171,6 +203,8 @@ Test(gen, top_k_and_min_p_restrict_the_candidates)
 	eng_session *s = prompt();
 	const float *lg = eng_session_logits(s);
 	eng_sampling sp;
+	eng_sampler *smp;
+	pl_err err = { 0 };
 	int32_t order[16], i, j, k;
 	float copy[16];
 
@@ -187,22 +221,28 @@ Test(gen, top_k_and_min_p_restrict_the_candidates)
 	eng_sampling_init(&sp);
 	sp.temperature = 5.0;
 	sp.top_k = 2;
+	smp = sampler(&sp, 3);
 	for (i = 0; i < 200; i++) {
-		int32_t id = eng_session_sample(s, copy, &sp);
+		int32_t id = eng_sampler_sample(smp, copy, 16, NULL, 0);
 
 		cr_assert(id == order[0] || id == order[1], "top-k 2 drew %d", id);
 	}
 	sp.top_k = 0;
 	sp.min_p = 1.0; /* only tokens as likely as the best */
+	cr_assert_eq(eng_sampler_set_params(smp, &sp, &err), 0, "%s", err.msg);
 	for (i = 0; i < 50; i++)
-		cr_assert_eq(eng_session_sample(s, copy, &sp), order[0]);
+		cr_assert_eq(eng_sampler_sample(smp, copy, 16, NULL, 0), order[0]);
+	eng_sampler_free(smp);
 	eng_session_free(s);
 }
 
 Test(gen, penalties_change_the_choice)
 {
 	eng_session *s = prompt();
+	const int32_t *hist = eng_session_tokens(s);
+	size_t n = eng_session_len(s);
 	eng_sampling sp;
+	eng_sampler *smp;
 	float lg[16];
 	int32_t i;
 
@@ -212,12 +252,19 @@ Test(gen, penalties_change_the_choice)
 	lg[5] = 2.0f;
 	lg[6] = 1.9f;
 	eng_sampling_init(&sp);
-	cr_assert_eq(eng_session_sample(s, lg, &sp), 5);
+	smp = sampler(&sp, 0);
+	cr_assert_eq(eng_sampler_sample(smp, lg, 16, hist, n), 5);
+	eng_sampler_free(smp);
 	sp.repetition_penalty = 1.2;
-	cr_assert_eq(eng_session_sample(s, lg, &sp), 6);
+	smp = sampler(&sp, 0);
+	cr_assert_eq(eng_sampler_sample(smp, lg, 16, hist, n), 6);
+	cr_assert_eq(eng_sampler_sample(smp, lg, 16, NULL, 0), 5, "no history, no penalty");
+	eng_sampler_free(smp);
 	sp.repetition_penalty = 1.0;
 	sp.presence_penalty = 0.5;
-	cr_assert_eq(eng_session_sample(s, lg, &sp), 6);
+	smp = sampler(&sp, 0);
+	cr_assert_eq(eng_sampler_sample(smp, lg, 16, hist, n), 6);
+	eng_sampler_free(smp);
 	eng_session_free(s);
 }
 
@@ -232,11 +279,11 @@ Test(gen, stop_ids_end_generation_without_emitting)
 	cr_assert_eq(eng_session_fork(&t, s, &err), 0);
 	eng_gen_opts_init(&o);
 	o.max_tokens = 10;
-	gen(&a, s, &o);
+	gen(&a, s, NULL, &o);
 	stop = a.ids[3];
 	o.stop_ids = &stop;
 	o.n_stop_ids = 1;
-	gen(&b, t, &o);
+	gen(&b, t, NULL, &o);
 	cr_assert_eq(b.finish, ENG_FINISH_STOP);
 	cr_assert_leq(b.n, 3);
 	cr_assert_neq(b.n > 0 ? b.ids[b.n - 1] : -1, stop);
@@ -248,14 +295,11 @@ Test(gen, stop_ids_end_generation_without_emitting)
 }
 
 /* Decodes id i to the letter 'a' + i. */
-static int letters(void *user, const int32_t *ids, size_t n, pl_buf *out, pl_err *err)
+static int letters(pl_buf *out, void *user, int32_t id, pl_err *err)
 {
-	size_t i;
-
 	(void)user;
 	(void)err;
-	for (i = 0; i < n; i++)
-		pl_buf_putc(out, (char)('a' + ids[i]));
+	pl_buf_putc(out, (char)('a' + id));
 	return 0;
 }
 
@@ -294,7 +338,7 @@ Test(gen, stop_strings_streaming_and_logprobs)
 	o.logprobs = 4;
 	o.on_token = on_token;
 	o.user = &st;
-	gen(&a, s, &o);
+	gen(&a, s, NULL, &o);
 	cr_assert_eq(st.n, 10);
 	cr_assert_arr_eq(st.ids, a.ids, 10 * sizeof(int32_t));
 	cr_assert_eq(a.n_logprobs, 4);
@@ -320,7 +364,7 @@ Test(gen, stop_strings_streaming_and_logprobs)
 	o.decode = letters;
 	o.stop_strings = (const char *const[]){ "", stop };
 	o.n_stop_strings = 2;
-	gen(&b, t, &o);
+	gen(&b, t, NULL, &o);
 	cr_assert_eq(b.finish, ENG_FINISH_STOP);
 	cr_assert_leq(b.n, 6);
 	/* a streaming callback can stop generation */
@@ -328,7 +372,7 @@ Test(gen, stop_strings_streaming_and_logprobs)
 	o.on_token = on_token;
 	st.n = 0;
 	st.stop_after = 2;
-	gen(&c, u, &o);
+	gen(&c, u, NULL, &o);
 	cr_assert_eq(c.n, 2);
 	cr_assert_eq(c.finish, ENG_FINISH_STOP);
 	eng_gen_result_release(&a);
@@ -348,7 +392,7 @@ Test(gen, fork_is_independent_and_truncate_to_zero_empties)
 
 	memcpy(before, eng_session_logits(s), sizeof(before));
 	cr_assert_eq(eng_session_fork(&t, s, &err), 0);
-	cr_assert_eq(eng_session_append(t, &x, 1, NULL, &err), 0);
+	cr_assert_eq(eng_session_append(NULL, t, &x, 1, &err), 0);
 	cr_assert_eq(eng_session_len(s), 7);
 	cr_assert_eq(eng_session_len(t), 8);
 	cr_assert_arr_eq(eng_session_logits(s), before, sizeof(before));
@@ -379,6 +423,26 @@ Test(gen, logprobs_top_matches_a_direct_log_softmax)
 	cr_assert_float_eq(top[2].logprob, 1.0 - lse, 1e-6);
 }
 
+Test(gen, logprobs_top_of_zero_reads_nothing_before_out)
+{
+	/* out starts right after an inaccessible page: reading out[-1], as
+	 * k = 0 once did, faults */
+	long page = sysconf(_SC_PAGESIZE);
+	char *m = mmap(NULL, (size_t)page * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	float lg[5] = { 1.0f, 3.0f, -2.0f, 3.0f, 0.5f };
+	eng_logprob *out;
+
+	cr_assert_neq(m, MAP_FAILED);
+	cr_assert_eq(mprotect(m, (size_t)page, PROT_NONE), 0);
+	out = (eng_logprob *)(void *)(m + page);
+	out[0].id = -7;
+	eng_logprobs_top(out, lg, 5, 0);
+	cr_assert_eq(out[0].id, -7, "k = 0 writes nothing");
+	eng_logprobs_top(out, lg, 5, 1);
+	cr_assert_eq(out[0].id, 1);
+	cr_assert_eq(munmap(m, (size_t)page * 2), 0);
+}
+
 Test(gen, thread_count_does_not_change_the_logits)
 {
 	/* Work is split over output rows only, so every value is computed the
@@ -394,8 +458,8 @@ Test(gen, thread_count_does_not_change_the_logits)
 		ids[i] = (i * 7) % 16;
 	cr_assert_eq(eng_session_new(&a, one, &err), 0);
 	cr_assert_eq(eng_session_new(&b, three, &err), 0);
-	cr_assert_eq(eng_session_append(a, ids, 40, la, &err), 0);
-	cr_assert_eq(eng_session_append(b, ids, 40, lb, &err), 0);
+	cr_assert_eq(eng_session_append(la, a, ids, 40, &err), 0);
+	cr_assert_eq(eng_session_append(lb, b, ids, 40, &err), 0);
 	cr_assert_arr_eq(la, lb, sizeof(la));
 	eng_session_free(a);
 	eng_session_free(b);
@@ -422,7 +486,7 @@ static void *par_run(void *arg)
 	if (eng_session_new(&s, M, &err) < 0)
 		return NULL;
 	eng_session_set_chunk(s, 5); /* many passes, to interleave */
-	if (eng_session_append(s, j->ids, PL_ARRAY_LEN(j->ids), j->logits, &err) < 0)
+	if (eng_session_append(j->logits, s, j->ids, PL_ARRAY_LEN(j->ids), &err) < 0)
 		goto done;
 	/* then token by token, greedy */
 	for (k = 0; k < (int)PL_ARRAY_LEN(j->gen); k++) {
@@ -433,7 +497,7 @@ static void *par_run(void *arg)
 			if (lg[v] > lg[best])
 				best = v;
 		j->gen[k] = best;
-		if (eng_session_append(s, &best, 1, NULL, &err) < 0)
+		if (eng_session_append(NULL, s, &best, 1, &err) < 0)
 			goto done;
 	}
 	j->rc = 0;
@@ -467,4 +531,277 @@ Test(gen, sessions_of_one_model_run_from_several_threads, .timeout = 60)
 		cr_assert_arr_eq(together[i].logits, alone[i].logits, sizeof(alone[i].logits), "session %d", i);
 		cr_assert_arr_eq(together[i].gen, alone[i].gen, sizeof(alone[i].gen), "session %d", i);
 	}
+}
+
+Test(gen, sampler_fork_seed_and_bad_parameters)
+{
+	eng_session *s = prompt();
+	const float *lg = eng_session_logits(s);
+	eng_sampler *a = NULL, *b = NULL;
+	eng_sampling sp;
+	pl_err err = { 0 };
+	int32_t x[32], y[32];
+	int i;
+
+	eng_sampling_init(&sp);
+	sp.temperature = 3.0;
+	a = sampler(&sp, 5);
+	for (i = 0; i < 5; i++)
+		eng_sampler_sample(a, lg, 16, NULL, 0);
+	/* a fork draws what its parent draws from the same logits */
+	cr_assert_eq(eng_sampler_fork(&b, a, &err), 0, "%s", err.msg);
+	cr_assert_float_eq(eng_sampler_params(b)->temperature, 3.0, 1e-12);
+	for (i = 0; i < 32; i++) {
+		x[i] = eng_sampler_sample(a, lg, 16, NULL, 0);
+		y[i] = eng_sampler_sample(b, lg, 16, NULL, 0);
+	}
+	cr_assert_arr_eq(x, y, sizeof(x));
+	/* seeding again replays the same draws */
+	eng_sampler_seed(a, 11);
+	eng_sampler_seed(b, 11);
+	for (i = 0; i < 32; i++)
+		cr_assert_eq(eng_sampler_sample(a, lg, 16, NULL, 0), eng_sampler_sample(b, lg, 16, NULL, 0));
+	/* parameters are checked, and a refused change keeps the old ones */
+	sp.top_p = 1.5;
+	cr_assert_eq(eng_sampler_set_params(a, &sp, &err), PL_EINVAL);
+	cr_assert(strstr(err.msg, "top_p 1.5 is outside (0, 1]"), "%s", err.msg);
+	cr_assert_float_eq(eng_sampler_params(a)->top_p, 1.0, 1e-12);
+	eng_sampling_init(&sp);
+	sp.top_k = -1;
+	cr_assert_eq(eng_sampler_new(&b, &sp, 0, &err), PL_EINVAL);
+	cr_assert(strstr(err.msg, "top_k -1 is negative"), "%s", err.msg);
+	eng_sampling_init(&sp);
+	sp.temperature = NAN;
+	cr_assert_eq(eng_sampler_set_params(a, &sp, &err), PL_EINVAL);
+	cr_assert(strstr(err.msg, "temperature"), "%s", err.msg);
+	eng_sampling_init(&sp);
+	sp.min_p = 2;
+	cr_assert_eq(eng_sampler_set_params(a, &sp, &err), PL_EINVAL);
+	cr_assert(strstr(err.msg, "min_p 2 is outside [0, 1]"), "%s", err.msg);
+	eng_sampler_free(a);
+	eng_sampler_free(b);
+	eng_sampler_free(NULL);
+	eng_session_free(s);
+}
+
+/* ---- stop strings and streamed text, over a scripted decoder: the i-th
+ * generated id decodes to pieces[i] whatever it is, so each test chooses
+ * exactly how the text arrives. */
+
+typedef struct script {
+	const char *const *pieces;
+	size_t n_pieces;
+	const char *end;  /* what decode_end appends; NULL: nothing */
+	size_t calls;     /* decode calls, one id each */
+	pl_buf streamed;  /* what on_text passed, in order */
+	size_t stop_after_texts; /* on_text asks to stop at this call (0: never) */
+	size_t texts;
+} script;
+
+static int script_decode(pl_buf *out, void *user, int32_t id, pl_err *err)
+{
+	script *sc = user;
+
+	(void)err;
+	cr_assert(id >= 0 && id < 16);
+	if (sc->calls < sc->n_pieces)
+		pl_buf_puts(out, sc->pieces[sc->calls]);
+	sc->calls++;
+	return 0;
+}
+
+static void script_end(pl_buf *out, void *user)
+{
+	script *sc = user;
+
+	if (sc->end)
+		pl_buf_puts(out, sc->end);
+}
+
+static int script_text(void *user, const char *text, size_t len)
+{
+	script *sc = user;
+
+	cr_assert_gt(len, 0, "on_text is never called with nothing");
+	pl_buf_add(&sc->streamed, text, len);
+	return sc->stop_after_texts && ++sc->texts >= sc->stop_after_texts;
+}
+
+/* Generates greedily from a fresh prompt with the scripted decoder and the
+ * stop strings; checks that what streamed is the final text. */
+static void scripted(eng_gen_result *r, script *sc, const char *const *stops, size_t n_stops, size_t max_tokens)
+{
+	eng_session *s = prompt();
+	eng_gen_opts o;
+
+	pl_buf_init(&sc->streamed, 0);
+	eng_gen_opts_init(&o);
+	o.max_tokens = max_tokens;
+	o.decode = script_decode;
+	o.decode_end = script_end;
+	o.decode_user = sc;
+	o.on_text = script_text;
+	o.user = sc;
+	o.stop_strings = stops;
+	o.n_stop_strings = n_stops;
+	gen(r, s, NULL, &o);
+	cr_assert_not_null(r->text);
+	cr_assert_eq(strlen(r->text), r->text_len);
+	cr_assert_eq(sc->streamed.len, r->text_len, "streamed '%s', text '%s'", sc->streamed.ptr, r->text);
+	cr_assert_eq(memcmp(sc->streamed.ptr, r->text, r->text_len), 0);
+	cr_assert_eq(sc->calls, r->n, "every kept id is decoded once");
+	cr_assert_eq(eng_session_len(s), 7 + r->n, "the ids returned are the ids appended");
+	eng_session_free(s);
+}
+
+static void script_release(script *sc)
+{
+	pl_buf_release(&sc->streamed);
+}
+
+#define SCRIPT(...) (const char *const[]){ __VA_ARGS__ }, PL_ARRAY_LEN(((const char *const[]){ __VA_ARGS__ }))
+
+Test(gen, stop_string_split_across_tokens)
+{
+	script sc = { SCRIPT("ab", "c<", "/s", "top>x", "y"), NULL, 0, PL_BUF_INIT, 0, 0 };
+	const char *const stops[] = { "</stop>" };
+	eng_gen_result r;
+
+	scripted(&r, &sc, stops, 1, 10);
+	cr_assert_eq(r.finish, ENG_FINISH_STOP);
+	cr_assert_eq(r.n, 4, "the token that completed the stop string is the last one kept");
+	cr_assert_str_eq(r.text, "abc");
+	eng_gen_result_release(&r);
+	script_release(&sc);
+}
+
+Test(gen, stop_string_split_across_a_multibyte_character)
+{
+	/* "€" is E2 82 AC: its bytes arrive in two pieces, the stop string
+	 * starts with it */
+	script a = { SCRIPT("x", "\xE2\x82", "\xAC", "1", "2"), NULL, 0, PL_BUF_INIT, 0, 0 };
+	script b = { SCRIPT("x", "\xE2\x82", "\xAC", "1", "2"), NULL, 0, PL_BUF_INIT, 0, 0 };
+	const char *const stop1[] = { "\xE2\x82\xAC" "1" }, *const stop2[] = { "\xE2\x82\xAC" "2" };
+	eng_gen_result r;
+
+	scripted(&r, &a, stop1, 1, 10);
+	cr_assert_eq(r.finish, ENG_FINISH_STOP);
+	cr_assert_eq(r.n, 4);
+	cr_assert_str_eq(r.text, "x");
+	eng_gen_result_release(&r);
+	/* "€1" is no stop: it streams once "1" shows that "€" did not start
+	 * "€2"; generation ends at the length limit with the whole text */
+	scripted(&r, &b, stop2, 1, 4);
+	cr_assert_eq(r.finish, ENG_FINISH_LENGTH);
+	cr_assert_str_eq(r.text, "x\xE2\x82\xAC" "1");
+	eng_gen_result_release(&r);
+	script_release(&a);
+	script_release(&b);
+}
+
+Test(gen, stop_string_at_the_first_token)
+{
+	script sc = { SCRIPT("STOP now", "more"), NULL, 0, PL_BUF_INIT, 0, 0 };
+	const char *const stops[] = { "STOP" };
+	eng_gen_result r;
+
+	scripted(&r, &sc, stops, 1, 10);
+	cr_assert_eq(r.finish, ENG_FINISH_STOP);
+	cr_assert_eq(r.n, 1);
+	cr_assert_eq(r.text_len, 0);
+	cr_assert_eq(sc.streamed.len, 0, "nothing streamed");
+	eng_gen_result_release(&r);
+	script_release(&sc);
+}
+
+Test(gen, several_stop_strings_the_earliest_wins)
+{
+	/* both complete with the same token: the text ends at the one that
+	 * starts first */
+	script a = { SCRIPT("abcd", "ef", "gh"), NULL, 0, PL_BUF_INIT, 0, 0 };
+	/* the short one completes first, inside the long one's start */
+	script b = { SCRIPT("abcde", "fg"), NULL, 0, PL_BUF_INIT, 0, 0 };
+	/* an empty stop string never matches */
+	script c = { SCRIPT("abc", "zz", "q"), NULL, 0, PL_BUF_INIT, 0, 0 };
+	const char *const s1[] = { "zz", "de", "cdef" }, *const s2[] = { "bcdefg", "de" }, *const s3[] = { "", "zz" };
+	eng_gen_result r;
+
+	scripted(&r, &a, s1, 3, 10);
+	cr_assert_eq(r.finish, ENG_FINISH_STOP);
+	cr_assert_eq(r.n, 2);
+	cr_assert_str_eq(r.text, "ab");
+	eng_gen_result_release(&r);
+	scripted(&r, &b, s2, 2, 10);
+	cr_assert_eq(r.n, 1);
+	cr_assert_str_eq(r.text, "abc");
+	eng_gen_result_release(&r);
+	scripted(&r, &c, s3, 2, 10);
+	cr_assert_eq(r.n, 2);
+	cr_assert_str_eq(r.text, "abc");
+	eng_gen_result_release(&r);
+	script_release(&a);
+	script_release(&b);
+	script_release(&c);
+}
+
+Test(gen, stop_string_completed_by_what_the_decoder_holds_at_the_end)
+{
+	script sc = { SCRIPT("a", "b"), "\xEF\xBF\xBD", 0, PL_BUF_INIT, 0, 0 };
+	const char *const stops[] = { "b\xEF\xBF\xBD" };
+	eng_gen_result r;
+
+	scripted(&r, &sc, stops, 1, 2);
+	cr_assert_eq(r.finish, ENG_FINISH_STOP);
+	cr_assert_eq(r.n, 2);
+	cr_assert_str_eq(r.text, "a");
+	eng_gen_result_release(&r);
+	script_release(&sc);
+}
+
+Test(gen, on_text_can_stop_generation)
+{
+	script sc = { SCRIPT("a", "b", "c", "d"), NULL, 0, PL_BUF_INIT, 2, 0 };
+	eng_gen_result r;
+
+	scripted(&r, &sc, NULL, 0, 10);
+	cr_assert_eq(r.finish, ENG_FINISH_STOP);
+	cr_assert_eq(r.n, 2);
+	cr_assert_str_eq(r.text, "ab");
+	eng_gen_result_release(&r);
+	script_release(&sc);
+}
+
+/* letters, counting the ids it is asked to decode */
+static int count_letters(pl_buf *out, void *user, int32_t id, pl_err *err)
+{
+	(*(size_t *)user)++;
+	return letters(out, NULL, id, err);
+}
+
+Test(gen, a_long_generation_decodes_each_id_once)
+{
+	/* 500 tokens with stop strings that never occur: the decoder is asked
+	 * for each id once (decoding the whole output again at each token, as
+	 * this loop once did, asks for n(n+1)/2 = 125250 ids) */
+	eng_session *s = prompt();
+	const char *const stops[] = { "never", "\x01" };
+	size_t decoded = 0;
+	eng_gen_opts o;
+	eng_gen_result r;
+	size_t i;
+
+	eng_gen_opts_init(&o);
+	o.max_tokens = 500;
+	o.decode = count_letters;
+	o.decode_user = &decoded;
+	o.stop_strings = stops;
+	o.n_stop_strings = 2;
+	gen(&r, s, NULL, &o);
+	cr_assert_eq(r.n, 500);
+	cr_assert_eq(decoded, 500);
+	cr_assert_eq(r.text_len, 500);
+	for (i = 0; i < r.n; i++)
+		cr_assert_eq(r.text[i], 'a' + r.ids[i]);
+	eng_gen_result_release(&r);
+	eng_session_free(s);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "engine/engine.h"
+#include "tests/shell.h"
 
 /* Run the reference with arguments (already shell-safe); asserts success. */
 static PL_UNUSED void ref_run(const char *args)
@@ -18,7 +19,7 @@ static PL_UNUSED void ref_run(const char *args)
 	int st;
 
 	pl_buf_printf(&cmd, "/usr/bin/python3 %s/tests/reference/plt_ref.py %s", root ? root : ".", args);
-	st = system(cmd.ptr);
+	st = test_sh(NULL, "%s", cmd.ptr);
 	cr_assert_eq(st, 0, "reference failed (%d): %s", st, cmd.ptr);
 	pl_buf_release(&cmd);
 }

@@ -240,6 +240,49 @@ Test(load, missing_gate_in_plt_checkpoint)
 	expect_load_error(dir, 0, "missing tensor 'model.layers.0.self_attn.plt_gate.bias'", NULL);
 }
 
+Test(load, one_loop_plt_checkpoint_needs_no_gate)
+{
+	/* plt_num_loops 1: loop 0 never reads the gate, so a checkpoint
+	 * without it loads, and computes what the same weights as a plain
+	 * Llama compute; asking for a second loop needs the gate */
+	const char *parts[] = { "weight", "bias", "gate_norm.weight" };
+	char *plain = tmpdir("plait-load-plain");
+	eng_model *m, *p;
+	eng_session *s = NULL, *t = NULL;
+	pl_err err = { 0 };
+	int32_t ids[] = { 3, 1, 4, 1, 5, 9, 2, 6 };
+	float a[8 * 16], b[8 * 16];
+	ck q;
+	size_t i;
+
+	pl_json_set(C.cfg, "plt_num_loops", json_integer(1));
+	for (i = 0; i < 3; i++) {
+		char nm[128];
+
+		snprintf(nm, sizeof(nm), "model.layers.0.self_attn.plt_gate.%s", parts[i]);
+		cr_assert_eq(json_object_del(C.hdr, nm), 0);
+	}
+	ck_write(&C, dir);
+	m = load_ok(dir, 0, 1);
+	cr_assert_eq(eng_model_config(m)->loops, 1);
+	cr_assert(eng_model_config(m)->is_plt);
+	ck_build(&q, false);
+	ck_write(&q, plain);
+	ck_release(&q);
+	p = load_ok(plain, 0, 1);
+	cr_assert_eq(eng_session_new(&s, m, &err), 0, "%s", err.msg);
+	cr_assert_eq(eng_session_new(&t, p, &err), 0, "%s", err.msg);
+	cr_assert_eq(eng_session_append(a, s, ids, 8, &err), 0, "%s", err.msg);
+	cr_assert_eq(eng_session_append(b, t, ids, 8, &err), 0, "%s", err.msg);
+	cr_assert_arr_eq(a, b, sizeof(a));
+	eng_session_free(s);
+	eng_session_free(t);
+	eng_model_free(m);
+	eng_model_free(p);
+	expect_load_error(dir, 2, "missing tensor 'model.layers.0.self_attn.plt_gate.weight'", NULL);
+	tmpdir_remove(plain);
+}
+
 Test(load, vocab_differs_from_embedding)
 {
 	pl_json_set(C.cfg, "vocab_size", json_integer(20));

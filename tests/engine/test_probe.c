@@ -48,11 +48,29 @@ Test(gpu, probe_never_fails_and_explains_absence)
 
 	eng_gpu_probe(&r);
 	cr_assert_not_null(r.probe);
-	cr_assert_geq(r.count, 0);
+	cr_assert(!strcmp(r.probe, "cuda-runtime") || !strcmp(r.probe, "driver"), "probe '%s'", r.probe);
+	cr_assert(r.count >= 0 && r.count <= (int)PL_ARRAY_LEN(r.devices), "count %d", r.count);
 	if (r.count == 0)
 		cr_assert_gt(strlen(r.note), 0, "no GPU found but no reason given");
-	for (int i = 0; i < r.count; i++)
+	if (!r.driver_found)
+		cr_assert_eq(r.count, 0, "GPUs reported without a driver");
+	for (int i = 0; i < r.count; i++) {
+		cr_assert_gt(strlen(r.devices[i].name), 0, "GPU %d has no name", i);
+		cr_assert_geq(r.devices[i].cc_major, 3, "GPU %d: compute capability %d.%d", i, r.devices[i].cc_major,
+			      r.devices[i].cc_minor);
 		cr_assert_gt(r.devices[i].mem_total, 0);
+		cr_assert_leq(r.devices[i].mem_free, r.devices[i].mem_total);
+	}
+	/* what the kernel's NVIDIA driver lists, when it is loaded: the same
+	 * number of GPUs */
+	if (r.driver_found) {
+		pl_buf out = PL_BUF_INIT;
+
+		if (test_sh(&out, "ls /proc/driver/nvidia/gpus 2>/dev/null | wc -l") == 0 && atoi(out.ptr) > 0)
+			cr_assert_eq(r.count, atoi(out.ptr), "the driver lists %d GPUs, the probe %d", atoi(out.ptr),
+				     r.count);
+		pl_buf_release(&out);
+	}
 }
 
 /* ---- model directories, built in a scratch directory */

@@ -160,7 +160,7 @@ static void encode_eq(const eng_tokenizer *tk, const char *text, const int32_t *
 	size_t n = 0;
 	pl_err err = { 0 };
 
-	cr_assert_eq(eng_tokenizer_encode(tk, text, strlen(text), false, &ids, &n, &err), 0, "%s", err.msg);
+	cr_assert_eq(eng_tokenizer_encode(&ids, &n, tk, text, strlen(text), false, &err), 0, "%s", err.msg);
 	cr_assert_eq(n, nwant, "'%s': %zu ids, want %zu", text, n, nwant);
 	for (size_t i = 0; i < n; i++)
 		cr_assert_eq(ids[i], want[i], "'%s': id %zu is %d, want %d", text, i, ids[i], want[i]);
@@ -256,13 +256,13 @@ Test(tokenizer_file, decode_ids_beyond_the_vocabulary)
 	write_model(&m);
 	tk = load_ok();
 	/* the embedding may be larger than the vocabulary: those ids are nothing */
-	cr_assert_eq(eng_tokenizer_decode(tk, (const int32_t[]){ 6, 76799, 3, 5, 8 }, 5, &out, &err), 0);
+	cr_assert_eq(eng_tokenizer_decode(&out, tk, (const int32_t[]){ 6, 76799, 3, 5, 8 }, 5, &err), 0);
 	cr_assert_str_eq(out.ptr, "a b");
-	cr_assert_eq(eng_tokenizer_decode(tk, (const int32_t[]){ 6, -1 }, 2, &out, &err), PL_EINVAL);
+	cr_assert_eq(eng_tokenizer_decode(&out, tk, (const int32_t[]){ 6, -1 }, 2, &err), PL_EINVAL);
 	cr_assert_str_eq(err.msg, "token id -1 is negative");
 	eng_detok_init_continue(&d, tk);
 	pl_buf_reset(&out);
-	cr_assert_eq(eng_detok_push(&d, 6, &out, &err), 0);
+	cr_assert_eq(eng_detok_push(&out, &d, 6, &err), 0);
 	cr_assert_str_eq(out.ptr, " a"); /* continuing text keeps its space */
 	eng_detok_release(&d);
 	eng_tokenizer_free(tk);
@@ -494,7 +494,8 @@ Test(tokenizer_file, garbage_charsmap_trie_never_reads_out_of_bounds)
 		charsmap_model(&m, blob, sizeof(blob));
 		write_model(&m);
 		tk = load_ok();
-		cr_assert_eq(eng_tokenizer_encode(tk, "a b\xff\x01zz<x>", 10, false, &ids, &n, &err), 0, "%s", err.msg);
+		cr_assert_eq(eng_tokenizer_encode(&ids, &n, tk, "a b\xff\x01zz<x>", 10, false, &err), 0, "%s",
+			     err.msg);
 		cr_assert_gt(n, 0);
 		free(ids);
 		eng_tokenizer_free(tk);
@@ -529,10 +530,10 @@ Test(tokenizer_file, config_added_tokens_and_eos)
 	tk = load_ok();
 	cr_assert_eq(eng_tokenizer_vocab_size(tk), 22);
 	cr_assert_null(eng_tokenizer_piece(tk, 15)); /* a gap: no piece */
-	eos = eng_tokenizer_eos_ids(tk, &n);
+	n = eng_tokenizer_eos_ids(&eos, tk);
 	cr_assert_eq(n, 1);
 	cr_assert_eq(eos[0], 21);
-	cr_assert_eq(eng_tokenizer_encode_prompt(tk, "<|im_start|>a<|im_end|>", 23, &ids, &n, &err), 0);
+	cr_assert_eq(eng_tokenizer_encode_prompt(&ids, &n, tk, "<|im_start|>a<|im_end|>", 23, &err), 0);
 	cr_assert_eq(n, 4);
 	cr_assert_eq(ids[0], 1); /* add_bos_token */
 	cr_assert_eq(ids[1], 20);
@@ -614,13 +615,13 @@ Test(tokenizer_file, generation_config_eos_list_and_single)
 	with_model();
 	write_text("generation_config.json", "{\"eos_token_id\": 2, \"bos_token_id\": 1}");
 	tk = load_ok();
-	eos = eng_tokenizer_eos_ids(tk, &n);
+	n = eng_tokenizer_eos_ids(&eos, tk);
 	cr_assert_eq(n, 1);
 	cr_assert_eq(eos[0], 2);
 	eng_tokenizer_free(tk);
 	write_text("generation_config.json", "{\"eos_token_id\": [2, 5, 2]}");
 	tk = load_ok();
-	eos = eng_tokenizer_eos_ids(tk, &n);
+	n = eng_tokenizer_eos_ids(&eos, tk);
 	cr_assert_eq(n, 2);
 	cr_assert_eq(eos[1], 5);
 	eng_tokenizer_free(tk);
@@ -656,8 +657,9 @@ Test(tokenizer_file, random_corruptions_fail_cleanly)
 			size_t n = 0;
 			pl_buf out = PL_BUF_INIT;
 
-			cr_assert_eq(eng_tokenizer_encode(tk, "a b <x> zz", 10, true, &ids, &n, &err), 0, "%s", err.msg);
-			cr_assert_eq(eng_tokenizer_decode(tk, ids, n, &out, &err), 0, "%s", err.msg);
+			cr_assert_eq(eng_tokenizer_encode(&ids, &n, tk, "a b <x> zz", 10, true, &err), 0,
+				     "%s", err.msg);
+			cr_assert_eq(eng_tokenizer_decode(&out, tk, ids, n, &err), 0, "%s", err.msg);
 			free(ids);
 			pl_buf_release(&out);
 			eng_tokenizer_free(tk);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "sandbox/sandbox.h"
+#include "tests/shell.h"
 
 #define NOBODY 65534
 /* The pool the sandboxes' uids come from as root, when /etc/subuid gives
@@ -65,12 +66,11 @@ static inline void read_text(pl_buf *b, const char *path)
 	cr_assert_eq(pl_file_read(b, path, 0, &err), 0, "%s", err.msg);
 }
 
-/* Run a shell command on the host; returns its exit status. */
+/* Run a shell command on the host; returns its exit status (128 + N when
+ * signal N ended it). */
 static inline int host_sh(const char *cmd)
 {
-	int st = system(cmd);
-
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return test_sh(NULL, "%s", cmd);
 }
 
 /* The escape probe, compiled once per test run into a directory everyone

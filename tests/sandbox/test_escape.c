@@ -447,7 +447,7 @@ Test(escape, sleeping_forever_hits_the_timeout)
 
 Test(escape, double_forked_daemon_dies_with_the_run)
 {
-	char script[256], token[64];
+	char script[512], token[64];
 	const char *argv[] = { "/bin/bash", "-c", script, NULL };
 	sbx_config cfg;
 	sbx_result r;
@@ -455,8 +455,9 @@ Test(escape, double_forked_daemon_dies_with_the_run)
 	snprintf(token, sizeof(token), "plait-daemon-%d", (int)getpid());
 	/* setsid + double fork, stdio detached: a classic daemon */
 	snprintf(script, sizeof(script),
-		 "(setsid bash -c 'exec -a %s sleep 300' </dev/null >/dev/null 2>&1 &) ; sleep 0.2; "
-		 "ps -eo args | grep -c '^%s'",
+		 "(setsid bash -c 'exec -a %s sleep 300' </dev/null >/dev/null 2>&1 &) ; "
+		 "for i in $(seq 100); do n=$(ps -eo args | grep -c '^%s'); [ $n -ge 1 ] && break; sleep 0.1; done; "
+		 "echo $n",
 		 token, token);
 	probe_config(&cfg);
 	sbx_result_init(&r);

@@ -19,21 +19,16 @@ static bool no_children(void)
 
 Test(lifecycle, the_cli_leaves_no_zombie_under_a_subreaper)
 {
-	const char *argv[] = { test_plait_bin(), "sandbox", "run", "--", "/bin/true", NULL };
-	int st, i;
-	pid_t pid;
+	const char *args[] = { "sandbox", "run", "--", "/bin/true", NULL };
+	int i;
 
 	cr_assert_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
 	cr_assert(no_children());
 	for (i = 0; i < 5; i++) {
-		pid = fork();
-		cr_assert_geq(pid, 0);
-		if (pid == 0) {
-			execv(argv[0], (char *const *)argv);
-			_exit(127);
-		}
-		cr_assert_eq(waitpid(pid, &st, 0), pid);
-		cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "plait: status %d", st);
+		test_run r = test_plait_argv(args, NULL);
+
+		cr_assert_eq(r.status, 0, "plait: status %d: %s", r.status, r.err.ptr);
+		test_run_release(&r);
 		/* plait's own children came to us when it exited: none may be
 		 * left, neither running nor waiting to be reaped */
 		cr_assert(no_children(), "plait left a child (its sandbox's init) to the subreaper");

@@ -46,26 +46,19 @@ Test(output, the_cli_command_cannot_truncate_or_read_back_plaits_output_file)
 
 Test(output, the_cli_command_cannot_make_plaits_output_pipe_non_blocking)
 {
-	int p[2], st;
-	pid_t pid;
+	const char *args[] = { "sandbox", "run", "--ro-bind", probe_dir(), "--", probe_path(), "stdout_nonblock", NULL };
+	test_exec_opts o = { 0 };
+	test_run r;
+	int p[2];
 	char buf[256];
 
 	/* plait writes into a pipe whose write end this test keeps too: a
 	 * command holding that same description could set O_NONBLOCK on it */
 	cr_assert_eq(pipe(p), 0);
-	pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		const char *argv[] = { test_plait_bin(), "sandbox", "run", "--ro-bind", probe_dir(), "--",
-				       probe_path(), "stdout_nonblock", NULL };
-
-		dup2(p[1], 1);
-		dup2(p[1], 2);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	cr_assert_eq(waitpid(pid, &st, 0), pid);
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "plait failed: status %d", st);
+	o.out_fd = o.err_fd = p[1];
+	r = test_plait_argv(args, &o);
+	cr_assert_eq(r.status, 0, "plait failed: status %d", r.status);
+	test_run_release(&r);
 	cr_assert_eq(fcntl(p[1], F_GETFL) & O_NONBLOCK, 0, "the command made the caller's pipe non-blocking");
 	close(p[1]);
 	while (read(p[0], buf, sizeof(buf)) > 0)

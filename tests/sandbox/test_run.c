@@ -476,7 +476,11 @@ Test(session, background_processes_die_with_the_session)
 	session_sh(s, &r, script, NULL);
 	cr_assert_str_eq(r.out.ptr, "ok\n");
 	sbx_result_release(&r);
-	session_sh(s, &r, "sleep 0.1; ps -eo args | grep -c '^plait-bg'", NULL);
+	/* the background process may still be exec'ing: look until it shows */
+	session_sh(s, &r,
+		   "for i in $(seq 100); do n=$(ps -eo args | grep -c '^plait-bg'); [ $n -ge 1 ] && break; sleep 0.1; "
+		   "done; echo $n",
+		   NULL);
 	cr_assert_str_eq(r.out.ptr, "1\n", "the background process is not running: %s", r.out.ptr);
 	sbx_result_release(&r);
 	cr_assert(process_with_token(token));

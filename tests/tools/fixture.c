@@ -1,5 +1,6 @@
 /* fixture.c - helpers the tools tests share. */
 #include "fixture.h"
+#include "tests/shell.h"
 
 #include <criterion/criterion.h>
 #include <stdarg.h>
@@ -34,9 +35,9 @@ int fx_sh(const char *dir, const char *fmt, ...)
 	pl_buf_vprintf(&cmd, fmt, ap);
 	va_end(ap);
 	pl_buf_puts(&cmd, ") >/dev/null 2>&1");
-	st = system(cmd.ptr);
+	st = test_sh(NULL, "%s", cmd.ptr);
 	pl_buf_release(&cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return st;
 }
 
 void fx_write(const char *rel, const void *data, size_t n)

@@ -30,24 +30,28 @@ Test(editor, view_file_numbers_lines_and_range)
 	c = fx_ctx();
 	tools_obs_init(&o);
 	cr_assert_eq(fx_call(&o, c, "view", "{\"path\":\"a.txt\"}"), 0);
-	cr_assert(strstr(OBS_TEXT(o), "     1\tone\n     2\ttwo\n     3\tthree\n     4\tfour\n"), "%s", OBS_TEXT(o));
+	cr_assert_str_eq(OBS_TEXT(o), "Here's the result of running `cat -n` on a.txt:\n"
+				     "     1\tone\n     2\ttwo\n     3\tthree\n     4\tfour\n");
 	tools_obs_release(&o);
 	tools_obs_init(&o);
 	cr_assert_eq(fx_call(&o, c, "view", "{\"path\":\"a.txt\",\"view_range\":[2,3]}"), 0);
-	cr_assert_str_eq(OBS_TEXT(o), "     2\ttwo\n     3\tthree\n");
+	cr_assert_str_eq(OBS_TEXT(o), "Here's the result of running `cat -n` on a.txt:\n     2\ttwo\n     3\tthree\n");
 	tools_obs_release(&o);
 	tools_obs_init(&o);
 	cr_assert_eq(fx_call(&o, c, "view", "{\"path\":\"a.txt\",\"view_range\":[3,-1]}"), 0);
-	cr_assert_str_eq(OBS_TEXT(o), "     3\tthree\n     4\tfour\n");
+	cr_assert_str_eq(OBS_TEXT(o), "Here's the result of running `cat -n` on a.txt:\n     3\tthree\n     4\tfour\n");
 	tools_obs_release(&o);
 	tools_obs_init(&o);
 	cr_assert_lt(fx_call(&o, c, "view", "{\"path\":\"a.txt\",\"view_range\":[9,10]}"), 0);
 	cr_assert(o.is_error);
-	cr_assert(strstr(OBS_TEXT(o), "start 9 is outside 'a.txt', which has 4 lines"), "%s", OBS_TEXT(o));
+	cr_assert(strstr(OBS_TEXT(o), "Invalid `view_range`: [9, 10]. Its first element `9` should be within the range of "
+				  "lines of the file: [1, 4]"),
+		  "%s", OBS_TEXT(o));
 	tools_obs_release(&o);
 	tools_obs_init(&o);
 	cr_assert_lt(fx_call(&o, c, "view", "{\"path\":\"a.txt\",\"view_range\":[3,2]}"), 0);
-	cr_assert(strstr(OBS_TEXT(o), "end 2 must be -1"), "%s", OBS_TEXT(o));
+	cr_assert(strstr(OBS_TEXT(o), "Its second element `2` should be larger or equal than its first `3`"), "%s",
+		  OBS_TEXT(o));
 	tools_obs_release(&o);
 	tools_obs_init(&o);
 	cr_assert_lt(fx_call(&o, c, "view", "{\"path\":\"a.txt\",\"view_range\":[1]}"), 0);
@@ -78,13 +82,14 @@ Test(editor, view_errors_binary_crlf_nonutf8_and_huge)
 	tools_obs_release(&o);
 	tools_obs_init(&o);
 	cr_assert_eq(fx_call(&o, c, "view", "{\"path\":\"l.txt\"}"), 0);
-	cr_assert_str_eq(OBS_TEXT(o), "     1\tcaf\\xE9\n     2\tna\xC3\xAFve\n");
+	cr_assert_str_eq(OBS_TEXT(o), "Here's the result of running `cat -n` on l.txt:\n     1\tcaf\\xE9\n     2\tna\xC3\xAFve\n");
 	tools_obs_release(&o);
 	tools_obs_init(&o);
 	cr_assert_eq(fx_call(&o, c, "view", "{\"path\":\"huge.txt\"}"), 0);
 	cr_assert(o.truncated);
-	cr_assert(strstr(OBS_TEXT(o), "use view_range ["), "%s", OBS_TEXT(o) + o.text.len - 200);
-	cr_assert_leq(o.text.len, 16100);
+	cr_assert(strstr(OBS_TEXT(o), "lines 1-1029 of 200000. View the rest with view_range [1030, 200000]"), "%s",
+		  OBS_TEXT(o) + o.text.len - 200);
+	cr_assert_leq(o.text.len, 16000);
 	tools_obs_release(&o);
 	tools_obs_init(&o);
 	cr_assert_lt(fx_call(&o, c, "view", "{\"path\":\"nope.txt\"}"), 0);
@@ -160,7 +165,7 @@ Test(editor, str_replace_once_keeps_crlf_and_final_newline)
 	expect_file("w.py", crlf, strlen(crlf));
 	tools_obs_init(&o);
 	cr_assert_lt(fx_call(&o, c, "undo_edit", "{\"path\":\"w.py\"}"), 0);
-	cr_assert(strstr(OBS_TEXT(o), "no edit of 'w.py' to undo"), "%s", OBS_TEXT(o));
+	cr_assert(strstr(OBS_TEXT(o), "No edit history found for w.py"), "%s", OBS_TEXT(o));
 	tools_obs_release(&o);
 	tools_ctx_free(c);
 }
@@ -193,7 +198,9 @@ Test(editor, str_replace_zero_and_many_matches_explain)
 	tools_obs_init(&o);
 	cr_assert_eq(fx_call(&o, c, "str_replace", "{\"path\":\"m.py\",\"old_str\":\"x = 1\",\"new_str\":\"x = 2\"}"), 0);
 	cr_assert(o.is_error);
-	cr_assert(strstr(OBS_TEXT(o), "occurs 2 times in 'm.py', at lines 2, 6"), "%s", OBS_TEXT(o));
+	cr_assert(strstr(OBS_TEXT(o), "No replacement was performed. Multiple occurrences of old_str `x = 1` in lines [2, 6]. "
+				  "Please ensure it is unique"),
+		  "%s", OBS_TEXT(o));
 	cr_assert_eq(json_array_size(o.files), 0);
 	tools_obs_release(&o);
 	tools_obs_init(&o);
@@ -288,7 +295,9 @@ Test(editor, insert_positions_and_final_newline)
 	expect_file("j.txt", "a\r\nm1\r\nm2\r\nb\r\n", 14);
 	tools_obs_init(&o);
 	cr_assert_lt(fx_call(&o, c, "insert", "{\"path\":\"j.txt\",\"insert_line\":9,\"new_str\":\"x\"}"), 0);
-	cr_assert(strstr(OBS_TEXT(o), "insert_line 9 is outside 'j.txt': give 0"), "%s", OBS_TEXT(o));
+	cr_assert(strstr(OBS_TEXT(o), "Invalid `insert_line` parameter: 9. It should be within the range of lines of the "
+				  "file: [0, 4]"),
+		  "%s", OBS_TEXT(o));
 	tools_obs_release(&o);
 	tools_obs_init(&o);
 	cr_assert_lt(fx_call(&o, c, "insert", "{\"path\":\"j.txt\",\"insert_line\":-1,\"new_str\":\"x\"}"), 0);
@@ -311,7 +320,7 @@ Test(editor, create_then_undo_removes_and_symlinks)
 	c = fx_ctx();
 	tools_obs_init(&o);
 	cr_assert_eq(fx_call(&o, c, "create", "{\"path\":\"d/e/n.py\",\"file_text\":\"x = 1\\n\"}"), 0);
-	cr_assert(strstr(OBS_TEXT(o), "Created d/e/n.py (1 lines)"), "%s", OBS_TEXT(o));
+	cr_assert(strstr(OBS_TEXT(o), "File created successfully at: d/e/n.py (1 lines)"), "%s", OBS_TEXT(o));
 	tools_obs_release(&o);
 	expect_file("d/e/n.py", "x = 1\n", 6);
 	tools_obs_init(&o);

@@ -295,3 +295,146 @@ Test(git, clone_and_status)
 	pl_buf_release(&repo);
 	pl_buf_release(&dest);
 }
+
+/* Each git helper initialises libgit2 and shuts it down around what it
+ * opened, so they work in any order, with or without a context holding
+ * libgit2 open, and their errors carry libgit2's message (read before the
+ * shutdown). */
+Test(git, helpers_pair_libgit2_init_and_shutdown)
+{
+	pl_buf repo = PL_BUF_INIT, patch = PL_BUF_INIT;
+	json_t *st = NULL;
+	tools_ctx *c = NULL;
+	tools_obs o;
+	pl_err err = { 0 };
+	int round;
+
+	make_base_repo();
+	pl_path_join(&repo, fx_root.ptr, "repo");
+	fx_puts("repo/a.txt", "changed\n");
+	for (round = 0; round < 2; round++) {
+		/* round 0 with a context holding libgit2 open, round 1 without */
+		if (round == 0)
+			cr_assert_eq(tools_ctx_new(&c, repo.ptr, NULL, &err), 0, "%s", err.msg);
+		cr_assert_eq(tools_git_status(&st, repo.ptr, &err), 0, "%s", err.msg);
+		cr_assert_eq(json_array_size(st), 1);
+		json_decref(st);
+		st = NULL;
+		pl_buf_reset(&patch);
+		cr_assert_eq(tools_git_patch(&patch, NULL, repo.ptr, NULL, &err), 0, "%s", err.msg);
+		cr_assert(strstr(patch.ptr, "+changed"), "%s", patch.ptr);
+		cr_assert_lt(tools_git_status(&st, fx_root.ptr, &err), 0);
+		cr_assert(strstr(err.msg, "could not find repository"), "%s", err.msg);
+		cr_assert_lt(tools_git_patch(&patch, NULL, fx_root.ptr, NULL, &err), 0);
+		cr_assert(strstr(err.msg, "could not find repository"), "%s", err.msg);
+		if (c) {
+			/* the context's repository still works after the helpers */
+			tools_obs_init(&o);
+			cr_assert_eq(fx_call(&o, c, "diff", "{}"), 0, "%s", o.text.ptr);
+			cr_assert(strstr(o.text.ptr, "+changed"), "%s", o.text.ptr);
+			tools_obs_release(&o);
+			tools_ctx_free(c);
+			c = NULL;
+		}
+	}
+	pl_buf_release(&repo);
+	pl_buf_release(&patch);
+}
+
+/* #12.9: after the agent commits, status compares with the base as diff
+ * and submit do (it compared with HEAD and said "No changes" while the
+ * patch held the commit). */
+Test(git, status_diff_and_submit_agree_after_a_commit)
+{
+	pl_buf repo = PL_BUF_INIT;
+	tools_ctx *c = NULL;
+	tools_obs o;
+	pl_err err = { 0 };
+
+	make_base_repo();
+	pl_path_join(&repo, fx_root.ptr, "repo");
+	cr_assert_eq(tools_ctx_new(&c, repo.ptr, NULL, &err), 0, "%s", err.msg);
+	fx_puts("repo/a.txt", "alpha\nBETA\ngamma\n");
+	cr_assert_eq(fx_sh(NULL, "cd repo && git add -A && git commit -qm 'agent commit'"), 0);
+	o = fx_obs(c, "status", "{}");
+	cr_assert_not(o.is_error, "%s", o.text.ptr);
+	cr_assert(strstr(o.text.ptr, "modified   a.txt\n"), "%s", o.text.ptr);
+	cr_assert(strstr(o.text.ptr, "has moved since the base commit"), "%s", o.text.ptr);
+	tools_obs_release(&o);
+	o = fx_obs(c, "submit", "{}");
+	cr_assert(o.finished);
+	cr_assert(strstr(json_string_value(json_object_get(o.data, "patch")), "+BETA"), "%s", o.text.ptr);
+	tools_obs_release(&o);
+	tools_ctx_free(c);
+	pl_buf_release(&repo);
+}
+
+/* #12.9: an empty patch is refused once with a warning; a second submit
+ * hands it in; allow_empty_submit hands it in at once. */
+Test(git, submit_refuses_an_empty_patch_once)
+{
+	pl_buf repo = PL_BUF_INIT;
+	tools_ctx *c = NULL;
+	tools_ctx_opts opts = { 0 };
+	tools_obs o;
+	pl_err err = { 0 };
+
+	make_base_repo();
+	pl_path_join(&repo, fx_root.ptr, "repo");
+	cr_assert_eq(tools_ctx_new(&c, repo.ptr, NULL, &err), 0, "%s", err.msg);
+	o = fx_obs(c, "submit", "{}");
+	cr_assert_not(o.finished);
+	cr_assert(o.is_error);
+	cr_assert(strstr(o.text.ptr, "the patch is EMPTY"), "%s", o.text.ptr);
+	cr_assert(strstr(o.text.ptr, "call submit again"), "%s", o.text.ptr);
+	tools_obs_release(&o);
+	o = fx_obs(c, "submit", "{}");
+	cr_assert(o.finished, "%s", o.text.ptr);
+	cr_assert_not(o.is_error);
+	tools_obs_release(&o);
+	tools_ctx_free(c);
+	opts.allow_empty_submit = true;
+	cr_assert_eq(tools_ctx_new(&c, repo.ptr, &opts, &err), 0, "%s", err.msg);
+	o = fx_obs(c, "submit", "{}");
+	cr_assert(o.finished, "%s", o.text.ptr);
+	tools_obs_release(&o);
+	tools_ctx_free(c);
+	pl_buf_release(&repo);
+}
+
+/* #12.5: submit lists the files of this session that the patch leaves out
+ * because git ignores them (an editor file, a command's file), and not
+ * the ignored files that were there before. */
+Test(git, submit_lists_what_it_left_out)
+{
+	pl_buf repo = PL_BUF_INIT;
+	tools_ctx *c = NULL;
+	tools_obs o;
+	pl_err err = { 0 };
+	const json_t *left;
+
+	make_base_repo();
+	fx_puts("repo/old.log", "from before\n");
+	pl_path_join(&repo, fx_root.ptr, "repo");
+	cr_assert_eq(fx_sh(NULL, "cd repo && echo build/ >> .gitignore && git add -A && git commit -qm ignore"), 0);
+	/* file times have a coarse clock on some file systems: the files made
+	 * before the context must be older than it */
+	cr_assert_eq(fx_sh(NULL, "touch -d '2 minutes ago' repo/old.log"), 0);
+	cr_assert_eq(tools_ctx_new(&c, repo.ptr, NULL, &err), 0, "%s", err.msg);
+	o = fx_obs(c, "create", "{\"path\":\"build/fix.py\",\"file_text\":\"x = 1\\n\"}");
+	cr_assert_not(o.is_error, "%s", o.text.ptr);
+	tools_obs_release(&o);
+	fx_puts("repo/run.log", "from a command\n");
+	fx_puts("repo/a.txt", "changed\n");
+	o = fx_obs(c, "submit", "{}");
+	cr_assert(o.finished, "%s", o.text.ptr);
+	cr_assert(strstr(o.text.ptr, "Left out of the patch because git ignores them"), "%s", o.text.ptr);
+	cr_assert(strstr(o.text.ptr, "  build/\n"), "%s", o.text.ptr);
+	cr_assert(strstr(o.text.ptr, "  run.log\n"), "%s", o.text.ptr);
+	cr_assert_null(strstr(o.text.ptr, "old.log"), "%s", o.text.ptr);
+	left = json_object_get(o.data, "left_out");
+	cr_assert_eq(json_array_size(left), 2, "%s", o.text.ptr);
+	tools_obs_release(&o);
+	tools_ctx_free(c);
+	pl_buf_release(&repo);
+}

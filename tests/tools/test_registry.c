@@ -100,16 +100,22 @@ Test(registry, ctx_errors)
 	tools_ctx_free(NULL);
 }
 
-Test(registry, glob_match)
+/* tools/tools.h is what other modules and installed programs see: no
+ * libgit2 or tree-sitter type, no header of theirs, and no helper that
+ * hands out a libgit2 object (an outside caller could not free it). */
+Test(registry, public_header_exposes_no_libgit2)
 {
-	cr_assert(tools_glob_match("*.c", "src/a.c"));
-	cr_assert_not(tools_glob_match("*.c", "src/a.cc"));
-	cr_assert(tools_glob_match("src/*.c", "src/a.c"));
-	cr_assert_not(tools_glob_match("src/*.c", "src/x/a.c"));
-	cr_assert(tools_glob_match("src/**/*.c", "src/x/y/a.c"));
-	cr_assert(tools_glob_match("src/**/*.c", "src/a.c"));
-	cr_assert(tools_glob_match("*.{c,h}", "a/b.h"));
-	cr_assert(tools_glob_match("test_?.py", "t/test_1.py"));
-	cr_assert(tools_glob_match("[ab]*.go", "b1.go"));
-	cr_assert_not(tools_glob_match("[!ab]*.go", "b1.go"));
+	const char *root = getenv("PLAIT_ROOT");
+	pl_buf h = PL_BUF_INIT, p = PL_BUF_INIT;
+
+	cr_assert_not_null(root, "PLAIT_ROOT is not set (run the tests through make test)");
+	pl_path_join(&p, root, "tools/tools.h");
+	cr_assert_eq(pl_file_read(&h, p.ptr, 0, NULL), 0, "%s", p.ptr);
+	cr_assert_null(strstr(h.ptr, "git_repository"), "tools.h names git_repository");
+	cr_assert_null(strstr(h.ptr, "#include <git2"), "tools.h includes libgit2");
+	cr_assert_null(strstr(h.ptr, "#include \"tools/git2"), "tools.h includes tools/git2.h");
+	cr_assert_null(strstr(h.ptr, "tools_git_open"), "tools.h declares tools_git_open");
+	cr_assert_null(strstr(h.ptr, "struct git_"), "tools.h names a libgit2 struct");
+	pl_buf_release(&h);
+	pl_buf_release(&p);
 }

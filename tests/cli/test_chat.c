@@ -1,0 +1,282 @@
+/* `plait chat` in a real terminal: tmux runs it, the test sends keys and
+ * reads the screen, a scripted model answers on loopback.  A question, an
+ * edit approved, /diff, /undo, another edit, /rewind, Ctrl-C during an
+ * answer, /cost, /quit; then --continue restores the conversation. */
+#include <criterion/criterion.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tests/script_server.h"
+#include "tests/shell.h"
+
+static pl_buf tmp = PL_BUF_INIT;
+static pl_buf repo = PL_BUF_INIT;
+static char sock[64];
+static ss_server srv;
+
+static void setup(void)
+{
+	cr_assert_eq(pl_mkdtemp(&tmp, "plait-test-chat", NULL), 0);
+	pl_path_join(&repo, tmp.ptr, "repo");
+	cr_assert_eq(test_sh(NULL,
+			     "set -e; mkdir -p '%s' && cd '%s' && "
+			     "printf 'def add(a, b):\\n    return a - b\\n' > calc.py && "
+			     "export GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@t GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@t "
+			     "GIT_CONFIG_NOSYSTEM=1 HOME=/nonexistent && git init -q && git add -A && git commit -qm init",
+			     repo.ptr, repo.ptr),
+		     0);
+	snprintf(sock, sizeof(sock), "plait-test-%d", (int)getpid());
+	cr_assert(ss_start(&srv));
+}
+
+static void teardown(void)
+{
+	test_sh(NULL, "tmux -L %s kill-server >/dev/null 2>&1", sock);
+	ss_stop(&srv);
+	pl_rm_rf(tmp.ptr, NULL);
+	pl_buf_release(&tmp);
+	pl_buf_release(&repo);
+}
+
+TestSuite(chat_cmd, .init = setup, .fini = teardown, .timeout = 180);
+
+/* Between two looks at the screen (a poll with a deadline, not a wait). */
+static void nap(void)
+{
+	struct timespec ts = { 0, 50000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static void screen(pl_buf *out, const char *session)
+{
+	pl_buf_reset(out);
+	test_sh(out, "tmux -L %s capture-pane -p -J -S -300 -t %s 2>/dev/null", sock, session);
+}
+
+/* Waits until the screen shows needle (30 s at most); the screen in out. */
+static void wait_screen(pl_buf *out, const char *session, const char *needle)
+{
+	double end = ss_now() + 30;
+
+	for (;;) {
+		screen(out, session);
+		if (strstr(out->ptr, needle))
+			return;
+		cr_assert_lt(ss_now(), end, "the screen never showed '%s':\n%s", needle, out->ptr);
+		nap();
+	}
+}
+
+/* Counts of needle on the screen. */
+static int count(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
+static void keys(const char *session, const char *text)
+{
+	cr_assert_eq(test_sh(NULL, "tmux -L %s send-keys -t %s -l '%s'", sock, session, text), 0);
+	cr_assert_eq(test_sh(NULL, "tmux -L %s send-keys -t %s Enter", sock, session), 0);
+}
+
+static void start(const char *session, const char *extra)
+{
+	cr_assert_eq(test_sh(NULL,
+			     "tmux -L %s new-session -d -s %s -x 160 -y 50 "
+			     "\"env HOME='%s' XDG_CONFIG_HOME='%s/xdg' TERM=screen '%s' chat --repo '%s' --backend openai "
+			     "--api-base http://127.0.0.1:%d --api-model scripted %s; echo '[exit '\\$?']'; exec cat\"",
+			     sock, session, tmp.ptr, tmp.ptr, test_plait_bin(), repo.ptr, srv.port, extra),
+		     0);
+}
+
+static char *calc(void)
+{
+	pl_buf p = PL_BUF_INIT, b = PL_BUF_INIT;
+
+	pl_path_join(&p, repo.ptr, "calc.py");
+	cr_assert_eq(pl_file_read(&b, p.ptr, 0, NULL), 0);
+	pl_buf_release(&p);
+	return pl_buf_detach(&b, NULL);
+}
+
+static const ss_call fix = { "str_replace",
+			     "{\"path\": \"calc.py\", \"old_str\": \"return a - b\", \"new_str\": \"return a + b\"}" };
+
+Test(chat_cmd, a_session_in_a_real_terminal)
+{
+	pl_buf s = PL_BUF_INIT, o = PL_BUF_INIT;
+	ss_resp held;
+	json_t *req;
+	char *f;
+	int prompts;
+
+	if (test_sh(NULL, "command -v tmux >/dev/null") != 0)
+		cr_skip_test("tmux is not installed (make deps installs it)");
+	start("chat", "");
+	wait_screen(&s, "chat", "plait> ");
+	cr_assert(strstr(s.ptr, "approval ask"), "%s", s.ptr);
+
+	/* a question */
+	ss_push(&srv, ss_openai_stream("add() returns a - b: it subtracts.", NULL, 0, NULL, 100, 10));
+	keys("chat", "What does add do?");
+	wait_screen(&s, "chat", "it subtracts.");
+
+	/* an edit, approved */
+	ss_push(&srv, ss_openai_stream("I will fix it.", &fix, 1, NULL, 200, 20));
+	ss_push(&srv, ss_openai_stream("Fixed: add now adds.", NULL, 0, NULL, 300, 10));
+	keys("chat", "Fix add");
+	wait_screen(&s, "chat", "[y]es / [n]o (reason) / [a]lways?");
+	cr_assert(strstr(s.ptr, "Allow str_replace on calc.py?"), "%s", s.ptr);
+	cr_assert(strstr(s.ptr, "-return a - b"), "%s", s.ptr);
+	f = calc();
+	cr_assert(strstr(f, "a - b"), "the file changed before the approval");
+	free(f);
+	keys("chat", "y");
+	wait_screen(&s, "chat", "Fixed: add now adds.");
+	cr_assert(strstr(s.ptr, "● str_replace calc.py"), "%s", s.ptr);
+	cr_assert(strstr(s.ptr, "-    return a - b\n+    return a + b"), "the edit's diff: %s", s.ptr);
+	f = calc();
+	cr_assert(strstr(f, "a + b"), "%s", f);
+	free(f);
+
+	/* /diff, /undo */
+	keys("chat", "/diff");
+	wait_screen(&s, "chat", "diff --git a/calc.py b/calc.py");
+	keys("chat", "/undo");
+	wait_screen(&s, "chat", "undid str_replace calc.py");
+	f = calc();
+	cr_assert(strstr(f, "a - b"), "/undo left %s", f);
+	free(f);
+
+	/* another edit, always allowed; then /rewind to before it */
+	ss_push(&srv, ss_openai_stream(NULL, &fix, 1, NULL, 400, 20));
+	ss_push(&srv, ss_openai_stream("Fixed again.", NULL, 0, NULL, 500, 10));
+	keys("chat", "Fix it for good");
+	wait_screen(&s, "chat", "[a]lways?");
+	keys("chat", "a");
+	wait_screen(&s, "chat", "Fixed again.");
+	cr_assert(strstr(s.ptr, "(approval mode now auto-edit)"), "%s", s.ptr);
+	f = calc();
+	cr_assert(strstr(f, "a + b"));
+	free(f);
+	keys("chat", "/rewind");
+	wait_screen(&s, "chat", "/rewind N goes back");
+	cr_assert(strstr(s.ptr, "  3  Fix it for good"), "%s", s.ptr);
+	keys("chat", "/rewind 3");
+	wait_screen(&s, "chat", "rewound to before turn 3");
+	f = calc();
+	cr_assert(strstr(f, "a - b"), "/rewind left %s", f);
+	free(f);
+
+	/* Ctrl-C while the answer streams */
+	held = ss_openai_stream("Let me think about it carefully.", NULL, 0, NULL, 600, 10);
+	held.gate_after = 2;
+	ss_push(&srv, held);
+	keys("chat", "Explain add in depth");
+	cr_assert(ss_wait_gate(&srv, 30));
+	wait_screen(&s, "chat", "Let me think ab");
+	prompts = count(s.ptr, "plait> ");
+	cr_assert_eq(test_sh(NULL, "tmux -L %s send-keys -t chat C-c", sock), 0);
+	wait_screen(&s, "chat", "[cancelled]");
+	cr_assert(ss_wait_client_left(&srv, 30), "the request was not abandoned");
+	for (double end = ss_now() + 30; count(s.ptr, "plait> ") <= prompts; nap()) {
+		cr_assert_lt(ss_now(), end, "no prompt after Ctrl-C:\n%s", s.ptr);
+		screen(&s, "chat");
+	}
+	ss_open_gate(&srv);
+
+	keys("chat", "/cost");
+	wait_screen(&s, "chat", "model calls");
+	cr_assert(strstr(s.ptr, "5 model calls"), "%s", s.ptr);
+	keys("chat", "/quit");
+	wait_screen(&s, "chat", "[exit 0]");
+
+	/* --continue: the conversation as it was after the rewind */
+	start("again", "--continue");
+	wait_screen(&s, "again", "resumed: ");
+	cr_assert(strstr(s.ptr, "> What does add do?"), "%s", s.ptr);
+	cr_assert(strstr(s.ptr, "add() returns a - b: it subtracts."), "%s", s.ptr);
+	cr_assert(strstr(s.ptr, "> Fix add"), "%s", s.ptr);
+	cr_assert_null(strstr(s.ptr, "Fix it for good"), "a rewound turn came back:\n%s", s.ptr);
+	ss_push(&srv, ss_openai_stream("Glad to help.", NULL, 0, NULL, 700, 10));
+	keys("again", "Thanks");
+	wait_screen(&s, "again", "Glad to help.");
+	req = ss_request_json(&srv, ss_requests(&srv) - 1);
+	pl_json_dump(&o, req, false);
+	cr_assert(strstr(o.ptr, "What does add do?") && strstr(o.ptr, "Fixed: add now adds."), "%s", o.ptr);
+	cr_assert(strstr(o.ptr, "Explain add in depth") && strstr(o.ptr, "[interrupted by the user]"), "%s", o.ptr);
+	cr_assert_null(strstr(o.ptr, "Fix it for good"), "%s", o.ptr);
+	json_decref(req);
+	keys("again", "/quit");
+	wait_screen(&s, "again", "[exit 0]");
+	pl_buf_release(&s);
+	pl_buf_release(&o);
+}
+
+Test(chat_cmd, usage_errors_and_a_piped_session)
+{
+	pl_buf e = PL_BUF_INIT, a = PL_BUF_INIT;
+	test_run r;
+
+	pl_buf_printf(&e, "HOME='%s' XDG_CONFIG_HOME='%s/xdg'", tmp.ptr, tmp.ptr);
+	r = test_plait(tmp.ptr, e.ptr, "chat --continue --resume");
+	cr_assert_eq(r.status, 2);
+	cr_assert(strstr(r.err.ptr, "do not go together"), "%s", r.err.ptr);
+	test_run_release(&r);
+	pl_buf_printf(&a, "chat --repo '%s' --backend openai --api-model m --api-base http://127.0.0.1:%d --continue", repo.ptr,
+		      srv.port);
+	r = test_plait(tmp.ptr, e.ptr, a.ptr);
+	cr_assert_eq(r.status, 2);
+	cr_assert(strstr(r.err.ptr, "no saved session for"), "%s", r.err.ptr);
+	test_run_release(&r);
+	r = test_plait(tmp.ptr, e.ptr, "chat --repo /proc/self/nothing");
+	cr_assert_eq(r.status, 2);
+	test_run_release(&r);
+	r = test_plait(tmp.ptr, e.ptr, "chat --approval sometimes --backend openai --api-model m");
+	cr_assert_eq(r.status, 2);
+	cr_assert(strstr(r.err.ptr, "--approval: \"tools.approval\" must be one of ask, auto-edit, full-auto, read-only"),
+		  "%s", r.err.ptr);
+	test_run_release(&r);
+
+	/* standard input that is not a terminal: lines in, answers out, no colour */
+	ss_push(&srv, ss_openai("It adds two numbers, wrongly.", NULL, 0, NULL, 10, 5));
+	pl_buf_reset(&a);
+	cr_assert_eq(test_sh(NULL, "printf 'What is add?\\n/frob\\n/cost\\n' > '%s/input'", tmp.ptr), 0);
+	pl_buf_printf(&a, "chat --repo '%s' --backend openai --api-model m --api-base http://127.0.0.1:%d --approval read-only "
+			  "< '%s/input'",
+		      repo.ptr, srv.port, tmp.ptr);
+	r = test_plait(tmp.ptr, e.ptr, a.ptr);
+	cr_assert_eq(r.status, 0, "%s", r.err.ptr);
+	cr_assert(strstr(r.out.ptr, "It adds two numbers, wrongly."), "%s", r.out.ptr);
+	cr_assert(strstr(r.out.ptr, "unknown command /frob"), "%s", r.out.ptr);
+	cr_assert(strstr(r.out.ptr, "1 model calls"), "%s", r.out.ptr);
+	cr_assert_null(strstr(r.out.ptr, "\033["), "colour on a pipe");
+	test_run_release(&r);
+
+	/* --resume lists the saved sessions and resumes the one chosen */
+	cr_assert_eq(test_sh(NULL, "printf '1\\n/cost\\n' > '%s/input2'", tmp.ptr), 0);
+	pl_buf_reset(&a);
+	pl_buf_printf(&a, "chat --repo '%s' --backend openai --api-model m --api-base http://127.0.0.1:%d --resume "
+			  "< '%s/input2'",
+		      repo.ptr, srv.port, tmp.ptr);
+	r = test_plait(tmp.ptr, e.ptr, a.ptr);
+	cr_assert_eq(r.status, 0, "%s", r.err.ptr);
+	cr_assert(strstr(r.out.ptr, " 1  ") && strstr(r.out.ptr, "1 turns  What is add?"), "%s", r.out.ptr);
+	cr_assert(strstr(r.out.ptr, "resumed: 1 turns"), "%s", r.out.ptr);
+	cr_assert(strstr(r.out.ptr, "> What is add?\nIt adds two numbers, wrongly."), "%s", r.out.ptr);
+	cr_assert(strstr(r.out.ptr, "1 model calls"), "usage came back: %s", r.out.ptr);
+	test_run_release(&r);
+	pl_buf_reset(&a);
+	pl_buf_printf(&a, "chat --repo '%s' --backend openai --api-model m --resume nope", repo.ptr);
+	r = test_plait(tmp.ptr, e.ptr, a.ptr);
+	cr_assert_eq(r.status, 2);
+	cr_assert(strstr(r.err.ptr, "no saved session 'nope'"), "%s", r.err.ptr);
+	test_run_release(&r);
+	pl_buf_release(&e);
+	pl_buf_release(&a);
+}

@@ -1,0 +1,83 @@
+/* ctx.c - the tool context: the repository root, its git repository and
+ * base commit, the options, and the state each tool keeps between calls. */
+#define _GNU_SOURCE
+#include "tools/internal.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+int tools_ctx_new(tools_ctx **out, const char *root, const tools_ctx_opts *opts, pl_err *err)
+{
+	tools_ctx *c;
+	char real[PATH_MAX];
+	int rc = 0;
+
+	if (!realpath(root, real))
+		return pl_err_sys(err, PL_ENOTFOUND, "repository root '%s'", root);
+	if (!pl_dir_exists(real))
+		return pl_err_set(err, PL_EINVAL, "repository root '%s' is not a directory", root);
+	if ((rc = tools__git2_init(err)) < 0)
+		return rc;
+	c = pl_xcalloc(1, sizeof(*c));
+	c->root = pl_xstrdup(real);
+	c->max_output = opts && opts->max_output ? opts->max_output : 16000;
+	c->log = opts ? opts->log : NULL;
+	c->allow_empty_submit = opts && opts->allow_empty_submit;
+	clock_gettime(CLOCK_REALTIME, &c->opened);
+	if (opts && opts->sandbox_profile)
+		c->sandbox_profile = pl_xstrdup(opts->sandbox_profile);
+	if (git_repository_open_ext(&c->repo, real, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) == 0) {
+		git_object *obj = NULL;
+		const char *base = opts && opts->base ? opts->base : "HEAD";
+		if (git_revparse_single(&obj, c->repo, base) == 0) {
+			git_object *commit = NULL;
+			if (git_object_peel(&commit, obj, GIT_OBJECT_COMMIT) == 0) {
+				git_oid_tostr(c->base, sizeof(c->base), git_object_id(commit));
+				git_object_free(commit);
+			}
+			git_object_free(obj);
+		} else if (opts && opts->base) {
+			rc = tools__git_error(err, PL_ENOTFOUND, opts->base);
+			goto done;
+		}
+		if (opts && opts->cache_dir)
+			c->cache_dir = pl_xstrdup(opts->cache_dir);
+		else {
+			pl_buf b = PL_BUF_INIT;
+			pl_path_join(&b, git_repository_path(c->repo), "plait-cache");
+			c->cache_dir = pl_buf_detach(&b, NULL);
+		}
+	} else {
+		c->repo = NULL;
+		if (opts && opts->cache_dir)
+			c->cache_dir = pl_xstrdup(opts->cache_dir);
+	}
+done:
+	if (rc < 0) {
+		tools_ctx_free(c);
+		return rc;
+	}
+	*out = c;
+	return 0;
+}
+
+void tools_ctx_free(tools_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	/* each tool's state (the shell session among them) before the
+	 * repository and libgit2 it may still use */
+	tools__state_release_all(ctx);
+	git_repository_free(ctx->repo);
+	git_libgit2_shutdown();
+	free(ctx->sandbox_profile);
+	free(ctx->cache_dir);
+	free(ctx->root);
+	free(ctx);
+}
+
+const char *tools_ctx_root(const tools_ctx *ctx)
+{
+	return ctx->root;
+}

@@ -451,3 +451,32 @@ Test(mounts, a_bind_source_through_a_symlink_left_in_the_work_directory_is_refus
 	pl_buf_release(&after);
 	pl_buf_release(&inner);
 }
+
+Test(mounts, run_is_the_sandboxs_own_and_net_keeps_a_resolv_conf_that_leads_there)
+{
+	pl_buf root = PL_BUF_INIT;
+	sbx_config cfg;
+	sbx_result r;
+
+	/* systemd-resolved's layout: /etc/resolv.conf -> the stub in /run */
+	make_image(&root);
+	cr_assert_eq(test_sh(NULL,
+			     "cd '%s' && mkdir -p run/systemd/resolve && echo 'nameserver 127.0.0.53' > "
+			     "run/systemd/resolve/stub-resolv.conf && echo pid > run/daemon.pid && "
+			     "ln -s ../run/systemd/resolve/stub-resolv.conf etc/resolv.conf",
+			     root.ptr),
+		     0);
+	sbx_config_init(&cfg);
+	sbx_config_set_rootfs(&cfg, root.ptr);
+	sbx_config_add_bind(&cfg, "/usr", NULL, true);
+	run_sh(&r, &cfg, "ls -A /run | tr '\\n' ' '; cat /etc/resolv.conf 2>/dev/null || echo no-resolv");
+	cr_assert_str_eq(r.out.ptr, "lock no-resolv\n", "%s", r.err.ptr);
+	sbx_result_release(&r);
+	cfg.network = true;
+	run_sh(&r, &cfg, "ls -A /run | tr '\\n' ' '; cat /etc/resolv.conf");
+	cr_assert_eq(r.exit_code, 0, "%s", r.err.ptr);
+	cr_assert_str_eq(r.out.ptr, "lock systemd nameserver 127.0.0.53\n", "%s", r.err.ptr);
+	sbx_result_release(&r);
+	sbx_config_release(&cfg);
+	pl_buf_release(&root);
+}

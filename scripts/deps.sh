@@ -94,12 +94,20 @@ EOP
 NODE_DEST=.deps/node/node_modules
 node_missing=""
 node_todo=""
+redo="" # packages to unpack again: what npm nested inside them goes with them
 if [ $grammars_only = 0 ]; then
+	# deps.txt lists a package before the ones nested in it (sorted by path)
 	while read -r path ver integrity; do
 		[ -n "$path" ] || continue
-		if [ -f "$NODE_DEST/$path/.pinned" ] && [ "$(cat "$NODE_DEST/$path/.pinned")" = "$ver $integrity" ]; then
+		nested=0
+		for r in $redo; do
+			case $path in "$r"/node_modules/*) nested=1 ;; esac
+		done
+		if [ $nested = 0 ] && [ -f "$NODE_DEST/$path/.pinned" ] &&
+			[ "$(cat "$NODE_DEST/$path/.pinned")" = "$ver $integrity" ]; then
 			continue
 		fi
+		redo="$redo $path"
 		node_missing="$node_missing ${path##*node_modules/}@$ver"
 		node_todo="$node_todo$path $ver $integrity
 "

@@ -14,7 +14,9 @@
  *   args.c      cli_args (options), cli_parse_ids, cli_fail: what every
  *               command shares
  *   cmd_*.c     one file per command family: doctor, model, generate,
- *               tokenize, sandbox, tool, fix, chat, traj, config
+ *               tokenize, sandbox, tool, mcp, fix, chat, traj, config
+ *   obs.c       a tool's observation as JSON (plait tool, plait mcp)
+ *   jsonrpc.c, mcp.c  JSON-RPC 2.0 and the MCP server of plait mcp (mcp.h)
  *   agent_opts.c the model options every agent command shares
  *   term.c      colours, diffs and event lines for a terminal
  *   edit.c      libedit, opened at first use (plait chat's line editor)
@@ -54,11 +56,20 @@ int cli_cmd_generate(int argc, char **argv, const cli_ctx *ctx);
 int cli_cmd_tokenize(int argc, char **argv, const cli_ctx *ctx);
 int cli_cmd_sandbox(int argc, char **argv, const cli_ctx *ctx);
 int cli_cmd_tool(int argc, char **argv, const cli_ctx *ctx);
+int cli_cmd_mcp(int argc, char **argv, const cli_ctx *ctx);
 int cli_cmd_fix(int argc, char **argv, const cli_ctx *ctx);
 int cli_cmd_chat(int argc, char **argv, const cli_ctx *ctx);
 int cli_cmd_traj(int argc, char **argv, const cli_ctx *ctx);
 int cli_cmd_config(int argc, char **argv, const cli_ctx *ctx);
 int cli_cmd_image(int argc, char **argv, const cli_ctx *ctx);
+
+/* ------------------------------------------------------------ observations */
+
+struct tools_obs;
+/* A tool's observation as JSON, tools_obs_json's fields, with each data
+ * string that is not valid UTF-8 (the exact bytes of a patch touching a
+ * Latin-1 file) given as KEY_base64 instead of KEY; new reference. */
+json_t *cli_obs_json(const struct tools_obs *obs);
 
 /* ------------------------------------------------------------ messages */
 

@@ -58,64 +58,6 @@ static const cli_opt tool_opts[] = {
 	{ NULL, 0, false, 0 },
 };
 
-static void base64(pl_buf *b, const unsigned char *s, size_t n)
-{
-	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t i;
-
-	for (i = 0; i + 2 < n; i += 3) {
-		pl_buf_putc(b, tab[s[i] >> 2]);
-		pl_buf_putc(b, tab[((s[i] & 3) << 4) | (s[i + 1] >> 4)]);
-		pl_buf_putc(b, tab[((s[i + 1] & 15) << 2) | (s[i + 2] >> 6)]);
-		pl_buf_putc(b, tab[s[i + 2] & 63]);
-	}
-	if (n - i == 1) {
-		pl_buf_putc(b, tab[s[i] >> 2]);
-		pl_buf_putc(b, tab[(s[i] & 3) << 4]);
-		pl_buf_puts(b, "==");
-	} else if (n - i == 2) {
-		pl_buf_putc(b, tab[s[i] >> 2]);
-		pl_buf_putc(b, tab[((s[i] & 3) << 4) | (s[i + 1] >> 4)]);
-		pl_buf_putc(b, tab[(s[i + 1] & 15) << 2]);
-		pl_buf_putc(b, '=');
-	}
-}
-
-/* JSON text must be UTF-8: a data string that is not (the exact bytes of
- * a patch touching a Latin-1 file) becomes KEY_base64. */
-static void make_printable(json_t *data)
-{
-	const char *key;
-	json_t *v;
-	void *tmp;
-
-	json_object_foreach_safe(data, tmp, key, v) {
-		json_t *check;
-		pl_buf b = PL_BUF_INIT, k = PL_BUF_INIT;
-		if (!json_is_string(v))
-			continue;
-		if ((check = json_stringn(json_string_value(v), json_string_length(v)))) {
-			json_decref(check);
-			continue;
-		}
-		base64(&b, (const unsigned char *)json_string_value(v), json_string_length(v));
-		pl_buf_printf(&k, "%s_base64", key);
-		pl_json_set(data, k.ptr, json_stringn(b.ptr, b.len));
-		json_object_del(data, key);
-		pl_buf_release(&b);
-		pl_buf_release(&k);
-	}
-}
-
-static json_t *obs_json(const tools_obs *obs)
-{
-	json_t *o = tools_obs_json(obs), *data = json_deep_copy(json_object_get(o, "data"));
-
-	make_printable(data);
-	pl_json_set(o, "data", data);
-	return o;
-}
-
 static void print_json(const json_t *v, bool pretty)
 {
 	pl_buf b = PL_BUF_INIT;
@@ -150,12 +92,12 @@ static void serve_line(tools_ctx *ctx, const char *line, size_t len)
 	if (!args || json_is_null(args))
 		args = empty = json_object(); /* no arguments: {} */
 	tools_call(&obs, ctx, name, args, &err);
-	answer = obs_json(&obs);
+	answer = cli_obs_json(&obs);
 	goto out;
 bad:
 	pl_buf_printf(&obs.text, "error: %s", err.msg);
 	obs.is_error = true;
-	answer = obs_json(&obs);
+	answer = cli_obs_json(&obs);
 	pl_json_set(answer, "error", json_string(err.msg));
 out:
 	{
@@ -286,7 +228,7 @@ int cli_cmd_tool(int argc, char **argv, const cli_ctx *cctx)
 	tools_obs_init(&obs);
 	tools_call(&obs, ctx, name, args, &err);
 	if (as_json) {
-		json_t *o = obs_json(&obs);
+		json_t *o = cli_obs_json(&obs);
 
 		print_json(o, true);
 		json_decref(o);

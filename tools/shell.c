@@ -82,7 +82,6 @@ static void make_mark(char out[40])
 static int shell_open(shell_state *sh, tools_ctx *ctx, pl_err *err)
 {
 	sbx_config c, *cfg = &c;
-	struct stat st;
 	int rc;
 
 	sbx_config_init(cfg);
@@ -91,14 +90,12 @@ static int shell_open(shell_state *sh, tools_ctx *ctx, pl_err *err)
 		pl_err_prefix(err, "bash: loading the sandbox profile");
 		return rc;
 	}
+	/* The repository is the work directory: as root, the sandbox runs as
+	 * a uid of its own that is never root, the repository's owner mapped
+	 * onto it (what the commands create belongs to the owner), and where
+	 * the sandbox's user could not reach the repository (/root/project) the
+	 * way to it is made (docs/SANDBOX.md, "Identity"). */
 	sbx_config_set_workdir(cfg, ctx->root);
-	/* Run as the repository's owner: as root the sandbox would otherwise
-	 * run as nobody, who cannot write the checkout the editor tools write,
-	 * and files the commands create belong to the checkout's owner. */
-	if (geteuid() == 0 && stat(ctx->root, &st) == 0) {
-		cfg->uid = st.st_uid;
-		cfg->gid = st.st_gid;
-	}
 	sh->timeout = cfg->limits.timeout > 0 ? cfg->limits.timeout : DEFAULT_TIMEOUT;
 	rc = sbx_session_open(&sh->session, cfg, err);
 	sbx_config_release(cfg);
@@ -425,7 +422,8 @@ const tools_def tools__def_bash = {
 	"stderr and exit code. The session lives across calls: the working directory carries over (a `cd` stays), "
 	"and so do exported environment variables (`export`, `source venv/bin/activate`), files in the "
 	"repository and in /tmp, and background processes; shell functions and variables that are not exported "
-	"do not. The repository is writable; the rest of the system is read-only and there is no network. Long "
+	"do not. The repository is writable, but not its .git (git reads history; commits, stashes and checkouts "
+	"fail); the rest of the system is read-only and there is no network. Long "
 	"output keeps its first and last lines. Commands cannot be interactive (stdin is empty): use flags like "
 	"-y, and `git --no-pager`. Set restart to true to start a fresh session.",
 	"{\"type\":\"object\",\"properties\":{"

@@ -6,6 +6,13 @@
 
 static pl_buf tmp = PL_BUF_INIT, root = PL_BUF_INIT;
 
+/* As root, the image's owner and the id the sandbox runs as (an image
+ * store's shifted root, outside the sandbox's own pool); unprivileged, the
+ * caller, who owns everything. */
+#define IMAGE_ID 2113933312u /* 0x7e000000 + 4096 */
+
+static unsigned image_owner(void) { return geteuid() == 0 ? IMAGE_ID : (unsigned)geteuid(); }
+
 static void setup(void)
 {
 	pl_err err = { 0 };
@@ -14,13 +21,14 @@ static void setup(void)
 	cr_assert_eq(pl_mkdtemp(&tmp, "plait-sbx-ovl", &err), 0, "%s", err.msg);
 	give_to_sandbox(tmp.ptr, 0755);
 	pl_path_join(&root, tmp.ptr, "rootfs");
-	/* an image root owned by the sandbox's user, as an image store's is
-	 * by the image user's (shifted) ids; the host's /usr bound in */
+	/* an image root owned by the id the sandbox runs as, as an image
+	 * store's is by the image user's (shifted) ids; the host's /usr bound
+	 * in */
 	pl_buf_printf(&cmd,
 		      "set -e; mkdir -p %s; cd %s; mkdir -p usr etc proc dev tmp; ln -s usr/bin bin; "
 		      "ln -s usr/lib lib; ln -s usr/lib64 lib64; echo image > etc/issue; echo bye > etc/gone; "
 		      "chown -R %u:%u . 2>/dev/null || true",
-		      root.ptr, root.ptr, (unsigned)sandbox_uid(), (unsigned)sandbox_uid());
+		      root.ptr, root.ptr, image_owner(), image_owner());
 	cr_assert_eq(host_sh(cmd.ptr), 0);
 	pl_buf_release(&cmd);
 }
@@ -42,7 +50,9 @@ static void run_in(sbx_result *r, const char *changes, const char *script)
 
 	sbx_config_init(&cfg);
 	sbx_config_set_rootfs(&cfg, root.ptr);
-	sbx_config_set_rootfs_overlay(&cfg, changes, 0, 0);
+	sbx_config_set_rootfs_overlay(&cfg, changes, geteuid() == 0 ? IMAGE_ID : 0, geteuid() == 0 ? 1 : 0);
+	if (geteuid() == 0)
+		cfg.uid = cfg.gid = IMAGE_ID;
 	sbx_config_add_bind(&cfg, "/usr", NULL, true);
 	sbx_config_add_bind(&cfg, "/usr", "/opt/missing/usr", true);
 	sbx_result_init(r);

@@ -244,13 +244,15 @@ Test(shell, refused_namespaces_give_a_clear_error)
 	cr_assert_not_null(bin, "PLAIT_BIN must point at build/plait");
 	fx_puts("x.txt", "x\n");
 	/* LeakSanitizer stops the world with ptrace, which the sandbox's filter
-	 * refuses: under SAN=1 the inner plait runs without leak checks. */
+	 * refuses: under SAN=1 the inner plait runs without leak checks, and
+	 * without the default memory limit (RLIMIT_AS where no cgroup v2 is
+	 * usable), under which AddressSanitizer cannot reserve its shadow. */
 	/* The inner plait and its sandbox profiles are copies in the fixture,
 	 * which the sandbox's user can reach wherever the checkout lives (under
 	 * a 0700 home directory, say). */
 	cr_assert_not_null(getenv("PLAIT_ROOT"), "PLAIT_ROOT must point at the checkout");
 	cr_assert_eq(fx_sh(NULL, "cp '%s' plait-copy && cp -r '%s/configs/sandbox' profiles && chmod -R a+rX . && "
-				 "'%s' sandbox run --workdir /tmp --env ASAN_OPTIONS=detect_leaks=0 "
+				 "'%s' sandbox run --memory 0 --workdir /tmp --env ASAN_OPTIONS=detect_leaks=0 "
 				 "--env PLAIT_SANDBOX_PROFILES='%s/profiles' -- "
 				 "'%s/plait-copy' tool bash --repo '%s' "
 				 "--args '{\"command\":\"ls\"}' > out.txt 2>&1; test $? = 1",

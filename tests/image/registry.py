@@ -16,6 +16,8 @@ Every blob request is logged to LOG ("GET <digest> range=<Range>"), every
 drop or stall too ("DROP <digest> <bytes>", "STALL <digest> <bytes>").
 
 usage: registry.py DIR USER PASSWORD [--drop] [--stall STALL_FILE]
+(USER "-": anonymous requests get tokens too, as from Docker Hub's public
+repositories; USER:PASSWORD still works for pushing)
 Writes "PORT" (the proxy's, which clients use) to DIR/port once the
 registry answers; runs until SIGTERM.
 """
@@ -74,7 +76,7 @@ def token(scopes):
         if len(parts) >= 3:
             access.append({"type": parts[0], "name": ":".join(parts[1:-1]),
                            "actions": parts[-1].split(",")})
-    claims = {"iss": ISSUER, "sub": USER, "aud": SERVICE, "exp": now + 600, "nbf": now - 60,
+    claims = {"iss": ISSUER, "sub": USER if USER != "-" else "anonymous", "aud": SERVICE, "exp": now + 600, "nbf": now - 60,
               "iat": now, "jti": str(time.time_ns()), "access": access}
     signing = b64url(json.dumps(header).encode()) + "." + b64url(json.dumps(claims).encode())
     return signing + "." + b64url(sign(signing.encode()))
@@ -90,7 +92,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         from urllib.parse import parse_qs, urlparse
         q = parse_qs(urlparse(self.path).query)
         want = "Basic " + base64.b64encode(("%s:%s" % (USER, PASSWORD)).encode()).decode()
-        if self.headers.get("Authorization") != want:
+        anonymous_ok = USER == "-" and not self.headers.get("Authorization")
+        if self.headers.get("Authorization") != want and not anonymous_ok:
             log("TOKEN refused")
             body = b'{"errors":[{"code":"UNAUTHORIZED","message":"bad credentials"}]}'
             self.send_response(401)

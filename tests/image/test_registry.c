@@ -52,6 +52,8 @@ static void teardown(void)
 
 TestSuite(registry, .init = setup, .fini = teardown, .timeout = 180);
 
+static const char *reg_user = USER;
+
 /* Start registry.py with flags ("", "--drop", "--stall FILE"). */
 static void start_registry(const char *flags)
 {
@@ -67,8 +69,8 @@ static void start_registry(const char *flags)
 	snprintf(reg_dir, sizeof(reg_dir), "%s/reg", T.dir);
 	cr_assert_eq(mkdir(reg_dir, 0700), 0);
 	snprintf(cmd, sizeof(cmd),
-		 "exec /usr/bin/python3 '%s/tests/image/registry.py' '%s' %s %s %s > '%s/out' 2>&1", root,
-		 reg_dir, USER, PASSWORD, flags, reg_dir);
+		 "exec /usr/bin/python3 '%s/tests/image/registry.py' '%s' '%s' %s %s > '%s/out' 2>&1", root,
+		 reg_dir, reg_user, PASSWORD, flags, reg_dir);
 	fflush(NULL);
 	reg_pid = fork();
 	cr_assert_geq(reg_pid, 0);
@@ -102,10 +104,9 @@ static void push(const char *src, const char *name, const char *extra, char *dig
 	int st;
 
 	st = test_sh(&out,
-		     "cd '%s' && skopeo copy -q %s --dest-tls-verify=false --dest-creds %s:%s --digestfile "
-		     "pushed.digest "
-		     "'%s' docker://127.0.0.1:%d/%s 2>&1",
-		     T.dir, extra, USER, PASSWORD, src, reg_port, name);
+		     "cd '%s' && skopeo copy -q %s --dest-tls-verify=false --dest-creds '%s:%s' --digestfile "
+		     "pushed.digest '%s' docker://127.0.0.1:%d/%s 2>&1",
+		     T.dir, extra, reg_user, PASSWORD, src, reg_port, name);
 	cr_assert_eq(st, 0, "skopeo copy %s: %s", src, out.ptr);
 	pl_buf_printf(&p, "%s/pushed.digest", T.dir);
 	cr_assert_eq(pl_file_read(&d, p.ptr, 0, NULL), 0);
@@ -398,4 +399,25 @@ Test(registry, hostile_layer_refused_when_pulled)
 	test_run_release(&r);
 	pl_buf_release(&spec);
 	pl_buf_release(&text);
+}
+
+/* A registry that gives anonymous clients tokens (Docker Hub's public
+ * repositories): no credentials needed, none sent. */
+Test(registry, anonymous_bearer_tokens)
+{
+	char digest[128], ref[256];
+	pl_buf log = PL_BUF_INIT;
+	test_run r;
+
+	reg_user = "-";
+	start_registry("");
+	it_mkimage(&T, "small", small_spec, "--oci small");
+	push("oci:small:1", "tests/small:1", "", digest, sizeof(digest));
+	ref_of(ref, sizeof(ref), "tests/small:1");
+	r = it_plait(&T, "DOCKER_CONFIG=/nonexistent", "pull %s", ref);
+	cr_assert_eq(r.status, 0, "%s", r.err.ptr);
+	test_run_release(&r);
+	cr_assert(!strstr(read_log(&log), "TOKEN refused"), "%s", log.ptr);
+	same_as_umoci("small:1", ref);
+	pl_buf_release(&log);
 }

@@ -41,6 +41,16 @@ int tools_ctx_new(tools_ctx **out, const char *root, const tools_ctx_opts *opts,
 			rc = tools__git_error(err, PL_ENOTFOUND, opts->base);
 			goto done;
 		}
+		{
+			char g[PATH_MAX];
+			const char *cd = git_repository_commondir(c->repo);
+
+			/* libgit2 gives them with a trailing slash */
+			if (realpath(git_repository_path(c->repo), g))
+				c->gitdir = pl_xstrdup(g);
+			if (cd && realpath(cd, g))
+				c->commondir = pl_xstrdup(g);
+		}
 		if (opts && opts->cache_dir)
 			c->cache_dir = pl_xstrdup(opts->cache_dir);
 		else {
@@ -73,6 +83,8 @@ void tools_ctx_free(tools_ctx *ctx)
 	git_libgit2_shutdown();
 	free(ctx->sandbox_profile);
 	free(ctx->cache_dir);
+	free(ctx->gitdir);
+	free(ctx->commondir);
 	free(ctx->root);
 	free(ctx);
 }

@@ -688,7 +688,7 @@ static int create_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err
 	edit e = { 0 };
 	int rc;
 
-	if ((rc = tools__resolve(&abs, &rel, ctx, opt_str(args, "path"), err)) < 0)
+	if ((rc = tools__resolve_write(&abs, &rel, ctx, opt_str(args, "path"), err)) < 0)
 		goto done;
 	e.mode = 0644;
 	if (stat(abs.ptr, &st) == 0) {
@@ -900,7 +900,7 @@ static int str_replace_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, p
 	bool crlf;
 	int rc;
 
-	if ((rc = tools__resolve(&abs, &rel, ctx, opt_str(args, "path"), err)) < 0)
+	if ((rc = tools__resolve_write(&abs, &rel, ctx, opt_str(args, "path"), err)) < 0)
 		goto done;
 	if (!olen) {
 		rc = pl_err_set(err, PL_EINVAL, "old_str is empty; give the exact text to replace (use `insert` to add lines)");
@@ -1036,7 +1036,7 @@ static int insert_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err
 	bool crlf;
 	int rc;
 
-	if ((rc = tools__resolve(&abs, &rel, ctx, opt_str(args, "path"), err)) < 0)
+	if ((rc = tools__resolve_write(&abs, &rel, ctx, opt_str(args, "path"), err)) < 0)
 		goto done;
 	if (!json_string_length(jn)) {
 		rc = pl_err_set(err, PL_EINVAL, "new_str is empty: there is nothing to insert");
@@ -1136,7 +1136,7 @@ static int undo_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err *
 	bool exists;
 	int rc;
 
-	if ((rc = tools__resolve(&abs, &rel, ctx, opt_str(args, "path"), err)) < 0)
+	if ((rc = tools__resolve_write(&abs, &rel, ctx, opt_str(args, "path"), err)) < 0)
 		goto done;
 	for (pp = &st->undo; *pp; pp = &(*pp)->next)
 		if (!strcmp((*pp)->path, rel.ptr)) {

@@ -57,6 +57,8 @@ struct tools_ctx {
 	git_repository *repo;   /* NULL when root is not in a git repository */
 	char base[41];          /* base commit for patches; "" without a repository */
 	char *cache_dir;        /* repo_map's cache directory, may be NULL */
+	char *gitdir;           /* the git directory and the common one (worktrees), */
+	char *commondir;        /* real paths without a trailing slash; NULL without a repo */
 	char *sandbox_profile;  /* bash's sandbox profile (name or path), NULL = "agent" */
 	bool allow_empty_submit;
 	struct timespec opened; /* when the context was made (CLOCK_REALTIME, as file times) */
@@ -85,6 +87,12 @@ void tools__state_release_all(tools_ctx *ctx);
  * may be NULL).  Refuses paths that leave the root, directly or through a
  * symlink in the existing part. */
 int tools__resolve(pl_buf *abs, pl_buf *rel, const tools_ctx *ctx, const char *path, pl_err *err);
+/* The same for a path a tool writes: also refuses any path whose
+ * components, as given or as the links on the way resolve, include one
+ * named .git (in any case), and any path inside the repository's git
+ * directory (a gitfile's included): git on the host runs what it holds
+ * (hooks, core.fsmonitor), outside the sandbox. */
+int tools__resolve_write(pl_buf *abs, pl_buf *rel, const tools_ctx *ctx, const char *path, pl_err *err);
 
 /* Text for a model: bytes that are not valid UTF-8 shown as \xNN. */
 void tools__add_text(pl_buf *b, const char *s, size_t n);

@@ -344,3 +344,77 @@ Test(editor, create_then_undo_removes_and_symlinks)
 	tools_obs_release(&o);
 	tools_ctx_free(c);
 }
+
+/* What git on the host would run (hooks, core.fsmonitor in .git/config)
+ * must not be writable through the editor: any path component named .git,
+ * a link leading into it, and the git directory a gitfile names. */
+Test(editor, writes_into_the_git_directory_are_refused)
+{
+	static const char *const bad[] = {
+		"{\"path\":\".git/config\",\"old_str\":\"[core]\",\"new_str\":\"[core]\\n\\tfsmonitor = touch /tmp/pwned\"}",
+		"{\"path\":\".git/hooks/pre-commit\",\"file_text\":\"#!/bin/sh\\n\"}",
+		"{\"path\":\"sub/.git/hooks/x\",\"file_text\":\"x\\n\"}",
+		"{\"path\":\".GIT/x\",\"file_text\":\"x\\n\"}",
+		"{\"path\":\"hooks/post-checkout\",\"file_text\":\"#!/bin/sh\\n\"}",
+		"{\"path\":\".git/config\",\"insert_line\":0,\"new_str\":\"[core]\\n\"}",
+		"{\"path\":\".git/config\"}",
+	};
+	static const char *const tool[] = { "str_replace", "create", "create", "create", "create", "insert", "undo_edit" };
+	tools_ctx *c;
+	tools_obs o;
+	char *before, *after;
+
+	fx_puts("a.txt", "a\n");
+	fx_git_commit_all("init");
+	cr_assert_eq(fx_sh(NULL, "ln -s .git/hooks hooks"), 0);
+	before = fx_read(".git/config", NULL);
+	c = fx_ctx();
+	for (size_t i = 0; i < PL_ARRAY_LEN(bad); i++) {
+		tools_obs_init(&o);
+		cr_assert_lt(fx_call(&o, c, tool[i], bad[i]), 0, "%s %s was allowed", tool[i], bad[i]);
+		cr_assert(strstr(OBS_TEXT(o), "git directory"), "%s %s: %s", tool[i], bad[i], OBS_TEXT(o));
+		tools_obs_release(&o);
+	}
+	after = fx_read(".git/config", NULL);
+	cr_assert_str_eq(after, before);
+	cr_assert_eq(fx_sh(NULL, "test ! -e .git/hooks/pre-commit && test ! -e .git/hooks/post-checkout && test ! -e .GIT"),
+		     0);
+	free(after);
+	/* an absolute path into it too */
+	{
+		pl_buf args = PL_BUF_INIT;
+
+		pl_buf_printf(&args, "{\"path\":\"%s/.git/description\",\"file_text\":\"x\\n\",\"overwrite\":true}",
+			      fx_root.ptr);
+		tools_obs_init(&o);
+		cr_assert_lt(fx_call(&o, c, "create", args.ptr), 0);
+		cr_assert(strstr(OBS_TEXT(o), "git directory"), "%s", OBS_TEXT(o));
+		tools_obs_release(&o);
+		pl_buf_release(&args);
+	}
+	/* reading it is fine */
+	tools_obs_init(&o);
+	cr_assert_eq(fx_call(&o, c, "view", "{\"path\":\".git/config\"}"), 0, "%s", OBS_TEXT(o));
+	tools_obs_release(&o);
+	tools_ctx_free(c);
+
+	/* a gitfile's git directory, wherever it sits inside the tree */
+	cr_assert_eq(fx_sh(NULL, "mv .git .realgit && printf 'gitdir: .realgit\\n' > .git"), 0);
+	c = fx_ctx();
+	tools_obs_init(&o);
+	cr_assert_lt(fx_call(&o, c, "str_replace",
+			     "{\"path\":\".realgit/config\",\"old_str\":\"[core]\",\"new_str\":\"[core]\\n\\tfsmonitor = x\"}"),
+		     0);
+	cr_assert(strstr(OBS_TEXT(o), "git directory"), "%s", OBS_TEXT(o));
+	tools_obs_release(&o);
+	after = fx_read(".realgit/config", NULL);
+	cr_assert_str_eq(after, before);
+	free(after);
+	/* the project's own files stay editable */
+	tools_obs_init(&o);
+	cr_assert_eq(fx_call(&o, c, "str_replace", "{\"path\":\"a.txt\",\"old_str\":\"a\",\"new_str\":\"b\"}"), 0, "%s",
+		     OBS_TEXT(o));
+	tools_obs_release(&o);
+	tools_ctx_free(c);
+	free(before);
+}

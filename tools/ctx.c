@@ -30,11 +30,21 @@ int tools_ctx_new(tools_ctx **out, const char *root, const tools_ctx_opts *opts,
 	if (git_repository_open_ext(&c->repo, real, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) == 0) {
 		git_object *obj = NULL;
 		const char *base = opts && opts->base ? opts->base : "HEAD";
+		tools__git_default_ignores(c->repo);
 		if (git_revparse_single(&obj, c->repo, base) == 0) {
 			git_object *commit = NULL;
 			if (git_object_peel(&commit, obj, GIT_OBJECT_COMMIT) == 0) {
 				git_oid_tostr(c->base, sizeof(c->base), git_object_id(commit));
 				git_object_free(commit);
+			} else if (git_object_peel(&commit, obj, GIT_OBJECT_TREE) == 0) {
+				/* a snapshot of the working tree (tools_git_snapshot) */
+				git_oid_tostr(c->base, sizeof(c->base), git_object_id(commit));
+				c->base_is_tree = true;
+				git_object_free(commit);
+			} else if (opts && opts->base) {
+				git_object_free(obj);
+				rc = pl_err_set(err, PL_EINVAL, "'%s' names neither a commit nor a tree", opts->base);
+				goto done;
 			}
 			git_object_free(obj);
 		} else if (opts && opts->base) {
@@ -92,4 +102,9 @@ void tools_ctx_free(tools_ctx *ctx)
 const char *tools_ctx_root(const tools_ctx *ctx)
 {
 	return ctx->root;
+}
+
+const char *tools_ctx_base(const tools_ctx *ctx)
+{
+	return ctx->base;
 }

@@ -30,6 +30,8 @@
 	X(git_blob_filter) \
 	X(git_blob_filter_options_init) \
 	X(git_blob_free) \
+	X(git_blob_rawsize) \
+	X(git_blob_rawcontent) \
 	X(git_blob_lookup) \
 	X(git_branch_create) \
 	X(git_branch_lookup) \
@@ -74,6 +76,7 @@
 	X(git_object_free) \
 	X(git_object_id) \
 	X(git_object_peel) \
+	X(git_odb_hash) \
 	X(git_oid_cmp) \
 	X(git_oid_fromstr) \
 	X(git_oid_tostr) \
@@ -135,6 +138,8 @@ const tools__git2 *tools__git2_api(void);
 #define git_blob_filter (tools__git2_api()->git_blob_filter)
 #define git_blob_filter_options_init (tools__git2_api()->git_blob_filter_options_init)
 #define git_blob_free (tools__git2_api()->git_blob_free)
+#define git_blob_rawsize (tools__git2_api()->git_blob_rawsize)
+#define git_blob_rawcontent (tools__git2_api()->git_blob_rawcontent)
 #define git_blob_lookup (tools__git2_api()->git_blob_lookup)
 #define git_branch_create (tools__git2_api()->git_branch_create)
 #define git_branch_lookup (tools__git2_api()->git_branch_lookup)
@@ -179,6 +184,7 @@ const tools__git2 *tools__git2_api(void);
 #define git_object_free (tools__git2_api()->git_object_free)
 #define git_object_id (tools__git2_api()->git_object_id)
 #define git_object_peel (tools__git2_api()->git_object_peel)
+#define git_odb_hash (tools__git2_api()->git_odb_hash)
 #define git_oid_cmp (tools__git2_api()->git_oid_cmp)
 #define git_oid_fromstr (tools__git2_api()->git_oid_fromstr)
 #define git_oid_tostr (tools__git2_api()->git_oid_tostr)

@@ -55,7 +55,8 @@ typedef struct tools__state_kind {
 struct tools_ctx {
 	char *root;             /* absolute, no trailing slash (realpath) */
 	git_repository *repo;   /* NULL when root is not in a git repository */
-	char base[41];          /* base commit for patches; "" without a repository */
+	char base[41];          /* base for patches: a commit, or a tree (a snapshot); "" without a repository */
+	bool base_is_tree;      /* base is a snapshot of the working tree, not a commit */
 	char *cache_dir;        /* repo_map's cache directory, may be NULL */
 	char *gitdir;           /* the git directory and the common one (worktrees), */
 	char *commondir;        /* real paths without a trailing slash; NULL without a repo */
@@ -136,6 +137,10 @@ int tools__git_error(pl_err *err, int code, const char *what);
  * repository and then shuts libgit2 down, in that order. */
 int tools__git_open(git_repository **out, const char *path, pl_err *err);
 void tools__git_close(git_repository *repo);
+/* The ignore rules every repository the tools open gets on top of its
+ * own: Python's byte-code and the test runners' caches, which commands
+ * write and no patch wants (in memory only). */
+void tools__git_default_ignores(git_repository *repo);
 
 /* ------------------------------------------------------------ tree-sitter */
 

@@ -216,7 +216,7 @@ typedef struct agent_session_opts {
 	void *user;
 	const atomic_int *cancel; /* set non-zero (a signal handler may) to cancel */
 	bool checkpoints;       /* keep a patch per turn and per edit (/undo, /rewind) */
-	bool diffs;             /* AGENT_EV_TOOL_END carries the diff of edited files */
+	bool diffs;             /* AGENT_EV_TOOL_END carries an edit's diff (the editor's data.diff) */
 	const pl_log *log;
 } agent_session_opts;
 

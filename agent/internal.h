@@ -11,7 +11,6 @@
  *   backend_openai.c, backend_anthropic.c, backend_engine.c, backends.c
  *   conv.c                  the conversation: messages, views, elision
  *   traj.c, traj_read.c     trajectories written as the run goes, and read back
- *   diff.c                  line diffs of an edited file
  *   session.c               the loop, checkpoints, chat operations
  */
 #ifndef PLAIT_AGENT_INTERNAL_H
@@ -288,12 +287,5 @@ int agent__traj_open(agent__traj *t, const char *path, bool append, pl_err *err)
  * failed write is reported once to the log and the run goes on. */
 int agent__traj_write(agent__traj *t, const char *type, json_t *fields, pl_err *err);
 void agent__traj_close(agent__traj *t);
-
-/* ---------------------------------------------------------------- diff.c */
-
-/* A unified diff of old and new (one file, 3 lines of context), empty
- * when equal.  The changed region is what lies between the common head
- * and tail lines, which is exact for the editor's one-region edits. */
-void agent__diff(pl_buf *out, const char *path, const char *old, size_t old_len, const char *new_, size_t new_len);
 
 #endif /* PLAIT_AGENT_INTERNAL_H */

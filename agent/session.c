@@ -591,19 +591,6 @@ static void calls_of(agent_session *s, const agent__reply *rp, json_t **calls, p
 	*calls = list;
 }
 
-/* Reads a file of the repository for a diff (empty when missing). */
-static void read_rel(agent_session *s, const char *rel, pl_buf *out)
-{
-	pl_buf p = PL_BUF_INIT;
-
-	if (rel[0] == '/')
-		pl_buf_puts(&p, rel);
-	else
-		pl_path_join(&p, s->repo, rel);
-	pl_file_read(out, p.ptr, 16 << 20, NULL);
-	pl_buf_release(&p);
-}
-
 /* Runs one well-formed call and appends its observation.  *finished is
  * set by submit. */
 static int run_call(run *r, const char *id, const char *name, json_t *args, bool *finished, pl_err *err)
@@ -611,9 +598,10 @@ static int run_call(run *r, const char *id, const char *name, json_t *args, bool
 	agent_session *s = r->s;
 	const agent_settings *st = s->s;
 	tools_obs obs;
-	pl_buf shown = PL_BUF_INIT, before = PL_BUF_INIT, after = PL_BUF_INIT, diff = PL_BUF_INIT, why = PL_BUF_INIT;
+	pl_buf shown = PL_BUF_INIT, why = PL_BUF_INIT;
 	const char *path = json_string_value(json_object_get(args, "path"));
-	bool refused = false, diffs = s->o.diffs && is_edit_tool(name) && path;
+	const json_t *diff;
+	bool refused = false;
 	double t0, secs = 0;
 	json_t *ev, *rec;
 	int rc = 0;
@@ -654,8 +642,6 @@ static int run_call(run *r, const char *id, const char *name, json_t *args, bool
 			t = 1;
 		json_object_set_new(args, "timeout", json_integer((json_int_t)ceil(t)));
 	}
-	if (diffs)
-		read_rel(s, path, &before);
 	t0 = pl_now();
 	rc = tools_call(&obs, s->tools, name, args, err);
 	secs = pl_now() - t0;
@@ -665,10 +651,6 @@ static int run_call(run *r, const char *id, const char *name, json_t *args, bool
 		obs.is_error = true;
 	rc = 0;
 	pl_err_clear(err);
-	if (diffs && !obs.is_error) {
-		read_rel(s, path, &after);
-		agent__diff(&diff, path, before.ptr, before.len, after.ptr, after.len);
-	}
 	if (s->have_current && changes_files(name) && !obs.is_error) {
 		pl_buf now = PL_BUF_INIT;
 
@@ -695,8 +677,12 @@ observed:
 	rec = json_pack("{s:i, s:s, s:s, s:O, s:b, s:b, s:i, s:b, s:O, s:f}", "step", s->step, "id", id, "name", name,
 			"arguments", args, "ok", !obs.is_error, "refused", refused, "exit_code", obs.exit_code, "truncated",
 			obs.truncated, "files", obs.files, "seconds", secs);
-	if (diff.len)
-		json_object_set_new(rec, "diff", agent__json_text(diff.ptr, diff.len));
+	/* the edit's diff, as the editor made it: nothing is read here, so a
+	 * path the tool refused (a FIFO, a device, a file outside) is never
+	 * opened */
+	diff = json_object_get(obs.data, "diff");
+	if (s->o.diffs && !obs.is_error && json_is_string(diff))
+		json_object_set(rec, "diff", (json_t *)diff);
 	if ((rc = traj(s, "tool", json_deep_copy(rec), err)) < 0) {
 		json_decref(rec);
 		goto done;
@@ -718,9 +704,6 @@ observed:
 done:
 	tools_obs_release(&obs);
 	pl_buf_release(&shown);
-	pl_buf_release(&before);
-	pl_buf_release(&after);
-	pl_buf_release(&diff);
 	pl_buf_release(&why);
 	return rc;
 }

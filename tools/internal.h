@@ -12,6 +12,7 @@
  *       state.c           per-tool state kept on a context
  *       path.c            path arguments resolved inside the root
  *       text.c            text for a model (UTF-8 check), binary check
+ *       diff.c            the diff of an edited file
  *       ignore.c          git's ignore rules
  *       glob.c            the glob `find` and `search` take
  *       source.c          reading a source file
@@ -94,6 +95,11 @@ int tools__resolve(pl_buf *abs, pl_buf *rel, const tools_ctx *ctx, const char *p
  * directory (a gitfile's included): git on the host runs what it holds
  * (hooks, core.fsmonitor), outside the sandbox. */
 int tools__resolve_write(pl_buf *abs, pl_buf *rel, const tools_ctx *ctx, const char *path, pl_err *err);
+
+/* A unified diff of old and new (one file, 3 lines of context), empty
+ * when equal.  The changed region is what lies between the common head
+ * and tail lines, which is exact for the editor's one-region edits. */
+void tools__diff(pl_buf *out, const char *path, const char *old, size_t old_len, const char *new_, size_t new_len);
 
 /* Text for a model: bytes that are not valid UTF-8 shown as \xNN. */
 void tools__add_text(pl_buf *b, const char *s, size_t n);

@@ -1,6 +1,6 @@
 /* The loop's parts on their own: settings (defaults, profiles, files,
  * flags, every bad value), prompt templates, server-sent events,
- * Retry-After, the edit diff, observation cuts. */
+ * Retry-After, observation cuts. */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
@@ -267,21 +267,6 @@ Test(http, retry_after_forms)
 }
 
 TestSuite(text);
-
-Test(text, diff_of_one_region)
-{
-	pl_buf d = PL_BUF_INIT;
-	const char *a = "1\n2\n3\n4\n5\n6\n7\n8\n9\n", *b = "1\n2\n3\n4\nfive\n6\n7\n8\n9\n";
-
-	agent__diff(&d, "f.txt", a, strlen(a), b, strlen(b));
-	cr_assert_str_eq(d.ptr, "--- a/f.txt\n+++ b/f.txt\n@@ -2,7 +2,7 @@\n 2\n 3\n 4\n-5\n+five\n 6\n 7\n 8\n");
-	pl_buf_reset(&d);
-	agent__diff(&d, "f.txt", a, strlen(a), a, strlen(a));
-	cr_assert_eq(d.len, 0);
-	agent__diff(&d, "n.txt", "", 0, "x", 1);
-	cr_assert_str_eq(d.ptr, "--- a/n.txt\n+++ b/n.txt\n@@ -0,0 +1,1 @@\n+x\n\\ No newline at end of file\n");
-	pl_buf_release(&d);
-}
 
 Test(text, cuts_keep_utf8_whole)
 {

@@ -418,3 +418,43 @@ Test(editor, writes_into_the_git_directory_are_refused)
 	tools_ctx_free(c);
 	free(before);
 }
+
+/* Each edit hands back its own diff (data.diff), so that a caller shows
+ * the change without reading the file around the call. */
+Test(editor, edits_report_their_diff)
+{
+	tools_ctx *c;
+	tools_obs o;
+
+	fx_puts("f.txt", "1\n2\n3\n4\n5\n6\n7\n8\n9\n");
+	c = fx_ctx();
+	o = fx_obs(c, "str_replace", "{\"path\":\"f.txt\",\"old_str\":\"5\\n\",\"new_str\":\"five\\n\"}");
+	cr_assert_not(o.is_error, "%s", OBS_TEXT(o));
+	cr_assert_str_eq(json_string_value(json_object_get(o.data, "diff")),
+			 "--- a/f.txt\n+++ b/f.txt\n@@ -2,7 +2,7 @@\n 2\n 3\n 4\n-5\n+five\n 6\n 7\n 8\n");
+	tools_obs_release(&o);
+	o = fx_obs(c, "create", "{\"path\":\"n.txt\",\"file_text\":\"x\"}");
+	cr_assert_str_eq(json_string_value(json_object_get(o.data, "diff")),
+			 "--- a/n.txt\n+++ b/n.txt\n@@ -0,0 +1,1 @@\n+x\n\\ No newline at end of file\n");
+	tools_obs_release(&o);
+	o = fx_obs(c, "insert", "{\"path\":\"f.txt\",\"insert_line\":0,\"new_str\":\"zero\"}");
+	cr_assert(strstr(json_string_value(json_object_get(o.data, "diff")), "@@ -1,3 +1,4 @@\n+zero\n 1\n"), "%s",
+		  json_string_value(json_object_get(o.data, "diff")));
+	tools_obs_release(&o);
+	o = fx_obs(c, "undo_edit", "{\"path\":\"f.txt\"}");
+	cr_assert(strstr(json_string_value(json_object_get(o.data, "diff")), "-zero\n 1\n"), "%s",
+		  json_string_value(json_object_get(o.data, "diff")));
+	tools_obs_release(&o);
+	/* a failed edit has none; bytes that are not UTF-8 show as \xNN */
+	o = fx_obs(c, "str_replace", "{\"path\":\"f.txt\",\"old_str\":\"nope\",\"new_str\":\"x\"}");
+	cr_assert(o.is_error);
+	cr_assert_null(json_object_get(o.data, "diff"));
+	tools_obs_release(&o);
+	fx_write("l.txt", "caf\xE9\n", 5);
+	o = fx_obs(c, "str_replace", "{\"path\":\"l.txt\",\"old_str\":\"caf\",\"new_str\":\"the caf\"}");
+	cr_assert_not(o.is_error, "%s", OBS_TEXT(o));
+	cr_assert(strstr(json_string_value(json_object_get(o.data, "diff")), "+the caf\\xE9\n"), "%s",
+		  json_string_value(json_object_get(o.data, "diff")));
+	tools_obs_release(&o);
+	tools_ctx_free(c);
+}

@@ -1,0 +1,157 @@
+/* The loop as plait chat drives it (checkpoints and diffs on): what an
+ * edit shows, /undo and /rewind, resuming a session, against a real HTTP
+ * server on loopback and a real repository that a person also edits. */
+#include "agent_test.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static pl_buf root = PL_BUF_INIT;
+static char *repo;
+static ss_server srv;
+
+static void setup(void)
+{
+	repo = at_repo(&root);
+	cr_assert(ss_start(&srv), "cannot listen on loopback");
+}
+
+static void teardown(void)
+{
+	ss_stop(&srv);
+	pl_rm_rf(root.ptr, NULL);
+	pl_buf_release(&root);
+	free(repo);
+}
+
+TestSuite(chat_ops, .init = setup, .fini = teardown, .timeout = 60);
+
+static const ss_call fix_call = { "str_replace",
+				  "{\"path\": \"calc.py\", \"old_str\": \"return a - b\", \"new_str\": \"return a + b\"}" };
+
+/* A chat session on repo (checkpoints and diffs on, full-auto). */
+static agent_session *open_chat(agent_settings **s_out, at_events *ev, const char *traj)
+{
+	const char *kv[] = { "tools.approval", "full-auto", "loop.on_no_tool_call", "finish", NULL };
+	agent_session *sess = NULL;
+	agent_session_opts o = { 0 };
+	pl_err err = { 0 };
+
+	*s_out = at_settings("openai", srv.port, kv);
+	ev->list = json_array();
+	pl_buf_init(&ev->text, 0);
+	o.repo = repo;
+	o.kind = "chat";
+	o.traj_path = traj;
+	o.on_event = at_on_event;
+	o.user = ev;
+	o.checkpoints = true;
+	o.diffs = true;
+	cr_assert_eq(agent_session_new(&sess, *s_out, &o, &err), 0, "%s", err.msg);
+	return sess;
+}
+
+static void turn(agent_session *sess, const char *text)
+{
+	agent_result res;
+	pl_err err = { 0 };
+
+	agent_result_init(&res);
+	cr_assert_eq(agent_session_run(&res, sess, text, &err), 0, "%s", err.msg);
+	cr_assert_eq(res.exit, AGENT_EXIT_ANSWERED, "exit %s: %s", agent_exit_name(res.exit), res.message.ptr);
+	agent_result_release(&res);
+}
+
+static PL_UNUSED char *read_rel(const char *rel)
+{
+	pl_buf p = PL_BUF_INIT, b = PL_BUF_INIT;
+
+	pl_path_join(&p, repo, rel);
+	if (pl_file_read(&b, p.ptr, 0, NULL) < 0) {
+		pl_buf_release(&p);
+		pl_buf_release(&b);
+		return NULL;
+	}
+	pl_buf_release(&p);
+	return pl_buf_detach(&b, NULL);
+}
+
+static PL_UNUSED void write_rel(const char *rel, const char *text)
+{
+	pl_buf p = PL_BUF_INIT;
+
+	pl_path_join(&p, repo, rel);
+	cr_assert_eq(pl_file_write_atomic(p.ptr, text, strlen(text), 0644, NULL), 0);
+	pl_buf_release(&p);
+}
+
+/* Watches a FIFO: if anything opens it for reading, it is let go (a
+ * writer opens and closes it) and counted. */
+typedef struct fifo_watch {
+	const char *path;
+	atomic_int done;
+	atomic_int opened;
+} fifo_watch;
+
+static void *watch_fifo(void *arg)
+{
+	fifo_watch *w = arg;
+	struct timespec ts = { 0, 10000000L };
+
+	while (!atomic_load(&w->done)) {
+		int fd = open(w->path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+
+		if (fd >= 0) {
+			atomic_store(&w->opened, 1);
+			close(fd);
+		}
+		nanosleep(&ts, NULL);
+	}
+	return NULL;
+}
+
+/* The diff of an edit comes from the tool: nothing is read for it before
+ * the tool has checked the path (a FIFO, a device, a file outside). */
+Test(chat_ops, an_edit_shows_its_diff_and_reads_nothing_itself)
+{
+	pl_buf fifo = PL_BUF_INIT, args = PL_BUF_INIT;
+	fifo_watch w = { 0 };
+	pthread_t th;
+	agent_settings *s;
+	at_events ev;
+	agent_session *sess;
+	json_t *ends;
+	ss_call bad;
+
+	pl_path_join(&fifo, root.ptr, "fifo");
+	cr_assert_eq(mkfifo(fifo.ptr, 0600), 0);
+	pl_buf_printf(&args, "{\"path\": \"%s\", \"file_text\": \"x\\n\", \"overwrite\": true}", fifo.ptr);
+	bad.name = "create";
+	bad.args = args.ptr;
+	w.path = fifo.ptr;
+	pthread_create(&th, NULL, watch_fifo, &w);
+	sess = open_chat(&s, &ev, NULL);
+	ss_push(&srv, ss_openai(NULL, &bad, 1, NULL, 1, 1));
+	ss_push(&srv, ss_openai(NULL, &fix_call, 1, NULL, 1, 1));
+	ss_push(&srv, ss_openai("Done.", NULL, 0, NULL, 1, 1));
+	turn(sess, "fix add");
+	atomic_store(&w.done, 1);
+	pthread_join(th, NULL);
+	cr_assert_eq(atomic_load(&w.opened), 0, "the FIFO outside the repository was opened");
+	ends = at_of_type(&ev, "tool_end");
+	cr_assert_eq(json_array_size(ends), 2);
+	cr_assert_not(json_is_true(json_object_get(json_array_get(ends, 0), "ok")));
+	cr_assert_null(json_object_get(json_array_get(ends, 0), "diff"));
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(ends, 1), "diff")),
+			 "--- a/calc.py\n+++ b/calc.py\n@@ -1,5 +1,5 @@\n def add(a, b):\n-    return a - b\n+    return a + b\n"
+			 " \n \n def mul(a, b):\n");
+	json_decref(ends);
+	agent_session_free(sess);
+	at_events_release(&ev);
+	agent_settings_free(s);
+	pl_buf_release(&fifo);
+	pl_buf_release(&args);
+}

@@ -638,8 +638,12 @@ static int run_call(run *r, const char *id, const char *name, json_t *args, bool
 
 		if (r->deadline > 0 && t > r->deadline - pl_now())
 			t = r->deadline - pl_now();
-		if (t < 1)
+		/* bounded as a double before the conversion: the schema caps
+		 * what a model sends, this keeps any other value defined */
+		if (!(t >= 1))
 			t = 1;
+		if (t > 86400)
+			t = 86400;
 		json_object_set_new(args, "timeout", json_integer((json_int_t)ceil(t)));
 	}
 	t0 = pl_now();

@@ -788,3 +788,29 @@ Test(loop, a_torn_last_record_is_dropped)
 	cr_assert(strstr(err.msg, "run.jsonl") && strstr(err.msg, "line 1"), "%s", err.msg);
 	free(t);
 }
+
+/* A model's bash timeout is checked against the schema's bounds before
+ * anything converts it (9223372036854775807 overflowed ceil() to int64). */
+Test(loop, a_huge_bash_timeout_is_a_format_error)
+{
+	const char *kv[] = { "limits.max_steps", "2", NULL };
+	agent_settings *s = at_settings("openai", srv.port, kv);
+	const ss_call huge = { "bash", "{\"command\": \"true\", \"timeout\": 9223372036854775807}" };
+	agent_result res;
+	at_events ev;
+	json_t *fe;
+
+	ss_push(&srv, ss_openai(NULL, &huge, 1, NULL, 1, 1));
+	ss_push(&srv, ss_openai(NULL, &submit_call, 1, NULL, 1, 1));
+	at_run(&res, &ev, s, repo, NULL, NULL, NULL);
+	cr_assert_eq(res.exit, AGENT_EXIT_SUBMITTED, "exit %s: %s", agent_exit_name(res.exit), res.message.ptr);
+	fe = at_of_type(&ev, "format_error");
+	cr_assert_eq(json_array_size(fe), 1);
+	cr_assert(strstr(json_string_value(json_object_get(json_array_get(fe, 0), "error")),
+			 "bash: argument 'timeout' must be at most 86400"),
+		  "%s", json_string_value(json_object_get(json_array_get(fe, 0), "error")));
+	json_decref(fe);
+	at_events_release(&ev);
+	agent_result_release(&res);
+	agent_settings_free(s);
+}

@@ -123,6 +123,10 @@ double agent__retry_after_parse(const char *value, double now_epoch);
  * ending in LF, CRLF or CR; "event:" and "data:" fields (several data
  * lines joined by LF); ":" comments; an event dispatched at a blank line. */
 typedef int (*agent__sse_fn)(void *user, const char *event, const char *data, size_t n, pl_err *err);
+/* The longest line and the largest event taken: no model's answer comes
+ * near it, and a server that never ends one cannot make plait grow
+ * without bound (PL_EFORMAT past it). */
+#define AGENT__SSE_MAX ((size_t)16 << 20)
 typedef struct agent__sse {
 	pl_buf line, event, data;
 	bool has_data, cr;
@@ -131,7 +135,8 @@ typedef struct agent__sse {
 } agent__sse;
 void agent__sse_init(agent__sse *s, agent__sse_fn fn, void *user);
 void agent__sse_release(agent__sse *s);
-/* Feeds bytes; returns the first non-zero value of fn. */
+/* Feeds bytes; returns the first non-zero value of fn, or PL_EFORMAT for
+ * a line or event over AGENT__SSE_MAX. */
 int agent__sse_feed(agent__sse *s, const char *p, size_t n, pl_err *err);
 
 /* ---------------------------------------------------------------- backends */

@@ -253,6 +253,44 @@ Test(sse, fields_comments_line_endings_and_splits)
 	json_decref(g.ev);
 }
 
+/* A server that never ends a line or an event cannot make plait grow
+ * without bound (1.5 GB without a newline took 1.5 GB). */
+Test(sse, endless_lines_and_events_are_refused)
+{
+	size_t chunk = 1 << 20, i;
+	char *a = malloc(chunk);
+	got g = { json_array() };
+	agent__sse s;
+	pl_err err = { 0 };
+	int rc = 0;
+
+	cr_assert_not_null(a);
+	memset(a, 'a', chunk);
+	agent__sse_init(&s, on_ev, &g);
+	cr_assert_eq(agent__sse_feed(&s, "data: ", 6, &err), 0);
+	for (i = 0; i < 40 && rc == 0; i++)
+		rc = agent__sse_feed(&s, a, chunk, &err);
+	cr_assert_eq(rc, PL_EFORMAT, "40 MiB without a newline were taken");
+	cr_assert(strstr(err.msg, "16 MiB"), "%s", err.msg);
+	cr_assert_leq(s.line.len, AGENT__SSE_MAX);
+	agent__sse_release(&s);
+
+	/* lines of 1 MiB, but one event past the cap */
+	memcpy(a, "data: ", 6);
+	a[chunk - 1] = '\n';
+	agent__sse_init(&s, on_ev, &g);
+	rc = 0;
+	for (i = 0; i < 40 && rc == 0; i++)
+		rc = agent__sse_feed(&s, a, chunk, &err);
+	cr_assert_eq(rc, PL_EFORMAT, "an event of 40 MiB was taken");
+	cr_assert(strstr(err.msg, "16 MiB"), "%s", err.msg);
+	cr_assert_leq(s.data.len, AGENT__SSE_MAX);
+	cr_assert_eq(json_array_size(g.ev), 0);
+	agent__sse_release(&s);
+	json_decref(g.ev);
+	free(a);
+}
+
 TestSuite(http);
 
 Test(http, retry_after_forms)

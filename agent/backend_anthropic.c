@@ -24,7 +24,6 @@ typedef struct stream {
 	block *b;
 	size_t n;
 	bool stopped;
-	pl_buf error;
 } stream;
 
 static int an_open(void **state, const agent_settings *s, pl_err *err)
@@ -261,26 +260,21 @@ static int on_event(void *user, const char *event, const char *data, size_t n, p
 	} else if (!strcmp(type, "error")) {
 		const json_t *m = json_object_get(json_object_get(j, "error"), "message");
 
-		pl_buf_puts(&st->error, json_is_string(m) ? json_string_value(m) : "the server sent an error event");
-		json_decref(j);
 		/* overloaded_error and api_error are worth a retry, like a 529 */
-		return pl_err_set(err, PL_EIO, "the server reported an error in the stream: %s", st->error.ptr);
+		rc = pl_err_set(err, PL_EIO, "the server reported an error in the stream: %s",
+				json_is_string(m) ? json_string_value(m) : "(no message)");
+		json_decref(j);
+		return rc;
 	}
 	json_decref(j);
 	return 0;
 }
 
-static int on_body(void *user, const char *p, size_t n)
+static int on_body(void *user, const char *p, size_t n, pl_err *err)
 {
 	stream *st = user;
-	pl_err e = { 0 };
 
-	if (agent__sse_feed(&st->sse, p, n, &e) < 0) {
-		if (!st->error.len)
-			pl_buf_puts(&st->error, e.msg);
-		return 1;
-	}
-	return 0;
+	return agent__sse_feed(&st->sse, p, n, err);
 }
 
 static void st_reset(void *user)
@@ -294,7 +288,6 @@ static void st_reset(void *user)
 	memset(&st->out->usage, 0, sizeof(st->out->usage));
 	st->out->finish[0] = '\0';
 	st->stopped = false;
-	pl_buf_reset(&st->error);
 }
 
 static int st_check(void *user, pl_err *err)
@@ -371,7 +364,6 @@ static int an_chat(agent__reply *out, void *state, const agent__request *rq, pl_
 	memset(&st, 0, sizeof(st));
 	st.out = out;
 	st.rq = rq;
-	pl_buf_init(&st.error, 0);
 	agent__sse_init(&st.sse, on_event, &st);
 
 	pl_buf_puts(&body, "{\"model\":");
@@ -470,11 +462,8 @@ static int an_chat(agent__reply *out, void *state, const agent__request *rq, pl_
 	rc = agent__http_call_run(&c, err);
 	out->retries = c.retries;
 	out->wait_s = c.wait_s;
-	if (rc < 0) {
-		if (st.error.len && rc == PL_EFORMAT)
-			pl_err_set(err, PL_EFORMAT, "%s: %s", a->url, st.error.ptr);
+	if (rc < 0)
 		goto done;
-	}
 	if (c.streamed) {
 		for (i = 0; i < st.n; i++)
 			if (st.b[i].tool)
@@ -488,7 +477,6 @@ done:
 	agent__http_call_release(&c);
 	agent__sse_release(&st.sse);
 	blocks_free(&st);
-	pl_buf_release(&st.error);
 	pl_buf_release(&one);
 	pl_buf_release(&body);
 	return rc;

@@ -24,7 +24,6 @@ typedef struct stream {
 	slot *slots;
 	size_t n_slots;
 	bool done, finished;
-	pl_buf error;
 } stream;
 
 static void url_join(pl_buf *b, const char *base, const char *path_v1)
@@ -158,9 +157,10 @@ static int on_event(void *user, const char *event, const char *data, size_t n, p
 	if ((x = json_object_get(j, "error"))) {
 		const json_t *m = json_is_object(x) ? json_object_get(x, "message") : x;
 
-		pl_buf_puts(&st->error, json_is_string(m) ? json_string_value(m) : "the server sent an error event");
+		rc = pl_err_set(err, PL_EIO, "the server reported an error in the stream: %s",
+				json_is_string(m) ? json_string_value(m) : "(no message)");
 		json_decref(j);
-		return pl_err_set(err, PL_EIO, "the server reported an error in the stream: %s", st->error.ptr);
+		return rc;
 	}
 	usage_from(&st->out->usage, json_object_get(j, "usage"));
 	ch = json_array_get(json_object_get(j, "choices"), 0);
@@ -190,17 +190,11 @@ static int on_event(void *user, const char *event, const char *data, size_t n, p
 	return 0;
 }
 
-static int on_body(void *user, const char *p, size_t n)
+static int on_body(void *user, const char *p, size_t n, pl_err *err)
 {
 	stream *st = user;
-	pl_err e = { 0 };
 
-	if (agent__sse_feed(&st->sse, p, n, &e) < 0) {
-		if (!st->error.len)
-			pl_buf_puts(&st->error, e.msg);
-		return 1;
-	}
-	return 0;
+	return agent__sse_feed(&st->sse, p, n, err);
 }
 
 static void st_reset(void *user)
@@ -214,7 +208,6 @@ static void st_reset(void *user)
 	memset(&st->out->usage, 0, sizeof(st->out->usage));
 	st->out->finish[0] = '\0';
 	st->done = st->finished = false;
-	pl_buf_reset(&st->error);
 }
 
 static int st_check(void *user, pl_err *err)
@@ -304,7 +297,6 @@ static int oa_chat(agent__reply *out, void *state, const agent__request *rq, pl_
 	memset(&st, 0, sizeof(st));
 	st.out = out;
 	st.rq = rq;
-	pl_buf_init(&st.error, 0);
 	agent__sse_init(&st.sse, on_event, &st);
 
 	pl_buf_puts(&body, "{\"model\":");
@@ -367,11 +359,8 @@ static int oa_chat(agent__reply *out, void *state, const agent__request *rq, pl_
 	rc = agent__http_call_run(&c, err);
 	out->retries = c.retries;
 	out->wait_s = c.wait_s;
-	if (rc < 0) {
-		if (st.error.len && rc == PL_EFORMAT)
-			pl_err_set(err, PL_EFORMAT, "%s: %s", o->url, st.error.ptr);
+	if (rc < 0)
 		goto done;
-	}
 	if (c.streamed)
 		calls_from_slots(out, &st);
 	else
@@ -382,7 +371,6 @@ done:
 	agent__http_call_release(&c);
 	agent__sse_release(&st.sse);
 	slots_free(&st);
-	pl_buf_release(&st.error);
 	pl_buf_release(&body);
 	return rc;
 }

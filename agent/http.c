@@ -56,7 +56,8 @@ typedef struct xfer {
 	double in_callback;
 	bool ok_status; /* 2xx: the body goes to on_body */
 	bool status_known;
-	bool aborted_by_callback;
+	int cb_rc;     /* on_body's code when it aborted the transfer */
+	pl_err cb_err; /* and its message */
 	CURL *h;
 } xfer;
 
@@ -106,11 +107,11 @@ static size_t on_write(char *p, size_t size, size_t n, void *user)
 	}
 	if (x->ok_status && x->resp->streamed) {
 		double t0 = pl_now();
-		int rc = x->req->on_body(x->req->user, p, len);
+		int rc = x->req->on_body(x->req->user, p, len, &x->cb_err);
 
 		x->in_callback += pl_now() - t0;
-		if (rc) {
-			x->aborted_by_callback = true;
+		if (rc < 0) {
+			x->cb_rc = rc;
 			return 0;
 		}
 		return len;
@@ -191,8 +192,8 @@ int agent__http_post(agent__http_resp *resp, const agent__http_req *req, pl_err 
 		rc = pl_err_set(err, PL_ETIMEOUT, "the run's time limit passed while waiting for the model");
 	else if (resp->stalled)
 		rc = pl_err_set(err, PL_ETIMEOUT, "%s: no data from the server for %g s", req->url, req->stall_timeout);
-	else if (x.aborted_by_callback)
-		rc = pl_err_set(err, PL_EFORMAT, "%s: the response could not be read", req->url);
+	else if (x.cb_rc < 0)
+		rc = pl_err_set(err, x.cb_rc, "%s: %s", req->url, x.cb_err.msg);
 	else {
 		resp->transport = true;
 		rc = pl_err_set(err, PL_EIO, "%s: %s", req->url, curl_easy_strerror(cc));
@@ -266,7 +267,10 @@ int agent__http_call_run(agent__http_call *c, pl_err *err)
 				break;
 			}
 		}
-		if (rc == PL_ECANCELED || (rc == PL_ETIMEOUT && r.deadline_hit) || rc == PL_EFORMAT) {
+		/* what another attempt may cure: transport failures, error
+		 * events in a stream, streams cut short (PL_EIO) and stalls; not a
+		 * cancel, the run's deadline, or an answer that cannot be read */
+		if (rc < 0 && rc != PL_EIO && !(rc == PL_ETIMEOUT && !r.deadline_hit)) {
 			agent__http_resp_release(&r);
 			goto done;
 		}

@@ -91,8 +91,10 @@ typedef struct agent__http_req {
 	double deadline;        /* pl_now() value past which the request is abandoned; 0 = none */
 	const atomic_int *cancel;
 	/* Called with the body as it arrives when the status is 2xx (else the
-	 * body is kept in resp->body); non-zero aborts the transfer. */
-	int (*on_body)(void *user, const char *data, size_t n);
+	 * body is kept in resp->body); a negative code with err set aborts the
+	 * transfer, and agent__http_post returns that code and message
+	 * (PL_EIO, an error event in the stream, is retried). */
+	int (*on_body)(void *user, const char *data, size_t n, pl_err *err);
 	void *user;
 } agent__http_req;
 
@@ -112,7 +114,7 @@ void agent__http_resp_init(agent__http_resp *r);
 void agent__http_resp_release(agent__http_resp *r);
 /* One POST.  Returns 0 when a response came (any status), else a negative
  * code with err saying why (and resp's flags set): PL_ECANCELED,
- * PL_ETIMEOUT (deadline or stall), PL_EIO (transport). */
+ * PL_ETIMEOUT (deadline or stall), PL_EIO (transport), or on_body's. */
 int agent__http_post(agent__http_resp *resp, const agent__http_req *req, pl_err *err);
 /* Retry-After: delta seconds or an HTTP date; < 0 when unparseable. */
 double agent__retry_after_parse(const char *value, double now_epoch);

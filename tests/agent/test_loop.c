@@ -814,3 +814,55 @@ Test(loop, a_huge_bash_timeout_is_a_format_error)
 	agent_result_release(&res);
 	agent_settings_free(s);
 }
+
+/* An error event inside a stream (Anthropic's overloaded_error, an
+ * OpenAI-style {"error": ...} chunk) is a failed attempt like a 529, and
+ * retried; it was taken for a malformed answer and ended the run. */
+static void stream_error_is_retried(const char *backend)
+{
+	agent_settings *s = at_settings(backend, srv.port, NULL);
+	ss_resp bad = { 0 };
+	size_t k = 0;
+	agent_result res;
+	at_events ev;
+	json_t *r;
+
+	bad.status = 200;
+	if (!strcmp(backend, "anthropic")) {
+		ss_chunks_add(&bad.chunks, &k,
+			      ss_sse("message_start", json_pack("{s:s, s:{s:s, s:s, s:[], s:{s:i, s:i}}}", "type",
+								"message_start", "message", "id", "m", "role", "assistant",
+								"content", "usage", "input_tokens", 5, "output_tokens", 1)));
+		ss_chunks_add(&bad.chunks, &k,
+			      ss_sse("error", json_pack("{s:s, s:{s:s, s:s}}", "type", "error", "error", "type",
+							"overloaded_error", "message", "Overloaded")));
+		ss_push(&srv, bad);
+		ss_push(&srv, ss_anthropic_stream(NULL, &submit_call, 1, NULL, 1, 1));
+	} else {
+		ss_chunks_add(&bad.chunks, &k,
+			      ss_sse(NULL, json_pack("{s:{s:s, s:s}}", "error", "message", "Overloaded", "type", "server_error")));
+		ss_push(&srv, bad);
+		ss_push(&srv, ss_openai_stream(NULL, &submit_call, 1, NULL, 1, 1));
+	}
+	at_run(&res, &ev, s, repo, NULL, NULL, NULL);
+	cr_assert_eq(res.exit, AGENT_EXIT_SUBMITTED, "%s: exit %s: %s", backend, agent_exit_name(res.exit), res.message.ptr);
+	cr_assert_eq(ss_requests(&srv), 2);
+	r = at_of_type(&ev, "retry");
+	cr_assert_eq(json_array_size(r), 1);
+	cr_assert(strstr(json_string_value(json_object_get(json_array_get(r, 0), "reason")), "Overloaded"), "%s",
+		  json_string_value(json_object_get(json_array_get(r, 0), "reason")));
+	json_decref(r);
+	at_events_release(&ev);
+	agent_result_release(&res);
+	agent_settings_free(s);
+}
+
+Test(loop, anthropic_stream_errors_are_retried)
+{
+	stream_error_is_retried("anthropic");
+}
+
+Test(loop, openai_stream_errors_are_retried)
+{
+	stream_error_is_retried("openai");
+}

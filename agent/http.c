@@ -294,8 +294,16 @@ int agent__http_call_run(agent__http_call *c, pl_err *err)
 		delay = s->retry_base * (double)(1u << (attempt < 20 ? attempt : 20)) * jitter(&seed);
 		if (delay > s->retry_max)
 			delay = s->retry_max;
+		if (r.retry_after > s->retry_max) {
+			/* a wait longer than retry_max (a quota that resets tomorrow)
+			 * is not slept on: the run ends now and says why */
+			rc = pl_err_set(err, PL_EIO, "%s (the server asks to wait %.0f s, more than backend.retry_max (%g s))",
+					why.ptr, r.retry_after, s->retry_max);
+			agent__http_resp_release(&r);
+			goto done;
+		}
 		if (r.retry_after >= 0)
-			delay = r.retry_after; /* the server knows best; retry_max does not cut it */
+			delay = r.retry_after; /* the server knows best, up to retry_max */
 		agent__http_resp_release(&r);
 		if (c->req.deadline > 0 && pl_now() + delay >= c->req.deadline) {
 			rc = pl_err_set(err, PL_ETIMEOUT, "the run's time limit leaves no time to retry: %s", why.ptr);
@@ -304,7 +312,15 @@ int agent__http_call_run(agent__http_call *c, pl_err *err)
 		if (c->rq && c->rq->on_retry)
 			c->rq->on_retry(c->rq->user, attempt + 1, delay, why.ptr);
 		c->retries++;
-		if ((rc = agent__sleep(delay, c->req.cancel)) < 0) {
+		{
+			/* waiting to retry is waiting for the model, not the
+			 * agent's own time */
+			double t0 = pl_now();
+
+			rc = agent__sleep(delay, c->req.cancel);
+			c->wait_s += pl_now() - t0;
+		}
+		if (rc < 0) {
 			pl_err_set(err, rc, "cancelled");
 			goto done;
 		}

@@ -866,3 +866,60 @@ Test(loop, openai_stream_errors_are_retried)
 {
 	stream_error_is_retried("openai");
 }
+
+/* A Retry-After past backend.retry_max is not slept on (a year, once):
+ * the run ends at once with the server's message and the wait it asked. */
+Test(loop, retry_after_past_retry_max_fails_at_once)
+{
+	const char *kv[] = { "backend.retry_max", "30", NULL };
+	agent_settings *s = at_settings("openai", srv.port, kv);
+	agent_result res;
+	at_events ev;
+	json_t *r;
+
+	ss_push(&srv, ss_error(429, "Retry-After: 31536000\r\n", "quota exhausted"));
+	ss_push(&srv, ss_openai(NULL, &submit_call, 1, NULL, 1, 1));
+	at_run(&res, &ev, s, repo, NULL, NULL, NULL);
+	cr_assert_eq(res.exit, AGENT_EXIT_MODEL_ERROR, "exit %s: %s", agent_exit_name(res.exit), res.message.ptr);
+	cr_assert(strstr(res.message.ptr, "quota exhausted"), "%s", res.message.ptr);
+	cr_assert(strstr(res.message.ptr, "asks to wait 31536000 s, more than backend.retry_max (30 s)"), "%s",
+		  res.message.ptr);
+	cr_assert_eq(ss_requests(&srv), 1);
+	r = at_of_type(&ev, "retry");
+	cr_assert_eq(json_array_size(r), 0);
+	json_decref(r);
+	at_events_release(&ev);
+	agent_result_release(&res);
+	agent_settings_free(s);
+}
+
+/* The wait before a retry is waiting for the model, not the agent's own
+ * overhead. */
+Test(loop, retry_waits_count_as_waiting_for_the_model)
+{
+	agent_settings *s = at_settings("openai", srv.port, NULL);
+	char *t = traj_path();
+	agent_result res;
+	at_events ev;
+	json_t *recs = NULL, *x;
+	size_t i;
+	bool seen = false;
+
+	ss_push(&srv, ss_error(429, "Retry-After: 1\r\n", "slow down"));
+	ss_push(&srv, ss_openai(NULL, &submit_call, 1, NULL, 1, 1));
+	at_run(&res, &ev, s, repo, t, NULL, NULL);
+	cr_assert_eq(res.exit, AGENT_EXIT_SUBMITTED, "exit %s: %s", agent_exit_name(res.exit), res.message.ptr);
+	cr_assert_eq(agent_traj_load(&recs, NULL, t, NULL), 0);
+	json_array_foreach(recs, i, x)
+		if (!strcmp(json_string_value(json_object_get(x, "type")), "model_call")) {
+			seen = true;
+			cr_assert_geq(json_number_value(json_object_get(x, "wait_s")), 1.0, "wait_s %g leaves out the 1 s wait",
+				      json_number_value(json_object_get(x, "wait_s")));
+		}
+	cr_assert(seen);
+	json_decref(recs);
+	free(t);
+	at_events_release(&ev);
+	agent_result_release(&res);
+	agent_settings_free(s);
+}

@@ -178,7 +178,7 @@ typedef enum agent_event_type {
 	AGENT_EV_START,      /* the run or turn began: {repo, model, backend, trajectory} */
 	AGENT_EV_STEP,       /* a model call begins: {step} */
 	AGENT_EV_TEXT,       /* a piece of the model's text as it streams (text, len) */
-	AGENT_EV_RETRY,      /* {attempt, delay, reason} */
+	AGENT_EV_RETRY,      /* {attempt, delay, reason, discard_text: the text this attempt streamed is not the answer} */
 	AGENT_EV_ASSISTANT,  /* the model's message: {step, content, tool_calls, usage, cost} */
 	AGENT_EV_TOOL_START, /* {step, id, name, arguments} */
 	AGENT_EV_TOOL_END,   /* {step, id, name, ok, exit_code, files, text, diff?, seconds} */

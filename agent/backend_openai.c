@@ -205,6 +205,10 @@ static void st_reset(void *user)
 	agent__sse_init(&st->sse, on_event, st);
 	slots_free(st);
 	pl_buf_reset(&st->out->text);
+	/* a failed attempt's tokens are billed all the same */
+	st->out->retried.input += st->out->usage.input;
+	st->out->retried.output += st->out->usage.output;
+	st->out->retried.cached += st->out->usage.cached;
 	memset(&st->out->usage, 0, sizeof(st->out->usage));
 	st->out->finish[0] = '\0';
 	st->done = st->finished = false;

@@ -164,7 +164,8 @@ typedef struct agent__reply {
 	pl_buf text;        /* the assistant's text, exactly as written */
 	json_t *calls;      /* native calls: [{id, name, arguments (the JSON text as sent)}] */
 	char finish[32];    /* "stop", "tool_calls", "length", ... as the backend said */
-	agent_usage usage;  /* this call's tokens */
+	agent_usage usage;  /* this call's tokens (the attempt that answered) */
+	agent_usage retried; /* tokens the failed attempts reported: billed too */
 	double wait_s;      /* seconds waiting for the model (network or forward passes) */
 	int retries;        /* attempts that failed and were retried */
 } agent__reply;

@@ -498,24 +498,33 @@ typedef struct run {
 	double overhead_sum;
 	int overhead_n;
 	double approval_s; /* seconds spent waiting for a person, this step */
+	bool text_shown;   /* this attempt has streamed text (a retry discards it) */
 } run;
 
 static void on_text(void *user, const char *t, size_t n)
 {
 	run *r = user;
 
+	r->text_shown = true;
 	emit(r->s, AGENT_EV_TEXT, r->s->step, json_pack("{s:s%}", "text", t, n), t, n);
 }
 
 static void on_retry(void *user, int attempt, double delay, const char *why)
 {
 	run *r = user;
+	/* the text this attempt streamed is not part of the answer: whoever
+	 * showed it is told to take it back */
+	bool discard = r->text_shown;
 
+	r->text_shown = false;
 	traj(r->s, "retry",
-	     json_pack("{s:i, s:i, s:f, s:s}", "step", r->s->step, "attempt", attempt, "delay", delay, "reason", why), NULL);
+	     json_pack("{s:i, s:i, s:f, s:s, s:b}", "step", r->s->step, "attempt", attempt, "delay", delay, "reason", why,
+		       "discard_text", discard),
+	     NULL);
 	emit(r->s, AGENT_EV_RETRY, r->s->step,
-	     json_pack("{s:i, s:i, s:f, s:s}", "step", r->s->step, "attempt", attempt, "delay", delay, "reason", why), NULL,
-	     0);
+	     json_pack("{s:i, s:i, s:f, s:s, s:b}", "step", r->s->step, "attempt", attempt, "delay", delay, "reason", why,
+		       "discard_text", discard),
+	     NULL, 0);
 }
 
 static bool over_time(const run *r)
@@ -794,11 +803,12 @@ int agent_session_run(agent_result *res, agent_session *s, const char *text, pl_
 		const pl_buf **wire = NULL;
 		pl_buf content = PL_BUF_INIT, why = PL_BUF_INIT;
 		double t_step = pl_now(), wait = 0, tools_s = 0;
-		int64_t budget, window;
+		int64_t budget, window, prompt_tokens, answer_input;
 		bool finished = false, any_good = false, bad = false;
 		size_t i;
 
 		r.approval_s = 0;
+		r.text_shown = false;
 		if (cancelled(s))
 			return finish(&r, AGENT_EXIT_CANCELLED, "cancelled by the user", err);
 		if (r.steps >= st->max_steps) {
@@ -865,6 +875,20 @@ int agent_session_run(agent_result *res, agent_session *s, const char *text, pl_
 						  agent__json_text(rp.text.ptr, rp.text.len)),
 				     s->step, false, NULL);
 			}
+			{
+				/* what the failed attempts reported is billed */
+				agent_usage spent = rp.usage;
+
+				spent.input += rp.retried.input;
+				spent.output += rp.retried.output;
+				spent.cached += rp.retried.cached;
+				if (spent.input || spent.output) {
+					spent.calls = 1;
+					price(s, &spent);
+					agent_usage_add(&res->usage, &spent);
+					agent_usage_add(&s->usage, &spent);
+				}
+			}
 			traj(s, "model_error",
 			     json_pack("{s:i, s:s, s:i}", "step", s->step, "error", m.ptr, "retries", rp.retries), NULL);
 			pl_err_clear(err);
@@ -873,6 +897,13 @@ int agent_session_run(agent_result *res, agent_session *s, const char *text, pl_
 			agent__reply_release(&rp);
 			return rc;
 		}
+		/* the answer's prompt size, for the context estimate, before the
+		 * failed attempts' tokens join the bill */
+		answer_input = rp.usage.input;
+		prompt_tokens = rp.usage.input + rp.usage.output;
+		rp.usage.input += rp.retried.input;
+		rp.usage.output += rp.retried.output;
+		rp.usage.cached += rp.retried.cached;
 		rp.usage.calls = 1;
 		price(s, &rp.usage);
 		agent_usage_add(&res->usage, &rp.usage);
@@ -888,8 +919,8 @@ int agent_session_run(agent_result *res, agent_session *s, const char *text, pl_
 		pl_buf_add(&res->answer, content.ptr, content.len);
 		if ((rc = push(s, msg, s->step, false, err)) < 0)
 			goto step_fail;
-		if (rp.usage.input > 0) /* a server that reports nothing leaves the byte estimate */
-			agent__conv_report(&s->conv, rp.usage.input + rp.usage.output);
+		if (answer_input > 0) /* a server that reports nothing leaves the byte estimate */
+			agent__conv_report(&s->conv, prompt_tokens);
 		emit(s, AGENT_EV_ASSISTANT, s->step,
 		     json_pack("{s:i, s:O, s:O?, s:o, s:s}", "step", s->step, "content", json_object_get(msg, "content"),
 			       "tool_calls", calls, "usage",

@@ -235,8 +235,16 @@ static void on_event(void *user, const agent_event *ev)
 		break;
 	case AGENT_EV_RETRY:
 		end_text(u);
-		printf("%s[retrying in %.1fs: %s]%s\n", cli_c(c, CLI_YELLOW), json_number_value(json_object_get(d, "delay")),
-		       json_string_value(json_object_get(d, "reason")), cli_c(c, CLI_RESET));
+		if (json_is_true(json_object_get(d, "discard_text"))) {
+			/* what streamed is not the answer: the next attempt writes it all */
+			u->wrote_text = false;
+			printf("%s[the answer above was cut off and is discarded; retrying in %.1fs: %s]%s\n",
+			       cli_c(c, CLI_YELLOW), json_number_value(json_object_get(d, "delay")),
+			       json_string_value(json_object_get(d, "reason")), cli_c(c, CLI_RESET));
+		} else {
+			printf("%s[retrying in %.1fs: %s]%s\n", cli_c(c, CLI_YELLOW), json_number_value(json_object_get(d, "delay")),
+			       json_string_value(json_object_get(d, "reason")), cli_c(c, CLI_RESET));
+		}
 		break;
 	case AGENT_EV_WARNING:
 		end_text(u);

@@ -923,3 +923,50 @@ Test(loop, retry_waits_count_as_waiting_for_the_model)
 	agent_result_release(&res);
 	agent_settings_free(s);
 }
+
+/* A stream cut after some text and retried: the retry event says to
+ * discard what was shown, the message holds the second attempt only, and
+ * the tokens the failed attempt reported are counted (they are billed). */
+Test(loop, a_retried_stream_discards_its_text_and_counts_its_tokens)
+{
+	agent_settings *s = at_settings("anthropic", srv.port, NULL);
+	ss_resp half = ss_anthropic_stream("First try", &submit_call, 1, NULL, 100, 5);
+	agent_result res;
+	at_events ev;
+	json_t *r, *a;
+	size_t n = 0;
+
+	while (half.chunks[n])
+		n++;
+	/* keep message_start, ping and the text block's start and first half */
+	for (size_t i = 4; i < n; i++)
+		free(half.chunks[i]);
+	half.chunks[4] = NULL;
+	ss_push(&srv, half);
+	ss_push(&srv, ss_anthropic_stream("Second", &submit_call, 1, NULL, 100, 5));
+	at_run(&res, &ev, s, repo, NULL, NULL, NULL);
+	cr_assert_eq(res.exit, AGENT_EXIT_SUBMITTED, "exit %s: %s", agent_exit_name(res.exit), res.message.ptr);
+	r = at_of_type(&ev, "retry");
+	cr_assert_eq(json_array_size(r), 1);
+	cr_assert(json_is_true(json_object_get(json_array_get(r, 0), "discard_text")), "no discard_text");
+	a = at_of_type(&ev, "assistant");
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(a, 0), "content")), "Second");
+	cr_assert_eq(res.usage.input, 200, "input %lld: the failed attempt's 100 are billed too", (long long)res.usage.input);
+	cr_assert_eq(res.usage.calls, 1);
+	json_decref(r);
+	json_decref(a);
+	at_events_release(&ev);
+	agent_result_release(&res);
+
+	/* a retry before any text discards nothing */
+	ss_push(&srv, ss_error(503, NULL, "busy"));
+	ss_push(&srv, ss_anthropic_stream(NULL, &submit_call, 1, NULL, 1, 1));
+	at_run(&res, &ev, s, repo, NULL, NULL, NULL);
+	r = at_of_type(&ev, "retry");
+	cr_assert_eq(json_array_size(r), 1);
+	cr_assert(json_is_false(json_object_get(json_array_get(r, 0), "discard_text")));
+	json_decref(r);
+	at_events_release(&ev);
+	agent_result_release(&res);
+	agent_settings_free(s);
+}

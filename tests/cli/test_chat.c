@@ -280,3 +280,45 @@ Test(chat_cmd, usage_errors_and_a_piped_session)
 	pl_buf_release(&e);
 	pl_buf_release(&a);
 }
+
+/* Runs plait chat on repo with input as its standard input (not a
+ * terminal); extra: more options. */
+static test_run piped(const char *input, const char *extra)
+{
+	pl_buf e = PL_BUF_INIT, a = PL_BUF_INIT, in = PL_BUF_INIT;
+	test_run r;
+
+	pl_buf_printf(&e, "HOME='%s' XDG_CONFIG_HOME='%s/xdg'", tmp.ptr, tmp.ptr);
+	pl_path_join(&in, tmp.ptr, "piped-input");
+	cr_assert_eq(pl_file_write_atomic(in.ptr, input, strlen(input), 0644, NULL), 0);
+	pl_buf_printf(&a, "chat --repo '%s' --backend openai --api-model m --api-base http://127.0.0.1:%d %s < '%s'", repo.ptr,
+		      srv.port, extra ? extra : "", in.ptr);
+	r = test_plait(tmp.ptr, e.ptr, a.ptr);
+	pl_buf_release(&e);
+	pl_buf_release(&a);
+	pl_buf_release(&in);
+	return r;
+}
+
+/* A stream cut off and retried: what it showed is marked as discarded,
+ * then the whole answer comes. */
+Test(chat_cmd, a_retried_answer_marks_the_partial_one)
+{
+	ss_resp half = ss_openai_stream("Partial answer", NULL, 0, NULL, 1, 1);
+	size_t n = 0;
+	test_run r;
+
+	while (half.chunks[n])
+		n++;
+	for (size_t i = 3; i < n; i++)
+		free(half.chunks[i]);
+	half.chunks[3] = NULL; /* the role and the two halves of the text, then nothing */
+	ss_push(&srv, half);
+	ss_push(&srv, ss_openai_stream("The whole answer.", NULL, 0, NULL, 1, 1));
+	r = piped("Tell me\n", "--set backend.retry_base=0.01");
+	cr_assert_eq(r.status, 0, "%s", r.err.ptr);
+	cr_assert(strstr(r.out.ptr, "Partial answer\n[the answer above was cut off and is discarded; retrying"), "%s",
+		  r.out.ptr);
+	cr_assert(strstr(r.out.ptr, "The whole answer."), "%s", r.out.ptr);
+	test_run_release(&r);
+}

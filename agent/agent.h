@@ -255,7 +255,8 @@ json_t *agent_result_json(const agent_result *r, const agent_session *s);
  * first message of a session goes through prompts.task ({{issue}},
  * {{repo}}) when one is set.  Returns 0 with res filled for every ending
  * (res->exit says which); a negative code only when the session cannot
- * go on (its trajectory cannot be written, the tools cannot be opened).
+ * go on (the first message cannot be made).  A trajectory that cannot be
+written is said once (an AGENT_EV_WARNING) and the run goes on without it.
  */
 int agent_session_run(agent_result *res, agent_session *s, const char *text, pl_err *err);
 

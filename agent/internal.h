@@ -288,11 +288,15 @@ typedef struct agent__traj {
 	int fd;
 	char *path;
 	size_t records;
+	off_t size;  /* bytes of whole records in the file */
+	bool failed; /* a write failed: nothing more is written */
 } agent__traj;
 
 int agent__traj_open(agent__traj *t, const char *path, bool append, pl_err *err);
-/* Appends {"type": type, "time": ..., ...fields}; fields is stolen.  A
- * failed write is reported once to the log and the run goes on. */
+/* Appends {"type": type, "time": ..., ...fields}; fields is stolen.  The
+ * first failed write returns its error, after cutting the file back to
+ * its last whole record; from then on records are dropped and 0 returned:
+ * the caller says so once and the run goes on. */
 int agent__traj_write(agent__traj *t, const char *type, json_t *fields, pl_err *err);
 void agent__traj_close(agent__traj *t);
 

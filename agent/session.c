@@ -64,9 +64,23 @@ static void emit(agent_session *s, agent_event_type type, int step, json_t *data
 	json_decref(data);
 }
 
+/* Writes a record.  A trajectory that cannot be written (a full disk) is
+ * said once, and the run goes on without it: losing the run's result for
+ * its record would be worse. */
 static int traj(agent_session *s, const char *type, json_t *fields, pl_err *err)
 {
-	return agent__traj_write(&s->traj, type, fields, err);
+	pl_err e = { 0 };
+	char m[PL_ERR_MSG_MAX + 96];
+
+	(void)err;
+	if (agent__traj_write(&s->traj, type, fields, &e) == 0)
+		return 0;
+	snprintf(m, sizeof(m), "%s: the run goes on without its trajectory", e.msg);
+	if (s->o.on_event)
+		emit(s, AGENT_EV_WARNING, s->step, json_pack("{s:s}", "message", m), NULL, 0);
+	else
+		pl_log_warn(s->o.log, "%s", m);
+	return 0;
 }
 
 static bool cancelled(const agent_session *s)

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int agent__traj_open(agent__traj *t, const char *path, bool append, pl_err *err)
@@ -30,6 +31,11 @@ int agent__traj_open(agent__traj *t, const char *path, bool append, pl_err *err)
 		rc = pl_err_sys(err, PL_EIO, "trajectory '%s'", path);
 		goto done;
 	}
+	{
+		struct stat st;
+
+		t->size = fstat(t->fd, &st) == 0 && S_ISREG(st.st_mode) ? st.st_size : 0;
+	}
 	t->path = pl_xstrdup(path);
 done:
 	pl_buf_release(&dir);
@@ -46,7 +52,7 @@ int agent__traj_write(agent__traj *t, const char *type, json_t *fields, pl_err *
 	size_t off = 0;
 	int rc = 0;
 
-	if (t->fd < 0) {
+	if (t->fd < 0 || t->failed) {
 		json_decref(fields);
 		json_decref(rec);
 		return 0;
@@ -67,10 +73,16 @@ int agent__traj_write(agent__traj *t, const char *type, json_t *fields, pl_err *
 			continue;
 		if (n <= 0) {
 			rc = pl_err_sys(err, PL_EIO, "writing the trajectory '%s'", t->path);
+			/* no torn record for a reader, or for a resumed session
+			 * to append after; nothing more is written */
+			if (off && ftruncate(t->fd, t->size) < 0)
+				off = 0; /* best effort: a reader drops a torn last line anyway */
+			t->failed = true;
 			goto done;
 		}
 		off += (size_t)n;
 	}
+	t->size += (off_t)line.len;
 	t->records++;
 	if (!strcmp(type, "end"))
 		fsync(t->fd);

@@ -970,3 +970,32 @@ Test(loop, a_retried_stream_discards_its_text_and_counts_its_tokens)
 	agent_result_release(&res);
 	agent_settings_free(s);
 }
+
+/* A trajectory that cannot be written (a full disk) is said once, and the
+ * run goes on to its end and its result. */
+Test(loop, a_trajectory_write_failure_is_said_once_and_the_run_goes_on)
+{
+	agent_settings *s = at_settings("openai", srv.port, NULL);
+	agent_result res;
+	at_events ev;
+	json_t *w;
+
+	if (access("/dev/full", W_OK) != 0)
+		cr_skip_test("no /dev/full here");
+	ss_push(&srv, ss_openai(NULL, &view_call, 1, NULL, 1, 1));
+	ss_push(&srv, ss_openai(NULL, &fix_call, 1, NULL, 1, 1));
+	ss_push(&srv, ss_openai(NULL, &submit_call, 1, NULL, 1, 1));
+	at_run(&res, &ev, s, repo, "/dev/full", NULL, NULL);
+	cr_assert_eq(res.exit, AGENT_EXIT_SUBMITTED, "exit %s: %s", agent_exit_name(res.exit), res.message.ptr);
+	cr_assert(strstr(res.patch.ptr, "+    return a + b"), "%s", res.patch.ptr);
+	w = at_of_type(&ev, "warning");
+	cr_assert_eq(json_array_size(w), 1, "%zu warnings", json_array_size(w));
+	cr_assert(strstr(json_string_value(json_object_get(json_array_get(w, 0), "message")), "/dev/full"), "%s",
+		  json_string_value(json_object_get(json_array_get(w, 0), "message")));
+	cr_assert(strstr(json_string_value(json_object_get(json_array_get(w, 0), "message")), "the run goes on"), "%s",
+		  json_string_value(json_object_get(json_array_get(w, 0), "message")));
+	json_decref(w);
+	at_events_release(&ev);
+	agent_result_release(&res);
+	agent_settings_free(s);
+}

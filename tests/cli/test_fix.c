@@ -392,3 +392,37 @@ Test(fix_cmd, traj_usage_and_bad_files)
 	pl_buf_release(&e);
 	pl_buf_release(&a);
 }
+
+/* A trajectory that cannot be written is said once; the run still ends
+ * with its result: --out written, --json printed, exit 0 for a patch. */
+Test(fix_cmd, an_unwritable_trajectory_loses_nothing_else)
+{
+	pl_buf e = PL_BUF_INIT, a = PL_BUF_INIT, p = PL_BUF_INIT, out = PL_BUF_INIT;
+	test_run run;
+	json_t *res = NULL;
+
+	if (access("/dev/full", W_OK) != 0)
+		cr_skip_test("no /dev/full here");
+	ss_push(&srv, ss_openai_stream(NULL, &edit, 1, NULL, 10, 2));
+	ss_push(&srv, ss_openai_stream(NULL, &submit, 1, NULL, 10, 2));
+	env(&e);
+	pl_path_join(&p, tmp.ptr, "full.patch");
+	pl_buf_puts(&a, "fix ");
+	model_args(&a);
+	pl_buf_printf(&a, " --repo '%s' --issue-text x --traj /dev/full --out '%s' --json", repo.ptr, p.ptr);
+	run = test_plait(tmp.ptr, e.ptr, a.ptr);
+	cr_assert_eq(run.status, 0, "exit %d: %s", run.status, run.err.ptr);
+	cr_assert_eq(pl_json_parse(&res, run.out.ptr, run.out.len, "stdout", NULL), 0, "%s", run.out.ptr);
+	cr_assert_str_eq(json_string_value(json_object_get(res, "exit_reason")), "submitted");
+	cr_assert_eq(pl_file_read(&out, p.ptr, 0, NULL), 0, "--out was not written");
+	cr_assert(strstr(out.ptr, "+    return a + b"), "%s", out.ptr);
+	cr_assert(strstr(run.err.ptr, "writing the trajectory '/dev/full'"), "%s", run.err.ptr);
+	cr_assert_null(strstr(strstr(run.err.ptr, "writing the trajectory") + 1, "writing the trajectory"), "said twice: %s",
+		       run.err.ptr);
+	json_decref(res);
+	test_run_release(&run);
+	pl_buf_release(&e);
+	pl_buf_release(&a);
+	pl_buf_release(&p);
+	pl_buf_release(&out);
+}

@@ -291,18 +291,23 @@ int agent_session_set_model(agent_session *s, const char *model, pl_err *err);
 
 /* Reads a trajectory file: *out is an array of its records.  A last line
  * that a killed run left unfinished is dropped and *complete (may be NULL)
- * says whether the file has its "end" record. */
-int agent_traj_load(json_t **out, bool *complete, const char *path, pl_err *err);
+ * says whether the file has its "end" record.  Another line that cannot
+ * be read costs that record only: *skipped (may be NULL) gets
+ * [{line, error}] for each.  A first line that is not a start record
+ * makes the file unreadable (an error). */
+int agent_traj_load(json_t **out, bool *complete, json_t **skipped, const char *path, pl_err *err);
 /* One trajectory in numbers: {id, kind, repo, model, started, exit_reason
  * (null while unfinished), submitted, steps, tool_calls, format_errors,
  * usage, elapsed, complete}. */
 json_t *agent_traj_summary(const json_t *records);
 /* Sums every trajectory (*.jsonl) in dir: {runs, complete, exit_reasons
  * {name: n}, submitted, steps, tool_calls, usage, cost_unknown_runs,
- * elapsed, files: [summaries]}.  Unreadable files are listed in "errors". */
+ * elapsed, files: [summaries]}.  Unreadable files, and unreadable lines
+ * of the others, are listed in "errors". */
 int agent_traj_stats(json_t **out, const char *dir, pl_err *err);
 /* Chat sessions saved in dir for repo (NULL = any), newest first:
- * [{id, path, repo, started, turns, first}]. */
+ * [{id, path, repo, started, turns, first}]; a file that cannot be read
+ * is listed whatever its repository, as {id (its name), path, error}. */
 int agent_sessions_list(json_t **out, const char *dir, const char *repo, pl_err *err);
 
 #endif /* PLAIT_AGENT_H */

@@ -1315,11 +1315,11 @@ int agent_session_resume(agent_session **out, const agent_settings *st, const ag
 			 const char *traj_path, pl_err *err)
 {
 	agent_session *s = NULL;
-	json_t *recs = NULL, *r, *start;
+	json_t *recs = NULL, *skipped = NULL, *r, *start;
 	size_t i;
 	int rc;
 
-	if ((rc = agent_traj_load(&recs, NULL, traj_path, err)) < 0)
+	if ((rc = agent_traj_load(&recs, NULL, &skipped, traj_path, err)) < 0)
 		return rc;
 	if ((rc = open_parts(&s, st, o, err)) < 0)
 		goto done;
@@ -1388,12 +1388,21 @@ int agent_session_resume(agent_session **out, const agent_settings *st, const ag
 			json_array_clear(s->edits);
 		}
 	}
+	if (json_array_size(skipped)) {
+		char m[PL_ERR_MSG_MAX + 128];
+
+		snprintf(m, sizeof(m), "%zu line%s of %s could not be read and %s left out (%s)", json_array_size(skipped),
+			 json_array_size(skipped) == 1 ? "" : "s", traj_path, json_array_size(skipped) == 1 ? "is" : "are",
+			 json_string_value(json_object_get(json_array_get(skipped, 0), "error")));
+		emit(s, AGENT_EV_WARNING, s->step, json_pack("{s:s}", "message", m), NULL, 0);
+	}
 	if ((rc = agent__traj_open(&s->traj, traj_path, true, err)) < 0)
 		goto done;
 	s->o.traj_path = s->traj.path;
 	rc = traj(s, "resume", json_pack("{s:s, s:I}", "model", s->model_label, "messages", (json_int_t)s->conv.n), err);
 done:
 	json_decref(recs);
+	json_decref(skipped);
 	if (rc < 0) {
 		agent_session_free(s);
 		return rc;

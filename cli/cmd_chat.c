@@ -446,10 +446,31 @@ static bool command(chat_ui *u, const char *line)
 	return true;
 }
 
+/* The session whose id the person gave (the list is not filtered by
+ * repository: agent_session_resume checks that). */
+static int pick_by_id(char **path_out, const json_t *list, const char *dir, const char *id, const cli_ctx *ctx)
+{
+	const json_t *x;
+	size_t i;
+
+	json_array_foreach(list, i, x) {
+		const char *xid = json_string_value(json_object_get(x, "id"));
+
+		if (!xid || strcmp(xid, id))
+			continue;
+		if (json_is_string(json_object_get(x, "error")))
+			return cli_fail(ctx, "chat", CLI_EXIT_FAIL, "session '%s' cannot be read: %s", id,
+					json_string_value(json_object_get(x, "error")));
+		*path_out = pl_xstrdup(json_string_value(json_object_get(x, "path")));
+		return CLI_EXIT_OK;
+	}
+	return cli_fail(ctx, "chat", CLI_EXIT_USAGE, "no saved session '%s' in %s", id, dir);
+}
+
 static int pick_session(char **path_out, const char *dir, const char *repo, const char *id, bool latest, chat_ui *u,
 			const cli_ctx *ctx)
 {
-	json_t *list = NULL, *x;
+	json_t *list = NULL, *ok, *x;
 	pl_err err = { 0 };
 	size_t i;
 	int rc = CLI_EXIT_OK;
@@ -457,35 +478,45 @@ static int pick_session(char **path_out, const char *dir, const char *repo, cons
 	if (agent_sessions_list(&list, dir, id ? NULL : repo, &err) < 0)
 		return cli_fail_err(ctx, "chat", &err);
 	if (id) {
-		json_array_foreach(list, i, x)
-			if (!strcmp(json_string_value(json_object_get(x, "id")), id))
-				*path_out = pl_xstrdup(json_string_value(json_object_get(x, "path")));
-		if (!*path_out)
-			rc = cli_fail(ctx, "chat", CLI_EXIT_USAGE, "no saved session '%s' in %s", id, dir);
-	} else if (!json_array_size(list)) {
+		rc = pick_by_id(path_out, list, dir, id, ctx);
+		json_decref(list);
+		return rc;
+	}
+	/* the unreadable ones are said, then left out */
+	ok = json_array();
+	json_array_foreach(list, i, x) {
+		if (json_is_string(json_object_get(x, "error")))
+			fprintf(stderr, "plait chat: skipping session %s: %s\n",
+				json_string_value(json_object_get(x, "id")) ?: "?",
+				json_string_value(json_object_get(x, "error")));
+		else
+			json_array_append(ok, x);
+	}
+	json_decref(list);
+	if (!json_array_size(ok)) {
 		rc = cli_fail(ctx, "chat", CLI_EXIT_USAGE, "no saved session for %s in %s", repo, dir);
 	} else if (latest) {
-		*path_out = pl_xstrdup(json_string_value(json_object_get(json_array_get(list, 0), "path")));
+		*path_out = pl_xstrdup(json_string_value(json_object_get(json_array_get(ok, 0), "path")));
 	} else {
 		char *ans;
 		int64_t n;
 
-		json_array_foreach(list, i, x) {
+		json_array_foreach(ok, i, x) {
 			const char *first = json_string_value(json_object_get(x, "first"));
 
-			printf("%2zu  %s  %lld turns  %.60s\n", i + 1, json_string_value(json_object_get(x, "id")),
+			printf("%2zu  %s  %lld turns  %.60s\n", i + 1, json_string_value(json_object_get(x, "id")) ?: "?",
 			       (long long)json_integer_value(json_object_get(x, "turns")), first ? first : "");
 			if (i == 19)
 				break;
 		}
 		ans = read_line(u, "session number? ", false);
-		if (ans && pl_parse_i64(&n, ans, 1, (int64_t)json_array_size(list), NULL) == 0)
-			*path_out = pl_xstrdup(json_string_value(json_object_get(json_array_get(list, n - 1), "path")));
+		if (ans && pl_parse_i64(&n, ans, 1, (int64_t)json_array_size(ok), NULL) == 0)
+			*path_out = pl_xstrdup(json_string_value(json_object_get(json_array_get(ok, n - 1), "path")));
 		else
 			rc = cli_fail(ctx, "chat", CLI_EXIT_USAGE, "no session chosen");
 		free(ans);
 	}
-	json_decref(list);
+	json_decref(ok);
 	return rc;
 }
 

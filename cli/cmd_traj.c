@@ -60,14 +60,18 @@ static void print_lines(const char *text, const char *indent, size_t max, const 
 
 static int show(const char *path, bool full, bool json, const cli_ctx *ctx)
 {
-	json_t *recs = NULL, *r, *sum, *start;
+	json_t *recs = NULL, *skipped = NULL, *r, *sum, *start;
 	bool complete = false, c = cli_use_color(stdout);
 	pl_err err = { 0 };
 	size_t i, lines = full ? (size_t)-1 : 12;
 	char a[32], b[32], cost[48];
 
-	if (agent_traj_load(&recs, &complete, path, &err) < 0)
+	if (agent_traj_load(&recs, &complete, &skipped, path, &err) < 0)
 		return cli_fail_err(ctx, "traj show", &err);
+	json_array_foreach(skipped, i, r)
+		fprintf(stderr, "plait traj show: %s: %s (that record is left out)\n", path,
+			json_string_value(json_object_get(r, "error")));
+	json_decref(skipped);
 	sum = agent_traj_summary(recs);
 	if (json) {
 		print_json(sum);

@@ -32,17 +32,10 @@ TestSuite(chat_ops, .init = setup, .fini = teardown, .timeout = 60);
 static const ss_call fix_call = { "str_replace",
 				  "{\"path\": \"calc.py\", \"old_str\": \"return a - b\", \"new_str\": \"return a + b\"}" };
 
-/* A chat session on repo (checkpoints and diffs on, full-auto). */
-static agent_session *open_chat(agent_settings **s_out, at_events *ev, const char *traj)
+static agent_session_opts chat_opts(at_events *ev, const char *traj)
 {
-	const char *kv[] = { "tools.approval", "full-auto", "loop.on_no_tool_call", "finish", NULL };
-	agent_session *sess = NULL;
 	agent_session_opts o = { 0 };
-	pl_err err = { 0 };
 
-	*s_out = at_settings("openai", srv.port, kv);
-	ev->list = json_array();
-	pl_buf_init(&ev->text, 0);
 	o.repo = repo;
 	o.kind = "chat";
 	o.traj_path = traj;
@@ -50,8 +43,58 @@ static agent_session *open_chat(agent_settings **s_out, at_events *ev, const cha
 	o.user = ev;
 	o.checkpoints = true;
 	o.diffs = true;
+	return o;
+}
+
+static agent_settings *chat_settings(void)
+{
+	const char *kv[] = { "tools.approval", "full-auto", "loop.on_no_tool_call", "finish", NULL };
+
+	return at_settings("openai", srv.port, kv);
+}
+
+/* A chat session on repo (checkpoints and diffs on, full-auto). */
+static agent_session *open_chat(agent_settings **s_out, at_events *ev, const char *traj)
+{
+	agent_session *sess = NULL;
+	agent_session_opts o = chat_opts(ev, traj);
+	pl_err err = { 0 };
+
+	*s_out = chat_settings();
+	ev->list = json_array();
+	pl_buf_init(&ev->text, 0);
 	cr_assert_eq(agent_session_new(&sess, *s_out, &o, &err), 0, "%s", err.msg);
 	return sess;
+}
+
+/* The same session again, from its trajectory. */
+static agent_session *resume_chat(agent_settings *s, at_events *ev, const char *traj)
+{
+	agent_session *sess = NULL;
+	agent_session_opts o = chat_opts(ev, NULL);
+	pl_err err = { 0 };
+
+	ev->list = json_array();
+	pl_buf_init(&ev->text, 0);
+	cr_assert_eq(agent_session_resume(&sess, s, &o, traj, &err), 0, "%s", err.msg);
+	return sess;
+}
+
+static char *path_in_root(const char *name)
+{
+	pl_buf p = PL_BUF_INIT;
+
+	pl_path_join(&p, root.ptr, name);
+	return pl_buf_detach(&p, NULL);
+}
+
+static void append_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "a");
+
+	cr_assert_not_null(f);
+	fputs(text, f);
+	fclose(f);
 }
 
 static void turn(agent_session *sess, const char *text)
@@ -154,4 +197,88 @@ Test(chat_ops, an_edit_shows_its_diff_and_reads_nothing_itself)
 	agent_settings_free(s);
 	pl_buf_release(&fifo);
 	pl_buf_release(&args);
+}
+
+/* A session whose last line a killed plait left cut: resuming it cuts
+ * the line off before appending, so the file stays readable for good. */
+Test(chat_ops, a_cut_last_line_does_not_spoil_a_resumed_session)
+{
+	char *t = path_in_root("s.jsonl");
+	agent_settings *s;
+	at_events ev;
+	agent_session *sess;
+	json_t *recs = NULL, *skipped = NULL, *turns;
+	pl_err err = { 0 };
+
+	sess = open_chat(&s, &ev, t);
+	ss_push(&srv, ss_openai("Hi.", NULL, 0, NULL, 1, 1));
+	turn(sess, "hello");
+	agent_session_free(sess);
+	at_events_release(&ev);
+	append_text(t, "{\"type\":\"message\",\"ind");
+	sess = resume_chat(s, &ev, t);
+	ss_push(&srv, ss_openai("Again.", NULL, 0, NULL, 1, 1));
+	turn(sess, "again");
+	agent_session_free(sess);
+	at_events_release(&ev);
+	cr_assert_eq(agent_traj_load(&recs, NULL, &skipped, t, &err), 0, "%s", err.msg);
+	cr_assert_eq(json_array_size(skipped), 0, "%zu lines skipped", json_array_size(skipped));
+	json_decref(recs);
+	json_decref(skipped);
+	sess = resume_chat(s, &ev, t);
+	turns = agent_session_turns(sess);
+	cr_assert_eq(json_array_size(turns), 2);
+	json_decref(turns);
+	agent_session_free(sess);
+	at_events_release(&ev);
+	agent_settings_free(s);
+	free(t);
+}
+
+/* A line that cannot be read (hand-edited, a disk error) is skipped and
+ * said, not the end of the whole file; a file that cannot be read at all
+ * is listed among the sessions with its error. */
+Test(chat_ops, unreadable_lines_are_skipped_and_said)
+{
+	char *t = path_in_root("sessions/a.jsonl"), *bad = path_in_root("sessions/b.jsonl"), *dir = path_in_root("sessions");
+	agent_settings *s;
+	at_events ev;
+	agent_session *sess;
+	json_t *recs = NULL, *skipped = NULL, *list = NULL, *x;
+	pl_err err = { 0 };
+	size_t i;
+	bool saw_bad = false, saw_good = false;
+
+	sess = open_chat(&s, &ev, t);
+	ss_push(&srv, ss_openai("Hi.", NULL, 0, NULL, 1, 1));
+	turn(sess, "hello");
+	agent_session_free(sess);
+	at_events_release(&ev);
+	append_text(t, "garbage\n{\"type\":\"resume\",\"messages\":1}\n");
+	cr_assert_eq(agent_traj_load(&recs, NULL, &skipped, t, &err), 0, "%s", err.msg);
+	cr_assert_eq(json_array_size(skipped), 1);
+	cr_assert(strstr(json_string_value(json_object_get(json_array_get(skipped, 0), "error")), "line"), "%s",
+		  json_string_value(json_object_get(json_array_get(skipped, 0), "error")));
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(recs, json_array_size(recs) - 1), "type")),
+			 "resume");
+	json_decref(recs);
+	json_decref(skipped);
+	cr_assert_eq(pl_file_write_atomic(bad, "not json\n", 9, 0644, NULL), 0);
+	cr_assert_eq(agent_sessions_list(&list, dir, repo, &err), 0, "%s", err.msg);
+	json_array_foreach(list, i, x) {
+		if (json_is_string(json_object_get(x, "error"))) {
+			saw_bad = true;
+			cr_assert_str_eq(json_string_value(json_object_get(x, "id")), "b");
+			cr_assert(strstr(json_string_value(json_object_get(x, "error")), "b.jsonl"), "%s",
+				  json_string_value(json_object_get(x, "error")));
+		} else {
+			saw_good = true;
+		}
+	}
+	cr_assert(saw_bad && saw_good, "%zu sessions listed", json_array_size(list));
+	json_decref(list);
+	agent_settings_free(s);
+	free(t);
+	free(bad);
+	free(dir);
 }

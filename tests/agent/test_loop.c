@@ -741,7 +741,7 @@ Test(loop, trajectory_records_every_step)
 	ss_push(&srv, ss_openai(NULL, &submit_call, 1, NULL, 30, 4));
 	at_run(&res, &ev, s, repo, t, NULL, NULL);
 	cr_assert_eq(res.exit, AGENT_EXIT_SUBMITTED, "exit %s: %s", agent_exit_name(res.exit), res.message.ptr);
-	cr_assert_eq(agent_traj_load(&recs, &complete, t, &err), 0, "%s", err.msg);
+	cr_assert_eq(agent_traj_load(&recs, &complete, NULL, t, &err), 0, "%s", err.msg);
 	cr_assert(complete);
 	sum = agent_traj_summary(recs);
 	cr_assert_str_eq(json_string_value(json_object_get(sum, "exit_reason")), "submitted");
@@ -776,15 +776,15 @@ Test(loop, a_torn_last_record_is_dropped)
 	const char text[] = "{\"type\":\"start\",\"id\":\"x\"}\n{\"type\":\"message\",\"index\":0}\n{\"type\":\"mod";
 
 	cr_assert_eq(pl_file_write_atomic(t, text, strlen(text), 0644, NULL), 0);
-	cr_assert_eq(agent_traj_load(&recs, &complete, t, &err), 0, "%s", err.msg);
+	cr_assert_eq(agent_traj_load(&recs, &complete, NULL, t, &err), 0, "%s", err.msg);
 	cr_assert_eq(json_array_size(recs), 2);
 	cr_assert_not(complete);
 	json_decref(recs);
 	cr_assert_eq(pl_file_write_atomic(t, "{\"no\":1}\n", 9, 0644, NULL), 0);
-	cr_assert_lt(agent_traj_load(&recs, NULL, t, &err), 0);
+	cr_assert_lt(agent_traj_load(&recs, NULL, NULL, t, &err), 0);
 	cr_assert(strstr(err.msg, "line 1 is not a trajectory record"), "%s", err.msg);
 	cr_assert_eq(pl_file_write_atomic(t, "garbage\n", 8, 0644, NULL), 0);
-	cr_assert_lt(agent_traj_load(&recs, NULL, t, &err), 0);
+	cr_assert_lt(agent_traj_load(&recs, NULL, NULL, t, &err), 0);
 	cr_assert(strstr(err.msg, "run.jsonl") && strstr(err.msg, "line 1"), "%s", err.msg);
 	free(t);
 }
@@ -909,7 +909,7 @@ Test(loop, retry_waits_count_as_waiting_for_the_model)
 	ss_push(&srv, ss_openai(NULL, &submit_call, 1, NULL, 1, 1));
 	at_run(&res, &ev, s, repo, t, NULL, NULL);
 	cr_assert_eq(res.exit, AGENT_EXIT_SUBMITTED, "exit %s: %s", agent_exit_name(res.exit), res.message.ptr);
-	cr_assert_eq(agent_traj_load(&recs, NULL, t, NULL), 0);
+	cr_assert_eq(agent_traj_load(&recs, NULL, NULL, t, NULL), 0);
 	json_array_foreach(recs, i, x)
 		if (!strcmp(json_string_value(json_object_get(x, "type")), "model_call")) {
 			seen = true;

@@ -133,7 +133,7 @@ Test(fix_cmd, a_scripted_model_fixes_a_real_bug)
 		     "the patch does not apply or does not fix the test");
 
 	/* the trajectory has every step */
-	cr_assert_eq(agent_traj_load(&recs, &complete, t.ptr, &err), 0, "%s", err.msg);
+	cr_assert_eq(agent_traj_load(&recs, &complete, NULL, t.ptr, &err), 0, "%s", err.msg);
 	cr_assert(complete);
 	json_array_foreach(recs, i, r) {
 		const char *type = json_string_value(json_object_get(r, "type"));

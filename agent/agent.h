@@ -226,7 +226,10 @@ typedef struct agent_session_opts {
 int agent_session_new(agent_session **out, const agent_settings *s, const agent_session_opts *o, pl_err *err);
 /* Reopens a session from its trajectory (a chat session file): the
  * conversation, usage and checkpoints as they were; new records are
- * appended to the same file.  The repository's files are left as they are. */
+ * appended to the same file.  The repository's files are left as they are.
+ * Refused (PL_EINVAL) unless o->repo is the repository the session was
+ * recorded on; records that are not as plait writes them are left out,
+ * with one AGENT_EV_WARNING. */
 int agent_session_resume(agent_session **out, const agent_settings *s, const agent_session_opts *o,
 			 const char *traj_path, pl_err *err);
 void agent_session_free(agent_session *s);

@@ -1311,12 +1311,132 @@ int agent_session_set_model(agent_session *s, const char *model, pl_err *err)
 
 /* ---------------------------------------------------------------- resume */
 
+static bool is_int(const json_t *v, json_int_t lo, json_int_t hi)
+{
+	return json_is_integer(v) && json_integer_value(v) >= lo && json_integer_value(v) <= hi;
+}
+
+/* A message as plait writes it: what the conversation and the backends
+ * take for granted (a role they know, string content, calls with names
+ * and arguments). */
+static bool valid_message(const json_t *m)
+{
+	const char *role = json_string_value(json_object_get(m, "role"));
+	const json_t *calls = json_object_get(m, "tool_calls"), *c, *raw = json_object_get(m, "raw");
+	size_t i;
+
+	if (!json_is_object(m) || !role || !json_is_string(json_object_get(m, "content")) || (raw && !json_is_string(raw)))
+		return false;
+	if (!strcmp(role, "system") || !strcmp(role, "user"))
+		return true;
+	if (!strcmp(role, "tool"))
+		return json_is_string(json_object_get(m, "tool_call_id"));
+	if (strcmp(role, "assistant"))
+		return false;
+	if (calls && !json_is_array(calls))
+		return false;
+	json_array_foreach(calls, i, c) {
+		const json_t *f = json_object_get(c, "function");
+
+		if (!json_is_string(json_object_get(c, "id")) || !json_is_string(json_object_get(f, "name")) ||
+		    !json_is_string(json_object_get(f, "arguments")))
+			return false;
+	}
+	return true;
+}
+
+/* Replays one record onto the session; false when it is not one plait
+ * would have written (a person edited the file), and changes nothing. */
+static bool replay(agent_session *s, const json_t *r)
+{
+	const char *t = json_string_value(json_object_get(r, "type"));
+
+	if (!strcmp(t, "message")) {
+		json_t *m = json_object_get(r, "message");
+		int turn, step;
+
+		if (!valid_message(m) || !is_int(json_object_get(r, "turn"), 0, INT_MAX) ||
+		    !is_int(json_object_get(r, "step"), 0, INT_MAX))
+			return false;
+		turn = (int)json_integer_value(json_object_get(r, "turn"));
+		step = (int)json_integer_value(json_object_get(r, "step"));
+		agent__conv_push(&s->conv, json_incref(m), turn, step, json_is_true(json_object_get(r, "observation")));
+		if (turn > s->turn)
+			s->turn = turn;
+		if (step > s->step)
+			s->step = step;
+	} else if (!strcmp(t, "elide")) {
+		size_t k;
+		json_t *x;
+		bool ok = json_is_array(json_object_get(r, "messages"));
+
+		json_array_foreach(json_object_get(r, "messages"), k, x) {
+			size_t idx = (size_t)json_integer_value(json_object_get(x, "index"));
+
+			if (!is_int(json_object_get(x, "index"), 0, (json_int_t)s->conv.n - 1) ||
+			    !json_is_string(json_object_get(x, "content"))) {
+				ok = false;
+				continue;
+			}
+			agent__conv_set_content(&s->conv, idx, json_string_value(json_object_get(x, "content")));
+			s->conv.v[idx].elided = true;
+		}
+		return ok;
+	} else if (!strcmp(t, "model_call")) {
+		const json_t *u = json_object_get(r, "usage");
+		agent_usage one = { 0 };
+
+		one.input = json_integer_value(json_object_get(u, "input"));
+		one.output = json_integer_value(json_object_get(u, "output"));
+		one.cached = json_integer_value(json_object_get(u, "cached"));
+		one.calls = 1;
+		one.cost_known = json_is_number(json_object_get(u, "cost"));
+		one.cost = json_number_value(json_object_get(u, "cost"));
+		agent_usage_add(&s->usage, &one);
+	} else if (!strcmp(t, "checkpoint")) {
+		if (!is_int(json_object_get(r, "turn"), 1, INT_MAX) ||
+		    !is_int(json_object_get(r, "index"), 0, (json_int_t)s->conv.n))
+			return false;
+		json_array_append(s->checkpoints, (json_t *)r);
+	} else if (!strcmp(t, "edit_checkpoint")) {
+		if (!json_is_string(json_object_get(r, "label")))
+			return false;
+		json_array_append(s->edits, (json_t *)r);
+	} else if (!strcmp(t, "undo")) {
+		if (json_array_size(s->edits))
+			json_array_remove(s->edits, json_array_size(s->edits) - 1);
+	} else if (!strcmp(t, "rewind")) {
+		int turn;
+
+		if (!is_int(json_object_get(r, "turn"), 1, INT_MAX) ||
+		    !is_int(json_object_get(r, "messages"), 0, (json_int_t)s->conv.n))
+			return false;
+		turn = (int)json_integer_value(json_object_get(r, "turn"));
+		agent__conv_truncate(&s->conv, (size_t)json_integer_value(json_object_get(r, "messages")));
+		s->turn = turn - 1;
+		while (json_array_size(s->checkpoints) &&
+		       json_integer_value(json_object_get(json_array_get(s->checkpoints, json_array_size(s->checkpoints) - 1),
+							  "turn")) >= turn)
+			json_array_remove(s->checkpoints, json_array_size(s->checkpoints) - 1);
+		json_array_clear(s->edits);
+	} else if (!strcmp(t, "reset")) {
+		size_t keep = s->conv.n && !strcmp(json_string_value(json_object_get(s->conv.v[0].msg, "role")), "system");
+
+		agent__conv_truncate(&s->conv, keep);
+		s->turn = 0;
+		json_array_clear(s->checkpoints);
+		json_array_clear(s->edits);
+	}
+	return true;
+}
+
 int agent_session_resume(agent_session **out, const agent_settings *st, const agent_session_opts *o,
 			 const char *traj_path, pl_err *err)
 {
 	agent_session *s = NULL;
 	json_t *recs = NULL, *skipped = NULL, *r, *start;
-	size_t i;
+	const char *was;
+	size_t i, bad = 0;
 	int rc;
 
 	if ((rc = agent_traj_load(&recs, NULL, &skipped, traj_path, err)) < 0)
@@ -1324,76 +1444,33 @@ int agent_session_resume(agent_session **out, const agent_settings *st, const ag
 	if ((rc = open_parts(&s, st, o, err)) < 0)
 		goto done;
 	start = json_array_get(recs, 0);
+	if (strcmp(json_string_value(json_object_get(start, "kind")) ?: "", "chat")) {
+		rc = pl_err_set(err, PL_EINVAL, "%s is not a chat session (kind '%s')", traj_path,
+				json_string_value(json_object_get(start, "kind")) ?: "none");
+		goto done;
+	}
+	/* its checkpoints are of that repository's files: /rewind here would
+	 * put them over another one's */
+	was = json_string_value(json_object_get(start, "repo"));
+	if (!was || strcmp(was, s->repo)) {
+		rc = pl_err_set(err, PL_EINVAL,
+				"session '%s' was recorded on %s, not %s: resume it there (plait chat --repo '%s' --resume %s)",
+				json_string_value(json_object_get(start, "id")) ?: traj_path, was ? was : "no repository",
+				s->repo, was ? was : "?", json_string_value(json_object_get(start, "id")) ?: "ID");
+		goto done;
+	}
 	if (json_is_string(json_object_get(start, "id")))
 		snprintf(s->id, sizeof(s->id), "%s", json_string_value(json_object_get(start, "id")));
-	json_array_foreach(recs, i, r) {
-		const char *t = json_string_value(json_object_get(r, "type"));
+	json_array_foreach(recs, i, r)
+		if (i > 0 && !replay(s, r))
+			bad++;
+	if (bad || json_array_size(skipped)) {
+		char m[PL_ERR_MSG_MAX + 160];
 
-		if (!strcmp(t, "message")) {
-			json_t *m = json_object_get(r, "message");
-			int turn = (int)json_integer_value(json_object_get(r, "turn"));
-			int step = (int)json_integer_value(json_object_get(r, "step"));
-
-			agent__conv_push(&s->conv, json_incref(m), turn, step, json_is_true(json_object_get(r, "observation")));
-			if (turn > s->turn)
-				s->turn = turn;
-			if (step > s->step)
-				s->step = step;
-		} else if (!strcmp(t, "elide")) {
-			size_t k;
-			json_t *x;
-
-			json_array_foreach(json_object_get(r, "messages"), k, x) {
-				size_t idx = (size_t)json_integer_value(json_object_get(x, "index"));
-
-				if (idx < s->conv.n && json_is_string(json_object_get(x, "content"))) {
-					agent__conv_set_content(&s->conv, idx, json_string_value(json_object_get(x, "content")));
-					s->conv.v[idx].elided = true;
-				}
-			}
-		} else if (!strcmp(t, "model_call")) {
-			const json_t *u = json_object_get(r, "usage");
-			agent_usage one = { 0 };
-
-			one.input = json_integer_value(json_object_get(u, "input"));
-			one.output = json_integer_value(json_object_get(u, "output"));
-			one.cached = json_integer_value(json_object_get(u, "cached"));
-			one.calls = 1;
-			one.cost_known = json_is_number(json_object_get(u, "cost"));
-			one.cost = json_number_value(json_object_get(u, "cost"));
-			agent_usage_add(&s->usage, &one);
-		} else if (!strcmp(t, "checkpoint")) {
-			json_array_append(s->checkpoints, r);
-		} else if (!strcmp(t, "edit_checkpoint")) {
-			json_array_append(s->edits, r);
-		} else if (!strcmp(t, "undo")) {
-			if (json_array_size(s->edits))
-				json_array_remove(s->edits, json_array_size(s->edits) - 1);
-		} else if (!strcmp(t, "rewind")) {
-			int turn = (int)json_integer_value(json_object_get(r, "turn"));
-
-			agent__conv_truncate(&s->conv, (size_t)json_integer_value(json_object_get(r, "messages")));
-			s->turn = turn - 1;
-			while (json_array_size(s->checkpoints) &&
-			       json_integer_value(json_object_get(
-				       json_array_get(s->checkpoints, json_array_size(s->checkpoints) - 1), "turn")) >= turn)
-				json_array_remove(s->checkpoints, json_array_size(s->checkpoints) - 1);
-			json_array_clear(s->edits);
-		} else if (!strcmp(t, "reset")) {
-			size_t keep = s->conv.n && !strcmp(json_string_value(json_object_get(s->conv.v[0].msg, "role")), "system");
-
-			agent__conv_truncate(&s->conv, keep);
-			s->turn = 0;
-			json_array_clear(s->checkpoints);
-			json_array_clear(s->edits);
-		}
-	}
-	if (json_array_size(skipped)) {
-		char m[PL_ERR_MSG_MAX + 128];
-
-		snprintf(m, sizeof(m), "%zu line%s of %s could not be read and %s left out (%s)", json_array_size(skipped),
-			 json_array_size(skipped) == 1 ? "" : "s", traj_path, json_array_size(skipped) == 1 ? "is" : "are",
-			 json_string_value(json_object_get(json_array_get(skipped, 0), "error")));
+		snprintf(m, sizeof(m), "%zu records of %s could not be used and are left out%s%s%s",
+			 bad + json_array_size(skipped), traj_path, json_array_size(skipped) ? " (" : "",
+			 json_array_size(skipped) ? json_string_value(json_object_get(json_array_get(skipped, 0), "error")) : "",
+			 json_array_size(skipped) ? ")" : "");
 		emit(s, AGENT_EV_WARNING, s->step, json_pack("{s:s}", "message", m), NULL, 0);
 	}
 	if ((rc = agent__traj_open(&s->traj, traj_path, true, err)) < 0)

@@ -282,3 +282,78 @@ Test(chat_ops, unreadable_lines_are_skipped_and_said)
 	free(bad);
 	free(dir);
 }
+
+/* A session belongs to its repository: resuming it on another one (where
+ * /rewind would then restore the first one's files) is refused. */
+Test(chat_ops, a_session_resumes_only_on_its_repository)
+{
+	char *t = path_in_root("s.jsonl"), *other = path_in_root("other");
+	agent_settings *s;
+	at_events ev;
+	agent_session *sess = NULL;
+	agent_session_opts o;
+	pl_err err = { 0 };
+
+	sess = open_chat(&s, &ev, t);
+	ss_push(&srv, ss_openai("Hi.", NULL, 0, NULL, 1, 1));
+	turn(sess, "hello");
+	agent_session_free(sess);
+	sess = NULL;
+	cr_assert_eq(test_sh(NULL, "git init -q '%s'", other), 0);
+	o = chat_opts(&ev, NULL);
+	o.repo = other;
+	cr_assert_lt(agent_session_resume(&sess, s, &o, t, &err), 0);
+	cr_assert_null(sess);
+	cr_assert(strstr(err.msg, repo) && strstr(err.msg, other), "%s", err.msg);
+	cr_assert(strstr(err.msg, "was recorded on"), "%s", err.msg);
+	at_events_release(&ev);
+	agent_settings_free(s);
+	free(t);
+	free(other);
+}
+
+/* Records a person edited by hand (a message without a role, without a
+ * message at all, a role that is not a string) are left out with a
+ * warning when the session is resumed; they crashed it. */
+Test(chat_ops, hand_edited_records_are_left_out_on_resume)
+{
+	static const char *const bad[] = {
+		"{\"type\": \"message\", \"index\": 1, \"turn\": 1, \"step\": 0, \"observation\": false, \"message\": {\"content\": \"hello\"}}\n",
+		"{\"type\": \"message\", \"turn\": 1, \"step\": 0}\n",
+		"{\"type\": \"message\", \"turn\": 1, \"step\": 0, \"message\": {\"role\": 5, \"content\": \"x\"}}\n",
+		"{\"type\": \"message\", \"turn\": 1, \"step\": 1, \"message\": {\"role\": \"assistant\", \"content\": \"x\", "
+		"\"tool_calls\": [{\"id\": \"c\", \"function\": {\"name\": 7}}]}}\n",
+		"{\"type\": \"message\", \"turn\": 1, \"step\": 1, \"message\": {\"role\": \"tool\", \"content\": \"x\"}}\n",
+		"{\"type\": \"rewind\", \"turn\": \"two\", \"messages\": 99}\n",
+		"{\"type\": \"elide\", \"messages\": [{\"index\": \"x\"}]}\n",
+	};
+	char *t = path_in_root("s.jsonl");
+	agent_settings *s;
+	at_events ev;
+	agent_session *sess;
+	json_t *w, *turns;
+
+	sess = open_chat(&s, &ev, t);
+	ss_push(&srv, ss_openai("Hi.", NULL, 0, NULL, 1, 1));
+	turn(sess, "hello");
+	agent_session_free(sess);
+	at_events_release(&ev);
+	for (size_t i = 0; i < PL_ARRAY_LEN(bad); i++)
+		append_text(t, bad[i]);
+	sess = resume_chat(s, &ev, t);
+	w = at_of_type(&ev, "warning");
+	cr_assert_eq(json_array_size(w), 1, "%zu warnings", json_array_size(w));
+	cr_assert(strstr(json_string_value(json_object_get(json_array_get(w, 0), "message")), "7 records"), "%s",
+		  json_string_value(json_object_get(json_array_get(w, 0), "message")));
+	turns = agent_session_turns(sess);
+	cr_assert_eq(json_array_size(turns), 1);
+	json_decref(turns);
+	/* and the session still works */
+	ss_push(&srv, ss_openai("Still here.", NULL, 0, NULL, 1, 1));
+	turn(sess, "again");
+	json_decref(w);
+	agent_session_free(sess);
+	at_events_release(&ev);
+	agent_settings_free(s);
+	free(t);
+}

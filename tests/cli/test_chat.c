@@ -322,3 +322,33 @@ Test(chat_cmd, a_retried_answer_marks_the_partial_one)
 	cr_assert(strstr(r.out.ptr, "The whole answer."), "%s", r.out.ptr);
 	test_run_release(&r);
 }
+
+/* --resume ID of a session recorded on another repository is refused
+ * (its /rewind would restore that repository's files over this one). */
+Test(chat_cmd, resume_refuses_another_repository)
+{
+	pl_buf other = PL_BUF_INIT, e = PL_BUF_INIT, a = PL_BUF_INIT;
+	test_run r;
+	const char *p;
+	char id[64] = "";
+
+	ss_push(&srv, ss_openai("Hello.", NULL, 0, NULL, 1, 1));
+	r = piped("Hi\n", NULL);
+	cr_assert_eq(r.status, 0, "%s", r.err.ptr);
+	cr_assert_not_null(p = strstr(r.out.ptr, "session "), "%s", r.out.ptr);
+	sscanf(p, "session %63s", id);
+	test_run_release(&r);
+	pl_path_join(&other, tmp.ptr, "other");
+	cr_assert_eq(test_sh(NULL, "git init -q '%s'", other.ptr), 0);
+	pl_buf_printf(&e, "HOME='%s' XDG_CONFIG_HOME='%s/xdg'", tmp.ptr, tmp.ptr);
+	pl_buf_printf(&a, "chat --repo '%s' --backend openai --api-model m --api-base http://127.0.0.1:%d --resume %s < /dev/null",
+		      other.ptr, srv.port, id);
+	r = test_plait(tmp.ptr, e.ptr, a.ptr);
+	cr_assert_eq(r.status, 1, "exit %d: %s%s", r.status, r.out.ptr, r.err.ptr);
+	cr_assert(strstr(r.err.ptr, "was recorded on") && strstr(r.err.ptr, repo.ptr), "%s", r.err.ptr);
+	cr_assert_null(strstr(r.out.ptr, "resumed"), "%s", r.out.ptr);
+	test_run_release(&r);
+	pl_buf_release(&other);
+	pl_buf_release(&e);
+	pl_buf_release(&a);
+}

@@ -33,10 +33,9 @@ struct agent_session {
 	char *task_what, *format_error_what, *nudge_what;
 	int turn, step;
 	agent_usage usage;
-	json_t *checkpoints; /* [{turn, index, patch}] */
-	json_t *edits;       /* [{label, patch}]: the state before each change, newest last */
-	pl_buf current;      /* the patch as it is now (checkpoints on) */
-	bool have_current;
+	json_t *checkpoints; /* [{turn, index}]: where each turn starts in the conversation */
+	json_t *edits;       /* [{label, turn, before, after}]: snapshots around each change, newest last */
+	bool snapshots;      /* checkpoints on, and the repository takes snapshots */
 	char base_hex[41];
 };
 
@@ -115,7 +114,7 @@ static bool changes_files(const char *name)
 static int current_patch(agent_session *s, pl_buf *out, pl_err *err)
 {
 	tools_obs obs;
-	const json_t *p, *b;
+	const json_t *p;
 	int rc;
 	json_t *none = json_object();
 
@@ -129,40 +128,10 @@ static int current_patch(agent_session *s, pl_buf *out, pl_err *err)
 		return rc;
 	}
 	p = json_object_get(obs.data, "patch");
-	b = json_object_get(obs.data, "base");
-	if (json_is_string(b))
-		snprintf(s->base_hex, sizeof(s->base_hex), "%s", json_string_value(b));
 	if (json_is_string(p))
 		pl_buf_add(out, json_string_value(p), json_string_length(p));
 	tools_obs_release(&obs);
 	return 0;
-}
-
-/* Puts the files back to `patch` against the base. */
-static int restore(agent_session *s, const char *patch, size_t len, pl_err *err)
-{
-	tools_apply_result ar;
-	int rc;
-
-	if (!s->base_hex[0])
-		return pl_err_set(err, PL_EINVAL, "no base commit known for '%s'", s->repo);
-	if ((rc = tools_git_reset(s->repo, s->base_hex, err)) < 0)
-		return rc;
-	if (!len)
-		return 0;
-	memset(&ar, 0, sizeof(ar));
-	pl_buf_init(&ar.log, 0);
-	rc = tools_git_apply(&ar, s->repo, patch, len, 0, err);
-	tools_apply_result_release(&ar);
-	if (rc < 0)
-		pl_err_prefix(err, "restoring the checkpoint");
-	return rc;
-}
-
-/* A checkpoint's patch bytes (agent__json_bytes' form) into out. */
-static void patch_of(pl_buf *out, const json_t *o)
-{
-	agent__bytes_from_json(out, json_object_get(o, "patch"));
 }
 
 static void price(agent_session *s, agent_usage *u)
@@ -344,7 +313,6 @@ static void session_free_parts(agent_session *s)
 	pl_buf_release(&s->task);
 	pl_buf_release(&s->nudge);
 	pl_buf_release(&s->format_error);
-	pl_buf_release(&s->current);
 	free(s->task_what);
 	free(s->nudge_what);
 	free(s->format_error_what);
@@ -377,7 +345,6 @@ static int open_parts(agent_session **out, const agent_settings *st, const agent
 	s->traj.fd = -1;
 	s->checkpoints = json_array();
 	s->edits = json_array();
-	pl_buf_init(&s->current, 0);
 	if (!o->repo || !realpath(o->repo, real)) {
 		rc = pl_err_sys(err, PL_ENOTFOUND, "repository '%s'", o->repo ? o->repo : "(none)");
 		goto fail;
@@ -431,12 +398,13 @@ static int open_parts(agent_session **out, const agent_settings *st, const agent
 		goto fail;
 	}
 	set_label(s);
+	/* the base every kind of run records (a plain directory has none) */
+	snprintf(s->base_hex, sizeof(s->base_hex), "%s", tools_ctx_base(s->tools));
 	if (o->checkpoints) {
-		pl_err e = { 0 };
+		char tree[41];
 
 		/* a plain directory has no checkpoints; the chat says so when asked */
-		if (current_patch(s, &s->current, &e) == 0)
-			s->have_current = true;
+		s->snapshots = tools_git_snapshot(tree, s->repo, NULL) == 0;
 	}
 	*out = s;
 	return 0;
@@ -624,6 +592,7 @@ static int run_call(run *r, const char *id, const char *name, json_t *args, bool
 	pl_buf shown = PL_BUF_INIT, why = PL_BUF_INIT;
 	const char *path = json_string_value(json_object_get(args, "path"));
 	const json_t *diff;
+	char before[41] = "", after[41];
 	bool refused = false;
 	double t0, secs = 0;
 	json_t *ev, *rec;
@@ -669,6 +638,10 @@ static int run_call(run *r, const char *id, const char *name, json_t *args, bool
 			t = 86400;
 		json_object_set_new(args, "timeout", json_integer((json_int_t)ceil(t)));
 	}
+	/* the files as they are right before the call (a person may have
+	 * changed some since the last one): what /undo goes back to */
+	if (s->snapshots && changes_files(name) && tools_git_snapshot(before, s->repo, NULL) < 0)
+		before[0] = '\0';
 	t0 = pl_now();
 	rc = tools_call(&obs, s->tools, name, args, err);
 	secs = pl_now() - t0;
@@ -678,26 +651,18 @@ static int run_call(run *r, const char *id, const char *name, json_t *args, bool
 		obs.is_error = true;
 	rc = 0;
 	pl_err_clear(err);
-	if (s->have_current && changes_files(name) && !obs.is_error) {
-		pl_buf now = PL_BUF_INIT;
+	if (before[0] && tools_git_snapshot(after, s->repo, NULL) == 0 && strcmp(before, after)) {
+		pl_buf label = PL_BUF_INIT;
+		json_t *e;
 
-		if (current_patch(s, &now, NULL) == 0 &&
-		    (now.len != s->current.len || memcmp(now.ptr, s->current.ptr, now.len))) {
-			json_t *e = json_pack("{s:s, s:o}", "label", "", "patch", agent__json_bytes(s->current.ptr, s->current.len));
-			pl_buf label = PL_BUF_INIT;
-
-			if (!strcmp(name, "bash"))
-				pl_buf_printf(&label, "bash: %.60s", json_string_value(json_object_get(args, "command")) ?: "");
-			else
-				pl_buf_printf(&label, "%s %s", name, path ? path : "");
-			json_object_set_new(e, "label", json_string(label.ptr));
-			json_array_append(s->edits, e);
-			traj(s, "edit_checkpoint", e, NULL);
-			pl_buf_release(&label);
-			pl_buf_reset(&s->current);
-			pl_buf_add(&s->current, now.ptr, now.len);
-		}
-		pl_buf_release(&now);
+		if (!strcmp(name, "bash"))
+			pl_buf_printf(&label, "bash: %.60s", json_string_value(json_object_get(args, "command")) ?: "");
+		else
+			pl_buf_printf(&label, "%s %s", name, path ? path : "");
+		e = json_pack("{s:s, s:i, s:s, s:s}", "label", label.ptr, "turn", s->turn, "before", before, "after", after);
+		json_array_append(s->edits, e);
+		traj(s, "edit_checkpoint", e, NULL);
+		pl_buf_release(&label);
 	}
 observed:
 	obs.truncated |= agent__cut_middle(&shown, obs.text.ptr, obs.text.len, (size_t)st->max_observation);
@@ -778,9 +743,8 @@ static int first_message(agent_session *s, const char *text, pl_err *err)
 	} else {
 		pl_buf_puts(&m, text);
 	}
-	if (s->o.checkpoints && s->have_current) {
-		json_t *cp = json_pack("{s:i, s:I, s:o}", "turn", s->turn, "index", (json_int_t)s->conv.n, "patch",
-				       agent__json_bytes(s->current.ptr, s->current.len));
+	if (s->snapshots) {
+		json_t *cp = json_pack("{s:i, s:I}", "turn", s->turn, "index", (json_int_t)s->conv.n);
 
 		json_array_append(s->checkpoints, cp);
 		if ((rc = traj(s, "checkpoint", cp, err)) < 0)
@@ -1209,15 +1173,40 @@ static int need_checkpoints(agent_session *s, pl_err *err)
 {
 	if (!s->o.checkpoints)
 		return pl_err_set(err, PL_EINVAL, "this session keeps no checkpoints");
-	if (!s->have_current)
+	if (!s->snapshots)
 		return pl_err_set(err, PL_EINVAL, "'%s' is not a git repository: no checkpoints to go back to", s->repo);
 	return 0;
+}
+
+/* Undoes edits[from..] newest first, all or none: only the files those
+ * changes changed go back, and only while each is as the change left it
+ * (tools_git_undo); HEAD, the index and everything else stay. */
+static int undo_edits(agent_session *s, size_t from, pl_err *err)
+{
+	size_t n = json_array_size(s->edits) - from, i;
+	tools_snapshot_step *steps = pl_xcalloc(n ? n : 1, sizeof(*steps));
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		const json_t *e = json_array_get(s->edits, json_array_size(s->edits) - 1 - i);
+
+		steps[i].after = json_string_value(json_object_get(e, "after"));
+		steps[i].before = json_string_value(json_object_get(e, "before"));
+	}
+	rc = tools_git_undo(NULL, s->repo, steps, n, err);
+	free(steps);
+	if (rc == PL_EEXISTS && err) {
+		char why[PL_ERR_MSG_MAX];
+
+		snprintf(why, sizeof(why), "%s", err->msg);
+		pl_err_set(err, rc, "%s; nothing was changed", why);
+	}
+	return rc;
 }
 
 int agent_session_undo(agent_session *s, pl_buf *msg, pl_err *err)
 {
 	json_t *e;
-	pl_buf p = PL_BUF_INIT;
 	size_t last;
 	int rc;
 
@@ -1227,23 +1216,46 @@ int agent_session_undo(agent_session *s, pl_buf *msg, pl_err *err)
 		return pl_err_set(err, PL_ENOTFOUND, "nothing to undo: no tool has changed a file in this session");
 	last = json_array_size(s->edits) - 1;
 	e = json_array_get(s->edits, last);
-	patch_of(&p, e);
-	if ((rc = restore(s, p.ptr, p.len, err)) < 0)
-		goto done;
+	if ((rc = undo_edits(s, last, err)) < 0) {
+		pl_err_prefix(err, "cannot undo %s", json_string_value(json_object_get(e, "label")));
+		return rc;
+	}
 	pl_buf_printf(msg, "undid %s", json_string_value(json_object_get(e, "label")));
-	pl_buf_reset(&s->current);
-	pl_buf_add(&s->current, p.ptr, p.len);
 	traj(s, "undo", json_pack("{s:O}", "label", json_object_get(e, "label")), NULL);
 	json_array_remove(s->edits, last);
-done:
-	pl_buf_release(&p);
-	return rc;
+	return 0;
+}
+
+/* The edits of turn `turn` and later start at this index. */
+static size_t edits_from_turn(const agent_session *s, int turn)
+{
+	size_t n = json_array_size(s->edits);
+
+	while (n && json_integer_value(json_object_get(json_array_get(s->edits, n - 1), "turn")) >= turn)
+		n--;
+	return n;
+}
+
+/* What a rewind to before `turn` does to the records kept: the
+ * conversation from `index`, the checkpoints and edits of those turns. */
+static void drop_turns(agent_session *s, int turn, size_t index)
+{
+	size_t keep = edits_from_turn(s, turn);
+
+	agent__conv_truncate(&s->conv, index);
+	s->turn = turn - 1;
+	while (json_array_size(s->checkpoints) &&
+	       json_integer_value(json_object_get(json_array_get(s->checkpoints, json_array_size(s->checkpoints) - 1),
+						  "turn")) >= turn)
+		json_array_remove(s->checkpoints, json_array_size(s->checkpoints) - 1);
+	/* the edits before stay undoable */
+	while (json_array_size(s->edits) > keep)
+		json_array_remove(s->edits, json_array_size(s->edits) - 1);
 }
 
 int agent_session_rewind(agent_session *s, int turn, pl_err *err)
 {
 	json_t *cp = NULL, *x;
-	pl_buf p = PL_BUF_INIT;
 	size_t i, index;
 	int rc;
 
@@ -1254,24 +1266,12 @@ int agent_session_rewind(agent_session *s, int turn, pl_err *err)
 			cp = x;
 	if (!cp)
 		return pl_err_set(err, PL_ENOTFOUND, "there is no turn %d in this session (turns 1 to %d)", turn, s->turn);
-	patch_of(&p, cp);
 	index = (size_t)json_integer_value(json_object_get(cp, "index"));
-	rc = restore(s, p.ptr, p.len, err);
-	if (rc == 0) {
-		pl_buf_reset(&s->current);
-		pl_buf_add(&s->current, p.ptr, p.len);
-	}
-	pl_buf_release(&p);
-	if (rc < 0)
+	if ((rc = undo_edits(s, edits_from_turn(s, turn), err)) < 0) {
+		pl_err_prefix(err, "cannot rewind to before turn %d", turn);
 		return rc;
-	agent__conv_truncate(&s->conv, index);
-	s->turn = turn - 1;
-	/* checkpoints of the turns undone go too; the edits before stay undoable */
-	while (json_array_size(s->checkpoints) &&
-	       json_integer_value(json_object_get(json_array_get(s->checkpoints, json_array_size(s->checkpoints) - 1),
-						  "turn")) >= turn)
-		json_array_remove(s->checkpoints, json_array_size(s->checkpoints) - 1);
-	json_array_clear(s->edits);
+	}
+	drop_turns(s, turn, index);
 	return traj(s, "rewind", json_pack("{s:i, s:I}", "turn", turn, "messages", (json_int_t)index), err);
 }
 
@@ -1399,7 +1399,9 @@ static bool replay(agent_session *s, const json_t *r)
 			return false;
 		json_array_append(s->checkpoints, (json_t *)r);
 	} else if (!strcmp(t, "edit_checkpoint")) {
-		if (!json_is_string(json_object_get(r, "label")))
+		if (!json_is_string(json_object_get(r, "label")) || !is_int(json_object_get(r, "turn"), 0, INT_MAX) ||
+		    json_string_length(json_object_get(r, "before")) != 40 ||
+		    json_string_length(json_object_get(r, "after")) != 40)
 			return false;
 		json_array_append(s->edits, (json_t *)r);
 	} else if (!strcmp(t, "undo")) {
@@ -1412,13 +1414,7 @@ static bool replay(agent_session *s, const json_t *r)
 		    !is_int(json_object_get(r, "messages"), 0, (json_int_t)s->conv.n))
 			return false;
 		turn = (int)json_integer_value(json_object_get(r, "turn"));
-		agent__conv_truncate(&s->conv, (size_t)json_integer_value(json_object_get(r, "messages")));
-		s->turn = turn - 1;
-		while (json_array_size(s->checkpoints) &&
-		       json_integer_value(json_object_get(json_array_get(s->checkpoints, json_array_size(s->checkpoints) - 1),
-							  "turn")) >= turn)
-			json_array_remove(s->checkpoints, json_array_size(s->checkpoints) - 1);
-		json_array_clear(s->edits);
+		drop_turns(s, turn, (size_t)json_integer_value(json_object_get(r, "messages")));
 	} else if (!strcmp(t, "reset")) {
 		size_t keep = s->conv.n && !strcmp(json_string_value(json_object_get(s->conv.v[0].msg, "role")), "system");
 

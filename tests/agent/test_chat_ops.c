@@ -357,3 +357,158 @@ Test(chat_ops, hand_edited_records_are_left_out_on_resume)
 	agent_settings_free(s);
 	free(t);
 }
+
+static void git_in_repo(const char *cmd)
+{
+	cr_assert_eq(test_sh(NULL,
+			     "cd '%s' && export GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@t GIT_COMMITTER_NAME=t "
+			     "GIT_COMMITTER_EMAIL=t@t GIT_CONFIG_NOSYSTEM=1 HOME=/nonexistent && %s",
+			     repo, cmd),
+		     0, "%s", cmd);
+}
+
+static char *head_of_repo(void)
+{
+	pl_buf o = PL_BUF_INIT;
+
+	cr_assert_eq(test_sh(&o, "git -C '%s' rev-parse HEAD", repo), 0);
+	pl_buf_rtrim(&o);
+	return pl_buf_detach(&o, NULL);
+}
+
+static const char fixed[] = "def add(a, b):\n    return a + b\n\n\ndef mul(a, b):\n    return a * b\n";
+static const char broken[] = "def add(a, b):\n    return a - b\n\n\ndef mul(a, b):\n    return a * b\n";
+
+/* /undo puts back what the agent's last change changed, and only that:
+ * a person's edits, new files and commits between turns stay. */
+Test(chat_ops, undo_keeps_what_the_person_did)
+{
+	agent_settings *s;
+	at_events ev;
+	agent_session *sess = open_chat(&s, &ev, NULL);
+	pl_buf msg = PL_BUF_INIT;
+	pl_err err = { 0 };
+	char *f, *head;
+
+	ss_push(&srv, ss_openai(NULL, &fix_call, 1, NULL, 1, 1));
+	ss_push(&srv, ss_openai("Fixed.", NULL, 0, NULL, 1, 1));
+	turn(sess, "fix add");
+	f = read_rel("calc.py");
+	cr_assert_str_eq(f, fixed);
+	free(f);
+	/* the person, between turns */
+	write_rel("test_calc.py", "# my own test\n");
+	write_rel("NOTES.md", "notes\n");
+	git_in_repo("git add NOTES.md && git commit -qm notes");
+	head = head_of_repo();
+	cr_assert_eq(agent_session_undo(sess, &msg, &err), 0, "%s", err.msg);
+	cr_assert(strstr(msg.ptr, "undid str_replace calc.py"), "%s", msg.ptr);
+	f = read_rel("calc.py");
+	cr_assert_str_eq(f, broken);
+	free(f);
+	f = read_rel("test_calc.py");
+	cr_assert_str_eq(f, "# my own test\n", "the person's edit was undone");
+	free(f);
+	f = read_rel("NOTES.md");
+	cr_assert_str_eq(f, "notes\n", "the person's new file is gone");
+	free(f);
+	f = head_of_repo();
+	cr_assert_str_eq(f, head, "HEAD moved: the person's commit is lost");
+	free(f);
+	free(head);
+	cr_assert_lt(agent_session_undo(sess, &msg, &err), 0);
+	cr_assert(strstr(err.msg, "nothing to undo"), "%s", err.msg);
+	pl_buf_release(&msg);
+	agent_session_free(sess);
+	at_events_release(&ev);
+	agent_settings_free(s);
+}
+
+/* A file the agent changed and a person changed again since: /undo and
+ * /rewind refuse, say which file, and change nothing. */
+Test(chat_ops, undo_refuses_when_the_file_changed_since)
+{
+	agent_settings *s;
+	at_events ev;
+	agent_session *sess = open_chat(&s, &ev, NULL);
+	pl_buf msg = PL_BUF_INIT;
+	pl_err err = { 0 };
+	char *f;
+	json_t *turns;
+
+	ss_push(&srv, ss_openai(NULL, &fix_call, 1, NULL, 1, 1));
+	ss_push(&srv, ss_openai("Fixed.", NULL, 0, NULL, 1, 1));
+	turn(sess, "fix add");
+	write_rel("calc.py", "def add(a, b):\n    return a + b  # checked\n");
+	cr_assert_eq(agent_session_undo(sess, &msg, &err), PL_EEXISTS);
+	cr_assert(strstr(err.msg, "'calc.py'") && strstr(err.msg, "nothing was changed"), "%s", err.msg);
+	cr_assert_lt(agent_session_rewind(sess, 1, &err), 0);
+	cr_assert(strstr(err.msg, "'calc.py'"), "%s", err.msg);
+	f = read_rel("calc.py");
+	cr_assert_str_eq(f, "def add(a, b):\n    return a + b  # checked\n");
+	free(f);
+	turns = agent_session_turns(sess);
+	cr_assert_eq(json_array_size(turns), 1, "a refused rewind cut the conversation");
+	json_decref(turns);
+	pl_buf_release(&msg);
+	agent_session_free(sess);
+	at_events_release(&ev);
+	agent_settings_free(s);
+}
+
+/* /rewind N undoes every change of turns N and later, files the agent
+ * made included, and keeps the person's; the undo stack survives a
+ * resume. */
+Test(chat_ops, rewind_undoes_the_turns_changes_only)
+{
+	const ss_call mk = { "create", "{\"path\": \"new.py\", \"file_text\": \"x = 1\\n\"}" };
+	char *t = path_in_root("s.jsonl");
+	agent_settings *s;
+	at_events ev;
+	agent_session *sess = open_chat(&s, &ev, t);
+	pl_buf msg = PL_BUF_INIT;
+	pl_err err = { 0 };
+	char *f;
+	json_t *turns;
+
+	ss_push(&srv, ss_openai(NULL, &fix_call, 1, NULL, 1, 1));
+	ss_push(&srv, ss_openai("Fixed.", NULL, 0, NULL, 1, 1));
+	turn(sess, "fix add");
+	ss_push(&srv, ss_openai(NULL, &mk, 1, NULL, 1, 1));
+	ss_push(&srv, ss_openai("Made it.", NULL, 0, NULL, 1, 1));
+	turn(sess, "make new.py");
+	write_rel("NOTES.md", "notes\n");
+	agent_session_free(sess);
+	at_events_release(&ev);
+
+	/* the undo stack comes back with the session */
+	sess = resume_chat(s, &ev, t);
+	cr_assert_eq(agent_session_rewind(sess, 2, &err), 0, "%s", err.msg);
+	f = read_rel("new.py");
+	cr_assert_null(f, "new.py is still there");
+	f = read_rel("calc.py");
+	cr_assert_str_eq(f, fixed, "turn 1's change went too");
+	free(f);
+	cr_assert_eq(agent_session_undo(sess, &msg, &err), 0, "%s", err.msg);
+	f = read_rel("calc.py");
+	cr_assert_str_eq(f, broken);
+	free(f);
+	f = read_rel("NOTES.md");
+	cr_assert_str_eq(f, "notes\n");
+	free(f);
+	turns = agent_session_turns(sess);
+	cr_assert_eq(json_array_size(turns), 1);
+	json_decref(turns);
+	agent_session_free(sess);
+	at_events_release(&ev);
+
+	/* and replays as it went */
+	sess = resume_chat(s, &ev, t);
+	cr_assert_lt(agent_session_undo(sess, &msg, &err), 0);
+	cr_assert(strstr(err.msg, "nothing to undo"), "%s", err.msg);
+	pl_buf_release(&msg);
+	agent_session_free(sess);
+	at_events_release(&ev);
+	agent_settings_free(s);
+	free(t);
+}

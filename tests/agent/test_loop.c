@@ -999,3 +999,27 @@ Test(loop, a_trajectory_write_failure_is_said_once_and_the_run_goes_on)
 	agent_result_release(&res);
 	agent_settings_free(s);
 }
+
+/* Every trajectory records the commit its patch is taken against. */
+Test(loop, the_start_record_names_the_base_commit)
+{
+	agent_settings *s = at_settings("openai", srv.port, NULL);
+	char *t = traj_path();
+	agent_result res;
+	at_events ev;
+	json_t *recs = NULL;
+	pl_buf head = PL_BUF_INIT;
+
+	cr_assert_eq(test_sh(&head, "git -C '%s' rev-parse HEAD", repo), 0);
+	pl_buf_rtrim(&head);
+	ss_push(&srv, ss_openai(NULL, &submit_call, 1, NULL, 1, 1));
+	at_run(&res, &ev, s, repo, t, NULL, NULL);
+	cr_assert_eq(agent_traj_load(&recs, NULL, NULL, t, NULL), 0);
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(recs, 0), "base")), head.ptr);
+	json_decref(recs);
+	pl_buf_release(&head);
+	free(t);
+	at_events_release(&ev);
+	agent_result_release(&res);
+	agent_settings_free(s);
+}

@@ -136,7 +136,8 @@ int agent_settings_set(agent_settings *s, const char *key, const char *text, con
 /* Checks what only makes sense together (an engine backend needs a model;
  * the named prompts exist; the tools exist) after the last set. */
 int agent_settings_check(agent_settings *s, pl_err *err);
-/* {"key": value} or, with sources, {"key": {"value", "source"}}; new reference. */
+/* {"key": value} or, with sources, {"key": {"value", "source"}}; new
+ * reference.  Credentials in backend.api_base (user:token@) show as ***. */
 json_t *agent_settings_json(const agent_settings *s, bool with_sources);
 /* [{"key", "type", "default", "description"}] of every setting; new reference. */
 json_t *agent_settings_keys(void);

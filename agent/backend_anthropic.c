@@ -1,6 +1,7 @@
 /* backend_anthropic.c - Anthropic's Messages API: system apart, tool_use
  * and tool_result blocks, consecutive same-role turns merged, and its
  * streaming events. */
+#define _GNU_SOURCE
 #include "agent/internal.h"
 
 #include <stdlib.h>
@@ -57,7 +58,7 @@ static void an_close(void *state)
 		return;
 	free(a->url);
 	if (a->key) {
-		memset(a->key, 0, strlen(a->key));
+		explicit_bzero(a->key, strlen(a->key));
 		free(a->key);
 	}
 	free(a);

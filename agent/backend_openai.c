@@ -1,6 +1,7 @@
 /* backend_openai.c - any OpenAI-compatible /v1/chat/completions server
  * (vLLM, SGLang, llama.cpp's server, hosted APIs): tools, streaming with
  * tool-call deltas reassembled by index, usage. */
+#define _GNU_SOURCE
 #include "agent/internal.h"
 
 #include <stdlib.h>
@@ -73,7 +74,7 @@ static void oa_close(void *state)
 	free(o->url);
 	if (o->auth) {
 		/* the key does not linger in freed memory */
-		memset(o->auth, 0, strlen(o->auth));
+		explicit_bzero(o->auth, strlen(o->auth));
 		free(o->auth);
 	}
 	free(o);

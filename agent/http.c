@@ -144,8 +144,9 @@ static int on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_of
 
 int agent__http_post(agent__http_resp *resp, const agent__http_req *req, pl_err *err)
 {
-	struct curl_slist *hdrs = NULL;
+	struct curl_slist *hdrs = NULL, *l;
 	const char *const *h;
+	pl_buf shown = PL_BUF_INIT;
 	xfer x = { 0 };
 	CURLcode cc;
 	double t0;
@@ -186,21 +187,26 @@ int agent__http_post(agent__http_resp *resp, const agent__http_req *req, pl_err 
 		curl_easy_getinfo(x.h, CURLINFO_RESPONSE_CODE, &resp->status);
 	if (cc == CURLE_OK)
 		goto done;
+	agent__url_safe(&shown, req->url);
 	if (resp->cancelled)
 		rc = pl_err_set(err, PL_ECANCELED, "cancelled");
 	else if (resp->deadline_hit)
 		rc = pl_err_set(err, PL_ETIMEOUT, "the run's time limit passed while waiting for the model");
 	else if (resp->stalled)
-		rc = pl_err_set(err, PL_ETIMEOUT, "%s: no data from the server for %g s", req->url, req->stall_timeout);
+		rc = pl_err_set(err, PL_ETIMEOUT, "%s: no data from the server for %g s", shown.ptr, req->stall_timeout);
 	else if (x.cb_rc < 0)
-		rc = pl_err_set(err, x.cb_rc, "%s: %s", req->url, x.cb_err.msg);
+		rc = pl_err_set(err, x.cb_rc, "%s: %s", shown.ptr, x.cb_err.msg);
 	else {
 		resp->transport = true;
-		rc = pl_err_set(err, PL_EIO, "%s: %s", req->url, curl_easy_strerror(cc));
+		rc = pl_err_set(err, PL_EIO, "%s: %s", shown.ptr, curl_easy_strerror(cc));
 	}
 done:
+	/* libcurl copied the headers, the API key among them: wipe the copies */
+	for (l = hdrs; l; l = l->next)
+		explicit_bzero(l->data, strlen(l->data));
 	curl_slist_free_all(hdrs);
 	curl_easy_cleanup(x.h);
+	pl_buf_release(&shown);
 	return rc;
 }
 
@@ -275,7 +281,9 @@ int agent__http_call_run(agent__http_call *c, pl_err *err)
 			goto done;
 		}
 		if (rc == 0 && !(r.status >= 200 && r.status < 300)) {
-			pl_buf_printf(&why, "HTTP %ld from %s: ", r.status, c->req.url);
+			pl_buf_printf(&why, "HTTP %ld from ", r.status);
+			agent__url_safe(&why, c->req.url);
+			pl_buf_puts(&why, ": ");
 			error_body(&why, &r.body);
 			if (!retryable_status(r.status)) {
 				rc = pl_err_set(err, r.status == 401 || r.status == 403 ? PL_EINVAL : PL_EIO, "%s", why.ptr);

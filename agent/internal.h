@@ -45,6 +45,10 @@ int agent__sleep(double seconds, const atomic_int *cancel);
  * when it cut. */
 bool agent__cut_middle(pl_buf *out, const char *s, size_t n, size_t max);
 
+/* url as it may be shown or recorded: credentials in it
+ * (scheme://user:token@host) replaced by "***". */
+void agent__url_safe(pl_buf *out, const char *url);
+
 /* Text as a JSON string, invalid UTF-8 bytes replaced by U+FFFD. */
 json_t *agent__json_text(const char *p, size_t n);
 /* Bytes as a JSON string when they are UTF-8, else {"encoding": "base64",

@@ -593,13 +593,23 @@ json_t *agent_settings_json(const agent_settings *s, bool with_sources)
 	size_t i;
 
 	for (i = 0; i < PL_ARRAY_LEN(keys); i++) {
-		json_t *v = json_object_get(s->values, keys[i].name);
+		json_t *v = json_object_get(s->values, keys[i].name), *safe = NULL;
 
+		if (!strcmp(keys[i].name, "backend.api_base") && json_is_string(v)) {
+			/* what is shown and recorded (a trajectory's start) holds no
+			 * credentials */
+			pl_buf b = PL_BUF_INIT;
+
+			agent__url_safe(&b, json_string_value(v));
+			v = safe = json_stringn(b.ptr, b.len);
+			pl_buf_release(&b);
+		}
 		if (with_sources)
 			pl_json_set(o, keys[i].name,
 				    json_pack("{s:O, s:O}", "value", v, "source", json_object_get(s->sources, keys[i].name)));
 		else
 			pl_json_set(o, keys[i].name, json_incref(v));
+		json_decref(safe);
 	}
 	return o;
 }

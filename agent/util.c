@@ -309,3 +309,22 @@ void agent__bytes_from_json(pl_buf *out, const json_t *v)
 		}
 	}
 }
+
+void agent__url_safe(pl_buf *out, const char *url)
+{
+	const char *scheme = strstr(url, "://"), *host, *at;
+
+	if (!scheme) {
+		pl_buf_puts(out, url);
+		return;
+	}
+	host = scheme + 3;
+	at = host + strcspn(host, "@/?#");
+	if (*at != '@') {
+		pl_buf_puts(out, url);
+		return;
+	}
+	pl_buf_add(out, url, (size_t)(host - url));
+	pl_buf_puts(out, "***");
+	pl_buf_puts(out, at);
+}

@@ -1023,3 +1023,47 @@ Test(loop, the_start_record_names_the_base_commit)
 	agent_result_release(&res);
 	agent_settings_free(s);
 }
+
+/* Credentials in --api-base (user:token@host) are sent, but never copied
+ * into messages or the trajectory. */
+Test(loop, credentials_in_the_api_base_are_never_recorded)
+{
+	char url[96];
+	agent_settings *s;
+	char *t = traj_path();
+	agent_result res;
+	at_events ev;
+	pl_buf text = PL_BUF_INIT;
+	pl_err err = { 0 };
+
+	s = at_settings("openai", srv.port, NULL);
+	snprintf(url, sizeof(url), "http://user:sekrit@127.0.0.1:%d/v1", srv.port);
+	cr_assert_eq(agent_settings_set(s, "backend.api_base", url, "test", &err), 0, "%s", err.msg);
+	ss_push(&srv, ss_error(500, NULL, "boom"));
+	ss_push(&srv, ss_error(400, NULL, "bad request"));
+	at_run(&res, &ev, s, repo, t, NULL, NULL);
+	cr_assert_eq(res.exit, AGENT_EXIT_MODEL_ERROR, "exit %s: %s", agent_exit_name(res.exit), res.message.ptr);
+	cr_assert(strstr(res.message.ptr, "127.0.0.1"), "%s", res.message.ptr);
+	cr_assert_null(strstr(res.message.ptr, "sekrit"), "%s", res.message.ptr);
+	cr_assert_eq(pl_file_read(&text, t, 0, NULL), 0);
+	cr_assert_null(strstr(text.ptr, "sekrit"), "the trajectory holds the password: %s", text.ptr);
+	cr_assert(strstr(text.ptr, "http://***@127.0.0.1:"), "%s", text.ptr);
+	{
+		char *all = at_text(ev.list);
+
+		cr_assert_null(strstr(all, "sekrit"), "an event holds the password: %s", all);
+		free(all);
+	}
+	/* the server got them */
+	{
+		char *h = ss_request_head(&srv, 0);
+
+		cr_assert(strstr(h, "Authorization: Basic dXNlcjpzZWtyaXQ="), "%s", h);
+		free(h);
+	}
+	pl_buf_release(&text);
+	free(t);
+	at_events_release(&ev);
+	agent_result_release(&res);
+	agent_settings_free(s);
+}

@@ -334,3 +334,22 @@ Test(text, cuts_keep_utf8_whole)
 	pl_buf_release(&out);
 	pl_buf_release(&in);
 }
+
+Test(text, urls_lose_their_credentials)
+{
+	static const char *const cases[][2] = {
+		{ "https://user:tok@api.example/v1", "https://***@api.example/v1" },
+		{ "http://tok@127.0.0.1:8000", "http://***@127.0.0.1:8000" },
+		{ "https://api.example/v1?q=a@b", "https://api.example/v1?q=a@b" },
+		{ "https://api.example/a@b", "https://api.example/a@b" },
+		{ "localhost:8000", "localhost:8000" },
+	};
+
+	for (size_t i = 0; i < PL_ARRAY_LEN(cases); i++) {
+		pl_buf b = PL_BUF_INIT;
+
+		agent__url_safe(&b, cases[i][0]);
+		cr_assert_str_eq(b.ptr, cases[i][1]);
+		pl_buf_release(&b);
+	}
+}

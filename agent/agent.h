@@ -134,7 +134,8 @@ void agent_settings_free(agent_settings *s);
  * ("--max-steps").  The message names the source and the key. */
 int agent_settings_set(agent_settings *s, const char *key, const char *text, const char *source, pl_err *err);
 /* Checks what only makes sense together (an engine backend needs a model;
- * the named prompts exist; the tools exist) after the last set. */
+ * the named prompts exist; the tools exist; the sandbox profile loads)
+ * after the last set. */
 int agent_settings_check(agent_settings *s, pl_err *err);
 /* {"key": value} or, with sources, {"key": {"value", "source"}}; new
  * reference.  Credentials in backend.api_base (user:token@) show as ***. */

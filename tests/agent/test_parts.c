@@ -170,6 +170,12 @@ Test(settings, profiles_and_checks)
 	agent_settings_set(s, "context.low", "0.95", "--x", NULL);
 	cr_assert_lt(agent_settings_check(s, &err), 0);
 	cr_assert(strstr(err.msg, "context.low (0.95, --x) must be below context.high"), "%s", err.msg);
+	agent_settings_set(s, "context.low", "0.5", "--x", NULL);
+	cr_assert_eq(agent_settings_check(s, &err), 0, "%s", err.msg);
+	/* a sandbox profile that does not load: every bash call would fail */
+	agent_settings_set(s, "tools.sandbox_profile", "agnet", "--set", NULL);
+	cr_assert_lt(agent_settings_check(s, &err), 0);
+	cr_assert(strstr(err.msg, "--set: tools.sandbox_profile 'agnet'") && strstr(err.msg, "agnet"), "%s", err.msg);
 	agent_settings_free(s);
 	free(bad);
 }

@@ -324,6 +324,8 @@ Test(fix_cmd, usage_errors)
 	usage_error("--issue-text x --set nokey", "expected KEY=VALUE");
 	usage_error("--issue-text x --profile nope", "agent profile 'nope' not found");
 	usage_error("--issue-text x --frobnicate", "unknown option '--frobnicate'");
+	usage_error("--issue-text x --backend openai --api-model m --set tools.sandbox_profile=agnet",
+		    "--set: tools.sandbox_profile 'agnet': ");
 }
 
 Test(fix_cmd, config_show_names_every_source)

@@ -25,8 +25,12 @@ static const char fix_usage[] =
 	"  --issue FILE         the issue text (- for standard input)\n"
 	"  --issue-text TEXT    the issue text itself\n"
 	"  --base REV           the commit the patch is taken against (default HEAD)\n"
+	"  --allow-dirty        run on a working tree with changes that are not\n"
+	"                       committed: the patch is what changed since the run\n"
+	"                       began, and leaves them out (refused by default)\n"
 	"  --out PATCH          write the submitted patch to PATCH\n"
-	"  --commit             commit the submitted patch on a branch plait/fix-ID\n"
+	"  --commit             commit exactly the submitted patch on a new branch\n"
+	"                       plait/fix-ID (HEAD and the working tree stay as they are)\n"
 	"  --traj FILE          the trajectory file (default paths.runs/ID.jsonl)\n"
 	"  --max-steps N        model calls at most (limits.max_steps)\n"
 	"  --json               print one JSON object at the end: exit_reason, message,\n"
@@ -36,13 +40,26 @@ static const char fix_usage[] =
 	"\n"
 	"The profile is \"swebench\" unless --profile says otherwise.\n";
 
-enum { O_REPO = 1, O_ISSUE, O_ISSUE_TEXT, O_BASE, O_OUT, O_COMMIT, O_TRAJ, O_MAX_STEPS, O_JSON, O_STREAM_JSON };
+enum {
+	O_REPO = 1,
+	O_ISSUE,
+	O_ISSUE_TEXT,
+	O_BASE,
+	O_ALLOW_DIRTY,
+	O_OUT,
+	O_COMMIT,
+	O_TRAJ,
+	O_MAX_STEPS,
+	O_JSON,
+	O_STREAM_JSON
+};
 
 static const cli_opt fix_opts[] = {
 	{ "repo", 0, true, O_REPO },
 	{ "issue", 0, true, O_ISSUE },
 	{ "issue-text", 0, true, O_ISSUE_TEXT },
 	{ "base", 0, true, O_BASE },
+	{ "allow-dirty", 0, false, O_ALLOW_DIRTY },
 	{ "out", 0, true, O_OUT },
 	{ "commit", 0, false, O_COMMIT },
 	{ "traj", 0, true, O_TRAJ },
@@ -179,10 +196,51 @@ static int read_issue(pl_buf *out, const char *path, pl_err *err)
 	return pl_file_read(out, path, 16 << 20, err);
 }
 
+/* The repository must be one (a patch needs a commit), and its working
+ * tree clean: what was there before is not the fix, and --commit would
+ * commit it.  With allow_dirty, snapshot gets the tree as it is, which
+ * becomes the base. */
+static int check_tree(char snapshot[41], const char *repo, bool allow_dirty, const cli_ctx *ctx)
+{
+	json_t *st = NULL, *x;
+	pl_buf list = PL_BUF_INIT;
+	pl_err err = { 0 };
+	size_t i;
+	int rc = CLI_EXIT_OK;
+
+	if (tools_git_status(&st, repo, &err) < 0)
+		return cli_fail(ctx, "fix", CLI_EXIT_USAGE,
+				"--repo '%s' is not a git repository (%s): plait fix hands in a patch against a commit; "
+				"run git init and commit the files first",
+				repo, err.msg);
+	if (allow_dirty) {
+		if (tools_git_snapshot(snapshot, repo, &err) < 0)
+			rc = cli_fail_err(ctx, "fix", &err);
+	} else if (json_array_size(st)) {
+		json_array_foreach(st, i, x) {
+			if (i == 5) {
+				pl_buf_printf(&list, ", and %zu more", json_array_size(st) - 5);
+				break;
+			}
+			pl_buf_printf(&list, "%s%s %s", i ? ", " : "", json_string_value(json_object_get(x, "status")),
+				      json_string_value(json_object_get(x, "path")));
+		}
+		rc = cli_fail(ctx, "fix", CLI_EXIT_USAGE,
+			      "the working tree of '%s' has changes that are not committed (%s): the patch would mix "
+			      "them with the fix, and --commit would commit them; commit or stash them, or give "
+			      "--allow-dirty to leave them out of the patch",
+			      repo, list.ptr);
+	}
+	json_decref(st);
+	pl_buf_release(&list);
+	return rc;
+}
+
 int cli_cmd_fix(int argc, char **argv, const cli_ctx *ctx)
 {
 	const char *repo = ".", *issue_file = NULL, *issue_text = NULL, *base = NULL, *out = NULL, *traj = NULL, *v;
-	bool json = false, stream_json = false, commit = false;
+	bool json = false, stream_json = false, commit = false, allow_dirty = false;
+	char snapshot[41];
 	cli_agent_opts ao;
 	agent_config *cfg = NULL;
 	agent_settings *s = NULL;
@@ -214,6 +272,7 @@ int cli_cmd_fix(int argc, char **argv, const cli_ctx *ctx)
 		case O_ISSUE: issue_file = v; break;
 		case O_ISSUE_TEXT: issue_text = v; break;
 		case O_BASE: base = v; break;
+		case O_ALLOW_DIRTY: allow_dirty = true; break;
 		case O_OUT: out = v; break;
 		case O_COMMIT: commit = true; break;
 		case O_TRAJ: traj = v; break;
@@ -238,6 +297,12 @@ int cli_cmd_fix(int argc, char **argv, const cli_ctx *ctx)
 		status = cli_fail(ctx, "fix", CLI_EXIT_USAGE, "--json and --stream-json do not go together");
 		goto done;
 	}
+	if (allow_dirty && base) {
+		status = cli_fail(ctx, "fix", CLI_EXIT_USAGE,
+				  "--allow-dirty and --base do not go together: with --allow-dirty the patch is taken "
+				  "against the working tree as the run begins");
+		goto done;
+	}
 	if (!pl_dir_exists(repo)) {
 		status = cli_fail(ctx, "fix", CLI_EXIT_USAGE, "--repo '%s' is not a directory", repo);
 		goto done;
@@ -257,13 +322,15 @@ int cli_cmd_fix(int argc, char **argv, const cli_ctx *ctx)
 	}
 	if ((status = cli_agent_settings(&cfg, &s, &ao, true, ctx, "fix")) != CLI_EXIT_OK)
 		goto done;
+	if ((status = check_tree(snapshot, repo, allow_dirty, ctx)) != CLI_EXIT_OK)
+		goto done;
 	status = CLI_EXIT_FAIL;
 
 	ui.stream_json = stream_json;
 	ui.color = cli_use_color(stderr);
 	ui.t0 = pl_now();
 	so.repo = repo;
-	so.base = base;
+	so.base = allow_dirty ? snapshot : base;
 	so.kind = "fix";
 	so.traj_path = traj;
 	so.traj_dir = traj ? NULL : s->runs_dir;
@@ -299,10 +366,14 @@ int cli_cmd_fix(int argc, char **argv, const cli_ctx *ctx)
 			pl_buf_add(&msg, issue.ptr, strcspn(issue.ptr, "\n") < 72 ? strcspn(issue.ptr, "\n") : 72);
 			pl_buf_printf(&msg, "\n\nMade by plait fix (trajectory %s).\n",
 				      agent_session_traj_path(sess) ?: "not kept");
-			if (tools_git_commit(oid, repo, branch, msg.ptr, &err) < 0)
+			/* exactly the submitted patch, on its base commit (HEAD when the
+			 * base is the starting snapshot): nothing else the tree holds */
+			if (tools_git_commit_patch(oid, repo, allow_dirty ? NULL : base, res.patch.ptr, res.patch.len, branch,
+						   msg.ptr, &err) < 0)
 				status = cli_fail_err(ctx, "fix", &err);
 			else
-				fprintf(stderr, "committed %.12s on %s\n", oid, branch);
+				fprintf(stderr, "committed %.12s on %s (HEAD and the working tree are as they were)\n", oid,
+					branch);
 			pl_buf_release(&msg);
 		}
 	} else if (res.submitted) {

@@ -3,6 +3,7 @@
  * one event per line as the run goes. */
 #include "cli/cli.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,19 +83,28 @@ static void on_sigint(int sig)
 
 typedef struct fix_ui {
 	bool stream_json, color, in_text;
+	bool out_closed; /* standard output failed (a reader that left): nothing more goes there */
 	double t0;
 	agent_usage usage;
 	const char *model;
 } fix_ui;
 
-static void print_json_line(const json_t *v)
+/* One JSON line on standard output.  A reader that left (`| head`) ends
+ * the output, said once, never the run: SIGPIPE is ignored meanwhile. */
+static void print_json_line(fix_ui *u, const json_t *v)
 {
 	pl_buf b = PL_BUF_INIT;
 
+	if (u->out_closed)
+		return;
 	pl_json_dump(&b, v, false);
 	pl_buf_putc(&b, '\n');
-	fwrite(b.ptr, 1, b.len, stdout);
-	fflush(stdout);
+	if (fwrite(b.ptr, 1, b.len, stdout) != b.len || fflush(stdout) != 0) {
+		u->out_closed = true;
+		fprintf(stderr, "plait fix: standard output cannot be written (%s): no more JSON goes there; the run "
+				"goes on\n",
+			strerror(errno));
+	}
 	pl_buf_release(&b);
 }
 
@@ -107,7 +117,7 @@ static void on_event(void *user, const agent_event *ev)
 	pl_buf line = PL_BUF_INIT;
 
 	if (u->stream_json)
-		print_json_line(d);
+		print_json_line(u, d);
 	switch (ev->type) {
 	case AGENT_EV_START:
 		fprintf(stderr, "%splait fix%s: %s with %s; trajectory %s\n", cli_c(c, CLI_BOLD), cli_c(c, CLI_RESET),
@@ -250,7 +260,7 @@ int cli_cmd_fix(int argc, char **argv, const cli_ctx *ctx)
 	fix_ui ui = { 0 };
 	pl_buf issue = PL_BUF_INIT;
 	pl_err err = { 0 };
-	struct sigaction sa, old;
+	struct sigaction sa, old, ign, old_pipe;
 	int id, status = CLI_EXIT_FAIL, r;
 	cli_args a;
 
@@ -346,6 +356,12 @@ int cli_cmd_fix(int argc, char **argv, const cli_ctx *ctx)
 	sa.sa_handler = on_sigint;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, &old);
+	/* a closed standard output is a write error, not the end (the
+	 * sandbox puts every signal back to default for the commands) */
+	memset(&ign, 0, sizeof(ign));
+	ign.sa_handler = SIG_IGN;
+	sigemptyset(&ign.sa_mask);
+	sigaction(SIGPIPE, &ign, &old_pipe);
 	r = agent_session_run(&res, sess, issue.ptr, &err);
 	sigaction(SIGINT, &old, NULL);
 	if (r < 0) {
@@ -382,10 +398,12 @@ int cli_cmd_fix(int argc, char **argv, const cli_ctx *ctx)
 	if (json) {
 		json_t *o = agent_result_json(&res, sess);
 
-		print_json_line(o);
+		print_json_line(&ui, o);
 		json_decref(o);
 	}
 done:
+	if (sess)
+		sigaction(SIGPIPE, &old_pipe, NULL);
 	agent_result_release(&res);
 	agent_session_free(sess);
 	agent_settings_free(s);

@@ -561,3 +561,44 @@ Test(fix_cmd, allow_dirty_leaves_the_persons_changes_out)
 	pl_buf_release(&t);
 	pl_buf_release(&o);
 }
+
+/* --stream-json into a reader that leaves (| head): the stream stops, the
+ * run does not; it ends as it would have, trajectory and all. */
+Test(fix_cmd, stream_json_survives_a_reader_that_leaves)
+{
+	pl_buf t = PL_BUF_INIT, h = PL_BUF_INIT, x = PL_BUF_INIT;
+	char port[64], home[600];
+	int p[2];
+	test_exec_opts o = { 0 };
+	test_run run;
+	json_t *recs = NULL;
+	bool complete = false;
+
+	for (int i = 0; i < 2; i++)
+		ss_push(&srv, ss_openai_stream("Looking.", &view, 1, NULL, 10, 2));
+	pl_path_join(&t, tmp.ptr, "pipe.jsonl");
+	snprintf(port, sizeof(port), "http://127.0.0.1:%d", srv.port);
+	snprintf(home, sizeof(home), "HOME=%s", tmp.ptr);
+	cr_assert_eq(pipe(p), 0);
+	close(p[0]); /* the reader is gone before the first line */
+	o.out_fd = p[1];
+	{
+		const char *env[] = { home, "NO_COLOR=1", NULL };
+		const char *args[] = { "fix", "--repo", repo.ptr, "--issue-text", "x", "--backend", "openai", "--api-base", port,
+				       "--api-model", "scripted", "--max-steps", "2", "--stream-json", "--traj", t.ptr, NULL };
+
+		o.env = env;
+		run = test_plait_argv(args, &o);
+	}
+	close(p[1]);
+	cr_assert_eq(run.status, 1, "exit %d (141: killed by SIGPIPE): %s", run.status, run.err.ptr);
+	cr_assert(strstr(run.err.ptr, "step_limit"), "%s", run.err.ptr);
+	cr_assert(strstr(run.err.ptr, "standard output"), "%s", run.err.ptr);
+	cr_assert_eq(agent_traj_load(&recs, &complete, NULL, t.ptr, NULL), 0);
+	cr_assert(complete, "the trajectory has no end record");
+	json_decref(recs);
+	test_run_release(&run);
+	pl_buf_release(&t);
+	pl_buf_release(&h);
+	pl_buf_release(&x);
+}

@@ -91,6 +91,14 @@ static const char *type_of(const json_t *r)
 	return json_string_value(json_object_get(r, "type"));
 }
 
+/* A record's field as a new reference; null when it has none. */
+static json_t *field(const json_t *rec, const char *key)
+{
+	json_t *v = json_object_get(rec, key);
+
+	return v ? json_incref(v) : json_null();
+}
+
 json_t *agent_traj_summary(const json_t *records)
 {
 	json_t *s = json_object(), *r, *start = json_array_get(records, 0), *end = NULL;
@@ -134,12 +142,13 @@ json_t *agent_traj_summary(const json_t *records)
 	}
 	if (!u.calls)
 		u.cost_known = true;
-	pl_json_set(s, "id", json_incref(json_object_get(start, "id")));
-	pl_json_set(s, "kind", json_incref(json_object_get(start, "kind")));
-	pl_json_set(s, "repo", json_incref(json_object_get(start, "repo")));
-	pl_json_set(s, "model", json_incref(json_object_get(start, "model")));
-	pl_json_set(s, "started", json_incref(json_object_get(start, "time")));
-	pl_json_set(s, "exit_reason", end ? json_incref(json_object_get(end, "exit_reason")) : json_null());
+	/* a start record written by hand may lack any of them */
+	pl_json_set(s, "id", field(start, "id"));
+	pl_json_set(s, "kind", field(start, "kind"));
+	pl_json_set(s, "repo", field(start, "repo"));
+	pl_json_set(s, "model", field(start, "model"));
+	pl_json_set(s, "started", field(start, "time"));
+	pl_json_set(s, "exit_reason", field(end, "exit_reason"));
 	pl_json_set(s, "submitted", json_boolean(end && json_is_true(json_object_get(end, "submitted"))));
 	pl_json_set(s, "steps", json_integer(steps));
 	pl_json_set(s, "tool_calls", json_integer(tools));
@@ -147,7 +156,7 @@ json_t *agent_traj_summary(const json_t *records)
 	pl_json_set(s, "turns", json_integer(turns));
 	pl_json_set(s, "first", first ? json_string(first) : json_null());
 	pl_json_set(s, "usage", agent_usage_json(&u));
-	pl_json_set(s, "elapsed", end ? json_incref(json_object_get(end, "elapsed")) : json_null());
+	pl_json_set(s, "elapsed", field(end, "elapsed"));
 	pl_json_set(s, "complete", json_boolean(end != NULL));
 	return s;
 }

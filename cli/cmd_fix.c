@@ -114,14 +114,15 @@ static void on_event(void *user, const agent_event *ev)
 	const json_t *d = ev->data;
 	bool c = u->color;
 	char a[32], b[32], cost[48];
-	pl_buf line = PL_BUF_INIT;
+	pl_buf line = PL_BUF_INIT, e1 = PL_BUF_INIT, e2 = PL_BUF_INIT;
 
 	if (u->stream_json)
 		print_json_line(u, d);
 	switch (ev->type) {
 	case AGENT_EV_START:
 		fprintf(stderr, "%splait fix%s: %s with %s; trajectory %s\n", cli_c(c, CLI_BOLD), cli_c(c, CLI_RESET),
-			json_string_value(json_object_get(d, "repo")), json_string_value(json_object_get(d, "model")),
+			cli_esc(&e1, json_string_value(json_object_get(d, "repo"))),
+			cli_esc(&e2, json_string_value(json_object_get(d, "model"))),
 			json_string_value(json_object_get(d, "trajectory")) ?: "(none)");
 		break;
 	case AGENT_EV_ASSISTANT: {
@@ -158,12 +159,12 @@ static void on_event(void *user, const agent_event *ev)
 		break;
 	case AGENT_EV_FORMAT_ERROR:
 		fprintf(stderr, "%sstep %d%s  %smalformed call: %s%s\n", cli_c(c, CLI_CYAN), ev->step, cli_c(c, CLI_RESET),
-			cli_c(c, CLI_YELLOW), json_string_value(json_object_get(d, "error")), cli_c(c, CLI_RESET));
+			cli_c(c, CLI_YELLOW), cli_esc(&e1, json_string_value(json_object_get(d, "error"))), cli_c(c, CLI_RESET));
 		break;
 	case AGENT_EV_RETRY:
 		fprintf(stderr, "        %sretry %lld in %.1fs: %s%s\n", cli_c(c, CLI_YELLOW),
 			(long long)json_integer_value(json_object_get(d, "attempt")),
-			json_number_value(json_object_get(d, "delay")), json_string_value(json_object_get(d, "reason")),
+			json_number_value(json_object_get(d, "delay")), cli_esc(&e1, json_string_value(json_object_get(d, "reason"))),
 			cli_c(c, CLI_RESET));
 		break;
 	case AGENT_EV_ELIDED:
@@ -172,13 +173,13 @@ static void on_event(void *user, const agent_event *ev)
 		break;
 	case AGENT_EV_WARNING:
 		fprintf(stderr, "%swarning:%s %s\n", cli_c(c, CLI_YELLOW), cli_c(c, CLI_RESET),
-			json_string_value(json_object_get(d, "message")));
+			cli_esc(&e1, json_string_value(json_object_get(d, "message"))));
 		break;
 	case AGENT_EV_END:
 		fprintf(stderr, "%s%s%s: %s (%lld steps, %s in / %s out, %s, %.0fs)\n",
 			cli_c(c, json_is_true(json_object_get(d, "submitted")) ? CLI_GREEN : CLI_YELLOW),
 			json_string_value(json_object_get(d, "exit_reason")), cli_c(c, CLI_RESET),
-			json_string_value(json_object_get(d, "message")),
+			cli_esc(&e1, json_string_value(json_object_get(d, "message"))),
 			(long long)json_integer_value(json_object_get(d, "steps")),
 			cli_fmt_count(a, json_integer_value(json_object_get(json_object_get(d, "usage"), "input"))),
 			cli_fmt_count(b, json_integer_value(json_object_get(json_object_get(d, "usage"), "output"))),
@@ -189,6 +190,8 @@ static void on_event(void *user, const agent_event *ev)
 		break;
 	}
 	pl_buf_release(&line);
+	pl_buf_release(&e1);
+	pl_buf_release(&e2);
 }
 
 static int read_issue(pl_buf *out, const char *path, pl_err *err)

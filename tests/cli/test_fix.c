@@ -602,3 +602,32 @@ Test(fix_cmd, stream_json_survives_a_reader_that_leaves)
 	pl_buf_release(&h);
 	pl_buf_release(&x);
 }
+
+/* What a trajectory holds from a model or a command is shown escaped:
+ * `traj show` of a run cannot rewrite the terminal. */
+Test(fix_cmd, traj_show_escapes_what_it_shows)
+{
+	pl_buf e = PL_BUF_INIT, a = PL_BUF_INIT, t = PL_BUF_INIT;
+	const char text[] =
+		"{\"type\":\"start\",\"id\":\"x\",\"kind\":\"fix\"}\n"
+		"{\"type\":\"message\",\"step\":1,\"message\":{\"role\":\"assistant\",\"content\":\"ok\\u001b[2J\\r\","
+		"\"tool_calls\":[{\"id\":\"c\",\"function\":{\"name\":\"bash\",\"arguments\":\"{\\\"command\\\":\\\"ls\\\\u001b[8m\\\"}\"}}]}}\n"
+		"{\"type\":\"message\",\"step\":1,\"message\":{\"role\":\"tool\",\"content\":\"out\\u001b]0;x\\u0007\"}}\n";
+	test_run run;
+
+	pl_path_join(&t, tmp.ptr, "esc.jsonl");
+	cr_assert_eq(pl_file_write_atomic(t.ptr, text, strlen(text), 0644, NULL), 0);
+	env(&e);
+	pl_buf_printf(&a, "traj show '%s'", t.ptr);
+	run = test_plait(tmp.ptr, e.ptr, a.ptr);
+	cr_assert_eq(run.status, 0, "%s", run.err.ptr);
+	cr_assert_null(memchr(run.out.ptr, '\x1b', run.out.len), "%s", run.out.ptr);
+	cr_assert_null(memchr(run.out.ptr, '\r', run.out.len), "%s", run.out.ptr);
+	cr_assert(strstr(run.out.ptr, "ok\\x1b[2J\\r"), "%s", run.out.ptr);
+	cr_assert(strstr(run.out.ptr, "bash: ls\\x1b[8m"), "%s", run.out.ptr);
+	cr_assert(strstr(run.out.ptr, "out\\x1b]0;x\\x07"), "%s", run.out.ptr);
+	test_run_release(&run);
+	pl_buf_release(&e);
+	pl_buf_release(&a);
+	pl_buf_release(&t);
+}

@@ -185,14 +185,14 @@ static void usage_from(agent_usage *u, const json_t *usage)
 	if (!json_is_object(usage))
 		return;
 	if ((x = json_object_get(usage, "input_tokens")) && json_is_integer(x)) {
-		int64_t read = json_integer_value(json_object_get(usage, "cache_read_input_tokens"));
-		int64_t made = json_integer_value(json_object_get(usage, "cache_creation_input_tokens"));
+		int64_t read = agent__count(json_object_get(usage, "cache_read_input_tokens"));
+		int64_t made = agent__count(json_object_get(usage, "cache_creation_input_tokens"));
 
-		u->input = json_integer_value(x) + read + made;
+		u->input = agent__count(x) + read + made;
 		u->cached = read;
 	}
 	if ((x = json_object_get(usage, "output_tokens")) && json_is_integer(x))
-		u->output = json_integer_value(x);
+		u->output = agent__count(x);
 }
 
 static void set_finish(agent__reply *out, const char *stop)
@@ -255,7 +255,7 @@ static int on_event(void *user, const char *event, const char *data, size_t n, p
 		if ((x = json_object_get(d, "stop_reason")) && json_is_string(x))
 			set_finish(st->out, json_string_value(x));
 		if ((x = json_object_get(json_object_get(j, "usage"), "output_tokens")) && json_is_integer(x))
-			st->out->usage.output = json_integer_value(x);
+			st->out->usage.output = agent__count(x);
 	} else if (!strcmp(type, "message_stop")) {
 		st->stopped = true;
 	} else if (!strcmp(type, "error")) {
@@ -314,14 +314,13 @@ static void add_call(agent__reply *out, const char *id, const char *name, const 
 	json_array_append_new(out->calls, c);
 }
 
-static int parse_whole(agent__reply *out, const pl_buf *body, pl_err *err)
+static int parse_whole(agent__reply *out, const agent__http_call *call, pl_err *err)
 {
 	json_t *j = NULL, *b, *x;
 	size_t i;
-	int rc;
 
-	if ((rc = pl_json_parse(&j, body->ptr, body->len, "the server's answer", err)) < 0)
-		return rc;
+	if (pl_json_parse(&j, call->body.ptr, call->body.len, "the server's answer", NULL) < 0)
+		return agent__http_not_json(call, err);
 	if (!json_is_array(json_object_get(j, "content"))) {
 		json_decref(j);
 		return pl_err_set(err, PL_EFORMAT, "the server's answer has no content array");
@@ -474,7 +473,7 @@ static int an_chat(agent__reply *out, void *state, const agent__request *rq, pl_
 			if (st.b[i].tool)
 				add_call(out, st.b[i].id.ptr, st.b[i].name.ptr, st.b[i].json.ptr, st.b[i].json.len);
 	} else {
-		rc = parse_whole(out, &c.body, err);
+		rc = parse_whole(out, &c, err);
 	}
 	if (!out->finish[0])
 		snprintf(out->finish, sizeof(out->finish), "%s", json_array_size(out->calls) ? "tool_calls" : "stop");

@@ -96,11 +96,11 @@ static void usage_from(agent_usage *u, const json_t *usage)
 
 	if (!json_is_object(usage))
 		return;
-	u->input = json_integer_value(json_object_get(usage, "prompt_tokens"));
-	u->output = json_integer_value(json_object_get(usage, "completion_tokens"));
+	u->input = agent__count(json_object_get(usage, "prompt_tokens"));
+	u->output = agent__count(json_object_get(usage, "completion_tokens"));
 	d = json_object_get(usage, "prompt_tokens_details");
 	if (json_is_object(d))
-		u->cached = json_integer_value(json_object_get(d, "cached_tokens"));
+		u->cached = agent__count(json_object_get(d, "cached_tokens"));
 }
 
 static slot *get_slot(stream *st, size_t i)
@@ -243,14 +243,14 @@ static void calls_from_slots(agent__reply *out, stream *st)
 	}
 }
 
-static int parse_whole(agent__reply *out, const pl_buf *body, pl_err *err)
+static int parse_whole(agent__reply *out, const agent__http_call *call, pl_err *err)
 {
 	json_t *j = NULL, *msg, *ch, *x, *tc;
 	size_t i;
-	int rc;
+	int rc = 0;
 
-	if ((rc = pl_json_parse(&j, body->ptr, body->len, "the server's answer", err)) < 0)
-		return rc;
+	if (pl_json_parse(&j, call->body.ptr, call->body.len, "the server's answer", NULL) < 0)
+		return agent__http_not_json(call, err);
 	usage_from(&out->usage, json_object_get(j, "usage"));
 	ch = json_array_get(json_object_get(j, "choices"), 0);
 	msg = json_object_get(ch, "message");
@@ -369,7 +369,7 @@ static int oa_chat(agent__reply *out, void *state, const agent__request *rq, pl_
 	if (c.streamed)
 		calls_from_slots(out, &st);
 	else
-		rc = parse_whole(out, &c.body, err);
+		rc = parse_whole(out, &c, err);
 	if (!out->finish[0])
 		snprintf(out->finish, sizeof(out->finish), "%s", json_array_size(out->calls) ? "tool_calls" : "stop");
 done:

@@ -185,6 +185,12 @@ int agent__http_post(agent__http_resp *resp, const agent__http_req *req, pl_err 
 	resp->wait_s = pl_now() - t0 - x.in_callback;
 	if (!x.status_known)
 		curl_easy_getinfo(x.h, CURLINFO_RESPONSE_CODE, &resp->status);
+	{
+		char *ct = NULL;
+
+		if (curl_easy_getinfo(x.h, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct)
+			snprintf(resp->content_type, sizeof(resp->content_type), "%s", ct);
+	}
 	if (cc == CURLE_OK)
 		goto done;
 	agent__url_safe(&shown, req->url);
@@ -267,6 +273,7 @@ int agent__http_call_run(agent__http_call *c, pl_err *err)
 		c->status = r.status;
 		if (rc == 0 && r.status >= 200 && r.status < 300) {
 			c->streamed = r.streamed;
+			snprintf(c->content_type, sizeof(c->content_type), "%s", r.content_type);
 			if (!r.streamed || !c->check || (rc = c->check(c->reset_user, err)) == 0) {
 				pl_buf_add(&c->body, r.body.ptr, r.body.len);
 				agent__http_resp_release(&r);
@@ -342,4 +349,24 @@ done:
 void agent__http_call_release(agent__http_call *c)
 {
 	pl_buf_release(&c->body);
+}
+
+int agent__http_not_json(const agent__http_call *c, pl_err *err)
+{
+	pl_buf url = PL_BUF_INIT;
+	char head[81];
+	size_t i, n = c->body.len < 80 ? c->body.len : 80;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		unsigned char b = (unsigned char)c->body.ptr[i];
+
+		head[i] = b >= 0x20 && b < 0x7F ? (char)b : '?';
+	}
+	head[n] = '\0';
+	agent__url_safe(&url, c->req.url);
+	rc = pl_err_set(err, PL_EFORMAT, "%s: the answer is not JSON (Content-Type: %s): it begins '%s%s'", url.ptr,
+			c->content_type[0] ? c->content_type : "none", head, c->body.len > n ? "..." : "");
+	pl_buf_release(&url);
+	return rc;
 }

@@ -45,6 +45,10 @@ int agent__sleep(double seconds, const atomic_int *cancel);
  * when it cut. */
 bool agent__cut_middle(pl_buf *out, const char *s, size_t n, size_t max);
 
+/* A token count a server reported: a non-negative integer, else 0 (a
+ * count of -5 or 1.5 is not one). */
+int64_t agent__count(const json_t *v);
+
 /* url as it may be shown or recorded: credentials in it
  * (scheme://user:token@host) replaced by "***". */
 void agent__url_safe(pl_buf *out, const char *url);
@@ -112,6 +116,7 @@ typedef struct agent__http_resp {
 	bool transport;      /* no complete response: connection refused, reset, dropped */
 	bool streamed;       /* the 2xx body was an event stream handed to on_body */
 	double wait_s;       /* seconds in the transfer, minus those in on_body */
+	char content_type[96]; /* the response's, "" when it had none */
 } agent__http_resp;
 
 void agent__http_resp_init(agent__http_resp *r);
@@ -220,8 +225,12 @@ typedef struct agent__http_call {
 	long status;  /* out: the last status */
 	bool streamed; /* out: the answer came as an event stream (else it is in body) */
 	pl_buf body;  /* out: the body when not streamed */
+	char content_type[96]; /* out: its content type */
 } agent__http_call;
 int agent__http_call_run(agent__http_call *c, pl_err *err);
+/* The whole answer c got is not JSON: an error saying what it is instead
+ * (its content type and first bytes: a proxy's login page, say). */
+int agent__http_not_json(const agent__http_call *c, pl_err *err);
 void agent__http_call_release(agent__http_call *c);
 
 /* ---------------------------------------------------------------- conv.c */

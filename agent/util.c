@@ -328,3 +328,8 @@ void agent__url_safe(pl_buf *out, const char *url)
 	pl_buf_puts(out, "***");
 	pl_buf_puts(out, at);
 }
+
+int64_t agent__count(const json_t *v)
+{
+	return json_is_integer(v) && json_integer_value(v) > 0 ? (int64_t)json_integer_value(v) : 0;
+}

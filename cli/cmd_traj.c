@@ -232,9 +232,15 @@ static int stats(const char *dir, bool json, const cli_ctx *ctx)
 	       (long long)json_integer_value(json_object_get(u, "cached")),
 	       cli_fmt_count(b, json_integer_value(json_object_get(u, "output"))),
 	       (long long)json_integer_value(json_object_get(u, "calls")));
-	printf("cost: %s over runs with known prices", cli_fmt_cost(cost, json_object_get(u, "cost")));
-	if (json_integer_value(json_object_get(st, "cost_unknown_runs")))
-		printf("; %lld runs had no known price", (long long)json_integer_value(json_object_get(st, "cost_unknown_runs")));
+	if (runs && json_integer_value(json_object_get(st, "cost_unknown_runs")) >= runs) {
+		/* not $0.0000: nothing is known of it */
+		printf("cost: unknown (no run had a known price)");
+	} else {
+		printf("cost: %s over runs with known prices", cli_fmt_cost(cost, json_object_get(u, "cost")));
+		if (json_integer_value(json_object_get(st, "cost_unknown_runs")))
+			printf("; %lld runs had no known price",
+			       (long long)json_integer_value(json_object_get(st, "cost_unknown_runs")));
+	}
 	printf("\ntime: %.1fs in all\n", json_number_value(json_object_get(st, "elapsed")));
 	errs = json_object_get(st, "errors");
 	json_array_foreach(errs, i, x)

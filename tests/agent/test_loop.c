@@ -1067,3 +1067,43 @@ Test(loop, credentials_in_the_api_base_are_never_recorded)
 	agent_result_release(&res);
 	agent_settings_free(s);
 }
+
+/* A page that is not the API's answer (a proxy's login page, served as
+ * 200) is said for what it is, with its content type. */
+Test(loop, an_html_answer_is_named_as_such)
+{
+	agent_settings *s = at_settings("openai", srv.port, (const char *[]){ "backend.stream", "false", NULL });
+	ss_resp page = { 0 };
+	agent_result res;
+	at_events ev;
+
+	page.status = 200;
+	page.headers = pl_xstrdup("Content-Type: text/html; charset=utf-8\r\n");
+	page.body = pl_xstrdup("<!DOCTYPE html><html><body>Please log in</body></html>");
+	ss_push(&srv, page);
+	at_run(&res, &ev, s, repo, NULL, NULL, NULL);
+	cr_assert_eq(res.exit, AGENT_EXIT_MODEL_ERROR, "exit %s: %s", agent_exit_name(res.exit), res.message.ptr);
+	cr_assert(strstr(res.message.ptr, "not JSON") && strstr(res.message.ptr, "text/html") &&
+			  strstr(res.message.ptr, "<!DOCTYPE html>"),
+		  "%s", res.message.ptr);
+	at_events_release(&ev);
+	agent_result_release(&res);
+	agent_settings_free(s);
+}
+
+/* Token counts that cannot be counts (negative) are not taken. */
+Test(loop, negative_usage_is_not_counted)
+{
+	agent_settings *s = at_settings("openai", srv.port, NULL);
+	agent_result res;
+	at_events ev;
+
+	ss_push(&srv, ss_openai(NULL, &submit_call, 1, NULL, -5, -3));
+	at_run(&res, &ev, s, repo, NULL, NULL, NULL);
+	cr_assert_eq(res.exit, AGENT_EXIT_SUBMITTED, "exit %s: %s", agent_exit_name(res.exit), res.message.ptr);
+	cr_assert_eq(res.usage.input, 0, "input %lld", (long long)res.usage.input);
+	cr_assert_eq(res.usage.output, 0, "output %lld", (long long)res.usage.output);
+	at_events_release(&ev);
+	agent_result_release(&res);
+	agent_settings_free(s);
+}

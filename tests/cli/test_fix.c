@@ -188,6 +188,7 @@ Test(fix_cmd, a_scripted_model_fixes_a_real_bug)
 	cr_assert(strstr(run.out.ptr, "1 trajectories (1 complete), 1 submitted a patch"), "%s", run.out.ptr);
 	cr_assert(strstr(run.out.ptr, "submitted      1"), "%s", run.out.ptr);
 	cr_assert(strstr(run.out.ptr, "steps: 6 (6.0 a run), tool calls: 6"), "%s", run.out.ptr);
+	cr_assert(strstr(run.out.ptr, "cost: unknown (no run had a known price)"), "%s", run.out.ptr);
 	test_run_release(&run);
 
 	json_decref(res);
@@ -630,4 +631,30 @@ Test(fix_cmd, traj_show_escapes_what_it_shows)
 	pl_buf_release(&e);
 	pl_buf_release(&a);
 	pl_buf_release(&t);
+}
+
+/* Without --for, config show gives what plait fix would run with (its
+ * profile applied), and says so; it showed the bare defaults. */
+Test(fix_cmd, config_show_without_for_is_plait_fix)
+{
+	pl_buf e = PL_BUF_INIT;
+	test_run run;
+
+	env(&e);
+	run = test_plait(tmp.ptr, e.ptr, "config show");
+	cr_assert_eq(run.status, 0, "%s", run.err.ptr);
+	cr_assert(strstr(run.out.ptr, "settings of plait fix (profile swebench; --for chat shows plait chat's)"), "%s",
+		  run.out.ptr);
+	cr_assert(strstr(run.out.ptr, "limits.max_steps           250  (profile swebench ("), "%s", run.out.ptr);
+	test_run_release(&run);
+	run = test_plait(tmp.ptr, e.ptr, "config show --json");
+	cr_assert_eq(run.status, 0, "%s", run.err.ptr);
+	cr_assert(strstr(run.out.ptr, "\"for\": \"fix\"") && strstr(run.out.ptr, "\"profile\": \"swebench\""), "%s",
+		  run.out.ptr);
+	test_run_release(&run);
+	run = test_plait(tmp.ptr, e.ptr, "config show --profile chat");
+	cr_assert_eq(run.status, 0, "%s", run.err.ptr);
+	cr_assert(strstr(run.out.ptr, "settings with profile chat"), "%s", run.out.ptr);
+	test_run_release(&run);
+	pl_buf_release(&e);
 }

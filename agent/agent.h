@@ -278,10 +278,14 @@ const char *agent_session_model(const agent_session *s);
 json_t *agent_session_backend_stats(const agent_session *s);
 
 /* Chat operations (agent_session_opts.checkpoints must be set):
- * undo reverts the files to before the last edit a tool made (repeat to go
- * further back) and says what in msg; rewind goes back to before user turn
- * `turn` (1-based): files and conversation; reset clears the conversation
- * (files stay); diff appends the patch of every change since the base. */
+ * undo takes back the last change a tool made (repeat to go further back)
+ * and says what in msg; rewind goes back to before user turn `turn`
+ * (1-based): the changes of those turns and the conversation.  Both put
+ * back only the files those changes changed, and only while each is as
+ * the change left it: otherwise PL_EEXISTS names the file and nothing
+ * changes (HEAD, the index and other files are never touched).  reset
+ * clears the conversation (files stay); diff appends the patch of every
+ * change since the base. */
 int agent_session_undo(agent_session *s, pl_buf *msg, pl_err *err);
 int agent_session_rewind(agent_session *s, int turn, pl_err *err);
 int agent_session_reset(agent_session *s, pl_err *err);

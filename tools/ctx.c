@@ -24,7 +24,14 @@ int tools_ctx_new(tools_ctx **out, const char *root, const tools_ctx_opts *opts,
 	c->max_output = opts && opts->max_output ? opts->max_output : 16000;
 	c->log = opts ? opts->log : NULL;
 	c->allow_empty_submit = opts && opts->allow_empty_submit;
+	/* Files changed from now on count as this session's. File times come
+	 * from the kernel's coarse clock, which lags the fine one, and some file
+	 * systems keep whole seconds only (ext4 with small inodes, FAT): the
+	 * start of the current second is earlier than any time a later change
+	 * can carry. A file changed in the same second before the session is
+	 * taken for the session's, which only adds a name to a note. */
 	clock_gettime(CLOCK_REALTIME, &c->opened);
+	c->opened.tv_nsec = 0;
 	if (opts && opts->sandbox_profile)
 		c->sandbox_profile = pl_xstrdup(opts->sandbox_profile);
 	if (git_repository_open_ext(&c->repo, real, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) == 0) {

@@ -20,7 +20,7 @@ BUILD ?= build
 endif
 
 # ---------------------------------------------------------------- toolchain
-PKGS := jansson libgit2 libcurl tree-sitter
+PKGS := jansson libgit2 libcurl tree-sitter libarchive libcrypto
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # libgit2, libcurl and libtree-sitter are opened at first use, not linked (common.h,
 # pl_dl_open, says why): the build records the file names (sonames) of the
@@ -30,8 +30,13 @@ soname = $(shell readelf -d "$$(pkg-config --variable=libdir $(1) 2>/dev/null)/$
 LIBGIT2_SONAME := $(call soname,libgit2,libgit2.so)
 LIBCURL_SONAME := $(call soname,libcurl,libcurl.so)
 LIBTREE_SITTER_SONAME := $(call soname,tree-sitter,libtree-sitter.so)
+LIBARCHIVE_SONAME := $(call soname,libarchive,libarchive.so)
+LIBCRYPTO_SONAME := $(call soname,libcrypto,libcrypto.so)
+LIBEDIT_SONAME := $(call soname,libedit,libedit.so)
 DL_DEFS = -DTOOLS_LIBGIT2_SONAME='"$(LIBGIT2_SONAME)"' -DAGENT_LIBCURL_SONAME='"$(LIBCURL_SONAME)"' \
-	-DTOOLS_LIBTREE_SITTER_SONAME='"$(LIBTREE_SITTER_SONAME)"'
+	-DTOOLS_LIBTREE_SITTER_SONAME='"$(LIBTREE_SITTER_SONAME)"' -DCLI_LIBEDIT_SONAME='"$(LIBEDIT_SONAME)"' \
+	-DIMG_LIBARCHIVE_SONAME='"$(LIBARCHIVE_SONAME)"' -DIMG_LIBCURL_SONAME='"$(LIBCURL_SONAME)"' \
+	-DIMG_LIBCRYPTO_SONAME='"$(LIBCRYPTO_SONAME)"'
 OPT := -O2
 SANFLAGS :=
 ifeq ($(SAN),1)
@@ -87,14 +92,15 @@ endif
 # ---------------------------------------------------------------- modules
 # Each module is one static library; DEPS_m lists what it links against,
 # itself first, in link order.  Dependencies point one way (ARCHITECTURE.md).
-MODULES := common engine sandbox tools agent bench-harness cli
+MODULES := common engine sandbox image tools agent bench-harness cli
 DEPS_common := common
 DEPS_engine := engine common
 DEPS_sandbox := sandbox common
+DEPS_image := image sandbox common
 DEPS_tools := tools sandbox common
 DEPS_agent := agent engine tools sandbox common
-DEPS_bench-harness := bench-harness agent engine tools sandbox common
-DEPS_cli := cli bench-harness agent engine tools sandbox common
+DEPS_bench-harness := bench-harness agent engine tools image sandbox common
+DEPS_cli := cli bench-harness agent engine tools image sandbox common
 EXT_common := -ljansson -lm -ldl
 EXT_tools := $(BUILD)/lib/libplait-grammars.a
 # Link flags for a module and everything below it.
@@ -220,6 +226,18 @@ $(BENCH_ENGINE): scripts/bench-engine.c $(call libdeps,engine)
 bench-engine: $(BENCH_ENGINE)
 	PLAIT_ROOT=$(CURDIR) $(BENCH_ENGINE)
 
+# make bench-agent: the agent's own time per step over a 200-turn run of
+# the real loop against a scripted server on loopback, real tools, the
+# trajectory written (scripts/bench-agent.c; figures go to
+# docs/PERFORMANCE.md).
+BENCH_AGENT := $(BUILD)/bench-agent
+$(BENCH_AGENT): scripts/bench-agent.c tests/script_server.h $(call libdeps,agent)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(call ldlibs,agent)
+
+.PHONY: bench-agent
+bench-agent: $(BENCH_AGENT)
+	PLAIT_ROOT=$(CURDIR) $(BENCH_AGENT) $(or $(TURNS),200) $(or $(ROUNDS),5)
+
 # make bench-tokenizer: `plait tokenize` against python3-sentencepiece on the
 # same text (tests/reference/tokenizer_bench.py, Debian's python; not a
 # test; figures go to docs/PERFORMANCE.md).
@@ -257,7 +275,7 @@ run: deps
 	$(BUILD)/plait doctor
 
 # ---------------------------------------------------------------- install
-HEADERS := common/common.h engine/engine.h sandbox/sandbox.h tools/tools.h agent/agent.h \
+HEADERS := common/common.h engine/engine.h sandbox/sandbox.h image/image.h tools/tools.h agent/agent.h \
 	bench-harness/bench.h
 .PHONY: install uninstall
 install: all
@@ -266,12 +284,16 @@ install: all
 	for h in $(HEADERS); do install -D -m 644 $$h $(DESTDIR)$(PREFIX)/include/plait/$$h; done
 	install -m 644 $(filter-out %/libplait-cli.a,$(ALL_LIBS)) $(DESTDIR)$(PREFIX)/lib/
 	$(if $(CUDA_MODULE),install -D -m 755 $(CUDA_MODULE) $(DESTDIR)$(PREFIX)/lib/plait/libplait-cuda.so)
+	install -d $(DESTDIR)$(PREFIX)/share/plait/prompts $(DESTDIR)$(PREFIX)/share/plait/agent
+	install -m 644 prompts/*.txt $(DESTDIR)$(PREFIX)/share/plait/prompts/
+	install -m 644 configs/agent/*.json $(DESTDIR)$(PREFIX)/share/plait/agent/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/^#define PLAIT_VERSION "\(.*\)"/\1/p' common/common.h)|' \
 		scripts/plait.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/plait.pc
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/plait $(DESTDIR)$(PREFIX)/lib/pkgconfig/plait.pc
 	rm -rf $(DESTDIR)$(PREFIX)/lib/plait
+	rm -rf $(DESTDIR)$(PREFIX)/share/plait/prompts $(DESTDIR)$(PREFIX)/share/plait/agent
 	rm -f $(foreach l,$(ALL_LIBS),$(DESTDIR)$(PREFIX)/lib/$(notdir $(l)))
 	rm -rf $(DESTDIR)$(PREFIX)/include/plait
 
@@ -284,7 +306,7 @@ distclean: clean
 	rm -rf .deps
 
 format:
-	clang-format -i $$(find common engine sandbox tools agent bench-harness cli tests -name '*.[ch]')
+	clang-format -i $$(find common engine sandbox image tools agent bench-harness cli tests -name '*.[ch]')
 
 help:
 	@sed -n '2,9p' Makefile | sed 's/^# \{0,1\}//'
@@ -315,3 +337,15 @@ bench-tools: $(BUILD)/bench-tools
 # Criterion: sudo build/sandbox-cgroup-check [--cgroup-parent DIR].
 $(BUILD)/sandbox-cgroup-check: scripts/sandbox-cgroup-check.c $(call libdeps,sandbox)
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(call ldlibs,sandbox)
+
+# ---------------------------------------------------------------- bench-images
+# A 1 GiB image and a second sharing its base, loaded into a fresh store;
+# what the store holds; starting a run over the cached image against a
+# read-only root, a hard-link copy and a full copy per run (figures:
+# docs/PERFORMANCE.md).  The layers are kept in /tmp/plait-bench-images.
+.PHONY: bench-images
+$(BUILD)/bench-images: scripts/bench-images.c $(call libdeps,image)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(call ldlibs,image)
+
+bench-images: $(BUILD)/plait $(BUILD)/bench-images
+	scripts/bench-images.sh $(BUILD)/plait $(BUILD)/bench-images $(or $(ROUNDS),20)

@@ -1,6 +1,7 @@
-/* config.c - the user configuration: where models and datasets live.
- * Merge order and rules are in agent.h. */
-#include "agent/agent.h"
+/* config.c - the user configuration files: where models and datasets
+ * live, and the agent's settings sections (checked here, applied by
+ * settings.c).  Merge order and rules are in agent.h. */
+#include "agent/internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -19,16 +20,6 @@ static const char *const default_data_dirs[] = {
 	"/usr/local/share/plait/datasets",
 	NULL,
 };
-
-static const char *env_get(char *const *envp, const char *name)
-{
-	size_t n = strlen(name);
-
-	for (; envp && *envp; envp++)
-		if (!strncmp(*envp, name, n) && (*envp)[n] == '=')
-			return *envp + n + 1;
-	return NULL;
-}
 
 static char **list_free(char **l)
 {
@@ -58,25 +49,12 @@ static void list_push(char ***l, char *s)
 	(*l)[n + 1] = NULL;
 }
 
-static char *expand_home(const char *p, char *const *envp)
-{
-	const char *home;
-	pl_buf b = PL_BUF_INIT;
-
-	if (p[0] != '~' || (p[1] != '/' && p[1] != '\0'))
-		return pl_xstrdup(p);
-	home = env_get(envp, "HOME");
-	pl_buf_puts(&b, home && *home ? home : "/");
-	pl_buf_puts(&b, p + 1);
-	return pl_buf_detach(&b, NULL);
-}
-
 static char **list_from_defaults(const char *const *d, char *const *envp)
 {
 	char **l = NULL;
 
 	for (; *d; d++)
-		list_push(&l, expand_home(*d, envp));
+		list_push(&l, agent__expand_home(*d, envp));
 	return l;
 }
 
@@ -96,7 +74,7 @@ static int list_from_json(char ***dst, const json_t *arr, const char *what, cons
 			return pl_err_set(err, PL_EFORMAT, "%s: \"%s\"[%zu] must be a non-empty string", what,
 					  key, i);
 		}
-		list_push(&l, expand_home(json_string_value(v), envp));
+		list_push(&l, agent__expand_home(json_string_value(v), envp));
 	}
 	if (!l)
 		l = pl_xcalloc(1, sizeof(*l));
@@ -107,7 +85,7 @@ static int list_from_json(char ***dst, const json_t *arr, const char *what, cons
 
 static int merge_file(agent_config *cfg, const char *path, bool required, char *const *envp, pl_err *err)
 {
-	json_t *root = NULL, *v;
+	json_t *root = NULL, *v, *layer = NULL;
 	const char *key;
 	int rc;
 
@@ -129,14 +107,26 @@ static int merge_file(agent_config *cfg, const char *path, bool required, char *
 			rc = list_from_json(&cfg->data_dirs, v, path, key, envp, err);
 		else if (key[0] == '_' || !strcmp(key, "$comment"))
 			rc = 0; /* comments */
-		else
+		else if (agent__settings_is_section(key)) {
+			if ((rc = agent__settings_check_section(key, v, path, err)) == 0) {
+				if (!layer)
+					layer = json_object();
+				pl_json_set(layer, key, json_incref(v));
+			}
+		} else
 			rc = pl_err_set(err, PL_EFORMAT,
-					"%s: unknown key \"%s\" (known: model_dirs, data_dirs)", path, key);
+					"%s: unknown key \"%s\" (known: model_dirs, data_dirs, %s)", path, key,
+					agent__settings_sections());
 		if (rc < 0)
 			goto done;
 	}
 	list_push(&cfg->files, pl_xstrdup(path));
+	if (layer) {
+		json_array_append_new(cfg->layers, json_pack("{s:s, s:o}", "source", path, "settings", layer));
+		layer = NULL;
+	}
 done:
+	json_decref(layer);
 	json_decref(root);
 	return rc;
 }
@@ -151,7 +141,7 @@ static void prepend_env(char ***l, const char *value, char *const *envp)
 		return;
 	copy = pl_xstrdup(value);
 	for (tok = strtok_r(copy, ":", &save); tok; tok = strtok_r(NULL, ":", &save))
-		list_push(&out, expand_home(tok, envp));
+		list_push(&out, agent__expand_home(tok, envp));
 	free(copy);
 	for (i = 0; *l && (*l)[i]; i++)
 		list_push(&out, (*l)[i]);
@@ -174,15 +164,16 @@ int agent_config_load(agent_config **out, const agent_config_opts *opts, pl_err 
 	cfg->model_dirs = list_from_defaults(default_model_dirs, envp);
 	cfg->data_dirs = list_from_defaults(default_data_dirs, envp);
 	cfg->files = pl_xcalloc(1, sizeof(*cfg->files));
+	cfg->layers = json_array();
 
 	sys = opts->system_file ? opts->system_file : "/etc/plait/config.json";
 	if (*sys && (rc = merge_file(cfg, sys, false, envp, err)) < 0)
 		goto done;
-	xdg = env_get(envp, "XDG_CONFIG_HOME");
+	xdg = agent__env_get(envp, "XDG_CONFIG_HOME");
 	if (xdg && *xdg) {
 		pl_path_join(&user, xdg, "plait/config.json");
 	} else {
-		char *home = expand_home("~/.config/plait/config.json", envp);
+		char *home = agent__expand_home("~/.config/plait/config.json", envp);
 
 		pl_buf_puts(&user, home);
 		free(home);
@@ -191,8 +182,8 @@ int agent_config_load(agent_config **out, const agent_config_opts *opts, pl_err 
 		goto done;
 	if (opts->file && (rc = merge_file(cfg, opts->file, true, envp, err)) < 0)
 		goto done;
-	prepend_env(&cfg->model_dirs, env_get(envp, "PLAIT_MODEL_PATH"), envp);
-	prepend_env(&cfg->data_dirs, env_get(envp, "PLAIT_DATA_PATH"), envp);
+	prepend_env(&cfg->model_dirs, agent__env_get(envp, "PLAIT_MODEL_PATH"), envp);
+	prepend_env(&cfg->data_dirs, agent__env_get(envp, "PLAIT_DATA_PATH"), envp);
 	*out = cfg;
 	cfg = NULL;
 done:
@@ -208,6 +199,7 @@ void agent_config_free(agent_config *cfg)
 	list_free(cfg->model_dirs);
 	list_free(cfg->data_dirs);
 	list_free(cfg->files);
+	json_decref(cfg->layers);
 	free(cfg);
 }
 
@@ -217,10 +209,8 @@ json_t *agent_credentials_present(char *const *envp)
 	json_t *arr = json_array();
 	size_t i;
 
-	if (!envp)
-		envp = environ;
 	for (i = 0; i < PL_ARRAY_LEN(names); i++) {
-		const char *v = env_get(envp, names[i]);
+		const char *v = agent__env_get(envp, names[i]);
 
 		if (v && *v)
 			json_array_append_new(arr, json_string(names[i]));

@@ -30,6 +30,12 @@ static void load_once(void)
 	lib.api.f = (__typeof__(f) *)p;
 	AGENT_CURL_FUNCS(AGENT_CURL_RESOLVE)
 #undef AGENT_CURL_RESOLVE
+	/* Once per process, before any thread makes a handle: curl_easy_init
+	 * would otherwise do it on first use, racing other threads. */
+	if (lib.api.curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		pl_err_set(&lib.err, PL_EINTERNAL, "%s: curl_global_init failed", AGENT_LIBCURL_SONAME);
+		return;
+	}
 	lib.ok = true;
 }
 

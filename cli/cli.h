@@ -14,13 +14,22 @@
  *   args.c      cli_args (options), cli_parse_ids, cli_fail: what every
  *               command shares
  *   cmd_*.c     one file per command family: doctor, model, generate,
- *               tokenize, sandbox, tool, bench (cmd_bench.c: its table of
- *               subcommands; cmd_bench_engine.c: `bench engine`)
+ *               tokenize, sandbox, tool, mcp, fix, chat, traj, config, bench
+ *               (cmd_bench.c: its table of subcommands; cmd_bench_engine.c:
+ *               `bench engine`)
+ *   obs.c       a tool's observation as JSON (plait tool, plait mcp)
+ *   jsonrpc.c, mcp.c  JSON-RPC 2.0 and the MCP server of plait mcp (mcp.h)
+ *   agent_opts.c the model options every agent command shares
+ *   term.c      colours, diffs and event lines for a terminal
+ *   edit.c      libedit, opened at first use (plait chat's line editor)
+ *   output.c    a sandboxed command's output passed to plait's
  */
 #ifndef PLAIT_CLI_H
 #define PLAIT_CLI_H
 
 #include "common/common.h"
+
+#include "agent/agent.h"
 
 /* What main hands every command. */
 typedef struct cli_ctx {
@@ -50,9 +59,23 @@ int cli_cmd_generate(int argc, char **argv, const cli_ctx *ctx);
 int cli_cmd_tokenize(int argc, char **argv, const cli_ctx *ctx);
 int cli_cmd_sandbox(int argc, char **argv, const cli_ctx *ctx);
 int cli_cmd_tool(int argc, char **argv, const cli_ctx *ctx);
+int cli_cmd_mcp(int argc, char **argv, const cli_ctx *ctx);
+int cli_cmd_fix(int argc, char **argv, const cli_ctx *ctx);
+int cli_cmd_chat(int argc, char **argv, const cli_ctx *ctx);
+int cli_cmd_traj(int argc, char **argv, const cli_ctx *ctx);
+int cli_cmd_config(int argc, char **argv, const cli_ctx *ctx);
+int cli_cmd_image(int argc, char **argv, const cli_ctx *ctx);
 int cli_cmd_bench(int argc, char **argv, const cli_ctx *ctx);
 /* The subcommands of `plait bench` (argv[0] is the subcommand's name). */
 int cli_bench_engine(int argc, char **argv, const cli_ctx *ctx);
+
+/* ------------------------------------------------------------ observations */
+
+struct tools_obs;
+/* A tool's observation as JSON, tools_obs_json's fields, with each data
+ * string that is not valid UTF-8 (the exact bytes of a patch touching a
+ * Latin-1 file) given as KEY_base64 instead of KEY; new reference. */
+json_t *cli_obs_json(const struct tools_obs *obs);
 
 /* ------------------------------------------------------------ messages */
 
@@ -129,5 +152,95 @@ int cli_value_size(uint64_t *out, const cli_args *a, const char *val);
  * name the item.  *out is malloc'ed; on error nothing is returned.
  */
 int cli_parse_ids(int32_t **out, size_t *n_out, const char *s, pl_err *err);
+
+/* ------------------------------------------------------------ model options */
+
+/* Ids of the options every agent command shares (agent_opts.c); a
+ * command's table includes CLI_AGENT_OPTS and hands unknown ids to
+ * cli_agent_opt. */
+enum {
+	CLI_AO_BACKEND = 1000,
+	CLI_AO_MODEL,
+	CLI_AO_API_BASE,
+	CLI_AO_API_MODEL,
+	CLI_AO_API_KEY_ENV,
+	CLI_AO_TEMPERATURE,
+	CLI_AO_TOP_P,
+	CLI_AO_MAX_TOKENS,
+	CLI_AO_SEED,
+	CLI_AO_CONFIG,
+	CLI_AO_PROFILE,
+	CLI_AO_SET
+};
+
+#define CLI_AGENT_OPTS                                                                          \
+	{ "backend", 0, true, CLI_AO_BACKEND }, { "model", 0, true, CLI_AO_MODEL },             \
+	{ "api-base", 0, true, CLI_AO_API_BASE }, { "api-model", 0, true, CLI_AO_API_MODEL },   \
+	{ "api-key-env", 0, true, CLI_AO_API_KEY_ENV },                                          \
+	{ "temperature", 0, true, CLI_AO_TEMPERATURE }, { "top-p", 0, true, CLI_AO_TOP_P },     \
+	{ "max-tokens", 0, true, CLI_AO_MAX_TOKENS }, { "seed", 0, true, CLI_AO_SEED },         \
+	{ "config", 0, true, CLI_AO_CONFIG }, { "profile", 0, true, CLI_AO_PROFILE },           \
+	{ "set", 0, true, CLI_AO_SET }
+
+/* The help text for them. */
+extern const char cli_agent_usage[];
+
+typedef struct cli_agent_opts {
+	const char *config;  /* --config */
+	const char *profile; /* --profile, or the command's default */
+	json_t *sets;        /* [[key, value, flag]] in command-line order */
+} cli_agent_opts;
+
+void cli_agent_opts_init(cli_agent_opts *o, const char *default_profile);
+void cli_agent_opts_release(cli_agent_opts *o);
+/* A setting a command's own flag gives (--max-steps). */
+void cli_agent_opts_set(cli_agent_opts *o, const char *key, const char *value, const char *flag);
+/* 1 when id is a shared option (taken), 0 when not, -1 after a usage
+ * error was printed. */
+int cli_agent_opt(cli_agent_opts *o, const cli_args *a, int id, const char *val);
+/* Configuration files, the profile, then the flags; with check, what only
+ * makes sense together.  Returns an exit status (CLI_EXIT_OK, or 1/2 after
+ * printing why).  *cfg_out must outlive *out. */
+int cli_agent_settings(agent_config **cfg_out, agent_settings **out, cli_agent_opts *o, bool check, const cli_ctx *ctx,
+		       const char *cmd);
+
+/* ------------------------------------------------------------ terminal */
+
+/* Whether to colour a stream: a terminal, NO_COLOR unset, TERM not dumb. */
+bool cli_use_color(FILE *f);
+/* An escape sequence when on, else "". */
+const char *cli_c(bool on, const char *code);
+#define CLI_RESET "\033[0m"
+#define CLI_BOLD "\033[1m"
+#define CLI_DIM "\033[2m"
+#define CLI_RED "\033[31m"
+#define CLI_GREEN "\033[32m"
+#define CLI_YELLOW "\033[33m"
+#define CLI_BLUE "\033[34m"
+#define CLI_MAGENTA "\033[35m"
+#define CLI_CYAN "\033[36m"
+/* Text from a model, a server or a command, made safe to print: control
+ * characters as \r, \x1b, \xNN (newlines and tabs kept), C1 controls
+ * and bidirectional overrides as \uNNNN, bytes that are not UTF-8 as
+ * \xNN, so that nothing it holds moves the cursor, clears a line or
+ * reorders what is shown (an approval prompt a command could fake).
+ * Appends to out; returns the bytes of s used: all of them, or fewer
+ * when s ends inside a UTF-8 character and !final (a stream cut there:
+ * the caller keeps the rest for the next piece). */
+size_t cli_escape(pl_buf *out, const char *s, size_t n, bool final);
+/* s escaped into tmp (reset first), for a printf argument; "" for NULL. */
+const char *cli_esc(pl_buf *tmp, const char *s);
+/* A unified diff, coloured by line, each line escaped. */
+void cli_print_diff(FILE *f, const char *text, size_t len, bool color);
+/* "12.3k" for token counts. */
+const char *cli_fmt_count(char buf[32], int64_t n);
+/* "$0.0123" or "cost unknown". */
+const char *cli_fmt_cost(char buf[48], const json_t *cost);
+/* A tool call in one line: "view calc.py", "bash: pytest -q" (escaped). */
+void cli_describe_call(pl_buf *out, const char *name, const json_t *args, size_t max);
+
+/* output.c: an on_output callback that writes a sandboxed command's stdout
+ * and stderr to plait's own (stream 1 or 2), unchanged; ctx is unused. */
+void cli_pass_output(void *ctx, int stream, const char *data, size_t n);
 
 #endif /* PLAIT_CLI_H */

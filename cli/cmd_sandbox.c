@@ -12,6 +12,10 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Statuses of plait's own, as timeout(1) and env(1) give them: apart from
+ * those a command usually exits with. */
+enum { EXIT_TIMEOUT = 124, EXIT_SETUP = 125, EXIT_NOT_EXEC = 126, EXIT_NOT_FOUND = 127 };
+
 static const char sandbox_usage[] =
 	"usage: plait sandbox run [options] -- CMD [ARGS...]\n"
 	"\n"
@@ -22,8 +26,11 @@ static const char sandbox_usage[] =
 	"machine offers a writable one ('plait doctor' says which; otherwise rlimits\n"
 	"and a notice).  Every process it starts is killed when it ends.  Its output\n"
 	"goes to plait's stdout and stderr as it arrives.  Exits with CMD's exit\n"
-	"status, 128+N when it was killed by signal N, 124 on timeout, 1 when the\n"
-	"sandbox could not be set up.  See docs/SANDBOX.md.\n"
+	"status, 128+N when it was killed by signal N, 124 on timeout (and says so\n"
+	"on stderr, or in --json), 125 when the sandbox could not be set up, 126 when\n"
+	"CMD cannot be executed, 127 when it is not found, 2 for a usage error.\n"
+	"Limits by default: 1024 processes, 4G of memory, 1024 open files, 1M of\n"
+	"output kept per stream (--json).  See docs/SANDBOX.md.\n"
 	"\n"
 	"Options (applied in order, after --profile's settings):\n"
 	"  --profile NAME|FILE   start from a profile: agent, test, eval, or a JSON file\n"
@@ -34,6 +41,9 @@ static const char sandbox_usage[] =
 	"  --workdir DIR         bind host directory DIR writable at the same path and\n"
 	"                        start there\n"
 	"  --cwd DIR             start in DIR inside the sandbox\n"
+	"  --writable-git        leave the work directory's .git writable (by default\n"
+	"                        it is read-only, so that nothing run inside can plant\n"
+	"                        configuration or hooks that git on the host would run)\n"
 	"  --net                 share the host's network (default: a private loopback)\n"
 	"  --env NAME=VALUE      set a variable in the sandbox's environment\n"
 	"  --keep-env NAME       keep NAME from plait's environment (NAME* = a prefix);\n"
@@ -43,12 +53,14 @@ static const char sandbox_usage[] =
 	"  --cpu SECONDS         CPU time per process (RLIMIT_CPU)\n"
 	"  --memory SIZE         memory of the whole tree: the cgroup's memory.max (swap\n"
 	"                        off; an OOM kill is reported); without a usable cgroup\n"
-	"                        v2, RLIMIT_AS per process\n"
+	"                        v2, RLIMIT_AS per process; also the size of /tmp,\n"
+	"                        /dev/shm and /run together; default 4G, 0 for none\n"
+	"                        (what AddressSanitizer builds need without a cgroup)\n"
 	"  --address-space SIZE  address space per process (RLIMIT_AS), also with cgroups\n"
 	"  --nofile N            open files per process (RLIMIT_NOFILE; default 1024)\n"
 	"  --nproc N             processes of the whole tree: the cgroup's pids.max;\n"
 	"                        without a cgroup, RLIMIT_NPROC and the PID namespace's\n"
-	"                        pid_max\n"
+	"                        pid_max; default 1024\n"
 	"  --cgroup MODE         auto (default: a cgroup for --memory/--nproc when one is\n"
 	"                        usable, else rlimits), off (rlimits only), require\n"
 	"                        (fail without a usable cgroup v2)\n"
@@ -58,8 +70,10 @@ static const char sandbox_usage[] =
 	"  --output-cap SIZE     bytes kept per stream in --json results (head and tail;\n"
 	"                        default 1M)\n"
 	"  --merge-output        stdout and stderr as one stream, in arrival order\n"
-	"  --uid N, --gid N      host user and group to run as (root only; default for\n"
-	"                        root: 65534, nobody)\n"
+	"  --uid N, --gid N      host user and group to run as (root only, never 0;\n"
+	"                        default for root: ids of the sandbox's own from a pool,\n"
+	"                        the work directory's and writable binds' owner mapped\n"
+	"                        onto them)\n"
 	"  --stdin               feed plait's standard input to CMD (default: /dev/null)\n"
 	"  --json                print one JSON result (exit, signal, limits, times,\n"
 	"                        captured output) instead of passing output through\n"
@@ -67,36 +81,53 @@ static const char sandbox_usage[] =
 	"\n"
 	"SIZE takes K, M, G suffixes (powers of 1024).\n";
 
-static void pass_through(void *ctx, int stream, const char *data, size_t n)
+/* The length of the valid UTF-8 sequence at p (at most n bytes), or 0:
+ * no overlong forms, no surrogates, nothing past U+10FFFF. */
+static size_t utf8_len(const unsigned char *p, size_t n)
 {
-	(void)ctx;
-	while (n) {
-		ssize_t w = write(stream == 2 ? 2 : 1, data, n);
+	unsigned c = p[0];
+	size_t len, i;
+	uint32_t cp;
 
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return;
-		data += w;
-		n -= (size_t)w;
+	if (c < 0x80)
+		return 1;
+	len = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+	if (!len || len > n)
+		return 0;
+	cp = c & (0xff >> (len + 1));
+	for (i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
 	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return len;
 }
 
-static int read_stdin(pl_buf *b)
+/* A JSON string of a command's output: JSON holds only UTF-8, so each byte
+ * that is not part of valid UTF-8 (binary output, or a character the cap
+ * cut in two) becomes U+FFFD.  The output never costs the result. */
+static json_t *output_json(const pl_buf *b)
 {
-	char buf[65536];
-	ssize_t n;
+	const unsigned char *p = (const unsigned char *)b->ptr;
+	pl_buf clean = PL_BUF_INIT;
+	size_t i = 0, k;
+	json_t *j;
 
-	for (;;) {
-		n = read(0, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			return 0;
-		pl_buf_add(b, buf, (size_t)n);
+	while (i < b->len) {
+		if ((k = utf8_len(p + i, b->len - i))) {
+			pl_buf_add(&clean, p + i, k);
+			i += k;
+		} else {
+			pl_buf_add(&clean, "\xef\xbf\xbd", 3);
+			i++;
+		}
 	}
+	j = json_stringn(clean.ptr, clean.len);
+	pl_buf_release(&clean);
+	PL_ASSERT(j);
+	return j;
 }
 
 static json_t *result_json(const sbx_result *r, const sbx_config *cfg)
@@ -126,11 +157,11 @@ static json_t *result_json(const sbx_result *r, const sbx_config *cfg)
 	pl_json_set(o, "wall_time", json_real(r->wall_time));
 	pl_json_set(o, "cpu_time", json_real(r->cpu_time));
 	pl_json_set(o, "peak_rss", json_integer((json_int_t)r->peak_rss));
-	pl_json_set(o, cfg->merge_output ? "output" : "stdout", json_stringn(r->out.ptr, r->out.len));
+	pl_json_set(o, cfg->merge_output ? "output" : "stdout", output_json(&r->out));
 	pl_json_set(o, "stdout_bytes", json_integer((json_int_t)r->out_bytes));
 	pl_json_set(o, "stdout_truncated", json_boolean(r->out_truncated));
 	if (!cfg->merge_output) {
-		pl_json_set(o, "stderr", json_stringn(r->err.ptr, r->err.len));
+		pl_json_set(o, "stderr", output_json(&r->err));
 		pl_json_set(o, "stderr_bytes", json_integer((json_int_t)r->err_bytes));
 		pl_json_set(o, "stderr_truncated", json_boolean(r->err_truncated));
 	}
@@ -151,7 +182,7 @@ static void add_bind(sbx_config *cfg, const char *arg, bool ro)
 enum {
 	O_PROFILE = 1, O_ROOTFS, O_BIND, O_RO_BIND, O_WORKDIR, O_CWD, O_NET, O_ENV, O_KEEP_ENV, O_HOSTNAME,
 	O_TIMEOUT, O_CPU, O_MEMORY, O_ADDRESS_SPACE, O_NOFILE, O_NPROC, O_CGROUP, O_CGROUP_PARENT, O_FSIZE,
-	O_OUTPUT_CAP, O_MERGE_OUTPUT, O_UID, O_GID, O_STDIN, O_JSON
+	O_OUTPUT_CAP, O_MERGE_OUTPUT, O_UID, O_GID, O_STDIN, O_JSON, O_WRITABLE_GIT
 };
 
 /* Every option of `plait sandbox run`; tests/cli/test_sandbox.c checks
@@ -163,6 +194,7 @@ static const cli_opt run_opts[] = {
 	{ "ro-bind", 0, true, O_RO_BIND },
 	{ "workdir", 0, true, O_WORKDIR },
 	{ "cwd", 0, true, O_CWD },
+	{ "writable-git", 0, false, O_WRITABLE_GIT },
 	{ "net", 0, false, O_NET },
 	{ "env", 0, true, O_ENV },
 	{ "keep-env", 0, true, O_KEEP_ENV },
@@ -224,6 +256,9 @@ static int apply_opt(sbx_config *cfg, bool *json, bool *want_stdin, const cli_ar
 		break;
 	case O_NET:
 		cfg->network = true;
+		break;
+	case O_WRITABLE_GIT:
+		cfg->protect_git = false;
 		break;
 	case O_ENV:
 		if (sbx_config_set_env(cfg, v, &err) < 0)
@@ -293,13 +328,25 @@ static int apply_opt(sbx_config *cfg, bool *json, bool *want_stdin, const cli_ar
 	return st;
 }
 
+/* Whether cfg limits memory or processes otherwise than the defaults. */
+static bool limits_chosen(const sbx_config *cfg)
+{
+	sbx_config d;
+	bool chosen;
+
+	sbx_config_init(&d);
+	chosen = (cfg->limits.memory && cfg->limits.memory != d.limits.memory) ||
+		 (cfg->limits.nproc && cfg->limits.nproc != d.limits.nproc);
+	sbx_config_release(&d);
+	return chosen;
+}
+
 static int cmd_run(int argc, char **argv, const cli_ctx *ctx)
 {
 	sbx_config cfg;
 	sbx_result res;
 	sbx_exec_opts opts;
 	pl_err err = { 0 };
-	pl_buf in = PL_BUF_INIT;
 	bool json = false, want_stdin = false;
 	int rc = CLI_EXIT_OK, first_cmd = -1, id;
 	const char *profile = NULL, *v;
@@ -321,7 +368,7 @@ static int cmd_run(int argc, char **argv, const cli_ctx *ctx)
 		goto done;
 	}
 	if (profile && sbx_profile_load(&cfg, profile, &err) < 0) {
-		rc = cli_fail_err(ctx, "sandbox", &err);
+		rc = cli_fail(ctx, "sandbox", EXIT_SETUP, "%s", err.msg);
 		goto done;
 	}
 	/* The command starts at the first word that is not an option, or
@@ -336,29 +383,32 @@ static int cmd_run(int argc, char **argv, const cli_ctx *ctx)
 		rc = cli_fail(ctx, "sandbox", CLI_EXIT_USAGE, "no command given (plait sandbox run [options] -- CMD)");
 		goto done;
 	}
-	/* One notice when the limits cannot be a cgroup's, saying why. */
-	if ((cfg.limits.memory || cfg.limits.nproc) && cfg.cgroup == SBX_CGUSE_AUTO &&
-	    !sbx_config_uses_cgroup(&cfg, &cginfo))
+	/* One notice when limits asked for (by an option or the profile, not
+	 * the defaults every run has) cannot be a cgroup's, saying why. */
+	if (limits_chosen(&cfg) && cfg.cgroup == SBX_CGUSE_AUTO && !sbx_config_uses_cgroup(&cfg, &cginfo))
 		pl_log_warn(ctx ? ctx->log : NULL,
 			    "memory and process limits fall back to rlimits (RLIMIT_AS per process, "
 			    "RLIMIT_NPROC, the PID namespace's pid_max), not a cgroup: %s",
 			    cginfo.why);
+	/* streamed as the command reads it: `yes | plait sandbox run --stdin
+	 * -- head -1` holds one read in memory, not all of yes */
 	if (want_stdin) {
-		if (read_stdin(&in) < 0) {
-			rc = cli_fail(ctx, "sandbox", CLI_EXIT_FAIL, "reading standard input: %s", strerror(errno));
-			goto done;
-		}
-		opts.stdin_data = in.ptr;
-		opts.stdin_len = in.len;
+		opts.stdin_stream = true;
+		opts.stdin_fd = STDIN_FILENO;
 	}
 	/* The command writes into pipes and we copy its output through: given
 	 * our own stdout and stderr, it could truncate the file they are or
 	 * read back what it held, leave the pipe they are non-blocking for
 	 * whoever shares it, or ioctl a terminal.  The copy costs little. */
 	if (!json)
-		opts.on_output = pass_through;
+		opts.on_output = cli_pass_output;
 	if (sbx_run_opts(&res, &cfg, (const char *const *)argv + first_cmd, &opts, &err) < 0) {
-		rc = cli_fail_err(ctx, "sandbox", &err);
+		/* as a shell says it: 127 not found, 126 found but not
+		 * executable; 125 the sandbox itself, so that none of them is
+		 * taken for the command's own status */
+		rc = cli_fail(ctx, "sandbox",
+			      res.exec_error == ENOENT ? EXIT_NOT_FOUND : res.exec_error ? EXIT_NOT_EXEC : EXIT_SETUP, "%s",
+			      err.msg);
 		goto done;
 	}
 	if (json) {
@@ -377,7 +427,7 @@ static int cmd_run(int argc, char **argv, const cli_ctx *ctx)
 		pl_buf_release(&d);
 	}
 	if (res.timed_out)
-		rc = 124;
+		rc = EXIT_TIMEOUT;
 	else if (res.signal)
 		rc = 128 + res.signal;
 	else
@@ -385,7 +435,6 @@ static int cmd_run(int argc, char **argv, const cli_ctx *ctx)
 done:
 	sbx_result_release(&res);
 	sbx_config_release(&cfg);
-	pl_buf_release(&in);
 	return rc;
 }
 

@@ -11,6 +11,12 @@ static const cli_cmd commands[] = {
 	{ "tokenize", "encode text with a model's tokenizer, or decode ids", cli_cmd_tokenize },
 	{ "sandbox", "run a command isolated from the host (plait sandbox run -- CMD)", cli_cmd_sandbox },
 	{ "tool", "run one agent tool (editor, search, code intelligence, git) on a repository", cli_cmd_tool },
+	{ "mcp", "serve the agent tools to other agents over the Model Context Protocol (stdio)", cli_cmd_mcp },
+	{ "fix", "fix an issue in a repository with a model, unattended, and return the patch", cli_cmd_fix },
+	{ "chat", "a coding assistant in the terminal: answers, approved edits and commands, checkpoints", cli_cmd_chat },
+	{ "traj", "show a trajectory, or sum a directory of them (plait traj show|stats)", cli_cmd_traj },
+	{ "config", "show the effective configuration and where each value came from", cli_cmd_config },
+	{ "image", "container images without Docker: pull, load, ls, rm, prune, run", cli_cmd_image },
 	{ "bench", "benchmarks: plait bench engine (decode and prefill speed)", cli_cmd_bench },
 };
 

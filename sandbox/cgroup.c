@@ -85,6 +85,20 @@ static bool list_has(const char *list, const char *word)
 	return false;
 }
 
+/* Whether the comma-separated list names the word. */
+static bool list_has_csv(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+	const char *p = list;
+
+	while ((p = strstr(p, word))) {
+		if ((p == list || p[-1] == ',') && (p[n] == ',' || !p[n]))
+			return true;
+		p += n;
+	}
+	return false;
+}
+
 /* Which of memory and pids the file lists: "" when both, else the missing
  * ones, quoted, into miss.  False when the file cannot be read. */
 static bool controllers_missing(char *miss, size_t size, const char *dir, const char *file)
@@ -131,12 +145,13 @@ static size_t procs(const char *dir, bool *only_us)
 	size_t n = 0;
 	char *line, *save = NULL;
 	bool us = false;
+	long self = (long)getpid();
 
 	pl_buf_printf(&p, "%s/cgroup.procs", dir);
 	if (read_small(&b, p.ptr)) {
 		for (line = strtok_r(b.ptr, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 			n++;
-			if (atol(line) == (long)getpid())
+			if (atol(line) == self)
 				us = true;
 		}
 	}
@@ -144,6 +159,24 @@ static size_t procs(const char *dir, bool *only_us)
 	pl_buf_release(&b);
 	pl_buf_release(&p);
 	return n;
+}
+
+/* Whether we are the only process in dir.  Only the file's first bytes
+ * are read: a host's root cgroup may list thousands of processes, and the
+ * probe runs for every sandbox with limits, which is every sandbox. */
+static bool alone_in(const char *dir)
+{
+	char path[PATH_MAX], buf[64], pid[24];
+	ssize_t n, got = 0;
+	int fd;
+
+	if (!fmt(path, sizeof(path), "%s/cgroup.procs", dir) || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return false;
+	while (got < (ssize_t)sizeof(buf) && (n = read(fd, buf + got, sizeof(buf) - (size_t)got)) > 0)
+		got += n;
+	close(fd);
+	fmt(pid, sizeof(pid), "%d\n", (int)getpid());
+	return got == (ssize_t)strlen(pid) && !memcmp(buf, pid, (size_t)got);
 }
 
 /* mountinfo escapes spaces, tabs, newlines and backslashes as \ooo. */
@@ -347,7 +380,7 @@ void sbx_cgroup_probe(sbx_cgroup_info *out, const char *root, const char *parent
 	/* 3. alone in our own cgroup: a leaf for plait, the sandboxes beside
 	 * it; unless that cgroup is already our leaf (an earlier run moved us),
 	 * whose parent step 4 finds */
-	n = procs(out->own, &alone);
+	alone = alone_in(out->own);
 	fmt(leaf, sizeof(leaf), "/plait-%d", (int)getpid());
 	in_leaf = pl_str_ends_with(out->own, leaf);
 	if (!miss[0] && !in_leaf && !is_hierarchy_root(out->own) && alone && writable(out->own, "cgroup.procs") &&
@@ -380,13 +413,16 @@ void sbx_cgroup_probe(sbx_cgroup_info *out, const char *root, const char *parent
 			 "pids; run plait in a delegated cgroup (systemd-run --user --scope -p Delegate=yes plait "
 			 "...) or give --cgroup-parent DIR",
 			 out->own, (unsigned)geteuid());
-	else
+	else {
+		/* counted only here, to say it: the whole list may be long */
+		n = procs(out->own, &alone);
 		fmt(out->why, sizeof(out->why),
 			 "plait's cgroup %s holds %zu other process%s (cgroup v2's no-internal-processes rule keeps "
 			 "it from enabling memory and pids for children) and no writable ancestor enables them; run "
 			 "plait alone in a delegated cgroup (systemd-run --scope -p Delegate=yes plait ...) or give "
 			 "--cgroup-parent DIR",
 			 out->own, alone ? n - 1 : n, (alone ? n - 1 : n) == 1 ? "" : "es");
+	}
 }
 
 const char *sbx_cgroup_mode_name(sbx_cgroup_mode m)
@@ -399,6 +435,33 @@ const char *sbx_cgroup_mode_name(sbx_cgroup_mode m)
 	case SBX_CGMODE_NONE: break;
 	}
 	return "none";
+}
+
+bool sbx__cgroup_v1_holds_limits(void)
+{
+	char buf[4096], *line, *save = NULL;
+	ssize_t n;
+	int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
+	bool held = false;
+
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	/* "4:memory:/path": hierarchy 4, a v1 one, holds memory ("0::/" is
+	 * the v2 line) */
+	for (line = strtok_r(buf, "\n", &save); line && !held; line = strtok_r(NULL, "\n", &save)) {
+		char *ctl = strchr(line, ':'), *end;
+
+		if (!ctl || !strncmp(line, "0:", 2) || !(end = strchr(ctl + 1, ':')))
+			continue;
+		*end = '\0';
+		held = list_has_csv(ctl + 1, "memory") || list_has_csv(ctl + 1, "pids");
+	}
+	return held;
 }
 
 bool sbx_config_uses_cgroup(const sbx_config *cfg, sbx_cgroup_info *info)

@@ -84,12 +84,46 @@ static void loopback_up(const sbx__spec *sp)
 	close(fd);
 }
 
+/* A root caller's namespace maps the host's root (inner 0 = host 0): the
+ * set-up needs it (owner checks on the host's files it opens, owners for
+ * the files of the new /dev and mount points it makes).  The command gets
+ * a namespace of its own that maps only its own ids: nothing it can see or
+ * become is uid 0 of anything, and the host's root files show as nobody.
+ * The process writes that map itself, which it may for its own ids once it
+ * has them; a process that changed uid is not dumpable, and only a dumpable
+ * process's /proc files are its own. */
+static void own_user_namespace(const sbx__spec *sp)
+{
+	char m[64];
+
+	if (setgroups(0, NULL) < 0)
+		setup_fail(sp, "clearing supplementary groups", NULL);
+	if (setresgid(sp->host_gid, sp->host_gid, sp->host_gid) < 0)
+		setup_fail(sp, "switching group", NULL);
+	if (setresuid(sp->host_uid, sp->host_uid, sp->host_uid) < 0)
+		setup_fail(sp, "switching user", NULL);
+	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+		setup_fail(sp, "setting the dumpable flag", NULL);
+	if (unshare(CLONE_NEWUSER) < 0)
+		setup_fail(sp, "entering a user namespace that maps the sandbox's ids only", NULL);
+	snprintf(m, sizeof(m), "%u %u 1\n", sp->host_uid, sp->host_uid);
+	if (sbx__write_file("/proc/self/uid_map", m) < 0)
+		setup_fail(sp, "writing", "/proc/self/uid_map");
+	if (sbx__write_file("/proc/self/setgroups", "deny") < 0)
+		setup_fail(sp, "writing", "/proc/self/setgroups");
+	snprintf(m, sizeof(m), "%u %u 1\n", sp->host_gid, sp->host_gid);
+	if (sbx__write_file("/proc/self/gid_map", m) < 0)
+		setup_fail(sp, "writing", "/proc/self/gid_map");
+}
+
 static void drop_privileges(const sbx__spec *sp)
 {
 	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct d[2];
 	int cap;
 
+	if (sp->drop_to)
+		own_user_namespace(sp);
 	/* Capabilities are numbered 0..CAP_LAST_CAP with no gaps: the first
 	 * EINVAL is past the kernel's last. */
 	for (cap = 0; cap <= 63; cap++)
@@ -100,14 +134,6 @@ static void drop_privileges(const sbx__spec *sp)
 		}
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
 		setup_fail(sp, "clearing ambient capabilities", NULL);
-	if (sp->drop_to) {
-		if (setgroups(0, NULL) < 0)
-			setup_fail(sp, "clearing supplementary groups", NULL);
-		if (setresgid(sp->host_gid, sp->host_gid, sp->host_gid) < 0)
-			setup_fail(sp, "switching group", NULL);
-		if (setresuid(sp->host_uid, sp->host_uid, sp->host_uid) < 0)
-			setup_fail(sp, "switching user", NULL);
-	}
 	memset(d, 0, sizeof(d));
 	if (syscall(SYS_capset, &h, d) < 0)
 		setup_fail(sp, "dropping capabilities", NULL);
@@ -596,10 +622,19 @@ PL_NORETURN static void init_session(const sbx__spec *sp)
 
 PL_NORETURN void sbx__child_main(sbx__spec *sp)
 {
-	int keep[5] = { sp->sync_fd, sp->ctl_fd, sp->fd_in, sp->fd_out, sp->fd_err };
+	size_t n = 0, i;
 
-	/* Nothing the caller had open crosses into the sandbox. */
-	close_others(keep, PL_ARRAY_LEN(keep));
+	/* Nothing the caller had open crosses into the sandbox but its pipes
+	 * and the trees it opened for the binds. */
+	sp->keep_fd[n++] = sp->sync_fd;
+	sp->keep_fd[n++] = sp->ctl_fd;
+	sp->keep_fd[n++] = sp->fd_in;
+	sp->keep_fd[n++] = sp->fd_out;
+	sp->keep_fd[n++] = sp->fd_err;
+	for (i = 0; i <= sp->cfg->nbinds; i++)
+		if (sp->bind_fd[i] >= 0)
+			sp->keep_fd[n++] = sp->bind_fd[i];
+	close_others(sp->keep_fd, n);
 	reset_signals();
 	if (!sp->session && prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		setup_fail(sp, "setting the parent-death signal", NULL);

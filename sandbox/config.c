@@ -25,8 +25,13 @@ void sbx_config_init(sbx_config *cfg)
 	for (i = 0; i < PL_ARRAY_LEN(default_env_allow); i++)
 		sbx_config_allow_env(cfg, default_env_allow[i]);
 	sbx_config_set_env(cfg, "HOME=/tmp", NULL);
+	/* Nothing unbounded by default (docs/SANDBOX.md, "Limits"); a
+	 * profile or the caller raises what a job needs. */
+	cfg->limits.nproc = 1024;
+	cfg->limits.memory = (uint64_t)4 << 30;
 	cfg->limits.nofile = 1024;
 	cfg->output_cap = 1 << 20;
+	cfg->protect_git = true;
 	cfg->uid = -1;
 	cfg->gid = -1;
 }
@@ -54,6 +59,7 @@ void sbx_config_release(sbx_config *cfg)
 	free_strv(cfg->env_allow, cfg->nenv_allow);
 	free_strv(cfg->env_set, cfg->nenv_set);
 	free(cfg->rootfs);
+	free(cfg->rootfs_overlay);
 	free(cfg->workdir);
 	free(cfg->cwd);
 	free(cfg->hostname);
@@ -62,6 +68,12 @@ void sbx_config_release(sbx_config *cfg)
 }
 
 void sbx_config_set_rootfs(sbx_config *cfg, const char *dir) { set_str(&cfg->rootfs, dir); }
+void sbx_config_set_rootfs_overlay(sbx_config *cfg, const char *dir, uint32_t ids_base, uint32_t ids_count)
+{
+	set_str(&cfg->rootfs_overlay, dir);
+	cfg->rootfs_ids_base = dir ? ids_base : 0;
+	cfg->rootfs_ids_count = dir ? ids_count : 0;
+}
 void sbx_config_set_workdir(sbx_config *cfg, const char *dir) { set_str(&cfg->workdir, dir); }
 void sbx_config_set_cwd(sbx_config *cfg, const char *dir) { set_str(&cfg->cwd, dir); }
 void sbx_config_set_hostname(sbx_config *cfg, const char *name) { set_str(&cfg->hostname, name); }
@@ -144,6 +156,54 @@ static int check_dir(const char *field, const char *path, pl_err *err)
 	return 0;
 }
 
+char *sbx__path_normalize(const char *path)
+{
+	pl_buf x = PL_BUF_INIT;
+	const char *p = path;
+
+	while (*p) {
+		size_t n;
+
+		while (*p == '/')
+			p++;
+		n = strcspn(p, "/");
+		if (n && !(n == 1 && p[0] == '.')) {
+			pl_buf_putc(&x, '/');
+			pl_buf_add(&x, p, n);
+		}
+		p += n;
+	}
+	if (!x.len)
+		pl_buf_putc(&x, '/');
+	return pl_buf_detach(&x, NULL);
+}
+
+static bool has_dotdot(const char *path)
+{
+	const char *p;
+
+	for (p = path; (p = strstr(p, "..")); p += 2)
+		if ((p == path || p[-1] == '/') && (p[2] == '/' || p[2] == '\0'))
+			return true;
+	return false;
+}
+
+/* /, /proc and /dev are the sandbox's own: no bind covers them. */
+static int check_destination(const char *field, const char *dst, pl_err *err)
+{
+	char *n;
+	int rc = 0;
+
+	if (has_dotdot(dst))
+		return pl_err_set(err, PL_EINVAL, "%s '%s' has a '..' component", field, dst);
+	n = sbx__path_normalize(dst);
+	if (!strcmp(n, "/") || !strcmp(n, "/proc") || pl_str_starts_with(n, "/proc/") || !strcmp(n, "/dev") ||
+	    pl_str_starts_with(n, "/dev/"))
+		rc = pl_err_set(err, PL_EINVAL, "%s '%s' is reserved (/, /proc and /dev are the sandbox's own)", field, dst);
+	free(n);
+	return rc;
+}
+
 int sbx_config_check(const sbx_config *cfg, pl_err *err)
 {
 	size_t i;
@@ -151,7 +211,16 @@ int sbx_config_check(const sbx_config *cfg, pl_err *err)
 
 	if (cfg->rootfs && (rc = check_dir("rootfs", cfg->rootfs, err)) < 0)
 		return rc;
-	if (cfg->workdir && (rc = check_dir("workdir", cfg->workdir, err)) < 0)
+	if (cfg->rootfs_overlay && !cfg->rootfs)
+		return pl_err_set(err, PL_EINVAL, "rootfs_overlay '%s' without a rootfs to lay it over",
+				  cfg->rootfs_overlay);
+	if (cfg->rootfs_overlay && (rc = check_dir("rootfs_overlay", cfg->rootfs_overlay, err)) < 0)
+		return rc;
+	if (cfg->rootfs_ids_count && (uint64_t)cfg->rootfs_ids_base + cfg->rootfs_ids_count > 0xffffffffull)
+		return pl_err_set(err, PL_EINVAL, "rootfs ids %u+%u go beyond the 32-bit id space", cfg->rootfs_ids_base,
+				  cfg->rootfs_ids_count);
+	if (cfg->workdir &&
+	    ((rc = check_dir("workdir", cfg->workdir, err)) < 0 || (rc = check_destination("workdir", cfg->workdir, err)) < 0))
 		return rc;
 	if (cfg->cwd && (rc = check_abs("cwd", cfg->cwd, err)) < 0)
 		return rc;
@@ -165,11 +234,8 @@ int sbx_config_check(const sbx_config *cfg, pl_err *err)
 			return rc;
 		if (access(b->src, F_OK) < 0)
 			return pl_err_sys(err, PL_ENOTFOUND, "bind source '%s'", b->src);
-		if (!strcmp(b->dst, "/") || !strcmp(b->dst, "/proc") || pl_str_starts_with(b->dst, "/proc/") ||
-		    !strcmp(b->dst, "/dev") || pl_str_starts_with(b->dst, "/dev/"))
-			return pl_err_set(err, PL_EINVAL,
-					  "bind destination '%s' is reserved (/, /proc and /dev are the sandbox's own)",
-					  b->dst);
+		if ((rc = check_destination("bind destination", b->dst, err)) < 0)
+			return rc;
 	}
 	if (cfg->hostname && (strlen(cfg->hostname) == 0 || strlen(cfg->hostname) > 64))
 		return pl_err_set(err, PL_EINVAL, "hostname '%s' must have 1 to 64 characters", cfg->hostname);
@@ -178,6 +244,12 @@ int sbx_config_check(const sbx_config *cfg, pl_err *err)
 	if ((cfg->uid != -1 && (cfg->uid < 0 || cfg->uid > 0xfffffffe)) ||
 	    (cfg->gid != -1 && (cfg->gid < 0 || cfg->gid > 0xfffffffe)))
 		return pl_err_set(err, PL_EINVAL, "uid/gid out of range");
+	/* Untrusted code never runs as the host's root: owner permissions
+	 * would open root's files of the host root to it, files it leaves in
+	 * a bind would be root's, and RLIMIT_NPROC would not bind it. */
+	if (cfg->uid == 0 || cfg->gid == 0)
+		return pl_err_set(err, PL_EINVAL, "the sandbox never runs as %s 0 (root): give another %s",
+				  cfg->uid == 0 ? "uid" : "gid", cfg->uid == 0 ? "uid" : "gid");
 	if ((cfg->uid != -1 || cfg->gid != -1) && geteuid() != 0 &&
 	    ((cfg->uid != -1 && cfg->uid != (int64_t)getuid()) || (cfg->gid != -1 && cfg->gid != (int64_t)getgid())))
 		return pl_err_set(err, PL_EINVAL, "only root may run the sandbox as another user (uid %lld, gid %lld)",
@@ -318,7 +390,7 @@ static int apply_profile(sbx_config *cfg, const json_t *p, const char *path, pl_
 	static const char *const keys[] = { "description", "rootfs",   "binds",   "workdir",
 					    "cwd",         "env_allow", "env",     "network",
 					    "hostname",    "limits",    "output_cap", "merge_output",
-					    "cgroup",      "cgroup_parent" };
+					    "cgroup",      "cgroup_parent", "protect_git" };
 	const char *s = NULL;
 	const json_t *v;
 	const char *key;
@@ -367,6 +439,7 @@ static int apply_profile(sbx_config *cfg, const json_t *p, const char *path, pl_
 	}
 	if ((rc = pl_json_opt_bool(&cfg->network, p, "network", path, err)) < 0 ||
 	    (rc = pl_json_opt_bool(&cfg->merge_output, p, "merge_output", path, err)) < 0 ||
+	    (rc = pl_json_opt_bool(&cfg->protect_git, p, "protect_git", path, err)) < 0 ||
 	    (rc = json_size(&cap, p, "output_cap", path, err)) < 0)
 		return rc;
 	cfg->output_cap = (size_t)cap;

@@ -40,6 +40,10 @@ void sbx__cgroup_mark(sbx__cgroup *cg);
 unsigned sbx__cgroup_limits_hit(const sbx__cgroup *cg);
 /* Kill every process in it (cgroup.kill); no-op without a cgroup. */
 void sbx__cgroup_kill(const sbx__cgroup *cg);
+/* Whether a cgroup v1 hierarchy holds the memory or pids controller (from
+ * /proc/self/cgroup, one small read): then no cgroup v2 can have it, and
+ * sbx_cgroup_probe's answer is known without its walk. */
+bool sbx__cgroup_v1_holds_limits(void);
 /* Kill, wait until empty, remove.  No-op without a cgroup. */
 void sbx__cgroup_destroy(sbx__cgroup *cg);
 
@@ -104,7 +108,15 @@ typedef struct sbx__spec {
 	bool *bind_dir;
 	int *mirror_fd;
 	dev_t *own_dev;
+	/* the sources, normalized: those inside the work directory or a
+	 * writable bind are opened without following symlinks there */
+	char **bind_src;
+	char *work_src;
+	/* descriptors the child keeps when it closes the caller's (room for
+	 * its pipes and the trees the caller opened) */
+	int *keep_fd;
 	char pid_max[32];
+	char tmpfs_opts[64]; /* the private places' tmpfs: mode, size */
 	sbx_limits lim;         /* the rlimits: cfg's, less what a cgroup enforces */
 	const sbx__cgroup *cg;  /* caller side: the cgroup init goes into, or NULL */
 } sbx__spec;
@@ -128,5 +140,38 @@ int sbx__root_assemble(const sbx__spec *sp, sbx__fail *f);
 /* Write data to an existing file (a /proc file); 0 or -1 with errno.
  * Async-signal-safe. */
 int sbx__write_file(const char *path, const char *data);
+
+/* An O_PATH descriptor of the bind source (or work directory) path, a
+ * normalized absolute path: inside the work directory or a writable bind
+ * (sp's, by their paths), no symlink is followed below that directory, for
+ * a symlink there may have been left by an earlier run; elsewhere the path
+ * is the caller's own and resolves as given.  -1 with errno (ELOOP for a
+ * symlink refused).  Async-signal-safe: the child and the caller use it. */
+int sbx__source_open(const sbx__spec *sp, const char *path);
+
+/* path (absolute) without "//", "/." or a trailing "/"; the caller frees.
+ * ".." is kept: sbx_config_check refuses it in destinations. */
+char *sbx__path_normalize(const char *path);
+
+/* ---------------------------------------------------------------- ids (ids.c) */
+
+/* The host ids a sandbox runs as (docs/SANDBOX.md, "Identity"). */
+typedef struct sbx__ids {
+	uid_t uid;
+	gid_t gid;
+	int lock_fd; /* as root, the pool slot's lock, held while the sandbox
+		      * lives; -1 */
+} sbx__ids;
+
+void sbx__ids_init(sbx__ids *ids);
+/* As root: cfg's uid, else a free uid (and gid) of the pool, locked until
+ * sbx__ids_release.  Unprivileged: the caller's (or cfg's, which
+ * sbx_config_check allows only when equal). */
+int sbx__ids_acquire(sbx__ids *ids, const sbx_config *cfg, pl_err *err);
+void sbx__ids_release(sbx__ids *ids);
+/* A user namespace mapping from_uid/from_gid to to_uid/to_gid, for an
+ * id-mapped mount (*fd_out: its /proc/PID/ns/user, the caller closes).
+ * Root only. */
+int sbx__idmap_userns(int *fd_out, uid_t from_uid, gid_t from_gid, uid_t to_uid, gid_t to_gid, pl_err *err);
 
 #endif /* PLAIT_SANDBOX_INTERNAL_H */

@@ -4,10 +4,11 @@
  * Every tree the sandbox shows is copied and flagged while detached
  * (open_tree, mount_setattr): the root (the host's "/" or an image),
  * read-only, nosuid, nodev in one recursive call; each bind source and the
- * work directory, nosuid, nodev (and read-only for --ro-bind).  Then the
- * root is attached on STAGE and the rest is assembled on it: a fresh /proc,
- * a minimal /dev, private /tmp and /var/tmp, the work directory, the binds
- * in order.
+ * work directory, nosuid, nodev (and read-only for --ro-bind; as root the
+ * caller opens the writable ones itself, id-mapped, run.c).  Then the root
+ * is attached on STAGE and the rest is assembled on it: a fresh /proc, a
+ * minimal /dev, the private /tmp, /var/tmp, /dev/shm and /run (one tmpfs),
+ * the work directory (its .git read-only), the binds in order.
  *
  * Mount points.  A destination is looked up inside the new root
  * (openat2 with RESOLVE_IN_ROOT): a symlink on the way, whether the image
@@ -40,6 +41,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #define STAGE SBX__STAGE
@@ -82,12 +84,12 @@ static int set_attr(const char *path, unsigned long set)
 	return set_attr_at(AT_FDCWD, path, AT_RECURSIVE, set);
 }
 
-/* A detached copy of the tree at src with flags set (recursively), not
- * yet attached anywhere; *dir says whether its root is a directory. */
-static int detached_tree(const char *src, unsigned long set, bool *dir)
+/* A detached copy of the tree at dfd/path with flags set (recursively),
+ * not yet attached anywhere; *dir says whether its root is a directory. */
+static int detached_tree(int dfd, const char *path, unsigned long set, bool *dir)
 {
 	struct stat st;
-	int fd = open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	int fd = open_tree(dfd, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | (*path ? 0 : AT_EMPTY_PATH));
 
 	if (fd < 0)
 		return -1;
@@ -103,10 +105,138 @@ static int detached_tree(const char *src, unsigned long set, bool *dir)
 	return fd;
 }
 
+/* An overlay's layer path for fsconfig: ':' separates layers and '\\'
+ * escapes, so both are escaped. */
+static void layer_path(char *out, size_t n, const char *path)
+{
+	size_t k = 0;
+
+	for (; *path && k + 2 < n; path++) {
+		if (*path == ':' || *path == '\\')
+			out[k++] = '\\';
+		out[k++] = *path;
+	}
+	out[k] = '\0';
+}
+
+/*
+ * The root as an overlay: rootfs the lower layer (never written), dir/upper
+ * this sandbox's changes, dir/work overlayfs's own; mounted in the
+ * sandbox's mount namespace (Linux 5.11+ allows it in a user namespace),
+ * so nothing of it exists on the host but the two directories.  A new
+ * upper directory takes rootfs's owner and mode: they are the merged
+ * root's.  Returns the detached mount, or -1 with *f.
+ */
+static int overlay_tree(const sbx__spec *sp, sbx__fail *f)
+{
+	const sbx_config *cfg = sp->cfg;
+	char upper[PATH_MAX], work[PATH_MAX], opt[2 * PATH_MAX];
+	struct stat st;
+	int fs, mnt;
+
+	if (snprintf(upper, sizeof(upper), "%s/upper", cfg->rootfs_overlay) >= (int)sizeof(upper) ||
+	    snprintf(work, sizeof(work), "%s/work", cfg->rootfs_overlay) >= (int)sizeof(work)) {
+		errno = ENAMETOOLONG;
+		return fail(f, "overlay directory", cfg->rootfs_overlay);
+	}
+	if (stat(cfg->rootfs, &st) < 0)
+		return fail(f, "reading the root", cfg->rootfs);
+	if (mkdir(upper, 0700) == 0) {
+		if (lchown(upper, st.st_uid, st.st_gid) < 0 || chmod(upper, st.st_mode & 07777) < 0)
+			return fail(f, "setting the owner and mode of", upper);
+	} else if (errno != EEXIST) {
+		return fail(f, "creating", upper);
+	}
+	if (mkdir(work, 0700) < 0 && errno != EEXIST)
+		return fail(f, "creating", work);
+	if ((fs = fsopen("overlay", FSOPEN_CLOEXEC)) < 0)
+		return fail(f, "opening an overlay file system (Linux 5.11+ mounts one in a user namespace)", NULL);
+	layer_path(opt, sizeof(opt), cfg->rootfs);
+	if (fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir", opt, 0) < 0) {
+		close(fs);
+		return fail(f, "overlay: lower layer", cfg->rootfs);
+	}
+	layer_path(opt, sizeof(opt), upper);
+	if (fsconfig(fs, FSCONFIG_SET_STRING, "upperdir", opt, 0) < 0) {
+		close(fs);
+		return fail(f, "overlay: upper layer", upper);
+	}
+	layer_path(opt, sizeof(opt), work);
+	if (fsconfig(fs, FSCONFIG_SET_STRING, "workdir", opt, 0) < 0) {
+		close(fs);
+		return fail(f, "overlay: work directory", work);
+	}
+	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
+		close(fs);
+		return fail(f,
+			    "creating the overlay (a kernel before Linux 5.11 refuses one in a user namespace) "
+			    "over",
+			    cfg->rootfs);
+	}
+	mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+	close(fs);
+	if (mnt < 0)
+		return fail(f, "mounting the overlay over", cfg->rootfs);
+	return mnt;
+}
+
+/* Whether a is a proper ancestor of path, both normalized. */
+static bool ancestor(const char *a, const char *path)
+{
+	size_t n = strlen(a);
+
+	if (!strcmp(a, "/"))
+		return strcmp(path, "/") != 0;
+	return strlen(path) > n && !strncmp(path, a, n) && path[n] == '/';
+}
+
+int sbx__source_open(const sbx__spec *sp, const char *path)
+{
+	const sbx_config *cfg = sp->cfg;
+	const char *anchor = NULL;
+	struct open_how how;
+	size_t i;
+	int dfd, fd, e;
+
+	/* The deepest writable tree the path lies in: the sandbox (this run
+	 * or an earlier one) may have left symlinks anywhere below it. */
+	if (sp->work_src && ancestor(sp->work_src, path))
+		anchor = sp->work_src;
+	for (i = 0; i < cfg->nbinds; i++)
+		if (!cfg->binds[i].ro && ancestor(sp->bind_src[i], path) &&
+		    (!anchor || strlen(sp->bind_src[i]) > strlen(anchor)))
+			anchor = sp->bind_src[i];
+	if (!anchor)
+		return open(path, O_PATH | O_CLOEXEC);
+	/* the anchor itself resolves by the same rule (it is shorter) */
+	if ((dfd = sbx__source_open(sp, anchor)) < 0)
+		return -1;
+	memset(&how, 0, sizeof(how));
+	how.flags = O_PATH | O_CLOEXEC;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+	fd = (int)syscall(SYS_openat2, dfd, path + strlen(anchor) + (strcmp(anchor, "/") ? 1 : 0), &how, sizeof(how));
+	e = errno;
+	close(dfd);
+	errno = e;
+	return fd;
+}
+
+/* Bind k's source as a detached tree, unless the caller opened it already
+ * (id-mapped, run.c). */
 static int open_bind(const sbx__spec *sp, size_t k, const char *src, bool ro, sbx__fail *f)
 {
-	sp->bind_fd[k] = detached_tree(src, (ro ? MOUNT_ATTR_RDONLY : 0) | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+	int fd;
+
+	if (sp->bind_fd[k] >= 0)
+		return 0;
+	if ((fd = sbx__source_open(sp, src)) < 0)
+		return fail(f, errno == ELOOP ? "bind source (no symlink may lead through the work directory or a "
+						"writable bind: it may have been left there by an earlier run)"
+					      : "bind source",
+			    src);
+	sp->bind_fd[k] = detached_tree(fd, "", (ro ? MOUNT_ATTR_RDONLY : 0) | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
 				       &sp->bind_dir[k]);
+	close(fd);
 	if (sp->bind_fd[k] < 0)
 		return fail(f, "bind source", src);
 	return 0;
@@ -122,6 +252,9 @@ typedef struct assembly {
 	size_t nown;
 	int *mirror; /* sp->mirror_fd */
 	size_t nmirror;
+	dev_t reserved[3]; /* /proc, /dev, /dev/pts: no bind lands there */
+	size_t nreserved;
+	uint64_t shm_mnt;  /* /dev/shm's mount (its tmpfs is /tmp's: by mount) */
 	char path[PATH_MAX]; /* a path for a message */
 } assembly;
 
@@ -159,6 +292,19 @@ static bool is_own(const assembly *a, int fd)
 		if (a->own[i] == st.st_dev)
 			return true;
 	return false;
+}
+
+static bool is_reserved(const assembly *a, int fd)
+{
+	struct statx sx;
+	size_t i;
+
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) < 0)
+		return true;
+	for (i = 0; i < a->nreserved; i++)
+		if (a->reserved[i] == makedev(sx.stx_dev_major, sx.stx_dev_minor))
+			return true;
+	return (sx.stx_mask & STATX_MNT_ID) && sx.stx_mnt_id == a->shm_mnt;
 }
 
 static int reopen_root(assembly *a)
@@ -248,7 +394,7 @@ static int mirror(assembly *a, int dfd, const char *inner, sbx__fail *f)
 			if (!strcmp(name, ".") || !strcmp(name, ".."))
 				continue;
 			if (mirror_entry(dfd, mnt, name) < 0) {
-				snprintf(a->path, sizeof(a->path), "%s%s%.255s", inner, strcmp(inner, "/") ? "/" : "", name);
+				snprintf(a->path, sizeof(a->path), "%.3800s%s%.255s", inner, strcmp(inner, "/") ? "/" : "", name);
 				fail(f, "binding into the tmpfs that covers its directory", a->path);
 				goto done;
 			}
@@ -305,6 +451,12 @@ static int make_mount_point(assembly *a, const char *inner, bool dir, sbx__fail 
 	snprintf(a->path, sizeof(a->path), "%s", buf);
 	if (dfd < 0)
 		return fail(f, "bind destination: looking up", a->path);
+	if (is_reserved(a, dfd)) {
+		close(dfd);
+		errno = EPERM;
+		snprintf(a->path, sizeof(a->path), "%s", inner);
+		return fail(f, "bind destination (it leads into /proc or /dev, the sandbox's own)", a->path);
+	}
 	if (!is_own(a, dfd)) {
 		if (fstatvfs(dfd, &sv) < 0 || !(sv.f_flag & ST_RDONLY)) {
 			close(dfd);
@@ -360,13 +512,91 @@ static int make_mount_point(assembly *a, const char *inner, bool dir, sbx__fail 
 	return dfd;
 }
 
+/* Whether the sandbox's user may search a directory: its mode for the
+ * owner, group or others as the ids compare (this namespace maps the
+ * host's root and the sandbox's ids; ACLs are not read). */
+static bool searchable(const sbx__spec *sp, const struct stat *st)
+{
+	if (st->st_uid == sp->host_uid)
+		return st->st_mode & S_IXUSR;
+	if (st->st_gid == sp->host_gid)
+		return st->st_mode & S_IXGRP;
+	return st->st_mode & S_IXOTH;
+}
+
+/* Cover the directory at dfd (inner) with an empty tmpfs of the sandbox's
+ * own, mode 0755: what was there stays out of sight, and mount points made
+ * in it can be reached. */
+static int mask(assembly *a, int dfd, const char *inner, sbx__fail *f)
+{
+	int fs, mnt = -1;
+
+	snprintf(a->path, sizeof(a->path), "%s", inner);
+	if ((fs = fsopen("tmpfs", FSOPEN_CLOEXEC)) < 0 || fsconfig(fs, FSCONFIG_SET_STRING, "mode", "755", 0) < 0 ||
+	    fsconfig(fs, FSCONFIG_SET_STRING, "size", "1m", 0) < 0 || fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0 ||
+	    (mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV)) < 0 ||
+	    move_mount(mnt, "", dfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+		if (fs >= 0)
+			close(fs);
+		if (mnt >= 0)
+			close(mnt);
+		return fail(f, "covering with a tmpfs a directory the sandbox's user cannot search,", a->path);
+	}
+	close(fs);
+	add_own(a, mnt);
+	a->mirror[a->nmirror++] = mnt;
+	return 0;
+}
+
+/* As root, a destination is made reachable by the sandbox's user: the
+ * first ancestor it could not search (a 0700 home directory, /root) is
+ * covered by an empty tmpfs in which the way to the destination is then
+ * made.  Only what the user could not have seen is hidden. */
+static int reach(assembly *a, const char *inner, sbx__fail *f)
+{
+	char buf[PATH_MAX];
+	size_t len = strlen(inner), i;
+	struct stat st;
+	int fd, rc;
+
+	if (len >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return fail(f, "bind destination", inner);
+	}
+	memcpy(buf, inner, len + 1);
+	for (i = 1; i < len; i++) {
+		if (buf[i] != '/')
+			continue;
+		buf[i] = '\0';
+		fd = lookup(a, buf, O_DIRECTORY);
+		if (fd < 0) /* missing: made later, in a tmpfs of our own */
+			return 0;
+		if (fstat(fd, &st) == 0 && !searchable(a->sp, &st) && !is_own(a, fd)) {
+			rc = mask(a, fd, buf, f);
+			close(fd);
+			return rc;
+		}
+		close(fd);
+		buf[i] = '/';
+	}
+	return 0;
+}
+
 /* Bind tree k (the detached copy open_bind made) at inner. */
 static int attach_bind(assembly *a, size_t k, const char *inner, sbx__fail *f)
 {
 	const sbx__spec *sp = a->sp;
 	struct stat st;
-	int fd = lookup(a, inner, 0);
+	int fd;
 
+	if (sp->drop_to && reach(a, inner, f) < 0)
+		return -1;
+	fd = lookup(a, inner, 0);
+	if (fd >= 0 && is_reserved(a, fd)) {
+		close(fd);
+		errno = EPERM;
+		return fail(f, "bind destination (it leads into /proc or /dev, the sandbox's own)", inner);
+	}
 	if (fd < 0 && errno == ENOENT)
 		fd = make_mount_point(a, inner, sp->bind_dir[k], f);
 	else if (fd < 0)
@@ -423,8 +653,6 @@ static int make_dev(sbx__fail *f)
 	if (mount("devpts", STAGE "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620") <
 	    0)
 		return fail(f, "mounting devpts on", "/dev/pts");
-	if (mount("tmpfs", STAGE "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
-		return fail(f, "mounting tmpfs on", "/dev/shm");
 	if (set_attr(STAGE "/dev", MOUNT_ATTR_NOSUID) < 0)
 		return fail(f, "setting flags on", "/dev");
 	return 0;
@@ -454,49 +682,211 @@ static int make_proc(const sbx__spec *sp, sbx__fail *f)
 	return 0;
 }
 
+/* The sandbox's writable places.  One tmpfs, sized by the memory limit
+ * (its pages are memory that no rlimit counts: 400 MiB of /tmp under
+ * --memory 32M otherwise), holds a directory for each, bound where it
+ * goes; a place the root lacks is skipped, and one that is another's alias
+ * (/var/run -> /run) is bound once.  /run and its kin hide the host's
+ * unix sockets (D-Bus, docker.sock, /run/user/UID) and pid files. */
+static int private_dirs(assembly *a, sbx__fail *f)
+{
+	static const struct {
+		const char *path, *dir;
+		mode_t mode;
+	} dirs[] = {
+		{ "/run", "run", 0755 },	  { "/var/run", "var-run", 0755 }, { "/var/tmp", "var-tmp", 01777 },
+		{ "/dev/shm", "shm", 01777 }, { "/tmp", "tmp", 01777 },
+	};
+	struct stat seen[PL_ARRAY_LEN(dirs)];
+	size_t i, j, nseen = 0;
+	int t, fd, clone;
+
+	if (mount("tmpfs", STAGE "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, a->sp->tmpfs_opts) < 0)
+		return fail(f, "mounting tmpfs on", "/tmp");
+	if ((t = open(STAGE "/tmp", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return fail(f, "opening", "/tmp");
+	add_own(a, t);
+	/* /tmp last: its directory is then bound over the tmpfs itself */
+	for (i = 0; i < PL_ARRAY_LEN(dirs); i++) {
+		struct stat st;
+
+		if ((fd = lookup(a, dirs[i].path, O_DIRECTORY)) < 0)
+			continue;
+		for (j = 0; j < nseen && fstat(fd, &st) == 0; j++)
+			if (seen[j].st_dev == st.st_dev && seen[j].st_ino == st.st_ino)
+				break;
+		if (j < nseen) {
+			close(fd);
+			continue;
+		}
+		if (mkdirat(t, dirs[i].dir, 0700) < 0 || fchmodat(t, dirs[i].dir, dirs[i].mode, 0) < 0 ||
+		    /* /run/lock, where /var/lock leads, for lock files */
+		    (!strcmp(dirs[i].dir, "run") &&
+		     (mkdirat(t, "run/lock", 0700) < 0 || fchmodat(t, "run/lock", 01777, 0) < 0)) ||
+		    (clone = open_tree(t, dirs[i].dir, OPEN_TREE_CLOEXEC | OPEN_TREE_CLONE)) < 0) {
+			close(fd);
+			close(t);
+			return fail(f, "making a private directory for", dirs[i].path);
+		}
+		if (move_mount(clone, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0 ||
+		    fstat(clone, &seen[nseen]) < 0) {
+			close(clone);
+			close(fd);
+			close(t);
+			return fail(f, "mounting a private directory on", dirs[i].path);
+		}
+		nseen++;
+		if (!strcmp(dirs[i].path, "/dev/shm")) {
+			struct statx sx;
+
+			if (statx(clone, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) == 0 && (sx.stx_mask & STATX_MNT_ID))
+				a->shm_mnt = sx.stx_mnt_id;
+		}
+		close(clone);
+		close(fd);
+	}
+	close(t);
+	return 0;
+}
+
+/* With the host's network (--net), a /etc/resolv.conf that leads into
+ * /run (systemd-resolved's stub) would lead nowhere once /run is the
+ * sandbox's own: the file is bound at its place in the new /run.  *clone
+ * holds it meanwhile (-1: nothing to keep). */
+static int resolv_conf_open(assembly *a, int *clone, char *inner, size_t cap)
+{
+	char link[64], path[PATH_MAX];
+	struct stat st, run;
+	ssize_t n;
+	int fd, rfd;
+
+	*clone = -1;
+	if (!a->sp->cfg->network || (fd = lookup(a, "/etc/resolv.conf", 0)) < 0)
+		return 0;
+	rfd = lookup(a, "/run", O_DIRECTORY);
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	if (rfd < 0 || fstat(fd, &st) < 0 || fstat(rfd, &run) < 0 || st.st_dev != run.st_dev || !S_ISREG(st.st_mode) ||
+	    (n = readlink(link, path, sizeof(path) - 1)) <= 0) {
+		close(fd);
+		if (rfd >= 0)
+			close(rfd);
+		return 0;
+	}
+	close(rfd);
+	path[n] = '\0';
+	/* as this namespace sees it: under STAGE */
+	if (strncmp(path, STAGE "/run/", strlen(STAGE "/run/")) || strlen(path) - strlen(STAGE) >= cap) {
+		close(fd);
+		return 0;
+	}
+	snprintf(inner, cap, "%s", path + strlen(STAGE));
+	*clone = open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	close(fd);
+	return *clone < 0 ? -1 : 0;
+}
+
+/* The work directory's .git, read-only inside: git on the host runs what
+ * a repository's configuration says (core.fsmonitor, core.hooksPath,
+ * hooks/, a commondir leading to another configuration), so nothing run in
+ * the sandbox may write any of it.  .git becomes a mount point of its own
+ * (a copy of itself, read-only): it cannot be renamed or removed either.
+ * A .git that is a symlink is left alone (a mount cannot cover a symlink);
+ * one that is a file (a worktree's or submodule's gitfile) is covered like
+ * a directory. */
+static int protect_git(assembly *a, sbx__fail *f)
+{
+	struct open_how how;
+	struct stat st;
+	int wfd, gfd, tree;
+
+	if ((wfd = lookup(a, a->sp->work_dst, O_DIRECTORY)) < 0)
+		return fail(f, "opening the work directory", a->sp->work_dst);
+	memset(&how, 0, sizeof(how));
+	how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+	gfd = (int)syscall(SYS_openat2, wfd, ".git", &how, sizeof(how));
+	close(wfd);
+	if (gfd < 0)
+		return errno == ENOENT ? 0 : fail(f, "opening the work directory's .git", a->sp->work_dst);
+	if (fstat(gfd, &st) < 0 || S_ISLNK(st.st_mode)) {
+		close(gfd);
+		return 0;
+	}
+	tree = detached_tree(gfd, "", MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, NULL);
+	if (tree < 0 || move_mount(tree, "", gfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+		if (tree >= 0)
+			close(tree);
+		close(gfd);
+		return fail(f, "making the work directory's .git read-only", a->sp->work_dst);
+	}
+	close(tree);
+	close(gfd);
+	return 0;
+}
+
 int sbx__root_assemble(const sbx__spec *sp, sbx__fail *f)
 {
 	const sbx_config *cfg = sp->cfg;
-	assembly a = { sp, -1, sp->own_dev, 0, sp->mirror_fd, 0, "" };
+	assembly a = { sp, -1, sp->own_dev, 0, sp->mirror_fd, 0, { 0 }, 0, 0, "" };
+	char resolv_at[PATH_MAX];
 	size_t i;
-	int root, fd, rc = -1;
+	int root, fd, resolv = -1, rc = -1;
 
 	/* Every tree the sandbox shows, copied and flagged while detached;
 	 * then the root is attached on STAGE and the rest assembled on it. */
-	root = detached_tree(sp->root_src, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, NULL);
-	if (root < 0)
-		return fail(f, "copying the root", sp->root_src);
-	for (i = 0; i < cfg->nbinds; i++)
-		if (open_bind(sp, i, cfg->binds[i].src, cfg->binds[i].ro, f) < 0)
+	if (cfg->rootfs && cfg->rootfs_overlay) {
+		if ((root = overlay_tree(sp, f)) < 0)
 			return -1;
-	if (sp->work_dst && open_bind(sp, cfg->nbinds, cfg->workdir, false, f) < 0)
+	} else if ((root = detached_tree(AT_FDCWD, sp->root_src, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+					 NULL)) < 0) {
+		return fail(f, "copying the root", sp->root_src);
+	}
+	for (i = 0; i < cfg->nbinds; i++)
+		if (open_bind(sp, i, sp->bind_src[i], cfg->binds[i].ro, f) < 0)
+			return -1;
+	if (sp->work_dst && open_bind(sp, cfg->nbinds, sp->work_src, false, f) < 0)
 		return -1;
 	if (move_mount(root, "", AT_FDCWD, STAGE, MOVE_MOUNT_F_EMPTY_PATH) < 0)
 		return fail(f, "attaching the root on", STAGE);
 	close(root);
 	if (reopen_root(&a) < 0)
 		return fail(f, "opening the new root", NULL);
+	/* an overlay root is this sandbox's own: mount points go in it */
+	if (cfg->rootfs && cfg->rootfs_overlay)
+		add_own(&a, a.root);
 	if (make_proc(sp, f) < 0 || make_dev(f) < 0)
 		goto done;
-	if (mount("tmpfs", STAGE "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0) {
-		fail(f, "mounting tmpfs on", "/tmp");
+	if (resolv_conf_open(&a, &resolv, resolv_at, sizeof(resolv_at)) < 0) {
+		fail(f, "keeping /etc/resolv.conf, which leads into /run, for --net", NULL);
 		goto done;
 	}
-	if (access(STAGE "/var/tmp", F_OK) == 0 &&
-	    mount("tmpfs", STAGE "/var/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0) {
-		fail(f, "mounting tmpfs on", "/var/tmp");
+	/* No bind may land in these, even through a symlink. */
+	{
+		static const char *const res[] = { "/proc", "/dev", "/dev/pts" };
+
+		for (i = 0; i < PL_ARRAY_LEN(res); i++)
+			if ((fd = lookup(&a, res[i], O_DIRECTORY)) >= 0) {
+				struct stat st;
+
+				if (fstat(fd, &st) == 0)
+					a.reserved[a.nreserved++] = st.st_dev;
+				close(fd);
+			}
+	}
+	if (private_dirs(&a, f) < 0)
 		goto done;
-	}
-	/* Mount points may be created in these (the sandbox's own). */
-	if ((fd = lookup(&a, "/tmp", O_DIRECTORY)) >= 0) {
-		add_own(&a, fd);
+	if (resolv >= 0) {
+		if ((fd = make_mount_point(&a, resolv_at, false, f)) < 0)
+			goto done;
+		if (move_mount(resolv, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+			close(fd);
+			fail(f, "binding /etc/resolv.conf's target at", resolv_at);
+			goto done;
+		}
 		close(fd);
 	}
-	if ((fd = lookup(&a, "/var/tmp", O_DIRECTORY)) >= 0) {
-		add_own(&a, fd);
-		close(fd);
-	}
-	if (sp->work_dst && attach_bind(&a, cfg->nbinds, sp->work_dst, f) < 0)
+	if (sp->work_dst && (attach_bind(&a, cfg->nbinds, sp->work_dst, f) < 0 ||
+			     (cfg->protect_git && protect_git(&a, f) < 0)))
 		goto done;
 	for (i = 0; i < cfg->nbinds; i++)
 		if (attach_bind(&a, i, sp->bind_dst[i], f) < 0)
@@ -511,6 +901,8 @@ int sbx__root_assemble(const sbx__spec *sp, sbx__fail *f)
 		}
 	rc = 0;
 done:
+	if (resolv >= 0)
+		close(resolv);
 	for (i = 0; i < a.nmirror; i++)
 		close(a.mirror[i]);
 	if (a.root >= 0)

@@ -20,6 +20,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -30,50 +31,36 @@ extern char **environ;
 
 /* ---------------------------------------------------------------- starting */
 
-/* An absolute path inside the sandbox without "//", "/." or a trailing
- * "/": what the child looks up and what messages show. */
-static char *normalized(const char *path)
-{
-	pl_buf x = PL_BUF_INIT;
-	const char *p = path;
-
-	while (*p) {
-		size_t n;
-
-		while (*p == '/')
-			p++;
-		n = strcspn(p, "/");
-		if (n && !(n == 1 && p[0] == '.')) {
-			pl_buf_putc(&x, '/');
-			pl_buf_add(&x, p, n);
-		}
-		p += n;
-	}
-	if (!x.len)
-		pl_buf_putc(&x, '/');
-	return pl_buf_detach(&x, NULL);
-}
-
 static void spec_release(sbx__spec *sp)
 {
 	size_t i;
 
-	for (i = 0; sp->bind_dst && i < sp->cfg->nbinds; i++)
+	for (i = 0; sp->bind_dst && i < sp->cfg->nbinds; i++) {
 		free(sp->bind_dst[i]);
+		free(sp->bind_src[i]);
+	}
+	/* trees the caller opened and the child did not take */
+	for (i = 0; sp->bind_fd && i <= sp->cfg->nbinds; i++)
+		if (sp->bind_fd[i] >= 0)
+			close(sp->bind_fd[i]);
 	free(sp->bind_dst);
+	free(sp->bind_src);
 	free(sp->bind_fd);
 	free(sp->bind_dir);
 	free(sp->mirror_fd);
 	free(sp->own_dev);
+	free(sp->keep_fd);
 	free(sp->work_dst);
+	free(sp->work_src);
 }
 
 /* cg: the sandbox's cgroup, when it has one: memory and processes are then
  * its limits, not RLIMIT_AS (which breaks programs reserving large virtual
- * ranges: Go, the JVM, AddressSanitizer), RLIMIT_NPROC and pid_max. */
-static void spec_prepare(sbx__spec *sp, const sbx_config *cfg, const sbx__cgroup *cg)
+ * ranges: Go, the JVM, AddressSanitizer), RLIMIT_NPROC and pid_max.  ids:
+ * the host ids it runs as. */
+static void spec_prepare(sbx__spec *sp, const sbx_config *cfg, const sbx__cgroup *cg, const sbx__ids *ids)
 {
-	size_t i;
+	size_t i, n = cfg->nbinds + 1;
 
 	memset(sp, 0, sizeof(*sp));
 	sp->cfg = cfg;
@@ -85,28 +72,118 @@ static void spec_prepare(sbx__spec *sp, const sbx_config *cfg, const sbx__cgroup
 	}
 	sp->sync_fd = sp->ctl_fd = sp->fd_in = sp->fd_out = sp->fd_err = -1;
 	sp->root_src = cfg->rootfs ? cfg->rootfs : "/";
-	if (cfg->workdir)
-		sp->work_dst = normalized(cfg->workdir);
-	sp->bind_dst = pl_xcalloc(cfg->nbinds + 1, sizeof(char *));
-	sp->bind_fd = pl_xcalloc(cfg->nbinds + 1, sizeof(int));
-	sp->bind_dir = pl_xcalloc(cfg->nbinds + 1, sizeof(bool));
-	/* one tmpfs copy at most per bind (the work directory's included);
-	 * the sandbox's own tmpfs mounts: /tmp, /var/tmp and those copies */
-	sp->mirror_fd = pl_xcalloc(cfg->nbinds + 1, sizeof(int));
-	sp->own_dev = pl_xcalloc(cfg->nbinds + 8, sizeof(dev_t));
-	for (i = 0; i < cfg->nbinds; i++)
-		sp->bind_dst[i] = normalized(cfg->binds[i].dst);
+	if (cfg->workdir) {
+		sp->work_dst = sbx__path_normalize(cfg->workdir);
+		sp->work_src = sbx__path_normalize(cfg->workdir);
+	}
+	sp->bind_dst = pl_xcalloc(n, sizeof(char *));
+	sp->bind_src = pl_xcalloc(n, sizeof(char *));
+	sp->bind_fd = pl_xcalloc(n, sizeof(int));
+	sp->bind_dir = pl_xcalloc(n, sizeof(bool));
+	for (i = 0; i < n; i++)
+		sp->bind_fd[i] = -1;
+	/* per bind (the work directory's included) at most one tmpfs copy of
+	 * a directory and one tmpfs hiding a directory; the sandbox's own
+	 * tmpfs mounts are those and a few more (/tmp, /var/tmp, /run...) */
+	sp->mirror_fd = pl_xcalloc(2 * n, sizeof(int));
+	sp->own_dev = pl_xcalloc(2 * n + 8, sizeof(dev_t));
+	sp->keep_fd = pl_xcalloc(n + 8, sizeof(int));
+	for (i = 0; i < cfg->nbinds; i++) {
+		sp->bind_dst[i] = sbx__path_normalize(cfg->binds[i].dst);
+		sp->bind_src[i] = sbx__path_normalize(cfg->binds[i].src);
+	}
+	/* /tmp, /dev/shm, /run...: memory no rlimit counts, as much as the
+	 * sandbox may use (a cgroup counts it too) */
+	if (cfg->limits.memory)
+		snprintf(sp->tmpfs_opts, sizeof(sp->tmpfs_opts), "mode=0755,size=%llu",
+			 (unsigned long long)cfg->limits.memory);
+	else
+		snprintf(sp->tmpfs_opts, sizeof(sp->tmpfs_opts), "mode=0755");
 	if (sp->lim.nproc)
 		snprintf(sp->pid_max, sizeof(sp->pid_max), "%llu",
 			 (unsigned long long)(sp->lim.nproc + 1 < 301 ? 301 : sp->lim.nproc + 1));
-	if (geteuid() == 0) {
-		sp->host_uid = cfg->uid >= 0 ? (uid_t)cfg->uid : SBX__NOBODY;
-		sp->host_gid = cfg->gid >= 0 ? (gid_t)cfg->gid : SBX__NOBODY;
-		sp->drop_to = true;
-	} else {
-		sp->host_uid = geteuid();
-		sp->host_gid = getegid();
+	sp->host_uid = ids->uid;
+	sp->host_gid = ids->gid;
+	sp->drop_to = geteuid() == 0;
+}
+
+/* As root, the work directory and the writable binds whose owner is not
+ * the sandbox's user are bound id-mapped: their owner's files appear as the
+ * sandbox user's own, and what it creates there belongs to the owner on the
+ * host, as if the owner had made it; the sandbox's own uid owns nothing on
+ * the host.  The caller opens these: id-mapping a mount takes privilege in
+ * the host's user namespace, which the child has left. */
+static int open_mapped_binds(sbx__spec *sp, pl_err *err)
+{
+	const sbx_config *cfg = sp->cfg;
+	struct {
+		uid_t uid;
+		gid_t gid;
+		int fd;
+	} ns[4];
+	size_t nns = 0, i, j;
+	int rc = 0;
+
+	if (!sp->drop_to)
+		return 0;
+	for (i = 0; i <= cfg->nbinds && rc == 0; i++) {
+		const char *src = i < cfg->nbinds ? (cfg->binds[i].ro ? NULL : sp->bind_src[i]) : sp->work_src;
+		struct mount_attr ma;
+		struct stat st;
+		int fd, userns = -1;
+		bool own;
+
+		if (!src)
+			continue;
+		if ((fd = sbx__source_open(sp, src)) < 0 || fstat(fd, &st) < 0) {
+			rc = errno == ELOOP ? pl_err_set(err, PL_EINVAL,
+							 "%s '%s': a symlink lies on its way inside the work directory or "
+							 "a writable bind (it may have been left there by an earlier run)",
+							 i < cfg->nbinds ? "bind source" : "workdir", src)
+					    : pl_err_sys(err, PL_ENOTFOUND, "%s '%s'", i < cfg->nbinds ? "bind source" : "workdir",
+							 src);
+			if (fd >= 0)
+				close(fd);
+			break;
+		}
+		if (st.st_uid == sp->host_uid && st.st_gid == sp->host_gid) {
+			close(fd); /* the sandbox's own: the child binds it as is */
+			continue;
+		}
+		for (j = 0; j < nns && userns < 0; j++)
+			if (ns[j].uid == st.st_uid && ns[j].gid == st.st_gid)
+				userns = ns[j].fd;
+		own = userns < 0;
+		if (own && (rc = sbx__idmap_userns(&userns, st.st_uid, st.st_gid, sp->host_uid, sp->host_gid, err)) < 0) {
+			close(fd);
+			break;
+		}
+		if (own && nns < PL_ARRAY_LEN(ns)) {
+			ns[nns].uid = st.st_uid;
+			ns[nns].gid = st.st_gid;
+			ns[nns++].fd = userns;
+			own = false;
+		}
+		memset(&ma, 0, sizeof(ma));
+		ma.attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+		ma.userns_fd = (uint64_t)userns;
+		ma.propagation = MS_PRIVATE;
+		sp->bind_fd[i] = open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
+		if (sp->bind_fd[i] < 0 ||
+		    mount_setattr(sp->bind_fd[i], "", AT_EMPTY_PATH | AT_RECURSIVE, &ma, sizeof(ma)) < 0)
+			rc = pl_err_sys(err, PL_EUNSUPPORTED,
+					"cannot map the owner of '%s' (uid %u) onto the sandbox's user (uid %u) with an "
+					"id-mapped mount (Linux 5.12+, and a filesystem that supports them); run the sandbox "
+					"as the owner instead (--uid %u)",
+					src, (unsigned)st.st_uid, (unsigned)sp->host_uid, (unsigned)st.st_uid);
+		sp->bind_dir[i] = S_ISDIR(st.st_mode);
+		if (own)
+			close(userns);
+		close(fd);
 	}
+	for (j = 0; j < nns; j++)
+		close(ns[j].fd);
+	return rc;
 }
 
 static int write_proc(pid_t pid, const char *file, const char *data, pl_err *err)
@@ -119,27 +196,52 @@ static int write_proc(pid_t pid, const char *file, const char *data, pl_err *err
 	return 0;
 }
 
-/* Root maps inner 0 to host 0 only while the root is assembled (files on
- * the staging tmpfs need a mapped owner), then the child switches to the
- * target ids.  An unprivileged caller's child writes its own maps. */
+/* Root maps inner 0 to host 0 only while the root is assembled (owner
+ * checks on the host's files it opens, owners for the files it makes),
+ * and the sandbox's ids; the child then leaves for a user namespace of its
+ * own that maps the sandbox's ids only (child.c).  An unprivileged
+ * caller's child writes its own maps.  Over an overlay root, set-up also
+ * maps the owners of the image's files (map_line). */
+static void map_line(char *m, size_t n, unsigned id, const sbx_config *cfg)
+{
+	unsigned base = cfg->rootfs_ids_base, count = cfg->rootfs_ids_count;
+	size_t len;
+
+	snprintf(m, n, "0 0 1\n");
+	/* an overlay root: its files' owners, for copy-up's chown */
+	if (cfg->rootfs_overlay && count && base > 0) {
+		len = strlen(m);
+		snprintf(m + len, n - len, "%u %u %u\n", base, base, count);
+	}
+	if (id != 0 && !(cfg->rootfs_overlay && count && base > 0 && id >= base && id - base < count)) {
+		len = strlen(m);
+		snprintf(m + len, n - len, "%u %u 1\n", id, id);
+	}
+}
+
 static int write_maps(pid_t pid, const sbx__spec *sp, pl_err *err)
 {
-	char m[96];
+	char m[160];
 	int rc;
 
 	if (!sp->drop_to)
 		return 0;
-	if (sp->host_uid == 0)
-		snprintf(m, sizeof(m), "0 0 1\n");
-	else
-		snprintf(m, sizeof(m), "0 0 1\n%u %u 1\n", sp->host_uid, sp->host_uid);
+	map_line(m, sizeof(m), sp->host_uid, sp->cfg);
 	if ((rc = write_proc(pid, "uid_map", m, err)) < 0)
 		return rc;
-	if (sp->host_gid == 0)
-		snprintf(m, sizeof(m), "0 0 1\n");
-	else
-		snprintf(m, sizeof(m), "0 0 1\n%u %u 1\n", sp->host_gid, sp->host_gid);
+	map_line(m, sizeof(m), sp->host_gid, sp->cfg);
 	return write_proc(pid, "gid_map", m, err);
+}
+
+/* Whether this process runs under a seccomp filter: a plait sandbox's
+ * (whose filter refuses new namespaces), or a container runtime's. */
+static bool under_seccomp_filter(void)
+{
+	pl_buf st = PL_BUF_INIT;
+	bool yes = pl_file_read(&st, "/proc/self/status", 0, NULL) == 0 && strstr(st.ptr, "\nSeccomp:\t2\n");
+
+	pl_buf_release(&st);
+	return yes;
 }
 
 /* Clone the sandbox's init.  On success *pid_out is its pid and *ctl the
@@ -161,8 +263,14 @@ static int start_sandbox(pid_t *pid_out, int *ctl, sbx__spec *sp, pl_err *err)
 	pid = (pid_t)syscall(SYS_clone, (unsigned long)flags, NULL, NULL, NULL, 0UL);
 	if (pid < 0) {
 		e = errno;
-		rc = pl_err_set(err, e == EPERM || e == EINVAL || e == ENOSPC ? PL_EUNSUPPORTED : PL_ESYS,
-				"cannot create the sandbox's namespaces: %s (see 'plait doctor')", strerror(e));
+		if (e == EPERM && under_seccomp_filter())
+			rc = pl_err_set(err, PL_EUNSUPPORTED,
+					"cannot create the sandbox's namespaces: this process runs under a seccomp filter "
+					"that refuses them: inside a plait sandbox, nested sandboxes are refused on purpose "
+					"(a container runtime's filter may refuse them too)");
+		else
+			rc = pl_err_set(err, e == EPERM || e == EINVAL || e == ENOSPC ? PL_EUNSUPPORTED : PL_ESYS,
+					"cannot create the sandbox's namespaces: %s (see 'plait doctor')", strerror(e));
 		goto done;
 	}
 	if (pid == 0)
@@ -195,8 +303,10 @@ done:
 	return rc;
 }
 
-static int report_error(const sbx__report *r, const char *cmd, pl_err *err)
+static int report_error(sbx_result *res, const sbx__report *r, const char *cmd, pl_err *err)
 {
+	if (res && r->type == SBX__MSG_EXEC_FAIL && !strcmp(r->text, "exec"))
+		res->exec_error = r->err;
 	if (r->type == SBX__MSG_SETUP_FAIL)
 		return pl_err_set(err, PL_ESYS, "setting up the sandbox: %s: %s", r->text, strerror(r->err));
 	if (r->type == SBX__MSG_EXEC_FAIL && !strcmp(r->text, "exec"))
@@ -284,8 +394,11 @@ static bool capture_finish(capture *c, pl_buf *out, uint64_t *total)
 
 typedef struct run_state {
 	int out, err, in, ctl; /* caller's ends; -1 when closed */
-	const char *stdin_data;
+	const char *stdin_data; /* what is left to send: the caller's data, or
+				 * what was read from src into buf */
 	size_t stdin_len, stdin_off;
+	int src;   /* streamed stdin: the caller's descriptor; -1 at its end */
+	char *buf; /* streamed stdin: one read's worth at a time */
 	capture cap_out, cap_err;
 	const sbx_exec_opts *opts;
 	sbx__report rep;
@@ -309,15 +422,45 @@ static void read_stream(run_state *st, int *fd, capture *c, int stream)
 		st->opts->on_output(st->opts->on_output_ctx, stream, buf, (size_t)n);
 }
 
-/* Poll until the sbx__report arrives and, when wait_eof, the streams close.
- * on_timeout is called once when the deadline passes. */
+#define STREAM_BUF 65536
+
+/* Streamed stdin: the next read from the caller's descriptor, or its end
+ * (then the command's stdin closes once what was read is sent). */
+static void read_source(run_state *st)
+{
+	ssize_t n = read(st->src, st->buf, STREAM_BUF);
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n > 0) {
+		st->stdin_data = st->buf;
+		st->stdin_len = (size_t)n;
+		st->stdin_off = 0;
+		return;
+	}
+	st->src = -1; /* the caller's: not ours to close */
+	if (st->in >= 0) {
+		close(st->in);
+		st->in = -1;
+	}
+}
+
+/* Poll until the report arrives and, when wait_eof, the streams close.
+ * on_timeout is called once when the deadline passes.  Streamed stdin
+ * holds at most one read in memory: the next read waits until the command
+ * has taken it, and when the command stops reading, so does the loop. */
 static void run_loop(run_state *st, double deadline, bool wait_eof, void (*on_timeout)(void *), void *arg,
 		     bool *timed_out)
 {
-	struct pollfd pf[4];
+	struct pollfd pf[5];
 	int n, ms, i;
 
 	for (;;) {
+		/* nothing (more) to send */
+		if (st->in >= 0 && st->stdin_off >= st->stdin_len && st->src < 0) {
+			close(st->in);
+			st->in = -1;
+		}
 		if (st->have_rep && !wait_eof)
 			break;
 		if (st->have_rep && st->out < 0 && st->err < 0)
@@ -331,8 +474,10 @@ static void run_loop(run_state *st, double deadline, bool wait_eof, void (*on_ti
 			pf[n++] = (struct pollfd){ st->err, POLLIN, 0 };
 		if (st->ctl >= 0 && !st->have_rep)
 			pf[n++] = (struct pollfd){ st->ctl, POLLIN, 0 };
-		if (st->in >= 0)
+		if (st->in >= 0 && st->stdin_off < st->stdin_len)
 			pf[n++] = (struct pollfd){ st->in, POLLOUT, 0 };
+		else if (st->in >= 0 && st->src >= 0)
+			pf[n++] = (struct pollfd){ st->src, POLLIN, 0 };
 		ms = -1;
 		if (deadline > 0 && !*timed_out) {
 			double left = deadline - pl_now();
@@ -364,18 +509,43 @@ static void run_loop(run_state *st, double deadline, bool wait_eof, void (*on_ti
 					close(st->ctl);
 					st->ctl = -1;
 				}
+			} else if (pf[i].fd == st->src && st->in >= 0) {
+				read_source(st);
 			} else if (pf[i].fd == st->in) {
 				ssize_t w = send(st->in, st->stdin_data + st->stdin_off, st->stdin_len - st->stdin_off,
 						 MSG_NOSIGNAL);
 
 				if (w > 0)
 					st->stdin_off += (size_t)w;
-				if ((w < 0 && errno != EAGAIN && errno != EINTR) || st->stdin_off >= st->stdin_len) {
+				/* the command closed its stdin (or is gone), or all
+				 * is sent and nothing more comes */
+				if ((w < 0 && errno != EAGAIN && errno != EINTR) ||
+				    (st->stdin_off >= st->stdin_len && st->src < 0)) {
 					close(st->in);
 					st->in = -1;
+					st->src = -1;
 				}
 			}
 		}
+	}
+}
+
+/* What the command's stdin gets: the caller's data, or what is read from
+ * its descriptor as the command takes it; nothing when st->in is -1. */
+static void stdin_start(run_state *st, const sbx_exec_opts *o)
+{
+	st->src = -1;
+	st->buf = NULL;
+	st->stdin_data = NULL;
+	st->stdin_len = st->stdin_off = 0;
+	if (st->in < 0 || !o)
+		return;
+	if (o->stdin_stream) {
+		st->src = o->stdin_fd;
+		st->buf = pl_xmalloc(STREAM_BUF);
+	} else {
+		st->stdin_data = o->stdin_data;
+		st->stdin_len = o->stdin_len;
 	}
 }
 
@@ -557,6 +727,10 @@ static int cgroup_open(sbx__cgroup *cg, const sbx_config *cfg, pl_err *err)
 	sbx_cgroup_info info;
 
 	sbx__cgroup_init(cg);
+	/* Every sandbox has limits, so this runs for each: where v1 holds the
+	 * controllers (hybrid machines), the answer is known at once. */
+	if (cfg->cgroup == SBX_CGUSE_AUTO && sbx__cgroup_v1_holds_limits())
+		return 0;
 	if (sbx_config_uses_cgroup(cfg, &info))
 		return sbx__cgroup_create(cg, &info, &cfg->limits, err);
 	if (cfg->cgroup == SBX_CGUSE_REQUIRE)
@@ -576,6 +750,10 @@ static int check_opts(const sbx_exec_opts *o, const sbx_config *cfg, pl_err *err
 		return 0;
 	if (o->cwd && o->cwd[0] != '/')
 		return pl_err_set(err, PL_EINVAL, "cwd '%s' is not an absolute path", o->cwd);
+	if (o->stdin_stream && o->stdin_data)
+		return pl_err_set(err, PL_EINVAL, "stdin: both data and a descriptor to stream were given");
+	if (o->stdin_stream && (o->stdin_fd < 0 || fcntl(o->stdin_fd, F_GETFD) < 0))
+		return pl_err_set(err, PL_EINVAL, "stdin: descriptor %d is not open", o->stdin_fd);
 	if (o->direct_output) {
 		if (o->out_fd < 0 || fcntl(o->out_fd, F_GETFD) < 0)
 			return pl_err_set(err, PL_EINVAL, "direct output: descriptor %d is not open", o->out_fd);
@@ -596,11 +774,13 @@ int sbx_run_opts(sbx_result *res, const sbx_config *cfg, const char *const *argv
 	run_state st;
 	sbx__spec sp;
 	sbx__cgroup cg;
+	sbx__ids ids;
 	char **envp = NULL;
 	int p[3][2], rc, i;
 	unsigned cg_hit = 0;
 	pid_t pid = -1;
-	bool timed_out = false, want_in = opts && opts->stdin_data, direct = opts && opts->direct_output;
+	bool timed_out = false, want_in = opts && (opts->stdin_data || opts->stdin_stream),
+	     direct = opts && opts->direct_output;
 	double t0 = pl_now(), timeout = pick_timeout(cfg, opts);
 	size_t cap = cfg->output_cap ? cfg->output_cap : 1 << 20;
 
@@ -609,12 +789,17 @@ int sbx_run_opts(sbx_result *res, const sbx_config *cfg, const char *const *argv
 		return rc;
 	if ((rc = cgroup_open(&cg, cfg, err)) < 0)
 		return rc;
+	if ((rc = sbx__ids_acquire(&ids, cfg, err)) < 0) {
+		sbx__cgroup_destroy(&cg);
+		return rc;
+	}
 	if ((rc = make_pipes(p, want_in, !direct, cfg->merge_output, err)) < 0) {
+		sbx__ids_release(&ids);
 		sbx__cgroup_destroy(&cg);
 		return rc;
 	}
 	envp = build_env(cfg, opts ? opts->env : NULL);
-	spec_prepare(&sp, cfg, &cg);
+	spec_prepare(&sp, cfg, &cg, &ids);
 	sp.argv = (char *const *)argv;
 	sp.envp = envp;
 	sp.cwd = pick_cwd(cfg, opts);
@@ -628,7 +813,8 @@ int sbx_run_opts(sbx_result *res, const sbx_config *cfg, const char *const *argv
 	}
 	memset(&st, 0, sizeof(st));
 	st.in = st.ctl = -1;
-	rc = start_sandbox(&pid, &st.ctl, &sp, err);
+	if ((rc = open_mapped_binds(&sp, err)) == 0)
+		rc = start_sandbox(&pid, &st.ctl, &sp, err);
 	/* The child's ends now live in the child only. */
 	if (p[0][0] >= 0)
 		close(p[0][0]);
@@ -645,12 +831,12 @@ int sbx_run_opts(sbx_result *res, const sbx_config *cfg, const char *const *argv
 				close(i == 0 ? st.in : i == 1 ? st.out : st.err);
 		goto done;
 	}
-	st.stdin_data = want_in ? opts->stdin_data : NULL;
-	st.stdin_len = want_in ? opts->stdin_len : 0;
+	stdin_start(&st, opts);
 	st.opts = opts;
 	capture_init(&st.cap_out, cap);
 	capture_init(&st.cap_err, cap);
 	run_loop(&st, timeout > 0 ? t0 + timeout : 0, true, kill_pid, &pid, &timed_out);
+	free(st.buf);
 	cg_hit = sbx__cgroup_limits_hit(&cg);
 	sbx__cgroup_kill(&cg);
 	kill(pid, SIGKILL);
@@ -673,7 +859,7 @@ int sbx_run_opts(sbx_result *res, const sbx_config *cfg, const char *const *argv
 	if (st.have_rep && st.rep.type != SBX__MSG_DONE) {
 		capture_finish(&st.cap_out, &res->out, &res->out_bytes);
 		capture_finish(&st.cap_err, &res->err, &res->err_bytes);
-		rc = report_error(&st.rep, argv[0], err);
+		rc = report_error(res, &st.rep, argv[0], err);
 		goto done;
 	}
 	fill_result(res, &st, cfg, timed_out, t0);
@@ -681,6 +867,7 @@ int sbx_run_opts(sbx_result *res, const sbx_config *cfg, const char *const *argv
 	res->cgroup = cg.dir[0] != '\0';
 done:
 	sbx__cgroup_destroy(&cg);
+	sbx__ids_release(&ids);
 	spec_release(&sp);
 	strv_free(envp);
 	return rc;
@@ -694,11 +881,12 @@ int sbx_run(sbx_result *res, const sbx_config *cfg, const char *const *argv, pl_
 /* ---------------------------------------------------------------- sessions */
 
 struct sbx_session {
-	sbx_config cfg; /* a deep copy: the init's sbx__spec points into it */
+	sbx_config cfg; /* a deep copy: the init's spec points into it */
 	pid_t init;
 	int ctl;
 	bool dead;
 	sbx__cgroup cg;
+	sbx__ids ids; /* held until the session is closed */
 };
 
 static void config_copy(sbx_config *dst, const sbx_config *src)
@@ -707,6 +895,7 @@ static void config_copy(sbx_config *dst, const sbx_config *src)
 
 	memset(dst, 0, sizeof(*dst));
 	dst->rootfs = src->rootfs ? pl_xstrdup(src->rootfs) : NULL;
+	sbx_config_set_rootfs_overlay(dst, src->rootfs_overlay, src->rootfs_ids_base, src->rootfs_ids_count);
 	dst->workdir = src->workdir ? pl_xstrdup(src->workdir) : NULL;
 	dst->cwd = src->cwd ? pl_xstrdup(src->cwd) : NULL;
 	dst->hostname = src->hostname ? pl_xstrdup(src->hostname) : NULL;
@@ -720,6 +909,7 @@ static void config_copy(sbx_config *dst, const sbx_config *src)
 	dst->limits = src->limits;
 	dst->output_cap = src->output_cap;
 	dst->merge_output = src->merge_output;
+	dst->protect_git = src->protect_git;
 	dst->uid = src->uid;
 	dst->gid = src->gid;
 	dst->cgroup = src->cgroup;
@@ -739,12 +929,14 @@ int sbx_session_open(sbx_session **out, const sbx_config *cfg, pl_err *err)
 	s = pl_xcalloc(1, sizeof(*s));
 	s->ctl = -1;
 	sbx__cgroup_init(&s->cg);
+	sbx__ids_init(&s->ids);
 	config_copy(&s->cfg, cfg);
-	if ((rc = cgroup_open(&s->cg, &s->cfg, err)) < 0)
+	if ((rc = cgroup_open(&s->cg, &s->cfg, err)) < 0 || (rc = sbx__ids_acquire(&s->ids, &s->cfg, err)) < 0)
 		goto fail;
-	spec_prepare(&sp, &s->cfg, &s->cg);
+	spec_prepare(&sp, &s->cfg, &s->cg, &s->ids);
 	sp.session = true;
-	rc = start_sandbox(&s->init, &s->ctl, &sp, err);
+	if ((rc = open_mapped_binds(&sp, err)) == 0)
+		rc = start_sandbox(&s->init, &s->ctl, &sp, err);
 	spec_release(&sp);
 	if (rc < 0)
 		goto fail;
@@ -753,7 +945,7 @@ int sbx_session_open(sbx_session **out, const sbx_config *cfg, pl_err *err)
 	while (n < 0 && errno == EINTR);
 	if (n != sizeof(r) || r.type != SBX__MSG_READY) {
 		if (n == sizeof(r))
-			rc = report_error(&r, "session", err);
+			rc = report_error(NULL, &r, "session", err);
 		else
 			rc = pl_err_set(err, PL_ESYS, "the sandbox session died while starting");
 		goto fail;
@@ -830,7 +1022,8 @@ int sbx_session_exec(sbx_result *res, sbx_session *s, const char *const *argv, c
 	run_state st;
 	char **envp = NULL;
 	int p[3][2], fds[3], rc, nullfd = -1;
-	bool timed_out = false, want_in = opts && opts->stdin_data, direct = opts && opts->direct_output;
+	bool timed_out = false, want_in = opts && (opts->stdin_data || opts->stdin_stream),
+	     direct = opts && opts->direct_output;
 	double t0 = pl_now(), timeout = pick_timeout(&s->cfg, opts);
 	size_t cap = s->cfg.output_cap ? s->cfg.output_cap : 1 << 20;
 
@@ -867,12 +1060,12 @@ int sbx_session_exec(sbx_result *res, sbx_session *s, const char *const *argv, c
 	st.err = p[2][0];
 	st.ctl = s->ctl;
 	p[0][1] = p[1][0] = p[2][0] = -1;
-	st.stdin_data = want_in ? opts->stdin_data : NULL;
-	st.stdin_len = want_in ? opts->stdin_len : 0;
+	stdin_start(&st, opts);
 	st.opts = opts;
 	capture_init(&st.cap_out, cap);
 	capture_init(&st.cap_err, cap);
 	run_loop(&st, timeout > 0 ? t0 + timeout : 0, false, kill_session_cmd, s, &timed_out);
+	free(st.buf);
 	if (st.ctl < 0) { /* run_loop closed it: init is gone */
 		s->ctl = -1;
 		s->dead = true;
@@ -895,7 +1088,7 @@ int sbx_session_exec(sbx_result *res, sbx_session *s, const char *const *argv, c
 	if (st.rep.type != SBX__MSG_DONE) {
 		capture_finish(&st.cap_out, &res->out, &res->out_bytes);
 		capture_finish(&st.cap_err, &res->err, &res->err_bytes);
-		rc = report_error(&st.rep, argv[0], err);
+		rc = report_error(res, &st.rep, argv[0], err);
 		goto done;
 	}
 	fill_result(res, &st, &s->cfg, timed_out, t0);
@@ -924,6 +1117,7 @@ void sbx_session_close(sbx_session *s)
 			;
 	}
 	sbx__cgroup_destroy(&s->cg);
+	sbx__ids_release(&s->ids);
 	sbx_config_release(&s->cfg);
 	free(s);
 }

@@ -133,6 +133,17 @@ typedef enum sbx_cgroup_use {
  */
 typedef struct sbx_config {
 	char *rootfs;         /* image root directory; NULL = host root, read-only */
+	char *rootfs_overlay; /* with rootfs: a host directory for this
+			       * sandbox's changes to it; the root is then an
+			       * overlay, writable, of rootfs (never written)
+			       * and DIR/upper, with DIR/work its work
+			       * directory (both created when missing); NULL =
+			       * rootfs read-only */
+	uint32_t rootfs_ids_base, rootfs_ids_count; /* root callers: the host
+			       * ids owning rootfs's files, mapped while the
+			       * overlay is mounted so that files copied up
+			       * keep their owners (an image store's shifted
+			       * range); 0 = none */
 	sbx_bind *binds;      /* in mount order */
 	size_t nbinds;
 	char *workdir;        /* host directory bound read-write at the same
@@ -148,6 +159,12 @@ typedef struct sbx_config {
 	sbx_limits limits;
 	size_t output_cap;    /* bytes kept per stream (head and tail); 0 = 1 MiB */
 	bool merge_output;    /* stdout and stderr into one stream, in order */
+	bool protect_git;     /* the work directory's .git (a directory or a
+			       * gitfile) read-only inside: nothing the sandbox
+			       * runs can plant configuration or hooks that git
+			       * on the host would later execute
+			       * (core.fsmonitor, hooks/, commondir); default
+			       * true */
 	int64_t uid, gid;     /* host ids to run as; -1 = the caller's, or
 			       * 65534 (nobody) when the caller is root */
 	sbx_cgroup_use cgroup;
@@ -156,12 +173,20 @@ typedef struct sbx_config {
 } sbx_config;
 
 /* Defaults: host root read-only, no binds, env allowlist PATH LANG LC_*
- * TERM TZ, HOME=/tmp, network off, no limits but nofile 1024, core 0,
- * output cap 1 MiB per stream, uid/gid -1.  Allocates the defaults. */
+ * TERM TZ, HOME=/tmp, network off, limits nproc 1024, memory 4 GiB (also
+ * the size of the private tmpfs: /tmp, /dev/shm, /run), nofile 1024, core
+ * 0, no timeout, output cap 1 MiB per stream, uid/gid -1, the work
+ * directory's .git read-only.  Allocates the defaults. */
 void sbx_config_init(sbx_config *cfg);
 void sbx_config_release(sbx_config *cfg);
 /* Setters copy their arguments. */
 void sbx_config_set_rootfs(sbx_config *cfg, const char *dir);
+/* The root becomes an overlay of rootfs and dir's upper layer (see
+ * rootfs_overlay); ids_base/ids_count: the owners of rootfs's files (root
+ * callers; 0, 0 = none).  NULL dir: rootfs read-only again.  Each sandbox
+ * needs a directory of its own: two mounted over one upper layer at once
+ * is undefined (overlayfs refuses or corrupts). */
+void sbx_config_set_rootfs_overlay(sbx_config *cfg, const char *dir, uint32_t ids_base, uint32_t ids_count);
 void sbx_config_set_workdir(sbx_config *cfg, const char *dir);
 void sbx_config_set_cwd(sbx_config *cfg, const char *dir);
 void sbx_config_set_hostname(sbx_config *cfg, const char *name);
@@ -216,6 +241,9 @@ typedef struct sbx_result {
 			      * descendants it waited for */
 	uint64_t peak_rss;   /* bytes, largest resident set (rusage) */
 	bool cgroup;         /* memory and process limits were a cgroup's */
+	int exec_error;      /* the command could not be started, and the call
+			      * failed: its errno (ENOENT not found; EACCES,
+			      * ENOEXEC... not executable); else 0 */
 	pl_buf out;          /* stdout, or the merged stream */
 	pl_buf err;          /* stderr; empty when merged */
 	bool out_truncated, err_truncated;
@@ -239,6 +267,12 @@ typedef struct sbx_exec_opts {
 	const char *const *env;      /* extra "NAME=VALUE", NULL-terminated */
 	const char *stdin_data;      /* NULL = /dev/null */
 	size_t stdin_len;
+	/* Or, with stdin_stream, what the caller's descriptor stdin_fd holds,
+	 * read as the command takes it (one read of 64 KiB in memory at a
+	 * time), until its end or until the command stops reading; the
+	 * command gets a socket of the sandbox's own, never the descriptor. */
+	bool stdin_stream;
+	int stdin_fd;
 	sbx_output_fn on_output;
 	void *on_output_ctx;
 	/* The command's stdout and stderr are pipes whose other ends the

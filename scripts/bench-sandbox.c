@@ -20,12 +20,15 @@
 
 extern char **environ;
 
-enum { CLI, BWRAP, BWRAP_SAME, RUN, RUN_MISSING, SESSION, SPAWN, START, NKIND };
+enum { CLI, CLI_NOCG, BWRAP, BWRAP_SAME, RUN, RUN_NOCG, RUN_WORK, RUN_MISSING, SESSION, SPAWN, START, NKIND };
 static const char *const names[NKIND] = {
 	"`plait sandbox run -- /bin/true` (fresh sandbox, new process)",
+	"`plait sandbox run --cgroup off -- /bin/true` (the default limits as rlimits even where a cgroup v2 is usable)",
 	"`bwrap --unshare-all --ro-bind / / /bin/true`",
 	"bwrap as above plus `--proc /proc --dev /dev --tmpfs /tmp` (what plait also sets up)",
 	"`sbx_run(/bin/true)` (fresh sandbox, in process)",
+	"`sbx_run(/bin/true)`, cgroup off (the default limits as rlimits)",
+	"`sbx_run(/bin/true)` with a work directory (as root: id-mapped from its owner)",
 	"`sbx_run(/bin/true)` with a read-only bind onto a missing `/plait-bench` (a tmpfs covers `/`)",
 	"`sbx_session_exec(/bin/true)` (reused session)",
 	"`posix_spawn(/bin/true)`, no sandbox (the floor)",
@@ -63,13 +66,15 @@ int main(int argc, char **argv)
 {
 	const char *const truev[] = { "/bin/true", NULL };
 	char *cli[] = { argc > 1 ? argv[1] : "build/plait", "sandbox", "run", "--", "/bin/true", NULL };
+	char *cli_nocg[] = { cli[0], "sandbox", "run", "--cgroup", "off", "--", "/bin/true", NULL };
+	char work[] = "/tmp/plait-bench-work-XXXXXX";
 	char *version[] = { cli[0], "--version", NULL };
 	char *bwrap[] = { "/usr/bin/bwrap", "--unshare-all", "--ro-bind", "/", "/", "/bin/true", NULL };
 	char *bwrap_same[] = { "/usr/bin/bwrap", "--unshare-all", "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev",
 			       "--tmpfs", "/tmp", "/bin/true", NULL };
 	int rounds = argc > 2 ? atoi(argv[2]) : 200, i, k;
 	double *t[NKIND], med[NKIND];
-	sbx_config cfg, missing;
+	sbx_config cfg, missing, nocg, workcfg;
 	sbx_session *s = NULL;
 	pl_err err = { 0 };
 	pl_sysinfo si;
@@ -79,6 +84,14 @@ int main(int argc, char **argv)
 	sbx_config_init(&cfg);
 	sbx_config_init(&missing);
 	sbx_config_add_bind(&missing, "/etc", "/plait-bench", true);
+	sbx_config_init(&nocg);
+	nocg.cgroup = SBX_CGUSE_OFF;
+	sbx_config_init(&workcfg);
+	if (!mkdtemp(work)) {
+		fprintf(stderr, "bench-sandbox: mkdtemp: %s\n", strerror(errno));
+		return 1;
+	}
+	sbx_config_set_workdir(&workcfg, work);
 	if (sbx_session_open(&s, &cfg, &err) < 0) {
 		fprintf(stderr, "bench-sandbox: %s\n", err.msg);
 		return 1;
@@ -94,6 +107,12 @@ int main(int argc, char **argv)
 			sbx_result_init(&r);
 			if (k == CLI)
 				rc = spawn_wait(cli);
+			else if (k == CLI_NOCG)
+				rc = spawn_wait(cli_nocg);
+			else if (k == RUN_NOCG)
+				rc = sbx_run(&r, &nocg, truev, &err) < 0 || r.exit_code ? -1 : 0;
+			else if (k == RUN_WORK)
+				rc = sbx_run(&r, &workcfg, truev, &err) < 0 || r.exit_code ? -1 : 0;
 			else if (k == BWRAP)
 				rc = spawn_wait(bwrap);
 			else if (k == BWRAP_SAME)
@@ -140,6 +159,9 @@ int main(int argc, char **argv)
 	printf("fresh sbx_run vs bwrap, median: %.2fx the time of bwrap\n", med[RUN] / med[BWRAP]);
 	printf("a missing bind destination (tmpfs over /) adds, median: %.3f ms to a fresh sbx_run\n",
 	       med[RUN_MISSING] - med[RUN]);
+	printf("a work directory adds, median: %.3f ms to a fresh sbx_run\n", med[RUN_WORK] - med[RUN]);
+	printf("the default limits' cgroup (where one is usable) costs, median: %.3f ms (sbx_run), %.3f ms (CLI)\n",
+	       med[RUN] - med[RUN_NOCG], med[CLI] - med[CLI_NOCG]);
 	printf("session command vs fresh CLI, median: %.1fx faster (%s)\n", med[CLI] / med[SESSION],
 	       med[CLI] / med[SESSION] >= 5 ? "goal met: >= 5x" : "goal missed: < 5x");
 	printf("session command vs fresh sbx_run, median: %.1fx faster\n", med[RUN] / med[SESSION]);
@@ -156,5 +178,8 @@ int main(int argc, char **argv)
 	sbx_session_close(s);
 	sbx_config_release(&cfg);
 	sbx_config_release(&missing);
+	sbx_config_release(&nocg);
+	sbx_config_release(&workcfg);
+	rmdir(work);
 	return 0;
 }

@@ -1,5 +1,7 @@
 /* editor.c - view, create, str_replace, insert and undo_edit: the file
- * editor contract the strongest agents converged on, byte-preserving. */
+ * editor contract the strongest agents converged on (SWE-agent's and
+ * OpenHands' str_replace_editor, after Anthropic's), with their
+ * observation texts, byte-preserving, and refusing what would lose work. */
 #define _GNU_SOURCE
 #include "tools/internal.h"
 
@@ -12,9 +14,11 @@
 #include <unistd.h>
 
 #define MAX_EDIT_FILE (64u << 20) /* files the editor loads whole */
-#define SNIPPET_CONTEXT 4
+#define SNIPPET_CONTEXT 4         /* lines around an edit, as SWE-agent's SNIPPET_LINES */
+#define ERROR_CONTEXT 3           /* lines around a syntax error */
+#define MAX_ECHO 400              /* bytes of old_str/new_str echoed in a message */
 
-/* ------------------------------------------------------------ helpers */
+/* ------------------------------------------------------------ text helpers */
 
 static bool uses_crlf(const char *s, size_t n)
 {
@@ -80,29 +84,88 @@ static size_t line_of_offset(const char *s, size_t off)
 	return line;
 }
 
-/* Lines [from, to] of s, numbered like `cat -n`, appended to b. */
-static void add_numbered(pl_buf *b, const char *s, size_t n, size_t from, size_t to, size_t max, bool *cut,
-			 size_t *last_shown)
+/* max_output less what a caller keeps for its own notes (at least half). */
+static size_t room(const tools_ctx *ctx, size_t reserve)
 {
-	size_t off = line_offset(s, n, from), line = from;
+	return ctx->max_output > 2 * reserve ? ctx->max_output - reserve : ctx->max_output / 2;
+}
 
-	*last_shown = from - 1;
+/* The longest line shown whole: longer ones (minified code, lock files,
+ * snapshots) are cut in their middle, so that any line can be viewed and
+ * every view shows at least one line. */
+static size_t line_max(const tools_ctx *ctx)
+{
+	size_t m = ctx->max_output / 4;
+
+	return m < 256 ? 256 : m;
+}
+
+static void add_line(pl_buf *b, const char *s, size_t len, size_t lineno, size_t lmax)
+{
+	size_t h, t;
+
+	if (len <= lmax) {
+		tools__add_text(b, s, len);
+		return;
+	}
+	h = lmax / 2;
+	t = len - lmax / 2;
+	/* whole UTF-8 characters on both sides of the cut */
+	while (h > 0 && ((unsigned char)s[h] & 0xC0) == 0x80)
+		h--;
+	while (t < len && ((unsigned char)s[t] & 0xC0) == 0x80)
+		t++;
+	tools__add_text(b, s, h);
+	pl_buf_printf(b,
+		      " [... line %zu is %zu bytes long; the %zu bytes in its middle are not shown: `search` inside it, or "
+		      "cut it with bash (cut -c) ...] ",
+		      lineno, len, t - h);
+	tools__add_text(b, s + t, len - t);
+}
+
+/* Lines [from, to] of s as `cat -n` prints them (6-wide number, tab,
+ * line), stopping before b would pass max bytes (0 = no limit).  Returns
+ * the last line shown, from - 1 when none fit. */
+static size_t add_numbered(pl_buf *b, const char *s, size_t n, size_t from, size_t to, size_t max, size_t lmax)
+{
+	size_t off = line_offset(s, n, from), line = from, last = from - 1;
+
 	while (line <= to && off < n) {
 		const char *nl = memchr(s + off, '\n', n - off);
 		size_t end = nl ? (size_t)(nl - s) : n, len = end - off;
 		if (len && s[off + len - 1] == '\r')
 			len--;
-		if (max && b->len + len + 16 > max) {
-			*cut = true;
-			return;
-		}
+		if (max && b->len + (len < lmax ? len : lmax + 160) + 16 > max)
+			break;
 		pl_buf_printf(b, "%6zu\t", line);
-		tools__add_text(b, s + off, len);
+		add_line(b, s + off, len, line, lmax);
 		pl_buf_putc(b, '\n');
-		*last_shown = line;
+		last = line;
 		off = end + 1;
 		line++;
 	}
+	return last;
+}
+
+/* A string from the call, echoed in a message: valid UTF-8, cut when long. */
+static void add_echo(pl_buf *b, const char *s, size_t n)
+{
+	if (n <= MAX_ECHO) {
+		tools__add_text(b, s, n);
+		return;
+	}
+	tools__add_text(b, s, MAX_ECHO);
+	pl_buf_printf(b, "[... %zu more bytes]", n - MAX_ECHO);
+}
+
+static uint64_t hash_bytes(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ull;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ (uint8_t)s[i]) * 1099511628211ull;
+	return h;
 }
 
 static int read_file(pl_buf *b, struct stat *st, const char *abs, const char *rel, pl_err *err)
@@ -113,13 +176,24 @@ static int read_file(pl_buf *b, struct stat *st, const char *abs, const char *re
 		return pl_err_sys(err, PL_EIO, "'%s'", rel);
 	}
 	if (S_ISDIR(st->st_mode))
-		return pl_err_set(err, PL_EINVAL, "'%s' is a directory, not a file", rel);
+		return pl_err_set(err, PL_EINVAL, "'%s' is a directory, not a file; only `view` works on directories", rel);
 	if (!S_ISREG(st->st_mode))
 		return pl_err_set(err, PL_EINVAL, "'%s' is not a regular file", rel);
 	if ((size_t)st->st_size > MAX_EDIT_FILE)
 		return pl_err_set(err, PL_ELIMIT, "'%s' is %lld bytes, more than the editor loads (%u MiB); use `search`",
 				  rel, (long long)st->st_size, MAX_EDIT_FILE >> 20);
 	return pl_file_read(b, abs, MAX_EDIT_FILE, err);
+}
+
+/* The editor changes text files only: a NUL in the first 8 KiB means the
+ * bytes are not text, and a text edit would corrupt them. */
+static int refuse_binary(const pl_buf *data, const char *rel, pl_err *err)
+{
+	if (tools__is_binary(data->ptr, data->len))
+		return pl_err_set(err, PL_EINVAL,
+				  "'%s' is a binary file (%zu bytes); the editor changes text files only (use bash for binary ones)",
+				  rel, data->len);
+	return 0;
 }
 
 /* Where to write: the target of a symlink (inside the root, checked by
@@ -135,15 +209,23 @@ static void write_target(pl_buf *out, const char *abs)
 		pl_buf_puts(out, abs);
 }
 
+static const char *opt_str(const json_t *args, const char *key)
+{
+	return json_string_value(json_object_get(args, key));
+}
+
 /* ------------------------------------------------------------ undo history */
 
-/* One saved state of a file for undo_edit. */
+/* One saved state of a file for undo_edit, and what the edit wrote, to
+ * tell whether something changed the file since. */
 typedef struct undo_entry {
 	char *path;     /* repository-relative */
 	bool existed;   /* false: undo deletes the file */
 	char *data;     /* previous content */
 	size_t len;
 	int mode;
+	uint64_t wrote_hash; /* of the content the edit wrote */
+	size_t wrote_len;
 	struct undo_entry *next; /* older states, any path */
 } undo_entry;
 
@@ -185,134 +267,297 @@ static editor_state *editor_of(tools_ctx *ctx)
 	return st;
 }
 
-static void push_undo(tools_ctx *ctx, const char *rel, bool existed, const char *data, size_t len, int mode)
+static void push_undo(tools_ctx *ctx, const char *rel, bool existed, const pl_buf *old, int mode, const pl_buf *neu)
 {
 	editor_state *st = editor_of(ctx);
 	undo_entry *u = pl_xcalloc(1, sizeof(*u));
 
 	u->path = pl_xstrdup(rel);
 	u->existed = existed;
-	u->data = pl_xmalloc(len + 1);
-	memcpy(u->data, data, len);
-	u->len = len;
+	u->data = pl_xmalloc(old->len + 1);
+	memcpy(u->data, old->ptr, old->len);
+	u->len = old->len;
 	u->mode = mode;
+	u->wrote_hash = hash_bytes(neu->ptr, neu->len);
+	u->wrote_len = neu->len;
 	u->next = st->undo;
 	st->undo = u;
 }
 
+/* ------------------------------------------------------------ committing an edit */
+
+enum edit_kind { EDIT_CREATE, EDIT_REPLACE, EDIT_INSERT };
+
+typedef struct edit {
+	enum edit_kind kind;
+	const char *abs, *rel;
+	bool existed;
+	const pl_buf *old, *neu; /* the whole file before and after */
+	int mode;
+	size_t from, to;         /* lines of neu the edit wrote (create: all) */
+	const char *removed, *added; /* the replaced text and what replaces it */
+	size_t removed_len, added_len;
+} edit;
+
+/* Opening minus closing brackets of each kind, skipping strings and
+ * comments roughly (a hint for the message, not a parser). */
+static void bracket_balance(int bal[3], const char *s, size_t n, bool python)
+{
+	size_t i = 0;
+
+	bal[0] = bal[1] = bal[2] = 0;
+	while (i < n) {
+		char c = s[i];
+		if ((python && c == '#') || (!python && c == '/' && i + 1 < n && s[i + 1] == '/')) {
+			while (i < n && s[i] != '\n')
+				i++;
+			continue;
+		}
+		if (!python && c == '/' && i + 1 < n && s[i + 1] == '*') {
+			const char *e = memmem(s + i + 2, n - i - 2, "*/", 2);
+			i = e ? (size_t)(e - s) + 2 : n;
+			continue;
+		}
+		if (c == '"' || c == '`' || (c == '\'' && (python || (i + 2 < n && (s[i + 2] == '\'' || s[i + 1] == '\\'))))) {
+			i++;
+			while (i < n && s[i] != c && (c == '`' || s[i] != '\n')) {
+				if (s[i] == '\\')
+					i++;
+				i++;
+			}
+			i++;
+			continue;
+		}
+		if (c == '(' || c == '[' || c == '{')
+			bal[c == '(' ? 0 : c == '[' ? 1 : 2]++;
+		else if (c == ')' || c == ']' || c == '}')
+			bal[c == ')' ? 0 : c == ']' ? 1 : 2]--;
+		i++;
+	}
+}
+
+static void add_bracket_note(pl_buf *b, const edit *e)
+{
+	static const char open[] = "([{", close[] = ")]}";
+	const tools_lang *lang = tools_lang_for_path(e->rel);
+	bool python = lang && !strcmp(lang->name, "python");
+	int before[3], after[3], k;
+
+	bracket_balance(before, e->removed ? e->removed : "", e->removed_len, python);
+	bracket_balance(after, e->added ? e->added : "", e->added_len, python);
+	for (k = 0; k < 3; k++) {
+		int d = after[k] - before[k];
+		if (d > 0)
+			pl_buf_printf(b, "Your edit opens %d more '%c' than it closes.\n", d, open[k]);
+		else if (d < 0)
+			pl_buf_printf(b, "Your edit closes %d more '%c' than it opens.\n", -d, close[k]);
+	}
+}
+
+/* The rollback message: what is wrong, the edited lines as they would
+ * have read, and the error's own lines when they are elsewhere; within
+ * the observation cap whatever the file's size. */
+static void explain_rollback(tools_obs *obs, const tools_ctx *ctx, const edit *e, const char *what, int line, int before)
+{
+	size_t nlines = count_lines(e->neu->ptr, e->neu->len), max = ctx->max_output, lmax = line_max(ctx);
+	size_t from = e->from > 2 ? e->from - 2 : 1, to = e->to + 2, last, budget;
+	size_t efrom = (size_t)line > ERROR_CONTEXT ? (size_t)line - ERROR_CONTEXT : 1, eto = (size_t)line + ERROR_CONTEXT;
+	pl_buf *b = &obs->text;
+
+	pl_buf_printf(b, "error: the edit was NOT applied: it would introduce a syntax error in '%s': %s at line %d%s",
+		      e->rel, what, line, (size_t)line >= nlines ? " (the end of the file)" : "");
+	if (before > 0)
+		pl_buf_printf(b, " (the file had %d error%s before the edit; this one is new)", before,
+			      before == 1 ? "" : "s");
+	pl_buf_puts(b, ".\n");
+	add_bracket_note(b, e);
+	if (to > nlines)
+		to = nlines;
+	/* the edit first, in at most half of what is left */
+	budget = b->len + (max > b->len + 400 ? (max - b->len - 400) / 2 : 0);
+	pl_buf_printf(b, "Lines %zu-%zu of the file after your edit would read:\n", from, to);
+	last = add_numbered(b, e->neu->ptr, e->neu->len, from, to, budget, lmax);
+	if (last < to)
+		pl_buf_printf(b, "[... lines %zu-%zu of the edit not shown ...]\n", last + 1, to);
+	/* then the error's neighbourhood, unless the edit's lines showed it */
+	if (eto > nlines)
+		eto = nlines;
+	if (efrom > to || eto < from) {
+		pl_buf_printf(b, "The error, lines %zu-%zu:\n", efrom, eto);
+		last = add_numbered(b, e->neu->ptr, e->neu->len, efrom, eto, max > 200 ? max - 200 : max, lmax);
+		if (last < eto)
+			pl_buf_puts(b, "[... more lines not shown ...]\n");
+	}
+	pl_buf_puts(b, "Nothing was written. Fix the edit (balanced brackets, indentation, complete statements) and retry.");
+	obs->is_error = true;
+	pl_json_set(obs->data, "syntax_error_line", json_integer(line));
+	pl_json_set(obs->data, "syntax_error", json_string(what));
+}
+
+/* Is the file one the patch leaves out (ignored and not tracked)?  Then
+ * say so: an agent that writes its fix there would submit nothing. */
+static void note_left_out(pl_buf *b, const tools_ctx *ctx, const char *rel)
+{
+	if (!tools__is_ignored(ctx, rel) || tools__is_tracked(ctx, rel))
+		return;
+	pl_buf_printf(b,
+		      "\nNote: '%s' is ignored by git (.gitignore or .git/info/exclude), so the patch that `diff` and `submit` "
+		      "produce leaves it out. If it belongs to the fix, put it where git does not ignore it.",
+		      rel);
+}
+
+/* An edit's diff in data.diff, for a caller to show the change without
+ * reading the file itself (bytes that are not UTF-8 as \xNN). */
+#define MAX_DIFF (1u << 20)
+static void add_diff(tools_obs *obs, const char *rel, const char *a, size_t an, const char *b, size_t bn)
+{
+	pl_buf d = PL_BUF_INIT, t = PL_BUF_INIT;
+
+	tools__diff(&d, rel, a, an, b, bn);
+	if (d.len > MAX_DIFF)
+		pl_buf_printf(&t, "[the diff of %s is %zu bytes, more than is kept]\n", rel, d.len);
+	else
+		tools__add_text(&t, d.ptr, d.len);
+	if (t.len)
+		pl_json_set(obs->data, "diff", json_stringn(t.ptr, t.len));
+	pl_buf_release(&d);
+	pl_buf_release(&t);
+}
+
 /* Check the new content's syntax against the old and write it.  When the
  * edit brings errors the old content did not have, nothing is written and
- * the error region is shown. */
-static int commit_edit(tools_obs *obs, tools_ctx *ctx, const char *abs, const char *rel, bool existed,
-		       const pl_buf *old, int mode, const pl_buf *neu, size_t show_from, size_t show_to, pl_err *err)
+ * the observation explains why. */
+static int commit_edit(tools_obs *obs, tools_ctx *ctx, const edit *e, pl_err *err)
 {
-	int before = 0, after, f = 0, l = 0, rc;
-	pl_buf target = PL_BUF_INIT, slash = PL_BUF_INIT;
+	const tools_lang *lang = tools_lang_for_path(e->rel);
+	pl_buf target = PL_BUF_INIT, dir = PL_BUF_INIT;
 	size_t nlines, last;
-	bool cut = false;
+	int rc;
 
 	/* No edit goes unchecked for want of the parser: say it is missing. */
-	if (tools_lang_for_path(rel) && (rc = tools_ts_load(err)) < 0)
+	if (lang && (rc = tools_ts_load(err)) < 0)
 		return rc;
-	after = tools__syntax_errors(rel, neu->ptr, neu->len, &f, &l);
-	if (after > 0 && existed)
-		before = tools__syntax_errors(rel, old->ptr, old->len, NULL, NULL);
-	if (after > 0 && after > before) {
-		size_t from = (size_t)f > 3 ? (size_t)f - 3 : 1, to = (size_t)l + 3;
-		pl_buf_printf(&obs->text,
-			      "error: the edit was NOT applied: it introduces a syntax error in '%s' at lines %d-%d "
-			      "(%d error node%s after the edit, %d before). The file would have read:\n",
-			      rel, f, l, after, after == 1 ? "" : "s", before);
-		add_numbered(&obs->text, neu->ptr, neu->len, from, to, 0, &cut, &last);
-		pl_buf_puts(&obs->text, "Fix the edit (balanced brackets, indentation, complete statements) and retry.");
-		obs->is_error = true;
-		pl_json_set(obs->data, "syntax_error_line", json_integer(f));
-		return 0;
+	if (lang && !strcmp(lang->name, "python")) {
+		/* what py_compile refuses and tree-sitter accepts */
+		char what[160], what_old[160];
+		int line = 0, line_old = 0;
+		if (tools__py_indent_error(&line, what, sizeof(what), e->neu->ptr, e->neu->len) &&
+		    !(e->existed && tools__py_indent_error(&line_old, what_old, sizeof(what_old), e->old->ptr, e->old->len))) {
+			explain_rollback(obs, ctx, e, what, line, 0);
+			return 0;
+		}
+	}
+	if (lang) {
+		tools__syntax after, before = { 0 };
+		if (tools__syntax_check(&after, e->rel, e->neu->ptr, e->neu->len, (int)e->from) > 0) {
+			if (e->existed)
+				tools__syntax_check(&before, e->rel, e->old->ptr, e->old->len, 1);
+			if (after.count > before.count) {
+				explain_rollback(obs, ctx, e, after.what, after.line, before.count);
+				return 0;
+			}
+		}
 	}
 	/* Parent directories for new files. */
-	pl_buf_puts(&slash, abs);
+	pl_buf_puts(&dir, e->abs);
 	{
-		char *p = strrchr(slash.ptr, '/');
-		if (p && p != slash.ptr) {
+		char *p = strrchr(dir.ptr, '/');
+		if (p && p != dir.ptr) {
 			*p = 0;
-			if ((rc = pl_mkdir_p(slash.ptr, 0755, err)) < 0)
+			if ((rc = pl_mkdir_p(dir.ptr, 0755, err)) < 0)
 				goto done;
 		}
 	}
-	write_target(&target, abs);
-	if ((rc = pl_file_write_atomic(target.ptr, neu->ptr, neu->len, mode, err)) < 0)
+	write_target(&target, e->abs);
+	if ((rc = pl_file_write_atomic(target.ptr, e->neu->ptr, e->neu->len, e->mode, err)) < 0)
 		goto done;
-	push_undo(ctx, rel, existed, old->ptr, old->len, mode);
-	json_array_append_new(obs->files, json_string(rel));
-	nlines = count_lines(neu->ptr, neu->len);
-	if (show_from) {
-		size_t from = show_from > SNIPPET_CONTEXT ? show_from - SNIPPET_CONTEXT : 1;
-		size_t to = show_to + SNIPPET_CONTEXT;
-		pl_buf_printf(&obs->text, "The file %s has been edited. Here is the result of `view` on lines %zu-%zu:\n",
-			      rel, from, to < nlines ? to : nlines);
-		add_numbered(&obs->text, neu->ptr, neu->len, from, to, ctx->max_output, &cut, &last);
-		pl_buf_puts(&obs->text, "Review the changes; use `undo_edit` to revert them if needed.");
-		obs->truncated = cut;
+	push_undo(ctx, e->rel, e->existed, e->old, e->mode, e->neu);
+	json_array_append_new(obs->files, json_string(e->rel));
+	add_diff(obs, e->rel, e->existed ? e->old->ptr : "", e->existed ? e->old->len : 0, e->neu->ptr, e->neu->len);
+	nlines = count_lines(e->neu->ptr, e->neu->len);
+	if (e->kind == EDIT_CREATE) {
+		pl_buf_printf(&obs->text,
+			      e->existed ? "File overwritten successfully at: %s (%zu lines); undo_edit restores its previous content."
+					 : "File created successfully at: %s (%zu lines).",
+			      e->rel, nlines);
+	} else {
+		size_t from = e->from > SNIPPET_CONTEXT ? e->from - SNIPPET_CONTEXT : 1, to = e->to + SNIPPET_CONTEXT;
+		if (to > nlines)
+			to = nlines;
+		if (e->kind == EDIT_REPLACE)
+			pl_buf_printf(&obs->text,
+				      "The file %s has been edited. Here's the result of running `cat -n` on a snippet of %s:\n",
+				      e->rel, e->rel);
+		else
+			pl_buf_printf(&obs->text,
+				      "The file %s has been edited. Here's the result of running `cat -n` on a snippet of the edited file:\n",
+				      e->rel);
+		last = add_numbered(&obs->text, e->neu->ptr, e->neu->len, from, to, room(ctx, 400),
+				    line_max(ctx));
+		if (last < to) {
+			pl_buf_printf(&obs->text, "[... snippet cut after line %zu; view_range [%zu, %zu] shows the rest ...]\n",
+				      last, last + 1, to);
+			obs->truncated = true;
+		}
+		pl_buf_puts(&obs->text, e->kind == EDIT_REPLACE
+						? "Review the changes and make sure they are as expected. Edit the file again if necessary."
+						: "Review the changes and make sure they are as expected (correct indentation, no duplicate "
+						  "lines, etc). Edit the file again if necessary.");
 	}
+	note_left_out(&obs->text, ctx, e->rel);
 	rc = 0;
 done:
 	pl_buf_release(&target);
-	pl_buf_release(&slash);
+	pl_buf_release(&dir);
 	return rc;
 }
 
-static const char *opt_str(const json_t *args, const char *key)
-{
-	return json_string_value(json_object_get(args, key));
-}
-
 /* ------------------------------------------------------------ view */
-
-typedef struct dirent_list {
-	char **names;
-	size_t n, cap;
-} dirent_list;
 
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void list_dir(pl_buf *out, tools_ctx *ctx, const char *abs, const char *rel, int depth, size_t *count,
-		     bool *cut)
+/* A directory two levels deep, without hidden entries and, unless the
+ * directory itself is ignored (the caller asked for it by name), without
+ * what git ignores. */
+static void list_dir(pl_buf *out, tools_ctx *ctx, const char *abs, const char *rel, int depth, bool show_ignored,
+		     size_t *count, bool *cut)
 {
 	DIR *d = opendir(abs);
 	struct dirent *e;
-	dirent_list l = { 0 };
-	size_t i;
+	char **names = NULL;
+	size_t n = 0, cap = 0, i;
 
 	if (!d)
 		return;
 	while ((e = readdir(d))) {
 		if (e->d_name[0] == '.')
 			continue; /* hidden files and ".git" */
-		if (l.n == l.cap) {
-			l.cap = l.cap ? l.cap * 2 : 32;
-			l.names = pl_xrealloc(l.names, l.cap * sizeof(char *));
+		if (n == cap) {
+			cap = cap ? cap * 2 : 32;
+			names = pl_xrealloc(names, cap * sizeof(char *));
 		}
-		l.names[l.n++] = pl_xstrdup(e->d_name);
+		names[n++] = pl_xstrdup(e->d_name);
 	}
 	closedir(d);
-	qsort(l.names, l.n, sizeof(char *), cmp_str);
-	for (i = 0; i < l.n; i++) {
+	if (n)
+		qsort(names, n, sizeof(char *), cmp_str);
+	for (i = 0; i < n; i++) {
 		pl_buf a = PL_BUF_INIT, r = PL_BUF_INIT;
 		struct stat st;
-		pl_path_join(&a, abs, l.names[i]);
+		pl_path_join(&a, abs, names[i]);
 		if (strcmp(rel, "."))
-			pl_path_join(&r, rel, l.names[i]);
+			pl_path_join(&r, rel, names[i]);
 		else
-			pl_buf_puts(&r, l.names[i]);
+			pl_buf_puts(&r, names[i]);
 		if (lstat(a.ptr, &st) == 0) {
 			bool dir = S_ISDIR(st.st_mode);
 			pl_buf probe = PL_BUF_INIT;
 			pl_buf_printf(&probe, "%s%s", r.ptr, dir ? "/" : "");
-			if (!tools__is_ignored(ctx, probe.ptr)) {
-				if (*cut || out->len + r.len + 8 > ctx->max_output)
+			if (show_ignored || !tools__is_ignored(ctx, probe.ptr)) {
+				if (*cut || out->len + r.len + 8 > room(ctx, 300))
 					*cut = true;
 				else {
 					tools__add_text(out, r.ptr, r.len);
@@ -320,15 +565,45 @@ static void list_dir(pl_buf *out, tools_ctx *ctx, const char *abs, const char *r
 				}
 				(*count)++;
 				if (dir && depth < 2)
-					list_dir(out, ctx, a.ptr, r.ptr, depth + 1, count, cut);
+					list_dir(out, ctx, a.ptr, r.ptr, depth + 1, show_ignored, count, cut);
 			}
 			pl_buf_release(&probe);
 		}
 		pl_buf_release(&a);
 		pl_buf_release(&r);
-		free(l.names[i]);
+		free(names[i]);
 	}
-	free(l.names);
+	free(names);
+}
+
+static int view_dir(tools_obs *obs, tools_ctx *ctx, const char *abs, const char *rel, pl_err *err)
+{
+	size_t count = 0;
+	bool cut = false, ignored = false;
+
+	if (strcmp(rel, ".")) {
+		pl_buf probe = PL_BUF_INIT;
+		pl_buf_printf(&probe, "%s/", rel);
+		ignored = tools__is_ignored(ctx, probe.ptr);
+		pl_buf_release(&probe);
+	}
+	(void)err;
+	pl_buf_printf(&obs->text, "Here's the files and directories up to 2 levels deep in %s, excluding hidden items%s:\n",
+		      rel, ignored ? "" : " and what git ignores");
+	list_dir(&obs->text, ctx, abs, rel, 1, ignored, &count, &cut);
+	if (!count)
+		pl_buf_puts(&obs->text, "(no entries)\n");
+	if (cut) {
+		pl_buf_printf(&obs->text, "[listing truncated: %zu entries in all; view a subdirectory to see more]\n", count);
+		obs->truncated = true;
+	}
+	if (ignored)
+		pl_buf_printf(&obs->text,
+			      "[note: '%s' is ignored by git: `search` and `find` skip it, and the patch leaves out what is in it]\n",
+			      rel);
+	pl_json_set(obs->data, "entries", json_integer((json_int_t)count));
+	pl_json_set(obs->data, "ignored", json_boolean(ignored));
+	return 0;
 }
 
 static int view_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err *err)
@@ -337,25 +612,18 @@ static int view_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err *
 	const json_t *range = json_object_get(args, "view_range");
 	struct stat st;
 	size_t nlines, from = 1, to, last = 0;
-	bool cut = false;
+	bool clamped = false;
 	int rc;
 
 	if ((rc = tools__resolve(&abs, &rel, ctx, opt_str(args, "path"), err)) < 0)
 		goto done;
 	if (stat(abs.ptr, &st) == 0 && S_ISDIR(st.st_mode)) {
-		size_t count = 0;
 		if (range && !json_is_null(range)) {
-			rc = pl_err_set(err, PL_EINVAL, "view_range applies to files only; '%s' is a directory", rel.ptr);
+			rc = pl_err_set(err, PL_EINVAL,
+					"The `view_range` parameter is not allowed when `path` points to a directory ('%s')", rel.ptr);
 			goto done;
 		}
-		pl_buf_printf(&obs->text, "Files and directories in '%s', two levels deep, without hidden and git-ignored ones:\n",
-			      rel.ptr);
-		list_dir(&obs->text, ctx, abs.ptr, rel.ptr, 1, &count, &cut);
-		if (cut) {
-			pl_buf_printf(&obs->text, "[listing truncated: %zu entries in all; view a subdirectory to see more]\n", count);
-			obs->truncated = true;
-		}
-		pl_json_set(obs->data, "entries", json_integer((json_int_t)count));
+		rc = view_dir(obs, ctx, abs.ptr, rel.ptr, err);
 		goto done;
 	}
 	if ((rc = read_file(&data, &st, abs.ptr, rel.ptr, err)) < 0)
@@ -368,36 +636,43 @@ static int view_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err *
 	nlines = count_lines(data.ptr, data.len);
 	to = nlines;
 	if (range && !json_is_null(range)) {
-		json_int_t a, b;
-		if (json_array_size(range) != 2) {
-			rc = pl_err_set(err, PL_EINVAL, "view_range must be [start_line, end_line]");
-			goto done;
-		}
-		a = json_integer_value(json_array_get(range, 0));
-		b = json_integer_value(json_array_get(range, 1));
+		json_int_t a = json_integer_value(json_array_get(range, 0)), b = json_integer_value(json_array_get(range, 1));
 		if (a < 1 || (size_t)a > (nlines ? nlines : 1)) {
-			rc = pl_err_set(err, PL_EINVAL, "view_range start %lld is outside '%s', which has %zu lines",
-					(long long)a, rel.ptr, nlines);
+			rc = pl_err_set(err, PL_EINVAL,
+					"Invalid `view_range`: [%lld, %lld]. Its first element `%lld` should be within the range of "
+					"lines of the file: [1, %zu] (lines are numbered from 1)",
+					(long long)a, (long long)b, (long long)a, nlines ? nlines : 1);
 			goto done;
 		}
-		if (b != -1 && (b < a || (size_t)b > nlines)) {
+		if (b != -1 && b < a) {
 			rc = pl_err_set(err, PL_EINVAL,
-					"view_range end %lld must be -1 (to the end) or between %lld and %zu (the last line of '%s')",
-					(long long)b, (long long)a, nlines, rel.ptr);
+					"Invalid `view_range`: [%lld, %lld]. Its second element `%lld` should be larger or equal "
+					"than its first `%lld` (or -1 for the end of the file)",
+					(long long)a, (long long)b, (long long)b, (long long)a);
 			goto done;
 		}
 		from = (size_t)a;
-		to = b == -1 ? nlines : (size_t)b;
+		if (b != -1 && (size_t)b < nlines)
+			to = (size_t)b;
+		else
+			clamped = b != -1 && (size_t)b > nlines;
 	}
+	pl_buf_printf(&obs->text, "Here's the result of running `cat -n` on %s:\n", rel.ptr);
 	if (!data.len)
-		pl_buf_printf(&obs->text, "'%s' is empty.\n", rel.ptr);
-	add_numbered(&obs->text, data.ptr, data.len, from, to, ctx->max_output, &cut, &last);
-	if (cut) {
-		pl_buf_printf(&obs->text, "[output truncated after line %zu of %zu; use view_range [%zu, %zu] to see more]\n",
-			      last, nlines, last + 1, to);
+		pl_buf_printf(&obs->text, "['%s' is empty]\n", rel.ptr);
+	last = add_numbered(&obs->text, data.ptr, data.len, from, to, room(ctx, 500), line_max(ctx));
+	if (last < to) {
+		/* the next range starts where this one stopped: following the
+		 * hint always gets further */
+		pl_buf_printf(&obs->text,
+			      "<response clipped><NOTE>To save on context only part of this file has been shown to you: lines "
+			      "%zu-%zu of %zu. View the rest with view_range [%zu, %zu], or search inside the file (`search` "
+			      "with path, or `grep -n`) to find the line numbers of what you are looking for.</NOTE>\n",
+			      from, last, nlines, last + 1, to);
 		obs->truncated = true;
-	}
-	if (data.len && data.ptr[data.len - 1] != '\n' && !cut && to == nlines)
+	} else if (clamped)
+		pl_buf_printf(&obs->text, "[the file ends at line %zu]\n", nlines);
+	if (data.len && data.ptr[data.len - 1] != '\n' && last == nlines)
 		pl_buf_puts(&obs->text, "[no newline at end of file]\n");
 	pl_json_set(obs->data, "lines", json_integer((json_int_t)nlines));
 done:
@@ -412,7 +687,7 @@ const tools_def tools__def_view = {
 	"Show a file with line numbers (like `cat -n`), or list a directory two levels deep without hidden "
 	"and git-ignored entries. For a large file, pass view_range [start_line, end_line] (1-based, "
 	"inclusive; end_line -1 means to the end). Binary files are not shown; bytes that are not UTF-8 "
-	"appear as \\xNN.",
+	"appear as \\xNN; a very long line is shown cut in its middle.",
 	"{\"type\":\"object\",\"properties\":{"
 	"\"path\":{\"type\":\"string\",\"description\":\"file or directory, relative to the repository root\"},"
 	"\"view_range\":{\"type\":\"array\",\"items\":{\"type\":\"integer\"},\"minItems\":2,\"maxItems\":2,"
@@ -427,27 +702,44 @@ static int create_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err
 {
 	pl_buf abs = PL_BUF_INIT, rel = PL_BUF_INIT, old = PL_BUF_INIT, neu = PL_BUF_INIT;
 	const json_t *text = json_object_get(args, "file_text");
+	bool overwrite = json_is_true(json_object_get(args, "overwrite"));
 	struct stat st;
-	bool existed = false;
-	int mode = 0644, rc;
+	edit e = { 0 };
+	int rc;
 
-	if ((rc = tools__resolve(&abs, &rel, ctx, opt_str(args, "path"), err)) < 0)
+	if ((rc = tools__resolve_write(&abs, &rel, ctx, opt_str(args, "path"), err)) < 0)
 		goto done;
+	e.mode = 0644;
 	if (stat(abs.ptr, &st) == 0) {
 		if (S_ISDIR(st.st_mode)) {
 			rc = pl_err_set(err, PL_EINVAL, "'%s' is a directory; give a file path", rel.ptr);
 			goto done;
 		}
+		if (!overwrite) {
+			rc = pl_err_set(err, PL_EEXISTS,
+					"File already exists at: %s. Cannot overwrite files using command `create`: change it with "
+					"`str_replace` or `insert`, or pass overwrite: true to replace its whole content",
+					rel.ptr);
+			goto done;
+		}
 		if ((rc = read_file(&old, &st, abs.ptr, rel.ptr, err)) < 0)
 			goto done;
-		existed = true;
-		mode = st.st_mode & 07777;
+		e.existed = true;
+		e.mode = st.st_mode & 07777;
 	}
 	pl_buf_add(&neu, json_string_value(text), json_string_length(text));
-	if ((rc = commit_edit(obs, ctx, abs.ptr, rel.ptr, existed, &old, mode, &neu, 0, 0, err)) < 0 || obs->is_error)
-		goto done;
-	pl_buf_printf(&obs->text, "%s %s (%zu lines).", existed ? "Overwrote" : "Created", rel.ptr,
-		      count_lines(neu.ptr, neu.len));
+	e.kind = EDIT_CREATE;
+	e.abs = abs.ptr;
+	e.rel = rel.ptr;
+	e.old = &old;
+	e.neu = &neu;
+	e.from = 1;
+	e.to = count_lines(neu.ptr, neu.len);
+	e.removed = old.ptr;
+	e.removed_len = e.existed ? old.len : 0;
+	e.added = neu.ptr;
+	e.added_len = neu.len;
+	rc = commit_edit(obs, ctx, &e, err);
 done:
 	pl_buf_release(&abs);
 	pl_buf_release(&rel);
@@ -458,12 +750,13 @@ done:
 
 const tools_def tools__def_create = {
 	"create",
-	"Create a file with the given content (parent directories are made). An existing file is "
-	"overwritten (undo_edit restores it); prefer str_replace for changes to existing files. Source files "
-	"that would not parse are refused with the error region shown.",
+	"Create a new file with the given content (parent directories are made). An existing file is refused "
+	"unless overwrite is true (undo_edit then restores it); change existing files with str_replace or "
+	"insert. Source files that would not parse are refused with the error shown.",
 	"{\"type\":\"object\",\"properties\":{"
 	"\"path\":{\"type\":\"string\",\"description\":\"file to create, relative to the repository root\"},"
-	"\"file_text\":{\"type\":\"string\",\"description\":\"the whole content of the file\"}},"
+	"\"file_text\":{\"type\":\"string\",\"description\":\"the whole content of the file\"},"
+	"\"overwrite\":{\"type\":\"boolean\",\"description\":\"replace an existing file's whole content (default false)\"}},"
 	"\"required\":[\"path\",\"file_text\"],\"additionalProperties\":false}",
 	create_run,
 };
@@ -472,14 +765,17 @@ const tools_def tools__def_create = {
 
 /* Explain why old_str was not found: a whitespace-insensitive match, or
  * lines resembling its first line. */
-static void explain_no_match(pl_buf *out, const pl_buf *file, const char *old, size_t oldlen, const char *rel)
+static void explain_no_match(pl_buf *out, const pl_buf *file, const char *old, size_t oldlen, const char *shown,
+			     size_t shown_len, const char *rel)
 {
 	pl_buf nf = PL_BUF_INIT, no = PL_BUF_INIT;
-	size_t *map = NULL, i, shown = 0;
+	size_t *map = NULL, i, nshown = 0;
 	const char *hit, *first, *fe;
 	char *key = NULL;
 
-	pl_buf_printf(out, "error: old_str was not found in '%s' (it must match exactly, whitespace included).", rel);
+	pl_buf_puts(out, "error: No replacement was performed, old_str `");
+	add_echo(out, shown, shown_len);
+	pl_buf_printf(out, "` did not appear verbatim in %s.", rel);
 	/* Whitespace-insensitive search, mapped back to lines. */
 	map = malloc((file->len + 1) * sizeof(size_t));
 	if (map) {
@@ -518,19 +814,19 @@ static void explain_no_match(pl_buf *out, const pl_buf *file, const char *old, s
 			le = memchr(hit, '\n', (size_t)(end - hit));
 			if (!le)
 				le = end;
-			if (!shown)
+			if (!nshown)
 				pl_buf_puts(out, " Its first line occurs at:\n");
 			pl_buf_printf(out, "%6zu\t", line);
-			tools__add_text(out, ls, (size_t)(le - ls) - (le > ls && le[-1] == '\r'));
+			add_echo(out, ls, (size_t)(le - ls) - (le > ls && le[-1] == '\r'));
 			pl_buf_putc(out, '\n');
 			p = le;
-			if (++shown == 5)
+			if (++nshown == 5)
 				break;
 		}
-		if (shown)
+		if (nshown)
 			pl_buf_puts(out, "The lines after it differ; view the region and copy it exactly.");
 	}
-	if (!shown)
+	if (!nshown)
 		pl_buf_puts(out, " No line resembles its first line; view the file to find the text to replace.");
 done:
 	free(key);
@@ -539,59 +835,187 @@ done:
 	pl_buf_release(&no);
 }
 
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* "\xNN" as `view` shows a byte that is not UTF-8, back to that byte.
+ * False when s holds no such escape. */
+static bool unescape_bytes(pl_buf *out, const char *s, size_t n)
+{
+	bool any = false;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] == '\\' && i + 3 < n && s[i + 1] == 'x' && hexval(s[i + 2]) >= 0 && hexval(s[i + 3]) >= 0) {
+			pl_buf_putc(out, (char)(hexval(s[i + 2]) * 16 + hexval(s[i + 3])));
+			i += 3;
+			any = true;
+		} else
+			pl_buf_putc(out, s[i]);
+	}
+	return any;
+}
+
+/* UTF-8 characters U+0080..U+00FF as the Latin-1 bytes they are.  False
+ * when s has none, or has a character Latin-1 cannot hold. */
+static bool to_latin1(pl_buf *out, const char *s, size_t n)
+{
+	bool any = false;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x80)
+			pl_buf_putc(out, (char)c);
+		else if ((c == 0xC2 || c == 0xC3) && i + 1 < n && ((unsigned char)s[i + 1] & 0xC0) == 0x80) {
+			pl_buf_putc(out, (char)(((c & 0x03) << 6) | ((unsigned char)s[i + 1] & 0x3F)));
+			i++;
+			any = true;
+		} else
+			return false;
+	}
+	return any;
+}
+
+static size_t find_all(const pl_buf *data, const pl_buf *needle, const char **first, size_t *lines, size_t cap,
+		       size_t *nl)
+{
+	const char *p, *hit;
+	size_t matches = 0;
+
+	*nl = 0;
+	*first = NULL;
+	if (!needle->len)
+		return 0;
+	for (p = data->ptr; (hit = memmem(p, (size_t)(data->ptr + data->len - p), needle->ptr, needle->len)); p = hit + 1) {
+		if (!matches)
+			*first = hit;
+		if (*nl < cap)
+			lines[(*nl)++] = line_of_offset(data->ptr, (size_t)(hit - data->ptr));
+		matches++;
+	}
+	return matches;
+}
+
 static int str_replace_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err *err)
 {
 	pl_buf abs = PL_BUF_INIT, rel = PL_BUF_INIT, data = PL_BUF_INIT, neu = PL_BUF_INIT, old = PL_BUF_INIT,
-	       repl = PL_BUF_INIT;
+	       repl = PL_BUF_INIT, mo = PL_BUF_INIT, mn = PL_BUF_INIT;
 	const json_t *jo = json_object_get(args, "old_str"), *jn = json_object_get(args, "new_str");
+	const char *os = json_string_value(jo), *ns = jn && !json_is_null(jn) ? json_string_value(jn) : "";
+	size_t olen = json_string_length(jo), nlen = jn && !json_is_null(jn) ? json_string_length(jn) : 0;
+	const char *first = NULL, *note = NULL;
+	size_t matches, lines[10], nl = 0;
 	struct stat st;
-	const char *p, *hit, *first = NULL;
-	size_t matches = 0, lines[10], nl = 0;
+	edit e = { 0 };
 	bool crlf;
 	int rc;
 
-	if ((rc = tools__resolve(&abs, &rel, ctx, opt_str(args, "path"), err)) < 0)
+	if ((rc = tools__resolve_write(&abs, &rel, ctx, opt_str(args, "path"), err)) < 0)
 		goto done;
-	if (!json_string_length(jo)) {
+	if (!olen) {
 		rc = pl_err_set(err, PL_EINVAL, "old_str is empty; give the exact text to replace (use `insert` to add lines)");
 		goto done;
 	}
-	if ((rc = read_file(&data, &st, abs.ptr, rel.ptr, err)) < 0)
+	if ((rc = read_file(&data, &st, abs.ptr, rel.ptr, err)) < 0 || (rc = refuse_binary(&data, rel.ptr, err)) < 0)
 		goto done;
 	crlf = uses_crlf(data.ptr, data.len);
-	add_eol_converted(&old, json_string_value(jo), json_string_length(jo), crlf);
-	if (jn && !json_is_null(jn))
-		add_eol_converted(&repl, json_string_value(jn), json_string_length(jn), crlf);
-	for (p = data.ptr; (hit = memmem(p, (size_t)(data.ptr + data.len - p), old.ptr, old.len)); p = hit + 1) {
-		if (!matches)
-			first = hit;
-		if (nl < PL_ARRAY_LEN(lines))
-			lines[nl++] = line_of_offset(data.ptr, (size_t)(hit - data.ptr));
-		matches++;
+	add_eol_converted(&old, os, olen, crlf);
+	add_eol_converted(&repl, ns, nlen, crlf);
+	matches = find_all(&data, &old, &first, lines, PL_ARRAY_LEN(lines), &nl);
+	/* Bytes that are not UTF-8 (a Latin-1 file): old_str may spell them as
+	 * `view` showed them (\xNN) or as the characters they stand for. */
+	if (!matches && unescape_bytes(&mo, old.ptr, old.len)) {
+		pl_buf tmp = PL_BUF_INIT;
+		if ((matches = find_all(&data, &mo, &first, lines, PL_ARRAY_LEN(lines), &nl))) {
+			unescape_bytes(&tmp, repl.ptr, repl.len);
+			pl_buf_reset(&repl);
+			pl_buf_add(&repl, tmp.ptr, tmp.len);
+			pl_buf_reset(&old);
+			pl_buf_add(&old, mo.ptr, mo.len);
+			note = "[old_str matched with its \\xNN escapes read as the bytes they stand for, as new_str was]\n";
+		}
+		pl_buf_release(&tmp);
+	}
+	if (!matches && to_latin1(&mn, old.ptr, old.len)) {
+		pl_buf tmp = PL_BUF_INIT;
+		if ((matches = find_all(&data, &mn, &first, lines, PL_ARRAY_LEN(lines), &nl))) {
+			if (repl.len && !to_latin1(&tmp, repl.ptr, repl.len)) {
+				bool ascii = true;
+				size_t k;
+				for (k = 0; k < repl.len; k++)
+					ascii = ascii && (unsigned char)repl.ptr[k] < 0x80;
+				if (!ascii) {
+					pl_buf_release(&tmp);
+					rc = pl_err_set(err, PL_EINVAL,
+							"'%s' is Latin-1 (old_str matched it as Latin-1), and new_str has characters "
+							"Latin-1 cannot hold; write them another way (an escape in the code)",
+							rel.ptr);
+					goto done;
+				}
+				pl_buf_add(&tmp, repl.ptr, repl.len);
+			}
+			pl_buf_reset(&repl);
+			pl_buf_add(&repl, tmp.ptr, tmp.len);
+			pl_buf_reset(&old);
+			pl_buf_add(&old, mn.ptr, mn.len);
+			note = "[old_str matched as Latin-1, the file's encoding; new_str was written in Latin-1 too]\n";
+		}
+		pl_buf_release(&tmp);
 	}
 	if (!matches) {
-		explain_no_match(&obs->text, &data, old.ptr, old.len, rel.ptr);
+		explain_no_match(&obs->text, &data, old.ptr, old.len, os, olen, rel.ptr);
 		obs->is_error = true;
 		goto done;
 	}
 	if (matches > 1) {
 		size_t i;
-		pl_buf_printf(&obs->text, "error: old_str occurs %zu times in '%s', at lines", matches, rel.ptr);
+		pl_buf_puts(&obs->text, "error: No replacement was performed. Multiple occurrences of old_str `");
+		add_echo(&obs->text, os, olen);
+		pl_buf_puts(&obs->text, "` in lines [");
 		for (i = 0; i < nl; i++)
-			pl_buf_printf(&obs->text, "%s %zu", i ? "," : "", lines[i]);
-		pl_buf_puts(&obs->text, matches > nl ? ", ..." : "");
-		pl_buf_puts(&obs->text, ". Nothing was changed: include more surrounding lines so that it is unique.");
+			pl_buf_printf(&obs->text, "%s%zu", i ? ", " : "", lines[i]);
+		pl_buf_printf(&obs->text, "%s]. Please ensure it is unique: include more of the lines around it (it occurs %zu "
+					  "times in %s).",
+			      matches > nl ? ", ..." : "", matches, rel.ptr);
+		obs->is_error = true;
+		goto done;
+	}
+	if (old.len == repl.len && !memcmp(old.ptr, repl.ptr, old.len)) {
+		pl_buf_puts(&obs->text, "error: No replacement was performed, old_str `");
+		add_echo(&obs->text, os, olen);
+		pl_buf_puts(&obs->text, "` is the same as new_str `");
+		add_echo(&obs->text, ns, nlen);
+		pl_buf_puts(&obs->text, "`.");
 		obs->is_error = true;
 		goto done;
 	}
 	pl_buf_add(&neu, data.ptr, (size_t)(first - data.ptr));
 	pl_buf_add(&neu, repl.ptr, repl.len);
 	pl_buf_add(&neu, first + old.len, (size_t)(data.ptr + data.len - first - old.len));
-	{
-		size_t a = line_of_offset(neu.ptr, (size_t)(first - data.ptr));
-		size_t b = a + (repl.len ? count_lines(repl.ptr, repl.len) - 1 : 0);
-		rc = commit_edit(obs, ctx, abs.ptr, rel.ptr, true, &data, st.st_mode & 07777, &neu, a, b, err);
-	}
+	e.kind = EDIT_REPLACE;
+	e.abs = abs.ptr;
+	e.rel = rel.ptr;
+	e.existed = true;
+	e.old = &data;
+	e.neu = &neu;
+	e.mode = st.st_mode & 07777;
+	e.from = line_of_offset(neu.ptr, (size_t)(first - data.ptr));
+	e.to = e.from + (repl.len ? count_lines(repl.ptr, repl.len) - 1 : 0);
+	e.removed = old.ptr;
+	e.removed_len = old.len;
+	e.added = repl.ptr;
+	e.added_len = repl.len;
+	if ((rc = commit_edit(obs, ctx, &e, err)) == 0 && note && !obs->is_error)
+		pl_buf_printf(&obs->text, "\n%s", note);
 done:
 	pl_buf_release(&abs);
 	pl_buf_release(&rel);
@@ -599,6 +1023,8 @@ done:
 	pl_buf_release(&neu);
 	pl_buf_release(&old);
 	pl_buf_release(&repl);
+	pl_buf_release(&mo);
+	pl_buf_release(&mn);
 	return rc;
 }
 
@@ -625,17 +1051,24 @@ static int insert_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err
 	json_int_t at = json_integer_value(json_object_get(args, "insert_line"));
 	struct stat st;
 	size_t nlines, off, added;
+	edit e = { 0 };
 	bool crlf;
 	int rc;
 
-	if ((rc = tools__resolve(&abs, &rel, ctx, opt_str(args, "path"), err)) < 0)
+	if ((rc = tools__resolve_write(&abs, &rel, ctx, opt_str(args, "path"), err)) < 0)
 		goto done;
-	if ((rc = read_file(&data, &st, abs.ptr, rel.ptr, err)) < 0)
+	if (!json_string_length(jn)) {
+		rc = pl_err_set(err, PL_EINVAL, "new_str is empty: there is nothing to insert");
+		goto done;
+	}
+	if ((rc = read_file(&data, &st, abs.ptr, rel.ptr, err)) < 0 || (rc = refuse_binary(&data, rel.ptr, err)) < 0)
 		goto done;
 	nlines = count_lines(data.ptr, data.len);
 	if (at < 0 || (size_t)at > nlines) {
-		rc = pl_err_set(err, PL_EINVAL, "insert_line %lld is outside '%s': give 0 (before the first line) to %zu (after the last)",
-				(long long)at, rel.ptr, nlines);
+		rc = pl_err_set(err, PL_EINVAL,
+				"Invalid `insert_line` parameter: %lld. It should be within the range of lines of the file: [0, "
+				"%zu] (0 inserts before the first line, %zu after the last)",
+				(long long)at, nlines, nlines);
 		goto done;
 	}
 	crlf = uses_crlf(data.ptr, data.len);
@@ -656,8 +1089,18 @@ static int insert_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err
 	}
 	pl_buf_add(&neu, data.ptr + off, data.len - off);
 	added = text.len ? count_lines(text.ptr, text.len) : 0;
-	rc = commit_edit(obs, ctx, abs.ptr, rel.ptr, true, &data, st.st_mode & 07777, &neu, (size_t)at + 1,
-			 (size_t)at + (added ? added : 1), err);
+	e.kind = EDIT_INSERT;
+	e.abs = abs.ptr;
+	e.rel = rel.ptr;
+	e.existed = true;
+	e.old = &data;
+	e.neu = &neu;
+	e.mode = st.st_mode & 07777;
+	e.from = (size_t)at + 1;
+	e.to = (size_t)at + (added ? added : 1);
+	e.added = text.ptr;
+	e.added_len = text.len;
+	rc = commit_edit(obs, ctx, &e, err);
 done:
 	pl_buf_release(&abs);
 	pl_buf_release(&rel);
@@ -681,14 +1124,38 @@ const tools_def tools__def_insert = {
 
 /* ------------------------------------------------------------ undo_edit */
 
+/* The lines of `restored` that differ from `current`, with context, as
+ * `cat -n` would show them. */
+static void add_restored_region(pl_buf *b, const tools_ctx *ctx, const char *cur, size_t ncur, const char *res,
+				size_t nres)
+{
+	size_t p = 0, s = 0, from, to, nlines = count_lines(res, nres), last;
+
+	while (p < ncur && p < nres && cur[p] == res[p])
+		p++;
+	while (s < ncur - p && s < nres - p && cur[ncur - 1 - s] == res[nres - 1 - s])
+		s++;
+	from = line_of_offset(res, p);
+	to = line_of_offset(res, nres - s > p ? nres - s - 1 : p);
+	from = from > SNIPPET_CONTEXT ? from - SNIPPET_CONTEXT : 1;
+	to += SNIPPET_CONTEXT;
+	if (to > nlines)
+		to = nlines;
+	last = add_numbered(b, res, nres, from, to, room(ctx, 300), line_max(ctx));
+	if (last < to)
+		pl_buf_printf(b, "[... lines %zu-%zu not shown; view_range shows them ...]\n", last + 1, to);
+}
+
 static int undo_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err *err)
 {
-	pl_buf abs = PL_BUF_INIT, rel = PL_BUF_INIT, target = PL_BUF_INIT;
+	pl_buf abs = PL_BUF_INIT, rel = PL_BUF_INIT, target = PL_BUF_INIT, cur = PL_BUF_INIT;
 	editor_state *st = editor_of(ctx);
 	undo_entry **pp, *u = NULL;
+	struct stat sb;
+	bool exists;
 	int rc;
 
-	if ((rc = tools__resolve(&abs, &rel, ctx, opt_str(args, "path"), err)) < 0)
+	if ((rc = tools__resolve_write(&abs, &rel, ctx, opt_str(args, "path"), err)) < 0)
 		goto done;
 	for (pp = &st->undo; *pp; pp = &(*pp)->next)
 		if (!strcmp((*pp)->path, rel.ptr)) {
@@ -696,10 +1163,24 @@ static int undo_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err *
 			break;
 		}
 	if (!u) {
-		rc = pl_err_set(err, PL_ENOTFOUND, "no edit of '%s' to undo in this session", rel.ptr);
+		rc = pl_err_set(err, PL_ENOTFOUND, "No edit history found for %s (no edit of it to undo in this session)",
+				rel.ptr);
 		goto done;
 	}
 	write_target(&target, abs.ptr);
+	/* Undo restores what the file held before the edit: if anything
+	 * changed it since (a command, a formatter), that change would be lost
+	 * without a word. */
+	exists = stat(target.ptr, &sb) == 0 && S_ISREG(sb.st_mode);
+	if (exists && pl_file_read(&cur, target.ptr, MAX_EDIT_FILE, NULL) < 0)
+		exists = false;
+	if (!exists || cur.len != u->wrote_len || hash_bytes(cur.ptr, cur.len) != u->wrote_hash) {
+		rc = pl_err_set(err, PL_EINVAL,
+				"'%s' has %s since your last edit of it (by a command or another program), so undo_edit would "
+				"throw that change away; nothing was changed. View the file and edit it with str_replace instead",
+				rel.ptr, exists ? "changed" : "been deleted");
+		goto done;
+	}
 	if (u->existed)
 		rc = pl_file_write_atomic(target.ptr, u->data, u->len, u->mode, err);
 	else if (unlink(target.ptr) < 0 && errno != ENOENT)
@@ -707,22 +1188,30 @@ static int undo_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err *
 	if (rc < 0)
 		goto done;
 	*pp = u->next;
-	pl_buf_printf(&obs->text, u->existed ? "Last edit of %s undone; it is back to its previous content (%zu lines)."
-					     : "Last edit of %s undone; the file did not exist before and was removed.",
-		      rel.ptr, count_lines(u->data, u->len));
+	if (u->existed) {
+		pl_buf_printf(&obs->text,
+			      "Last edit to %s undone successfully. Here's the result of running `cat -n` on a snippet of %s:\n",
+			      rel.ptr, rel.ptr);
+		add_restored_region(&obs->text, ctx, cur.ptr, cur.len, u->data, u->len);
+	} else
+		pl_buf_printf(&obs->text, "Last edit to %s undone successfully: the file did not exist before and was removed.",
+			      rel.ptr);
 	json_array_append_new(obs->files, json_string(rel.ptr));
+	add_diff(obs, rel.ptr, cur.ptr, cur.len, u->existed ? u->data : "", u->existed ? u->len : 0);
 	undo_entry_free(u);
 done:
 	pl_buf_release(&abs);
 	pl_buf_release(&rel);
 	pl_buf_release(&target);
+	pl_buf_release(&cur);
 	return rc;
 }
 
 const tools_def tools__def_undo_edit = {
 	"undo_edit",
 	"Revert the last edit (create, str_replace or insert) made to a file in this session; repeat to go "
-	"further back. A file that create made is removed.",
+	"further back. A file that create made is removed. Refused when the file changed since that edit "
+	"(a command rewrote it), so that nothing is lost.",
 	"{\"type\":\"object\",\"properties\":{"
 	"\"path\":{\"type\":\"string\",\"description\":\"file whose last edit to revert\"}},"
 	"\"required\":[\"path\"],\"additionalProperties\":false}",

@@ -16,3 +16,17 @@ bool tools__is_ignored(const tools_ctx *ctx, const char *rel)
 		return false;
 	return ign != 0;
 }
+
+bool tools__is_tracked(const tools_ctx *ctx, const char *rel)
+{
+	git_index *idx = NULL;
+	bool tracked;
+
+	if (!ctx->repo || git_repository_index(&idx, ctx->repo) < 0)
+		return false;
+	/* a command may have changed the index since (git add, git rm) */
+	git_index_read(idx, false);
+	tracked = git_index_get_bypath(idx, rel, 0) != NULL;
+	git_index_free(idx);
+	return tracked;
+}

@@ -12,6 +12,7 @@
  *       state.c           per-tool state kept on a context
  *       path.c            path arguments resolved inside the root
  *       text.c            text for a model (UTF-8 check), binary check
+ *       diff.c            the diff of an edited file
  *       ignore.c          git's ignore rules
  *       glob.c            the glob `find` and `search` take
  *       source.c          reading a source file
@@ -20,6 +21,7 @@
  *       obs.c validate.c  observations and argument validation (public)
  *       syntax.c tags.c   tree-sitter syntax errors; definitions and
  *                         references from the tags queries
+ *       pyindent.c        Python's indentation rules (CPython's tokenizer)
  *  2. the tools, one file per family, each defining its tools__def_*:
  *       editor.c search.c code.c rmap.c (over rmap_cache.c) shell.c
  *       git_tools.c (over git.c and apply.c, the public git helpers)
@@ -34,6 +36,8 @@
 #include "tools/tools.h"
 
 #include "tools/git2.h"
+
+#include <time.h>
 
 /* ------------------------------------------------------------ state */
 
@@ -52,9 +56,14 @@ typedef struct tools__state_kind {
 struct tools_ctx {
 	char *root;             /* absolute, no trailing slash (realpath) */
 	git_repository *repo;   /* NULL when root is not in a git repository */
-	char base[41];          /* base commit for patches; "" without a repository */
+	char base[41];          /* base for patches: a commit, or a tree (a snapshot); "" without a repository */
+	bool base_is_tree;      /* base is a snapshot of the working tree, not a commit */
 	char *cache_dir;        /* repo_map's cache directory, may be NULL */
+	char *gitdir;           /* the git directory and the common one (worktrees), */
+	char *commondir;        /* real paths without a trailing slash; NULL without a repo */
 	char *sandbox_profile;  /* bash's sandbox profile (name or path), NULL = "agent" */
+	bool allow_empty_submit;
+	struct timespec opened; /* when the context was made (CLOCK_REALTIME, as file times) */
 	size_t max_output;
 	const pl_log *log;
 	struct {
@@ -80,6 +89,17 @@ void tools__state_release_all(tools_ctx *ctx);
  * may be NULL).  Refuses paths that leave the root, directly or through a
  * symlink in the existing part. */
 int tools__resolve(pl_buf *abs, pl_buf *rel, const tools_ctx *ctx, const char *path, pl_err *err);
+/* The same for a path a tool writes: also refuses any path whose
+ * components, as given or as the links on the way resolve, include one
+ * named .git (in any case), and any path inside the repository's git
+ * directory (a gitfile's included): git on the host runs what it holds
+ * (hooks, core.fsmonitor), outside the sandbox. */
+int tools__resolve_write(pl_buf *abs, pl_buf *rel, const tools_ctx *ctx, const char *path, pl_err *err);
+
+/* A unified diff of old and new (one file, 3 lines of context), empty
+ * when equal.  The changed region is what lies between the common head
+ * and tail lines, which is exact for the editor's one-region edits. */
+void tools__diff(pl_buf *out, const char *path, const char *old, size_t old_len, const char *new_, size_t new_len);
 
 /* Text for a model: bytes that are not valid UTF-8 shown as \xNN. */
 void tools__add_text(pl_buf *b, const char *s, size_t n);
@@ -90,6 +110,8 @@ bool tools__is_binary(const char *s, size_t n);
  * repo; ".git" and what is under it always are).  A directory is asked
  * about with a trailing '/'. */
 bool tools__is_ignored(const tools_ctx *ctx, const char *rel);
+/* Is the repository-relative path in the index (false without a repo). */
+bool tools__is_tracked(const tools_ctx *ctx, const char *rel);
 
 /* Glob: '*' and '?' within one path segment, '**' across segments (a
  * '**' segment also matches none), [set] ([!set], ranges; never '/'),
@@ -121,16 +143,35 @@ int tools__git_error(pl_err *err, int code, const char *what);
  * repository and then shuts libgit2 down, in that order. */
 int tools__git_open(git_repository **out, const char *path, pl_err *err);
 void tools__git_close(git_repository *repo);
+/* The ignore rules every repository the tools open gets on top of its
+ * own: Python's byte-code and the test runners' caches, which commands
+ * write and no patch wants (in memory only). */
+void tools__git_default_ignores(git_repository *repo);
 
 /* ------------------------------------------------------------ tree-sitter */
 
-/* Count of tree-sitter syntax errors (ERROR and MISSING nodes) in a source
- * file; -1 when no grammar handles the path or the tree-sitter runtime
- * cannot be loaded (callers check tools_ts_load first to tell the user
- * why).  first_line/last_line (1-based) get the first error's span. */
-int tools__syntax_errors(const char *path, const char *src, size_t len, int *first_line, int *last_line);
+/* Tree-sitter's verdict on a source file: the count of syntax errors
+ * (ERROR and MISSING nodes), and the first one at or after from_line (else
+ * the first of all): its lines and what it is ("missing \"}\"",
+ * "cannot parse `return (x`").  Returns the count, or -1 (count -1) when
+ * no grammar handles the path or the tree-sitter runtime cannot be loaded
+ * (callers check tools_ts_load first to tell the user why). */
+typedef struct tools__syntax {
+	int count;
+	int line, end_line; /* 1-based; 0 without errors */
+	char what[96];
+} tools__syntax;
+int tools__syntax_check(tools__syntax *out, const char *path, const char *src, size_t len, int from_line);
 /* The same count on a tree already parsed (a TSNode root). */
 int tools__tree_errors(const void *root_node, int *first_line, int *last_line);
+
+/* Python's indentation rules as CPython applies them, which tree-sitter
+ * does not: returns 1 with the first offence's line in *line_out and
+ * CPython's message in what ("IndentationError: unexpected indent",
+ * "TabError: inconsistent use of tabs and spaces in indentation", ...),
+ * or 0 when the indentation is sound.  Other syntax errors are left to
+ * tree-sitter. */
+int tools__py_indent_error(int *line_out, char *what, size_t cap, const char *src, size_t len);
 
 /* One definition or reference found by a tags query. */
 typedef struct tools__tag {
@@ -138,8 +179,11 @@ typedef struct tools__tag {
 	char kind[16];      /* "class", "function", "method", "call", ... */
 	bool is_def;
 	uint32_t line;      /* 1-based line of the name */
+	uint32_t name_byte; /* where the name starts */
 	uint32_t start_line, end_line; /* 1-based span of the whole definition */
 	uint32_t start_byte, end_byte;
+	int32_t parent;     /* definitions: index of the enclosing definition, or -1 */
+	char *receiver;     /* Go methods: the receiver's type name, else NULL */
 } tools__tag;
 
 typedef struct tools__tags {
@@ -153,12 +197,15 @@ typedef struct tools__tags {
  * kept until tools_ctx_free), so that tools__tags_extract may then run on
  * several threads. */
 void tools__tags_prepare(tools_ctx *ctx);
-/* Definitions and references in one source (path picks the grammar);
- * returns -1 without a grammar or a prepared query.  parser is the
- * caller's (one per thread). */
+/* Definitions and references in one source (path picks the grammar), or
+ * definitions only; returns -1 without a grammar or a prepared query.
+ * parser is the caller's (one per thread). */
 struct TSParser;
 int tools__tags_extract(tools__tags *out, const tools_ctx *ctx, struct TSParser *parser, const char *path,
-			const char *src, size_t len);
+			const char *src, size_t len, bool defs_only);
+/* The line to show for a definition: the line of its name, unless that
+ * line starts with a closing bracket (`} vec_t;`), then its first line. */
+uint32_t tools__tag_show_line(const tools__tag *t, const char *src, size_t len);
 void tools__tags_release(tools__tags *t);
 /* A hash of every tags query and grammar version: what cached tags depend on. */
 uint32_t tools__tags_version(void);
@@ -169,6 +216,14 @@ uint32_t tools__tags_version(void);
  * use the context's). */
 int tools__git_status_of(json_t **out, git_repository *repo, pl_err *err);
 int tools__git_patch_of(pl_buf *out, char tree_out[41], git_repository *repo, const char *base, pl_err *err);
+/* The files that patch holds, as [{path, status}] (status "new",
+ * "modified", "deleted", "typechange"): what changed since base, the
+ * same comparison as the patch, commits since base included. */
+int tools__git_changes_of(json_t **out, git_repository *repo, const char *base, pl_err *err);
+/* Ignored files and directories (one entry each, "build/") at the top of
+ * what git ignores, modified at or after `since`: what a patch leaves out
+ * of this session's work. */
+int tools__git_ignored_since(json_t **out, git_repository *repo, const struct timespec *since, pl_err *err);
 
 /* ------------------------------------------------------------ the tools */
 

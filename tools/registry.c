@@ -74,6 +74,29 @@ static void schemas_release(void *p)
 
 static const tools__state_kind schemas_kind = { "schemas", schemas_release };
 
+/* Every observation obeys the cap and says when it was cut, whatever the
+ * tool did: the tools cut their own output more cleverly (head and tail,
+ * whole lines, a hint), this is the guarantee behind them. */
+static void cap_text(tools_obs *obs, size_t max)
+{
+	size_t total = obs->text.len, keep = max > 400 ? max - 200 : max / 2, k;
+	char *t = obs->text.ptr;
+
+	if (total <= max)
+		return;
+	for (k = keep; k > keep / 2 && t[k - 1] != '\n'; k--)
+		;
+	if (k > keep / 2)
+		keep = k; /* whole lines when one ends in the second half */
+	else
+		while (keep && ((unsigned char)t[keep] & 0xC0) == 0x80)
+			keep--;
+	pl_buf_setlen(&obs->text, keep);
+	pl_buf_printf(&obs->text, "%s[... observation cut: %zu of its %zu bytes shown ...]\n",
+		      keep && obs->text.ptr[keep - 1] != '\n' ? "\n" : "", keep, total);
+	obs->truncated = true;
+}
+
 int tools_call(tools_obs *obs, tools_ctx *ctx, const char *name, const json_t *args, pl_err *err)
 {
 	const tools_def *def = tools_find(name);
@@ -107,10 +130,12 @@ int tools_call(tools_obs *obs, tools_ctx *ctx, const char *name, const json_t *a
 	}
 	if ((rc = def->run(obs, ctx, args, err)) < 0)
 		goto fail;
+	cap_text(obs, ctx->max_output);
 	return 0;
 fail:
 	pl_buf_reset(&obs->text);
 	pl_buf_printf(&obs->text, "error: %s", err->msg);
 	obs->is_error = true;
+	cap_text(obs, ctx->max_output);
 	return rc;
 }

@@ -508,6 +508,11 @@ static int repo_map_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_e
 		const group *gr = &g.groups[i];
 		const rm_file *f = &c->files[gr->file];
 		size_t cost = 0, k;
+		/* sorted by score: from here on nothing reaches these
+		 * definitions (their files' rank is 0 and nothing mentioned
+		 * refers to them); they are not relevant, only alphabetical */
+		if (gr->score <= 1e-12)
+			break;
 		if (sub.len && !under_dir(f->path, sub.ptr))
 			continue;
 		for (k = 0; k < gr->count; k++)
@@ -541,8 +546,11 @@ static int repo_map_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_e
 	{
 		file_rank *byrank = pl_xmalloc((n + 1) * sizeof(file_rank));
 		size_t k, m = 0, listed = 0;
+		/* a file the walk never reaches (rank 0: nothing mentioned links
+		 * to it) is not relevant, whatever its name; listing those in
+		 * alphabetical order filled the map with noise */
 		for (k = 0; k < n; k++)
-			if (order[k] == UINT32_MAX && (!sub.len || under_dir(c->files[k].path, sub.ptr)))
+			if (order[k] == UINT32_MAX && g.rank[k] > 1e-12 && (!sub.len || under_dir(c->files[k].path, sub.ptr)))
 				byrank[m++] = (file_rank){ g.rank[k], (uint32_t)k };
 		if (m)
 			qsort(byrank, m, sizeof(file_rank), cmp_file_rank);
@@ -552,7 +560,7 @@ static int repo_map_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_e
 			if (used + cost > budget)
 				break;
 			if (!listed)
-				pl_buf_puts(&body, "\nother files:\n");
+				pl_buf_puts(&body, "\nother files, by rank:\n");
 			pl_buf_printf(&body, "%s\n", path);
 			used += cost;
 			listed++;

@@ -21,7 +21,7 @@
 #define MAX_TEXT 160
 #define CACHE_NAME "repo-map.bin"
 #define MAGIC "plait-repo-map\n"
-#define FORMAT 1
+#define FORMAT 2 /* 2: kinds from node types, a typedef's first line */
 
 /* On disk: a header, then per file an entry header, the path and the blob
  * (each padded to 8 bytes), the defs and the refs.  Native byte order: the
@@ -252,7 +252,7 @@ static void parse_one(size_t i, void *arg, int w)
 
 	f->parsed = false;
 	if (f->size > MAX_PARSE_BYTES || !tools__read_source(src, j->ctx, f->path) ||
-	    tools__tags_extract(&tags, j->ctx, j->parsers[w], f->path, src->ptr, src->len) < 0)
+	    tools__tags_extract(&tags, j->ctx, j->parsers[w], f->path, src->ptr, src->len, false) < 0)
 		goto out;
 	f->parsed = true;
 	if (tags.n)
@@ -275,9 +275,11 @@ static void parse_one(size_t i, void *arg, int w)
 		if (t->is_def) {
 			defs[nd].name = put_str(&blob, t->name);
 			defs[nd].kind = put_str(&blob, t->kind);
+			/* the line shown and its number agree: a typedef's first line */
+			uint32_t line = tools__tag_show_line(t, src->ptr, src->len);
 			defs[nd].text = (uint32_t)blob.len;
-			line_at(&blob, src->ptr, src->len, starts, nlines, t->line);
-			defs[nd].line = t->line;
+			line_at(&blob, src->ptr, src->len, starts, nlines, line);
+			defs[nd].line = line;
 			nd++;
 		} else if (nr && !strcmp(blob.ptr + refs[nr - 1].name, t->name))
 			refs[nr - 1].count++;

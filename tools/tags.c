@@ -17,7 +17,8 @@ static const char extra_c[] =
 	"(preproc_def name: (identifier) @name) @definition.macro\n"
 	"(call_expression function: (identifier) @name) @reference.call\n"
 	"(call_expression function: (field_expression field: (field_identifier) @name)) @reference.call\n"
-	"(type_identifier) @name @reference.type\n";
+	"(type_identifier) @name @reference.type\n"
+	"(union_specifier name: (type_identifier) @name body: (_)) @definition.class\n";
 static const char extra_cpp[] =
 	"(namespace_definition name: (namespace_identifier) @name) @definition.module\n"
 	"(call_expression function: (qualified_identifier name: (identifier) @name)) @reference.call\n";
@@ -86,9 +87,11 @@ static size_t lang_index(const tools_lang *l)
 	return (size_t)(l - all);
 }
 
-/* The compiled queries, per tools_langs() index, kept on the context. */
+/* The compiled queries, per tools_langs() index, kept on the context:
+ * the whole tags query, and its definition patterns alone (the outline and
+ * `definition` need no references, and a large file has many). */
 typedef struct queries {
-	TSQuery *q[16];
+	TSQuery *q[16], *defs[16];
 	bool failed[16];
 } queries;
 
@@ -97,13 +100,59 @@ static void queries_release(void *p)
 	queries *qs = p;
 	size_t i;
 
-	for (i = 0; i < PL_ARRAY_LEN(qs->q); i++)
+	for (i = 0; i < PL_ARRAY_LEN(qs->q); i++) {
 		if (qs->q[i])
 			ts_query_delete(qs->q[i]);
+		if (qs->defs[i])
+			ts_query_delete(qs->defs[i]);
+	}
 	free(qs);
 }
 
 static const tools__state_kind queries_kind = { "tags queries", queries_release };
+
+/* The top-level patterns of a query that capture a definition: a pattern
+ * runs from a bracket at depth 0 to the next one (its captures and
+ * quantifiers after it), comments and strings skipped. */
+static void definition_patterns(pl_buf *out, const char *q)
+{
+	const char *p = q, *start = NULL;
+	int depth = 0;
+
+	for (;;) {
+		char c = *p;
+		if (!c || (depth == 0 && (c == '(' || c == '['))) {
+			if (start) {
+				size_t n = (size_t)(p - start);
+				if (memmem(start, n, "@definition.", 12)) {
+					pl_buf_add(out, start, n);
+					pl_buf_putc(out, '\n');
+				}
+			}
+			if (!c)
+				break;
+			start = p;
+		}
+		if (c == ';') {
+			while (*p && *p != '\n')
+				p++;
+			continue;
+		}
+		if (c == '"') {
+			for (p++; *p && *p != '"'; p++)
+				if (*p == '\\' && p[1])
+					p++;
+			if (*p)
+				p++;
+			continue;
+		}
+		if (c == '(' || c == '[')
+			depth++;
+		else if ((c == ')' || c == ']') && depth > 0)
+			depth--;
+		p++;
+	}
+}
 
 void tools__tags_prepare(tools_ctx *ctx)
 {
@@ -116,7 +165,7 @@ void tools__tags_prepare(tools_ctx *ctx)
 		tools__state_set(ctx, &queries_kind, qs);
 	}
 	for (i = 0; i < n && i < PL_ARRAY_LEN(qs->q); i++) {
-		pl_buf q = PL_BUF_INIT;
+		pl_buf q = PL_BUF_INIT, d = PL_BUF_INIT;
 		uint32_t off = 0;
 		TSQueryError e = TSQueryErrorNone;
 		if (qs->q[i] || qs->failed[i])
@@ -127,8 +176,13 @@ void tools__tags_prepare(tools_ctx *ctx)
 			qs->failed[i] = true;
 			pl_log_warn(ctx->log, "tags query for %s does not compile (error %d at offset %u)", all[i].name,
 				    (int)e, off);
+		} else {
+			/* without it, the whole query serves (slower, same answers) */
+			definition_patterns(&d, q.ptr);
+			qs->defs[i] = ts_query_new(all[i].language(), d.ptr, (uint32_t)d.len, &off, &e);
 		}
 		pl_buf_release(&q);
+		pl_buf_release(&d);
 	}
 }
 
@@ -136,8 +190,10 @@ void tools__tags_release(tools__tags *t)
 {
 	size_t i;
 
-	for (i = 0; i < t->n; i++)
+	for (i = 0; i < t->n; i++) {
 		free(t->v[i].name);
+		free(t->v[i].receiver);
+	}
 	free(t->v);
 	memset(t, 0, sizeof(*t));
 }
@@ -166,8 +222,123 @@ static TSNode widen(TSNode n)
 	return n;
 }
 
+/* The kind a definition node's own type says more precisely than the
+ * capture (tags.scm files call a C struct, a Rust enum and a Java record
+ * all "class"). */
+static const char *kind_of_node(TSNode node)
+{
+	static const struct {
+		const char *type, *kind;
+	} map[] = {
+		{ "struct_specifier", "struct" },   { "union_specifier", "union" },	{ "enum_specifier", "enum" },
+		{ "class_specifier", "class" },	    { "struct_item", "struct" },	{ "enum_item", "enum" },
+		{ "union_item", "union" },	    { "trait_item", "trait" },	{ "enum_declaration", "enum" },
+		{ "record_declaration", "record" }, { "interface_declaration", "interface" },
+	};
+	const char *t = ts_node_type(node);
+	size_t i;
+
+	for (i = 0; i < PL_ARRAY_LEN(map); i++)
+		if (!strcmp(t, map[i].type))
+			return map[i].kind;
+	if (!strcmp(t, "type_spec")) { /* Go: type X struct {...} */
+		TSNode ty = ts_node_child_by_field_name(node, "type", 4);
+		if (!ts_node_is_null(ty) && !strcmp(ts_node_type(ty), "struct_type"))
+			return "struct";
+		if (!ts_node_is_null(ty) && !strcmp(ts_node_type(ty), "interface_type"))
+			return "interface";
+	}
+	return NULL;
+}
+
+/* Go: the type a method is declared on, `func (w *Walker) Step()`. */
+static char *go_receiver(TSNode node, const char *src)
+{
+	TSNode recv = ts_node_child_by_field_name(node, "receiver", 8);
+	TSTreeCursor cur;
+	char *out = NULL;
+
+	if (ts_node_is_null(recv))
+		return NULL;
+	cur = ts_tree_cursor_new(recv);
+	for (;;) {
+		TSNode n = ts_tree_cursor_current_node(&cur);
+		if (!strcmp(ts_node_type(n), "type_identifier")) {
+			uint32_t sb = ts_node_start_byte(n), eb = ts_node_end_byte(n);
+			if (eb > sb && eb - sb < 200)
+				out = pl_xstrndup(src + sb, eb - sb);
+			break;
+		}
+		if (ts_tree_cursor_goto_first_child(&cur))
+			continue;
+		while (!ts_tree_cursor_goto_next_sibling(&cur))
+			if (!ts_tree_cursor_goto_parent(&cur))
+				goto done;
+	}
+done:
+	ts_tree_cursor_delete(&cur);
+	return out;
+}
+
+static int cmp_def_pos(const void *a, const void *b, void *arg)
+{
+	const tools__tag *v = arg;
+	const tools__tag *x = &v[*(const uint32_t *)a], *y = &v[*(const uint32_t *)b];
+
+	if (x->start_byte != y->start_byte)
+		return x->start_byte < y->start_byte ? -1 : 1;
+	return x->end_byte > y->end_byte ? -1 : x->end_byte < y->end_byte;
+}
+
+/* Each definition's enclosing definition (a stack sweep over the
+ * definitions in source order), and "method" for a function defined in a
+ * class (Python's tags.scm calls both "function"). */
+static void link_parents(tools__tags *out)
+{
+	uint32_t *idx = pl_xmalloc((out->n + 1) * sizeof(uint32_t)), *stack = pl_xmalloc((out->n + 1) * sizeof(uint32_t));
+	size_t n = 0, depth = 0, i;
+
+	for (i = 0; i < out->n; i++) {
+		out->v[i].parent = -1;
+		if (out->v[i].is_def)
+			idx[n++] = (uint32_t)i;
+	}
+	if (n)
+		qsort_r(idx, n, sizeof(uint32_t), cmp_def_pos, out->v);
+	for (i = 0; i < n; i++) {
+		tools__tag *t = &out->v[idx[i]];
+		while (depth && out->v[stack[depth - 1]].end_byte <= t->start_byte)
+			depth--;
+		if (depth) {
+			const tools__tag *p = &out->v[stack[depth - 1]];
+			t->parent = (int32_t)stack[depth - 1];
+			if (!strcmp(t->kind, "function") &&
+			    (!strcmp(p->kind, "class") || !strcmp(p->kind, "struct") || !strcmp(p->kind, "interface") ||
+			     !strcmp(p->kind, "trait") || !strcmp(p->kind, "impl")))
+				snprintf(t->kind, sizeof(t->kind), "method");
+		}
+		stack[depth++] = idx[i];
+	}
+	free(idx);
+	free(stack);
+}
+
+uint32_t tools__tag_show_line(const tools__tag *t, const char *src, size_t len)
+{
+	size_t off = t->name_byte < len ? t->name_byte : len;
+
+	while (off > 0 && src[off - 1] != '\n')
+		off--;
+	while (off < len && (src[off] == ' ' || src[off] == '\t'))
+		off++;
+	/* `} vec_t;` names a typedef but says nothing: its first line does */
+	if (off < len && strchr("})]", src[off]) && t->start_line < t->line)
+		return t->start_line;
+	return t->line;
+}
+
 int tools__tags_extract(tools__tags *out, const tools_ctx *ctx, TSParser *parser, const char *path, const char *src,
-			size_t len)
+			size_t len, bool defs_only)
 {
 	const tools_lang *lang = tools_lang_for_path(path);
 	const queries *qs = tools__state_get(ctx, &queries_kind);
@@ -179,6 +350,8 @@ int tools__tags_extract(tools__tags *out, const tools_ctx *ctx, TSParser *parser
 
 	if (!lang || !qs || !(q = qs->q[lang_index(lang)]))
 		return -1;
+	if (defs_only && qs->defs[lang_index(lang)])
+		q = qs->defs[lang_index(lang)];
 	if (!ts_parser_set_language(parser, lang->language()))
 		return -1;
 	tree = ts_parser_parse_string(parser, NULL, src, (uint32_t)len);
@@ -207,10 +380,11 @@ int tools__tags_extract(tools__tags *out, const tools_ctx *ctx, TSParser *parser
 				have_kind = true;
 			}
 		}
-		if (!have_name || !have_kind)
+		if (!have_name || !have_kind || (defs_only && cap_kind[0] != 'd'))
 			continue;
 		{
 			bool is_def = cap_kind[0] == 'd';
+			const char *refined;
 			uint32_t sb = ts_node_start_byte(name), eb = ts_node_end_byte(name);
 			tools__tag *t;
 			size_t k;
@@ -236,10 +410,16 @@ int tools__tags_extract(tools__tags *out, const tools_ctx *ctx, TSParser *parser
 				out->v = pl_xrealloc(out->v, out->cap * sizeof(tools__tag));
 			}
 			t = &out->v[out->n++];
+			memset(t, 0, sizeof(*t));
 			t->name = pl_xstrndup(src + sb, eb - sb);
 			snprintf(t->kind, sizeof(t->kind), "%s", strchr(cap_kind, '.') + 1);
+			if (is_def && (refined = kind_of_node(node)))
+				snprintf(t->kind, sizeof(t->kind), "%s", refined);
+			if (is_def && !strcmp(ts_node_type(node), "method_declaration") && !strcmp(lang->name, "go"))
+				t->receiver = go_receiver(node, src);
 			t->is_def = is_def;
 			t->line = ts_node_start_point(name).row + 1;
+			t->name_byte = sb;
 			t->start_line = ts_node_start_point(node).row + 1;
 			t->end_line = ts_node_end_point(node).row + 1;
 			if (ts_node_end_point(node).column == 0 && t->end_line > t->start_line)
@@ -250,5 +430,6 @@ int tools__tags_extract(tools__tags *out, const tools_ctx *ctx, TSParser *parser
 	}
 	ts_query_cursor_delete(cur);
 	ts_tree_delete(tree);
+	link_parents(out);
 	return 0;
 }

@@ -25,13 +25,16 @@
 /* clang-format off */
 #define TOOLS_TS_FUNCS(X) \
 	X(ts_language_version) \
+	X(ts_node_child_by_field_name) \
 	X(ts_node_child_count) \
 	X(ts_node_end_byte) \
 	X(ts_node_end_point) \
+	X(ts_node_eq) \
 	X(ts_node_has_error) \
 	X(ts_node_is_missing) \
 	X(ts_node_is_null) \
 	X(ts_node_parent) \
+	X(ts_node_prev_sibling) \
 	X(ts_node_start_byte) \
 	X(ts_node_start_point) \
 	X(ts_node_type) \
@@ -69,13 +72,16 @@ const tools__ts *tools__ts_api(void);
 #ifndef TOOLS_TS_IMPL
 /* clang-format off */
 #define ts_language_version (tools__ts_api()->ts_language_version)
+#define ts_node_child_by_field_name (tools__ts_api()->ts_node_child_by_field_name)
 #define ts_node_child_count (tools__ts_api()->ts_node_child_count)
 #define ts_node_end_byte (tools__ts_api()->ts_node_end_byte)
 #define ts_node_end_point (tools__ts_api()->ts_node_end_point)
+#define ts_node_eq (tools__ts_api()->ts_node_eq)
 #define ts_node_has_error (tools__ts_api()->ts_node_has_error)
 #define ts_node_is_missing (tools__ts_api()->ts_node_is_missing)
 #define ts_node_is_null (tools__ts_api()->ts_node_is_null)
 #define ts_node_parent (tools__ts_api()->ts_node_parent)
+#define ts_node_prev_sibling (tools__ts_api()->ts_node_prev_sibling)
 #define ts_node_start_byte (tools__ts_api()->ts_node_start_byte)
 #define ts_node_start_point (tools__ts_api()->ts_node_start_point)
 #define ts_node_type (tools__ts_api()->ts_node_type)

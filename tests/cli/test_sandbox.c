@@ -17,7 +17,7 @@ Test(sandbox_cmd, help_documents_every_option)
 					    "--cwd",     "--net",    "--env",      "--keep-env", "--hostname",
 					    "--timeout", "--cpu",    "--memory",   "--address-space", "--nofile",
 					    "--nproc",   "--fsize",  "--output-cap", "--merge-output", "--uid",
-					    "--gid",     "--stdin",  "--json",     "--help" };
+					    "--gid",     "--stdin",  "--json",     "--writable-git", "--help" };
 	pl_buf out = PL_BUF_INIT, src = PL_BUF_INIT, p = PL_BUF_INIT;
 	const char *root = getenv("PLAIT_ROOT");
 	const char *s;
@@ -113,10 +113,12 @@ Test(sandbox_cmd, bad_usage_is_a_clear_error)
 		{ "sandbox run --nproc 0 -- true", "--nproc '0':", 2 },
 		{ "sandbox run --env NOEQ -- true", "is not NAME=VALUE", 2 },
 		{ "sandbox run --uid x -- true", "--uid 'x':", 2 },
-		{ "sandbox run --profile nope -- true", "sandbox profile 'nope' not found", 1 },
-		{ "sandbox run --bind /no/such/plait -- true", "bind source '/no/such/plait'", 1 },
-		{ "sandbox run --rootfs /no/such/root -- true", "rootfs '/no/such/root'", 1 },
-		{ "sandbox run -- no-such-command-plait", "cannot run 'no-such-command-plait' in the sandbox", 1 },
+		{ "sandbox run --profile nope -- true", "sandbox profile 'nope' not found", 125 },
+		{ "sandbox run --bind /no/such/plait -- true", "bind source '/no/such/plait'", 125 },
+		{ "sandbox run --rootfs /no/such/root -- true", "rootfs '/no/such/root'", 125 },
+		{ "sandbox run --uid 0 -- true", "the sandbox never runs as uid 0 (root)", 125 },
+		{ "sandbox run -- no-such-command-plait", "cannot run 'no-such-command-plait' in the sandbox", 127 },
+		{ "sandbox run -- /etc/passwd", "cannot run '/etc/passwd' in the sandbox: Permission denied", 126 },
 	};
 	pl_buf out = PL_BUF_INIT;
 	size_t i;

@@ -21,19 +21,34 @@
 #include "tests/shell.h"
 
 #define NOBODY 65534
+/* The pool the sandboxes' uids come from as root, when /etc/subuid gives
+ * user "plait" no range (sandbox/ids.c). */
+#define POOL_BASE 2130706432u
+#define POOL_COUNT 65536u
 
-/* The uid the sandbox runs as on the host. */
-static inline uid_t sandbox_uid(void)
+/* Whether u is a uid a sandbox may run as here: as root, one of the pool
+ * (never root, never the caller's); unprivileged, the caller's. */
+static inline bool sandbox_uid_ok(unsigned u)
 {
-	return geteuid() == 0 ? NOBODY : geteuid();
+	pl_buf sub = PL_BUF_INIT;
+	unsigned base = POOL_BASE, count = POOL_COUNT;
+	const char *l;
+
+	if (geteuid() != 0)
+		return u == (unsigned)geteuid();
+	if (pl_file_read(&sub, "/etc/subuid", 0, NULL) == 0 && (l = strstr(sub.ptr, "plait:")) &&
+	    (l == sub.ptr || l[-1] == '\n'))
+		sscanf(l + 6, "%u:%u", &base, &count);
+	pl_buf_release(&sub);
+	return u >= base && u - base < count;
 }
 
-/* Make path owned by the sandbox user (when we are root) and open to all. */
+/* Make path open to all (mode); writable ones need no owner change: as
+ * root, a writable bind or work directory is mapped from its owner onto
+ * the sandbox's user. */
 static inline void give_to_sandbox(const char *path, int mode)
 {
 	cr_assert_eq(chmod(path, (mode_t)mode), 0, "chmod %s: %s", path, strerror(errno));
-	if (geteuid() == 0)
-		cr_assert_eq(chown(path, NOBODY, NOBODY), 0, "chown %s: %s", path, strerror(errno));
 }
 
 static inline void write_text(const char *path, const char *text)
@@ -95,6 +110,38 @@ static inline void probe_config(sbx_config *cfg)
 	probe_path();
 	sbx_config_add_bind(cfg, probe_dir(), NULL, true);
 	cfg->limits.timeout = 20;
+}
+
+static inline bool private_in_sandbox(const char *dir)
+{
+	return !dir || dir[0] != '/' || !strncmp(dir, "/tmp/", 5) || !strcmp(dir, "/tmp") ||
+	       !strncmp(dir, "/var/tmp/", 9) || !strcmp(dir, "/var/tmp");
+}
+
+/* A host directory every sandbox shows (read-only), for fixtures the
+ * sandbox must see through the host's root: not under /tmp or /var/tmp,
+ * which are the sandbox's own.  The build tree (ignored by git) unless the
+ * checkout itself is under /tmp, as a CI clone may be; then $HOME, then /. */
+static inline void visible_host_dir(pl_buf *out)
+{
+	const char *root = getenv("PLAIT_ROOT"), *home = getenv("HOME");
+
+	if (!private_in_sandbox(root))
+		pl_buf_printf(out, "%s/build/tests", root);
+	else
+		pl_buf_printf(out, "%s", !private_in_sandbox(home) ? home : "");
+}
+
+/* A fresh directory under visible_host_dir() (mode 0755), removed by the
+ * caller with pl_rm_rf. */
+static inline void visible_fixture(pl_buf *out, const char *name)
+{
+	pl_buf_reset(out);
+	visible_host_dir(out);
+	pl_buf_printf(out, "/.plait-%s-%d", name, (int)getpid());
+	pl_rm_rf(out->ptr, NULL);
+	cr_assert_eq(pl_mkdir_p(out->ptr, 0755, NULL), 0, "%s: %s", out->ptr, strerror(errno));
+	cr_assert_eq(chmod(out->ptr, 0755), 0);
 }
 
 /* Host state no probe may change. */

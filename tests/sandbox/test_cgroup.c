@@ -3,6 +3,7 @@
  * has a usable cgroup v2 (skipped, with the reason, where it has not;
  * build/sandbox-cgroup-check runs the same checks without Criterion). */
 #include "sbx_test.h"
+#include "sandbox/internal.h"
 #include "tests/shell.h"
 
 #include <stdarg.h>
@@ -346,6 +347,8 @@ Test(cgroup_fallback, config_and_profile_keys)
 	sbx_config_init(&cfg);
 	cr_assert_eq(cfg.cgroup, SBX_CGUSE_AUTO);
 	/* no memory or process limit: no cgroup, and nothing to explain */
+	cfg.limits.memory = 0;
+	cfg.limits.nproc = 0;
 	cr_assert(!sbx_config_uses_cgroup(&cfg, &i));
 	cr_assert_str_eq(i.why, "");
 	cfg.limits.memory = 1 << 30;
@@ -445,8 +448,8 @@ Test(cgroup_fallback, cli_prints_one_notice_with_the_reason)
 	cr_assert_eq(count(out.ptr, "fall back"), 0, "%s", out.ptr);
 	cr_assert_eq(plait_err(&out, "sandbox run --cgroup off --memory 512M -- /bin/true"), 0);
 	cr_assert_eq(count(out.ptr, "fall back"), 0, "%s", out.ptr);
-	/* required: an error naming the reason, exit 1 */
-	cr_assert_eq(plait_err(&out, "sandbox run --cgroup require --memory 512M -- /bin/true"), 1);
+	/* required: an error naming the reason, exit 125 (the sandbox's own) */
+	cr_assert_eq(plait_err(&out, "sandbox run --cgroup require --memory 512M -- /bin/true"), 125);
 	cr_assert(strstr(out.ptr, "cgroups are required"), "%s", out.ptr);
 	cr_assert_eq(plait_err(&out, "sandbox run --cgroup maybe -- /bin/true"), 2);
 	pl_buf_release(&out);
@@ -535,9 +538,12 @@ Test(cgroup_enforce, fork_bomb_stops_at_pids_max)
 	sbx_cgroup_info i;
 	sbx_config cfg;
 	sbx_result r;
-	const char *argv[] = { probe_path(), "fork_bomb", NULL };
+	char token[64];
+	const char *argv[] = { probe_path(), "fork_bomb", token, NULL };
 	pl_err err = { 0 };
 
+	/* a token of this run's own: other tests run the probe meanwhile */
+	snprintf(token, sizeof(token), "plait-bomb-%d", (int)getpid());
 	need_cgroup(true, &i);
 	enforce_config(&cfg, 0, 32);
 	sbx_result_init(&r);
@@ -545,7 +551,7 @@ Test(cgroup_enforce, fork_bomb_stops_at_pids_max)
 	cr_assert(r.cgroup);
 	cr_assert_eq(r.exit_code, 0, "%s", r.out.ptr);
 	cr_assert(r.limits_hit & SBX_LIMIT_NPROC, "limits %#x: %s", r.limits_hit, r.out.ptr);
-	cr_assert(!process_with_token(probe_dir()));
+	cr_assert(!process_with_token(token));
 	sbx_result_release(&r);
 	sbx_config_release(&cfg);
 }
@@ -578,4 +584,26 @@ Test(cgroup_enforce, teardown_leaves_no_cgroup)
 	sbx_session_close(s);
 	cr_assert_eq(leftovers(i.parent), 0);
 	sbx_config_release(&cfg);
+}
+
+/* The shortcut every sandbox takes (its limits would otherwise make each
+ * one walk the cgroup tree): when a v1 hierarchy holds memory or pids, the
+ * probe must agree that no cgroup v2 is usable. */
+Test(cgroup_fallback, the_v1_shortcut_agrees_with_the_probe)
+{
+	sbx_cgroup_info i;
+	pl_buf c = PL_BUF_INIT;
+	bool v1 = sbx__cgroup_v1_holds_limits();
+
+	sbx_cgroup_probe(&i, NULL, NULL);
+	cr_assert_eq(pl_file_read(&c, "/proc/self/cgroup", 0, NULL), 0);
+	if (v1)
+		cr_assert_eq(i.mode, SBX_CGMODE_NONE, "v1 holds memory or pids, yet the probe found %s",
+			     sbx_cgroup_mode_name(i.mode));
+	/* and the shortcut reads the same file the probe's reason does */
+	cr_assert_eq(v1,
+		     strstr(c.ptr, ":memory:") || strstr(c.ptr, ",memory:") || strstr(c.ptr, ":memory,") ||
+			     strstr(c.ptr, ":pids:") || strstr(c.ptr, ",pids:") || strstr(c.ptr, ":pids,"),
+		     "%s", c.ptr);
+	pl_buf_release(&c);
 }

@@ -5,6 +5,7 @@
 #include "tests/shell.h"
 
 #include <sys/prctl.h>
+#include <sys/resource.h>
 
 TestSuite(lifecycle, .timeout = 60);
 
@@ -54,4 +55,65 @@ Test(lifecycle, sbx_run_and_sessions_reap_their_init)
 	cr_assert(no_children(), "sbx_session_close returned before reaping its init");
 	sbx_result_release(&r);
 	sbx_config_release(&cfg);
+}
+
+/* ---------------------------------------------------------------- statuses */
+
+static int plait_sh(pl_buf *out, const char *args)
+{
+	pl_buf_reset(out);
+	return test_sh(out, "'%s' %s 2>&1 </dev/null", test_plait_bin(), args);
+}
+
+Test(lifecycle, the_cli_tells_a_missing_command_a_setup_failure_and_a_timeout_apart)
+{
+	pl_buf out = PL_BUF_INIT;
+	json_t *j = NULL;
+
+	cr_assert_eq(plait_sh(&out, "sandbox run -- no-such-command-plait"), 127, "%s", out.ptr);
+	cr_assert_eq(plait_sh(&out, "sandbox run -- /etc/passwd"), 126, "%s", out.ptr);
+	cr_assert(strstr(out.ptr, "Permission denied"), "%s", out.ptr);
+	cr_assert_eq(plait_sh(&out, "sandbox run --bind /no/such/dir -- /bin/true"), 125, "%s", out.ptr);
+	cr_assert_eq(plait_sh(&out, "sandbox run -- /bin/sh -c 'exit 1'"), 1, "%s", out.ptr);
+	cr_assert_str_eq(out.ptr, "");
+	/* a command's own 124 is not a timeout: nothing said */
+	cr_assert_eq(plait_sh(&out, "sandbox run -- /bin/sh -c 'exit 124'"), 124);
+	cr_assert_str_eq(out.ptr, "");
+	cr_assert_eq(plait_sh(&out, "sandbox run --json -- /bin/sh -c 'exit 124'"), 124);
+	cr_assert_eq(pl_json_parse(&j, out.ptr, out.len, "output", NULL), 0, "%s", out.ptr);
+	cr_assert(json_is_false(json_object_get(j, "timed_out")));
+	json_decref(j);
+	/* a timeout is said on stderr and in the result */
+	cr_assert_eq(plait_sh(&out, "sandbox run --timeout 0.2 -- sleep 30"), 124);
+	cr_assert(strstr(out.ptr, "plait sandbox: timed out after 0.2s, process tree killed"), "%s", out.ptr);
+	cr_assert_eq(plait_sh(&out, "sandbox run --json --timeout 0.2 -- sleep 30"), 124);
+	cr_assert_eq(pl_json_parse(&j, out.ptr, out.len, "output", NULL), 0, "%s", out.ptr);
+	cr_assert(json_is_true(json_object_get(j, "timed_out")));
+	cr_assert(pl_str_starts_with(json_string_value(json_object_get(j, "status")), "timed out after 0.2s"));
+	json_decref(j);
+	pl_buf_release(&out);
+}
+
+Test(lifecycle, a_sandbox_inside_a_sandbox_is_refused_on_purpose)
+{
+	pl_buf out = PL_BUF_INIT, dir = PL_BUF_INIT, bin = PL_BUF_INIT;
+	pl_err err = { 0 };
+
+	/* the program where the sandbox's user may run it */
+	cr_assert_eq(pl_mkdtemp(&dir, "plait-nest", &err), 0, "%s", err.msg);
+	cr_assert_eq(chmod(dir.ptr, 0755), 0);
+	pl_path_join(&bin, dir.ptr, "plait");
+	cr_assert_eq(test_sh(NULL, "cp '%s' '%s' && chmod 755 '%s'", test_plait_bin(), bin.ptr, bin.ptr), 0);
+	/* a sanitizer build of plait inside: --memory 0, no RLIMIT_AS, under
+	 * which it could not reserve its shadow memory, and no leak check,
+	 * whose ptrace the filter refuses */
+	cr_assert_eq(test_sh(&out, "'%s' sandbox run --memory 0 --env ASAN_OPTIONS=detect_leaks=0 --ro-bind '%s' -- '%s' "
+				   "sandbox run -- /bin/true 2>&1",
+			     test_plait_bin(), dir.ptr, bin.ptr),
+		     125, "%s", out.ptr);
+	cr_assert(strstr(out.ptr, "inside a plait sandbox, nested sandboxes are refused on purpose"), "%s", out.ptr);
+	pl_rm_rf(dir.ptr, NULL);
+	pl_buf_release(&out);
+	pl_buf_release(&dir);
+	pl_buf_release(&bin);
 }

@@ -4,6 +4,8 @@
 #include "sbx_test.h"
 #include "tests/shell.h"
 
+#include <sys/resource.h>
+
 static pl_buf tmp = PL_BUF_INIT;
 
 static void setup(void)
@@ -156,4 +158,137 @@ Test(output, direct_output_needs_open_descriptors)
 	sbx_result_release(&r);
 	sbx_config_release(&cfg);
 	close(out);
+}
+
+/* ---------------------------------------------------------------- --json */
+
+Test(output, json_survives_output_that_is_not_utf8)
+{
+	pl_buf out = PL_BUF_INIT;
+	json_t *j = NULL;
+	const char *o;
+
+	/* bytes that are no UTF-8 and a sequence cut short, on stderr */
+	cr_assert_eq(test_sh(&out, "'%s' sandbox run --json -- /bin/sh -c "
+				   "\"printf '\\\\377\\\\376 ok \\\\342\\\\202' >&2; exit 3\" 2>/dev/null",
+			     test_plait_bin()),
+		     3, "%s", out.ptr);
+	cr_assert_eq(pl_json_parse(&j, out.ptr, out.len, "output", NULL), 0, "not JSON: %s", out.ptr);
+	cr_assert_eq(json_integer_value(json_object_get(j, "exit_code")), 3);
+	cr_assert_str_eq(json_string_value(json_object_get(j, "stderr")), "\xef\xbf\xbd\xef\xbf\xbd ok \xef\xbf\xbd\xef\xbf\xbd");
+	cr_assert_eq(json_integer_value(json_object_get(j, "stderr_bytes")), 8);
+	json_decref(j);
+	/* two-byte characters the cap cuts in two: the head ends with half
+	 * of one, the tail starts with half of another */
+	pl_buf_reset(&out);
+	cr_assert_eq(test_sh(&out, "'%s' sandbox run --json --output-cap 6 -- /bin/sh -c "
+				   "\"printf '\\\\303\\\\251\\\\303\\\\251\\\\303\\\\251\\\\303\\\\251\\\\303\\\\251'\" 2>/dev/null",
+			     test_plait_bin()),
+		     0, "%s", out.ptr);
+	cr_assert_eq(pl_json_parse(&j, out.ptr, out.len, "output", NULL), 0, "not JSON: %s", out.ptr);
+	o = json_string_value(json_object_get(j, "stdout"));
+	cr_assert_not_null(o);
+	cr_assert(json_is_true(json_object_get(j, "stdout_truncated")));
+	cr_assert(pl_str_starts_with(o, "\xc3\xa9\xef\xbf\xbd"), "%s", o);
+	cr_assert(pl_str_ends_with(o, "\xef\xbf\xbd\xc3\xa9"), "%s", o);
+	json_decref(j);
+	pl_buf_release(&out);
+}
+
+/* ---------------------------------------------------------------- stdin */
+
+Test(output, the_cli_streams_stdin_instead_of_reading_it_all_first)
+{
+	int p[2], st;
+	pid_t feeder, pid;
+	struct rusage ru;
+
+	/* 200 MB offered, one byte taken: plait must not hold the rest */
+	cr_assert_eq(pipe(p), 0);
+	feeder = fork();
+	cr_assert_geq(feeder, 0);
+	if (feeder == 0) {
+		dup2(p[1], 1);
+		close(p[0]);
+		close(p[1]);
+		execl("/usr/bin/head", "head", "-c", "200000000", "/dev/zero", (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(p[0], 0);
+		dup2(null, 1);
+		close(p[0]);
+		execl(test_plait_bin(), "plait", "sandbox", "run", "--stdin", "--", "head", "-c", "1", (char *)NULL);
+		_exit(127);
+	}
+	close(p[0]);
+	cr_assert_eq(wait4(pid, &st, 0, &ru), pid);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "plait: status %d", st);
+	/* ru_maxrss is in KiB */
+	cr_assert_lt(ru.ru_maxrss, 64 * 1024, "plait grew to %ld KiB", ru.ru_maxrss);
+	kill(feeder, SIGKILL);
+	waitpid(feeder, NULL, 0);
+}
+
+Test(output, stdin_streams_from_a_descriptor_in_runs_and_sessions)
+{
+	const char *argv[] = { "/bin/sh", "-c", "wc -c", NULL };
+	sbx_config cfg;
+	sbx_session *s = NULL;
+	sbx_result r;
+	sbx_exec_opts o = { 0 };
+	pl_err err = { 0 };
+	int i, p[2];
+
+	sbx_config_init(&cfg);
+	for (i = 0; i < 2; i++) {
+		pid_t w;
+
+		cr_assert_eq(pipe(p), 0);
+		/* a writer more than a pipe's and the buffer's worth */
+		w = fork();
+		cr_assert_geq(w, 0);
+		if (w == 0) {
+			static char chunk[100000];
+
+			close(p[0]);
+			memset(chunk, 'x', sizeof(chunk));
+			for (int k = 0; k < 10; k++)
+				if (write(p[1], chunk, sizeof(chunk)) != (ssize_t)sizeof(chunk))
+					_exit(1);
+			_exit(0);
+		}
+		close(p[1]);
+		o.stdin_stream = true;
+		o.stdin_fd = p[0];
+		sbx_result_init(&r);
+		if (i == 0) {
+			cr_assert_eq(sbx_run_opts(&r, &cfg, argv, &o, &err), 0, "%s", err.msg);
+		} else {
+			cr_assert_eq(sbx_session_open(&s, &cfg, &err), 0, "%s", err.msg);
+			cr_assert_eq(sbx_session_exec(&r, s, argv, &o, &err), 0, "%s", err.msg);
+			sbx_session_close(s);
+		}
+		cr_assert_str_eq(r.out.ptr, "1000000\n");
+		sbx_result_release(&r);
+		close(p[0]);
+		waitpid(w, NULL, 0);
+	}
+	/* both kinds at once, or a closed descriptor: clear errors */
+	o.stdin_data = "x";
+	o.stdin_len = 1;
+	sbx_result_init(&r);
+	cr_assert_eq(sbx_run_opts(&r, &cfg, argv, &o, &err), PL_EINVAL);
+	cr_assert_str_eq(err.msg, "stdin: both data and a descriptor to stream were given");
+	o.stdin_data = NULL;
+	o.stdin_fd = 987;
+	cr_assert_eq(sbx_run_opts(&r, &cfg, argv, &o, &err), PL_EINVAL);
+	cr_assert_str_eq(err.msg, "stdin: descriptor 987 is not open");
+	sbx_result_release(&r);
+	sbx_config_release(&cfg);
 }

@@ -18,7 +18,7 @@ static const struct {
 		"\n"
 		"def helper(name):\n"
 		"    return \"hi \" + name\n",
-	  "class Greeter  [1-3]\n  function greet  [2-3]\nfunction helper  [6-7]\n" },
+	  "class Greeter  [1-3]\n  method greet  [2-3]\nfunction helper  [6-7]\n" },
 	{ "g.c",
 		"#define MAX 10\n"
 		"struct greeter { int n; };\n"
@@ -32,7 +32,7 @@ static const struct {
 		"{\n"
 		"\treturn helper(g->n);\n"
 		"}\n",
-	  "macro MAX  [1-1]\nclass greeter  [2-2]\nfunction helper  [4-7]\nfunction greet  [9-12]\n" },
+	  "macro MAX  [1-1]\nstruct greeter  [2-2]\nfunction helper  [4-7]\nfunction greet  [9-12]\n" },
 	{ "g.cpp",
 		"namespace app {\n"
 		"class Greeter {\n"
@@ -41,7 +41,7 @@ static const struct {
 		"};\n"
 		"int helper(int x) { return x; }\n"
 		"}\n",
-	  "module app  [1-7]\n  class Greeter  [2-5]\n    function greet  [4-4]\n  function helper  [6-6]\n" },
+	  "module app  [1-7]\n  class Greeter  [2-5]\n    method greet  [4-4]\n  function helper  [6-6]\n" },
 	{ "Greeter.java",
 		"public class Greeter {\n"
 		"    public Greeter() {}\n"
@@ -90,7 +90,7 @@ static const struct {
 		"}\n"
 		"\n"
 		"func helper(x int) int { return x }\n",
-	  "type Greeter  [3-3]\nmethod Greet  [5-7]\nfunction helper  [9-9]\n" },
+	  "struct Greeter  [3-3]\nmethod Greet  [5-7]\nfunction helper  [9-9]\n" },
 	{ "g.rs",
 		"struct Greeter { n: i32 }\n"
 		"\n"
@@ -101,7 +101,7 @@ static const struct {
 		"}\n"
 		"\n"
 		"fn helper(x: i32) -> i32 { x }\n",
-	  "class Greeter  [1-1]\nimpl Greeter  [3-7]\n  method greet  [4-6]\nfunction helper  [9-9]\n" },
+	  "struct Greeter  [1-1]\nimpl Greeter  [3-7]\n  method greet  [4-6]\nfunction helper  [9-9]\n" },
 };
 
 static void write_langs(void)
@@ -145,7 +145,7 @@ Test(code, definition_and_references_across_languages)
 	cr_assert(strstr(o.text.ptr, "g.rs:9-9 function helper: fn helper(x: i32) -> i32 { x }\n"), "%s", o.text.ptr);
 	tools_obs_release(&o);
 	o = fx_obs(c, "definition", "{\"symbol\":\"Greeter.greet\",\"path\":\"g.py\"}");
-	cr_assert_str_eq(o.text.ptr, "g.py:2-3 function greet: def greet(self, name):\n");
+	cr_assert_str_eq(o.text.ptr, "g.py:2-3 method greet: def greet(self, name):\n");
 	tools_obs_release(&o);
 	o = fx_obs(c, "definition", "{\"symbol\":\"Other.greet\"}");
 	cr_assert(strstr(o.text.ptr, "No definition of 'Other.greet'"), "%s", o.text.ptr);
@@ -177,7 +177,7 @@ Test(code, comments_strings_syntax_errors_and_bad_input)
 	cr_assert_str_eq(o.text.ptr, "s.py:3: (definition) helper = 1\n");
 	tools_obs_release(&o);
 	o = fx_obs(c, "outline", "{\"path\":\"broken.py\"}");
-	cr_assert(strstr(o.text.ptr, "class Ok  [1-3]\n  function fine  [2-3]\n"), "%s", o.text.ptr);
+	cr_assert(strstr(o.text.ptr, "class Ok  [1-3]\n  method fine  [2-3]\n"), "%s", o.text.ptr);
 	cr_assert(strstr(o.text.ptr, "[note: the file has syntax errors"), "%s", o.text.ptr);
 	tools_obs_release(&o);
 	o = fx_obs(c, "outline", "{\"path\":\"empty.go\"}");
@@ -214,7 +214,7 @@ Test(code, outline_of_a_large_file)
 	o = fx_obs(c, "outline", "{\"path\":\"big.py\"}");
 	cr_assert_eq(json_array_size(json_object_get(o.data, "definitions")), 4000);
 	cr_assert(o.truncated);
-	cr_assert(strstr(o.text.ptr, "class C0  [1-3]\n  function m  [2-3]\nclass C1  [5-7]\n"), "%.200s", o.text.ptr);
+	cr_assert(strstr(o.text.ptr, "class C0  [1-3]\n  method m  [2-3]\nclass C1  [5-7]\n"), "%.200s", o.text.ptr);
 	tools_obs_release(&o);
 	tools_ctx_free(c);
 }
@@ -292,6 +292,157 @@ Test(code, awkward_files)
 	o = fx_obs(c, "outline", "{\"path\":\"link.c\"}");
 	cr_assert(o.is_error);
 	cr_assert(strstr(o.text.ptr, "'link.c' is not a readable text file"), "%s", o.text.ptr);
+	tools_obs_release(&o);
+	tools_ctx_free(c);
+}
+
+/* The navigation problems of #12.8, on one small repository. */
+static void nav_repo(void)
+{
+	fx_puts("pkg/g.go", "package pkg\n\ntype Walker struct{ n int }\n\nfunc (w *Walker) Step() int { return w.n }\n\n"
+			    "func (w Walker) Reset() {}\n\ntype Other struct{}\n\nfunc (o *Other) Step() int { return 1 }\n");
+	fx_puts("sim.py", "class Sim:\n    def step(self, dt):\n        step = dt * 2\n        return step\n\n"
+			  "    def run(self):\n        step = 1\n        step = self.step(step)\n        return step\n\n\n"
+			  "def step(x):\n    return x\n\n\nclass Other:\n    def step(self):\n        return 0\n");
+	fx_puts("v.c", "typedef struct {\n\tfloat x, y;\n} vec_t;\n\nstruct node {\n\tint v;\n};\n\nunion u { int a; };\n\n"
+		       "enum color { RED, GREEN };\n\nvec_t add(vec_t a, vec_t b);\n");
+	fx_puts("docs/notes.txt", "no code here\n");
+	fx_git_commit_all("nav");
+}
+
+/* Go declares methods outside their type: Type.Method is found by the
+ * receiver. */
+Test(code, go_methods_are_found_by_their_type)
+{
+	tools_ctx *c;
+	tools_obs o;
+
+	nav_repo();
+	c = fx_ctx();
+	o = fx_obs(c, "definition", "{\"symbol\":\"Walker.Step\"}");
+	cr_assert_str_eq(o.text.ptr, "pkg/g.go:5-5 method Step: func (w *Walker) Step() int { return w.n }\n");
+	tools_obs_release(&o);
+	o = fx_obs(c, "definition", "{\"symbol\":\"Other.Step\"}");
+	cr_assert_str_eq(o.text.ptr, "pkg/g.go:11-11 method Step: func (o *Other) Step() int { return 1 }\n");
+	tools_obs_release(&o);
+	tools_ctx_free(c);
+}
+
+/* A qualified symbol keeps its class's definition and member uses, not
+ * locals or other classes' methods; a line is listed once. */
+Test(code, qualified_references_and_one_entry_per_line)
+{
+	tools_ctx *c;
+	tools_obs o;
+
+	nav_repo();
+	c = fx_ctx();
+	o = fx_obs(c, "references", "{\"symbol\":\"Sim.step\"}");
+	cr_assert_str_eq(o.text.ptr, "sim.py:2: (definition) def step(self, dt):\nsim.py:8: step = self.step(step)\n");
+	tools_obs_release(&o);
+	o = fx_obs(c, "references", "{\"symbol\":\"step\",\"path\":\"sim.py\"}");
+	cr_assert_str_eq(o.text.ptr, "sim.py:2: (definition) def step(self, dt):\n"
+				     "sim.py:3: step = dt * 2\n"
+				     "sim.py:4: return step\n"
+				     "sim.py:7: step = 1\n"
+				     "sim.py:8: step = self.step(step)\n"
+				     "sim.py:9: return step\n"
+				     "sim.py:12: (definition) def step(x):\n"
+				     "sim.py:17: (definition) def step(self):\n");
+	cr_assert_eq(json_integer_value(json_object_get(o.data, "count")), 8);
+	tools_obs_release(&o);
+	tools_ctx_free(c);
+}
+
+/* A typedef shows its first line, not `} vec_t;`; kinds say what the
+ * code says: methods, structs, unions, enums. */
+Test(code, typedef_first_line_and_precise_kinds)
+{
+	tools_ctx *c;
+	tools_obs o;
+
+	nav_repo();
+	c = fx_ctx();
+	o = fx_obs(c, "definition", "{\"symbol\":\"vec_t\"}");
+	cr_assert_str_eq(o.text.ptr, "v.c:1-3 type vec_t: typedef struct {\n");
+	tools_obs_release(&o);
+	o = fx_obs(c, "outline", "{\"path\":\"v.c\"}");
+	cr_assert_str_eq(o.text.ptr, "type vec_t  [1-3]\nstruct node  [5-7]\nunion u  [9-9]\nenum color  [11-11]\n"
+				     "function add  [13-13]\n");
+	tools_obs_release(&o);
+	o = fx_obs(c, "outline", "{\"path\":\"sim.py\"}");
+	cr_assert_str_eq(o.text.ptr, "class Sim  [1-9]\n  method step  [2-4]\n  method run  [6-9]\nfunction step  [12-13]\n"
+				     "class Other  [16-18]\n  method step  [17-18]\n");
+	tools_obs_release(&o);
+	{
+		char *t = NULL;
+		json_t *a = json_pack("{s:[s]}", "symbols", "vec_t");
+		tools_obs_init(&o);
+		cr_assert_eq(tools_call(&o, c, "repo_map", a, NULL), 0, "%s", o.text.ptr);
+		t = o.text.ptr;
+		cr_assert(strstr(t, "v.c:\n1: typedef struct {\n"), "%s", t);
+		cr_assert_null(strstr(t, "} vec_t;"), "%s", t);
+		tools_obs_release(&o);
+		json_decref(a);
+	}
+	tools_ctx_free(c);
+}
+
+/* outline on a directory outlines its source files, or says it has none. */
+Test(code, outline_of_a_directory)
+{
+	tools_ctx *c;
+	tools_obs o;
+
+	nav_repo();
+	c = fx_ctx();
+	o = fx_obs(c, "outline", "{\"path\":\"pkg\"}");
+	cr_assert_not(o.is_error, "%s", o.text.ptr);
+	cr_assert_str_eq(o.text.ptr, "Outline of the 1 source files under pkg:\npkg/g.go:\n  struct Walker  [3-3]\n"
+				     "  method Step  [5-5]\n  method Reset  [7-7]\n  struct Other  [9-9]\n  method Step  [11-11]\n");
+	tools_obs_release(&o);
+	o = fx_obs(c, "outline", "{\"path\":\".\"}");
+	cr_assert(strstr(o.text.ptr, "Outline of the 3 source files under .:\npkg/g.go:\n"), "%s", o.text.ptr);
+	cr_assert(strstr(o.text.ptr, "\nsim.py:\n  class Sim  [1-9]\n"), "%s", o.text.ptr);
+	tools_obs_release(&o);
+	o = fx_obs(c, "outline", "{\"path\":\"docs\"}");
+	cr_assert(strstr(o.text.ptr, "'docs' is a directory without Python, C"), "%s", o.text.ptr);
+	cr_assert(strstr(o.text.ptr, "`find` lists its files"), "%s", o.text.ptr);
+	tools_obs_release(&o);
+	tools_ctx_free(c);
+}
+
+/* A file over 1 MiB is parsed only as far as its outline reaches; a cut
+ * that falls inside a string (the prefix does not parse) grows until it
+ * does, so definitions after a huge blob are still found. */
+Test(code, outline_of_a_huge_file_parses_what_it_shows)
+{
+	pl_buf b = PL_BUF_INIT;
+	tools_ctx *c;
+	tools_obs o;
+	int i;
+
+	for (i = 0; i < 20000; i++)
+		pl_buf_printf(&b, "class C%d(Base):\n    def m(self, a):\n        return helper(a) + %d\n\n", i, i);
+	fx_write("huge.py", b.ptr, b.len);
+	pl_buf_reset(&b);
+	pl_buf_puts(&b, "BLOB = \"\"\"\n");
+	for (i = 0; i < 40000; i++)
+		pl_buf_printf(&b, "line %d of a data blob that looks like code at column 0\n", i);
+	pl_buf_puts(&b, "\"\"\"\n\n\ndef after_the_blob():\n    return BLOB\n\n\nclass Late:\n    pass\n");
+	fx_write("blob.py", b.ptr, b.len);
+	pl_buf_release(&b);
+	c = fx_ctx();
+	o = fx_obs(c, "outline", "{\"path\":\"huge.py\"}");
+	cr_assert(pl_str_starts_with(o.text.ptr, "class C0  [1-3]\n  method m  [2-3]\nclass C1  [5-7]\n"), "%.200s", o.text.ptr);
+	cr_assert(o.truncated);
+	cr_assert(json_is_false(json_object_get(o.data, "complete")));
+	cr_assert(strstr(o.text.ptr, "[outline cut: the definitions starting after line"), "%s", o.text.ptr + o.text.len - 300);
+	cr_assert_leq(o.text.len, 16000);
+	tools_obs_release(&o);
+	o = fx_obs(c, "outline", "{\"path\":\"blob.py\"}");
+	cr_assert(strstr(o.text.ptr, "function after_the_blob  [40005-40006]\nclass Late  [40009-40010]\n"), "%s", o.text.ptr);
+	cr_assert(json_is_true(json_object_get(o.data, "complete")));
 	tools_obs_release(&o);
 	tools_ctx_free(c);
 }

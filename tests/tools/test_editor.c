@@ -30,24 +30,28 @@ Test(editor, view_file_numbers_lines_and_range)
 	c = fx_ctx();
 	tools_obs_init(&o);
 	cr_assert_eq(fx_call(&o, c, "view", "{\"path\":\"a.txt\"}"), 0);
-	cr_assert(strstr(OBS_TEXT(o), "     1\tone\n     2\ttwo\n     3\tthree\n     4\tfour\n"), "%s", OBS_TEXT(o));
+	cr_assert_str_eq(OBS_TEXT(o), "Here's the result of running `cat -n` on a.txt:\n"
+				     "     1\tone\n     2\ttwo\n     3\tthree\n     4\tfour\n");
 	tools_obs_release(&o);
 	tools_obs_init(&o);
 	cr_assert_eq(fx_call(&o, c, "view", "{\"path\":\"a.txt\",\"view_range\":[2,3]}"), 0);
-	cr_assert_str_eq(OBS_TEXT(o), "     2\ttwo\n     3\tthree\n");
+	cr_assert_str_eq(OBS_TEXT(o), "Here's the result of running `cat -n` on a.txt:\n     2\ttwo\n     3\tthree\n");
 	tools_obs_release(&o);
 	tools_obs_init(&o);
 	cr_assert_eq(fx_call(&o, c, "view", "{\"path\":\"a.txt\",\"view_range\":[3,-1]}"), 0);
-	cr_assert_str_eq(OBS_TEXT(o), "     3\tthree\n     4\tfour\n");
+	cr_assert_str_eq(OBS_TEXT(o), "Here's the result of running `cat -n` on a.txt:\n     3\tthree\n     4\tfour\n");
 	tools_obs_release(&o);
 	tools_obs_init(&o);
 	cr_assert_lt(fx_call(&o, c, "view", "{\"path\":\"a.txt\",\"view_range\":[9,10]}"), 0);
 	cr_assert(o.is_error);
-	cr_assert(strstr(OBS_TEXT(o), "start 9 is outside 'a.txt', which has 4 lines"), "%s", OBS_TEXT(o));
+	cr_assert(strstr(OBS_TEXT(o), "Invalid `view_range`: [9, 10]. Its first element `9` should be within the range of "
+				  "lines of the file: [1, 4]"),
+		  "%s", OBS_TEXT(o));
 	tools_obs_release(&o);
 	tools_obs_init(&o);
 	cr_assert_lt(fx_call(&o, c, "view", "{\"path\":\"a.txt\",\"view_range\":[3,2]}"), 0);
-	cr_assert(strstr(OBS_TEXT(o), "end 2 must be -1"), "%s", OBS_TEXT(o));
+	cr_assert(strstr(OBS_TEXT(o), "Its second element `2` should be larger or equal than its first `3`"), "%s",
+		  OBS_TEXT(o));
 	tools_obs_release(&o);
 	tools_obs_init(&o);
 	cr_assert_lt(fx_call(&o, c, "view", "{\"path\":\"a.txt\",\"view_range\":[1]}"), 0);
@@ -78,13 +82,14 @@ Test(editor, view_errors_binary_crlf_nonutf8_and_huge)
 	tools_obs_release(&o);
 	tools_obs_init(&o);
 	cr_assert_eq(fx_call(&o, c, "view", "{\"path\":\"l.txt\"}"), 0);
-	cr_assert_str_eq(OBS_TEXT(o), "     1\tcaf\\xE9\n     2\tna\xC3\xAFve\n");
+	cr_assert_str_eq(OBS_TEXT(o), "Here's the result of running `cat -n` on l.txt:\n     1\tcaf\\xE9\n     2\tna\xC3\xAFve\n");
 	tools_obs_release(&o);
 	tools_obs_init(&o);
 	cr_assert_eq(fx_call(&o, c, "view", "{\"path\":\"huge.txt\"}"), 0);
 	cr_assert(o.truncated);
-	cr_assert(strstr(OBS_TEXT(o), "use view_range ["), "%s", OBS_TEXT(o) + o.text.len - 200);
-	cr_assert_leq(o.text.len, 16100);
+	cr_assert(strstr(OBS_TEXT(o), "lines 1-1029 of 200000. View the rest with view_range [1030, 200000]"), "%s",
+		  OBS_TEXT(o) + o.text.len - 200);
+	cr_assert_leq(o.text.len, 16000);
 	tools_obs_release(&o);
 	tools_obs_init(&o);
 	cr_assert_lt(fx_call(&o, c, "view", "{\"path\":\"nope.txt\"}"), 0);
@@ -160,7 +165,7 @@ Test(editor, str_replace_once_keeps_crlf_and_final_newline)
 	expect_file("w.py", crlf, strlen(crlf));
 	tools_obs_init(&o);
 	cr_assert_lt(fx_call(&o, c, "undo_edit", "{\"path\":\"w.py\"}"), 0);
-	cr_assert(strstr(OBS_TEXT(o), "no edit of 'w.py' to undo"), "%s", OBS_TEXT(o));
+	cr_assert(strstr(OBS_TEXT(o), "No edit history found for w.py"), "%s", OBS_TEXT(o));
 	tools_obs_release(&o);
 	tools_ctx_free(c);
 }
@@ -193,7 +198,9 @@ Test(editor, str_replace_zero_and_many_matches_explain)
 	tools_obs_init(&o);
 	cr_assert_eq(fx_call(&o, c, "str_replace", "{\"path\":\"m.py\",\"old_str\":\"x = 1\",\"new_str\":\"x = 2\"}"), 0);
 	cr_assert(o.is_error);
-	cr_assert(strstr(OBS_TEXT(o), "occurs 2 times in 'm.py', at lines 2, 6"), "%s", OBS_TEXT(o));
+	cr_assert(strstr(OBS_TEXT(o), "No replacement was performed. Multiple occurrences of old_str `x = 1` in lines [2, 6]. "
+				  "Please ensure it is unique"),
+		  "%s", OBS_TEXT(o));
 	cr_assert_eq(json_array_size(o.files), 0);
 	tools_obs_release(&o);
 	tools_obs_init(&o);
@@ -288,7 +295,9 @@ Test(editor, insert_positions_and_final_newline)
 	expect_file("j.txt", "a\r\nm1\r\nm2\r\nb\r\n", 14);
 	tools_obs_init(&o);
 	cr_assert_lt(fx_call(&o, c, "insert", "{\"path\":\"j.txt\",\"insert_line\":9,\"new_str\":\"x\"}"), 0);
-	cr_assert(strstr(OBS_TEXT(o), "insert_line 9 is outside 'j.txt': give 0"), "%s", OBS_TEXT(o));
+	cr_assert(strstr(OBS_TEXT(o), "Invalid `insert_line` parameter: 9. It should be within the range of lines of the "
+				  "file: [0, 4]"),
+		  "%s", OBS_TEXT(o));
 	tools_obs_release(&o);
 	tools_obs_init(&o);
 	cr_assert_lt(fx_call(&o, c, "insert", "{\"path\":\"j.txt\",\"insert_line\":-1,\"new_str\":\"x\"}"), 0);
@@ -311,7 +320,7 @@ Test(editor, create_then_undo_removes_and_symlinks)
 	c = fx_ctx();
 	tools_obs_init(&o);
 	cr_assert_eq(fx_call(&o, c, "create", "{\"path\":\"d/e/n.py\",\"file_text\":\"x = 1\\n\"}"), 0);
-	cr_assert(strstr(OBS_TEXT(o), "Created d/e/n.py (1 lines)"), "%s", OBS_TEXT(o));
+	cr_assert(strstr(OBS_TEXT(o), "File created successfully at: d/e/n.py (1 lines)"), "%s", OBS_TEXT(o));
 	tools_obs_release(&o);
 	expect_file("d/e/n.py", "x = 1\n", 6);
 	tools_obs_init(&o);
@@ -332,6 +341,120 @@ Test(editor, create_then_undo_removes_and_symlinks)
 	tools_obs_init(&o);
 	cr_assert_lt(fx_call(&o, c, "create", "{\"path\":\"d\",\"file_text\":\"x\"}"), 0);
 	cr_assert(strstr(OBS_TEXT(o), "is a directory"), "%s", OBS_TEXT(o));
+	tools_obs_release(&o);
+	tools_ctx_free(c);
+}
+
+/* What git on the host would run (hooks, core.fsmonitor in .git/config)
+ * must not be writable through the editor: any path component named .git,
+ * a link leading into it, and the git directory a gitfile names. */
+Test(editor, writes_into_the_git_directory_are_refused)
+{
+	static const char *const bad[] = {
+		"{\"path\":\".git/config\",\"old_str\":\"[core]\",\"new_str\":\"[core]\\n\\tfsmonitor = touch /tmp/pwned\"}",
+		"{\"path\":\".git/hooks/pre-commit\",\"file_text\":\"#!/bin/sh\\n\"}",
+		"{\"path\":\"sub/.git/hooks/x\",\"file_text\":\"x\\n\"}",
+		"{\"path\":\".GIT/x\",\"file_text\":\"x\\n\"}",
+		"{\"path\":\"hooks/post-checkout\",\"file_text\":\"#!/bin/sh\\n\"}",
+		"{\"path\":\".git/config\",\"insert_line\":0,\"new_str\":\"[core]\\n\"}",
+		"{\"path\":\".git/config\"}",
+	};
+	static const char *const tool[] = { "str_replace", "create", "create", "create", "create", "insert", "undo_edit" };
+	tools_ctx *c;
+	tools_obs o;
+	char *before, *after;
+
+	fx_puts("a.txt", "a\n");
+	fx_git_commit_all("init");
+	cr_assert_eq(fx_sh(NULL, "ln -s .git/hooks hooks"), 0);
+	before = fx_read(".git/config", NULL);
+	c = fx_ctx();
+	for (size_t i = 0; i < PL_ARRAY_LEN(bad); i++) {
+		tools_obs_init(&o);
+		cr_assert_lt(fx_call(&o, c, tool[i], bad[i]), 0, "%s %s was allowed", tool[i], bad[i]);
+		cr_assert(strstr(OBS_TEXT(o), "git directory"), "%s %s: %s", tool[i], bad[i], OBS_TEXT(o));
+		tools_obs_release(&o);
+	}
+	after = fx_read(".git/config", NULL);
+	cr_assert_str_eq(after, before);
+	cr_assert_eq(fx_sh(NULL, "test ! -e .git/hooks/pre-commit && test ! -e .git/hooks/post-checkout && test ! -e .GIT"),
+		     0);
+	free(after);
+	/* an absolute path into it too */
+	{
+		pl_buf args = PL_BUF_INIT;
+
+		pl_buf_printf(&args, "{\"path\":\"%s/.git/description\",\"file_text\":\"x\\n\",\"overwrite\":true}",
+			      fx_root.ptr);
+		tools_obs_init(&o);
+		cr_assert_lt(fx_call(&o, c, "create", args.ptr), 0);
+		cr_assert(strstr(OBS_TEXT(o), "git directory"), "%s", OBS_TEXT(o));
+		tools_obs_release(&o);
+		pl_buf_release(&args);
+	}
+	/* reading it is fine */
+	tools_obs_init(&o);
+	cr_assert_eq(fx_call(&o, c, "view", "{\"path\":\".git/config\"}"), 0, "%s", OBS_TEXT(o));
+	tools_obs_release(&o);
+	tools_ctx_free(c);
+
+	/* a gitfile's git directory, wherever it sits inside the tree */
+	cr_assert_eq(fx_sh(NULL, "mv .git .realgit && printf 'gitdir: .realgit\\n' > .git"), 0);
+	c = fx_ctx();
+	tools_obs_init(&o);
+	cr_assert_lt(fx_call(&o, c, "str_replace",
+			     "{\"path\":\".realgit/config\",\"old_str\":\"[core]\",\"new_str\":\"[core]\\n\\tfsmonitor = x\"}"),
+		     0);
+	cr_assert(strstr(OBS_TEXT(o), "git directory"), "%s", OBS_TEXT(o));
+	tools_obs_release(&o);
+	after = fx_read(".realgit/config", NULL);
+	cr_assert_str_eq(after, before);
+	free(after);
+	/* the project's own files stay editable */
+	tools_obs_init(&o);
+	cr_assert_eq(fx_call(&o, c, "str_replace", "{\"path\":\"a.txt\",\"old_str\":\"a\",\"new_str\":\"b\"}"), 0, "%s",
+		     OBS_TEXT(o));
+	tools_obs_release(&o);
+	tools_ctx_free(c);
+	free(before);
+}
+
+/* Each edit hands back its own diff (data.diff), so that a caller shows
+ * the change without reading the file around the call. */
+Test(editor, edits_report_their_diff)
+{
+	tools_ctx *c;
+	tools_obs o;
+
+	fx_puts("f.txt", "1\n2\n3\n4\n5\n6\n7\n8\n9\n");
+	c = fx_ctx();
+	o = fx_obs(c, "str_replace", "{\"path\":\"f.txt\",\"old_str\":\"5\\n\",\"new_str\":\"five\\n\"}");
+	cr_assert_not(o.is_error, "%s", OBS_TEXT(o));
+	cr_assert_str_eq(json_string_value(json_object_get(o.data, "diff")),
+			 "--- a/f.txt\n+++ b/f.txt\n@@ -2,7 +2,7 @@\n 2\n 3\n 4\n-5\n+five\n 6\n 7\n 8\n");
+	tools_obs_release(&o);
+	o = fx_obs(c, "create", "{\"path\":\"n.txt\",\"file_text\":\"x\"}");
+	cr_assert_str_eq(json_string_value(json_object_get(o.data, "diff")),
+			 "--- a/n.txt\n+++ b/n.txt\n@@ -0,0 +1,1 @@\n+x\n\\ No newline at end of file\n");
+	tools_obs_release(&o);
+	o = fx_obs(c, "insert", "{\"path\":\"f.txt\",\"insert_line\":0,\"new_str\":\"zero\"}");
+	cr_assert(strstr(json_string_value(json_object_get(o.data, "diff")), "@@ -1,3 +1,4 @@\n+zero\n 1\n"), "%s",
+		  json_string_value(json_object_get(o.data, "diff")));
+	tools_obs_release(&o);
+	o = fx_obs(c, "undo_edit", "{\"path\":\"f.txt\"}");
+	cr_assert(strstr(json_string_value(json_object_get(o.data, "diff")), "-zero\n 1\n"), "%s",
+		  json_string_value(json_object_get(o.data, "diff")));
+	tools_obs_release(&o);
+	/* a failed edit has none; bytes that are not UTF-8 show as \xNN */
+	o = fx_obs(c, "str_replace", "{\"path\":\"f.txt\",\"old_str\":\"nope\",\"new_str\":\"x\"}");
+	cr_assert(o.is_error);
+	cr_assert_null(json_object_get(o.data, "diff"));
+	tools_obs_release(&o);
+	fx_write("l.txt", "caf\xE9\n", 5);
+	o = fx_obs(c, "str_replace", "{\"path\":\"l.txt\",\"old_str\":\"caf\",\"new_str\":\"the caf\"}");
+	cr_assert_not(o.is_error, "%s", OBS_TEXT(o));
+	cr_assert(strstr(json_string_value(json_object_get(o.data, "diff")), "+the caf\\xE9\n"), "%s",
+		  json_string_value(json_object_get(o.data, "diff")));
 	tools_obs_release(&o);
 	tools_ctx_free(c);
 }

@@ -181,7 +181,7 @@ Test(rmap, every_language_and_awkward_files)
 	cr_assert_null(strstr(t, "sub.py"), "%s", t);
 	cr_assert_null(strstr(t, "binary.py:"), "%s", t);
 	cr_assert_null(strstr(t, "huge_function"), "%s", t);
-	cr_assert(strstr(t, "\nother files:\n") && strstr(t, "\nhuge.py\n"), "%s", t);
+	cr_assert(strstr(t, "\nother files, by rank:\n") && strstr(t, "\nhuge.py\n"), "%s", t);
 	free(t);
 	json_decref(d);
 	tools_ctx_free(c);
@@ -280,5 +280,35 @@ Test(rmap, plain_directory_and_bad_arguments)
 	cr_assert_lt(fx_call(&o, c, "repo_map", "{\"path\":\"../..\"}"), 0);
 	cr_assert(strstr(o.text.ptr, "outside the repository"), "%s", o.text.ptr);
 	tools_obs_release(&o);
+	tools_ctx_free(c);
+}
+
+/* #12.8: with the task pointing somewhere, files the ranking walk never
+ * reaches (rank 0) are not listed: they filled the map in alphabetical
+ * order under "most relevant". */
+Test(rmap, unreached_files_are_not_listed)
+{
+	tools_ctx *c;
+	json_t *d;
+	char *t;
+	int i;
+
+	fx_puts("core.py", "def target_function():\n    return 1\n");
+	fx_puts("user.py", "from core import target_function\n\ndef use_it():\n    return target_function()\n");
+	for (i = 0; i < 20; i++) {
+		char path[32], body[96];
+		snprintf(path, sizeof(path), "aaa_unrelated_%02d.py", i);
+		snprintf(body, sizeof(body), "def unrelated_%02d():\n    return %d\n", i, i);
+		fx_puts(path, body);
+	}
+	fx_git_commit_all("base");
+	c = fx_ctx();
+	d = map(c, "{\"paths\":[\"user.py\"],\"max_tokens\":4000}", &t);
+	cr_assert(strstr(t, "core.py:\n"), "%s", t);
+	cr_assert(strstr(t, "def target_function():"), "%s", t);
+	cr_assert_null(strstr(t, "aaa_unrelated_00.py"), "%s", t);
+	cr_assert_null(strstr(t, "unrelated_05"), "%s", t);
+	free(t);
+	json_decref(d);
 	tools_ctx_free(c);
 }

@@ -81,7 +81,7 @@ Test(search, regex_glob_path_context_case_and_cap)
 	o = fx_obs(c, "search", "{\"pattern\":\"line [0-9]+\",\"max_results\":3}");
 	cr_assert(o.truncated);
 	cr_assert(strstr(o.text.ptr, "1:line 0\n2:line 1\n3:line 2\n[49997 more matching lines in this file]\n"), "%s", o.text.ptr);
-	cr_assert(strstr(o.text.ptr, "[50000 matching lines in 1 files in all; 49997 lines (0 files) not shown"), "%s", o.text.ptr);
+	cr_assert(strstr(o.text.ptr, "[50000 matching lines in 1 files in all; 3 lines in 1 files shown"), "%s", o.text.ptr);
 	tools_obs_release(&o);
 	o = fx_obs(c, "search", "{\"pattern\":\"zzz_nothing\",\"glob\":\"*.c\"}");
 	cr_assert(strstr(o.text.ptr, "No matches for 'zzz_nothing' in"), "%s", o.text.ptr);
@@ -113,7 +113,7 @@ Test(search, bad_inputs)
 	c = fx_ctx();
 	o = fx_obs(c, "search", "{\"pattern\":\"foo(\"}");
 	cr_assert(o.is_error);
-	cr_assert(strstr(o.text.ptr, "pattern 'foo(' is not a valid POSIX extended regular expression"), "%s", o.text.ptr);
+	cr_assert(strstr(o.text.ptr, "pattern 'foo(' is not a valid regular expression"), "%s", o.text.ptr);
 	tools_obs_release(&o);
 	o = fx_obs(c, "search", "{\"pattern\":\"\"}");
 	cr_assert(strstr(o.text.ptr, "pattern is empty"), "%s", o.text.ptr);
@@ -227,5 +227,132 @@ Test(search, file_list_equals_git_ls_files)
 		pl_buf_release(&have);
 		pl_buf_release(&args);
 	}
+	tools_ctx_free(c);
+}
+
+/* Matching lines shown: the "N:" lines of a search's text. */
+static size_t match_lines(const char *t)
+{
+	size_t n = 0;
+	const char *p = t;
+
+	while (*p) {
+		const char *d = p;
+		while (*d >= '0' && *d <= '9')
+			d++;
+		if (d > p && *d == ':')
+			n++;
+		p = strchr(p, '\n');
+		if (!p)
+			break;
+		p++;
+	}
+	return n;
+}
+
+/* #12.4: asking for more results never shows fewer.  A file whose group
+ * overflows the cap used to be dropped whole, with every file after it
+ * (max_results 1000 showed 10 lines where 300 showed 310). */
+Test(search, more_results_never_show_fewer)
+{
+	pl_buf b = PL_BUF_INIT;
+	tools_ctx *c;
+	tools_obs o;
+	size_t i, with300, with1000;
+
+	for (i = 0; i < 10; i++)
+		pl_buf_printf(&b, "needle %zu in a\n", i);
+	fx_write("a.txt", b.ptr, b.len);
+	pl_buf_reset(&b);
+	for (i = 0; i < 2000; i++)
+		pl_buf_printf(&b, "needle %zu in b, with enough text to make the group large\n", i);
+	fx_write("b.txt", b.ptr, b.len);
+	fx_puts("c.txt", "needle in c\n");
+	pl_buf_release(&b);
+	c = fx_ctx();
+	o = fx_obs(c, "search", "{\"pattern\":\"needle\",\"max_results\":300}");
+	with300 = match_lines(o.text.ptr);
+	cr_assert_leq(o.text.len, 16000);
+	tools_obs_release(&o);
+	o = fx_obs(c, "search", "{\"pattern\":\"needle\",\"max_results\":1000}");
+	with1000 = match_lines(o.text.ptr);
+	cr_assert_geq(with1000, with300, "300 showed %zu lines, 1000 showed %zu", with300, with1000);
+	cr_assert_gt(with1000, 100, "%zu", with1000);
+	cr_assert(strstr(o.text.ptr, "b.txt\n1:needle 0 in b"), "%.300s", o.text.ptr);
+	cr_assert(o.truncated);
+	cr_assert(strstr(o.text.ptr, "more matching lines in this file]"), "%s", o.text.ptr + o.text.len - 300);
+	cr_assert(strstr(o.text.ptr, "[2011 matching lines in 3 files in all;"), "%s", o.text.ptr + o.text.len - 300);
+	cr_assert_leq(o.text.len, 16000);
+	tools_obs_release(&o);
+	tools_ctx_free(c);
+}
+
+/* #12.4: the escapes agents write (ripgrep/PCRE style) mean what they
+ * mean there, or are refused with a message; never a silent wrong
+ * answer.  fixed_strings searches for the text as it is. */
+Test(search, pcre_style_patterns_and_fixed_strings)
+{
+	static const struct {
+		const char *args, *want;
+	} cases[] = {
+		{ "{\"pattern\":\"\\\\d+\"}", "p.txt\n1:abc 123\n5:a.b(c) 42\n" },
+		{ "{\"pattern\":\"\\\\bbaz\\\\b\"}", "p.txt\n2:foo_bar baz\n" },
+		{ "{\"pattern\":\"\\\\w+_\\\\w+\\\\s\"}", "p.txt\n2:foo_bar baz\n" },
+		{ "{\"pattern\":\"x\\\\ty\"}", "p.txt\n3:x\ty\n" },
+		{ "{\"pattern\":\"[\\\\d]{3}\"}", "p.txt\n1:abc 123\n" },
+		{ "{\"pattern\":\"(?:qux|foo)_bar\"}", "p.txt\n2:foo_bar baz\n" },
+		{ "{\"pattern\":\"a.*?c\\\\b\"}", "p.txt\n1:abc 123\n5:a.b(c) 42\n" },
+		{ "{\"pattern\":\"f() {\",\"fixed_strings\":true}", "p.txt\n4:function f() {\n" },
+		{ "{\"pattern\":\"function f\\\\(\\\\) {\"}", "p.txt\n4:function f() {\n" },
+		{ "{\"pattern\":\"a.b(c)\",\"fixed_strings\":true}", "p.txt\n5:a.b(c) 42\n" },
+		{ "{\"pattern\":\"(?i)ABC\"}", "p.txt\n1:abc 123\n" },
+		{ "{\"pattern\":\"\\\\D\\\\d\\\\d\\\\d$\"}", "p.txt\n1:abc 123\n" },
+	};
+	tools_ctx *c;
+	tools_obs o;
+	size_t i;
+
+	fx_puts("p.txt", "abc 123\nfoo_bar baz\nx\ty\nfunction f() {\na.b(c) 42\nddd\n");
+	c = fx_ctx();
+	for (i = 0; i < PL_ARRAY_LEN(cases); i++) {
+		o = fx_obs(c, "search", cases[i].args);
+		cr_expect_str_eq(o.text.ptr, cases[i].want, "%s", cases[i].args);
+		tools_obs_release(&o);
+	}
+	o = fx_obs(c, "search", "{\"pattern\":\"\\\\p{L}+\"}");
+	cr_assert(o.is_error);
+	cr_assert(strstr(o.text.ptr, "uses \\p, which search does not support"), "%s", o.text.ptr);
+	tools_obs_release(&o);
+	o = fx_obs(c, "search", "{\"pattern\":\"foo(?=_)\"}");
+	cr_assert(o.is_error);
+	cr_assert(strstr(o.text.ptr, "lookaround"), "%s", o.text.ptr);
+	tools_obs_release(&o);
+	tools_ctx_free(c);
+}
+
+/* #12.4: searching (or finding in) an ignored directory by name says it
+ * is ignored, instead of "No matches ... in 0 files". */
+Test(search, an_ignored_directory_says_it_is_ignored)
+{
+	tools_ctx *c;
+	tools_obs o;
+
+	make_tree();
+	c = fx_ctx();
+	o = fx_obs(c, "search", "{\"pattern\":\"foo\",\"path\":\"build\"}");
+	cr_assert_not(o.is_error, "%s", o.text.ptr);
+	cr_assert(strstr(o.text.ptr, "'build' is ignored by git"), "%s", o.text.ptr);
+	cr_assert(strstr(o.text.ptr, "grep -rn"), "%s", o.text.ptr);
+	tools_obs_release(&o);
+	o = fx_obs(c, "search", "{\"pattern\":\"foo\",\"path\":\"src/x.tmp\"}");
+	cr_assert(strstr(o.text.ptr, "'src/x.tmp' is ignored by git"), "%s", o.text.ptr);
+	tools_obs_release(&o);
+	o = fx_obs(c, "find", "{\"pattern\":\"*.c\",\"path\":\"build\"}");
+	cr_assert(strstr(o.text.ptr, "'build' is ignored by git"), "%s", o.text.ptr);
+	tools_obs_release(&o);
+	/* a directory that is not ignored still answers as before */
+	o = fx_obs(c, "search", "{\"pattern\":\"zzz\",\"path\":\"docs\"}");
+	cr_assert(strstr(o.text.ptr, "No matches for 'zzz' in 1 files"), "%s", o.text.ptr);
+	tools_obs_release(&o);
 	tools_ctx_free(c);
 }

@@ -5,6 +5,7 @@
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fixture.h"
 
@@ -202,7 +203,7 @@ Test(shell, errors_and_background_processes_end_with_the_context)
 {
 	tools_ctx *c = repo_ctx();
 	tools_obs o;
-	char *t;
+	char cmd[128], *t;
 
 	tools_obs_init(&o);
 	cr_assert_lt(fx_call(&o, c, "bash", "{\"command\":\"\"}"), 0);
@@ -217,12 +218,20 @@ Test(shell, errors_and_background_processes_end_with_the_context)
 	cr_assert(strstr(t, "syntax error"), "%s", t);
 	cr_assert(strstr(t, "[exit code 2]"), "%s", t);
 	free(t);
-	t = bash(c, "sleep 4242 >/dev/null 2>&1 & echo started", NULL, NULL);
+	/* a sleep this test alone starts (other runs of the suite may be going
+	 * on beside it), which may still be exec'ing when the command returns:
+	 * wait for it with a deadline, and for its end after the close */
+	snprintf(cmd, sizeof(cmd), "sleep 4242.%d >/dev/null 2>&1 & echo started", (int)getpid());
+	t = bash(c, cmd, NULL, NULL);
 	cr_assert_str_eq(t, "started\n[exit code 0]\n");
 	free(t);
-	cr_assert_eq(fx_sh(NULL, "pgrep -x -f 'sleep [4]242'"), 0, "the background process should run until the context is freed");
+	cr_assert_eq(fx_sh(NULL, "for i in $(seq 100); do pgrep -x -f 'sleep 4242[.]%d' && exit 0; sleep 0.1; done; exit 1",
+			   (int)getpid()),
+		     0, "the background process should run until the context is freed");
 	tools_ctx_free(c);
-	cr_assert_neq(fx_sh(NULL, "sleep 0.2; pgrep -x -f 'sleep [4]242'"), 0, "closing the context must kill the session");
+	cr_assert_eq(fx_sh(NULL, "for i in $(seq 100); do pgrep -x -f 'sleep 4242[.]%d' || exit 0; sleep 0.1; done; exit 1",
+			   (int)getpid()),
+		     0, "closing the context must kill the session");
 }
 
 /* plait inside its own sandbox: the seccomp filter refuses new namespaces,
@@ -235,13 +244,15 @@ Test(shell, refused_namespaces_give_a_clear_error)
 	cr_assert_not_null(bin, "PLAIT_BIN must point at build/plait");
 	fx_puts("x.txt", "x\n");
 	/* LeakSanitizer stops the world with ptrace, which the sandbox's filter
-	 * refuses: under SAN=1 the inner plait runs without leak checks. */
+	 * refuses: under SAN=1 the inner plait runs without leak checks, and
+	 * without the default memory limit (RLIMIT_AS where no cgroup v2 is
+	 * usable), under which AddressSanitizer cannot reserve its shadow. */
 	/* The inner plait and its sandbox profiles are copies in the fixture,
 	 * which the sandbox's user can reach wherever the checkout lives (under
 	 * a 0700 home directory, say). */
 	cr_assert_not_null(getenv("PLAIT_ROOT"), "PLAIT_ROOT must point at the checkout");
 	cr_assert_eq(fx_sh(NULL, "cp '%s' plait-copy && cp -r '%s/configs/sandbox' profiles && chmod -R a+rX . && "
-				 "'%s' sandbox run --workdir /tmp --env ASAN_OPTIONS=detect_leaks=0 "
+				 "'%s' sandbox run --memory 0 --workdir /tmp --env ASAN_OPTIONS=detect_leaks=0 "
 				 "--env PLAIT_SANDBOX_PROFILES='%s/profiles' -- "
 				 "'%s/plait-copy' tool bash --repo '%s' "
 				 "--args '{\"command\":\"ls\"}' > out.txt 2>&1; test $? = 1",
@@ -307,5 +318,61 @@ Test(shell, a_missing_profile_is_named)
 	cr_assert(strstr(o.text.ptr, "error: bash: loading the sandbox profile: "), "%s", o.text.ptr);
 	cr_assert(strstr(o.text.ptr, "no-such-profile"), "%s", o.text.ptr);
 	tools_obs_release(&o);
+	tools_ctx_free(c);
+}
+
+/* #12.7: the cut note counts what the command printed, not what was left
+ * after the sandbox's own 64 KiB cap (`seq 1 200000` said 11,250 lines
+ * were cut where 199,800 were). */
+Test(shell, cut_counts_are_those_of_the_whole_output)
+{
+	tools_ctx *c = repo_ctx();
+	bool trunc = false;
+	/* seq 1 200000 prints 1,288,895 bytes; the first and last 100 lines,
+	 * 292 + 700 bytes, are shown */
+	char *t = bash(c, "seq 1 200000", NULL, &trunc);
+
+	cr_assert(trunc);
+	cr_assert(strstr(t, "\n100\n[... 199800 lines (1287903 bytes) cut;"), "%s", t);
+	cr_assert(strstr(t, "\n199901\n"), "%s", t);
+	cr_assert(strstr(t, "\n200000\n[exit code 0]\n"), "%s", t + strlen(t) - 60);
+	free(t);
+	/* a single line larger than everything: cut in bytes, counted */
+	t = bash(c, "head -c 300000 /dev/zero | tr '\\0' x; echo", NULL, &trunc);
+	cr_assert(trunc);
+	cr_assert(strstr(t, "[... 0 lines (284401 bytes) cut;"), "%s", t);
+	free(t);
+	/* long lines: the byte budget binds, and the exit line still fits */
+	t = bash(c, "for i in $(seq 1 30); do head -c 1000 /dev/zero | tr '\\0' y; echo; done", NULL, &trunc);
+	cr_assert(trunc);
+	cr_assert_leq(strlen(t), 16000);
+	cr_assert(strstr(t, "\n[exit code 0]\n"), "%s", t + strlen(t) - 100);
+	free(t);
+	tools_ctx_free(c);
+}
+
+/* #12.7: when the working directory is removed, the next command says so
+ * once, naming the directory it runs in now (the root), and the ones
+ * after it run there quietly (the note named the removed directory as the
+ * new one and came back at every command). */
+Test(shell, a_removed_working_directory_is_noted_once)
+{
+	tools_ctx *c = repo_ctx();
+	pl_buf want = PL_BUF_INIT;
+	char *t;
+
+	free(bash(c, "mkdir -p gone && cd gone", NULL, NULL));
+	free(bash(c, "rmdir ../gone", NULL, NULL));
+	t = bash(c, "pwd", NULL, NULL);
+	pl_buf_printf(&want, "[the directory %s/gone is gone; now in %s]\n%s\n[exit code 0]\n", tools_ctx_root(c),
+		      tools_ctx_root(c), tools_ctx_root(c));
+	cr_assert_str_eq(t, want.ptr);
+	free(t);
+	t = bash(c, "pwd", NULL, NULL);
+	pl_buf_reset(&want);
+	pl_buf_printf(&want, "%s\n[exit code 0]\n", tools_ctx_root(c));
+	cr_assert_str_eq(t, want.ptr);
+	free(t);
+	pl_buf_release(&want);
 	tools_ctx_free(c);
 }

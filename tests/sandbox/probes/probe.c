@@ -19,8 +19,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/shm.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -28,6 +32,7 @@
 #include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 static int expect(long rc, int want, const char *what)
@@ -167,6 +172,15 @@ static int mode_connect_abstract(const char *name)
 		      ECONNREFUSED, "connect to the host's abstract socket");
 }
 
+static int mode_connect_unix(const char *path)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int s = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	strncpy(a.sun_path, path, sizeof(a.sun_path) - 1);
+	return expect(connect(s, (struct sockaddr *)&a, sizeof(a)), ENOENT, "connect to a host unix socket");
+}
+
 static int mode_connect_internet(void)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(53) };
@@ -299,7 +313,15 @@ static int mode_sys(const char *name)
 	if (!strcmp(name, "sethostname"))
 		return expect(sethostname("evil", 4), EPERM, "sethostname");
 	if (!strcmp(name, "raw_socket"))
-		return expect(socket(AF_PACKET, SOCK_RAW, 0), EPERM, "AF_PACKET socket");
+		return expect2(socket(AF_PACKET, SOCK_RAW, 0), EAFNOSUPPORT, EPERM, "AF_PACKET socket");
+	if (!strcmp(name, "vsock"))
+		return expect(socket(40 /* AF_VSOCK */, SOCK_STREAM, 0), EAFNOSUPPORT, "AF_VSOCK socket");
+	if (!strcmp(name, "openat2"))
+		return expect(syscall(SYS_openat2, AT_FDCWD, "/", NULL, 0), ENOSYS, "openat2");
+	if (!strcmp(name, "open_tree_attr"))
+		return expect(syscall(467, AT_FDCWD, "/", 1, NULL, 0), EPERM, "open_tree_attr");
+	if (!strcmp(name, "quotactl_fd"))
+		return expect(syscall(SYS_quotactl_fd, 0, 0, 0, NULL), EPERM, "quotactl_fd");
 	if (!strcmp(name, "proc1_root"))
 		return expect(open("/proc/1/root/etc/passwd", O_RDONLY), EACCES, "open via /proc/1/root");
 	if (!strcmp(name, "proc_self_exe"))
@@ -326,8 +348,99 @@ static int mode_sys(const char *name)
 		return expect(ptrace(PTRACE_ATTACH, 1, 0, 0), EPERM, "ptrace of the sandbox's init");
 	if (!strcmp(name, "process_vm"))
 		return expect(syscall(SYS_process_vm_readv, 1, NULL, 0, NULL, 0, 0), EPERM, "process_vm_readv");
+	if (!strcmp(name, "kcore"))
+		return expect3(open("/proc/kcore", O_RDONLY), EACCES, EPERM, ENOENT, "reading /proc/kcore");
+	if (!strcmp(name, "modprobe"))
+		return expect3(open("/proc/sys/kernel/modprobe", O_WRONLY), EROFS, EACCES, ENOENT,
+			       "writing kernel.modprobe");
+	if (!strcmp(name, "sysrq"))
+		return expect3(open("/proc/sysrq-trigger", O_WRONLY), EROFS, EACCES, ENOENT,
+			       "writing /proc/sysrq-trigger");
+	if (!strcmp(name, "cgroup_write"))
+		return expect3(open("/sys/fs/cgroup/cgroup.procs", O_WRONLY), EROFS, EACCES, ENOENT,
+			       "writing the host's cgroups");
+	if (!strcmp(name, "proc1_mem"))
+		return expect(open("/proc/1/mem", O_RDONLY), EACCES, "reading the init's memory");
+	if (!strcmp(name, "proc1_environ"))
+		return expect(open("/proc/1/environ", O_RDONLY), EACCES, "reading the init's environment");
+	if (!strcmp(name, "setuid_root"))
+		return expect2(setuid(0), EPERM, EINVAL, "setuid(0)");
+	if (!strcmp(name, "setgroups"))
+		return expect(setgroups(0, NULL), EPERM, "setgroups");
+	if (!strcmp(name, "raise_rlimit")) {
+		struct rlimit r = { RLIM_INFINITY, RLIM_INFINITY };
+
+		return expect(setrlimit(RLIMIT_NOFILE, &r), EPERM, "raising RLIMIT_NOFILE past its hard limit");
+	}
+	if (!strcmp(name, "raise_core")) {
+		struct rlimit r = { RLIM_INFINITY, RLIM_INFINITY };
+
+		return expect(setrlimit(RLIMIT_CORE, &r), EPERM, "raising RLIMIT_CORE");
+	}
+	if (!strcmp(name, "prctl_set_mm"))
+		return expect(prctl(PR_SET_MM, PR_SET_MM_START_BRK, 0x1000, 0, 0), EPERM, "prctl(PR_SET_MM)");
+	if (!strcmp(name, "dev_tty"))
+		return expect(open("/dev/tty", O_RDWR), ENXIO, "opening a controlling terminal");
+	if (!strcmp(name, "o_path_write")) {
+		int fd = open("/etc/passwd", O_PATH);
+		char p[64];
+
+		snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+		return expect2(open(p, O_WRONLY), EROFS, EACCES, "reopening an O_PATH descriptor for writing");
+	}
+	if (!strcmp(name, "proc_self_root"))
+		return expect(open("/proc/self/root/../../../etc/plait-probe", O_WRONLY | O_CREAT, 0644), EROFS,
+			      "writing through /proc/self/root/..");
+	if (!strcmp(name, "tmpfile_link")) {
+		int fd = open("/tmp", O_TMPFILE | O_WRONLY, 0644);
+		char p[64];
+
+		if (fd < 0)
+			return 2;
+		snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+		return expect2(linkat(AT_FDCWD, p, AT_FDCWD, "/etc/plait-probe", AT_SYMLINK_FOLLOW), EXDEV, EROFS,
+			       "linking an O_TMPFILE file into /etc");
+	}
 	printf("unknown syscall probe '%s'\n", name);
 	return 3;
+}
+
+/* The host's processes are not in the sandbox's PID namespace: a pidfd of
+ * a host pid cannot be had, and the init's descriptors cannot be taken. */
+static int mode_pidfd(const char *hostpid)
+{
+	int rc = expect(syscall(SYS_pidfd_open, atoi(hostpid), 0), ESRCH, "pidfd_open of a host process");
+	int fd = (int)syscall(SYS_pidfd_open, 1, 0);
+
+	if (fd < 0)
+		return 2;
+	return rc | expect(syscall(SYS_pidfd_getfd, fd, 0, 0), EPERM, "pidfd_getfd from the init");
+}
+
+/* IPC objects of the host (a System V shared memory segment with key). */
+static int mode_ipc(const char *key)
+{
+	return expect(shmget((key_t)atoi(key), 0, 0), ENOENT, "attaching a host SysV shared memory segment");
+}
+
+/* 32-bit system calls through int 0x80: the filter kills them. */
+static int mode_int80(void)
+{
+	long r;
+
+	__asm__ volatile("int $0x80" : "=a"(r) : "a"(20) /* i386 getpid */ : "memory");
+	printf("ESCAPE: a 32-bit system call returned %ld\n", r);
+	return 1;
+}
+
+/* A crash that would dump core: no core file, however it asks. */
+static int mode_core(void)
+{
+	struct rlimit r = { RLIM_INFINITY, RLIM_INFINITY };
+
+	(void)setrlimit(RLIMIT_CORE, &r);
+	prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+	abort();
 }
 
 /* What the command can do to its standard output: truncate it, read back
@@ -363,6 +476,74 @@ static int mode_stdout_attacks(const char *marker)
 	return bad;
 }
 
+/* Socket families no test suite needs, AF_VSOCK first (a VM's vsock ports
+ * are not per network namespace). */
+static int mode_socket_families(void)
+{
+	static const int families[] = { 40 /* AF_VSOCK */, AF_PACKET, AF_ALG,	 AF_KEY, 44 /* AF_XDP */,
+					 AF_BLUETOOTH,	    AF_TIPC,   AF_CAN,	 AF_RDS, AF_APPLETALK };
+	size_t i;
+	int fd, sv[2];
+
+	for (i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
+		if ((fd = socket(families[i], SOCK_DGRAM, 0)) >= 0 || errno != EAFNOSUPPORT) {
+			printf("family %d: %s\n", families[i], fd >= 0 ? "ESCAPE: socket created" : strerrorname_np(errno));
+			return fd >= 0 ? 1 : 2;
+		}
+		if (socketpair(families[i], SOCK_DGRAM, 0, sv) == 0) {
+			printf("ESCAPE: socketpair of family %d\n", families[i]);
+			return 1;
+		}
+	}
+	printf("%zu families refused with EAFNOSUPPORT\n", i);
+	return 0;
+}
+
+/* No setuid or setgid bit on anything made or changed in dir (the work
+ * directory, which the host may later run files from). */
+static int mode_setid(const char *dir)
+{
+	char path[4096], tmpl[4096];
+	int fd, rc = 0;
+
+	snprintf(path, sizeof(path), "%s/setid-probe", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+	if (fd < 0)
+		return 2;
+	rc |= expect(chmod(path, 04755), EPERM, "chmod u+s");
+	rc |= expect(fchmod(fd, 02755), EPERM, "fchmod g+s");
+	rc |= expect(fchmodat(AT_FDCWD, path, 06755, 0), EPERM, "fchmodat ug+s");
+	rc |= expect(syscall(452 /* fchmodat2 */, AT_FDCWD, path, 04755, 0), EPERM, "fchmodat2 u+s");
+	snprintf(tmpl, sizeof(tmpl), "%s/setid-created", dir);
+	rc |= expect(open(tmpl, O_WRONLY | O_CREAT | O_EXCL, 04755), EPERM, "open(O_CREAT, 04755)");
+	rc |= expect(syscall(SYS_creat, tmpl, 02755), EPERM, "creat(02755)");
+	rc |= expect(mknod(tmpl, S_IFREG | 04755, 0), EPERM, "mknod(S_IFREG | 04755)");
+	rc |= expect(open(dir, O_TMPFILE | O_WRONLY, 04755), EPERM, "open(O_TMPFILE, 04755)");
+	/* plain modes still work */
+	if (chmod(path, 0700) < 0 || fchmod(fd, 0644) < 0) {
+		printf("a plain chmod failed: %s\n", strerrorname_np(errno));
+		rc |= 2;
+	}
+	close(fd);
+	return rc ? (rc & 1 ? 1 : 2) : 0;
+}
+
+/* File capabilities: a binary left with them runs privileged on the host. */
+static int mode_file_caps(const char *dir)
+{
+	/* VFS_CAP_REVISION_2, cap_setuid permitted and effective */
+	const uint32_t caps[5] = { 0x02000001, 1u << 7, 1u << 7, 0, 0 };
+	char path[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/caps-probe", dir);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0755)) < 0)
+		return 2;
+	close(fd);
+	return expect(setxattr(path, "security.capability", caps, sizeof(caps), 0), EPERM,
+		      "setting file capabilities");
+}
+
 int main(int argc, char **argv)
 {
 	const char *m = argc > 1 ? argv[1] : "", *a = argc > 2 ? argv[2] : "";
@@ -384,6 +565,37 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(m, "fds"))
 		return mode_fds();
+	if (!strcmp(m, "pidfd"))
+		return mode_pidfd(a);
+	if (!strcmp(m, "ipc"))
+		return mode_ipc(a);
+	if (!strcmp(m, "int80"))
+		return mode_int80();
+	if (!strcmp(m, "core"))
+		return mode_core();
+	if (!strcmp(m, "kill_init")) {
+		/* the init ignores what it does not handle, SIGKILL included
+		 * from inside its namespace: the run still reports this exit */
+		kill(1, SIGKILL);
+		kill(1, SIGTERM);
+		kill(1, SIGSEGV);
+		printf("the init is still there\n");
+		return 0;
+	}
+	if (!strcmp(m, "env")) {
+		if (getenv(a)) {
+			printf("ESCAPE: the caller's %s is visible\n", a);
+			return 1;
+		}
+		printf("no %s\n", a);
+		return 0;
+	}
+	if (!strcmp(m, "socket_families"))
+		return mode_socket_families();
+	if (!strcmp(m, "setid"))
+		return mode_setid(a);
+	if (!strcmp(m, "file_caps"))
+		return mode_file_caps(a);
 	if (!strcmp(m, "stdout_attacks"))
 		return mode_stdout_attacks(a);
 	if (!strcmp(m, "stdout_nonblock"))
@@ -394,6 +606,8 @@ int main(int argc, char **argv)
 		return mode_connect_tcp(a);
 	if (!strcmp(m, "connect_abstract"))
 		return mode_connect_abstract(a);
+	if (!strcmp(m, "connect_unix"))
+		return mode_connect_unix(a);
 	if (!strcmp(m, "connect_internet"))
 		return mode_connect_internet();
 	if (!strcmp(m, "kill_all"))

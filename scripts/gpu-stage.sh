@@ -17,7 +17,7 @@ cp "$root/build/plait" "$dest/build/"
 cp "$root/build/lib/libplait-cuda.so" "$dest/build/lib/"
 cp "$root/build/tests/test-engine" "$dest/build/tests/"
 cp "$root/scripts/gpu-run.sh" "$root/scripts/bench_engine_torch.py" "$dest/scripts/"
-cp "$root/tests/reference/plt_ref.py" "$dest/tests/reference/"
+cp "$root/tests/reference/plt_ref.py" "$root/tests/reference/cuda_numerics.py" "$dest/tests/reference/"
 # every library of the test binary but the C library's own
 ldd "$root/build/tests/test-engine" | awk '$3 ~ /^\// { print $3 }' |
 	grep -Ev '/(libc|libm|libpthread|libdl|librt|libresolv|ld-linux[^/]*)\.so' | while read -r l; do

@@ -10,7 +10,22 @@
  * tolerance: over 512 teacher-forced positions, top-1 agreement >= 99%
  * and the log-probabilities of the CPU's top 5 within 5e-2; and CUDA's
  * prefill, decode, chunked prefill, truncate and fork agree with each
- * other. */
+ * other.
+ *
+ * "Within bf16 tolerance" is measured, not guessed: the CUDA backend keeps
+ * weights (F16 and F32 ones rounded on upload) and K/V in bf16 and runs
+ * prefill products on bf16 operands, and on these random checkpoints (q
+ * and k weights twice the usual scale: sharp attention) that rounding
+ * alone costs more than 1% top-1 and 5e-2: bf16 K/V alone, in R = 1 decode
+ * of a BF16 checkpoint, gives 98.4% and 0.057.  So each case also runs
+ * tests/reference/cuda_numerics.py, plt_ref.py's forward pass with exactly
+ * the CUDA backend's roundings, and the bounds are 99% and 5e-2 or, where
+ * the rounding itself is further from the CPU, what the rounding gives with
+ * a margin (ROUND_*); and decode, whose fp32 activations leave little
+ * room, is held close to its emulation (EMU_DEC_*): a bug (an index, a
+ * stride, a gate) moves CUDA away from it.
+ * The H200 figures of the first run and the emulation's agreed to a few
+ * percent in every case (docs/ENGINE.md, "Parity on the GPU"). */
 #include "engine/cuda/module.h"
 #include "engine/internal.h"
 #include "test_helpers.h" /* criterion.h before parameterized.h: Test() needs that order */
@@ -21,6 +36,22 @@
 #define TOP1_MIN 0.99
 #define TOP5_MAX 5e-2
 #define SELF_MAX 5e-2 /* CUDA against itself: prefill (bf16 products) and decode (fp32 GEMV) */
+/* Where the emulated rounding is further from the CPU than TOP1_MIN and
+ * TOP5_MAX allow: CUDA may be ROUND_TOP1 of the positions below the
+ * emulation's agreement, and ROUND_TOP5 times its difference plus TOP5_MAX
+ * away (the first H200 run: within 0.8% and 1.23x in all 14 figures). */
+#define ROUND_TOP1 0.02
+#define ROUND_TOP5 1.25
+/* CUDA against the emulation itself (the same roundings, another
+ * summation order and exp): the emulation in fp32 instead of float64
+ * arithmetic, a second correct implementation, differs from it in decode
+ * by at most 0.4% top-1 and 0.2 (r3_f16; 0.023 elsewhere), so a decode
+ * bug shows here first; in prefill the bf16 operands amplify the order of
+ * summation (up to 2.3% and 0.19, 2.1 for r3_f16: as much as the rounding
+ * itself), so prefill is only printed and held to the CPU bounds. */
+#define EMU_DEC_TOP1 0.98
+#define EMU_DEC_TOP5 0.1      /* at least */
+#define EMU_DEC_TOP5_FRAC 0.1 /* of the emulation's own difference from the CPU */
 
 static eng_model *load(const char *dir, const char *backend, int loops)
 {
@@ -105,13 +136,62 @@ static agreement compare(const float *got, const float *oracle, size_t n, size_t
 	return r;
 }
 
-static void expect(const char *label, const char *what, agreement r)
+/* What bf16 rounding alone gives: tests/reference/cuda_numerics.py's
+ * emulated logits (mode "decode" or "prefill") of ids, as floats. */
+static float *emulated(const char *dir, const char *mode, int loops, const int32_t *ids, size_t n, size_t V)
 {
-	fprintf(stderr, "cuda parity %s, %s: top-1 agreement %zu/%zu (%.2f%%), top-5 log-prob max diff %.2e\n", label,
-		what, r.top1, r.n, 100.0 * (double)r.top1 / (double)r.n, r.top5);
-	cr_expect_geq((double)r.top1, TOP1_MIN * (double)r.n, "%s, %s: top-1 agreement %zu of %zu", label, what, r.top1,
-		      r.n);
-	cr_expect_leq(r.top5, TOP5_MAX, "%s, %s: top-5 log-prob difference %g", label, what, r.top5);
+	const char *root = getenv("PLAIT_ROOT"), *py = getenv("PLAIT_REF_PYTHON");
+	pl_buf cmd = PL_BUF_INIT;
+	char out[64];
+	double *d;
+	float *f = malloc(n * V * sizeof(float));
+	size_t i;
+	int st;
+
+	snprintf(out, sizeof(out), "emulated-%s.bin", mode);
+	pl_buf_printf(&cmd, "%s %s/tests/reference/cuda_numerics.py logits %s --mode %s --out %s/%s --ids ",
+		      py && *py ? py : "/usr/bin/python3", root ? root : ".", dir, mode, dir, out);
+	for (i = 0; i < n; i++)
+		pl_buf_printf(&cmd, "%s%d", i ? "," : "", ids[i]);
+	if (loops)
+		pl_buf_printf(&cmd, " --loops %d", loops);
+	st = test_sh(NULL, "%s", cmd.ptr);
+	cr_assert_eq(st, 0, "the rounding emulation failed (%d): %.200s", st, cmd.ptr);
+	d = read_f64(dir, out, n * V);
+	for (i = 0; i < n * V; i++)
+		f[i] = (float)d[i];
+	free(d);
+	pl_buf_release(&cmd);
+	return f;
+}
+
+/* got (CUDA) against the oracle (the CPU), bounded by what the emulated
+ * rounding gives against the same oracle (emu); and against the emulation
+ * itself (near), bounded in decode. */
+static void expect(const char *label, const char *what, bool decode, agreement r, agreement emu, agreement near)
+{
+	double n = (double)r.n, top1_min = TOP1_MIN * n, top5_max = TOP5_MAX;
+	double near_top5 = EMU_DEC_TOP5_FRAC * emu.top5 > EMU_DEC_TOP5 ? EMU_DEC_TOP5_FRAC * emu.top5 : EMU_DEC_TOP5;
+
+	if ((double)emu.top1 - ROUND_TOP1 * n < top1_min)
+		top1_min = (double)emu.top1 - ROUND_TOP1 * n;
+	if (ROUND_TOP5 * emu.top5 + TOP5_MAX > top5_max)
+		top5_max = ROUND_TOP5 * emu.top5 + TOP5_MAX;
+	fprintf(stderr,
+		"cuda parity %s, %s: top-1 agreement %zu/%zu (%.2f%%), top-5 log-prob max diff %.2e; "
+		"bf16 rounding alone (emulated): %zu/%zu (%.2f%%), %.2e; CUDA against the emulation: %zu/%zu, %.2e\n",
+		label, what, r.top1, r.n, 100.0 * (double)r.top1 / n, r.top5, emu.top1, emu.n,
+		100.0 * (double)emu.top1 / n, emu.top5, near.top1, near.n, near.top5);
+	cr_expect_geq((double)r.top1, top1_min, "%s, %s: top-1 agreement %zu of %zu (at least %.0f: rounding alone gives %zu)",
+		      label, what, r.top1, r.n, ceil(top1_min), emu.top1);
+	cr_expect_leq(r.top5, top5_max, "%s, %s: top-5 log-prob difference %g (at most %g: rounding alone gives %g)", label,
+		      what, r.top5, top5_max, emu.top5);
+	if (!decode)
+		return;
+	cr_expect_geq((double)near.top1, EMU_DEC_TOP1 * n, "%s, %s: top-1 agreement with the emulated rounding %zu of %zu",
+		      label, what, near.top1, near.n);
+	cr_expect_leq(near.top5, near_top5, "%s, %s: top-5 log-prob difference from the emulated rounding %g (at most %g)",
+		      label, what, near.top5, near_top5);
 }
 
 typedef struct tcase {
@@ -128,7 +208,8 @@ static void run(const tcase *tc)
 	pl_err err = { 0 };
 	int32_t ids[POSITIONS], next;
 	size_t V, i, cut = 300;
-	float *oracle, *pf, *dec, *lg, *x1, *x2;
+	float *oracle, *pf, *dec, *lg, *x1, *x2, *epf, *edec;
+	double self_max;
 
 	need_cuda();
 	pl_buf_printf(&args, "write %s %s", dir, tc->args);
@@ -150,18 +231,29 @@ static void run(const tcase *tc)
 	cr_assert_eq(eng_session_append(oracle, s, ids, POSITIONS, &err), 0, "%s", err.msg);
 	eng_session_free(s);
 
+	/* what the CUDA backend's roundings alone give (cuda_numerics.py) */
+	epf = emulated(dir, "prefill", tc->loops, ids, POSITIONS, V);
+	edec = emulated(dir, "decode", tc->loops, ids, POSITIONS, V);
+	/* decode and prefill round differently: they may differ by what the
+	 * emulation's two differ, with the same margin */
+	self_max = ROUND_TOP5 * rel_err_f32(edec, epf, POSITIONS * V);
+	self_max = self_max > SELF_MAX ? self_max : SELF_MAX;
+
 	/* CUDA prefill (chunks of 64, loops in order) */
 	cr_assert_eq(eng_session_new(&s, cu, &err), 0, "%s", err.msg);
 	cr_assert_eq(eng_session_append(pf, s, ids, POSITIONS, &err), 0, "%s", err.msg);
-	expect(tc->name, "prefill", compare(pf, oracle, POSITIONS, V));
+	expect(tc->name, "prefill", false, compare(pf, oracle, POSITIONS, V), compare(epf, oracle, POSITIONS, V),
+	       compare(pf, epf, POSITIONS, V));
 
 	/* CUDA decode, token by token (all loops of a token in one step) */
 	cr_assert_eq(eng_session_new(&t, cu, &err), 0, "%s", err.msg);
 	for (i = 0; i < POSITIONS; i++)
 		cr_assert_eq(eng_session_append(dec + i * V, t, &ids[i], 1, &err), 0, "%s", err.msg);
-	expect(tc->name, "decode", compare(dec, oracle, POSITIONS, V));
-	cr_expect_lt(rel_err_f32(dec, pf, POSITIONS * V), SELF_MAX, "%s: decode against prefill %g", tc->name,
-		     rel_err_f32(dec, pf, POSITIONS * V));
+	expect(tc->name, "decode", true, compare(dec, oracle, POSITIONS, V), compare(edec, oracle, POSITIONS, V),
+	       compare(dec, edec, POSITIONS, V));
+	cr_expect_lt(rel_err_f32(dec, pf, POSITIONS * V), self_max,
+		     "%s: decode against prefill %g (at most %g: the emulated roundings differ by %g)", tc->name,
+		     rel_err_f32(dec, pf, POSITIONS * V), self_max, rel_err_f32(edec, epf, POSITIONS * V));
 
 	/* a fork continues exactly as the original */
 	next = ids[7];
@@ -181,23 +273,31 @@ static void run(const tcase *tc)
 		     rel_err_f32(lg, pf, POSITIONS * V));
 
 	/* truncate the prefilled session back to 300, regenerate: the
-	 * windows of positions 235..299 come back from the host copy */
+	 * windows of positions 235..298 come back from the host copy, and
+	 * eng_session_truncate re-runs position 299 in the decode form, so
+	 * its K/V and h^r are decode's roundings from there on: the bound is
+	 * decode against prefill's (self_max) */
 	cr_assert_eq(eng_session_truncate(s, cut, &err), 0, "%s", err.msg);
-	cr_expect_lt(rel_err_f32(eng_session_logits(s), pf + (cut - 1) * V, V), SELF_MAX, "%s: logits after truncate",
-		     tc->name);
+	cr_expect_lt(rel_err_f32(eng_session_logits(s), pf + (cut - 1) * V, V), self_max, "%s: logits after truncate %g",
+		     tc->name, rel_err_f32(eng_session_logits(s), pf + (cut - 1) * V, V));
 	cr_assert_eq(eng_session_append(lg, s, ids + cut, POSITIONS - cut, &err), 0, "%s", err.msg);
-	cr_expect_lt(rel_err_f32(lg, pf + cut * V, (POSITIONS - cut) * V), SELF_MAX, "%s: regenerate after truncate %g",
-		     tc->name, rel_err_f32(lg, pf + cut * V, (POSITIONS - cut) * V));
-	/* and decode after truncate: exactly what a decode from the restored state gives */
+	cr_expect_lt(rel_err_f32(lg, pf + cut * V, (POSITIONS - cut) * V), self_max,
+		     "%s: regenerate after truncate %g (at most %g)", tc->name,
+		     rel_err_f32(lg, pf + cut * V, (POSITIONS - cut) * V), self_max);
+	/* and decode after truncate (the chunked session): decode's roundings
+	 * against prefill's */
 	cr_assert_eq(eng_session_truncate(t, cut, &err), 0, "%s", err.msg);
 	cr_assert_eq(eng_session_append(lg, t, ids + cut, 1, &err), 0, "%s", err.msg);
-	cr_expect_lt(rel_err_f32(lg, pf + cut * V, V), SELF_MAX, "%s: decode after truncate", tc->name);
+	cr_expect_lt(rel_err_f32(lg, pf + cut * V, V), self_max, "%s: decode after truncate %g", tc->name,
+		     rel_err_f32(lg, pf + cut * V, V));
 
 	eng_session_free(t);
 	eng_session_free(s);
 	eng_model_free(cu);
 	eng_model_free(cpu);
 	free(oracle);
+	free(epf);
+	free(edec);
 	free(pf);
 	free(dec);
 	free(lg);

@@ -15,6 +15,13 @@ ids, top-1 agreement and the largest |log-prob difference| over the
 oracle's top 5; and decode against prefill (rel_err_f32).
 
   /usr/bin/python3 tests/reference/cuda_numerics.py [--case NAME] [--positions N]
+      the table: each case's emulated decode and prefill against the exact
+      forward pass, and fp32 against float64 arithmetic for the same
+      roundings (the spread two correct implementations show)
+  /usr/bin/python3 tests/reference/cuda_numerics.py logits DIR --mode decode|prefill
+          --ids 1,2,3 --out F [--loops N]
+      the emulated logits of every position, float64 LE (test_cuda.c
+      reads them: CUDA is held to the CPU within what rounding alone gives)
 
 What it tells: if the GPU's numbers are about these, the differences are
 the rounding the CUDA design chose, not an indexing bug; a GPU figure far
@@ -49,21 +56,23 @@ CASES = [
 
 def bf(t):
     """Round to bf16 (round to nearest even, as __float2bfloat16_rn)."""
-    return t.to(torch.float32).to(torch.bfloat16).to(torch.float64)
+    return t.to(torch.float32).to(torch.bfloat16).to(t.dtype)
 
 
 def f32(t):
-    return t.to(torch.float32).to(torch.float64)
+    return t.to(torch.float32).to(t.dtype)
 
 
 def ident(t):
     return t
 
 
-def forward(cfg, w, ids, loops, mode):
+def forward(cfg, w, ids, loops, mode, dt=torch.float64):
     """mode: 'exact' (plt_ref), 'weights' (bf16 weights only), 'decode'
     (bf16 weights and K/V, fp32 activations), 'prefill' (the prefill's
-    bf16 operands as well)."""
+    bf16 operands as well).  dt: the arithmetic's type (float32: another
+    summation order and fp32 rounding, the spread two correct
+    implementations of the same roundings show)."""
     H = cfg["hidden_size"]
     NH = cfg["num_attention_heads"]
     KV = cfg.get("num_key_value_heads", NH)
@@ -79,14 +88,14 @@ def forward(cfg, w, ids, loops, mode):
     rkv = bf if mode in ("decode", "prefill") else ident  # K/V caches
     ra = bf if mode == "prefill" else ident          # prefill operands
     T = len(ids)
-    W = {k: (rw(v) if v.dim() == 2 else f32(v) if mode != "exact" else v) for k, v in w.items()}
+    W = {k: (rw(v) if v.dim() == 2 else f32(v) if mode != "exact" else v).to(dt) for k, v in w.items()}
     E = W["model.embed_tokens.weight"][torch.tensor(ids)]
     lm = W.get("lm_head.weight", W["model.embed_tokens.weight"])
     pos = torch.arange(T, dtype=torch.float64)
     inv = theta ** (-2.0 * torch.arange(hd // 2, dtype=torch.float64) / hd)
     ang = pos[:, None] * inv[None, :]
-    cos = torch.cat([ang.cos(), ang.cos()], -1)[:, None, :]
-    sin = torch.cat([ang.sin(), ang.sin()], -1)[:, None, :]
+    cos = torch.cat([ang.cos(), ang.cos()], -1)[:, None, :].to(dt)
+    sin = torch.cat([ang.sin(), ang.sin()], -1)[:, None, :].to(dt)
     i = torch.arange(T)[:, None]
     j = torch.arange(T)[None, :]
     causal = j <= i
@@ -114,7 +123,7 @@ def forward(cfg, w, ids, loops, mode):
         if r == 0:
             x = E.clone()
         else:
-            shifted = torch.cat([torch.zeros(1, H), h_prev[:-1]], 0)
+            shifted = torch.cat([torch.zeros(1, H, dtype=dt), h_prev[:-1]], 0)
             x = a * E + b * shifted
         for l in range(L):
             p = "model.layers.%d." % l
@@ -150,7 +159,7 @@ def forward(cfg, w, ids, loops, mode):
             h_prev = norm(x, W["model.norm.weight"])
         else:
             h_prev = ra(norm(x, W["model.norm.weight"]))
-    return h_prev @ lm.T
+    return (h_prev @ lm.T).to(torch.float64)
 
 
 def compare(got, oracle):
@@ -168,7 +177,23 @@ def rel_err(a, ref):
     return float((a - ref).abs().max() / ref.abs().max())
 
 
+def logits_main(argv):
+    ap = argparse.ArgumentParser(prog="cuda_numerics.py logits")
+    ap.add_argument("dir")
+    ap.add_argument("--mode", choices=["exact", "weights", "decode", "prefill"], required=True)
+    ap.add_argument("--ids", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--loops", type=int)
+    o = ap.parse_args(argv)
+    cfg, w = plt_ref.load_checkpoint(o.dir)
+    ids = [int(x) for x in o.ids.split(",")]
+    with torch.no_grad():
+        plt_ref.write_f64(o.out, forward(cfg, w, ids, o.loops, o.mode))
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "logits":
+        return logits_main(sys.argv[2:])
     ap = argparse.ArgumentParser()
     ap.add_argument("--case")
     ap.add_argument("--positions", type=int, default=512)
@@ -184,11 +209,17 @@ def main():
         with torch.no_grad():
             ref = forward(cfg, w, ids, loops, "exact")
             out = {m: forward(cfg, w, ids, loops, m) for m in ("weights", "decode", "prefill")}
+            pf32 = forward(cfg, w, ids, loops, "prefill", torch.float32)
+            dec32 = forward(cfg, w, ids, loops, "decode", torch.float32)
         line = "%-28s" % name
         for m in ("weights", "decode", "prefill"):
             t1, d = compare(out[m], ref)
             line += "  %s: top-1 %5.1f%% top-5 %.3f" % (m, 100.0 * t1 / len(ids), d)
         line += "  decode/prefill rel %.3f" % rel_err(out["decode"].float(), out["prefill"].float())
+        t1, d = compare(dec32, out["decode"])
+        line += "  | fp32 vs f64 arithmetic: decode top-1 %5.1f%% top-5 %.3f" % (100.0 * t1 / len(ids), d)
+        t1, d = compare(pf32, out["prefill"])
+        line += ", prefill top-1 %5.1f%% top-5 %.3f" % (100.0 * t1 / len(ids), d)
         print(line, flush=True)
 
 

@@ -74,7 +74,7 @@ echo
 echo "| step | rc | time |"
 echo "| --- | ---: | ---: |"
 printf '%s\n' "${summary[@]}"
-grep -h "cuda parity\|cuda random\|cuda state\|parity .*: prefill rel err\|^FAIL\|^ok" "$LOGS"/kernels.log "$LOGS"/cuda-tests.log \
+grep -h "cuda parity\|Assertion\|  [a-z0-9_]*, [a-z]*: \|: decode against\|after truncate\|cuda random\|cuda state\|parity .*: prefill rel err\|^FAIL\|^ok" "$LOGS"/kernels.log "$LOGS"/cuda.log \
 	"$LOGS"/parity.log 2>/dev/null | sort -u | head -80
 grep -h "ERROR SUMMARY\|RACECHECK SUMMARY" "$LOGS"/*check*.log 2>/dev/null
 grep -h "Synthesis" "$LOGS"/*.log 2>/dev/null

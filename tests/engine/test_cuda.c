@@ -149,7 +149,7 @@ static float *emulated(const char *dir, const char *mode, int loops, const int32
 	int st;
 
 	snprintf(out, sizeof(out), "emulated-%s.bin", mode);
-	pl_buf_printf(&cmd, "%s %s/tests/reference/cuda_numerics.py logits %s --mode %s --out %s/%s --ids ",
+	pl_buf_printf(&cmd, "OMP_NUM_THREADS=2 %s %s/tests/reference/cuda_numerics.py logits %s --mode %s --out %s/%s --ids ",
 		      py && *py ? py : "/usr/bin/python3", root ? root : ".", dir, mode, dir, out);
 	for (i = 0; i < n; i++)
 		pl_buf_printf(&cmd, "%s%d", i ? "," : "", ids[i]);
@@ -337,6 +337,48 @@ ParameterizedTestParameters(cuda, logprobs_match_the_cpu_backend)
 ParameterizedTest(int *i, cuda, logprobs_match_the_cpu_backend, .timeout = 600)
 {
 	run(&cases[*i]);
+}
+
+/* The rounding emulation the parity bounds come from is the reference
+ * itself when it rounds nothing, on any machine (no GPU needed): its
+ * exact mode gives the CPU backend's logits (R = 3, past the window), and
+ * on a BF16 checkpoint rounding the weights changes nothing, while
+ * rounding the K/V (decode) does. */
+Test(cuda, rounding_emulation_without_rounding_is_the_reference, .timeout = 120)
+{
+	char *dir = tmpdir("plait-cuda");
+	pl_buf args = PL_BUF_INIT;
+	eng_model *cpu;
+	eng_session *s = NULL;
+	pl_err err = { 0 };
+	int32_t ids[80];
+	float *lg, *ex, *wt, *dc;
+	size_t V, i;
+
+	pl_buf_printf(&args, "write %s --seed 38 --loops 3 --dtype bf16 --hidden 32 --heads 4 --kv-heads 2 --vocab 64",
+		      dir);
+	ref_run(args.ptr);
+	pl_buf_release(&args);
+	cpu = load(dir, "cpu", 0);
+	V = (size_t)eng_model_config(cpu)->vocab;
+	for (i = 0; i < 80; i++)
+		ids[i] = (int32_t)((i * 7919 + 13 + i * i * 31) % V);
+	lg = malloc(80 * V * sizeof(float));
+	cr_assert_eq(eng_session_new(&s, cpu, &err), 0, "%s", err.msg);
+	cr_assert_eq(eng_session_append(lg, s, ids, 80, &err), 0, "%s", err.msg);
+	ex = emulated(dir, "exact", 0, ids, 80, V);
+	wt = emulated(dir, "weights", 0, ids, 80, V);
+	dc = emulated(dir, "decode", 0, ids, 80, V);
+	cr_expect_lt(rel_err_f32(ex, lg, 80 * V), 1e-4, "exact emulation against the CPU: %g", rel_err_f32(ex, lg, 80 * V));
+	cr_expect_lt(rel_err_f32(wt, ex, 80 * V), 1e-6, "bf16 weights of a BF16 checkpoint: %g", rel_err_f32(wt, ex, 80 * V));
+	cr_expect_gt(rel_err_f32(dc, ex, 80 * V), 1e-6, "bf16 K/V must change the logits");
+	eng_session_free(s);
+	eng_model_free(cpu);
+	free(lg);
+	free(ex);
+	free(wt);
+	free(dc);
+	tmpdir_remove(dir);
 }
 
 Test(cuda, kernels_match_their_cpu_references, .timeout = 300)

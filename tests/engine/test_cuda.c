@@ -39,7 +39,7 @@
 /* Where the emulated rounding is further from the CPU than TOP1_MIN and
  * TOP5_MAX allow: CUDA may be ROUND_TOP1 of the positions below the
  * emulation's agreement, and ROUND_TOP5 times its difference plus TOP5_MAX
- * away (the first H200 run: within 0.8% and 1.23x in all 14 figures). */
+ * away (the first H200 run: within 0.8% and 1.24x of the emulation in all 14 figures). */
 #define ROUND_TOP1 0.02
 #define ROUND_TOP5 1.25
 /* CUDA against the emulation itself (the same roundings, another

@@ -35,7 +35,9 @@ static const char fix_usage[] =
 	"  --traj FILE          the trajectory file (default paths.runs/ID.jsonl)\n"
 	"  --max-steps N        model calls at most (limits.max_steps)\n"
 	"  --json               print one JSON object at the end: exit_reason, message,\n"
-	"                       submitted, patch, usage, steps, elapsed, trajectory\n"
+	"                       submitted, patch, usage, steps, elapsed, trajectory,\n"
+	"                       commit ({oid, branch}) and commit_error (null unless\n"
+	"                       --commit made one or failed)\n"
 	"  --stream-json        print one JSON event per line as the run goes\n"
 	"  -h, --help           show this help\n"
 	"\n"
@@ -255,6 +257,7 @@ int cli_cmd_fix(int argc, char **argv, const cli_ctx *ctx)
 	bool json = false, stream_json = false, commit = false, allow_dirty = false;
 	char snapshot[41];
 	cli_agent_opts ao;
+	json_t *commit_made = NULL, *commit_error = NULL;
 	agent_config *cfg = NULL;
 	agent_settings *s = NULL;
 	agent_session *sess = NULL;
@@ -388,11 +391,14 @@ int cli_cmd_fix(int argc, char **argv, const cli_ctx *ctx)
 			/* exactly the submitted patch, on its base commit (HEAD when the
 			 * base is the starting snapshot): nothing else the tree holds */
 			if (tools_git_commit_patch(oid, repo, allow_dirty ? NULL : base, res.patch.ptr, res.patch.len, branch,
-						   msg.ptr, &err) < 0)
+						   msg.ptr, &err) < 0) {
 				status = cli_fail_err(ctx, "fix", &err);
-			else
+				commit_error = json_string(err.msg);
+			} else {
 				fprintf(stderr, "committed %.12s on %s (HEAD and the working tree are as they were)\n", oid,
 					branch);
+				commit_made = json_pack("{s:s, s:s}", "oid", oid, "branch", branch);
+			}
 			pl_buf_release(&msg);
 		}
 	} else if (res.submitted) {
@@ -401,12 +407,18 @@ int cli_cmd_fix(int argc, char **argv, const cli_ctx *ctx)
 	if (json) {
 		json_t *o = agent_result_json(&res, sess);
 
+		/* null when --commit was not given or nothing was submitted */
+		json_object_set_new(o, "commit", commit_made ? commit_made : json_null());
+		json_object_set_new(o, "commit_error", commit_error ? commit_error : json_null());
+		commit_made = commit_error = NULL;
 		print_json_line(&ui, o);
 		json_decref(o);
 	}
 done:
 	if (sess)
 		sigaction(SIGPIPE, &old_pipe, NULL);
+	json_decref(commit_made);
+	json_decref(commit_error);
 	agent_result_release(&res);
 	agent_session_free(sess);
 	agent_settings_free(s);

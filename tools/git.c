@@ -697,10 +697,13 @@ int tools_git_commit_patch(char oid_out[41], const char *root, const char *paren
 	}
 	if (git_apply_to_tree(&idx, r, pt, d, NULL) < 0) {
 		char hex[41];
+		const git_error *e = git_error_last();
 
+		/* libgit2's reason ("hunk at line 2 did not apply"), formatted
+		 * from its own buffer: err->msg is the destination */
 		git_oid_tostr(hex, sizeof(hex), git_commit_id(pc));
-		rc = tools__git_error(err, PL_EINVAL, "");
-		pl_err_set(err, PL_EINVAL, "the patch does not apply to %.12s%s", hex, err ? err->msg : "");
+		rc = pl_err_set(err, PL_EINVAL, "the patch does not apply to %.12s: %s", hex,
+				e && e->message ? e->message : "libgit2 gave no reason");
 		goto done;
 	}
 	if (git_index_write_tree_to(&toid, idx, r) < 0 || git_tree_lookup(&nt, r, &toid) < 0) {

@@ -658,3 +658,79 @@ Test(fix_cmd, config_show_without_for_is_plait_fix)
 	test_run_release(&run);
 	pl_buf_release(&e);
 }
+
+/* --allow-dirty --commit where the fix touches a line the person changed:
+ * the patch (against the snapshot) does not apply to HEAD.  The message
+ * says so once, with libgit2's reason, and --json carries commit (null)
+ * and commit_error; the message was formatted into itself before. */
+Test(fix_cmd, a_commit_that_does_not_apply_says_why_once)
+{
+	pl_buf e = PL_BUF_INIT, a = PL_BUF_INIT, t = PL_BUF_INIT;
+	static const ss_call edit_wip = {
+		"str_replace", "{\"path\": \"calc.py\", \"old_str\": \"return a - b  # wip\", \"new_str\": \"return a + b\"}"
+	};
+	json_t *res = NULL;
+	const char *m, *ce;
+	pl_err err = { 0 };
+	test_run run;
+	size_t i;
+
+	cr_assert_eq(test_sh(NULL, "cd '%s' && sed -i 's/return a - b/return a - b  # wip/' calc.py", repo.ptr), 0);
+	ss_push(&srv, ss_openai_stream(NULL, &edit_wip, 1, NULL, 10, 2));
+	ss_push(&srv, ss_openai_stream(NULL, &submit, 1, NULL, 10, 2));
+	env(&e);
+	pl_path_join(&t, tmp.ptr, "nocommit.jsonl");
+	pl_buf_puts(&a, "fix ");
+	model_args(&a);
+	pl_buf_printf(&a, " --repo '%s' --issue-text x --allow-dirty --commit --json --traj '%s'", repo.ptr, t.ptr);
+	run = test_plait(tmp.ptr, e.ptr, a.ptr);
+	cr_assert_eq(run.status, 1, "exit %d: %s", run.status, run.err.ptr);
+	cr_assert_not_null(m = strstr(run.err.ptr, "plait fix: the patch does not apply to "), "%s", run.err.ptr);
+	m += strlen("plait fix: the patch does not apply to ");
+	for (i = 0; i < 12; i++)
+		cr_assert(strchr("0123456789abcdef", m[i]) && m[i], "%s", run.err.ptr);
+	cr_assert(!strncmp(m + 12, ": ", 2) && m[14] && m[14] != '\n', "no reason: %s", run.err.ptr);
+	cr_assert_null(strstr(m, "the patch does not apply to"), "said twice: %s", run.err.ptr);
+	cr_assert_eq(pl_json_parse(&res, run.out.ptr, run.out.len, "stdout", &err), 0, "%s: %s", err.msg, run.out.ptr);
+	cr_assert(json_is_true(json_object_get(res, "submitted")));
+	cr_assert(json_is_null(json_object_get(res, "commit")), "%s", run.out.ptr);
+	cr_assert_not_null(ce = json_string_value(json_object_get(res, "commit_error")), "%s", run.out.ptr);
+	cr_assert(!strncmp(ce, "the patch does not apply to ", 28), "%s", ce);
+	cr_assert(strstr(run.err.ptr, ce), "commit_error '%s' is not what was said: %s", ce, run.err.ptr);
+	cr_assert_eq(test_sh(NULL, "cd '%s' && ! git branch --list 'plait/*' | grep -q .", repo.ptr), 0);
+	json_decref(res);
+	test_run_release(&run);
+	pl_buf_release(&e);
+	pl_buf_release(&a);
+	pl_buf_release(&t);
+}
+
+/* --commit that succeeds: --json names the commit and its branch. */
+Test(fix_cmd, json_names_the_commit)
+{
+	pl_buf e = PL_BUF_INIT, a = PL_BUF_INIT, t = PL_BUF_INIT, x = PL_BUF_INIT;
+	json_t *res = NULL, *c;
+	pl_err err = { 0 };
+	test_run run;
+
+	ss_push(&srv, ss_openai_stream(NULL, &edit, 1, NULL, 10, 2));
+	ss_push(&srv, ss_openai_stream(NULL, &submit, 1, NULL, 10, 2));
+	env(&e);
+	pl_path_join(&t, tmp.ptr, "commit.jsonl");
+	pl_buf_puts(&a, "fix ");
+	model_args(&a);
+	pl_buf_printf(&a, " --repo '%s' --issue-text x --commit --json --traj '%s'", repo.ptr, t.ptr);
+	run = test_plait(tmp.ptr, e.ptr, a.ptr);
+	cr_assert_eq(run.status, 0, "exit %d: %s", run.status, run.err.ptr);
+	cr_assert_eq(pl_json_parse(&res, run.out.ptr, run.out.len, "stdout", &err), 0, "%s: %s", err.msg, run.out.ptr);
+	cr_assert(json_is_null(json_object_get(res, "commit_error")), "%s", run.out.ptr);
+	cr_assert(json_is_object(c = json_object_get(res, "commit")), "%s", run.out.ptr);
+	cr_assert_eq(test_sh(&x, "git -C '%s' rev-parse '%s'", repo.ptr, json_string_value(json_object_get(c, "branch"))), 0);
+	cr_assert(!strncmp(x.ptr, json_string_value(json_object_get(c, "oid")), 40), "%s vs %s", x.ptr, run.out.ptr);
+	json_decref(res);
+	test_run_release(&run);
+	pl_buf_release(&e);
+	pl_buf_release(&a);
+	pl_buf_release(&t);
+	pl_buf_release(&x);
+}

@@ -1345,22 +1345,82 @@ static bool valid_message(const json_t *m)
 	return true;
 }
 
+/* What a session that ended in the middle of a tool call (killed, the
+ * terminal closed) left: an assistant message whose calls have no
+ * results, which every API refuses as history. */
+static const char not_run_ended[] = "not run: the session ended before it finished";
+
+/* The calls of the last assistant message still waiting for results. */
+typedef struct replay_state {
+	json_t *calls; /* [{id, name}] */
+	int turn, step;
+} replay_state;
+
+static json_t *call_result(const char *id, const char *name, const char *text)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:b}", "role", "tool", "tool_call_id", id, "name", name ? name : "",
+			 "content", text, "is_error", true);
+}
+
+/* Answers the waiting calls in the conversation only: a message follows
+ * in the file, so this repair is made again at every resume, the same. */
+static void answer_waiting(agent_session *s, replay_state *rs)
+{
+	size_t i;
+	json_t *c;
+
+	json_array_foreach(rs->calls, i, c)
+		agent__conv_push(&s->conv,
+				 call_result(json_string_value(json_object_get(c, "id")),
+					     json_string_value(json_object_get(c, "name")), not_run_ended),
+				 rs->turn, rs->step, true);
+	json_array_clear(rs->calls);
+}
+
 /* Replays one record onto the session; false when it is not one plait
  * would have written (a person edited the file), and changes nothing. */
-static bool replay(agent_session *s, const json_t *r)
+static bool replay(agent_session *s, const json_t *r, replay_state *rs)
 {
 	const char *t = json_string_value(json_object_get(r, "type"));
 
 	if (!strcmp(t, "message")) {
-		json_t *m = json_object_get(r, "message");
+		json_t *m = json_object_get(r, "message"), *c;
+		const char *role;
 		int turn, step;
+		size_t i;
 
 		if (!valid_message(m) || !is_int(json_object_get(r, "turn"), 0, INT_MAX) ||
 		    !is_int(json_object_get(r, "step"), 0, INT_MAX))
 			return false;
 		turn = (int)json_integer_value(json_object_get(r, "turn"));
 		step = (int)json_integer_value(json_object_get(r, "step"));
+		role = json_string_value(json_object_get(m, "role"));
+		if (!strcmp(role, "tool")) {
+			/* a result answers a call of the message before it, once */
+			const char *id = json_string_value(json_object_get(m, "tool_call_id"));
+			bool found = false;
+
+			json_array_foreach(rs->calls, i, c) {
+				if (!strcmp(json_string_value(json_object_get(c, "id")), id)) {
+					json_array_remove(rs->calls, i);
+					found = true;
+					break;
+				}
+			}
+			if (!found)
+				return false;
+		} else {
+			answer_waiting(s, rs);
+		}
 		agent__conv_push(&s->conv, json_incref(m), turn, step, json_is_true(json_object_get(r, "observation")));
+		if (!strcmp(role, "assistant")) {
+			json_array_foreach(json_object_get(m, "tool_calls"), i, c)
+				json_array_append_new(rs->calls,
+						      json_pack("{s:O, s:O}", "id", json_object_get(c, "id"), "name",
+								json_object_get(json_object_get(c, "function"), "name")));
+			rs->turn = turn;
+			rs->step = step;
+		}
 		if (turn > s->turn)
 			s->turn = turn;
 		if (step > s->step)
@@ -1415,6 +1475,8 @@ static bool replay(agent_session *s, const json_t *r)
 			return false;
 		turn = (int)json_integer_value(json_object_get(r, "turn"));
 		drop_turns(s, turn, (size_t)json_integer_value(json_object_get(r, "messages")));
+		/* back to the start of a turn: any call before it was answered */
+		json_array_clear(rs->calls);
 	} else if (!strcmp(t, "reset")) {
 		size_t keep = s->conv.n && !strcmp(json_string_value(json_object_get(s->conv.v[0].msg, "role")), "system");
 
@@ -1422,6 +1484,7 @@ static bool replay(agent_session *s, const json_t *r)
 		s->turn = 0;
 		json_array_clear(s->checkpoints);
 		json_array_clear(s->edits);
+		json_array_clear(rs->calls);
 	}
 	return true;
 }
@@ -1431,6 +1494,7 @@ int agent_session_resume(agent_session **out, const agent_settings *st, const ag
 {
 	agent_session *s = NULL;
 	json_t *recs = NULL, *skipped = NULL, *r, *start;
+	replay_state rs = { NULL, 0, 0 };
 	const char *was;
 	size_t i, bad = 0;
 	int rc;
@@ -1457,8 +1521,9 @@ int agent_session_resume(agent_session **out, const agent_settings *st, const ag
 	}
 	if (json_is_string(json_object_get(start, "id")))
 		snprintf(s->id, sizeof(s->id), "%s", json_string_value(json_object_get(start, "id")));
+	rs.calls = json_array();
 	json_array_foreach(recs, i, r)
-		if (i > 0 && !replay(s, r))
+		if (i > 0 && !replay(s, r, &rs))
 			bad++;
 	if (bad || json_array_size(skipped)) {
 		char m[PL_ERR_MSG_MAX + 160];
@@ -1472,10 +1537,21 @@ int agent_session_resume(agent_session **out, const agent_settings *st, const ag
 	if ((rc = agent__traj_open(&s->traj, traj_path, true, err)) < 0)
 		goto done;
 	s->o.traj_path = s->traj.path;
+	/* the calls the session ended in: answered, and recorded, so that
+	 * the file holds a conversation any API takes */
+	json_array_foreach(rs.calls, i, r) {
+		s->turn = rs.turn > s->turn ? rs.turn : s->turn;
+		if ((rc = push(s,
+			       call_result(json_string_value(json_object_get(r, "id")),
+					   json_string_value(json_object_get(r, "name")), not_run_ended),
+			       rs.step, true, err)) < 0)
+			goto done;
+	}
 	rc = traj(s, "resume", json_pack("{s:s, s:I}", "model", s->model_label, "messages", (json_int_t)s->conv.n), err);
 done:
 	json_decref(recs);
 	json_decref(skipped);
+	json_decref(rs.calls);
 	if (rc < 0) {
 		agent_session_free(s);
 		return rc;

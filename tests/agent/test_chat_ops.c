@@ -512,3 +512,67 @@ Test(chat_ops, rewind_undoes_the_turns_changes_only)
 	agent_settings_free(s);
 	free(t);
 }
+
+/* A chat that died during a tool call left an assistant message whose
+ * calls have no results (and here a stray result answering nothing): an
+ * API refuses such a history.  On resume every unanswered call gets a
+ * result saying it did not run, the stray one is dropped, and the repair
+ * is recorded, so a second resume reads the same conversation. */
+Test(chat_ops, a_session_that_died_in_a_tool_call_resumes_answered)
+{
+	static const char dead[] =
+		"{\"type\": \"message\", \"index\": 3, \"turn\": 2, \"step\": 2, \"observation\": false, \"message\": "
+		"{\"role\": \"user\", \"content\": \"run it\"}}\n"
+		"{\"type\": \"message\", \"index\": 4, \"turn\": 2, \"step\": 2, \"observation\": false, \"message\": "
+		"{\"role\": \"assistant\", \"content\": \"\", \"tool_calls\": ["
+		"{\"id\": \"c1\", \"type\": \"function\", \"function\": {\"name\": \"view\", \"arguments\": \"{}\"}},"
+		"{\"id\": \"c2\", \"type\": \"function\", \"function\": {\"name\": \"bash\", \"arguments\": \"{}\"}}]}}\n"
+		"{\"type\": \"message\", \"index\": 5, \"turn\": 2, \"step\": 2, \"observation\": true, \"message\": "
+		"{\"role\": \"tool\", \"tool_call_id\": \"c1\", \"name\": \"view\", \"content\": \"viewed\"}}\n"
+		"{\"type\": \"message\", \"index\": 6, \"turn\": 2, \"step\": 2, \"observation\": true, \"message\": "
+		"{\"role\": \"tool\", \"tool_call_id\": \"zz\", \"name\": \"view\", \"content\": \"stray\"}}\n";
+	char *t = path_in_root("s.jsonl"), *dump;
+	agent_settings *s;
+	at_events ev;
+	agent_session *sess;
+	json_t *msgs, *m;
+	size_t i, n;
+
+	sess = open_chat(&s, &ev, t);
+	ss_push(&srv, ss_openai("Hi.", NULL, 0, NULL, 1, 1));
+	turn(sess, "hello");
+	agent_session_free(sess);
+	at_events_release(&ev);
+	append_text(t, dead);
+	for (int round = 0; round < 2; round++) {
+		sess = resume_chat(s, &ev, t);
+		ss_push(&srv, ss_openai("Fine.", NULL, 0, NULL, 1, 1));
+		turn(sess, "again");
+		msgs = at_messages(&srv, ss_requests(&srv) - 1);
+		dump = at_text(msgs);
+		n = json_array_size(msgs);
+		/* system, hello, Hi., run it, the calls, c1's result, c2's, again (, Fine., again) */
+		cr_assert_eq(n, round ? 10 : 8, "%s", dump);
+		for (i = 0; i < n; i++)
+			if (json_is_string(json_object_get(json_array_get(msgs, i), "tool_calls")) ||
+			    json_array_size(json_object_get(json_array_get(msgs, i), "tool_calls")))
+				break;
+		cr_assert_eq(i, 4, "%s", dump);
+		m = json_array_get(msgs, 5);
+		cr_assert_str_eq(json_string_value(json_object_get(m, "tool_call_id")), "c1", "%s", dump);
+		cr_assert_str_eq(json_string_value(json_object_get(m, "content")), "viewed", "%s", dump);
+		m = json_array_get(msgs, 6);
+		cr_assert_str_eq(json_string_value(json_object_get(m, "role")), "tool", "%s", dump);
+		cr_assert_str_eq(json_string_value(json_object_get(m, "tool_call_id")), "c2", "%s", dump);
+		cr_assert_str_eq(json_string_value(json_object_get(m, "content")),
+				 "not run: the session ended before it finished", "%s", dump);
+		cr_assert_str_eq(json_string_value(json_object_get(json_array_get(msgs, 7), "role")), "user", "%s", dump);
+		cr_assert_null(strstr(dump, "stray"), "%s", dump);
+		free(dump);
+		json_decref(msgs);
+		agent_session_free(sess);
+		at_events_release(&ev);
+	}
+	agent_settings_free(s);
+	free(t);
+}

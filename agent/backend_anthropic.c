@@ -24,6 +24,7 @@ typedef struct stream {
 	agent__sse sse;
 	block *b;
 	size_t n;
+	size_t bytes; /* of the answer so far: text, ids, names, tool input */
 	bool stopped;
 } stream;
 
@@ -204,6 +205,13 @@ static void set_finish(agent__reply *out, const char *stop)
 	snprintf(out->finish, sizeof(out->finish), "%s", f);
 }
 
+/* Counts n more bytes of the answer; PL_EFORMAT past AGENT__ANSWER_MAX. */
+static int grow(stream *st, size_t n, pl_err *err)
+{
+	st->bytes += n;
+	return st->bytes > AGENT__ANSWER_MAX ? agent__answer_too_big(err) : 0;
+}
+
 static void add_text(stream *st, const char *t, size_t n)
 {
 	if (!n)
@@ -233,10 +241,17 @@ static int on_event(void *user, const char *event, const char *data, size_t n, p
 		json_t *cb = json_object_get(j, "content_block");
 
 		if (b && !strcmp(json_string_value(json_object_get(cb, "type")) ?: "", "tool_use")) {
+			const char *id = json_string_value(json_object_get(cb, "id")) ?: "";
+			const char *name = json_string_value(json_object_get(cb, "name")) ?: "";
+
+			if ((rc = grow(st, strlen(id) + strlen(name), err)) < 0)
+				goto out;
 			b->tool = true;
-			pl_buf_puts(&b->id, json_string_value(json_object_get(cb, "id")) ?: "");
-			pl_buf_puts(&b->name, json_string_value(json_object_get(cb, "name")) ?: "");
+			pl_buf_puts(&b->id, id);
+			pl_buf_puts(&b->name, name);
 		} else if ((x = json_object_get(cb, "text")) && json_is_string(x)) {
+			if ((rc = grow(st, json_string_length(x), err)) < 0)
+				goto out;
 			add_text(st, json_string_value(x), json_string_length(x));
 		}
 	} else if (!strcmp(type, "content_block_delta")) {
@@ -245,11 +260,16 @@ static int on_event(void *user, const char *event, const char *data, size_t n, p
 
 		d = json_object_get(j, "delta");
 		dt = json_string_value(json_object_get(d, "type")) ?: "";
-		if (!strcmp(dt, "text_delta") && (x = json_object_get(d, "text")) && json_is_string(x))
+		if (!strcmp(dt, "text_delta") && (x = json_object_get(d, "text")) && json_is_string(x)) {
+			if ((rc = grow(st, json_string_length(x), err)) < 0)
+				goto out;
 			add_text(st, json_string_value(x), json_string_length(x));
-		else if (b && !strcmp(dt, "input_json_delta") && (x = json_object_get(d, "partial_json")) &&
-			 json_is_string(x))
+		} else if (b && !strcmp(dt, "input_json_delta") && (x = json_object_get(d, "partial_json")) &&
+			   json_is_string(x)) {
+			if ((rc = grow(st, json_string_length(x), err)) < 0)
+				goto out;
 			pl_buf_add(&b->json, json_string_value(x), json_string_length(x));
+		}
 	} else if (!strcmp(type, "message_delta")) {
 		d = json_object_get(j, "delta");
 		if ((x = json_object_get(d, "stop_reason")) && json_is_string(x))
@@ -267,8 +287,10 @@ static int on_event(void *user, const char *event, const char *data, size_t n, p
 		json_decref(j);
 		return rc;
 	}
+	rc = 0;
+out:
 	json_decref(j);
-	return 0;
+	return rc;
 }
 
 static int on_body(void *user, const char *p, size_t n, pl_err *err)
@@ -285,6 +307,7 @@ static void st_reset(void *user)
 	agent__sse_release(&st->sse);
 	agent__sse_init(&st->sse, on_event, st);
 	blocks_free(st);
+	st->bytes = 0;
 	pl_buf_reset(&st->out->text);
 	/* a failed attempt's tokens are billed all the same */
 	st->out->retried.input += st->out->usage.input;

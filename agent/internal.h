@@ -138,6 +138,13 @@ typedef int (*agent__sse_fn)(void *user, const char *event, const char *data, si
  * near it, and a server that never ends one cannot make plait grow
  * without bound (PL_EFORMAT past it). */
 #define AGENT__SSE_MAX ((size_t)16 << 20)
+/* The most one attempt's answer may hold, text and tool calls (names,
+ * ids, arguments) together: events under AGENT__SSE_MAX each can still
+ * add up without end.  No model's answer comes near it; past it the
+ * attempt fails with PL_EFORMAT, not retried. */
+#define AGENT__ANSWER_MAX ((size_t)16 << 20)
+/* The error for an answer past AGENT__ANSWER_MAX. */
+int agent__answer_too_big(pl_err *err);
 typedef struct agent__sse {
 	pl_buf line, event, data;
 	bool has_data, cr;

@@ -107,3 +107,11 @@ int agent__sse_feed(agent__sse *s, const char *p, size_t n, pl_err *err)
 	pl_buf_add(&s->line, p + start, n - start);
 	return 0;
 }
+
+int agent__answer_too_big(pl_err *err)
+{
+	return pl_err_set(err, PL_EFORMAT,
+			  "the answer passed %zu MiB (text and tool-call arguments) without ending: no model "
+			  "writes that much at once; the server's stream is broken",
+			  AGENT__ANSWER_MAX >> 20);
+}

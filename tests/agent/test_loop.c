@@ -1107,3 +1107,68 @@ Test(loop, negative_usage_is_not_counted)
 	agent_result_release(&res);
 	agent_settings_free(s);
 }
+
+/* A stream of small valid events that never ends grew the answer without
+ * limit (each event is under the event cap; their sum was not): past 16
+ * MiB of text and arguments the attempt fails, with a message that says
+ * so, and is not retried (a server doing it once does it again). */
+static void a_runaway_stream_is_cut(const char *backend, bool args)
+{
+	const char *kv[] = { "backend.max_retries", "3", NULL };
+	agent_settings *s = at_settings(backend, srv.port, kv);
+	char *piece = malloc(65537);
+	ss_resp r = { 0 };
+	size_t k = 0;
+	agent_result res;
+	at_events ev;
+
+	memset(piece, 'x', 65536);
+	piece[65536] = '\0';
+	r.status = 200;
+	if (!strcmp(backend, "anthropic"))
+		ss_chunks_add(&r.chunks, &k,
+			      ss_sse("message_start", json_pack("{s:s, s:{s:s, s:s, s:[], s:{s:i, s:i}}}", "type",
+								"message_start", "message", "id", "m", "role", "assistant",
+								"content", "usage", "input_tokens", 5, "output_tokens", 1)));
+	for (int i = 0; i < 300; i++) {
+		if (!strcmp(backend, "anthropic"))
+			ss_chunks_add(&r.chunks, &k,
+				      ss_sse("content_block_delta",
+					     json_pack("{s:s, s:i, s:{s:s, s:s}}", "type", "content_block_delta", "index", 0,
+						       "delta", "type", "text_delta", "text", piece)));
+		else if (args)
+			ss_chunks_add(&r.chunks, &k,
+				      ss_sse(NULL, json_pack("{s:[{s:i, s:{s:[{s:i, s:s, s:{s:s, s:s}}]}}]}", "choices",
+							     "index", 0, "delta", "tool_calls", "index", 0, "id", "c",
+							     "function", "name", "view", "arguments", piece)));
+		else
+			ss_chunks_add(&r.chunks, &k,
+				      ss_sse(NULL, json_pack("{s:[{s:i, s:{s:s}}]}", "choices", "index", 0, "delta",
+							     "content", piece)));
+	}
+	free(piece);
+	ss_push(&srv, r);
+	at_run(&res, &ev, s, repo, NULL, NULL, NULL);
+	cr_assert_eq(res.exit, AGENT_EXIT_MODEL_ERROR, "exit %s: %s", agent_exit_name(res.exit), res.message.ptr);
+	cr_assert(strstr(res.message.ptr, "16 MiB"), "%s", res.message.ptr);
+	cr_assert_eq(ss_requests(&srv), 1, "retried");
+	cr_assert_lt(ev.text.len, (size_t)17 << 20);
+	at_events_release(&ev);
+	agent_result_release(&res);
+	agent_settings_free(s);
+}
+
+Test(loop, a_runaway_openai_text_is_cut)
+{
+	a_runaway_stream_is_cut("openai", false);
+}
+
+Test(loop, runaway_openai_arguments_are_cut)
+{
+	a_runaway_stream_is_cut("openai", true);
+}
+
+Test(loop, a_runaway_anthropic_text_is_cut)
+{
+	a_runaway_stream_is_cut("anthropic", false);
+}

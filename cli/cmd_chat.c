@@ -38,7 +38,7 @@ static const char chat_usage[] =
 	"  /cost          tokens and cost so far\n"
 	"  /help          this list\n"
 	"  /quit          leave (Ctrl-D too)\n"
-	"Ctrl-C cancels the answer being written (or the command, once it returns)\n"
+	"Ctrl-C cancels the answer being written (or kills the command running)\n"
 	"and keeps the session; at the prompt it clears the line; at an approval it\n"
 	"answers no and ends the turn.  Two Ctrl-C in a row leave.\n"
 	"\n"

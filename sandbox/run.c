@@ -403,6 +403,7 @@ typedef struct run_state {
 	const sbx_exec_opts *opts;
 	sbx__report rep;
 	bool have_rep;
+	bool cancelled; /* opts->cancel was set: the command was killed */
 } run_state;
 
 static void read_stream(run_state *st, int *fd, capture *c, int stream)
@@ -484,12 +485,17 @@ static void run_loop(run_state *st, double deadline, bool wait_eof, void (*on_ti
 
 			ms = left <= 0 ? 0 : (int)(left * 1000) + 1;
 		}
-		if (poll(pf, (nfds_t)n, ms) < 0) {
-			if (errno == EINTR)
-				continue;
+		/* the flag has no descriptor to wait on: look at it every 50 ms
+		 * (a signal that sets it also interrupts the poll) */
+		if (st->opts && st->opts->cancel && !st->cancelled && (ms < 0 || ms > 50))
+			ms = 50;
+		if (poll(pf, (nfds_t)n, ms) < 0 && errno != EINTR)
 			break;
+		if (st->opts && st->opts->cancel && !st->cancelled && !*timed_out && atomic_load(st->opts->cancel)) {
+			st->cancelled = true;
+			on_timeout(arg);
 		}
-		if (deadline > 0 && !*timed_out && pl_now() >= deadline) {
+		if (deadline > 0 && !*timed_out && !st->cancelled && pl_now() >= deadline) {
 			*timed_out = true;
 			on_timeout(arg);
 		}
@@ -573,6 +579,7 @@ static void fill_result(sbx_result *res, run_state *st, const sbx_config *cfg, b
 
 	res->wall_time = pl_now() - t0;
 	res->timed_out = timed_out;
+	res->cancelled = st->cancelled;
 	if (timed_out)
 		res->limits_hit |= SBX_LIMIT_TIMEOUT;
 	if (st->have_rep && st->rep.type == SBX__MSG_DONE) {

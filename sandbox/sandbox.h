@@ -27,6 +27,8 @@
 #ifndef PLAIT_SANDBOX_H
 #define PLAIT_SANDBOX_H
 
+#include <stdatomic.h>
+
 #include "common/common.h"
 
 typedef enum sbx_cgroup_kind {
@@ -235,6 +237,7 @@ typedef struct sbx_result {
 	int exit_code;       /* when exited normally, else -1 */
 	int signal;          /* the killing signal, else 0 */
 	bool timed_out;      /* wall-clock limit reached */
+	bool cancelled;      /* sbx_exec_opts.cancel was set: killed for it */
 	unsigned limits_hit; /* SBX_LIMIT_* flags */
 	double wall_time;    /* seconds */
 	double cpu_time;     /* user + system seconds of the command and the
@@ -294,6 +297,12 @@ typedef struct sbx_exec_opts {
 	 * never a terminal (TIOCSTI is filtered, other ioctls are not). */
 	bool direct_output;
 	int out_fd, err_fd;
+	/* When *cancel becomes non-zero (a Ctrl-C handler sets it) the command
+	 * is killed as a timeout kills it (its process group in a session,
+	 * the whole tree otherwise) and the result says cancelled; NULL =
+	 * none.  Looked at every 50 ms and whenever a signal interrupts the
+	 * wait. */
+	const atomic_int *cancel;
 } sbx_exec_opts;
 
 /* ---------------------------------------------------------------- running */

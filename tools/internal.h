@@ -63,6 +63,7 @@ struct tools_ctx {
 	char *commondir;        /* real paths without a trailing slash; NULL without a repo */
 	char *sandbox_profile;  /* bash's sandbox profile (name or path), NULL = "agent" */
 	bool allow_empty_submit;
+	const atomic_int *cancel; /* tools_ctx_opts.cancel */
 	struct timespec opened; /* when the context was made (CLOCK_REALTIME, as file times) */
 	size_t max_output;
 	const pl_log *log;

@@ -17,6 +17,8 @@
 #ifndef PLAIT_TOOLS_H
 #define PLAIT_TOOLS_H
 
+#include <stdatomic.h>
+
 #include "common/common.h"
 
 struct TSLanguage;
@@ -109,6 +111,11 @@ typedef struct tools_ctx_opts {
 	 * and a second submit in a row ends the run */
 	bool allow_empty_submit;
 	const pl_log *log;
+	/* When *cancel becomes non-zero (Ctrl-C) while bash runs a command,
+	 * the command and its process group are killed and the call returns
+	 * at once, its observation ending "[cancelled: ...]" (exit code 130,
+	 * data.cancelled); NULL = none */
+	const atomic_int *cancel;
 } tools_ctx_opts;
 
 /* A context over the repository (or plain directory) at root.  The root

@@ -1172,3 +1172,64 @@ Test(loop, a_runaway_anthropic_text_is_cut)
 {
 	a_runaway_stream_is_cut("anthropic", false);
 }
+
+typedef struct file_canceller {
+	const char *path;
+	atomic_int *flag;
+	bool saw_file;
+} file_canceller;
+
+/* Sets the flag once the command has written its file (the deadline is
+ * the test's; the loop only waits for the file to appear). */
+static void *cancel_when_file(void *arg)
+{
+	file_canceller *c = arg;
+	double end = ss_now() + 50;
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+	while (!(c->saw_file = access(c->path, F_OK) == 0) && ss_now() < end)
+		nanosleep(&ts, NULL);
+	atomic_store(c->flag, 1);
+	return NULL;
+}
+
+/* Ctrl-C while a command runs kills it (its process group, in the
+ * sandbox) and the call comes back "cancelled" at once; it used to run
+ * to its own timeout (here 600 s, far past the suite's 60). */
+Test(loop, cancellation_kills_a_running_command)
+{
+	const char *kv[] = { "tools.command_timeout", "600", NULL };
+	agent_settings *s = at_settings("openai", srv.port, kv);
+	const ss_call slow = { "bash", "{\"command\": \"touch started && sleep 600 && touch finished\"}" };
+	atomic_int flag = 0;
+	pl_buf started = PL_BUF_INIT, o = PL_BUF_INIT;
+	file_canceller c = { NULL, &flag, false };
+	pthread_t th;
+	agent_result res;
+	at_events ev;
+	json_t *te;
+	const char *text;
+
+	if (test_sh(&o, "'%s' sandbox run --profile agent -- true 2>&1", test_plait_bin()) != 0)
+		cr_skip_test("the sandbox cannot run here: %s", o.ptr);
+	pl_path_join(&started, repo, "started");
+	c.path = started.ptr;
+	ss_push(&srv, ss_openai(NULL, &slow, 1, NULL, 1, 1));
+	pthread_create(&th, NULL, cancel_when_file, &c);
+	at_run(&res, &ev, s, repo, NULL, &flag, NULL);
+	pthread_join(th, NULL);
+	cr_assert(c.saw_file, "the command never started");
+	cr_assert_eq(res.exit, AGENT_EXIT_CANCELLED, "exit %s: %s", agent_exit_name(res.exit), res.message.ptr);
+	te = at_of_type(&ev, "tool_end");
+	cr_assert_eq(json_array_size(te), 1);
+	text = json_string_value(json_object_get(json_array_get(te, 0), "text"));
+	cr_assert(text && strstr(text, "cancelled"), "%s", text);
+	cr_assert_not(json_is_true(json_object_get(json_array_get(te, 0), "ok")));
+	cr_assert_neq(test_sh(NULL, "test -e '%s/finished'", repo), 0);
+	json_decref(te);
+	at_events_release(&ev);
+	agent_result_release(&res);
+	agent_settings_free(s);
+	pl_buf_release(&started);
+	pl_buf_release(&o);
+}

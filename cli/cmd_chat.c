@@ -90,6 +90,21 @@ static void on_sigint(int sig)
 	}
 }
 
+/* SIGTERM or SIGHUP (the terminal closed): the signal that came. */
+static atomic_int chat_signal;
+
+/* Handled as a cancellation that leaves: the answer or the command under
+ * way is stopped, its call answered in the session file, and the chat
+ * ends with 128 + the signal, the file whole.  A second one kills. */
+static void on_sigterm(int sig)
+{
+	atomic_store(&chat_signal, sig);
+	atomic_store(&chat_cancel, 1);
+	atomic_store(&chat_interrupted, 1);
+	atomic_store(&chat_quit, 1);
+	signal(sig, SIG_DFL);
+}
+
 typedef struct chat_ui {
 	EditLine *el;
 	History *hist;
@@ -612,7 +627,7 @@ int cli_cmd_chat(int argc, char **argv, const cli_ctx *ctx)
 	agent_session_opts so = { 0 };
 	chat_ui u;
 	pl_err err = { 0 };
-	struct sigaction sa, old;
+	struct sigaction sa, old, old_term, old_hup;
 	char *resume_path = NULL, real[PATH_MAX];
 	int id, status = CLI_EXIT_OK, r;
 	cli_args a;
@@ -696,6 +711,9 @@ int cli_cmd_chat(int argc, char **argv, const cli_ctx *ctx)
 	sa.sa_handler = on_sigint; /* no SA_RESTART: a read at the prompt returns */
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, &old);
+	sa.sa_handler = on_sigterm;
+	sigaction(SIGTERM, &sa, &old_term);
+	sigaction(SIGHUP, &sa, &old_hup);
 
 	so.repo = real;
 	so.kind = "chat";
@@ -747,7 +765,9 @@ int cli_cmd_chat(int argc, char **argv, const cli_ctx *ctx)
 
 		if (!line) {
 			printf("\n");
-			if (atomic_load(&chat_quit))
+			if (atomic_load(&chat_signal))
+				status = 128 + atomic_load(&chat_signal);
+			else if (atomic_load(&chat_quit))
 				status = 128 + SIGINT; /* left with Ctrl-C, twice */
 			break;
 		}
@@ -781,6 +801,8 @@ int cli_cmd_chat(int argc, char **argv, const cli_ctx *ctx)
 	}
 out:
 	sigaction(SIGINT, &old, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	sigaction(SIGHUP, &old_hup, NULL);
 	if (u.hist && u.history_file) {
 		HistEvent hev;
 

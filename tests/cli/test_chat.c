@@ -3,9 +3,14 @@
  * edit approved, /diff, /undo, another edit, /rewind, Ctrl-C during an
  * answer, /cost, /quit; then --continue restores the conversation. */
 #include <criterion/criterion.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "agent/agent.h"
 #include "tests/script_server.h"
 #include "tests/shell.h"
 
@@ -441,4 +446,74 @@ Test(chat_cmd, ctrl_c_at_an_approval_cancels_and_twice_quits)
 	cr_assert_eq(test_sh(NULL, "tmux -L %s send-keys -t twice C-c", sock), 0);
 	wait_screen(&s, "twice", "[exit 130]");
 	pl_buf_release(&s);
+}
+
+/* SIGTERM (and SIGHUP, a closed terminal) while a command runs: handled as
+ * a cancellation, so the command is killed, its call is answered in the
+ * session file and the chat leaves with 128 + the signal; it died there,
+ * leaving calls without results. */
+Test(chat_cmd, sigterm_during_a_command_leaves_the_session_whole)
+{
+	static const ss_call slow = { "bash", "{\"command\": \"touch started && sleep 600\"}" };
+	pl_buf started = PL_BUF_INIT, outf = PL_BUF_INIT, home = PL_BUF_INIT, xdg = PL_BUF_INIT, o = PL_BUF_INIT,
+	       f = PL_BUF_INIT;
+	char port[64];
+	int in[2], st;
+	pid_t pid;
+	double end;
+	posix_spawn_file_actions_t fa;
+	json_t *recs = NULL, *r, *m;
+	size_t i;
+	const char *last_tool = NULL;
+	pl_err err = { 0 };
+
+	if (test_sh(&o, "'%s' sandbox run --profile agent -- true 2>&1", test_plait_bin()) != 0)
+		cr_skip_test("the sandbox cannot run here: %s", o.ptr);
+	ss_push(&srv, ss_openai_stream(NULL, &slow, 1, NULL, 1, 1));
+	pl_path_join(&started, repo.ptr, "started");
+	pl_path_join(&outf, tmp.ptr, "term.out");
+	pl_buf_printf(&home, "HOME=%s", tmp.ptr);
+	pl_buf_printf(&xdg, "XDG_CONFIG_HOME=%s/xdg", tmp.ptr);
+	snprintf(port, sizeof(port), "http://127.0.0.1:%d", srv.port);
+	cr_assert_eq(pipe(in), 0);
+	cr_assert_eq(write(in[1], "run it\n", 7), 7);
+	{
+		char *argv[] = { (char *)test_plait_bin(), "chat", "--repo", repo.ptr, "--backend", "openai", "--api-base",
+				 port, "--api-model", "m", "--approval", "full-auto", NULL };
+		char *envp[] = { home.ptr, xdg.ptr, "NO_COLOR=1", "PATH=/usr/bin:/bin", NULL };
+
+		posix_spawn_file_actions_init(&fa);
+		posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+		posix_spawn_file_actions_addclose(&fa, in[1]);
+		posix_spawn_file_actions_addopen(&fa, 1, outf.ptr, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		posix_spawn_file_actions_adddup2(&fa, 1, 2);
+		cr_assert_eq(posix_spawn(&pid, argv[0], &fa, NULL, argv, envp), 0);
+		posix_spawn_file_actions_destroy(&fa);
+	}
+	close(in[0]);
+	for (end = ss_now() + 60; access(started.ptr, F_OK) != 0 && ss_now() < end;)
+		nap();
+	cr_assert_eq(access(started.ptr, F_OK), 0, "the command never started");
+	kill(pid, SIGTERM);
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	close(in[1]);
+	pl_file_read(&o, outf.ptr, 0, NULL);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 128 + SIGTERM, "status %#x: %s", st, o.ptr);
+	cr_assert_eq(test_sh(&f, "find '%s' -name '*.jsonl' -path '*sessions*' | head -1 | tr -d '\\n'", tmp.ptr), 0);
+	cr_assert(f.len, "no session file");
+	cr_assert_eq(agent_traj_load(&recs, NULL, NULL, f.ptr, &err), 0, "%s", err.msg);
+	json_array_foreach(recs, i, r) {
+		m = json_object_get(r, "message");
+		if (!strcmp(json_string_value(json_object_get(r, "type")) ?: "", "message") &&
+		    !strcmp(json_string_value(json_object_get(m, "role")) ?: "", "tool"))
+			last_tool = json_string_value(json_object_get(m, "content"));
+	}
+	cr_assert(last_tool && strstr(last_tool, "cancelled"), "%s", last_tool ? last_tool : "no tool result");
+	json_decref(recs);
+	pl_buf_release(&started);
+	pl_buf_release(&outf);
+	pl_buf_release(&home);
+	pl_buf_release(&xdg);
+	pl_buf_release(&o);
+	pl_buf_release(&f);
 }

@@ -170,7 +170,8 @@ typedef enum agent_exit {
 	AGENT_EXIT_COST_LIMIT,
 	AGENT_EXIT_FORMAT_ERRORS, /* limits.max_format_errors malformed calls in a row */
 	AGENT_EXIT_MODEL_ERROR,   /* the backend failed after its retries */
-	AGENT_EXIT_CANCELLED
+	AGENT_EXIT_CANCELLED,
+	AGENT_EXIT_TOOL_ERROR     /* a tool failed where the model can do nothing about it (submit) */
 } agent_exit;
 
 /* "submitted", "answered", "step_limit", ... */

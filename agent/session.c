@@ -482,6 +482,7 @@ typedef struct run {
 	int overhead_n;
 	double approval_s; /* seconds spent waiting for a person, this step */
 	bool text_shown;   /* this attempt has streamed text (a retry discards it) */
+	pl_buf fatal;      /* a tool failed where the model can do nothing (submit): the run ends */
 } run;
 
 static void on_text(void *user, const char *t, size_t n)
@@ -646,6 +647,10 @@ static int run_call(run *r, const char *id, const char *name, json_t *args, bool
 	t0 = pl_now();
 	rc = tools_call(&obs, s->tools, name, args, err);
 	secs = pl_now() - t0;
+	/* submit takes no arguments: when it fails (no commit to take the
+	 * patch against, a broken repository) no retry by the model helps */
+	if (rc < 0 && !strcmp(name, "submit"))
+		pl_buf_printf(&r->fatal, "submit failed: %s", err && err->msg[0] ? err->msg : "the tool failed");
 	if (rc < 0 && !obs.text.len)
 		pl_buf_printf(&obs.text, "error: %s", err && err->msg[0] ? err->msg : "the tool failed");
 	if (rc < 0)
@@ -713,6 +718,7 @@ static int finish(run *r, agent_exit e, const char *msg, pl_err *err)
 		pl_buf_reset(&res->message);
 		pl_buf_puts(&res->message, msg);
 	}
+	pl_buf_release(&r->fatal); /* msg may have been it: copied above */
 	if (!res->submitted && strcmp(s->kind, "chat")) {
 		/* what the run changed, submitted or not (SWE-agent's autosubmission) */
 		pl_buf_reset(&res->patch);
@@ -763,6 +769,7 @@ int agent_session_run(agent_result *res, agent_session *s, const char *text, pl_
 	run r = { 0 };
 	int rc;
 
+	pl_buf_init(&r.fatal, 0);
 	r.s = s;
 	r.res = res;
 	r.t0 = pl_now();
@@ -977,10 +984,11 @@ int agent_session_run(agent_result *res, agent_session *s, const char *text, pl_
 				pl_buf t = PL_BUF_INIT, problem = PL_BUF_INIT;
 				double t0;
 
-				if (finished || cancelled(s)) {
+				if (finished || r.fatal.len || cancelled(s)) {
 					answer_call(s, id, name,
 						    finished ? "not run: the task was submitted by an earlier call" :
-							       "not run: cancelled by the user",
+						    r.fatal.len ? "not run: an earlier call failed and ended the run" :
+								  "not run: cancelled by the user",
 						    true, NULL);
 					continue;
 				}
@@ -1056,6 +1064,8 @@ int agent_session_run(agent_result *res, agent_session *s, const char *text, pl_
 		agent__reply_release(&rp);
 		if (finished)
 			return finish(&r, AGENT_EXIT_SUBMITTED, "the model submitted its patch", err);
+		if (r.fatal.len)
+			return finish(&r, AGENT_EXIT_TOOL_ERROR, r.fatal.ptr, err);
 		r.bad_in_a_row = bad ? r.bad_in_a_row + 1 : 0;
 		if (r.bad_in_a_row >= st->max_format_errors) {
 			char m[128];
@@ -1091,6 +1101,7 @@ step_fail:
 		pl_buf_release(&content);
 		pl_buf_release(&why);
 		agent__reply_release(&rp);
+		pl_buf_release(&r.fatal);
 		return rc;
 	}
 }

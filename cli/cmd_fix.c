@@ -211,12 +211,13 @@ static int read_issue(pl_buf *out, const char *path, pl_err *err)
 	return pl_file_read(out, path, 16 << 20, err);
 }
 
-/* The repository must be one (a patch needs a commit), and its working
- * tree clean: what was there before is not the fix, and --commit would
- * commit it.  With allow_dirty, snapshot gets the tree as it is, which
- * becomes the base. */
-static int check_tree(char snapshot[41], const char *repo, bool allow_dirty, const cli_ctx *ctx)
+/* The repository must be one with a commit (a patch needs one; --base
+ * must name one), and its working tree clean: what was there before is
+ * not the fix, and --commit would commit it.  With allow_dirty, snapshot
+ * gets the tree as it is, which becomes the base. */
+static int check_tree(char snapshot[41], const char *repo, const char *base, bool allow_dirty, const cli_ctx *ctx)
 {
+	char oid[41];
 	json_t *st = NULL, *x;
 	pl_buf list = PL_BUF_INIT;
 	pl_err err = { 0 };
@@ -228,6 +229,17 @@ static int check_tree(char snapshot[41], const char *repo, bool allow_dirty, con
 				"--repo '%s' is not a git repository (%s): plait fix hands in a patch against a commit; "
 				"run git init and commit the files first",
 				repo, err.msg);
+	if (!base && tools_git_resolve(oid, repo, NULL, &err) == PL_ENOTFOUND) {
+		json_decref(st);
+		return cli_fail(ctx, "fix", CLI_EXIT_USAGE,
+				"'%s' has no commit yet: commit the code first (plait fix hands in a patch against a "
+				"commit)",
+				repo);
+	}
+	if (base && tools_git_resolve(oid, repo, base, &err) < 0) {
+		json_decref(st);
+		return cli_fail(ctx, "fix", CLI_EXIT_USAGE, "--base '%s': %s", base, err.msg);
+	}
 	if (allow_dirty) {
 		if (tools_git_snapshot(snapshot, repo, &err) < 0)
 			rc = cli_fail_err(ctx, "fix", &err);
@@ -338,7 +350,7 @@ int cli_cmd_fix(int argc, char **argv, const cli_ctx *ctx)
 	}
 	if ((status = cli_agent_settings(&cfg, &s, &ao, true, ctx, "fix")) != CLI_EXIT_OK)
 		goto done;
-	if ((status = check_tree(snapshot, repo, allow_dirty, ctx)) != CLI_EXIT_OK)
+	if ((status = check_tree(snapshot, repo, base, allow_dirty, ctx)) != CLI_EXIT_OK)
 		goto done;
 	status = CLI_EXIT_FAIL;
 

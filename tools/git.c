@@ -129,6 +129,21 @@ int tools__git_status_of(json_t **out, git_repository *r, pl_err *err)
 	return 0;
 }
 
+int tools_git_resolve(char oid_out[41], const char *root, const char *rev, pl_err *err)
+{
+	git_repository *r = NULL;
+	git_commit *c = NULL;
+	int rc;
+
+	if ((rc = tools__git_open(&r, root, err)) < 0)
+		return rc;
+	if ((rc = resolve_commit(&c, r, rev, err)) == 0)
+		git_oid_tostr(oid_out, 41, git_commit_id(c));
+	git_commit_free(c);
+	tools__git_close(r);
+	return rc;
+}
+
 int tools_git_status(json_t **out, const char *root, pl_err *err)
 {
 	git_repository *r = NULL;

@@ -151,6 +151,10 @@ int tools_git_checkout_copy(const char *src, const char *commit, const char *des
 /* Status as [{path, status}] with status one of "new", "modified",
  * "deleted", "renamed", "typechange", "conflicted"; ignored files left out. */
 int tools_git_status(json_t **out, const char *root, pl_err *err);
+/* The commit rev names (NULL = HEAD) in hex.  PL_ENOTFOUND when there is
+ * none (a repository without a commit yet, an unknown name), PL_EINVAL
+ * when rev names something that is not a commit. */
+int tools_git_resolve(char oid_out[41], const char *root, const char *rev, pl_err *err);
 /* What `git add -A && git diff --cached BASE` prints (binary-safe: binary
  * files as git binary patches), without touching the repository's index.
  * base NULL = HEAD.  Appends to out; tree_out (may be NULL) gets the oid of

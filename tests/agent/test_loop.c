@@ -1233,3 +1233,30 @@ Test(loop, cancellation_kills_a_running_command)
 	pl_buf_release(&started);
 	pl_buf_release(&o);
 }
+
+/* A submit that fails is never the model's fault (it takes no arguments):
+ * the run ends there with tool_error and the tool's message, instead of
+ * telling the model to try again until the step limit. */
+Test(loop, a_failing_submit_ends_the_run)
+{
+	const char *kv[] = { "limits.max_steps", "5", NULL };
+	agent_settings *s = at_settings("openai", srv.port, kv);
+	pl_buf fresh = PL_BUF_INIT;
+	agent_result res;
+	at_events ev;
+
+	pl_path_join(&fresh, root.ptr, "fresh");
+	cr_assert_eq(test_sh(NULL, "git init -q '%s' && echo x > '%s/a.py'", fresh.ptr, fresh.ptr), 0);
+	for (int i = 0; i < 5; i++)
+		ss_push(&srv, ss_openai(NULL, &submit_call, 1, NULL, 1, 1));
+	at_run(&res, &ev, s, fresh.ptr, NULL, NULL, NULL);
+	cr_assert_eq(res.exit, AGENT_EXIT_TOOL_ERROR, "exit %s: %s", agent_exit_name(res.exit), res.message.ptr);
+	cr_assert_str_eq(agent_exit_name(res.exit), "tool_error");
+	cr_assert(strstr(res.message.ptr, "submit failed: "), "%s", res.message.ptr);
+	cr_assert_not(res.submitted);
+	cr_assert_eq(ss_requests(&srv), 1);
+	at_events_release(&ev);
+	agent_result_release(&res);
+	agent_settings_free(s);
+	pl_buf_release(&fresh);
+}

@@ -734,3 +734,40 @@ Test(fix_cmd, json_names_the_commit)
 	pl_buf_release(&t);
 	pl_buf_release(&x);
 }
+
+/* A repository without a commit has nothing to take a patch against:
+ * refused before any model call (the run went on, and its submit could
+ * only fail). */
+Test(fix_cmd, a_repository_without_a_commit_is_refused)
+{
+	pl_buf e = PL_BUF_INIT, a = PL_BUF_INIT, fresh = PL_BUF_INIT;
+	test_run run;
+
+	pl_path_join(&fresh, tmp.ptr, "fresh");
+	cr_assert_eq(test_sh(NULL, "git init -q '%s'", fresh.ptr), 0);
+	env(&e);
+	for (int dirty = 0; dirty < 2; dirty++) {
+		pl_buf_reset(&a);
+		pl_buf_puts(&a, "fix ");
+		model_args(&a);
+		pl_buf_printf(&a, " --repo '%s' --issue-text x%s", fresh.ptr, dirty ? " --allow-dirty" : "");
+		run = test_plait(tmp.ptr, e.ptr, a.ptr);
+		cr_assert_eq(run.status, 2, "exit %d: %s", run.status, run.err.ptr);
+		cr_assert(strstr(run.err.ptr, "no commit yet: commit the code first"), "%s", run.err.ptr);
+		test_run_release(&run);
+		if (!dirty)
+			cr_assert_eq(test_sh(NULL, "echo x > '%s/a.py'", fresh.ptr), 0);
+	}
+	pl_buf_reset(&a);
+	pl_buf_puts(&a, "fix ");
+	model_args(&a);
+	pl_buf_printf(&a, " --repo '%s' --issue-text x --base nosuchrev", repo.ptr);
+	run = test_plait(tmp.ptr, e.ptr, a.ptr);
+	cr_assert_eq(run.status, 2, "exit %d: %s", run.status, run.err.ptr);
+	cr_assert(strstr(run.err.ptr, "--base 'nosuchrev'"), "%s", run.err.ptr);
+	test_run_release(&run);
+	cr_assert_eq(ss_requests(&srv), 0);
+	pl_buf_release(&e);
+	pl_buf_release(&a);
+	pl_buf_release(&fresh);
+}

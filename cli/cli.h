@@ -198,6 +198,12 @@ int cli_agent_opt(cli_agent_opts *o, const cli_args *a, int id, const char *val)
  * printing why).  *cfg_out must outlive *out. */
 int cli_agent_settings(agent_config **cfg_out, agent_settings **out, cli_agent_opts *o, bool check, const cli_ctx *ctx,
 		       const char *cmd);
+/* The directory the agent works on for dir (an existing directory): the
+ * root of the git repository dir is in, said on stderr when dir is below
+ * it (patches, snapshots and /undo are of the whole repository, and the
+ * tools' paths are relative to its root); dir itself, made absolute, when
+ * it is in none.  A new string, or NULL when dir cannot be resolved. */
+char *cli_agent_root(const char *dir, const char *cmd);
 
 /* ------------------------------------------------------------ terminal */
 

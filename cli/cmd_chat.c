@@ -46,7 +46,8 @@ static const char chat_usage[] =
 	"latest, --resume ID a given one (--resume alone lists them).\n"
 	"\n"
 	"Options:\n"
-	"  --repo DIR         the repository (default .)\n"
+	"  --repo DIR         the repository (default .); a directory inside one\n"
+	"                     means the repository's root (said on stderr)\n"
 	"  --continue         resume the latest session of this repository\n"
 	"  --resume [ID]      resume session ID, or choose from a list\n"
 	"  --approval MODE    ask, auto-edit, full-auto or read-only\n"
@@ -673,6 +674,14 @@ int cli_cmd_chat(int argc, char **argv, const cli_ctx *ctx)
 	if (!realpath(repo, real) || !pl_dir_exists(real)) {
 		status = cli_fail(ctx, "chat", CLI_EXIT_USAGE, "--repo '%s' is not a directory", repo);
 		goto done;
+	}
+	{
+		/* below a repository's root: the whole repository */
+		char *top = cli_agent_root(real, "chat");
+
+		if (top && strlen(top) < sizeof(real))
+			memcpy(real, top, strlen(top) + 1);
+		free(top);
 	}
 	if (approval)
 		cli_agent_opts_set(&ao, "tools.approval", approval, "--approval");

@@ -22,7 +22,8 @@ static const char fix_usage[] =
 	"Ctrl-C ends the run (exit reason \"cancelled\"); a second one kills it.\n"
 	"\n"
 	"Options:\n"
-	"  --repo DIR           the repository (default .)\n"
+	"  --repo DIR           the repository (default .); a directory inside one\n"
+	"                       means the repository's root (said on stderr)\n"
 	"  --issue FILE         the issue text (- for standard input)\n"
 	"  --issue-text TEXT    the issue text itself\n"
 	"  --base REV           the commit the patch is taken against (default HEAD)\n"
@@ -270,6 +271,7 @@ int cli_cmd_fix(int argc, char **argv, const cli_ctx *ctx)
 	char snapshot[41];
 	cli_agent_opts ao;
 	json_t *commit_made = NULL, *commit_error = NULL;
+	char *repo_root = NULL;
 	agent_config *cfg = NULL;
 	agent_settings *s = NULL;
 	agent_session *sess = NULL;
@@ -335,6 +337,9 @@ int cli_cmd_fix(int argc, char **argv, const cli_ctx *ctx)
 		status = cli_fail(ctx, "fix", CLI_EXIT_USAGE, "--repo '%s' is not a directory", repo);
 		goto done;
 	}
+	/* below a repository's root: the whole repository (the patch is) */
+	if ((repo_root = cli_agent_root(repo, "fix")))
+		repo = repo_root;
 	if (issue_file) {
 		if (read_issue(&issue, issue_file, &err) < 0) {
 			status = cli_fail(ctx, "fix", CLI_EXIT_USAGE, "--issue: %s", err.msg);
@@ -431,6 +436,7 @@ done:
 		sigaction(SIGPIPE, &old_pipe, NULL);
 	json_decref(commit_made);
 	json_decref(commit_error);
+	free(repo_root);
 	agent_result_release(&res);
 	agent_session_free(sess);
 	agent_settings_free(s);

@@ -144,6 +144,32 @@ int tools_git_resolve(char oid_out[41], const char *root, const char *rev, pl_er
 	return rc;
 }
 
+int tools_git_toplevel(pl_buf *out, const char *path, pl_err *err)
+{
+	git_repository *r = NULL;
+	const char *wd;
+	size_t n;
+	int rc;
+
+	if ((rc = tools__git2_init(err)) < 0)
+		return rc;
+	if (git_repository_open_ext(&r, path, 0, NULL) < 0) {
+		rc = tools__git_error(err, PL_ENOTFOUND, path);
+		git_libgit2_shutdown();
+		return rc;
+	}
+	if (!(wd = git_repository_workdir(r))) {
+		rc = pl_err_set(err, PL_EINVAL, "'%s' is in a bare repository (no working tree)", path);
+	} else {
+		n = strlen(wd);
+		while (n > 1 && wd[n - 1] == '/')
+			n--;
+		pl_buf_add(out, wd, n);
+	}
+	tools__git_close(r);
+	return rc;
+}
+
 int tools_git_status(json_t **out, const char *root, pl_err *err)
 {
 	git_repository *r = NULL;

@@ -155,6 +155,11 @@ int tools_git_status(json_t **out, const char *root, pl_err *err);
  * none (a repository without a commit yet, an unknown name), PL_EINVAL
  * when rev names something that is not a commit. */
 int tools_git_resolve(char oid_out[41], const char *root, const char *rev, pl_err *err);
+/* The working tree's root of the repository path is in (path itself, or
+ * a directory above it), as git finds it, without a final slash; appended
+ * to out.  PL_ENOTFOUND when path is in no repository, PL_EINVAL in a
+ * bare one. */
+int tools_git_toplevel(pl_buf *out, const char *path, pl_err *err);
 /* What `git add -A && git diff --cached BASE` prints (binary-safe: binary
  * files as git binary patches), without touching the repository's index.
  * base NULL = HEAD.  Appends to out; tree_out (may be NULL) gets the oid of

@@ -517,3 +517,24 @@ Test(chat_cmd, sigterm_during_a_command_leaves_the_session_whole)
 	pl_buf_release(&o);
 	pl_buf_release(&f);
 }
+
+/* plait chat started in a subdirectory works on the repository's root
+ * and says so (its checkpoints and /undo are the repository's). */
+Test(chat_cmd, a_subdirectory_chats_on_its_repository)
+{
+	pl_buf e = PL_BUF_INIT, a = PL_BUF_INIT, sub = PL_BUF_INIT;
+	test_run r;
+
+	pl_path_join(&sub, repo.ptr, "pkg");
+	cr_assert_eq(test_sh(NULL, "mkdir -p '%s'", sub.ptr), 0);
+	pl_buf_printf(&e, "HOME='%s' XDG_CONFIG_HOME='%s/xdg'", tmp.ptr, tmp.ptr);
+	pl_buf_printf(&a, "chat --backend openai --api-model m --api-base http://127.0.0.1:%d < /dev/null", srv.port);
+	r = test_plait(sub.ptr, e.ptr, a.ptr);
+	cr_assert_eq(r.status, 0, "%s", r.err.ptr);
+	cr_assert(strstr(r.err.ptr, "is inside the repository"), "%s\n%s", r.out.ptr, r.err.ptr);
+	cr_assert(strstr(r.out.ptr, "plait chat  ") && strstr(r.out.ptr, repo.ptr), "%s", r.out.ptr);
+	test_run_release(&r);
+	pl_buf_release(&e);
+	pl_buf_release(&a);
+	pl_buf_release(&sub);
+}

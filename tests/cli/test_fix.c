@@ -771,3 +771,35 @@ Test(fix_cmd, a_repository_without_a_commit_is_refused)
 	pl_buf_release(&a);
 	pl_buf_release(&fresh);
 }
+
+/* --repo naming a subdirectory of a repository: the run works on the
+ * repository's root (the patch, the snapshots and the tools' paths are
+ * the whole repository's) and says so; it was refused as "not a git
+ * repository". */
+Test(fix_cmd, a_subdirectory_works_on_its_repository)
+{
+	pl_buf e = PL_BUF_INIT, a = PL_BUF_INIT, sub = PL_BUF_INIT;
+	json_t *res = NULL;
+	pl_err err = { 0 };
+	test_run run;
+
+	pl_path_join(&sub, repo.ptr, "pkg");
+	cr_assert_eq(test_sh(NULL, "mkdir -p '%s' && touch '%s/.keep' && cd '%s' && git add -A && "
+				   "git -c user.name=t -c user.email=t@t commit -qm sub", sub.ptr, sub.ptr, repo.ptr), 0);
+	ss_push(&srv, ss_openai_stream(NULL, &edit, 1, NULL, 10, 2));
+	ss_push(&srv, ss_openai_stream(NULL, &submit, 1, NULL, 10, 2));
+	env(&e);
+	pl_buf_puts(&a, "fix ");
+	model_args(&a);
+	pl_buf_printf(&a, " --repo '%s' --issue-text x --json --traj '%s/sub.jsonl'", sub.ptr, tmp.ptr);
+	run = test_plait(tmp.ptr, e.ptr, a.ptr);
+	cr_assert_eq(run.status, 0, "exit %d: %s", run.status, run.err.ptr);
+	cr_assert(strstr(run.err.ptr, "is inside the repository") && strstr(run.err.ptr, repo.ptr), "%s", run.err.ptr);
+	cr_assert_eq(pl_json_parse(&res, run.out.ptr, run.out.len, "stdout", &err), 0, "%s: %s", err.msg, run.out.ptr);
+	cr_assert(strstr(json_string_value(json_object_get(res, "patch")), "+++ b/calc.py"), "%s", run.out.ptr);
+	json_decref(res);
+	test_run_release(&run);
+	pl_buf_release(&e);
+	pl_buf_release(&a);
+	pl_buf_release(&sub);
+}

@@ -1546,8 +1546,11 @@ int agent_session_resume(agent_session **out, const agent_settings *st, const ag
 			 json_array_size(skipped) ? ")" : "");
 		emit(s, AGENT_EV_WARNING, s->step, json_pack("{s:s}", "message", m), NULL, 0);
 	}
-	if ((rc = agent__traj_open(&s->traj, traj_path, true, err)) < 0)
+	if ((rc = agent__traj_open(&s->traj, traj_path, true, err)) < 0) {
+		if (rc == PL_EEXISTS)
+			pl_err_prefix(err, "session '%s' is open in another plait chat: leave that one first", s->id);
 		goto done;
+	}
 	s->o.traj_path = s->traj.path;
 	/* the calls the session ended in: answered, and recorded, so that
 	 * the file holds a conversation any API takes */

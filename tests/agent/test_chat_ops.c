@@ -576,3 +576,34 @@ Test(chat_ops, a_session_that_died_in_a_tool_call_resumes_answered)
 	agent_settings_free(s);
 	free(t);
 }
+
+/* Two chats on one session would interleave their records: the second
+ * is refused while the first holds it, and named as such. */
+Test(chat_ops, a_session_open_elsewhere_is_refused)
+{
+	char *t = path_in_root("s.jsonl");
+	agent_settings *s;
+	at_events ev, ev2;
+	agent_session *sess, *other = NULL, *again;
+	agent_session_opts o;
+	pl_err err = { 0 };
+
+	sess = open_chat(&s, &ev, t);
+	ss_push(&srv, ss_openai("Hi.", NULL, 0, NULL, 1, 1));
+	turn(sess, "hello");
+	o = chat_opts(&ev2, NULL);
+	ev2.list = json_array();
+	pl_buf_init(&ev2.text, 0);
+	cr_assert_lt(agent_session_resume(&other, s, &o, t, &err), 0, "a second chat resumed a session in use");
+	cr_assert_null(other);
+	cr_assert(strstr(err.msg, "is open in another plait") && strstr(err.msg, agent_session_id(sess)), "%s", err.msg);
+	at_events_release(&ev2);
+	agent_session_free(sess);
+	at_events_release(&ev);
+	/* once the first has left, it resumes */
+	again = resume_chat(s, &ev, t);
+	agent_session_free(again);
+	at_events_release(&ev);
+	agent_settings_free(s);
+	free(t);
+}

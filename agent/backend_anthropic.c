@@ -279,11 +279,9 @@ static int on_event(void *user, const char *event, const char *data, size_t n, p
 	} else if (!strcmp(type, "message_stop")) {
 		st->stopped = true;
 	} else if (!strcmp(type, "error")) {
-		const json_t *m = json_object_get(json_object_get(j, "error"), "message");
-
-		/* overloaded_error and api_error are worth a retry, like a 529 */
-		rc = pl_err_set(err, PL_EIO, "the server reported an error in the stream: %s",
-				json_is_string(m) ? json_string_value(m) : "(no message)");
+		/* overloaded_error, api_error and rate_limit_error are worth a
+		 * retry, like a 529; invalid_request_error is not */
+		rc = agent__stream_error(json_object_get(j, "error"), err);
 		json_decref(j);
 		return rc;
 	}

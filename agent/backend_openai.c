@@ -164,10 +164,7 @@ static int on_event(void *user, const char *event, const char *data, size_t n, p
 	if ((rc = pl_json_parse(&j, data, n, "stream chunk", err)) < 0)
 		return rc;
 	if ((x = json_object_get(j, "error"))) {
-		const json_t *m = json_is_object(x) ? json_object_get(x, "message") : x;
-
-		rc = pl_err_set(err, PL_EIO, "the server reported an error in the stream: %s",
-				json_is_string(m) ? json_string_value(m) : "(no message)");
+		rc = agent__stream_error(x, err);
 		json_decref(j);
 		return rc;
 	}

@@ -145,6 +145,13 @@ typedef int (*agent__sse_fn)(void *user, const char *event, const char *data, si
 #define AGENT__ANSWER_MAX ((size_t)16 << 20)
 /* The error for an answer past AGENT__ANSWER_MAX. */
 int agent__answer_too_big(pl_err *err);
+/* An error the server reported inside a stream ({"type", "code",
+ * "message"}, or a bare string): PL_EIO (retried) when a retry may help
+ * (overloaded, an API or server error, a rate limit: Anthropic's
+ * overloaded_error, api_error, rate_limit_error, OpenAI's server_error,
+ * rate_limit_exceeded, a code of 429 or 5xx), else PL_EINVAL, final; err
+ * gets the server's message and type. */
+int agent__stream_error(const json_t *e, pl_err *err);
 typedef struct agent__sse {
 	pl_buf line, event, data;
 	bool has_data, cr;

@@ -1260,3 +1260,58 @@ Test(loop, a_failing_submit_ends_the_run)
 	agent_settings_free(s);
 	pl_buf_release(&fresh);
 }
+
+/* An error event inside a stream is retried only when it is the kind a
+ * retry helps (overloaded, an API error, a rate limit); any other (an
+ * invalid request) ends the call at once with the server's message: it
+ * was retried whatever its type. */
+static void stream_error(const char *backend, const char *type, bool retried)
+{
+	agent_settings *s = at_settings(backend, srv.port, NULL);
+	ss_resp bad = { 0 };
+	size_t k = 0;
+	agent_result res;
+	at_events ev;
+	char msg[96];
+	size_t n0 = ss_requests(&srv);
+
+	snprintf(msg, sizeof(msg), "the server says %s", type);
+	bad.status = 200;
+	if (!strcmp(backend, "anthropic"))
+		ss_chunks_add(&bad.chunks, &k,
+			      ss_sse("error", json_pack("{s:s, s:{s:s, s:s}}", "type", "error", "error", "type", type,
+							"message", msg)));
+	else
+		ss_chunks_add(&bad.chunks, &k, ss_sse(NULL, json_pack("{s:{s:s, s:s}}", "error", "message", msg, "type", type)));
+	ss_push(&srv, bad);
+	/* what a retry gets; a run that does not retry leaves it unasked */
+	ss_push(&srv, !strcmp(backend, "anthropic") ? ss_anthropic_stream(NULL, &submit_call, 1, NULL, 1, 1) :
+						      ss_openai_stream(NULL, &submit_call, 1, NULL, 1, 1));
+	at_run(&res, &ev, s, repo, NULL, NULL, NULL);
+	if (retried) {
+		cr_assert_eq(res.exit, AGENT_EXIT_SUBMITTED, "%s %s: exit %s: %s", backend, type, agent_exit_name(res.exit),
+			     res.message.ptr);
+		cr_assert_eq(ss_requests(&srv) - n0, 2);
+	} else {
+		cr_assert_eq(res.exit, AGENT_EXIT_MODEL_ERROR, "%s %s: exit %s: %s", backend, type,
+			     agent_exit_name(res.exit), res.message.ptr);
+		cr_assert(strstr(res.message.ptr, msg), "%s", res.message.ptr);
+		cr_assert_eq(ss_requests(&srv) - n0, 1, "%s %s was retried", backend, type);
+	}
+	at_events_release(&ev);
+	agent_result_release(&res);
+	agent_settings_free(s);
+}
+
+Test(loop, anthropic_stream_errors_are_retried_by_type)
+{
+	stream_error("anthropic", "rate_limit_error", true);
+	stream_error("anthropic", "api_error", true);
+	stream_error("anthropic", "invalid_request_error", false);
+}
+
+Test(loop, openai_stream_errors_are_retried_by_type)
+{
+	stream_error("openai", "rate_limit_exceeded", true);
+	stream_error("openai", "invalid_request_error", false);
+}

@@ -52,11 +52,13 @@ int agent__traj_open(agent__traj *t, const char *path, bool append, pl_err *err)
 	pl_buf_puts(&dir, path);
 	if ((slash = strrchr(dir.ptr, '/')) && slash != dir.ptr) {
 		*slash = '\0';
-		if ((rc = pl_mkdir_p(dir.ptr, 0755, err)) < 0)
+		/* a trajectory holds the conversation, every file shown and
+		 * the commands' output: the person's alone */
+		if ((rc = pl_mkdir_p(dir.ptr, 0700, err)) < 0)
 			goto done;
 	}
 	/* truncated once locked, not by open: the file may be another run's */
-	t->fd = open(path, (append ? O_RDWR : O_WRONLY) | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	t->fd = open(path, (append ? O_RDWR : O_WRONLY) | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (t->fd < 0) {
 		rc = pl_err_sys(err, PL_EIO, "trajectory '%s'", path);
 		goto done;

@@ -607,3 +607,32 @@ Test(chat_ops, a_session_open_elsewhere_is_refused)
 	agent_settings_free(s);
 	free(t);
 }
+
+/* A session holds everything said and every file shown: it is the
+ * person's alone, 0600 in directories made 0700 (they were 0644 and
+ * 0755). */
+Test(chat_ops, sessions_are_private)
+{
+	char *t = path_in_root("private/sessions/s.jsonl"), *d1 = path_in_root("private"),
+	     *d2 = path_in_root("private/sessions");
+	agent_settings *s;
+	at_events ev;
+	agent_session *sess;
+	struct stat st;
+
+	sess = open_chat(&s, &ev, t);
+	ss_push(&srv, ss_openai("Hi.", NULL, 0, NULL, 1, 1));
+	turn(sess, "hello");
+	agent_session_free(sess);
+	at_events_release(&ev);
+	cr_assert_eq(stat(t, &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0600, "%o", st.st_mode & 0777);
+	cr_assert_eq(stat(d1, &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0700, "%o", st.st_mode & 0777);
+	cr_assert_eq(stat(d2, &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0700, "%o", st.st_mode & 0777);
+	agent_settings_free(s);
+	free(t);
+	free(d1);
+	free(d2);
+}

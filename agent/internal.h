@@ -50,7 +50,7 @@ bool agent__cut_middle(pl_buf *out, const char *s, size_t n, size_t max);
 int64_t agent__count(const json_t *v);
 
 /* url as it may be shown or recorded: credentials in it
- * (scheme://user:token@host) replaced by "***". */
+ * (scheme://user:token@host) and a query or fragment replaced by "***". */
 void agent__url_safe(pl_buf *out, const char *url);
 
 /* Text as a JSON string, invalid UTF-8 bytes replaced by U+FFFD. */

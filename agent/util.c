@@ -312,21 +312,27 @@ void agent__bytes_from_json(pl_buf *out, const json_t *v)
 
 void agent__url_safe(pl_buf *out, const char *url)
 {
-	const char *scheme = strstr(url, "://"), *host, *at;
+	const char *scheme = strstr(url, "://"), *host, *at, *q;
+	size_t start = out->len;
 
 	if (!scheme) {
 		pl_buf_puts(out, url);
-		return;
+	} else {
+		host = scheme + 3;
+		at = host + strcspn(host, "@/?#");
+		if (*at != '@') {
+			pl_buf_puts(out, url);
+		} else {
+			pl_buf_add(out, url, (size_t)(host - url));
+			pl_buf_puts(out, "***");
+			pl_buf_puts(out, at);
+		}
 	}
-	host = scheme + 3;
-	at = host + strcspn(host, "@/?#");
-	if (*at != '@') {
-		pl_buf_puts(out, url);
-		return;
+	/* a query or a fragment may be a key (?key=...): never shown */
+	if ((q = strpbrk(out->ptr + start, "?#"))) {
+		pl_buf_setlen(out, (size_t)(q - out->ptr) + 1);
+		pl_buf_puts(out, "***");
 	}
-	pl_buf_add(out, url, (size_t)(host - url));
-	pl_buf_puts(out, "***");
-	pl_buf_puts(out, at);
 }
 
 int64_t agent__count(const json_t *v)

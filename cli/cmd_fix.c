@@ -30,7 +30,8 @@ static const char fix_usage[] =
 	"  --allow-dirty        run on a working tree with changes that are not\n"
 	"                       committed: the patch is what changed since the run\n"
 	"                       began, and leaves them out (refused by default)\n"
-	"  --out PATCH          write the submitted patch to PATCH\n"
+	"  --out PATCH          write the submitted patch to PATCH (its directory\n"
+	"                       must exist and be writable: checked before the run)\n"
 	"  --commit             commit exactly the submitted patch on a new branch\n"
 	"                       plait/fix-ID (HEAD and the working tree stay as they are)\n"
 	"  --traj FILE          the trajectory file (default paths.runs/ID.jsonl)\n"
@@ -197,6 +198,29 @@ static void on_event(void *user, const agent_event *ev)
 	pl_buf_release(&e2);
 }
 
+/* --out is written at the end: a directory that is not there, or not
+ * writable, is said now, not after the model has worked for the patch. */
+static int check_out(const char *out, const cli_ctx *ctx)
+{
+	pl_buf dir = PL_BUF_INIT;
+	const char *slash = strrchr(out, '/');
+	int rc = CLI_EXIT_OK;
+
+	if (pl_dir_exists(out))
+		return cli_fail(ctx, "fix", CLI_EXIT_USAGE, "--out '%s' is a directory: give a file name for the patch", out);
+	if (slash)
+		pl_buf_add(&dir, out, slash == out ? 1 : (size_t)(slash - out));
+	else
+		pl_buf_puts(&dir, ".");
+	if (!pl_dir_exists(dir.ptr))
+		rc = cli_fail(ctx, "fix", CLI_EXIT_USAGE, "--out '%s': the directory '%s' does not exist", out, dir.ptr);
+	else if (access(dir.ptr, W_OK | X_OK) < 0)
+		rc = cli_fail(ctx, "fix", CLI_EXIT_USAGE, "--out '%s': the directory '%s' cannot be written (%s)", out,
+			      dir.ptr, strerror(errno));
+	pl_buf_release(&dir);
+	return rc;
+}
+
 static int read_issue(pl_buf *out, const char *path, pl_err *err)
 {
 	if (!strcmp(path, "-")) {
@@ -353,6 +377,8 @@ int cli_cmd_fix(int argc, char **argv, const cli_ctx *ctx)
 		status = cli_fail(ctx, "fix", CLI_EXIT_USAGE, "the issue is empty");
 		goto done;
 	}
+	if (out && (status = check_out(out, ctx)) != CLI_EXIT_OK)
+		goto done;
 	if ((status = cli_agent_settings(&cfg, &s, &ao, true, ctx, "fix")) != CLI_EXIT_OK)
 		goto done;
 	if ((status = check_tree(snapshot, repo, base, allow_dirty, ctx)) != CLI_EXIT_OK)

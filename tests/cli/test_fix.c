@@ -803,3 +803,27 @@ Test(fix_cmd, a_subdirectory_works_on_its_repository)
 	pl_buf_release(&a);
 	pl_buf_release(&sub);
 }
+
+/* --out where the patch cannot be written is said before the run (it was
+ * found out after the model had worked for it). */
+Test(fix_cmd, an_unwritable_out_is_refused_up_front)
+{
+	pl_buf e = PL_BUF_INIT, a = PL_BUF_INIT;
+	test_run run;
+	const char *bad[] = { "nosuchdir/p.patch", "." };
+
+	env(&e);
+	for (size_t i = 0; i < PL_ARRAY_LEN(bad); i++) {
+		pl_buf_reset(&a);
+		pl_buf_puts(&a, "fix ");
+		model_args(&a);
+		pl_buf_printf(&a, " --repo '%s' --issue-text x --out '%s'", repo.ptr, bad[i]);
+		run = test_plait(tmp.ptr, e.ptr, a.ptr);
+		cr_assert_eq(run.status, 2, "%s: exit %d: %s", bad[i], run.status, run.err.ptr);
+		cr_assert(strstr(run.err.ptr, "--out"), "%s", run.err.ptr);
+		test_run_release(&run);
+	}
+	cr_assert_eq(ss_requests(&srv), 0);
+	pl_buf_release(&e);
+	pl_buf_release(&a);
+}

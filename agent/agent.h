@@ -251,7 +251,10 @@ typedef struct agent_result {
 
 void agent_result_init(agent_result *r);
 void agent_result_release(agent_result *r);
-/* {exit_reason, message, submitted, patch, usage, steps, elapsed, trajectory}. */
+/* {exit_reason, message, submitted, patch, patch_encoding, usage, steps,
+ * elapsed, trajectory, id, model, overhead_ms_per_step}: patch is a string
+ * when it is UTF-8 (patch_encoding "utf-8"), else {"encoding": "base64",
+ * "data"} (patch_encoding "base64"). */
 json_t *agent_result_json(const agent_result *r, const agent_session *s);
 
 /*

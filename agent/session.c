@@ -1125,11 +1125,14 @@ void agent_result_release(agent_result *r)
 
 json_t *agent_result_json(const agent_result *r, const agent_session *s)
 {
-	return json_pack("{s:s, s:s, s:b, s:o, s:o, s:i, s:f, s:s?, s:s?, s:s?, s:f}", "exit_reason",
-			 agent_exit_name(r->exit), "message", r->message.ptr, "submitted", r->submitted, "patch",
-			 agent__json_bytes(r->patch.ptr, r->patch.len), "usage", agent_usage_json(&r->usage), "steps",
-			 r->steps, "elapsed", r->elapsed, "trajectory", s ? s->traj.path : NULL, "id", s ? s->id : NULL,
-			 "model", s ? s->model_label : NULL, "overhead_ms_per_step", r->overhead_ms_mean);
+	json_t *patch = agent__json_bytes(r->patch.ptr, r->patch.len);
+
+	return json_pack("{s:s, s:s, s:b, s:o, s:s, s:o, s:i, s:f, s:s?, s:s?, s:s?, s:f}", "exit_reason",
+			 agent_exit_name(r->exit), "message", r->message.ptr, "submitted", r->submitted, "patch", patch,
+			 "patch_encoding", json_is_string(patch) ? "utf-8" : "base64", "usage",
+			 agent_usage_json(&r->usage), "steps", r->steps, "elapsed", r->elapsed, "trajectory",
+			 s ? s->traj.path : NULL, "id", s ? s->id : NULL, "model", s ? s->model_label : NULL,
+			 "overhead_ms_per_step", r->overhead_ms_mean);
 }
 
 /* ---------------------------------------------------------------- accessors */

@@ -396,3 +396,27 @@ Test(settings, an_api_base_with_a_query_is_refused)
 	cr_assert_str_eq(b.ptr, "https://api.example/v1?***");
 	pl_buf_release(&b);
 }
+
+/* --json's patch is text when it is UTF-8 and {"encoding": "base64",
+ * "data"} when it is not (a Latin-1 file): patch_encoding says which, so
+ * a reader need not guess from the type. */
+Test(result, json_says_how_the_patch_is_encoded)
+{
+	agent_result r;
+	json_t *j;
+
+	agent_result_init(&r);
+	pl_buf_puts(&r.patch, "+caf\xc3\xa9\n");
+	j = agent_result_json(&r, NULL);
+	cr_assert(json_is_string(json_object_get(j, "patch")));
+	cr_assert_str_eq(json_string_value(json_object_get(j, "patch_encoding")) ?: "(none)", "utf-8");
+	json_decref(j);
+	pl_buf_reset(&r.patch);
+	pl_buf_puts(&r.patch, "+caf\xe9\n");
+	j = agent_result_json(&r, NULL);
+	cr_assert(json_is_object(json_object_get(j, "patch")));
+	cr_assert_str_eq(json_string_value(json_object_get(j, "patch_encoding")) ?: "(none)", "base64");
+	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "patch"), "data")), "K2NhZukK");
+	json_decref(j);
+	agent_result_release(&r);
+}

@@ -93,6 +93,7 @@ typedef struct agent_settings {
 	double max_seconds;       /* 0 = none */
 	double max_cost;          /* USD; 0 = none */
 	int max_format_errors;    /* consecutive malformed calls that end a run */
+	int max_calls_per_answer; /* calls run from one answer; the rest are answered "not run" */
 	/* tools */
 	char *tool_format;     /* "native", "json", "xml", "text" */
 	char **tools;          /* enabled tools, NULL-terminated */

@@ -992,6 +992,15 @@ int agent_session_run(agent_result *res, agent_session *s, const char *text, pl_
 						    true, NULL);
 					continue;
 				}
+				if (i >= (size_t)st->max_calls_per_answer) {
+					char m[128];
+
+					snprintf(m, sizeof(m),
+						 "not run: too many calls in one answer (limits.max_calls_per_answer is %d)",
+						 st->max_calls_per_answer);
+					answer_call(s, id, name, m, true, NULL);
+					continue;
+				}
 				if (!name || !*name) {
 					pl_buf_puts(&problem, "a tool call without a tool name");
 				} else if (!schema) {

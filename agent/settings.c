@@ -61,6 +61,8 @@ static const key keys[] = {
 	{ "limits.max_seconds", K_REAL, F(max_seconds), "0", 0, 1e9, NULL, "wall-clock seconds per run; 0 = none" },
 	{ "limits.max_cost", K_REAL, F(max_cost), "0", 0, 1e9, NULL,
 	  "USD per run, where prices are known; 0 = none" },
+	{ "limits.max_calls_per_answer", K_INT, F(max_calls_per_answer), "32", 1, 1000000, NULL,
+	  "tool calls run from one answer; those past it are answered \"not run\" (an answer of thousands of calls)" },
 	{ "limits.max_format_errors", K_INT, F(max_format_errors), "3", 1, 1000000, NULL,
 	  "malformed calls in a row that end a run" },
 	{ "tools.format", K_ENUM, F(tool_format), "native", 0, 0, "native|json|xml|text",

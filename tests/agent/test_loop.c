@@ -1315,3 +1315,35 @@ Test(loop, openai_stream_errors_are_retried_by_type)
 	stream_error("openai", "rate_limit_exceeded", true);
 	stream_error("openai", "invalid_request_error", false);
 }
+
+/* One answer may ask for limits.max_calls_per_answer calls at most; the
+ * rest are answered "not run" without running (an answer of thousands of
+ * calls ran them all). */
+Test(loop, calls_past_the_per_answer_limit_are_not_run)
+{
+	const char *kv[] = { "limits.max_calls_per_answer", "2", NULL };
+	agent_settings *s = at_settings("openai", srv.port, kv);
+	ss_call many[5] = { view_call, view_call, view_call, view_call, submit_call };
+	agent_result res;
+	at_events ev;
+	json_t *m, *te;
+	char *t;
+
+	ss_push(&srv, ss_openai(NULL, many, 5, NULL, 1, 1));
+	ss_push(&srv, ss_openai(NULL, &submit_call, 1, NULL, 1, 1));
+	at_run(&res, &ev, s, repo, NULL, NULL, NULL);
+	cr_assert_eq(res.exit, AGENT_EXIT_SUBMITTED, "exit %s: %s", agent_exit_name(res.exit), res.message.ptr);
+	cr_assert_eq(ss_requests(&srv), 2, "the submit among the extra calls ran");
+	te = at_of_type(&ev, "tool_end");
+	cr_assert_eq(json_array_size(te), 3, "%zu calls ran", json_array_size(te)); /* two views, then the submit */
+	m = at_messages(&srv, 1);
+	t = at_text(m);
+	cr_assert_eq(json_array_size(m), 2 + 1 + 5, "%s", t);
+	cr_assert(strstr(t, "not run: too many calls in one answer (limits.max_calls_per_answer is 2)"), "%s", t);
+	free(t);
+	json_decref(m);
+	json_decref(te);
+	at_events_release(&ev);
+	agent_result_release(&res);
+	agent_settings_free(s);
+}

@@ -657,6 +657,19 @@ static int run_call(run *r, const char *id, const char *name, json_t *args, bool
 		obs.is_error = true;
 	rc = 0;
 	pl_err_clear(err);
+	if (before[0] && is_edit_tool(name) && !obs.is_error && path && json_string_length(json_object_get(obs.data, "diff")) &&
+	    tools_git_snapshot(after, s->repo, NULL) == 0 && !strcmp(before, after)) {
+		/* the editor changed the file, the snapshot did not: git ignores
+		 * it, and /undo cannot take this back */
+		pl_buf m = PL_BUF_INIT;
+
+		pl_buf_printf(&m, "'%s' is ignored by git, outside the snapshots: /undo and /rewind cannot take this %s back",
+			      path, name);
+		traj(s, "warning", json_pack("{s:i, s:s}", "step", s->step, "message", m.ptr), NULL);
+		emit(s, AGENT_EV_WARNING, s->step, json_pack("{s:s}", "message", m.ptr), NULL, 0);
+		pl_buf_release(&m);
+		before[0] = '\0';
+	}
 	if (before[0] && tools_git_snapshot(after, s->repo, NULL) == 0 && strcmp(before, after)) {
 		pl_buf label = PL_BUF_INIT;
 		json_t *e;

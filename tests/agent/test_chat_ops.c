@@ -636,3 +636,43 @@ Test(chat_ops, sessions_are_private)
 	free(d1);
 	free(d2);
 }
+
+/* An edit of a file git ignores (.env) is outside the snapshots, so /undo
+ * cannot take it back: the person is told when it happens (it went by
+ * unsaid), and /undo then names the change it does take back. */
+Test(chat_ops, an_edit_of_an_ignored_file_is_said_not_undoable)
+{
+	static const ss_call env_edit = { "create", "{\"path\": \".env\", \"overwrite\": true, \"file_text\": \"B=2\\n\"}" };
+	agent_settings *s;
+	at_events ev;
+	agent_session *sess;
+	pl_buf msg = PL_BUF_INIT;
+	pl_err err = { 0 };
+	json_t *w;
+	char *f;
+
+	write_rel(".gitignore", ".env\n");
+	write_rel(".env", "A=1\n");
+	git_in_repo("git add .gitignore && git commit -qm ignore");
+	sess = open_chat(&s, &ev, NULL);
+	ss_push(&srv, ss_openai(NULL, &fix_call, 1, NULL, 1, 1));
+	ss_push(&srv, ss_openai(NULL, &env_edit, 1, NULL, 1, 1));
+	ss_push(&srv, ss_openai("Done.", NULL, 0, NULL, 1, 1));
+	turn(sess, "fix add and set B");
+	f = read_rel(".env");
+	cr_assert_str_eq(f, "B=2\n");
+	free(f);
+	w = at_of_type(&ev, "warning");
+	cr_assert_eq(json_array_size(w), 1, "%zu warnings", json_array_size(w));
+	cr_assert(strstr(json_string_value(json_object_get(json_array_get(w, 0), "message")), ".env") &&
+			  strstr(json_string_value(json_object_get(json_array_get(w, 0), "message")), "/undo"),
+		  "%s", json_string_value(json_object_get(json_array_get(w, 0), "message")));
+	json_decref(w);
+	/* the undo takes back the str_replace, the last change it can, and says so */
+	cr_assert_eq(agent_session_undo(sess, &msg, &err), 0, "%s", err.msg);
+	cr_assert(strstr(msg.ptr, "undid str_replace calc.py"), "%s", msg.ptr);
+	pl_buf_release(&msg);
+	agent_session_free(sess);
+	at_events_release(&ev);
+	agent_settings_free(s);
+}

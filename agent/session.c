@@ -1258,6 +1258,10 @@ int agent_session_undo(agent_session *s, pl_buf *msg, pl_err *err)
 		return rc;
 	}
 	pl_buf_printf(msg, "undid %s", json_string_value(json_object_get(e, "label")));
+	if (!strncmp(json_string_value(json_object_get(e, "label")) ?: "", "bash:", 5))
+		/* a command may have changed any file; the snapshots hold only
+		 * those git does not ignore */
+		pl_buf_puts(msg, " (files git ignores are not in the snapshots: what the command did to them stays)");
 	traj(s, "undo", json_pack("{s:O}", "label", json_object_get(e, "label")), NULL);
 	json_array_remove(s->edits, last);
 	return 0;

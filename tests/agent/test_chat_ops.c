@@ -676,3 +676,38 @@ Test(chat_ops, an_edit_of_an_ignored_file_is_said_not_undoable)
 	at_events_release(&ev);
 	agent_settings_free(s);
 }
+
+/* /undo of a command: the files git ignores are not in the snapshots, so
+ * what the command did to them stays; the message says so (the .env the
+ * command overwrote stayed overwritten, unsaid). */
+Test(chat_ops, undoing_a_command_says_ignored_files_stay)
+{
+	static const ss_call clobber = { "bash", "{\"command\": \"echo clobbered > .env; echo '# x' >> calc.py\"}" };
+	agent_settings *s;
+	at_events ev;
+	agent_session *sess;
+	pl_buf msg = PL_BUF_INIT, o = PL_BUF_INIT;
+	pl_err err = { 0 };
+	char *f;
+
+	if (test_sh(&o, "'%s' sandbox run --profile agent -- true 2>&1", test_plait_bin()) != 0)
+		cr_skip_test("the sandbox cannot run here: %s", o.ptr);
+	write_rel(".gitignore", ".env\n");
+	write_rel(".env", "A=1\n");
+	git_in_repo("git add .gitignore && git commit -qm ignore");
+	sess = open_chat(&s, &ev, NULL);
+	ss_push(&srv, ss_openai(NULL, &clobber, 1, NULL, 1, 1));
+	ss_push(&srv, ss_openai("Done.", NULL, 0, NULL, 1, 1));
+	turn(sess, "go");
+	cr_assert_eq(agent_session_undo(sess, &msg, &err), 0, "%s", err.msg);
+	cr_assert(strstr(msg.ptr, "undid bash: echo clobbered"), "%s", msg.ptr);
+	cr_assert(strstr(msg.ptr, "files git ignores"), "%s", msg.ptr);
+	f = read_rel("calc.py");
+	cr_assert_str_eq(f, broken);
+	free(f);
+	pl_buf_release(&msg);
+	pl_buf_release(&o);
+	agent_session_free(sess);
+	at_events_release(&ev);
+	agent_settings_free(s);
+}

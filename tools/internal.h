@@ -122,6 +122,28 @@ int tools__open(const tools_ctx *ctx, const char *rel, int flags, int how);
  * max, else -errno of the read. */
 int tools__read_fd(pl_buf *b, int fd, size_t max);
 
+/* Where an editing tool reads and writes a file: the directory that holds
+ * it, opened once beneath the root (symlinks followed while they stay
+ * inside), and the file's name in it; every read, write and removal then
+ * goes through dirfd, so a component swapped for a symlink after the
+ * check changes nothing.  A symlink at the end is followed to its target
+ * (beneath the root), so that editing a link edits what it points to.
+ * The directory the kernel opened is checked again against the git
+ * directory (as tools__resolve_write checks the names).  rel as
+ * tools__resolve_write gives it.  Missing directories on the way are made
+ * with mkdirs; without, dirfd is -1 when the directory does not exist
+ * yet (and 0 is returned).  Release with tools__place_close. */
+typedef struct tools__place {
+	int dirfd;
+	pl_buf name;
+} tools__place;
+int tools__place_open(tools__place *out, const tools_ctx *ctx, const char *rel, bool mkdirs, pl_err *err);
+void tools__place_close(tools__place *pl);
+/* Write data as `name` in dirfd, atomically: a new temporary file beside
+ * it (O_EXCL|O_NOFOLLOW), fsync, renameat over name (a symlink there is
+ * replaced, never followed), fsync of the directory. */
+int tools__write_at(int dirfd, const char *name, const void *data, size_t n, int mode, pl_err *err);
+
 /* A unified diff of old and new (one file, 3 lines of context), empty
  * when equal.  The changed region is what lies between the common head
  * and tail lines, which is exact for the editor's one-region edits. */

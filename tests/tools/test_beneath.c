@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "fixture.h"
+#include "tools/internal.h"
 
 /* The deadlines: a tool that blocks (a FIFO's open) fails its test at the
  * suite's timeout instead of hanging the run. */
@@ -127,4 +128,93 @@ Test(beneath, fifos_never_block_a_tool)
 	/* nothing replaced the FIFO */
 	cr_assert_eq(fx_sh(NULL, "test -p pipe.py"), 0);
 	tools_ctx_free(c);
+}
+
+/* The editor resolves a path once, then reads and writes through the
+ * directory it opened: the swap of a component for a symlink between
+ * the check and the write (what a sandboxed process can do at any time)
+ * is played here between tools__place_open and tools__write_at. */
+Test(beneath, an_edit_writes_where_it_was_resolved)
+{
+	tools__place pl;
+	tools_ctx *c;
+	pl_err err = { 0 };
+	char *got;
+
+	make_outside();
+	fx_puts("d/f.txt", "old\n");
+	c = fx_ctx();
+	cr_assert_eq(tools__place_open(&pl, c, "d/f.txt", false, &err), 0, "%s", err.msg);
+	cr_assert_geq(pl.dirfd, 0);
+	cr_assert_str_eq(pl.name.ptr, "f.txt");
+	cr_assert_eq(fx_sh(NULL, "mv d d.moved && ln -s '%s' d", outside.ptr), 0);
+	cr_assert_eq(tools__write_at(pl.dirfd, pl.name.ptr, "new\n", 4, 0644, &err), 0, "%s", err.msg);
+	tools__place_close(&pl);
+	got = fx_read("d.moved/f.txt", NULL);
+	cr_assert_str_eq(got, "new\n");
+	free(got);
+	cr_assert_eq(fx_sh(NULL, "test ! -e '%s/f.txt'", outside.ptr), 0, "the write followed the swapped-in symlink");
+	/* and once swapped, the next resolution refuses it */
+	cr_assert_lt(tools__place_open(&pl, c, "d/f.txt", false, &err), 0);
+	cr_assert(strstr(err.msg, "through a symlink"), "%s", err.msg);
+	tools_ctx_free(c);
+	drop_outside();
+}
+
+/* Planted symlinks on the way of every editing tool: to a directory
+ * outside, dangling to a place outside (absolute and relative), and a
+ * link inside the repository, which keeps working. */
+Test(beneath, the_editor_never_writes_through_a_symlink_out)
+{
+	static const char *const bad[][2] = {
+		{ "create", "{\"path\":\"out/new.py\",\"file_text\":\"x = 1\\n\"}" },
+		{ "create", "{\"path\":\"out/secret.py\",\"file_text\":\"x = 1\\n\",\"overwrite\":true}" },
+		{ "str_replace", "{\"path\":\"out/secret.py\",\"old_str\":\"SECRETNEEDLE\",\"new_str\":\"x\"}" },
+		{ "insert", "{\"path\":\"out/secret.py\",\"insert_line\":0,\"new_str\":\"x = 1\"}" },
+		{ "view", "{\"path\":\"out/secret.py\"}" },
+		{ "create", "{\"path\":\"dangling/new.py\",\"file_text\":\"x = 1\\n\"}" },
+		{ "create", "{\"path\":\"dangling/deeper/new.py\",\"file_text\":\"x = 1\\n\"}" },
+		{ "create", "{\"path\":\"rel/new.py\",\"file_text\":\"x = 1\\n\"}" },
+		{ "create", "{\"path\":\"rel/deeper/new.py\",\"file_text\":\"x = 1\\n\"}" },
+	};
+	tools_ctx *c;
+	tools_obs o;
+	char *got;
+
+	make_outside();
+	fx_puts("real/kept.txt", "kept\n");
+	cr_assert_eq(fx_sh(NULL,
+			   "ln -s '%s' out && ln -s '%s/newdir' dangling && ln -s '../%s/newdir' rel && ln -s real inside",
+			   outside.ptr, outside.ptr, strrchr(outside.ptr, '/') + 1),
+		     0);
+	c = fx_ctx();
+	for (size_t i = 0; i < PL_ARRAY_LEN(bad); i++) {
+		tools_obs_init(&o);
+		cr_assert_lt(fx_call(&o, c, bad[i][0], bad[i][1]), 0, "%s %s was allowed: %s", bad[i][0], bad[i][1],
+			     o.text.ptr);
+		cr_assert(strstr(o.text.ptr, "outside the repository"), "%s %s: %s", bad[i][0], bad[i][1], o.text.ptr);
+		refute_secret(&o, bad[i][0]);
+		tools_obs_release(&o);
+	}
+	cr_assert_eq(fx_sh(NULL, "test ! -e '%s/new.py' && test ! -e '%s/newdir' && grep -q SECRETNEEDLE '%s/secret.py'",
+			   outside.ptr, outside.ptr, outside.ptr),
+		     0, "something was written outside the repository");
+	/* a link that stays inside: edits land in its target */
+	tools_obs_init(&o);
+	cr_assert_eq(fx_call(&o, c, "create", "{\"path\":\"inside/sub/new.txt\",\"file_text\":\"n\\n\"}"), 0, "%s",
+		     o.text.ptr);
+	tools_obs_release(&o);
+	tools_obs_init(&o);
+	cr_assert_eq(fx_call(&o, c, "str_replace", "{\"path\":\"inside/kept.txt\",\"old_str\":\"kept\",\"new_str\":\"k2\"}"),
+		     0, "%s", o.text.ptr);
+	tools_obs_release(&o);
+	got = fx_read("real/sub/new.txt", NULL);
+	cr_assert_str_eq(got, "n\n");
+	free(got);
+	got = fx_read("real/kept.txt", NULL);
+	cr_assert_str_eq(got, "k2\n");
+	free(got);
+	cr_assert_eq(fx_sh(NULL, "test -L inside"), 0);
+	tools_ctx_free(c);
+	drop_outside();
 }

@@ -479,8 +479,9 @@ int tools_git_apply(tools_apply_result *out, const char *root, const char *patch
 		return pl_err_set(err, PL_EINVAL, "fuzz must be between 0 and 3, got %d", fuzz);
 	if ((rc = tools__git2_init(err)) < 0)
 		return rc;
+	/* a foreign git directory (a planted .git) is not used: the applier below needs none */
 	if (git_repository_open_ext(&r, root, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) == 0 &&
-	    git_diff_from_buffer(&d, patch, len) == 0 && git_apply(r, d, GIT_APPLY_LOCATION_WORKDIR, NULL) == 0) {
+	    tools__git_check_dir(r, root, NULL) == 0 && git_diff_from_buffer(&d, patch, len) == 0 && git_apply(r, d, GIT_APPLY_LOCATION_WORKDIR, NULL) == 0) {
 		git_diff_stats *st = NULL;
 		out->strict = true;
 		out->files = (int)git_diff_num_deltas(d);

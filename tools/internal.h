@@ -144,6 +144,13 @@ void tools__place_close(tools__place *pl);
  * replaced, never followed), fsync of the directory. */
 int tools__write_at(int dirfd, const char *name, const void *data, size_t n, int mode, pl_err *err);
 
+/* A cache directory (repo_map's), opened without following a symlink at
+ * its end (what is above it is the caller's choice or the git directory,
+ * checked by tools__git_check_dir): made first with create.  Returns the
+ * descriptor, or -1 with err set.  Read and write its files with
+ * tools__open_at (TOOLS__NO_SYMLINKS) and tools__write_at. */
+int tools__cache_dir_open(const char *dir, bool create, pl_err *err);
+
 /* A unified diff of old and new (one file, 3 lines of context), empty
  * when equal.  The changed region is what lies between the common head
  * and tail lines, which is exact for the editor's one-region edits. */
@@ -196,6 +203,12 @@ int tools__git_error(pl_err *err, int code, const char *what);
  * repository and then shuts libgit2 down, in that order. */
 int tools__git_open(git_repository **out, const char *path, pl_err *err);
 void tools__git_close(git_repository *repo);
+/* Is the git directory of repo, opened at root, root's own: inside root,
+ * or a linked worktree's (its `gitdir` file names root/.git back), or a
+ * submodule's (its core.worktree is root)?  Else an error: a .git file or
+ * symlink planted in a tree (by the sandboxed code, or a hostile
+ * repository) would have plait read another repository. */
+int tools__git_check_dir(git_repository *repo, const char *root, pl_err *err);
 /* The ignore rules every repository the tools open gets on top of its
  * own: Python's byte-code and the test runners' caches, which commands
  * write and no patch wants (in memory only). */

@@ -468,3 +468,33 @@ done:
 		unlinkat(dirfd, tmp, 0);
 	return rc;
 }
+
+/* ------------------------------------------------------------ caches */
+
+int tools__cache_dir_open(const char *dir, bool create, pl_err *err)
+{
+	pl_buf parent = PL_BUF_INIT;
+	char *slash;
+	int fd;
+
+	if (create) {
+		pl_buf_puts(&parent, dir);
+		slash = strrchr(parent.ptr, '/');
+		if (slash && slash != parent.ptr) {
+			*slash = 0;
+			if (pl_mkdir_p(parent.ptr, 0755, err) < 0) {
+				pl_buf_release(&parent);
+				return -1;
+			}
+		}
+		pl_buf_release(&parent);
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			return pl_err_sys(err, PL_EIO, "cannot create directory '%s'", dir), -1;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && (errno == ELOOP || errno == ENOTDIR))
+		return pl_err_set(err, PL_EINVAL, "'%s' is a symlink or not a directory: no cache is kept there", dir), -1;
+	if (fd < 0)
+		return pl_err_sys(err, PL_EIO, "'%s'", dir), -1;
+	return fd;
+}

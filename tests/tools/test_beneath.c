@@ -218,3 +218,77 @@ Test(beneath, the_editor_never_writes_through_a_symlink_out)
 	tools_ctx_free(c);
 	drop_outside();
 }
+
+/* A repository whose .git a sandboxed process replaced: a gitfile or a
+ * symlink naming a foreign repository is refused by the context and by
+ * the git functions that open a path, with a message; a linked worktree
+ * git itself made (it names this root back) is still opened. */
+Test(beneath, a_planted_git_directory_is_refused)
+{
+	pl_buf foreign = PL_BUF_INIT, wt = PL_BUF_INIT;
+	tools_ctx *c = NULL;
+	json_t *st = NULL;
+	pl_err err = { 0 };
+
+	pl_buf_printf(&foreign, "%s.foreign", fx_root.ptr);
+	cr_assert_eq(pl_mkdir_p(foreign.ptr, 0755, NULL), 0);
+	cr_assert_eq(fx_sh(foreign.ptr, "git init -q && echo SECRETNEEDLE > s.txt && git add -A && git commit -qm s"), 0);
+	fx_puts("a.txt", "a\n");
+	fx_git_commit_all("init");
+	cr_assert_eq(fx_sh(NULL, "rm -rf .git && printf 'gitdir: %s/.git\\n' > .git", foreign.ptr), 0);
+	cr_assert_lt(tools_ctx_new(&c, fx_root.ptr, NULL, &err), 0, "a gitfile naming a foreign repository was opened");
+	cr_assert(strstr(err.msg, "outside the repository"), "%s", err.msg);
+	cr_assert_lt(tools_git_status(&st, fx_root.ptr, &err), 0);
+	cr_assert(strstr(err.msg, "outside the repository"), "%s", err.msg);
+	cr_assert_eq(fx_sh(NULL, "rm .git && ln -s '%s/.git' .git", foreign.ptr), 0);
+	cr_assert_lt(tools_ctx_new(&c, fx_root.ptr, NULL, &err), 0, "a .git symlink to a foreign repository was opened");
+	cr_assert(strstr(err.msg, "outside the repository"), "%s", err.msg);
+	/* a worktree of it, made by git, is the foreign repository's own */
+	pl_buf_printf(&wt, "%s.wt", fx_root.ptr);
+	cr_assert_eq(fx_sh(foreign.ptr, "git worktree add -q '%s'", wt.ptr), 0);
+	cr_assert_eq(tools_ctx_new(&c, wt.ptr, NULL, &err), 0, "%s", err.msg);
+	cr_assert_str_neq(tools_ctx_base(c), "");
+	tools_ctx_free(c);
+	cr_assert_eq(tools_git_status(&st, wt.ptr, &err), 0, "%s", err.msg);
+	json_decref(st);
+	pl_rm_rf(wt.ptr, NULL);
+	pl_rm_rf(foreign.ptr, NULL);
+	pl_buf_release(&wt);
+	pl_buf_release(&foreign);
+}
+
+/* repo_map's cache lives in the git directory: a symlink planted at its
+ * place (the directory, or the file) is never written through. */
+Test(beneath, the_cache_is_never_written_through_a_symlink)
+{
+	tools_ctx *c;
+	tools_obs o;
+
+	make_outside();
+	fx_puts("a.py", "def f():\n    return 1\n");
+	fx_git_commit_all("init");
+	cr_assert_eq(fx_sh(NULL, "ln -s '%s' .git/plait-cache", outside.ptr), 0);
+	c = fx_ctx();
+	o = fx_obs(c, "repo_map", "{}");
+	cr_assert_not(o.is_error, "%s", o.text.ptr);
+	cr_assert(strstr(o.text.ptr, "a.py"), "%s", o.text.ptr);
+	tools_obs_release(&o);
+	tools_ctx_free(c);
+	cr_assert_eq(fx_sh(NULL, "test ! -e '%s/repo-map.bin' && test -L .git/plait-cache", outside.ptr), 0,
+		     "the cache was written through a symlinked directory");
+	/* the file itself a symlink: replaced, its target untouched */
+	cr_assert_eq(fx_sh(NULL, "rm .git/plait-cache && mkdir .git/plait-cache && ln -s '%s/secret.py' "
+				 ".git/plait-cache/repo-map.bin",
+			   outside.ptr),
+		     0);
+	c = fx_ctx();
+	o = fx_obs(c, "repo_map", "{}");
+	cr_assert(strstr(o.text.ptr, "a.py"), "%s", o.text.ptr);
+	tools_obs_release(&o);
+	tools_ctx_free(c);
+	cr_assert_eq(fx_sh(NULL, "grep -q SECRETNEEDLE '%s/secret.py' && test -f .git/plait-cache/repo-map.bin && "
+				 "test ! -L .git/plait-cache/repo-map.bin",
+			   outside.ptr),
+		     0);
+	drop_outside();
+}

@@ -156,7 +156,10 @@ int tools__cache_dir_open(const char *dir, bool create, pl_err *err);
  * and tail lines, which is exact for the editor's one-region edits. */
 void tools__diff(pl_buf *out, const char *path, const char *old, size_t old_len, const char *new_, size_t new_len);
 
-/* Text for a model: bytes that are not valid UTF-8 shown as \xNN. */
+/* Text for a model (and for the terminal `plait chat` prints it on):
+ * bytes that are not valid UTF-8, and control characters a terminal acts
+ * on (C0 but \n, \t and the \r of "\r\n"; DEL; C1 as its two bytes),
+ * shown as \xNN, which `str_replace` reads back as the bytes. */
 void tools__add_text(pl_buf *b, const char *s, size_t n);
 /* A file looks binary: a NUL byte in its first 8 KiB. */
 bool tools__is_binary(const char *s, size_t n);

@@ -139,6 +139,11 @@ typedef struct tools__place {
 } tools__place;
 int tools__place_open(tools__place *out, const tools_ctx *ctx, const char *rel, bool mkdirs, pl_err *err);
 void tools__place_close(tools__place *pl);
+/* The same beneath any directory (tools_git_apply's root), stricter: no
+ * symlink followed in any component (the name itself included: a link
+ * there is replaced by a write, never written through), and no component
+ * named .git in any case. */
+int tools__place_open_at(tools__place *out, int rootfd, const char *rel, bool mkdirs, pl_err *err);
 /* Write data as `name` in dirfd, atomically: a new temporary file beside
  * it (O_EXCL|O_NOFOLLOW), fsync, renameat over name (a symlink there is
  * replaced, never followed), fsync of the directory. */

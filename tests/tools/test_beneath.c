@@ -9,9 +9,25 @@
 #include "fixture.h"
 #include "tools/internal.h"
 
+/* What a test makes beside the fixture (outside the repository), removed
+ * even when the test fails. */
+static void beneath_fini(void)
+{
+	static const char *const beside[] = { ".outside", ".foreign", ".wt" };
+
+	for (size_t i = 0; i < PL_ARRAY_LEN(beside); i++) {
+		pl_buf p = PL_BUF_INIT;
+
+		pl_buf_printf(&p, "%s%s", fx_root.ptr, beside[i]);
+		pl_rm_rf(p.ptr, NULL);
+		pl_buf_release(&p);
+	}
+	fx_teardown();
+}
+
 /* The deadlines: a tool that blocks (a FIFO's open) fails its test at the
  * suite's timeout instead of hanging the run. */
-TestSuite(beneath, .init = fx_setup, .fini = fx_teardown, .timeout = 30);
+TestSuite(beneath, .init = fx_setup, .fini = beneath_fini, .timeout = 30);
 
 /* A directory outside the repository, holding what must never be read
  * (the patterns asked for never spell it as the file does, so that an
@@ -290,5 +306,53 @@ Test(beneath, the_cache_is_never_written_through_a_symlink)
 				 "test ! -L .git/plait-cache/repo-map.bin",
 			   outside.ptr),
 		     0);
+	drop_outside();
+}
+
+/* tools_git_apply's own applier (used when libgit2's strict one refuses)
+ * wrote each file of a patch by root + its path: `..`, a symlinked
+ * directory on the way and the git directory are refused, nothing is
+ * written outside the root nor into .git. */
+Test(beneath, a_patch_never_writes_outside_the_root)
+{
+	pl_buf up = PL_BUF_INIT;
+	const char *const bad[] = {
+		NULL, /* ../<outside>/new.txt, made below */
+		"--- /dev/null\n+++ b/d/new.txt\n@@ -0,0 +1 @@\n+x\n",
+		"--- a/d/secret.py\n+++ b/d/secret.py\n@@ -1,2 +1,2 @@\n-def stolen_secret():\n+def x():\n"
+		"     return 'SECRETNEEDLE'\n",
+		"--- a/d/secret.py\n+++ /dev/null\n@@ -1,2 +0,0 @@\n-def stolen_secret():\n-    return 'SECRETNEEDLE'\n",
+		"--- /dev/null\n+++ b/.git/hooks/post-checkout\n@@ -0,0 +1 @@\n+x\n",
+		"--- /dev/null\n+++ b/sub/.GIT/config\n@@ -0,0 +1 @@\n+x\n",
+	};
+	tools_apply_result r;
+	pl_err err = { 0 };
+	char *got;
+
+	make_outside();
+	pl_buf_printf(&up, "--- /dev/null\n+++ b/../%s/new.txt\n@@ -0,0 +1 @@\n+x\n", strrchr(outside.ptr, '/') + 1);
+	fx_puts("a.txt", "a\n");
+	fx_git_commit_all("init");
+	cr_assert_eq(fx_sh(NULL, "ln -s '%s' d", outside.ptr), 0);
+	for (size_t i = 0; i < PL_ARRAY_LEN(bad); i++) {
+		const char *p = bad[i] ? bad[i] : up.ptr;
+
+		cr_assert_lt(tools_git_apply(&r, fx_root.ptr, p, strlen(p), 0, &err), 0, "applied: %s", p);
+		tools_apply_result_release(&r);
+	}
+	cr_assert_eq(fx_sh(NULL, "test ! -e '%s/new.txt' && grep -q stolen_secret '%s/secret.py' && test ! -e "
+				 ".git/hooks/post-checkout && test ! -e sub",
+			   outside.ptr, outside.ptr),
+		     0, "a patch wrote outside the repository or into .git");
+	/* the repository's own files still take patches */
+	{
+		const char *ok = "--- /dev/null\n+++ b/n/new.txt\n@@ -0,0 +1 @@\n+n\n";
+		cr_assert_eq(tools_git_apply(&r, fx_root.ptr, ok, strlen(ok), 0, &err), 0, "%s", err.msg);
+		tools_apply_result_release(&r);
+		got = fx_read("n/new.txt", NULL);
+		cr_assert_str_eq(got, "n\n");
+		free(got);
+	}
+	pl_buf_release(&up);
 	drop_outside();
 }

@@ -7,15 +7,18 @@
  *  1. helpers, each in a file named for what it holds:
  *       git2.c ts.c       libgit2 and tree-sitter, opened at first use
  *       repo.c            repositories opened with libgit2's init/shutdown
- *                         paired; libgit2's error as a message
+ *                         paired; libgit2's error as a message; git
+ *                         directories that are the root's own
  *       langs.c           the grammar table (public)
  *       state.c           per-tool state kept on a context
- *       path.c            path arguments resolved inside the root
+ *       path.c            path arguments resolved inside the root; every
+ *                         file opened beneath it (openat2), the editor's
+ *                         writes through the directory it opened
  *       text.c            text for a model (UTF-8 check), binary check
  *       diff.c            the diff of an edited file
  *       ignore.c          git's ignore rules
  *       glob.c            the glob `find` and `search` take
- *       source.c          reading a source file
+ *       source.c          reading a file (regular files only)
  *       pool.c            the thread pool
  *       files.c           the file list (what git shows)
  *       obs.c validate.c  observations and argument validation (public)

@@ -356,3 +356,38 @@ Test(beneath, a_patch_never_writes_outside_the_root)
 	pl_buf_release(&up);
 	drop_outside();
 }
+
+/* tools_git_undo (plait chat's /undo) restores files by their paths in
+ * two snapshots: a directory swapped for a symlink since (by a command
+ * in the sandbox) must not carry the restore outside the repository,
+ * even when the file there holds what the snapshot expects. */
+Test(beneath, undo_never_restores_through_a_symlink)
+{
+	char s0[41], s1[41];
+	pl_err err = { 0 };
+	tools_snapshot_step step;
+	pl_buf p = PL_BUF_INIT;
+	int rc;
+
+	make_outside();
+	pl_path_join(&p, outside.ptr, "x.txt");
+	cr_assert_eq(pl_file_write_atomic(p.ptr, "changed\n", 8, 0644, NULL), 0);
+	fx_puts("d/x.txt", "orig\n");
+	fx_puts("d/gone.txt", "gone\n");
+	fx_git_commit_all("init");
+	cr_assert_eq(tools_git_snapshot(s0, fx_root.ptr, &err), 0, "%s", err.msg);
+	fx_puts("d/x.txt", "changed\n");
+	cr_assert_eq(tools_git_snapshot(s1, fx_root.ptr, &err), 0, "%s", err.msg);
+	cr_assert_eq(fx_sh(NULL, "mv d d.moved && ln -s '%s' d", outside.ptr), 0);
+	step = (tools_snapshot_step){ s1, s0 };
+	rc = tools_git_undo(NULL, fx_root.ptr, &step, 1, &err);
+	{
+		pl_buf b = PL_BUF_INIT;
+		cr_assert_eq(pl_file_read(&b, p.ptr, 0, NULL), 0);
+		cr_assert_str_eq(b.ptr, "changed\n", "undo wrote outside the repository (rc %d: %s)", rc, err.msg);
+		pl_buf_release(&b);
+	}
+	cr_assert_eq(fx_sh(NULL, "test ! -e '%s/gone.txt'", outside.ptr), 0);
+	pl_buf_release(&p);
+	drop_outside();
+}

@@ -199,6 +199,14 @@ static int open_walk(int dirfd, const char *path, int flags)
 		fd = openat(cur, comp, *next ? O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC : flags | O_NOFOLLOW);
 		if (fd < 0)
 			fd = -errno;
+		if (fd == -ENOTDIR) {
+			/* a symlink (on the way, or named with O_DIRECTORY) reads
+			 * as openat2's ELOOP */
+			struct stat st;
+
+			if (fstatat(cur, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+				fd = -ELOOP;
+		}
 		if (cur != dirfd)
 			close(cur);
 		if (fd < 0 || !*next)

@@ -1,9 +1,18 @@
 /* What the tools read and write stays beneath the repository root: no
  * symlink in any component leads out, a FIFO or a device never blocks a
  * tool, a planted .git never makes plait read a foreign repository. */
+#define _GNU_SOURCE
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "fixture.h"
@@ -389,5 +398,79 @@ Test(beneath, undo_never_restores_through_a_symlink)
 	}
 	cr_assert_eq(fx_sh(NULL, "test ! -e '%s/gone.txt'", outside.ptr), 0);
 	pl_buf_release(&p);
+	drop_outside();
+}
+
+/* Kernels before 5.6 (and seccomp filters such as the sandbox's) answer
+ * openat2 with ENOSYS: the walk one component at a time with O_NOFOLLOW
+ * takes over, and follows no symlink at all.  A seccomp filter plays the
+ * old kernel here (Criterion runs each test in a process of its own). */
+static void refuse_openat2(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat2, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { PL_ARRAY_LEN(f), f };
+
+	cr_assert_eq(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
+	cr_assert_eq(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog), 0);
+	cr_assert_eq(syscall(SYS_openat2, AT_FDCWD, ".", NULL, 0), -1);
+	cr_assert_eq(errno, ENOSYS);
+}
+
+Test(beneath, without_openat2_no_symlink_is_followed)
+{
+	tools_ctx *c;
+	tools_obs o;
+	int fd;
+	char *got;
+
+	make_outside();
+	fx_puts("a.py", "def inside():\n    return stolen_secret()\n");
+	fx_puts("d/secret.py", "def decoy():\n    pass\n");
+	fx_puts("real/kept.txt", "kept\n");
+	fx_git_commit_all("init");
+	cr_assert_eq(fx_sh(NULL, "rm -rf d && ln -s '%s' d && ln -s real inside && mkfifo pipe", outside.ptr), 0);
+	refuse_openat2();
+	c = fx_ctx();
+	/* the helper itself: a symlink anywhere, "..", a FIFO */
+	cr_assert_eq(tools__open(c, "d/secret.py", O_RDONLY, TOOLS__BENEATH), -ELOOP);
+	cr_assert_eq(tools__open(c, "inside/kept.txt", O_RDONLY, TOOLS__BENEATH), -ELOOP);
+	cr_assert_eq(tools__open(c, "a.py/x", O_RDONLY, TOOLS__BENEATH), -ENOTDIR);
+	cr_assert_eq(tools__open(c, "real/../../x", O_RDONLY, TOOLS__BENEATH), -EXDEV);
+	cr_assert_eq(tools__open(c, "inside", O_RDONLY, TOOLS__BENEATH), -ELOOP);
+	fd = tools__open(c, "pipe", O_RDONLY, TOOLS__NO_SYMLINKS);
+	cr_assert_geq(fd, 0, "a FIFO's open blocked or failed: %d", fd);
+	close(fd);
+	fd = tools__open(c, "real/kept.txt", O_RDONLY, TOOLS__NO_SYMLINKS);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	/* the tools on top */
+	o = fx_obs(c, "search", "{\"pattern\":\"SECRET.?NEEDLE\"}");
+	refute_secret(&o, "search");
+	tools_obs_release(&o);
+	o = fx_obs(c, "repo_map", "{}");
+	refute_secret(&o, "repo_map");
+	cr_assert(strstr(o.text.ptr, "a.py"), "%s", o.text.ptr);
+	tools_obs_release(&o);
+	tools_obs_init(&o);
+	cr_assert_lt(fx_call(&o, c, "str_replace", "{\"path\":\"inside/kept.txt\",\"old_str\":\"kept\",\"new_str\":\"k\"}"),
+		     0);
+	cr_assert(strstr(o.text.ptr, "through a symlink"), "%s", o.text.ptr);
+	tools_obs_release(&o);
+	tools_obs_init(&o);
+	cr_assert_eq(fx_call(&o, c, "str_replace", "{\"path\":\"real/kept.txt\",\"old_str\":\"kept\",\"new_str\":\"k2\"}"),
+		     0, "%s", o.text.ptr);
+	tools_obs_release(&o);
+	got = fx_read("real/kept.txt", NULL);
+	cr_assert_str_eq(got, "k2\n");
+	free(got);
+	tools_ctx_free(c);
 	drop_outside();
 }

@@ -5,9 +5,12 @@
 #include "tools/internal.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 typedef struct strvec {
 	char **v;
@@ -35,20 +38,27 @@ static bool under(const char *path, const char *sub)
 	return !*sub || !strcmp(sub, ".") || (!strncmp(path, sub, n) && (path[n] == '/' || !path[n]));
 }
 
-static void walk_plain(strvec *out, const char *root, const char *rel)
+/* A directory of the walk, opened beneath its parent without following a
+ * symlink (one swapped in since readdir typed the entry leads nowhere). */
+static DIR *open_dir(int dirfd, const char *path)
 {
-	pl_buf abs = PL_BUF_INIT;
+	int fd = tools__open_at(dirfd, path, O_RDONLY | O_DIRECTORY, TOOLS__NO_SYMLINKS);
 	DIR *d;
+
+	if (fd < 0)
+		return NULL;
+	if (!(d = fdopendir(fd)))
+		close(fd);
+	return d;
+}
+
+static void walk_plain(strvec *out, int rootfd, const char *rel)
+{
+	DIR *d = open_dir(rootfd, *rel ? rel : ".");
 	struct dirent *e;
 
-	if (*rel)
-		pl_path_join(&abs, root, rel);
-	else
-		pl_buf_puts(&abs, root);
-	if (!(d = opendir(abs.ptr))) {
-		pl_buf_release(&abs);
+	if (!d)
 		return;
-	}
 	while ((e = readdir(d))) {
 		pl_buf r = PL_BUF_INIT;
 		if (e->d_name[0] == '.')
@@ -58,13 +68,12 @@ static void walk_plain(strvec *out, const char *root, const char *rel)
 		else
 			pl_buf_puts(&r, e->d_name);
 		if (e->d_type == DT_DIR)
-			walk_plain(out, root, r.ptr);
+			walk_plain(out, rootfd, r.ptr);
 		else if (e->d_type == DT_REG || e->d_type == DT_LNK || e->d_type == DT_UNKNOWN)
 			sv_push(out, pl_buf_detach(&r, NULL));
 		pl_buf_release(&r);
 	}
 	closedir(d);
-	pl_buf_release(&abs);
 }
 
 static bool is_tracked(char *const *tracked, size_t n, const char *path)
@@ -88,30 +97,31 @@ static bool git_ignored(git_repository *repo, const char *rel)
  * that was more than half of a search's time.  Nested repositories and
  * submodule checkouts (a directory with a .git) are not entered, as git
  * does not list their files. */
-static void walk_untracked(strvec *out, git_repository *repo, const char *root, const char *rel, char *const *tracked,
+static void walk_untracked(strvec *out, git_repository *repo, int rootfd, const char *rel, char *const *tracked,
 			   size_t ntracked)
 {
-	pl_buf abs = PL_BUF_INIT, git = PL_BUF_INIT;
 	struct stat st;
 	struct dirent *e;
 	DIR *d;
+	int fd;
 
-	if (*rel)
-		pl_path_join(&abs, root, rel);
-	else
-		pl_buf_puts(&abs, root);
-	if (lstat(abs.ptr, &st) < 0)
-		goto done;
-	if (!S_ISDIR(st.st_mode)) { /* rel names one file */
-		if (!is_tracked(tracked, ntracked, rel) && !git_ignored(repo, rel))
+	/* one open: a directory, else rel names one file (a symlink itself
+	 * is listed, as git lists it) */
+	fd = tools__open_at(rootfd, *rel ? rel : ".", O_RDONLY | O_DIRECTORY, TOOLS__NO_SYMLINKS);
+	if (fd < 0) {
+		if ((fd == -ENOTDIR || fd == -ELOOP) && *rel && !is_tracked(tracked, ntracked, rel) &&
+		    !git_ignored(repo, rel))
 			sv_push(out, pl_xstrdup(rel));
-		goto done;
+		return;
 	}
-	pl_path_join(&git, abs.ptr, ".git");
-	if (*rel && (lstat(git.ptr, &st) == 0 || git_ignored(repo, rel)))
-		goto done;
-	if (!(d = opendir(abs.ptr)))
-		goto done;
+	if (*rel && (fstatat(fd, ".git", &st, AT_SYMLINK_NOFOLLOW) == 0 || git_ignored(repo, rel))) {
+		close(fd);
+		return;
+	}
+	if (!(d = fdopendir(fd))) {
+		close(fd);
+		return;
+	}
 	while ((e = readdir(d))) {
 		pl_buf r = PL_BUF_INIT;
 		unsigned char type = e->d_type;
@@ -122,28 +132,19 @@ static void walk_untracked(strvec *out, git_repository *repo, const char *root, 
 			pl_path_join(&r, rel, e->d_name);
 		else
 			pl_buf_puts(&r, e->d_name);
-		if (type == DT_UNKNOWN) {
-			pl_buf a = PL_BUF_INIT;
-
-			pl_path_join(&a, root, r.ptr);
-			if (lstat(a.ptr, &st) == 0)
-				type = S_ISDIR(st.st_mode)   ? DT_DIR
-				       : S_ISREG(st.st_mode) ? DT_REG
-				       : S_ISLNK(st.st_mode) ? DT_LNK
-							     : DT_UNKNOWN;
-			pl_buf_release(&a);
-		}
+		if (type == DT_UNKNOWN && fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			type = S_ISDIR(st.st_mode)   ? DT_DIR
+			       : S_ISREG(st.st_mode) ? DT_REG
+			       : S_ISLNK(st.st_mode) ? DT_LNK
+						     : DT_UNKNOWN;
 		if (type == DT_DIR)
-			walk_untracked(out, repo, root, r.ptr, tracked, ntracked);
+			walk_untracked(out, repo, rootfd, r.ptr, tracked, ntracked);
 		else if ((type == DT_REG || type == DT_LNK) && !is_tracked(tracked, ntracked, r.ptr) &&
 			 !git_ignored(repo, r.ptr))
 			sv_push(out, pl_buf_detach(&r, NULL));
 		pl_buf_release(&r);
 	}
 	closedir(d);
-done:
-	pl_buf_release(&abs);
-	pl_buf_release(&git);
 }
 
 int tools__list_files(char ***out, size_t *count, const tools_ctx *ctx, const char *sub, pl_err *err)
@@ -152,7 +153,7 @@ int tools__list_files(char ***out, size_t *count, const tools_ctx *ctx, const ch
 	size_t i, j;
 
 	if (!ctx->repo) {
-		walk_plain(&s, ctx->root, sub && strcmp(sub, ".") ? sub : "");
+		walk_plain(&s, ctx->rootfd, sub && strcmp(sub, ".") ? sub : "");
 	} else {
 		git_index *idx = NULL;
 		char **tracked;
@@ -178,7 +179,7 @@ int tools__list_files(char ***out, size_t *count, const tools_ctx *ctx, const ch
 		tracked = pl_xmalloc((ntracked ? ntracked : 1) * sizeof(char *));
 		if (ntracked)
 			memcpy(tracked, s.v, ntracked * sizeof(char *));
-		walk_untracked(&s, ctx->repo, ctx->root, sub && strcmp(sub, ".") ? sub : "", tracked, ntracked);
+		walk_untracked(&s, ctx->repo, ctx->rootfd, sub && strcmp(sub, ".") ? sub : "", tracked, ntracked);
 		free(tracked);
 	}
 	if (s.n)

@@ -98,6 +98,8 @@ DEPS_bench-harness := bench-harness agent engine tools sandbox common
 DEPS_cli := cli bench-harness agent engine tools sandbox common
 EXT_common := -ljansson -lm -ldl
 EXT_tools := $(BUILD)/lib/libplait-grammars.a
+# datasets and predictions come as .xz and .gz (liblzma, zlib)
+EXT_bench-harness := -llzma -lz
 # Link flags for a module and everything below it.
 ldlibs = $(foreach d,$(DEPS_$(1)),$(BUILD)/lib/libplait-$(d).a) $(foreach d,$(DEPS_$(1)),$(EXT_$(d)))
 libdeps = $(foreach d,$(DEPS_$(1)),$(BUILD)/lib/libplait-$(d).a) \

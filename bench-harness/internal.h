@@ -108,7 +108,7 @@ bool bench__suite_ran(const char *text, size_t n);
 /* What one instance's evaluation came to. */
 typedef struct bench__result {
 	int outcome;          /* BENCH__RESOLVED ... */
-	char error[512];      /* for BENCH__ERROR: why */
+	char error[PL_ERR_MSG_MAX + 256]; /* for BENCH__ERROR: why */
 	double seconds;       /* wall time of the whole instance */
 	double script_seconds;/* wall time of eval.sh */
 } bench__result;

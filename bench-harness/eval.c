@@ -113,6 +113,17 @@ done:
 	return rc;
 }
 
+/* path made absolute against the current directory */
+static void absolute(pl_buf *out, const char *path)
+{
+	char cwd[4096];
+
+	if (path[0] != '/' && getcwd(cwd, sizeof(cwd)))
+		pl_path_join(out, cwd, path);
+	else
+		pl_buf_puts(out, path);
+}
+
 static int check_opts(const bench_eval_opts *o, pl_err *err)
 {
 	if (!o->run_id || !o->run_id[0])
@@ -162,8 +173,9 @@ int bench_eval(json_t **summary_out, pl_buf *path_out, const bench_dataset *ds, 
 	       const bench_eval_opts *o, pl_err *err)
 {
 	bench__run run;
+	bench_eval_opts ro;
 	pool pl;
-	pl_buf log_dir = PL_BUF_INIT, work = PL_BUF_INIT;
+	pl_buf log_dir = PL_BUF_INIT, work = PL_BUF_INIT, rootfs = PL_BUF_INIT;
 	pthread_t *th = NULL;
 	sbx_config probe;
 	size_t i, started = 0;
@@ -175,9 +187,10 @@ int bench_eval(json_t **summary_out, pl_buf *path_out, const bench_dataset *ds, 
 	pthread_mutex_init(&pl.mu, NULL);
 	if ((rc = check_opts(o, err)) < 0)
 		goto done;
-	pl_buf_puts(&log_dir, o->log_dir ? o->log_dir : "logs");
+	/* absolute: the sandbox binds only absolute paths */
+	absolute(&log_dir, o->log_dir ? o->log_dir : "logs");
 	if (o->work_dir)
-		pl_buf_puts(&work, o->work_dir);
+		absolute(&work, o->work_dir);
 	else
 		pl_buf_printf(&work, "%s/plait-work/%s", log_dir.ptr, o->run_id);
 	run.o = o;
@@ -210,6 +223,12 @@ int bench_eval(json_t **summary_out, pl_buf *path_out, const bench_dataset *ds, 
 	}
 	if ((rc = pl_mkdir_p(work.ptr, 0755, err)) < 0)
 		goto done;
+	if (o->env == BENCH_ENV_ROOTFS) {
+		absolute(&rootfs, o->rootfs);
+		ro = *o;
+		ro.rootfs = rootfs.ptr;
+		run.o = &ro;
+	}
 	if (o->env == BENCH_ENV_HOST) {
 		snprintf(run.host_env, sizeof(run.host_env), "%s/host-env", work.ptr);
 		if ((rc = bench_host_env_write(run.host_env, o->python, err)) < 0)
@@ -281,6 +300,7 @@ done:
 	free(th);
 	pl_buf_release(&log_dir);
 	pl_buf_release(&work);
+	pl_buf_release(&rootfs);
 	return rc;
 }
 

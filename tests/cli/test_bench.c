@@ -1,0 +1,364 @@
+/* `plait bench swe` as a user runs it (PLAIT_BIN): options, the script
+ * command, an evaluation killed midway and resumed, shards and their merge,
+ * and the cluster configurations of configs/cluster run locally. */
+#include <signal.h>
+#include <time.h>
+
+#include "tests/bench-harness/swe_fixture.h"
+#include "tests/shell.h"
+
+static swe_fixture fx;
+static pl_buf common_args = PL_BUF_INIT;
+
+static void setup(void)
+{
+	swe_fixture_init(&fx);
+	pl_buf_reset(&common_args);
+	pl_buf_printf(&common_args, "--dataset '%s' --repos '%s' --env 'rootfs:%s' --sandbox-profile '%s'", fx.dataset.ptr,
+		      fx.repos.ptr, fx.rootfs.ptr, fx.profile.ptr);
+}
+
+static void teardown(void)
+{
+	swe_fixture_release(&fx);
+	pl_buf_release(&common_args);
+}
+
+TestSuite(bench_cmd, .init = setup, .fini = teardown, .timeout = 600);
+
+/* plait ARGS run in the fixture's directory; stdout and stderr apart */
+static test_run plait_in(const char *args)
+{
+	pl_buf cd = PL_BUF_INIT;
+	test_run r;
+
+	pl_buf_printf(&cd, "cd '%s' &&", fx.dir.ptr);
+	r = test_plait(fx.dir.ptr, cd.ptr, args);
+	pl_buf_release(&cd);
+	return r;
+}
+
+static char *read_or_null(const char *path)
+{
+	pl_buf b = PL_BUF_INIT;
+
+	if (pl_file_read(&b, path, 0, NULL) < 0) {
+		pl_buf_release(&b);
+		return NULL;
+	}
+	return pl_buf_detach(&b, NULL);
+}
+
+Test(bench_cmd, help_documents_every_option)
+{
+	pl_buf src = PL_BUF_INIT, p = PL_BUF_INIT;
+	const char *root = getenv("PLAIT_ROOT"), *s, *end;
+	test_run r = plait_in("bench swe --help");
+	size_t n = 0;
+
+	cr_assert_eq(r.status, 0);
+	cr_assert(strstr(r.out.ptr, "usage: plait bench swe eval"));
+	cr_assert(root);
+	pl_path_join(&p, root, "cli/cmd_bench.c");
+	cr_assert_eq(pl_file_read(&src, p.ptr, 0, NULL), 0);
+	s = strstr(src.ptr, "static const cli_opt bench_opts[] = {");
+	end = s ? strstr(s, "{ NULL, 0, false, 0 }") : NULL;
+	cr_assert(s && end);
+	for (; (s = strstr(s, "{ \"")) && s < end; s++) {
+		char opt[64] = "--";
+		const char *q = s + 3;
+		size_t k = strcspn(q, "\"");
+
+		memcpy(opt + 2, q, k);
+		opt[k + 2] = '\0';
+		cr_assert(strstr(r.out.ptr, opt), "option %s is parsed but not in --help", opt);
+		n++;
+	}
+	cr_assert_geq(n, 18);
+	test_run_release(&r);
+	r = plait_in("help");
+	cr_assert(strstr(r.out.ptr, "   bench "), "%s", r.out.ptr);
+	test_run_release(&r);
+	pl_buf_release(&src);
+	pl_buf_release(&p);
+}
+
+Test(bench_cmd, usage_errors)
+{
+	static const struct {
+		const char *args, *msg;
+		int status;
+	} cases[] = {
+		{ "bench swe eval --dataset x --predictions gold", "--run-id ID is required", 2 },
+		{ "bench swe eval --shard 0/4 --run-id r", "--shard '0/4': expected K/N with 1 <= K <= N", 2 },
+		{ "bench swe eval --env image --run-id r", "the official images are not supported yet", 2 },
+		{ "bench swe eval --env docker --run-id r", "expected host or rootfs:DIR", 2 },
+		{ "bench swe eval --grading v6 --run-id r", "expected v4 or v5", 2 },
+		{ "bench swe infer", "unknown subcommand 'infer'", 2 },
+		{ "bench mlperf", "unknown benchmark 'mlperf'", 2 },
+		{ "bench swe script", "script takes one instance id", 2 },
+		{ "bench swe eval --run-id r --predictions gold --dataset nothing-such",
+		  "dataset 'nothing-such' is neither a file nor a known name", 1 },
+		{ "bench swe merge", "merge takes the shards' summary files", 2 },
+	};
+	size_t i;
+
+	for (i = 0; i < PL_ARRAY_LEN(cases); i++) {
+		test_run r = plait_in(cases[i].args);
+
+		cr_expect_eq(r.status, cases[i].status, "%s: exit %d", cases[i].args, r.status);
+		cr_expect(strstr(r.err.ptr, cases[i].msg), "%s: %s", cases[i].args, r.err.ptr);
+		cr_expect_eq(r.out.len, 0, "%s printed to stdout", cases[i].args);
+		test_run_release(&r);
+	}
+}
+
+Test(bench_cmd, script_prints_the_evaluation_script)
+{
+	bench_dataset *ds = NULL;
+	pl_buf want = PL_BUF_INIT, args = PL_BUF_INIT;
+	pl_err err = { 0 };
+	test_run r;
+
+	cr_assert_eq(bench_dataset_load(&ds, fx.dataset.ptr, &err), 0);
+	cr_assert_eq(bench_eval_script(&want, &ds->items[0], BENCH_GRADING_V5, &err), 0);
+	pl_buf_printf(&args, "bench swe script pallets__flask-1 --dataset '%s' --grading v5", fx.dataset.ptr);
+	r = plait_in(args.ptr);
+	cr_assert_eq(r.status, 0, "%s", r.err.ptr);
+	cr_assert_str_eq(r.out.ptr, want.ptr);
+	test_run_release(&r);
+	pl_buf_reset(&args);
+	pl_buf_printf(&args, "bench swe script nope-1 --dataset '%s'", fx.dataset.ptr);
+	r = plait_in(args.ptr);
+	cr_assert_eq(r.status, 1);
+	cr_assert(strstr(r.err.ptr, "instance 'nope-1' is not in "));
+	test_run_release(&r);
+	bench_dataset_free(ds);
+	pl_buf_release(&want);
+	pl_buf_release(&args);
+}
+
+/* the summary of a run, as written */
+static char *summary(const char *model, const char *run_id)
+{
+	pl_buf p = PL_BUF_INIT;
+	char *s;
+
+	pl_path_join(&p, fx.dir.ptr, model);
+	pl_buf_printf(&p, ".%s.json", run_id);
+	s = read_or_null(p.ptr);
+	pl_buf_release(&p);
+	return s;
+}
+
+static void eval_run(const char *run_id, const char *extra, int want_status)
+{
+	pl_buf a = PL_BUF_INIT;
+	test_run r;
+
+	pl_buf_printf(&a, "bench swe eval %s --predictions gold --run-id %s --timeout 5 %s", common_args.ptr, run_id,
+		      extra);
+	r = plait_in(a.ptr);
+	cr_assert_eq(r.status, want_status, "exit %d: %s", r.status, r.err.ptr);
+	test_run_release(&r);
+	pl_buf_release(&a);
+}
+
+static bool exists_under(const char *rel)
+{
+	pl_buf p = PL_BUF_INIT;
+	bool e;
+
+	pl_path_join(&p, fx.dir.ptr, rel);
+	e = pl_file_exists(p.ptr);
+	pl_buf_release(&p);
+	return e;
+}
+
+static void nap(void)
+{
+	struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+	nanosleep(&ts, NULL);
+}
+
+Test(bench_cmd, a_killed_run_resumes_to_the_same_summary)
+{
+	pl_buf out = PL_BUF_INIT, a = PL_BUF_INIT;
+	char *full, *resumed;
+	test_run r;
+	long pid;
+	double deadline;
+
+	/* the reference: one uninterrupted run */
+	pl_buf_printf(&a, "bench swe eval %s --predictions gold --run-id full --timeout 5", common_args.ptr);
+	r = plait_in(a.ptr);
+	cr_assert_eq(r.status, 0, "%s", r.err.ptr);
+	cr_assert(strstr(r.out.ptr, "Total instances: 3\nInstances submitted: 3\nInstances completed: 2\n"
+				    "Instances incomplete: 0\nInstances resolved: 2\nInstances unresolved: 0\n"
+				    "Instances with empty patches: 0\nInstances with errors: 1\nReport written to "),
+		  "%s", r.out.ptr);
+	cr_assert(strstr(r.err.ptr, "[3/3] "), "progress lines on a non-terminal: %s", r.err.ptr);
+	test_run_release(&r);
+	full = summary("gold", "full");
+	cr_assert_not_null(full);
+
+	/* the same run killed (SIGKILL, no chance to clean up) once the
+	 * first instance is done */
+	cr_assert_eq(test_sh(&out, "cd '%s' && setsid '%s' bench swe eval %s --predictions gold --run-id cut "
+				   "--timeout 5 >cut.out 2>cut.err </dev/null & echo $!",
+			     fx.dir.ptr, test_plait_bin(), common_args.ptr),
+		     0);
+	pid = atol(out.ptr);
+	cr_assert_gt(pid, 1);
+	deadline = pl_now() + 300;
+	while (!exists_under("logs/run_evaluation/cut/gold/pallets__flask-1/report.json") && pl_now() < deadline)
+		nap();
+	cr_assert(exists_under("logs/run_evaluation/cut/gold/pallets__flask-1/report.json"), "no report in time");
+	cr_assert_eq(kill(-(pid_t)pid, SIGKILL), 0);
+	while (kill((pid_t)pid, 0) == 0 && pl_now() < deadline)
+		nap();
+	cr_assert_null(summary("gold", "cut"), "a killed run writes no summary");
+	/* the hanging instance takes 5 s: it was certainly not finished */
+	cr_assert_not(exists_under("logs/run_evaluation/cut/gold/pallets__flask-3/test_output.txt"));
+
+	pl_buf_reset(&a);
+	pl_buf_printf(&a, "bench swe eval %s --predictions gold --run-id cut --timeout 5", common_args.ptr);
+	r = plait_in(a.ptr);
+	cr_assert_eq(r.status, 0, "%s", r.err.ptr);
+	cr_assert(strstr(r.err.ptr, "already done"), "the finished instance is not run again: %s", r.err.ptr);
+	test_run_release(&r);
+	resumed = summary("gold", "cut");
+	cr_assert_not_null(resumed);
+	cr_assert_str_eq(resumed, full);
+	free(full);
+	free(resumed);
+	pl_buf_release(&out);
+	pl_buf_release(&a);
+}
+
+Test(bench_cmd, shards_merge_into_the_whole_run)
+{
+	char *whole, *merged, *s1, *s2;
+	pl_buf a = PL_BUF_INIT;
+	test_run r;
+
+	eval_run("whole", "", 0);
+	eval_run("split", "--shard 1/2", 0);
+	eval_run("split", "--shard 2/2 --json", 0);
+	s1 = summary("gold", "split.shard-1-of-2");
+	s2 = summary("gold", "split.shard-2-of-2");
+	cr_assert(s1 && s2);
+	/* the shards partition the instances */
+	cr_assert(strstr(s1, "\"total_instances\": 2,") && strstr(s2, "\"total_instances\": 1,"), "%s\n%s", s1, s2);
+	pl_buf_printf(&a, "bench swe merge '%s/gold.split.shard-1-of-2.json' '%s/gold.split.shard-2-of-2.json'",
+		      fx.dir.ptr, fx.dir.ptr);
+	r = plait_in(a.ptr);
+	cr_assert_eq(r.status, 0, "%s", r.err.ptr);
+	cr_assert(strstr(r.out.ptr, "Instances resolved: 2\n"));
+	test_run_release(&r);
+	whole = summary("gold", "whole");
+	merged = summary("gold", "split");
+	cr_assert_str_eq(merged, whole);
+	/* a shard given twice is refused */
+	pl_buf_reset(&a);
+	pl_buf_printf(&a, "bench swe merge '%s/gold.split.shard-1-of-2.json' '%s/gold.split.shard-1-of-2.json'",
+		      fx.dir.ptr, fx.dir.ptr);
+	r = plait_in(a.ptr);
+	cr_assert_eq(r.status, 1);
+	cr_assert(strstr(r.err.ptr, "is in summaries 1 and 2: they are not shards of one run"), "%s", r.err.ptr);
+	test_run_release(&r);
+	free(whole);
+	free(merged);
+	free(s1);
+	free(s2);
+	pl_buf_release(&a);
+}
+
+/* The Slurm script: every array task, then the merge, run here. */
+Test(bench_cmd, slurm_job_array_runs_locally)
+{
+	const char *root = getenv("PLAIT_ROOT");
+	char *whole, *merged;
+	int k;
+
+	cr_assert(root);
+	eval_run("whole", "", 0);
+	for (k = 1; k <= 2; k++)
+		cr_assert_eq(test_sh(NULL,
+				     "cd '%s' && SLURM_ARRAY_TASK_ID=%d SLURM_ARRAY_TASK_COUNT=2 PLAIT='%s' DATASET='%s' "
+				     "PREDICTIONS=gold RUN_ID=slurm REPOS='%s' WORKERS=2 EVAL_ARGS=\"--env rootfs:%s "
+				     "--sandbox-profile %s --timeout 5\" bash '%s/configs/cluster/slurm-swe-eval.sh' >/dev/null "
+				     "2>&1",
+				     fx.dir.ptr, k, test_plait_bin(), fx.dataset.ptr, fx.repos.ptr, fx.rootfs.ptr,
+				     fx.profile.ptr, root),
+			     0, "shard %d", k);
+	cr_assert_eq(test_sh(NULL, "cd '%s' && RUN_ID=slurm PLAIT='%s' bash '%s/configs/cluster/slurm-swe-eval.sh' merge "
+				   ">/dev/null 2>&1",
+			     fx.dir.ptr, test_plait_bin(), root),
+		     0);
+	whole = summary("gold", "whole");
+	merged = summary("gold", "slurm");
+	cr_assert_not_null(merged);
+	cr_assert_str_eq(merged, whole);
+	free(whole);
+	free(merged);
+}
+
+/* The Kubernetes manifest: the Indexed Job's command for every index, then
+ * the merge Job's, with the manifest's environment (WORK pointed here). */
+Test(bench_cmd, kubernetes_indexed_job_runs_locally)
+{
+	const char *root = getenv("PLAIT_ROOT");
+	pl_buf py = PL_BUF_INIT, out = PL_BUF_INIT;
+	char *whole, *merged;
+	int st;
+
+	cr_assert(root);
+	if (test_sh(NULL, "/usr/bin/python3 -c 'import yaml' 2>/dev/null") != 0) {
+		cr_log_warn("SKIPPED: Debian's python3-yaml (deps.txt) reads the manifest");
+		cr_skip_test("python3-yaml missing");
+	}
+	eval_run("whole", "", 0);
+	cr_assert_eq(test_sh(NULL, "mkdir -p '%s/work/reports' && ln -s '%s' '%s/work/repos'", fx.dir.ptr, fx.repos.ptr,
+			     fx.dir.ptr),
+		     0);
+	/* the manifest's jobs, checked, then run index by index */
+	pl_buf_printf(&py,
+		      "import os, subprocess, sys, yaml\n"
+		      "docs = list(yaml.safe_load_all(open(sys.argv[1])))\n"
+		      "jobs = {d['metadata']['name']: d for d in docs}\n"
+		      "ev, mg = jobs['plait-swe-eval'], jobs['plait-swe-merge']\n"
+		      "assert ev['kind'] == 'Job' and ev['spec']['completionMode'] == 'Indexed'\n"
+		      "n = ev['spec']['completions']\n"
+		      "assert ev['spec']['parallelism'] == n\n"
+		      "def run(job, extra):\n"
+		      "    c = job['spec']['template']['spec']['containers'][0]\n"
+		      "    env = {e['name']: e['value'] for e in c['env']}\n"
+		      "    assert job is mg or int(env['SHARDS']) == n\n"
+		      "    env.update(extra)\n"
+		      "    env['PATH'] = os.environ['PATH']\n"
+		      "    subprocess.run(c['command'] + c['args'], env=env, check=True, stdout=subprocess.DEVNULL)\n"
+		      "local = {'WORK': sys.argv[2], 'PLAIT': sys.argv[3], 'DATASET': sys.argv[4], 'PREDICTIONS': 'gold',\n"
+		      "         'SHARDS': '2', 'EVAL_ARGS': '--env rootfs:%%s --sandbox-profile %%s --timeout 5' %% (sys.argv[5], sys.argv[6])}\n"
+		      "for i in range(2):\n"
+		      "    run(ev, dict(local, JOB_COMPLETION_INDEX=str(i)))\n"
+		      "run(mg, {'WORK': sys.argv[2], 'PLAIT': sys.argv[3], 'SHARDS': '2', 'WAIT_SECONDS': '0'})\n");
+	pl_path_join(&out, fx.dir.ptr, "k8s.py");
+	cr_assert_eq(pl_file_write_atomic(out.ptr, py.ptr, py.len, 0644, NULL), 0);
+	pl_buf_reset(&out);
+	st = test_sh(&out, "cd '%s' && /usr/bin/python3 k8s.py '%s/configs/cluster/k8s-swe-eval.yaml' '%s/work' '%s' '%s' "
+			   "'%s' '%s' 2>&1",
+		     fx.dir.ptr, root, fx.dir.ptr, test_plait_bin(), fx.dataset.ptr, fx.rootfs.ptr, fx.profile.ptr);
+	cr_assert_eq(st, 0, "%s", out.ptr);
+	whole = summary("gold", "whole");
+	pl_buf_reset(&py);
+	pl_path_join(&py, fx.dir.ptr, "work/reports/gold.k8s-run.json");
+	merged = read_or_null(py.ptr);
+	cr_assert_not_null(merged);
+	cr_assert_str_eq(merged, whole);
+	free(whole);
+	free(merged);
+	pl_buf_release(&py);
+	pl_buf_release(&out);
+}

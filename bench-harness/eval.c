@@ -175,6 +175,7 @@ int bench_eval(json_t **summary_out, pl_buf *path_out, const bench_dataset *ds, 
 	bench__run run;
 	bench_eval_opts ro;
 	pool pl;
+	pthread_mutex_t git_lock = PTHREAD_MUTEX_INITIALIZER;
 	pl_buf log_dir = PL_BUF_INIT, work = PL_BUF_INIT, rootfs = PL_BUF_INIT;
 	pthread_t *th = NULL;
 	sbx_config probe;
@@ -196,6 +197,7 @@ int bench_eval(json_t **summary_out, pl_buf *path_out, const bench_dataset *ds, 
 	run.o = o;
 	run.log_dir = log_dir.ptr;
 	run.work_dir = work.ptr;
+	run.git_lock = &git_lock;
 	/* what the sandbox writes belongs to the user it runs as: nobody when
 	 * plait is root (never uid 0 for code nobody here wrote) */
 	run.uid = run.gid = -1;

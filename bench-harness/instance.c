@@ -297,7 +297,7 @@ void bench__instance_run(bench__result *res, const bench__run *run, const bench_
 	const char *patch = pred->patch ? pred->patch : "";
 	double t0 = pl_now(), ts;
 	int timeout = o->timeout > 0 ? o->timeout : 1800;
-	bool applied = false, v5 = o->grading == BENCH_GRADING_V5;
+	bool applied = false, checked_out, v5 = o->grading == BENCH_GRADING_V5;
 	size_t i;
 
 	memset(res, 0, sizeof(*res));
@@ -332,7 +332,12 @@ void bench__instance_run(bench__result *res, const bench__run *run, const bench_
 		INFO(&lg, "%s", err.msg);
 		FAIL("%s", err.msg);
 	}
-	if (tools_git_checkout_copy(mirror.ptr, in->base_commit, testbed.ptr, &err) < 0) {
+	if (run->git_lock)
+		pthread_mutex_lock(run->git_lock);
+	checked_out = tools_git_checkout_copy(mirror.ptr, in->base_commit, testbed.ptr, &err) == 0;
+	if (run->git_lock)
+		pthread_mutex_unlock(run->git_lock);
+	if (!checked_out) {
 		INFO(&lg, "Checkout of %s at %s failed: %s", mirror.ptr, in->base_commit, err.msg);
 		FAIL("checkout of %s at %s: %s", in->repo, in->base_commit, err.msg);
 	}

@@ -25,6 +25,8 @@
 
 #include "bench-harness/bench.h"
 
+#include <pthread.h>
+
 /* ------------------------------------------------------------ pystr.c */
 
 /* A piece of a larger string. */
@@ -122,6 +124,11 @@ typedef struct bench__run {
 	const char *work_dir;      /* <log_dir>/plait-work/<run_id> or o->work_dir */
 	char host_env[4096];       /* the shim (BENCH_ENV_HOST) */
 	int64_t uid, gid;          /* owner of what the sandbox writes; -1: the caller */
+	/* One checkout at a time: tools' git calls pair git_libgit2_init and
+	 * shutdown, and libgit2 1.5 frees a thread's state only when that
+	 * thread brings the count to zero; overlapping calls from workers
+	 * would leave the others' behind (LeakSanitizer sees them). */
+	pthread_mutex_t *git_lock;
 } bench__run;
 
 /* Evaluate one instance (run_instance). */

@@ -338,6 +338,7 @@ Test(bench_cmd, kubernetes_indexed_job_runs_locally)
 		      "    assert job is mg or int(env['SHARDS']) == n\n"
 		      "    env.update(extra)\n"
 		      "    env['PATH'] = os.environ['PATH']\n"
+		      "    env.update({k: v for k, v in os.environ.items() if k.endswith('SAN_OPTIONS')})\n"
 		      "    subprocess.run(c['command'] + c['args'], env=env, check=True, stdout=subprocess.DEVNULL)\n"
 		      "local = {'WORK': sys.argv[2], 'PLAIT': sys.argv[3], 'DATASET': sys.argv[4], 'PREDICTIONS': 'gold',\n"
 		      "         'SHARDS': '2', 'EVAL_ARGS': '--env rootfs:%%s --sandbox-profile %%s --timeout 5' %% (sys.argv[5], sys.argv[6])}\n"

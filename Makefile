@@ -334,3 +334,14 @@ bench-tools: $(BUILD)/bench-tools
 # Criterion: sudo build/sandbox-cgroup-check [--cgroup-parent DIR].
 $(BUILD)/sandbox-cgroup-check: scripts/sandbox-cgroup-check.c $(call libdeps,sandbox)
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(call ldlibs,sandbox)
+
+# ---------------------------------------------------------------- bench-harness
+# The SWE-bench harness's own cost per instance, and 1 against 8 workers on
+# synthetic instances whose tests wait (scripts/bench-harness.c; figures:
+# docs/PERFORMANCE.md).  INSTANCES and WAIT (seconds) change the run.
+.PHONY: bench-harness
+$(BUILD)/bench-harness: scripts/bench-harness.c $(call libdeps,bench-harness)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(call ldlibs,bench-harness)
+
+bench-harness: $(BUILD)/bench-harness
+	$(BUILD)/bench-harness $(or $(INSTANCES),64) $(or $(WAIT),5)

@@ -176,6 +176,7 @@ int bench_eval(json_t **summary_out, pl_buf *path_out, const bench_dataset *ds, 
 	bench_eval_opts ro;
 	pool pl;
 	pthread_mutex_t git_lock = PTHREAD_MUTEX_INITIALIZER;
+	bench__trash trash;
 	pl_buf log_dir = PL_BUF_INIT, work = PL_BUF_INIT, rootfs = PL_BUF_INIT;
 	pthread_t *th = NULL;
 	sbx_config probe;
@@ -238,6 +239,16 @@ int bench_eval(json_t **summary_out, pl_buf *path_out, const bench_dataset *ds, 
 	}
 	if (o->grading == BENCH_GRADING_V5 && (rc = write_run_json(o, log_dir.ptr, err)) < 0)
 		goto done;
+	if (!o->keep_work) {
+		pl_buf t = PL_BUF_INIT;
+
+		pl_path_join(&t, work.ptr, ".trash");
+		rc = bench__trash_open(&trash, t.ptr, err);
+		pl_buf_release(&t);
+		if (rc < 0)
+			goto done;
+		run.trash = &trash;
+	}
 
 	/* the instances to run, in dataset order */
 	pl.jobs = pl_xcalloc(ds->n + 1, sizeof(job));
@@ -276,6 +287,10 @@ int bench_eval(json_t **summary_out, pl_buf *path_out, const bench_dataset *ds, 
 	}
 	for (i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
+	if (run.trash) {
+		bench__trash_close(run.trash);
+		run.trash = NULL;
+	}
 	if (rc < 0)
 		goto done;
 	/* the shim and what a run killed earlier left behind */
@@ -296,6 +311,8 @@ int bench_eval(json_t **summary_out, pl_buf *path_out, const bench_dataset *ds, 
 				pl.n - pl.next, pl.n);
 	}
 done:
+	if (run.trash)
+		bench__trash_close(run.trash);
 	pthread_mutex_destroy(&pl.mu);
 	sbx_config_release(&probe);
 	free(pl.jobs);

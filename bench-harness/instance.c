@@ -503,8 +503,17 @@ done:
 	sbx_session_close(s);
 	if (res->outcome == BENCH__ERROR && !res->error[0])
 		snprintf(res->error, sizeof(res->error), "failed");
-	if (work.len && !o->keep_work && pl_dir_exists(work.ptr) && pl_rm_rf(work.ptr, &err) < 0)
-		INFO(&lg, "Could not remove %s: %s", work.ptr, err.msg);
+	if (work.len && !o->keep_work && pl_dir_exists(work.ptr)) {
+		pl_buf name = PL_BUF_INIT;
+
+		bench_model_dir(&name, pred->model);
+		pl_buf_printf(&name, "__%s", in->instance_id);
+		bench__trash_put(run->trash, work.ptr, name.ptr);
+		pl_buf_release(&name);
+	}
+	res->seconds = pl_now() - t0;
+	INFO(&lg, "Done in %.3f s: the evaluation script %.3f s, the harness %.3f s", res->seconds, res->script_seconds,
+	     res->seconds - res->script_seconds);
 	if (lg.f)
 		fclose(lg.f);
 	json_decref(report);
@@ -524,5 +533,4 @@ done:
 	pl_buf_release(&before);
 	pl_buf_release(&after);
 	pl_buf_release(&text);
-	res->seconds = pl_now() - t0;
 }

@@ -17,6 +17,7 @@
  *               classification
  *   summary.c   make_run_report, shard merge
  *   hostenv.c   the host environment's conda shim
+ *   trash.c     checkouts removed by a thread off the instances' path
  *   instance.c  one instance: checkout, sandbox session, apply, run, grade
  *   eval.c      the workers, resumption, progress, regrading
  */
@@ -105,6 +106,27 @@ const char *bench__classify(const char *text, size_t n, bool *environment);
 /* v5's SUITE_RAN.search(text). */
 bool bench__suite_ran(const char *text, size_t n);
 
+/* ------------------------------------------------------------ trash.c */
+
+/* Directories removed by a thread of their own. */
+typedef struct bench__trash {
+	char dir[4096];
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t thread;
+	char **paths; /* waiting to be removed */
+	size_t n;
+	bool closing, running;
+} bench__trash;
+
+/* Start the cleaner; dir is created and holds what is put. */
+int bench__trash_open(bench__trash *t, const char *dir, pl_err *err);
+/* Move path into the trash as `name` (removed at once when that fails or
+ * t is NULL); safe from any thread. */
+void bench__trash_put(bench__trash *t, const char *path, const char *name);
+/* Remove what is left and stop the cleaner. */
+void bench__trash_close(bench__trash *t);
+
 /* ------------------------------------------------------------ instance.c */
 
 /* What one instance's evaluation came to. */
@@ -129,6 +151,7 @@ typedef struct bench__run {
 	 * thread brings the count to zero; overlapping calls from workers
 	 * would leave the others' behind (LeakSanitizer sees them). */
 	pthread_mutex_t *git_lock;
+	bench__trash *trash;       /* where checkouts go when done; NULL: removed at once */
 } bench__run;
 
 /* Evaluate one instance (run_instance). */

@@ -440,6 +440,16 @@ static int cmd_eval(bench_args *b, bool regrade, const cli_ctx *ctx)
 		goto done;
 	if ((rc = load_preds(&p, b, ds, ctx)) != 0 || (rc = select_instances(ds, b, ctx)) != 0)
 		goto done;
+	/* v5 makes gold predictions for the selected instances only (v4.1 for
+	 * the whole dataset, which submitted_instances shows) */
+	if (!strcmp(b->preds, "gold") && b->o.grading == BENCH_GRADING_V5) {
+		bench_preds_free(p);
+		p = NULL;
+		if (bench_preds_gold(&p, ds, &err) < 0) {
+			rc = cli_fail_err(ctx, "bench swe", &err);
+			goto done;
+		}
+	}
 	b->o.dataset_name = b->dataset;
 	b->o.log = ctx ? ctx->log : NULL;
 	d.tty = isatty(STDERR_FILENO);

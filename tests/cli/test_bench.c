@@ -363,3 +363,29 @@ Test(bench_cmd, kubernetes_indexed_job_runs_locally)
 	pl_buf_release(&py);
 	pl_buf_release(&out);
 }
+
+/* v4.1 makes gold predictions of the whole dataset (submitted 3), v5 of
+ * the selected instances only (submitted 1). */
+Test(bench_cmd, gold_submissions_v4_and_v5)
+{
+	pl_buf a = PL_BUF_INIT;
+	test_run r;
+
+	pl_buf_printf(&a, "bench swe eval %s --predictions gold --run-id g4 --instance-ids pallets__flask-1",
+		      common_args.ptr);
+	r = plait_in(a.ptr);
+	cr_assert_eq(r.status, 0, "%s", r.err.ptr);
+	cr_assert(strstr(r.out.ptr, "Total instances: 1\nInstances submitted: 3\n"), "%s", r.out.ptr);
+	test_run_release(&r);
+	pl_buf_reset(&a);
+	pl_buf_printf(&a, "bench swe eval %s --predictions gold --run-id g5 --grading v5 --instance-ids pallets__flask-1",
+		      common_args.ptr);
+	r = plait_in(a.ptr);
+	cr_assert_eq(r.status, 0, "%s", r.err.ptr);
+	cr_assert(strstr(r.out.ptr, "Total instances: 1\nInstances submitted: 1\nInstances completed: 1\n"
+				    "Instances incomplete: 0\nInstances resolved: 1\nInstances unresolved: 0\n"
+				    "Instances with likely infrastructure failures: 0\n"),
+		  "%s", r.out.ptr);
+	test_run_release(&r);
+	pl_buf_release(&a);
+}

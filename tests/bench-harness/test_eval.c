@@ -1,7 +1,7 @@
 /* Evaluation end to end on instances the tests make (swe_fixture.h): real
- * git repositories, real sandboxes, Debian's python3 and pytest.  They run
- * under --env rootfs:DIR with a root holding the host's /usr; --env host
- * runs too where the sandbox can add /testbed to the host's root. */
+ * git repositories, real sandboxes, Debian's python3 and pytest, under
+ * --env host and under --env rootfs:DIR with a root holding the host's
+ * /usr. */
 #include "bench_test.h"
 #include "swe_fixture.h"
 
@@ -35,9 +35,7 @@ static bench_eval_opts opts(const char *run_id)
 	o.log_dir = logs.ptr;
 	o.report_dir = reports.ptr;
 	o.repos_dir = fx.repos.ptr;
-	o.env = BENCH_ENV_ROOTFS;
-	o.rootfs = fx.rootfs.ptr;
-	o.sandbox_profile = fx.profile.ptr;
+	o.env = BENCH_ENV_HOST;
 	o.workers = 2;
 	o.timeout = 300;
 	return o;
@@ -257,7 +255,8 @@ Test(eval, a_hanging_test_is_an_error_after_the_timeout)
 	char *f;
 	pl_err err = { 0 };
 
-	o.timeout = 3;
+	/* long enough for the script to reach the test on a loaded machine */
+	o.timeout = 20;
 	cr_assert_eq(bench_preds_gold(&p, ds, &err), 0);
 	s = run(ds, p, &o, NULL);
 	expect_ids(s, "error_ids", "pallets__flask-3");
@@ -265,11 +264,11 @@ Test(eval, a_hanging_test_is_an_error_after_the_timeout)
 	f = log_file("hang", "gold", "pallets__flask-3", "test_output.txt");
 	cr_assert_not_null(f);
 	cr_assert(strstr(f, "+ : '>>>>> Start Test Output'\n"));
-	cr_assert(pl_str_ends_with(f, "\n\nTimeout error: 3 seconds exceeded."), "%s", f);
+	cr_assert(pl_str_ends_with(f, "\n\nTimeout error: 20 seconds exceeded."), "%s", f);
 	free(f);
 	cr_assert_null(log_file("hang", "gold", "pallets__flask-3", "report.json"));
 	f = log_file("hang", "gold", "pallets__flask-3", "run_instance.log");
-	cr_assert(strstr(f, "Test timed out after 3 seconds."));
+	cr_assert(strstr(f, "Test timed out after 20 seconds."));
 	free(f);
 	json_decref(s);
 	bench_preds_free(p);
@@ -443,29 +442,38 @@ Test(eval, setup_errors_stop_the_run)
 	bench_dataset_free(ds);
 }
 
-Test(eval, host_env_with_the_conda_shim)
+/* An image root: DIR/<instance_id>, else DIR/<owner__name>/<version>,
+ * else DIR itself; here a root of the host's /usr with the shim as its
+ * conda, at DIR/pallets__flask/2.3. */
+Test(eval, rootfs_env_finds_the_root_of_the_environment)
 {
 	static const char *const one[] = { "pallets__flask-1" };
-	bench_dataset *ds;
+	bench_dataset *ds = dataset(one, 1);
 	bench_preds *p = NULL;
-	bench_eval_opts o = opts("host");
+	bench_eval_opts o = opts("rootfs");
+	pl_buf roots = PL_BUF_INIT, env = PL_BUF_INIT;
 	json_t *s;
+	char *f;
 	pl_err err = { 0 };
 
-	if (!swe_host_env_ok()) {
-		cr_log_warn("SKIPPED: --env host needs the sandbox to bind /testbed, /eval.sh and /opt/miniconda3 into "
-			    "the host's read-only root (the sandbox's missing-destination binds); the rootfs tests cover "
-			    "the rest");
-		cr_skip_test("the sandbox cannot bind /testbed into the host's root yet");
-	}
-	ds = dataset(one, 1);
-	o.env = BENCH_ENV_HOST;
-	o.rootfs = NULL;
-	o.sandbox_profile = NULL;
+	pl_path_join(&roots, fx.dir.ptr, "roots");
+	pl_path_join(&env, roots.ptr, "pallets__flask");
+	cr_assert_eq(pl_mkdir_p(env.ptr, 0755, NULL), 0);
+	pl_buf_puts(&env, "/2.3");
+	cr_assert_eq(rename(fx.rootfs.ptr, env.ptr), 0);
+	o.env = BENCH_ENV_ROOTFS;
+	o.rootfs = roots.ptr;
+	o.sandbox_profile = fx.profile.ptr;
 	cr_assert_eq(bench_preds_gold(&p, ds, &err), 0);
 	s = run(ds, p, &o, NULL);
 	expect_ids(s, "resolved_ids", "pallets__flask-1");
+	f = log_file("rootfs", "gold", "pallets__flask-1", "run_instance.log");
+	cr_assert(strstr(f, "Sandbox for pallets__flask-1 started (") && strstr(f, "/roots/pallets__flask/2.3)"), "%s", f);
+	free(f);
+	cr_assert_eq(rename(env.ptr, fx.rootfs.ptr), 0);
 	json_decref(s);
 	bench_preds_free(p);
 	bench_dataset_free(ds);
+	pl_buf_release(&roots);
+	pl_buf_release(&env);
 }

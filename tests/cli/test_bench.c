@@ -1,6 +1,7 @@
-/* `plait bench swe` as a user runs it (PLAIT_BIN): options, the script
- * command, an evaluation killed midway and resumed, shards and their merge,
- * and the cluster configurations of configs/cluster run locally. */
+/* `plait bench swe` as a user runs it (PLAIT_BIN), under --env host: options,
+ * the script command, an evaluation killed midway and resumed, shards and
+ * their merge, and the cluster configurations of configs/cluster run
+ * locally. */
 #include <signal.h>
 #include <time.h>
 
@@ -15,8 +16,7 @@ static void setup(void)
 	swe_fixture_init(&fx);
 	pl_buf_reset(&env_args);
 	pl_buf_reset(&common_args);
-	pl_buf_printf(&env_args, "--dataset '%s' --repos '%s' --env 'rootfs:%s' --sandbox-profile '%s'", fx.dataset.ptr,
-		      fx.repos.ptr, fx.rootfs.ptr, fx.profile.ptr);
+	pl_buf_printf(&env_args, "--dataset '%s' --repos '%s' --env host", fx.dataset.ptr, fx.repos.ptr);
 	/* the first two instances: the third's test hangs, and a timeout short
 	 * enough for it could catch the others on a loaded machine */
 	pl_buf_printf(&common_args, "%s --instance-ids pallets__flask-1 pallets__flask-2", env_args.ptr);
@@ -284,11 +284,10 @@ Test(bench_cmd, slurm_job_array_runs_locally)
 	for (k = 1; k <= 2; k++)
 		cr_assert_eq(test_sh(NULL,
 				     "cd '%s' && SLURM_ARRAY_TASK_ID=%d SLURM_ARRAY_TASK_COUNT=2 PLAIT='%s' DATASET='%s' "
-				     "PREDICTIONS=gold RUN_ID=slurm REPOS='%s' WORKERS=2 EVAL_ARGS=\"--env rootfs:%s "
-				     "--sandbox-profile %s --instance-ids pallets__flask-1,pallets__flask-2\" bash '%s/configs/cluster/slurm-swe-eval.sh' >/dev/null "
-				     "2>&1",
-				     fx.dir.ptr, k, test_plait_bin(), fx.dataset.ptr, fx.repos.ptr, fx.rootfs.ptr,
-				     fx.profile.ptr, root),
+				     "PREDICTIONS=gold RUN_ID=slurm REPOS='%s' WORKERS=2 "
+				     "EVAL_ARGS=--instance-ids=pallets__flask-1,pallets__flask-2 "
+				     "bash '%s/configs/cluster/slurm-swe-eval.sh' >/dev/null 2>&1",
+				     fx.dir.ptr, k, test_plait_bin(), fx.dataset.ptr, fx.repos.ptr, root),
 			     0, "shard %d", k);
 	cr_assert_eq(test_sh(NULL, "cd '%s' && RUN_ID=slurm PLAIT='%s' bash '%s/configs/cluster/slurm-swe-eval.sh' merge "
 				   ">/dev/null 2>&1",
@@ -338,16 +337,15 @@ Test(bench_cmd, kubernetes_indexed_job_runs_locally)
 		      "    env.update({k: v for k, v in os.environ.items() if k.endswith('SAN_OPTIONS')})\n"
 		      "    subprocess.run(c['command'] + c['args'], env=env, check=True, stdout=subprocess.DEVNULL)\n"
 		      "local = {'WORK': sys.argv[2], 'PLAIT': sys.argv[3], 'DATASET': sys.argv[4], 'PREDICTIONS': 'gold',\n"
-		      "         'SHARDS': '2', 'EVAL_ARGS': '--env rootfs:%%s --sandbox-profile %%s --instance-ids pallets__flask-1,pallets__flask-2' %% (sys.argv[5], sys.argv[6])}\n"
+		      "         'SHARDS': '2', 'EVAL_ARGS': '--instance-ids pallets__flask-1,pallets__flask-2'}\n"
 		      "for i in range(2):\n"
 		      "    run(ev, dict(local, JOB_COMPLETION_INDEX=str(i)))\n"
 		      "run(mg, {'WORK': sys.argv[2], 'PLAIT': sys.argv[3], 'SHARDS': '2', 'WAIT_SECONDS': '0'})\n");
 	pl_path_join(&out, fx.dir.ptr, "k8s.py");
 	cr_assert_eq(pl_file_write_atomic(out.ptr, py.ptr, py.len, 0644, NULL), 0);
 	pl_buf_reset(&out);
-	st = test_sh(&out, "cd '%s' && /usr/bin/python3 k8s.py '%s/configs/cluster/k8s-swe-eval.yaml' '%s/work' '%s' '%s' "
-			   "'%s' '%s' 2>&1",
-		     fx.dir.ptr, root, fx.dir.ptr, test_plait_bin(), fx.dataset.ptr, fx.rootfs.ptr, fx.profile.ptr);
+	st = test_sh(&out, "cd '%s' && /usr/bin/python3 k8s.py '%s/configs/cluster/k8s-swe-eval.yaml' '%s/work' '%s' '%s' 2>&1",
+		     fx.dir.ptr, root, fx.dir.ptr, test_plait_bin(), fx.dataset.ptr);
 	cr_assert_eq(st, 0, "%s", out.ptr);
 	whole = summary("gold", "whole");
 	pl_buf_reset(&py);

@@ -383,3 +383,85 @@ Test(bench_cmd, gold_submissions_v4_and_v5)
 	test_run_release(&r);
 	pl_buf_release(&a);
 }
+
+/* Ctrl-C: no new instance starts, the one in flight finishes, the summary
+ * is written, exit 130; running again finishes the run. */
+Test(bench_cmd, ctrl_c_stops_cleanly_and_the_run_resumes)
+{
+	pl_buf out = PL_BUF_INIT, a = PL_BUF_INIT;
+	char *s;
+	long pid;
+	double deadline;
+	test_run r;
+
+	/* int.pid: plait's pid; int.status: its exit status */
+	cr_assert_eq(test_sh(NULL, "cd '%s' && ('%s' bench swe eval %s --predictions gold --run-id int >int.out "
+				   "2>int.err </dev/null & echo $! > int.pid.tmp; mv int.pid.tmp int.pid; wait $!; "
+				   "echo $? > int.status.tmp; mv int.status.tmp int.status) >/dev/null 2>&1 &",
+			     fx.dir.ptr, test_plait_bin(), common_args.ptr),
+		     0);
+	deadline = pl_now() + 300;
+	while (!exists_under("int.pid") && pl_now() < deadline)
+		nap();
+	s = swe_read(fx.dir.ptr, "int.pid");
+	pid = atol(s);
+	free(s);
+	cr_assert_gt(pid, 1);
+	/* the first instance has started: its log directory exists */
+	while (!exists_under("logs/run_evaluation/int/gold/pallets__flask-1/run_instance.log") && pl_now() < deadline)
+		nap();
+	cr_assert_eq(kill((pid_t)pid, SIGINT), 0);
+	while (!exists_under("int.status") && pl_now() < deadline)
+		nap();
+	s = swe_read(fx.dir.ptr, "int.status");
+	cr_assert_str_eq(s, "130\n");
+	free(s);
+	s = swe_read(fx.dir.ptr, "int.err");
+	cr_assert(strstr(s, "stopping after the instances in flight"), "%s", s);
+	cr_assert(strstr(s, "stopped: 1 of 2 instances not started (run again to resume)"), "%s", s);
+	free(s);
+	/* the instance in flight finished; the summary says what is done */
+	cr_assert(exists_under("logs/run_evaluation/int/gold/pallets__flask-1/report.json"));
+	cr_assert_not(exists_under("logs/run_evaluation/int/gold/pallets__flask-2"));
+	s = summary("gold", "int");
+	cr_assert(s && strstr(s, "\"resolved_ids\": [\n        \"pallets__flask-1\"\n    ],"), "%s", s);
+	free(s);
+	pl_buf_printf(&a, "bench swe eval %s --predictions gold --run-id int", common_args.ptr);
+	r = plait_in(a.ptr);
+	cr_assert_eq(r.status, 0, "%s", r.err.ptr);
+	cr_assert(strstr(r.out.ptr, "Instances resolved: 2\n"), "%s", r.out.ptr);
+	test_run_release(&r);
+	pl_buf_release(&out);
+	pl_buf_release(&a);
+}
+
+/* On a terminal: a status line rewritten in place, coloured outcomes
+ * unless NO_COLOR is set. */
+Test(bench_cmd, progress_on_a_terminal)
+{
+	const char *args[] = { "bench", "swe", "eval", "--dataset", fx.dataset.ptr, "--repos", fx.repos.ptr,
+			       "--predictions", "gold", "--run-id", "tty", "--instance-ids", "pallets__flask-1", NULL };
+	const char *no_color[] = { "NO_COLOR=1", NULL };
+	test_exec_opts o = { 0 };
+	test_run r;
+
+	o.cwd = fx.dir.ptr;
+	o.pty = true;
+	o.env = no_color;
+	r = test_plait_argv(args, &o);
+	cr_assert_eq(r.status, 0, "%s", r.out.ptr);
+	cr_assert(strstr(r.out.ptr, "\r\033[Kresolved   pallets__flask-1 ("), "%s", r.out.ptr);
+	cr_assert(strstr(r.out.ptr, "[1/1] resolved 1, unresolved 0, errors 0, running 0, ETA 0s"), "%s", r.out.ptr);
+	cr_assert_null(strstr(r.out.ptr, "\033[32m"), "NO_COLOR is respected");
+	test_run_release(&r);
+	if (getenv("NO_COLOR")) {
+		cr_log_warn("NO_COLOR is set around the tests: the coloured case is not checked");
+		return;
+	}
+	args[10] = "tty2";
+	o.env = NULL;
+	r = test_plait_argv(args, &o);
+	cr_assert_eq(r.status, 0, "%s", r.out.ptr);
+	cr_assert(strstr(r.out.ptr, "\r\033[K\033[32mresolved  \033[0m pallets__flask-1 ("), "%s", r.out.ptr);
+	test_run_release(&r);
+}

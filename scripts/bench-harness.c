@@ -5,9 +5,8 @@
  *
  * It makes synthetic instances in SWE-bench's format (one git repository,
  * a Python package with a bug, a gold patch, a test patch per instance
- * adding a test that waits WAIT seconds), a root filesystem holding the
- * host's /usr (what the tests use until the sandbox can add /testbed to the
- * host's own root), and runs bench_eval on them:
+ * adding a test that waits WAIT seconds), and runs bench_eval on them under
+ * --env host (Debian's python3 and pytest through the conda shim):
  *   1. overhead: 16 instances whose tests do not wait, one worker: per
  *      instance, the wall time minus that of its evaluation script
  *      (checkout, patch.diff and eval.sh written, sandbox session, the
@@ -92,35 +91,6 @@ static void make_dataset(const char *name, int n, double wait, const char *base,
 	pl_buf_release(&p);
 }
 
-static void make_rootfs(void)
-{
-	pl_buf prof = PL_BUF_INIT, p = PL_BUF_INIT;
-	pl_err err = { 0 };
-
-	sh("set -e; cd '%s' && mkdir -p rootfs/usr rootfs/etc rootfs/proc rootfs/dev rootfs/tmp rootfs/root rootfs/testbed "
-	   "rootfs/opt/miniconda3 rootfs/var/tmp && touch rootfs/eval.sh && chmod 755 rootfs && "
-	   "for l in bin sbin lib lib32 lib64; do if [ -L /$l ]; then ln -s \"$(readlink /$l)\" rootfs/$l; "
-	   "elif [ -d /$l ]; then echo \"bench-harness: /$l is not a link to /usr (not a merged /usr)\" >&2; exit 1; fi; done",
-	   dir.ptr);
-	pl_path_join(&p, dir.ptr, "shim");
-	if (bench_host_env_write(p.ptr, NULL, &err) < 0) {
-		fprintf(stderr, "bench-harness: %s\n", err.msg);
-		exit(1);
-	}
-	pl_buf_printf(&prof,
-		      "{\"binds\": [{\"src\": \"/usr\", \"dst\": \"/usr\", \"ro\": true},"
-		      " {\"src\": \"/etc\", \"dst\": \"/etc\", \"ro\": true},"
-		      " {\"src\": \"%s\", \"dst\": \"/opt/miniconda3\", \"ro\": true}],"
-		      " \"limits\": {\"timeout\": 3600, \"cpu_seconds\": 7200, \"memory\": \"16G\", \"nofile\": 4096,"
-		      " \"nproc\": 2048, \"fsize\": \"8G\"}, \"output_cap\": \"16M\", \"merge_output\": true}\n",
-		      p.ptr);
-	pl_buf_reset(&p);
-	pl_path_join(&p, dir.ptr, "profile.json");
-	pl_file_write_atomic(p.ptr, prof.ptr, prof.len, 0644, NULL);
-	pl_buf_release(&prof);
-	pl_buf_release(&p);
-}
-
 typedef struct stats {
 	double overhead[4096], script[4096];
 	size_t n, errors;
@@ -157,7 +127,7 @@ static double run(const char *dataset, const char *run_id, int workers, stats *s
 	bench_dataset *ds = NULL;
 	bench_preds *p = NULL;
 	bench_eval_opts o;
-	pl_buf ds_path = PL_BUF_INIT, logs = PL_BUF_INIT, repos = PL_BUF_INIT, rootfs = PL_BUF_INIT, prof = PL_BUF_INIT;
+	pl_buf ds_path = PL_BUF_INIT, logs = PL_BUF_INIT, repos = PL_BUF_INIT;
 	json_t *s = NULL;
 	pl_err err = { 0 };
 	double t0, t;
@@ -165,8 +135,6 @@ static double run(const char *dataset, const char *run_id, int workers, stats *s
 	pl_path_join(&ds_path, dir.ptr, dataset);
 	pl_path_join(&logs, dir.ptr, "logs");
 	pl_path_join(&repos, dir.ptr, "repos");
-	pl_path_join(&rootfs, dir.ptr, "rootfs");
-	pl_path_join(&prof, dir.ptr, "profile.json");
 	if (bench_dataset_load(&ds, ds_path.ptr, &err) < 0 || bench_preds_gold(&p, ds, &err) < 0) {
 		fprintf(stderr, "bench-harness: %s\n", err.msg);
 		exit(1);
@@ -176,9 +144,7 @@ static double run(const char *dataset, const char *run_id, int workers, stats *s
 	o.log_dir = logs.ptr;
 	o.report_dir = dir.ptr;
 	o.repos_dir = repos.ptr;
-	o.env = BENCH_ENV_ROOTFS;
-	o.rootfs = rootfs.ptr;
-	o.sandbox_profile = prof.ptr;
+	o.env = BENCH_ENV_HOST;
 	o.workers = workers;
 	o.timeout = 600;
 	o.on_progress = collect;
@@ -199,8 +165,6 @@ static double run(const char *dataset, const char *run_id, int workers, stats *s
 	pl_buf_release(&ds_path);
 	pl_buf_release(&logs);
 	pl_buf_release(&repos);
-	pl_buf_release(&rootfs);
-	pl_buf_release(&prof);
 	return t;
 }
 
@@ -228,7 +192,6 @@ int main(int argc, char **argv)
 	base = slurp("base");
 	base[strcspn(base, "\n")] = '\0';
 	gold = slurp("gold.diff");
-	make_rootfs();
 	make_dataset("quick.jsonl", 16, 0, base, gold);
 	make_dataset("wait.jsonl", n, wait, base, gold);
 

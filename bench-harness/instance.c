@@ -64,6 +64,44 @@ static void ilog_printf(ilog *l, const char *level, const char *fmt, ...)
 
 /* ------------------------------------------------------------ files */
 
+/* A log file (patch.diff, eval.sh) written whole and renamed into place,
+ * without its own fsync: the instance counts as done only when
+ * report.json is there, written after it with pl_file_write_atomic, whose
+ * fsync commits these too on a journaling file system; a crash before it
+ * reruns the instance, which writes them again.  Two fewer syncs per
+ * instance (about 10 ms on this VM under load). */
+static int write_log_file(const char *path, const char *data, size_t n, pl_err *err)
+{
+	pl_buf tmp = PL_BUF_INIT;
+	int fd, rc = 0;
+
+	pl_buf_printf(&tmp, "%s.tmp", path);
+	fd = open(tmp.ptr, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		rc = pl_err_sys(err, PL_EIO, "cannot write '%s'", tmp.ptr);
+		goto done;
+	}
+	while (n) {
+		ssize_t w = write(fd, data, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			rc = pl_err_sys(err, PL_EIO, "cannot write '%s'", tmp.ptr);
+			break;
+		}
+		data += w;
+		n -= (size_t)w;
+	}
+	if (close(fd) < 0 && rc == 0)
+		rc = pl_err_sys(err, PL_EIO, "cannot write '%s'", tmp.ptr);
+	if (rc == 0 && rename(tmp.ptr, path) < 0)
+		rc = pl_err_sys(err, PL_EIO, "cannot rename '%s' to '%s'", tmp.ptr, path);
+done:
+	pl_buf_release(&tmp);
+	return rc;
+}
+
 /* chown -R, not following links, leaving alone the files (not the
  * directories) under .git/objects: a local clone hard-links them to the
  * mirror's, which must not change owner. */
@@ -347,12 +385,12 @@ void bench__instance_run(bench__result *res, const bench__run *run, const bench_
 
 	/* patch.diff, verbatim */
 	pl_path_join(&patch_path, ld.ptr, "patch.diff");
-	if (pl_file_write_atomic(patch_path.ptr, patch, strlen(patch), 0644, &err) < 0)
+	if (write_log_file(patch_path.ptr, patch, strlen(patch), &err) < 0)
 		FAIL("%s", err.msg);
 	INFO(&lg, "Intermediate patch for %s written to %s, now applying to container...", in->instance_id,
 	     patch_path.ptr);
 	pl_path_join(&eval_path, ld.ptr, "eval.sh");
-	if (pl_file_write_atomic(eval_path.ptr, script.ptr, script.len, 0644, &err) < 0)
+	if (write_log_file(eval_path.ptr, script.ptr, script.len, &err) < 0)
 		FAIL("%s", err.msg);
 
 	if (make_config(&cfg, run, in, testbed.ptr, home.ptr, eval_path.ptr, patch_path.ptr, &err) < 0 ||

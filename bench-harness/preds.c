@@ -122,16 +122,18 @@ int bench_preds_load(bench_preds **out, const char *path, pl_err *err)
 		}
 	} else {
 		/* A JSON object of predictions (preds.json), or JSON Lines: an
-		 * object whose values are all objects holding an instance_id is
-		 * the former. */
+		 * object whose values are all objects is the former. */
 		json_error_t je;
 		const char *key;
 		json_t *v;
 		bool dict = false;
 
 		all = json_loadb(text.ptr, text.len, 0, &je);
-		if (all && json_is_object(all) && json_object_size(all) && !json_object_get(all, "instance_id")) {
+		if (all && json_is_object(all) && json_object_size(all)) {
 			dict = true;
+			json_object_foreach(all, key, v) dict &= json_is_object(v);
+		}
+		if (dict) {
 			json_object_foreach(all, key, v) {
 				pl_buf_reset(&what);
 				pl_buf_printf(&what, "%s: '%s'", path, key);

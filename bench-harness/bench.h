@@ -61,6 +61,7 @@ typedef struct bench_instance {
 	char *eval_script;
 	char *log_parser; /* "parse_log_django" ... */
 	char *eval_type;  /* "pass_and_fail" or "fail_only" */
+	char *problem_statement; /* the issue (inference); NULL when absent */
 } bench_instance;
 
 typedef struct bench_dataset {

@@ -24,6 +24,7 @@ static void instance_release(bench_instance *in)
 	free(in->eval_script);
 	free(in->log_parser);
 	free(in->eval_type);
+	free(in->problem_statement);
 	memset(in, 0, sizeof(*in));
 }
 
@@ -122,7 +123,8 @@ static int instance_from_json(bench_instance *in, const json_t *o, const char *w
 	    (rc = test_list(&in->pass_to_pass, &in->n_pass_to_pass, o, "PASS_TO_PASS", what, err)) < 0 ||
 	    (rc = opt_str(&in->eval_script, o, "eval_script", what, err)) < 0 ||
 	    (rc = opt_str(&in->log_parser, o, "log_parser", what, err)) < 0 ||
-	    (rc = opt_str(&in->eval_type, o, "eval_type", what, err)) < 0)
+	    (rc = opt_str(&in->eval_type, o, "eval_type", what, err)) < 0 ||
+	    (rc = opt_str(&in->problem_statement, o, "problem_statement", what, err)) < 0)
 		return rc;
 	return 0;
 }

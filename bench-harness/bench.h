@@ -2,8 +2,8 @@
  * bench.h - SWE-bench Verified: evaluation graded exactly as the official
  * harness grades (v4.1 by default, v5 on request), without a Docker daemon.
  *
- * Depends on tools/ (git checkouts), sandbox/ (running the tests) and
- * common/.  Prefix: bench_.
+ * Depends on agent/ (inference), tools/ (git checkouts), sandbox/ (running
+ * the tests) and common/.  Prefix: bench_.
  *
  * What the official harness does is specified in
  * ../shared/reference/swebench.md; docs/BENCHMARKS.md says how plait runs
@@ -29,6 +29,7 @@
 
 #include <signal.h>
 
+#include "agent/agent.h"
 #include "common/common.h"
 
 /* Append one object per dataset file found directly in `dir` (names ending
@@ -300,6 +301,39 @@ int bench_eval(json_t **summary_out, pl_buf *path_out, const bench_dataset *ds, 
  */
 int bench_regrade(json_t **summary_out, pl_buf *path_out, size_t *regraded, const bench_dataset *ds,
 		  const bench_preds *p, const bench_eval_opts *o, pl_err *err);
+
+/* ------------------------------------------------------------ inference */
+
+typedef struct bench_infer_opts {
+	const char *out;             /* the predictions file (JSON Lines), required */
+	const char *repos_dir;       /* repositories as owner__name, required */
+	const char *work_dir;        /* checkouts; NULL = OUT.work */
+	const char *traj_dir;        /* trajectories ID.jsonl; NULL = OUT.trajs */
+	const char *model_name;      /* model_name_or_path; NULL = the session's "backend:model" */
+	const agent_settings *settings; /* the agent's (profile "swebench"), borrowed */
+	int workers;                 /* 0 = 1 */
+	/* nonzero: start no new instance and cancel the running agents */
+	const atomic_int *cancel;
+	bench_progress_fn on_progress; /* outcome "submitted" or the agent's exit reason */
+	void *progress_ctx;
+	const pl_log *log;
+} bench_infer_opts;
+
+/*
+ * Inference: for each instance of ds without a prediction in o->out yet, a
+ * checkout of base_commit from the repositories, the agent run on its
+ * problem statement (the settings' prompts: SWE-bench's by default), and
+ * its patch (the submitted one, or the changes at the end when a limit
+ * ended the run) added to o->out, which is rewritten atomically after each
+ * instance: {instance_id, model_name_or_path, model_patch}; the trajectory
+ * goes beside it.  Instances whose agent could not run or whose backend
+ * failed (AGENT_EXIT_MODEL_ERROR) are left out of the file (run again to
+ * retry them); progress reports them as errors.  Each worker has its own agent session
+ * (its own backend: with the embedded engine, its own copy of the model).
+ * *done (may be NULL) gets how many predictions were added.  Returns
+ * PL_ECANCELED after a cancellation, with what was finished written.
+ */
+int bench_infer(size_t *done, const bench_dataset *ds, const bench_infer_opts *o, pl_err *err);
 
 /*
  * Write the host environment's conda shim into dir (created): bin/activate

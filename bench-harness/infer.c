@@ -1,0 +1,317 @@
+/* infer.c - inference over SWE-bench instances: a checkout per instance,
+ * the agent's loop on the problem statement, and the predictions file
+ * (JSON Lines, rewritten atomically after each instance, so that a run
+ * stopped anywhere resumes with what it had). */
+#define _GNU_SOURCE
+#include "bench-harness/internal.h"
+
+#include "tools/tools.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct infer_run {
+	const bench_dataset *ds;
+	const bench_infer_opts *o;
+	pl_buf work, trajs;
+	pthread_mutex_t mu, git_lock;
+	size_t *todo, n, next;
+	json_t *preds;   /* [{instance_id, model_name_or_path, model_patch}] in file order */
+	bench_progress pg;
+	double t0;
+	size_t added;
+	bool stopped;
+	int write_rc;
+	pl_err write_err;
+	bench__trash *trash;
+} infer_run;
+
+/* The predictions file as it stands (a missing file is none). */
+static int load_existing(json_t *preds, const char *path, pl_err *err)
+{
+	bench_preds *p = NULL;
+	size_t i;
+	int rc;
+
+	if (!pl_file_exists(path))
+		return 0;
+	if ((rc = bench_preds_load(&p, path, err)) < 0) {
+		/* an empty file is no prediction yet */
+		pl_buf b = PL_BUF_INIT;
+		bool empty = pl_file_read(&b, path, 0, NULL) == 0 && strspn(b.ptr, " \t\r\n") == b.len;
+
+		pl_buf_release(&b);
+		if (empty) {
+			pl_err_clear(err);
+			return 0;
+		}
+		pl_err_prefix(err, "the predictions file to resume");
+		return rc;
+	}
+	for (i = 0; i < p->n; i++)
+		json_array_append_new(preds, json_pack("{s:s, s:s, s:s?}", "instance_id", p->items[i].instance_id,
+						       "model_name_or_path", p->items[i].model, "model_patch",
+						       p->items[i].patch));
+	bench_preds_free(p);
+	return 0;
+}
+
+static bool has_pred(const json_t *preds, const char *id)
+{
+	size_t i;
+	json_t *x;
+
+	json_array_foreach(preds, i, x)
+		if (!strcmp(json_string_value(json_object_get(x, "instance_id")), id))
+			return true;
+	return false;
+}
+
+/* Rewrites the predictions file (under r->mu). */
+static int write_preds(infer_run *r, pl_err *err)
+{
+	pl_buf b = PL_BUF_INIT;
+	size_t i;
+	json_t *x;
+	int rc;
+
+	json_array_foreach(r->preds, i, x) {
+		pl_json_dump(&b, x, false);
+		pl_buf_putc(&b, '\n');
+	}
+	rc = pl_file_write_atomic(r->o->out, b.ptr, b.len, 0644, err);
+	pl_buf_release(&b);
+	return rc;
+}
+
+/* One instance: its patch (maybe empty) in patch, the agent's exit in
+ * outcome; false with why when the agent could not run. */
+static bool infer_one(infer_run *r, const bench_instance *in, pl_buf *patch, pl_buf *model, const char **outcome,
+		      char *why, size_t why_n)
+{
+	const bench_infer_opts *o = r->o;
+	pl_buf work = PL_BUF_INIT, mirror = PL_BUF_INIT, traj = PL_BUF_INIT, name = PL_BUF_INIT;
+	agent_session *sess = NULL;
+	agent_session_opts so;
+	agent_result res;
+	pl_err err = { 0 };
+	bool ok = false, checked_out;
+
+	agent_result_init(&res);
+	if (!in->problem_statement) {
+		snprintf(why, why_n, "the dataset has no problem_statement for %s", in->instance_id);
+		goto done;
+	}
+	pl_path_join(&work, r->work.ptr, in->instance_id);
+	if ((pl_dir_exists(work.ptr) && pl_rm_rf(work.ptr, &err) < 0)) {
+		snprintf(why, why_n, "%s", err.msg);
+		goto done;
+	}
+	bench_model_dir(&name, in->repo);
+	pl_path_join(&mirror, o->repos_dir, name.ptr);
+	if (!pl_dir_exists(mirror.ptr))
+		pl_buf_puts(&mirror, ".git");
+	pthread_mutex_lock(&r->git_lock);
+	checked_out = tools_git_checkout_copy(mirror.ptr, in->base_commit, work.ptr, &err) == 0;
+	pthread_mutex_unlock(&r->git_lock);
+	if (!checked_out) {
+		snprintf(why, why_n, "checkout of %s at %s: %s", in->repo, in->base_commit, err.msg);
+		goto done;
+	}
+	pl_path_join(&traj, r->trajs.ptr, in->instance_id);
+	pl_buf_puts(&traj, ".jsonl");
+	memset(&so, 0, sizeof(so));
+	so.repo = work.ptr;
+	so.base = in->base_commit;
+	so.kind = "fix";
+	so.traj_path = traj.ptr;
+	so.cancel = o->cancel;
+	so.log = o->log;
+	if (agent_session_new(&sess, o->settings, &so, &err) < 0 ||
+	    agent_session_run(&res, sess, in->problem_statement, &err) < 0) {
+		snprintf(why, why_n, "agent: %s", err.msg);
+		goto done;
+	}
+	if (res.exit == AGENT_EXIT_CANCELLED) {
+		snprintf(why, why_n, "cancelled");
+		goto done;
+	}
+	/* the backend failing (after its retries) says nothing of the
+	 * instance: no prediction, so that running again retries it */
+	if (res.exit == AGENT_EXIT_MODEL_ERROR) {
+		snprintf(why, why_n, "model error: %s", res.message.ptr);
+		goto done;
+	}
+	pl_buf_add(patch, res.patch.ptr, res.patch.len);
+	pl_buf_puts(model, o->model_name ? o->model_name : agent_session_model(sess));
+	*outcome = res.submitted ? "submitted" : agent_exit_name(res.exit);
+	ok = true;
+done:
+	agent_result_release(&res);
+	agent_session_free(sess);
+	if (work.len && pl_dir_exists(work.ptr))
+		bench__trash_put(r->trash, work.ptr, in->instance_id);
+	pl_buf_release(&work);
+	pl_buf_release(&mirror);
+	pl_buf_release(&traj);
+	pl_buf_release(&name);
+	return ok;
+}
+
+static void *worker(void *arg)
+{
+	infer_run *r = arg;
+	const bench_infer_opts *o = r->o;
+
+	for (;;) {
+		const bench_instance *in;
+		pl_buf patch = PL_BUF_INIT, model = PL_BUF_INIT;
+		const char *outcome = "error";
+		char why[PL_ERR_MSG_MAX + 256] = "";
+		double t;
+		bool ok;
+
+		pthread_mutex_lock(&r->mu);
+		if (r->next >= r->n || (o->cancel && atomic_load(o->cancel))) {
+			if (r->next < r->n)
+				r->stopped = true;
+			pthread_mutex_unlock(&r->mu);
+			return NULL;
+		}
+		in = &r->ds->items[r->todo[r->next++]];
+		r->pg.running++;
+		pthread_mutex_unlock(&r->mu);
+
+		t = pl_now();
+		ok = infer_one(r, in, &patch, &model, &outcome, why, sizeof(why));
+
+		pthread_mutex_lock(&r->mu);
+		r->pg.running--;
+		r->pg.done++;
+		r->pg.instance_id = in->instance_id;
+		r->pg.seconds = pl_now() - t;
+		r->pg.overhead = 0;
+		r->pg.error = NULL;
+		if (ok) {
+			json_array_append_new(r->preds, json_pack("{s:s, s:s, s:s}", "instance_id", in->instance_id,
+								  "model_name_or_path", model.ptr, "model_patch", patch.ptr));
+			if (r->write_rc == 0)
+				r->write_rc = write_preds(r, &r->write_err);
+			r->added++;
+			if (!strcmp(outcome, "submitted"))
+				r->pg.resolved++;
+			else
+				r->pg.unresolved++;
+			r->pg.outcome = outcome;
+		} else {
+			if (!strcmp(why, "cancelled"))
+				r->stopped = true;
+			r->pg.errors++;
+			r->pg.outcome = "error";
+			r->pg.error = why;
+		}
+		r->pg.elapsed = pl_now() - r->t0;
+		if (o->on_progress)
+			o->on_progress(o->progress_ctx, &r->pg);
+		r->pg.instance_id = NULL;
+		r->pg.error = NULL;
+		pthread_mutex_unlock(&r->mu);
+		pl_buf_release(&patch);
+		pl_buf_release(&model);
+	}
+}
+
+int bench_infer(size_t *done, const bench_dataset *ds, const bench_infer_opts *o, pl_err *err)
+{
+	infer_run r;
+	bench__trash trash;
+	pthread_t *th = NULL;
+	pl_buf t = PL_BUF_INIT;
+	size_t i, started = 0;
+	int rc = 0, workers = o->workers > 0 ? o->workers : 1;
+
+	if (!o->out || !o->settings)
+		return pl_err_set(err, PL_EINVAL, "inference needs a predictions file and the agent's settings");
+	memset(&r, 0, sizeof(r));
+	memset(&trash, 0, sizeof(trash));
+	r.ds = ds;
+	r.o = o;
+	r.preds = json_array();
+	pl_buf_init(&r.work, 0);
+	pl_buf_init(&r.trajs, 0);
+	pthread_mutex_init(&r.mu, NULL);
+	pthread_mutex_init(&r.git_lock, NULL);
+	if (!o->repos_dir || !pl_dir_exists(o->repos_dir)) {
+		rc = pl_err_set(err, PL_ENOTFOUND,
+				"a repositories directory is needed (--repos DIR, with each repository cloned as "
+				"DIR/owner__name)");
+		goto done;
+	}
+	if (o->work_dir)
+		pl_buf_puts(&r.work, o->work_dir);
+	else
+		pl_buf_printf(&r.work, "%s.work", o->out);
+	if (o->traj_dir)
+		pl_buf_puts(&r.trajs, o->traj_dir);
+	else
+		pl_buf_printf(&r.trajs, "%s.trajs", o->out);
+	if ((rc = pl_mkdir_p(r.work.ptr, 0755, err)) < 0 || (rc = pl_mkdir_p(r.trajs.ptr, 0755, err)) < 0 ||
+	    (rc = load_existing(r.preds, o->out, err)) < 0)
+		goto done;
+	pl_path_join(&t, r.work.ptr, ".trash");
+	if ((rc = bench__trash_open(&trash, t.ptr, err)) < 0)
+		goto done;
+	r.trash = &trash;
+	r.todo = pl_xcalloc(ds->n + 1, sizeof(size_t));
+	for (i = 0; i < ds->n; i++) {
+		if (has_pred(r.preds, ds->items[i].instance_id))
+			r.pg.cached++;
+		else
+			r.todo[r.n++] = i;
+	}
+	r.pg.total = r.n;
+	r.t0 = pl_now();
+	if (o->on_progress)
+		o->on_progress(o->progress_ctx, &r.pg);
+	if ((size_t)workers > r.n)
+		workers = r.n ? (int)r.n : 1;
+	th = pl_xcalloc((size_t)workers, sizeof(*th));
+	for (i = 0; i < (size_t)workers && r.n; i++) {
+		if (pthread_create(&th[i], NULL, worker, &r) != 0) {
+			rc = pl_err_sys(err, PL_ESYS, "cannot start worker %zu", i + 1);
+			break;
+		}
+		started++;
+	}
+	for (i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	if (rc < 0)
+		goto done;
+	if (r.write_rc < 0) {
+		rc = r.write_rc;
+		pl_err_set(err, r.write_rc, "%s", r.write_err.msg);
+		goto done;
+	}
+	if (!pl_file_exists(o->out) && (rc = write_preds(&r, err)) < 0)
+		goto done;
+	if (done)
+		*done = r.added;
+	if (r.stopped)
+		rc = pl_err_set(err, PL_ECANCELED, "stopped: %zu of %zu instances without a prediction (run again to resume)",
+				r.n - r.added, r.n);
+done:
+	if (r.trash)
+		bench__trash_close(r.trash);
+	if (r.work.len)
+		rmdir(r.work.ptr);
+	pthread_mutex_destroy(&r.mu);
+	pthread_mutex_destroy(&r.git_lock);
+	json_decref(r.preds);
+	free(r.todo);
+	free(th);
+	pl_buf_release(&r.work);
+	pl_buf_release(&r.trajs);
+	pl_buf_release(&t);
+	return rc;
+}

@@ -17,6 +17,8 @@ static const char bench_usage[] =
 	"       plait bench swe script INSTANCE_ID --dataset FILE|NAME [--grading v4|v5]\n"
 	"       plait bench swe report --run-id ID --dataset FILE|NAME --predictions FILE|gold [options]\n"
 	"       plait bench swe merge SUMMARY.json... [--report-dir DIR] [--json]\n"
+	"       plait bench swe infer --dataset FILE|NAME --out PREDS.jsonl --repos DIR [model options]\n"
+	"       plait bench swe run --dataset FILE|NAME --run-id ID --repos DIR [--out PREDS.jsonl] [...]\n"
 	"\n"
 	"SWE-bench Verified (and Lite, dev) evaluation graded exactly as the official\n"
 	"harness grades, v4.1 by default, without a Docker daemon: each instance's\n"
@@ -30,6 +32,9 @@ static const char bench_usage[] =
 	"  script   print the evaluation script of one instance\n"
 	"  report   regrade from the existing test_output.txt files, running nothing\n"
 	"  merge    combine the summaries of the shards of one run (--shard K/N)\n"
+	"  infer    run the agent on each instance's issue (profile swebench) and\n"
+	"           write its patches as predictions; resumes a file it finds\n"
+	"  run      infer, then eval the predictions\n"
 	"\n"
 	"Options:\n"
 	"  --dataset FILE|NAME     JSON Lines or JSON, plain, .xz or .gz; or verified,\n"
@@ -53,9 +58,15 @@ static const char bench_usage[] =
 	"  --log-dir DIR           where logs/ goes (default ./logs)\n"
 	"  --report-dir DIR        where the summary goes (default .)\n"
 	"  --keep-work             keep each instance's checkout under the log dir\n"
-	"  --config FILE           plait configuration (data directories)\n"
+	"  --out FILE              infer, run: the predictions file (run: default\n"
+	"                          RUN_ID.preds.jsonl); trajectories go to FILE.trajs/\n"
+	"  --model-name NAME       infer, run: model_name_or_path (default the agent's\n"
+	"                          backend:model)\n"
 	"  --json                  print the summary as JSON\n"
 	"  -h, --help              show this help\n"
+	"\n"
+	"infer and run also take the model options below (and --workers: one agent\n"
+	"session each; --set limits.max_steps=N and the like).\n"
 	"\n"
 	"Exit status: 0 when the run completed (whatever the verdicts), 1 on an error\n"
 	"that stopped it, 2 on a usage error, 130 when interrupted (run it again to\n"
@@ -63,7 +74,7 @@ static const char bench_usage[] =
 
 enum {
 	O_DATASET = 1, O_PREDS, O_RUN_ID, O_IDS, O_SHARD, O_WORKERS, O_TIMEOUT, O_ENV, O_REPOS, O_GRADING,
-	O_PYTHON, O_PROFILE, O_NET, O_LOG_DIR, O_REPORT_DIR, O_KEEP, O_CONFIG, O_JSON
+	O_PYTHON, O_PROFILE, O_NET, O_LOG_DIR, O_REPORT_DIR, O_KEEP, O_JSON, O_OUT, O_MODEL_NAME
 };
 
 /* Every option; tests/cli/test_bench.c checks that --help names each. */
@@ -84,14 +95,17 @@ static const cli_opt bench_opts[] = {
 	{ "log-dir", 0, true, O_LOG_DIR },
 	{ "report-dir", 0, true, O_REPORT_DIR },
 	{ "keep-work", 0, false, O_KEEP },
-	{ "config", 0, true, O_CONFIG },
 	{ "json", 0, false, O_JSON },
+	{ "out", 0, true, O_OUT },
+	{ "model-name", 0, true, O_MODEL_NAME },
+	CLI_AGENT_OPTS,
 	{ NULL, 0, false, 0 },
 };
 
 /* What the command line said. */
 typedef struct bench_args {
-	const char *sub, *dataset, *preds, *config, *env;
+	const char *sub, *dataset, *preds, *env, *out, *model_name;
+	cli_agent_opts ao;
 	char **ids;
 	size_t n_ids;
 	char **pos; /* positional words after the subcommand */
@@ -135,6 +149,7 @@ static void args_release(bench_args *b)
 	for (i = 0; i < b->n_pos; i++)
 		free(b->pos[i]);
 	free(b->pos);
+	cli_agent_opts_release(&b->ao);
 }
 
 static int parse_shard(bench_args *b, const cli_args *a, const char *v)
@@ -234,14 +249,21 @@ static int parse_args(bench_args *b, int argc, char **argv, const cli_ctx *ctx)
 		case O_KEEP:
 			b->o.keep_work = true;
 			break;
-		case O_CONFIG:
-			b->config = v;
-			break;
 		case O_JSON:
 			b->json = true;
 			break;
+		case O_OUT:
+			b->out = v;
+			break;
+		case O_MODEL_NAME:
+			b->model_name = v;
+			break;
 		default:
-			PL_BUG("bench: option %d has no handler", id);
+			if ((st = cli_agent_opt(&b->ao, &a, id, v)) <= 0) {
+				if (st == 0)
+					PL_BUG("bench: option %d has no handler", id);
+				return CLI_EXIT_USAGE;
+			}
 		}
 	}
 	return 0;
@@ -252,7 +274,7 @@ static int parse_args(bench_args *b, int argc, char **argv, const cli_ctx *ctx)
 static int load_dataset(bench_dataset **out, const bench_args *b, const cli_ctx *ctx)
 {
 	agent_config *cfg = NULL;
-	agent_config_opts co = { b->config, NULL, NULL };
+	agent_config_opts co = { b->ao.config, NULL, NULL };
 	pl_buf path = PL_BUF_INIT;
 	pl_err err = { 0 };
 	int rc = CLI_EXIT_OK;
@@ -363,6 +385,7 @@ static void on_progress(void *ctx, const bench_progress *p)
  * instances.  A second Ctrl-C ends plait (in-flight instances are lost,
  * finished ones are on disk). */
 static volatile sig_atomic_t stop_flag;
+static atomic_int cancel_flag; /* the agents' (infer) */
 
 static void on_signal(int sig)
 {
@@ -372,6 +395,7 @@ static void on_signal(int sig)
 		return;
 	}
 	stop_flag = 1;
+	atomic_store(&cancel_flag, 1);
 	static const char msg[] = "\nplait bench swe: stopping after the instances in flight (Ctrl-C again to abandon "
 				  "them; run again to resume)\n";
 	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
@@ -491,6 +515,65 @@ done:
 	return rc;
 }
 
+/* infer: predictions from the agent into b->out */
+static int cmd_infer(bench_args *b, const cli_ctx *ctx)
+{
+	bench_dataset *ds = NULL;
+	agent_config *cfg = NULL;
+	agent_settings *s = NULL;
+	bench_infer_opts io;
+	display d = { false, false, false };
+	struct sigaction sa, old_int, old_term;
+	pl_err err = { 0 };
+	size_t n = 0;
+	int rc;
+
+	if (b->n_pos)
+		return cli_fail(ctx, "bench swe", CLI_EXIT_USAGE, "unexpected argument '%s'", b->pos[0]);
+	if (!b->out)
+		return cli_fail(ctx, "bench swe", CLI_EXIT_USAGE, "--out PREDS.jsonl is required");
+	if ((rc = load_dataset(&ds, b, ctx)) != 0 || (rc = select_instances(ds, b, ctx)) != 0)
+		goto done;
+	if ((rc = cli_agent_settings(&cfg, &s, &b->ao, true, ctx, "bench swe")) != CLI_EXIT_OK)
+		goto done;
+	memset(&io, 0, sizeof(io));
+	io.out = b->out;
+	io.repos_dir = b->o.repos_dir;
+	io.model_name = b->model_name;
+	io.settings = s;
+	io.workers = b->o.workers;
+	io.log = ctx ? ctx->log : NULL;
+	d.tty = isatty(STDERR_FILENO);
+	d.color = d.tty && !getenv("NO_COLOR");
+	io.on_progress = on_progress;
+	io.progress_ctx = &d;
+	stop_flag = 0;
+	atomic_store(&cancel_flag, 0);
+	io.cancel = &cancel_flag;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	rc = bench_infer(&n, ds, &io, &err);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	if (d.line_open)
+		fputc('\n', stderr);
+	fprintf(stderr, "plait bench swe: %zu prediction%s added to %s\n", n, n == 1 ? "" : "s", b->out);
+	if (rc == PL_ECANCELED) {
+		cli_fail(ctx, "bench swe", CLI_EXIT_FAIL, "%s", err.msg);
+		rc = 130;
+	} else if (rc < 0) {
+		rc = cli_fail_err(ctx, "bench swe", &err);
+	}
+done:
+	agent_settings_free(s);
+	agent_config_free(cfg);
+	bench_dataset_free(ds);
+	return rc;
+}
+
 static int cmd_script(bench_args *b, const cli_ctx *ctx)
 {
 	bench_dataset *ds = NULL;
@@ -575,19 +658,27 @@ int cli_cmd_bench(int argc, char **argv, const cli_ctx *ctx)
 
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		fputs(bench_usage, argc < 2 ? stderr : stdout);
+		if (argc >= 2)
+			fprintf(stdout, "\n%s", cli_agent_usage);
 		return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
 	}
 	if (strcmp(argv[1], "swe"))
 		return cli_fail(ctx, "bench", CLI_EXIT_USAGE, "unknown benchmark '%s' (expected 'swe')", argv[1]);
 	if (cli_wants_help(argc - 1, argv + 1) || argc < 3) {
 		fputs(bench_usage, argc < 3 ? stderr : stdout);
+		if (argc >= 3)
+			fprintf(stdout, "\n%s", cli_agent_usage);
 		return argc < 3 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
 	}
 	memset(&b, 0, sizeof(b));
+	cli_agent_opts_init(&b.ao, "swebench");
 	b.sub = argv[2];
-	if (strcmp(b.sub, "eval") && strcmp(b.sub, "script") && strcmp(b.sub, "report") && strcmp(b.sub, "merge"))
+	if (strcmp(b.sub, "eval") && strcmp(b.sub, "script") && strcmp(b.sub, "report") && strcmp(b.sub, "merge") &&
+	    strcmp(b.sub, "infer") && strcmp(b.sub, "run")) {
+		args_release(&b);
 		return cli_fail(ctx, "bench swe", CLI_EXIT_USAGE,
-				"unknown subcommand '%s' (expected eval, script, report or merge)", b.sub);
+				"unknown subcommand '%s' (expected eval, script, report, merge, infer or run)", b.sub);
+	}
 	if ((rc = parse_args(&b, argc - 1, argv + 1, ctx)) == 0) {
 		if (!strcmp(b.sub, "eval"))
 			rc = cmd_eval(&b, false, ctx);
@@ -595,6 +686,26 @@ int cli_cmd_bench(int argc, char **argv, const cli_ctx *ctx)
 			rc = cmd_eval(&b, true, ctx);
 		else if (!strcmp(b.sub, "script"))
 			rc = cmd_script(&b, ctx);
+		else if (!strcmp(b.sub, "infer"))
+			rc = cmd_infer(&b, ctx);
+		else if (!strcmp(b.sub, "run")) {
+			pl_buf out = PL_BUF_INIT;
+
+			if (!b.out && b.o.run_id) {
+				pl_buf_printf(&out, "%s.preds.jsonl", b.o.run_id);
+				b.out = out.ptr;
+			}
+			if (!b.o.run_id)
+				rc = cli_fail(ctx, "bench swe", CLI_EXIT_USAGE, "--run-id ID is required");
+			else if (b.preds)
+				rc = cli_fail(ctx, "bench swe", CLI_EXIT_USAGE, "run makes the predictions: no --predictions");
+			else if ((rc = cmd_infer(&b, ctx)) == 0) {
+				b.preds = b.out;
+				rc = cmd_eval(&b, false, ctx);
+			}
+			b.out = NULL;
+			pl_buf_release(&out);
+		}
 		else
 			rc = cmd_merge(&b, ctx);
 	}

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "tests/bench-harness/swe_fixture.h"
+#include "tests/script_server.h"
 #include "tests/shell.h"
 
 static swe_fixture fx;
@@ -73,7 +74,8 @@ Test(bench_cmd, help_documents_every_option)
 		cr_assert(strstr(r.out.ptr, opt), "option %s is parsed but not in --help", opt);
 		n++;
 	}
-	cr_assert_geq(n, 18);
+	cr_assert_geq(n, 19);
+	cr_assert(strstr(r.out.ptr, "Model options") && strstr(r.out.ptr, "--api-base URL"), "the agent's options");
 	test_run_release(&r);
 	r = plait_in("help");
 	cr_assert(strstr(r.out.ptr, "   bench "), "%s", r.out.ptr);
@@ -93,7 +95,8 @@ Test(bench_cmd, usage_errors)
 		{ "bench swe eval --env image --run-id r", "the official images are not supported yet", 2 },
 		{ "bench swe eval --env docker --run-id r", "expected host or rootfs:DIR", 2 },
 		{ "bench swe eval --grading v6 --run-id r", "expected v4 or v5", 2 },
-		{ "bench swe infer", "unknown subcommand 'infer'", 2 },
+		{ "bench swe train", "unknown subcommand 'train'", 2 },
+		{ "bench swe infer --dataset x", "--out PREDS.jsonl is required", 2 },
 		{ "bench mlperf", "unknown benchmark 'mlperf'", 2 },
 		{ "bench swe script", "script takes one instance id", 2 },
 		{ "bench swe eval --run-id r --predictions gold --dataset nothing-such",
@@ -464,4 +467,40 @@ Test(bench_cmd, progress_on_a_terminal)
 	cr_assert_eq(r.status, 0, "%s", r.out.ptr);
 	cr_assert(strstr(r.out.ptr, "\r\033[K\033[32mresolved  \033[0m pallets__flask-1 ("), "%s", r.out.ptr);
 	test_run_release(&r);
+}
+
+/* run: the agent (a scripted OpenAI-compatible server) makes the
+ * predictions, then they are evaluated. */
+Test(bench_cmd, run_infers_then_evaluates)
+{
+	static const ss_call fix = { "str_replace", "{\"path\": \"calc/__init__.py\", \"old_str\": \"return a - b\", "
+						    "\"new_str\": \"return a + b\"}" };
+	static const ss_call submit = { "submit", "{}" };
+	ss_server srv;
+	pl_buf a = PL_BUF_INIT;
+	test_run r;
+	char *preds;
+
+	memset(&srv, 0, sizeof(srv));
+	cr_assert(ss_start(&srv));
+	ss_push(&srv, ss_openai(NULL, &fix, 1, NULL, 100, 10));
+	ss_push(&srv, ss_openai(NULL, &submit, 1, NULL, 120, 5));
+	pl_buf_printf(&a,
+		      "bench swe run %s --instance-ids pallets__flask-1 --run-id agent --backend openai "
+		      "--api-base http://127.0.0.1:%d --api-model scripted --set backend.stream=false --model-name org/m",
+		      env_args.ptr, srv.port);
+	r = plait_in(a.ptr);
+	cr_assert_eq(r.status, 0, "%s", r.err.ptr);
+	cr_assert(strstr(r.err.ptr, "1 prediction added to agent.preds.jsonl"), "%s", r.err.ptr);
+	cr_assert(strstr(r.out.ptr, "Instances submitted: 1\nInstances completed: 1\nInstances incomplete: 0\n"
+				    "Instances resolved: 1\n"),
+		  "%s", r.out.ptr);
+	test_run_release(&r);
+	preds = swe_read(fx.dir.ptr, "agent.preds.jsonl");
+	cr_assert(strstr(preds, "\"model_name_or_path\":\"org/m\"") || strstr(preds, "\"model_name_or_path\": \"org/m\""),
+		  "%s", preds);
+	free(preds);
+	cr_assert(exists_under("org__m.agent.json"));
+	ss_stop(&srv);
+	pl_buf_release(&a);
 }

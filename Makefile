@@ -20,7 +20,7 @@ BUILD ?= build
 endif
 
 # ---------------------------------------------------------------- toolchain
-PKGS := jansson libgit2 libcurl tree-sitter
+PKGS := jansson libgit2 libcurl tree-sitter libarchive libcrypto
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # libgit2, libcurl and libtree-sitter are opened at first use, not linked (common.h,
 # pl_dl_open, says why): the build records the file names (sonames) of the
@@ -30,9 +30,13 @@ soname = $(shell readelf -d "$$(pkg-config --variable=libdir $(1) 2>/dev/null)/$
 LIBGIT2_SONAME := $(call soname,libgit2,libgit2.so)
 LIBCURL_SONAME := $(call soname,libcurl,libcurl.so)
 LIBTREE_SITTER_SONAME := $(call soname,tree-sitter,libtree-sitter.so)
+LIBARCHIVE_SONAME := $(call soname,libarchive,libarchive.so)
+LIBCRYPTO_SONAME := $(call soname,libcrypto,libcrypto.so)
 LIBEDIT_SONAME := $(call soname,libedit,libedit.so)
 DL_DEFS = -DTOOLS_LIBGIT2_SONAME='"$(LIBGIT2_SONAME)"' -DAGENT_LIBCURL_SONAME='"$(LIBCURL_SONAME)"' \
-	-DTOOLS_LIBTREE_SITTER_SONAME='"$(LIBTREE_SITTER_SONAME)"' -DCLI_LIBEDIT_SONAME='"$(LIBEDIT_SONAME)"'
+	-DTOOLS_LIBTREE_SITTER_SONAME='"$(LIBTREE_SITTER_SONAME)"' -DCLI_LIBEDIT_SONAME='"$(LIBEDIT_SONAME)"' \
+	-DIMG_LIBARCHIVE_SONAME='"$(LIBARCHIVE_SONAME)"' -DIMG_LIBCURL_SONAME='"$(LIBCURL_SONAME)"' \
+	-DIMG_LIBCRYPTO_SONAME='"$(LIBCRYPTO_SONAME)"'
 OPT := -O2
 SANFLAGS :=
 ifeq ($(SAN),1)
@@ -88,14 +92,15 @@ endif
 # ---------------------------------------------------------------- modules
 # Each module is one static library; DEPS_m lists what it links against,
 # itself first, in link order.  Dependencies point one way (ARCHITECTURE.md).
-MODULES := common engine sandbox tools agent bench-harness cli
+MODULES := common engine sandbox image tools agent bench-harness cli
 DEPS_common := common
 DEPS_engine := engine common
 DEPS_sandbox := sandbox common
+DEPS_image := image sandbox common
 DEPS_tools := tools sandbox common
 DEPS_agent := agent engine tools sandbox common
-DEPS_bench-harness := bench-harness agent engine tools sandbox common
-DEPS_cli := cli bench-harness agent engine tools sandbox common
+DEPS_bench-harness := bench-harness agent engine tools image sandbox common
+DEPS_cli := cli bench-harness agent engine tools image sandbox common
 EXT_common := -ljansson -lm -ldl
 EXT_tools := $(BUILD)/lib/libplait-grammars.a
 # datasets and predictions come as .xz and .gz (liblzma, zlib)
@@ -272,7 +277,7 @@ run: deps
 	$(BUILD)/plait doctor
 
 # ---------------------------------------------------------------- install
-HEADERS := common/common.h engine/engine.h sandbox/sandbox.h tools/tools.h agent/agent.h \
+HEADERS := common/common.h engine/engine.h sandbox/sandbox.h image/image.h tools/tools.h agent/agent.h \
 	bench-harness/bench.h
 .PHONY: install uninstall
 install: all
@@ -303,7 +308,7 @@ distclean: clean
 	rm -rf .deps
 
 format:
-	clang-format -i $$(find common engine sandbox tools agent bench-harness cli tests -name '*.[ch]')
+	clang-format -i $$(find common engine sandbox image tools agent bench-harness cli tests -name '*.[ch]')
 
 help:
 	@sed -n '2,9p' Makefile | sed 's/^# \{0,1\}//'
@@ -345,3 +350,15 @@ $(BUILD)/bench-harness: scripts/bench-harness.c $(call libdeps,bench-harness)
 
 bench-harness: $(BUILD)/bench-harness
 	$(BUILD)/bench-harness $(or $(INSTANCES),64) $(or $(WAIT),5)
+
+# ---------------------------------------------------------------- bench-images
+# A 1 GiB image and a second sharing its base, loaded into a fresh store;
+# what the store holds; starting a run over the cached image against a
+# read-only root, a hard-link copy and a full copy per run (figures:
+# docs/PERFORMANCE.md).  The layers are kept in /tmp/plait-bench-images.
+.PHONY: bench-images
+$(BUILD)/bench-images: scripts/bench-images.c $(call libdeps,image)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(call ldlibs,image)
+
+bench-images: $(BUILD)/plait $(BUILD)/bench-images
+	scripts/bench-images.sh $(BUILD)/plait $(BUILD)/bench-images $(or $(ROUNDS),20)

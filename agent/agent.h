@@ -134,9 +134,11 @@ void agent_settings_free(agent_settings *s);
  * ("--max-steps").  The message names the source and the key. */
 int agent_settings_set(agent_settings *s, const char *key, const char *text, const char *source, pl_err *err);
 /* Checks what only makes sense together (an engine backend needs a model;
- * the named prompts exist; the tools exist) after the last set. */
+ * the named prompts exist; the tools exist; the sandbox profile loads)
+ * after the last set. */
 int agent_settings_check(agent_settings *s, pl_err *err);
-/* {"key": value} or, with sources, {"key": {"value", "source"}}; new reference. */
+/* {"key": value} or, with sources, {"key": {"value", "source"}}; new
+ * reference.  Credentials in backend.api_base (user:token@) show as ***. */
 json_t *agent_settings_json(const agent_settings *s, bool with_sources);
 /* [{"key", "type", "default", "description"}] of every setting; new reference. */
 json_t *agent_settings_keys(void);
@@ -178,7 +180,7 @@ typedef enum agent_event_type {
 	AGENT_EV_START,      /* the run or turn began: {repo, model, backend, trajectory} */
 	AGENT_EV_STEP,       /* a model call begins: {step} */
 	AGENT_EV_TEXT,       /* a piece of the model's text as it streams (text, len) */
-	AGENT_EV_RETRY,      /* {attempt, delay, reason} */
+	AGENT_EV_RETRY,      /* {attempt, delay, reason, discard_text: the text this attempt streamed is not the answer} */
 	AGENT_EV_ASSISTANT,  /* the model's message: {step, content, tool_calls, usage, cost} */
 	AGENT_EV_TOOL_START, /* {step, id, name, arguments} */
 	AGENT_EV_TOOL_END,   /* {step, id, name, ok, exit_code, files, text, diff?, seconds} */
@@ -233,7 +235,7 @@ typedef struct agent_session_opts {
 	void *user;
 	const atomic_int *cancel; /* set non-zero (a signal handler may) to cancel */
 	bool checkpoints;       /* keep a patch per turn and per edit (/undo, /rewind) */
-	bool diffs;             /* AGENT_EV_TOOL_END carries the diff of edited files */
+	bool diffs;             /* AGENT_EV_TOOL_END carries an edit's diff (the editor's data.diff) */
 	/* backend "engine": the loaded model to use (borrowed; its model
 	 * replaces backend.model); NULL = the session loads its own */
 	agent_engine *engine;
@@ -246,7 +248,10 @@ typedef struct agent_session_opts {
 int agent_session_new(agent_session **out, const agent_settings *s, const agent_session_opts *o, pl_err *err);
 /* Reopens a session from its trajectory (a chat session file): the
  * conversation, usage and checkpoints as they were; new records are
- * appended to the same file.  The repository's files are left as they are. */
+ * appended to the same file.  The repository's files are left as they are.
+ * Refused (PL_EINVAL) unless o->repo is the repository the session was
+ * recorded on; records that are not as plait writes them are left out,
+ * with one AGENT_EV_WARNING. */
 int agent_session_resume(agent_session **out, const agent_settings *s, const agent_session_opts *o,
 			 const char *traj_path, pl_err *err);
 void agent_session_free(agent_session *s);
@@ -275,7 +280,8 @@ json_t *agent_result_json(const agent_result *r, const agent_session *s);
  * first message of a session goes through prompts.task ({{issue}},
  * {{repo}}) when one is set.  Returns 0 with res filled for every ending
  * (res->exit says which); a negative code only when the session cannot
- * go on (its trajectory cannot be written, the tools cannot be opened).
+ * go on (the first message cannot be made).  A trajectory that cannot be
+written is said once (an AGENT_EV_WARNING) and the run goes on without it.
  */
 int agent_session_run(agent_result *res, agent_session *s, const char *text, pl_err *err);
 
@@ -292,10 +298,14 @@ const char *agent_session_model(const agent_session *s);
 json_t *agent_session_backend_stats(const agent_session *s);
 
 /* Chat operations (agent_session_opts.checkpoints must be set):
- * undo reverts the files to before the last edit a tool made (repeat to go
- * further back) and says what in msg; rewind goes back to before user turn
- * `turn` (1-based): files and conversation; reset clears the conversation
- * (files stay); diff appends the patch of every change since the base. */
+ * undo takes back the last change a tool made (repeat to go further back)
+ * and says what in msg; rewind goes back to before user turn `turn`
+ * (1-based): the changes of those turns and the conversation.  Both put
+ * back only the files those changes changed, and only while each is as
+ * the change left it: otherwise PL_EEXISTS names the file and nothing
+ * changes (HEAD, the index and other files are never touched).  reset
+ * clears the conversation (files stay); diff appends the patch of every
+ * change since the base. */
 int agent_session_undo(agent_session *s, pl_buf *msg, pl_err *err);
 int agent_session_rewind(agent_session *s, int turn, pl_err *err);
 int agent_session_reset(agent_session *s, pl_err *err);
@@ -311,18 +321,23 @@ int agent_session_set_model(agent_session *s, const char *model, pl_err *err);
 
 /* Reads a trajectory file: *out is an array of its records.  A last line
  * that a killed run left unfinished is dropped and *complete (may be NULL)
- * says whether the file has its "end" record. */
-int agent_traj_load(json_t **out, bool *complete, const char *path, pl_err *err);
+ * says whether the file has its "end" record.  Another line that cannot
+ * be read costs that record only: *skipped (may be NULL) gets
+ * [{line, error}] for each.  A first line that is not a start record
+ * makes the file unreadable (an error). */
+int agent_traj_load(json_t **out, bool *complete, json_t **skipped, const char *path, pl_err *err);
 /* One trajectory in numbers: {id, kind, repo, model, started, exit_reason
  * (null while unfinished), submitted, steps, tool_calls, format_errors,
  * usage, elapsed, complete}. */
 json_t *agent_traj_summary(const json_t *records);
 /* Sums every trajectory (*.jsonl) in dir: {runs, complete, exit_reasons
  * {name: n}, submitted, steps, tool_calls, usage, cost_unknown_runs,
- * elapsed, files: [summaries]}.  Unreadable files are listed in "errors". */
+ * elapsed, files: [summaries]}.  Unreadable files, and unreadable lines
+ * of the others, are listed in "errors". */
 int agent_traj_stats(json_t **out, const char *dir, pl_err *err);
 /* Chat sessions saved in dir for repo (NULL = any), newest first:
- * [{id, path, repo, started, turns, first}]. */
+ * [{id, path, repo, started, turns, first}]; a file that cannot be read
+ * is listed whatever its repository, as {id (its name), path, error}. */
 int agent_sessions_list(json_t **out, const char *dir, const char *repo, pl_err *err);
 
 #endif /* PLAIT_AGENT_H */

@@ -1,6 +1,7 @@
 /* backend_anthropic.c - Anthropic's Messages API: system apart, tool_use
  * and tool_result blocks, consecutive same-role turns merged, and its
  * streaming events. */
+#define _GNU_SOURCE
 #include "agent/internal.h"
 
 #include <stdlib.h>
@@ -24,7 +25,6 @@ typedef struct stream {
 	block *b;
 	size_t n;
 	bool stopped;
-	pl_buf error;
 } stream;
 
 static int an_open(void **state, const agent_settings *s, agent_engine *shared, pl_err *err)
@@ -58,7 +58,7 @@ static void an_close(void *state)
 		return;
 	free(a->url);
 	if (a->key) {
-		memset(a->key, 0, strlen(a->key));
+		explicit_bzero(a->key, strlen(a->key));
 		free(a->key);
 	}
 	free(a);
@@ -185,14 +185,14 @@ static void usage_from(agent_usage *u, const json_t *usage)
 	if (!json_is_object(usage))
 		return;
 	if ((x = json_object_get(usage, "input_tokens")) && json_is_integer(x)) {
-		int64_t read = json_integer_value(json_object_get(usage, "cache_read_input_tokens"));
-		int64_t made = json_integer_value(json_object_get(usage, "cache_creation_input_tokens"));
+		int64_t read = agent__count(json_object_get(usage, "cache_read_input_tokens"));
+		int64_t made = agent__count(json_object_get(usage, "cache_creation_input_tokens"));
 
-		u->input = json_integer_value(x) + read + made;
+		u->input = agent__count(x) + read + made;
 		u->cached = read;
 	}
 	if ((x = json_object_get(usage, "output_tokens")) && json_is_integer(x))
-		u->output = json_integer_value(x);
+		u->output = agent__count(x);
 }
 
 static void set_finish(agent__reply *out, const char *stop)
@@ -255,32 +255,27 @@ static int on_event(void *user, const char *event, const char *data, size_t n, p
 		if ((x = json_object_get(d, "stop_reason")) && json_is_string(x))
 			set_finish(st->out, json_string_value(x));
 		if ((x = json_object_get(json_object_get(j, "usage"), "output_tokens")) && json_is_integer(x))
-			st->out->usage.output = json_integer_value(x);
+			st->out->usage.output = agent__count(x);
 	} else if (!strcmp(type, "message_stop")) {
 		st->stopped = true;
 	} else if (!strcmp(type, "error")) {
 		const json_t *m = json_object_get(json_object_get(j, "error"), "message");
 
-		pl_buf_puts(&st->error, json_is_string(m) ? json_string_value(m) : "the server sent an error event");
-		json_decref(j);
 		/* overloaded_error and api_error are worth a retry, like a 529 */
-		return pl_err_set(err, PL_EIO, "the server reported an error in the stream: %s", st->error.ptr);
+		rc = pl_err_set(err, PL_EIO, "the server reported an error in the stream: %s",
+				json_is_string(m) ? json_string_value(m) : "(no message)");
+		json_decref(j);
+		return rc;
 	}
 	json_decref(j);
 	return 0;
 }
 
-static int on_body(void *user, const char *p, size_t n)
+static int on_body(void *user, const char *p, size_t n, pl_err *err)
 {
 	stream *st = user;
-	pl_err e = { 0 };
 
-	if (agent__sse_feed(&st->sse, p, n, &e) < 0) {
-		if (!st->error.len)
-			pl_buf_puts(&st->error, e.msg);
-		return 1;
-	}
-	return 0;
+	return agent__sse_feed(&st->sse, p, n, err);
 }
 
 static void st_reset(void *user)
@@ -291,10 +286,13 @@ static void st_reset(void *user)
 	agent__sse_init(&st->sse, on_event, st);
 	blocks_free(st);
 	pl_buf_reset(&st->out->text);
+	/* a failed attempt's tokens are billed all the same */
+	st->out->retried.input += st->out->usage.input;
+	st->out->retried.output += st->out->usage.output;
+	st->out->retried.cached += st->out->usage.cached;
 	memset(&st->out->usage, 0, sizeof(st->out->usage));
 	st->out->finish[0] = '\0';
 	st->stopped = false;
-	pl_buf_reset(&st->error);
 }
 
 static int st_check(void *user, pl_err *err)
@@ -316,14 +314,13 @@ static void add_call(agent__reply *out, const char *id, const char *name, const 
 	json_array_append_new(out->calls, c);
 }
 
-static int parse_whole(agent__reply *out, const pl_buf *body, pl_err *err)
+static int parse_whole(agent__reply *out, const agent__http_call *call, pl_err *err)
 {
 	json_t *j = NULL, *b, *x;
 	size_t i;
-	int rc;
 
-	if ((rc = pl_json_parse(&j, body->ptr, body->len, "the server's answer", err)) < 0)
-		return rc;
+	if (pl_json_parse(&j, call->body.ptr, call->body.len, "the server's answer", NULL) < 0)
+		return agent__http_not_json(call, err);
 	if (!json_is_array(json_object_get(j, "content"))) {
 		json_decref(j);
 		return pl_err_set(err, PL_EFORMAT, "the server's answer has no content array");
@@ -371,7 +368,6 @@ static int an_chat(agent__reply *out, void *state, const agent__request *rq, pl_
 	memset(&st, 0, sizeof(st));
 	st.out = out;
 	st.rq = rq;
-	pl_buf_init(&st.error, 0);
 	agent__sse_init(&st.sse, on_event, &st);
 
 	pl_buf_puts(&body, "{\"model\":");
@@ -470,17 +466,14 @@ static int an_chat(agent__reply *out, void *state, const agent__request *rq, pl_
 	rc = agent__http_call_run(&c, err);
 	out->retries = c.retries;
 	out->wait_s = c.wait_s;
-	if (rc < 0) {
-		if (st.error.len && rc == PL_EFORMAT)
-			pl_err_set(err, PL_EFORMAT, "%s: %s", a->url, st.error.ptr);
+	if (rc < 0)
 		goto done;
-	}
 	if (c.streamed) {
 		for (i = 0; i < st.n; i++)
 			if (st.b[i].tool)
 				add_call(out, st.b[i].id.ptr, st.b[i].name.ptr, st.b[i].json.ptr, st.b[i].json.len);
 	} else {
-		rc = parse_whole(out, &c.body, err);
+		rc = parse_whole(out, &c, err);
 	}
 	if (!out->finish[0])
 		snprintf(out->finish, sizeof(out->finish), "%s", json_array_size(out->calls) ? "tool_calls" : "stop");
@@ -488,7 +481,6 @@ done:
 	agent__http_call_release(&c);
 	agent__sse_release(&st.sse);
 	blocks_free(&st);
-	pl_buf_release(&st.error);
 	pl_buf_release(&one);
 	pl_buf_release(&body);
 	return rc;

@@ -1,6 +1,7 @@
 /* backend_openai.c - any OpenAI-compatible /v1/chat/completions server
  * (vLLM, SGLang, llama.cpp's server, hosted APIs): tools, streaming with
  * tool-call deltas reassembled by index, usage. */
+#define _GNU_SOURCE
 #include "agent/internal.h"
 
 #include <stdlib.h>
@@ -24,7 +25,6 @@ typedef struct stream {
 	slot *slots;
 	size_t n_slots;
 	bool done, finished;
-	pl_buf error;
 } stream;
 
 static void url_join(pl_buf *b, const char *base, const char *path_v1)
@@ -74,7 +74,7 @@ static void oa_close(void *state)
 	free(o->url);
 	if (o->auth) {
 		/* the key does not linger in freed memory */
-		memset(o->auth, 0, strlen(o->auth));
+		explicit_bzero(o->auth, strlen(o->auth));
 		free(o->auth);
 	}
 	free(o);
@@ -96,11 +96,11 @@ static void usage_from(agent_usage *u, const json_t *usage)
 
 	if (!json_is_object(usage))
 		return;
-	u->input = json_integer_value(json_object_get(usage, "prompt_tokens"));
-	u->output = json_integer_value(json_object_get(usage, "completion_tokens"));
+	u->input = agent__count(json_object_get(usage, "prompt_tokens"));
+	u->output = agent__count(json_object_get(usage, "completion_tokens"));
 	d = json_object_get(usage, "prompt_tokens_details");
 	if (json_is_object(d))
-		u->cached = json_integer_value(json_object_get(d, "cached_tokens"));
+		u->cached = agent__count(json_object_get(d, "cached_tokens"));
 }
 
 static slot *get_slot(stream *st, size_t i)
@@ -158,9 +158,10 @@ static int on_event(void *user, const char *event, const char *data, size_t n, p
 	if ((x = json_object_get(j, "error"))) {
 		const json_t *m = json_is_object(x) ? json_object_get(x, "message") : x;
 
-		pl_buf_puts(&st->error, json_is_string(m) ? json_string_value(m) : "the server sent an error event");
+		rc = pl_err_set(err, PL_EIO, "the server reported an error in the stream: %s",
+				json_is_string(m) ? json_string_value(m) : "(no message)");
 		json_decref(j);
-		return pl_err_set(err, PL_EIO, "the server reported an error in the stream: %s", st->error.ptr);
+		return rc;
 	}
 	usage_from(&st->out->usage, json_object_get(j, "usage"));
 	ch = json_array_get(json_object_get(j, "choices"), 0);
@@ -190,17 +191,11 @@ static int on_event(void *user, const char *event, const char *data, size_t n, p
 	return 0;
 }
 
-static int on_body(void *user, const char *p, size_t n)
+static int on_body(void *user, const char *p, size_t n, pl_err *err)
 {
 	stream *st = user;
-	pl_err e = { 0 };
 
-	if (agent__sse_feed(&st->sse, p, n, &e) < 0) {
-		if (!st->error.len)
-			pl_buf_puts(&st->error, e.msg);
-		return 1;
-	}
-	return 0;
+	return agent__sse_feed(&st->sse, p, n, err);
 }
 
 static void st_reset(void *user)
@@ -211,10 +206,13 @@ static void st_reset(void *user)
 	agent__sse_init(&st->sse, on_event, st);
 	slots_free(st);
 	pl_buf_reset(&st->out->text);
+	/* a failed attempt's tokens are billed all the same */
+	st->out->retried.input += st->out->usage.input;
+	st->out->retried.output += st->out->usage.output;
+	st->out->retried.cached += st->out->usage.cached;
 	memset(&st->out->usage, 0, sizeof(st->out->usage));
 	st->out->finish[0] = '\0';
 	st->done = st->finished = false;
-	pl_buf_reset(&st->error);
 }
 
 static int st_check(void *user, pl_err *err)
@@ -245,14 +243,14 @@ static void calls_from_slots(agent__reply *out, stream *st)
 	}
 }
 
-static int parse_whole(agent__reply *out, const pl_buf *body, pl_err *err)
+static int parse_whole(agent__reply *out, const agent__http_call *call, pl_err *err)
 {
 	json_t *j = NULL, *msg, *ch, *x, *tc;
 	size_t i;
-	int rc;
+	int rc = 0;
 
-	if ((rc = pl_json_parse(&j, body->ptr, body->len, "the server's answer", err)) < 0)
-		return rc;
+	if (pl_json_parse(&j, call->body.ptr, call->body.len, "the server's answer", NULL) < 0)
+		return agent__http_not_json(call, err);
 	usage_from(&out->usage, json_object_get(j, "usage"));
 	ch = json_array_get(json_object_get(j, "choices"), 0);
 	msg = json_object_get(ch, "message");
@@ -304,7 +302,6 @@ static int oa_chat(agent__reply *out, void *state, const agent__request *rq, pl_
 	memset(&st, 0, sizeof(st));
 	st.out = out;
 	st.rq = rq;
-	pl_buf_init(&st.error, 0);
 	agent__sse_init(&st.sse, on_event, &st);
 
 	pl_buf_puts(&body, "{\"model\":");
@@ -367,22 +364,18 @@ static int oa_chat(agent__reply *out, void *state, const agent__request *rq, pl_
 	rc = agent__http_call_run(&c, err);
 	out->retries = c.retries;
 	out->wait_s = c.wait_s;
-	if (rc < 0) {
-		if (st.error.len && rc == PL_EFORMAT)
-			pl_err_set(err, PL_EFORMAT, "%s: %s", o->url, st.error.ptr);
+	if (rc < 0)
 		goto done;
-	}
 	if (c.streamed)
 		calls_from_slots(out, &st);
 	else
-		rc = parse_whole(out, &c.body, err);
+		rc = parse_whole(out, &c, err);
 	if (!out->finish[0])
 		snprintf(out->finish, sizeof(out->finish), "%s", json_array_size(out->calls) ? "tool_calls" : "stop");
 done:
 	agent__http_call_release(&c);
 	agent__sse_release(&st.sse);
 	slots_free(&st);
-	pl_buf_release(&st.error);
 	pl_buf_release(&body);
 	return rc;
 }

@@ -56,7 +56,8 @@ typedef struct xfer {
 	double in_callback;
 	bool ok_status; /* 2xx: the body goes to on_body */
 	bool status_known;
-	bool aborted_by_callback;
+	int cb_rc;     /* on_body's code when it aborted the transfer */
+	pl_err cb_err; /* and its message */
 	CURL *h;
 } xfer;
 
@@ -106,11 +107,11 @@ static size_t on_write(char *p, size_t size, size_t n, void *user)
 	}
 	if (x->ok_status && x->resp->streamed) {
 		double t0 = pl_now();
-		int rc = x->req->on_body(x->req->user, p, len);
+		int rc = x->req->on_body(x->req->user, p, len, &x->cb_err);
 
 		x->in_callback += pl_now() - t0;
-		if (rc) {
-			x->aborted_by_callback = true;
+		if (rc < 0) {
+			x->cb_rc = rc;
 			return 0;
 		}
 		return len;
@@ -143,8 +144,9 @@ static int on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_of
 
 int agent__http_post(agent__http_resp *resp, const agent__http_req *req, pl_err *err)
 {
-	struct curl_slist *hdrs = NULL;
+	struct curl_slist *hdrs = NULL, *l;
 	const char *const *h;
+	pl_buf shown = PL_BUF_INIT;
 	xfer x = { 0 };
 	CURLcode cc;
 	double t0;
@@ -183,23 +185,34 @@ int agent__http_post(agent__http_resp *resp, const agent__http_req *req, pl_err 
 	resp->wait_s = pl_now() - t0 - x.in_callback;
 	if (!x.status_known)
 		curl_easy_getinfo(x.h, CURLINFO_RESPONSE_CODE, &resp->status);
+	{
+		char *ct = NULL;
+
+		if (curl_easy_getinfo(x.h, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct)
+			snprintf(resp->content_type, sizeof(resp->content_type), "%s", ct);
+	}
 	if (cc == CURLE_OK)
 		goto done;
+	agent__url_safe(&shown, req->url);
 	if (resp->cancelled)
 		rc = pl_err_set(err, PL_ECANCELED, "cancelled");
 	else if (resp->deadline_hit)
 		rc = pl_err_set(err, PL_ETIMEOUT, "the run's time limit passed while waiting for the model");
 	else if (resp->stalled)
-		rc = pl_err_set(err, PL_ETIMEOUT, "%s: no data from the server for %g s", req->url, req->stall_timeout);
-	else if (x.aborted_by_callback)
-		rc = pl_err_set(err, PL_EFORMAT, "%s: the response could not be read", req->url);
+		rc = pl_err_set(err, PL_ETIMEOUT, "%s: no data from the server for %g s", shown.ptr, req->stall_timeout);
+	else if (x.cb_rc < 0)
+		rc = pl_err_set(err, x.cb_rc, "%s: %s", shown.ptr, x.cb_err.msg);
 	else {
 		resp->transport = true;
-		rc = pl_err_set(err, PL_EIO, "%s: %s", req->url, curl_easy_strerror(cc));
+		rc = pl_err_set(err, PL_EIO, "%s: %s", shown.ptr, curl_easy_strerror(cc));
 	}
 done:
+	/* libcurl copied the headers, the API key among them: wipe the copies */
+	for (l = hdrs; l; l = l->next)
+		explicit_bzero(l->data, strlen(l->data));
 	curl_slist_free_all(hdrs);
 	curl_easy_cleanup(x.h);
+	pl_buf_release(&shown);
 	return rc;
 }
 
@@ -260,18 +273,24 @@ int agent__http_call_run(agent__http_call *c, pl_err *err)
 		c->status = r.status;
 		if (rc == 0 && r.status >= 200 && r.status < 300) {
 			c->streamed = r.streamed;
+			snprintf(c->content_type, sizeof(c->content_type), "%s", r.content_type);
 			if (!r.streamed || !c->check || (rc = c->check(c->reset_user, err)) == 0) {
 				pl_buf_add(&c->body, r.body.ptr, r.body.len);
 				agent__http_resp_release(&r);
 				break;
 			}
 		}
-		if (rc == PL_ECANCELED || (rc == PL_ETIMEOUT && r.deadline_hit) || rc == PL_EFORMAT) {
+		/* what another attempt may cure: transport failures, error
+		 * events in a stream, streams cut short (PL_EIO) and stalls; not a
+		 * cancel, the run's deadline, or an answer that cannot be read */
+		if (rc < 0 && rc != PL_EIO && !(rc == PL_ETIMEOUT && !r.deadline_hit)) {
 			agent__http_resp_release(&r);
 			goto done;
 		}
 		if (rc == 0 && !(r.status >= 200 && r.status < 300)) {
-			pl_buf_printf(&why, "HTTP %ld from %s: ", r.status, c->req.url);
+			pl_buf_printf(&why, "HTTP %ld from ", r.status);
+			agent__url_safe(&why, c->req.url);
+			pl_buf_puts(&why, ": ");
 			error_body(&why, &r.body);
 			if (!retryable_status(r.status)) {
 				rc = pl_err_set(err, r.status == 401 || r.status == 403 ? PL_EINVAL : PL_EIO, "%s", why.ptr);
@@ -290,8 +309,16 @@ int agent__http_call_run(agent__http_call *c, pl_err *err)
 		delay = s->retry_base * (double)(1u << (attempt < 20 ? attempt : 20)) * jitter(&seed);
 		if (delay > s->retry_max)
 			delay = s->retry_max;
+		if (r.retry_after > s->retry_max) {
+			/* a wait longer than retry_max (a quota that resets tomorrow)
+			 * is not slept on: the run ends now and says why */
+			rc = pl_err_set(err, PL_EIO, "%s (the server asks to wait %.0f s, more than backend.retry_max (%g s))",
+					why.ptr, r.retry_after, s->retry_max);
+			agent__http_resp_release(&r);
+			goto done;
+		}
 		if (r.retry_after >= 0)
-			delay = r.retry_after; /* the server knows best; retry_max does not cut it */
+			delay = r.retry_after; /* the server knows best, up to retry_max */
 		agent__http_resp_release(&r);
 		if (c->req.deadline > 0 && pl_now() + delay >= c->req.deadline) {
 			rc = pl_err_set(err, PL_ETIMEOUT, "the run's time limit leaves no time to retry: %s", why.ptr);
@@ -300,7 +327,15 @@ int agent__http_call_run(agent__http_call *c, pl_err *err)
 		if (c->rq && c->rq->on_retry)
 			c->rq->on_retry(c->rq->user, attempt + 1, delay, why.ptr);
 		c->retries++;
-		if ((rc = agent__sleep(delay, c->req.cancel)) < 0) {
+		{
+			/* waiting to retry is waiting for the model, not the
+			 * agent's own time */
+			double t0 = pl_now();
+
+			rc = agent__sleep(delay, c->req.cancel);
+			c->wait_s += pl_now() - t0;
+		}
+		if (rc < 0) {
 			pl_err_set(err, rc, "cancelled");
 			goto done;
 		}
@@ -314,4 +349,24 @@ done:
 void agent__http_call_release(agent__http_call *c)
 {
 	pl_buf_release(&c->body);
+}
+
+int agent__http_not_json(const agent__http_call *c, pl_err *err)
+{
+	pl_buf url = PL_BUF_INIT;
+	char head[81];
+	size_t i, n = c->body.len < 80 ? c->body.len : 80;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		unsigned char b = (unsigned char)c->body.ptr[i];
+
+		head[i] = b >= 0x20 && b < 0x7F ? (char)b : '?';
+	}
+	head[n] = '\0';
+	agent__url_safe(&url, c->req.url);
+	rc = pl_err_set(err, PL_EFORMAT, "%s: the answer is not JSON (Content-Type: %s): it begins '%s%s'", url.ptr,
+			c->content_type[0] ? c->content_type : "none", head, c->body.len > n ? "..." : "");
+	pl_buf_release(&url);
+	return rc;
 }

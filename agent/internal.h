@@ -11,7 +11,6 @@
  *   backend_openai.c, backend_anthropic.c, backend_engine.c, backends.c
  *   conv.c                  the conversation: messages, views, elision
  *   traj.c, traj_read.c     trajectories written as the run goes, and read back
- *   diff.c                  line diffs of an edited file
  *   session.c               the loop, checkpoints, chat operations
  */
 #ifndef PLAIT_AGENT_INTERNAL_H
@@ -45,6 +44,14 @@ int agent__sleep(double seconds, const atomic_int *cancel);
  * boundaries, joined by a line saying how much was cut.  Returns true
  * when it cut. */
 bool agent__cut_middle(pl_buf *out, const char *s, size_t n, size_t max);
+
+/* A token count a server reported: a non-negative integer, else 0 (a
+ * count of -5 or 1.5 is not one). */
+int64_t agent__count(const json_t *v);
+
+/* url as it may be shown or recorded: credentials in it
+ * (scheme://user:token@host) replaced by "***". */
+void agent__url_safe(pl_buf *out, const char *url);
 
 /* Text as a JSON string, invalid UTF-8 bytes replaced by U+FFFD. */
 json_t *agent__json_text(const char *p, size_t n);
@@ -92,8 +99,10 @@ typedef struct agent__http_req {
 	double deadline;        /* pl_now() value past which the request is abandoned; 0 = none */
 	const atomic_int *cancel;
 	/* Called with the body as it arrives when the status is 2xx (else the
-	 * body is kept in resp->body); non-zero aborts the transfer. */
-	int (*on_body)(void *user, const char *data, size_t n);
+	 * body is kept in resp->body); a negative code with err set aborts the
+	 * transfer, and agent__http_post returns that code and message
+	 * (PL_EIO, an error event in the stream, is retried). */
+	int (*on_body)(void *user, const char *data, size_t n, pl_err *err);
 	void *user;
 } agent__http_req;
 
@@ -107,13 +116,14 @@ typedef struct agent__http_resp {
 	bool transport;      /* no complete response: connection refused, reset, dropped */
 	bool streamed;       /* the 2xx body was an event stream handed to on_body */
 	double wait_s;       /* seconds in the transfer, minus those in on_body */
+	char content_type[96]; /* the response's, "" when it had none */
 } agent__http_resp;
 
 void agent__http_resp_init(agent__http_resp *r);
 void agent__http_resp_release(agent__http_resp *r);
 /* One POST.  Returns 0 when a response came (any status), else a negative
  * code with err saying why (and resp's flags set): PL_ECANCELED,
- * PL_ETIMEOUT (deadline or stall), PL_EIO (transport). */
+ * PL_ETIMEOUT (deadline or stall), PL_EIO (transport), or on_body's. */
 int agent__http_post(agent__http_resp *resp, const agent__http_req *req, pl_err *err);
 /* Retry-After: delta seconds or an HTTP date; < 0 when unparseable. */
 double agent__retry_after_parse(const char *value, double now_epoch);
@@ -124,6 +134,10 @@ double agent__retry_after_parse(const char *value, double now_epoch);
  * ending in LF, CRLF or CR; "event:" and "data:" fields (several data
  * lines joined by LF); ":" comments; an event dispatched at a blank line. */
 typedef int (*agent__sse_fn)(void *user, const char *event, const char *data, size_t n, pl_err *err);
+/* The longest line and the largest event taken: no model's answer comes
+ * near it, and a server that never ends one cannot make plait grow
+ * without bound (PL_EFORMAT past it). */
+#define AGENT__SSE_MAX ((size_t)16 << 20)
 typedef struct agent__sse {
 	pl_buf line, event, data;
 	bool has_data, cr;
@@ -132,7 +146,8 @@ typedef struct agent__sse {
 } agent__sse;
 void agent__sse_init(agent__sse *s, agent__sse_fn fn, void *user);
 void agent__sse_release(agent__sse *s);
-/* Feeds bytes; returns the first non-zero value of fn. */
+/* Feeds bytes; returns the first non-zero value of fn, or PL_EFORMAT for
+ * a line or event over AGENT__SSE_MAX. */
 int agent__sse_feed(agent__sse *s, const char *p, size_t n, pl_err *err);
 
 /* ---------------------------------------------------------------- backends */
@@ -158,7 +173,8 @@ typedef struct agent__reply {
 	pl_buf text;        /* the assistant's text, exactly as written */
 	json_t *calls;      /* native calls: [{id, name, arguments (the JSON text as sent)}] */
 	char finish[32];    /* "stop", "tool_calls", "length", ... as the backend said */
-	agent_usage usage;  /* this call's tokens */
+	agent_usage usage;  /* this call's tokens (the attempt that answered) */
+	agent_usage retried; /* tokens the failed attempts reported: billed too */
 	double wait_s;      /* seconds waiting for the model (network or forward passes) */
 	int retries;        /* attempts that failed and were retried */
 } agent__reply;
@@ -211,8 +227,12 @@ typedef struct agent__http_call {
 	long status;  /* out: the last status */
 	bool streamed; /* out: the answer came as an event stream (else it is in body) */
 	pl_buf body;  /* out: the body when not streamed */
+	char content_type[96]; /* out: its content type */
 } agent__http_call;
 int agent__http_call_run(agent__http_call *c, pl_err *err);
+/* The whole answer c got is not JSON: an error saying what it is instead
+ * (its content type and first bytes: a proxy's login page, say). */
+int agent__http_not_json(const agent__http_call *c, pl_err *err);
 void agent__http_call_release(agent__http_call *c);
 
 /* ---------------------------------------------------------------- conv.c */
@@ -283,19 +303,16 @@ typedef struct agent__traj {
 	int fd;
 	char *path;
 	size_t records;
+	off_t size;  /* bytes of whole records in the file */
+	bool failed; /* a write failed: nothing more is written */
 } agent__traj;
 
 int agent__traj_open(agent__traj *t, const char *path, bool append, pl_err *err);
-/* Appends {"type": type, "time": ..., ...fields}; fields is stolen.  A
- * failed write is reported once to the log and the run goes on. */
+/* Appends {"type": type, "time": ..., ...fields}; fields is stolen.  The
+ * first failed write returns its error, after cutting the file back to
+ * its last whole record; from then on records are dropped and 0 returned:
+ * the caller says so once and the run goes on. */
 int agent__traj_write(agent__traj *t, const char *type, json_t *fields, pl_err *err);
 void agent__traj_close(agent__traj *t);
-
-/* ---------------------------------------------------------------- diff.c */
-
-/* A unified diff of old and new (one file, 3 lines of context), empty
- * when equal.  The changed region is what lies between the common head
- * and tail lines, which is exact for the editor's one-region edits. */
-void agent__diff(pl_buf *out, const char *path, const char *old, size_t old_len, const char *new_, size_t new_len);
 
 #endif /* PLAIT_AGENT_INTERNAL_H */

@@ -33,10 +33,9 @@ struct agent_session {
 	char *task_what, *format_error_what, *nudge_what;
 	int turn, step;
 	agent_usage usage;
-	json_t *checkpoints; /* [{turn, index, patch}] */
-	json_t *edits;       /* [{label, patch}]: the state before each change, newest last */
-	pl_buf current;      /* the patch as it is now (checkpoints on) */
-	bool have_current;
+	json_t *checkpoints; /* [{turn, index}]: where each turn starts in the conversation */
+	json_t *edits;       /* [{label, turn, before, after}]: snapshots around each change, newest last */
+	bool snapshots;      /* checkpoints on, and the repository takes snapshots */
 	char base_hex[41];
 };
 
@@ -64,9 +63,23 @@ static void emit(agent_session *s, agent_event_type type, int step, json_t *data
 	json_decref(data);
 }
 
+/* Writes a record.  A trajectory that cannot be written (a full disk) is
+ * said once, and the run goes on without it: losing the run's result for
+ * its record would be worse. */
 static int traj(agent_session *s, const char *type, json_t *fields, pl_err *err)
 {
-	return agent__traj_write(&s->traj, type, fields, err);
+	pl_err e = { 0 };
+	char m[PL_ERR_MSG_MAX + 96];
+
+	(void)err;
+	if (agent__traj_write(&s->traj, type, fields, &e) == 0)
+		return 0;
+	snprintf(m, sizeof(m), "%s: the run goes on without its trajectory", e.msg);
+	if (s->o.on_event)
+		emit(s, AGENT_EV_WARNING, s->step, json_pack("{s:s}", "message", m), NULL, 0);
+	else
+		pl_log_warn(s->o.log, "%s", m);
+	return 0;
 }
 
 static bool cancelled(const agent_session *s)
@@ -101,7 +114,7 @@ static bool changes_files(const char *name)
 static int current_patch(agent_session *s, pl_buf *out, pl_err *err)
 {
 	tools_obs obs;
-	const json_t *p, *b;
+	const json_t *p;
 	int rc;
 	json_t *none = json_object();
 
@@ -115,40 +128,10 @@ static int current_patch(agent_session *s, pl_buf *out, pl_err *err)
 		return rc;
 	}
 	p = json_object_get(obs.data, "patch");
-	b = json_object_get(obs.data, "base");
-	if (json_is_string(b))
-		snprintf(s->base_hex, sizeof(s->base_hex), "%s", json_string_value(b));
 	if (json_is_string(p))
 		pl_buf_add(out, json_string_value(p), json_string_length(p));
 	tools_obs_release(&obs);
 	return 0;
-}
-
-/* Puts the files back to `patch` against the base. */
-static int restore(agent_session *s, const char *patch, size_t len, pl_err *err)
-{
-	tools_apply_result ar;
-	int rc;
-
-	if (!s->base_hex[0])
-		return pl_err_set(err, PL_EINVAL, "no base commit known for '%s'", s->repo);
-	if ((rc = tools_git_reset(s->repo, s->base_hex, err)) < 0)
-		return rc;
-	if (!len)
-		return 0;
-	memset(&ar, 0, sizeof(ar));
-	pl_buf_init(&ar.log, 0);
-	rc = tools_git_apply(&ar, s->repo, patch, len, 0, err);
-	tools_apply_result_release(&ar);
-	if (rc < 0)
-		pl_err_prefix(err, "restoring the checkpoint");
-	return rc;
-}
-
-/* A checkpoint's patch bytes (agent__json_bytes' form) into out. */
-static void patch_of(pl_buf *out, const json_t *o)
-{
-	agent__bytes_from_json(out, json_object_get(o, "patch"));
 }
 
 static void price(agent_session *s, agent_usage *u)
@@ -330,7 +313,6 @@ static void session_free_parts(agent_session *s)
 	pl_buf_release(&s->task);
 	pl_buf_release(&s->nudge);
 	pl_buf_release(&s->format_error);
-	pl_buf_release(&s->current);
 	free(s->task_what);
 	free(s->nudge_what);
 	free(s->format_error_what);
@@ -363,7 +345,6 @@ static int open_parts(agent_session **out, const agent_settings *st, const agent
 	s->traj.fd = -1;
 	s->checkpoints = json_array();
 	s->edits = json_array();
-	pl_buf_init(&s->current, 0);
 	if (!o->repo || !realpath(o->repo, real)) {
 		rc = pl_err_sys(err, PL_ENOTFOUND, "repository '%s'", o->repo ? o->repo : "(none)");
 		goto fail;
@@ -417,12 +398,13 @@ static int open_parts(agent_session **out, const agent_settings *st, const agent
 		goto fail;
 	}
 	set_label(s);
+	/* the base every kind of run records (a plain directory has none) */
+	snprintf(s->base_hex, sizeof(s->base_hex), "%s", tools_ctx_base(s->tools));
 	if (o->checkpoints) {
-		pl_err e = { 0 };
+		char tree[41];
 
 		/* a plain directory has no checkpoints; the chat says so when asked */
-		if (current_patch(s, &s->current, &e) == 0)
-			s->have_current = true;
+		s->snapshots = tools_git_snapshot(tree, s->repo, NULL) == 0;
 	}
 	*out = s;
 	return 0;
@@ -498,24 +480,33 @@ typedef struct run {
 	double overhead_sum;
 	int overhead_n;
 	double approval_s; /* seconds spent waiting for a person, this step */
+	bool text_shown;   /* this attempt has streamed text (a retry discards it) */
 } run;
 
 static void on_text(void *user, const char *t, size_t n)
 {
 	run *r = user;
 
+	r->text_shown = true;
 	emit(r->s, AGENT_EV_TEXT, r->s->step, json_pack("{s:s%}", "text", t, n), t, n);
 }
 
 static void on_retry(void *user, int attempt, double delay, const char *why)
 {
 	run *r = user;
+	/* the text this attempt streamed is not part of the answer: whoever
+	 * showed it is told to take it back */
+	bool discard = r->text_shown;
 
+	r->text_shown = false;
 	traj(r->s, "retry",
-	     json_pack("{s:i, s:i, s:f, s:s}", "step", r->s->step, "attempt", attempt, "delay", delay, "reason", why), NULL);
+	     json_pack("{s:i, s:i, s:f, s:s, s:b}", "step", r->s->step, "attempt", attempt, "delay", delay, "reason", why,
+		       "discard_text", discard),
+	     NULL);
 	emit(r->s, AGENT_EV_RETRY, r->s->step,
-	     json_pack("{s:i, s:i, s:f, s:s}", "step", r->s->step, "attempt", attempt, "delay", delay, "reason", why), NULL,
-	     0);
+	     json_pack("{s:i, s:i, s:f, s:s, s:b}", "step", r->s->step, "attempt", attempt, "delay", delay, "reason", why,
+		       "discard_text", discard),
+	     NULL, 0);
 }
 
 static bool over_time(const run *r)
@@ -591,19 +582,6 @@ static void calls_of(agent_session *s, const agent__reply *rp, json_t **calls, p
 	*calls = list;
 }
 
-/* Reads a file of the repository for a diff (empty when missing). */
-static void read_rel(agent_session *s, const char *rel, pl_buf *out)
-{
-	pl_buf p = PL_BUF_INIT;
-
-	if (rel[0] == '/')
-		pl_buf_puts(&p, rel);
-	else
-		pl_path_join(&p, s->repo, rel);
-	pl_file_read(out, p.ptr, 16 << 20, NULL);
-	pl_buf_release(&p);
-}
-
 /* Runs one well-formed call and appends its observation.  *finished is
  * set by submit. */
 static int run_call(run *r, const char *id, const char *name, json_t *args, bool *finished, pl_err *err)
@@ -611,9 +589,11 @@ static int run_call(run *r, const char *id, const char *name, json_t *args, bool
 	agent_session *s = r->s;
 	const agent_settings *st = s->s;
 	tools_obs obs;
-	pl_buf shown = PL_BUF_INIT, before = PL_BUF_INIT, after = PL_BUF_INIT, diff = PL_BUF_INIT, why = PL_BUF_INIT;
+	pl_buf shown = PL_BUF_INIT, why = PL_BUF_INIT;
 	const char *path = json_string_value(json_object_get(args, "path"));
-	bool refused = false, diffs = s->o.diffs && is_edit_tool(name) && path;
+	const json_t *diff;
+	char before[41] = "", after[41];
+	bool refused = false;
 	double t0, secs = 0;
 	json_t *ev, *rec;
 	int rc = 0;
@@ -650,12 +630,18 @@ static int run_call(run *r, const char *id, const char *name, json_t *args, bool
 
 		if (r->deadline > 0 && t > r->deadline - pl_now())
 			t = r->deadline - pl_now();
-		if (t < 1)
+		/* bounded as a double before the conversion: the schema caps
+		 * what a model sends, this keeps any other value defined */
+		if (!(t >= 1))
 			t = 1;
+		if (t > 86400)
+			t = 86400;
 		json_object_set_new(args, "timeout", json_integer((json_int_t)ceil(t)));
 	}
-	if (diffs)
-		read_rel(s, path, &before);
+	/* the files as they are right before the call (a person may have
+	 * changed some since the last one): what /undo goes back to */
+	if (s->snapshots && changes_files(name) && tools_git_snapshot(before, s->repo, NULL) < 0)
+		before[0] = '\0';
 	t0 = pl_now();
 	rc = tools_call(&obs, s->tools, name, args, err);
 	secs = pl_now() - t0;
@@ -665,38 +651,30 @@ static int run_call(run *r, const char *id, const char *name, json_t *args, bool
 		obs.is_error = true;
 	rc = 0;
 	pl_err_clear(err);
-	if (diffs && !obs.is_error) {
-		read_rel(s, path, &after);
-		agent__diff(&diff, path, before.ptr, before.len, after.ptr, after.len);
-	}
-	if (s->have_current && changes_files(name) && !obs.is_error) {
-		pl_buf now = PL_BUF_INIT;
+	if (before[0] && tools_git_snapshot(after, s->repo, NULL) == 0 && strcmp(before, after)) {
+		pl_buf label = PL_BUF_INIT;
+		json_t *e;
 
-		if (current_patch(s, &now, NULL) == 0 &&
-		    (now.len != s->current.len || memcmp(now.ptr, s->current.ptr, now.len))) {
-			json_t *e = json_pack("{s:s, s:o}", "label", "", "patch", agent__json_bytes(s->current.ptr, s->current.len));
-			pl_buf label = PL_BUF_INIT;
-
-			if (!strcmp(name, "bash"))
-				pl_buf_printf(&label, "bash: %.60s", json_string_value(json_object_get(args, "command")) ?: "");
-			else
-				pl_buf_printf(&label, "%s %s", name, path ? path : "");
-			json_object_set_new(e, "label", json_string(label.ptr));
-			json_array_append(s->edits, e);
-			traj(s, "edit_checkpoint", e, NULL);
-			pl_buf_release(&label);
-			pl_buf_reset(&s->current);
-			pl_buf_add(&s->current, now.ptr, now.len);
-		}
-		pl_buf_release(&now);
+		if (!strcmp(name, "bash"))
+			pl_buf_printf(&label, "bash: %.60s", json_string_value(json_object_get(args, "command")) ?: "");
+		else
+			pl_buf_printf(&label, "%s %s", name, path ? path : "");
+		e = json_pack("{s:s, s:i, s:s, s:s}", "label", label.ptr, "turn", s->turn, "before", before, "after", after);
+		json_array_append(s->edits, e);
+		traj(s, "edit_checkpoint", e, NULL);
+		pl_buf_release(&label);
 	}
 observed:
 	obs.truncated |= agent__cut_middle(&shown, obs.text.ptr, obs.text.len, (size_t)st->max_observation);
 	rec = json_pack("{s:i, s:s, s:s, s:O, s:b, s:b, s:i, s:b, s:O, s:f}", "step", s->step, "id", id, "name", name,
 			"arguments", args, "ok", !obs.is_error, "refused", refused, "exit_code", obs.exit_code, "truncated",
 			obs.truncated, "files", obs.files, "seconds", secs);
-	if (diff.len)
-		json_object_set_new(rec, "diff", agent__json_text(diff.ptr, diff.len));
+	/* the edit's diff, as the editor made it: nothing is read here, so a
+	 * path the tool refused (a FIFO, a device, a file outside) is never
+	 * opened */
+	diff = json_object_get(obs.data, "diff");
+	if (s->o.diffs && !obs.is_error && json_is_string(diff))
+		json_object_set(rec, "diff", (json_t *)diff);
 	if ((rc = traj(s, "tool", json_deep_copy(rec), err)) < 0) {
 		json_decref(rec);
 		goto done;
@@ -718,9 +696,6 @@ observed:
 done:
 	tools_obs_release(&obs);
 	pl_buf_release(&shown);
-	pl_buf_release(&before);
-	pl_buf_release(&after);
-	pl_buf_release(&diff);
 	pl_buf_release(&why);
 	return rc;
 }
@@ -768,9 +743,8 @@ static int first_message(agent_session *s, const char *text, pl_err *err)
 	} else {
 		pl_buf_puts(&m, text);
 	}
-	if (s->o.checkpoints && s->have_current) {
-		json_t *cp = json_pack("{s:i, s:I, s:o}", "turn", s->turn, "index", (json_int_t)s->conv.n, "patch",
-				       agent__json_bytes(s->current.ptr, s->current.len));
+	if (s->snapshots) {
+		json_t *cp = json_pack("{s:i, s:I}", "turn", s->turn, "index", (json_int_t)s->conv.n);
 
 		json_array_append(s->checkpoints, cp);
 		if ((rc = traj(s, "checkpoint", cp, err)) < 0)
@@ -807,11 +781,12 @@ int agent_session_run(agent_result *res, agent_session *s, const char *text, pl_
 		const pl_buf **wire = NULL;
 		pl_buf content = PL_BUF_INIT, why = PL_BUF_INIT;
 		double t_step = pl_now(), wait = 0, tools_s = 0;
-		int64_t budget, window;
+		int64_t budget, window, prompt_tokens, answer_input;
 		bool finished = false, any_good = false, bad = false;
 		size_t i;
 
 		r.approval_s = 0;
+		r.text_shown = false;
 		if (cancelled(s))
 			return finish(&r, AGENT_EXIT_CANCELLED, "cancelled by the user", err);
 		if (r.steps >= st->max_steps) {
@@ -878,6 +853,20 @@ int agent_session_run(agent_result *res, agent_session *s, const char *text, pl_
 						  agent__json_text(rp.text.ptr, rp.text.len)),
 				     s->step, false, NULL);
 			}
+			{
+				/* what the failed attempts reported is billed */
+				agent_usage spent = rp.usage;
+
+				spent.input += rp.retried.input;
+				spent.output += rp.retried.output;
+				spent.cached += rp.retried.cached;
+				if (spent.input || spent.output) {
+					spent.calls = 1;
+					price(s, &spent);
+					agent_usage_add(&res->usage, &spent);
+					agent_usage_add(&s->usage, &spent);
+				}
+			}
 			traj(s, "model_error",
 			     json_pack("{s:i, s:s, s:i}", "step", s->step, "error", m.ptr, "retries", rp.retries), NULL);
 			pl_err_clear(err);
@@ -886,6 +875,13 @@ int agent_session_run(agent_result *res, agent_session *s, const char *text, pl_
 			agent__reply_release(&rp);
 			return rc;
 		}
+		/* the answer's prompt size, for the context estimate, before the
+		 * failed attempts' tokens join the bill */
+		answer_input = rp.usage.input;
+		prompt_tokens = rp.usage.input + rp.usage.output;
+		rp.usage.input += rp.retried.input;
+		rp.usage.output += rp.retried.output;
+		rp.usage.cached += rp.retried.cached;
 		rp.usage.calls = 1;
 		price(s, &rp.usage);
 		agent_usage_add(&res->usage, &rp.usage);
@@ -901,8 +897,8 @@ int agent_session_run(agent_result *res, agent_session *s, const char *text, pl_
 		pl_buf_add(&res->answer, content.ptr, content.len);
 		if ((rc = push(s, msg, s->step, false, err)) < 0)
 			goto step_fail;
-		if (rp.usage.input > 0) /* a server that reports nothing leaves the byte estimate */
-			agent__conv_report(&s->conv, rp.usage.input + rp.usage.output);
+		if (answer_input > 0) /* a server that reports nothing leaves the byte estimate */
+			agent__conv_report(&s->conv, prompt_tokens);
 		emit(s, AGENT_EV_ASSISTANT, s->step,
 		     json_pack("{s:i, s:O, s:O?, s:o, s:s}", "step", s->step, "content", json_object_get(msg, "content"),
 			       "tool_calls", calls, "usage",
@@ -1177,15 +1173,40 @@ static int need_checkpoints(agent_session *s, pl_err *err)
 {
 	if (!s->o.checkpoints)
 		return pl_err_set(err, PL_EINVAL, "this session keeps no checkpoints");
-	if (!s->have_current)
+	if (!s->snapshots)
 		return pl_err_set(err, PL_EINVAL, "'%s' is not a git repository: no checkpoints to go back to", s->repo);
 	return 0;
+}
+
+/* Undoes edits[from..] newest first, all or none: only the files those
+ * changes changed go back, and only while each is as the change left it
+ * (tools_git_undo); HEAD, the index and everything else stay. */
+static int undo_edits(agent_session *s, size_t from, pl_err *err)
+{
+	size_t n = json_array_size(s->edits) - from, i;
+	tools_snapshot_step *steps = pl_xcalloc(n ? n : 1, sizeof(*steps));
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		const json_t *e = json_array_get(s->edits, json_array_size(s->edits) - 1 - i);
+
+		steps[i].after = json_string_value(json_object_get(e, "after"));
+		steps[i].before = json_string_value(json_object_get(e, "before"));
+	}
+	rc = tools_git_undo(NULL, s->repo, steps, n, err);
+	free(steps);
+	if (rc == PL_EEXISTS && err) {
+		char why[PL_ERR_MSG_MAX];
+
+		snprintf(why, sizeof(why), "%s", err->msg);
+		pl_err_set(err, rc, "%s; nothing was changed", why);
+	}
+	return rc;
 }
 
 int agent_session_undo(agent_session *s, pl_buf *msg, pl_err *err)
 {
 	json_t *e;
-	pl_buf p = PL_BUF_INIT;
 	size_t last;
 	int rc;
 
@@ -1195,23 +1216,46 @@ int agent_session_undo(agent_session *s, pl_buf *msg, pl_err *err)
 		return pl_err_set(err, PL_ENOTFOUND, "nothing to undo: no tool has changed a file in this session");
 	last = json_array_size(s->edits) - 1;
 	e = json_array_get(s->edits, last);
-	patch_of(&p, e);
-	if ((rc = restore(s, p.ptr, p.len, err)) < 0)
-		goto done;
+	if ((rc = undo_edits(s, last, err)) < 0) {
+		pl_err_prefix(err, "cannot undo %s", json_string_value(json_object_get(e, "label")));
+		return rc;
+	}
 	pl_buf_printf(msg, "undid %s", json_string_value(json_object_get(e, "label")));
-	pl_buf_reset(&s->current);
-	pl_buf_add(&s->current, p.ptr, p.len);
 	traj(s, "undo", json_pack("{s:O}", "label", json_object_get(e, "label")), NULL);
 	json_array_remove(s->edits, last);
-done:
-	pl_buf_release(&p);
-	return rc;
+	return 0;
+}
+
+/* The edits of turn `turn` and later start at this index. */
+static size_t edits_from_turn(const agent_session *s, int turn)
+{
+	size_t n = json_array_size(s->edits);
+
+	while (n && json_integer_value(json_object_get(json_array_get(s->edits, n - 1), "turn")) >= turn)
+		n--;
+	return n;
+}
+
+/* What a rewind to before `turn` does to the records kept: the
+ * conversation from `index`, the checkpoints and edits of those turns. */
+static void drop_turns(agent_session *s, int turn, size_t index)
+{
+	size_t keep = edits_from_turn(s, turn);
+
+	agent__conv_truncate(&s->conv, index);
+	s->turn = turn - 1;
+	while (json_array_size(s->checkpoints) &&
+	       json_integer_value(json_object_get(json_array_get(s->checkpoints, json_array_size(s->checkpoints) - 1),
+						  "turn")) >= turn)
+		json_array_remove(s->checkpoints, json_array_size(s->checkpoints) - 1);
+	/* the edits before stay undoable */
+	while (json_array_size(s->edits) > keep)
+		json_array_remove(s->edits, json_array_size(s->edits) - 1);
 }
 
 int agent_session_rewind(agent_session *s, int turn, pl_err *err)
 {
 	json_t *cp = NULL, *x;
-	pl_buf p = PL_BUF_INIT;
 	size_t i, index;
 	int rc;
 
@@ -1222,24 +1266,12 @@ int agent_session_rewind(agent_session *s, int turn, pl_err *err)
 			cp = x;
 	if (!cp)
 		return pl_err_set(err, PL_ENOTFOUND, "there is no turn %d in this session (turns 1 to %d)", turn, s->turn);
-	patch_of(&p, cp);
 	index = (size_t)json_integer_value(json_object_get(cp, "index"));
-	rc = restore(s, p.ptr, p.len, err);
-	if (rc == 0) {
-		pl_buf_reset(&s->current);
-		pl_buf_add(&s->current, p.ptr, p.len);
-	}
-	pl_buf_release(&p);
-	if (rc < 0)
+	if ((rc = undo_edits(s, edits_from_turn(s, turn), err)) < 0) {
+		pl_err_prefix(err, "cannot rewind to before turn %d", turn);
 		return rc;
-	agent__conv_truncate(&s->conv, index);
-	s->turn = turn - 1;
-	/* checkpoints of the turns undone go too; the edits before stay undoable */
-	while (json_array_size(s->checkpoints) &&
-	       json_integer_value(json_object_get(json_array_get(s->checkpoints, json_array_size(s->checkpoints) - 1),
-						  "turn")) >= turn)
-		json_array_remove(s->checkpoints, json_array_size(s->checkpoints) - 1);
-	json_array_clear(s->edits);
+	}
+	drop_turns(s, turn, index);
 	return traj(s, "rewind", json_pack("{s:i, s:I}", "turn", turn, "messages", (json_int_t)index), err);
 }
 
@@ -1279,82 +1311,163 @@ int agent_session_set_model(agent_session *s, const char *model, pl_err *err)
 
 /* ---------------------------------------------------------------- resume */
 
+static bool is_int(const json_t *v, json_int_t lo, json_int_t hi)
+{
+	return json_is_integer(v) && json_integer_value(v) >= lo && json_integer_value(v) <= hi;
+}
+
+/* A message as plait writes it: what the conversation and the backends
+ * take for granted (a role they know, string content, calls with names
+ * and arguments). */
+static bool valid_message(const json_t *m)
+{
+	const char *role = json_string_value(json_object_get(m, "role"));
+	const json_t *calls = json_object_get(m, "tool_calls"), *c, *raw = json_object_get(m, "raw");
+	size_t i;
+
+	if (!json_is_object(m) || !role || !json_is_string(json_object_get(m, "content")) || (raw && !json_is_string(raw)))
+		return false;
+	if (!strcmp(role, "system") || !strcmp(role, "user"))
+		return true;
+	if (!strcmp(role, "tool"))
+		return json_is_string(json_object_get(m, "tool_call_id"));
+	if (strcmp(role, "assistant"))
+		return false;
+	if (calls && !json_is_array(calls))
+		return false;
+	json_array_foreach(calls, i, c) {
+		const json_t *f = json_object_get(c, "function");
+
+		if (!json_is_string(json_object_get(c, "id")) || !json_is_string(json_object_get(f, "name")) ||
+		    !json_is_string(json_object_get(f, "arguments")))
+			return false;
+	}
+	return true;
+}
+
+/* Replays one record onto the session; false when it is not one plait
+ * would have written (a person edited the file), and changes nothing. */
+static bool replay(agent_session *s, const json_t *r)
+{
+	const char *t = json_string_value(json_object_get(r, "type"));
+
+	if (!strcmp(t, "message")) {
+		json_t *m = json_object_get(r, "message");
+		int turn, step;
+
+		if (!valid_message(m) || !is_int(json_object_get(r, "turn"), 0, INT_MAX) ||
+		    !is_int(json_object_get(r, "step"), 0, INT_MAX))
+			return false;
+		turn = (int)json_integer_value(json_object_get(r, "turn"));
+		step = (int)json_integer_value(json_object_get(r, "step"));
+		agent__conv_push(&s->conv, json_incref(m), turn, step, json_is_true(json_object_get(r, "observation")));
+		if (turn > s->turn)
+			s->turn = turn;
+		if (step > s->step)
+			s->step = step;
+	} else if (!strcmp(t, "elide")) {
+		size_t k;
+		json_t *x;
+		bool ok = json_is_array(json_object_get(r, "messages"));
+
+		json_array_foreach(json_object_get(r, "messages"), k, x) {
+			size_t idx = (size_t)json_integer_value(json_object_get(x, "index"));
+
+			if (!is_int(json_object_get(x, "index"), 0, (json_int_t)s->conv.n - 1) ||
+			    !json_is_string(json_object_get(x, "content"))) {
+				ok = false;
+				continue;
+			}
+			agent__conv_set_content(&s->conv, idx, json_string_value(json_object_get(x, "content")));
+			s->conv.v[idx].elided = true;
+		}
+		return ok;
+	} else if (!strcmp(t, "model_call")) {
+		const json_t *u = json_object_get(r, "usage");
+		agent_usage one = { 0 };
+
+		one.input = json_integer_value(json_object_get(u, "input"));
+		one.output = json_integer_value(json_object_get(u, "output"));
+		one.cached = json_integer_value(json_object_get(u, "cached"));
+		one.calls = 1;
+		one.cost_known = json_is_number(json_object_get(u, "cost"));
+		one.cost = json_number_value(json_object_get(u, "cost"));
+		agent_usage_add(&s->usage, &one);
+	} else if (!strcmp(t, "checkpoint")) {
+		if (!is_int(json_object_get(r, "turn"), 1, INT_MAX) ||
+		    !is_int(json_object_get(r, "index"), 0, (json_int_t)s->conv.n))
+			return false;
+		json_array_append(s->checkpoints, (json_t *)r);
+	} else if (!strcmp(t, "edit_checkpoint")) {
+		if (!json_is_string(json_object_get(r, "label")) || !is_int(json_object_get(r, "turn"), 0, INT_MAX) ||
+		    json_string_length(json_object_get(r, "before")) != 40 ||
+		    json_string_length(json_object_get(r, "after")) != 40)
+			return false;
+		json_array_append(s->edits, (json_t *)r);
+	} else if (!strcmp(t, "undo")) {
+		if (json_array_size(s->edits))
+			json_array_remove(s->edits, json_array_size(s->edits) - 1);
+	} else if (!strcmp(t, "rewind")) {
+		int turn;
+
+		if (!is_int(json_object_get(r, "turn"), 1, INT_MAX) ||
+		    !is_int(json_object_get(r, "messages"), 0, (json_int_t)s->conv.n))
+			return false;
+		turn = (int)json_integer_value(json_object_get(r, "turn"));
+		drop_turns(s, turn, (size_t)json_integer_value(json_object_get(r, "messages")));
+	} else if (!strcmp(t, "reset")) {
+		size_t keep = s->conv.n && !strcmp(json_string_value(json_object_get(s->conv.v[0].msg, "role")), "system");
+
+		agent__conv_truncate(&s->conv, keep);
+		s->turn = 0;
+		json_array_clear(s->checkpoints);
+		json_array_clear(s->edits);
+	}
+	return true;
+}
+
 int agent_session_resume(agent_session **out, const agent_settings *st, const agent_session_opts *o,
 			 const char *traj_path, pl_err *err)
 {
 	agent_session *s = NULL;
-	json_t *recs = NULL, *r, *start;
-	size_t i;
+	json_t *recs = NULL, *skipped = NULL, *r, *start;
+	const char *was;
+	size_t i, bad = 0;
 	int rc;
 
-	if ((rc = agent_traj_load(&recs, NULL, traj_path, err)) < 0)
+	if ((rc = agent_traj_load(&recs, NULL, &skipped, traj_path, err)) < 0)
 		return rc;
 	if ((rc = open_parts(&s, st, o, err)) < 0)
 		goto done;
 	start = json_array_get(recs, 0);
+	if (strcmp(json_string_value(json_object_get(start, "kind")) ?: "", "chat")) {
+		rc = pl_err_set(err, PL_EINVAL, "%s is not a chat session (kind '%s')", traj_path,
+				json_string_value(json_object_get(start, "kind")) ?: "none");
+		goto done;
+	}
+	/* its checkpoints are of that repository's files: /rewind here would
+	 * put them over another one's */
+	was = json_string_value(json_object_get(start, "repo"));
+	if (!was || strcmp(was, s->repo)) {
+		rc = pl_err_set(err, PL_EINVAL,
+				"session '%s' was recorded on %s, not %s: resume it there (plait chat --repo '%s' --resume %s)",
+				json_string_value(json_object_get(start, "id")) ?: traj_path, was ? was : "no repository",
+				s->repo, was ? was : "?", json_string_value(json_object_get(start, "id")) ?: "ID");
+		goto done;
+	}
 	if (json_is_string(json_object_get(start, "id")))
 		snprintf(s->id, sizeof(s->id), "%s", json_string_value(json_object_get(start, "id")));
-	json_array_foreach(recs, i, r) {
-		const char *t = json_string_value(json_object_get(r, "type"));
+	json_array_foreach(recs, i, r)
+		if (i > 0 && !replay(s, r))
+			bad++;
+	if (bad || json_array_size(skipped)) {
+		char m[PL_ERR_MSG_MAX + 160];
 
-		if (!strcmp(t, "message")) {
-			json_t *m = json_object_get(r, "message");
-			int turn = (int)json_integer_value(json_object_get(r, "turn"));
-			int step = (int)json_integer_value(json_object_get(r, "step"));
-
-			agent__conv_push(&s->conv, json_incref(m), turn, step, json_is_true(json_object_get(r, "observation")));
-			if (turn > s->turn)
-				s->turn = turn;
-			if (step > s->step)
-				s->step = step;
-		} else if (!strcmp(t, "elide")) {
-			size_t k;
-			json_t *x;
-
-			json_array_foreach(json_object_get(r, "messages"), k, x) {
-				size_t idx = (size_t)json_integer_value(json_object_get(x, "index"));
-
-				if (idx < s->conv.n && json_is_string(json_object_get(x, "content"))) {
-					agent__conv_set_content(&s->conv, idx, json_string_value(json_object_get(x, "content")));
-					s->conv.v[idx].elided = true;
-				}
-			}
-		} else if (!strcmp(t, "model_call")) {
-			const json_t *u = json_object_get(r, "usage");
-			agent_usage one = { 0 };
-
-			one.input = json_integer_value(json_object_get(u, "input"));
-			one.output = json_integer_value(json_object_get(u, "output"));
-			one.cached = json_integer_value(json_object_get(u, "cached"));
-			one.calls = 1;
-			one.cost_known = json_is_number(json_object_get(u, "cost"));
-			one.cost = json_number_value(json_object_get(u, "cost"));
-			agent_usage_add(&s->usage, &one);
-		} else if (!strcmp(t, "checkpoint")) {
-			json_array_append(s->checkpoints, r);
-		} else if (!strcmp(t, "edit_checkpoint")) {
-			json_array_append(s->edits, r);
-		} else if (!strcmp(t, "undo")) {
-			if (json_array_size(s->edits))
-				json_array_remove(s->edits, json_array_size(s->edits) - 1);
-		} else if (!strcmp(t, "rewind")) {
-			int turn = (int)json_integer_value(json_object_get(r, "turn"));
-
-			agent__conv_truncate(&s->conv, (size_t)json_integer_value(json_object_get(r, "messages")));
-			s->turn = turn - 1;
-			while (json_array_size(s->checkpoints) &&
-			       json_integer_value(json_object_get(
-				       json_array_get(s->checkpoints, json_array_size(s->checkpoints) - 1), "turn")) >= turn)
-				json_array_remove(s->checkpoints, json_array_size(s->checkpoints) - 1);
-			json_array_clear(s->edits);
-		} else if (!strcmp(t, "reset")) {
-			size_t keep = s->conv.n && !strcmp(json_string_value(json_object_get(s->conv.v[0].msg, "role")), "system");
-
-			agent__conv_truncate(&s->conv, keep);
-			s->turn = 0;
-			json_array_clear(s->checkpoints);
-			json_array_clear(s->edits);
-		}
+		snprintf(m, sizeof(m), "%zu records of %s could not be used and are left out%s%s%s",
+			 bad + json_array_size(skipped), traj_path, json_array_size(skipped) ? " (" : "",
+			 json_array_size(skipped) ? json_string_value(json_object_get(json_array_get(skipped, 0), "error")) : "",
+			 json_array_size(skipped) ? ")" : "");
+		emit(s, AGENT_EV_WARNING, s->step, json_pack("{s:s}", "message", m), NULL, 0);
 	}
 	if ((rc = agent__traj_open(&s->traj, traj_path, true, err)) < 0)
 		goto done;
@@ -1362,6 +1475,7 @@ int agent_session_resume(agent_session **out, const agent_settings *st, const ag
 	rc = traj(s, "resume", json_pack("{s:s, s:I}", "model", s->model_label, "messages", (json_int_t)s->conv.n), err);
 done:
 	json_decref(recs);
+	json_decref(skipped);
 	if (rc < 0) {
 		agent_session_free(s);
 		return rc;

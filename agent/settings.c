@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sandbox/sandbox.h"
 #include "tools/tools.h"
 
 typedef enum ktype { K_STR, K_ENUM, K_INT, K_I64, K_REAL, K_BOOL, K_LIST, K_OBJECT } ktype;
@@ -42,8 +43,8 @@ static const key keys[] = {
 	{ "backend.max_retries", K_INT, F(max_retries), "5", 0, 100, NULL,
 	  "HTTP: retries after 429, 5xx, dropped connections and timeouts" },
 	{ "backend.retry_base", K_REAL, F(retry_base), "1", 0, 3600, NULL,
-	  "HTTP: first backoff in seconds; doubled each retry, jittered (Retry-After wins)" },
-	{ "backend.retry_max", K_REAL, F(retry_max), "60", 0, 86400, NULL, "HTTP: longest wait between attempts" },
+	  "HTTP: first backoff in seconds; doubled each retry, jittered (Retry-After wins, up to retry_max)" },
+	{ "backend.retry_max", K_REAL, F(retry_max), "60", 0, 86400, NULL, "HTTP: longest wait between attempts; a server's Retry-After past it ends the run at once" },
 	{ "backend.stream", K_BOOL, F(stream), "true", 0, 0, NULL, "HTTP: stream the answer (server-sent events)" },
 	{ "backend.threads", K_INT, F(threads), "0", 0, 4096, NULL, "engine: worker threads; 0 = every core" },
 	{ "backend.loops", K_INT, F(loops), "0", 0, 16, NULL, "engine: PLT loops; 0 = the model's config" },
@@ -70,7 +71,8 @@ static const key keys[] = {
 	  "bash: seconds when the model gives no timeout" },
 	{ "tools.max_observation", K_I64, F(max_observation), "10000", 200, BIG, NULL,
 	  "characters of an observation the model reads; longer ones keep head and tail" },
-	{ "tools.sandbox_profile", K_STR, F(sandbox_profile), "agent", 0, 0, NULL, "bash: the sandbox profile" },
+	{ "tools.sandbox_profile", K_STR, F(sandbox_profile), "agent", 0, 0, NULL,
+	  "bash: the sandbox profile (a name in configs/sandbox or a path); checked when the settings are" },
 	{ "tools.allow_empty_submit", K_BOOL, F(allow_empty_submit), "false", 0, 0, NULL,
 	  "submit ends a run with an empty patch at once; false = the first empty submit is refused with a warning" },
 	{ "tools.approval", K_ENUM, F(approval), "full-auto", 0, 0, "ask|auto-edit|full-auto|read-only",
@@ -573,6 +575,21 @@ int agent_settings_check(agent_settings *s, pl_err *err)
 		return pl_err_set(err, PL_EINVAL, "context.low (%g, %s) must be below context.high (%g, %s)",
 				  s->context_low, json_string_value(json_object_get(s->sources, "context.low")),
 				  s->context_high, json_string_value(json_object_get(s->sources, "context.high")));
+	{
+		/* a profile that does not load would fail every bash call, and a
+		 * run would go on without tests */
+		sbx_config c;
+		pl_err e = { 0 };
+		int rc;
+
+		sbx_config_init(&c);
+		rc = sbx_profile_load(&c, s->sandbox_profile, &e);
+		sbx_config_release(&c);
+		if (rc < 0)
+			return pl_err_set(err, rc, "%s: tools.sandbox_profile '%s': %s",
+					  json_string_value(json_object_get(s->sources, "tools.sandbox_profile")),
+					  s->sandbox_profile, e.msg);
+	}
 	if (!strcmp(s->backend, "engine")) {
 		if (!*s->model)
 			return pl_err_set(err, PL_EINVAL,
@@ -593,13 +610,23 @@ json_t *agent_settings_json(const agent_settings *s, bool with_sources)
 	size_t i;
 
 	for (i = 0; i < PL_ARRAY_LEN(keys); i++) {
-		json_t *v = json_object_get(s->values, keys[i].name);
+		json_t *v = json_object_get(s->values, keys[i].name), *safe = NULL;
 
+		if (!strcmp(keys[i].name, "backend.api_base") && json_is_string(v)) {
+			/* what is shown and recorded (a trajectory's start) holds no
+			 * credentials */
+			pl_buf b = PL_BUF_INIT;
+
+			agent__url_safe(&b, json_string_value(v));
+			v = safe = json_stringn(b.ptr, b.len);
+			pl_buf_release(&b);
+		}
 		if (with_sources)
 			pl_json_set(o, keys[i].name,
 				    json_pack("{s:O, s:O}", "value", v, "source", json_object_get(s->sources, keys[i].name)));
 		else
 			pl_json_set(o, keys[i].name, json_incref(v));
+		json_decref(safe);
 	}
 	return o;
 }

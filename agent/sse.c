@@ -52,6 +52,10 @@ static int line(agent__sse *s, const char *p, size_t n, pl_err *err)
 	if (vlen && *v == ' ')
 		v++, vlen--;
 	if (flen == 4 && !memcmp(p, "data", 4)) {
+		if (s->data.len + vlen + 1 > AGENT__SSE_MAX)
+			return pl_err_set(err, PL_EFORMAT,
+					  "the server's event stream sent an event of more than %zu MiB: not a model's answer",
+					  AGENT__SSE_MAX >> 20);
 		if (s->has_data)
 			pl_buf_putc(&s->data, '\n');
 		pl_buf_add(&s->data, v, vlen);
@@ -62,6 +66,13 @@ static int line(agent__sse *s, const char *p, size_t n, pl_err *err)
 	}
 	/* id and retry do not matter to a request that is never resumed */
 	return 0;
+}
+
+static int too_long(pl_err *err)
+{
+	return pl_err_set(err, PL_EFORMAT,
+			  "the server's event stream sent a line of more than %zu MiB without its end: not a model's answer",
+			  AGENT__SSE_MAX >> 20);
 }
 
 int agent__sse_feed(agent__sse *s, const char *p, size_t n, pl_err *err)
@@ -82,6 +93,8 @@ int agent__sse_feed(agent__sse *s, const char *p, size_t n, pl_err *err)
 			continue;
 		}
 		s->cr = c == '\r';
+		if (s->line.len + (i - start) > AGENT__SSE_MAX)
+			return too_long(err);
 		pl_buf_add(&s->line, p + start, i - start);
 		start = i + 1;
 		rc = line(s, s->line.ptr, s->line.len, err);
@@ -89,6 +102,8 @@ int agent__sse_feed(agent__sse *s, const char *p, size_t n, pl_err *err)
 		if (rc)
 			return rc;
 	}
+	if (s->line.len + (n - start) > AGENT__SSE_MAX)
+		return too_long(err);
 	pl_buf_add(&s->line, p + start, n - start);
 	return 0;
 }

@@ -9,7 +9,35 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+/* A killed run may have left its last record cut: what is appended must
+ * start on a line of its own, or the two would make one unreadable line.
+ * The file is cut back to just after its last newline. */
+static int cut_torn_line(agent__traj *t, const char *path, pl_err *err)
+{
+	char buf[4096];
+	off_t end = t->size;
+
+	while (end > 0) {
+		size_t n = end < (off_t)sizeof(buf) ? (size_t)end : sizeof(buf);
+		ssize_t got = pread(t->fd, buf, n, end - (off_t)n);
+
+		if (got != (ssize_t)n)
+			return pl_err_sys(err, PL_EIO, "reading the trajectory '%s'", path);
+		while (n && buf[n - 1] != '\n')
+			n--, end--;
+		if (n)
+			break;
+	}
+	if (end < t->size) {
+		if (ftruncate(t->fd, end) < 0)
+			return pl_err_sys(err, PL_EIO, "cutting the unfinished last line of '%s'", path);
+		t->size = end;
+	}
+	return 0;
+}
 
 int agent__traj_open(agent__traj *t, const char *path, bool append, pl_err *err)
 {
@@ -25,9 +53,19 @@ int agent__traj_open(agent__traj *t, const char *path, bool append, pl_err *err)
 		if ((rc = pl_mkdir_p(dir.ptr, 0755, err)) < 0)
 			goto done;
 	}
-	t->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (append ? 0 : O_TRUNC), 0644);
+	t->fd = open(path, (append ? O_RDWR : O_WRONLY) | O_CREAT | O_APPEND | O_CLOEXEC | (append ? 0 : O_TRUNC), 0644);
 	if (t->fd < 0) {
 		rc = pl_err_sys(err, PL_EIO, "trajectory '%s'", path);
+		goto done;
+	}
+	{
+		struct stat st;
+
+		t->size = fstat(t->fd, &st) == 0 && S_ISREG(st.st_mode) ? st.st_size : 0;
+	}
+	if (append && (rc = cut_torn_line(t, path, err)) < 0) {
+		close(t->fd);
+		t->fd = -1;
 		goto done;
 	}
 	t->path = pl_xstrdup(path);
@@ -46,7 +84,7 @@ int agent__traj_write(agent__traj *t, const char *type, json_t *fields, pl_err *
 	size_t off = 0;
 	int rc = 0;
 
-	if (t->fd < 0) {
+	if (t->fd < 0 || t->failed) {
 		json_decref(fields);
 		json_decref(rec);
 		return 0;
@@ -67,10 +105,16 @@ int agent__traj_write(agent__traj *t, const char *type, json_t *fields, pl_err *
 			continue;
 		if (n <= 0) {
 			rc = pl_err_sys(err, PL_EIO, "writing the trajectory '%s'", t->path);
+			/* no torn record for a reader, or for a resumed session
+			 * to append after; nothing more is written */
+			if (off && ftruncate(t->fd, t->size) < 0)
+				off = 0; /* best effort: a reader drops a torn last line anyway */
+			t->failed = true;
 			goto done;
 		}
 		off += (size_t)n;
 	}
+	t->size += (off_t)line.len;
 	t->records++;
 	if (!strcmp(type, "end"))
 		fsync(t->fd);

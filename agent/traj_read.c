@@ -8,10 +8,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-int agent_traj_load(json_t **out, bool *complete, const char *path, pl_err *err)
+int agent_traj_load(json_t **out, bool *complete, json_t **skipped, const char *path, pl_err *err)
 {
 	pl_buf text = PL_BUF_INIT;
-	json_t *recs = NULL;
+	json_t *recs = NULL, *bad = json_array();
 	size_t line = 0;
 	bool ended = false;
 	char *p, *nl;
@@ -37,13 +37,25 @@ int agent_traj_load(json_t **out, bool *complete, const char *path, pl_err *err)
 		if (nl == p)
 			continue;
 		snprintf(what, sizeof(what), "line %zu", line);
-		if ((rc = pl_json_parse(&r, p, (size_t)(nl - p), what, err)) < 0 || !json_is_object(r) ||
-		    !json_is_string(json_object_get(r, "type"))) {
-			if (rc == 0)
-				rc = pl_err_set(err, PL_EFORMAT, "line %zu is not a trajectory record (no \"type\")", line);
-			json_decref(r);
-			pl_err_prefix(err, "%s", path);
-			goto done;
+		{
+			pl_err e = { 0 };
+
+			if ((rc = pl_json_parse(&r, p, (size_t)(nl - p), what, &e)) < 0 || !json_is_object(r) ||
+			    !json_is_string(json_object_get(r, "type"))) {
+				if (rc == 0)
+					rc = pl_err_set(&e, PL_EFORMAT, "line %zu is not a trajectory record (no \"type\")", line);
+				json_decref(r);
+				if (line == 1) {
+					/* no start: not a trajectory at all */
+					pl_err_set(err, rc, "%s: %s", path, e.msg);
+					goto done;
+				}
+				/* one bad line (hand-edited, a disk error) costs that
+				 * record, not the whole file */
+				json_array_append_new(bad, json_pack("{s:I, s:s}", "line", (json_int_t)line, "error", e.msg));
+				rc = 0;
+				continue;
+			}
 		}
 		if (line == 1 && strcmp(json_string_value(json_object_get(r, "type")), "start")) {
 			json_decref(r);
@@ -61,10 +73,15 @@ int agent_traj_load(json_t **out, bool *complete, const char *path, pl_err *err)
 	}
 	if (complete)
 		*complete = ended;
+	if (skipped) {
+		*skipped = bad;
+		bad = NULL;
+	}
 	*out = recs;
 	recs = NULL;
 done:
 	json_decref(recs);
+	json_decref(bad);
 	pl_buf_release(&text);
 	return rc;
 }
@@ -72,6 +89,14 @@ done:
 static const char *type_of(const json_t *r)
 {
 	return json_string_value(json_object_get(r, "type"));
+}
+
+/* A record's field as a new reference; null when it has none. */
+static json_t *field(const json_t *rec, const char *key)
+{
+	json_t *v = json_object_get(rec, key);
+
+	return v ? json_incref(v) : json_null();
 }
 
 json_t *agent_traj_summary(const json_t *records)
@@ -117,12 +142,13 @@ json_t *agent_traj_summary(const json_t *records)
 	}
 	if (!u.calls)
 		u.cost_known = true;
-	pl_json_set(s, "id", json_incref(json_object_get(start, "id")));
-	pl_json_set(s, "kind", json_incref(json_object_get(start, "kind")));
-	pl_json_set(s, "repo", json_incref(json_object_get(start, "repo")));
-	pl_json_set(s, "model", json_incref(json_object_get(start, "model")));
-	pl_json_set(s, "started", json_incref(json_object_get(start, "time")));
-	pl_json_set(s, "exit_reason", end ? json_incref(json_object_get(end, "exit_reason")) : json_null());
+	/* a start record written by hand may lack any of them */
+	pl_json_set(s, "id", field(start, "id"));
+	pl_json_set(s, "kind", field(start, "kind"));
+	pl_json_set(s, "repo", field(start, "repo"));
+	pl_json_set(s, "model", field(start, "model"));
+	pl_json_set(s, "started", field(start, "time"));
+	pl_json_set(s, "exit_reason", field(end, "exit_reason"));
 	pl_json_set(s, "submitted", json_boolean(end && json_is_true(json_object_get(end, "submitted"))));
 	pl_json_set(s, "steps", json_integer(steps));
 	pl_json_set(s, "tool_calls", json_integer(tools));
@@ -130,7 +156,7 @@ json_t *agent_traj_summary(const json_t *records)
 	pl_json_set(s, "turns", json_integer(turns));
 	pl_json_set(s, "first", first ? json_string(first) : json_null());
 	pl_json_set(s, "usage", agent_usage_json(&u));
-	pl_json_set(s, "elapsed", end ? json_incref(json_object_get(end, "elapsed")) : json_null());
+	pl_json_set(s, "elapsed", field(end, "elapsed"));
 	pl_json_set(s, "complete", json_boolean(end != NULL));
 	return s;
 }
@@ -201,13 +227,23 @@ int agent_traj_stats(json_t **out, const char *dir, pl_err *err)
 	}
 	files = sorted_files(dir);
 	json_array_foreach(files, i, f) {
-		json_t *recs = NULL, *s, *us, *x;
+		json_t *recs = NULL, *skipped = NULL, *s, *us, *x;
 		pl_err e = { 0 };
+		size_t k;
 
-		if (agent_traj_load(&recs, NULL, json_string_value(f), &e) < 0) {
+		if (agent_traj_load(&recs, NULL, &skipped, json_string_value(f), &e) < 0) {
 			json_array_append_new(errors, json_pack("{s:O, s:s}", "file", f, "error", e.msg));
 			continue;
 		}
+		json_array_foreach(skipped, k, x) {
+			pl_buf m = PL_BUF_INIT;
+
+			pl_buf_printf(&m, "%s: %s (that record only)", json_string_value(f),
+				      json_string_value(json_object_get(x, "error")));
+			json_array_append_new(errors, json_pack("{s:O, s:s}", "file", f, "error", m.ptr));
+			pl_buf_release(&m);
+		}
+		json_decref(skipped);
 		s = agent_traj_summary(recs);
 		json_decref(recs);
 		pl_json_set(s, "file", json_incref(f));
@@ -271,11 +307,20 @@ int agent_sessions_list(json_t **out, const char *dir, const char *repo, pl_err 
 	/* ids start with the date and time: newest last in name order */
 	for (i = json_array_size(files); i-- > 0;) {
 		json_t *recs = NULL, *s, *start, *o;
+		pl_err e = { 0 };
 		const char *r;
 
 		f = json_array_get(files, i);
-		if (agent_traj_load(&recs, NULL, json_string_value(f), NULL) < 0)
+		if (agent_traj_load(&recs, NULL, NULL, json_string_value(f), &e) < 0) {
+			/* listed with its error, so that a resume by id says why */
+			const char *base = strrchr(json_string_value(f), '/');
+			char *id = pl_xstrdup(base ? base + 1 : json_string_value(f));
+
+			id[strlen(id) - strlen(".jsonl")] = '\0';
+			json_array_append_new(list, json_pack("{s:s, s:O, s:s}", "id", id, "path", f, "error", e.msg));
+			free(id);
 			continue;
+		}
 		start = json_array_get(recs, 0);
 		r = json_string_value(json_object_get(start, "repo"));
 		if (strcmp(json_string_value(json_object_get(start, "kind")) ?: "", "chat") ||

@@ -309,3 +309,27 @@ void agent__bytes_from_json(pl_buf *out, const json_t *v)
 		}
 	}
 }
+
+void agent__url_safe(pl_buf *out, const char *url)
+{
+	const char *scheme = strstr(url, "://"), *host, *at;
+
+	if (!scheme) {
+		pl_buf_puts(out, url);
+		return;
+	}
+	host = scheme + 3;
+	at = host + strcspn(host, "@/?#");
+	if (*at != '@') {
+		pl_buf_puts(out, url);
+		return;
+	}
+	pl_buf_add(out, url, (size_t)(host - url));
+	pl_buf_puts(out, "***");
+	pl_buf_puts(out, at);
+}
+
+int64_t agent__count(const json_t *v)
+{
+	return json_is_integer(v) && json_integer_value(v) > 0 ? (int64_t)json_integer_value(v) : 0;
+}

@@ -61,6 +61,7 @@ int cli_cmd_fix(int argc, char **argv, const cli_ctx *ctx);
 int cli_cmd_chat(int argc, char **argv, const cli_ctx *ctx);
 int cli_cmd_traj(int argc, char **argv, const cli_ctx *ctx);
 int cli_cmd_config(int argc, char **argv, const cli_ctx *ctx);
+int cli_cmd_image(int argc, char **argv, const cli_ctx *ctx);
 
 /* ------------------------------------------------------------ observations */
 
@@ -213,13 +214,24 @@ const char *cli_c(bool on, const char *code);
 #define CLI_BLUE "\033[34m"
 #define CLI_MAGENTA "\033[35m"
 #define CLI_CYAN "\033[36m"
-/* A unified diff, coloured by line. */
+/* Text from a model, a server or a command, made safe to print: control
+ * characters as \r, \x1b, \xNN (newlines and tabs kept), C1 controls
+ * and bidirectional overrides as \uNNNN, bytes that are not UTF-8 as
+ * \xNN, so that nothing it holds moves the cursor, clears a line or
+ * reorders what is shown (an approval prompt a command could fake).
+ * Appends to out; returns the bytes of s used: all of them, or fewer
+ * when s ends inside a UTF-8 character and !final (a stream cut there:
+ * the caller keeps the rest for the next piece). */
+size_t cli_escape(pl_buf *out, const char *s, size_t n, bool final);
+/* s escaped into tmp (reset first), for a printf argument; "" for NULL. */
+const char *cli_esc(pl_buf *tmp, const char *s);
+/* A unified diff, coloured by line, each line escaped. */
 void cli_print_diff(FILE *f, const char *text, size_t len, bool color);
 /* "12.3k" for token counts. */
 const char *cli_fmt_count(char buf[32], int64_t n);
 /* "$0.0123" or "cost unknown". */
 const char *cli_fmt_cost(char buf[48], const json_t *cost);
-/* A tool call in one line: "view calc.py", "bash: pytest -q". */
+/* A tool call in one line: "view calc.py", "bash: pytest -q" (escaped). */
 void cli_describe_call(pl_buf *out, const char *name, const json_t *args, size_t max);
 
 #endif /* PLAIT_CLI_H */

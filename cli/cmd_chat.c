@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -38,7 +39,8 @@ static const char chat_usage[] =
 	"  /help          this list\n"
 	"  /quit          leave (Ctrl-D too)\n"
 	"Ctrl-C cancels the answer being written (or the command, once it returns)\n"
-	"and keeps the session; at the prompt it clears the line.\n"
+	"and keeps the session; at the prompt it clears the line; at an approval it\n"
+	"answers no and ends the turn.  Two Ctrl-C in a row leave.\n"
 	"\n"
 	"Sessions are saved in paths.sessions; --continue resumes this repository's\n"
 	"latest, --resume ID a given one (--resume alone lists them).\n"
@@ -61,15 +63,31 @@ static const cli_opt chat_opts[] = {
 	{ NULL, 0, false, 0 },
 };
 
-/* Set by SIGINT (the handler is the only writer besides the reset). */
+/* Set by SIGINT (the handler is the only writer besides the resets). */
 static atomic_int chat_cancel;
 static atomic_int chat_interrupted;
+static atomic_int chat_quit;      /* a second Ctrl-C in a row */
+static atomic_int chat_at_prompt; /* reading a line (libedit may hold the terminal) */
+static atomic_int chat_armed;     /* a Ctrl-C came, and nothing was typed since */
 
+/* Ctrl-C twice in a row leaves (a line typed in between disarms it), as
+ * node's REPL does: a rule on what happened, not on how fast, so that a
+ * slow terminal or a loaded machine cannot turn it into something else. */
 static void on_sigint(int sig)
 {
 	(void)sig;
 	atomic_store(&chat_cancel, 1);
 	atomic_store(&chat_interrupted, 1);
+	if (atomic_exchange(&chat_armed, 1)) {
+		atomic_store(&chat_quit, 1);
+		/* away from a prompt (a command running) nothing would notice the
+		 * flag soon: end now, as plait fix does; at a prompt the read
+		 * returns and the chat leaves cleanly, the terminal restored */
+		if (!atomic_load(&chat_at_prompt)) {
+			signal(SIGINT, SIG_DFL);
+			raise(SIGINT);
+		}
+	}
 }
 
 typedef struct chat_ui {
@@ -78,6 +96,8 @@ typedef struct chat_ui {
 	bool tty, color;
 	char prompt[64];
 	bool streaming;    /* the model's text is being written */
+	pl_buf pending;    /* streamed bytes that end inside a UTF-8 character */
+	pl_buf esc;        /* scratch for escaped text */
 	bool wrote_text;   /* this step wrote text */
 	agent_settings *s;
 	agent_session *sess;
@@ -92,64 +112,76 @@ static char *prompt_fn(EditLine *e)
 	return u ? u->prompt : "> ";
 }
 
-/* One line from the person, without its newline; NULL at end of input. A
- * Ctrl-C at the prompt gives back an empty line. */
-static char *read_line(chat_ui *u, const char *prompt, bool remember)
+/* One line from the person, without its newline (any length); NULL at
+ * end of input, or after a second Ctrl-C.  A Ctrl-C while reading gives
+ * back an empty line with *interrupted set (may be NULL). */
+static char *read_line(chat_ui *u, const char *prompt, bool remember, bool *interrupted)
 {
+	char *line = NULL;
+	bool intr = false;
+
 	snprintf(u->prompt, sizeof(u->prompt), "%s", prompt);
 	atomic_store(&chat_interrupted, 0);
+	atomic_store(&chat_at_prompt, 1);
+	if (atomic_load(&chat_quit))
+		goto done;
 	if (u->el) {
 		int n = 0;
-		const char *line;
+		const char *l;
 
 		errno = 0;
-		line = el_gets(u->el, &n);
-		if (!line || n <= 0) {
+		l = el_gets(u->el, &n);
+		if (!l || n <= 0) {
 			if (atomic_load(&chat_interrupted) || errno == EINTR) {
-				atomic_store(&chat_interrupted, 0);
-				atomic_store(&chat_cancel, 0);
 				fputs("\n", stdout);
-				return pl_xstrdup("");
+				intr = true;
 			}
-			return NULL;
+			goto done;
 		}
 		if (remember && u->hist && n > 1) {
 			HistEvent ev;
 
-			history(u->hist, &ev, H_ENTER, line);
+			history(u->hist, &ev, H_ENTER, l);
 		}
-		{
-			char *copy = pl_xstrdup(line);
-			size_t len = strlen(copy);
-
-			while (len && (copy[len - 1] == '\n' || copy[len - 1] == '\r'))
-				copy[--len] = '\0';
-			return copy;
-		}
-	}
-	{
-		char buf[65536];
+		line = pl_xstrdup(l);
+	} else {
+		size_t cap = 0;
 
 		fputs(prompt, stdout);
 		fflush(stdout);
-		if (!fgets(buf, sizeof(buf), stdin)) {
+		/* getline: a line longer than any buffer is still one line */
+		if (getline(&line, &cap, stdin) < 0) {
+			free(line);
+			line = NULL;
 			if (atomic_load(&chat_interrupted)) {
 				clearerr(stdin);
-				atomic_store(&chat_interrupted, 0);
-				atomic_store(&chat_cancel, 0);
-				return pl_xstrdup("");
+				intr = true;
 			}
-			return NULL;
+			goto done;
 		}
-		buf[strcspn(buf, "\r\n")] = '\0';
-		if (!u->tty)
-			printf("%s\n", buf); /* a transcript reads like a terminal */
-		return pl_xstrdup(buf);
 	}
+	line[strcspn(line, "\r\n")] = '\0';
+	atomic_store(&chat_armed, 0); /* the person typed: Ctrl-C starts over */
+	if (!u->el && !u->tty)
+		printf("%s\n", cli_esc(&u->esc, line)); /* a transcript reads like a terminal */
+done:
+	atomic_store(&chat_at_prompt, 0);
+	atomic_store(&chat_interrupted, 0);
+	if (intr && !atomic_load(&chat_quit) && !line)
+		line = pl_xstrdup("");
+	if (interrupted)
+		*interrupted = intr;
+	return line;
 }
 
 static void end_text(chat_ui *u)
 {
+	if (u->pending.len) {
+		pl_buf_reset(&u->esc);
+		cli_escape(&u->esc, u->pending.ptr, u->pending.len, true);
+		fputs(u->esc.ptr, stdout);
+		pl_buf_reset(&u->pending);
+	}
 	if (u->streaming) {
 		fputs(cli_c(u->color, CLI_RESET), stdout);
 		fputs("\n", stdout);
@@ -167,7 +199,9 @@ static void print_lines(chat_ui *u, const char *text, size_t max)
 	while (*p && n < max) {
 		size_t len = strcspn(p, "\n");
 
-		printf("  %s%.*s%s\n", cli_c(u->color, CLI_DIM), (int)len, p, cli_c(u->color, CLI_RESET));
+		pl_buf_reset(&u->esc);
+		cli_escape(&u->esc, p, len, true);
+		printf("  %s%s%s\n", cli_c(u->color, CLI_DIM), u->esc.ptr, cli_c(u->color, CLI_RESET));
 		p += len + (p[len] == '\n');
 		n++;
 	}
@@ -187,7 +221,17 @@ static void on_event(void *user, const agent_event *ev)
 			u->streaming = true;
 			u->wrote_text = true;
 		}
-		fwrite(ev->text, 1, ev->len, stdout);
+		{
+			/* escaped, a character cut between two pieces kept for the next */
+			size_t used;
+
+			pl_buf_add(&u->pending, ev->text, ev->len);
+			pl_buf_reset(&u->esc);
+			used = cli_escape(&u->esc, u->pending.ptr, u->pending.len, false);
+			fputs(u->esc.ptr, stdout);
+			memmove(u->pending.ptr, u->pending.ptr + used, u->pending.len - used);
+			pl_buf_setlen(&u->pending, u->pending.len - used);
+		}
 		fflush(stdout);
 		break;
 	case AGENT_EV_STEP:
@@ -198,7 +242,7 @@ static void on_event(void *user, const agent_event *ev)
 		const char *content = json_string_value(json_object_get(d, "content"));
 
 		if (!u->wrote_text && content && *content)
-			printf("%s\n", content);
+			printf("%s\n", cli_esc(&u->esc, content));
 		end_text(u);
 		break;
 	}
@@ -218,11 +262,11 @@ static void on_event(void *user, const agent_event *ev)
 		const char *name = json_string_value(json_object_get(d, "name"));
 
 		if (json_is_true(json_object_get(d, "refused")))
-			printf("  %s%s%s\n", cli_c(c, CLI_YELLOW), text ? text : "refused", cli_c(c, CLI_RESET));
+			printf("  %s%s%s\n", cli_c(c, CLI_YELLOW), cli_esc(&u->esc, text ? text : "refused"), cli_c(c, CLI_RESET));
 		else if (json_is_string(diff))
 			cli_print_diff(stdout, json_string_value(diff), json_string_length(diff), c);
 		else if (!json_is_true(json_object_get(d, "ok")))
-			printf("  %s%s%s\n", cli_c(c, CLI_YELLOW), text ? text : "error", cli_c(c, CLI_RESET));
+			printf("  %s%s%s\n", cli_c(c, CLI_YELLOW), cli_esc(&u->esc, text ? text : "error"), cli_c(c, CLI_RESET));
 		else if (name && !strcmp(name, "bash") && text)
 			print_lines(u, text, 8);
 		fflush(stdout);
@@ -230,17 +274,26 @@ static void on_event(void *user, const agent_event *ev)
 	}
 	case AGENT_EV_FORMAT_ERROR:
 		end_text(u);
-		printf("%s[malformed tool call: %s]%s\n", cli_c(c, CLI_YELLOW), json_string_value(json_object_get(d, "error")),
-		       cli_c(c, CLI_RESET));
+		printf("%s[malformed tool call: %s]%s\n", cli_c(c, CLI_YELLOW),
+		       cli_esc(&u->esc, json_string_value(json_object_get(d, "error"))), cli_c(c, CLI_RESET));
 		break;
 	case AGENT_EV_RETRY:
 		end_text(u);
-		printf("%s[retrying in %.1fs: %s]%s\n", cli_c(c, CLI_YELLOW), json_number_value(json_object_get(d, "delay")),
-		       json_string_value(json_object_get(d, "reason")), cli_c(c, CLI_RESET));
+		if (json_is_true(json_object_get(d, "discard_text"))) {
+			/* what streamed is not the answer: the next attempt writes it all */
+			u->wrote_text = false;
+			printf("%s[the answer above was cut off and is discarded; retrying in %.1fs: %s]%s\n",
+			       cli_c(c, CLI_YELLOW), json_number_value(json_object_get(d, "delay")),
+			       cli_esc(&u->esc, json_string_value(json_object_get(d, "reason"))), cli_c(c, CLI_RESET));
+		} else {
+			printf("%s[retrying in %.1fs: %s]%s\n", cli_c(c, CLI_YELLOW), json_number_value(json_object_get(d, "delay")),
+			       cli_esc(&u->esc, json_string_value(json_object_get(d, "reason"))), cli_c(c, CLI_RESET));
+		}
 		break;
 	case AGENT_EV_WARNING:
 		end_text(u);
-		printf("%s[%s]%s\n", cli_c(c, CLI_YELLOW), json_string_value(json_object_get(d, "message")), cli_c(c, CLI_RESET));
+		printf("%s[%s]%s\n", cli_c(c, CLI_YELLOW), cli_esc(&u->esc, json_string_value(json_object_get(d, "message"))),
+		       cli_c(c, CLI_RESET));
 		break;
 	case AGENT_EV_END: {
 		const char *why = json_string_value(json_object_get(d, "exit_reason"));
@@ -249,8 +302,8 @@ static void on_event(void *user, const agent_event *ev)
 		if (!strcmp(why, "cancelled"))
 			printf("%s[cancelled]%s\n", cli_c(c, CLI_YELLOW), cli_c(c, CLI_RESET));
 		else if (strcmp(why, "answered"))
-			printf("%s[%s: %s]%s\n", cli_c(c, CLI_YELLOW), why, json_string_value(json_object_get(d, "message")),
-			       cli_c(c, CLI_RESET));
+			printf("%s[%s: %s]%s\n", cli_c(c, CLI_YELLOW), why,
+			       cli_esc(&u->esc, json_string_value(json_object_get(d, "message"))), cli_c(c, CLI_RESET));
 		break;
 	}
 	default:
@@ -258,46 +311,77 @@ static void on_event(void *user, const agent_event *ev)
 	}
 }
 
+/* Each line of text as a diff line marked mark ('+', '-'), into d. */
+static void diff_lines(pl_buf *d, char mark, const char *text)
+{
+	for (const char *p = text ? text : ""; *p;) {
+		size_t l = strcspn(p, "\n");
+
+		pl_buf_putc(d, mark);
+		pl_buf_add(d, p, l);
+		pl_buf_putc(d, '\n');
+		p += l + (p[l] == '\n');
+	}
+}
+
+/* What the call would do, in full and escaped: the command, or the edit
+ * as a diff (a new file's whole content). */
+static void show_call(chat_ui *u, const char *tool, const json_t *args)
+{
+	bool c = u->color;
+	const char *path = json_string_value(json_object_get(args, "path"));
+	pl_buf d = PL_BUF_INIT, p = PL_BUF_INIT;
+
+	if (!strcmp(tool, "bash")) {
+		printf("%sRun this command?%s\n", cli_c(c, CLI_BOLD), cli_c(c, CLI_RESET));
+		diff_lines(&d, ' ', json_string_value(json_object_get(args, "command")));
+		cli_print_diff(stdout, d.ptr, d.len, false);
+		pl_buf_release(&d);
+		return;
+	}
+	cli_esc(&p, path ? path : "?");
+	if (!strcmp(tool, "create")) {
+		const char *text = json_string_value(json_object_get(args, "file_text"));
+		size_t lines = 0;
+
+		for (const char *q = text ? text : ""; *q; q++)
+			lines += *q == '\n';
+		printf("%sAllow create of %s (%s, %zu lines)?%s\n", cli_c(c, CLI_BOLD), p.ptr,
+		       json_is_true(json_object_get(args, "overwrite")) ? "replacing what it holds" : "a new file",
+		       lines + (text && *text && text[strlen(text) - 1] != '\n'), cli_c(c, CLI_RESET));
+		diff_lines(&d, '+', text);
+	} else if (!strcmp(tool, "insert")) {
+		printf("%sAllow insert into %s after line %lld?%s\n", cli_c(c, CLI_BOLD), p.ptr,
+		       (long long)json_integer_value(json_object_get(args, "insert_line")), cli_c(c, CLI_RESET));
+		diff_lines(&d, '+', json_string_value(json_object_get(args, "new_str")));
+	} else if (!strcmp(tool, "str_replace")) {
+		printf("%sAllow str_replace on %s?%s\n", cli_c(c, CLI_BOLD), p.ptr, cli_c(c, CLI_RESET));
+		diff_lines(&d, '-', json_string_value(json_object_get(args, "old_str")));
+		diff_lines(&d, '+', json_string_value(json_object_get(args, "new_str")));
+	} else {
+		printf("%sAllow %s on %s?%s\n", cli_c(c, CLI_BOLD), cli_esc(&u->esc, tool), p.ptr, cli_c(c, CLI_RESET));
+	}
+	cli_print_diff(stdout, d.ptr, d.len, c);
+	pl_buf_release(&d);
+	pl_buf_release(&p);
+}
+
 static bool approve(void *user, const char *tool, const json_t *args, pl_buf *why)
 {
 	chat_ui *u = user;
-	bool c = u->color;
+	bool c = u->color, intr = false;
 	char *ans;
 	bool ok = false;
 
 	end_text(u);
-	if (!strcmp(tool, "bash")) {
-		printf("%sRun this command?%s\n  %s\n", cli_c(c, CLI_BOLD), cli_c(c, CLI_RESET),
-		       json_string_value(json_object_get(args, "command")));
-	} else {
-		const char *path = json_string_value(json_object_get(args, "path"));
-
-		printf("%sAllow %s on %s?%s\n", cli_c(c, CLI_BOLD), tool, path ? path : "?", cli_c(c, CLI_RESET));
-		if (json_is_string(json_object_get(args, "old_str"))) {
-			pl_buf d = PL_BUF_INIT;
-			const char *o = json_string_value(json_object_get(args, "old_str"));
-			const char *n = json_string_value(json_object_get(args, "new_str"));
-
-			for (const char *p = o; *p;) {
-				size_t l = strcspn(p, "\n");
-
-				pl_buf_printf(&d, "-%.*s\n", (int)l, p);
-				p += l + (p[l] == '\n');
-			}
-			for (const char *p = n ? n : ""; *p;) {
-				size_t l = strcspn(p, "\n");
-
-				pl_buf_printf(&d, "+%.*s\n", (int)l, p);
-				p += l + (p[l] == '\n');
-			}
-			cli_print_diff(stdout, d.ptr, d.len, c);
-			pl_buf_release(&d);
-		}
-	}
+	show_call(u, tool, args);
 	for (;;) {
-		ans = read_line(u, "[y]es / [n]o (reason) / [a]lways? ", false);
-		if (!ans) {
-			pl_buf_puts(why, "no answer (end of input)");
+		ans = read_line(u, "[y]es / [n]o (reason) / [a]lways? ", false, &intr);
+		if (!ans || intr) {
+			/* Ctrl-C is "no", and the turn ends (the cancel flag stays set) */
+			pl_buf_puts(why, intr || atomic_load(&chat_quit) ? "the person interrupted (Ctrl-C) and stopped this turn"
+									 : "no answer (end of input)");
+			free(ans);
 			return false;
 		}
 		if (!strcmp(ans, "y") || !strcmp(ans, "yes")) {
@@ -352,9 +436,9 @@ static void replay(chat_ui *u)
 		const char *content = json_string_value(json_object_get(m, "content"));
 
 		if (!strcmp(role, "user") && content)
-			printf("%s> %s%s\n", cli_c(c, CLI_BOLD), content, cli_c(c, CLI_RESET));
+			printf("%s> %s%s\n", cli_c(c, CLI_BOLD), cli_esc(&u->esc, content), cli_c(c, CLI_RESET));
 		else if (!strcmp(role, "assistant") && content && *content)
-			printf("%s\n", content);
+			printf("%s\n", cli_esc(&u->esc, content));
 	}
 }
 
@@ -388,10 +472,14 @@ static bool command(chat_ui *u, const char *line)
 			if (!json_array_size(turns))
 				printf("no turns yet\n");
 			json_array_foreach(turns, i, t) {
-				const char *text = json_string_value(json_object_get(t, "text"));
+				const char *text = json_string_value(json_object_get(t, "text")) ?: "";
+				size_t len = strcspn(text, "\n") < 70 ? strcspn(text, "\n") : 70;
 
-				printf("%3lld  %.*s%s\n", (long long)json_integer_value(json_object_get(t, "turn")),
-				       (int)strcspn(text, "\n") < 70 ? (int)strcspn(text, "\n") : 70, text,
+				while (len && ((unsigned char)text[len] & 0xC0) == 0x80)
+					len--;
+				pl_buf_reset(&u->esc);
+				cli_escape(&u->esc, text, len, true);
+				printf("%3lld  %s%s\n", (long long)json_integer_value(json_object_get(t, "turn")), u->esc.ptr,
 				       strlen(text) > 70 || strchr(text, '\n') ? "..." : "");
 			}
 			printf("/rewind N goes back to before turn N (files and conversation)\n");
@@ -438,10 +526,31 @@ static bool command(chat_ui *u, const char *line)
 	return true;
 }
 
+/* The session whose id the person gave (the list is not filtered by
+ * repository: agent_session_resume checks that). */
+static int pick_by_id(char **path_out, const json_t *list, const char *dir, const char *id, const cli_ctx *ctx)
+{
+	const json_t *x;
+	size_t i;
+
+	json_array_foreach(list, i, x) {
+		const char *xid = json_string_value(json_object_get(x, "id"));
+
+		if (!xid || strcmp(xid, id))
+			continue;
+		if (json_is_string(json_object_get(x, "error")))
+			return cli_fail(ctx, "chat", CLI_EXIT_FAIL, "session '%s' cannot be read: %s", id,
+					json_string_value(json_object_get(x, "error")));
+		*path_out = pl_xstrdup(json_string_value(json_object_get(x, "path")));
+		return CLI_EXIT_OK;
+	}
+	return cli_fail(ctx, "chat", CLI_EXIT_USAGE, "no saved session '%s' in %s", id, dir);
+}
+
 static int pick_session(char **path_out, const char *dir, const char *repo, const char *id, bool latest, chat_ui *u,
 			const cli_ctx *ctx)
 {
-	json_t *list = NULL, *x;
+	json_t *list = NULL, *ok, *x;
 	pl_err err = { 0 };
 	size_t i;
 	int rc = CLI_EXIT_OK;
@@ -449,35 +558,47 @@ static int pick_session(char **path_out, const char *dir, const char *repo, cons
 	if (agent_sessions_list(&list, dir, id ? NULL : repo, &err) < 0)
 		return cli_fail_err(ctx, "chat", &err);
 	if (id) {
-		json_array_foreach(list, i, x)
-			if (!strcmp(json_string_value(json_object_get(x, "id")), id))
-				*path_out = pl_xstrdup(json_string_value(json_object_get(x, "path")));
-		if (!*path_out)
-			rc = cli_fail(ctx, "chat", CLI_EXIT_USAGE, "no saved session '%s' in %s", id, dir);
-	} else if (!json_array_size(list)) {
+		rc = pick_by_id(path_out, list, dir, id, ctx);
+		json_decref(list);
+		return rc;
+	}
+	/* the unreadable ones are said, then left out */
+	ok = json_array();
+	json_array_foreach(list, i, x) {
+		if (json_is_string(json_object_get(x, "error")))
+			fprintf(stderr, "plait chat: skipping session %s: %s\n",
+				json_string_value(json_object_get(x, "id")) ?: "?",
+				json_string_value(json_object_get(x, "error")));
+		else
+			json_array_append(ok, x);
+	}
+	json_decref(list);
+	if (!json_array_size(ok)) {
 		rc = cli_fail(ctx, "chat", CLI_EXIT_USAGE, "no saved session for %s in %s", repo, dir);
 	} else if (latest) {
-		*path_out = pl_xstrdup(json_string_value(json_object_get(json_array_get(list, 0), "path")));
+		*path_out = pl_xstrdup(json_string_value(json_object_get(json_array_get(ok, 0), "path")));
 	} else {
 		char *ans;
 		int64_t n;
 
-		json_array_foreach(list, i, x) {
+		json_array_foreach(ok, i, x) {
 			const char *first = json_string_value(json_object_get(x, "first"));
 
-			printf("%2zu  %s  %lld turns  %.60s\n", i + 1, json_string_value(json_object_get(x, "id")),
-			       (long long)json_integer_value(json_object_get(x, "turns")), first ? first : "");
+			pl_buf_reset(&u->esc);
+			cli_escape(&u->esc, first ? first : "", first ? strcspn(first, "\n") : 0, true);
+			printf("%2zu  %s  %lld turns  %.60s\n", i + 1, json_string_value(json_object_get(x, "id")) ?: "?",
+			       (long long)json_integer_value(json_object_get(x, "turns")), u->esc.ptr);
 			if (i == 19)
 				break;
 		}
-		ans = read_line(u, "session number? ", false);
-		if (ans && pl_parse_i64(&n, ans, 1, (int64_t)json_array_size(list), NULL) == 0)
-			*path_out = pl_xstrdup(json_string_value(json_object_get(json_array_get(list, n - 1), "path")));
+		ans = read_line(u, "session number? ", false, NULL);
+		if (ans && pl_parse_i64(&n, ans, 1, (int64_t)json_array_size(ok), NULL) == 0)
+			*path_out = pl_xstrdup(json_string_value(json_object_get(json_array_get(ok, n - 1), "path")));
 		else
 			rc = cli_fail(ctx, "chat", CLI_EXIT_USAGE, "no session chosen");
 		free(ans);
 	}
-	json_decref(list);
+	json_decref(ok);
 	return rc;
 }
 
@@ -503,6 +624,8 @@ int cli_cmd_chat(int argc, char **argv, const cli_ctx *ctx)
 		return CLI_EXIT_OK;
 	}
 	memset(&u, 0, sizeof(u));
+	pl_buf_init(&u.pending, 0);
+	pl_buf_init(&u.esc, 0);
 	cli_agent_opts_init(&ao, "chat");
 	cli_args_init(&a, argc, argv, 1, "chat", chat_opts, ctx);
 	while ((id = cli_next(&a, &v)) != CLI_END) {
@@ -618,13 +741,18 @@ int cli_cmd_chat(int argc, char **argv, const cli_ctx *ctx)
 	}
 	fflush(stdout);
 	for (;;) {
-		char *line = read_line(&u, "plait> ", true);
+		bool intr = false;
+		char *line = atomic_load(&chat_quit) ? NULL : read_line(&u, "plait> ", true, &intr);
 		agent_result res;
 
 		if (!line) {
 			printf("\n");
+			if (atomic_load(&chat_quit))
+				status = 128 + SIGINT; /* left with Ctrl-C, twice */
 			break;
 		}
+		if (intr)
+			printf("%s(Ctrl-C again to leave)%s\n", cli_c(c, CLI_DIM), cli_c(c, CLI_RESET));
 		if (!line[strspn(line, " \t")]) {
 			free(line);
 			continue;
@@ -666,6 +794,8 @@ out:
 	free(u.history_file);
 	free(resume_path);
 done:
+	pl_buf_release(&u.pending);
+	pl_buf_release(&u.esc);
 	agent_settings_free(s);
 	agent_config_free(cfg);
 	cli_agent_opts_release(&ao);

@@ -8,11 +8,12 @@ static const char config_usage[] =
 	"usage: plait config show [--for fix|chat] [--json] [model options]\n"
 	"       plait config keys [--json]\n"
 	"\n"
-	"show prints every setting's effective value and where it came from: the\n"
-	"default, the profile (--for fix uses \"swebench\", --for chat \"chat\"; or\n"
-	"--profile NAME), a configuration file, or a flag.  Then the configuration\n"
-	"files read and the model and data directories.  The flags of the model\n"
-	"commands are accepted, so a command line can be checked before it runs.\n"
+	"show prints every setting's effective value for a command and where it came\n"
+	"from: the default, the profile (plait fix's \"swebench\" unless --for chat\n"
+	"picks plait chat's \"chat\", or --profile NAME), a configuration file, or a\n"
+	"flag.  Then the configuration files read and the model and data directories.\n"
+	"The flags of the model commands are accepted, so a command line can be\n"
+	"checked before it runs.\n"
 	"keys lists every setting with its type, default and meaning.\n";
 
 enum { O_JSON = 1, O_FOR };
@@ -66,8 +67,8 @@ static int keys(bool json)
 
 int cli_cmd_config(int argc, char **argv, const cli_ctx *ctx)
 {
-	const char *sub = NULL, *v;
-	bool json = false;
+	const char *sub = NULL, *v, *for_cmd = NULL;
+	bool json = false, profile_given = false;
 	cli_agent_opts ao;
 	agent_config *cfg = NULL;
 	agent_settings *s = NULL;
@@ -89,14 +90,11 @@ int cli_cmd_config(int argc, char **argv, const cli_ctx *ctx)
 			goto done;
 		case O_JSON: json = true; break;
 		case O_FOR:
-			if (!strcmp(v, "fix"))
-				ao.profile = "swebench";
-			else if (!strcmp(v, "chat"))
-				ao.profile = "chat";
-			else {
+			if (strcmp(v, "fix") && strcmp(v, "chat")) {
 				status = cli_bad_value(&a, v, "expected fix or chat");
 				goto done;
 			}
+			for_cmd = v;
 			break;
 		case CLI_POS:
 			if (sub) {
@@ -106,11 +104,23 @@ int cli_cmd_config(int argc, char **argv, const cli_ctx *ctx)
 			sub = v;
 			break;
 		default:
+			if (id == CLI_AO_PROFILE)
+				profile_given = true;
 			if ((r = cli_agent_opt(&ao, &a, id, v)) <= 0) {
 				status = CLI_EXIT_USAGE;
 				goto done;
 			}
 		}
+	}
+	/* the settings a command would run with: plait fix's unless --for or
+	 * --profile says otherwise (the bare defaults are no command's) */
+	if (!profile_given) {
+		if (!for_cmd)
+			for_cmd = "fix";
+		ao.profile = !strcmp(for_cmd, "chat") ? "chat" : "swebench";
+	} else if (for_cmd) {
+		status = cli_fail(ctx, "config", CLI_EXIT_USAGE, "--for and --profile do not go together");
+		goto done;
 	}
 	if (!sub || (strcmp(sub, "show") && strcmp(sub, "keys"))) {
 		status = cli_fail(ctx, "config", CLI_EXIT_USAGE, "expected 'show' or 'keys'");
@@ -132,6 +142,7 @@ int cli_cmd_config(int argc, char **argv, const cli_ctx *ctx)
 			json_array_append_new(md, json_string(*l));
 		for (l = cfg->data_dirs; *l; l++)
 			json_array_append_new(dd, json_string(*l));
+		pl_json_set(o, "for", for_cmd ? json_string(for_cmd) : json_null());
 		pl_json_set(o, "profile", ao.profile ? json_string(ao.profile) : json_null());
 		pl_json_set(o, "files", files);
 		pl_json_set(o, "model_dirs", md);
@@ -143,6 +154,13 @@ int cli_cmd_config(int argc, char **argv, const cli_ctx *ctx)
 		json_t *all = agent_settings_json(s, true), *x;
 		const char *k;
 		bool c = cli_use_color(stdout);
+
+		if (for_cmd)
+			printf("%ssettings of plait %s (profile %s; --for %s shows plait %s's)%s\n", cli_c(c, CLI_BOLD), for_cmd,
+			       ao.profile, !strcmp(for_cmd, "fix") ? "chat" : "fix", !strcmp(for_cmd, "fix") ? "chat" : "fix",
+			       cli_c(c, CLI_RESET));
+		else
+			printf("%ssettings with profile %s%s\n", cli_c(c, CLI_BOLD), ao.profile, cli_c(c, CLI_RESET));
 
 		json_object_foreach(all, k, x) {
 			pl_buf val = PL_BUF_INIT;

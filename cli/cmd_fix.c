@@ -3,6 +3,7 @@
  * one event per line as the run goes. */
 #include "cli/cli.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,8 +26,12 @@ static const char fix_usage[] =
 	"  --issue FILE         the issue text (- for standard input)\n"
 	"  --issue-text TEXT    the issue text itself\n"
 	"  --base REV           the commit the patch is taken against (default HEAD)\n"
+	"  --allow-dirty        run on a working tree with changes that are not\n"
+	"                       committed: the patch is what changed since the run\n"
+	"                       began, and leaves them out (refused by default)\n"
 	"  --out PATCH          write the submitted patch to PATCH\n"
-	"  --commit             commit the submitted patch on a branch plait/fix-ID\n"
+	"  --commit             commit exactly the submitted patch on a new branch\n"
+	"                       plait/fix-ID (HEAD and the working tree stay as they are)\n"
 	"  --traj FILE          the trajectory file (default paths.runs/ID.jsonl)\n"
 	"  --max-steps N        model calls at most (limits.max_steps)\n"
 	"  --json               print one JSON object at the end: exit_reason, message,\n"
@@ -36,13 +41,26 @@ static const char fix_usage[] =
 	"\n"
 	"The profile is \"swebench\" unless --profile says otherwise.\n";
 
-enum { O_REPO = 1, O_ISSUE, O_ISSUE_TEXT, O_BASE, O_OUT, O_COMMIT, O_TRAJ, O_MAX_STEPS, O_JSON, O_STREAM_JSON };
+enum {
+	O_REPO = 1,
+	O_ISSUE,
+	O_ISSUE_TEXT,
+	O_BASE,
+	O_ALLOW_DIRTY,
+	O_OUT,
+	O_COMMIT,
+	O_TRAJ,
+	O_MAX_STEPS,
+	O_JSON,
+	O_STREAM_JSON
+};
 
 static const cli_opt fix_opts[] = {
 	{ "repo", 0, true, O_REPO },
 	{ "issue", 0, true, O_ISSUE },
 	{ "issue-text", 0, true, O_ISSUE_TEXT },
 	{ "base", 0, true, O_BASE },
+	{ "allow-dirty", 0, false, O_ALLOW_DIRTY },
 	{ "out", 0, true, O_OUT },
 	{ "commit", 0, false, O_COMMIT },
 	{ "traj", 0, true, O_TRAJ },
@@ -65,19 +83,28 @@ static void on_sigint(int sig)
 
 typedef struct fix_ui {
 	bool stream_json, color, in_text;
+	bool out_closed; /* standard output failed (a reader that left): nothing more goes there */
 	double t0;
 	agent_usage usage;
 	const char *model;
 } fix_ui;
 
-static void print_json_line(const json_t *v)
+/* One JSON line on standard output.  A reader that left (`| head`) ends
+ * the output, said once, never the run: SIGPIPE is ignored meanwhile. */
+static void print_json_line(fix_ui *u, const json_t *v)
 {
 	pl_buf b = PL_BUF_INIT;
 
+	if (u->out_closed)
+		return;
 	pl_json_dump(&b, v, false);
 	pl_buf_putc(&b, '\n');
-	fwrite(b.ptr, 1, b.len, stdout);
-	fflush(stdout);
+	if (fwrite(b.ptr, 1, b.len, stdout) != b.len || fflush(stdout) != 0) {
+		u->out_closed = true;
+		fprintf(stderr, "plait fix: standard output cannot be written (%s): no more JSON goes there; the run "
+				"goes on\n",
+			strerror(errno));
+	}
 	pl_buf_release(&b);
 }
 
@@ -87,14 +114,15 @@ static void on_event(void *user, const agent_event *ev)
 	const json_t *d = ev->data;
 	bool c = u->color;
 	char a[32], b[32], cost[48];
-	pl_buf line = PL_BUF_INIT;
+	pl_buf line = PL_BUF_INIT, e1 = PL_BUF_INIT, e2 = PL_BUF_INIT;
 
 	if (u->stream_json)
-		print_json_line(d);
+		print_json_line(u, d);
 	switch (ev->type) {
 	case AGENT_EV_START:
 		fprintf(stderr, "%splait fix%s: %s with %s; trajectory %s\n", cli_c(c, CLI_BOLD), cli_c(c, CLI_RESET),
-			json_string_value(json_object_get(d, "repo")), json_string_value(json_object_get(d, "model")),
+			cli_esc(&e1, json_string_value(json_object_get(d, "repo"))),
+			cli_esc(&e2, json_string_value(json_object_get(d, "model"))),
 			json_string_value(json_object_get(d, "trajectory")) ?: "(none)");
 		break;
 	case AGENT_EV_ASSISTANT: {
@@ -131,12 +159,12 @@ static void on_event(void *user, const agent_event *ev)
 		break;
 	case AGENT_EV_FORMAT_ERROR:
 		fprintf(stderr, "%sstep %d%s  %smalformed call: %s%s\n", cli_c(c, CLI_CYAN), ev->step, cli_c(c, CLI_RESET),
-			cli_c(c, CLI_YELLOW), json_string_value(json_object_get(d, "error")), cli_c(c, CLI_RESET));
+			cli_c(c, CLI_YELLOW), cli_esc(&e1, json_string_value(json_object_get(d, "error"))), cli_c(c, CLI_RESET));
 		break;
 	case AGENT_EV_RETRY:
 		fprintf(stderr, "        %sretry %lld in %.1fs: %s%s\n", cli_c(c, CLI_YELLOW),
 			(long long)json_integer_value(json_object_get(d, "attempt")),
-			json_number_value(json_object_get(d, "delay")), json_string_value(json_object_get(d, "reason")),
+			json_number_value(json_object_get(d, "delay")), cli_esc(&e1, json_string_value(json_object_get(d, "reason"))),
 			cli_c(c, CLI_RESET));
 		break;
 	case AGENT_EV_ELIDED:
@@ -145,13 +173,13 @@ static void on_event(void *user, const agent_event *ev)
 		break;
 	case AGENT_EV_WARNING:
 		fprintf(stderr, "%swarning:%s %s\n", cli_c(c, CLI_YELLOW), cli_c(c, CLI_RESET),
-			json_string_value(json_object_get(d, "message")));
+			cli_esc(&e1, json_string_value(json_object_get(d, "message"))));
 		break;
 	case AGENT_EV_END:
 		fprintf(stderr, "%s%s%s: %s (%lld steps, %s in / %s out, %s, %.0fs)\n",
 			cli_c(c, json_is_true(json_object_get(d, "submitted")) ? CLI_GREEN : CLI_YELLOW),
 			json_string_value(json_object_get(d, "exit_reason")), cli_c(c, CLI_RESET),
-			json_string_value(json_object_get(d, "message")),
+			cli_esc(&e1, json_string_value(json_object_get(d, "message"))),
 			(long long)json_integer_value(json_object_get(d, "steps")),
 			cli_fmt_count(a, json_integer_value(json_object_get(json_object_get(d, "usage"), "input"))),
 			cli_fmt_count(b, json_integer_value(json_object_get(json_object_get(d, "usage"), "output"))),
@@ -162,6 +190,8 @@ static void on_event(void *user, const agent_event *ev)
 		break;
 	}
 	pl_buf_release(&line);
+	pl_buf_release(&e1);
+	pl_buf_release(&e2);
 }
 
 static int read_issue(pl_buf *out, const char *path, pl_err *err)
@@ -179,10 +209,51 @@ static int read_issue(pl_buf *out, const char *path, pl_err *err)
 	return pl_file_read(out, path, 16 << 20, err);
 }
 
+/* The repository must be one (a patch needs a commit), and its working
+ * tree clean: what was there before is not the fix, and --commit would
+ * commit it.  With allow_dirty, snapshot gets the tree as it is, which
+ * becomes the base. */
+static int check_tree(char snapshot[41], const char *repo, bool allow_dirty, const cli_ctx *ctx)
+{
+	json_t *st = NULL, *x;
+	pl_buf list = PL_BUF_INIT;
+	pl_err err = { 0 };
+	size_t i;
+	int rc = CLI_EXIT_OK;
+
+	if (tools_git_status(&st, repo, &err) < 0)
+		return cli_fail(ctx, "fix", CLI_EXIT_USAGE,
+				"--repo '%s' is not a git repository (%s): plait fix hands in a patch against a commit; "
+				"run git init and commit the files first",
+				repo, err.msg);
+	if (allow_dirty) {
+		if (tools_git_snapshot(snapshot, repo, &err) < 0)
+			rc = cli_fail_err(ctx, "fix", &err);
+	} else if (json_array_size(st)) {
+		json_array_foreach(st, i, x) {
+			if (i == 5) {
+				pl_buf_printf(&list, ", and %zu more", json_array_size(st) - 5);
+				break;
+			}
+			pl_buf_printf(&list, "%s%s %s", i ? ", " : "", json_string_value(json_object_get(x, "status")),
+				      json_string_value(json_object_get(x, "path")));
+		}
+		rc = cli_fail(ctx, "fix", CLI_EXIT_USAGE,
+			      "the working tree of '%s' has changes that are not committed (%s): the patch would mix "
+			      "them with the fix, and --commit would commit them; commit or stash them, or give "
+			      "--allow-dirty to leave them out of the patch",
+			      repo, list.ptr);
+	}
+	json_decref(st);
+	pl_buf_release(&list);
+	return rc;
+}
+
 int cli_cmd_fix(int argc, char **argv, const cli_ctx *ctx)
 {
 	const char *repo = ".", *issue_file = NULL, *issue_text = NULL, *base = NULL, *out = NULL, *traj = NULL, *v;
-	bool json = false, stream_json = false, commit = false;
+	bool json = false, stream_json = false, commit = false, allow_dirty = false;
+	char snapshot[41];
 	cli_agent_opts ao;
 	agent_config *cfg = NULL;
 	agent_settings *s = NULL;
@@ -192,7 +263,7 @@ int cli_cmd_fix(int argc, char **argv, const cli_ctx *ctx)
 	fix_ui ui = { 0 };
 	pl_buf issue = PL_BUF_INIT;
 	pl_err err = { 0 };
-	struct sigaction sa, old;
+	struct sigaction sa, old, ign, old_pipe;
 	int id, status = CLI_EXIT_FAIL, r;
 	cli_args a;
 
@@ -214,6 +285,7 @@ int cli_cmd_fix(int argc, char **argv, const cli_ctx *ctx)
 		case O_ISSUE: issue_file = v; break;
 		case O_ISSUE_TEXT: issue_text = v; break;
 		case O_BASE: base = v; break;
+		case O_ALLOW_DIRTY: allow_dirty = true; break;
 		case O_OUT: out = v; break;
 		case O_COMMIT: commit = true; break;
 		case O_TRAJ: traj = v; break;
@@ -238,6 +310,12 @@ int cli_cmd_fix(int argc, char **argv, const cli_ctx *ctx)
 		status = cli_fail(ctx, "fix", CLI_EXIT_USAGE, "--json and --stream-json do not go together");
 		goto done;
 	}
+	if (allow_dirty && base) {
+		status = cli_fail(ctx, "fix", CLI_EXIT_USAGE,
+				  "--allow-dirty and --base do not go together: with --allow-dirty the patch is taken "
+				  "against the working tree as the run begins");
+		goto done;
+	}
 	if (!pl_dir_exists(repo)) {
 		status = cli_fail(ctx, "fix", CLI_EXIT_USAGE, "--repo '%s' is not a directory", repo);
 		goto done;
@@ -257,13 +335,15 @@ int cli_cmd_fix(int argc, char **argv, const cli_ctx *ctx)
 	}
 	if ((status = cli_agent_settings(&cfg, &s, &ao, true, ctx, "fix")) != CLI_EXIT_OK)
 		goto done;
+	if ((status = check_tree(snapshot, repo, allow_dirty, ctx)) != CLI_EXIT_OK)
+		goto done;
 	status = CLI_EXIT_FAIL;
 
 	ui.stream_json = stream_json;
 	ui.color = cli_use_color(stderr);
 	ui.t0 = pl_now();
 	so.repo = repo;
-	so.base = base;
+	so.base = allow_dirty ? snapshot : base;
 	so.kind = "fix";
 	so.traj_path = traj;
 	so.traj_dir = traj ? NULL : s->runs_dir;
@@ -279,6 +359,12 @@ int cli_cmd_fix(int argc, char **argv, const cli_ctx *ctx)
 	sa.sa_handler = on_sigint;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, &old);
+	/* a closed standard output is a write error, not the end (the
+	 * sandbox puts every signal back to default for the commands) */
+	memset(&ign, 0, sizeof(ign));
+	ign.sa_handler = SIG_IGN;
+	sigemptyset(&ign.sa_mask);
+	sigaction(SIGPIPE, &ign, &old_pipe);
 	r = agent_session_run(&res, sess, issue.ptr, &err);
 	sigaction(SIGINT, &old, NULL);
 	if (r < 0) {
@@ -299,10 +385,14 @@ int cli_cmd_fix(int argc, char **argv, const cli_ctx *ctx)
 			pl_buf_add(&msg, issue.ptr, strcspn(issue.ptr, "\n") < 72 ? strcspn(issue.ptr, "\n") : 72);
 			pl_buf_printf(&msg, "\n\nMade by plait fix (trajectory %s).\n",
 				      agent_session_traj_path(sess) ?: "not kept");
-			if (tools_git_commit(oid, repo, branch, msg.ptr, &err) < 0)
+			/* exactly the submitted patch, on its base commit (HEAD when the
+			 * base is the starting snapshot): nothing else the tree holds */
+			if (tools_git_commit_patch(oid, repo, allow_dirty ? NULL : base, res.patch.ptr, res.patch.len, branch,
+						   msg.ptr, &err) < 0)
 				status = cli_fail_err(ctx, "fix", &err);
 			else
-				fprintf(stderr, "committed %.12s on %s\n", oid, branch);
+				fprintf(stderr, "committed %.12s on %s (HEAD and the working tree are as they were)\n", oid,
+					branch);
 			pl_buf_release(&msg);
 		}
 	} else if (res.submitted) {
@@ -311,10 +401,12 @@ int cli_cmd_fix(int argc, char **argv, const cli_ctx *ctx)
 	if (json) {
 		json_t *o = agent_result_json(&res, sess);
 
-		print_json_line(o);
+		print_json_line(&ui, o);
 		json_decref(o);
 	}
 done:
+	if (sess)
+		sigaction(SIGPIPE, &old_pipe, NULL);
 	agent_result_release(&res);
 	agent_session_free(sess);
 	agent_settings_free(s);

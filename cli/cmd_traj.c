@@ -42,6 +42,7 @@ static void print_lines(const char *text, const char *indent, size_t max, const 
 {
 	const char *p = text;
 	size_t n = 0, total = 0;
+	pl_buf e = PL_BUF_INIT;
 
 	for (const char *q = text; *q; q++)
 		total += *q == '\n';
@@ -50,24 +51,33 @@ static void print_lines(const char *text, const char *indent, size_t max, const 
 	while (*p && n < max) {
 		size_t len = strcspn(p, "\n");
 
-		printf("%s%s%.*s%s\n", indent, cli_c(c, color), (int)len, p, cli_c(c && *color, CLI_RESET));
+		/* a model's text and a command's output, escaped */
+		pl_buf_reset(&e);
+		cli_escape(&e, p, len, true);
+		printf("%s%s%s%s\n", indent, cli_c(c, color), e.ptr, cli_c(c && *color, CLI_RESET));
 		p += len + (p[len] == '\n');
 		n++;
 	}
+	pl_buf_release(&e);
 	if (total > n)
 		printf("%s%s[... %zu more lines]%s\n", indent, cli_c(c, CLI_DIM), total - n, cli_c(c, CLI_RESET));
 }
 
 static int show(const char *path, bool full, bool json, const cli_ctx *ctx)
 {
-	json_t *recs = NULL, *r, *sum, *start;
+	json_t *recs = NULL, *skipped = NULL, *r, *sum, *start;
 	bool complete = false, c = cli_use_color(stdout);
+	pl_buf e1 = PL_BUF_INIT, e2 = PL_BUF_INIT, e3 = PL_BUF_INIT, e4 = PL_BUF_INIT;
 	pl_err err = { 0 };
 	size_t i, lines = full ? (size_t)-1 : 12;
 	char a[32], b[32], cost[48];
 
-	if (agent_traj_load(&recs, &complete, path, &err) < 0)
+	if (agent_traj_load(&recs, &complete, &skipped, path, &err) < 0)
 		return cli_fail_err(ctx, "traj show", &err);
+	json_array_foreach(skipped, i, r)
+		fprintf(stderr, "plait traj show: %s: %s (that record is left out)\n", path,
+			json_string_value(json_object_get(r, "error")));
+	json_decref(skipped);
 	sum = agent_traj_summary(recs);
 	if (json) {
 		print_json(sum);
@@ -75,9 +85,11 @@ static int show(const char *path, bool full, bool json, const cli_ctx *ctx)
 	}
 	start = json_array_get(recs, 0);
 	printf("%strajectory %s%s (%s)  repo %s  model %s:%s  started %s\n", cli_c(c, CLI_BOLD),
-	       json_string_value(json_object_get(start, "id")) ?: "?", cli_c(c, CLI_RESET),
-	       json_string_value(json_object_get(start, "kind")) ?: "?", json_string_value(json_object_get(start, "repo")) ?: "?",
-	       json_string_value(json_object_get(start, "backend")) ?: "?", json_string_value(json_object_get(start, "model")) ?: "?",
+	       cli_esc(&e1, json_string_value(json_object_get(start, "id")) ?: "?"), cli_c(c, CLI_RESET),
+	       cli_esc(&e2, json_string_value(json_object_get(start, "kind")) ?: "?"),
+	       cli_esc(&e3, json_string_value(json_object_get(start, "repo")) ?: "?"),
+	       json_string_value(json_object_get(start, "backend")) ?: "?",
+	       cli_esc(&e4, json_string_value(json_object_get(start, "model")) ?: "?"),
 	       json_string_value(json_object_get(start, "time")) ?: "?");
 	json_array_foreach(recs, i, r) {
 		const char *t = json_string_value(json_object_get(r, "type"));
@@ -110,8 +122,8 @@ static int show(const char *path, bool full, bool json, const cli_ctx *ctx)
 					if (at && pl_json_parse(&args, at, strlen(at), "a", NULL) == 0 && json_is_object(args))
 						cli_describe_call(&d, json_string_value(json_object_get(f, "name")) ?: "?", args, 100);
 					else
-						pl_buf_printf(&d, "%s %s", json_string_value(json_object_get(f, "name")) ?: "?",
-							      at ? at : "");
+						pl_buf_printf(&d, "%s %s", cli_esc(&e1, json_string_value(json_object_get(f, "name")) ?: "?"),
+							      cli_esc(&e2, at ? at : ""));
 					printf("  %s→ %s%s\n", cli_c(c, CLI_BOLD), d.ptr, cli_c(c, CLI_RESET));
 					json_decref(args);
 					pl_buf_release(&d);
@@ -138,20 +150,20 @@ static int show(const char *path, bool full, bool json, const cli_ctx *ctx)
 			       json_number_value(json_object_get(r, "tools_s")), cli_c(c, CLI_RESET));
 		} else if (!strcmp(t, "format_error")) {
 			printf("  %smalformed call: %s%s\n", cli_c(c, CLI_YELLOW),
-			       json_string_value(json_object_get(r, "error")) ?: "", cli_c(c, CLI_RESET));
+			       cli_esc(&e1, json_string_value(json_object_get(r, "error"))), cli_c(c, CLI_RESET));
 		} else if (!strcmp(t, "retry")) {
 			printf("  %sretry %lld after %.1fs: %s%s\n", cli_c(c, CLI_YELLOW),
 			       (long long)json_integer_value(json_object_get(r, "attempt")),
-			       json_number_value(json_object_get(r, "delay")), json_string_value(json_object_get(r, "reason")) ?: "",
+			       json_number_value(json_object_get(r, "delay")), cli_esc(&e1, json_string_value(json_object_get(r, "reason"))),
 			       cli_c(c, CLI_RESET));
 		} else if (!strcmp(t, "model_error")) {
-			printf("  %smodel error: %s%s\n", cli_c(c, CLI_RED), json_string_value(json_object_get(r, "error")) ?: "",
+			printf("  %smodel error: %s%s\n", cli_c(c, CLI_RED), cli_esc(&e1, json_string_value(json_object_get(r, "error"))),
 			       cli_c(c, CLI_RESET));
 		} else if (!strcmp(t, "elide")) {
 			printf("  %s[%zu old observations elided]%s\n", cli_c(c, CLI_DIM),
 			       json_array_size(json_object_get(r, "messages")), cli_c(c, CLI_RESET));
 		} else if (!strcmp(t, "warning")) {
-			printf("  %swarning: %s%s\n", cli_c(c, CLI_YELLOW), json_string_value(json_object_get(r, "message")) ?: "",
+			printf("  %swarning: %s%s\n", cli_c(c, CLI_YELLOW), cli_esc(&e1, json_string_value(json_object_get(r, "message"))),
 			       cli_c(c, CLI_RESET));
 		} else if (!strcmp(t, "rewind") || !strcmp(t, "undo") || !strcmp(t, "reset") || !strcmp(t, "resume") ||
 			   !strcmp(t, "model")) {
@@ -160,8 +172,8 @@ static int show(const char *path, bool full, bool json, const cli_ctx *ctx)
 			const json_t *u = json_object_get(r, "usage"), *p = json_object_get(r, "patch");
 
 			printf("\n%s%s%s: %s\n", cli_c(c, json_is_true(json_object_get(r, "submitted")) ? CLI_GREEN : CLI_YELLOW),
-			       json_string_value(json_object_get(r, "exit_reason")) ?: "?", cli_c(c, CLI_RESET),
-			       json_string_value(json_object_get(r, "message")) ?: "");
+			       cli_esc(&e1, json_string_value(json_object_get(r, "exit_reason")) ?: "?"), cli_c(c, CLI_RESET),
+			       cli_esc(&e2, json_string_value(json_object_get(r, "message"))));
 			printf("  %lld steps, %s in / %s out, %s, %.1fs\n", (long long)json_integer_value(json_object_get(r, "steps")),
 			       cli_fmt_count(a, json_integer_value(json_object_get(u, "input"))),
 			       cli_fmt_count(b, json_integer_value(json_object_get(u, "output"))),
@@ -179,6 +191,10 @@ static int show(const char *path, bool full, bool json, const cli_ctx *ctx)
 		       "record%s\n",
 		       cli_c(c, CLI_YELLOW), cli_c(c, CLI_RESET));
 done:
+	pl_buf_release(&e1);
+	pl_buf_release(&e2);
+	pl_buf_release(&e3);
+	pl_buf_release(&e4);
 	json_decref(sum);
 	json_decref(recs);
 	return CLI_EXIT_OK;
@@ -216,9 +232,15 @@ static int stats(const char *dir, bool json, const cli_ctx *ctx)
 	       (long long)json_integer_value(json_object_get(u, "cached")),
 	       cli_fmt_count(b, json_integer_value(json_object_get(u, "output"))),
 	       (long long)json_integer_value(json_object_get(u, "calls")));
-	printf("cost: %s over runs with known prices", cli_fmt_cost(cost, json_object_get(u, "cost")));
-	if (json_integer_value(json_object_get(st, "cost_unknown_runs")))
-		printf("; %lld runs had no known price", (long long)json_integer_value(json_object_get(st, "cost_unknown_runs")));
+	if (runs && json_integer_value(json_object_get(st, "cost_unknown_runs")) >= runs) {
+		/* not $0.0000: nothing is known of it */
+		printf("cost: unknown (no run had a known price)");
+	} else {
+		printf("cost: %s over runs with known prices", cli_fmt_cost(cost, json_object_get(u, "cost")));
+		if (json_integer_value(json_object_get(st, "cost_unknown_runs")))
+			printf("; %lld runs had no known price",
+			       (long long)json_integer_value(json_object_get(st, "cost_unknown_runs")));
+	}
 	printf("\ntime: %.1fs in all\n", json_number_value(json_object_get(st, "elapsed")));
 	errs = json_object_get(st, "errors");
 	json_array_foreach(errs, i, x)

@@ -17,6 +17,7 @@ static const cli_cmd commands[] = {
 	{ "traj", "show a trajectory, or sum a directory of them (plait traj show|stats)", cli_cmd_traj },
 	{ "config", "show the effective configuration and where each value came from", cli_cmd_config },
 	{ "bench", "evaluate SWE-bench predictions as the official harness grades them (plait bench swe eval)", cli_cmd_bench },
+	{ "image", "container images without Docker: pull, load, ls, rm, prune, run", cli_cmd_image },
 };
 
 const cli_cmd *cli_commands(size_t *count)

@@ -59,6 +59,7 @@ void sbx_config_release(sbx_config *cfg)
 	free_strv(cfg->env_allow, cfg->nenv_allow);
 	free_strv(cfg->env_set, cfg->nenv_set);
 	free(cfg->rootfs);
+	free(cfg->rootfs_overlay);
 	free(cfg->workdir);
 	free(cfg->cwd);
 	free(cfg->hostname);
@@ -67,6 +68,12 @@ void sbx_config_release(sbx_config *cfg)
 }
 
 void sbx_config_set_rootfs(sbx_config *cfg, const char *dir) { set_str(&cfg->rootfs, dir); }
+void sbx_config_set_rootfs_overlay(sbx_config *cfg, const char *dir, uint32_t ids_base, uint32_t ids_count)
+{
+	set_str(&cfg->rootfs_overlay, dir);
+	cfg->rootfs_ids_base = dir ? ids_base : 0;
+	cfg->rootfs_ids_count = dir ? ids_count : 0;
+}
 void sbx_config_set_workdir(sbx_config *cfg, const char *dir) { set_str(&cfg->workdir, dir); }
 void sbx_config_set_cwd(sbx_config *cfg, const char *dir) { set_str(&cfg->cwd, dir); }
 void sbx_config_set_hostname(sbx_config *cfg, const char *name) { set_str(&cfg->hostname, name); }
@@ -204,6 +211,14 @@ int sbx_config_check(const sbx_config *cfg, pl_err *err)
 
 	if (cfg->rootfs && (rc = check_dir("rootfs", cfg->rootfs, err)) < 0)
 		return rc;
+	if (cfg->rootfs_overlay && !cfg->rootfs)
+		return pl_err_set(err, PL_EINVAL, "rootfs_overlay '%s' without a rootfs to lay it over",
+				  cfg->rootfs_overlay);
+	if (cfg->rootfs_overlay && (rc = check_dir("rootfs_overlay", cfg->rootfs_overlay, err)) < 0)
+		return rc;
+	if (cfg->rootfs_ids_count && (uint64_t)cfg->rootfs_ids_base + cfg->rootfs_ids_count > 0xffffffffull)
+		return pl_err_set(err, PL_EINVAL, "rootfs ids %u+%u go beyond the 32-bit id space", cfg->rootfs_ids_base,
+				  cfg->rootfs_ids_count);
 	if (cfg->workdir &&
 	    ((rc = check_dir("workdir", cfg->workdir, err)) < 0 || (rc = check_destination("workdir", cfg->workdir, err)) < 0))
 		return rc;

@@ -105,6 +105,81 @@ static int detached_tree(int dfd, const char *path, unsigned long set, bool *dir
 	return fd;
 }
 
+/* An overlay's layer path for fsconfig: ':' separates layers and '\\'
+ * escapes, so both are escaped. */
+static void layer_path(char *out, size_t n, const char *path)
+{
+	size_t k = 0;
+
+	for (; *path && k + 2 < n; path++) {
+		if (*path == ':' || *path == '\\')
+			out[k++] = '\\';
+		out[k++] = *path;
+	}
+	out[k] = '\0';
+}
+
+/*
+ * The root as an overlay: rootfs the lower layer (never written), dir/upper
+ * this sandbox's changes, dir/work overlayfs's own; mounted in the
+ * sandbox's mount namespace (Linux 5.11+ allows it in a user namespace),
+ * so nothing of it exists on the host but the two directories.  A new
+ * upper directory takes rootfs's owner and mode: they are the merged
+ * root's.  Returns the detached mount, or -1 with *f.
+ */
+static int overlay_tree(const sbx__spec *sp, sbx__fail *f)
+{
+	const sbx_config *cfg = sp->cfg;
+	char upper[PATH_MAX], work[PATH_MAX], opt[2 * PATH_MAX];
+	struct stat st;
+	int fs, mnt;
+
+	if (snprintf(upper, sizeof(upper), "%s/upper", cfg->rootfs_overlay) >= (int)sizeof(upper) ||
+	    snprintf(work, sizeof(work), "%s/work", cfg->rootfs_overlay) >= (int)sizeof(work)) {
+		errno = ENAMETOOLONG;
+		return fail(f, "overlay directory", cfg->rootfs_overlay);
+	}
+	if (stat(cfg->rootfs, &st) < 0)
+		return fail(f, "reading the root", cfg->rootfs);
+	if (mkdir(upper, 0700) == 0) {
+		if (lchown(upper, st.st_uid, st.st_gid) < 0 || chmod(upper, st.st_mode & 07777) < 0)
+			return fail(f, "setting the owner and mode of", upper);
+	} else if (errno != EEXIST) {
+		return fail(f, "creating", upper);
+	}
+	if (mkdir(work, 0700) < 0 && errno != EEXIST)
+		return fail(f, "creating", work);
+	if ((fs = fsopen("overlay", FSOPEN_CLOEXEC)) < 0)
+		return fail(f, "opening an overlay file system (Linux 5.11+ mounts one in a user namespace)", NULL);
+	layer_path(opt, sizeof(opt), cfg->rootfs);
+	if (fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir", opt, 0) < 0) {
+		close(fs);
+		return fail(f, "overlay: lower layer", cfg->rootfs);
+	}
+	layer_path(opt, sizeof(opt), upper);
+	if (fsconfig(fs, FSCONFIG_SET_STRING, "upperdir", opt, 0) < 0) {
+		close(fs);
+		return fail(f, "overlay: upper layer", upper);
+	}
+	layer_path(opt, sizeof(opt), work);
+	if (fsconfig(fs, FSCONFIG_SET_STRING, "workdir", opt, 0) < 0) {
+		close(fs);
+		return fail(f, "overlay: work directory", work);
+	}
+	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
+		close(fs);
+		return fail(f,
+			    "creating the overlay (a kernel before Linux 5.11 refuses one in a user namespace) "
+			    "over",
+			    cfg->rootfs);
+	}
+	mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+	close(fs);
+	if (mnt < 0)
+		return fail(f, "mounting the overlay over", cfg->rootfs);
+	return mnt;
+}
+
 /* Whether a is a proper ancestor of path, both normalized. */
 static bool ancestor(const char *a, const char *path)
 {
@@ -759,9 +834,13 @@ int sbx__root_assemble(const sbx__spec *sp, sbx__fail *f)
 
 	/* Every tree the sandbox shows, copied and flagged while detached;
 	 * then the root is attached on STAGE and the rest assembled on it. */
-	root = detached_tree(AT_FDCWD, sp->root_src, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, NULL);
-	if (root < 0)
+	if (cfg->rootfs && cfg->rootfs_overlay) {
+		if ((root = overlay_tree(sp, f)) < 0)
+			return -1;
+	} else if ((root = detached_tree(AT_FDCWD, sp->root_src, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+					 NULL)) < 0) {
 		return fail(f, "copying the root", sp->root_src);
+	}
 	for (i = 0; i < cfg->nbinds; i++)
 		if (open_bind(sp, i, sp->bind_src[i], cfg->binds[i].ro, f) < 0)
 			return -1;
@@ -772,6 +851,9 @@ int sbx__root_assemble(const sbx__spec *sp, sbx__fail *f)
 	close(root);
 	if (reopen_root(&a) < 0)
 		return fail(f, "opening the new root", NULL);
+	/* an overlay root is this sandbox's own: mount points go in it */
+	if (cfg->rootfs && cfg->rootfs_overlay)
+		add_own(&a, a.root);
 	if (make_proc(sp, f) < 0 || make_dev(f) < 0)
 		goto done;
 	if (resolv_conf_open(&a, &resolv, resolv_at, sizeof(resolv_at)) < 0) {

@@ -200,18 +200,36 @@ static int write_proc(pid_t pid, const char *file, const char *data, pl_err *err
  * checks on the host's files it opens, owners for the files it makes),
  * and the sandbox's ids; the child then leaves for a user namespace of its
  * own that maps the sandbox's ids only (child.c).  An unprivileged
- * caller's child writes its own maps. */
+ * caller's child writes its own maps.  Over an overlay root, set-up also
+ * maps the owners of the image's files (map_line). */
+static void map_line(char *m, size_t n, unsigned id, const sbx_config *cfg)
+{
+	unsigned base = cfg->rootfs_ids_base, count = cfg->rootfs_ids_count;
+	size_t len;
+
+	snprintf(m, n, "0 0 1\n");
+	/* an overlay root: its files' owners, for copy-up's chown */
+	if (cfg->rootfs_overlay && count && base > 0) {
+		len = strlen(m);
+		snprintf(m + len, n - len, "%u %u %u\n", base, base, count);
+	}
+	if (id != 0 && !(cfg->rootfs_overlay && count && base > 0 && id >= base && id - base < count)) {
+		len = strlen(m);
+		snprintf(m + len, n - len, "%u %u 1\n", id, id);
+	}
+}
+
 static int write_maps(pid_t pid, const sbx__spec *sp, pl_err *err)
 {
-	char m[96];
+	char m[160];
 	int rc;
 
 	if (!sp->drop_to)
 		return 0;
-	snprintf(m, sizeof(m), "0 0 1\n%u %u 1\n", sp->host_uid, sp->host_uid);
+	map_line(m, sizeof(m), sp->host_uid, sp->cfg);
 	if ((rc = write_proc(pid, "uid_map", m, err)) < 0)
 		return rc;
-	snprintf(m, sizeof(m), "0 0 1\n%u %u 1\n", sp->host_gid, sp->host_gid);
+	map_line(m, sizeof(m), sp->host_gid, sp->cfg);
 	return write_proc(pid, "gid_map", m, err);
 }
 
@@ -877,6 +895,7 @@ static void config_copy(sbx_config *dst, const sbx_config *src)
 
 	memset(dst, 0, sizeof(*dst));
 	dst->rootfs = src->rootfs ? pl_xstrdup(src->rootfs) : NULL;
+	sbx_config_set_rootfs_overlay(dst, src->rootfs_overlay, src->rootfs_ids_base, src->rootfs_ids_count);
 	dst->workdir = src->workdir ? pl_xstrdup(src->workdir) : NULL;
 	dst->cwd = src->cwd ? pl_xstrdup(src->cwd) : NULL;
 	dst->hostname = src->hostname ? pl_xstrdup(src->hostname) : NULL;

@@ -133,6 +133,17 @@ typedef enum sbx_cgroup_use {
  */
 typedef struct sbx_config {
 	char *rootfs;         /* image root directory; NULL = host root, read-only */
+	char *rootfs_overlay; /* with rootfs: a host directory for this
+			       * sandbox's changes to it; the root is then an
+			       * overlay, writable, of rootfs (never written)
+			       * and DIR/upper, with DIR/work its work
+			       * directory (both created when missing); NULL =
+			       * rootfs read-only */
+	uint32_t rootfs_ids_base, rootfs_ids_count; /* root callers: the host
+			       * ids owning rootfs's files, mapped while the
+			       * overlay is mounted so that files copied up
+			       * keep their owners (an image store's shifted
+			       * range); 0 = none */
 	sbx_bind *binds;      /* in mount order */
 	size_t nbinds;
 	char *workdir;        /* host directory bound read-write at the same
@@ -170,6 +181,12 @@ void sbx_config_init(sbx_config *cfg);
 void sbx_config_release(sbx_config *cfg);
 /* Setters copy their arguments. */
 void sbx_config_set_rootfs(sbx_config *cfg, const char *dir);
+/* The root becomes an overlay of rootfs and dir's upper layer (see
+ * rootfs_overlay); ids_base/ids_count: the owners of rootfs's files (root
+ * callers; 0, 0 = none).  NULL dir: rootfs read-only again.  Each sandbox
+ * needs a directory of its own: two mounted over one upper layer at once
+ * is undefined (overlayfs refuses or corrupts). */
+void sbx_config_set_rootfs_overlay(sbx_config *cfg, const char *dir, uint32_t ids_base, uint32_t ids_count);
 void sbx_config_set_workdir(sbx_config *cfg, const char *dir);
 void sbx_config_set_cwd(sbx_config *cfg, const char *dir);
 void sbx_config_set_hostname(sbx_config *cfg, const char *name);

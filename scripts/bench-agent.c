@@ -160,7 +160,7 @@ int main(int argc, char **argv)
 		}
 		agent_session_free(sess);
 		agent_result_release(&res);
-		if (agent_traj_load(&recs, NULL, traj.ptr, &err) < 0)
+		if (agent_traj_load(&recs, NULL, NULL, traj.ptr, &err) < 0)
 			fail("trajectory", &err);
 		json_array_foreach(recs, i, r) {
 			const char *t = json_string_value(json_object_get(r, "type"));

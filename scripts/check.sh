@@ -4,7 +4,7 @@
 # not what a regular expression guesses from the sources:
 #
 #  1. prefixes: every global symbol a library defines carries its module's
-#     prefix (pl_, eng_, sbx_, tools_, agent_, bench_, cli_); internal
+#     prefix (pl_, eng_, sbx_, img_, tools_, agent_, bench_, cli_); internal
 #     cross-file helpers use the internal form (eng__x), and a symbol with
 #     the public form (eng_x) is declared in the module's public header;
 #  2. no loops: within a module, "file A uses a symbol file B defines" never
@@ -31,6 +31,7 @@ fail() {
 modules="common pl common/common.h
 engine eng engine/engine.h
 sandbox sbx sandbox/sandbox.h
+image img image/image.h
 tools tools tools/tools.h
 agent agent agent/agent.h
 bench-harness bench bench-harness/bench.h

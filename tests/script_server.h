@@ -171,6 +171,15 @@ static inline void ss_resp_free(ss_resp *r)
 	free(r->chunks);
 }
 
+/* Whether the header lines hold one named name (with its colon, any case). */
+static inline bool ss_has_header(const char *headers, const char *name)
+{
+	for (const char *p = headers; p && *p; p++)
+		if ((p == headers || p[-1] == '\n') && !strncasecmp(p, name, strlen(name)))
+			return true;
+	return false;
+}
+
 static inline void ss_serve(ss_server *s, int c, ss_resp *r)
 {
 	pl_buf h = PL_BUF_INIT;
@@ -185,8 +194,9 @@ static inline void ss_serve(ss_server *s, int c, ss_resp *r)
 	pl_buf_printf(&h, "HTTP/1.1 %d X\r\n%sConnection: close\r\n", r->status, r->headers ? r->headers : "");
 	if (r->chunks)
 		pl_buf_puts(&h, "Content-Type: text/event-stream\r\nCache-Control: no-cache\r\n\r\n");
-	else
-		pl_buf_printf(&h, "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+	else /* a Content-Type among the headers wins */
+		pl_buf_printf(&h, "%sContent-Length: %zu\r\n\r\n%s",
+			      ss_has_header(r->headers, "content-type:") ? "" : "Content-Type: application/json\r\n",
 			      r->body ? strlen(r->body) : 0, r->body ? r->body : "");
 	ss_write_all(c, h.ptr, h.len);
 	pl_buf_release(&h);

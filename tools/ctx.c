@@ -24,22 +24,49 @@ int tools_ctx_new(tools_ctx **out, const char *root, const tools_ctx_opts *opts,
 	c->max_output = opts && opts->max_output ? opts->max_output : 16000;
 	c->log = opts ? opts->log : NULL;
 	c->allow_empty_submit = opts && opts->allow_empty_submit;
+	/* Files changed from now on count as this session's. File times come
+	 * from the kernel's coarse clock, which lags the fine one, and some file
+	 * systems keep whole seconds only (ext4 with small inodes, FAT): the
+	 * start of the current second is earlier than any time a later change
+	 * can carry. A file changed in the same second before the session is
+	 * taken for the session's, which only adds a name to a note. */
 	clock_gettime(CLOCK_REALTIME, &c->opened);
+	c->opened.tv_nsec = 0;
 	if (opts && opts->sandbox_profile)
 		c->sandbox_profile = pl_xstrdup(opts->sandbox_profile);
 	if (git_repository_open_ext(&c->repo, real, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) == 0) {
 		git_object *obj = NULL;
 		const char *base = opts && opts->base ? opts->base : "HEAD";
+		tools__git_default_ignores(c->repo);
 		if (git_revparse_single(&obj, c->repo, base) == 0) {
 			git_object *commit = NULL;
 			if (git_object_peel(&commit, obj, GIT_OBJECT_COMMIT) == 0) {
 				git_oid_tostr(c->base, sizeof(c->base), git_object_id(commit));
 				git_object_free(commit);
+			} else if (git_object_peel(&commit, obj, GIT_OBJECT_TREE) == 0) {
+				/* a snapshot of the working tree (tools_git_snapshot) */
+				git_oid_tostr(c->base, sizeof(c->base), git_object_id(commit));
+				c->base_is_tree = true;
+				git_object_free(commit);
+			} else if (opts && opts->base) {
+				git_object_free(obj);
+				rc = pl_err_set(err, PL_EINVAL, "'%s' names neither a commit nor a tree", opts->base);
+				goto done;
 			}
 			git_object_free(obj);
 		} else if (opts && opts->base) {
 			rc = tools__git_error(err, PL_ENOTFOUND, opts->base);
 			goto done;
+		}
+		{
+			char g[PATH_MAX];
+			const char *cd = git_repository_commondir(c->repo);
+
+			/* libgit2 gives them with a trailing slash */
+			if (realpath(git_repository_path(c->repo), g))
+				c->gitdir = pl_xstrdup(g);
+			if (cd && realpath(cd, g))
+				c->commondir = pl_xstrdup(g);
 		}
 		if (opts && opts->cache_dir)
 			c->cache_dir = pl_xstrdup(opts->cache_dir);
@@ -73,6 +100,8 @@ void tools_ctx_free(tools_ctx *ctx)
 	git_libgit2_shutdown();
 	free(ctx->sandbox_profile);
 	free(ctx->cache_dir);
+	free(ctx->gitdir);
+	free(ctx->commondir);
 	free(ctx->root);
 	free(ctx);
 }
@@ -80,4 +109,9 @@ void tools_ctx_free(tools_ctx *ctx)
 const char *tools_ctx_root(const tools_ctx *ctx)
 {
 	return ctx->root;
+}
+
+const char *tools_ctx_base(const tools_ctx *ctx)
+{
+	return ctx->base;
 }

@@ -406,6 +406,24 @@ static void note_left_out(pl_buf *b, const tools_ctx *ctx, const char *rel)
 		      rel);
 }
 
+/* An edit's diff in data.diff, for a caller to show the change without
+ * reading the file itself (bytes that are not UTF-8 as \xNN). */
+#define MAX_DIFF (1u << 20)
+static void add_diff(tools_obs *obs, const char *rel, const char *a, size_t an, const char *b, size_t bn)
+{
+	pl_buf d = PL_BUF_INIT, t = PL_BUF_INIT;
+
+	tools__diff(&d, rel, a, an, b, bn);
+	if (d.len > MAX_DIFF)
+		pl_buf_printf(&t, "[the diff of %s is %zu bytes, more than is kept]\n", rel, d.len);
+	else
+		tools__add_text(&t, d.ptr, d.len);
+	if (t.len)
+		pl_json_set(obs->data, "diff", json_stringn(t.ptr, t.len));
+	pl_buf_release(&d);
+	pl_buf_release(&t);
+}
+
 /* Check the new content's syntax against the old and write it.  When the
  * edit brings errors the old content did not have, nothing is written and
  * the observation explains why. */
@@ -455,6 +473,7 @@ static int commit_edit(tools_obs *obs, tools_ctx *ctx, const edit *e, pl_err *er
 		goto done;
 	push_undo(ctx, e->rel, e->existed, e->old, e->mode, e->neu);
 	json_array_append_new(obs->files, json_string(e->rel));
+	add_diff(obs, e->rel, e->existed ? e->old->ptr : "", e->existed ? e->old->len : 0, e->neu->ptr, e->neu->len);
 	nlines = count_lines(e->neu->ptr, e->neu->len);
 	if (e->kind == EDIT_CREATE) {
 		pl_buf_printf(&obs->text,
@@ -688,7 +707,7 @@ static int create_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err
 	edit e = { 0 };
 	int rc;
 
-	if ((rc = tools__resolve(&abs, &rel, ctx, opt_str(args, "path"), err)) < 0)
+	if ((rc = tools__resolve_write(&abs, &rel, ctx, opt_str(args, "path"), err)) < 0)
 		goto done;
 	e.mode = 0644;
 	if (stat(abs.ptr, &st) == 0) {
@@ -900,7 +919,7 @@ static int str_replace_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, p
 	bool crlf;
 	int rc;
 
-	if ((rc = tools__resolve(&abs, &rel, ctx, opt_str(args, "path"), err)) < 0)
+	if ((rc = tools__resolve_write(&abs, &rel, ctx, opt_str(args, "path"), err)) < 0)
 		goto done;
 	if (!olen) {
 		rc = pl_err_set(err, PL_EINVAL, "old_str is empty; give the exact text to replace (use `insert` to add lines)");
@@ -1036,7 +1055,7 @@ static int insert_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err
 	bool crlf;
 	int rc;
 
-	if ((rc = tools__resolve(&abs, &rel, ctx, opt_str(args, "path"), err)) < 0)
+	if ((rc = tools__resolve_write(&abs, &rel, ctx, opt_str(args, "path"), err)) < 0)
 		goto done;
 	if (!json_string_length(jn)) {
 		rc = pl_err_set(err, PL_EINVAL, "new_str is empty: there is nothing to insert");
@@ -1136,7 +1155,7 @@ static int undo_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err *
 	bool exists;
 	int rc;
 
-	if ((rc = tools__resolve(&abs, &rel, ctx, opt_str(args, "path"), err)) < 0)
+	if ((rc = tools__resolve_write(&abs, &rel, ctx, opt_str(args, "path"), err)) < 0)
 		goto done;
 	for (pp = &st->undo; *pp; pp = &(*pp)->next)
 		if (!strcmp((*pp)->path, rel.ptr)) {
@@ -1178,6 +1197,7 @@ static int undo_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err *
 		pl_buf_printf(&obs->text, "Last edit to %s undone successfully: the file did not exist before and was removed.",
 			      rel.ptr);
 	json_array_append_new(obs->files, json_string(rel.ptr));
+	add_diff(obs, rel.ptr, cur.ptr, cur.len, u->existed ? u->data : "", u->existed ? u->len : 0);
 	undo_entry_free(u);
 done:
 	pl_buf_release(&abs);

@@ -40,6 +40,20 @@ static int resolve_commit(git_commit **out, git_repository *r, const char *spec,
 	return rc;
 }
 
+/* The tree of a commit, or a tree itself (a snapshot). */
+static int resolve_tree(git_tree **out, git_repository *r, const char *spec, pl_err *err)
+{
+	git_object *obj = NULL;
+	int rc = 0;
+
+	if (git_revparse_single(&obj, r, spec ? spec : "HEAD") < 0)
+		return pl_err_set(err, PL_ENOTFOUND, "'%s' is not a commit of this repository", spec ? spec : "HEAD");
+	if (git_object_peel((git_object **)out, obj, GIT_OBJECT_TREE) < 0)
+		rc = pl_err_set(err, PL_EINVAL, "'%s' names neither a commit nor a tree", spec ? spec : "HEAD");
+	git_object_free(obj);
+	return rc;
+}
+
 int tools_git_checkout_copy(const char *src, const char *commit, const char *dest, pl_err *err)
 {
 	git_repository *r = NULL;
@@ -159,7 +173,6 @@ static int worktree_tree(git_tree **out, git_repository *r, pl_err *err)
 
 int tools__git_patch_of(pl_buf *out, char tree_out[41], git_repository *r, const char *base, pl_err *err)
 {
-	git_commit *c = NULL;
 	git_tree *bt = NULL, *wt = NULL;
 	git_diff *d = NULL;
 	git_diff_options o;
@@ -167,12 +180,8 @@ int tools__git_patch_of(pl_buf *out, char tree_out[41], git_repository *r, const
 	int rc;
 
 	git_diff_options_init(&o, GIT_DIFF_OPTIONS_VERSION);
-	if ((rc = resolve_commit(&c, r, base, err)) < 0)
+	if ((rc = resolve_tree(&bt, r, base, err)) < 0)
 		goto done;
-	if (git_commit_tree(&bt, c) < 0) {
-		rc = tools__git_error(err, PL_EIO, "base tree");
-		goto done;
-	}
 	if ((rc = worktree_tree(&wt, r, err)) < 0)
 		goto done;
 	o.flags = GIT_DIFF_SHOW_BINARY | GIT_DIFF_INDENT_HEURISTIC;
@@ -188,7 +197,6 @@ done:
 	git_diff_free(d);
 	git_tree_free(wt);
 	git_tree_free(bt);
-	git_commit_free(c);
 	return rc;
 }
 
@@ -212,7 +220,6 @@ static const char *delta_name(git_delta_t d)
 
 int tools__git_changes_of(json_t **out, git_repository *r, const char *base, pl_err *err)
 {
-	git_commit *c = NULL;
 	git_tree *bt = NULL, *wt = NULL;
 	git_diff *d = NULL;
 	git_diff_options o;
@@ -221,12 +228,8 @@ int tools__git_changes_of(json_t **out, git_repository *r, const char *base, pl_
 	int rc;
 
 	git_diff_options_init(&o, GIT_DIFF_OPTIONS_VERSION);
-	if ((rc = resolve_commit(&c, r, base, err)) < 0)
+	if ((rc = resolve_tree(&bt, r, base, err)) < 0)
 		goto done;
-	if (git_commit_tree(&bt, c) < 0) {
-		rc = tools__git_error(err, PL_EIO, "base tree");
-		goto done;
-	}
 	if ((rc = worktree_tree(&wt, r, err)) < 0)
 		goto done;
 	if (git_diff_tree_to_tree(&d, r, bt, wt, &o) < 0) {
@@ -249,7 +252,6 @@ done:
 	git_diff_free(d);
 	git_tree_free(wt);
 	git_tree_free(bt);
-	git_commit_free(c);
 	return rc;
 }
 
@@ -404,6 +406,331 @@ int tools_git_reset(const char *root, const char *base, pl_err *err)
 done:
 	git_status_list_free(l);
 	git_commit_free(c);
+	tools__git_close(r);
+	return rc;
+}
+
+int tools_git_snapshot(char tree_out[41], const char *root, pl_err *err)
+{
+	git_repository *r = NULL;
+	git_tree *t = NULL;
+	int rc;
+
+	if ((rc = tools__git_open(&r, root, err)) < 0)
+		return rc;
+	if ((rc = worktree_tree(&t, r, err)) == 0)
+		git_oid_tostr(tree_out, 41, git_tree_id(t));
+	git_tree_free(t);
+	tools__git_close(r);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- undo */
+
+/* What a path holds as git records it: nothing, or an object and a mode
+ * (a blob, a link; a directory only ever where a file is expected). */
+typedef struct fstate {
+	bool exists;
+	uint32_t mode;
+	git_oid oid;
+} fstate;
+
+typedef struct undo_path {
+	char *rel;
+	fstate initial; /* the working tree's, when first met */
+	fstate now;     /* after the steps met so far */
+} undo_path;
+
+static bool fstate_eq(const fstate *a, const fstate *b)
+{
+	if (a->exists != b->exists)
+		return false;
+	return !a->exists || (a->mode == b->mode && !git_oid_cmp(&a->oid, &b->oid));
+}
+
+/* The working tree's file at rel, hashed as `git add` would. */
+static int workdir_state(fstate *out, git_repository *r, const char *rel, pl_err *err)
+{
+	pl_buf p = PL_BUF_INIT;
+	struct stat st;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	pl_path_join(&p, git_repository_workdir(r), rel);
+	if (lstat(p.ptr, &st) < 0) {
+		if (errno != ENOENT && errno != ENOTDIR)
+			rc = pl_err_sys(err, PL_EIO, "'%s'", rel);
+		goto done;
+	}
+	out->exists = true;
+	if (S_ISLNK(st.st_mode)) {
+		char target[4096];
+		ssize_t n = readlink(p.ptr, target, sizeof(target));
+
+		if (n < 0) {
+			rc = pl_err_sys(err, PL_EIO, "'%s'", rel);
+			goto done;
+		}
+		out->mode = GIT_FILEMODE_LINK;
+		if (git_odb_hash(&out->oid, target, (size_t)n, GIT_OBJECT_BLOB) < 0)
+			rc = tools__git_error(err, PL_EIO, rel);
+	} else if (S_ISREG(st.st_mode)) {
+		out->mode = st.st_mode & S_IXUSR ? GIT_FILEMODE_BLOB_EXECUTABLE : GIT_FILEMODE_BLOB;
+		if (git_repository_hashfile(&out->oid, r, p.ptr, GIT_OBJECT_BLOB, rel) < 0)
+			rc = tools__git_error(err, PL_EIO, rel);
+	} else {
+		out->mode = GIT_FILEMODE_TREE; /* equal to no file's state */
+	}
+done:
+	pl_buf_release(&p);
+	return rc;
+}
+
+static void file_state(fstate *out, const git_diff_file *f, bool exists)
+{
+	memset(out, 0, sizeof(*out));
+	out->exists = exists;
+	if (exists) {
+		out->mode = f->mode;
+		out->oid = f->id;
+	}
+}
+
+/* Removes rel's parent directories that the removal left empty. */
+static void prune_dirs(const char *workdir, const char *rel)
+{
+	pl_buf p = PL_BUF_INIT;
+	char *slash;
+
+	pl_path_join(&p, workdir, rel);
+	while ((slash = strrchr(p.ptr, '/')) && (size_t)(slash - p.ptr) > strlen(workdir) - 1) {
+		pl_buf_setlen(&p, (size_t)(slash - p.ptr));
+		if (p.len <= strlen(workdir) - 1 || rmdir(p.ptr) < 0)
+			break;
+	}
+	pl_buf_release(&p);
+}
+
+/* Puts what st describes at rel. */
+static int write_state(git_repository *r, const char *rel, const fstate *st, pl_err *err)
+{
+	const char *wd = git_repository_workdir(r);
+	pl_buf p = PL_BUF_INIT, dir = PL_BUF_INIT;
+	git_blob *b = NULL;
+	git_buf out = { 0 };
+	int rc = 0;
+
+	pl_path_join(&p, wd, rel);
+	if (!st->exists) {
+		if (unlink(p.ptr) < 0 && errno != ENOENT)
+			rc = pl_err_sys(err, PL_EIO, "removing '%s'", rel);
+		else
+			prune_dirs(wd, rel);
+		goto done;
+	}
+	pl_buf_add(&dir, p.ptr, (size_t)(strrchr(p.ptr, '/') - p.ptr));
+	if ((rc = pl_mkdir_p(dir.ptr, 0755, err)) < 0)
+		goto done;
+	if (git_blob_lookup(&b, r, &st->oid) < 0) {
+		rc = tools__git_error(err, PL_ENOTFOUND, rel);
+		goto done;
+	}
+	if (st->mode == GIT_FILEMODE_LINK) {
+		pl_buf target = PL_BUF_INIT;
+
+		pl_buf_add(&target, git_blob_rawcontent(b), (size_t)git_blob_rawsize(b));
+		if ((unlink(p.ptr) < 0 && errno != ENOENT) || symlink(target.ptr, p.ptr) < 0)
+			rc = pl_err_sys(err, PL_EIO, "restoring the link '%s'", rel);
+		pl_buf_release(&target);
+		goto done;
+	}
+	{
+		git_blob_filter_options fo;
+
+		/* the working tree's form: line endings and other filters as a
+		 * checkout writes them */
+		git_blob_filter_options_init(&fo, GIT_BLOB_FILTER_OPTIONS_VERSION);
+		if (git_blob_filter(&out, b, rel, &fo) < 0) {
+			rc = tools__git_error(err, PL_EIO, rel);
+			goto done;
+		}
+	}
+	rc = pl_file_write_atomic(p.ptr, out.ptr ? out.ptr : "", out.size,
+				  st->mode == GIT_FILEMODE_BLOB_EXECUTABLE ? 0755 : 0644, err);
+done:
+	git_buf_dispose(&out);
+	git_blob_free(b);
+	pl_buf_release(&p);
+	pl_buf_release(&dir);
+	return rc;
+}
+
+static int snapshot_tree(git_tree **out, git_repository *r, const char *hex, pl_err *err)
+{
+	git_oid oid;
+
+	if (!hex || strlen(hex) != 40 || git_oid_fromstr(&oid, hex) < 0 || git_tree_lookup(out, r, &oid) < 0)
+		return pl_err_set(err, PL_ENOTFOUND, "snapshot '%s' is not in the repository (it may have been pruned)",
+				  hex ? hex : "(none)");
+	return 0;
+}
+
+int tools_git_undo(json_t **changed_out, const char *root, const tools_snapshot_step *steps, size_t n, pl_err *err)
+{
+	git_repository *r = NULL;
+	json_t *index = json_object(), *changed = json_array();
+	undo_path *v = NULL;
+	size_t nv = 0, i, k;
+	int rc;
+
+	if ((rc = tools__git_open(&r, root, err)) < 0) {
+		json_decref(index);
+		json_decref(changed);
+		return rc;
+	}
+	/* first every check, then the writes: a refusal changes nothing */
+	for (i = 0; i < n && rc == 0; i++) {
+		git_tree *a = NULL, *b = NULL;
+		git_diff *d = NULL;
+		git_diff_options o;
+
+		git_diff_options_init(&o, GIT_DIFF_OPTIONS_VERSION);
+		if ((rc = snapshot_tree(&a, r, steps[i].after, err)) < 0 ||
+		    (rc = snapshot_tree(&b, r, steps[i].before, err)) < 0) {
+			git_tree_free(a);
+			break;
+		}
+		if (git_diff_tree_to_tree(&d, r, a, b, &o) < 0)
+			rc = tools__git_error(err, PL_EIO, "diff");
+		for (k = 0; rc == 0 && k < git_diff_num_deltas(d); k++) {
+			const git_diff_delta *dd = git_diff_get_delta(d, k);
+			const char *rel = dd->new_file.path ? dd->new_file.path : dd->old_file.path;
+			fstate was, will;
+			undo_path *u;
+			json_t *at;
+
+			if (dd->old_file.mode == GIT_FILEMODE_COMMIT || dd->new_file.mode == GIT_FILEMODE_COMMIT)
+				continue; /* submodules are not the tools' to change */
+			file_state(&was, &dd->old_file, dd->status != GIT_DELTA_ADDED);
+			file_state(&will, &dd->new_file, dd->status != GIT_DELTA_DELETED);
+			if ((at = json_object_get(index, rel))) {
+				u = &v[json_integer_value(at)];
+			} else {
+				v = pl_xrealloc(v, (nv + 1) * sizeof(*v));
+				u = &v[nv];
+				memset(u, 0, sizeof(*u));
+				u->rel = pl_xstrdup(rel);
+				pl_json_set(index, rel, json_integer((json_int_t)nv));
+				nv++;
+				if ((rc = workdir_state(&u->initial, r, rel, err)) < 0)
+					break;
+				u->now = u->initial;
+			}
+			if (!fstate_eq(&u->now, &was)) {
+				rc = pl_err_set(err, PL_EEXISTS,
+						"'%s' is not as that change left it: it changed since (by a person or another "
+						"program), and undoing would lose that",
+						rel);
+				break;
+			}
+			u->now = will;
+		}
+		git_diff_free(d);
+		git_tree_free(a);
+		git_tree_free(b);
+	}
+	for (i = 0; rc == 0 && i < nv; i++) {
+		if (fstate_eq(&v[i].now, &v[i].initial))
+			continue;
+		if ((rc = write_state(r, v[i].rel, &v[i].now, err)) < 0)
+			break;
+		json_array_append_new(changed, json_string(v[i].rel));
+	}
+	for (i = 0; i < nv; i++)
+		free(v[i].rel);
+	free(v);
+	json_decref(index);
+	tools__git_close(r);
+	if (rc == 0 && changed_out)
+		*changed_out = changed;
+	else
+		json_decref(changed);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- commit a patch */
+
+int tools_git_commit_patch(char oid_out[41], const char *root, const char *parent, const char *patch, size_t len,
+			   const char *branch, const char *message, pl_err *err)
+{
+	git_repository *r = NULL;
+	git_commit *pc = NULL, *nc = NULL;
+	git_tree *pt = NULL, *nt = NULL;
+	git_diff *d = NULL;
+	git_index *idx = NULL;
+	git_reference *ref = NULL;
+	git_signature *sig = NULL;
+	git_oid toid, coid;
+	pl_buf refname = PL_BUF_INIT;
+	int rc, valid = 0;
+
+	if ((rc = tools__git_open(&r, root, err)) < 0)
+		return rc;
+	pl_buf_printf(&refname, "refs/heads/%s", branch ? branch : "");
+	if (!branch || !*branch || git_reference_name_is_valid(&valid, refname.ptr) < 0 || !valid) {
+		rc = pl_err_set(err, PL_EINVAL, "'%s' is not a valid branch name", branch ? branch : "");
+		goto done;
+	}
+	if (git_branch_lookup(&ref, r, branch, GIT_BRANCH_LOCAL) == 0) {
+		rc = pl_err_set(err, PL_EEXISTS, "branch '%s' already exists", branch);
+		goto done;
+	}
+	if ((rc = resolve_commit(&pc, r, parent, err)) < 0)
+		goto done;
+	if (git_commit_tree(&pt, pc) < 0) {
+		rc = tools__git_error(err, PL_EIO, "parent tree");
+		goto done;
+	}
+	if (git_diff_from_buffer(&d, patch, len) < 0) {
+		rc = tools__git_error(err, PL_EFORMAT, "reading the patch");
+		goto done;
+	}
+	if (git_apply_to_tree(&idx, r, pt, d, NULL) < 0) {
+		char hex[41];
+
+		git_oid_tostr(hex, sizeof(hex), git_commit_id(pc));
+		rc = tools__git_error(err, PL_EINVAL, "");
+		pl_err_set(err, PL_EINVAL, "the patch does not apply to %.12s%s", hex, err ? err->msg : "");
+		goto done;
+	}
+	if (git_index_write_tree_to(&toid, idx, r) < 0 || git_tree_lookup(&nt, r, &toid) < 0) {
+		rc = tools__git_error(err, PL_EIO, "writing the tree");
+		goto done;
+	}
+	if (git_signature_default(&sig, r) < 0 && git_signature_now(&sig, "plait", "plait@localhost") < 0) {
+		rc = tools__git_error(err, PL_EIO, "signature");
+		goto done;
+	}
+	if (git_commit_create(&coid, r, NULL, sig, sig, NULL, message, nt, 1, (const git_commit **)&pc) < 0 ||
+	    git_commit_lookup(&nc, r, &coid) < 0) {
+		rc = tools__git_error(err, PL_EIO, "commit");
+		goto done;
+	}
+	if (git_branch_create(&ref, r, branch, nc, 0) < 0) {
+		rc = tools__git_error(err, PL_EIO, branch);
+		goto done;
+	}
+	git_oid_tostr(oid_out, 41, &coid);
+done:
+	pl_buf_release(&refname);
+	git_signature_free(sig);
+	git_reference_free(ref);
+	git_index_free(idx);
+	git_diff_free(d);
+	git_tree_free(nt);
+	git_tree_free(pt);
+	git_commit_free(nc);
+	git_commit_free(pc);
 	tools__git_close(r);
 	return rc;
 }

@@ -25,6 +25,14 @@
 /* clang-format off */
 #define TOOLS_GIT2_FUNCS(X) \
 	X(git_apply) \
+	X(git_apply_options_init) \
+	X(git_apply_to_tree) \
+	X(git_blob_filter) \
+	X(git_blob_filter_options_init) \
+	X(git_blob_free) \
+	X(git_blob_rawsize) \
+	X(git_blob_rawcontent) \
+	X(git_blob_lookup) \
 	X(git_branch_create) \
 	X(git_branch_lookup) \
 	X(git_buf_dispose) \
@@ -35,6 +43,7 @@
 	X(git_commit_create) \
 	X(git_commit_free) \
 	X(git_commit_id) \
+	X(git_commit_lookup) \
 	X(git_commit_tree) \
 	X(git_diff_free) \
 	X(git_diff_from_buffer) \
@@ -46,6 +55,7 @@
 	X(git_diff_to_buf) \
 	X(git_diff_tree_to_tree) \
 	X(git_error_last) \
+	X(git_ignore_add_rule) \
 	X(git_ignore_path_is_ignored) \
 	X(git_index_add_all) \
 	X(git_index_entry_stage) \
@@ -57,6 +67,7 @@
 	X(git_index_update_all) \
 	X(git_index_write) \
 	X(git_index_write_tree) \
+	X(git_index_write_tree_to) \
 	X(git_libgit2_features) \
 	X(git_libgit2_init) \
 	X(git_libgit2_opts) \
@@ -65,13 +76,18 @@
 	X(git_object_free) \
 	X(git_object_id) \
 	X(git_object_peel) \
+	X(git_odb_hash) \
+	X(git_oid_cmp) \
+	X(git_oid_fromstr) \
 	X(git_oid_tostr) \
 	X(git_patch_free) \
 	X(git_patch_from_diff) \
 	X(git_patch_num_hunks) \
 	X(git_reference_free) \
 	X(git_reference_name_is_valid) \
+	X(git_repository_commondir) \
 	X(git_repository_free) \
+	X(git_repository_hashfile) \
 	X(git_repository_index) \
 	X(git_repository_open_ext) \
 	X(git_repository_path) \
@@ -88,6 +104,10 @@
 	X(git_status_list_free) \
 	X(git_status_list_new) \
 	X(git_status_options_init) \
+	X(git_tree_entry_bypath) \
+	X(git_tree_entry_filemode) \
+	X(git_tree_entry_free) \
+	X(git_tree_entry_id) \
 	X(git_tree_free) \
 	X(git_tree_id) \
 	X(git_tree_lookup) \
@@ -113,6 +133,14 @@ const tools__git2 *tools__git2_api(void);
 #ifndef TOOLS_GIT2_IMPL
 /* clang-format off */
 #define git_apply (tools__git2_api()->git_apply)
+#define git_apply_options_init (tools__git2_api()->git_apply_options_init)
+#define git_apply_to_tree (tools__git2_api()->git_apply_to_tree)
+#define git_blob_filter (tools__git2_api()->git_blob_filter)
+#define git_blob_filter_options_init (tools__git2_api()->git_blob_filter_options_init)
+#define git_blob_free (tools__git2_api()->git_blob_free)
+#define git_blob_rawsize (tools__git2_api()->git_blob_rawsize)
+#define git_blob_rawcontent (tools__git2_api()->git_blob_rawcontent)
+#define git_blob_lookup (tools__git2_api()->git_blob_lookup)
 #define git_branch_create (tools__git2_api()->git_branch_create)
 #define git_branch_lookup (tools__git2_api()->git_branch_lookup)
 #define git_buf_dispose (tools__git2_api()->git_buf_dispose)
@@ -123,6 +151,7 @@ const tools__git2 *tools__git2_api(void);
 #define git_commit_create (tools__git2_api()->git_commit_create)
 #define git_commit_free (tools__git2_api()->git_commit_free)
 #define git_commit_id (tools__git2_api()->git_commit_id)
+#define git_commit_lookup (tools__git2_api()->git_commit_lookup)
 #define git_commit_tree (tools__git2_api()->git_commit_tree)
 #define git_diff_free (tools__git2_api()->git_diff_free)
 #define git_diff_from_buffer (tools__git2_api()->git_diff_from_buffer)
@@ -134,6 +163,7 @@ const tools__git2 *tools__git2_api(void);
 #define git_diff_to_buf (tools__git2_api()->git_diff_to_buf)
 #define git_diff_tree_to_tree (tools__git2_api()->git_diff_tree_to_tree)
 #define git_error_last (tools__git2_api()->git_error_last)
+#define git_ignore_add_rule (tools__git2_api()->git_ignore_add_rule)
 #define git_ignore_path_is_ignored (tools__git2_api()->git_ignore_path_is_ignored)
 #define git_index_add_all (tools__git2_api()->git_index_add_all)
 #define git_index_entry_stage (tools__git2_api()->git_index_entry_stage)
@@ -145,6 +175,7 @@ const tools__git2 *tools__git2_api(void);
 #define git_index_update_all (tools__git2_api()->git_index_update_all)
 #define git_index_write (tools__git2_api()->git_index_write)
 #define git_index_write_tree (tools__git2_api()->git_index_write_tree)
+#define git_index_write_tree_to (tools__git2_api()->git_index_write_tree_to)
 #define git_libgit2_features (tools__git2_api()->git_libgit2_features)
 #define git_libgit2_init (tools__git2_api()->git_libgit2_init)
 #define git_libgit2_opts (tools__git2_api()->git_libgit2_opts)
@@ -153,13 +184,18 @@ const tools__git2 *tools__git2_api(void);
 #define git_object_free (tools__git2_api()->git_object_free)
 #define git_object_id (tools__git2_api()->git_object_id)
 #define git_object_peel (tools__git2_api()->git_object_peel)
+#define git_odb_hash (tools__git2_api()->git_odb_hash)
+#define git_oid_cmp (tools__git2_api()->git_oid_cmp)
+#define git_oid_fromstr (tools__git2_api()->git_oid_fromstr)
 #define git_oid_tostr (tools__git2_api()->git_oid_tostr)
 #define git_patch_free (tools__git2_api()->git_patch_free)
 #define git_patch_from_diff (tools__git2_api()->git_patch_from_diff)
 #define git_patch_num_hunks (tools__git2_api()->git_patch_num_hunks)
 #define git_reference_free (tools__git2_api()->git_reference_free)
 #define git_reference_name_is_valid (tools__git2_api()->git_reference_name_is_valid)
+#define git_repository_commondir (tools__git2_api()->git_repository_commondir)
 #define git_repository_free (tools__git2_api()->git_repository_free)
+#define git_repository_hashfile (tools__git2_api()->git_repository_hashfile)
 #define git_repository_index (tools__git2_api()->git_repository_index)
 #define git_repository_open_ext (tools__git2_api()->git_repository_open_ext)
 #define git_repository_path (tools__git2_api()->git_repository_path)
@@ -176,6 +212,10 @@ const tools__git2 *tools__git2_api(void);
 #define git_status_list_free (tools__git2_api()->git_status_list_free)
 #define git_status_list_new (tools__git2_api()->git_status_list_new)
 #define git_status_options_init (tools__git2_api()->git_status_options_init)
+#define git_tree_entry_bypath (tools__git2_api()->git_tree_entry_bypath)
+#define git_tree_entry_filemode (tools__git2_api()->git_tree_entry_filemode)
+#define git_tree_entry_free (tools__git2_api()->git_tree_entry_free)
+#define git_tree_entry_id (tools__git2_api()->git_tree_entry_id)
 #define git_tree_free (tools__git2_api()->git_tree_free)
 #define git_tree_id (tools__git2_api()->git_tree_id)
 #define git_tree_lookup (tools__git2_api()->git_tree_lookup)

@@ -26,12 +26,21 @@ static int need_repo(const tools_ctx *ctx, pl_err *err)
 	return 0;
 }
 
-/* A line saying that HEAD moved past the base, when it did. */
+/* What the base is, for messages. */
+static const char *base_what(const tools_ctx *ctx)
+{
+	return ctx->base_is_tree ? "base (the working tree as the task began)" : "base commit";
+}
+
+/* A line saying that HEAD moved past the base, when it did (a snapshot
+ * base has no commit to move past). */
 static void note_head(pl_buf *b, const tools_ctx *ctx)
 {
 	git_object *head = NULL;
 	char hex[41] = "";
 
+	if (ctx->base_is_tree)
+		return;
 	if (git_revparse_single(&head, ctx->repo, "HEAD") == 0) {
 		git_object *c = NULL;
 		if (git_object_peel(&c, head, GIT_OBJECT_COMMIT) == 0) {
@@ -56,7 +65,7 @@ static int status_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err
 	if ((rc = need_repo(ctx, err)) < 0 || (rc = tools__git_changes_of(&st, ctx->repo, ctx->base, err)) < 0)
 		return rc;
 	if (!json_array_size(st))
-		pl_buf_printf(&obs->text, "No changes against the base commit (%.12s).\n", ctx->base);
+		pl_buf_printf(&obs->text, "No changes against the %s (%.12s).\n", base_what(ctx), ctx->base);
 	json_array_foreach(st, i, e)
 		pl_buf_printf(&obs->text, "%-10s %s\n", json_string_value(json_object_get(e, "status")),
 			      json_string_value(json_object_get(e, "path")));
@@ -116,10 +125,10 @@ static int diff_common(tools_obs *obs, tools_ctx *ctx, bool submit, pl_err *err)
 		if (!st->warned_empty) {
 			st->warned_empty = true;
 			pl_buf_printf(&obs->text,
-				      "error: the patch is EMPTY: nothing differs from the base commit (%.12s), so submitting now "
+				      "error: the patch is EMPTY: nothing differs from the %s (%.12s), so submitting now "
 				      "would hand in no fix. Make the change (check `status`), or call submit again to submit "
 				      "the empty patch anyway.\n",
-				      ctx->base);
+				      base_what(ctx), ctx->base);
 			note_head(&obs->text, ctx);
 			add_left_out(obs, ctx);
 			obs->is_error = true;
@@ -132,7 +141,7 @@ static int diff_common(tools_obs *obs, tools_ctx *ctx, bool submit, pl_err *err)
 							 "the patch is EMPTY (no change was made)");
 		add_left_out(obs, ctx);
 	} else if (!patch.len) {
-		pl_buf_printf(&obs->text, "No changes against the base commit (%.12s).\n", ctx->base);
+		pl_buf_printf(&obs->text, "No changes against the %s (%.12s).\n", base_what(ctx), ctx->base);
 		note_head(&obs->text, ctx);
 	}
 	if (patch.len) {

@@ -12,6 +12,7 @@
  *       state.c           per-tool state kept on a context
  *       path.c            path arguments resolved inside the root
  *       text.c            text for a model (UTF-8 check), binary check
+ *       diff.c            the diff of an edited file
  *       ignore.c          git's ignore rules
  *       glob.c            the glob `find` and `search` take
  *       source.c          reading a source file
@@ -55,8 +56,11 @@ typedef struct tools__state_kind {
 struct tools_ctx {
 	char *root;             /* absolute, no trailing slash (realpath) */
 	git_repository *repo;   /* NULL when root is not in a git repository */
-	char base[41];          /* base commit for patches; "" without a repository */
+	char base[41];          /* base for patches: a commit, or a tree (a snapshot); "" without a repository */
+	bool base_is_tree;      /* base is a snapshot of the working tree, not a commit */
 	char *cache_dir;        /* repo_map's cache directory, may be NULL */
+	char *gitdir;           /* the git directory and the common one (worktrees), */
+	char *commondir;        /* real paths without a trailing slash; NULL without a repo */
 	char *sandbox_profile;  /* bash's sandbox profile (name or path), NULL = "agent" */
 	bool allow_empty_submit;
 	struct timespec opened; /* when the context was made (CLOCK_REALTIME, as file times) */
@@ -85,6 +89,17 @@ void tools__state_release_all(tools_ctx *ctx);
  * may be NULL).  Refuses paths that leave the root, directly or through a
  * symlink in the existing part. */
 int tools__resolve(pl_buf *abs, pl_buf *rel, const tools_ctx *ctx, const char *path, pl_err *err);
+/* The same for a path a tool writes: also refuses any path whose
+ * components, as given or as the links on the way resolve, include one
+ * named .git (in any case), and any path inside the repository's git
+ * directory (a gitfile's included): git on the host runs what it holds
+ * (hooks, core.fsmonitor), outside the sandbox. */
+int tools__resolve_write(pl_buf *abs, pl_buf *rel, const tools_ctx *ctx, const char *path, pl_err *err);
+
+/* A unified diff of old and new (one file, 3 lines of context), empty
+ * when equal.  The changed region is what lies between the common head
+ * and tail lines, which is exact for the editor's one-region edits. */
+void tools__diff(pl_buf *out, const char *path, const char *old, size_t old_len, const char *new_, size_t new_len);
 
 /* Text for a model: bytes that are not valid UTF-8 shown as \xNN. */
 void tools__add_text(pl_buf *b, const char *s, size_t n);
@@ -128,6 +143,10 @@ int tools__git_error(pl_err *err, int code, const char *what);
  * repository and then shuts libgit2 down, in that order. */
 int tools__git_open(git_repository **out, const char *path, pl_err *err);
 void tools__git_close(git_repository *repo);
+/* The ignore rules every repository the tools open gets on top of its
+ * own: Python's byte-code and the test runners' caches, which commands
+ * write and no patch wants (in memory only). */
+void tools__git_default_ignores(git_repository *repo);
 
 /* ------------------------------------------------------------ tree-sitter */
 

@@ -8,6 +8,15 @@ int tools__git_error(pl_err *err, int code, const char *what)
 	return pl_err_set(err, code, "%s: %s", what, e && e->message ? e->message : "libgit2 error");
 }
 
+void tools__git_default_ignores(git_repository *repo)
+{
+	/* Byte-code and test-runner caches: a command the agent runs writes
+	 * them, and no patch wants them, whatever the project's .gitignore
+	 * says.  These rules live in this repository object only; they
+	 * change nothing on disk, and tracked files stay tracked. */
+	git_ignore_add_rule(repo, "__pycache__/\n*.py[cod]\n.pytest_cache/\n.mypy_cache/\n.ruff_cache/\n");
+}
+
 int tools__git_open(git_repository **out, const char *path, pl_err *err)
 {
 	int rc;
@@ -20,6 +29,7 @@ int tools__git_open(git_repository **out, const char *path, pl_err *err)
 		git_libgit2_shutdown();
 		return rc;
 	}
+	tools__git_default_ignores(*out);
 	return 0;
 }
 

@@ -428,7 +428,7 @@ const tools_def tools__def_bash = {
 	"-y, and `git --no-pager`. Set restart to true to start a fresh session.",
 	"{\"type\":\"object\",\"properties\":{"
 	"\"command\":{\"type\":\"string\",\"description\":\"the bash command (may span lines)\"},"
-	"\"timeout\":{\"type\":\"integer\",\"minimum\":1,\"description\":\"seconds before the command is killed (default 300)\"},"
+	"\"timeout\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":86400,\"description\":\"seconds before the command is killed (default 300)\"},"
 	"\"restart\":{\"type\":\"boolean\",\"description\":\"kill the session and start a fresh one before running the command\"}},"
 	"\"required\":[\"command\"],\"additionalProperties\":false}",
 	bash_run,

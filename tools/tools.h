@@ -99,7 +99,8 @@ json_t *tools_list_json(void);
 int tools_validate(const json_t *schema, const json_t *args, pl_err *err);
 
 typedef struct tools_ctx_opts {
-	const char *base;      /* commit the final patch is taken against; NULL = HEAD at open */
+	const char *base;      /* commit the final patch is taken against; NULL = HEAD at open.
+				* A tree (a tools_git_snapshot) works too: what changed since it */
 	const char *cache_dir; /* repo_map cache; NULL = <gitdir>/plait-cache */
 	size_t max_output;     /* bytes of text per observation; 0 = 16000 */
 	const char *sandbox_profile; /* bash tool's sandbox profile (name or file); NULL = "agent" */
@@ -118,6 +119,9 @@ int tools_ctx_new(tools_ctx **out, const char *root, const tools_ctx_opts *opts,
  * caches).  NULL is a no-op. */
 void tools_ctx_free(tools_ctx *ctx);
 const char *tools_ctx_root(const tools_ctx *ctx);
+/* The base the patches are taken against, in hex: the commit, or the tree
+ * of a snapshot given as the base; "" when root is not a repository. */
+const char *tools_ctx_base(const tools_ctx *ctx);
 
 /* Validate args against the tool's schema and run it.  Returns 0 when the
  * tool ran (obs->is_error may still be set by the tool itself) and a
@@ -160,6 +164,33 @@ void tools_apply_result_release(tools_apply_result *r);
  * end (like `patch --fuzz`).  All-or-nothing: on failure nothing changed. */
 int tools_git_apply(tools_apply_result *out, const char *root, const char *patch, size_t len, int fuzz,
 		    pl_err *err);
+/* A snapshot of the working tree: what `git add -A` would commit (files
+ * git ignores left out), written to the repository's object database as
+ * a tree, without touching the index, HEAD or any file; tree_out gets its
+ * oid in hex.  A snapshot serves as a base (tools_ctx_opts.base,
+ * tools_git_patch) and for tools_git_undo. */
+int tools_git_snapshot(char tree_out[41], const char *root, pl_err *err);
+
+/* One change to undo: the snapshot taken after it and the one before. */
+typedef struct tools_snapshot_step {
+	const char *after, *before;
+} tools_snapshot_step;
+/* Undoes changes, steps[0] first (newest first): the files that differ
+ * between a step's two snapshots go back to what `before` holds (removed
+ * where it has none).  Each such file must be, at that point, what
+ * `after` holds, earlier steps taken into account; when one is not
+ * (someone changed it since) nothing is changed and PL_EEXISTS names it.
+ * Nothing else is touched: files that differ in no step, HEAD, the index,
+ * ignored files.  changed_out (may be NULL) gets the paths restored. */
+int tools_git_undo(json_t **changed_out, const char *root, const tools_snapshot_step *steps, size_t n, pl_err *err);
+
+/* Commits exactly `patch`: a new commit whose parent is `parent` (NULL =
+ * HEAD) and whose tree is the parent's with the patch applied, on a new
+ * branch `branch`.  HEAD, the index and the working tree are left as they
+ * are.  PL_EEXISTS when the branch exists; an error saying so when the
+ * patch does not apply to the parent.  oid_out gets the commit's hex id. */
+int tools_git_commit_patch(char oid_out[41], const char *root, const char *parent, const char *patch, size_t len,
+			   const char *branch, const char *message, pl_err *err);
 /* Commit every change (git add -A) on `branch` (created at HEAD when
  * missing, then checked out without touching the files).  oid_out gets the
  * commit's hex id. */

@@ -47,6 +47,9 @@ static int check_value(const json_t *schema, const json_t *v, const char *name, 
 	if ((x = json_object_get(schema, "minimum")) && json_is_number(v) && json_number_value(v) < json_number_value(x))
 		return pl_err_set(err, PL_EINVAL, "argument '%s' must be at least %lld, got %g", name,
 				  (long long)json_number_value(x), json_number_value(v));
+	if ((x = json_object_get(schema, "maximum")) && json_is_number(v) && json_number_value(v) > json_number_value(x))
+		return pl_err_set(err, PL_EINVAL, "argument '%s' must be at most %lld, got %g", name,
+				  (long long)json_number_value(x), json_number_value(v));
 	if (json_is_array(v)) {
 		const json_t *items = json_object_get(schema, "items");
 		if ((x = json_object_get(schema, "minItems")) && json_array_size(v) < (size_t)json_integer_value(x))

@@ -741,7 +741,7 @@ Test(loop, trajectory_records_every_step)
 	ss_push(&srv, ss_openai(NULL, &submit_call, 1, NULL, 30, 4));
 	at_run(&res, &ev, s, repo, t, NULL, NULL);
 	cr_assert_eq(res.exit, AGENT_EXIT_SUBMITTED, "exit %s: %s", agent_exit_name(res.exit), res.message.ptr);
-	cr_assert_eq(agent_traj_load(&recs, &complete, t, &err), 0, "%s", err.msg);
+	cr_assert_eq(agent_traj_load(&recs, &complete, NULL, t, &err), 0, "%s", err.msg);
 	cr_assert(complete);
 	sum = agent_traj_summary(recs);
 	cr_assert_str_eq(json_string_value(json_object_get(sum, "exit_reason")), "submitted");
@@ -776,15 +776,334 @@ Test(loop, a_torn_last_record_is_dropped)
 	const char text[] = "{\"type\":\"start\",\"id\":\"x\"}\n{\"type\":\"message\",\"index\":0}\n{\"type\":\"mod";
 
 	cr_assert_eq(pl_file_write_atomic(t, text, strlen(text), 0644, NULL), 0);
-	cr_assert_eq(agent_traj_load(&recs, &complete, t, &err), 0, "%s", err.msg);
+	cr_assert_eq(agent_traj_load(&recs, &complete, NULL, t, &err), 0, "%s", err.msg);
 	cr_assert_eq(json_array_size(recs), 2);
 	cr_assert_not(complete);
 	json_decref(recs);
 	cr_assert_eq(pl_file_write_atomic(t, "{\"no\":1}\n", 9, 0644, NULL), 0);
-	cr_assert_lt(agent_traj_load(&recs, NULL, t, &err), 0);
+	cr_assert_lt(agent_traj_load(&recs, NULL, NULL, t, &err), 0);
 	cr_assert(strstr(err.msg, "line 1 is not a trajectory record"), "%s", err.msg);
 	cr_assert_eq(pl_file_write_atomic(t, "garbage\n", 8, 0644, NULL), 0);
-	cr_assert_lt(agent_traj_load(&recs, NULL, t, &err), 0);
+	cr_assert_lt(agent_traj_load(&recs, NULL, NULL, t, &err), 0);
 	cr_assert(strstr(err.msg, "run.jsonl") && strstr(err.msg, "line 1"), "%s", err.msg);
 	free(t);
+}
+
+/* A model's bash timeout is checked against the schema's bounds before
+ * anything converts it (9223372036854775807 overflowed ceil() to int64). */
+Test(loop, a_huge_bash_timeout_is_a_format_error)
+{
+	const char *kv[] = { "limits.max_steps", "2", NULL };
+	agent_settings *s = at_settings("openai", srv.port, kv);
+	const ss_call huge = { "bash", "{\"command\": \"true\", \"timeout\": 9223372036854775807}" };
+	agent_result res;
+	at_events ev;
+	json_t *fe;
+
+	ss_push(&srv, ss_openai(NULL, &huge, 1, NULL, 1, 1));
+	ss_push(&srv, ss_openai(NULL, &submit_call, 1, NULL, 1, 1));
+	at_run(&res, &ev, s, repo, NULL, NULL, NULL);
+	cr_assert_eq(res.exit, AGENT_EXIT_SUBMITTED, "exit %s: %s", agent_exit_name(res.exit), res.message.ptr);
+	fe = at_of_type(&ev, "format_error");
+	cr_assert_eq(json_array_size(fe), 1);
+	cr_assert(strstr(json_string_value(json_object_get(json_array_get(fe, 0), "error")),
+			 "bash: argument 'timeout' must be at most 86400"),
+		  "%s", json_string_value(json_object_get(json_array_get(fe, 0), "error")));
+	json_decref(fe);
+	at_events_release(&ev);
+	agent_result_release(&res);
+	agent_settings_free(s);
+}
+
+/* An error event inside a stream (Anthropic's overloaded_error, an
+ * OpenAI-style {"error": ...} chunk) is a failed attempt like a 529, and
+ * retried; it was taken for a malformed answer and ended the run. */
+static void stream_error_is_retried(const char *backend)
+{
+	agent_settings *s = at_settings(backend, srv.port, NULL);
+	ss_resp bad = { 0 };
+	size_t k = 0;
+	agent_result res;
+	at_events ev;
+	json_t *r;
+
+	bad.status = 200;
+	if (!strcmp(backend, "anthropic")) {
+		ss_chunks_add(&bad.chunks, &k,
+			      ss_sse("message_start", json_pack("{s:s, s:{s:s, s:s, s:[], s:{s:i, s:i}}}", "type",
+								"message_start", "message", "id", "m", "role", "assistant",
+								"content", "usage", "input_tokens", 5, "output_tokens", 1)));
+		ss_chunks_add(&bad.chunks, &k,
+			      ss_sse("error", json_pack("{s:s, s:{s:s, s:s}}", "type", "error", "error", "type",
+							"overloaded_error", "message", "Overloaded")));
+		ss_push(&srv, bad);
+		ss_push(&srv, ss_anthropic_stream(NULL, &submit_call, 1, NULL, 1, 1));
+	} else {
+		ss_chunks_add(&bad.chunks, &k,
+			      ss_sse(NULL, json_pack("{s:{s:s, s:s}}", "error", "message", "Overloaded", "type", "server_error")));
+		ss_push(&srv, bad);
+		ss_push(&srv, ss_openai_stream(NULL, &submit_call, 1, NULL, 1, 1));
+	}
+	at_run(&res, &ev, s, repo, NULL, NULL, NULL);
+	cr_assert_eq(res.exit, AGENT_EXIT_SUBMITTED, "%s: exit %s: %s", backend, agent_exit_name(res.exit), res.message.ptr);
+	cr_assert_eq(ss_requests(&srv), 2);
+	r = at_of_type(&ev, "retry");
+	cr_assert_eq(json_array_size(r), 1);
+	cr_assert(strstr(json_string_value(json_object_get(json_array_get(r, 0), "reason")), "Overloaded"), "%s",
+		  json_string_value(json_object_get(json_array_get(r, 0), "reason")));
+	json_decref(r);
+	at_events_release(&ev);
+	agent_result_release(&res);
+	agent_settings_free(s);
+}
+
+Test(loop, anthropic_stream_errors_are_retried)
+{
+	stream_error_is_retried("anthropic");
+}
+
+Test(loop, openai_stream_errors_are_retried)
+{
+	stream_error_is_retried("openai");
+}
+
+/* A Retry-After past backend.retry_max is not slept on (a year, once):
+ * the run ends at once with the server's message and the wait it asked. */
+Test(loop, retry_after_past_retry_max_fails_at_once)
+{
+	const char *kv[] = { "backend.retry_max", "30", NULL };
+	agent_settings *s = at_settings("openai", srv.port, kv);
+	agent_result res;
+	at_events ev;
+	json_t *r;
+
+	ss_push(&srv, ss_error(429, "Retry-After: 31536000\r\n", "quota exhausted"));
+	ss_push(&srv, ss_openai(NULL, &submit_call, 1, NULL, 1, 1));
+	at_run(&res, &ev, s, repo, NULL, NULL, NULL);
+	cr_assert_eq(res.exit, AGENT_EXIT_MODEL_ERROR, "exit %s: %s", agent_exit_name(res.exit), res.message.ptr);
+	cr_assert(strstr(res.message.ptr, "quota exhausted"), "%s", res.message.ptr);
+	cr_assert(strstr(res.message.ptr, "asks to wait 31536000 s, more than backend.retry_max (30 s)"), "%s",
+		  res.message.ptr);
+	cr_assert_eq(ss_requests(&srv), 1);
+	r = at_of_type(&ev, "retry");
+	cr_assert_eq(json_array_size(r), 0);
+	json_decref(r);
+	at_events_release(&ev);
+	agent_result_release(&res);
+	agent_settings_free(s);
+}
+
+/* The wait before a retry is waiting for the model, not the agent's own
+ * overhead. */
+Test(loop, retry_waits_count_as_waiting_for_the_model)
+{
+	agent_settings *s = at_settings("openai", srv.port, NULL);
+	char *t = traj_path();
+	agent_result res;
+	at_events ev;
+	json_t *recs = NULL, *x;
+	size_t i;
+	bool seen = false;
+
+	ss_push(&srv, ss_error(429, "Retry-After: 1\r\n", "slow down"));
+	ss_push(&srv, ss_openai(NULL, &submit_call, 1, NULL, 1, 1));
+	at_run(&res, &ev, s, repo, t, NULL, NULL);
+	cr_assert_eq(res.exit, AGENT_EXIT_SUBMITTED, "exit %s: %s", agent_exit_name(res.exit), res.message.ptr);
+	cr_assert_eq(agent_traj_load(&recs, NULL, NULL, t, NULL), 0);
+	json_array_foreach(recs, i, x)
+		if (!strcmp(json_string_value(json_object_get(x, "type")), "model_call")) {
+			seen = true;
+			cr_assert_geq(json_number_value(json_object_get(x, "wait_s")), 1.0, "wait_s %g leaves out the 1 s wait",
+				      json_number_value(json_object_get(x, "wait_s")));
+		}
+	cr_assert(seen);
+	json_decref(recs);
+	free(t);
+	at_events_release(&ev);
+	agent_result_release(&res);
+	agent_settings_free(s);
+}
+
+/* A stream cut after some text and retried: the retry event says to
+ * discard what was shown, the message holds the second attempt only, and
+ * the tokens the failed attempt reported are counted (they are billed). */
+Test(loop, a_retried_stream_discards_its_text_and_counts_its_tokens)
+{
+	agent_settings *s = at_settings("anthropic", srv.port, NULL);
+	ss_resp half = ss_anthropic_stream("First try", &submit_call, 1, NULL, 100, 5);
+	agent_result res;
+	at_events ev;
+	json_t *r, *a;
+	size_t n = 0;
+
+	while (half.chunks[n])
+		n++;
+	/* keep message_start, ping and the text block's start and first half */
+	for (size_t i = 4; i < n; i++)
+		free(half.chunks[i]);
+	half.chunks[4] = NULL;
+	ss_push(&srv, half);
+	ss_push(&srv, ss_anthropic_stream("Second", &submit_call, 1, NULL, 100, 5));
+	at_run(&res, &ev, s, repo, NULL, NULL, NULL);
+	cr_assert_eq(res.exit, AGENT_EXIT_SUBMITTED, "exit %s: %s", agent_exit_name(res.exit), res.message.ptr);
+	r = at_of_type(&ev, "retry");
+	cr_assert_eq(json_array_size(r), 1);
+	cr_assert(json_is_true(json_object_get(json_array_get(r, 0), "discard_text")), "no discard_text");
+	a = at_of_type(&ev, "assistant");
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(a, 0), "content")), "Second");
+	cr_assert_eq(res.usage.input, 200, "input %lld: the failed attempt's 100 are billed too", (long long)res.usage.input);
+	cr_assert_eq(res.usage.calls, 1);
+	json_decref(r);
+	json_decref(a);
+	at_events_release(&ev);
+	agent_result_release(&res);
+
+	/* a retry before any text discards nothing */
+	ss_push(&srv, ss_error(503, NULL, "busy"));
+	ss_push(&srv, ss_anthropic_stream(NULL, &submit_call, 1, NULL, 1, 1));
+	at_run(&res, &ev, s, repo, NULL, NULL, NULL);
+	r = at_of_type(&ev, "retry");
+	cr_assert_eq(json_array_size(r), 1);
+	cr_assert(json_is_false(json_object_get(json_array_get(r, 0), "discard_text")));
+	json_decref(r);
+	at_events_release(&ev);
+	agent_result_release(&res);
+	agent_settings_free(s);
+}
+
+/* A trajectory that cannot be written (a full disk) is said once, and the
+ * run goes on to its end and its result. */
+Test(loop, a_trajectory_write_failure_is_said_once_and_the_run_goes_on)
+{
+	agent_settings *s = at_settings("openai", srv.port, NULL);
+	agent_result res;
+	at_events ev;
+	json_t *w;
+
+	if (access("/dev/full", W_OK) != 0)
+		cr_skip_test("no /dev/full here");
+	ss_push(&srv, ss_openai(NULL, &view_call, 1, NULL, 1, 1));
+	ss_push(&srv, ss_openai(NULL, &fix_call, 1, NULL, 1, 1));
+	ss_push(&srv, ss_openai(NULL, &submit_call, 1, NULL, 1, 1));
+	at_run(&res, &ev, s, repo, "/dev/full", NULL, NULL);
+	cr_assert_eq(res.exit, AGENT_EXIT_SUBMITTED, "exit %s: %s", agent_exit_name(res.exit), res.message.ptr);
+	cr_assert(strstr(res.patch.ptr, "+    return a + b"), "%s", res.patch.ptr);
+	w = at_of_type(&ev, "warning");
+	cr_assert_eq(json_array_size(w), 1, "%zu warnings", json_array_size(w));
+	cr_assert(strstr(json_string_value(json_object_get(json_array_get(w, 0), "message")), "/dev/full"), "%s",
+		  json_string_value(json_object_get(json_array_get(w, 0), "message")));
+	cr_assert(strstr(json_string_value(json_object_get(json_array_get(w, 0), "message")), "the run goes on"), "%s",
+		  json_string_value(json_object_get(json_array_get(w, 0), "message")));
+	json_decref(w);
+	at_events_release(&ev);
+	agent_result_release(&res);
+	agent_settings_free(s);
+}
+
+/* Every trajectory records the commit its patch is taken against. */
+Test(loop, the_start_record_names_the_base_commit)
+{
+	agent_settings *s = at_settings("openai", srv.port, NULL);
+	char *t = traj_path();
+	agent_result res;
+	at_events ev;
+	json_t *recs = NULL;
+	pl_buf head = PL_BUF_INIT;
+
+	cr_assert_eq(test_sh(&head, "git -C '%s' rev-parse HEAD", repo), 0);
+	pl_buf_rtrim(&head);
+	ss_push(&srv, ss_openai(NULL, &submit_call, 1, NULL, 1, 1));
+	at_run(&res, &ev, s, repo, t, NULL, NULL);
+	cr_assert_eq(agent_traj_load(&recs, NULL, NULL, t, NULL), 0);
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(recs, 0), "base")), head.ptr);
+	json_decref(recs);
+	pl_buf_release(&head);
+	free(t);
+	at_events_release(&ev);
+	agent_result_release(&res);
+	agent_settings_free(s);
+}
+
+/* Credentials in --api-base (user:token@host) are sent, but never copied
+ * into messages or the trajectory. */
+Test(loop, credentials_in_the_api_base_are_never_recorded)
+{
+	char url[96];
+	agent_settings *s;
+	char *t = traj_path();
+	agent_result res;
+	at_events ev;
+	pl_buf text = PL_BUF_INIT;
+	pl_err err = { 0 };
+
+	s = at_settings("openai", srv.port, NULL);
+	snprintf(url, sizeof(url), "http://user:sekrit@127.0.0.1:%d/v1", srv.port);
+	cr_assert_eq(agent_settings_set(s, "backend.api_base", url, "test", &err), 0, "%s", err.msg);
+	ss_push(&srv, ss_error(500, NULL, "boom"));
+	ss_push(&srv, ss_error(400, NULL, "bad request"));
+	at_run(&res, &ev, s, repo, t, NULL, NULL);
+	cr_assert_eq(res.exit, AGENT_EXIT_MODEL_ERROR, "exit %s: %s", agent_exit_name(res.exit), res.message.ptr);
+	cr_assert(strstr(res.message.ptr, "127.0.0.1"), "%s", res.message.ptr);
+	cr_assert_null(strstr(res.message.ptr, "sekrit"), "%s", res.message.ptr);
+	cr_assert_eq(pl_file_read(&text, t, 0, NULL), 0);
+	cr_assert_null(strstr(text.ptr, "sekrit"), "the trajectory holds the password: %s", text.ptr);
+	cr_assert(strstr(text.ptr, "http://***@127.0.0.1:"), "%s", text.ptr);
+	{
+		char *all = at_text(ev.list);
+
+		cr_assert_null(strstr(all, "sekrit"), "an event holds the password: %s", all);
+		free(all);
+	}
+	/* the server got them */
+	{
+		char *h = ss_request_head(&srv, 0);
+
+		cr_assert(strstr(h, "Authorization: Basic dXNlcjpzZWtyaXQ="), "%s", h);
+		free(h);
+	}
+	pl_buf_release(&text);
+	free(t);
+	at_events_release(&ev);
+	agent_result_release(&res);
+	agent_settings_free(s);
+}
+
+/* A page that is not the API's answer (a proxy's login page, served as
+ * 200) is said for what it is, with its content type. */
+Test(loop, an_html_answer_is_named_as_such)
+{
+	agent_settings *s = at_settings("openai", srv.port, (const char *[]){ "backend.stream", "false", NULL });
+	ss_resp page = { 0 };
+	agent_result res;
+	at_events ev;
+
+	page.status = 200;
+	page.headers = pl_xstrdup("Content-Type: text/html; charset=utf-8\r\n");
+	page.body = pl_xstrdup("<!DOCTYPE html><html><body>Please log in</body></html>");
+	ss_push(&srv, page);
+	at_run(&res, &ev, s, repo, NULL, NULL, NULL);
+	cr_assert_eq(res.exit, AGENT_EXIT_MODEL_ERROR, "exit %s: %s", agent_exit_name(res.exit), res.message.ptr);
+	cr_assert(strstr(res.message.ptr, "not JSON") && strstr(res.message.ptr, "text/html") &&
+			  strstr(res.message.ptr, "<!DOCTYPE html>"),
+		  "%s", res.message.ptr);
+	at_events_release(&ev);
+	agent_result_release(&res);
+	agent_settings_free(s);
+}
+
+/* Token counts that cannot be counts (negative) are not taken. */
+Test(loop, negative_usage_is_not_counted)
+{
+	agent_settings *s = at_settings("openai", srv.port, NULL);
+	agent_result res;
+	at_events ev;
+
+	ss_push(&srv, ss_openai(NULL, &submit_call, 1, NULL, -5, -3));
+	at_run(&res, &ev, s, repo, NULL, NULL, NULL);
+	cr_assert_eq(res.exit, AGENT_EXIT_SUBMITTED, "exit %s: %s", agent_exit_name(res.exit), res.message.ptr);
+	cr_assert_eq(res.usage.input, 0, "input %lld", (long long)res.usage.input);
+	cr_assert_eq(res.usage.output, 0, "output %lld", (long long)res.usage.output);
+	at_events_release(&ev);
+	agent_result_release(&res);
+	agent_settings_free(s);
 }

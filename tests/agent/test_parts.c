@@ -1,6 +1,6 @@
 /* The loop's parts on their own: settings (defaults, profiles, files,
  * flags, every bad value), prompt templates, server-sent events,
- * Retry-After, the edit diff, observation cuts. */
+ * Retry-After, observation cuts. */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,6 +170,12 @@ Test(settings, profiles_and_checks)
 	agent_settings_set(s, "context.low", "0.95", "--x", NULL);
 	cr_assert_lt(agent_settings_check(s, &err), 0);
 	cr_assert(strstr(err.msg, "context.low (0.95, --x) must be below context.high"), "%s", err.msg);
+	agent_settings_set(s, "context.low", "0.5", "--x", NULL);
+	cr_assert_eq(agent_settings_check(s, &err), 0, "%s", err.msg);
+	/* a sandbox profile that does not load: every bash call would fail */
+	agent_settings_set(s, "tools.sandbox_profile", "agnet", "--set", NULL);
+	cr_assert_lt(agent_settings_check(s, &err), 0);
+	cr_assert(strstr(err.msg, "--set: tools.sandbox_profile 'agnet'") && strstr(err.msg, "agnet"), "%s", err.msg);
 	agent_settings_free(s);
 	free(bad);
 }
@@ -253,6 +259,44 @@ Test(sse, fields_comments_line_endings_and_splits)
 	json_decref(g.ev);
 }
 
+/* A server that never ends a line or an event cannot make plait grow
+ * without bound (1.5 GB without a newline took 1.5 GB). */
+Test(sse, endless_lines_and_events_are_refused)
+{
+	size_t chunk = 1 << 20, i;
+	char *a = malloc(chunk);
+	got g = { json_array() };
+	agent__sse s;
+	pl_err err = { 0 };
+	int rc = 0;
+
+	cr_assert_not_null(a);
+	memset(a, 'a', chunk);
+	agent__sse_init(&s, on_ev, &g);
+	cr_assert_eq(agent__sse_feed(&s, "data: ", 6, &err), 0);
+	for (i = 0; i < 40 && rc == 0; i++)
+		rc = agent__sse_feed(&s, a, chunk, &err);
+	cr_assert_eq(rc, PL_EFORMAT, "40 MiB without a newline were taken");
+	cr_assert(strstr(err.msg, "16 MiB"), "%s", err.msg);
+	cr_assert_leq(s.line.len, AGENT__SSE_MAX);
+	agent__sse_release(&s);
+
+	/* lines of 1 MiB, but one event past the cap */
+	memcpy(a, "data: ", 6);
+	a[chunk - 1] = '\n';
+	agent__sse_init(&s, on_ev, &g);
+	rc = 0;
+	for (i = 0; i < 40 && rc == 0; i++)
+		rc = agent__sse_feed(&s, a, chunk, &err);
+	cr_assert_eq(rc, PL_EFORMAT, "an event of 40 MiB was taken");
+	cr_assert(strstr(err.msg, "16 MiB"), "%s", err.msg);
+	cr_assert_leq(s.data.len, AGENT__SSE_MAX);
+	cr_assert_eq(json_array_size(g.ev), 0);
+	agent__sse_release(&s);
+	json_decref(g.ev);
+	free(a);
+}
+
 TestSuite(http);
 
 Test(http, retry_after_forms)
@@ -267,21 +311,6 @@ Test(http, retry_after_forms)
 }
 
 TestSuite(text);
-
-Test(text, diff_of_one_region)
-{
-	pl_buf d = PL_BUF_INIT;
-	const char *a = "1\n2\n3\n4\n5\n6\n7\n8\n9\n", *b = "1\n2\n3\n4\nfive\n6\n7\n8\n9\n";
-
-	agent__diff(&d, "f.txt", a, strlen(a), b, strlen(b));
-	cr_assert_str_eq(d.ptr, "--- a/f.txt\n+++ b/f.txt\n@@ -2,7 +2,7 @@\n 2\n 3\n 4\n-5\n+five\n 6\n 7\n 8\n");
-	pl_buf_reset(&d);
-	agent__diff(&d, "f.txt", a, strlen(a), a, strlen(a));
-	cr_assert_eq(d.len, 0);
-	agent__diff(&d, "n.txt", "", 0, "x", 1);
-	cr_assert_str_eq(d.ptr, "--- a/n.txt\n+++ b/n.txt\n@@ -0,0 +1,1 @@\n+x\n\\ No newline at end of file\n");
-	pl_buf_release(&d);
-}
 
 Test(text, cuts_keep_utf8_whole)
 {
@@ -310,4 +339,23 @@ Test(text, cuts_keep_utf8_whole)
 	json_decref(j);
 	pl_buf_release(&out);
 	pl_buf_release(&in);
+}
+
+Test(text, urls_lose_their_credentials)
+{
+	static const char *const cases[][2] = {
+		{ "https://user:tok@api.example/v1", "https://***@api.example/v1" },
+		{ "http://tok@127.0.0.1:8000", "http://***@127.0.0.1:8000" },
+		{ "https://api.example/v1?q=a@b", "https://api.example/v1?q=a@b" },
+		{ "https://api.example/a@b", "https://api.example/a@b" },
+		{ "localhost:8000", "localhost:8000" },
+	};
+
+	for (size_t i = 0; i < PL_ARRAY_LEN(cases); i++) {
+		pl_buf b = PL_BUF_INIT;
+
+		agent__url_safe(&b, cases[i][0]);
+		cr_assert_str_eq(b.ptr, cases[i][1]);
+		pl_buf_release(&b);
+	}
 }

@@ -73,6 +73,10 @@ static void need_sandbox(void)
 static const ss_call view = { "view", "{\"path\": \"calc.py\"}" };
 static const ss_call search = { "search", "{\"pattern\": \"def add\"}" };
 static const ss_call run_tests = { "bash", "{\"command\": \"python3 -B -m unittest -v test_calc 2>&1\"}" };
+/* without -B: the byte-code this run writes must stay out of the patch (the
+ * first run has -B: a cache of calc.py written then could be taken for the
+ * edited file, of the same size and second) */
+static const ss_call run_tests_again = { "bash", "{\"command\": \"python3 -m unittest -v test_calc 2>&1\"}" };
 static const ss_call edit = { "str_replace",
 			      "{\"path\": \"calc.py\", \"old_str\": \"return a - b\", \"new_str\": \"return a + b\"}" };
 static const ss_call submit = { "submit", "{}" };
@@ -83,7 +87,7 @@ static void script_fix(void)
 	ss_push(&srv, ss_openai_stream(NULL, &search, 1, NULL, 700, 15));
 	ss_push(&srv, ss_openai_stream("Reproduce first.", &run_tests, 1, NULL, 900, 25));
 	ss_push(&srv, ss_openai_stream("add() subtracts; fix it.", &edit, 1, NULL, 1300, 40));
-	ss_push(&srv, ss_openai_stream(NULL, &run_tests, 1, NULL, 1500, 20));
+	ss_push(&srv, ss_openai_stream(NULL, &run_tests_again, 1, NULL, 1500, 20));
 	ss_push(&srv, ss_openai_stream("Tests pass.", &submit, 1, NULL, 1800, 10));
 }
 
@@ -123,6 +127,9 @@ Test(fix_cmd, a_scripted_model_fixes_a_real_bug)
 	cr_assert(json_is_null(json_object_get(json_object_get(res, "usage"), "cost")));
 	cr_assert_str_eq(json_string_value(json_object_get(res, "trajectory")), t.ptr);
 	cr_assert(strstr(json_string_value(json_object_get(res, "patch")), "+    return a + b"));
+	cr_assert_eq(test_sh(NULL, "test -d '%s/__pycache__'", repo.ptr), 0, "the test run wrote no byte-code");
+	cr_assert_null(strstr(json_string_value(json_object_get(res, "patch")), "__pycache__"), "%s",
+		       json_string_value(json_object_get(res, "patch")));
 
 	/* the patch applies to a clean checkout and makes the failing test pass */
 	cr_assert_neq(test_sh(NULL, "cd '%s' && git clone -q repo clean 2>/dev/null && cd clean && "
@@ -133,7 +140,7 @@ Test(fix_cmd, a_scripted_model_fixes_a_real_bug)
 		     "the patch does not apply or does not fix the test");
 
 	/* the trajectory has every step */
-	cr_assert_eq(agent_traj_load(&recs, &complete, t.ptr, &err), 0, "%s", err.msg);
+	cr_assert_eq(agent_traj_load(&recs, &complete, NULL, t.ptr, &err), 0, "%s", err.msg);
 	cr_assert(complete);
 	json_array_foreach(recs, i, r) {
 		const char *type = json_string_value(json_object_get(r, "type"));
@@ -181,6 +188,7 @@ Test(fix_cmd, a_scripted_model_fixes_a_real_bug)
 	cr_assert(strstr(run.out.ptr, "1 trajectories (1 complete), 1 submitted a patch"), "%s", run.out.ptr);
 	cr_assert(strstr(run.out.ptr, "submitted      1"), "%s", run.out.ptr);
 	cr_assert(strstr(run.out.ptr, "steps: 6 (6.0 a run), tool calls: 6"), "%s", run.out.ptr);
+	cr_assert(strstr(run.out.ptr, "cost: unknown (no run had a known price)"), "%s", run.out.ptr);
 	test_run_release(&run);
 
 	json_decref(res);
@@ -324,6 +332,8 @@ Test(fix_cmd, usage_errors)
 	usage_error("--issue-text x --set nokey", "expected KEY=VALUE");
 	usage_error("--issue-text x --profile nope", "agent profile 'nope' not found");
 	usage_error("--issue-text x --frobnicate", "unknown option '--frobnicate'");
+	usage_error("--issue-text x --backend openai --api-model m --set tools.sandbox_profile=agnet",
+		    "--set: tools.sandbox_profile 'agnet': ");
 }
 
 Test(fix_cmd, config_show_names_every_source)
@@ -391,4 +401,260 @@ Test(fix_cmd, traj_usage_and_bad_files)
 	test_run_release(&run);
 	pl_buf_release(&e);
 	pl_buf_release(&a);
+}
+
+/* A trajectory that cannot be written is said once; the run still ends
+ * with its result: --out written, --json printed, exit 0 for a patch. */
+Test(fix_cmd, an_unwritable_trajectory_loses_nothing_else)
+{
+	pl_buf e = PL_BUF_INIT, a = PL_BUF_INIT, p = PL_BUF_INIT, out = PL_BUF_INIT;
+	test_run run;
+	json_t *res = NULL;
+
+	if (access("/dev/full", W_OK) != 0)
+		cr_skip_test("no /dev/full here");
+	ss_push(&srv, ss_openai_stream(NULL, &edit, 1, NULL, 10, 2));
+	ss_push(&srv, ss_openai_stream(NULL, &submit, 1, NULL, 10, 2));
+	env(&e);
+	pl_path_join(&p, tmp.ptr, "full.patch");
+	pl_buf_puts(&a, "fix ");
+	model_args(&a);
+	pl_buf_printf(&a, " --repo '%s' --issue-text x --traj /dev/full --out '%s' --json", repo.ptr, p.ptr);
+	run = test_plait(tmp.ptr, e.ptr, a.ptr);
+	cr_assert_eq(run.status, 0, "exit %d: %s", run.status, run.err.ptr);
+	cr_assert_eq(pl_json_parse(&res, run.out.ptr, run.out.len, "stdout", NULL), 0, "%s", run.out.ptr);
+	cr_assert_str_eq(json_string_value(json_object_get(res, "exit_reason")), "submitted");
+	cr_assert_eq(pl_file_read(&out, p.ptr, 0, NULL), 0, "--out was not written");
+	cr_assert(strstr(out.ptr, "+    return a + b"), "%s", out.ptr);
+	cr_assert(strstr(run.err.ptr, "writing the trajectory '/dev/full'"), "%s", run.err.ptr);
+	cr_assert_null(strstr(strstr(run.err.ptr, "writing the trajectory") + 1, "writing the trajectory"), "said twice: %s",
+		       run.err.ptr);
+	json_decref(res);
+	test_run_release(&run);
+	pl_buf_release(&e);
+	pl_buf_release(&a);
+	pl_buf_release(&p);
+	pl_buf_release(&out);
+}
+
+/* A directory that is not a git repository cannot give a patch: said at
+ * once, before any model call. */
+Test(fix_cmd, a_plain_directory_is_refused_at_once)
+{
+	pl_buf e = PL_BUF_INIT, a = PL_BUF_INIT;
+	test_run run;
+
+	cr_assert_eq(test_sh(NULL, "mkdir -p '%s/plain' && echo x > '%s/plain/a.py'", tmp.ptr, tmp.ptr), 0);
+	env(&e);
+	pl_buf_puts(&a, "fix ");
+	model_args(&a);
+	pl_buf_printf(&a, " --repo '%s/plain' --issue-text x", tmp.ptr);
+	run = test_plait(tmp.ptr, e.ptr, a.ptr);
+	cr_assert_eq(run.status, 2, "exit %d: %s", run.status, run.err.ptr);
+	cr_assert(strstr(run.err.ptr, "is not a git repository"), "%s", run.err.ptr);
+	cr_assert_eq(ss_requests(&srv), 0);
+	test_run_release(&run);
+	pl_buf_release(&e);
+	pl_buf_release(&a);
+}
+
+static void make_dirty(void)
+{
+	cr_assert_eq(test_sh(NULL, "cd '%s' && printf 'SECRET=hunter2\\n' > .env.local && "
+				   "printf '# work in progress\\n' >> test_calc.py", repo.ptr),
+		     0);
+}
+
+/* Changes that were there before the run are not the fix: by default the
+ * run is refused; nothing is sent to the model. */
+Test(fix_cmd, a_dirty_tree_is_refused_by_default)
+{
+	pl_buf e = PL_BUF_INIT, a = PL_BUF_INIT;
+	test_run run;
+
+	make_dirty();
+	env(&e);
+	pl_buf_puts(&a, "fix ");
+	model_args(&a);
+	pl_buf_printf(&a, " --repo '%s' --issue-text x", repo.ptr);
+	run = test_plait(tmp.ptr, e.ptr, a.ptr);
+	cr_assert_eq(run.status, 2, "exit %d: %s", run.status, run.err.ptr);
+	cr_assert(strstr(run.err.ptr, "has changes that are not committed") && strstr(run.err.ptr, ".env.local") &&
+			  strstr(run.err.ptr, "test_calc.py") && strstr(run.err.ptr, "--allow-dirty"),
+		  "%s", run.err.ptr);
+	cr_assert_eq(ss_requests(&srv), 0);
+	test_run_release(&run);
+	pl_buf_reset(&a);
+	pl_buf_puts(&a, "fix ");
+	model_args(&a);
+	pl_buf_printf(&a, " --repo '%s' --issue-text x --allow-dirty --base HEAD", repo.ptr);
+	run = test_plait(tmp.ptr, e.ptr, a.ptr);
+	cr_assert_eq(run.status, 2, "exit %d: %s", run.status, run.err.ptr);
+	cr_assert(strstr(run.err.ptr, "--allow-dirty and --base do not go together"), "%s", run.err.ptr);
+	test_run_release(&run);
+	pl_buf_release(&e);
+	pl_buf_release(&a);
+}
+
+/* --allow-dirty: the patch is what changed since the run began, and
+ * --commit commits exactly it, on a branch of its own, HEAD and the
+ * working tree left as they were. */
+Test(fix_cmd, allow_dirty_leaves_the_persons_changes_out)
+{
+	pl_buf e = PL_BUF_INIT, a = PL_BUF_INIT, p = PL_BUF_INIT, t = PL_BUF_INIT, o = PL_BUF_INIT;
+	test_run run;
+	char branch[96] = "";
+	const char *b;
+
+	make_dirty();
+	cr_assert_eq(test_sh(&o, "git -C '%s' symbolic-ref HEAD", repo.ptr), 0);
+	ss_push(&srv, ss_openai_stream(NULL, &edit, 1, NULL, 10, 2));
+	ss_push(&srv, ss_openai_stream(NULL, &submit, 1, NULL, 10, 2));
+	env(&e);
+	pl_path_join(&p, tmp.ptr, "dirty.patch");
+	pl_path_join(&t, tmp.ptr, "dirty.jsonl");
+	pl_buf_puts(&a, "fix ");
+	model_args(&a);
+	pl_buf_printf(&a, " --repo '%s' --issue-text x --allow-dirty --commit --out '%s' --traj '%s'", repo.ptr, p.ptr, t.ptr);
+	run = test_plait(tmp.ptr, e.ptr, a.ptr);
+	cr_assert_eq(run.status, 0, "exit %d: %s", run.status, run.err.ptr);
+	cr_assert_not_null(b = strstr(run.err.ptr, " on plait/fix-"), "%s", run.err.ptr);
+	sscanf(b, " on %95s", branch);
+	test_run_release(&run);
+	{
+		pl_buf patch = PL_BUF_INIT, traj = PL_BUF_INIT, x = PL_BUF_INIT;
+
+		cr_assert_eq(pl_file_read(&patch, p.ptr, 0, NULL), 0);
+		cr_assert(strstr(patch.ptr, "+    return a + b"), "%s", patch.ptr);
+		cr_assert_null(strstr(patch.ptr, "hunter2"), "%s", patch.ptr);
+		cr_assert_null(strstr(patch.ptr, "work in progress"), "%s", patch.ptr);
+		cr_assert_eq(pl_file_read(&traj, t.ptr, 0, NULL), 0);
+		cr_assert_null(strstr(traj.ptr, "hunter2"), "the secret is in the trajectory");
+		/* the branch: one commit on HEAD, exactly the patch */
+		cr_assert_eq(test_sh(&x, "cd '%s' && git diff --name-only HEAD '%s' && git rev-parse '%s~1' HEAD && "
+					 "git symbolic-ref HEAD && git status --porcelain | sort",
+				     repo.ptr, branch, branch),
+			     0);
+		{
+			char *lines[8] = { 0 };
+			size_t n = 0;
+
+			for (char *q = x.ptr, *nl; n < 8 && q && *q; q = nl ? nl + 1 : NULL) {
+				lines[n++] = q;
+				if ((nl = strchr(q, '\n')))
+					*nl = '\0';
+			}
+			cr_assert_geq(n, 6, "%s", x.ptr);
+			cr_assert_str_eq(lines[0], "calc.py", "the commit holds more than the fix");
+			cr_assert_str_eq(lines[1], lines[2], "the branch's parent is not HEAD");
+			cr_assert_str_eq(lines[3], o.len ? strtok(o.ptr, "\n") : "", "HEAD was switched");
+			cr_assert(!strcmp(lines[4], " M calc.py") && !strcmp(lines[5], " M test_calc.py"), "%s %s", lines[4],
+				  lines[5]);
+			cr_assert_str_eq(lines[6] ? lines[6] : "", "?? .env.local");
+		}
+		pl_buf_release(&patch);
+		pl_buf_release(&traj);
+		pl_buf_release(&x);
+	}
+	pl_buf_release(&e);
+	pl_buf_release(&a);
+	pl_buf_release(&p);
+	pl_buf_release(&t);
+	pl_buf_release(&o);
+}
+
+/* --stream-json into a reader that leaves (| head): the stream stops, the
+ * run does not; it ends as it would have, trajectory and all. */
+Test(fix_cmd, stream_json_survives_a_reader_that_leaves)
+{
+	pl_buf t = PL_BUF_INIT, h = PL_BUF_INIT, x = PL_BUF_INIT;
+	char port[64], home[600];
+	int p[2];
+	test_exec_opts o = { 0 };
+	test_run run;
+	json_t *recs = NULL;
+	bool complete = false;
+
+	for (int i = 0; i < 2; i++)
+		ss_push(&srv, ss_openai_stream("Looking.", &view, 1, NULL, 10, 2));
+	pl_path_join(&t, tmp.ptr, "pipe.jsonl");
+	snprintf(port, sizeof(port), "http://127.0.0.1:%d", srv.port);
+	snprintf(home, sizeof(home), "HOME=%s", tmp.ptr);
+	cr_assert_eq(pipe(p), 0);
+	close(p[0]); /* the reader is gone before the first line */
+	o.out_fd = p[1];
+	{
+		const char *env[] = { home, "NO_COLOR=1", NULL };
+		const char *args[] = { "fix", "--repo", repo.ptr, "--issue-text", "x", "--backend", "openai", "--api-base", port,
+				       "--api-model", "scripted", "--max-steps", "2", "--stream-json", "--traj", t.ptr, NULL };
+
+		o.env = env;
+		run = test_plait_argv(args, &o);
+	}
+	close(p[1]);
+	cr_assert_eq(run.status, 1, "exit %d (141: killed by SIGPIPE): %s", run.status, run.err.ptr);
+	cr_assert(strstr(run.err.ptr, "step_limit"), "%s", run.err.ptr);
+	cr_assert(strstr(run.err.ptr, "standard output"), "%s", run.err.ptr);
+	cr_assert_eq(agent_traj_load(&recs, &complete, NULL, t.ptr, NULL), 0);
+	cr_assert(complete, "the trajectory has no end record");
+	json_decref(recs);
+	test_run_release(&run);
+	pl_buf_release(&t);
+	pl_buf_release(&h);
+	pl_buf_release(&x);
+}
+
+/* What a trajectory holds from a model or a command is shown escaped:
+ * `traj show` of a run cannot rewrite the terminal. */
+Test(fix_cmd, traj_show_escapes_what_it_shows)
+{
+	pl_buf e = PL_BUF_INIT, a = PL_BUF_INIT, t = PL_BUF_INIT;
+	const char text[] =
+		"{\"type\":\"start\",\"id\":\"x\",\"kind\":\"fix\"}\n"
+		"{\"type\":\"message\",\"step\":1,\"message\":{\"role\":\"assistant\",\"content\":\"ok\\u001b[2J\\r\","
+		"\"tool_calls\":[{\"id\":\"c\",\"function\":{\"name\":\"bash\",\"arguments\":\"{\\\"command\\\":\\\"ls\\\\u001b[8m\\\"}\"}}]}}\n"
+		"{\"type\":\"message\",\"step\":1,\"message\":{\"role\":\"tool\",\"content\":\"out\\u001b]0;x\\u0007\"}}\n";
+	test_run run;
+
+	pl_path_join(&t, tmp.ptr, "esc.jsonl");
+	cr_assert_eq(pl_file_write_atomic(t.ptr, text, strlen(text), 0644, NULL), 0);
+	env(&e);
+	pl_buf_printf(&a, "traj show '%s'", t.ptr);
+	run = test_plait(tmp.ptr, e.ptr, a.ptr);
+	cr_assert_eq(run.status, 0, "%s", run.err.ptr);
+	cr_assert_null(memchr(run.out.ptr, '\x1b', run.out.len), "%s", run.out.ptr);
+	cr_assert_null(memchr(run.out.ptr, '\r', run.out.len), "%s", run.out.ptr);
+	cr_assert(strstr(run.out.ptr, "ok\\x1b[2J\\r"), "%s", run.out.ptr);
+	cr_assert(strstr(run.out.ptr, "bash: ls\\x1b[8m"), "%s", run.out.ptr);
+	cr_assert(strstr(run.out.ptr, "out\\x1b]0;x\\x07"), "%s", run.out.ptr);
+	test_run_release(&run);
+	pl_buf_release(&e);
+	pl_buf_release(&a);
+	pl_buf_release(&t);
+}
+
+/* Without --for, config show gives what plait fix would run with (its
+ * profile applied), and says so; it showed the bare defaults. */
+Test(fix_cmd, config_show_without_for_is_plait_fix)
+{
+	pl_buf e = PL_BUF_INIT;
+	test_run run;
+
+	env(&e);
+	run = test_plait(tmp.ptr, e.ptr, "config show");
+	cr_assert_eq(run.status, 0, "%s", run.err.ptr);
+	cr_assert(strstr(run.out.ptr, "settings of plait fix (profile swebench; --for chat shows plait chat's)"), "%s",
+		  run.out.ptr);
+	cr_assert(strstr(run.out.ptr, "limits.max_steps           250  (profile swebench ("), "%s", run.out.ptr);
+	test_run_release(&run);
+	run = test_plait(tmp.ptr, e.ptr, "config show --json");
+	cr_assert_eq(run.status, 0, "%s", run.err.ptr);
+	cr_assert(strstr(run.out.ptr, "\"for\": \"fix\"") && strstr(run.out.ptr, "\"profile\": \"swebench\""), "%s",
+		  run.out.ptr);
+	test_run_release(&run);
+	run = test_plait(tmp.ptr, e.ptr, "config show --profile chat");
+	cr_assert_eq(run.status, 0, "%s", run.err.ptr);
+	cr_assert(strstr(run.out.ptr, "settings with profile chat"), "%s", run.out.ptr);
+	test_run_release(&run);
+	pl_buf_release(&e);
 }

@@ -344,3 +344,117 @@ Test(editor, create_then_undo_removes_and_symlinks)
 	tools_obs_release(&o);
 	tools_ctx_free(c);
 }
+
+/* What git on the host would run (hooks, core.fsmonitor in .git/config)
+ * must not be writable through the editor: any path component named .git,
+ * a link leading into it, and the git directory a gitfile names. */
+Test(editor, writes_into_the_git_directory_are_refused)
+{
+	static const char *const bad[] = {
+		"{\"path\":\".git/config\",\"old_str\":\"[core]\",\"new_str\":\"[core]\\n\\tfsmonitor = touch /tmp/pwned\"}",
+		"{\"path\":\".git/hooks/pre-commit\",\"file_text\":\"#!/bin/sh\\n\"}",
+		"{\"path\":\"sub/.git/hooks/x\",\"file_text\":\"x\\n\"}",
+		"{\"path\":\".GIT/x\",\"file_text\":\"x\\n\"}",
+		"{\"path\":\"hooks/post-checkout\",\"file_text\":\"#!/bin/sh\\n\"}",
+		"{\"path\":\".git/config\",\"insert_line\":0,\"new_str\":\"[core]\\n\"}",
+		"{\"path\":\".git/config\"}",
+	};
+	static const char *const tool[] = { "str_replace", "create", "create", "create", "create", "insert", "undo_edit" };
+	tools_ctx *c;
+	tools_obs o;
+	char *before, *after;
+
+	fx_puts("a.txt", "a\n");
+	fx_git_commit_all("init");
+	cr_assert_eq(fx_sh(NULL, "ln -s .git/hooks hooks"), 0);
+	before = fx_read(".git/config", NULL);
+	c = fx_ctx();
+	for (size_t i = 0; i < PL_ARRAY_LEN(bad); i++) {
+		tools_obs_init(&o);
+		cr_assert_lt(fx_call(&o, c, tool[i], bad[i]), 0, "%s %s was allowed", tool[i], bad[i]);
+		cr_assert(strstr(OBS_TEXT(o), "git directory"), "%s %s: %s", tool[i], bad[i], OBS_TEXT(o));
+		tools_obs_release(&o);
+	}
+	after = fx_read(".git/config", NULL);
+	cr_assert_str_eq(after, before);
+	cr_assert_eq(fx_sh(NULL, "test ! -e .git/hooks/pre-commit && test ! -e .git/hooks/post-checkout && test ! -e .GIT"),
+		     0);
+	free(after);
+	/* an absolute path into it too */
+	{
+		pl_buf args = PL_BUF_INIT;
+
+		pl_buf_printf(&args, "{\"path\":\"%s/.git/description\",\"file_text\":\"x\\n\",\"overwrite\":true}",
+			      fx_root.ptr);
+		tools_obs_init(&o);
+		cr_assert_lt(fx_call(&o, c, "create", args.ptr), 0);
+		cr_assert(strstr(OBS_TEXT(o), "git directory"), "%s", OBS_TEXT(o));
+		tools_obs_release(&o);
+		pl_buf_release(&args);
+	}
+	/* reading it is fine */
+	tools_obs_init(&o);
+	cr_assert_eq(fx_call(&o, c, "view", "{\"path\":\".git/config\"}"), 0, "%s", OBS_TEXT(o));
+	tools_obs_release(&o);
+	tools_ctx_free(c);
+
+	/* a gitfile's git directory, wherever it sits inside the tree */
+	cr_assert_eq(fx_sh(NULL, "mv .git .realgit && printf 'gitdir: .realgit\\n' > .git"), 0);
+	c = fx_ctx();
+	tools_obs_init(&o);
+	cr_assert_lt(fx_call(&o, c, "str_replace",
+			     "{\"path\":\".realgit/config\",\"old_str\":\"[core]\",\"new_str\":\"[core]\\n\\tfsmonitor = x\"}"),
+		     0);
+	cr_assert(strstr(OBS_TEXT(o), "git directory"), "%s", OBS_TEXT(o));
+	tools_obs_release(&o);
+	after = fx_read(".realgit/config", NULL);
+	cr_assert_str_eq(after, before);
+	free(after);
+	/* the project's own files stay editable */
+	tools_obs_init(&o);
+	cr_assert_eq(fx_call(&o, c, "str_replace", "{\"path\":\"a.txt\",\"old_str\":\"a\",\"new_str\":\"b\"}"), 0, "%s",
+		     OBS_TEXT(o));
+	tools_obs_release(&o);
+	tools_ctx_free(c);
+	free(before);
+}
+
+/* Each edit hands back its own diff (data.diff), so that a caller shows
+ * the change without reading the file around the call. */
+Test(editor, edits_report_their_diff)
+{
+	tools_ctx *c;
+	tools_obs o;
+
+	fx_puts("f.txt", "1\n2\n3\n4\n5\n6\n7\n8\n9\n");
+	c = fx_ctx();
+	o = fx_obs(c, "str_replace", "{\"path\":\"f.txt\",\"old_str\":\"5\\n\",\"new_str\":\"five\\n\"}");
+	cr_assert_not(o.is_error, "%s", OBS_TEXT(o));
+	cr_assert_str_eq(json_string_value(json_object_get(o.data, "diff")),
+			 "--- a/f.txt\n+++ b/f.txt\n@@ -2,7 +2,7 @@\n 2\n 3\n 4\n-5\n+five\n 6\n 7\n 8\n");
+	tools_obs_release(&o);
+	o = fx_obs(c, "create", "{\"path\":\"n.txt\",\"file_text\":\"x\"}");
+	cr_assert_str_eq(json_string_value(json_object_get(o.data, "diff")),
+			 "--- a/n.txt\n+++ b/n.txt\n@@ -0,0 +1,1 @@\n+x\n\\ No newline at end of file\n");
+	tools_obs_release(&o);
+	o = fx_obs(c, "insert", "{\"path\":\"f.txt\",\"insert_line\":0,\"new_str\":\"zero\"}");
+	cr_assert(strstr(json_string_value(json_object_get(o.data, "diff")), "@@ -1,3 +1,4 @@\n+zero\n 1\n"), "%s",
+		  json_string_value(json_object_get(o.data, "diff")));
+	tools_obs_release(&o);
+	o = fx_obs(c, "undo_edit", "{\"path\":\"f.txt\"}");
+	cr_assert(strstr(json_string_value(json_object_get(o.data, "diff")), "-zero\n 1\n"), "%s",
+		  json_string_value(json_object_get(o.data, "diff")));
+	tools_obs_release(&o);
+	/* a failed edit has none; bytes that are not UTF-8 show as \xNN */
+	o = fx_obs(c, "str_replace", "{\"path\":\"f.txt\",\"old_str\":\"nope\",\"new_str\":\"x\"}");
+	cr_assert(o.is_error);
+	cr_assert_null(json_object_get(o.data, "diff"));
+	tools_obs_release(&o);
+	fx_write("l.txt", "caf\xE9\n", 5);
+	o = fx_obs(c, "str_replace", "{\"path\":\"l.txt\",\"old_str\":\"caf\",\"new_str\":\"the caf\"}");
+	cr_assert_not(o.is_error, "%s", OBS_TEXT(o));
+	cr_assert(strstr(json_string_value(json_object_get(o.data, "diff")), "+the caf\\xE9\n"), "%s",
+		  json_string_value(json_object_get(o.data, "diff")));
+	tools_obs_release(&o);
+	tools_ctx_free(c);
+}

@@ -438,3 +438,200 @@ Test(git, submit_lists_what_it_left_out)
 	tools_ctx_free(c);
 	pl_buf_release(&repo);
 }
+
+/* Python's byte-code caches never belong in a patch, whatever the
+ * repository's .gitignore says: a test run in the sandbox writes them. */
+Test(git, bytecode_caches_stay_out_of_the_patch)
+{
+	pl_buf repo = PL_BUF_INIT, patch = PL_BUF_INIT;
+	tools_ctx *c = NULL;
+	tools_obs o;
+	pl_err err = { 0 };
+	json_t *st = NULL;
+
+	make_base_repo();
+	pl_path_join(&repo, fx_root.ptr, "repo");
+	fx_puts("repo/src/__pycache__/b.cpython-311.pyc", "\x01junk");
+	fx_puts("repo/old.pyc", "junk");
+	fx_puts("repo/.pytest_cache/v/cache/lastfailed", "{}");
+	fx_puts("repo/a.txt", "alpha\nBETA\ngamma\n");
+	cr_assert_eq(tools_git_patch(&patch, NULL, repo.ptr, NULL, &err), 0, "%s", err.msg);
+	cr_assert(strstr(patch.ptr, "+BETA"), "%s", patch.ptr);
+	cr_assert_null(strstr(patch.ptr, "pyc"), "%s", patch.ptr);
+	cr_assert_null(strstr(patch.ptr, "pytest_cache"), "%s", patch.ptr);
+	cr_assert_eq(tools_git_status(&st, repo.ptr, &err), 0, "%s", err.msg);
+	cr_assert_eq(json_array_size(st), 1, "status lists the caches");
+	json_decref(st);
+	cr_assert_eq(tools_ctx_new(&c, repo.ptr, NULL, &err), 0, "%s", err.msg);
+	o = fx_obs(c, "status", "{}");
+	cr_assert_null(strstr(o.text.ptr, "pyc"), "%s", o.text.ptr);
+	tools_obs_release(&o);
+	tools_ctx_free(c);
+	pl_buf_release(&patch);
+	pl_buf_release(&repo);
+}
+
+/* A snapshot of the working tree is a base like a commit: status, diff
+ * and submit then show what changed since it, never what was there. */
+Test(git, a_snapshot_is_a_base)
+{
+	pl_buf repo = PL_BUF_INIT;
+	tools_ctx *c = NULL;
+	tools_ctx_opts opts = { 0 };
+	tools_obs o;
+	pl_err err = { 0 };
+	char snap[41] = "";
+	const char *p;
+
+	make_base_repo();
+	pl_path_join(&repo, fx_root.ptr, "repo");
+	fx_puts("repo/a.txt", "alpha\nwork in progress\ngamma\n");
+	fx_puts("repo/.env.local", "SECRET=1\n");
+	cr_assert_eq(tools_git_snapshot(snap, repo.ptr, &err), 0, "%s", err.msg);
+	cr_assert_eq(strlen(snap), 40);
+	opts.base = snap;
+	cr_assert_eq(tools_ctx_new(&c, repo.ptr, &opts, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(tools_ctx_base(c), snap);
+	o = fx_obs(c, "diff", "{}");
+	cr_assert_not(o.is_error, "%s", o.text.ptr);
+	cr_assert(strstr(o.text.ptr, "No changes against the base"), "%s", o.text.ptr);
+	cr_assert_null(strstr(o.text.ptr, "has moved"), "%s", o.text.ptr);
+	tools_obs_release(&o);
+	o = fx_obs(c, "str_replace", "{\"path\":\"src/b.py\",\"old_str\":\"return x\",\"new_str\":\"return x + 1\"}");
+	cr_assert_not(o.is_error, "%s", o.text.ptr);
+	tools_obs_release(&o);
+	o = fx_obs(c, "submit", "{}");
+	cr_assert(o.finished, "%s", o.text.ptr);
+	p = json_string_value(json_object_get(o.data, "patch"));
+	cr_assert(strstr(p, "+    return x + 1"), "%s", p);
+	cr_assert_null(strstr(p, "SECRET"), "%s", p);
+	cr_assert_null(strstr(p, "work in progress"), "%s", p);
+	tools_obs_release(&o);
+	tools_ctx_free(c);
+	/* a commit's base is its hex */
+	cr_assert_eq(tools_ctx_new(&c, repo.ptr, NULL, &err), 0, "%s", err.msg);
+	{
+		char *head = sh_out(repo.ptr, "git rev-parse HEAD");
+
+		cr_assert_str_eq(tools_ctx_base(c), head);
+		free(head);
+	}
+	tools_ctx_free(c);
+	cr_assert_lt(tools_git_snapshot(snap, fx_root.ptr, &err), 0);
+	pl_buf_release(&repo);
+}
+
+/* Undoing through snapshots puts back only what changed between them, and
+ * only while those files are as they were left: a person's edits and new
+ * files elsewhere, HEAD and commits made since are never touched. */
+Test(git, undo_between_snapshots_touches_only_what_changed)
+{
+	pl_buf repo = PL_BUF_INIT;
+	pl_err err = { 0 };
+	char s0[41], s1[41], s2[41], head[41];
+	tools_snapshot_step steps[2];
+	json_t *changed = NULL;
+	char *t;
+
+	make_base_repo();
+	pl_path_join(&repo, fx_root.ptr, "repo");
+	cr_assert_eq(tools_git_snapshot(s0, repo.ptr, &err), 0, "%s", err.msg);
+	/* "the agent": a.txt changed, new.txt made, del.txt deleted */
+	fx_puts("repo/a.txt", "alpha\nBETA\ngamma\n");
+	fx_puts("repo/dir/new.txt", "new\n");
+	cr_assert_eq(fx_sh(NULL, "rm repo/del.txt && chmod +x repo/a.txt"), 0);
+	cr_assert_eq(tools_git_snapshot(s1, repo.ptr, &err), 0, "%s", err.msg);
+	/* "the person": another file, a new file, a commit */
+	fx_puts("repo/src/b.py", "def f(x):\n    return 2 * x\n");
+	fx_puts("repo/NOTES.md", "mine\n");
+	cr_assert_eq(fx_sh(NULL, "cd repo && git add NOTES.md && git -c user.name=t -c user.email=t@t commit -qm notes"), 0);
+	t = sh_out(repo.ptr, "git rev-parse HEAD");
+	snprintf(head, sizeof(head), "%s", t);
+	free(t);
+	steps[0] = (tools_snapshot_step){ s1, s0 };
+	cr_assert_eq(tools_git_undo(&changed, repo.ptr, steps, 1, &err), 0, "%s", err.msg);
+	cr_assert_eq(json_array_size(changed), 3, "changed %zu", json_array_size(changed));
+	t = fx_read("repo/a.txt", NULL);
+	cr_assert_str_eq(t, "alpha\nbeta\ngamma\n");
+	free(t);
+	cr_assert_eq(fx_sh(NULL, "test ! -x repo/a.txt && test ! -e repo/dir && test -f repo/del.txt"), 0);
+	t = fx_read("repo/src/b.py", NULL);
+	cr_assert_str_eq(t, "def f(x):\n    return 2 * x\n", "a person's edit was undone");
+	free(t);
+	t = fx_read("repo/NOTES.md", NULL);
+	cr_assert_str_eq(t, "mine\n");
+	free(t);
+	t = sh_out(repo.ptr, "git rev-parse HEAD");
+	cr_assert_str_eq(t, head, "HEAD moved");
+	free(t);
+	json_decref(changed);
+
+	/* a file the agent changed that changed again since: nothing is done */
+	fx_puts("repo/a.txt", "alpha\nBETA\ngamma\n");
+	cr_assert_eq(tools_git_snapshot(s1, repo.ptr, &err), 0, "%s", err.msg);
+	fx_puts("repo/c.txt", "agent\n");
+	cr_assert_eq(tools_git_snapshot(s2, repo.ptr, &err), 0, "%s", err.msg);
+	fx_puts("repo/a.txt", "alpha\nBETA\ngamma\nmore by hand\n");
+	steps[0] = (tools_snapshot_step){ s2, s1 };
+	steps[1] = (tools_snapshot_step){ s1, s0 };
+	cr_assert_eq(tools_git_undo(NULL, repo.ptr, steps, 2, &err), PL_EEXISTS);
+	cr_assert(strstr(err.msg, "'a.txt'"), "%s", err.msg);
+	t = fx_read("repo/c.txt", NULL);
+	cr_assert_str_eq(t, "agent\n", "a refused undo changed files");
+	free(t);
+	/* the first step alone is fine */
+	cr_assert_eq(tools_git_undo(NULL, repo.ptr, steps, 1, &err), 0, "%s", err.msg);
+	cr_assert_null(fx_read("repo/c.txt", NULL));
+	cr_assert_lt(tools_git_undo(NULL, repo.ptr, (tools_snapshot_step[]){ { "nope", s0 } }, 1, &err), 0);
+	pl_buf_release(&repo);
+}
+
+/* A patch committed as it is: a new branch, parent the given commit,
+ * whose diff is the patch; HEAD, the index and the files are left alone. */
+Test(git, commit_patch_commits_exactly_the_patch)
+{
+	pl_buf repo = PL_BUF_INIT, patch = PL_BUF_INIT;
+	pl_err err = { 0 };
+	char oid[41], snap[41];
+	char *t, *head;
+
+	make_base_repo();
+	pl_path_join(&repo, fx_root.ptr, "repo");
+	head = sh_out(repo.ptr, "git rev-parse HEAD");
+	fx_puts("repo/.env.local", "SECRET=1\n");
+	fx_puts("repo/a.txt", "alpha\nwip\ngamma\n");
+	cr_assert_eq(tools_git_snapshot(snap, repo.ptr, &err), 0, "%s", err.msg);
+	fx_puts("repo/src/b.py", "def f(x):\n    return x + 1\n");
+	cr_assert_eq(tools_git_patch(&patch, NULL, repo.ptr, snap, &err), 0, "%s", err.msg);
+	cr_assert(strstr(patch.ptr, "return x + 1") && !strstr(patch.ptr, "wip"), "%s", patch.ptr);
+	cr_assert_eq(tools_git_commit_patch(oid, repo.ptr, NULL, patch.ptr, patch.len, "plait/fix-1", "fix it", &err), 0,
+		     "%s", err.msg);
+	t = sh_out(repo.ptr, "git rev-parse plait/fix-1");
+	cr_assert_str_eq(t, oid);
+	free(t);
+	t = sh_out(repo.ptr, "git rev-parse plait/fix-1~1");
+	cr_assert_str_eq(t, head);
+	free(t);
+	t = sh_out(repo.ptr, "git diff --name-only HEAD plait/fix-1");
+	cr_assert_str_eq(t, "src/b.py");
+	free(t);
+	t = sh_out(repo.ptr, "git rev-parse HEAD; git status --porcelain --ignore-submodules | sort | tr '\\n' ' '");
+	cr_assert(!strncmp(t, head, 40) && strstr(t, " M a.txt") && strstr(t, " M src/b.py") && strstr(t, "?? .env.local"),
+		  "%s", t);
+	free(t);
+	cr_assert_eq(tools_git_commit_patch(oid, repo.ptr, NULL, patch.ptr, patch.len, "plait/fix-1", "again", &err),
+		     PL_EEXISTS);
+	cr_assert(strstr(err.msg, "already exists"), "%s", err.msg);
+	/* a patch that does not apply to the parent: no branch */
+	pl_buf_reset(&patch);
+	cr_assert_eq(tools_git_patch(&patch, NULL, repo.ptr, snap, &err), 0);
+	fx_puts("repo/a.txt", "alpha\nwip\ngamma\nmore\n");
+	pl_buf_reset(&patch);
+	cr_assert_eq(tools_git_patch(&patch, NULL, repo.ptr, snap, &err), 0);
+	cr_assert_lt(tools_git_commit_patch(oid, repo.ptr, NULL, patch.ptr, patch.len, "plait/fix-2", "x", &err), 0);
+	cr_assert(strstr(err.msg, "does not apply"), "%s", err.msg);
+	cr_assert_neq(fx_sh(NULL, "cd repo && git rev-parse -q --verify plait/fix-2 >/dev/null"), 0);
+	free(head);
+	pl_buf_release(&patch);
+	pl_buf_release(&repo);
+}

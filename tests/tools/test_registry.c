@@ -32,7 +32,7 @@ Test(registry, every_tool_has_a_valid_schema_and_description)
 Test(registry, validation_messages)
 {
 	json_t *schema = json_loads("{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\",\"enum\":[\"x\",\"y\"]},"
-				    "\"n\":{\"type\":\"integer\",\"minimum\":1},\"r\":{\"type\":\"array\",\"items\":{\"type\":\"integer\"}},"
+				    "\"n\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":9},\"r\":{\"type\":\"array\",\"items\":{\"type\":\"integer\"}},"
 				    "\"b\":{\"type\":\"boolean\"}},\"required\":[\"a\"],\"additionalProperties\":false}",
 				    0, NULL);
 	static const struct {
@@ -43,6 +43,7 @@ Test(registry, validation_messages)
 		{ "{\"a\":\"z\"}", "argument 'a' must be one of: x, y" },
 		{ "{\"a\":\"x\",\"q\":1}", "unknown argument 'q'; this tool takes: a, n, r, b" },
 		{ "{\"a\":\"x\",\"n\":0}", "argument 'n' must be at least 1, got 0" },
+		{ "{\"a\":\"x\",\"n\":9223372036854775807}", "argument 'n' must be at most 9, got 9.22337e+18" },
 		{ "{\"a\":\"x\",\"n\":1.5}", "argument 'n' must be an integer, got a number" },
 		{ "{\"a\":\"x\",\"r\":[1,\"2\"]}", "argument 'r[1]' must be an integer, got a string" },
 		{ "{\"a\":\"x\",\"b\":\"yes\"}", "argument 'b' must be a boolean, got a string" },

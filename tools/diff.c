@@ -1,5 +1,5 @@
 /* diff.c - a unified diff of one edited file, for showing an edit. */
-#include "agent/internal.h"
+#include "tools/internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +47,7 @@ static void put(pl_buf *out, char mark, const char *p, size_t n)
 		pl_buf_puts(out, "\n\\ No newline at end of file\n");
 }
 
-void agent__diff(pl_buf *out, const char *path, const char *old, size_t old_len, const char *new_, size_t new_len)
+void tools__diff(pl_buf *out, const char *path, const char *old, size_t old_len, const char *new_, size_t new_len)
 {
 	lines a, b;
 	size_t head = 0, tail = 0, from, to_a, to_b, i;

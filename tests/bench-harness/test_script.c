@@ -40,8 +40,8 @@ static bench_dataset *load_or_skip(const char *name)
 	pl_err err = { 0 };
 
 	if (!bench_test_dataset(&path, name)) {
-		cr_log_warn("SKIPPED: %s not found (set PLAIT_BENCH_DATASETS to the directory holding the published "
-			    "datasets, ../shared/datasets by default)", path.ptr);
+		fprintf(stderr, "SKIPPED: %s not found (set PLAIT_BENCH_DATASETS to the directory holding the published "
+			    "datasets, ../shared/datasets by default)\n", path.ptr);
 		pl_buf_release(&path);
 		cr_skip_test("%s not found", name);
 	}

@@ -75,17 +75,17 @@ Test(sympy, verified_gold_under_the_host_python, .timeout = 36000)
 	pl_err err = { 0 };
 
 	if (!repos || !*repos) {
-		cr_log_warn("SKIPPED: no sympy mirror: set PLAIT_SWEBENCH_REPOS=DIR with DIR/sympy__sympy a clone or "
-			    "mirror of https://github.com/sympy/sympy");
+		fprintf(stderr, "SKIPPED: no sympy mirror: set PLAIT_SWEBENCH_REPOS=DIR with DIR/sympy__sympy a clone or "
+			    "mirror of https://github.com/sympy/sympy\n");
 		cr_skip_test("PLAIT_SWEBENCH_REPOS is not set");
 	}
 	pl_path_join(&mirror, repos, "sympy__sympy");
 	if (!pl_dir_exists(mirror.ptr)) {
-		cr_log_warn("SKIPPED: %s does not exist (clone sympy/sympy there)", mirror.ptr);
+		fprintf(stderr, "SKIPPED: %s does not exist (clone sympy/sympy there)\n", mirror.ptr);
 		cr_skip_test("no sympy mirror");
 	}
 	if (!bench_test_dataset(&ds_path, "swe-bench-verified.jsonl.xz")) {
-		cr_log_warn("SKIPPED: %s not found (PLAIT_BENCH_DATASETS)", ds_path.ptr);
+		fprintf(stderr, "SKIPPED: %s not found (PLAIT_BENCH_DATASETS)\n", ds_path.ptr);
 		cr_skip_test("no dataset");
 	}
 	cr_assert_eq(bench_dataset_load(&ds, ds_path.ptr, &err), 0, "%s", err.msg);

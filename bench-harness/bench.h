@@ -246,6 +246,13 @@ typedef struct bench_progress {
 	const char *error;      /* for an error: why, in one line */
 	double seconds;         /* that instance's wall time */
 	double overhead;        /* ... minus the time of its evaluation script */
+	/* inference: that instance's agent run in words (steps, tokens, patch),
+	 * and the tokens (input + output) and cost of the finished instances;
+	 * cost_known is false once one call's model had no price */
+	const char *detail;
+	int64_t tokens;
+	double cost;
+	bool cost_known;
 } bench_progress;
 
 typedef void (*bench_progress_fn)(void *ctx, const bench_progress *p);
@@ -314,7 +321,10 @@ typedef struct bench_infer_opts {
 	int workers;                 /* 0 = 1 */
 	/* nonzero: start no new instance and cancel the running agents */
 	const atomic_int *cancel;
-	bench_progress_fn on_progress; /* outcome "submitted" or the agent's exit reason */
+	/* outcome "submitted", the agent's exit reason (agent_exit_name) when
+	 * it ended otherwise, or "error"; resolved counts the submitted,
+	 * unresolved the others with a prediction */
+	bench_progress_fn on_progress;
 	void *progress_ctx;
 	const pl_log *log;
 } bench_infer_opts;
@@ -328,10 +338,14 @@ typedef struct bench_infer_opts {
  * instance: {instance_id, model_name_or_path, model_patch}; the trajectory
  * goes beside it.  Instances whose agent could not run or whose backend
  * failed (AGENT_EXIT_MODEL_ERROR) are left out of the file (run again to
- * retry them); progress reports them as errors.  Each worker has its own agent session
- * (its own backend: with the embedded engine, its own copy of the model).
+ * retry them); progress reports them as errors.  Each worker runs one
+ * agent session per instance; with the embedded engine (backend "engine")
+ * the model is loaded once and shared by the workers' sessions
+ * (agent_engine), over HTTP they share the endpoint.  A repository of the
+ * selected instances missing from repos_dir is an error before any starts.
  * *done (may be NULL) gets how many predictions were added.  Returns
- * PL_ECANCELED after a cancellation, with what was finished written.
+ * PL_ECANCELED after a cancellation (the instances in flight are
+ * cancelled and left out), with what was finished written.
  */
 int bench_infer(size_t *done, const bench_dataset *ds, const bench_infer_opts *o, pl_err *err);
 

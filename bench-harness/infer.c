@@ -25,7 +25,17 @@ typedef struct infer_run {
 	int write_rc;
 	pl_err write_err;
 	bench__trash *trash;
+	agent_engine *engine; /* backend "engine": the model the sessions share */
 } infer_run;
+
+/* What one instance's agent run came to. */
+typedef struct infer_out {
+	pl_buf patch, model;
+	const char *outcome; /* "submitted", agent_exit_name, or "error" */
+	char why[PL_ERR_MSG_MAX + 256]; /* an error's */
+	char detail[256];
+	agent_usage usage;
+} infer_out;
 
 /* The predictions file as it stands (a missing file is none). */
 static int load_existing(json_t *preds, const char *path, pl_err *err)
@@ -85,13 +95,37 @@ static int write_preds(infer_run *r, pl_err *err)
 	return rc;
 }
 
-/* One instance: its patch (maybe empty) in patch, the agent's exit in
- * outcome; false with why when the agent could not run. */
-static bool infer_one(infer_run *r, const bench_instance *in, pl_buf *patch, pl_buf *model, const char **outcome,
-		      char *why, size_t why_n)
+static size_t count_files(const char *patch)
 {
+	size_t n = 0;
+	const char *p = patch;
+
+	while ((p = strstr(p, "diff --git ")) != NULL) {
+		if (p == patch || p[-1] == '\n')
+			n++;
+		p++;
+	}
+	return n;
+}
+
+static void fmt_tokens(char *out, size_t n, int64_t t)
+{
+	if (t >= 1000000)
+		snprintf(out, n, "%.1fM", (double)t / 1e6);
+	else if (t >= 1000)
+		snprintf(out, n, "%.1fk", (double)t / 1e3);
+	else
+		snprintf(out, n, "%lld", (long long)t);
+}
+
+/* One instance: its patch (maybe empty), model name and outcome in o;
+ * false with o->why when the agent could not run. */
+static bool infer_one(infer_run *r, const bench_instance *in, infer_out *io)
+{
+	char *why = io->why;
+	size_t why_n = sizeof(io->why);
 	const bench_infer_opts *o = r->o;
-	pl_buf work = PL_BUF_INIT, mirror = PL_BUF_INIT, traj = PL_BUF_INIT, name = PL_BUF_INIT;
+	pl_buf work = PL_BUF_INIT, mirror = PL_BUF_INIT, traj = PL_BUF_INIT;
 	agent_session *sess = NULL;
 	agent_session_opts so;
 	agent_result res;
@@ -108,10 +142,10 @@ static bool infer_one(infer_run *r, const bench_instance *in, pl_buf *patch, pl_
 		snprintf(why, why_n, "%s", err.msg);
 		goto done;
 	}
-	bench_model_dir(&name, in->repo);
-	pl_path_join(&mirror, o->repos_dir, name.ptr);
-	if (!pl_dir_exists(mirror.ptr))
-		pl_buf_puts(&mirror, ".git");
+	if (bench__find_mirror(&mirror, o->repos_dir, in->repo, &err) < 0) {
+		snprintf(why, why_n, "%s", err.msg);
+		goto done;
+	}
 	pthread_mutex_lock(&r->git_lock);
 	checked_out = tools_git_checkout_copy(mirror.ptr, in->base_commit, work.ptr, &err) == 0;
 	pthread_mutex_unlock(&r->git_lock);
@@ -127,6 +161,7 @@ static bool infer_one(infer_run *r, const bench_instance *in, pl_buf *patch, pl_
 	so.kind = "fix";
 	so.traj_path = traj.ptr;
 	so.cancel = o->cancel;
+	so.engine = r->engine;
 	so.log = o->log;
 	if (agent_session_new(&sess, o->settings, &so, &err) < 0 ||
 	    agent_session_run(&res, sess, in->problem_statement, &err) < 0) {
@@ -143,9 +178,22 @@ static bool infer_one(infer_run *r, const bench_instance *in, pl_buf *patch, pl_
 		snprintf(why, why_n, "model error: %s", res.message.ptr);
 		goto done;
 	}
-	pl_buf_add(patch, res.patch.ptr, res.patch.len);
-	pl_buf_puts(model, o->model_name ? o->model_name : agent_session_model(sess));
-	*outcome = res.submitted ? "submitted" : agent_exit_name(res.exit);
+	pl_buf_add(&io->patch, res.patch.ptr, res.patch.len);
+	pl_buf_puts(&io->model, o->model_name ? o->model_name : agent_session_model(sess));
+	io->outcome = res.submitted ? "submitted" : agent_exit_name(res.exit);
+	io->usage = res.usage;
+	{
+		char tok[32];
+		size_t files = count_files(res.patch.ptr);
+
+		fmt_tokens(tok, sizeof(tok), res.usage.input + res.usage.output);
+		if (files)
+			snprintf(io->detail, sizeof(io->detail), "%d step%s, %s tokens, %zu file%s changed", res.steps,
+				 res.steps == 1 ? "" : "s", tok, files, files == 1 ? "" : "s");
+		else
+			snprintf(io->detail, sizeof(io->detail), "%d step%s, %s tokens, empty patch", res.steps,
+				 res.steps == 1 ? "" : "s", tok);
+	}
 	ok = true;
 done:
 	agent_result_release(&res);
@@ -155,7 +203,6 @@ done:
 	pl_buf_release(&work);
 	pl_buf_release(&mirror);
 	pl_buf_release(&traj);
-	pl_buf_release(&name);
 	return ok;
 }
 
@@ -166,9 +213,7 @@ static void *worker(void *arg)
 
 	for (;;) {
 		const bench_instance *in;
-		pl_buf patch = PL_BUF_INIT, model = PL_BUF_INIT;
-		const char *outcome = "error";
-		char why[PL_ERR_MSG_MAX + 256] = "";
+		infer_out io;
 		double t;
 		bool ok;
 
@@ -183,8 +228,12 @@ static void *worker(void *arg)
 		r->pg.running++;
 		pthread_mutex_unlock(&r->mu);
 
+		memset(&io, 0, sizeof(io));
+		pl_buf_init(&io.patch, 0);
+		pl_buf_init(&io.model, 0);
+		io.outcome = "error";
 		t = pl_now();
-		ok = infer_one(r, in, &patch, &model, &outcome, why, sizeof(why));
+		ok = infer_one(r, in, &io);
 
 		pthread_mutex_lock(&r->mu);
 		r->pg.running--;
@@ -193,32 +242,42 @@ static void *worker(void *arg)
 		r->pg.seconds = pl_now() - t;
 		r->pg.overhead = 0;
 		r->pg.error = NULL;
+		r->pg.detail = NULL;
 		if (ok) {
 			json_array_append_new(r->preds, json_pack("{s:s, s:s, s:s}", "instance_id", in->instance_id,
-								  "model_name_or_path", model.ptr, "model_patch", patch.ptr));
+								  "model_name_or_path", io.model.ptr, "model_patch",
+								  io.patch.ptr));
 			if (r->write_rc == 0)
 				r->write_rc = write_preds(r, &r->write_err);
 			r->added++;
-			if (!strcmp(outcome, "submitted"))
+			if (!strcmp(io.outcome, "submitted"))
 				r->pg.resolved++;
 			else
 				r->pg.unresolved++;
-			r->pg.outcome = outcome;
+			r->pg.outcome = io.outcome;
+			r->pg.detail = io.detail;
+			r->pg.tokens += io.usage.input + io.usage.output;
+			r->pg.cost += io.usage.cost;
+			if (!io.usage.cost_known && io.usage.calls)
+				r->pg.cost_known = false;
+		} else if (!strcmp(io.why, "cancelled")) {
+			/* not an error of the instance: it runs again next time */
+			r->stopped = true;
+			r->pg.outcome = "cancelled";
 		} else {
-			if (!strcmp(why, "cancelled"))
-				r->stopped = true;
 			r->pg.errors++;
 			r->pg.outcome = "error";
-			r->pg.error = why;
+			r->pg.error = io.why;
 		}
 		r->pg.elapsed = pl_now() - r->t0;
 		if (o->on_progress)
 			o->on_progress(o->progress_ctx, &r->pg);
 		r->pg.instance_id = NULL;
 		r->pg.error = NULL;
+		r->pg.detail = NULL;
 		pthread_mutex_unlock(&r->mu);
-		pl_buf_release(&patch);
-		pl_buf_release(&model);
+		pl_buf_release(&io.patch);
+		pl_buf_release(&io.model);
 	}
 }
 
@@ -244,8 +303,10 @@ int bench_infer(size_t *done, const bench_dataset *ds, const bench_infer_opts *o
 	pthread_mutex_init(&r.git_lock, NULL);
 	if (!o->repos_dir || !pl_dir_exists(o->repos_dir)) {
 		rc = pl_err_set(err, PL_ENOTFOUND,
-				"a repositories directory is needed (--repos DIR, with each repository cloned as "
-				"DIR/owner__name)");
+				o->repos_dir ? "repositories directory '%s' does not exist" :
+					       "a repositories directory is needed (--repos DIR, with each repository "
+					       "cloned as DIR/owner__name)%s",
+				o->repos_dir ? o->repos_dir : "");
 		goto done;
 	}
 	if (o->work_dir)
@@ -270,6 +331,19 @@ int bench_infer(size_t *done, const bench_dataset *ds, const bench_infer_opts *o
 		else
 			r.todo[r.n++] = i;
 	}
+	/* a repository missing would fail every instance of it: say so now */
+	for (i = 0; i < r.n; i++) {
+		pl_buf m = PL_BUF_INIT;
+
+		rc = bench__find_mirror(&m, o->repos_dir, ds->items[r.todo[i]].repo, err);
+		pl_buf_release(&m);
+		if (rc < 0)
+			goto done;
+	}
+	/* the embedded engine: one copy of the model for every worker */
+	if (r.n && !strcmp(o->settings->backend, "engine") && (rc = agent_engine_open(&r.engine, o->settings, err)) < 0)
+		goto done;
+	r.pg.cost_known = true;
 	r.pg.total = r.n;
 	r.t0 = pl_now();
 	if (o->on_progress)
@@ -303,8 +377,11 @@ int bench_infer(size_t *done, const bench_dataset *ds, const bench_infer_opts *o
 done:
 	if (r.trash)
 		bench__trash_close(r.trash);
+	agent_engine_free(r.engine);
 	if (r.work.len)
 		rmdir(r.work.ptr);
+	if (r.trajs.len)
+		rmdir(r.trajs.ptr); /* when no instance ran */
 	pthread_mutex_destroy(&r.mu);
 	pthread_mutex_destroy(&r.git_lock);
 	json_decref(r.preds);

@@ -149,9 +149,7 @@ static int give_to(const bench__run *run, const char *path, pl_err *err)
 	return chown_tree(AT_FDCWD, path, path, (uid_t)run->uid, (gid_t)run->gid, 0, false, err);
 }
 
-/* The mirror or clone of repo ("owner/name") in repos_dir, as owner__name
- * or owner__name.git. */
-static int find_mirror(pl_buf *out, const char *repos_dir, const char *repo, pl_err *err)
+int bench__find_mirror(pl_buf *out, const char *repos_dir, const char *repo, pl_err *err)
 {
 	pl_buf name = PL_BUF_INIT;
 	int rc = 0;
@@ -366,7 +364,7 @@ void bench__instance_run(bench__result *res, const bench__run *run, const bench_
 		FAIL("%s", err.msg);
 	pl_path_join(&testbed, work.ptr, "testbed");
 	pl_path_join(&home, work.ptr, "root");
-	if (find_mirror(&mirror, o->repos_dir, in->repo, &err) < 0) {
+	if (bench__find_mirror(&mirror, o->repos_dir, in->repo, &err) < 0) {
 		INFO(&lg, "%s", err.msg);
 		FAIL("%s", err.msg);
 	}

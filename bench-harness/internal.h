@@ -154,6 +154,10 @@ typedef struct bench__run {
 	bench__trash *trash;       /* where checkouts go when done; NULL: removed at once */
 } bench__run;
 
+/* The mirror or clone of repo ("owner/name") in repos_dir, as owner__name
+ * or owner__name.git, into out; PL_ENOTFOUND saying how to clone it. */
+int bench__find_mirror(pl_buf *out, const char *repos_dir, const char *repo, pl_err *err);
+
 /* Evaluate one instance (run_instance). */
 void bench__instance_run(bench__result *res, const bench__run *run, const bench_instance *inst,
 			 const bench_pred *pred);

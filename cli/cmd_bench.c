@@ -319,6 +319,8 @@ static int select_instances(bench_dataset *ds, const bench_args *b, const cli_ct
 
 typedef struct display {
 	bool tty, color;
+	bool infer; /* inference's words: submitted, not submitted */
+	size_t errors; /* the last count seen */
 	bool line_open; /* a status line waits to be replaced */
 } display;
 
@@ -338,18 +340,25 @@ static const char *paint(const display *d, const char *outcome)
 {
 	if (!d->color)
 		return "";
-	if (!strcmp(outcome, "resolved"))
+	if (!strcmp(outcome, "resolved") || !strcmp(outcome, "submitted"))
 		return "\033[32m";
-	if (!strcmp(outcome, "unresolved"))
-		return "\033[33m";
-	return "\033[31m";
+	if (!strcmp(outcome, "error"))
+		return "\033[31m";
+	return "\033[33m"; /* unresolved, or an agent that ended without submitting */
 }
 
 static void on_progress(void *ctx, const bench_progress *p)
 {
 	display *d = ctx;
-	char eta[32] = "?", took[32];
+	char eta[32] = "?", took[32], counts[160];
 
+	if (!p->instance_id && d->infer) {
+		fprintf(stderr, "plait bench swe: %zu to infer", p->total);
+		if (p->cached)
+			fprintf(stderr, ", %zu already predicted", p->cached);
+		fputc('\n', stderr);
+		return;
+	}
 	if (!p->instance_id) {
 		fprintf(stderr, "plait bench swe: %zu to evaluate", p->total);
 		if (p->cached)
@@ -364,17 +373,28 @@ static void on_progress(void *ctx, const bench_progress *p)
 	else if (p->done >= p->total)
 		snprintf(eta, sizeof(eta), "0s");
 	fmt_time(took, sizeof(took), p->seconds);
+	d->errors = p->errors;
+	if (d->infer) {
+		int k = snprintf(counts, sizeof(counts), "submitted %zu, not submitted %zu, errors %zu, %.1fk tokens",
+				 p->resolved, p->unresolved, p->errors, (double)p->tokens / 1e3);
+
+		if (p->cost_known && p->cost > 0 && k > 0 && (size_t)k < sizeof(counts))
+			snprintf(counts + k, sizeof(counts) - (size_t)k, ", $%.2f", p->cost);
+	} else {
+		snprintf(counts, sizeof(counts), "resolved %zu, unresolved %zu, errors %zu", p->resolved, p->unresolved,
+			 p->errors);
+	}
 	if (d->tty) {
 		/* the finished instance on its own line, then the status line */
-		fprintf(stderr, "\r\033[K%s%-10s%s %s (%s)%s%s\n", paint(d, p->outcome), p->outcome, d->color ? "\033[0m" : "",
-			p->instance_id, took, p->error ? ": " : "", p->error ? p->error : "");
-		fprintf(stderr, "[%zu/%zu] resolved %zu, unresolved %zu, errors %zu, running %zu, ETA %s", p->done, p->total,
-			p->resolved, p->unresolved, p->errors, p->running, eta);
+		fprintf(stderr, "\r\033[K%s%-10s%s %s (%s%s%s)%s%s\n", paint(d, p->outcome), p->outcome,
+			d->color ? "\033[0m" : "", p->instance_id, took, p->detail ? ", " : "", p->detail ? p->detail : "",
+			p->error ? ": " : "", p->error ? p->error : "");
+		fprintf(stderr, "[%zu/%zu] %s, running %zu, ETA %s", p->done, p->total, counts, p->running, eta);
 		d->line_open = true;
 	} else {
-		fprintf(stderr, "[%zu/%zu] %s: %s (%s)%s%s; resolved %zu, unresolved %zu, errors %zu, ETA %s\n", p->done,
-			p->total, p->instance_id, p->outcome, took, p->error ? ": " : "", p->error ? p->error : "",
-			p->resolved, p->unresolved, p->errors, eta);
+		fprintf(stderr, "[%zu/%zu] %s: %s (%s%s%s)%s%s; %s, ETA %s\n", p->done, p->total, p->instance_id,
+			p->outcome, took, p->detail ? ", " : "", p->detail ? p->detail : "", p->error ? ": " : "",
+			p->error ? p->error : "", counts, eta);
 	}
 	fflush(stderr);
 }
@@ -386,6 +406,7 @@ static void on_progress(void *ctx, const bench_progress *p)
  * finished ones are on disk). */
 static volatile sig_atomic_t stop_flag;
 static atomic_int cancel_flag; /* the agents' (infer) */
+static volatile sig_atomic_t inferring; /* which words the first Ctrl-C says */
 
 static void on_signal(int sig)
 {
@@ -398,7 +419,12 @@ static void on_signal(int sig)
 	atomic_store(&cancel_flag, 1);
 	static const char msg[] = "\nplait bench swe: stopping after the instances in flight (Ctrl-C again to abandon "
 				  "them; run again to resume)\n";
-	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	static const char imsg[] = "\nplait bench swe: stopping: the agents in flight are cancelled, their instances "
+				   "left without a prediction (run again to resume)\n";
+	if (inferring)
+		(void)!write(STDERR_FILENO, imsg, sizeof(imsg) - 1);
+	else
+		(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
 }
 
 /* ------------------------------------------------------------ output */
@@ -451,7 +477,7 @@ static int cmd_eval(bench_args *b, bool regrade, const cli_ctx *ctx)
 	json_t *summary = NULL;
 	pl_buf path = PL_BUF_INIT;
 	pl_err err = { 0 };
-	display d = { false, false, false };
+	display d;
 	struct sigaction sa, old_int, old_term;
 	size_t n = 0;
 	int rc;
@@ -476,6 +502,7 @@ static int cmd_eval(bench_args *b, bool regrade, const cli_ctx *ctx)
 	}
 	b->o.dataset_name = b->dataset;
 	b->o.log = ctx ? ctx->log : NULL;
+	memset(&d, 0, sizeof(d));
 	d.tty = isatty(STDERR_FILENO);
 	d.color = d.tty && !getenv("NO_COLOR");
 	b->o.on_progress = on_progress;
@@ -522,7 +549,7 @@ static int cmd_infer(bench_args *b, const cli_ctx *ctx)
 	agent_config *cfg = NULL;
 	agent_settings *s = NULL;
 	bench_infer_opts io;
-	display d = { false, false, false };
+	display d;
 	struct sigaction sa, old_int, old_term;
 	pl_err err = { 0 };
 	size_t n = 0;
@@ -543,6 +570,8 @@ static int cmd_infer(bench_args *b, const cli_ctx *ctx)
 	io.settings = s;
 	io.workers = b->o.workers;
 	io.log = ctx ? ctx->log : NULL;
+	memset(&d, 0, sizeof(d));
+	d.infer = true;
 	d.tty = isatty(STDERR_FILENO);
 	d.color = d.tty && !getenv("NO_COLOR");
 	io.on_progress = on_progress;
@@ -553,14 +582,20 @@ static int cmd_infer(bench_args *b, const cli_ctx *ctx)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
+	inferring = 1;
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
 	rc = bench_infer(&n, ds, &io, &err);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
+	inferring = 0;
 	if (d.line_open)
 		fputc('\n', stderr);
-	fprintf(stderr, "plait bench swe: %zu prediction%s added to %s\n", n, n == 1 ? "" : "s", b->out);
+	fprintf(stderr, "plait bench swe: %zu prediction%s added to %s", n, n == 1 ? "" : "s", b->out);
+	if (d.errors)
+		fprintf(stderr, "; %zu instance%s without one after an error (run again to retry)", d.errors,
+			d.errors == 1 ? "" : "s");
+	fputc('\n', stderr);
 	if (rc == PL_ECANCELED) {
 		cli_fail(ctx, "bench swe", CLI_EXIT_FAIL, "%s", err.msg);
 		rc = 130;

@@ -388,6 +388,24 @@ static inline void ss_stop(ss_server *s)
 	pthread_cond_destroy(&s->cv);
 }
 
+/* The assistant messages of an OpenAI or Anthropic request's body: the
+ * turns the model has had in that conversation (a handler's step count). */
+static inline int ss_assistant_turns(const ss_req *req)
+{
+	json_t *b = json_loadb(req->body ? req->body : "", req->body_len, 0, NULL), *m;
+	size_t i;
+	int n = 0;
+
+	json_array_foreach(json_object_get(b, "messages"), i, m) {
+		const char *role = json_string_value(json_object_get(m, "role"));
+
+		if (role && !strcmp(role, "assistant"))
+			n++;
+	}
+	json_decref(b);
+	return n;
+}
+
 /* Answer every request from now on with fn (see ss_handler_fn). */
 static inline void ss_set_handler(ss_server *s, ss_handler_fn fn, void *ctx)
 {

@@ -315,7 +315,7 @@ Test(bench_cmd, kubernetes_indexed_job_runs_locally)
 
 	cr_assert(root);
 	if (test_sh(NULL, "/usr/bin/python3 -c 'import yaml' 2>/dev/null") != 0) {
-		cr_log_warn("SKIPPED: Debian's python3-yaml (deps.txt) reads the manifest");
+		fprintf(stderr, "SKIPPED: Debian's python3-yaml (deps.txt) reads the manifest\n");
 		cr_skip_test("python3-yaml missing");
 	}
 	eval_run("whole", "", 0);
@@ -458,7 +458,7 @@ Test(bench_cmd, progress_on_a_terminal)
 	cr_assert_null(strstr(r.out.ptr, "\033[32m"), "NO_COLOR is respected");
 	test_run_release(&r);
 	if (getenv("NO_COLOR")) {
-		cr_log_warn("NO_COLOR is set around the tests: the coloured case is not checked");
+		fprintf(stderr, "NO_COLOR is set around the tests: the coloured case is not checked\n");
 		return;
 	}
 	args[10] = "tty2";
@@ -503,4 +503,105 @@ Test(bench_cmd, run_infers_then_evaluates)
 	cr_assert(exists_under("org__m.agent.json"));
 	ss_stop(&srv);
 	pl_buf_release(&a);
+}
+
+/* A model whose first answers wait for the test (or a deadline): the
+ * agents are in flight until then. */
+typedef struct held {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool release;
+} held;
+
+static ss_resp held_first_turns(void *ctx, ss_server *s, size_t i, const ss_req *req)
+{
+	static const ss_call fix = { "str_replace", "{\"path\": \"calc/__init__.py\", \"old_str\": \"return a - b\", "
+						    "\"new_str\": \"return a + b\"}" };
+	static const ss_call submit = { "submit", "{}" };
+	held *h = ctx;
+	double deadline = ss_now() + 120;
+
+	(void)s, (void)i;
+	if (ss_assistant_turns(req) > 0)
+		return ss_openai(NULL, &submit, 1, NULL, 120, 5);
+	pthread_mutex_lock(&h->mu);
+	while (!h->release && ss_now() < deadline) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&h->cv, &h->mu, &ts);
+	}
+	pthread_mutex_unlock(&h->mu);
+	return ss_openai(NULL, &fix, 1, NULL, 100, 10);
+}
+
+/* Ctrl-C during inference: the agents in flight are cancelled, their
+ * instances left out, exit 130; running again makes every prediction. */
+Test(bench_cmd, ctrl_c_during_inference_and_the_run_resumes)
+{
+	ss_server srv;
+	held h = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false };
+	pl_buf a = PL_BUF_INIT, model = PL_BUF_INIT;
+	double deadline;
+	test_run r;
+	char *s;
+	long pid;
+
+	memset(&srv, 0, sizeof(srv));
+	cr_assert(ss_start(&srv));
+	ss_set_handler(&srv, held_first_turns, &h);
+	pl_buf_printf(&model, "--backend openai --api-base http://127.0.0.1:%d --api-model scripted "
+			      "--set backend.stream=false --set backend.max_retries=0",
+		      srv.port);
+	cr_assert_eq(test_sh(NULL, "cd '%s' && ('%s' bench swe infer %s --out inf.jsonl --workers 2 %s >inf.out "
+				   "2>inf.err </dev/null & echo $! > inf.pid.tmp; mv inf.pid.tmp inf.pid; wait $!; "
+				   "echo $? > inf.status.tmp; mv inf.status.tmp inf.status) >/dev/null 2>&1 &",
+			     fx.dir.ptr, test_plait_bin(), common_args.ptr, model.ptr),
+		     0);
+	deadline = pl_now() + 120;
+	while (!exists_under("inf.pid") && pl_now() < deadline)
+		nap();
+	s = swe_read(fx.dir.ptr, "inf.pid");
+	pid = atol(s);
+	free(s);
+	cr_assert_gt(pid, 1);
+	/* both agents wait for the model */
+	while (ss_requests(&srv) < 2 && pl_now() < deadline)
+		nap();
+	cr_assert_eq(ss_requests(&srv), 2);
+	cr_assert_eq(kill((pid_t)pid, SIGINT), 0);
+	while (!exists_under("inf.status") && pl_now() < deadline)
+		nap();
+	pthread_mutex_lock(&h.mu);
+	h.release = true;
+	pthread_cond_broadcast(&h.cv);
+	pthread_mutex_unlock(&h.mu);
+	s = swe_read(fx.dir.ptr, "inf.status");
+	cr_assert_str_eq(s, "130\n");
+	free(s);
+	s = swe_read(fx.dir.ptr, "inf.err");
+	cr_assert(strstr(s, "the agents in flight are cancelled"), "%s", s);
+	cr_assert(strstr(s, "pallets__flask-1: cancelled") && strstr(s, "pallets__flask-2: cancelled"), "%s", s);
+	cr_assert(strstr(s, "stopped: 2 of 2 instances without a prediction (run again to resume)"), "%s", s);
+	free(s);
+	s = swe_read(fx.dir.ptr, "inf.jsonl");
+	cr_assert_str_eq(s, "", "no prediction for a cancelled agent");
+	free(s);
+	cr_assert_not(exists_under("inf.jsonl.work/pallets__flask-1"), "the checkouts are removed");
+
+	pl_buf_printf(&a, "bench swe infer %s --out inf.jsonl --workers 2 %s", common_args.ptr, model.ptr);
+	r = plait_in(a.ptr);
+	cr_assert_eq(r.status, 0, "%s", r.err.ptr);
+	cr_assert(strstr(r.err.ptr, "plait bench swe: 2 to infer\n"), "%s", r.err.ptr);
+	cr_assert(strstr(r.err.ptr, "2 predictions added to inf.jsonl\n"), "%s", r.err.ptr);
+	test_run_release(&r);
+	s = swe_read(fx.dir.ptr, "inf.jsonl");
+	cr_assert(strstr(s, "\"instance_id\": \"pallets__flask-1\"") || strstr(s, "\"instance_id\":\"pallets__flask-1\""),
+		  "%s", s);
+	cr_assert(strstr(s, "pallets__flask-2"), "%s", s);
+	free(s);
+	ss_stop(&srv);
+	pl_buf_release(&a);
+	pl_buf_release(&model);
 }

@@ -319,6 +319,7 @@ typedef struct bench_infer_opts {
 	const char *model_name;      /* model_name_or_path; NULL = the session's "backend:model" */
 	const agent_settings *settings; /* the agent's (profile "swebench"), borrowed */
 	int workers;                 /* 0 = 1 */
+	bool keep_work;              /* keep each checkout (work_dir/INSTANCE_ID) */
 	/* nonzero: start no new instance and cancel the running agents */
 	const atomic_int *cancel;
 	/* outcome "submitted", the agent's exit reason (agent_exit_name) when

@@ -198,7 +198,7 @@ static bool infer_one(infer_run *r, const bench_instance *in, infer_out *io)
 done:
 	agent_result_release(&res);
 	agent_session_free(sess);
-	if (work.len && pl_dir_exists(work.ptr))
+	if (work.len && pl_dir_exists(work.ptr) && !o->keep_work)
 		bench__trash_put(r->trash, work.ptr, in->instance_id);
 	pl_buf_release(&work);
 	pl_buf_release(&mirror);

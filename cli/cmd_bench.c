@@ -32,8 +32,10 @@ static const char bench_usage[] =
 	"  script   print the evaluation script of one instance\n"
 	"  report   regrade from the existing test_output.txt files, running nothing\n"
 	"  merge    combine the summaries of the shards of one run (--shard K/N)\n"
-	"  infer    run the agent on each instance's issue (profile swebench) and\n"
-	"           write its patches as predictions; resumes a file it finds\n"
+	"  infer    run the agent (profile swebench) on each instance's issue in a\n"
+	"           checkout of its base commit; its patch goes to the predictions\n"
+	"           file, rewritten after each instance; instances already in the\n"
+	"           file are skipped, so a stopped run resumes\n"
 	"  run      infer, then eval the predictions\n"
 	"\n"
 	"Options:\n"
@@ -44,7 +46,8 @@ static const char bench_usage[] =
 	"  --run-id ID             names the run's log directory and summary\n"
 	"  --instance-ids ID...    only these instances (space- or comma-separated)\n"
 	"  --shard K/N             only shard K of N (1 <= K <= N), for a cluster\n"
-	"  --workers N             instances evaluated at once (default 1)\n"
+	"  --workers N             instances evaluated (infer: agents run) at once\n"
+	"                          (default 1); the engine's model is loaded once\n"
 	"  --timeout S             seconds for each instance's tests (default 1800)\n"
 	"  --env host|rootfs:DIR   where the tests run: the host's root with a conda\n"
 	"                          shim (default), or an image root DIR (DIR, DIR/ID\n"
@@ -57,7 +60,8 @@ static const char bench_usage[] =
 	"  --net                   give the tests the host's network (default none)\n"
 	"  --log-dir DIR           where logs/ goes (default ./logs)\n"
 	"  --report-dir DIR        where the summary goes (default .)\n"
-	"  --keep-work             keep each instance's checkout under the log dir\n"
+	"  --keep-work             keep each instance's checkout (eval: under the log\n"
+	"                          dir; infer: FILE.work/INSTANCE_ID)\n"
 	"  --out FILE              infer, run: the predictions file (run: default\n"
 	"                          RUN_ID.preds.jsonl); trajectories go to FILE.trajs/\n"
 	"  --model-name NAME       infer, run: model_name_or_path (default the agent's\n"
@@ -65,8 +69,9 @@ static const char bench_usage[] =
 	"  --json                  print the summary as JSON\n"
 	"  -h, --help              show this help\n"
 	"\n"
-	"infer and run also take the model options below (and --workers: one agent\n"
-	"session each; --set limits.max_steps=N and the like).\n"
+	"infer and run also take the model options below (--set limits.max_steps=N\n"
+	"and the like).  An instance whose agent could not run or whose model failed\n"
+	"gets no prediction (running again retries it).\n"
 	"\n"
 	"Exit status: 0 when the run completed (whatever the verdicts), 1 on an error\n"
 	"that stopped it, 2 on a usage error, 130 when interrupted (run it again to\n"
@@ -569,6 +574,7 @@ static int cmd_infer(bench_args *b, const cli_ctx *ctx)
 	io.model_name = b->model_name;
 	io.settings = s;
 	io.workers = b->o.workers;
+	io.keep_work = b->o.keep_work;
 	io.log = ctx ? ctx->log : NULL;
 	memset(&d, 0, sizeof(d));
 	d.infer = true;

@@ -314,6 +314,9 @@ int bench_regrade(json_t **summary_out, pl_buf *path_out, size_t *regraded, cons
 typedef struct bench_infer_opts {
 	const char *out;             /* the predictions file (JSON Lines), required */
 	const char *repos_dir;       /* repositories as owner__name, required */
+	/* NULL, or where a repository repos_dir lacks is cloned from, once,
+	 * into repos_dir (created): URL/owner/name, a URL or a directory */
+	const char *repos_url;
 	const char *work_dir;        /* checkouts; NULL = OUT.work */
 	const char *traj_dir;        /* trajectories ID.jsonl; NULL = OUT.trajs */
 	const char *model_name;      /* model_name_or_path; NULL = the session's "backend:model" */

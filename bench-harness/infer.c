@@ -281,6 +281,52 @@ static void *worker(void *arg)
 	}
 }
 
+/* With o->repos_url: each repository of the instances to run that
+ * repos_dir lacks is cloned there once, as owner__name, from
+ * URL/owner/name (into a temporary name first, so that a clone cut short
+ * is never taken for a repository). */
+static int clone_missing(const bench_infer_opts *o, const bench_dataset *ds, const size_t *todo, size_t n, pl_err *err)
+{
+	pl_buf m = PL_BUF_INIT, name = PL_BUF_INIT, dest = PL_BUF_INIT, tmp = PL_BUF_INIT, url = PL_BUF_INIT;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < n && rc == 0; i++) {
+		const char *repo = ds->items[todo[i]].repo;
+
+		pl_buf_reset(&m);
+		if (bench__find_mirror(&m, o->repos_dir, repo, NULL) == 0)
+			continue;
+		pl_buf_reset(&name);
+		pl_buf_reset(&dest);
+		pl_buf_reset(&tmp);
+		pl_buf_reset(&url);
+		bench_model_dir(&name, repo);
+		pl_path_join(&dest, o->repos_dir, name.ptr);
+		pl_buf_printf(&tmp, "%s/.%s.partial", o->repos_dir, name.ptr);
+		pl_buf_puts(&url, o->repos_url);
+		while (url.len && url.ptr[url.len - 1] == '/')
+			pl_buf_setlen(&url, url.len - 1);
+		pl_buf_printf(&url, "/%s", repo);
+		if (pl_dir_exists(tmp.ptr) && (rc = pl_rm_rf(tmp.ptr, err)) < 0)
+			break;
+		pl_log_info(o->log, "bench: cloning %s into %s", url.ptr, dest.ptr);
+		if ((rc = tools_git_clone(url.ptr, tmp.ptr, err)) < 0) {
+			pl_err_prefix(err, "cloning '%s' (--repos-url)", url.ptr);
+			pl_rm_rf(tmp.ptr, NULL);
+			break;
+		}
+		if (rename(tmp.ptr, dest.ptr) < 0)
+			rc = pl_err_sys(err, PL_EIO, "renaming '%s' to '%s'", tmp.ptr, dest.ptr);
+	}
+	pl_buf_release(&m);
+	pl_buf_release(&name);
+	pl_buf_release(&dest);
+	pl_buf_release(&tmp);
+	pl_buf_release(&url);
+	return rc;
+}
+
 int bench_infer(size_t *done, const bench_dataset *ds, const bench_infer_opts *o, pl_err *err)
 {
 	infer_run r;
@@ -301,6 +347,8 @@ int bench_infer(size_t *done, const bench_dataset *ds, const bench_infer_opts *o
 	pl_buf_init(&r.trajs, 0);
 	pthread_mutex_init(&r.mu, NULL);
 	pthread_mutex_init(&r.git_lock, NULL);
+	if (o->repos_dir && o->repos_url && (rc = pl_mkdir_p(o->repos_dir, 0755, err)) < 0)
+		goto done;
 	if (!o->repos_dir || !pl_dir_exists(o->repos_dir)) {
 		rc = pl_err_set(err, PL_ENOTFOUND,
 				o->repos_dir ? "repositories directory '%s' does not exist" :
@@ -331,6 +379,8 @@ int bench_infer(size_t *done, const bench_dataset *ds, const bench_infer_opts *o
 		else
 			r.todo[r.n++] = i;
 	}
+	if (o->repos_url && (rc = clone_missing(o, ds, r.todo, r.n, err)) < 0)
+		goto done;
 	/* a repository missing would fail every instance of it: say so now */
 	for (i = 0; i < r.n; i++) {
 		pl_buf m = PL_BUF_INIT;

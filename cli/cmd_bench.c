@@ -53,6 +53,8 @@ static const char bench_usage[] =
 	"                          shim (default), or an image root DIR (DIR, DIR/ID\n"
 	"                          or DIR/OWNER__NAME/VERSION)\n"
 	"  --repos DIR             repositories cloned or mirrored as DIR/OWNER__NAME\n"
+	"  --repos-url URL         infer, run: clone a repository DIR lacks from\n"
+	"                          URL/OWNER/NAME into it (e.g. https://github.com)\n"
 	"  --grading v4|v5         v4.1's rules (default) or v5's\n"
 	"  --python PATH           the interpreter of --env host (default\n"
 	"                          /usr/bin/python3)\n"
@@ -79,7 +81,7 @@ static const char bench_usage[] =
 
 enum {
 	O_DATASET = 1, O_PREDS, O_RUN_ID, O_IDS, O_SHARD, O_WORKERS, O_TIMEOUT, O_ENV, O_REPOS, O_GRADING,
-	O_PYTHON, O_PROFILE, O_NET, O_LOG_DIR, O_REPORT_DIR, O_KEEP, O_JSON, O_OUT, O_MODEL_NAME
+	O_PYTHON, O_PROFILE, O_NET, O_LOG_DIR, O_REPORT_DIR, O_KEEP, O_JSON, O_OUT, O_MODEL_NAME, O_REPOS_URL
 };
 
 /* Every option; tests/cli/test_bench.c checks that --help names each. */
@@ -103,13 +105,14 @@ static const cli_opt bench_opts[] = {
 	{ "json", 0, false, O_JSON },
 	{ "out", 0, true, O_OUT },
 	{ "model-name", 0, true, O_MODEL_NAME },
+	{ "repos-url", 0, true, O_REPOS_URL },
 	CLI_AGENT_OPTS,
 	{ NULL, 0, false, 0 },
 };
 
 /* What the command line said. */
 typedef struct bench_args {
-	const char *sub, *dataset, *preds, *env, *out, *model_name;
+	const char *sub, *dataset, *preds, *env, *out, *model_name, *repos_url;
 	cli_agent_opts ao;
 	char **ids;
 	size_t n_ids;
@@ -262,6 +265,9 @@ static int parse_args(bench_args *b, int argc, char **argv, const cli_ctx *ctx)
 			break;
 		case O_MODEL_NAME:
 			b->model_name = v;
+			break;
+		case O_REPOS_URL:
+			b->repos_url = v;
 			break;
 		default:
 			if ((st = cli_agent_opt(&b->ao, &a, id, v)) <= 0) {
@@ -571,6 +577,7 @@ static int cmd_infer(bench_args *b, const cli_ctx *ctx)
 	memset(&io, 0, sizeof(io));
 	io.out = b->out;
 	io.repos_dir = b->o.repos_dir;
+	io.repos_url = b->repos_url;
 	io.model_name = b->model_name;
 	io.settings = s;
 	io.workers = b->o.workers;

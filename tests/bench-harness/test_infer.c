@@ -326,3 +326,62 @@ Test(infer, a_missing_repository_stops_the_run_before_it_starts)
 	pl_buf_release(&out);
 	pl_buf_release(&empty);
 }
+
+/* --repos-url: a repository the directory lacks is cloned into it once
+ * (here from a directory standing for https://github.com), then used. */
+Test(infer, a_missing_repository_is_cloned_from_repos_url)
+{
+	static const char *const one[] = { "pallets__flask-1" };
+	bench_dataset *ds = NULL;
+	bench_preds *p = NULL;
+	agent_settings *s = settings();
+	bench_infer_opts io;
+	pl_buf out = PL_BUF_INIT, up = PL_BUF_INIT, cloned = PL_BUF_INIT, path = PL_BUF_INIT;
+	pl_err err = { 0 };
+	size_t added = 0;
+
+	cr_assert_eq(bench_dataset_load(&ds, fx.dataset.ptr, &err), 0, "%s", err.msg);
+	cr_assert_eq(bench_dataset_select(ds, (char *const *)one, 1, &err), 0);
+	pl_path_join(&up, fx.dir.ptr, "upstream");
+	cr_assert_eq(test_sh(NULL, "mkdir -p '%s/pallets' && ln -s '%s/pallets__flask' '%s/pallets/flask'", up.ptr,
+			     fx.repos.ptr, up.ptr),
+		     0);
+	pl_path_join(&cloned, fx.dir.ptr, "cloned");
+	ss_push(&srv, ss_openai(NULL, &fix_call, 1, NULL, 100, 10));
+	ss_push(&srv, ss_openai(NULL, &submit_call, 1, NULL, 120, 5));
+	pl_path_join(&out, fx.dir.ptr, "preds.jsonl");
+	memset(&io, 0, sizeof(io));
+	io.out = out.ptr;
+	io.repos_dir = cloned.ptr;
+	io.repos_url = up.ptr;
+	io.settings = s;
+	cr_assert_eq(bench_infer(&added, ds, &io, &err), 0, "%s", err.msg);
+	cr_assert_eq(added, 1);
+	pl_path_join(&path, cloned.ptr, "pallets__flask/.git");
+	cr_assert(pl_dir_exists(path.ptr), "cloned as DIR/owner__name");
+	pl_buf_reset(&path);
+	pl_path_join(&path, cloned.ptr, ".pallets__flask.partial");
+	cr_assert_not(pl_dir_exists(path.ptr));
+	cr_assert_eq(bench_preds_load(&p, out.ptr, &err), 0, "%s", err.msg);
+	cr_assert(strstr(p->items[0].patch, "+    return a + b\n"), "%s", p->items[0].patch);
+	bench_preds_free(p);
+
+	/* a URL that has no such repository: the run stops before it starts */
+	pl_buf_reset(&cloned);
+	pl_path_join(&cloned, fx.dir.ptr, "cloned2");
+	io.repos_dir = cloned.ptr;
+	io.repos_url = "/nonexistent/upstream/";
+	unlink(out.ptr);
+	cr_assert_lt(bench_infer(&added, ds, &io, &err), 0);
+	cr_assert(strstr(err.msg, "cloning '/nonexistent/upstream/pallets/flask' (--repos-url): "), "%s", err.msg);
+	pl_buf_reset(&path);
+	pl_path_join(&path, cloned.ptr, ".pallets__flask.partial");
+	cr_assert_not(pl_dir_exists(path.ptr), "no partial clone left");
+	cr_assert_eq(ss_requests(&srv), 2, "no model call for the second run");
+	bench_dataset_free(ds);
+	agent_settings_free(s);
+	pl_buf_release(&out);
+	pl_buf_release(&up);
+	pl_buf_release(&cloned);
+	pl_buf_release(&path);
+}

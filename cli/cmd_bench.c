@@ -363,6 +363,10 @@ static void on_progress(void *ctx, const bench_progress *p)
 	display *d = ctx;
 	char eta[32] = "?", took[32], counts[160];
 
+	if (p->note) {
+		fprintf(stderr, "plait bench swe: %s\n", p->note);
+		return;
+	}
 	if (!p->instance_id && d->infer) {
 		fprintf(stderr, "plait bench swe: %zu to infer", p->total);
 		if (p->cached)

@@ -608,11 +608,13 @@ static int cmd_infer(bench_args *b, const cli_ctx *ctx)
 	inferring = 0;
 	if (d.line_open)
 		fputc('\n', stderr);
-	fprintf(stderr, "plait bench swe: %zu prediction%s added to %s", n, n == 1 ? "" : "s", b->out);
-	if (d.errors)
-		fprintf(stderr, "; %zu instance%s without one after an error (run again to retry)", d.errors,
-			d.errors == 1 ? "" : "s");
-	fputc('\n', stderr);
+	if (rc == 0 || rc == PL_ECANCELED) { /* not after an error that kept the run from starting */
+		fprintf(stderr, "plait bench swe: %zu prediction%s added to %s", n, n == 1 ? "" : "s", b->out);
+		if (d.errors)
+			fprintf(stderr, "; %zu instance%s without one after an error (run again to retry)", d.errors,
+				d.errors == 1 ? "" : "s");
+		fputc('\n', stderr);
+	}
 	if (rc == PL_ECANCELED) {
 		cli_fail(ctx, "bench swe", CLI_EXIT_FAIL, "%s", err.msg);
 		rc = 130;

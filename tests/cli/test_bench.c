@@ -102,6 +102,8 @@ Test(bench_cmd, usage_errors)
 		{ "bench swe eval --run-id r --predictions gold --dataset nothing-such",
 		  "dataset 'nothing-such' is neither a file nor a known name", 1 },
 		{ "bench swe merge", "merge takes the shards' summary files", 2 },
+		{ "bench swe infer --dataset dataset.jsonl --out o.jsonl --repos no-repos --backend openai --api-model m",
+		  "plait bench swe: repositories directory 'no-repos' does not exist\n", 1 },
 	};
 	size_t i;
 
@@ -111,6 +113,8 @@ Test(bench_cmd, usage_errors)
 		cr_expect_eq(r.status, cases[i].status, "%s: exit %d", cases[i].args, r.status);
 		cr_expect(strstr(r.err.ptr, cases[i].msg), "%s: %s", cases[i].args, r.err.ptr);
 		cr_expect_eq(r.out.len, 0, "%s printed to stdout", cases[i].args);
+		cr_expect_not(strstr(r.err.ptr, "predictions added"), "%s: a run that did not start: %s", cases[i].args,
+			      r.err.ptr);
 		test_run_release(&r);
 	}
 }

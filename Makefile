@@ -103,6 +103,8 @@ DEPS_bench-harness := bench-harness agent engine tools image sandbox common
 DEPS_cli := cli bench-harness agent engine tools image sandbox common
 EXT_common := -ljansson -lm -ldl
 EXT_tools := $(BUILD)/lib/libplait-grammars.a
+# datasets and predictions come as .xz and .gz (liblzma, zlib)
+EXT_bench-harness := -llzma -lz
 # Link flags for a module and everything below it.
 ldlibs = $(foreach d,$(DEPS_$(1)),$(BUILD)/lib/libplait-$(d).a) $(foreach d,$(DEPS_$(1)),$(EXT_$(d)))
 libdeps = $(foreach d,$(DEPS_$(1)),$(BUILD)/lib/libplait-$(d).a) \
@@ -337,6 +339,17 @@ bench-tools: $(BUILD)/bench-tools
 # Criterion: sudo build/sandbox-cgroup-check [--cgroup-parent DIR].
 $(BUILD)/sandbox-cgroup-check: scripts/sandbox-cgroup-check.c $(call libdeps,sandbox)
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(call ldlibs,sandbox)
+
+# ---------------------------------------------------------------- bench-harness
+# The SWE-bench harness's own cost per instance, and 1 against 8 workers on
+# synthetic instances whose tests wait (scripts/bench-harness.c; figures:
+# docs/PERFORMANCE.md).  INSTANCES and WAIT (seconds) change the run.
+.PHONY: bench-harness
+$(BUILD)/bench-harness: scripts/bench-harness.c $(call libdeps,bench-harness)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(call ldlibs,bench-harness)
+
+bench-harness: $(BUILD)/bench-harness
+	$(BUILD)/bench-harness $(or $(INSTANCES),64) $(or $(WAIT),5)
 
 # ---------------------------------------------------------------- bench-images
 # A 1 GiB image and a second sharing its base, loaded into a fresh store;

@@ -193,9 +193,10 @@ typedef struct tools__tags {
 	int err_first, err_last;   /* 1-based line span of the first one */
 } tools__tags;
 
-/* Compile the tags queries of every language on ctx now (single-threaded;
- * kept until tools_ctx_free), so that tools__tags_extract may then run on
- * several threads. */
+/* Make ctx ready for tags (single-threaded; kept until tools_ctx_free),
+ * so that tools__tags_extract may then run on several threads.  Each
+ * language's query is compiled when a file first needs it, under a lock:
+ * compiling them all up front cost more than parsing a 100k-line tree. */
 void tools__tags_prepare(tools_ctx *ctx);
 /* Definitions and references in one source (path picks the grammar), or
  * definitions only; returns -1 without a grammar or a prepared query.

@@ -200,6 +200,8 @@ Test(search, file_list_equals_git_ls_files)
 	fx_puts("a/important.gen", "kept\n");
 	fx_puts("a/new.log", "ignored\n");
 	fx_puts("logs/new.txt", "ignored dir\n");
+	fx_puts("logs/keep.log", "a negated rule does not bring it back from an ignored dir\n");
+	fx_puts("logs/deeper/n.txt", "under an ignored dir that holds tracked files\n");
 	fx_puts("tmp1/x.txt", "ignored dir pattern\n");
 	fx_puts("deep/x/y/z.txt", "untracked tree\n");
 	fx_puts("deep/excluded.txt", "info/exclude\n");

@@ -11,7 +11,8 @@
  *       langs.c           the grammar table (public)
  *       state.c           per-tool state kept on a context
  *       path.c            path arguments resolved inside the root
- *       text.c            text for a model (UTF-8 check), binary check
+ *       text.c            text for a model (UTF-8 check), binary check,
+ *                         finding a literal
  *       diff.c            the diff of an edited file
  *       ignore.c          git's ignore rules
  *       glob.c            the glob `find` and `search` take
@@ -105,6 +106,9 @@ void tools__diff(pl_buf *out, const char *path, const char *old, size_t old_len,
 void tools__add_text(pl_buf *b, const char *s, size_t n);
 /* A file looks binary: a NUL byte in its first 8 KiB. */
 bool tools__is_binary(const char *s, size_t n);
+/* The first occurrence of nd (m >= 1 bytes) in h (n bytes), or NULL: the
+ * same answer as memmem, faster. */
+const char *tools__find_text(const char *h, size_t n, const char *nd, size_t m);
 
 /* Is the repository-relative path ignored by git (always false without a
  * repo; ".git" and what is under it always are).  A directory is asked

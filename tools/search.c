@@ -220,7 +220,7 @@ static void search_buffer(search_job *j, file_hits *h, char *buf, size_t len)
 		bool hit = false;
 
 		if (litlen) {
-			const char *m = memmem(buf + pos, len - pos, j->lit, litlen);
+			const char *m = tools__find_text(buf + pos, len - pos, j->lit, litlen);
 			if (!m)
 				break;
 			ls = (size_t)(m - buf);
@@ -280,7 +280,7 @@ static void search_buffer(search_job *j, file_hits *h, char *buf, size_t len)
 					while (k <= ctx_after_until && s2 < len) {
 						const char *nl = memchr(buf + s2, '\n', len - s2);
 						size_t e2 = nl ? (size_t)(nl - buf) : len;
-						bool next_hit = j->plain ? memmem(buf + s2, e2 - s2, j->lit, litlen) != NULL
+						bool next_hit = j->plain ? tools__find_text(buf + s2, e2 - s2, j->lit, litlen) != NULL
 									 : line_matches(j, buf, s2, e2);
 						if (next_hit)
 							break;
@@ -724,7 +724,7 @@ static int search_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err
 		nfiles = 1;
 	} else if ((rc = tools__list_files(&files, &nfiles, ctx, sub.ptr, err)) < 0)
 		goto done;
-	/* text as it is: memmem alone finds the lines */
+	/* text as it is: finding it alone finds the lines */
 	lit = icase ? pl_xstrdup("") : fixed ? pl_xstrdup(pattern) : required_literal(ere.ptr);
 	j.ctx = ctx;
 	j.files = files;

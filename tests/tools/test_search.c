@@ -1,4 +1,5 @@
 /* search and find: regex over tracked + untracked-not-ignored files. */
+#define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
@@ -357,4 +358,36 @@ Test(search, an_ignored_directory_says_it_is_ignored)
 	cr_assert(strstr(o.text.ptr, "No matches for 'zzz' in 1 files"), "%s", o.text.ptr);
 	tools_obs_release(&o);
 	tools_ctx_free(c);
+}
+
+/* tools__find_text gives memmem's answer: every needle length from 1 to
+ * 40 (the vector loop, its tail and the short cases), needles taken from
+ * the haystack and random ones, at every start offset, over a small
+ * alphabet so that partial matches abound. */
+Test(find_text, same_as_memmem)
+{
+	char h[300], nd[41];
+	unsigned seed = 12345;
+	size_t m, start, round;
+
+	for (round = 0; round < 20; round++) {
+		size_t k;
+		for (k = 0; k < sizeof(h); k++) {
+			seed = seed * 1103515245u + 12345u;
+			h[k] = "ab_ \n"[(seed >> 16) % (round < 10 ? 2 : 5)];
+		}
+		for (m = 1; m <= 40; m++) {
+			for (k = 0; k < m; k++) {
+				seed = seed * 1103515245u + 12345u;
+				nd[k] = round % 2 ? "ab_ \n"[(seed >> 16) % 5] : "ab_ \n"[(seed >> 16) % 2];
+			}
+			if (round % 2 == 0) /* a piece of the haystack: found somewhere */
+				memcpy(nd, h + (seed >> 16) % (sizeof(h) - m), m);
+			for (start = 0; start < sizeof(h); start++) {
+				const char *want = memmem(h + start, sizeof(h) - start, nd, m);
+				const char *got = tools__find_text(h + start, sizeof(h) - start, nd, m);
+				cr_assert_eq(got, want, "needle length %zu, start %zu, round %zu", m, start, round);
+			}
+		}
+	}
 }

@@ -56,6 +56,7 @@ typedef struct tools__state_kind {
 
 struct tools_ctx {
 	char *root;             /* absolute, no trailing slash (realpath) */
+	int rootfd;             /* root opened O_PATH: every file is opened beneath it (tools__open) */
 	git_repository *repo;   /* NULL when root is not in a git repository */
 	char base[41];          /* base for patches: a commit, or a tree (a snapshot); "" without a repository */
 	bool base_is_tree;      /* base is a snapshot of the working tree, not a commit */
@@ -97,6 +98,53 @@ int tools__resolve(pl_buf *abs, pl_buf *rel, const tools_ctx *ctx, const char *p
  * (hooks, core.fsmonitor), outside the sandbox. */
 int tools__resolve_write(pl_buf *abs, pl_buf *rel, const tools_ctx *ctx, const char *path, pl_err *err);
 
+/* How tools__open_at resolves a path: symlinks followed as long as they
+ * stay beneath the directory (what a user names: view, the editor), or
+ * none in any component (the file walk and its readers). */
+enum { TOOLS__BENEATH = 0, TOOLS__NO_SYMLINKS = 1 };
+/* Open path (relative: "a/b/c"; "" or "." for dirfd itself) beneath
+ * dirfd, resolved once by the kernel: openat2 with RESOLVE_BENEATH and
+ * RESOLVE_NO_MAGICLINKS, so nothing on the way, a component swapped for a
+ * symlink meanwhile included, leads out of dirfd (EXDEV); with
+ * TOOLS__NO_SYMLINKS no symlink is followed at all (ELOOP).  flags are
+ * open(2)'s without O_CREAT; O_CLOEXEC is added, and unless O_PATH,
+ * O_NOCTTY and O_NONBLOCK: opening a FIFO or a device never blocks (a
+ * reader fstats and takes regular files only).  Returns the descriptor or
+ * -errno.  Without openat2 (kernels before 5.6, seccomp filters that
+ * refuse it) a walk one component at a time with O_NOFOLLOW, which
+ * follows no symlink whatever `how` says.  One system call on the way
+ * that matters; safe from several threads. */
+int tools__open_at(int dirfd, const char *path, int flags, int how);
+/* The same beneath the root: rel is repository-relative. */
+int tools__open(const tools_ctx *ctx, const char *rel, int flags, int how);
+/* Read the regular file open at fd whole into b (reset first), at most
+ * max bytes; -EISDIR for a directory, -EINVAL for anything else that is
+ * not a regular file (a FIFO, a socket, a device), -EFBIG when larger than
+ * max, else -errno of the read. */
+int tools__read_fd(pl_buf *b, int fd, size_t max);
+
+/* Where an editing tool reads and writes a file: the directory that holds
+ * it, opened once beneath the root (symlinks followed while they stay
+ * inside), and the file's name in it; every read, write and removal then
+ * goes through dirfd, so a component swapped for a symlink after the
+ * check changes nothing.  A symlink at the end is followed to its target
+ * (beneath the root), so that editing a link edits what it points to.
+ * The directory the kernel opened is checked again against the git
+ * directory (as tools__resolve_write checks the names).  rel as
+ * tools__resolve_write gives it.  Missing directories on the way are made
+ * with mkdirs; without, dirfd is -1 when the directory does not exist
+ * yet (and 0 is returned).  Release with tools__place_close. */
+typedef struct tools__place {
+	int dirfd;
+	pl_buf name;
+} tools__place;
+int tools__place_open(tools__place *out, const tools_ctx *ctx, const char *rel, bool mkdirs, pl_err *err);
+void tools__place_close(tools__place *pl);
+/* Write data as `name` in dirfd, atomically: a new temporary file beside
+ * it (O_EXCL|O_NOFOLLOW), fsync, renameat over name (a symlink there is
+ * replaced, never followed), fsync of the directory. */
+int tools__write_at(int dirfd, const char *name, const void *data, size_t n, int mode, pl_err *err);
+
 /* A unified diff of old and new (one file, 3 lines of context), empty
  * when equal.  The changed region is what lies between the common head
  * and tail lines, which is exact for the editor's one-region edits. */
@@ -117,13 +165,18 @@ bool tools__is_ignored(const tools_ctx *ctx, const char *rel);
 /* Is the repository-relative path in the index (false without a repo). */
 bool tools__is_tracked(const tools_ctx *ctx, const char *rel);
 
+/* Read a file a user named (rel from tools__resolve) into b: opened
+ * beneath the root once (tools__open, `how` as there), regular files
+ * only, at most max bytes; the error says which of those it is not. */
+int tools__read_named(pl_buf *b, const tools_ctx *ctx, const char *rel, int how, size_t max, pl_err *err);
+
 /* Glob: '*' and '?' within one path segment, '**' across segments (a
  * '**' segment also matches none), [set] ([!set], ranges; never '/'),
  * {a,b} (one level).  A pattern without '/' matches the base name. */
 bool tools__glob_match(const char *pat, const char *path);
 
-/* Read a file relative to the root into b (open/fstat/read, no symlink
- * followed); false when it cannot be read, is not a regular file, is over
+/* Read a file relative to the root into b (tools__open with
+ * TOOLS__NO_SYMLINKS, fstat, read); false when it cannot be read, is not a regular file, is over
  * 64 MiB, or looks binary. */
 bool tools__read_source(pl_buf *b, const tools_ctx *ctx, const char *rel);
 

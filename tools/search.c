@@ -299,18 +299,18 @@ static void search_buffer(search_job *j, file_hits *h, char *buf, size_t len)
 static void search_file(size_t i, void *arg, int worker)
 {
 	search_job *j = arg;
-	pl_buf *path = &j->w[worker].path;
 	size_t len = 0;
 	struct stat st;
 	int fd;
 
 	if (j->glob && !tools__glob_match(j->glob, j->files[i]))
 		return;
-	pl_buf_reset(path);
-	pl_path_join(path, j->ctx->root, j->files[i]);
-	fd = open(path->ptr, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+	/* no symlink on the way (its target is searched under its own name,
+	 * as rg does; a directory swapped for one leads nowhere), and a FIFO
+	 * does not block */
+	fd = tools__open(j->ctx, j->files[i], O_RDONLY, TOOLS__NO_SYMLINKS);
 	if (fd < 0)
-		return; /* deleted, or a symlink: its target is searched under its own name, as rg does */
+		return;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
 		return;
@@ -357,6 +357,9 @@ static int sub_path(pl_buf *rel, bool *is_file, tools_ctx *ctx, const json_t *ar
 		goto done;
 	if (stat(abs.ptr, &st) < 0)
 		rc = pl_err_set(err, PL_ENOTFOUND, "path '%s' does not exist", p);
+	else if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+		rc = pl_err_set(err, PL_EINVAL, "'%s' is not a regular file (a FIFO, a socket or a device): it is not read",
+				p);
 	else
 		*is_file = S_ISREG(st.st_mode);
 	if (!strcmp(rel->ptr, "."))

@@ -391,3 +391,30 @@ Test(find_text, same_as_memmem)
 		}
 	}
 }
+
+/* A regex with several required literals: lines holding only some of
+ * them, or all of them in the wrong order, do not match; regexec decides
+ * where all are present. */
+Test(search, several_required_literals)
+{
+	static const struct {
+		const char *args, *want;
+	} cases[] = {
+		{ "{\"pattern\":\"struct [a-z_]+ \\\\{\"}", "s.h\n1:struct foo {\n4:  struct bar_baz { int x; };\n" },
+		{ "{\"pattern\":\"(uint|int)(8|16)_t [a-z]+;\"}", "s.h\n6:uint8_t abc;\n" },
+		{ "{\"pattern\":\"ab+c\\\\.d\"}", "s.h\n8:abbbc.d\n" },
+	};
+	tools_ctx *c;
+	tools_obs o;
+	size_t i;
+
+	fx_puts("s.h", "struct foo {\nstruct foo *p;\nx { struct\n  struct bar_baz { int x; };\nstruct X {\nuint8_t abc;\nint16_t ;\n"
+		       "abbbc.d\nac.d abc\n");
+	c = fx_ctx();
+	for (i = 0; i < PL_ARRAY_LEN(cases); i++) {
+		o = fx_obs(c, "search", cases[i].args);
+		cr_expect_str_eq(o.text.ptr, cases[i].want, "%s", cases[i].args);
+		tools_obs_release(&o);
+	}
+	tools_ctx_free(c);
+}

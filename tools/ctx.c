@@ -42,6 +42,8 @@ int tools_ctx_new(tools_ctx **out, const char *root, const tools_ctx_opts *opts,
 		c->sandbox_profile = pl_xstrdup(opts->sandbox_profile);
 	if (git_repository_open_ext(&c->repo, real, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) == 0) {
 		git_object *obj = NULL;
+		if ((rc = tools__git_check_dir(c->repo, real, err)) < 0)
+			goto done;
 		const char *base = opts && opts->base ? opts->base : "HEAD";
 		tools__git_default_ignores(c->repo);
 		if (git_revparse_single(&obj, c->repo, base) == 0) {

@@ -7,16 +7,19 @@
  *  1. helpers, each in a file named for what it holds:
  *       git2.c ts.c       libgit2 and tree-sitter, opened at first use
  *       repo.c            repositories opened with libgit2's init/shutdown
- *                         paired; libgit2's error as a message
+ *                         paired; libgit2's error as a message; git
+ *                         directories that are the root's own
  *       langs.c           the grammar table (public)
  *       state.c           per-tool state kept on a context
- *       path.c            path arguments resolved inside the root
+ *       path.c            path arguments resolved inside the root; every
+ *                         file opened beneath it (openat2), the editor's
+ *                         writes through the directory it opened
  *       text.c            text for a model (UTF-8 check), binary check,
  *                         finding a literal
  *       diff.c            the diff of an edited file
  *       ignore.c          git's ignore rules
  *       glob.c            the glob `find` and `search` take
- *       source.c          reading a source file
+ *       source.c          reading a file (regular files only)
  *       pool.c            the thread pool
  *       files.c           the file list (what git shows)
  *       obs.c validate.c  observations and argument validation (public)
@@ -140,17 +143,32 @@ typedef struct tools__place {
 } tools__place;
 int tools__place_open(tools__place *out, const tools_ctx *ctx, const char *rel, bool mkdirs, pl_err *err);
 void tools__place_close(tools__place *pl);
+/* The same beneath any directory (tools_git_apply's root), stricter: no
+ * symlink followed in any component (the name itself included: a link
+ * there is replaced by a write, never written through), and no component
+ * named .git in any case. */
+int tools__place_open_at(tools__place *out, int rootfd, const char *rel, bool mkdirs, pl_err *err);
 /* Write data as `name` in dirfd, atomically: a new temporary file beside
  * it (O_EXCL|O_NOFOLLOW), fsync, renameat over name (a symlink there is
  * replaced, never followed), fsync of the directory. */
 int tools__write_at(int dirfd, const char *name, const void *data, size_t n, int mode, pl_err *err);
+
+/* A cache directory (repo_map's), opened without following a symlink at
+ * its end (what is above it is the caller's choice or the git directory,
+ * checked by tools__git_check_dir): made first with create.  Returns the
+ * descriptor, or -1 with err set.  Read and write its files with
+ * tools__open_at (TOOLS__NO_SYMLINKS) and tools__write_at. */
+int tools__cache_dir_open(const char *dir, bool create, pl_err *err);
 
 /* A unified diff of old and new (one file, 3 lines of context), empty
  * when equal.  The changed region is what lies between the common head
  * and tail lines, which is exact for the editor's one-region edits. */
 void tools__diff(pl_buf *out, const char *path, const char *old, size_t old_len, const char *new_, size_t new_len);
 
-/* Text for a model: bytes that are not valid UTF-8 shown as \xNN. */
+/* Text for a model (and for the terminal `plait chat` prints it on):
+ * bytes that are not valid UTF-8, and control characters a terminal acts
+ * on (C0 but \n, \t and the \r of "\r\n"; DEL; C1 as its two bytes),
+ * shown as \xNN, which `str_replace` reads back as the bytes. */
 void tools__add_text(pl_buf *b, const char *s, size_t n);
 /* A file looks binary: a NUL byte in its first 8 KiB. */
 bool tools__is_binary(const char *s, size_t n);
@@ -200,6 +218,12 @@ int tools__git_error(pl_err *err, int code, const char *what);
  * repository and then shuts libgit2 down, in that order. */
 int tools__git_open(git_repository **out, const char *path, pl_err *err);
 void tools__git_close(git_repository *repo);
+/* Is the git directory of repo, opened at root, root's own: inside root,
+ * or a linked worktree's (its `gitdir` file names root/.git back), or a
+ * submodule's (its core.worktree is root)?  Else an error: a .git file or
+ * symlink planted in a tree (by the sandboxed code, or a hostile
+ * repository) would have plait read another repository. */
+int tools__git_check_dir(git_repository *repo, const char *root, pl_err *err);
 /* The ignore rules every repository the tools open gets on top of its
  * own: Python's byte-code and the test runners' caches, which commands
  * write and no patch wants (in memory only). */

@@ -199,6 +199,14 @@ static int open_walk(int dirfd, const char *path, int flags)
 		fd = openat(cur, comp, *next ? O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC : flags | O_NOFOLLOW);
 		if (fd < 0)
 			fd = -errno;
+		if (fd == -ENOTDIR) {
+			/* a symlink (on the way, or named with O_DIRECTORY) reads
+			 * as openat2's ELOOP */
+			struct stat st;
+
+			if (fstatat(cur, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+				fd = -ELOOP;
+		}
 		if (cur != dirfd)
 			close(cur);
 		if (fd < 0 || !*next)
@@ -243,19 +251,18 @@ int tools__open(const tools_ctx *ctx, const char *rel, int flags, int how)
 
 /* ------------------------------------------------------------ where the editor writes */
 
-/* The directory dir (repository-relative, "" for the root) opened beneath
- * the root, symlinks followed while they stay inside; with mkdirs the
- * missing ones are made on the way, each by mkdirat in its parent as
- * opened, so that no name is looked up twice. */
-static int open_dir_beneath(const tools_ctx *ctx, const char *dir, bool mkdirs)
+/* The directory dir (relative, "" for rootfd itself) opened beneath
+ * rootfd (`how` as tools__open_at); with mkdirs the missing ones are made
+ * on the way, each by mkdirat in its parent as opened. */
+static int open_dir_beneath(int rootfd, const char *dir, bool mkdirs, int how)
 {
 	pl_buf prefix = PL_BUF_INIT;
 	const char *p = dir;
-	int fd = tools__open(ctx, *dir ? dir : ".", O_RDONLY | O_DIRECTORY, TOOLS__BENEATH), cur;
+	int fd = tools__open_at(rootfd, *dir ? dir : ".", O_RDONLY | O_DIRECTORY, how), cur;
 
 	if (fd != -ENOENT || !mkdirs)
 		return fd;
-	if ((cur = tools__open(ctx, ".", O_RDONLY | O_DIRECTORY, TOOLS__BENEATH)) < 0)
+	if ((cur = tools__open_at(rootfd, ".", O_RDONLY | O_DIRECTORY, how)) < 0)
 		return cur;
 	while (*p) {
 		size_t n = strcspn(p, "/");
@@ -269,11 +276,11 @@ static int open_dir_beneath(const tools_ctx *ctx, const char *dir, bool mkdirs)
 		memcpy(name, p, n);
 		name[n] = 0;
 		pl_buf_add(&prefix, p, n);
-		fd = tools__open(ctx, prefix.ptr, O_RDONLY | O_DIRECTORY, TOOLS__BENEATH);
+		fd = tools__open_at(rootfd, prefix.ptr, O_RDONLY | O_DIRECTORY, how);
 		if (fd == -ENOENT && mkdirat(cur, name, 0755) < 0 && errno != EEXIST)
 			fd = -errno;
 		else if (fd == -ENOENT)
-			fd = tools__open(ctx, prefix.ptr, O_RDONLY | O_DIRECTORY, TOOLS__BENEATH);
+			fd = tools__open_at(rootfd, prefix.ptr, O_RDONLY | O_DIRECTORY, how);
 		close(cur);
 		cur = fd;
 		if (cur < 0)
@@ -356,7 +363,7 @@ int tools__place_open(tools__place *out, const tools_ctx *ctx, const char *rel, 
 		}
 		if (out->dirfd >= 0)
 			close(out->dirfd);
-		out->dirfd = open_dir_beneath(ctx, dir.ptr, mkdirs);
+		out->dirfd = open_dir_beneath(ctx->rootfd, dir.ptr, mkdirs, TOOLS__BENEATH);
 		if (out->dirfd == -ENOENT && !mkdirs)
 			goto done; /* the caller makes the directories when it writes */
 		if (out->dirfd < 0) {
@@ -417,6 +424,33 @@ done:
 	return rc;
 }
 
+int tools__place_open_at(tools__place *out, int rootfd, const char *rel, bool mkdirs, pl_err *err)
+{
+	const char *slash = strrchr(rel, '/'), *name = slash ? slash + 1 : rel;
+	pl_buf dir = PL_BUF_INIT;
+	int rc = 0;
+
+	out->dirfd = -1;
+	pl_buf_init(&out->name, 0);
+	if (has_git_component(rel))
+		return refuse_git(rel, err);
+	if (!*name || !strcmp(name, ".") || !strcmp(name, ".."))
+		return pl_err_set(err, PL_EINVAL, "'%s' is a directory; give a file path", rel);
+	if (slash)
+		pl_buf_add(&dir, rel, (size_t)(slash - rel));
+	out->dirfd = open_dir_beneath(rootfd, dir.ptr, mkdirs, TOOLS__NO_SYMLINKS);
+	pl_buf_release(&dir);
+	if (out->dirfd == -ENOENT && !mkdirs)
+		return 0;
+	if (out->dirfd < 0) {
+		rc = place_error(out->dirfd, rel, err);
+		out->dirfd = -1;
+		return rc;
+	}
+	pl_buf_puts(&out->name, name);
+	return 0;
+}
+
 int tools__write_at(int dirfd, const char *name, const void *data, size_t n, int mode, pl_err *err)
 {
 	char tmp[48];
@@ -467,4 +501,34 @@ done:
 	if (rc < 0)
 		unlinkat(dirfd, tmp, 0);
 	return rc;
+}
+
+/* ------------------------------------------------------------ caches */
+
+int tools__cache_dir_open(const char *dir, bool create, pl_err *err)
+{
+	pl_buf parent = PL_BUF_INIT;
+	char *slash;
+	int fd;
+
+	if (create) {
+		pl_buf_puts(&parent, dir);
+		slash = strrchr(parent.ptr, '/');
+		if (slash && slash != parent.ptr) {
+			*slash = 0;
+			if (pl_mkdir_p(parent.ptr, 0755, err) < 0) {
+				pl_buf_release(&parent);
+				return -1;
+			}
+		}
+		pl_buf_release(&parent);
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			return pl_err_sys(err, PL_EIO, "cannot create directory '%s'", dir), -1;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && (errno == ELOOP || errno == ENOTDIR))
+		return pl_err_set(err, PL_EINVAL, "'%s' is a symlink or not a directory: no cache is kept there", dir), -1;
+	if (fd < 0)
+		return pl_err_sys(err, PL_EIO, "'%s'", dir), -1;
+	return fd;
 }

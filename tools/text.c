@@ -1,5 +1,6 @@
-/* text.c - text for a model: valid UTF-8 only (other bytes as \xNN); the
- * binary check every tool shares; finding a literal in text. */
+/* text.c - text for a model: valid UTF-8 only (other bytes as \xNN), no
+ * terminal control characters (also \xNN); the binary check every tool
+ * shares; finding a literal in text. */
 #define _GNU_SOURCE
 #include "tools/internal.h"
 
@@ -16,8 +17,24 @@ void tools__add_text(pl_buf *b, const char *s, size_t n)
 	while (i < n) {
 		unsigned char c = u[i];
 		size_t len = 0;
-		if (c < 0x80)
-			len = c ? 1 : 0;
+		/* control characters a terminal acts on (escape sequences,
+		 * carriage return and backspace that overwrite what was shown,
+		 * BEL, DEL) as \xNN; \n, \t and the \r of a CRLF stay */
+		if (c < 0x20)
+			len = c == '\n' || c == '\t' || (c == '\r' && i + 1 < n && u[i + 1] == '\n') ? 1 : 0;
+		else if (c < 0x7F)
+			len = 1;
+		else if (c == 0x7F)
+			len = 0;
+		else if (c == 0xC2 && i + 1 < n && u[i + 1] >= 0x80 && u[i + 1] <= 0x9F) {
+			/* C1 controls (U+0080..U+009F; U+009B is a CSI to some
+			 * terminals): both bytes, as `str_replace` reads them back */
+			pl_buf_add(b, s + start, i - start);
+			pl_buf_printf(b, "\\x%02X\\x%02X", c, u[i + 1]);
+			i += 2;
+			start = i;
+			continue;
+		}
 		else if (c >= 0xC2 && c <= 0xDF)
 			len = 2;
 		else if (c >= 0xE0 && c <= 0xEF)

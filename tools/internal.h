@@ -14,7 +14,8 @@
  *       path.c            path arguments resolved inside the root; every
  *                         file opened beneath it (openat2), the editor's
  *                         writes through the directory it opened
- *       text.c            text for a model (UTF-8 check), binary check
+ *       text.c            text for a model (UTF-8 check), binary check,
+ *                         finding a literal
  *       diff.c            the diff of an edited file
  *       ignore.c          git's ignore rules
  *       glob.c            the glob `find` and `search` take
@@ -171,6 +172,9 @@ void tools__diff(pl_buf *out, const char *path, const char *old, size_t old_len,
 void tools__add_text(pl_buf *b, const char *s, size_t n);
 /* A file looks binary: a NUL byte in its first 8 KiB. */
 bool tools__is_binary(const char *s, size_t n);
+/* The first occurrence of nd (m >= 1 bytes) in h (n bytes), or NULL: the
+ * same answer as memmem, faster. */
+const char *tools__find_text(const char *h, size_t n, const char *nd, size_t m);
 
 /* Is the repository-relative path ignored by git (always false without a
  * repo; ".git" and what is under it always are).  A directory is asked
@@ -270,9 +274,10 @@ typedef struct tools__tags {
 	int err_first, err_last;   /* 1-based line span of the first one */
 } tools__tags;
 
-/* Compile the tags queries of every language on ctx now (single-threaded;
- * kept until tools_ctx_free), so that tools__tags_extract may then run on
- * several threads. */
+/* Make ctx ready for tags (single-threaded; kept until tools_ctx_free),
+ * so that tools__tags_extract may then run on several threads.  Each
+ * language's query is compiled when a file first needs it, under a lock:
+ * compiling them all up front cost more than parsing a 100k-line tree. */
 void tools__tags_prepare(tools_ctx *ctx);
 /* Definitions and references in one source (path picks the grammar), or
  * definitions only; returns -1 without a grammar or a prepared query.

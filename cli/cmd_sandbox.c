@@ -81,6 +81,24 @@ static const char sandbox_usage[] =
 	"\n"
 	"SIZE takes K, M, G suffixes (powers of 1024).\n";
 
+/* Stopping a run from a signal handler: the handler writes the signal's
+ * number into a pipe whose other end sbx_run watches (cancel_fd), so the
+ * sandbox is killed and reaped before plait exits.  Per process by
+ * nature, like the handler itself; set in cmd_run only. */
+static volatile sig_atomic_t stop_fd = -1;
+
+static void on_stop_signal(int sig)
+{
+	int e = errno;
+	unsigned char c = (unsigned char)sig;
+
+	if (stop_fd >= 0)
+		(void)!write(stop_fd, &c, 1);
+	errno = e;
+}
+
+/* Our stdout or stderr is gone (a closed pipe): stop the run as SIGPIPE
+ * would have stopped plait, but with the sandbox torn down first. */
 static void pass_through(void *ctx, int stream, const char *data, size_t n)
 {
 	(void)ctx;
@@ -89,6 +107,8 @@ static void pass_through(void *ctx, int stream, const char *data, size_t n)
 
 		if (w < 0 && errno == EINTR)
 			continue;
+		if (w < 0 && errno == EPIPE)
+			on_stop_signal(SIGPIPE);
 		if (w <= 0)
 			return;
 		data += w;
@@ -367,6 +387,11 @@ static int cmd_run(int argc, char **argv, const cli_ctx *ctx)
 	const char *profile = NULL, *v;
 	sbx_cgroup_info cginfo;
 	cli_args a;
+	static const int stop_sigs[] = { SIGTERM, SIGINT, SIGHUP };
+	struct sigaction sa, old_sa[3], old_pipe;
+	int stop[2] = { -1, -1 }, run_rc;
+	unsigned char stopped;
+	size_t i;
 
 	sbx_config_init(&cfg);
 	sbx_result_init(&res);
@@ -417,7 +442,34 @@ static int cmd_run(int argc, char **argv, const cli_ctx *ctx)
 	 * whoever shares it, or ioctl a terminal.  The copy costs little. */
 	if (!json)
 		opts.on_output = pass_through;
-	if (sbx_run_opts(&res, &cfg, (const char *const *)argv + first_cmd, &opts, &err) < 0) {
+	/* SIGTERM, SIGINT, SIGHUP (and a closed stdout: SIGPIPE ignored, the
+	 * EPIPE seen) stop the sandbox and reap it; plait then exits with
+	 * 128+N as if the signal had ended it.  Left to the signal, plait would
+	 * die at once: the sandbox would still follow it (its init sees the
+	 * control socket close), but as a zombie for whoever reaps orphans. */
+	if (pipe2(stop, O_CLOEXEC | O_NONBLOCK) < 0) {
+		rc = cli_fail(ctx, "sandbox", EXIT_SETUP, "creating a pipe: %s", strerror(errno));
+		goto done;
+	}
+	stop_fd = stop[1];
+	opts.cancel_fd = stop[0];
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < PL_ARRAY_LEN(stop_sigs); i++)
+		sigaction(stop_sigs[i], &sa, &old_sa[i]);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, &old_pipe);
+	run_rc = sbx_run_opts(&res, &cfg, (const char *const *)argv + first_cmd, &opts, &err);
+	for (i = 0; i < PL_ARRAY_LEN(stop_sigs); i++)
+		sigaction(stop_sigs[i], &old_sa[i], NULL);
+	sigaction(SIGPIPE, &old_pipe, NULL);
+	stop_fd = -1;
+	if (read(stop[0], &stopped, 1) == 1) {
+		rc = 128 + stopped;
+		goto done;
+	}
+	if (run_rc < 0) {
 		/* as a shell says it: 127 not found, 126 found but not
 		 * executable; 125 the sandbox itself, so that none of them is
 		 * taken for the command's own status */
@@ -448,6 +500,10 @@ static int cmd_run(int argc, char **argv, const cli_ctx *ctx)
 	else
 		rc = res.exit_code;
 done:
+	if (stop[0] >= 0)
+		close(stop[0]);
+	if (stop[1] >= 0)
+		close(stop[1]);
 	sbx_result_release(&res);
 	sbx_config_release(&cfg);
 	return rc;

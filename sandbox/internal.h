@@ -90,6 +90,10 @@ typedef struct sbx__spec {
 	uid_t host_uid;
 	gid_t host_gid;
 	int sync_fd, ctl_fd;
+	/* as root, the pool uid's lock (sbx__ids), kept open by init so that
+	 * the uid stays taken while anything of the sandbox lives, whatever
+	 * becomes of the caller; -1 */
+	int lock_fd;
 	/* one-shot run: the command */
 	char *const *argv;
 	char *const *envp;

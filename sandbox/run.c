@@ -104,6 +104,7 @@ static void spec_prepare(sbx__spec *sp, const sbx_config *cfg, const sbx__cgroup
 			 (unsigned long long)(sp->lim.nproc + 1 < 301 ? 301 : sp->lim.nproc + 1));
 	sp->host_uid = ids->uid;
 	sp->host_gid = ids->gid;
+	sp->lock_fd = ids->lock_fd;
 	sp->drop_to = geteuid() == 0;
 }
 
@@ -434,8 +435,8 @@ static void read_source(run_state *st)
 static void run_loop(run_state *st, double deadline, bool wait_eof, void (*on_timeout)(void *), void *arg,
 		     bool *timed_out)
 {
-	struct pollfd pf[5];
-	int n, ms, i;
+	struct pollfd pf[6];
+	int n, ms, i, cancel = st->opts && st->opts->cancel_fd > 0 ? st->opts->cancel_fd : -1;
 
 	for (;;) {
 		/* nothing (more) to send */
@@ -460,6 +461,8 @@ static void run_loop(run_state *st, double deadline, bool wait_eof, void (*on_ti
 			pf[n++] = (struct pollfd){ st->in, POLLOUT, 0 };
 		else if (st->in >= 0 && st->src >= 0)
 			pf[n++] = (struct pollfd){ st->src, POLLIN, 0 };
+		if (cancel >= 0)
+			pf[n++] = (struct pollfd){ cancel, POLLIN, 0 };
 		ms = -1;
 		if (deadline > 0 && !*timed_out) {
 			double left = deadline - pl_now();
@@ -478,7 +481,12 @@ static void run_loop(run_state *st, double deadline, bool wait_eof, void (*on_ti
 		for (i = 0; i < n; i++) {
 			if (!pf[i].revents)
 				continue;
-			if (pf[i].fd == st->out)
+			if (pf[i].fd == cancel) {
+				/* once: the run ends as on a timeout, but says so
+				 * only as the signal that killed it */
+				cancel = -1;
+				on_timeout(arg);
+			} else if (pf[i].fd == st->out)
 				read_stream(st, &st->out, &st->cap_out, 1);
 			else if (pf[i].fd == st->err)
 				read_stream(st, &st->err, &st->cap_err, 2);

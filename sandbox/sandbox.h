@@ -277,6 +277,16 @@ typedef struct sbx_exec_opts {
 	 * never a terminal (TIOCSTI is filtered, other ioctls are not). */
 	bool direct_output;
 	int out_fd, err_fd;
+	/* > 0: a descriptor (the reading end of a pipe a signal handler
+	 * writes to) that stops the run once it is readable: sbx_run kills the
+	 * whole sandbox, a session the command's process group, as a timeout
+	 * would (the result says SIGKILL, not timed_out).  What a front-end
+	 * needs to tear its sandbox down on SIGTERM, SIGINT or SIGHUP, or when
+	 * its own output is gone, and still reap it before exiting.  (A caller
+	 * that is simply killed takes its sandbox with it: the sandbox's init
+	 * sees the control socket close, or the caller's thread die, and kills
+	 * everything.) */
+	int cancel_fd;
 } sbx_exec_opts;
 
 /* ---------------------------------------------------------------- running */

@@ -146,12 +146,19 @@ int sbx__root_assemble(const sbx__spec *sp, sbx__fail *f);
 int sbx__write_file(const char *path, const char *data);
 
 /* An O_PATH descriptor of the bind source (or work directory) path, a
- * normalized absolute path: inside the work directory or a writable bind
- * (sp's, by their paths), no symlink is followed below that directory, for
- * a symlink there may have been left by an earlier run; elsewhere the path
- * is the caller's own and resolves as given.  -1 with errno (ELOOP for a
- * symlink refused).  Async-signal-safe: the child and the caller use it. */
-int sbx__source_open(const sbx__spec *sp, const char *path);
+ * normalized absolute path.  A writable source (writable: a writable bind
+ * or the work directory) resolves with no symlink in any component: one
+ * may have been left by an earlier run in a directory it could write,
+ * wherever that was.  A read-only source resolves with no symlink below
+ * the work directory or a writable bind it lies in (sp's, by their paths),
+ * for the same reason; elsewhere it is the caller's path and resolves as
+ * given.  -1 with errno (ELOOP for a symlink refused).  Async-signal-safe:
+ * the child and the caller use it. */
+int sbx__source_open(const sbx__spec *sp, const char *path, bool writable);
+/* For the message when sbx__source_open refused path (ELOOP): the first
+ * component of path that is a symlink, written into out; false when none
+ * is found (it changed meanwhile). */
+bool sbx__first_symlink(char *out, size_t cap, const char *path);
 
 /* path (absolute) without "//", "/." or a trailing "/"; the caller frees.
  * ".." is kept: sbx_config_check refuses it in destinations. */

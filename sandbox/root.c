@@ -115,7 +115,26 @@ static bool ancestor(const char *a, const char *path)
 	return strlen(path) > n && !strncmp(path, a, n) && path[n] == '/';
 }
 
-int sbx__source_open(const sbx__spec *sp, const char *path)
+bool sbx__first_symlink(char *out, size_t cap, const char *path)
+{
+	size_t len = strlen(path), i;
+	struct stat st;
+
+	if (len >= cap)
+		return false;
+	memcpy(out, path, len + 1);
+	for (i = 1; i <= len; i++) {
+		if (out[i] != '/' && out[i] != '\0')
+			continue;
+		out[i] = '\0';
+		if (lstat(out, &st) == 0 && S_ISLNK(st.st_mode))
+			return true;
+		out[i] = path[i];
+	}
+	return false;
+}
+
+int sbx__source_open(const sbx__spec *sp, const char *path, bool writable)
 {
 	const sbx_config *cfg = sp->cfg;
 	const char *anchor = NULL;
@@ -123,9 +142,11 @@ int sbx__source_open(const sbx__spec *sp, const char *path)
 	size_t i;
 	int dfd, fd, e;
 
+	if (writable)
+		anchor = "/";
 	/* The deepest writable tree the path lies in: the sandbox (this run
 	 * or an earlier one) may have left symlinks anywhere below it. */
-	if (sp->work_src && ancestor(sp->work_src, path))
+	else if (sp->work_src && ancestor(sp->work_src, path))
 		anchor = sp->work_src;
 	for (i = 0; i < cfg->nbinds; i++)
 		if (!cfg->binds[i].ro && ancestor(sp->bind_src[i], path) &&
@@ -133,9 +154,14 @@ int sbx__source_open(const sbx__spec *sp, const char *path)
 			anchor = sp->bind_src[i];
 	if (!anchor)
 		return open(path, O_PATH | O_CLOEXEC);
-	/* the anchor itself resolves by the same rule (it is shorter) */
-	if ((dfd = sbx__source_open(sp, anchor)) < 0)
+	/* the anchor itself, a writable source, resolves by the same rule */
+	if ((dfd = !strcmp(anchor, "/") ? open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)
+					: sbx__source_open(sp, anchor, true)) < 0)
 		return -1;
+	if (!strcmp(path, "/")) {
+		/* nothing below the anchor to resolve */
+		return dfd;
+	}
 	memset(&how, 0, sizeof(how));
 	how.flags = O_PATH | O_CLOEXEC;
 	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
@@ -154,9 +180,10 @@ static int open_bind(const sbx__spec *sp, size_t k, const char *src, bool ro, sb
 
 	if (sp->bind_fd[k] >= 0)
 		return 0;
-	if ((fd = sbx__source_open(sp, src)) < 0)
+	if ((fd = sbx__source_open(sp, src, !ro)) < 0)
 		return fail(f, errno == ELOOP ? "bind source (no symlink may lead through the work directory or a "
-						"writable bind: it may have been left there by an earlier run)"
+						"writable bind, nor to a writable source: it may have been left there "
+						"by an earlier run)"
 					      : "bind source",
 			    src);
 	sp->bind_fd[k] = detached_tree(fd, "", (ro ? MOUNT_ATTR_RDONLY : 0) | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,

@@ -108,6 +108,47 @@ static void spec_prepare(sbx__spec *sp, const sbx_config *cfg, const sbx__cgroup
 	sp->drop_to = geteuid() == 0;
 }
 
+/* Why sbx__source_open refused src (errno says), into err. */
+static int source_error(pl_err *err, const char *what, const char *src, bool writable)
+{
+	char link[PATH_MAX];
+
+	if (errno != ELOOP)
+		return pl_err_sys(err, PL_ENOTFOUND, "%s '%s'", what, src);
+	if (writable && sbx__first_symlink(link, sizeof(link), src))
+		return pl_err_set(err, PL_EINVAL,
+				  "%s '%s': '%s' on its way is a symlink: a writable source and the work directory are "
+				  "opened without following any (one left by an earlier run in a directory it could "
+				  "write could lead anywhere on the host); give the path it leads to",
+				  what, src, link);
+	return pl_err_set(err, PL_EINVAL,
+			  "%s '%s': a symlink lies on its way inside the work directory or a writable bind (it may "
+			  "have been left there by an earlier run)",
+			  what, src);
+}
+
+/* Every source opens as the child will open it (sbx__source_open): a
+ * refusal is said here, naming the symlink, before anything starts.  The
+ * child opens them again itself, by the same rules. */
+static int check_sources(const sbx__spec *sp, pl_err *err)
+{
+	const sbx_config *cfg = sp->cfg;
+	size_t i;
+	int fd;
+
+	for (i = 0; i <= cfg->nbinds; i++) {
+		const char *src = i < cfg->nbinds ? sp->bind_src[i] : sp->work_src;
+		bool writable = i == cfg->nbinds || !cfg->binds[i].ro;
+
+		if (!src)
+			continue;
+		if ((fd = sbx__source_open(sp, src, writable)) < 0)
+			return source_error(err, i < cfg->nbinds ? "bind source" : "workdir", src, writable);
+		close(fd);
+	}
+	return 0;
+}
+
 /* As root, the work directory and the writable binds whose owner is not
  * the sandbox's user are bound id-mapped: their owner's files appear as the
  * sandbox user's own, and what it creates there belongs to the owner on the
@@ -136,13 +177,8 @@ static int open_mapped_binds(sbx__spec *sp, pl_err *err)
 
 		if (!src)
 			continue;
-		if ((fd = sbx__source_open(sp, src)) < 0 || fstat(fd, &st) < 0) {
-			rc = errno == ELOOP ? pl_err_set(err, PL_EINVAL,
-							 "%s '%s': a symlink lies on its way inside the work directory or "
-							 "a writable bind (it may have been left there by an earlier run)",
-							 i < cfg->nbinds ? "bind source" : "workdir", src)
-					    : pl_err_sys(err, PL_ENOTFOUND, "%s '%s'", i < cfg->nbinds ? "bind source" : "workdir",
-							 src);
+		if ((fd = sbx__source_open(sp, src, true)) < 0 || fstat(fd, &st) < 0) {
+			rc = source_error(err, i < cfg->nbinds ? "bind source" : "workdir", src, true);
 			if (fd >= 0)
 				close(fd);
 			break;
@@ -803,7 +839,7 @@ int sbx_run_opts(sbx_result *res, const sbx_config *cfg, const char *const *argv
 	}
 	memset(&st, 0, sizeof(st));
 	st.in = st.ctl = -1;
-	if ((rc = open_mapped_binds(&sp, err)) == 0)
+	if ((rc = check_sources(&sp, err)) == 0 && (rc = open_mapped_binds(&sp, err)) == 0)
 		rc = start_sandbox(&pid, &st.ctl, &sp, err);
 	/* The child's ends now live in the child only. */
 	if (p[0][0] >= 0)
@@ -924,7 +960,7 @@ int sbx_session_open(sbx_session **out, const sbx_config *cfg, pl_err *err)
 		goto fail;
 	spec_prepare(&sp, &s->cfg, &s->cg, &s->ids);
 	sp.session = true;
-	if ((rc = open_mapped_binds(&sp, err)) == 0)
+	if ((rc = check_sources(&sp, err)) == 0 && (rc = open_mapped_binds(&sp, err)) == 0)
 		rc = start_sandbox(&s->init, &s->ctl, &sp, err);
 	spec_release(&sp);
 	if (rc < 0)

@@ -352,6 +352,11 @@ static void apply_limits(const sbx_limits *l)
 	if (l->fsize)
 		set_limit(RLIMIT_FSIZE, l->fsize, l->fsize);
 	set_limit(RLIMIT_CORE, 0, 0);
+	/* Counted per user and charged up to the user who made the user
+	 * namespace (root, for a root caller), whose own limit on the host is
+	 * one count for everything it runs: a sandbox takes a bounded part. */
+	set_limit(RLIMIT_MSGQUEUE, SBX__MSGQUEUE_MAX, SBX__MSGQUEUE_MAX);
+	set_limit(RLIMIT_SIGPENDING, SBX__SIGPENDING_MAX, SBX__SIGPENDING_MAX);
 }
 
 static const char *env_path(char *const *envp)

@@ -30,6 +30,8 @@ void sbx_config_init(sbx_config *cfg)
 	cfg->limits.nproc = 1024;
 	cfg->limits.memory = (uint64_t)4 << 30;
 	cfg->limits.nofile = 1024;
+	/* each file, and each memfd, which no rlimit counts otherwise */
+	cfg->limits.fsize = (uint64_t)4 << 30;
 	cfg->output_cap = 1 << 20;
 	cfg->protect_git = true;
 	cfg->uid = -1;

@@ -54,6 +54,17 @@ void sbx__cgroup_destroy(sbx__cgroup *cg);
 #include <sys/resource.h>
 
 #define SBX__NOBODY 65534
+/* Per-user counts the sandbox is charged to its creator's (docs/SANDBOX.md,
+ * "Limits"): POSIX message queue bytes (the host's default for a user is
+ * 800 KiB; one queue of the default size takes about 80), pending
+ * signals. */
+#define SBX__MSGQUEUE_MAX (256 * 1024)
+#define SBX__SIGPENDING_MAX 4096
+/* Open files times processes stays under this share of fs.file-max (the
+ * host's one file table), nofile lowered as needed, never below
+ * SBX__NOFILE_MIN. */
+#define SBX__FILE_TABLE_SHARE 2
+#define SBX__NOFILE_MIN 256
 /* Where the new root is assembled before pivot_root makes it "/": the
  * host's /tmp (as the child's private mount namespace sees it), which the
  * new root hides.  Every bind source is opened as a detached tree before
@@ -120,7 +131,7 @@ typedef struct sbx__spec {
 	 * its pipes and the trees the caller opened) */
 	int *keep_fd;
 	char pid_max[32];
-	char tmpfs_opts[64]; /* the private places' tmpfs: mode, size */
+	char tmpfs_opts[96]; /* the private places' tmpfs: mode, size, inodes */
 	sbx_limits lim;         /* the rlimits: cfg's, less what a cgroup enforces */
 	const sbx__cgroup *cg;  /* caller side: the cgroup init goes into, or NULL */
 } sbx__spec;

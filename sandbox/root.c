@@ -602,12 +602,54 @@ static int make_dev(sbx__fail *f)
 			return fail(f, "creating", INNER(links[i][1]));
 	if (mkdir(STAGE "/dev/pts", 0755) < 0 || mkdir(STAGE "/dev/shm", 01777) < 0)
 		return fail(f, "creating /dev/pts and /dev/shm", NULL);
-	if (mount("devpts", STAGE "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620") <
-	    0)
+	/* max=: kernel.pty.max is one count for the whole host */
+	if (mount("devpts", STAGE "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+		  "newinstance,ptmxmode=0666,mode=620,max=64") < 0)
 		return fail(f, "mounting devpts on", "/dev/pts");
 	if (set_attr(STAGE "/dev", MOUNT_ATTR_NOSUID) < 0)
 		return fail(f, "setting flags on", "/dev");
 	return 0;
+}
+
+/* Kernel objects that no rlimit counts, bounded where the kernel keeps
+ * their limits per namespace (docs/SANDBOX.md, "Limits").  Each write may
+ * fail (an older kernel, an unprivileged caller whose namespace does not
+ * map root: IPC sysctls are writable by the namespace's root alone); what
+ * is then not bounded is said in SANDBOX.md. */
+static void write_sysctls(const sbx__spec *sp)
+{
+	static const char *const fixed[][2] = {
+		/* System V IPC, this sandbox's own IPC namespace: segments,
+		 * queues (16 KiB each), semaphores; kernel memory that neither
+		 * RLIMIT_AS nor a tmpfs size counts */
+		{ "kernel/shmmni", "64" },
+		{ "kernel/msgmni", "32" },
+		{ "kernel/msgmnb", "16384" },
+		{ "kernel/sem", "250 8000 32 128" },
+		/* per-user counts of the set-up user namespace: every process
+		 * of the sandbox is charged here and, above, to the user who
+		 * made the namespace (the caller: root), whose own limits on
+		 * the host (128 inotify instances) are one count for all */
+		{ "user/max_inotify_instances", "32" },
+		{ "user/max_inotify_watches", "65536" },
+		{ "user/max_fanotify_groups", "8" },
+		{ "user/max_fanotify_marks", "8192" },
+	};
+	uint64_t mem = sp->cfg->limits.memory;
+	char path[96], v[32];
+	size_t i;
+
+	for (i = 0; i < PL_ARRAY_LEN(fixed); i++) {
+		snprintf(path, sizeof(path), STAGE "/proc/sys/%s", fixed[i][0]);
+		(void)sbx__write_file(path, fixed[i][1]);
+	}
+	if (!mem)
+		return;
+	/* shared memory: as much as the sandbox may use, like its tmpfs */
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)mem);
+	(void)sbx__write_file(STAGE "/proc/sys/kernel/shmmax", v);
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)(mem / 4096));
+	(void)sbx__write_file(STAGE "/proc/sys/kernel/shmall", v);
 }
 
 static int make_proc(const sbx__spec *sp, sbx__fail *f)
@@ -623,6 +665,7 @@ static int make_proc(const sbx__spec *sp, sbx__fail *f)
 	 * alone applies. */
 	if (sp->pid_max[0])
 		(void)sbx__write_file(STAGE "/proc/sys/kernel/pid_max", sp->pid_max);
+	write_sysctls(sp);
 	/* Kernel tunables stay read-only even for a root-mapped sandbox. */
 	for (i = 0; i < PL_ARRAY_LEN(ro); i++) {
 		if (access(ro[i], F_OK) < 0)

@@ -54,6 +54,28 @@ static void spec_release(sbx__spec *sp)
 	free(sp->work_src);
 }
 
+/* Open files times processes within a share of the host's one file table
+ * (fs.file-max): a sandbox could otherwise leave the host no file to open.
+ * nofile is lowered as needed (never below SBX__NOFILE_MIN). */
+static void bound_open_files(sbx_limits *lim, uint64_t nproc)
+{
+	pl_buf b = PL_BUF_INIT;
+	unsigned long long fmax = 0;
+	uint64_t bound;
+
+	if (!nproc || pl_file_read(&b, "/proc/sys/fs/file-max", 0, NULL) < 0 || sscanf(b.ptr, "%llu", &fmax) != 1 ||
+	    !fmax) {
+		pl_buf_release(&b);
+		return;
+	}
+	pl_buf_release(&b);
+	bound = fmax / SBX__FILE_TABLE_SHARE / nproc;
+	if (bound < SBX__NOFILE_MIN)
+		bound = SBX__NOFILE_MIN;
+	if (!lim->nofile || lim->nofile > bound)
+		lim->nofile = bound;
+}
+
 /* cg: the sandbox's cgroup, when it has one: memory and processes are then
  * its limits, not RLIMIT_AS (which breaks programs reserving large virtual
  * ranges: Go, the JVM, AddressSanitizer), RLIMIT_NPROC and pid_max.  ids:
@@ -93,12 +115,19 @@ static void spec_prepare(sbx__spec *sp, const sbx_config *cfg, const sbx__cgroup
 		sp->bind_src[i] = sbx__path_normalize(cfg->binds[i].src);
 	}
 	/* /tmp, /dev/shm, /run...: memory no rlimit counts, as much as the
-	 * sandbox may use (a cgroup counts it too) */
-	if (cfg->limits.memory)
-		snprintf(sp->tmpfs_opts, sizeof(sp->tmpfs_opts), "mode=0755,size=%llu",
-			 (unsigned long long)cfg->limits.memory);
-	else
+	 * sandbox may use (a cgroup counts it too); and inodes, which cost
+	 * kernel memory that the size does not count (empty files): one per
+	 * 16 KiB of it, between 4096 and 2^20 */
+	if (cfg->limits.memory) {
+		uint64_t inodes = cfg->limits.memory / (16 << 10);
+
+		inodes = inodes < 4096 ? 4096 : inodes > (1 << 20) ? (1 << 20) : inodes;
+		snprintf(sp->tmpfs_opts, sizeof(sp->tmpfs_opts), "mode=0755,size=%llu,nr_inodes=%llu",
+			 (unsigned long long)cfg->limits.memory, (unsigned long long)inodes);
+	} else {
 		snprintf(sp->tmpfs_opts, sizeof(sp->tmpfs_opts), "mode=0755");
+	}
+	bound_open_files(&sp->lim, cfg->limits.nproc);
 	if (sp->lim.nproc)
 		snprintf(sp->pid_max, sizeof(sp->pid_max), "%llu",
 			 (unsigned long long)(sp->lim.nproc + 1 < 301 ? 301 : sp->lim.nproc + 1));

@@ -163,9 +163,12 @@ typedef struct sbx_config {
 
 /* Defaults: host root read-only, no binds, env allowlist PATH LANG LC_*
  * TERM TZ, HOME=/tmp, network off, limits nproc 1024, memory 4 GiB (also
- * the size of the private tmpfs: /tmp, /dev/shm, /run), nofile 1024, core
+ * the size of the private tmpfs: /tmp, /dev/shm, /run, and of System V
+ * shared memory), nofile 1024, fsize 4 GiB (each file, each memfd), core
  * 0, no timeout, output cap 1 MiB per stream, uid/gid -1, the work
- * directory's .git read-only.  Allocates the defaults. */
+ * directory's .git read-only.  Allocates the defaults.  (At run time,
+ * nofile is lowered so that nofile x nproc stays within half of the host's
+ * fs.file-max; docs/SANDBOX.md, "Limits".) */
 void sbx_config_init(sbx_config *cfg);
 void sbx_config_release(sbx_config *cfg);
 /* Setters copy their arguments. */

@@ -197,10 +197,13 @@ int sbx_config_check(const sbx_config *cfg, pl_err *err);
 /*
  * Apply a profile on top of cfg.  name_or_path is a file path when it
  * contains '/' or ends in ".json", else a profile name looked up as
- * NAME.json in $PLAIT_SANDBOX_PROFILES, $PLAIT_ROOT/configs/sandbox, the
- * configs/sandbox directory next to the program's build tree,
- * PREFIX/share/plait/sandbox and /etc/plait/sandbox.  Keys: see
- * docs/SANDBOX.md; unknown keys are errors naming the file and key.
+ * NAME.json in $PLAIT_SANDBOX_PROFILES, $PLAIT_ROOT/configs/sandbox,
+ * PREFIX/share/plait/sandbox and /etc/plait/sandbox; never beside the
+ * program (a binary in a work directory would read what the sandbox wrote
+ * there).  The file must be owned by root or the caller and writable by no
+ * one else, nor may its directory be (unless sticky).  Keys: see
+ * docs/SANDBOX.md; unknown keys are errors naming the file and key.  On
+ * failure cfg may hold part of the profile only when its JSON was read.
  */
 int sbx_profile_load(sbx_config *cfg, const char *name_or_path, pl_err *err);
 

@@ -110,12 +110,14 @@ typedef struct sbx_limits {
 	uint64_t memory;        /* bytes of the whole tree: the cgroup's
 				 * memory.max (swap off); without a cgroup,
 				 * folded into RLIMIT_AS (the smaller wins) */
-	uint64_t nofile;        /* RLIMIT_NOFILE */
+	uint64_t nofile;        /* RLIMIT_NOFILE; lowered at run time so that
+				 * nofile x nproc stays within half of the
+				 * host's fs.file-max (never below 256) */
 	uint64_t nproc;         /* processes of the whole tree, init included:
 				 * the cgroup's pids.max; without a cgroup,
 				 * RLIMIT_NPROC and the PID namespace's pid_max
 				 * (Linux 6.14+) */
-	uint64_t fsize;         /* RLIMIT_FSIZE, bytes */
+	uint64_t fsize;         /* RLIMIT_FSIZE, bytes: each file, each memfd */
 } sbx_limits;
 
 /* Whether memory and nproc limits may use a cgroup v2. */
@@ -280,7 +282,12 @@ typedef struct sbx_exec_opts {
 	 * the caller shares with others.  Safe only with descriptors opened for
 	 * this command alone: a file created for its output, the write end of a
 	 * pipe the caller reads.  Never the caller's own stdout or stderr, and
-	 * never a terminal (TIOCSTI is filtered, other ioctls are not). */
+	 * never a terminal (TIOCSTI is filtered, other ioctls are not).
+	 *
+	 * Nothing caps that output: output_cap applies to the pipes only.  A
+	 * file grows as far as RLIMIT_FSIZE (fsize) and its file system let
+	 * it, a pipe as fast as the caller reads; a caller handing over
+	 * descriptors bounds them itself. */
 	bool direct_output;
 	int out_fd, err_fd;
 	/* > 0: a descriptor (the reading end of a pipe a signal handler

@@ -48,8 +48,10 @@
  * then kills and reaps every process of the sandbox before it exits, so
  * that the uid lock it holds is released only once none is left.  A
  * process inside may send it too; only one sent from outside the PID
- * namespace (si_pid 0) counts. */
-#define PDEATH_SIG SIGUSR1
+ * namespace (si_pid 0) counts.  A real-time signal, queued once per
+ * sending: with a standard one, a process inside could keep one of its
+ * own pending, and the kernel's would be dropped as a duplicate. */
+#define PDEATH_SIG SIGRTMAX
 
 /* ---------------------------------------------------------------- set-up */
 
@@ -548,7 +550,7 @@ PL_NORETURN static void init_oneshot(const sbx__spec *sp)
 			orphaned();
 		if (!pf[1].revents)
 			continue;
-		if (read(sfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo == PDEATH_SIG && si.ssi_pid == 0)
+		if (read(sfd, &si, sizeof(si)) == sizeof(si) && (int)si.ssi_signo == PDEATH_SIG && si.ssi_pid == 0)
 			orphaned();
 		while ((w = wait4(-1, &s2, WNOHANG, &ru2)) > 0)
 			if (w == pid) {

@@ -316,3 +316,67 @@ Test(lifecycle, a_session_dies_with_a_caller_killed_by_sigkill)
 	cr_assert_eq(waitpid(caller, NULL, 0), caller);
 	cr_assert(wait_token(token, false, 10), "the session outlived its killed caller");
 }
+
+/* on_output of the caller below: once the command runs, a process that
+ * keeps every descriptor of the caller's open (its end of the control
+ * socket too) is forked, and the test told. */
+static int holder_note = -1;
+static pid_t holder;
+
+static void fork_holder(void *ctx, int stream, const char *data, size_t n)
+{
+	(void)ctx;
+	(void)stream;
+	(void)data;
+	(void)n;
+	if (holder)
+		return;
+	holder = fork();
+	if (holder == 0) {
+		for (;;)
+			pause();
+	}
+	(void)!write(holder_note, &holder, sizeof(holder));
+}
+
+Test(lifecycle, a_sandbox_dies_with_its_caller_even_when_the_control_socket_stays_open)
+{
+	char token[64], script[256];
+	int p[2];
+	pid_t caller, kept = 0;
+	bool gone;
+
+	/* the caller's end of the control socket outlives it in a process it
+	 * forked: only the parent-death signal tells the init, and a process
+	 * inside sends that signal to init meanwhile, in vain */
+	snprintf(token, sizeof(token), "sbxpdeath-%d", (int)getpid());
+	snprintf(script, sizeof(script),
+		 "(while :; do kill -s RTMAX 1 2>/dev/null; done) & (exec -a %s sleep 1000) & echo started; wait", token);
+	cr_assert_eq(pipe(p), 0);
+	caller = fork();
+	cr_assert_geq(caller, 0);
+	if (caller == 0) {
+		const char *argv[] = { "/bin/bash", "-c", script, NULL };
+		sbx_exec_opts o;
+		sbx_config cfg;
+		sbx_result r;
+
+		close(p[0]);
+		holder_note = p[1];
+		memset(&o, 0, sizeof(o));
+		o.on_output = fork_holder;
+		sbx_config_init(&cfg);
+		sbx_result_init(&r);
+		sbx_run_opts(&r, &cfg, argv, &o, NULL);
+		_exit(0);
+	}
+	close(p[1]);
+	cr_assert_eq(read(p[0], &kept, sizeof(kept)), (ssize_t)sizeof(kept), "the sandbox did not start");
+	close(p[0]);
+	cr_assert(wait_token(token, true, 20));
+	cr_assert_eq(kill(caller, SIGKILL), 0);
+	cr_assert_eq(waitpid(caller, NULL, 0), caller);
+	gone = wait_token(token, false, 10);
+	kill(kept, SIGKILL); /* first: it holds the test's output open */
+	cr_assert(gone, "the sandbox outlived its killed caller");
+}

@@ -243,7 +243,7 @@ Test(limits, open_files_times_processes_stay_within_half_the_host_file_table)
 
 /* A flood of per-user kernel objects inside (held by a background process
  * of a session), then the check on the host while the flood holds them. */
-static void flood_then(const char *flood, void (*check)(void))
+static void flood_then(const char *flood, unsigned most, void (*check)(void))
 {
 	char script[1024];
 	const char *argv[] = { "/bin/bash", "-c", script, NULL };
@@ -265,6 +265,7 @@ static void flood_then(const char *flood, void (*check)(void))
 	cr_assert_eq(sbx_session_exec(&r, s, wait_argv, NULL, &err), 0, "%s", err.msg);
 	cr_assert_eq(sscanf(r.out.ptr, "%u", &n), 1, "the flood said: %s", r.out.ptr);
 	cr_assert_gt(n, 0, "%s", r.out.ptr);
+	cr_assert_leq(n, most, "the flood took %u", n);
 	check();
 	sbx_session_close(s);
 	sbx_result_release(&r);
@@ -290,7 +291,7 @@ static void host_inotify_works(void)
 
 Test(limits, an_inotify_flood_leaves_the_host_its_own_instances)
 {
-	flood_then(FLOOD_HEAD "while n < 100000 and libc.inotify_init1(0) >= 0: n += 1\n" FLOOD_TAIL,
+	flood_then(FLOOD_HEAD "while n < 100000 and libc.inotify_init1(0) >= 0: n += 1\n" FLOOD_TAIL, 32,
 		   host_inotify_works);
 }
 
@@ -311,5 +312,18 @@ Test(limits, a_message_queue_flood_leaves_the_host_its_own_quota)
 {
 	flood_then(FLOOD_HEAD "while n < 100000 and libc.mq_open(b\"/q%d\" % n, 0o102, 0o600, None) >= 0: n += 1\n"
 			      FLOOD_TAIL,
-		   host_mqueue_works);
+		   /* 256 KiB of queues of about 80 KiB each */
+		   3, host_mqueue_works);
+}
+
+Test(limits, message_queues_and_pending_signals_have_rlimits)
+{
+	sbx_config cfg;
+	sbx_result r;
+
+	sbx_config_init(&cfg);
+	run_sh(&r, &cfg, "ulimit -q; ulimit -i");
+	cr_assert_str_eq(r.out.ptr, "262144\n4096\n", "%s", r.err.ptr);
+	sbx_result_release(&r);
+	sbx_config_release(&cfg);
 }

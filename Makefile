@@ -128,6 +128,10 @@ $(BUILD)/lib/libplait-%.a:
 	@rm -f $@
 	ar rcs $@ $(filter %.o,$^)
 
+# sandbox profiles are read from the install's data directory, never from
+# beside the program (sandbox/config.c)
+$(BUILD)/obj/sandbox/config.o: CFLAGS_ALL += -DSBX_PROFILE_DIR='"$(PREFIX)/share/plait/sandbox"'
+
 $(BUILD)/obj/%.o: %.c $(BUILD)/gen/grammar_versions.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
@@ -289,13 +293,15 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/share/plait/prompts $(DESTDIR)$(PREFIX)/share/plait/agent
 	install -m 644 prompts/*.txt $(DESTDIR)$(PREFIX)/share/plait/prompts/
 	install -m 644 configs/agent/*.json $(DESTDIR)$(PREFIX)/share/plait/agent/
+	install -d $(DESTDIR)$(PREFIX)/share/plait/sandbox
+	install -m 644 configs/sandbox/*.json $(DESTDIR)$(PREFIX)/share/plait/sandbox/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/^#define PLAIT_VERSION "\(.*\)"/\1/p' common/common.h)|' \
 		scripts/plait.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/plait.pc
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/plait $(DESTDIR)$(PREFIX)/lib/pkgconfig/plait.pc
 	rm -rf $(DESTDIR)$(PREFIX)/lib/plait
-	rm -rf $(DESTDIR)$(PREFIX)/share/plait/prompts $(DESTDIR)$(PREFIX)/share/plait/agent
+	rm -rf $(DESTDIR)$(PREFIX)/share/plait/prompts $(DESTDIR)$(PREFIX)/share/plait/agent $(DESTDIR)$(PREFIX)/share/plait/sandbox
 	rm -f $(foreach l,$(ALL_LIBS),$(DESTDIR)$(PREFIX)/lib/$(notdir $(l)))
 	rm -rf $(DESTDIR)$(PREFIX)/include/plait
 

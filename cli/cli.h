@@ -236,7 +236,8 @@ const char *cli_fmt_cost(char buf[48], const json_t *cost);
 void cli_describe_call(pl_buf *out, const char *name, const json_t *args, size_t max);
 
 /* output.c: an on_output callback that writes a sandboxed command's stdout
- * and stderr to plait's own (stream 1 or 2), unchanged; ctx is unused. */
+ * and stderr to plait's own (stream 1 or 2), unchanged; ctx NULL, or a
+ * const int * descriptor told SIGPIPE when plait's output is gone. */
 void cli_pass_output(void *ctx, int stream, const char *data, size_t n);
 
 #endif /* PLAIT_CLI_H */

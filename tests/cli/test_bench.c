@@ -352,6 +352,9 @@ Test(bench_cmd, kubernetes_indexed_job_runs_locally)
 		      "    assert job is mg or int(env['SHARDS']) == n\n"
 		      "    env.update(extra)\n"
 		      "    env['PATH'] = os.environ['PATH']\n"
+		      /* the cluster's image has plait installed, profiles in
+		       * PREFIX/share/plait; here they are the source tree's */
+		      "    env['PLAIT_ROOT'] = os.environ['PLAIT_ROOT']\n"
 		      "    env.update({k: v for k, v in os.environ.items() if k.endswith('SAN_OPTIONS')})\n"
 		      "    subprocess.run(c['command'] + c['args'], env=env, check=True, stdout=subprocess.DEVNULL)\n"
 		      "local = {'WORK': sys.argv[2], 'PLAIT': sys.argv[3], 'DATASET': sys.argv[4], 'PREDICTIONS': 'gold',\n"

@@ -209,6 +209,23 @@ typedef bool (*agent_approve_fn)(void *user, const char *tool, const json_t *arg
 
 typedef struct agent_session agent_session;
 
+/*
+ * A model loaded once for several sessions of the engine backend (the
+ * workers of `plait bench swe infer`): its weights, thread pool and
+ * tokenizer, from the settings' backend.model, loops and threads.  A
+ * session opened with agent_session_opts.engine uses it instead of loading
+ * a copy of its own; it still has its own K/V (an eng_session) and sampler.
+ * Sessions on different threads may share it: their forward passes take
+ * turns (docs/ENGINE.md).  It must outlive its sessions.
+ */
+typedef struct agent_engine agent_engine;
+
+int agent_engine_open(agent_engine **out, const agent_settings *s, pl_err *err);
+void agent_engine_free(agent_engine *e);
+/* {"model": its name, "dir", "sessions": sessions opened on it so far};
+ * new reference.  Safe while sessions run. */
+json_t *agent_engine_stats(const agent_engine *e);
+
 typedef struct agent_session_opts {
 	const char *repo;       /* the repository (or directory) the tools work on */
 	const char *base;       /* commit patches are taken against; NULL = HEAD */
@@ -221,6 +238,9 @@ typedef struct agent_session_opts {
 	const atomic_int *cancel; /* set non-zero (a signal handler may) to cancel */
 	bool checkpoints;       /* keep a patch per turn and per edit (/undo, /rewind) */
 	bool diffs;             /* AGENT_EV_TOOL_END carries an edit's diff (the editor's data.diff) */
+	/* backend "engine": the loaded model to use (borrowed; its model
+	 * replaces backend.model); NULL = the session loads its own */
+	agent_engine *engine;
 	const pl_log *log;
 } agent_session_opts;
 
@@ -296,7 +316,8 @@ int agent_session_rewind(agent_session *s, int turn, pl_err *err);
 int agent_session_reset(agent_session *s, pl_err *err);
 int agent_session_diff(agent_session *s, pl_buf *out, pl_err *err);
 /* Switches the model: api_model over HTTP, the model directory or name for
- * the engine (which is loaded here).  It sets that key in the session's
+ * the engine (which is loaded here, for this session alone even when it
+ * shared an agent_engine).  It sets that key in the session's
  * settings (source "/model"), which the caller lent and must not share
  * with another session meanwhile. */
 int agent_session_set_model(agent_session *s, const char *model, pl_err *err);

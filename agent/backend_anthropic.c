@@ -28,14 +28,14 @@ typedef struct stream {
 	bool stopped;
 } stream;
 
-static int an_open(void **state, const agent_settings *s, pl_err *err)
+static int an_open(void **state, const agent_settings *s, agent_engine *shared, pl_err *err)
 {
 	an *a = pl_xcalloc(1, sizeof(*a));
 	const char *base = *s->api_base ? s->api_base : "https://api.anthropic.com";
 	const char *keyenv = *s->api_key_env ? s->api_key_env : "ANTHROPIC_API_KEY", *key;
 	pl_buf b = PL_BUF_INIT;
 
-	(void)err;
+	(void)err, (void)shared;
 	pl_buf_puts(&b, base);
 	while (b.len && b.ptr[b.len - 1] == '/')
 		pl_buf_setlen(&b, b.len - 1);

@@ -43,13 +43,13 @@ static void url_join(pl_buf *b, const char *base, const char *path_v1)
 		pl_buf_puts(b, path_v1);
 }
 
-static int oa_open(void **state, const agent_settings *s, pl_err *err)
+static int oa_open(void **state, const agent_settings *s, agent_engine *shared, pl_err *err)
 {
 	oa *o = pl_xcalloc(1, sizeof(*o));
 	const char *base = s->api_base, *keyenv = *s->api_key_env ? s->api_key_env : "OPENAI_API_KEY", *key;
 	pl_buf b = PL_BUF_INIT;
 
-	(void)err;
+	(void)err, (void)shared;
 	if (!*base)
 		base = agent__env_get(s->envp, "OPENAI_BASE_URL");
 	if (!base || !*base)

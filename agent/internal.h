@@ -199,7 +199,9 @@ void agent__reply_release(agent__reply *r);
 typedef struct agent__backend_ops {
 	const char *name;
 	bool http; /* speaks a wire format with native tool calls */
-	int (*open)(void **state, const agent_settings *s, pl_err *err);
+	/* shared: a loaded model the backend may use (the engine's; the HTTP
+	 * backends ignore it), or NULL */
+	int (*open)(void **state, const agent_settings *s, agent_engine *shared, pl_err *err);
 	/* Serialises one message of the backend's view for the request body
 	 * (cached by the conversation); NULL when the backend does not. */
 	void (*wire)(pl_buf *out, const json_t *msg);

@@ -394,7 +394,7 @@ static int open_parts(agent_session **out, const agent_settings *st, const agent
 		}
 		pl_buf_release(&t);
 	}
-	if ((rc = s->b->open(&s->bstate, st, err)) < 0) {
+	if ((rc = s->b->open(&s->bstate, st, o->engine, err)) < 0) {
 		s->bstate = NULL;
 		goto fail;
 	}
@@ -1341,7 +1341,7 @@ int agent_session_set_model(agent_session *s, const char *model, pl_err *err)
 
 	if ((rc = agent_settings_set(st, key, model, "/model", err)) < 0)
 		return rc;
-	if ((rc = s->b->open(&nstate, st, err)) < 0)
+	if ((rc = s->b->open(&nstate, st, NULL, err)) < 0)
 		return rc;
 	s->b->close(s->bstate);
 	s->bstate = nstate;

@@ -14,7 +14,7 @@
  *   args.c      cli_args (options), cli_parse_ids, cli_fail: what every
  *               command shares
  *   cmd_*.c     one file per command family: doctor, model, generate,
- *               tokenize, sandbox, tool, mcp, fix, chat, traj, config
+ *               tokenize, sandbox, tool, mcp, fix, chat, traj, config, bench
  *   obs.c       a tool's observation as JSON (plait tool, plait mcp)
  *   jsonrpc.c, mcp.c  JSON-RPC 2.0 and the MCP server of plait mcp (mcp.h)
  *   agent_opts.c the model options every agent command shares
@@ -71,6 +71,7 @@ struct tools_obs;
  * string that is not valid UTF-8 (the exact bytes of a patch touching a
  * Latin-1 file) given as KEY_base64 instead of KEY; new reference. */
 json_t *cli_obs_json(const struct tools_obs *obs);
+int cli_cmd_bench(int argc, char **argv, const cli_ctx *ctx);
 
 /* ------------------------------------------------------------ messages */
 
@@ -241,7 +242,8 @@ const char *cli_fmt_cost(char buf[48], const json_t *cost);
 void cli_describe_call(pl_buf *out, const char *name, const json_t *args, size_t max);
 
 /* output.c: an on_output callback that writes a sandboxed command's stdout
- * and stderr to plait's own (stream 1 or 2), unchanged; ctx is unused. */
+ * and stderr to plait's own (stream 1 or 2), unchanged; ctx NULL, or a
+ * const int * descriptor told SIGPIPE when plait's output is gone. */
 void cli_pass_output(void *ctx, int stream, const char *data, size_t n);
 
 #endif /* PLAIT_CLI_H */

@@ -16,6 +16,7 @@ static const cli_cmd commands[] = {
 	{ "chat", "a coding assistant in the terminal: answers, approved edits and commands, checkpoints", cli_cmd_chat },
 	{ "traj", "show a trajectory, or sum a directory of them (plait traj show|stats)", cli_cmd_traj },
 	{ "config", "show the effective configuration and where each value came from", cli_cmd_config },
+	{ "bench", "SWE-bench: predictions from the agent (infer), graded as the official harness grades (eval)", cli_cmd_bench },
 	{ "image", "container images without Docker: pull, load, ls, rm, prune, run", cli_cmd_image },
 };
 

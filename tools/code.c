@@ -206,9 +206,10 @@ static int outline_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_er
 				rel.ptr);
 		goto done;
 	}
-	if (!tools__read_source(&src, ctx, rel.ptr)) {
-		rc = pl_err_set(err, pl_file_exists(abs.ptr) ? PL_EINVAL : PL_ENOTFOUND,
-				pl_file_exists(abs.ptr) ? "'%s' is not a readable text file" : "'%s' does not exist", rel.ptr);
+	if ((rc = tools__read_named(&src, ctx, rel.ptr, TOOLS__NO_SYMLINKS, 64u << 20, err)) < 0)
+		goto done;
+	if (tools__is_binary(src.ptr, src.len)) {
+		rc = pl_err_set(err, PL_EINVAL, "'%s' is not a readable text file", rel.ptr);
 		goto done;
 	}
 	if ((rc = tools_ts_load(err)) < 0)

@@ -6,6 +6,7 @@
 #include "tools/internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -489,16 +490,35 @@ static bool fstate_eq(const fstate *a, const fstate *b)
 	return !a->exists || (a->mode == b->mode && !git_oid_cmp(&a->oid, &b->oid));
 }
 
+/* The place of rel in the working tree (path.c): its directory opened
+ * beneath the workdir with no symlink on the way, as git sees paths (a
+ * file "beyond a symbolic link" is none).  rc 0 and dirfd -1 when the
+ * directory is not there. */
+static int workdir_place(tools__place *pl, git_repository *r, const char *rel, bool mkdirs, pl_err *err)
+{
+	int wfd = open(git_repository_workdir(r), O_PATH | O_DIRECTORY | O_CLOEXEC), rc;
+
+	pl->dirfd = -1;
+	pl_buf_init(&pl->name, 0);
+	if (wfd < 0)
+		return pl_err_sys(err, PL_EIO, "'%s'", git_repository_workdir(r));
+	rc = tools__place_open_at(pl, wfd, rel, mkdirs, err);
+	close(wfd);
+	return rc;
+}
+
 /* The working tree's file at rel, hashed as `git add` would. */
 static int workdir_state(fstate *out, git_repository *r, const char *rel, pl_err *err)
 {
 	pl_buf p = PL_BUF_INIT;
+	tools__place pl;
 	struct stat st;
-	int rc = 0;
+	int rc = 0, fd = -1;
 
 	memset(out, 0, sizeof(*out));
-	pl_path_join(&p, git_repository_workdir(r), rel);
-	if (lstat(p.ptr, &st) < 0) {
+	if (workdir_place(&pl, r, rel, false, NULL) < 0 || pl.dirfd < 0)
+		goto done; /* a symlink or a file on the way: no file there, for git */
+	if (fstatat(pl.dirfd, pl.name.ptr, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		if (errno != ENOENT && errno != ENOTDIR)
 			rc = pl_err_sys(err, PL_EIO, "'%s'", rel);
 		goto done;
@@ -506,7 +526,7 @@ static int workdir_state(fstate *out, git_repository *r, const char *rel, pl_err
 	out->exists = true;
 	if (S_ISLNK(st.st_mode)) {
 		char target[4096];
-		ssize_t n = readlink(p.ptr, target, sizeof(target));
+		ssize_t n = readlinkat(pl.dirfd, pl.name.ptr, target, sizeof(target));
 
 		if (n < 0) {
 			rc = pl_err_sys(err, PL_EIO, "'%s'", rel);
@@ -517,12 +537,22 @@ static int workdir_state(fstate *out, git_repository *r, const char *rel, pl_err
 			rc = tools__git_error(err, PL_EIO, rel);
 	} else if (S_ISREG(st.st_mode)) {
 		out->mode = st.st_mode & S_IXUSR ? GIT_FILEMODE_BLOB_EXECUTABLE : GIT_FILEMODE_BLOB;
+		/* hashed from the descriptor opened here (its /proc name), with
+		 * rel for the filters */
+		if ((fd = tools__open_at(pl.dirfd, pl.name.ptr, O_RDONLY, TOOLS__NO_SYMLINKS)) < 0) {
+			rc = pl_err_set(err, PL_EIO, "'%s': %s", rel, strerror(-fd));
+			goto done;
+		}
+		pl_buf_printf(&p, "/proc/self/fd/%d", fd);
 		if (git_repository_hashfile(&out->oid, r, p.ptr, GIT_OBJECT_BLOB, rel) < 0)
 			rc = tools__git_error(err, PL_EIO, rel);
 	} else {
 		out->mode = GIT_FILEMODE_TREE; /* equal to no file's state */
 	}
 done:
+	if (fd >= 0)
+		close(fd);
+	tools__place_close(&pl);
 	pl_buf_release(&p);
 	return rc;
 }
@@ -538,40 +568,46 @@ static void file_state(fstate *out, const git_diff_file *f, bool exists)
 }
 
 /* Removes rel's parent directories that the removal left empty. */
-static void prune_dirs(const char *workdir, const char *rel)
+static void prune_dirs(git_repository *r, const char *rel)
 {
 	pl_buf p = PL_BUF_INIT;
 	char *slash;
 
-	pl_path_join(&p, workdir, rel);
-	while ((slash = strrchr(p.ptr, '/')) && (size_t)(slash - p.ptr) > strlen(workdir) - 1) {
+	pl_buf_puts(&p, rel);
+	while ((slash = strrchr(p.ptr, '/'))) {
+		tools__place pl;
+		bool gone;
+
 		pl_buf_setlen(&p, (size_t)(slash - p.ptr));
-		if (p.len <= strlen(workdir) - 1 || rmdir(p.ptr) < 0)
+		gone = workdir_place(&pl, r, p.ptr, false, NULL) == 0 && pl.dirfd >= 0 &&
+		       unlinkat(pl.dirfd, pl.name.ptr, AT_REMOVEDIR) == 0;
+		tools__place_close(&pl);
+		if (!gone)
 			break;
 	}
 	pl_buf_release(&p);
 }
 
-/* Puts what st describes at rel. */
+/* Puts what st describes at rel, through the directory opened for it
+ * (no symlink on the way: one swapped in since the check leads nowhere). */
 static int write_state(git_repository *r, const char *rel, const fstate *st, pl_err *err)
 {
-	const char *wd = git_repository_workdir(r);
-	pl_buf p = PL_BUF_INIT, dir = PL_BUF_INIT;
+	tools__place pl;
 	git_blob *b = NULL;
 	git_buf out = { 0 };
 	int rc = 0;
 
-	pl_path_join(&p, wd, rel);
+	if ((rc = workdir_place(&pl, r, rel, st->exists, err)) < 0)
+		return rc;
 	if (!st->exists) {
-		if (unlink(p.ptr) < 0 && errno != ENOENT)
+		if (pl.dirfd >= 0 && unlinkat(pl.dirfd, pl.name.ptr, 0) < 0 && errno != ENOENT)
 			rc = pl_err_sys(err, PL_EIO, "removing '%s'", rel);
-		else
-			prune_dirs(wd, rel);
+		else if (pl.dirfd >= 0) {
+			tools__place_close(&pl);
+			prune_dirs(r, rel);
+		}
 		goto done;
 	}
-	pl_buf_add(&dir, p.ptr, (size_t)(strrchr(p.ptr, '/') - p.ptr));
-	if ((rc = pl_mkdir_p(dir.ptr, 0755, err)) < 0)
-		goto done;
 	if (git_blob_lookup(&b, r, &st->oid) < 0) {
 		rc = tools__git_error(err, PL_ENOTFOUND, rel);
 		goto done;
@@ -580,7 +616,8 @@ static int write_state(git_repository *r, const char *rel, const fstate *st, pl_
 		pl_buf target = PL_BUF_INIT;
 
 		pl_buf_add(&target, git_blob_rawcontent(b), (size_t)git_blob_rawsize(b));
-		if ((unlink(p.ptr) < 0 && errno != ENOENT) || symlink(target.ptr, p.ptr) < 0)
+		if ((unlinkat(pl.dirfd, pl.name.ptr, 0) < 0 && errno != ENOENT) ||
+		    symlinkat(target.ptr, pl.dirfd, pl.name.ptr) < 0)
 			rc = pl_err_sys(err, PL_EIO, "restoring the link '%s'", rel);
 		pl_buf_release(&target);
 		goto done;
@@ -596,13 +633,12 @@ static int write_state(git_repository *r, const char *rel, const fstate *st, pl_
 			goto done;
 		}
 	}
-	rc = pl_file_write_atomic(p.ptr, out.ptr ? out.ptr : "", out.size,
-				  st->mode == GIT_FILEMODE_BLOB_EXECUTABLE ? 0755 : 0644, err);
+	rc = tools__write_at(pl.dirfd, pl.name.ptr, out.ptr ? out.ptr : "", out.size,
+			     st->mode == GIT_FILEMODE_BLOB_EXECUTABLE ? 0755 : 0644, err);
 done:
+	tools__place_close(&pl);
 	git_buf_dispose(&out);
 	git_blob_free(b);
-	pl_buf_release(&p);
-	pl_buf_release(&dir);
 	return rc;
 }
 

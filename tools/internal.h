@@ -7,15 +7,19 @@
  *  1. helpers, each in a file named for what it holds:
  *       git2.c ts.c       libgit2 and tree-sitter, opened at first use
  *       repo.c            repositories opened with libgit2's init/shutdown
- *                         paired; libgit2's error as a message
+ *                         paired; libgit2's error as a message; git
+ *                         directories that are the root's own
  *       langs.c           the grammar table (public)
  *       state.c           per-tool state kept on a context
- *       path.c            path arguments resolved inside the root
- *       text.c            text for a model (UTF-8 check), binary check
+ *       path.c            path arguments resolved inside the root; every
+ *                         file opened beneath it (openat2), the editor's
+ *                         writes through the directory it opened
+ *       text.c            text for a model (UTF-8 check), binary check,
+ *                         finding a literal
  *       diff.c            the diff of an edited file
  *       ignore.c          git's ignore rules
  *       glob.c            the glob `find` and `search` take
- *       source.c          reading a source file
+ *       source.c          reading a file (regular files only)
  *       pool.c            the thread pool
  *       files.c           the file list (what git shows)
  *       obs.c validate.c  observations and argument validation (public)
@@ -55,6 +59,7 @@ typedef struct tools__state_kind {
 
 struct tools_ctx {
 	char *root;             /* absolute, no trailing slash (realpath) */
+	int rootfd;             /* root opened O_PATH: every file is opened beneath it (tools__open) */
 	git_repository *repo;   /* NULL when root is not in a git repository */
 	char base[41];          /* base for patches: a commit, or a tree (a snapshot); "" without a repository */
 	bool base_is_tree;      /* base is a snapshot of the working tree, not a commit */
@@ -97,15 +102,80 @@ int tools__resolve(pl_buf *abs, pl_buf *rel, const tools_ctx *ctx, const char *p
  * (hooks, core.fsmonitor), outside the sandbox. */
 int tools__resolve_write(pl_buf *abs, pl_buf *rel, const tools_ctx *ctx, const char *path, pl_err *err);
 
+/* How tools__open_at resolves a path: symlinks followed as long as they
+ * stay beneath the directory (what a user names: view, the editor), or
+ * none in any component (the file walk and its readers). */
+enum { TOOLS__BENEATH = 0, TOOLS__NO_SYMLINKS = 1 };
+/* Open path (relative: "a/b/c"; "" or "." for dirfd itself) beneath
+ * dirfd, resolved once by the kernel: openat2 with RESOLVE_BENEATH and
+ * RESOLVE_NO_MAGICLINKS, so nothing on the way, a component swapped for a
+ * symlink meanwhile included, leads out of dirfd (EXDEV); with
+ * TOOLS__NO_SYMLINKS no symlink is followed at all (ELOOP).  flags are
+ * open(2)'s without O_CREAT; O_CLOEXEC is added, and unless O_PATH,
+ * O_NOCTTY and O_NONBLOCK: opening a FIFO or a device never blocks (a
+ * reader fstats and takes regular files only).  Returns the descriptor or
+ * -errno.  Without openat2 (kernels before 5.6, seccomp filters that
+ * refuse it) a walk one component at a time with O_NOFOLLOW, which
+ * follows no symlink whatever `how` says.  One system call on the way
+ * that matters; safe from several threads. */
+int tools__open_at(int dirfd, const char *path, int flags, int how);
+/* The same beneath the root: rel is repository-relative. */
+int tools__open(const tools_ctx *ctx, const char *rel, int flags, int how);
+/* Read the regular file open at fd whole into b (reset first), at most
+ * max bytes; -EISDIR for a directory, -EINVAL for anything else that is
+ * not a regular file (a FIFO, a socket, a device), -EFBIG when larger than
+ * max, else -errno of the read. */
+int tools__read_fd(pl_buf *b, int fd, size_t max);
+
+/* Where an editing tool reads and writes a file: the directory that holds
+ * it, opened once beneath the root (symlinks followed while they stay
+ * inside), and the file's name in it; every read, write and removal then
+ * goes through dirfd, so a component swapped for a symlink after the
+ * check changes nothing.  A symlink at the end is followed to its target
+ * (beneath the root), so that editing a link edits what it points to.
+ * The directory the kernel opened is checked again against the git
+ * directory (as tools__resolve_write checks the names).  rel as
+ * tools__resolve_write gives it.  Missing directories on the way are made
+ * with mkdirs; without, dirfd is -1 when the directory does not exist
+ * yet (and 0 is returned).  Release with tools__place_close. */
+typedef struct tools__place {
+	int dirfd;
+	pl_buf name;
+} tools__place;
+int tools__place_open(tools__place *out, const tools_ctx *ctx, const char *rel, bool mkdirs, pl_err *err);
+void tools__place_close(tools__place *pl);
+/* The same beneath any directory (tools_git_apply's root), stricter: no
+ * symlink followed in any component (the name itself included: a link
+ * there is replaced by a write, never written through), and no component
+ * named .git in any case. */
+int tools__place_open_at(tools__place *out, int rootfd, const char *rel, bool mkdirs, pl_err *err);
+/* Write data as `name` in dirfd, atomically: a new temporary file beside
+ * it (O_EXCL|O_NOFOLLOW), fsync, renameat over name (a symlink there is
+ * replaced, never followed), fsync of the directory. */
+int tools__write_at(int dirfd, const char *name, const void *data, size_t n, int mode, pl_err *err);
+
+/* A cache directory (repo_map's), opened without following a symlink at
+ * its end (what is above it is the caller's choice or the git directory,
+ * checked by tools__git_check_dir): made first with create.  Returns the
+ * descriptor, or -1 with err set.  Read and write its files with
+ * tools__open_at (TOOLS__NO_SYMLINKS) and tools__write_at. */
+int tools__cache_dir_open(const char *dir, bool create, pl_err *err);
+
 /* A unified diff of old and new (one file, 3 lines of context), empty
  * when equal.  The changed region is what lies between the common head
  * and tail lines, which is exact for the editor's one-region edits. */
 void tools__diff(pl_buf *out, const char *path, const char *old, size_t old_len, const char *new_, size_t new_len);
 
-/* Text for a model: bytes that are not valid UTF-8 shown as \xNN. */
+/* Text for a model (and for the terminal `plait chat` prints it on):
+ * bytes that are not valid UTF-8, and control characters a terminal acts
+ * on (C0 but \n, \t and the \r of "\r\n"; DEL; C1 as its two bytes),
+ * shown as \xNN, which `str_replace` reads back as the bytes. */
 void tools__add_text(pl_buf *b, const char *s, size_t n);
 /* A file looks binary: a NUL byte in its first 8 KiB. */
 bool tools__is_binary(const char *s, size_t n);
+/* The first occurrence of nd (m >= 1 bytes) in h (n bytes), or NULL: the
+ * same answer as memmem, faster. */
+const char *tools__find_text(const char *h, size_t n, const char *nd, size_t m);
 
 /* Is the repository-relative path ignored by git (always false without a
  * repo; ".git" and what is under it always are).  A directory is asked
@@ -114,13 +184,18 @@ bool tools__is_ignored(const tools_ctx *ctx, const char *rel);
 /* Is the repository-relative path in the index (false without a repo). */
 bool tools__is_tracked(const tools_ctx *ctx, const char *rel);
 
+/* Read a file a user named (rel from tools__resolve) into b: opened
+ * beneath the root once (tools__open, `how` as there), regular files
+ * only, at most max bytes; the error says which of those it is not. */
+int tools__read_named(pl_buf *b, const tools_ctx *ctx, const char *rel, int how, size_t max, pl_err *err);
+
 /* Glob: '*' and '?' within one path segment, '**' across segments (a
  * '**' segment also matches none), [set] ([!set], ranges; never '/'),
  * {a,b} (one level).  A pattern without '/' matches the base name. */
 bool tools__glob_match(const char *pat, const char *path);
 
-/* Read a file relative to the root into b (open/fstat/read, no symlink
- * followed); false when it cannot be read, is not a regular file, is over
+/* Read a file relative to the root into b (tools__open with
+ * TOOLS__NO_SYMLINKS, fstat, read); false when it cannot be read, is not a regular file, is over
  * 64 MiB, or looks binary. */
 bool tools__read_source(pl_buf *b, const tools_ctx *ctx, const char *rel);
 
@@ -144,6 +219,12 @@ int tools__git_error(pl_err *err, int code, const char *what);
  * repository and then shuts libgit2 down, in that order. */
 int tools__git_open(git_repository **out, const char *path, pl_err *err);
 void tools__git_close(git_repository *repo);
+/* Is the git directory of repo, opened at root, root's own: inside root,
+ * or a linked worktree's (its `gitdir` file names root/.git back), or a
+ * submodule's (its core.worktree is root)?  Else an error: a .git file or
+ * symlink planted in a tree (by the sandboxed code, or a hostile
+ * repository) would have plait read another repository. */
+int tools__git_check_dir(git_repository *repo, const char *root, pl_err *err);
 /* The ignore rules every repository the tools open gets on top of its
  * own: Python's byte-code and the test runners' caches, which commands
  * write and no patch wants (in memory only). */
@@ -194,9 +275,10 @@ typedef struct tools__tags {
 	int err_first, err_last;   /* 1-based line span of the first one */
 } tools__tags;
 
-/* Compile the tags queries of every language on ctx now (single-threaded;
- * kept until tools_ctx_free), so that tools__tags_extract may then run on
- * several threads. */
+/* Make ctx ready for tags (single-threaded; kept until tools_ctx_free),
+ * so that tools__tags_extract may then run on several threads.  Each
+ * language's query is compiled when a file first needs it, under a lock:
+ * compiling them all up front cost more than parsing a 100k-line tree. */
 void tools__tags_prepare(tools_ctx *ctx);
 /* Definitions and references in one source (path picks the grammar), or
  * definitions only; returns -1 without a grammar or a prepared query.

@@ -65,9 +65,25 @@ static bool top_level_alternation(const char *re)
 	return false;
 }
 
+/* A run of literal characters ends: keep it in runs (each followed by a
+ * NUL) and as best when it is the longest yet. */
+static void end_run(pl_buf *best, pl_buf *runs, pl_buf *cur)
+{
+	if (cur->len > best->len) {
+		pl_buf_reset(best);
+		pl_buf_add(best, cur->ptr, cur->len);
+	}
+	if (cur->len && runs) {
+		pl_buf_add(runs, cur->ptr, cur->len);
+		pl_buf_putc(runs, 0);
+	}
+	pl_buf_reset(cur);
+}
+
 /* The longest run of literal characters every match of an ERE must
- * contain, or "" when none can be proven (alternation, classes only). */
-static char *required_literal(const char *re)
+ * contain, or "" when none can be proven (alternation, classes only);
+ * every such run into runs (when not NULL), each followed by a NUL. */
+static char *required_literal(const char *re, pl_buf *runs)
 {
 	pl_buf best = PL_BUF_INIT, cur = PL_BUF_INIT;
 	const char *p = re;
@@ -109,25 +125,12 @@ static char *required_literal(const char *re)
 			lit = false;
 		if (lit && depth == 0) {
 			pl_buf_putc(&cur, litc);
-			if (*p == '+') {
-				if (cur.len > best.len) {
-					pl_buf_reset(&best);
-					pl_buf_add(&best, cur.ptr, cur.len);
-				}
-				pl_buf_reset(&cur);
-			}
-		} else {
-			if (cur.len > best.len) {
-				pl_buf_reset(&best);
-				pl_buf_add(&best, cur.ptr, cur.len);
-			}
-			pl_buf_reset(&cur);
-		}
+			if (*p == '+')
+				end_run(&best, runs, &cur);
+		} else
+			end_run(&best, runs, &cur);
 	}
-	if (cur.len > best.len) {
-		pl_buf_reset(&best);
-		pl_buf_add(&best, cur.ptr, cur.len);
-	}
+	end_run(&best, runs, &cur);
 	pl_buf_release(&cur);
 	return pl_buf_detach(&best, NULL);
 }
@@ -155,6 +158,7 @@ typedef struct search_job {
 	const char *glob;
 	regex_t re;
 	const char *lit; /* required literal, may be "" */
+	pl_buf runs;     /* every required literal run, each followed by a NUL */
 	bool plain;      /* the whole pattern is lit */
 	int context;
 	size_t per_file_show; /* lines formatted per file at most */
@@ -210,6 +214,21 @@ static bool line_matches(const search_job *j, char *buf, size_t ls, size_t le)
 	return r == 0;
 }
 
+/* Does the line hold every other literal the pattern requires?  A
+ * cheaper question than regexec's: of the 45,000 lines of include/ that
+ * hold "struct ", most lack the " {" that `struct [a-z_]+ \{` needs.
+ * With REG_NEWLINE a match lies within one line, so all of them must be
+ * in it. */
+static bool other_runs_in(const search_job *j, const char *line, size_t n)
+{
+	const char *r = j->runs.ptr, *e = r + j->runs.len;
+
+	for (; r < e; r += strlen(r) + 1)
+		if (strcmp(r, j->lit) && !strchr(r, '\n') && !memmem(line, n, r, strlen(r)))
+			return false;
+	return true;
+}
+
 static void search_buffer(search_job *j, file_hits *h, char *buf, size_t len)
 {
 	size_t pos = 0, line_no = 1, counted_to = 0, last_shown_line = 0, ctx_after_until = 0;
@@ -220,7 +239,7 @@ static void search_buffer(search_job *j, file_hits *h, char *buf, size_t len)
 		bool hit = false;
 
 		if (litlen) {
-			const char *m = memmem(buf + pos, len - pos, j->lit, litlen);
+			const char *m = tools__find_text(buf + pos, len - pos, j->lit, litlen);
 			if (!m)
 				break;
 			ls = (size_t)(m - buf);
@@ -230,7 +249,7 @@ static void search_buffer(search_job *j, file_hits *h, char *buf, size_t len)
 				const char *nl = memchr(m, '\n', len - (size_t)(m - buf));
 				le = nl ? (size_t)(nl - buf) : len;
 			}
-			hit = j->plain || line_matches(j, buf, ls, le);
+			hit = j->plain || (other_runs_in(j, buf + ls, le - ls) && line_matches(j, buf, ls, le));
 		} else {
 			regmatch_t rm[1];
 			rm[0].rm_so = (regoff_t)pos;
@@ -280,7 +299,7 @@ static void search_buffer(search_job *j, file_hits *h, char *buf, size_t len)
 					while (k <= ctx_after_until && s2 < len) {
 						const char *nl = memchr(buf + s2, '\n', len - s2);
 						size_t e2 = nl ? (size_t)(nl - buf) : len;
-						bool next_hit = j->plain ? memmem(buf + s2, e2 - s2, j->lit, litlen) != NULL
+						bool next_hit = j->plain ? tools__find_text(buf + s2, e2 - s2, j->lit, litlen) != NULL
 									 : line_matches(j, buf, s2, e2);
 						if (next_hit)
 							break;
@@ -299,18 +318,18 @@ static void search_buffer(search_job *j, file_hits *h, char *buf, size_t len)
 static void search_file(size_t i, void *arg, int worker)
 {
 	search_job *j = arg;
-	pl_buf *path = &j->w[worker].path;
 	size_t len = 0;
 	struct stat st;
 	int fd;
 
 	if (j->glob && !tools__glob_match(j->glob, j->files[i]))
 		return;
-	pl_buf_reset(path);
-	pl_path_join(path, j->ctx->root, j->files[i]);
-	fd = open(path->ptr, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+	/* no symlink on the way (its target is searched under its own name,
+	 * as rg does; a directory swapped for one leads nowhere), and a FIFO
+	 * does not block */
+	fd = tools__open(j->ctx, j->files[i], O_RDONLY, TOOLS__NO_SYMLINKS);
 	if (fd < 0)
-		return; /* deleted, or a symlink: its target is searched under its own name, as rg does */
+		return;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
 		return;
@@ -357,6 +376,9 @@ static int sub_path(pl_buf *rel, bool *is_file, tools_ctx *ctx, const json_t *ar
 		goto done;
 	if (stat(abs.ptr, &st) < 0)
 		rc = pl_err_set(err, PL_ENOTFOUND, "path '%s' does not exist", p);
+	else if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+		rc = pl_err_set(err, PL_EINVAL, "'%s' is not a regular file (a FIFO, a socket or a device): it is not read",
+				p);
 	else
 		*is_file = S_ISREG(st.st_mode);
 	if (!strcmp(rel->ptr, "."))
@@ -695,6 +717,7 @@ static int search_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err
 	memset(&j, 0, sizeof(j));
 	if (!*pattern)
 		return pl_err_set(err, PL_EINVAL, "pattern is empty; give a regular expression");
+	pl_buf_init(&j.runs, 0);
 	if ((rc = translate(&ere, &icase, pattern, fixed, err)) < 0)
 		goto done;
 	if ((rerr = regcomp(&j.re, ere.ptr, REG_EXTENDED | REG_NEWLINE | (icase ? REG_ICASE : 0))) != 0) {
@@ -724,8 +747,8 @@ static int search_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err
 		nfiles = 1;
 	} else if ((rc = tools__list_files(&files, &nfiles, ctx, sub.ptr, err)) < 0)
 		goto done;
-	/* text as it is: memmem alone finds the lines */
-	lit = icase ? pl_xstrdup("") : fixed ? pl_xstrdup(pattern) : required_literal(ere.ptr);
+	/* text as it is: finding it alone finds the lines */
+	lit = icase ? pl_xstrdup("") : fixed ? pl_xstrdup(pattern) : required_literal(ere.ptr, &j.runs);
 	j.ctx = ctx;
 	j.files = files;
 	j.nfiles = nfiles;
@@ -798,6 +821,7 @@ static int search_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err
 done:
 	if (compiled)
 		regfree(&j.re);
+	pl_buf_release(&j.runs);
 	free(j.hits);
 	free(lit);
 	tools__free_list(files, nfiles);

@@ -213,9 +213,8 @@ int sbx__source_open(const sbx__spec *sp, const char *path, bool writable)
 {
 	const sbx_config *cfg = sp->cfg;
 	const char *anchor = NULL;
-	struct open_how how;
 	size_t i;
-	int dfd, fd, e;
+	int dfd, fd;
 
 	if (writable)
 		anchor = "/";
@@ -237,13 +236,14 @@ int sbx__source_open(const sbx__spec *sp, const char *path, bool writable)
 		/* nothing below the anchor to resolve */
 		return dfd;
 	}
-	memset(&how, 0, sizeof(how));
-	how.flags = O_PATH | O_CLOEXEC;
-	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-	fd = (int)syscall(SYS_openat2, dfd, path + strlen(anchor) + (strcmp(anchor, "/") ? 1 : 0), &how, sizeof(how));
-	e = errno;
+	/* openat2, or where it is refused (plait inside a sandbox of its
+	 * own) a walk without symlinks: both refuse any symlink on the way */
+	fd = pl_open_beneath(dfd, path + strlen(anchor) + (strcmp(anchor, "/") ? 1 : 0), O_PATH, PL_OPEN_NO_SYMLINKS);
 	close(dfd);
-	errno = e;
+	if (fd < 0) {
+		errno = -fd;
+		return -1;
+	}
 	return fd;
 }
 
@@ -865,19 +865,17 @@ static int resolv_conf_open(assembly *a, int *clone, char *inner, size_t cap)
  * a directory. */
 static int protect_git(assembly *a, sbx__fail *f)
 {
-	struct open_how how;
 	struct stat st;
 	int wfd, gfd, tree;
 
 	if ((wfd = lookup(a, a->sp->work_dst, O_DIRECTORY)) < 0)
 		return fail(f, "opening the work directory", a->sp->work_dst);
-	memset(&how, 0, sizeof(how));
-	how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
-	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-	gfd = (int)syscall(SYS_openat2, wfd, ".git", &how, sizeof(how));
+	gfd = pl_open_beneath(wfd, ".git", O_PATH | O_NOFOLLOW, PL_OPEN_NO_SYMLINKS);
 	close(wfd);
-	if (gfd < 0)
+	if (gfd < 0) {
+		errno = -gfd;
 		return errno == ENOENT ? 0 : fail(f, "opening the work directory's .git", a->sp->work_dst);
+	}
 	if (fstat(gfd, &st) < 0 || S_ISLNK(st.st_mode)) {
 		close(gfd);
 		return 0;

@@ -106,18 +106,10 @@ int tools__resolve_write(pl_buf *abs, pl_buf *rel, const tools_ctx *ctx, const c
  * stay beneath the directory (what a user names: view, the editor), or
  * none in any component (the file walk and its readers). */
 enum { TOOLS__BENEATH = 0, TOOLS__NO_SYMLINKS = 1 };
-/* Open path (relative: "a/b/c"; "" or "." for dirfd itself) beneath
- * dirfd, resolved once by the kernel: openat2 with RESOLVE_BENEATH and
- * RESOLVE_NO_MAGICLINKS, so nothing on the way, a component swapped for a
- * symlink meanwhile included, leads out of dirfd (EXDEV); with
- * TOOLS__NO_SYMLINKS no symlink is followed at all (ELOOP).  flags are
- * open(2)'s without O_CREAT; O_CLOEXEC is added, and unless O_PATH,
- * O_NOCTTY and O_NONBLOCK: opening a FIFO or a device never blocks (a
- * reader fstats and takes regular files only).  Returns the descriptor or
- * -errno.  Without openat2 (kernels before 5.6, seccomp filters that
- * refuse it) a walk one component at a time with O_NOFOLLOW, which
- * follows no symlink whatever `how` says.  One system call on the way
- * that matters; safe from several threads. */
+/* pl_open_beneath (common.h: openat2 beneath dirfd, or a walk without
+ * symlinks where openat2 is refused), with O_NOCTTY and O_NONBLOCK added
+ * unless O_PATH: opening a FIFO or a device never blocks (a reader fstats
+ * and takes regular files only).  Returns the descriptor or -errno. */
 int tools__open_at(int dirfd, const char *path, int flags, int how);
 /* The same beneath the root: rel is repository-relative. */
 int tools__open(const tools_ctx *ctx, const char *rel, int flags, int how);

@@ -6,13 +6,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -165,83 +163,11 @@ done:
 
 /* ------------------------------------------------------------ opening beneath a directory */
 
-/* One component at a time with O_NOFOLLOW, for kernels without openat2
- * (before 5.6) or a seccomp filter that refuses it: follows no symlink
- * at all, so it is stricter than openat2 with TOOLS__BENEATH. */
-static int open_walk(int dirfd, const char *path, int flags)
-{
-	char comp[NAME_MAX + 1];
-	int cur = dirfd, fd;
-
-	for (;;) {
-		size_t n = strcspn(path, "/");
-		const char *next = path + n;
-
-		while (*next == '/')
-			next++;
-		if (n > NAME_MAX) {
-			fd = -ENAMETOOLONG;
-			break;
-		}
-		if (n == 2 && path[0] == '.' && path[1] == '.') {
-			fd = -EXDEV;
-			break;
-		}
-		memcpy(comp, path, n);
-		comp[n] = 0;
-		if (!n || !strcmp(comp, ".")) {
-			if (*next) {
-				path = next;
-				continue;
-			}
-			strcpy(comp, ".");
-		}
-		fd = openat(cur, comp, *next ? O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC : flags | O_NOFOLLOW);
-		if (fd < 0)
-			fd = -errno;
-		if (fd == -ENOTDIR) {
-			/* a symlink (on the way, or named with O_DIRECTORY) reads
-			 * as openat2's ELOOP */
-			struct stat st;
-
-			if (fstatat(cur, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
-				fd = -ELOOP;
-		}
-		if (cur != dirfd)
-			close(cur);
-		if (fd < 0 || !*next)
-			break;
-		cur = fd;
-		path = next;
-	}
-	return fd;
-}
-
 int tools__open_at(int dirfd, const char *path, int flags, int how)
 {
-	struct open_how oh;
-	int fd, tries;
-
-	PL_ASSERT(!(flags & O_CREAT));
 	if (!(flags & O_PATH))
 		flags |= O_NOCTTY | O_NONBLOCK;
-	flags |= O_CLOEXEC;
-	if (!*path)
-		path = ".";
-	memset(&oh, 0, sizeof(oh));
-	oh.flags = (uint64_t)flags;
-	oh.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | (how == TOOLS__NO_SYMLINKS ? RESOLVE_NO_SYMLINKS : 0);
-	/* EAGAIN: a rename raced a ".." on the way; the kernel asks to retry */
-	for (tries = 0; tries < 16; tries++) {
-		fd = (int)syscall(SYS_openat2, dirfd, path, &oh, sizeof(oh));
-		if (fd >= 0)
-			return fd;
-		if (errno != EAGAIN)
-			break;
-	}
-	if (errno == ENOSYS || errno == EPERM)
-		return open_walk(dirfd, path, flags);
-	return -errno;
+	return pl_open_beneath(dirfd, path, flags, how == TOOLS__NO_SYMLINKS ? PL_OPEN_NO_SYMLINKS : PL_OPEN_BENEATH);
 }
 
 int tools__open(const tools_ctx *ctx, const char *rel, int flags, int how)

@@ -456,7 +456,7 @@ Test(chat_cmd, sigterm_during_a_command_leaves_the_session_whole)
 {
 	static const ss_call slow = { "bash", "{\"command\": \"touch started && sleep 600\"}" };
 	pl_buf started = PL_BUF_INIT, outf = PL_BUF_INIT, home = PL_BUF_INIT, xdg = PL_BUF_INIT, o = PL_BUF_INIT,
-	       f = PL_BUF_INIT;
+	       f = PL_BUF_INIT, root = PL_BUF_INIT;
 	char port[64];
 	int in[2], st;
 	pid_t pid;
@@ -474,13 +474,17 @@ Test(chat_cmd, sigterm_during_a_command_leaves_the_session_whole)
 	pl_path_join(&outf, tmp.ptr, "term.out");
 	pl_buf_printf(&home, "HOME=%s", tmp.ptr);
 	pl_buf_printf(&xdg, "XDG_CONFIG_HOME=%s/xdg", tmp.ptr);
+	cr_assert_not_null(getenv("PLAIT_ROOT"), "PLAIT_ROOT must point at the checkout");
+	pl_buf_printf(&root, "PLAIT_ROOT=%s", getenv("PLAIT_ROOT"));
 	snprintf(port, sizeof(port), "http://127.0.0.1:%d", srv.port);
 	cr_assert_eq(pipe(in), 0);
 	cr_assert_eq(write(in[1], "run it\n", 7), 7);
 	{
 		char *argv[] = { (char *)test_plait_bin(), "chat", "--repo", repo.ptr, "--backend", "openai", "--api-base",
 				 port, "--api-model", "m", "--approval", "full-auto", NULL };
-		char *envp[] = { home.ptr, xdg.ptr, "NO_COLOR=1", "PATH=/usr/bin:/bin", NULL };
+		/* the source tree's sandbox profiles: plait reads them from
+		 * PLAIT_ROOT only, never from beside the program */
+		char *envp[] = { home.ptr, xdg.ptr, "NO_COLOR=1", "PATH=/usr/bin:/bin", root.ptr, NULL };
 
 		posix_spawn_file_actions_init(&fa);
 		posix_spawn_file_actions_adddup2(&fa, in[0], 0);
@@ -516,6 +520,7 @@ Test(chat_cmd, sigterm_during_a_command_leaves_the_session_whole)
 	pl_buf_release(&xdg);
 	pl_buf_release(&o);
 	pl_buf_release(&f);
+	pl_buf_release(&root);
 }
 
 /* plait chat started in a subdirectory works on the repository's root

@@ -164,7 +164,7 @@ Test(chat_ops, an_edit_shows_its_diff_and_reads_nothing_itself)
 	fifo_watch w = { 0 };
 	pthread_t th;
 	agent_settings *s;
-	at_events ev;
+	at_events ev = { 0 };
 	agent_session *sess;
 	json_t *ends;
 	ss_call bad;
@@ -205,7 +205,7 @@ Test(chat_ops, a_cut_last_line_does_not_spoil_a_resumed_session)
 {
 	char *t = path_in_root("s.jsonl");
 	agent_settings *s;
-	at_events ev;
+	at_events ev = { 0 };
 	agent_session *sess;
 	json_t *recs = NULL, *skipped = NULL, *turns;
 	pl_err err = { 0 };
@@ -242,7 +242,7 @@ Test(chat_ops, unreadable_lines_are_skipped_and_said)
 {
 	char *t = path_in_root("sessions/a.jsonl"), *bad = path_in_root("sessions/b.jsonl"), *dir = path_in_root("sessions");
 	agent_settings *s;
-	at_events ev;
+	at_events ev = { 0 };
 	agent_session *sess;
 	json_t *recs = NULL, *skipped = NULL, *list = NULL, *x;
 	pl_err err = { 0 };
@@ -289,7 +289,7 @@ Test(chat_ops, a_session_resumes_only_on_its_repository)
 {
 	char *t = path_in_root("s.jsonl"), *other = path_in_root("other");
 	agent_settings *s;
-	at_events ev;
+	at_events ev = { 0 };
 	agent_session *sess = NULL;
 	agent_session_opts o;
 	pl_err err = { 0 };
@@ -329,7 +329,7 @@ Test(chat_ops, hand_edited_records_are_left_out_on_resume)
 	};
 	char *t = path_in_root("s.jsonl");
 	agent_settings *s;
-	at_events ev;
+	at_events ev = { 0 };
 	agent_session *sess;
 	json_t *w, *turns;
 
@@ -384,7 +384,7 @@ static const char broken[] = "def add(a, b):\n    return a - b\n\n\ndef mul(a, b
 Test(chat_ops, undo_keeps_what_the_person_did)
 {
 	agent_settings *s;
-	at_events ev;
+	at_events ev = { 0 };
 	agent_session *sess = open_chat(&s, &ev, NULL);
 	pl_buf msg = PL_BUF_INIT;
 	pl_err err = { 0 };
@@ -429,7 +429,7 @@ Test(chat_ops, undo_keeps_what_the_person_did)
 Test(chat_ops, undo_refuses_when_the_file_changed_since)
 {
 	agent_settings *s;
-	at_events ev;
+	at_events ev = { 0 };
 	agent_session *sess = open_chat(&s, &ev, NULL);
 	pl_buf msg = PL_BUF_INIT;
 	pl_err err = { 0 };
@@ -464,7 +464,7 @@ Test(chat_ops, rewind_undoes_the_turns_changes_only)
 	const ss_call mk = { "create", "{\"path\": \"new.py\", \"file_text\": \"x = 1\\n\"}" };
 	char *t = path_in_root("s.jsonl");
 	agent_settings *s;
-	at_events ev;
+	at_events ev = { 0 };
 	agent_session *sess = open_chat(&s, &ev, t);
 	pl_buf msg = PL_BUF_INIT;
 	pl_err err = { 0 };
@@ -533,7 +533,7 @@ Test(chat_ops, a_session_that_died_in_a_tool_call_resumes_answered)
 		"{\"role\": \"tool\", \"tool_call_id\": \"zz\", \"name\": \"view\", \"content\": \"stray\"}}\n";
 	char *t = path_in_root("s.jsonl"), *dump;
 	agent_settings *s;
-	at_events ev;
+	at_events ev = { 0 };
 	agent_session *sess;
 	json_t *msgs, *m;
 	size_t i, n;
@@ -616,7 +616,7 @@ Test(chat_ops, sessions_are_private)
 	char *t = path_in_root("private/sessions/s.jsonl"), *d1 = path_in_root("private"),
 	     *d2 = path_in_root("private/sessions");
 	agent_settings *s;
-	at_events ev;
+	at_events ev = { 0 };
 	agent_session *sess;
 	struct stat st;
 
@@ -644,7 +644,7 @@ Test(chat_ops, an_edit_of_an_ignored_file_is_said_not_undoable)
 {
 	static const ss_call env_edit = { "create", "{\"path\": \".env\", \"overwrite\": true, \"file_text\": \"B=2\\n\"}" };
 	agent_settings *s;
-	at_events ev;
+	at_events ev = { 0 };
 	agent_session *sess;
 	pl_buf msg = PL_BUF_INIT;
 	pl_err err = { 0 };
@@ -684,7 +684,7 @@ Test(chat_ops, undoing_a_command_says_ignored_files_stay)
 {
 	static const ss_call clobber = { "bash", "{\"command\": \"echo clobbered > .env; echo '# x' >> calc.py\"}" };
 	agent_settings *s;
-	at_events ev;
+	at_events ev = { 0 };
 	agent_session *sess;
 	pl_buf msg = PL_BUF_INIT, o = PL_BUF_INIT;
 	pl_err err = { 0 };

@@ -65,7 +65,7 @@ Test(engine_loop, turns_prefill_only_what_is_new)
 	agent_settings *s;
 	agent_session *sess = NULL;
 	agent_result res;
-	at_events ev;
+	at_events ev = { 0 };
 	json_t *us, *tools, *stats;
 	int64_t prefill = 0;
 	size_t i;
@@ -123,7 +123,7 @@ Test(engine_loop, openhands_text_calls_through_the_engine)
 	pl_buf dir = PL_BUF_INIT;
 	agent_settings *s;
 	agent_result res;
-	at_events ev;
+	at_events ev = { 0 };
 	json_t *tools;
 
 	pl_path_join(&dir, root.ptr, "model-text");

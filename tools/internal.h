@@ -17,7 +17,8 @@
  *       text.c            text for a model (UTF-8 check), binary check
  *       diff.c            the diff of an edited file
  *       ignore.c          git's ignore rules
- *       glob.c            the glob `find` and `search` take
+ *       glob.c            the glob `find` and `search` take (an NFA, no
+ *                         backtracking)
  *       source.c          reading a file (regular files only)
  *       pool.c            the thread pool
  *       files.c           the file list (what git shows)
@@ -186,7 +187,10 @@ int tools__read_named(pl_buf *b, const tools_ctx *ctx, const char *rel, int how,
 
 /* Glob: '*' and '?' within one path segment, '**' across segments (a
  * '**' segment also matches none), [set] ([!set], ranges; never '/'),
- * {a,b} (one level).  A pattern without '/' matches the base name. */
+ * {a,b} (one level).  A pattern without '/' matches the base name.
+ * Time at most proportional to strlen(pat) * strlen(path), no recursion,
+ * whatever the pattern (the tools' schemas cap it at 1024 characters);
+ * safe from several threads. */
 bool tools__glob_match(const char *pat, const char *path);
 
 /* Read a file relative to the root into b (tools__open with

@@ -820,7 +820,7 @@ const tools_def tools__def_search = {
 	"{\"type\":\"object\",\"properties\":{"
 	"\"pattern\":{\"type\":\"string\",\"description\":\"regular expression (or text, with fixed_strings)\"},"
 	"\"path\":{\"type\":\"string\",\"description\":\"directory or file to search, relative to the root (default: all)\"},"
-	"\"glob\":{\"type\":\"string\",\"description\":\"only files whose path matches, e.g. *.py\"},"
+	"\"glob\":{\"type\":\"string\",\"maxLength\":1024,\"description\":\"only files whose path matches, e.g. *.py\"},"
 	"\"context\":{\"type\":\"integer\",\"minimum\":0,\"description\":\"lines of context around each match (default 0)\"},"
 	"\"case_insensitive\":{\"type\":\"boolean\"},"
 	"\"fixed_strings\":{\"type\":\"boolean\",\"description\":\"pattern is plain text, not a regular expression\"},"
@@ -887,7 +887,7 @@ const tools_def tools__def_find = {
 	"(\"src/**/test_*.py\") matches whole paths; ** spans directories, {a,b} gives alternatives. Lists "
 	"tracked and untracked-but-not-ignored files, sorted.",
 	"{\"type\":\"object\",\"properties\":{"
-	"\"pattern\":{\"type\":\"string\",\"description\":\"file name or path glob\"},"
+	"\"pattern\":{\"type\":\"string\",\"maxLength\":1024,\"description\":\"file name or path glob\"},"
 	"\"path\":{\"type\":\"string\",\"description\":\"directory to look in (default: the whole repository)\"},"
 	"\"max_results\":{\"type\":\"integer\",\"minimum\":1,\"description\":\"paths shown (default 200)\"}},"
 	"\"required\":[\"pattern\"],\"additionalProperties\":false}",

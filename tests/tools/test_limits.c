@@ -73,3 +73,84 @@ Test(limits, glob_patterns_end_quickly_or_are_refused)
 	tools_ctx_free(c);
 	pl_buf_release(&args);
 }
+
+static void nested(pl_buf *b, const char *head, size_t depth, const char *tail)
+{
+	size_t i;
+
+	pl_buf_reset(b);
+	pl_buf_puts(b, head);
+	for (i = 0; i < depth; i++)
+		pl_buf_putc(b, '(');
+	pl_buf_putc(b, '1');
+	for (i = 0; i < depth; i++)
+		pl_buf_putc(b, ')');
+	pl_buf_puts(b, tail);
+}
+
+/* JavaScript nested 100,000 parentheses deep made tree-sitter 0.20.7
+ * abort plait ("munmap_chunk(): invalid pointer") in create, outline,
+ * definition, references and repo_map.  Nothing that deep is parsed now,
+ * and the observations say so; the other files are still read. */
+Test(limits, deeply_nested_sources_are_not_parsed)
+{
+	static const char *const calls[][2] = {
+		{ "definition", "{\"symbol\":\"kept\"}" },
+		{ "references", "{\"symbol\":\"kept\"}" },
+		{ "repo_map", "{}" },
+	};
+	pl_buf src = PL_BUF_INIT, args = PL_BUF_INIT;
+	json_t *j;
+	tools_ctx *c;
+	tools_obs o;
+
+	fx_puts("kept.py", "def kept():\n    return 1\n");
+	nested(&src, "x = ", 3000, "\n");
+	fx_puts("fine.py", src.ptr);
+	nested(&src, "def kept2():\n    return ", 100000, "\n");
+	fx_puts("deep.py", src.ptr);
+	fx_git_commit_all("init");
+	c = fx_ctx();
+
+	/* the editor writes it, and says it did not check its syntax */
+	nested(&src, "x = ", 100000, ";\n");
+	j = json_pack("{s:s, s:s}", "path", "deep.js", "file_text", src.ptr);
+	tools_obs_init(&o);
+	cr_assert_eq(tools_call(&o, c, "create", j, NULL), 0);
+	json_decref(j);
+	cr_assert_not(o.is_error, "%s", o.text.ptr);
+	cr_assert(strstr(o.text.ptr, "[syntax not checked: the file nests brackets more than 4096 deep, which is not parsed]"),
+		  "%s", o.text.ptr);
+	tools_obs_release(&o);
+
+	o = fx_obs(c, "outline", "{\"path\":\"deep.js\"}");
+	cr_assert(o.is_error);
+	cr_assert(strstr(o.text.ptr, "'deep.js' nests brackets more than 4096 deep, which is not parsed"), "%s", o.text.ptr);
+	tools_obs_release(&o);
+	o = fx_obs(c, "outline", "{\"path\":\".\"}");
+	cr_assert_not(o.is_error, "%s", o.text.ptr);
+	cr_assert(strstr(o.text.ptr, "deep.js:\n  (not parsed: brackets nested too deep)\n"), "%s", o.text.ptr);
+	cr_assert(strstr(o.text.ptr, "deep.py:\n  (not parsed: brackets nested too deep)\n"), "%s", o.text.ptr);
+	cr_assert(strstr(o.text.ptr, "kept.py:\n  function kept"), "%s", o.text.ptr);
+	tools_obs_release(&o);
+	/* 3,000 deep is parsed as any file */
+	o = fx_obs(c, "outline", "{\"path\":\"fine.py\"}");
+	cr_assert_not(o.is_error, "%s", o.text.ptr);
+	cr_assert(strstr(o.text.ptr, "constant x"), "%s", o.text.ptr);
+	tools_obs_release(&o);
+	for (size_t i = 0; i < PL_ARRAY_LEN(calls); i++) {
+		o = fx_obs(c, calls[i][0], calls[i][1]);
+		cr_assert_not(o.is_error, "%s: %s", calls[i][0], o.text.ptr);
+		cr_assert(strstr(o.text.ptr, "kept.py"), "%s: %s", calls[i][0], o.text.ptr);
+		cr_assert_null(strstr(o.text.ptr, "kept2"), "%s: %s", calls[i][0], o.text.ptr);
+		tools_obs_release(&o);
+	}
+	/* and an edit of it goes through, unchecked, as the create did */
+	o = fx_obs(c, "str_replace", "{\"path\":\"deep.py\",\"old_str\":\"kept2\",\"new_str\":\"kept3\"}");
+	cr_assert_not(o.is_error, "%s", o.text.ptr);
+	cr_assert(strstr(o.text.ptr, "[syntax not checked"), "%s", o.text.ptr);
+	tools_obs_release(&o);
+	tools_ctx_free(c);
+	pl_buf_release(&src);
+	pl_buf_release(&args);
+}

@@ -19,6 +19,7 @@
  *       ignore.c          git's ignore rules
  *       glob.c            the glob `find` and `search` take (an NFA, no
  *                         backtracking)
+ *       regex_limits.c    what a search regex may ask of regcomp
  *       source.c          reading a file (regular files only)
  *       pool.c            the thread pool
  *       files.c           the file list (what git shows)
@@ -193,6 +194,13 @@ int tools__read_named(pl_buf *b, const tools_ctx *ctx, const char *rel, int how,
  * whatever the pattern (the tools' schemas cap it at 1024 characters);
  * safe from several threads. */
 bool tools__glob_match(const char *pat, const char *path);
+
+/* Is the POSIX extended regex ere (search's translation of pattern,
+ * which the message quotes) within what glibc's regcomp handles: groups
+ * at most 100 deep (its parser recurses per group) and counts that
+ * multiply to at most 10,000 copies of what they repeat (it copies a
+ * repeated atom once per count)?  0 or an error; one pass over ere. */
+int tools__regex_check(const char *ere, const char *pattern, pl_err *err);
 
 /* Read a file relative to the root into b (tools__open with
  * TOOLS__NO_SYMLINKS, fstat, read); false when it cannot be read, is not a regular file, is over

@@ -700,6 +700,8 @@ static int search_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err
 		return pl_err_set(err, PL_EINVAL, "pattern is empty; give a regular expression");
 	if ((rc = translate(&ere, &icase, pattern, fixed, err)) < 0)
 		goto done;
+	if ((rc = tools__regex_check(ere.ptr, pattern, err)) < 0)
+		goto done;
 	if ((rerr = regcomp(&j.re, ere.ptr, REG_EXTENDED | REG_NEWLINE | (icase ? REG_ICASE : 0))) != 0) {
 		char msg[256];
 		regerror(rerr, &j.re, msg, sizeof(msg));
@@ -818,7 +820,7 @@ const tools_def tools__def_search = {
 	"(a directory or file) and glob (e.g. \"*.py\", \"src/**/*.ts\"). At most max_results matching lines "
 	"are shown, with a count of the rest.",
 	"{\"type\":\"object\",\"properties\":{"
-	"\"pattern\":{\"type\":\"string\",\"description\":\"regular expression (or text, with fixed_strings)\"},"
+	"\"pattern\":{\"type\":\"string\",\"maxLength\":2048,\"description\":\"regular expression (or text, with fixed_strings)\"},"
 	"\"path\":{\"type\":\"string\",\"description\":\"directory or file to search, relative to the root (default: all)\"},"
 	"\"glob\":{\"type\":\"string\",\"maxLength\":1024,\"description\":\"only files whose path matches, e.g. *.py\"},"
 	"\"context\":{\"type\":\"integer\",\"minimum\":0,\"description\":\"lines of context around each match (default 0)\"},"

@@ -154,3 +154,81 @@ Test(limits, deeply_nested_sources_are_not_parsed)
 	pl_buf_release(&src);
 	pl_buf_release(&args);
 }
+
+/* search's regex: a{255}{255}{255} (17 characters) took 27 s and 3.4 GB
+ * in regcomp, nineteen nested (...)+ 44 s, and 20,000 nested parentheses
+ * crashed plait.  Each is refused before regcomp with what to change;
+ * patterns people write still run. */
+Test(limits, regexes_that_blow_up_regcomp_are_refused, .timeout = 30)
+{
+	static const char *const fine[] = { "(a+)+", "[0-9a-f]{40}", ".{1000}", "(ab|cd){3,5}x", "a{100}{100}",
+					    "needle" };
+	pl_buf args = PL_BUF_INIT;
+	tools_ctx *c;
+	tools_obs o;
+	size_t i;
+
+	fx_puts("a.txt", "needle\n");
+	fx_git_commit_all("init");
+	c = fx_ctx();
+
+	o = fx_obs(c, "search", "{\"pattern\":\"a{255}{255}{255}\"}");
+	cr_assert(o.is_error);
+	cr_assert(strstr(o.text.ptr, "pattern 'a{255}{255}{255}' repeats too much: its counts multiply to more than "
+				     "10000 copies"),
+		  "%s", o.text.ptr);
+	tools_obs_release(&o);
+
+	pl_buf_puts(&args, "{\"pattern\":\"");
+	for (i = 0; i < 19; i++)
+		pl_buf_putc(&args, '(');
+	pl_buf_putc(&args, 'a');
+	for (i = 0; i < 19; i++)
+		pl_buf_puts(&args, ")+");
+	pl_buf_puts(&args, "\"}");
+	o = fx_obs(c, "search", args.ptr);
+	cr_assert(o.is_error);
+	cr_assert(strstr(o.text.ptr, "repeats too much"), "%s", o.text.ptr);
+	tools_obs_release(&o);
+
+	pl_buf_reset(&args);
+	pl_buf_puts(&args, "{\"pattern\":\"");
+	for (i = 0; i < 1000; i++)
+		pl_buf_putc(&args, '(');
+	pl_buf_putc(&args, 'a');
+	for (i = 0; i < 1000; i++)
+		pl_buf_putc(&args, ')');
+	pl_buf_puts(&args, "\"}");
+	o = fx_obs(c, "search", args.ptr);
+	cr_assert(o.is_error);
+	cr_assert(strstr(o.text.ptr, "nests groups more than 100 deep; search takes at most 100"), "%s", o.text.ptr);
+	tools_obs_release(&o);
+
+	/* 20,000 nested: the schema refuses it first */
+	pl_buf_reset(&args);
+	pl_buf_puts(&args, "{\"pattern\":\"");
+	for (i = 0; i < 20000; i++)
+		pl_buf_putc(&args, '(');
+	for (i = 0; i < 20000; i++)
+		pl_buf_putc(&args, ')');
+	pl_buf_puts(&args, "\"}");
+	o = fx_obs(c, "search", args.ptr);
+	cr_assert(o.is_error);
+	cr_assert(strstr(o.text.ptr, "argument 'pattern' must be at most 2048 characters long, got 40000"), "%s",
+		  o.text.ptr);
+	tools_obs_release(&o);
+
+	for (i = 0; i < PL_ARRAY_LEN(fine); i++) {
+		json_t *j = json_pack("{s:s}", "pattern", fine[i]);
+		tools_obs_init(&o);
+		tools_call(&o, c, "search", j, NULL);
+		json_decref(j);
+		cr_assert_not(o.is_error, "%s: %s", fine[i], o.text.ptr);
+		tools_obs_release(&o);
+	}
+	o = fx_obs(c, "search", "{\"pattern\":\"ne{2}dl(e|x)+\"}");
+	cr_assert(strstr(o.text.ptr, "a.txt\n1:needle\n"), "%s", o.text.ptr);
+	tools_obs_release(&o);
+	tools_ctx_free(c);
+	pl_buf_release(&args);
+}

@@ -232,3 +232,42 @@ Test(limits, regexes_that_blow_up_regcomp_are_refused, .timeout = 30)
 	tools_ctx_free(c);
 	pl_buf_release(&args);
 }
+
+/* Snapshots (plait chat takes one around every call that may change
+ * files) re-read every untracked file each time: a 200 MB one cost 30 s a
+ * call.  The untracked files' stat data and blob ids are now kept in a
+ * private index, so that libgit2 reads again only what changed, as git
+ * does with its own index; an untracked file over TOOLS_MAX_UNTRACKED is
+ * left out; a file git comes to ignore leaves the snapshot too; the
+ * repository's own index is never touched. */
+Test(limits, snapshots_keep_stat_data_and_leave_out_huge_untracked_files)
+{
+	char s1[41], s2[41], s3[41];
+	pl_err err = { 0 };
+
+	fx_puts("a.txt", "tracked\n");
+	fx_git_commit_all("init");
+	fx_puts("new.txt", "untracked one\n");
+	fx_puts("later-ignored.txt", "x\n");
+	cr_assert_eq(fx_sh(NULL, "truncate -s %llu big.bin", (unsigned long long)TOOLS_MAX_UNTRACKED + 1), 0);
+	cr_assert_eq(tools_git_snapshot(s1, fx_root.ptr, &err), 0, "%s", err.msg);
+	cr_assert_eq(fx_sh(NULL, "git ls-tree -r --name-only %s | tr '\\n' ' ' | grep -qx 'a.txt later-ignored.txt new.txt '", s1),
+		     0, "the snapshot holds what it should");
+	/* the private index holds the untracked file with its stat data */
+	cr_assert_eq(fx_sh(NULL, "GIT_INDEX_FILE=.git/plait-cache/worktree-index git ls-files -s --debug new.txt > idx.out && "
+				 "grep -q \"$(git hash-object new.txt)\" idx.out && grep -q 'size: 14' idx.out && "
+				 "! grep -q 'mtime: 0:0' idx.out && rm idx.out"),
+		     0, "the private index keeps new.txt's blob and stat data");
+
+	cr_assert_eq(tools_git_snapshot(s2, fx_root.ptr, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(s2, s1);
+
+	/* a change is seen; a newly ignored file leaves */
+	fx_puts("new.txt", "untracked, changed\n");
+	fx_puts(".git/info/exclude", "later-ignored.txt\n");
+	cr_assert_eq(tools_git_snapshot(s3, fx_root.ptr, &err), 0, "%s", err.msg);
+	cr_assert_str_neq(s3, s1);
+	cr_assert_eq(fx_sh(NULL, "git ls-tree -r --name-only %s | tr '\\n' ' ' | grep -qx 'a.txt new.txt '", s3), 0);
+	cr_assert_eq(fx_sh(NULL, "git cat-file -p %s:new.txt | grep -qx 'untracked, changed'", s3), 0);
+	cr_assert_eq(fx_sh(NULL, "test \"$(git ls-files)\" = a.txt"), 0, "the repository's index is untouched");
+}

@@ -10,6 +10,7 @@
 
 #include "fixture.h"
 #include "tools/internal.h"
+#include "tests/shell.h"
 
 TestSuite(limits, .init = fx_setup, .fini = fx_teardown, .timeout = 60);
 
@@ -270,4 +271,25 @@ Test(limits, snapshots_keep_stat_data_and_leave_out_huge_untracked_files)
 	cr_assert_eq(fx_sh(NULL, "git ls-tree -r --name-only %s | tr '\\n' ' ' | grep -qx 'a.txt new.txt '", s3), 0);
 	cr_assert_eq(fx_sh(NULL, "git cat-file -p %s:new.txt | grep -qx 'untracked, changed'", s3), 0);
 	cr_assert_eq(fx_sh(NULL, "test \"$(git ls-files)\" = a.txt"), 0, "the repository's index is untouched");
+}
+
+/* `plait tool outline` on a FIFO, as the reviewer ran it: it returns (the
+ * test's timeout is the deadline) with exit status 1 and the message,
+ * never waiting for a writer.  tools__open_at opens with O_NONBLOCK and
+ * readers take regular files only. */
+Test(limits, outline_of_a_fifo_returns_from_the_command_line, .timeout = 30)
+{
+	pl_buf args = PL_BUF_INIT;
+	test_run r;
+
+	fx_puts("a.py", "def f():\n    pass\n");
+	fx_git_commit_all("init");
+	cr_assert_eq(fx_sh(NULL, "mkfifo p.py"), 0);
+	pl_buf_printf(&args, "tool outline --repo '%s' --args '{\"path\":\"p.py\"}'", fx_root.ptr);
+	r = test_plait(fx_root.ptr, NULL, args.ptr);
+	cr_assert_eq(r.status, 1, "status %d: %s%s", r.status, r.out.ptr, r.err.ptr);
+	cr_assert(strstr(r.out.ptr, "'p.py' is not a regular file") || strstr(r.err.ptr, "'p.py' is not a regular file"),
+		  "%s%s", r.out.ptr, r.err.ptr);
+	test_run_release(&r);
+	pl_buf_release(&args);
 }

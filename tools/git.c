@@ -173,7 +173,7 @@ static int filter_add(const char *path, const char *spec, void *payload)
 	(void)spec;
 	if (e)
 		return e->mode == GIT_FILEMODE_COMMIT ? 1 : 0;
-	if (!f->max_untracked)
+	if (!f->max_untracked || !f->workdir)
 		return 0;
 	pl_buf_printf(&full, "%s%s", f->workdir, path);
 	big = lstat(full.ptr, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size > f->max_untracked;

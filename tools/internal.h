@@ -73,6 +73,7 @@ struct tools_ctx {
 	struct timespec opened; /* when the context was made (CLOCK_REALTIME, as file times) */
 	size_t max_output;
 	const pl_log *log;
+	const atomic_int *cancel; /* tools_ctx_opts.cancel, may be NULL */
 	struct {
 		const tools__state_kind *kind;
 		void *ptr;
@@ -195,12 +196,24 @@ int tools__read_named(pl_buf *b, const tools_ctx *ctx, const char *rel, int how,
  * safe from several threads. */
 bool tools__glob_match(const char *pat, const char *path);
 
+/* Has the caller asked the context's long calls to stop
+ * (tools_ctx_opts.cancel)?  One relaxed load; safe from several threads. */
+static inline bool tools__cancelled(const tools_ctx *ctx)
+{
+	return ctx->cancel && atomic_load_explicit(ctx->cancel, memory_order_relaxed);
+}
+
 /* Is the POSIX extended regex ere (search's translation of pattern,
  * which the message quotes) within what glibc's regcomp handles: groups
  * at most 100 deep (its parser recurses per group) and counts that
  * multiply to at most 10,000 copies of what they repeat (it copies a
  * repeated atom once per count)?  0 or an error; one pass over ere. */
 int tools__regex_check(const char *ere, const char *pattern, pl_err *err);
+/* Where the block of lines that starts at pos in buf[0, len) ends: past
+ * the first newline at least 64 KiB on, or len.  search runs one regexec
+ * per block, so that a cancel is seen between blocks (a match spanning
+ * two blocks, possible only with \n in the pattern, is not found). */
+size_t tools__regex_block(const char *buf, size_t pos, size_t len);
 
 /* Read a file relative to the root into b (tools__open with
  * TOOLS__NO_SYMLINKS, fstat, read); false when it cannot be read, is not a regular file, is over

@@ -119,3 +119,18 @@ int tools__regex_check(const char *ere, const char *pattern, pl_err *err)
 	}
 	return 0;
 }
+
+/* 64 KiB of whole lines: one regexec over a whole file could not be
+ * interrupted, and glibc's matcher is quadratic in what one call covers
+ * when a match fails late. */
+#define BLOCK (64u << 10)
+
+size_t tools__regex_block(const char *buf, size_t pos, size_t len)
+{
+	const char *nl;
+
+	if (len - pos <= BLOCK)
+		return len;
+	nl = memchr(buf + pos + BLOCK, '\n', len - pos - BLOCK);
+	return nl ? (size_t)(nl - buf) + 1 : len;
+}

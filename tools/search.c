@@ -215,7 +215,7 @@ static void search_buffer(search_job *j, file_hits *h, char *buf, size_t len)
 	size_t pos = 0, line_no = 1, counted_to = 0, last_shown_line = 0, ctx_after_until = 0;
 	size_t litlen = strlen(j->lit);
 
-	while (pos < len) {
+	while (pos < len && !tools__cancelled(j->ctx)) {
 		size_t ls, le;
 		bool hit = false;
 
@@ -233,10 +233,15 @@ static void search_buffer(search_job *j, file_hits *h, char *buf, size_t len)
 			hit = j->plain || line_matches(j, buf, ls, le);
 		} else {
 			regmatch_t rm[1];
+			size_t end = tools__regex_block(buf, pos, len);
 			rm[0].rm_so = (regoff_t)pos;
-			rm[0].rm_eo = (regoff_t)len;
-			if (regexec(&j->re, buf, 1, rm, REG_STARTEND) != 0)
-				break;
+			rm[0].rm_eo = (regoff_t)end;
+			if (regexec(&j->re, buf, 1, rm, REG_STARTEND) != 0) {
+				if (end == len)
+					break;
+				pos = end;
+				continue;
+			}
 			ls = (size_t)rm[0].rm_so;
 			while (ls > pos && buf[ls - 1] != '\n')
 				ls--;
@@ -303,7 +308,7 @@ static void search_file(size_t i, void *arg, int worker)
 	struct stat st;
 	int fd;
 
-	if (j->glob && !tools__glob_match(j->glob, j->files[i]))
+	if ((j->glob && !tools__glob_match(j->glob, j->files[i])) || tools__cancelled(j->ctx))
 		return;
 	/* no symlink on the way (its target is searched under its own name,
 	 * as rg does; a directory swapped for one leads nowhere), and a FIFO
@@ -790,6 +795,10 @@ static int search_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err
 			      "or glob, or raise max_results]\n",
 			      total, files_hit, shown, shown_files);
 		obs->truncated = true;
+	}
+	if (tools__cancelled(ctx)) {
+		pl_buf_puts(&obs->text, "[search cancelled: what is above is what it found until then]\n");
+		pl_json_set(obs->data, "cancelled", json_true());
 	}
 	pl_json_set(obs->data, "matches", json_integer((json_int_t)total));
 	pl_json_set(obs->data, "matches_shown", json_integer((json_int_t)shown));

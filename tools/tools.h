@@ -19,6 +19,8 @@
 
 #include "common/common.h"
 
+#include <stdatomic.h>
+
 struct TSLanguage;
 
 /* One tree-sitter grammar compiled into plait. */
@@ -109,6 +111,10 @@ typedef struct tools_ctx_opts {
 	 * and a second submit in a row ends the run */
 	bool allow_empty_submit;
 	const pl_log *log;
+	/* Set non-zero (a signal handler may) to stop a long `search`: it
+	 * looks between files and between blocks of at most 64 KiB of lines,
+	 * and answers with what it found so far; NULL = never */
+	const atomic_int *cancel;
 } tools_ctx_opts;
 
 /* A context over the repository (or plain directory) at root.  The root

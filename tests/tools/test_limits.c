@@ -5,7 +5,10 @@
  * untracked files in a snapshot.  Each suite's timeout is the deadline;
  * a crash fails the test as well. */
 #include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 #include "fixture.h"
@@ -292,4 +295,51 @@ Test(limits, outline_of_a_fifo_returns_from_the_command_line, .timeout = 30)
 		  "%s%s", r.out.ptr, r.err.ptr);
 	test_run_release(&r);
 	pl_buf_release(&args);
+}
+
+static atomic_int stop_flag;
+
+static void *cancel_soon(void *arg)
+{
+	struct timespec t = { 0, 300 * 1000 * 1000 };
+
+	(void)arg;
+	nanosleep(&t, NULL);
+	atomic_store(&stop_flag, 1);
+	return NULL;
+}
+
+/* A search glibc's matcher makes slow ((a+)+$ over lines of a's that end
+ * in b: minutes for this file) stops soon after the context's cancel
+ * flag is set (Ctrl-C in plait chat), with what it found and a note; the
+ * test's timeout is the deadline. */
+Test(limits, a_slow_search_stops_when_cancelled, .timeout = 40)
+{
+	tools_ctx_opts opts = { 0 };
+	pl_buf big = PL_BUF_INIT;
+	pl_err err = { 0 };
+	tools_ctx *c = NULL;
+	pthread_t th;
+	tools_obs o;
+	size_t i, k;
+
+	for (i = 0; i < 2000; i++) {
+		for (k = 0; k < 1000; k++)
+			pl_buf_putc(&big, 'a');
+		pl_buf_puts(&big, "b\n");
+	}
+	fx_write("slow.txt", big.ptr, big.len);
+	fx_git_commit_all("init");
+	atomic_store(&stop_flag, 0);
+	opts.cancel = &stop_flag;
+	cr_assert_eq(tools_ctx_new(&c, fx_root.ptr, &opts, &err), 0, "%s", err.msg);
+	cr_assert_eq(pthread_create(&th, NULL, cancel_soon, NULL), 0);
+	o = fx_obs(c, "search", "{\"pattern\":\"(a+)+$\"}");
+	pthread_join(th, NULL);
+	cr_assert_not(o.is_error, "%s", o.text.ptr);
+	cr_assert(strstr(o.text.ptr, "[search cancelled: what is above is what it found until then]"), "%s", o.text.ptr);
+	cr_assert(json_is_true(json_object_get(o.data, "cancelled")));
+	tools_obs_release(&o);
+	tools_ctx_free(c);
+	pl_buf_release(&big);
 }

@@ -280,6 +280,46 @@ static bool run64(const ginst *p, int n, const char *pat, const char *path)
 	return !*path && (cur >> (n - 1) & 1);
 }
 
+/* Patterns of literals, '?' and single stars (most of those models
+ * write: "*.py", "test_*.go") need no program: one pointer
+ * into each, and the last star to go back to, as in fnmatch.  Going back
+ * to the last star only is enough: a star never crosses '/', so once the
+ * pattern has matched a '/' after a star, that star's share is fixed; and
+ * the star gives up when the next character it would take is a '/'.
+ * O(m * n) at worst, linear on the paths a pattern is tried on. */
+static bool is_simple(const char *pat, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (pat[i] == '[' || pat[i] == '{' || (pat[i] == '*' && pat[i + 1] == '*'))
+			return false;
+	return true;
+}
+
+static bool simple_match(const char *p, const char *s)
+{
+	const char *star_p = NULL, *star_s = NULL;
+
+	while (*s) {
+		if (*p == '*') {
+			star_p = ++p;
+			star_s = s;
+		} else if (*p && (*p == *s || (*p == '?' && *s != '/'))) {
+			p++;
+			s++;
+		} else if (star_p && *star_s != '/') {
+			p = star_p;
+			s = ++star_s;
+		} else {
+			return false;
+		}
+	}
+	while (*p == '*')
+		p++;
+	return !*p;
+}
+
 bool tools__glob_match(const char *pat, const char *path)
 {
 	/* Short patterns run on the stack; a long one gets the heap. */
@@ -297,10 +337,17 @@ bool tools__glob_match(const char *pat, const char *path)
 		const char *base = strrchr(path, '/');
 		path = base ? base + 1 : path;
 	}
-	/* Most paths a pattern is tried on fail at its literal tail (".py"
-	 * of "*.py"): check that first, without compiling anything. */
+	if (is_simple(pat, len))
+		return simple_match(pat, path);
+	/* Most paths a pattern is tried on fail at its literal head ("src/"
+	 * of "src/" "**" "/x") or tail (".py"): check those first, without
+	 * compiling anything. */
 	{
-		size_t t = len, plen;
+		size_t h = 0, t = len, plen;
+		while (h < len && !strchr("*?[]{},", pat[h]))
+			h++;
+		if (strncmp(path, pat, h))
+			return false;
 		while (t && !strchr("*?[]{},", pat[t - 1]))
 			t--;
 		plen = strlen(path);

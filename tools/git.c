@@ -160,6 +160,7 @@ typedef struct add_filter {
 	git_index *real; /* the repository's index */
 	const char *workdir;
 	uint64_t max_untracked; /* 0: no limit */
+	size_t taken;           /* paths added, updated or removed */
 } add_filter;
 
 static int filter_add(const char *path, const char *spec, void *payload)
@@ -171,14 +172,17 @@ static int filter_add(const char *path, const char *spec, void *payload)
 	bool big;
 
 	(void)spec;
-	if (e)
-		return e->mode == GIT_FILEMODE_COMMIT ? 1 : 0;
-	if (!f->max_untracked || !f->workdir)
-		return 0;
-	pl_buf_printf(&full, "%s%s", f->workdir, path);
-	big = lstat(full.ptr, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size > f->max_untracked;
-	pl_buf_release(&full);
-	return big ? 1 : 0;
+	if (e && e->mode == GIT_FILEMODE_COMMIT)
+		return 1;
+	if (!e && f->max_untracked && f->workdir) {
+		pl_buf_printf(&full, "%s%s", f->workdir, path);
+		big = lstat(full.ptr, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size > f->max_untracked;
+		pl_buf_release(&full);
+		if (big)
+			return 1;
+	}
+	f->taken++;
+	return 0;
 }
 
 /* The private index the snapshots keep, <gitdir>/plait-cache/worktree-index:
@@ -193,7 +197,7 @@ static int filter_add(const char *path, const char *spec, void *payload)
  * taken from it, and an entry it does not hold is dropped when git now
  * ignores the path or it is over the size limit.
  * NULL when the directory cannot be made or opened (a read-only .git). */
-static git_index *private_index(git_repository *r, git_index *real, uint64_t max_untracked)
+static git_index *private_index(git_repository *r, git_index *real, uint64_t max_untracked, bool *dirty)
 {
 	pl_buf dir = PL_BUF_INIT, path = PL_BUF_INIT;
 	git_index *idx = NULL;
@@ -220,9 +224,12 @@ static git_index *private_index(git_repository *r, git_index *real, uint64_t max
 		const git_index_entry *mine;
 		e = git_index_get_byindex(real, i);
 		mine = git_index_get_bypath(idx, e->path, git_index_entry_stage(e));
-		if ((!mine || e->mode == GIT_FILEMODE_COMMIT || mine->mode == GIT_FILEMODE_COMMIT) &&
-		    git_index_add(idx, e) < 0)
-			goto fail;
+		if (!mine || ((e->mode == GIT_FILEMODE_COMMIT || mine->mode == GIT_FILEMODE_COMMIT) &&
+			      (e->mode != mine->mode || git_oid_cmp(&e->id, &mine->id)))) {
+			if (git_index_add(idx, e) < 0)
+				goto fail;
+			*dirty = true;
+		}
 	}
 	n = git_index_entrycount(idx);
 	for (i = 0; i < n; i++) {
@@ -239,6 +246,8 @@ static git_index *private_index(git_repository *r, git_index *real, uint64_t max
 	for (i = 0; i < ndrop; i++)
 		if (git_index_remove(idx, drop[i], 0) < 0)
 			goto fail;
+	if (ndrop)
+		*dirty = true;
 	goto done;
 fail:
 	git_index_free(idx);
@@ -260,6 +269,7 @@ static int worktree_tree(git_tree **out, git_repository *r, uint64_t max_untrack
 	git_index *real = NULL, *idx;
 	add_filter f;
 	git_oid oid;
+	bool dirty = false;
 	int rc = 0;
 
 	if (git_repository_index(&real, r) < 0)
@@ -267,9 +277,10 @@ static int worktree_tree(git_tree **out, git_repository *r, uint64_t max_untrack
 	f.real = real;
 	f.workdir = git_repository_workdir(r);
 	f.max_untracked = max_untracked;
+	f.taken = 0;
 	/* git_index_add_all needs an index the repository owns: the
 	 * private one takes the repository's place meanwhile */
-	if ((idx = private_index(r, real, max_untracked)))
+	if ((idx = private_index(r, real, max_untracked, &dirty)))
 		git_repository_set_index(r, idx);
 	else
 		idx = real;
@@ -278,8 +289,9 @@ static int worktree_tree(git_tree **out, git_repository *r, uint64_t max_untrack
 	    git_tree_lookup(out, r, &oid) < 0)
 		rc = tools__git_error(err, PL_EIO, "collecting the working tree");
 	if (idx != real) {
-		/* kept for the next call; failing to keep it costs time only */
-		if (rc == 0)
+		/* kept for the next call when anything changed; failing to
+		 * keep it costs time only */
+		if (rc == 0 && (dirty || f.taken))
 			git_index_write(idx);
 		git_repository_set_index(r, real);
 		git_index_free(idx);

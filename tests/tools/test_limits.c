@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <time.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "fixture.h"
 #include "tools/internal.h"
@@ -247,6 +248,8 @@ Test(limits, regexes_that_blow_up_regcomp_are_refused, .timeout = 30)
 Test(limits, snapshots_keep_stat_data_and_leave_out_huge_untracked_files)
 {
 	char s1[41], s2[41], s3[41];
+	pl_buf idx = PL_BUF_INIT;
+	struct stat before, after;
 	pl_err err = { 0 };
 
 	fx_puts("a.txt", "tracked\n");
@@ -263,8 +266,15 @@ Test(limits, snapshots_keep_stat_data_and_leave_out_huge_untracked_files)
 				 "! grep -q 'mtime: 0:0' idx.out && rm idx.out"),
 		     0, "the private index keeps new.txt's blob and stat data");
 
+	/* nothing changed: the same tree, and the private index is not
+	 * written again */
+	pl_buf_printf(&idx, "%s/.git/plait-cache/worktree-index", fx_root.ptr);
+	cr_assert_eq(stat(idx.ptr, &before), 0);
 	cr_assert_eq(tools_git_snapshot(s2, fx_root.ptr, &err), 0, "%s", err.msg);
 	cr_assert_str_eq(s2, s1);
+	cr_assert_eq(stat(idx.ptr, &after), 0);
+	cr_assert(before.st_mtim.tv_sec == after.st_mtim.tv_sec && before.st_mtim.tv_nsec == after.st_mtim.tv_nsec &&
+		  before.st_ino == after.st_ino, "the private index was written again with nothing changed");
 
 	/* a change is seen; a newly ignored file leaves */
 	fx_puts("new.txt", "untracked, changed\n");
@@ -274,6 +284,7 @@ Test(limits, snapshots_keep_stat_data_and_leave_out_huge_untracked_files)
 	cr_assert_eq(fx_sh(NULL, "git ls-tree -r --name-only %s | tr '\\n' ' ' | grep -qx 'a.txt new.txt '", s3), 0);
 	cr_assert_eq(fx_sh(NULL, "git cat-file -p %s:new.txt | grep -qx 'untracked, changed'", s3), 0);
 	cr_assert_eq(fx_sh(NULL, "test \"$(git ls-files)\" = a.txt"), 0, "the repository's index is untouched");
+	pl_buf_release(&idx);
 }
 
 /* `plait tool outline` on a FIFO, as the reviewer ran it: it returns (the

@@ -59,6 +59,9 @@ typedef struct tools__state_kind {
 
 #define TOOLS__MAX_STATES 16
 
+/* How long a search may run before it stops with what it found. */
+#define TOOLS__SEARCH_SECONDS 30.0
+
 struct tools_ctx {
 	char *root;             /* absolute, no trailing slash (realpath) */
 	int rootfd;             /* root opened O_PATH: every file is opened beneath it (tools__open) */
@@ -74,6 +77,7 @@ struct tools_ctx {
 	size_t max_output;
 	const pl_log *log;
 	const atomic_int *cancel; /* tools_ctx_opts.cancel, may be NULL */
+	double search_seconds;    /* search's time limit (TOOLS__SEARCH_SECONDS; tests lower it) */
 	struct {
 		const tools__state_kind *kind;
 		void *ptr;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_LINE_SHOWN 300
@@ -166,7 +167,27 @@ typedef struct search_job {
 	} w[TOOLS__MAX_THREADS]; /* per worker thread */
 	atomic_size_t skipped_binary;
 	atomic_size_t bytes;
+	struct timespec deadline; /* CLOCK_MONOTONIC_COARSE: ctx->search_seconds from the start */
+	atomic_bool stopped;      /* the deadline or a cancel cut the search short */
 } search_job;
+
+/* Stop here (between files, candidate lines, blocks)?  The caller's
+ * cancel flag, or search's time limit: glibc's regexec is quadratic in a
+ * line's length when a match fails late, and no call to it can be
+ * interrupted, so a slow pattern is bounded between calls. */
+static bool stop_now(search_job *j)
+{
+	struct timespec now;
+
+	if (!tools__cancelled(j->ctx)) {
+		clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+		if (now.tv_sec < j->deadline.tv_sec ||
+		    (now.tv_sec == j->deadline.tv_sec && now.tv_nsec < j->deadline.tv_nsec))
+			return false;
+	}
+	atomic_store(&j->stopped, true);
+	return true;
+}
 
 static void add_line(pl_buf *b, char sep, size_t lineno, const char *s, size_t n)
 {
@@ -215,7 +236,7 @@ static void search_buffer(search_job *j, file_hits *h, char *buf, size_t len)
 	size_t pos = 0, line_no = 1, counted_to = 0, last_shown_line = 0, ctx_after_until = 0;
 	size_t litlen = strlen(j->lit);
 
-	while (pos < len && !tools__cancelled(j->ctx)) {
+	while (pos < len && !stop_now(j)) {
 		size_t ls, le;
 		bool hit = false;
 
@@ -308,7 +329,7 @@ static void search_file(size_t i, void *arg, int worker)
 	struct stat st;
 	int fd;
 
-	if ((j->glob && !tools__glob_match(j->glob, j->files[i])) || tools__cancelled(j->ctx))
+	if ((j->glob && !tools__glob_match(j->glob, j->files[i])) || stop_now(j))
 		return;
 	/* no symlink on the way (its target is searched under its own name,
 	 * as rg does; a directory swapped for one leads nowhere), and a FIFO
@@ -745,6 +766,14 @@ static int search_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err
 	j.context = (int)context;
 	j.per_file_show = (size_t)max_results;
 	j.hits = pl_xcalloc(nfiles ? nfiles : 1, sizeof(file_hits));
+	atomic_init(&j.stopped, false);
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &j.deadline);
+	j.deadline.tv_sec += (time_t)ctx->search_seconds;
+	j.deadline.tv_nsec += (long)((ctx->search_seconds - (double)(time_t)ctx->search_seconds) * 1e9);
+	if (j.deadline.tv_nsec >= 1000000000L) {
+		j.deadline.tv_sec++;
+		j.deadline.tv_nsec -= 1000000000L;
+	}
 	atomic_init(&j.skipped_binary, 0);
 	atomic_init(&j.bytes, 0);
 	for (w = 0; w < TOOLS__MAX_THREADS; w++)
@@ -796,9 +825,16 @@ static int search_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err
 			      total, files_hit, shown, shown_files);
 		obs->truncated = true;
 	}
-	if (tools__cancelled(ctx)) {
+	if (atomic_load(&j.stopped) && tools__cancelled(ctx)) {
 		pl_buf_puts(&obs->text, "[search cancelled: what is above is what it found until then]\n");
 		pl_json_set(obs->data, "cancelled", json_true());
+	} else if (atomic_load(&j.stopped)) {
+		pl_buf_printf(&obs->text,
+			      "[search stopped after %g s, its time limit: the pattern is slow on these files (long lines?); "
+			      "what is above is what it found until then. Narrow path or glob, or give the pattern a "
+			      "literal part to look for]\n",
+			      ctx->search_seconds);
+		pl_json_set(obs->data, "timed_out", json_true());
 	}
 	pl_json_set(obs->data, "matches", json_integer((json_int_t)total));
 	pl_json_set(obs->data, "matches_shown", json_integer((json_int_t)shown));

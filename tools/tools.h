@@ -112,8 +112,9 @@ typedef struct tools_ctx_opts {
 	bool allow_empty_submit;
 	const pl_log *log;
 	/* Set non-zero (a signal handler may) to stop a long `search`: it
-	 * looks between files and between blocks of at most 64 KiB of lines,
-	 * and answers with what it found so far; NULL = never */
+	 * looks between files, candidate lines and blocks of at most 64 KiB
+	 * of lines, and answers with what it found so far; NULL = never (a
+	 * search still stops after 30 s) */
 	const atomic_int *cancel;
 } tools_ctx_opts;
 

@@ -354,3 +354,40 @@ Test(limits, a_slow_search_stops_when_cancelled, .timeout = 40)
 	tools_ctx_free(c);
 	pl_buf_release(&big);
 }
+
+/* Without a cancel (plait fix, plait mcp), the time limit stops the same
+ * search: lowered here to 1 s from TOOLS__SEARCH_SECONDS; the test's
+ * timeout is the deadline. */
+Test(limits, a_slow_search_stops_at_its_time_limit, .timeout = 40)
+{
+	pl_buf big = PL_BUF_INIT;
+	tools_ctx *c;
+	tools_obs o;
+	size_t i, k;
+
+	for (i = 0; i < 2000; i++) {
+		for (k = 0; k < 1000; k++)
+			pl_buf_putc(&big, 'a');
+		pl_buf_puts(&big, "b\n");
+	}
+	fx_write("slow.txt", big.ptr, big.len);
+	fx_puts("fast.txt", "aaa\nbb\na\n");
+	fx_git_commit_all("init");
+	c = fx_ctx();
+	cr_assert_eq(c->search_seconds, TOOLS__SEARCH_SECONDS);
+	c->search_seconds = 1;
+	o = fx_obs(c, "search", "{\"pattern\":\"(a+)+$\"}");
+	cr_assert_not(o.is_error, "%s", o.text.ptr);
+	cr_assert(strstr(o.text.ptr, "[search stopped after 1 s, its time limit: the pattern is slow on these files"), "%s",
+		  o.text.ptr);
+	cr_assert(strstr(o.text.ptr, "fast.txt\n1:aaa\n3:a\n"), "what it found first is shown: %s", o.text.ptr);
+	cr_assert(json_is_true(json_object_get(o.data, "timed_out")));
+	tools_obs_release(&o);
+	/* a quick search is not cut */
+	o = fx_obs(c, "search", "{\"pattern\":\"^a+$\",\"path\":\"fast.txt\"}");
+	cr_assert(strstr(o.text.ptr, "fast.txt\n1:aaa\n3:a\n"), "%s", o.text.ptr);
+	cr_assert_null(json_object_get(o.data, "timed_out"));
+	tools_obs_release(&o);
+	tools_ctx_free(c);
+	pl_buf_release(&big);
+}

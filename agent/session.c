@@ -370,7 +370,7 @@ static int open_parts(agent_session **out, const agent_settings *st, const agent
 	to.sandbox_profile = st->sandbox_profile;
 	to.allow_empty_submit = st->allow_empty_submit;
 	to.log = o->log;
-	to.cancel = o->cancel; /* Ctrl-C kills a running command */
+	to.cancel = o->cancel; /* Ctrl-C kills a running command, stops a search */
 	if ((rc = tools_ctx_new(&s->tools, s->repo, &to, err)) < 0)
 		goto fail;
 	build_tools(s);

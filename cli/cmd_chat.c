@@ -32,6 +32,7 @@ static const char chat_usage[] =
 	"\n"
 	"Commands:\n"
 	"  /undo          revert the files to before the last change a tool made\n"
+	"                 (not ignored files, nor untracked files over 16 MiB)\n"
 	"  /rewind [N]    back to before turn N (files and conversation); no N lists turns\n"
 	"  /diff          every change since the session began, against the base commit\n"
 	"  /reset         clear the conversation (files stay)\n"

@@ -29,8 +29,9 @@ int tools_ctx_new(tools_ctx **out, const char *root, const tools_ctx_opts *opts,
 	}
 	c->max_output = opts && opts->max_output ? opts->max_output : 16000;
 	c->log = opts ? opts->log : NULL;
-	c->allow_empty_submit = opts && opts->allow_empty_submit;
 	c->cancel = opts ? opts->cancel : NULL;
+	c->search_seconds = TOOLS__SEARCH_SECONDS;
+	c->allow_empty_submit = opts && opts->allow_empty_submit;
 	/* Files changed from now on count as this session's. File times come
 	 * from the kernel's coarse clock, which lags the fine one, and some file
 	 * systems keep whole seconds only (ext4 with small inodes, FAT): the

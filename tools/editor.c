@@ -449,6 +449,7 @@ static int commit_edit(tools_obs *obs, tools_ctx *ctx, const edit *e, pl_err *er
 {
 	const tools_lang *lang = tools_lang_for_path(e->rel);
 	size_t nlines, last;
+	bool too_deep = false;
 	int rc;
 
 	/* No edit goes unchecked for want of the parser: say it is missing. */
@@ -466,7 +467,9 @@ static int commit_edit(tools_obs *obs, tools_ctx *ctx, const edit *e, pl_err *er
 	}
 	if (lang) {
 		tools__syntax after, before = { 0 };
-		if (tools__syntax_check(&after, e->rel, e->neu->ptr, e->neu->len, (int)e->from) > 0) {
+		int found = tools__syntax_check(&after, e->rel, e->neu->ptr, e->neu->len, (int)e->from);
+		too_deep = found == -2;
+		if (found > 0) {
 			if (e->existed)
 				tools__syntax_check(&before, e->rel, e->old->ptr, e->old->len, 1);
 			if (after.count > before.count) {
@@ -516,6 +519,10 @@ static int commit_edit(tools_obs *obs, tools_ctx *ctx, const edit *e, pl_err *er
 						: "Review the changes and make sure they are as expected (correct indentation, no duplicate "
 						  "lines, etc). Edit the file again if necessary.");
 	}
+	if (too_deep)
+		pl_buf_printf(&obs->text, "\n[syntax not checked: the file nests brackets more than %d deep, which is not "
+					  "parsed]",
+			      TOOLS__MAX_NESTING);
 	note_left_out(&obs->text, ctx, e->rel);
 	rc = 0;
 done:

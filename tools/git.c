@@ -193,23 +193,154 @@ static int skip_gitlinks(const char *path, const char *spec, void *payload)
 	return e && e->mode == GIT_FILEMODE_COMMIT ? 1 : 0;
 }
 
-/* `git add -A` into an in-memory copy of the index, written as a tree. */
-static int worktree_tree(git_tree **out, git_repository *r, pl_err *err)
+/* What `git add -A` may take into a snapshot: submodule entries
+ * (gitlinks) stay as the repository's index has them (the agent never
+ * changes a submodule, and an uninitialised one has no directory), and
+ * untracked files over max_untracked bytes are left out. */
+typedef struct add_filter {
+	git_index *real; /* the repository's index */
+	const char *workdir;
+	uint64_t max_untracked; /* 0: no limit */
+	size_t taken;           /* paths added, updated or removed */
+} add_filter;
+
+static int filter_add(const char *path, const char *spec, void *payload)
 {
+	add_filter *f = payload;
+	const git_index_entry *e = git_index_get_bypath(f->real, path, 0);
+	struct stat st;
+	pl_buf full = PL_BUF_INIT;
+	bool big;
+
+	(void)spec;
+	if (e && e->mode == GIT_FILEMODE_COMMIT)
+		return 1;
+	if (!e && f->max_untracked && f->workdir) {
+		pl_buf_printf(&full, "%s%s", f->workdir, path);
+		big = lstat(full.ptr, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size > f->max_untracked;
+		pl_buf_release(&full);
+		if (big)
+			return 1;
+	}
+	f->taken++;
+	return 0;
+}
+
+/* The private index the snapshots keep, <gitdir>/plait-cache/worktree-index:
+ * the repository's index with the untracked and modified files added as
+ * the last call found them, stat data included, so that `git add -A` on
+ * it re-reads (and writes as blobs) only what changed since.  Without it
+ * every call hashed every untracked file again: a 200 MB one cost each
+ * bash call of `plait chat` 30 s and left 192 MB of loose objects.
+ * Brought in line with the repository's index first: what it holds is
+ * added where the private one lacks it (an entry the private one has is
+ * as fresh or fresher: the stat data decides, as for git), gitlinks are
+ * taken from it, and an entry it does not hold is dropped when git now
+ * ignores the path or it is over the size limit.
+ * NULL when the directory cannot be made or opened (a read-only .git). */
+static git_index *private_index(git_repository *r, git_index *real, uint64_t max_untracked, bool *dirty)
+{
+	pl_buf dir = PL_BUF_INIT, path = PL_BUF_INIT;
 	git_index *idx = NULL;
+	const git_index_entry *e;
+	char **drop = NULL;
+	size_t i, n, ndrop = 0;
+	int dfd;
+
+	pl_buf_printf(&dir, "%splait-cache", git_repository_path(r));
+	if ((dfd = tools__cache_dir_open(dir.ptr, true, NULL)) < 0)
+		goto done;
+	close(dfd);
+	pl_buf_printf(&path, "%s/worktree-index", dir.ptr);
+	if (git_index_open(&idx, path.ptr) < 0) {
+		/* corrupt or foreign: start again */
+		unlink(path.ptr);
+		if (git_index_open(&idx, path.ptr) < 0) {
+			idx = NULL;
+			goto done;
+		}
+	}
+	n = git_index_entrycount(real);
+	for (i = 0; i < n; i++) {
+		const git_index_entry *mine;
+		e = git_index_get_byindex(real, i);
+		mine = git_index_get_bypath(idx, e->path, git_index_entry_stage(e));
+		if (!mine || ((e->mode == GIT_FILEMODE_COMMIT || mine->mode == GIT_FILEMODE_COMMIT) &&
+			      (e->mode != mine->mode || git_oid_cmp(&e->id, &mine->id)))) {
+			if (git_index_add(idx, e) < 0)
+				goto fail;
+			*dirty = true;
+		}
+	}
+	n = git_index_entrycount(idx);
+	for (i = 0; i < n; i++) {
+		int ign = 0;
+		e = git_index_get_byindex(idx, i);
+		if (git_index_get_bypath(real, e->path, git_index_entry_stage(e)))
+			continue;
+		if ((max_untracked && e->file_size > max_untracked) ||
+		    git_ignore_path_is_ignored(&ign, r, e->path) < 0 || ign) {
+			drop = pl_xrealloc(drop, (ndrop + 1) * sizeof(*drop));
+			drop[ndrop++] = pl_xstrdup(e->path);
+		}
+	}
+	for (i = 0; i < ndrop; i++)
+		if (git_index_remove(idx, drop[i], 0) < 0)
+			goto fail;
+	if (ndrop)
+		*dirty = true;
+	goto done;
+fail:
+	git_index_free(idx);
+	idx = NULL;
+done:
+	for (i = 0; i < ndrop; i++)
+		free(drop[i]);
+	free(drop);
+	pl_buf_release(&dir);
+	pl_buf_release(&path);
+	return idx;
+}
+
+/* `git add -A` into a copy of the index, written as a tree: the private
+ * index above, or an in-memory copy of the repository's when there is
+ * none.  The repository's index on disk is never touched. */
+static int worktree_tree(git_tree **out, git_repository *r, uint64_t max_untracked, pl_err *err)
+{
+	git_index *real = NULL, *idx;
+	add_filter f;
 	git_oid oid;
+	bool dirty = false;
 	int rc = 0;
 
-	if (git_repository_index(&idx, r) < 0)
+	if (git_repository_index(&real, r) < 0)
 		return tools__git_error(err, PL_EIO, "index");
-	if (git_index_add_all(idx, NULL, GIT_INDEX_ADD_DEFAULT, skip_gitlinks, idx) < 0 ||
-	    git_index_update_all(idx, NULL, skip_gitlinks, idx) < 0 || git_index_write_tree(&oid, idx) < 0 ||
+	f.real = real;
+	f.workdir = git_repository_workdir(r);
+	f.max_untracked = max_untracked;
+	f.taken = 0;
+	/* git_index_add_all needs an index the repository owns: the
+	 * private one takes the repository's place meanwhile */
+	if ((idx = private_index(r, real, max_untracked, &dirty)))
+		git_repository_set_index(r, idx);
+	else
+		idx = real;
+	if (git_index_add_all(idx, NULL, GIT_INDEX_ADD_DEFAULT, filter_add, &f) < 0 ||
+	    git_index_update_all(idx, NULL, filter_add, &f) < 0 || git_index_write_tree(&oid, idx) < 0 ||
 	    git_tree_lookup(out, r, &oid) < 0)
 		rc = tools__git_error(err, PL_EIO, "collecting the working tree");
-	/* Throw the in-memory changes away: the repository's index on disk
-	 * is left as it was. */
-	git_index_read(idx, true);
-	git_index_free(idx);
+	if (idx != real) {
+		/* kept for the next call when anything changed; failing to
+		 * keep it costs time only */
+		if (rc == 0 && (dirty || f.taken))
+			git_index_write(idx);
+		git_repository_set_index(r, real);
+		git_index_free(idx);
+	} else {
+		/* throw the in-memory changes away */
+		git_index_read(idx, true);
+	}
+	git_index_free(real);
 	return rc;
 }
 
@@ -224,7 +355,7 @@ int tools__git_patch_of(pl_buf *out, char tree_out[41], git_repository *r, const
 	git_diff_options_init(&o, GIT_DIFF_OPTIONS_VERSION);
 	if ((rc = resolve_tree(&bt, r, base, err)) < 0)
 		goto done;
-	if ((rc = worktree_tree(&wt, r, err)) < 0)
+	if ((rc = worktree_tree(&wt, r, TOOLS_MAX_UNTRACKED, err)) < 0)
 		goto done;
 	o.flags = GIT_DIFF_SHOW_BINARY | GIT_DIFF_INDENT_HEURISTIC;
 	if (git_diff_tree_to_tree(&d, r, bt, wt, &o) < 0 || git_diff_to_buf(&b, d, GIT_DIFF_FORMAT_PATCH) < 0) {
@@ -272,7 +403,7 @@ int tools__git_changes_of(json_t **out, git_repository *r, const char *base, pl_
 	git_diff_options_init(&o, GIT_DIFF_OPTIONS_VERSION);
 	if ((rc = resolve_tree(&bt, r, base, err)) < 0)
 		goto done;
-	if ((rc = worktree_tree(&wt, r, err)) < 0)
+	if ((rc = worktree_tree(&wt, r, TOOLS_MAX_UNTRACKED, err)) < 0)
 		goto done;
 	if (git_diff_tree_to_tree(&d, r, bt, wt, &o) < 0) {
 		rc = tools__git_error(err, PL_EIO, "diff");
@@ -460,7 +591,7 @@ int tools_git_snapshot(char tree_out[41], const char *root, pl_err *err)
 
 	if ((rc = tools__git_open(&r, root, err)) < 0)
 		return rc;
-	if ((rc = worktree_tree(&t, r, err)) == 0)
+	if ((rc = worktree_tree(&t, r, TOOLS_MAX_UNTRACKED, err)) == 0)
 		git_oid_tostr(tree_out, 41, git_tree_id(t));
 	git_tree_free(t);
 	tools__git_close(r);

@@ -18,11 +18,14 @@
  *                         finding a literal
  *       diff.c            the diff of an edited file
  *       ignore.c          git's ignore rules
- *       glob.c            the glob `find` and `search` take
+ *       glob.c            the glob `find` and `search` take (an NFA, no
+ *                         backtracking)
+ *       regex_limits.c    what a search regex may ask of regcomp
  *       source.c          reading a file (regular files only)
  *       pool.c            the thread pool
  *       files.c           the file list (what git shows)
  *       obs.c validate.c  observations and argument validation (public)
+ *       nesting.c         how deep a source nests (before parsing it)
  *       syntax.c tags.c   tree-sitter syntax errors; definitions and
  *                         references from the tags queries
  *       pyindent.c        Python's indentation rules (CPython's tokenizer)
@@ -57,6 +60,9 @@ typedef struct tools__state_kind {
 
 #define TOOLS__MAX_STATES 16
 
+/* How long a search may run before it stops with what it found. */
+#define TOOLS__SEARCH_SECONDS 30.0
+
 struct tools_ctx {
 	char *root;             /* absolute, no trailing slash (realpath) */
 	int rootfd;             /* root opened O_PATH: every file is opened beneath it (tools__open) */
@@ -68,10 +74,11 @@ struct tools_ctx {
 	char *commondir;        /* real paths without a trailing slash; NULL without a repo */
 	char *sandbox_profile;  /* bash's sandbox profile (name or path), NULL = "agent" */
 	bool allow_empty_submit;
-	const atomic_int *cancel; /* tools_ctx_opts.cancel */
 	struct timespec opened; /* when the context was made (CLOCK_REALTIME, as file times) */
 	size_t max_output;
 	const pl_log *log;
+	const atomic_int *cancel; /* tools_ctx_opts.cancel, may be NULL */
+	double search_seconds;    /* search's time limit (TOOLS__SEARCH_SECONDS; tests lower it) */
 	struct {
 		const tools__state_kind *kind;
 		void *ptr;
@@ -183,8 +190,30 @@ int tools__read_named(pl_buf *b, const tools_ctx *ctx, const char *rel, int how,
 
 /* Glob: '*' and '?' within one path segment, '**' across segments (a
  * '**' segment also matches none), [set] ([!set], ranges; never '/'),
- * {a,b} (one level).  A pattern without '/' matches the base name. */
+ * {a,b} (one level).  A pattern without '/' matches the base name.
+ * Time at most proportional to strlen(pat) * strlen(path), no recursion,
+ * whatever the pattern (the tools' schemas cap it at 1024 characters);
+ * safe from several threads. */
 bool tools__glob_match(const char *pat, const char *path);
+
+/* Has the caller asked the context's long calls to stop
+ * (tools_ctx_opts.cancel)?  One relaxed load; safe from several threads. */
+static inline bool tools__cancelled(const tools_ctx *ctx)
+{
+	return ctx->cancel && atomic_load_explicit(ctx->cancel, memory_order_relaxed);
+}
+
+/* Is the POSIX extended regex ere (search's translation of pattern,
+ * which the message quotes) within what glibc's regcomp handles: groups
+ * at most 100 deep (its parser recurses per group) and counts that
+ * multiply to at most 10,000 copies of what they repeat (it copies a
+ * repeated atom once per count)?  0 or an error; one pass over ere. */
+int tools__regex_check(const char *ere, const char *pattern, pl_err *err);
+/* Where the block of lines that starts at pos in buf[0, len) ends: past
+ * the first newline at least 64 KiB on, or len.  search runs one regexec
+ * per block, so that a cancel is seen between blocks (a match spanning
+ * two blocks, possible only with \n in the pattern, is not found). */
+size_t tools__regex_block(const char *buf, size_t pos, size_t len);
 
 /* Read a file relative to the root into b (tools__open with
  * TOOLS__NO_SYMLINKS, fstat, read); false when it cannot be read, is not a regular file, is over
@@ -224,12 +253,21 @@ void tools__git_default_ignores(git_repository *repo);
 
 /* ------------------------------------------------------------ tree-sitter */
 
+/* Does src nest brackets ((, [, {, wherever they are: strings and
+ * comments too) more than TOOLS__MAX_NESTING deep?  Nothing is parsed
+ * then: tree-sitter 0.20.7 aborts the process on JavaScript nested
+ * 70,000 deep and its error recovery takes seconds from 20,000.  One pass
+ * over the bytes, none for a source shorter than the limit. */
+#define TOOLS__MAX_NESTING 4096
+bool tools__too_deep(const char *src, size_t len);
+
 /* Tree-sitter's verdict on a source file: the count of syntax errors
  * (ERROR and MISSING nodes), and the first one at or after from_line (else
  * the first of all): its lines and what it is ("missing \"}\"",
  * "cannot parse `return (x`").  Returns the count, or -1 (count -1) when
  * no grammar handles the path or the tree-sitter runtime cannot be loaded
- * (callers check tools_ts_load first to tell the user why). */
+ * (callers check tools_ts_load first to tell the user why), or -2 (count
+ * -2) when the source nests too deep to parse (tools__too_deep). */
 typedef struct tools__syntax {
 	int count;
 	int line, end_line; /* 1-based; 0 without errors */
@@ -273,7 +311,8 @@ typedef struct tools__tags {
  * compiling them all up front cost more than parsing a 100k-line tree. */
 void tools__tags_prepare(tools_ctx *ctx);
 /* Definitions and references in one source (path picks the grammar), or
- * definitions only; returns -1 without a grammar or a prepared query.
+ * definitions only; returns -1 without a grammar or a prepared query, -2
+ * without parsing when the source nests too deep (tools__too_deep).
  * parser is the caller's (one per thread). */
 struct TSParser;
 int tools__tags_extract(tools__tags *out, const tools_ctx *ctx, struct TSParser *parser, const char *path,

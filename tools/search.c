@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_LINE_SHOWN 300
@@ -170,7 +171,27 @@ typedef struct search_job {
 	} w[TOOLS__MAX_THREADS]; /* per worker thread */
 	atomic_size_t skipped_binary;
 	atomic_size_t bytes;
+	struct timespec deadline; /* CLOCK_MONOTONIC_COARSE: ctx->search_seconds from the start */
+	atomic_bool stopped;      /* the deadline or a cancel cut the search short */
 } search_job;
+
+/* Stop here (between files, candidate lines, blocks)?  The caller's
+ * cancel flag, or search's time limit: glibc's regexec is quadratic in a
+ * line's length when a match fails late, and no call to it can be
+ * interrupted, so a slow pattern is bounded between calls. */
+static bool stop_now(search_job *j)
+{
+	struct timespec now;
+
+	if (!tools__cancelled(j->ctx)) {
+		clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+		if (now.tv_sec < j->deadline.tv_sec ||
+		    (now.tv_sec == j->deadline.tv_sec && now.tv_nsec < j->deadline.tv_nsec))
+			return false;
+	}
+	atomic_store(&j->stopped, true);
+	return true;
+}
 
 static void add_line(pl_buf *b, char sep, size_t lineno, const char *s, size_t n)
 {
@@ -234,7 +255,7 @@ static void search_buffer(search_job *j, file_hits *h, char *buf, size_t len)
 	size_t pos = 0, line_no = 1, counted_to = 0, last_shown_line = 0, ctx_after_until = 0;
 	size_t litlen = strlen(j->lit);
 
-	while (pos < len) {
+	while (pos < len && !stop_now(j)) {
 		size_t ls, le;
 		bool hit = false;
 
@@ -252,10 +273,15 @@ static void search_buffer(search_job *j, file_hits *h, char *buf, size_t len)
 			hit = j->plain || (other_runs_in(j, buf + ls, le - ls) && line_matches(j, buf, ls, le));
 		} else {
 			regmatch_t rm[1];
+			size_t end = tools__regex_block(buf, pos, len);
 			rm[0].rm_so = (regoff_t)pos;
-			rm[0].rm_eo = (regoff_t)len;
-			if (regexec(&j->re, buf, 1, rm, REG_STARTEND) != 0)
-				break;
+			rm[0].rm_eo = (regoff_t)end;
+			if (regexec(&j->re, buf, 1, rm, REG_STARTEND) != 0) {
+				if (end == len)
+					break;
+				pos = end;
+				continue;
+			}
 			ls = (size_t)rm[0].rm_so;
 			while (ls > pos && buf[ls - 1] != '\n')
 				ls--;
@@ -322,7 +348,7 @@ static void search_file(size_t i, void *arg, int worker)
 	struct stat st;
 	int fd;
 
-	if (j->glob && !tools__glob_match(j->glob, j->files[i]))
+	if ((j->glob && !tools__glob_match(j->glob, j->files[i])) || stop_now(j))
 		return;
 	/* no symlink on the way (its target is searched under its own name,
 	 * as rg does; a directory swapped for one leads nowhere), and a FIFO
@@ -720,6 +746,8 @@ static int search_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err
 	pl_buf_init(&j.runs, 0);
 	if ((rc = translate(&ere, &icase, pattern, fixed, err)) < 0)
 		goto done;
+	if ((rc = tools__regex_check(ere.ptr, pattern, err)) < 0)
+		goto done;
 	if ((rerr = regcomp(&j.re, ere.ptr, REG_EXTENDED | REG_NEWLINE | (icase ? REG_ICASE : 0))) != 0) {
 		char msg[256];
 		regerror(rerr, &j.re, msg, sizeof(msg));
@@ -758,6 +786,14 @@ static int search_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err
 	j.context = (int)context;
 	j.per_file_show = (size_t)max_results;
 	j.hits = pl_xcalloc(nfiles ? nfiles : 1, sizeof(file_hits));
+	atomic_init(&j.stopped, false);
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &j.deadline);
+	j.deadline.tv_sec += (time_t)ctx->search_seconds;
+	j.deadline.tv_nsec += (long)((ctx->search_seconds - (double)(time_t)ctx->search_seconds) * 1e9);
+	if (j.deadline.tv_nsec >= 1000000000L) {
+		j.deadline.tv_sec++;
+		j.deadline.tv_nsec -= 1000000000L;
+	}
 	atomic_init(&j.skipped_binary, 0);
 	atomic_init(&j.bytes, 0);
 	for (w = 0; w < TOOLS__MAX_THREADS; w++)
@@ -809,6 +845,17 @@ static int search_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err
 			      total, files_hit, shown, shown_files);
 		obs->truncated = true;
 	}
+	if (atomic_load(&j.stopped) && tools__cancelled(ctx)) {
+		pl_buf_puts(&obs->text, "[search cancelled: what is above is what it found until then]\n");
+		pl_json_set(obs->data, "cancelled", json_true());
+	} else if (atomic_load(&j.stopped)) {
+		pl_buf_printf(&obs->text,
+			      "[search stopped after %g s, its time limit: the pattern is slow on these files (long lines?); "
+			      "what is above is what it found until then. Narrow path or glob, or give the pattern a "
+			      "literal part to look for]\n",
+			      ctx->search_seconds);
+		pl_json_set(obs->data, "timed_out", json_true());
+	}
 	pl_json_set(obs->data, "matches", json_integer((json_int_t)total));
 	pl_json_set(obs->data, "matches_shown", json_integer((json_int_t)shown));
 	pl_json_set(obs->data, "files_matched", json_integer((json_int_t)files_hit));
@@ -839,9 +886,9 @@ const tools_def tools__def_search = {
 	"(a directory or file) and glob (e.g. \"*.py\", \"src/**/*.ts\"). At most max_results matching lines "
 	"are shown, with a count of the rest.",
 	"{\"type\":\"object\",\"properties\":{"
-	"\"pattern\":{\"type\":\"string\",\"description\":\"regular expression (or text, with fixed_strings)\"},"
+	"\"pattern\":{\"type\":\"string\",\"maxLength\":2048,\"description\":\"regular expression (or text, with fixed_strings)\"},"
 	"\"path\":{\"type\":\"string\",\"description\":\"directory or file to search, relative to the root (default: all)\"},"
-	"\"glob\":{\"type\":\"string\",\"description\":\"only files whose path matches, e.g. *.py\"},"
+	"\"glob\":{\"type\":\"string\",\"maxLength\":1024,\"description\":\"only files whose path matches, e.g. *.py\"},"
 	"\"context\":{\"type\":\"integer\",\"minimum\":0,\"description\":\"lines of context around each match (default 0)\"},"
 	"\"case_insensitive\":{\"type\":\"boolean\"},"
 	"\"fixed_strings\":{\"type\":\"boolean\",\"description\":\"pattern is plain text, not a regular expression\"},"
@@ -908,7 +955,7 @@ const tools_def tools__def_find = {
 	"(\"src/**/test_*.py\") matches whole paths; ** spans directories, {a,b} gives alternatives. Lists "
 	"tracked and untracked-but-not-ignored files, sorted.",
 	"{\"type\":\"object\",\"properties\":{"
-	"\"pattern\":{\"type\":\"string\",\"description\":\"file name or path glob\"},"
+	"\"pattern\":{\"type\":\"string\",\"maxLength\":1024,\"description\":\"file name or path glob\"},"
 	"\"path\":{\"type\":\"string\",\"description\":\"directory to look in (default: the whole repository)\"},"
 	"\"max_results\":{\"type\":\"integer\",\"minimum\":1,\"description\":\"paths shown (default 200)\"}},"
 	"\"required\":[\"pattern\"],\"additionalProperties\":false}",

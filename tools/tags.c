@@ -380,6 +380,8 @@ int tools__tags_extract(tools__tags *out, const tools_ctx *ctx, TSParser *parser
 	pthread_mutex_unlock(&qs->mu);
 	if (!q)
 		return -1;
+	if (tools__too_deep(src, len))
+		return -2;
 	if (!ts_parser_set_language(parser, lang->language()))
 		return -1;
 	tree = ts_parser_parse_string(parser, NULL, src, (uint32_t)len);

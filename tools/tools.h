@@ -21,6 +21,8 @@
 
 #include "common/common.h"
 
+#include <stdatomic.h>
+
 struct TSLanguage;
 
 /* One tree-sitter grammar compiled into plait. */
@@ -111,10 +113,13 @@ typedef struct tools_ctx_opts {
 	 * and a second submit in a row ends the run */
 	bool allow_empty_submit;
 	const pl_log *log;
-	/* When *cancel becomes non-zero (Ctrl-C) while bash runs a command,
-	 * the command and its process group are killed and the call returns
-	 * at once, its observation ending "[cancelled: ...]" (exit code 130,
-	 * data.cancelled); NULL = none */
+	/* When *cancel becomes non-zero (Ctrl-C; a signal handler may set it):
+	 * while bash runs a command, the command and its process group are
+	 * killed and the call returns at once, its observation ending
+	 * "[cancelled: ...]" (exit code 130, data.cancelled); a long `search`
+	 * stops (it looks between files, candidate lines and blocks of at most
+	 * 64 KiB of lines) and answers with what it found so far.  NULL =
+	 * none (a search still stops after 30 s). */
 	const atomic_int *cancel;
 } tools_ctx_opts;
 
@@ -180,11 +185,20 @@ void tools_apply_result_release(tools_apply_result *r);
  * end (like `patch --fuzz`).  All-or-nothing: on failure nothing changed. */
 int tools_git_apply(tools_apply_result *out, const char *root, const char *patch, size_t len, int fuzz,
 		    pl_err *err);
+/* Untracked files larger than this are left out of snapshots, patches,
+ * status and diff (tracked files never are): hashing and storing a 200 MB
+ * log or data set at every snapshot cost plait chat 30 s per bash call,
+ * and no patch wants one.  tools_git_undo neither restores nor removes
+ * them. */
+#define TOOLS_MAX_UNTRACKED ((uint64_t)16 << 20)
 /* A snapshot of the working tree: what `git add -A` would commit (files
- * git ignores left out), written to the repository's object database as
- * a tree, without touching the index, HEAD or any file; tree_out gets its
- * oid in hex.  A snapshot serves as a base (tools_ctx_opts.base,
- * tools_git_patch) and for tools_git_undo. */
+ * git ignores and untracked files over TOOLS_MAX_UNTRACKED left out),
+ * written to the repository's object database as a tree, without
+ * touching the index, HEAD or any file; tree_out gets its oid in hex.
+ * Files unchanged since the last snapshot, patch or status are not read
+ * again: their stat data is kept in a private index,
+ * <gitdir>/plait-cache/worktree-index.  A snapshot serves as a base
+ * (tools_ctx_opts.base, tools_git_patch) and for tools_git_undo. */
 int tools_git_snapshot(char tree_out[41], const char *root, pl_err *err);
 
 /* One change to undo: the snapshot taken after it and the one before. */

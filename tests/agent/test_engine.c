@@ -151,7 +151,7 @@ Test(engine_loop, a_rewind_truncates_the_session)
 	agent_session *sess = NULL;
 	agent_session_opts o = { 0 };
 	agent_result res;
-	at_events ev = { json_array(), PL_BUF_INIT, NULL };
+	at_events ev = { json_array(), PL_BUF_INIT, NULL, NULL };
 	pl_err err = { 0 };
 	json_t *us, *stats;
 	int64_t held_after_turn1, held_before_rewind;

@@ -112,6 +112,10 @@ static char *required_literal(const char *re, pl_buf *runs)
 		} else if (c == '[') {
 			const char *e = skip_bracket(p);
 			adv = e ? (size_t)(e - p) : strlen(p);
+		} else if (c == '{') {
+			/* an interval's counts are not text to match */
+			const char *e = strchr(p, '}');
+			adv = e ? (size_t)(e - p) + 1 : strlen(p);
 		} else if (c == '(') {
 			depth++;
 		} else if (c == ')') {

@@ -418,3 +418,25 @@ Test(search, several_required_literals)
 	}
 	tools_ctx_free(c);
 }
+
+/* The counts of an interval are not text a match must hold: a{3} finds
+ * "aaa" (the literal pre-filter once took the 3 for a required literal). */
+Test(search, intervals_are_not_literals)
+{
+	tools_ctx *c;
+	tools_obs o;
+
+	fx_puts("n.txt", "aaa\nab12\nx10y\n");
+	fx_git_commit_all("init");
+	c = fx_ctx();
+	o = fx_obs(c, "search", "{\"pattern\":\"a{3}\"}");
+	cr_assert_str_eq(o.text.ptr, "n.txt\n1:aaa\n");
+	tools_obs_release(&o);
+	o = fx_obs(c, "search", "{\"pattern\":\"ab[0-9]{1,2}\"}");
+	cr_assert_str_eq(o.text.ptr, "n.txt\n2:ab12\n");
+	tools_obs_release(&o);
+	o = fx_obs(c, "search", "{\"pattern\":\"x1{1,}0y\"}");
+	cr_assert_str_eq(o.text.ptr, "n.txt\n3:x10y\n");
+	tools_obs_release(&o);
+	tools_ctx_free(c);
+}

@@ -166,82 +166,44 @@ static void push(bench_dataset *ds, size_t *cap)
 	memset(&ds->items[ds->n], 0, sizeof(ds->items[0]));
 }
 
+/* bench__json_records' callback: one instance more. */
+typedef struct load_state {
+	bench_dataset *ds;
+	size_t cap;
+} load_state;
+
+static int add_instance(void *ctx, const json_t *o, const char *what, pl_err *err)
+{
+	load_state *ls = ctx;
+	int rc;
+
+	push(ls->ds, &ls->cap);
+	if ((rc = instance_from_json(&ls->ds->items[ls->ds->n], o, what, err)) < 0) {
+		instance_release(&ls->ds->items[ls->ds->n]);
+		return rc;
+	}
+	ls->ds->n++;
+	return 0;
+}
+
 int bench_dataset_load(bench_dataset **out, const char *path, pl_err *err)
 {
 	bench_dataset *ds = pl_xcalloc(1, sizeof(*ds));
-	pl_buf text = PL_BUF_INIT, what = PL_BUF_INIT;
-	json_t *all = NULL;
-	size_t cap = 0, i = 0, line = 0;
+	pl_buf text = PL_BUF_INIT;
+	load_state ls = { ds, 0 };
 	int rc;
 
 	ds->path = pl_xstrdup(path);
-	if ((rc = bench_file_read(&text, path, err)) < 0)
+	if ((rc = bench_file_read(&text, path, err)) < 0 ||
+	    (rc = bench__json_records(&text, path, false, add_instance, &ls, err)) < 0)
 		goto done;
-	while (i < text.len && (text.ptr[i] == ' ' || text.ptr[i] == '\t' || text.ptr[i] == '\n' || text.ptr[i] == '\r'))
-		i++;
-	if (i < text.len && text.ptr[i] == '[') {
-		/* one JSON list */
-		json_error_t je;
-
-		all = json_loadb(text.ptr, text.len, 0, &je);
-		if (!all) {
-			rc = pl_err_set(err, PL_EFORMAT, "%s: line %d, column %d: %s", path, je.line, je.column, je.text);
-			goto done;
-		}
-		for (i = 0; i < json_array_size(all); i++) {
-			push(ds, &cap);
-			pl_buf_reset(&what);
-			pl_buf_printf(&what, "%s: item %zu", path, i);
-			if ((rc = instance_from_json(&ds->items[ds->n], json_array_get(all, i), what.ptr, err)) < 0) {
-				instance_release(&ds->items[ds->n]);
-				goto done;
-			}
-			ds->n++;
-		}
-	} else {
-		/* JSON Lines; blank lines are skipped */
-		size_t start = 0;
-
-		for (i = 0; i <= text.len; i++) {
-			json_error_t je;
-			json_t *o;
-			size_t end = i, s = start;
-
-			if (i < text.len && text.ptr[i] != '\n')
-				continue;
-			line++;
-			start = i + 1;
-			while (s < end && (text.ptr[s] == ' ' || text.ptr[s] == '\t' || text.ptr[s] == '\r'))
-				s++;
-			if (s == end)
-				continue;
-			o = json_loadb(text.ptr + s, end - s, 0, &je);
-			if (!o) {
-				rc = pl_err_set(err, PL_EFORMAT, "%s: line %zu, column %d: %s", path, line, je.column,
-						je.text);
-				goto done;
-			}
-			push(ds, &cap);
-			pl_buf_reset(&what);
-			pl_buf_printf(&what, "%s: line %zu", path, line);
-			rc = instance_from_json(&ds->items[ds->n], o, what.ptr, err);
-			json_decref(o);
-			if (rc < 0) {
-				instance_release(&ds->items[ds->n]);
-				goto done;
-			}
-			ds->n++;
-		}
-	}
 	if ((rc = check_unique(ds, err)) < 0)
 		goto done;
 	*out = ds;
 	ds = NULL;
 done:
-	json_decref(all);
 	bench_dataset_free(ds);
 	pl_buf_release(&text);
-	pl_buf_release(&what);
 	return rc;
 }
 

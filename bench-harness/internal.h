@@ -9,6 +9,7 @@
  *   zio.c       plain, .xz and .gz files
  *   specs.c     MAP_REPO_VERSION_TO_SPECS (v4.1): install, test command,
  *               eval commands; the parser of each repository
+ *   records.c   a JSON file's records: a list, JSON Lines, an object
  *   dataset.c   instances; datasets.c finds dataset files
  *   preds.c     predictions
  *   script.c    test directives, unidiff's modified files, eval.sh
@@ -27,6 +28,18 @@
 #include "bench-harness/bench.h"
 
 #include <pthread.h>
+
+/* ------------------------------------------------------------ records.c */
+
+/* Called for each record: rec is borrowed; what names it for messages
+ * ("FILE: line 3", "FILE: item 0", "FILE: 'ID'"). */
+typedef int (*bench__record_fn)(void *ctx, const json_t *rec, const char *what, pl_err *err);
+/* Each record of a JSON file's text: one JSON list, or JSON Lines (blank
+ * lines skipped), or with by_key one object whose values are all objects
+ * (preds.json).  Stops at fn's first error and returns it; a record that
+ * is not JSON is PL_EFORMAT naming path, line and column. */
+int bench__json_records(const pl_buf *text, const char *path, bool by_key, bench__record_fn fn, void *ctx,
+			pl_err *err);
 
 /* ------------------------------------------------------------ pystr.c */
 

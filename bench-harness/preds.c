@@ -95,81 +95,30 @@ static int add_one(bench_preds *p, size_t *cap, const json_t *o, const char *wha
 	return 0;
 }
 
+/* bench__json_records' callback: one prediction more. */
+typedef struct load_state {
+	bench_preds *p;
+	size_t cap;
+} load_state;
+
+static int add_record(void *ctx, const json_t *o, const char *what, pl_err *err)
+{
+	load_state *ls = ctx;
+
+	return add_one(ls->p, &ls->cap, o, what, err);
+}
+
 int bench_preds_load(bench_preds **out, const char *path, pl_err *err)
 {
 	bench_preds *p = pl_xcalloc(1, sizeof(*p));
-	pl_buf text = PL_BUF_INIT, what = PL_BUF_INIT;
-	json_t *all = NULL;
-	size_t cap = 0, i = 0;
+	pl_buf text = PL_BUF_INIT;
+	load_state ls = { p, 0 };
 	int rc;
 
-	if ((rc = bench_file_read(&text, path, err)) < 0)
+	/* a list, JSON Lines, or an object of predictions keyed by id */
+	if ((rc = bench_file_read(&text, path, err)) < 0 ||
+	    (rc = bench__json_records(&text, path, true, add_record, &ls, err)) < 0)
 		goto done;
-	while (i < text.len && (text.ptr[i] == ' ' || text.ptr[i] == '\t' || text.ptr[i] == '\n' || text.ptr[i] == '\r'))
-		i++;
-	if (i < text.len && text.ptr[i] == '[') {
-		json_error_t je;
-
-		if (!(all = json_loadb(text.ptr, text.len, 0, &je))) {
-			rc = pl_err_set(err, PL_EFORMAT, "%s: line %d, column %d: %s", path, je.line, je.column, je.text);
-			goto done;
-		}
-		for (i = 0; i < json_array_size(all); i++) {
-			pl_buf_reset(&what);
-			pl_buf_printf(&what, "%s: item %zu", path, i);
-			if ((rc = add_one(p, &cap, json_array_get(all, i), what.ptr, err)) < 0)
-				goto done;
-		}
-	} else {
-		/* A JSON object of predictions (preds.json), or JSON Lines: an
-		 * object whose values are all objects is the former. */
-		json_error_t je;
-		const char *key;
-		json_t *v;
-		bool dict = false;
-
-		all = json_loadb(text.ptr, text.len, 0, &je);
-		if (all && json_is_object(all) && json_object_size(all)) {
-			dict = true;
-			json_object_foreach(all, key, v) dict &= json_is_object(v);
-		}
-		if (dict) {
-			json_object_foreach(all, key, v) {
-				pl_buf_reset(&what);
-				pl_buf_printf(&what, "%s: '%s'", path, key);
-				if ((rc = add_one(p, &cap, v, what.ptr, err)) < 0)
-					goto done;
-			}
-		}
-		if (!dict) {
-			size_t start = 0, line = 0;
-
-			for (i = 0; i <= text.len; i++) {
-				json_t *o;
-				size_t end = i, s = start;
-
-				if (i < text.len && text.ptr[i] != '\n')
-					continue;
-				line++;
-				start = i + 1;
-				while (s < end && (text.ptr[s] == ' ' || text.ptr[s] == '\t' || text.ptr[s] == '\r'))
-					s++;
-				if (s == end)
-					continue;
-				if (!(o = json_loadb(text.ptr + s, end - s, 0, &je))) {
-					rc = pl_err_set(err, PL_EFORMAT, "%s: line %zu, column %d: %s", path, line,
-							je.column, je.text);
-					goto done;
-				}
-				pl_buf_reset(&what);
-				pl_buf_printf(&what, "%s: line %zu", path, line);
-				rc = add_one(p, &cap, o, what.ptr, err);
-				json_decref(o);
-				if (rc < 0)
-					goto done;
-			}
-		}
-	}
 	if (!p->n) {
 		rc = pl_err_set(err, PL_EFORMAT, "%s: no predictions", path);
 		goto done;
@@ -177,10 +126,8 @@ int bench_preds_load(bench_preds **out, const char *path, pl_err *err)
 	*out = p;
 	p = NULL;
 done:
-	json_decref(all);
 	bench_preds_free(p);
 	pl_buf_release(&text);
-	pl_buf_release(&what);
 	return rc;
 }
 

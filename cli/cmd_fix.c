@@ -20,6 +20,7 @@ static const char fix_usage[] =
 	"message, tool call, observation, token count and the patch) is written as\n"
 	"the run goes.  Exit status 0 only when a non-empty patch was submitted.\n"
 	"Ctrl-C ends the run (exit reason \"cancelled\"); a second one kills it.\n"
+	"SIGTERM and SIGHUP end it the same way, and plait exits 128 + the signal.\n"
 	"\n"
 	"Options:\n"
 	"  --repo DIR           the repository (default .); a directory inside one\n"
@@ -81,11 +82,16 @@ static const cli_opt fix_opts[] = {
 /* Set by SIGINT; the loop checks it between and during calls. */
 static atomic_int fix_cancel;
 
+/* SIGTERM or SIGHUP (a scheduler, a closed terminal): the signal that
+ * came; the run ends as on Ctrl-C and plait exits 128 + it. */
+static atomic_int fix_signal;
+
 static void on_sigint(int sig)
 {
-	(void)sig;
+	if (sig != SIGINT)
+		atomic_store(&fix_signal, sig);
 	atomic_store(&fix_cancel, 1);
-	signal(SIGINT, SIG_DFL); /* a second Ctrl-C kills */
+	signal(sig, SIG_DFL); /* a second one kills */
 }
 
 typedef struct fix_ui {
@@ -307,7 +313,7 @@ int cli_cmd_fix(int argc, char **argv, const cli_ctx *ctx)
 	fix_ui ui = { 0 };
 	pl_buf issue = PL_BUF_INIT;
 	pl_err err = { 0 };
-	struct sigaction sa, old, ign, old_pipe;
+	struct sigaction sa, old, old_term, old_hup, ign, old_pipe;
 	int id, status = CLI_EXIT_FAIL, r;
 	cli_args a;
 
@@ -408,6 +414,8 @@ int cli_cmd_fix(int argc, char **argv, const cli_ctx *ctx)
 	sa.sa_handler = on_sigint;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, &old);
+	sigaction(SIGTERM, &sa, &old_term);
+	sigaction(SIGHUP, &sa, &old_hup);
 	/* a closed standard output is a write error, not the end (the
 	 * sandbox puts every signal back to default for the commands) */
 	memset(&ign, 0, sizeof(ign));
@@ -416,9 +424,17 @@ int cli_cmd_fix(int argc, char **argv, const cli_ctx *ctx)
 	sigaction(SIGPIPE, &ign, &old_pipe);
 	r = agent_session_run(&res, sess, issue.ptr, &err);
 	sigaction(SIGINT, &old, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	sigaction(SIGHUP, &old_hup, NULL);
 	if (r < 0) {
 		status = cli_fail_err(ctx, "fix", &err);
 		goto done;
+	}
+	if (atomic_load(&fix_signal)) {
+		/* the trajectory has its end; --json still says how it ended */
+		status = 128 + atomic_load(&fix_signal);
+		fprintf(stderr, "plait fix: stopped by signal %d (the trajectory is complete)\n", atomic_load(&fix_signal));
+		goto report;
 	}
 	if (res.submitted && res.patch.len) {
 		status = CLI_EXIT_OK;
@@ -450,6 +466,7 @@ int cli_cmd_fix(int argc, char **argv, const cli_ctx *ctx)
 	} else if (res.submitted) {
 		fprintf(stderr, "plait fix: the model submitted an empty patch\n");
 	}
+report:
 	if (json) {
 		json_t *o = agent_result_json(&res, sess);
 

@@ -827,3 +827,57 @@ Test(fix_cmd, an_unwritable_out_is_refused_up_front)
 	pl_buf_release(&e);
 	pl_buf_release(&a);
 }
+
+/* SIGTERM (a job scheduler, kill) and SIGHUP (a closed terminal) end a
+ * run as Ctrl-C does: the answer under way is dropped, the trajectory
+ * ends with its end record ("cancelled"), and plait exits 128 + the
+ * signal; it died at once before, the trajectory left without an end. */
+Test(fix_cmd, sigterm_and_sighup_end_the_run_with_its_trajectory)
+{
+	static const int sigs[] = { SIGTERM, SIGHUP };
+	size_t k;
+
+	for (k = 0; k < PL_ARRAY_LEN(sigs); k++) {
+		pl_buf e = PL_BUF_INIT, t = PL_BUF_INIT, a = PL_BUF_INIT;
+		ss_resp held;
+		pid_t pid;
+		int st;
+		char port[64];
+		posix_spawn_file_actions_t fa;
+		test_run run;
+
+		pl_buf_printf(&t, "%s/sig%d.jsonl", tmp.ptr, sigs[k]);
+		held = ss_openai_stream("Now I will", &edit, 1, NULL, 900, 25);
+		held.gate_after = 2;
+		ss_push(&srv, held);
+		snprintf(port, sizeof(port), "http://127.0.0.1:%d", srv.port);
+		{
+			char *argv[] = { (char *)test_plait_bin(), "fix", "--repo", repo.ptr, "--issue-text", "add is wrong",
+					 "--backend", "openai", "--api-base", port, "--api-model", "scripted", "--traj", t.ptr,
+					 NULL };
+
+			posix_spawn_file_actions_init(&fa);
+			posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+			posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+			cr_assert_eq(posix_spawn(&pid, argv[0], &fa, NULL, argv, environ), 0);
+			posix_spawn_file_actions_destroy(&fa);
+		}
+		cr_assert(ss_wait_gate(&srv, 60), "the run never reached its answer");
+		kill(pid, sigs[k]);
+		cr_assert_eq(waitpid(pid, &st, 0), pid);
+		cr_assert(WIFEXITED(st), "plait died of signal %d", WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+		cr_assert_eq(WEXITSTATUS(st), 128 + sigs[k]);
+		ss_open_gate(&srv);
+
+		env(&e);
+		pl_buf_printf(&a, "traj show '%s' --json", t.ptr);
+		run = test_plait(tmp.ptr, e.ptr, a.ptr);
+		cr_assert_eq(run.status, 0, "%s", run.err.ptr);
+		cr_assert(strstr(run.out.ptr, "\"complete\": true"), "%s", run.out.ptr);
+		cr_assert(strstr(run.out.ptr, "\"exit_reason\": \"cancelled\""), "%s", run.out.ptr);
+		test_run_release(&run);
+		pl_buf_release(&e);
+		pl_buf_release(&t);
+		pl_buf_release(&a);
+	}
+}

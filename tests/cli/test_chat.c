@@ -3,6 +3,7 @@
  * edit approved, /diff, /undo, another edit, /rewind, Ctrl-C during an
  * answer, /cost, /quit; then --continue restores the conversation. */
 #include <criterion/criterion.h>
+#include <sys/stat.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -200,6 +201,19 @@ Test(chat_cmd, a_session_in_a_real_terminal)
 	cr_assert(strstr(s.ptr, "5 model calls"), "%s", s.ptr);
 	keys("chat", "/quit");
 	wait_screen(&s, "chat", "[exit 0]");
+	/* the line history holds what was typed: the owner's only */
+	{
+		pl_buf h = PL_BUF_INIT, t = PL_BUF_INIT;
+		struct stat st;
+
+		pl_buf_printf(&h, "%s/.local/share/plait/chat_history", tmp.ptr);
+		cr_assert_eq(stat(h.ptr, &st), 0, "no history at %s", h.ptr);
+		cr_assert_eq(st.st_mode & 0777, 0600, "history mode %o", st.st_mode & 0777);
+		cr_assert_eq(pl_file_read(&t, h.ptr, 0, NULL), 0);
+		cr_assert(strstr(t.ptr, "What"), "%s", t.ptr);
+		pl_buf_release(&h);
+		pl_buf_release(&t);
+	}
 
 	/* --continue: the conversation as it was after the rewind */
 	start("again", "--continue");

@@ -128,9 +128,11 @@ $(BUILD)/lib/libplait-%.a:
 	@rm -f $@
 	ar rcs $@ $(filter %.o,$^)
 
-# sandbox profiles are read from the install's data directory, never from
-# beside the program (sandbox/config.c)
+# sandbox profiles, agent profiles and prompts are read from the install's
+# data directory, never from beside the program (sandbox/config.c,
+# agent/util.c)
 $(BUILD)/obj/sandbox/config.o: CFLAGS_ALL += -DSBX_PROFILE_DIR='"$(PREFIX)/share/plait/sandbox"'
+$(BUILD)/obj/agent/util.o: CFLAGS_ALL += -DAGENT_DATA_DIR='"$(PREFIX)/share/plait"'
 
 $(BUILD)/obj/%.o: %.c $(BUILD)/gen/grammar_versions.h
 	@mkdir -p $(@D)

@@ -26,8 +26,11 @@ const char *agent__env_get(char *const *envp, const char *name);
 char *agent__expand_home(const char *p, char *const *envp);
 /* Appends to dirs one directory per line where plait's data of kind sub
  * ("prompts", "configs/agent") may live, in search order: $PLAIT_ROOT/sub,
- * beside the running program (build/plait, build/san/plait,
- * build/tests/...), PREFIX/share/plait/<last part of sub>, /etc/plait. */
+ * PREFIX/share/plait/<last part of sub> (AGENT_DATA_DIR, where make
+ * install puts them), /etc/plait/<last part>.  Never beside the running
+ * program: a plait binary inside a work directory would read prompts and
+ * settings (a sandbox profile's path among them) that sandboxed code
+ * could have written there, as the sandbox's own profiles are not. */
 void agent__data_dirs(pl_buf *dirs, const char *sub, char *const *envp);
 /* Finds NAME.EXT in the data directories of kind sub (a NAME holding '/'
  * or ending in .EXT is a path used as is).  path gets the file. */

@@ -120,7 +120,9 @@ Test(loop, anthropic_whole_answers)
 
 Test(loop, api_keys_travel_in_the_right_header)
 {
-	char *env[] = { "OPENAI_API_KEY=sk-open", "ANTHROPIC_API_KEY=sk-anth", "MY_KEY=sk-mine", NULL };
+	char root[4096];
+	/* the prompts are the source tree's (PLAIT_ROOT) */
+	char *env[] = { "OPENAI_API_KEY=sk-open", "ANTHROPIC_API_KEY=sk-anth", "MY_KEY=sk-mine", root, NULL };
 	agent_settings *s;
 	agent_settings_opts o = { 0 };
 	pl_err err = { 0 };
@@ -128,6 +130,8 @@ Test(loop, api_keys_travel_in_the_right_header)
 	at_events ev = { 0 };
 	char url[64], *h;
 
+	cr_assert_not_null(getenv("PLAIT_ROOT"), "PLAIT_ROOT must point at the checkout");
+	snprintf(root, sizeof(root), "PLAIT_ROOT=%s", getenv("PLAIT_ROOT"));
 	o.envp = env;
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d", srv.port);
 	for (int k = 0; k < 3; k++) {

@@ -20,6 +20,7 @@
  *   agent_opts.c the model options every agent command shares
  *   term.c      colours, diffs and event lines for a terminal
  *   edit.c      libedit, opened at first use (plait chat's line editor)
+ *   output.c    a sandboxed command's output passed to plait's
  */
 #ifndef PLAIT_CLI_H
 #define PLAIT_CLI_H
@@ -233,5 +234,9 @@ const char *cli_fmt_count(char buf[32], int64_t n);
 const char *cli_fmt_cost(char buf[48], const json_t *cost);
 /* A tool call in one line: "view calc.py", "bash: pytest -q" (escaped). */
 void cli_describe_call(pl_buf *out, const char *name, const json_t *args, size_t max);
+
+/* output.c: an on_output callback that writes a sandboxed command's stdout
+ * and stderr to plait's own (stream 1 or 2), unchanged; ctx is unused. */
+void cli_pass_output(void *ctx, int stream, const char *data, size_t n);
 
 #endif /* PLAIT_CLI_H */

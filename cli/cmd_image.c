@@ -653,21 +653,6 @@ static const cli_opt run_opts[] = {
 	{ "json", 0, false, R_JSON },	 { NULL, 0, false, 0 },
 };
 
-static void pass_through(void *ctx, int stream, const char *data, size_t n)
-{
-	(void)ctx;
-	while (n) {
-		ssize_t w = write(stream == 2 ? 2 : 1, data, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return;
-		data += w;
-		n -= (size_t)w;
-	}
-}
-
 static void add_bind(sbx_config *cfg, const char *arg, bool ro)
 {
 	const char *colon = strchr(arg, ':');
@@ -796,7 +781,7 @@ static int cmd_run(int argc, char **argv, const cli_ctx *ctx)
 		if ((rc = run_opt(&cfg, &a, id, v)) != 0)
 			goto done;
 	if (!json)
-		eo.on_output = pass_through;
+		eo.on_output = cli_pass_output;
 	if (sbx_run_opts(&res, &cfg, (const char *const *)cmd, &eo, &err) < 0) {
 		rc = cli_fail_err(ctx, "image run", &err);
 		goto done;

@@ -81,21 +81,6 @@ static const char sandbox_usage[] =
 	"\n"
 	"SIZE takes K, M, G suffixes (powers of 1024).\n";
 
-static void pass_through(void *ctx, int stream, const char *data, size_t n)
-{
-	(void)ctx;
-	while (n) {
-		ssize_t w = write(stream == 2 ? 2 : 1, data, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return;
-		data += w;
-		n -= (size_t)w;
-	}
-}
-
 /* The length of the valid UTF-8 sequence at p (at most n bytes), or 0:
  * no overlong forms, no surrogates, nothing past U+10FFFF. */
 static size_t utf8_len(const unsigned char *p, size_t n)
@@ -416,7 +401,7 @@ static int cmd_run(int argc, char **argv, const cli_ctx *ctx)
 	 * read back what it held, leave the pipe they are non-blocking for
 	 * whoever shares it, or ioctl a terminal.  The copy costs little. */
 	if (!json)
-		opts.on_output = pass_through;
+		opts.on_output = cli_pass_output;
 	if (sbx_run_opts(&res, &cfg, (const char *const *)argv + first_cmd, &opts, &err) < 0) {
 		/* as a shell says it: 127 not found, 126 found but not
 		 * executable; 125 the sandbox itself, so that none of them is

@@ -2,7 +2,7 @@
  * WorkingDir and User; Entrypoint and Cmd Docker's way; a copy-on-write
  * root per run, so that runs in parallel never see each other's writes and
  * the image never changes. */
-#include "img_test.h"
+#include "tests/img_test.h"
 
 #include <sys/wait.h>
 

@@ -271,6 +271,9 @@ typedef struct bench_progress {
 	 * and the tokens (input + output) and cost of the finished instances;
 	 * cost_known is false once one call's model had no price */
 	const char *detail;
+	/* inference: set alone (instance_id NULL) to say what is being done
+	 * before the run starts ("cloning URL into DIR") */
+	const char *note;
 	int64_t tokens;
 	double cost;
 	bool cost_known;

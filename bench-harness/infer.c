@@ -311,6 +311,16 @@ static int clone_missing(const bench_infer_opts *o, const bench_dataset *ds, con
 		if (pl_dir_exists(tmp.ptr) && (rc = pl_rm_rf(tmp.ptr, err)) < 0)
 			break;
 		pl_log_info(o->log, "bench: cloning %s into %s", url.ptr, dest.ptr);
+		if (o->on_progress) {
+			bench_progress pg;
+			pl_buf note = PL_BUF_INIT;
+
+			memset(&pg, 0, sizeof(pg));
+			pl_buf_printf(&note, "cloning %s into %s", url.ptr, dest.ptr);
+			pg.note = note.ptr;
+			o->on_progress(o->progress_ctx, &pg);
+			pl_buf_release(&note);
+		}
 		if ((rc = tools_git_clone(url.ptr, tmp.ptr, err)) < 0) {
 			pl_err_prefix(err, "cloning '%s' (--repos-url)", url.ptr);
 			pl_rm_rf(tmp.ptr, NULL);

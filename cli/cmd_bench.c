@@ -389,6 +389,10 @@ static void on_progress(void *ctx, const bench_progress *p)
 	display *d = ctx;
 	char eta[32] = "?", took[32], counts[160];
 
+	if (p->note) {
+		fprintf(stderr, "plait bench swe: %s\n", p->note);
+		return;
+	}
 	if (!p->instance_id && d->infer) {
 		fprintf(stderr, "plait bench swe: %zu to infer", p->total);
 		if (p->cached)
@@ -630,11 +634,13 @@ static int cmd_infer(bench_args *b, const cli_ctx *ctx)
 	inferring = 0;
 	if (d.line_open)
 		fputc('\n', stderr);
-	fprintf(stderr, "plait bench swe: %zu prediction%s added to %s", n, n == 1 ? "" : "s", b->out);
-	if (d.errors)
-		fprintf(stderr, "; %zu instance%s without one after an error (run again to retry)", d.errors,
-			d.errors == 1 ? "" : "s");
-	fputc('\n', stderr);
+	if (rc == 0 || rc == PL_ECANCELED) { /* not after an error that kept the run from starting */
+		fprintf(stderr, "plait bench swe: %zu prediction%s added to %s", n, n == 1 ? "" : "s", b->out);
+		if (d.errors)
+			fprintf(stderr, "; %zu instance%s without one after an error (run again to retry)", d.errors,
+				d.errors == 1 ? "" : "s");
+		fputc('\n', stderr);
+	}
 	if (rc == PL_ECANCELED) {
 		cli_fail(ctx, "bench swe", CLI_EXIT_FAIL, "%s", err.msg);
 		rc = 130;

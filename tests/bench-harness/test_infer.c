@@ -327,6 +327,12 @@ Test(infer, a_missing_repository_stops_the_run_before_it_starts)
 	pl_buf_release(&empty);
 }
 
+static void keep_note(void *ctx, const bench_progress *p)
+{
+	if (p->note)
+		snprintf(ctx, 512, "%s", p->note);
+}
+
 /* --repos-url: a repository the directory lacks is cloned into it once
  * (here from a directory standing for https://github.com), then used. */
 Test(infer, a_missing_repository_is_cloned_from_repos_url)
@@ -339,6 +345,7 @@ Test(infer, a_missing_repository_is_cloned_from_repos_url)
 	pl_buf out = PL_BUF_INIT, up = PL_BUF_INIT, cloned = PL_BUF_INIT, path = PL_BUF_INIT;
 	pl_err err = { 0 };
 	size_t added = 0;
+	char note[512] = "";
 
 	cr_assert_eq(bench_dataset_load(&ds, fx.dataset.ptr, &err), 0, "%s", err.msg);
 	cr_assert_eq(bench_dataset_select(ds, (char *const *)one, 1, &err), 0);
@@ -355,8 +362,14 @@ Test(infer, a_missing_repository_is_cloned_from_repos_url)
 	io.repos_dir = cloned.ptr;
 	io.repos_url = up.ptr;
 	io.settings = s;
+	io.on_progress = keep_note;
+	io.progress_ctx = note;
 	cr_assert_eq(bench_infer(&added, ds, &io, &err), 0, "%s", err.msg);
 	cr_assert_eq(added, 1);
+	cr_assert(strstr(note, "cloning ") && strstr(note, "upstream/pallets/flask into ") &&
+			  strstr(note, "cloned/pallets__flask"),
+		  "the clone is announced: %s", note);
+	io.on_progress = NULL;
 	pl_path_join(&path, cloned.ptr, "pallets__flask/.git");
 	cr_assert(pl_dir_exists(path.ptr), "cloned as DIR/owner__name");
 	pl_buf_reset(&path);

@@ -104,6 +104,8 @@ Test(bench_cmd, usage_errors)
 		{ "bench swe eval --run-id r --predictions gold --dataset nothing-such",
 		  "dataset 'nothing-such' is neither a file nor a known name", 1 },
 		{ "bench swe merge", "merge takes the shards' summary files", 2 },
+		{ "bench swe infer --dataset dataset.jsonl --out o.jsonl --repos no-repos --backend openai --api-model m",
+		  "plait bench swe: repositories directory 'no-repos' does not exist\n", 1 },
 	};
 	size_t i;
 
@@ -113,6 +115,8 @@ Test(bench_cmd, usage_errors)
 		cr_expect_eq(r.status, cases[i].status, "%s: exit %d", cases[i].args, r.status);
 		cr_expect(strstr(r.err.ptr, cases[i].msg), "%s: %s", cases[i].args, r.err.ptr);
 		cr_expect_eq(r.out.len, 0, "%s printed to stdout", cases[i].args);
+		cr_expect_not(strstr(r.err.ptr, "predictions added"), "%s: a run that did not start: %s", cases[i].args,
+			      r.err.ptr);
 		test_run_release(&r);
 	}
 }
@@ -174,6 +178,17 @@ static bool exists_under(const char *rel)
 
 	pl_path_join(&p, fx.dir.ptr, rel);
 	e = pl_file_exists(p.ptr);
+	pl_buf_release(&p);
+	return e;
+}
+
+static bool dir_under(const char *rel)
+{
+	pl_buf p = PL_BUF_INIT;
+	bool e;
+
+	pl_path_join(&p, fx.dir.ptr, rel);
+	e = pl_dir_exists(p.ptr);
 	pl_buf_release(&p);
 	return e;
 }
@@ -513,6 +528,8 @@ typedef struct held {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool release;
+	int hold_from; /* first turns before this one are answered at once */
+	int first_turns;
 } held;
 
 static ss_resp held_first_turns(void *ctx, ss_server *s, size_t i, const ss_req *req)
@@ -522,12 +539,14 @@ static ss_resp held_first_turns(void *ctx, ss_server *s, size_t i, const ss_req 
 	static const ss_call submit = { "submit", "{}" };
 	held *h = ctx;
 	double deadline = ss_now() + 120;
+	int k;
 
 	(void)s, (void)i;
 	if (ss_assistant_turns(req) > 0)
 		return ss_openai(NULL, &submit, 1, NULL, 120, 5);
 	pthread_mutex_lock(&h->mu);
-	while (!h->release && ss_now() < deadline) {
+	k = h->first_turns++;
+	while (k >= h->hold_from && !h->release && ss_now() < deadline) {
 		struct timespec ts;
 
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -543,7 +562,7 @@ static ss_resp held_first_turns(void *ctx, ss_server *s, size_t i, const ss_req 
 Test(bench_cmd, ctrl_c_during_inference_and_the_run_resumes)
 {
 	ss_server srv;
-	held h = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false };
+	held h = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, 0, 0 };
 	pl_buf a = PL_BUF_INIT, model = PL_BUF_INIT;
 	double deadline;
 	test_run r;
@@ -572,6 +591,8 @@ Test(bench_cmd, ctrl_c_during_inference_and_the_run_resumes)
 	while (ss_requests(&srv) < 2 && pl_now() < deadline)
 		nap();
 	cr_assert_eq(ss_requests(&srv), 2);
+	cr_assert(dir_under("inf.jsonl.work/pallets__flask-1") && dir_under("inf.jsonl.work/pallets__flask-2"),
+		  "each agent in its checkout");
 	cr_assert_eq(kill((pid_t)pid, SIGINT), 0);
 	while (!exists_under("inf.status") && pl_now() < deadline)
 		nap();
@@ -590,7 +611,7 @@ Test(bench_cmd, ctrl_c_during_inference_and_the_run_resumes)
 	s = swe_read(fx.dir.ptr, "inf.jsonl");
 	cr_assert_str_eq(s, "", "no prediction for a cancelled agent");
 	free(s);
-	cr_assert_not(exists_under("inf.jsonl.work/pallets__flask-1"), "the checkouts are removed");
+	cr_assert_not(dir_under("inf.jsonl.work/pallets__flask-1"), "the checkouts are removed");
 
 	pl_buf_printf(&a, "bench swe infer %s --out inf.jsonl --workers 2 %s", common_args.ptr, model.ptr);
 	r = plait_in(a.ptr);
@@ -606,4 +627,63 @@ Test(bench_cmd, ctrl_c_during_inference_and_the_run_resumes)
 	ss_stop(&srv);
 	pl_buf_release(&a);
 	pl_buf_release(&model);
+}
+
+/* SIGKILL during inference: the predictions file holds the finished
+ * instance, whole; the same command again does the rest. */
+Test(bench_cmd, a_killed_inference_resumes)
+{
+	ss_server srv;
+	held h = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, 1, 0 };
+	pl_buf a = PL_BUF_INIT;
+	double deadline;
+	test_run r;
+	char *s;
+	long pid;
+
+	memset(&srv, 0, sizeof(srv));
+	cr_assert(ss_start(&srv));
+	ss_set_handler(&srv, held_first_turns, &h);
+	pl_buf_printf(&a, "bench swe infer %s --out kill.jsonl --backend openai --api-base http://127.0.0.1:%d "
+			  "--api-model scripted --set backend.stream=false --model-name org/m",
+		      common_args.ptr, srv.port);
+	cr_assert_eq(test_sh(NULL, "cd '%s' && ('%s' %s >kill.out 2>kill.err </dev/null & echo $! > kill.pid.tmp; "
+				   "mv kill.pid.tmp kill.pid; wait $!) >/dev/null 2>&1 &",
+			     fx.dir.ptr, test_plait_bin(), a.ptr),
+		     0);
+	deadline = pl_now() + 120;
+	while (!exists_under("kill.pid") && pl_now() < deadline)
+		nap();
+	s = swe_read(fx.dir.ptr, "kill.pid");
+	pid = atol(s);
+	free(s);
+	cr_assert_gt(pid, 1);
+	/* one worker: the first instance's fix and submit, then the second's first turn, held */
+	while (ss_requests(&srv) < 3 && pl_now() < deadline)
+		nap();
+	cr_assert_eq(ss_requests(&srv), 3);
+	cr_assert_eq(kill((pid_t)pid, SIGKILL), 0);
+	while (kill((pid_t)pid, 0) == 0 && pl_now() < deadline)
+		nap();
+	s = swe_read(fx.dir.ptr, "kill.jsonl");
+	cr_assert(strstr(s, "pallets__flask-1") && !strstr(s, "pallets__flask-2"), "%s", s);
+	cr_assert(strstr(s, "+    return a + b\\n"), "%s", s);
+	free(s);
+	cr_assert(dir_under("kill.jsonl.work/pallets__flask-2"), "the killed instance's checkout is left");
+
+	pthread_mutex_lock(&h.mu);
+	h.release = true;
+	pthread_cond_broadcast(&h.cv);
+	pthread_mutex_unlock(&h.mu);
+	r = plait_in(a.ptr);
+	cr_assert_eq(r.status, 0, "%s", r.err.ptr);
+	cr_assert(strstr(r.err.ptr, "plait bench swe: 1 to infer, 1 already predicted\n"), "%s", r.err.ptr);
+	cr_assert(strstr(r.err.ptr, "1 prediction added to kill.jsonl\n"), "%s", r.err.ptr);
+	test_run_release(&r);
+	s = swe_read(fx.dir.ptr, "kill.jsonl");
+	cr_assert(strstr(s, "pallets__flask-1") && strstr(s, "pallets__flask-2"), "%s", s);
+	free(s);
+	cr_assert_not(dir_under("kill.jsonl.work/pallets__flask-2"), "the stale checkout was replaced, then removed");
+	ss_stop(&srv);
+	pl_buf_release(&a);
 }

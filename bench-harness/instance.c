@@ -340,7 +340,12 @@ static int image_run_open(img_run **out, pl_buf *name, const bench__run *run, co
 					  name->ptr, img_store_dir(run->images), name->ptr);
 		return rc;
 	}
-	rc = img_run_open(out, run->images, &im, err);
+	/* as root, whatever the image's User: the official harness creates
+	 * every container with user="root" */
+	if ((rc = img_run_open(out, run->images, &im, err)) == 0 && (rc = img_run_set_user(*out, "root", err)) < 0) {
+		img_run_close(*out);
+		*out = NULL;
+	}
 	img_image_release(&im);
 	return rc;
 }

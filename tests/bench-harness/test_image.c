@@ -20,7 +20,10 @@ static itest T;
 #define IMAGE_3 "swebench/sweb.eval.x86_64.pallets_1776_flask-3:latest"
 
 /*
- * The image's one layer, as JSON for mkimage.py: bash, git, patch and the
+ * The image's config: the official images' PATH and WorkingDir, and a
+ * User the harness must override (it runs as root, as the official
+ * harness's containers do: as root, user 1000 could not write /testbed).
+ * Its one layer, as JSON for mkimage.py: bash, git, patch and the
  * host's python3 with the libraries they load; the interpreter's standard
  * library and pytest with what it imports (the big parts nothing here uses
  * left out); /testbed, a clone of the fixture's repository at its base
@@ -78,7 +81,8 @@ static void image_spec(pl_buf *spec)
 		spec,
 		"{\"tag\": \"" IMAGE_1 "\",\n"
 		" \"config\": {\"Env\": [\"PATH=/opt/miniconda3/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:"
-		"/usr/bin:/sbin:/bin\", \"TZ=Etc/UTC\", \"LANG=C.UTF-8\"], \"WorkingDir\": \"/testbed/\"},\n"
+		"/usr/bin:/sbin:/bin\", \"TZ=Etc/UTC\", \"LANG=C.UTF-8\"], \"WorkingDir\": \"/testbed/\","
+		" \"User\": \"1000\"},\n"
 		" \"layers\": [%s]}\n",
 		layer.ptr);
 	pl_buf_release(&layer);

@@ -2,8 +2,9 @@
  * bench.h - SWE-bench Verified: evaluation graded exactly as the official
  * harness grades (v4.1 by default, v5 on request), without a Docker daemon.
  *
- * Depends on agent/ (inference), tools/ (git checkouts), sandbox/ (running
- * the tests) and common/.  Prefix: bench_.
+ * Depends on agent/ (inference), tools/ (git checkouts), image/ (the
+ * official instance images), sandbox/ (running the tests) and common/.
+ * Prefix: bench_.
  *
  * What the official harness does is specified in
  * ../shared/reference/swebench.md; docs/BENCHMARKS.md says how plait runs
@@ -227,9 +228,29 @@ int bench_summary_merge(json_t **out, json_t *const *shards, size_t n, pl_err *e
 typedef enum bench_env_kind {
 	BENCH_ENV_HOST = 0, /* the host's root, read-only, a conda shim at
 			     * /opt/miniconda3 selecting the host's Python */
-	BENCH_ENV_ROOTFS    /* an image root: DIR, DIR/<instance_id> or
+	BENCH_ENV_ROOTFS,   /* an image root: DIR, DIR/<instance_id> or
 			     * DIR/<owner__name>/<version> */
+	BENCH_ENV_IMAGE     /* the instance's image from the image store, by
+			     * the official name (bench_image_name), run over
+			     * an overlay of its own; /testbed is the image's */
 } bench_env_kind;
+
+/* The official image namespace (Docker Hub's swebench/). */
+#define BENCH_IMAGE_NAMESPACE "swebench"
+
+/*
+ * The image of an instance, appended to out, as the official harness names
+ * it (v4.1's TestSpec.instance_image_key with a namespace):
+ * NAMESPACE/sweb.eval.x86_64.<instance_id lower-cased>:latest with every
+ * "__" written "_1776_" (Docker Hub refuses "__").  spec is a namespace
+ * (NULL or "" = BENCH_IMAGE_NAMESPACE; "localhost:5000/swebench" for a
+ * mirror registry), or a template holding "{id}" (the instance id
+ * lower-cased with "__" as "_1776_") and/or "{instance_id}" (the id as it
+ * is): "swebench/sweb.eval.x86_64.{id}:latest" is the default,
+ * "registry.example/swe/{instance_id}:v2" another layout.  Fails
+ * (PL_EINVAL) on a template with another "{...}".
+ */
+int bench_image_name(pl_buf *out, const char *spec, const char *instance_id, pl_err *err);
 
 /* What bench_eval reports as it goes. */
 typedef struct bench_progress {
@@ -265,16 +286,24 @@ typedef struct bench_eval_opts {
 	const char *log_dir;          /* NULL = "logs" (logs/run_evaluation/...) */
 	const char *report_dir;       /* NULL = "." */
 	const char *work_dir;         /* checkouts; NULL = <log_dir>/plait-work/<run_id> */
-	const char *repos_dir;        /* mirrors or clones named owner__name */
+	const char *repos_dir;        /* mirrors or clones named owner__name (not
+				       * used by BENCH_ENV_IMAGE: /testbed is the
+				       * image's) */
 	bench_env_kind env;
 	const char *rootfs;           /* BENCH_ENV_ROOTFS */
+	const char *image;            /* BENCH_ENV_IMAGE: a namespace or template
+				       * (bench_image_name); NULL = swebench */
+	const char *image_store;      /* BENCH_ENV_IMAGE: the store; NULL = the
+				       * default (img_store_default_dir) */
 	const char *python;           /* host env's interpreter; NULL = /usr/bin/python3 */
 	bench_grading grading;
 	int workers;                  /* 0 = 1 */
 	int timeout;                  /* seconds for the evaluation script; 0 = 1800 */
 	const char *sandbox_profile;  /* NULL = "eval" (configs/sandbox/eval.json) */
 	bool network;                 /* share the host's network (off: a private loopback) */
-	bool keep_work;               /* keep each instance's checkout */
+	bool keep_work;               /* keep each instance's checkout (under
+				       * BENCH_ENV_IMAGE: its run's changes, in
+				       * the store's runs/, named in its log) */
 	const char *dataset_name;     /* what v5's run.json records */
 	int shard_k, shard_n;         /* the summary's file name; 0 = not a shard */
 	/* Nonzero: start no new instance (in-flight ones finish); set from a
@@ -290,13 +319,16 @@ typedef struct bench_eval_opts {
  * Evaluate the predictions p of the instances of ds (after --instance-ids
  * and --shard; p holds every prediction, checked against the full dataset
  * by the caller).  For each instance with a non-empty patch and no
- * report.json yet: a checkout of base_commit from repos_dir, the patch
- * applied in the sandbox by the official chain, the evaluation script run
- * under the timeout, report.json written; then the run summary, written as
- * bench_run_report_write does (*summary_out, and its path in path_out,
- * which may be NULL).  Instance failures are results (error_ids), not
- * errors; errors are what stops the run from starting (a missing
- * repository directory, a bad profile).  When *stop becomes nonzero no new
+ * report.json yet: a checkout of base_commit from repos_dir (under
+ * BENCH_ENV_IMAGE: a run of the instance's image from the store, whose
+ * /testbed it is), the patch applied in the sandbox by the official chain,
+ * the evaluation script run under the timeout, report.json written; then
+ * the run summary, written as bench_run_report_write does (*summary_out,
+ * and its path in path_out, which may be NULL).  Instance failures are
+ * results (error_ids), not errors: a missing image is one, its message
+ * saying how to get it.  Errors are what stops the run from starting (a
+ * missing repository directory, a bad profile, an image store that
+ * cannot be opened).  When *stop becomes nonzero no new
  * instance starts and the function returns PL_ECANCELED after the ones in
  * flight finish, having written the summary of what is done.
  */

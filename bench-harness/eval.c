@@ -211,7 +211,7 @@ int bench_eval(json_t **summary_out, pl_buf *path_out, const bench_dataset *ds, 
 		run.uid = probe.uid;
 	if (probe.gid >= 0 && geteuid() == 0)
 		run.gid = probe.gid;
-	if (!o->repos_dir || !pl_dir_exists(o->repos_dir)) {
+	if (o->env != BENCH_ENV_IMAGE && (!o->repos_dir || !pl_dir_exists(o->repos_dir))) {
 		rc = pl_err_set(err, PL_ENOTFOUND,
 				o->repos_dir ? "repositories directory '%s' does not exist" :
 					       "a repositories directory is needed (--repos DIR, with each repository "
@@ -223,6 +223,15 @@ int bench_eval(json_t **summary_out, pl_buf *path_out, const bench_dataset *ds, 
 		rc = pl_err_set(err, PL_ENOTFOUND, "root filesystem directory '%s' does not exist",
 				o->rootfs ? o->rootfs : "");
 		goto done;
+	}
+	if (o->env == BENCH_ENV_IMAGE) {
+		pl_buf probe_name = PL_BUF_INIT;
+
+		/* a bad template fails every instance: say so once */
+		rc = bench_image_name(&probe_name, o->image, "owner__name-1", err);
+		pl_buf_release(&probe_name);
+		if (rc < 0 || (rc = img_store_open(&run.images, o->image_store, o->log, err)) < 0)
+			goto done;
 	}
 	if ((rc = pl_mkdir_p(work.ptr, 0755, err)) < 0)
 		goto done;
@@ -313,6 +322,7 @@ int bench_eval(json_t **summary_out, pl_buf *path_out, const bench_dataset *ds, 
 done:
 	if (run.trash)
 		bench__trash_close(run.trash);
+	img_store_close(run.images);
 	pthread_mutex_destroy(&pl.mu);
 	sbx_config_release(&probe);
 	free(pl.jobs);

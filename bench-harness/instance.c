@@ -1,6 +1,7 @@
 /* instance.c - evaluating one instance as run_evaluation.run_instance does
  * (v4.1, and v5's patch chain under --grading v5), with a sandbox session
- * for the container: a checkout of base_commit bound at /testbed, the
+ * for the container: a checkout of base_commit bound at /testbed (or, under
+ * --env image, a run of the instance's image over a view of its own), the
  * patch applied by the official command chain, /eval.sh run under the
  * timeout with stdout and stderr merged, the results written where and as
  * the official harness writes them. */
@@ -197,8 +198,10 @@ static void rootfs_for(pl_buf *out, const char *dir, const bench_instance *in)
 
 /* ------------------------------------------------------------ sandbox */
 
-static int make_config(sbx_config *cfg, const bench__run *run, const bench_instance *in, const char *testbed,
-		       const char *home, const char *eval_sh, const char *patch, pl_err *err)
+/* testbed and home: the checkout and the home directory bound at /testbed
+ * and /root; NULL under --env image, whose run (ir) has its own. */
+static int make_config(sbx_config *cfg, const bench__run *run, const bench_instance *in, const img_run *ir,
+		       const char *testbed, const char *home, const char *eval_sh, const char *patch, pl_err *err)
 {
 	const bench_eval_opts *o = run->o;
 	size_t i;
@@ -207,14 +210,21 @@ static int make_config(sbx_config *cfg, const bench__run *run, const bench_insta
 	if ((rc = sbx_profile_load(cfg, o->sandbox_profile ? o->sandbox_profile : "eval", err)) < 0)
 		return rc;
 	/* The official container's environment, not the caller's: only PATH,
-	 * HOME and TZ (Dockerfile's ENV and docker exec's HOME). */
+	 * HOME and TZ (Dockerfile's ENV and docker exec's HOME); an image's
+	 * own Env, HOME and root instead under --env image (docker exec
+	 * gives the image's Env). */
 	for (i = 0; i < cfg->nenv_allow; i++)
 		free(cfg->env_allow[i]);
 	cfg->nenv_allow = 0;
-	if ((rc = sbx_config_set_env(cfg, "PATH=/opt/miniconda3/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-				     err)) < 0 ||
-	    (rc = sbx_config_set_env(cfg, "HOME=/root", err)) < 0 || (rc = sbx_config_set_env(cfg, "TZ=Etc/UTC", err)) < 0)
+	if (ir) {
+		if ((rc = img_run_configure(cfg, ir, err)) < 0)
+			return rc;
+	} else if ((rc = sbx_config_set_env(cfg, "PATH=/opt/miniconda3/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+					    err)) < 0 ||
+		   (rc = sbx_config_set_env(cfg, "HOME=/root", err)) < 0 ||
+		   (rc = sbx_config_set_env(cfg, "TZ=Etc/UTC", err)) < 0) {
 		return rc;
+	}
 	cfg->merge_output = true;
 	cfg->network = o->network;
 	if (o->env == BENCH_ENV_ROOTFS) {
@@ -224,8 +234,10 @@ static int make_config(sbx_config *cfg, const bench__run *run, const bench_insta
 		sbx_config_set_rootfs(cfg, r.ptr);
 		pl_buf_release(&r);
 	}
-	sbx_config_add_bind(cfg, testbed, "/testbed", false);
-	sbx_config_add_bind(cfg, home, "/root", false);
+	if (testbed)
+		sbx_config_add_bind(cfg, testbed, "/testbed", false);
+	if (home)
+		sbx_config_add_bind(cfg, home, "/root", false);
 	sbx_config_add_bind(cfg, eval_sh, "/eval.sh", true);
 	sbx_config_add_bind(cfg, patch, "/tmp/patch.diff", true);
 	if (o->env == BENCH_ENV_HOST)
@@ -307,6 +319,37 @@ static void strip_out(pl_buf *b, const pl_buf *out)
 	pl_buf_add(b, s, n);
 }
 
+/* ------------------------------------------------------------ images */
+
+/* The run of inst's image: the image by its official name from the store
+ * (a missing one is the instance's error, saying how to get it), its root
+ * unpacked when it is not yet, a view of its own for this instance. */
+static int image_run_open(img_run **out, pl_buf *name, const bench__run *run, const bench_instance *in, pl_err *err)
+{
+	img_image im;
+	int rc;
+
+	if ((rc = bench_image_name(name, run->o->image, in->instance_id, err)) < 0)
+		return rc;
+	memset(&im, 0, sizeof(im));
+	if ((rc = img_get(&im, run->images, name->ptr, err)) < 0) {
+		if (rc == PL_ENOTFOUND)
+			return pl_err_set(err, PL_ENOTFOUND,
+					  "image '%s' is not in the image store (%s): get it with `plait image pull "
+					  "%s` (or `plait image load` a docker save of it)",
+					  name->ptr, img_store_dir(run->images), name->ptr);
+		return rc;
+	}
+	/* as root, whatever the image's User: the official harness creates
+	 * every container with user="root" */
+	if ((rc = img_run_open(out, run->images, &im, err)) == 0 && (rc = img_run_set_user(*out, "root", err)) < 0) {
+		img_run_close(*out);
+		*out = NULL;
+	}
+	img_image_release(&im);
+	return rc;
+}
+
 /* ------------------------------------------------------------ run_instance */
 
 #define FAIL(...)                                                         \
@@ -325,6 +368,8 @@ void bench__instance_run(bench__result *res, const bench__run *run, const bench_
 	       text = PL_BUF_INIT;
 	sbx_config cfg;
 	sbx_session *s = NULL;
+	img_run *ir = NULL;
+	pl_buf image = PL_BUF_INIT;
 	sbx_result r;
 	sink sk = { -1, 0 };
 	ilog lg = { NULL };
@@ -355,6 +400,21 @@ void bench__instance_run(bench__result *res, const bench__run *run, const bench_
 		FAIL("%s", err.msg);
 	}
 
+	if (o->env == BENCH_ENV_IMAGE) {
+		/* the image's /testbed, under a view of this instance's own */
+		if (image_run_open(&ir, &image, run, in, &err) < 0) {
+			INFO(&lg, "Error preparing the image of %s: %s", in->instance_id, err.msg);
+			FAIL("%s", err.msg);
+		}
+		/* --keep-work: what the instance changed stays for a look (plait
+		 * image prune removes it) */
+		if (o->keep_work)
+			img_run_keep(ir);
+		INFO(&lg, "Image %s for %s, its changes in %s%s", image.ptr, in->instance_id, img_run_changes(ir),
+		     o->keep_work ? " (kept)" : "");
+		goto have_testbed;
+	}
+
 	/* the checkout */
 	pl_path_join(&work, run->work_dir, "");
 	bench_model_dir(&work, pred->model);
@@ -380,6 +440,7 @@ void bench__instance_run(bench__result *res, const bench__run *run, const bench_
 	INFO(&lg, "Checked out %s at %s in %s (%.3f s)", mirror.ptr, in->base_commit, testbed.ptr, pl_now() - t0);
 	if (pl_mkdir_p(home.ptr, 0755, &err) < 0 || give_to(run, testbed.ptr, &err) < 0 || give_to(run, home.ptr, &err) < 0)
 		FAIL("%s", err.msg);
+have_testbed:
 
 	/* patch.diff, verbatim */
 	pl_path_join(&patch_path, ld.ptr, "patch.diff");
@@ -391,13 +452,17 @@ void bench__instance_run(bench__result *res, const bench__run *run, const bench_
 	if (write_log_file(eval_path.ptr, script.ptr, script.len, &err) < 0)
 		FAIL("%s", err.msg);
 
-	if (make_config(&cfg, run, in, testbed.ptr, home.ptr, eval_path.ptr, patch_path.ptr, &err) < 0 ||
+	if (make_config(&cfg, run, in, ir, ir ? NULL : testbed.ptr, ir ? NULL : home.ptr, eval_path.ptr,
+			patch_path.ptr, &err) < 0 ||
 	    sbx_session_open(&s, &cfg, &err) < 0) {
 		INFO(&lg, "Error starting the sandbox for %s: %s", in->instance_id, err.msg);
 		FAIL("sandbox: %s", err.msg);
 	}
-	INFO(&lg, "Sandbox for %s started (%s)", in->instance_id,
-	     o->env == BENCH_ENV_HOST ? "the host's root" : cfg.rootfs);
+	if (ir)
+		INFO(&lg, "Sandbox for %s started (image %s)", in->instance_id, image.ptr);
+	else
+		INFO(&lg, "Sandbox for %s started (%s)", in->instance_id,
+		     o->env == BENCH_ENV_HOST ? "the host's root" : cfg.rootfs);
 
 	/* GIT_APPLY_CMDS */
 	{
@@ -508,6 +573,8 @@ void bench__instance_run(bench__result *res, const bench__run *run, const bench_
 	}
 	sbx_session_close(s);
 	s = NULL;
+	img_run_close(ir);
+	ir = NULL;
 
 	INFO(&lg, "Grading answer for %s...", in->instance_id);
 	if (pl_file_read(&text, out_path.ptr, 0, &err) < 0)
@@ -537,6 +604,7 @@ done:
 	if (sk.fd >= 0)
 		close(sk.fd);
 	sbx_session_close(s);
+	img_run_close(ir); /* the instance's changes to the image go */
 	if (res->outcome == BENCH__ERROR && !res->error[0])
 		snprintf(res->error, sizeof(res->error), "failed");
 	if (work.len && !o->keep_work && pl_dir_exists(work.ptr)) {
@@ -569,4 +637,5 @@ done:
 	pl_buf_release(&before);
 	pl_buf_release(&after);
 	pl_buf_release(&text);
+	pl_buf_release(&image);
 }

@@ -18,6 +18,7 @@
  *               classification
  *   summary.c   make_run_report, shard merge
  *   hostenv.c   the host environment's conda shim
+ *   imgname.c   the official names of the instance images
  *   trash.c     checkouts removed by a thread off the instances' path
  *   instance.c  one instance: checkout, sandbox session, apply, run, grade
  *   eval.c      the workers, resumption, progress, regrading
@@ -26,6 +27,7 @@
 #define PLAIT_BENCH_INTERNAL_H
 
 #include "bench-harness/bench.h"
+#include "image/image.h"
 
 #include <pthread.h>
 
@@ -165,6 +167,9 @@ typedef struct bench__run {
 	 * would leave the others' behind (LeakSanitizer sees them). */
 	pthread_mutex_t *git_lock;
 	bench__trash *trash;       /* where checkouts go when done; NULL: removed at once */
+	img_store *images;         /* BENCH_ENV_IMAGE: the store, shared by the
+				    * workers (img_store's calls are
+				    * thread-safe) */
 } bench__run;
 
 /* The mirror or clone of repo ("owner/name") in repos_dir, as owner__name

@@ -49,10 +49,22 @@ static const char bench_usage[] =
 	"  --workers N             instances evaluated (infer: agents run) at once\n"
 	"                          (default 1); the engine's model is loaded once\n"
 	"  --timeout S             seconds for each instance's tests (default 1800)\n"
-	"  --env host|rootfs:DIR   where the tests run: the host's root with a conda\n"
-	"                          shim (default), or an image root DIR (DIR, DIR/ID\n"
-	"                          or DIR/OWNER__NAME/VERSION)\n"
+	"  --env host|rootfs:DIR|image[:NAMESPACE|:TEMPLATE]\n"
+	"                          where the tests run: the host's root with a conda\n"
+	"                          shim (default); an image root DIR (DIR, DIR/ID or\n"
+	"                          DIR/OWNER__NAME/VERSION); or each instance's\n"
+	"                          official image from the image store, named as the\n"
+	"                          official harness names it:\n"
+	"                          swebench/sweb.eval.x86_64.ID:latest, the ID\n"
+	"                          lower-cased with __ as _1776_ (image:NAMESPACE\n"
+	"                          replaces swebench/; a TEMPLATE names it with {id}\n"
+	"                          for that ID, {instance_id} for the ID as it is).\n"
+	"                          Get the images first with plait image pull NAME\n"
+	"  --image-store DIR       the image store of --env image (default: plait\n"
+	"                          image's, $PLAIT_IMAGE_STORE or ~/.cache/plait/images)\n"
 	"  --repos DIR             repositories cloned or mirrored as DIR/OWNER__NAME\n"
+	"                          (not needed by eval --env image: /testbed is the\n"
+	"                          image's)\n"
 	"  --repos-url URL         infer, run: clone a repository DIR lacks from\n"
 	"                          URL/OWNER/NAME into it (e.g. https://github.com)\n"
 	"  --grading v4|v5         v4.1's rules (default) or v5's\n"
@@ -63,7 +75,8 @@ static const char bench_usage[] =
 	"  --log-dir DIR           where logs/ goes (default ./logs)\n"
 	"  --report-dir DIR        where the summary goes (default .)\n"
 	"  --keep-work             keep each instance's checkout (eval: under the log\n"
-	"                          dir; infer: FILE.work/INSTANCE_ID)\n"
+	"                          dir; --env image: its changes to the image, in the\n"
+	"                          store's runs/; infer: FILE.work/INSTANCE_ID)\n"
 	"  --out FILE              infer, run: the predictions file (run: default\n"
 	"                          RUN_ID.preds.jsonl); trajectories go to FILE.trajs/\n"
 	"  --model-name NAME       infer, run: model_name_or_path (default the agent's\n"
@@ -81,7 +94,8 @@ static const char bench_usage[] =
 
 enum {
 	O_DATASET = 1, O_PREDS, O_RUN_ID, O_IDS, O_SHARD, O_WORKERS, O_TIMEOUT, O_ENV, O_REPOS, O_GRADING,
-	O_PYTHON, O_PROFILE, O_NET, O_LOG_DIR, O_REPORT_DIR, O_KEEP, O_JSON, O_OUT, O_MODEL_NAME, O_REPOS_URL
+	O_PYTHON, O_PROFILE, O_NET, O_LOG_DIR, O_REPORT_DIR, O_KEEP, O_JSON, O_OUT, O_MODEL_NAME, O_REPOS_URL,
+	O_IMAGE_STORE
 };
 
 /* Every option; tests/cli/test_bench.c checks that --help names each. */
@@ -106,6 +120,7 @@ static const cli_opt bench_opts[] = {
 	{ "out", 0, true, O_OUT },
 	{ "model-name", 0, true, O_MODEL_NAME },
 	{ "repos-url", 0, true, O_REPOS_URL },
+	{ "image-store", 0, true, O_IMAGE_STORE },
 	CLI_AGENT_OPTS,
 	{ NULL, 0, false, 0 },
 };
@@ -225,12 +240,23 @@ static int parse_args(bench_args *b, int argc, char **argv, const cli_ctx *ctx)
 			} else if (!strncmp(v, "rootfs:", 7) && v[7]) {
 				b->o.env = BENCH_ENV_ROOTFS;
 				b->o.rootfs = v + 7;
-			} else if (!strcmp(v, "image")) {
-				return cli_bad_value(&a, v, "the official images are not supported yet (issue 16: pulling "
-							    "and unpacking them); unpack one and use rootfs:DIR");
+			} else if (!strcmp(v, "image") || (!strncmp(v, "image:", 6) && v[6])) {
+				pl_buf name = PL_BUF_INIT;
+
+				b->o.env = BENCH_ENV_IMAGE;
+				b->o.image = v[5] ? v + 6 : NULL;
+				st = bench_image_name(&name, b->o.image, "owner__name-1", &err) < 0 ?
+					     cli_bad_value(&a, v, "%s", err.msg) :
+					     0;
+				pl_buf_release(&name);
+				if (st)
+					return st;
 			} else {
-				return cli_bad_value(&a, v, "expected host or rootfs:DIR");
+				return cli_bad_value(&a, v, "expected host, rootfs:DIR or image[:NAMESPACE|:TEMPLATE]");
 			}
+			break;
+		case O_IMAGE_STORE:
+			b->o.image_store = v;
 			break;
 		case O_REPOS:
 			b->o.repos_dir = v;

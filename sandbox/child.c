@@ -20,7 +20,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <limits.h>
 #include <linux/capability.h>
 #include <net/if.h>
@@ -105,11 +104,17 @@ static void own_user_namespace(const sbx__spec *sp)
 {
 	char m[64];
 
-	if (setgroups(0, NULL) < 0)
+	/* Raw system calls, not glibc's wrappers: those change every thread
+	 * of the process (POSIX's per-process ids) by signalling each thread
+	 * on glibc's list, and this child of a raw clone() has the parent's
+	 * list; a thread the parent was creating at that moment is waited
+	 * for forever (the benchmark harness's workers opened two sandboxes
+	 * at once and one hung in setgroups).  The child has one thread. */
+	if (syscall(SYS_setgroups, 0, NULL) < 0)
 		setup_fail(sp, "clearing supplementary groups", NULL);
-	if (setresgid(sp->host_gid, sp->host_gid, sp->host_gid) < 0)
+	if (syscall(SYS_setresgid, sp->host_gid, sp->host_gid, sp->host_gid) < 0)
 		setup_fail(sp, "switching group", NULL);
-	if (setresuid(sp->host_uid, sp->host_uid, sp->host_uid) < 0)
+	if (syscall(SYS_setresuid, sp->host_uid, sp->host_uid, sp->host_uid) < 0)
 		setup_fail(sp, "switching user", NULL);
 	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
 		setup_fail(sp, "setting the dumpable flag", NULL);

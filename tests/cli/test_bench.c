@@ -92,8 +92,10 @@ Test(bench_cmd, usage_errors)
 	} cases[] = {
 		{ "bench swe eval --dataset x --predictions gold", "--run-id ID is required", 2 },
 		{ "bench swe eval --shard 0/4 --run-id r", "--shard '0/4': expected K/N with 1 <= K <= N", 2 },
-		{ "bench swe eval --env image --run-id r", "the official images are not supported yet", 2 },
-		{ "bench swe eval --env docker --run-id r", "expected host or rootfs:DIR", 2 },
+		{ "bench swe eval --env 'image:x/{name}' --run-id r",
+		  "--env 'image:x/{name}': image name template 'x/{name}': unknown field at '{name}'", 2 },
+		{ "bench swe eval --env image: --run-id r", "expected host, rootfs:DIR or image[:NAMESPACE|:TEMPLATE]", 2 },
+		{ "bench swe eval --env docker --run-id r", "expected host, rootfs:DIR or image[:NAMESPACE|:TEMPLATE]", 2 },
 		{ "bench swe eval --grading v6 --run-id r", "expected v4 or v5", 2 },
 		{ "bench swe train", "unknown subcommand 'train'", 2 },
 		{ "bench swe infer --dataset x", "--out PREDS.jsonl is required", 2 },

@@ -4,7 +4,7 @@
  * connection dropped or stalled mid-blob on request); the test's images
  * pushed there with Debian's skopeo, pulled back, and their roots compared
  * with umoci's. */
-#include "img_test.h"
+#include "tests/img_test.h"
 
 #include <signal.h>
 #include <sys/wait.h>

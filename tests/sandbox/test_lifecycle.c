@@ -4,6 +4,8 @@
 #include "sbx_test.h"
 #include "tests/shell.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <sys/prctl.h>
 #include <sys/file.h>
 #include <sys/resource.h>
@@ -55,6 +57,56 @@ Test(lifecycle, sbx_run_and_sessions_reap_their_init)
 	cr_assert_eq(sbx_session_exec(&r, s, argv, NULL, &err), 0, "%s", err.msg);
 	sbx_session_close(s);
 	cr_assert(no_children(), "sbx_session_close returned before reaping its init");
+	sbx_result_release(&r);
+	sbx_config_release(&cfg);
+}
+
+/* A sandbox's first process is a raw clone() of the caller, which may have
+ * threads: one being created at that moment once made the child wait for
+ * it forever (glibc's setgroups and setresuid wrappers signal every thread
+ * on the parent's list; the benchmark harness's workers hung).  Threads
+ * come and go here while sandboxes start, as root through the path that
+ * switches ids. */
+static atomic_int churn_stop;
+
+static void *nothing(void *arg)
+{
+	return arg;
+}
+
+static void *churn(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&churn_stop)) {
+		pthread_t t;
+
+		if (pthread_create(&t, NULL, nothing, NULL) == 0)
+			pthread_join(t, NULL);
+	}
+	return NULL;
+}
+
+Test(lifecycle, sandboxes_start_while_threads_are_created)
+{
+	const char *argv[] = { "/bin/true", NULL };
+	sbx_config cfg;
+	sbx_result r;
+	pthread_t th;
+	pl_err err = { 0 };
+	int i;
+
+	sbx_config_init(&cfg);
+	sbx_result_init(&r);
+	atomic_store(&churn_stop, 0);
+	cr_assert_eq(pthread_create(&th, NULL, churn, NULL), 0);
+	for (i = 0; i < 40; i++) {
+		sbx_result_release(&r);
+		sbx_result_init(&r);
+		cr_assert_eq(sbx_run(&r, &cfg, argv, &err), 0, "%s", err.msg);
+		cr_assert_eq(r.exit_code, 0, "run %d: %s", i, r.out.ptr);
+	}
+	atomic_store(&churn_stop, 1);
+	pthread_join(th, NULL);
 	sbx_result_release(&r);
 	sbx_config_release(&cfg);
 }

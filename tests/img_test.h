@@ -1,4 +1,5 @@
-/* img_test.h - what the image tests share: a temporary directory per test,
+/* img_test.h - what the tests of images share (tests/image/, and the
+ * benchmark harness's --env image tests): a temporary directory per test,
  * images built by tests/image/mkimage.py, the tools they are compared with
  * (umoci, skopeo, docker-registry; skipped with a reason when missing),
  * and a file-by-file comparison of two root filesystems. */
@@ -72,11 +73,17 @@ static inline void it_need_sandbox(void)
 	sbx_caps caps;
 	pl_err err = { 0, "" };
 
-	if (sbx_caps_probe(&caps, &err) < 0)
+	/* the notice on stderr too: Criterion's skip message is easy to miss */
+	if (sbx_caps_probe(&caps, &err) < 0) {
+		fprintf(stderr, "skipped: the sandbox cannot probe this machine: %s\n", err.msg);
 		cr_skip_test("the sandbox cannot probe this machine: %s", err.msg);
-	if (!caps.userns || !caps.all_namespaces)
+	}
+	if (!caps.userns || !caps.all_namespaces) {
+		fprintf(stderr, "skipped: user namespaces are not available here (%s): runs need the sandbox\n",
+			caps.userns_error[0] ? caps.userns_error : "refused");
 		cr_skip_test("user namespaces are not available here (%s): runs need the sandbox",
 			     caps.userns_error[0] ? caps.userns_error : "refused");
+	}
 }
 
 static inline void it_write(const char *path, const char *text)

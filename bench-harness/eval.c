@@ -178,9 +178,8 @@ int bench_eval(json_t **summary_out, pl_buf *path_out, const bench_dataset *ds, 
 	pthread_mutex_t git_lock = PTHREAD_MUTEX_INITIALIZER;
 	bench__trash trash;
 	pl_buf log_dir = PL_BUF_INIT, work = PL_BUF_INIT, rootfs = PL_BUF_INIT;
-	pthread_t *th = NULL;
 	sbx_config probe;
-	size_t i, started = 0;
+	size_t i;
 	int rc, workers = o->workers > 0 ? o->workers : 1;
 
 	memset(&run, 0, sizeof(run));
@@ -284,18 +283,7 @@ int bench_eval(json_t **summary_out, pl_buf *path_out, const bench_dataset *ds, 
 	pl.t0 = pl_now();
 	if (o->on_progress)
 		o->on_progress(o->progress_ctx, &pl.pg);
-	if ((size_t)workers > pl.n)
-		workers = pl.n ? (int)pl.n : 1;
-	th = pl_xcalloc((size_t)workers, sizeof(*th));
-	for (i = 0; i < (size_t)workers && pl.n; i++) {
-		if (pthread_create(&th[i], NULL, worker, &pl) != 0) {
-			rc = pl_err_sys(err, PL_ESYS, "cannot start worker %zu", i + 1);
-			break;
-		}
-		started++;
-	}
-	for (i = 0; i < started; i++)
-		pthread_join(th[i], NULL);
+	rc = bench__run_workers(workers, pl.n, worker, &pl, err);
 	if (run.trash) {
 		bench__trash_close(run.trash);
 		run.trash = NULL;
@@ -326,7 +314,6 @@ done:
 	pthread_mutex_destroy(&pl.mu);
 	sbx_config_release(&probe);
 	free(pl.jobs);
-	free(th);
 	pl_buf_release(&log_dir);
 	pl_buf_release(&work);
 	pl_buf_release(&rootfs);

@@ -341,9 +341,8 @@ int bench_infer(size_t *done, const bench_dataset *ds, const bench_infer_opts *o
 {
 	infer_run r;
 	bench__trash trash;
-	pthread_t *th = NULL;
 	pl_buf t = PL_BUF_INIT;
-	size_t i, started = 0;
+	size_t i;
 	int rc = 0, workers = o->workers > 0 ? o->workers : 1;
 
 	if (!o->out || !o->settings)
@@ -408,18 +407,7 @@ int bench_infer(size_t *done, const bench_dataset *ds, const bench_infer_opts *o
 	r.t0 = pl_now();
 	if (o->on_progress)
 		o->on_progress(o->progress_ctx, &r.pg);
-	if ((size_t)workers > r.n)
-		workers = r.n ? (int)r.n : 1;
-	th = pl_xcalloc((size_t)workers, sizeof(*th));
-	for (i = 0; i < (size_t)workers && r.n; i++) {
-		if (pthread_create(&th[i], NULL, worker, &r) != 0) {
-			rc = pl_err_sys(err, PL_ESYS, "cannot start worker %zu", i + 1);
-			break;
-		}
-		started++;
-	}
-	for (i = 0; i < started; i++)
-		pthread_join(th[i], NULL);
+	rc = bench__run_workers(workers, r.n, worker, &r, err);
 	if (rc < 0)
 		goto done;
 	if (r.write_rc < 0) {
@@ -446,7 +434,6 @@ done:
 	pthread_mutex_destroy(&r.git_lock);
 	json_decref(r.preds);
 	free(r.todo);
-	free(th);
 	pl_buf_release(&r.work);
 	pl_buf_release(&r.trajs);
 	pl_buf_release(&t);

@@ -21,7 +21,10 @@
  *   imgname.c   the official names of the instance images
  *   trash.c     checkouts removed by a thread off the instances' path
  *   instance.c  one instance: checkout, sandbox session, apply, run, grade
+ *   workers.c   the threads that share a queue of instances
  *   eval.c      the workers, resumption, progress, regrading
+ *   infer.c     inference: an agent per instance, the predictions file
+ *               rewritten after each, resumed from it
  */
 #ifndef PLAIT_BENCH_INTERNAL_H
 #define PLAIT_BENCH_INTERNAL_H
@@ -42,6 +45,14 @@ typedef int (*bench__record_fn)(void *ctx, const json_t *rec, const char *what, 
  * is not JSON is PL_EFORMAT naming path, line and column. */
 int bench__json_records(const pl_buf *text, const char *path, bool by_key, bench__record_fn fn, void *ctx,
 			pl_err *err);
+
+/* ------------------------------------------------------------ workers.c */
+
+/* Runs min(workers, n) threads of fn(arg) (at least one; none when n is
+ * 0) and waits for them all.  A thread that cannot start is PL_ESYS; the
+ * ones started still take the whole queue between them and are waited
+ * for. */
+int bench__run_workers(int workers, size_t n, void *(*fn)(void *), void *arg, pl_err *err);
 
 /* ------------------------------------------------------------ pystr.c */
 

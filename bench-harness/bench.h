@@ -295,6 +295,10 @@ typedef struct bench_eval_opts {
 				       * (bench_image_name); NULL = swebench */
 	const char *image_store;      /* BENCH_ENV_IMAGE: the store; NULL = the
 				       * default (img_store_default_dir) */
+	bool image_no_pull;           /* BENCH_ENV_IMAGE: an image missing from
+				       * the store is the instance's error; by
+				       * default it is pulled from its registry
+				       * on first use (img_pull), then cached */
 	const char *python;           /* host env's interpreter; NULL = /usr/bin/python3 */
 	bench_grading grading;
 	int workers;                  /* 0 = 1 */

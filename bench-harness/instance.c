@@ -321,9 +321,12 @@ static void strip_out(pl_buf *b, const pl_buf *out)
 
 /* ------------------------------------------------------------ images */
 
-/* The run of inst's image: the image by its official name from the store
- * (a missing one is the instance's error, saying how to get it), its root
- * unpacked when it is not yet, a view of its own for this instance. */
+/* The run of inst's image: the image by its official name from the store,
+ * pulled from its registry on first use unless the options say not to (a
+ * missing one is then the instance's error, saying how to get it), its
+ * root unpacked when it is not yet, a view of its own for this instance.
+ * Workers pulling images that share layers fetch each layer once (the
+ * store's locks, image.h). */
 static int image_run_open(img_run **out, pl_buf *name, const bench__run *run, const bench_instance *in, pl_err *err)
 {
 	img_image im;
@@ -332,7 +335,17 @@ static int image_run_open(img_run **out, pl_buf *name, const bench__run *run, co
 	if ((rc = bench_image_name(name, run->o->image, in->instance_id, err)) < 0)
 		return rc;
 	memset(&im, 0, sizeof(im));
-	if ((rc = img_get(&im, run->images, name->ptr, err)) < 0) {
+	rc = img_get(&im, run->images, name->ptr, err);
+	if (rc == PL_ENOTFOUND && !run->o->image_no_pull) {
+		pl_err perr = { 0, "" };
+
+		if ((rc = img_pull(&im, run->images, name->ptr, NULL, &perr)) < 0)
+			return pl_err_set(err, rc,
+					  "image '%s' is not in the image store (%s) and pulling it failed: %s; get it "
+					  "with `plait image pull %s` (or `plait image load` a docker save of it)",
+					  name->ptr, img_store_dir(run->images), perr.msg, name->ptr);
+	}
+	if (rc < 0) {
 		if (rc == PL_ENOTFOUND)
 			return pl_err_set(err, PL_ENOTFOUND,
 					  "image '%s' is not in the image store (%s): get it with `plait image pull "

@@ -59,9 +59,12 @@ static const char bench_usage[] =
 	"                          lower-cased with __ as _1776_ (image:NAMESPACE\n"
 	"                          replaces swebench/; a TEMPLATE names it with {id}\n"
 	"                          for that ID, {instance_id} for the ID as it is).\n"
-	"                          Get the images first with plait image pull NAME\n"
+	"                          An image missing from the store is pulled from its\n"
+	"                          registry on first use (as plait image pull NAME)\n"
 	"  --image-store DIR       the image store of --env image (default: plait\n"
 	"                          image's, $PLAIT_IMAGE_STORE or ~/.cache/plait/images)\n"
+	"  --no-pull               --env image: a missing image is the instance's error,\n"
+	"                          never downloaded (offline machines)\n"
 	"  --repos DIR             repositories cloned or mirrored as DIR/OWNER__NAME\n"
 	"                          (not needed by eval --env image: /testbed is the\n"
 	"                          image's)\n"
@@ -95,7 +98,8 @@ static const char bench_usage[] =
 enum {
 	O_DATASET = 1, O_PREDS, O_RUN_ID, O_IDS, O_SHARD, O_WORKERS, O_TIMEOUT, O_ENV, O_REPOS, O_GRADING,
 	O_PYTHON, O_PROFILE, O_NET, O_LOG_DIR, O_REPORT_DIR, O_KEEP, O_JSON, O_OUT, O_MODEL_NAME, O_REPOS_URL,
-	O_IMAGE_STORE
+	O_IMAGE_STORE,
+	O_NO_PULL
 };
 
 /* Every option; tests/cli/test_bench.c checks that --help names each. */
@@ -121,6 +125,7 @@ static const cli_opt bench_opts[] = {
 	{ "model-name", 0, true, O_MODEL_NAME },
 	{ "repos-url", 0, true, O_REPOS_URL },
 	{ "image-store", 0, true, O_IMAGE_STORE },
+	{ "no-pull", 0, false, O_NO_PULL },
 	CLI_AGENT_OPTS,
 	{ NULL, 0, false, 0 },
 };
@@ -254,6 +259,9 @@ static int parse_args(bench_args *b, int argc, char **argv, const cli_ctx *ctx)
 			} else {
 				return cli_bad_value(&a, v, "expected host, rootfs:DIR or image[:NAMESPACE|:TEMPLATE]");
 			}
+			break;
+		case O_NO_PULL:
+			b->o.image_no_pull = true;
 			break;
 		case O_IMAGE_STORE:
 			b->o.image_store = v;

@@ -294,6 +294,7 @@ Test(image_env, a_missing_image_then_a_timeout)
 	char *f;
 	pl_err err = { 0, "" };
 
+	o.image_no_pull = true; /* --no-pull: nothing is downloaded */
 	cr_assert_eq(bench_dataset_select(ds, (char *const *)hang, 1, &err), 0, "%s", err.msg);
 	cr_assert_eq(bench_preds_gold(&p, ds, &err), 0);
 	cr_assert_eq(bench_eval(&s, NULL, ds, p, &o, &err), 0, "%s", err.msg);
@@ -324,6 +325,52 @@ Test(image_env, a_missing_image_then_a_timeout)
 	free(f);
 	expect_nothing_left();
 	json_decref(s);
+	bench_preds_free(p);
+	bench_dataset_free(ds);
+}
+
+/* An image missing from the store is pulled from its registry on first
+ * use, then cached: the test's image pushed with skopeo to Debian's
+ * docker-registry on loopback (anonymous bearer tokens), named under
+ * that registry as a namespace (--env image:127.0.0.1:PORT/mirror). */
+Test(image_env, a_missing_image_is_pulled_on_first_use)
+{
+	static const char *const one[] = { "pallets__flask-1" };
+	bench_dataset *ds = dataset();
+	bench_preds *p = NULL;
+	bench_eval_opts o = opts("pulled");
+	it_registry reg = { -1, 0, "", "-" };
+	char ns[128], digest[128], name[256];
+	img_store *st = NULL;
+	img_image im;
+	json_t *s = NULL;
+	pl_err err = { 0, "" };
+
+	it_registry_start(&reg, &T, "");
+	it_registry_push(&reg, &T, "docker-archive:swe.tar", "mirror/sweb.eval.x86_64.pallets_1776_flask-1:latest", "",
+			 digest, sizeof(digest));
+	snprintf(ns, sizeof(ns), "127.0.0.1:%d/mirror", reg.port);
+	snprintf(name, sizeof(name), "%s/sweb.eval.x86_64.pallets_1776_flask-1:latest", ns);
+	cr_assert_eq(img_store_open(&st, T.store, NULL, &err), 0, "%s", err.msg);
+	memset(&im, 0, sizeof(im));
+	cr_assert_eq(img_get(&im, st, name, &err), PL_ENOTFOUND, "the image was there before the run");
+	o.image = ns;
+	cr_assert_eq(bench_dataset_select(ds, (char *const *)one, 1, &err), 0, "%s", err.msg);
+	cr_assert_eq(bench_preds_gold(&p, ds, &err), 0);
+	cr_assert_eq(bench_eval(&s, NULL, ds, p, &o, &err), 0, "%s", err.msg);
+	expect_ids(s, "resolved_ids", "pallets__flask-1");
+	cr_assert_eq(img_get(&im, st, name, &err), 0, "not cached after the run: %s", err.msg);
+	img_image_release(&im);
+	json_decref(s);
+	s = NULL;
+	/* the second run finds it in the store: the registry is gone */
+	it_registry_stop(&reg);
+	o = opts("cached");
+	o.image = ns;
+	cr_assert_eq(bench_eval(&s, NULL, ds, p, &o, &err), 0, "%s", err.msg);
+	expect_ids(s, "resolved_ids", "pallets__flask-1");
+	json_decref(s);
+	img_store_close(st);
 	bench_preds_free(p);
 	bench_dataset_free(ds);
 }
@@ -361,10 +408,10 @@ Test(image_env, the_command_line)
 	cr_assert_eq(r.status, 0, "%s", r.err.ptr);
 	cr_assert(strstr(r.out.ptr, "\"resolved_instances\": 1,"), "%s", r.out.ptr);
 	test_run_release(&r);
-	/* another namespace: the store has no such image, the instance says
-	 * which and how to get it */
+	/* another namespace, --no-pull: the store has no such image, the
+	 * instance says which and how to get it */
 	pl_buf_reset(&args);
-	pl_buf_printf(&args, "%s --run-id mirror --env image:localhost:5000/mirror", common.ptr);
+	pl_buf_printf(&args, "%s --run-id mirror --env image:localhost:5000/mirror --no-pull", common.ptr);
 	r = test_plait(fx.dir.ptr, NULL, args.ptr);
 	cr_assert_eq(r.status, 0, "%s", r.err.ptr);
 	cr_assert(strstr(r.out.ptr, "Instances with errors: 1\n"), "%s", r.out.ptr);

@@ -16,7 +16,7 @@ typedef struct infer_run {
 	const bench_infer_opts *o;
 	pl_buf work, trajs;
 	pthread_mutex_t mu, git_lock;
-	size_t *todo, n, next;
+	size_t *pending, n, next; /* the dataset's indexes still to infer */
 	json_t *preds;   /* [{instance_id, model_name_or_path, model_patch}] in file order */
 	bench_progress pg;
 	double t0;
@@ -224,7 +224,7 @@ static void *worker(void *arg)
 			pthread_mutex_unlock(&r->mu);
 			return NULL;
 		}
-		in = &r->ds->items[r->todo[r->next++]];
+		in = &r->ds->items[r->pending[r->next++]];
 		r->pg.running++;
 		pthread_mutex_unlock(&r->mu);
 
@@ -285,14 +285,15 @@ static void *worker(void *arg)
  * repos_dir lacks is cloned there once, as owner__name, from
  * URL/owner/name (into a temporary name first, so that a clone cut short
  * is never taken for a repository). */
-static int clone_missing(const bench_infer_opts *o, const bench_dataset *ds, const size_t *todo, size_t n, pl_err *err)
+static int clone_missing(const bench_infer_opts *o, const bench_dataset *ds, const size_t *pending, size_t n,
+			 pl_err *err)
 {
 	pl_buf m = PL_BUF_INIT, name = PL_BUF_INIT, dest = PL_BUF_INIT, tmp = PL_BUF_INIT, url = PL_BUF_INIT;
 	size_t i;
 	int rc = 0;
 
 	for (i = 0; i < n && rc == 0; i++) {
-		const char *repo = ds->items[todo[i]].repo;
+		const char *repo = ds->items[pending[i]].repo;
 
 		pl_buf_reset(&m);
 		if (bench__find_mirror(&m, o->repos_dir, repo, NULL) == 0)
@@ -381,20 +382,20 @@ int bench_infer(size_t *done, const bench_dataset *ds, const bench_infer_opts *o
 	if ((rc = bench__trash_open(&trash, t.ptr, err)) < 0)
 		goto done;
 	r.trash = &trash;
-	r.todo = pl_xcalloc(ds->n + 1, sizeof(size_t));
+	r.pending = pl_xcalloc(ds->n + 1, sizeof(size_t));
 	for (i = 0; i < ds->n; i++) {
 		if (has_pred(r.preds, ds->items[i].instance_id))
 			r.pg.cached++;
 		else
-			r.todo[r.n++] = i;
+			r.pending[r.n++] = i;
 	}
-	if (o->repos_url && (rc = clone_missing(o, ds, r.todo, r.n, err)) < 0)
+	if (o->repos_url && (rc = clone_missing(o, ds, r.pending, r.n, err)) < 0)
 		goto done;
 	/* a repository missing would fail every instance of it: say so now */
 	for (i = 0; i < r.n; i++) {
 		pl_buf m = PL_BUF_INIT;
 
-		rc = bench__find_mirror(&m, o->repos_dir, ds->items[r.todo[i]].repo, err);
+		rc = bench__find_mirror(&m, o->repos_dir, ds->items[r.pending[i]].repo, err);
 		pl_buf_release(&m);
 		if (rc < 0)
 			goto done;
@@ -433,7 +434,7 @@ done:
 	pthread_mutex_destroy(&r.mu);
 	pthread_mutex_destroy(&r.git_lock);
 	json_decref(r.preds);
-	free(r.todo);
+	free(r.pending);
 	pl_buf_release(&r.work);
 	pl_buf_release(&r.trajs);
 	pl_buf_release(&t);

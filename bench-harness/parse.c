@@ -112,12 +112,13 @@ static int each_line(parser *ps, const char *log, size_t len, line_fn fn, pl_err
 
 /* ------------------------------------------------------------ pytest */
 
-static int line_pytest(parser *ps, const char *l, size_t n, size_t no, pl_err *err)
+/* A pytest status line split into ps->toks (status, name, ...): "FAILED a
+ * - reason" read as "FAILED a reason", as the official parsers replace
+ * " - " with " "; false for other lines and, under v5, summary lines. */
+static bool status_tokens(parser *ps, const char *l, size_t n)
 {
-	(void)no;
-	(void)err;
 	if (!starts_status(l, n))
-		return 0;
+		return false;
 	if (starts(l, n, "FAILED")) {
 		pl_buf_reset(&ps->tmp);
 		replace(&ps->tmp, l, n, " - ", " ");
@@ -126,8 +127,15 @@ static int line_pytest(parser *ps, const char *l, size_t n, size_t no, pl_err *e
 	}
 	bench__py_split(&ps->toks, l, n);
 	if (ps->toks.n <= 1)
-		return 0;
-	if (ps->v5 && skip_summary(ps->toks.v[0], ps->toks.v[1]))
+		return false;
+	return !(ps->v5 && skip_summary(ps->toks.v[0], ps->toks.v[1]));
+}
+
+static int line_pytest(parser *ps, const char *l, size_t n, size_t no, pl_err *err)
+{
+	(void)no;
+	(void)err;
+	if (!status_tokens(ps, l, n))
 		return 0;
 	put_span(ps, ps->toks.v[1], ps->toks.v[0]);
 	return 0;
@@ -157,18 +165,7 @@ static int line_options(parser *ps, const char *l, size_t n, size_t no, pl_err *
 
 	(void)no;
 	(void)err;
-	if (!starts_status(l, n))
-		return 0;
-	if (starts(l, n, "FAILED")) {
-		pl_buf_reset(&ps->tmp);
-		replace(&ps->tmp, l, n, " - ", " ");
-		l = ps->tmp.ptr;
-		n = ps->tmp.len;
-	}
-	bench__py_split(&ps->toks, l, n);
-	if (ps->toks.n <= 1)
-		return 0;
-	if (ps->v5 && skip_summary(ps->toks.v[0], ps->toks.v[1]))
+	if (!status_tokens(ps, l, n))
 		return 0;
 	name = ps->toks.v[1];
 	last = NULL;

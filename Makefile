@@ -103,6 +103,8 @@ DEPS_bench-harness := bench-harness agent engine tools image sandbox common
 DEPS_cli := cli bench-harness agent engine tools image sandbox common
 EXT_common := -ljansson -lm -ldl
 EXT_tools := $(BUILD)/lib/libplait-grammars.a
+# datasets and predictions come as .xz and .gz (liblzma, zlib)
+EXT_bench-harness := -llzma -lz
 # Link flags for a module and everything below it.
 ldlibs = $(foreach d,$(DEPS_$(1)),$(BUILD)/lib/libplait-$(d).a) $(foreach d,$(DEPS_$(1)),$(EXT_$(d)))
 libdeps = $(foreach d,$(DEPS_$(1)),$(BUILD)/lib/libplait-$(d).a) \
@@ -125,6 +127,12 @@ $(BUILD)/lib/libplait-%.a:
 	@mkdir -p $(@D)
 	@rm -f $@
 	ar rcs $@ $(filter %.o,$^)
+
+# sandbox profiles, agent profiles and prompts are read from the install's
+# data directory, never from beside the program (sandbox/config.c,
+# agent/util.c)
+$(BUILD)/obj/sandbox/config.o: CFLAGS_ALL += -DSBX_PROFILE_DIR='"$(PREFIX)/share/plait/sandbox"'
+$(BUILD)/obj/agent/util.o: CFLAGS_ALL += -DAGENT_DATA_DIR='"$(PREFIX)/share/plait"'
 
 $(BUILD)/obj/%.o: %.c $(BUILD)/gen/grammar_versions.h
 	@mkdir -p $(@D)
@@ -287,13 +295,15 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/share/plait/prompts $(DESTDIR)$(PREFIX)/share/plait/agent
 	install -m 644 prompts/*.txt $(DESTDIR)$(PREFIX)/share/plait/prompts/
 	install -m 644 configs/agent/*.json $(DESTDIR)$(PREFIX)/share/plait/agent/
+	install -d $(DESTDIR)$(PREFIX)/share/plait/sandbox
+	install -m 644 configs/sandbox/*.json $(DESTDIR)$(PREFIX)/share/plait/sandbox/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/^#define PLAIT_VERSION "\(.*\)"/\1/p' common/common.h)|' \
 		scripts/plait.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/plait.pc
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/plait $(DESTDIR)$(PREFIX)/lib/pkgconfig/plait.pc
 	rm -rf $(DESTDIR)$(PREFIX)/lib/plait
-	rm -rf $(DESTDIR)$(PREFIX)/share/plait/prompts $(DESTDIR)$(PREFIX)/share/plait/agent
+	rm -rf $(DESTDIR)$(PREFIX)/share/plait/prompts $(DESTDIR)$(PREFIX)/share/plait/agent $(DESTDIR)$(PREFIX)/share/plait/sandbox
 	rm -f $(foreach l,$(ALL_LIBS),$(DESTDIR)$(PREFIX)/lib/$(notdir $(l)))
 	rm -rf $(DESTDIR)$(PREFIX)/include/plait
 
@@ -337,6 +347,17 @@ bench-tools: $(BUILD)/bench-tools
 # Criterion: sudo build/sandbox-cgroup-check [--cgroup-parent DIR].
 $(BUILD)/sandbox-cgroup-check: scripts/sandbox-cgroup-check.c $(call libdeps,sandbox)
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(call ldlibs,sandbox)
+
+# ---------------------------------------------------------------- bench-harness
+# The SWE-bench harness's own cost per instance, and 1 against 8 workers on
+# synthetic instances whose tests wait (scripts/bench-harness.c; figures:
+# docs/PERFORMANCE.md).  INSTANCES and WAIT (seconds) change the run.
+.PHONY: bench-harness
+$(BUILD)/bench-harness: scripts/bench-harness.c $(call libdeps,bench-harness)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(call ldlibs,bench-harness)
+
+bench-harness: $(BUILD)/bench-harness
+	$(BUILD)/bench-harness $(or $(INSTANCES),64) $(or $(WAIT),5)
 
 # ---------------------------------------------------------------- bench-images
 # A 1 GiB image and a second sharing its base, loaded into a fresh store;

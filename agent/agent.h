@@ -93,6 +93,7 @@ typedef struct agent_settings {
 	double max_seconds;       /* 0 = none */
 	double max_cost;          /* USD; 0 = none */
 	int max_format_errors;    /* consecutive malformed calls that end a run */
+	int max_calls_per_answer; /* calls run from one answer; the rest are answered "not run" */
 	/* tools */
 	char *tool_format;     /* "native", "json", "xml", "text" */
 	char **tools;          /* enabled tools, NULL-terminated */
@@ -170,7 +171,8 @@ typedef enum agent_exit {
 	AGENT_EXIT_COST_LIMIT,
 	AGENT_EXIT_FORMAT_ERRORS, /* limits.max_format_errors malformed calls in a row */
 	AGENT_EXIT_MODEL_ERROR,   /* the backend failed after its retries */
-	AGENT_EXIT_CANCELLED
+	AGENT_EXIT_CANCELLED,
+	AGENT_EXIT_TOOL_ERROR     /* a tool failed where the model can do nothing about it (submit) */
 } agent_exit;
 
 /* "submitted", "answered", "step_limit", ... */
@@ -207,6 +209,23 @@ typedef bool (*agent_approve_fn)(void *user, const char *tool, const json_t *arg
 
 typedef struct agent_session agent_session;
 
+/*
+ * A model loaded once for several sessions of the engine backend (the
+ * workers of `plait bench swe infer`): its weights, thread pool and
+ * tokenizer, from the settings' backend.model, loops and threads.  A
+ * session opened with agent_session_opts.engine uses it instead of loading
+ * a copy of its own; it still has its own K/V (an eng_session) and sampler.
+ * Sessions on different threads may share it: their forward passes take
+ * turns (docs/ENGINE.md).  It must outlive its sessions.
+ */
+typedef struct agent_engine agent_engine;
+
+int agent_engine_open(agent_engine **out, const agent_settings *s, pl_err *err);
+void agent_engine_free(agent_engine *e);
+/* {"model": its name, "dir", "sessions": sessions opened on it so far};
+ * new reference.  Safe while sessions run. */
+json_t *agent_engine_stats(const agent_engine *e);
+
 typedef struct agent_session_opts {
 	const char *repo;       /* the repository (or directory) the tools work on */
 	const char *base;       /* commit patches are taken against; NULL = HEAD */
@@ -219,6 +238,9 @@ typedef struct agent_session_opts {
 	const atomic_int *cancel; /* set non-zero (a signal handler may) to cancel */
 	bool checkpoints;       /* keep a patch per turn and per edit (/undo, /rewind) */
 	bool diffs;             /* AGENT_EV_TOOL_END carries an edit's diff (the editor's data.diff) */
+	/* backend "engine": the loaded model to use (borrowed; its model
+	 * replaces backend.model); NULL = the session loads its own */
+	agent_engine *engine;
 	const pl_log *log;
 } agent_session_opts;
 
@@ -250,7 +272,10 @@ typedef struct agent_result {
 
 void agent_result_init(agent_result *r);
 void agent_result_release(agent_result *r);
-/* {exit_reason, message, submitted, patch, usage, steps, elapsed, trajectory}. */
+/* {exit_reason, message, submitted, patch, patch_encoding, usage, steps,
+ * elapsed, trajectory, id, model, overhead_ms_per_step}: patch is a string
+ * when it is UTF-8 (patch_encoding "utf-8"), else {"encoding": "base64",
+ * "data"} (patch_encoding "base64"). */
 json_t *agent_result_json(const agent_result *r, const agent_session *s);
 
 /*
@@ -291,7 +316,8 @@ int agent_session_rewind(agent_session *s, int turn, pl_err *err);
 int agent_session_reset(agent_session *s, pl_err *err);
 int agent_session_diff(agent_session *s, pl_buf *out, pl_err *err);
 /* Switches the model: api_model over HTTP, the model directory or name for
- * the engine (which is loaded here).  It sets that key in the session's
+ * the engine (which is loaded here, for this session alone even when it
+ * shared an agent_engine).  It sets that key in the session's
  * settings (source "/model"), which the caller lent and must not share
  * with another session meanwhile. */
 int agent_session_set_model(agent_session *s, const char *model, pl_err *err);

@@ -24,17 +24,18 @@ typedef struct stream {
 	agent__sse sse;
 	block *b;
 	size_t n;
+	size_t bytes; /* of the answer so far: text, ids, names, tool input */
 	bool stopped;
 } stream;
 
-static int an_open(void **state, const agent_settings *s, pl_err *err)
+static int an_open(void **state, const agent_settings *s, agent_engine *shared, pl_err *err)
 {
 	an *a = pl_xcalloc(1, sizeof(*a));
 	const char *base = *s->api_base ? s->api_base : "https://api.anthropic.com";
 	const char *keyenv = *s->api_key_env ? s->api_key_env : "ANTHROPIC_API_KEY", *key;
 	pl_buf b = PL_BUF_INIT;
 
-	(void)err;
+	(void)err, (void)shared;
 	pl_buf_puts(&b, base);
 	while (b.len && b.ptr[b.len - 1] == '/')
 		pl_buf_setlen(&b, b.len - 1);
@@ -204,6 +205,13 @@ static void set_finish(agent__reply *out, const char *stop)
 	snprintf(out->finish, sizeof(out->finish), "%s", f);
 }
 
+/* Counts n more bytes of the answer; PL_EFORMAT past AGENT__ANSWER_MAX. */
+static int grow(stream *st, size_t n, pl_err *err)
+{
+	st->bytes += n;
+	return st->bytes > AGENT__ANSWER_MAX ? agent__answer_too_big(err) : 0;
+}
+
 static void add_text(stream *st, const char *t, size_t n)
 {
 	if (!n)
@@ -233,10 +241,17 @@ static int on_event(void *user, const char *event, const char *data, size_t n, p
 		json_t *cb = json_object_get(j, "content_block");
 
 		if (b && !strcmp(json_string_value(json_object_get(cb, "type")) ?: "", "tool_use")) {
+			const char *id = json_string_value(json_object_get(cb, "id")) ?: "";
+			const char *name = json_string_value(json_object_get(cb, "name")) ?: "";
+
+			if ((rc = grow(st, strlen(id) + strlen(name), err)) < 0)
+				goto out;
 			b->tool = true;
-			pl_buf_puts(&b->id, json_string_value(json_object_get(cb, "id")) ?: "");
-			pl_buf_puts(&b->name, json_string_value(json_object_get(cb, "name")) ?: "");
+			pl_buf_puts(&b->id, id);
+			pl_buf_puts(&b->name, name);
 		} else if ((x = json_object_get(cb, "text")) && json_is_string(x)) {
+			if ((rc = grow(st, json_string_length(x), err)) < 0)
+				goto out;
 			add_text(st, json_string_value(x), json_string_length(x));
 		}
 	} else if (!strcmp(type, "content_block_delta")) {
@@ -245,11 +260,16 @@ static int on_event(void *user, const char *event, const char *data, size_t n, p
 
 		d = json_object_get(j, "delta");
 		dt = json_string_value(json_object_get(d, "type")) ?: "";
-		if (!strcmp(dt, "text_delta") && (x = json_object_get(d, "text")) && json_is_string(x))
+		if (!strcmp(dt, "text_delta") && (x = json_object_get(d, "text")) && json_is_string(x)) {
+			if ((rc = grow(st, json_string_length(x), err)) < 0)
+				goto out;
 			add_text(st, json_string_value(x), json_string_length(x));
-		else if (b && !strcmp(dt, "input_json_delta") && (x = json_object_get(d, "partial_json")) &&
-			 json_is_string(x))
+		} else if (b && !strcmp(dt, "input_json_delta") && (x = json_object_get(d, "partial_json")) &&
+			   json_is_string(x)) {
+			if ((rc = grow(st, json_string_length(x), err)) < 0)
+				goto out;
 			pl_buf_add(&b->json, json_string_value(x), json_string_length(x));
+		}
 	} else if (!strcmp(type, "message_delta")) {
 		d = json_object_get(j, "delta");
 		if ((x = json_object_get(d, "stop_reason")) && json_is_string(x))
@@ -259,16 +279,16 @@ static int on_event(void *user, const char *event, const char *data, size_t n, p
 	} else if (!strcmp(type, "message_stop")) {
 		st->stopped = true;
 	} else if (!strcmp(type, "error")) {
-		const json_t *m = json_object_get(json_object_get(j, "error"), "message");
-
-		/* overloaded_error and api_error are worth a retry, like a 529 */
-		rc = pl_err_set(err, PL_EIO, "the server reported an error in the stream: %s",
-				json_is_string(m) ? json_string_value(m) : "(no message)");
+		/* overloaded_error, api_error and rate_limit_error are worth a
+		 * retry, like a 529; invalid_request_error is not */
+		rc = agent__stream_error(json_object_get(j, "error"), err);
 		json_decref(j);
 		return rc;
 	}
+	rc = 0;
+out:
 	json_decref(j);
-	return 0;
+	return rc;
 }
 
 static int on_body(void *user, const char *p, size_t n, pl_err *err)
@@ -285,6 +305,7 @@ static void st_reset(void *user)
 	agent__sse_release(&st->sse);
 	agent__sse_init(&st->sse, on_event, st);
 	blocks_free(st);
+	st->bytes = 0;
 	pl_buf_reset(&st->out->text);
 	/* a failed attempt's tokens are billed all the same */
 	st->out->retried.input += st->out->usage.input;

@@ -24,11 +24,18 @@ typedef struct cp {
 	size_t text, tokens;
 } cp;
 
-typedef struct eb {
-	const agent_settings *s;
+/* The loaded model: a session's own, or one shared by several. */
+struct agent_engine {
 	char *dir, *name;
 	eng_model *m;
 	eng_tokenizer *tk;
+	atomic_int sessions;
+};
+
+typedef struct eb {
+	const agent_settings *s;
+	agent_engine *e;
+	bool own; /* e is this session's: freed with it */
 	eng_session *sess;
 	eng_sampler *smp;
 	pl_buf cached; /* the text the session's tokens stand for */
@@ -77,6 +84,55 @@ static int resolve(char **out, const agent_settings *s, pl_err *err)
 	return PL_ENOTFOUND;
 }
 
+void agent_engine_free(agent_engine *e)
+{
+	if (!e)
+		return;
+	eng_tokenizer_free(e->tk);
+	eng_model_free(e->m);
+	free(e->dir);
+	free(e->name);
+	free(e);
+}
+
+int agent_engine_open(agent_engine **out, const agent_settings *s, pl_err *err)
+{
+	agent_engine *e = pl_xcalloc(1, sizeof(*e));
+	eng_load_opts lo = { 0 };
+	const char *slash;
+	int rc;
+
+	atomic_init(&e->sessions, 0);
+	if ((rc = resolve(&e->dir, s, err)) < 0)
+		goto fail;
+	slash = strrchr(e->dir, '/');
+	e->name = pl_xstrdup(slash && slash[1] ? slash + 1 : e->dir);
+	lo.loops = s->loops;
+	lo.threads = s->threads;
+	if ((rc = eng_model_load(&e->m, e->dir, &lo, err)) < 0)
+		goto fail;
+	if ((rc = eng_tokenizer_load_for_model(&e->tk, e->dir, eng_model_config(e->m)->vocab, err)) < 0)
+		goto fail;
+	if (!e->tk) {
+		rc = pl_err_set(err, PL_ENOTFOUND, "%s: the engine backend needs the model's tokenizer (tokenizer.model or "
+						   "tokenizer.json)",
+				e->dir);
+		goto fail;
+	}
+	*out = e;
+	return 0;
+fail:
+	pl_err_prefix(err, "engine backend");
+	agent_engine_free(e);
+	return rc;
+}
+
+json_t *agent_engine_stats(const agent_engine *e)
+{
+	return json_pack("{s:s, s:s, s:i}", "model", e->name, "dir", e->dir, "sessions",
+			 atomic_load(&((agent_engine *)e)->sessions));
+}
+
 static void eb_close(void *state)
 {
 	eb *b = state;
@@ -85,12 +141,10 @@ static void eb_close(void *state)
 		return;
 	eng_session_free(b->sess);
 	eng_sampler_free(b->smp);
-	eng_tokenizer_free(b->tk);
-	eng_model_free(b->m);
+	if (b->own)
+		agent_engine_free(b->e);
 	pl_buf_release(&b->cached);
 	free(b->cps);
-	free(b->dir);
-	free(b->name);
 	free(b);
 }
 
@@ -105,39 +159,29 @@ static void push_cp(eb *b, size_t text, size_t tokens)
 	b->ncp++;
 }
 
-static int eb_open(void **state, const agent_settings *s, pl_err *err)
+static int eb_open(void **state, const agent_settings *s, agent_engine *shared, pl_err *err)
 {
 	eb *b = pl_xcalloc(1, sizeof(*b));
-	eng_load_opts lo = { 0 };
 	eng_sampling sp;
-	const char *slash;
 	int rc;
 
 	b->s = s;
 	pl_buf_init(&b->cached, 0);
-	if ((rc = resolve(&b->dir, s, err)) < 0)
-		goto fail;
-	slash = strrchr(b->dir, '/');
-	b->name = pl_xstrdup(slash && slash[1] ? slash + 1 : b->dir);
-	lo.loops = s->loops;
-	lo.threads = s->threads;
-	if ((rc = eng_model_load(&b->m, b->dir, &lo, err)) < 0)
-		goto fail;
-	if ((rc = eng_tokenizer_load_for_model(&b->tk, b->dir, eng_model_config(b->m)->vocab, err)) < 0)
-		goto fail;
-	if (!b->tk) {
-		rc = pl_err_set(err, PL_ENOTFOUND, "%s: the engine backend needs the model's tokenizer (tokenizer.model or "
-						   "tokenizer.json)",
-				b->dir);
-		goto fail;
+	if (shared) {
+		b->e = shared;
+	} else {
+		if ((rc = agent_engine_open(&b->e, s, err)) < 0)
+			goto fail_quiet;
+		b->own = true;
 	}
-	if ((rc = eng_session_new(&b->sess, b->m, err)) < 0)
+	atomic_fetch_add(&b->e->sessions, 1);
+	if ((rc = eng_session_new(&b->sess, b->e->m, err)) < 0)
 		goto fail;
 	{
-		const eng_config *c = eng_model_config(b->m);
+		const eng_config *c = eng_model_config(b->e->m);
 		const int32_t *eos;
-		size_t n = eng_tokenizer_eos_ids(&eos, b->tk), k;
-		int32_t im_end = eng_tokenizer_find(b->tk, "<|im_end|>");
+		size_t n = eng_tokenizer_eos_ids(&eos, b->e->tk), k;
+		int32_t im_end = eng_tokenizer_find(b->e->tk, "<|im_end|>");
 
 		for (k = 0; k < n && b->nstops < 8; k++)
 			b->stops[b->nstops++] = eos[k];
@@ -157,15 +201,15 @@ static int eb_open(void **state, const agent_settings *s, pl_err *err)
 	*state = b;
 	return 0;
 fail:
-	if (rc < 0)
-		pl_err_prefix(err, "engine backend");
+	pl_err_prefix(err, "engine backend");
+fail_quiet:
 	eb_close(b);
 	return rc;
 }
 
 static const char *eb_model(void *state)
 {
-	return ((eb *)state)->name;
+	return ((eb *)state)->e->name;
 }
 
 static json_t *eb_stats(void *state)
@@ -179,7 +223,7 @@ static json_t *eb_stats(void *state)
 
 static int64_t eb_window(void *state)
 {
-	return eng_model_config(((eb *)state)->m)->max_pos;
+	return eng_model_config(((eb *)state)->e->m)->max_pos;
 }
 
 typedef struct gen_ctx {
@@ -212,7 +256,7 @@ static int eb_chat(agent__reply *out, void *state, const agent__request *rq, pl_
 {
 	eb *b = state;
 	const agent_settings *s = b->s;
-	const eng_config *cfg = eng_model_config(b->m);
+	const eng_config *cfg = eng_model_config(b->e->m);
 	eng_chat_opts co = { 0 };
 	pl_buf text = PL_BUF_INIT;
 	int32_t *ids = NULL;
@@ -240,7 +284,7 @@ static int eb_chat(agent__reply *out, void *state, const agent__request *rq, pl_
 		goto done;
 	b->ncp = best + 1;
 	pl_buf_setlen(&b->cached, b->cps[best].text);
-	if ((rc = eng_tokenizer_encode(&ids, &n, b->tk, text.ptr + b->cps[best].text, text.len - b->cps[best].text, true,
+	if ((rc = eng_tokenizer_encode(&ids, &n, b->e->tk, text.ptr + b->cps[best].text, text.len - b->cps[best].text, true,
 				       err)) < 0)
 		goto done;
 	if (cfg->max_pos > 0 && (int64_t)(eng_session_len(b->sess) + n) >= cfg->max_pos) {
@@ -268,7 +312,7 @@ static int eb_chat(agent__reply *out, void *state, const agent__request *rq, pl_
 	go.on_token = on_token;
 	go.on_text = on_text;
 	go.user = &g;
-	eng_detok_init(&dt, b->tk);
+	eng_detok_init(&dt, b->e->tk);
 	eng_gen_opts_use_detok(&go, &dt);
 	t0 = pl_now();
 	rc = eng_generate(&res, b->sess, b->smp, &go, err);

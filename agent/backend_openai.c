@@ -24,6 +24,7 @@ typedef struct stream {
 	agent__sse sse;
 	slot *slots;
 	size_t n_slots;
+	size_t bytes; /* of the answer so far: text, ids, names, arguments */
 	bool done, finished;
 } stream;
 
@@ -42,13 +43,13 @@ static void url_join(pl_buf *b, const char *base, const char *path_v1)
 		pl_buf_puts(b, path_v1);
 }
 
-static int oa_open(void **state, const agent_settings *s, pl_err *err)
+static int oa_open(void **state, const agent_settings *s, agent_engine *shared, pl_err *err)
 {
 	oa *o = pl_xcalloc(1, sizeof(*o));
 	const char *base = s->api_base, *keyenv = *s->api_key_env ? s->api_key_env : "OPENAI_API_KEY", *key;
 	pl_buf b = PL_BUF_INIT;
 
-	(void)err;
+	(void)err, (void)shared;
 	if (!*base)
 		base = agent__env_get(s->envp, "OPENAI_BASE_URL");
 	if (!base || !*base)
@@ -132,6 +133,13 @@ static void slots_free(stream *st)
 	st->n_slots = 0;
 }
 
+/* Counts n more bytes of the answer; PL_EFORMAT past AGENT__ANSWER_MAX. */
+static int grow(stream *st, size_t n, pl_err *err)
+{
+	st->bytes += n;
+	return st->bytes > AGENT__ANSWER_MAX ? agent__answer_too_big(err) : 0;
+}
+
 static void add_text(stream *st, const char *t, size_t n)
 {
 	if (!n)
@@ -156,10 +164,7 @@ static int on_event(void *user, const char *event, const char *data, size_t n, p
 	if ((rc = pl_json_parse(&j, data, n, "stream chunk", err)) < 0)
 		return rc;
 	if ((x = json_object_get(j, "error"))) {
-		const json_t *m = json_is_object(x) ? json_object_get(x, "message") : x;
-
-		rc = pl_err_set(err, PL_EIO, "the server reported an error in the stream: %s",
-				json_is_string(m) ? json_string_value(m) : "(no message)");
+		rc = agent__stream_error(x, err);
 		json_decref(j);
 		return rc;
 	}
@@ -167,28 +172,42 @@ static int on_event(void *user, const char *event, const char *data, size_t n, p
 	ch = json_array_get(json_object_get(j, "choices"), 0);
 	if (json_is_object(ch)) {
 		delta = json_object_get(ch, "delta");
-		if ((x = json_object_get(delta, "content")) && json_is_string(x))
+		if ((x = json_object_get(delta, "content")) && json_is_string(x)) {
+			if ((rc = grow(st, json_string_length(x), err)) < 0)
+				goto out;
 			add_text(st, json_string_value(x), json_string_length(x));
+		}
 		json_array_foreach(json_object_get(delta, "tool_calls"), i, tc) {
 			json_t *idx = json_object_get(tc, "index"), *f = json_object_get(tc, "function");
 			slot *sl = get_slot(st, json_is_integer(idx) ? (size_t)json_integer_value(idx) : i);
 
 			if (!sl)
 				continue;
-			if ((x = json_object_get(tc, "id")) && json_is_string(x) && !sl->id.len)
+			if ((x = json_object_get(tc, "id")) && json_is_string(x) && !sl->id.len) {
+				if ((rc = grow(st, json_string_length(x), err)) < 0)
+					goto out;
 				pl_buf_puts(&sl->id, json_string_value(x));
-			if ((x = json_object_get(f, "name")) && json_is_string(x))
+			}
+			if ((x = json_object_get(f, "name")) && json_is_string(x)) {
+				if ((rc = grow(st, json_string_length(x), err)) < 0)
+					goto out;
 				pl_buf_puts(&sl->name, json_string_value(x));
-			if ((x = json_object_get(f, "arguments")) && json_is_string(x))
+			}
+			if ((x = json_object_get(f, "arguments")) && json_is_string(x)) {
+				if ((rc = grow(st, json_string_length(x), err)) < 0)
+					goto out;
 				pl_buf_add(&sl->args, json_string_value(x), json_string_length(x));
+			}
 		}
 		if ((x = json_object_get(ch, "finish_reason")) && json_is_string(x)) {
 			snprintf(st->out->finish, sizeof(st->out->finish), "%s", json_string_value(x));
 			st->finished = true;
 		}
 	}
+	rc = 0;
+out:
 	json_decref(j);
-	return 0;
+	return rc;
 }
 
 static int on_body(void *user, const char *p, size_t n, pl_err *err)
@@ -205,6 +224,7 @@ static void st_reset(void *user)
 	agent__sse_release(&st->sse);
 	agent__sse_init(&st->sse, on_event, st);
 	slots_free(st);
+	st->bytes = 0;
 	pl_buf_reset(&st->out->text);
 	/* a failed attempt's tokens are billed all the same */
 	st->out->retried.input += st->out->usage.input;

@@ -58,7 +58,7 @@ const char *agent_exit_name(agent_exit e)
 {
 	static const char *const names[] = {
 		"none",        "submitted",  "answered",   "step_limit",    "token_limit",
-		"time_limit",  "cost_limit", "format_errors", "model_error", "cancelled",
+		"time_limit",  "cost_limit", "format_errors", "model_error", "cancelled", "tool_error",
 	};
 
 	return (size_t)e < PL_ARRAY_LEN(names) ? names[e] : "none";

@@ -26,8 +26,11 @@ const char *agent__env_get(char *const *envp, const char *name);
 char *agent__expand_home(const char *p, char *const *envp);
 /* Appends to dirs one directory per line where plait's data of kind sub
  * ("prompts", "configs/agent") may live, in search order: $PLAIT_ROOT/sub,
- * beside the running program (build/plait, build/san/plait,
- * build/tests/...), PREFIX/share/plait/<last part of sub>, /etc/plait. */
+ * PREFIX/share/plait/<last part of sub> (AGENT_DATA_DIR, where make
+ * install puts them), /etc/plait/<last part>.  Never beside the running
+ * program: a plait binary inside a work directory would read prompts and
+ * settings (a sandbox profile's path among them) that sandboxed code
+ * could have written there, as the sandbox's own profiles are not. */
 void agent__data_dirs(pl_buf *dirs, const char *sub, char *const *envp);
 /* Finds NAME.EXT in the data directories of kind sub (a NAME holding '/'
  * or ending in .EXT is a path used as is).  path gets the file. */
@@ -50,7 +53,7 @@ bool agent__cut_middle(pl_buf *out, const char *s, size_t n, size_t max);
 int64_t agent__count(const json_t *v);
 
 /* url as it may be shown or recorded: credentials in it
- * (scheme://user:token@host) replaced by "***". */
+ * (scheme://user:token@host) and a query or fragment replaced by "***". */
 void agent__url_safe(pl_buf *out, const char *url);
 
 /* Text as a JSON string, invalid UTF-8 bytes replaced by U+FFFD. */
@@ -138,6 +141,20 @@ typedef int (*agent__sse_fn)(void *user, const char *event, const char *data, si
  * near it, and a server that never ends one cannot make plait grow
  * without bound (PL_EFORMAT past it). */
 #define AGENT__SSE_MAX ((size_t)16 << 20)
+/* The most one attempt's answer may hold, text and tool calls (names,
+ * ids, arguments) together: events under AGENT__SSE_MAX each can still
+ * add up without end.  No model's answer comes near it; past it the
+ * attempt fails with PL_EFORMAT, not retried. */
+#define AGENT__ANSWER_MAX ((size_t)16 << 20)
+/* The error for an answer past AGENT__ANSWER_MAX. */
+int agent__answer_too_big(pl_err *err);
+/* An error the server reported inside a stream ({"type", "code",
+ * "message"}, or a bare string): PL_EIO (retried) when a retry may help
+ * (overloaded, an API or server error, a rate limit: Anthropic's
+ * overloaded_error, api_error, rate_limit_error, OpenAI's server_error,
+ * rate_limit_exceeded, a code of 429 or 5xx), else PL_EINVAL, final; err
+ * gets the server's message and type. */
+int agent__stream_error(const json_t *e, pl_err *err);
 typedef struct agent__sse {
 	pl_buf line, event, data;
 	bool has_data, cr;
@@ -185,7 +202,9 @@ void agent__reply_release(agent__reply *r);
 typedef struct agent__backend_ops {
 	const char *name;
 	bool http; /* speaks a wire format with native tool calls */
-	int (*open)(void **state, const agent_settings *s, pl_err *err);
+	/* shared: a loaded model the backend may use (the engine's; the HTTP
+	 * backends ignore it), or NULL */
+	int (*open)(void **state, const agent_settings *s, agent_engine *shared, pl_err *err);
 	/* Serialises one message of the backend's view for the request body
 	 * (cached by the conversation); NULL when the backend does not. */
 	void (*wire)(pl_buf *out, const json_t *msg);

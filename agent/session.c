@@ -370,6 +370,7 @@ static int open_parts(agent_session **out, const agent_settings *st, const agent
 	to.sandbox_profile = st->sandbox_profile;
 	to.allow_empty_submit = st->allow_empty_submit;
 	to.log = o->log;
+	to.cancel = o->cancel; /* Ctrl-C kills a running command, stops a search */
 	if ((rc = tools_ctx_new(&s->tools, s->repo, &to, err)) < 0)
 		goto fail;
 	build_tools(s);
@@ -393,7 +394,7 @@ static int open_parts(agent_session **out, const agent_settings *st, const agent
 		}
 		pl_buf_release(&t);
 	}
-	if ((rc = s->b->open(&s->bstate, st, err)) < 0) {
+	if ((rc = s->b->open(&s->bstate, st, o->engine, err)) < 0) {
 		s->bstate = NULL;
 		goto fail;
 	}
@@ -481,6 +482,7 @@ typedef struct run {
 	int overhead_n;
 	double approval_s; /* seconds spent waiting for a person, this step */
 	bool text_shown;   /* this attempt has streamed text (a retry discards it) */
+	pl_buf fatal;      /* a tool failed where the model can do nothing (submit): the run ends */
 } run;
 
 static void on_text(void *user, const char *t, size_t n)
@@ -645,12 +647,29 @@ static int run_call(run *r, const char *id, const char *name, json_t *args, bool
 	t0 = pl_now();
 	rc = tools_call(&obs, s->tools, name, args, err);
 	secs = pl_now() - t0;
+	/* submit takes no arguments: when it fails (no commit to take the
+	 * patch against, a broken repository) no retry by the model helps */
+	if (rc < 0 && !strcmp(name, "submit"))
+		pl_buf_printf(&r->fatal, "submit failed: %s", err && err->msg[0] ? err->msg : "the tool failed");
 	if (rc < 0 && !obs.text.len)
 		pl_buf_printf(&obs.text, "error: %s", err && err->msg[0] ? err->msg : "the tool failed");
 	if (rc < 0)
 		obs.is_error = true;
 	rc = 0;
 	pl_err_clear(err);
+	if (before[0] && is_edit_tool(name) && !obs.is_error && path && json_string_length(json_object_get(obs.data, "diff")) &&
+	    tools_git_snapshot(after, s->repo, NULL) == 0 && !strcmp(before, after)) {
+		/* the editor changed the file, the snapshot did not: git ignores
+		 * it, and /undo cannot take this back */
+		pl_buf m = PL_BUF_INIT;
+
+		pl_buf_printf(&m, "'%s' is ignored by git, outside the snapshots: /undo and /rewind cannot take this %s back",
+			      path, name);
+		traj(s, "warning", json_pack("{s:i, s:s}", "step", s->step, "message", m.ptr), NULL);
+		emit(s, AGENT_EV_WARNING, s->step, json_pack("{s:s}", "message", m.ptr), NULL, 0);
+		pl_buf_release(&m);
+		before[0] = '\0';
+	}
 	if (before[0] && tools_git_snapshot(after, s->repo, NULL) == 0 && strcmp(before, after)) {
 		pl_buf label = PL_BUF_INIT;
 		json_t *e;
@@ -712,6 +731,7 @@ static int finish(run *r, agent_exit e, const char *msg, pl_err *err)
 		pl_buf_reset(&res->message);
 		pl_buf_puts(&res->message, msg);
 	}
+	pl_buf_release(&r->fatal); /* msg may have been it: copied above */
 	if (!res->submitted && strcmp(s->kind, "chat")) {
 		/* what the run changed, submitted or not (SWE-agent's autosubmission) */
 		pl_buf_reset(&res->patch);
@@ -762,6 +782,7 @@ int agent_session_run(agent_result *res, agent_session *s, const char *text, pl_
 	run r = { 0 };
 	int rc;
 
+	pl_buf_init(&r.fatal, 0);
 	r.s = s;
 	r.res = res;
 	r.t0 = pl_now();
@@ -976,11 +997,21 @@ int agent_session_run(agent_result *res, agent_session *s, const char *text, pl_
 				pl_buf t = PL_BUF_INIT, problem = PL_BUF_INIT;
 				double t0;
 
-				if (finished || cancelled(s)) {
+				if (finished || r.fatal.len || cancelled(s)) {
 					answer_call(s, id, name,
 						    finished ? "not run: the task was submitted by an earlier call" :
-							       "not run: cancelled by the user",
+						    r.fatal.len ? "not run: an earlier call failed and ended the run" :
+								  "not run: cancelled by the user",
 						    true, NULL);
+					continue;
+				}
+				if (i >= (size_t)st->max_calls_per_answer) {
+					char m[128];
+
+					snprintf(m, sizeof(m),
+						 "not run: too many calls in one answer (limits.max_calls_per_answer is %d)",
+						 st->max_calls_per_answer);
+					answer_call(s, id, name, m, true, NULL);
 					continue;
 				}
 				if (!name || !*name) {
@@ -1055,6 +1086,8 @@ int agent_session_run(agent_result *res, agent_session *s, const char *text, pl_
 		agent__reply_release(&rp);
 		if (finished)
 			return finish(&r, AGENT_EXIT_SUBMITTED, "the model submitted its patch", err);
+		if (r.fatal.len)
+			return finish(&r, AGENT_EXIT_TOOL_ERROR, r.fatal.ptr, err);
 		r.bad_in_a_row = bad ? r.bad_in_a_row + 1 : 0;
 		if (r.bad_in_a_row >= st->max_format_errors) {
 			char m[128];
@@ -1090,6 +1123,7 @@ step_fail:
 		pl_buf_release(&content);
 		pl_buf_release(&why);
 		agent__reply_release(&rp);
+		pl_buf_release(&r.fatal);
 		return rc;
 	}
 }
@@ -1113,11 +1147,14 @@ void agent_result_release(agent_result *r)
 
 json_t *agent_result_json(const agent_result *r, const agent_session *s)
 {
-	return json_pack("{s:s, s:s, s:b, s:o, s:o, s:i, s:f, s:s?, s:s?, s:s?, s:f}", "exit_reason",
-			 agent_exit_name(r->exit), "message", r->message.ptr, "submitted", r->submitted, "patch",
-			 agent__json_bytes(r->patch.ptr, r->patch.len), "usage", agent_usage_json(&r->usage), "steps",
-			 r->steps, "elapsed", r->elapsed, "trajectory", s ? s->traj.path : NULL, "id", s ? s->id : NULL,
-			 "model", s ? s->model_label : NULL, "overhead_ms_per_step", r->overhead_ms_mean);
+	json_t *patch = agent__json_bytes(r->patch.ptr, r->patch.len);
+
+	return json_pack("{s:s, s:s, s:b, s:o, s:s, s:o, s:i, s:f, s:s?, s:s?, s:s?, s:f}", "exit_reason",
+			 agent_exit_name(r->exit), "message", r->message.ptr, "submitted", r->submitted, "patch", patch,
+			 "patch_encoding", json_is_string(patch) ? "utf-8" : "base64", "usage",
+			 agent_usage_json(&r->usage), "steps", r->steps, "elapsed", r->elapsed, "trajectory",
+			 s ? s->traj.path : NULL, "id", s ? s->id : NULL, "model", s ? s->model_label : NULL,
+			 "overhead_ms_per_step", r->overhead_ms_mean);
 }
 
 /* ---------------------------------------------------------------- accessors */
@@ -1221,6 +1258,10 @@ int agent_session_undo(agent_session *s, pl_buf *msg, pl_err *err)
 		return rc;
 	}
 	pl_buf_printf(msg, "undid %s", json_string_value(json_object_get(e, "label")));
+	if (!strncmp(json_string_value(json_object_get(e, "label")) ?: "", "bash:", 5))
+		/* a command may have changed any file; the snapshots hold only
+		 * those git does not ignore */
+		pl_buf_puts(msg, " (files git ignores are not in the snapshots: what the command did to them stays)");
 	traj(s, "undo", json_pack("{s:O}", "label", json_object_get(e, "label")), NULL);
 	json_array_remove(s->edits, last);
 	return 0;
@@ -1300,7 +1341,7 @@ int agent_session_set_model(agent_session *s, const char *model, pl_err *err)
 
 	if ((rc = agent_settings_set(st, key, model, "/model", err)) < 0)
 		return rc;
-	if ((rc = s->b->open(&nstate, st, err)) < 0)
+	if ((rc = s->b->open(&nstate, st, NULL, err)) < 0)
 		return rc;
 	s->b->close(s->bstate);
 	s->bstate = nstate;
@@ -1345,22 +1386,82 @@ static bool valid_message(const json_t *m)
 	return true;
 }
 
+/* What a session that ended in the middle of a tool call (killed, the
+ * terminal closed) left: an assistant message whose calls have no
+ * results, which every API refuses as history. */
+static const char not_run_ended[] = "not run: the session ended before it finished";
+
+/* The calls of the last assistant message still waiting for results. */
+typedef struct replay_state {
+	json_t *calls; /* [{id, name}] */
+	int turn, step;
+} replay_state;
+
+static json_t *call_result(const char *id, const char *name, const char *text)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:b}", "role", "tool", "tool_call_id", id, "name", name ? name : "",
+			 "content", text, "is_error", true);
+}
+
+/* Answers the waiting calls in the conversation only: a message follows
+ * in the file, so this repair is made again at every resume, the same. */
+static void answer_waiting(agent_session *s, replay_state *rs)
+{
+	size_t i;
+	json_t *c;
+
+	json_array_foreach(rs->calls, i, c)
+		agent__conv_push(&s->conv,
+				 call_result(json_string_value(json_object_get(c, "id")),
+					     json_string_value(json_object_get(c, "name")), not_run_ended),
+				 rs->turn, rs->step, true);
+	json_array_clear(rs->calls);
+}
+
 /* Replays one record onto the session; false when it is not one plait
  * would have written (a person edited the file), and changes nothing. */
-static bool replay(agent_session *s, const json_t *r)
+static bool replay(agent_session *s, const json_t *r, replay_state *rs)
 {
 	const char *t = json_string_value(json_object_get(r, "type"));
 
 	if (!strcmp(t, "message")) {
-		json_t *m = json_object_get(r, "message");
+		json_t *m = json_object_get(r, "message"), *c;
+		const char *role;
 		int turn, step;
+		size_t i;
 
 		if (!valid_message(m) || !is_int(json_object_get(r, "turn"), 0, INT_MAX) ||
 		    !is_int(json_object_get(r, "step"), 0, INT_MAX))
 			return false;
 		turn = (int)json_integer_value(json_object_get(r, "turn"));
 		step = (int)json_integer_value(json_object_get(r, "step"));
+		role = json_string_value(json_object_get(m, "role"));
+		if (!strcmp(role, "tool")) {
+			/* a result answers a call of the message before it, once */
+			const char *id = json_string_value(json_object_get(m, "tool_call_id"));
+			bool found = false;
+
+			json_array_foreach(rs->calls, i, c) {
+				if (!strcmp(json_string_value(json_object_get(c, "id")), id)) {
+					json_array_remove(rs->calls, i);
+					found = true;
+					break;
+				}
+			}
+			if (!found)
+				return false;
+		} else {
+			answer_waiting(s, rs);
+		}
 		agent__conv_push(&s->conv, json_incref(m), turn, step, json_is_true(json_object_get(r, "observation")));
+		if (!strcmp(role, "assistant")) {
+			json_array_foreach(json_object_get(m, "tool_calls"), i, c)
+				json_array_append_new(rs->calls,
+						      json_pack("{s:O, s:O}", "id", json_object_get(c, "id"), "name",
+								json_object_get(json_object_get(c, "function"), "name")));
+			rs->turn = turn;
+			rs->step = step;
+		}
 		if (turn > s->turn)
 			s->turn = turn;
 		if (step > s->step)
@@ -1415,6 +1516,8 @@ static bool replay(agent_session *s, const json_t *r)
 			return false;
 		turn = (int)json_integer_value(json_object_get(r, "turn"));
 		drop_turns(s, turn, (size_t)json_integer_value(json_object_get(r, "messages")));
+		/* back to the start of a turn: any call before it was answered */
+		json_array_clear(rs->calls);
 	} else if (!strcmp(t, "reset")) {
 		size_t keep = s->conv.n && !strcmp(json_string_value(json_object_get(s->conv.v[0].msg, "role")), "system");
 
@@ -1422,6 +1525,7 @@ static bool replay(agent_session *s, const json_t *r)
 		s->turn = 0;
 		json_array_clear(s->checkpoints);
 		json_array_clear(s->edits);
+		json_array_clear(rs->calls);
 	}
 	return true;
 }
@@ -1431,6 +1535,7 @@ int agent_session_resume(agent_session **out, const agent_settings *st, const ag
 {
 	agent_session *s = NULL;
 	json_t *recs = NULL, *skipped = NULL, *r, *start;
+	replay_state rs = { NULL, 0, 0 };
 	const char *was;
 	size_t i, bad = 0;
 	int rc;
@@ -1457,8 +1562,9 @@ int agent_session_resume(agent_session **out, const agent_settings *st, const ag
 	}
 	if (json_is_string(json_object_get(start, "id")))
 		snprintf(s->id, sizeof(s->id), "%s", json_string_value(json_object_get(start, "id")));
+	rs.calls = json_array();
 	json_array_foreach(recs, i, r)
-		if (i > 0 && !replay(s, r))
+		if (i > 0 && !replay(s, r, &rs))
 			bad++;
 	if (bad || json_array_size(skipped)) {
 		char m[PL_ERR_MSG_MAX + 160];
@@ -1469,13 +1575,27 @@ int agent_session_resume(agent_session **out, const agent_settings *st, const ag
 			 json_array_size(skipped) ? ")" : "");
 		emit(s, AGENT_EV_WARNING, s->step, json_pack("{s:s}", "message", m), NULL, 0);
 	}
-	if ((rc = agent__traj_open(&s->traj, traj_path, true, err)) < 0)
+	if ((rc = agent__traj_open(&s->traj, traj_path, true, err)) < 0) {
+		if (rc == PL_EEXISTS)
+			pl_err_prefix(err, "session '%s' is open in another plait chat: leave that one first", s->id);
 		goto done;
+	}
 	s->o.traj_path = s->traj.path;
+	/* the calls the session ended in: answered, and recorded, so that
+	 * the file holds a conversation any API takes */
+	json_array_foreach(rs.calls, i, r) {
+		s->turn = rs.turn > s->turn ? rs.turn : s->turn;
+		if ((rc = push(s,
+			       call_result(json_string_value(json_object_get(r, "id")),
+					   json_string_value(json_object_get(r, "name")), not_run_ended),
+			       rs.step, true, err)) < 0)
+			goto done;
+	}
 	rc = traj(s, "resume", json_pack("{s:s, s:I}", "model", s->model_label, "messages", (json_int_t)s->conv.n), err);
 done:
 	json_decref(recs);
 	json_decref(skipped);
+	json_decref(rs.calls);
 	if (rc < 0) {
 		agent_session_free(s);
 		return rc;

@@ -61,6 +61,8 @@ static const key keys[] = {
 	{ "limits.max_seconds", K_REAL, F(max_seconds), "0", 0, 1e9, NULL, "wall-clock seconds per run; 0 = none" },
 	{ "limits.max_cost", K_REAL, F(max_cost), "0", 0, 1e9, NULL,
 	  "USD per run, where prices are known; 0 = none" },
+	{ "limits.max_calls_per_answer", K_INT, F(max_calls_per_answer), "32", 1, 1000000, NULL,
+	  "tool calls run from one answer; those past it are answered \"not run\" (an answer of thousands of calls)" },
 	{ "limits.max_format_errors", K_INT, F(max_format_errors), "3", 1, 1000000, NULL,
 	  "malformed calls in a row that end a run" },
 	{ "tools.format", K_ENUM, F(tool_format), "native", 0, 0, "native|json|xml|text",
@@ -571,6 +573,17 @@ int agent_settings_check(agent_settings *s, pl_err *err)
 	if (!s->tools || !s->tools[0])
 		return pl_err_set(err, PL_EINVAL, "%s: tools.enabled is empty: the model could do nothing",
 				  json_string_value(json_object_get(s->sources, "tools.enabled")));
+	if (strpbrk(s->api_base, "?#"))
+		/* not repeated: what follows '?' may be a key */
+		return pl_err_set(err, PL_EINVAL,
+				  "%s: backend.api_base has a query string or a fragment ('?' or '#'), which plait does not "
+				  "send: give the server's base URL alone, and the key through backend.api_key_env",
+				  json_string_value(json_object_get(s->sources, "backend.api_base")));
+	if (!*s->api_base && !strcmp(s->backend, "openai") && agent__env_get(s->envp, "OPENAI_BASE_URL") &&
+	    strpbrk(agent__env_get(s->envp, "OPENAI_BASE_URL"), "?#"))
+		return pl_err_set(err, PL_EINVAL,
+				  "OPENAI_BASE_URL has a query string or a fragment ('?' or '#'), which plait does not "
+				  "send: give the server's base URL alone, and the key through backend.api_key_env");
 	if (s->context_low >= s->context_high)
 		return pl_err_set(err, PL_EINVAL, "context.low (%g, %s) must be below context.high (%g, %s)",
 				  s->context_low, json_string_value(json_object_get(s->sources, "context.low")),

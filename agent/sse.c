@@ -107,3 +107,33 @@ int agent__sse_feed(agent__sse *s, const char *p, size_t n, pl_err *err)
 	pl_buf_add(&s->line, p + start, n - start);
 	return 0;
 }
+
+int agent__answer_too_big(pl_err *err)
+{
+	return pl_err_set(err, PL_EFORMAT,
+			  "the answer passed %zu MiB (text and tool-call arguments) without ending: no model "
+			  "writes that much at once; the server's stream is broken",
+			  AGENT__ANSWER_MAX >> 20);
+}
+
+int agent__stream_error(const json_t *e, pl_err *err)
+{
+	static const char *const again[] = { "overloaded_error", "api_error",		"rate_limit_error",
+					     "rate_limit_exceeded", "server_error",	"internal_error",
+					     "service_unavailable", "overloaded",	"engine_overloaded",
+					     NULL };
+	const json_t *m = json_is_object(e) ? json_object_get(e, "message") : e;
+	const json_t *code = json_is_object(e) ? json_object_get(e, "code") : NULL;
+	const char *type = json_is_object(e) ? json_string_value(json_object_get(e, "type")) : NULL;
+	bool retry = false;
+	size_t i;
+
+	for (i = 0; again[i]; i++)
+		if ((type && !strcmp(type, again[i])) || (json_is_string(code) && !strcmp(json_string_value(code), again[i])))
+			retry = true;
+	if (json_is_integer(code) && (json_integer_value(code) == 429 || json_integer_value(code) >= 500))
+		retry = true;
+	return pl_err_set(err, retry ? PL_EIO : PL_EINVAL, "the server reported an error in the stream%s%s%s: %s",
+			  type ? " (" : "", type ? type : "", type ? ")" : "",
+			  json_is_string(m) ? json_string_value(m) : "(no message)");
+}

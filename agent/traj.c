@@ -3,12 +3,14 @@
  * leaves every record it had finished (the kernel keeps what was
  * written; only the machine crashing could lose the last ones, and the
  * file is fsync'ed at its end record). */
+#define _GNU_SOURCE /* flock */
 #include "agent/internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -50,18 +52,41 @@ int agent__traj_open(agent__traj *t, const char *path, bool append, pl_err *err)
 	pl_buf_puts(&dir, path);
 	if ((slash = strrchr(dir.ptr, '/')) && slash != dir.ptr) {
 		*slash = '\0';
-		if ((rc = pl_mkdir_p(dir.ptr, 0755, err)) < 0)
+		/* a trajectory holds the conversation, every file shown and
+		 * the commands' output: the person's alone */
+		if ((rc = pl_mkdir_p(dir.ptr, 0700, err)) < 0)
 			goto done;
 	}
-	t->fd = open(path, (append ? O_RDWR : O_WRONLY) | O_CREAT | O_APPEND | O_CLOEXEC | (append ? 0 : O_TRUNC), 0644);
+	/* truncated once locked, not by open: the file may be another run's */
+	t->fd = open(path, (append ? O_RDWR : O_WRONLY) | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (t->fd < 0) {
 		rc = pl_err_sys(err, PL_EIO, "trajectory '%s'", path);
 		goto done;
 	}
 	{
 		struct stat st;
+		bool reg = fstat(t->fd, &st) == 0 && S_ISREG(st.st_mode);
 
-		t->size = fstat(t->fd, &st) == 0 && S_ISREG(st.st_mode) ? st.st_size : 0;
+		/* one writer per file, for as long as it is open: two chats
+		 * resuming one session would interleave their records (a
+		 * device, /dev/null, is anyone's) */
+		if (reg && flock(t->fd, LOCK_EX | LOCK_NB) < 0) {
+			if (errno == EWOULDBLOCK)
+				rc = pl_err_set(err, PL_EEXISTS,
+						"'%s' is open in another plait (it holds the file's lock); two writers "
+						"would interleave their records",
+						path);
+			else
+				rc = pl_err_sys(err, PL_EIO, "locking trajectory '%s'", path);
+		} else if (reg && !append && ftruncate(t->fd, 0) < 0) {
+			rc = pl_err_sys(err, PL_EIO, "trajectory '%s'", path);
+		}
+		if (rc < 0) {
+			close(t->fd);
+			t->fd = -1;
+			goto done;
+		}
+		t->size = reg && append ? st.st_size : 0;
 	}
 	if (append && (rc = cut_torn_line(t, path, err)) < 0) {
 		close(t->fd);

@@ -42,22 +42,11 @@ char *agent__expand_home(const char *p, char *const *envp)
 void agent__data_dirs(pl_buf *dirs, const char *sub, char *const *envp)
 {
 	const char *root = agent__env_get(envp, "PLAIT_ROOT"), *last = strrchr(sub, '/');
-	char exe[PATH_MAX], *slash;
-	ssize_t n;
 
 	last = last ? last + 1 : sub;
 	if (root && *root)
 		pl_buf_printf(dirs, "%s/%s\n", root, sub);
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		if ((slash = strrchr(exe, '/')))
-			*slash = '\0';
-		/* build/plait, build/san/plait, build/tests/test-agent, build/san/tests/... */
-		pl_buf_printf(dirs, "%s/../%s\n%s/../../%s\n%s/../../../%s\n", exe, sub, exe, sub, exe, sub);
-		pl_buf_printf(dirs, "%s/../share/plait/%s\n", exe, last);
-	}
-	pl_buf_printf(dirs, "/etc/plait/%s\n", last);
+	pl_buf_printf(dirs, "%s/%s\n/etc/plait/%s\n", AGENT_DATA_DIR, last, last);
 }
 
 int agent__data_find(pl_buf *path, const char *sub, const char *name, const char *ext, const char *what,
@@ -96,9 +85,9 @@ int agent__data_find(pl_buf *path, const char *sub, const char *name, const char
 		pl_buf_setlen(path, mark);
 	}
 	rc = pl_err_set(err, PL_ENOTFOUND,
-			"%s '%s' not found (looked for %s%s in $PLAIT_ROOT/%s, %s beside the program, "
-			"PREFIX/share/plait/%s, /etc/plait/%s)",
-			what, name, name, ext, sub, sub, strrchr(sub, '/') ? strrchr(sub, '/') + 1 : sub,
+			"%s '%s' not found (looked for %s%s in $PLAIT_ROOT/%s, %s/%s, /etc/plait/%s; a source tree's "
+			"are found with PLAIT_ROOT set to it)",
+			what, name, name, ext, sub, AGENT_DATA_DIR, strrchr(sub, '/') ? strrchr(sub, '/') + 1 : sub,
 			strrchr(sub, '/') ? strrchr(sub, '/') + 1 : sub);
 done:
 	pl_buf_release(&dirs);
@@ -312,21 +301,27 @@ void agent__bytes_from_json(pl_buf *out, const json_t *v)
 
 void agent__url_safe(pl_buf *out, const char *url)
 {
-	const char *scheme = strstr(url, "://"), *host, *at;
+	const char *scheme = strstr(url, "://"), *host, *at, *q;
+	size_t start = out->len;
 
 	if (!scheme) {
 		pl_buf_puts(out, url);
-		return;
+	} else {
+		host = scheme + 3;
+		at = host + strcspn(host, "@/?#");
+		if (*at != '@') {
+			pl_buf_puts(out, url);
+		} else {
+			pl_buf_add(out, url, (size_t)(host - url));
+			pl_buf_puts(out, "***");
+			pl_buf_puts(out, at);
+		}
 	}
-	host = scheme + 3;
-	at = host + strcspn(host, "@/?#");
-	if (*at != '@') {
-		pl_buf_puts(out, url);
-		return;
+	/* a query or a fragment may be a key (?key=...): never shown */
+	if ((q = strpbrk(out->ptr + start, "?#"))) {
+		pl_buf_setlen(out, (size_t)(q - out->ptr) + 1);
+		pl_buf_puts(out, "***");
 	}
-	pl_buf_add(out, url, (size_t)(host - url));
-	pl_buf_puts(out, "***");
-	pl_buf_puts(out, at);
 }
 
 int64_t agent__count(const json_t *v)

@@ -1,5 +1,5 @@
 /* datasets.c - find benchmark dataset files. */
-#include "bench-harness/bench.h"
+#include "bench-harness/internal.h"
 
 #include <dirent.h>
 #include <stdlib.h>
@@ -83,4 +83,60 @@ int bench_datasets_scan(json_t *out, const char *dir, pl_err *err)
 	}
 	free(names);
 	return 0;
+}
+
+/* The file names a dataset name may have in a data directory: those of
+ * ../shared/datasets first. */
+static const struct {
+	const char *name;
+	const char *files[3];
+} known[] = {
+	{ "verified", { "swe-bench-verified.jsonl", "swe-bench_verified.jsonl", NULL } },
+	{ "verified-v5", { "swe-bench-verified.v5-fixes.jsonl", NULL, NULL } },
+	{ "lite", { "swe-bench-lite.test.jsonl", "swe-bench-lite.jsonl", NULL } },
+	{ "dev", { "swe-bench.dev.jsonl", "swe-bench-dev.jsonl", NULL } },
+};
+
+int bench_dataset_resolve(pl_buf *out, const char *name_or_path, char *const *data_dirs, pl_err *err)
+{
+	static const char *const suffixes[] = { "", ".xz", ".gz" };
+	pl_buf p = PL_BUF_INIT, searched = PL_BUF_INIT;
+	char *const *d;
+	size_t i, f, s;
+
+	if (strchr(name_or_path, '/') || pl_file_exists(name_or_path)) {
+		if (!pl_file_exists(name_or_path))
+			return pl_err_set(err, PL_ENOTFOUND, "dataset file '%s' does not exist", name_or_path);
+		pl_buf_puts(out, name_or_path);
+		return 0;
+	}
+	for (i = 0; i < PL_ARRAY_LEN(known); i++)
+		if (!strcmp(known[i].name, name_or_path))
+			break;
+	if (i == PL_ARRAY_LEN(known))
+		return pl_err_set(err, PL_ENOTFOUND,
+				  "dataset '%s' is neither a file nor a known name (verified, verified-v5, lite, dev)",
+				  name_or_path);
+	for (d = data_dirs; d && *d; d++) {
+		pl_buf_printf(&searched, "%s%s", searched.len ? ", " : "", *d);
+		for (f = 0; f < PL_ARRAY_LEN(known[i].files) && known[i].files[f]; f++)
+			for (s = 0; s < PL_ARRAY_LEN(suffixes); s++) {
+				pl_buf_reset(&p);
+				pl_path_join(&p, *d, known[i].files[f]);
+				pl_buf_puts(&p, suffixes[s]);
+				if (pl_file_exists(p.ptr)) {
+					pl_buf_add(out, p.ptr, p.len);
+					pl_buf_release(&p);
+					pl_buf_release(&searched);
+					return 0;
+				}
+			}
+	}
+	pl_err_set(err, PL_ENOTFOUND,
+		   "dataset '%s' (%s, plain, .xz or .gz) not found in the data directories (%s); put it in one, "
+		   "add its directory to PLAIT_DATA_PATH, or give the file's path",
+		   name_or_path, known[i].files[0], searched.len ? searched.ptr : "none configured");
+	pl_buf_release(&p);
+	pl_buf_release(&searched);
+	return PL_ENOTFOUND;
 }

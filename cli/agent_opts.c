@@ -1,10 +1,14 @@
 /* agent_opts.c - the options every command that talks to a model shares
  * (backend flags, --config, --profile, --set), turned into the agent's
  * settings with each flag named as the source of its value. */
+#define _GNU_SOURCE /* realpath */
 #include "cli/cli.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "tools/tools.h"
 
 const char cli_agent_usage[] =
 	"Model options (the same on every command that talks to a model):\n"
@@ -125,4 +129,22 @@ int cli_agent_settings(agent_config **cfg_out, agent_settings **out, cli_agent_o
 	*cfg_out = cfg;
 	*out = s;
 	return CLI_EXIT_OK;
+}
+
+char *cli_agent_root(const char *dir, const char *cmd)
+{
+	char real[PATH_MAX];
+	pl_buf top = PL_BUF_INIT;
+
+	if (!realpath(dir, real))
+		return NULL;
+	if (tools_git_toplevel(&top, real, NULL) < 0 || !strcmp(top.ptr, real)) {
+		pl_buf_release(&top);
+		return pl_xstrdup(real);
+	}
+	fprintf(stderr,
+		"plait %s: '%s' is inside the repository '%s': working on the whole repository (paths are "
+		"relative to its root)\n",
+		cmd, real, top.ptr);
+	return pl_buf_detach(&top, NULL);
 }

@@ -15,8 +15,8 @@
  *               command shares
  *   cmd_*.c     one file per command family: doctor, model, generate,
  *               tokenize, sandbox, tool, mcp, fix, chat, traj, config, bench
- *               (cmd_bench.c: its table of subcommands; cmd_bench_engine.c:
- *               `bench engine`)
+ *               (cmd_bench.c: its table of subcommands; cmd_bench_swe.c:
+ *               `bench swe`; cmd_bench_engine.c: `bench engine`)
  *   obs.c       a tool's observation as JSON (plait tool, plait mcp)
  *   jsonrpc.c, mcp.c  JSON-RPC 2.0 and the MCP server of plait mcp (mcp.h)
  *   agent_opts.c the model options every agent command shares
@@ -67,6 +67,7 @@ int cli_cmd_config(int argc, char **argv, const cli_ctx *ctx);
 int cli_cmd_image(int argc, char **argv, const cli_ctx *ctx);
 int cli_cmd_bench(int argc, char **argv, const cli_ctx *ctx);
 /* The subcommands of `plait bench` (argv[0] is the subcommand's name). */
+int cli_bench_swe(int argc, char **argv, const cli_ctx *ctx);
 int cli_bench_engine(int argc, char **argv, const cli_ctx *ctx);
 
 /* ------------------------------------------------------------ observations */
@@ -203,6 +204,12 @@ int cli_agent_opt(cli_agent_opts *o, const cli_args *a, int id, const char *val)
  * printing why).  *cfg_out must outlive *out. */
 int cli_agent_settings(agent_config **cfg_out, agent_settings **out, cli_agent_opts *o, bool check, const cli_ctx *ctx,
 		       const char *cmd);
+/* The directory the agent works on for dir (an existing directory): the
+ * root of the git repository dir is in, said on stderr when dir is below
+ * it (patches, snapshots and /undo are of the whole repository, and the
+ * tools' paths are relative to its root); dir itself, made absolute, when
+ * it is in none.  A new string, or NULL when dir cannot be resolved. */
+char *cli_agent_root(const char *dir, const char *cmd);
 
 /* ------------------------------------------------------------ terminal */
 
@@ -240,7 +247,8 @@ const char *cli_fmt_cost(char buf[48], const json_t *cost);
 void cli_describe_call(pl_buf *out, const char *name, const json_t *args, size_t max);
 
 /* output.c: an on_output callback that writes a sandboxed command's stdout
- * and stderr to plait's own (stream 1 or 2), unchanged; ctx is unused. */
+ * and stderr to plait's own (stream 1 or 2), unchanged; ctx NULL, or a
+ * const int * descriptor told SIGPIPE when plait's output is gone. */
 void cli_pass_output(void *ctx, int stream, const char *data, size_t n);
 
 #endif /* PLAIT_CLI_H */

@@ -1,6 +1,6 @@
 /* cmd_bench.c - `plait bench`: the benchmark family.  Each subcommand is a
- * file of its own (cmd_bench_engine.c: `engine`); this table is the one
- * place a new one is added (`swe`, the harness's, is next). */
+ * file of its own (cmd_bench_swe.c: `swe`, cmd_bench_engine.c: `engine`);
+ * this table is the one place a new one is added. */
 #include "cli/cli.h"
 
 #include <string.h>
@@ -11,6 +11,8 @@ typedef struct bench_sub {
 } bench_sub;
 
 static const bench_sub subs[] = {
+	{ "swe", "SWE-bench: predictions from the agent (infer), graded as the official harness grades (eval)",
+	  cli_bench_swe },
 	{ "engine", "decode and prefill speed of the engine against the machine's ceilings", cli_bench_engine },
 };
 
@@ -37,5 +39,5 @@ int cli_cmd_bench(int argc, char **argv, const cli_ctx *ctx)
 	for (i = 0; i < PL_ARRAY_LEN(subs); i++)
 		if (!strcmp(argv[1], subs[i].name))
 			return subs[i].run(argc - 1, argv + 1, ctx);
-	return cli_fail(ctx, "bench", CLI_EXIT_USAGE, "unknown subcommand '%s' (known: engine)", argv[1]);
+	return cli_fail(ctx, "bench", CLI_EXIT_USAGE, "unknown subcommand '%s' (known: swe, engine)", argv[1]);
 }

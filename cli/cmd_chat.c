@@ -8,11 +8,13 @@
 #include "cli/edit.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char chat_usage[] =
@@ -30,6 +32,7 @@ static const char chat_usage[] =
 	"\n"
 	"Commands:\n"
 	"  /undo          revert the files to before the last change a tool made\n"
+	"                 (not ignored files, nor untracked files over 16 MiB)\n"
 	"  /rewind [N]    back to before turn N (files and conversation); no N lists turns\n"
 	"  /diff          every change since the session began, against the base commit\n"
 	"  /reset         clear the conversation (files stay)\n"
@@ -38,7 +41,7 @@ static const char chat_usage[] =
 	"  /cost          tokens and cost so far\n"
 	"  /help          this list\n"
 	"  /quit          leave (Ctrl-D too)\n"
-	"Ctrl-C cancels the answer being written (or the command, once it returns)\n"
+	"Ctrl-C cancels the answer being written (or kills the command running)\n"
 	"and keeps the session; at the prompt it clears the line; at an approval it\n"
 	"answers no and ends the turn.  Two Ctrl-C in a row leave.\n"
 	"\n"
@@ -46,7 +49,8 @@ static const char chat_usage[] =
 	"latest, --resume ID a given one (--resume alone lists them).\n"
 	"\n"
 	"Options:\n"
-	"  --repo DIR         the repository (default .)\n"
+	"  --repo DIR         the repository (default .); a directory inside one\n"
+	"                     means the repository's root (said on stderr)\n"
 	"  --continue         resume the latest session of this repository\n"
 	"  --resume [ID]      resume session ID, or choose from a list\n"
 	"  --approval MODE    ask, auto-edit, full-auto or read-only\n"
@@ -90,6 +94,21 @@ static void on_sigint(int sig)
 	}
 }
 
+/* SIGTERM or SIGHUP (the terminal closed): the signal that came. */
+static atomic_int chat_signal;
+
+/* Handled as a cancellation that leaves: the answer or the command under
+ * way is stopped, its call answered in the session file, and the chat
+ * ends with 128 + the signal, the file whole.  A second one kills. */
+static void on_sigterm(int sig)
+{
+	atomic_store(&chat_signal, sig);
+	atomic_store(&chat_cancel, 1);
+	atomic_store(&chat_interrupted, 1);
+	atomic_store(&chat_quit, 1);
+	signal(sig, SIG_DFL);
+}
+
 typedef struct chat_ui {
 	EditLine *el;
 	History *hist;
@@ -102,6 +121,7 @@ typedef struct chat_ui {
 	agent_settings *s;
 	agent_session *sess;
 	char *history_file;
+	const char *root; /* the repository's root (for what an overwrite replaces) */
 } chat_ui;
 
 static char *prompt_fn(EditLine *e)
@@ -324,8 +344,148 @@ static void diff_lines(pl_buf *d, char mark, const char *text)
 	}
 }
 
+/* Lines of text (a last line without a newline counts). */
+static size_t count_lines(const char *text)
+{
+	size_t lines = 0;
+
+	for (const char *q = text ? text : ""; *q; q++)
+		lines += *q == '\n';
+	return lines + (text && *text && text[strlen(text) - 1] != '\n');
+}
+
+/* A command as it will run, each line marked ' ', but a run of blank
+ * lines as one line saying how many: a payload cannot hide below a
+ * screenful of them. */
+static void command_lines(pl_buf *d, const char *text)
+{
+	size_t blank = 0;
+
+	for (const char *p = text ? text : ""; *p;) {
+		size_t l = strcspn(p, "\n");
+		bool is_blank = strspn(p, " \t\r\f\v") >= l;
+
+		if (is_blank && p[l] == '\n') {
+			blank++;
+		} else {
+			if (blank > 1)
+				pl_buf_printf(d, " [%zu blank lines]\n", blank);
+			else if (blank == 1)
+				pl_buf_puts(d, " \n");
+			blank = 0;
+			pl_buf_putc(d, ' ');
+			pl_buf_add(d, p, l);
+			pl_buf_putc(d, '\n');
+		}
+		p += l + (p[l] == '\n');
+	}
+	if (blank > 1)
+		pl_buf_printf(d, " [%zu blank lines]\n", blank);
+	else if (blank == 1)
+		pl_buf_puts(d, " \n");
+}
+
+/* The file an overwriting create replaces, when it is a regular file of
+ * the repository (never a FIFO, a device or a file outside it through a
+ * link): read only to show what changes.  false when it cannot be. */
+static bool read_current(pl_buf *out, const chat_ui *u, const char *path)
+{
+	pl_buf p = PL_BUF_INIT;
+	char real[PATH_MAX];
+	size_t rl = u->root ? strlen(u->root) : 0;
+	bool ok = false;
+
+	if (!u->root || !path || !*path)
+		return false;
+	if (path[0] == '/')
+		pl_buf_puts(&p, path);
+	else
+		pl_buf_printf(&p, "%s/%s", u->root, path);
+	if (realpath(p.ptr, real) && !strncmp(real, u->root, rl) && real[rl] == '/') {
+		int fd = open(real, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		struct stat st;
+
+		if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size <= (4 << 20)) {
+			char buf[65536];
+			ssize_t n;
+
+			while ((n = read(fd, buf, sizeof(buf))) > 0)
+				pl_buf_add(out, buf, (size_t)n);
+			ok = n == 0;
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	pl_buf_release(&p);
+	return ok;
+}
+
+/* old -> new as one hunk: the lines both begin and end with are left
+ * out (said as counts), the rest taken out and put in. */
+static void replace_lines(pl_buf *d, const char *old, const char *new)
+{
+	const char *a = old, *b = new, *ae = old + strlen(old), *be = new + strlen(new);
+	size_t same_head = 0, same_tail = 0;
+	pl_buf mid = PL_BUF_INIT;
+
+	/* the common first lines */
+	for (;;) {
+		const char *na = memchr(a, '\n', (size_t)(ae - a)), *nb = memchr(b, '\n', (size_t)(be - b));
+
+		if (!na || !nb || na - a != nb - b || memcmp(a, b, (size_t)(na - a)))
+			break;
+		a = na + 1;
+		b = nb + 1;
+		same_head++;
+	}
+	/* the common last lines (whole lines, not into the head) */
+	while (ae > a && be > b && ae[-1] == '\n' && be[-1] == '\n') {
+		const char *la = ae - 1, *lb = be - 1;
+
+		while (la > a && la[-1] != '\n')
+			la--;
+		while (lb > b && lb[-1] != '\n')
+			lb--;
+		if (ae - la != be - lb || memcmp(la, lb, (size_t)(ae - la)))
+			break;
+		ae = la;
+		be = lb;
+		same_tail++;
+	}
+	if (same_head)
+		pl_buf_printf(d, "@@ %zu line%s unchanged @@\n", same_head, same_head == 1 ? "" : "s");
+	pl_buf_add(&mid, a, (size_t)(ae - a));
+	diff_lines(d, '-', mid.ptr);
+	pl_buf_reset(&mid);
+	pl_buf_add(&mid, b, (size_t)(be - b));
+	diff_lines(d, '+', mid.ptr);
+	if (same_tail)
+		pl_buf_printf(d, "@@ %zu line%s unchanged @@\n", same_tail, same_tail == 1 ? "" : "s");
+	pl_buf_release(&mid);
+}
+
+/* A path on one line: escaped as everything shown is, and newlines and
+ * tabs too (a name holding a newline could fake a second prompt line). */
+static const char *esc_path(pl_buf *out, const char *path)
+{
+	pl_buf e = PL_BUF_INIT;
+
+	pl_buf_reset(out);
+	cli_esc(&e, path);
+	for (const char *q = e.ptr; *q; q++) {
+		if (*q == '\n')
+			pl_buf_puts(out, "\\n");
+		else if (*q == '\t')
+			pl_buf_puts(out, "\\t");
+		else
+			pl_buf_putc(out, *q);
+	}
+	pl_buf_release(&e);
+	return out->ptr;
+}
+
 /* What the call would do, in full and escaped: the command, or the edit
- * as a diff (a new file's whole content). */
+ * as a diff (a new file's whole content; what an overwrite changes). */
 static void show_call(chat_ui *u, const char *tool, const json_t *args)
 {
 	bool c = u->color;
@@ -333,23 +493,33 @@ static void show_call(chat_ui *u, const char *tool, const json_t *args)
 	pl_buf d = PL_BUF_INIT, p = PL_BUF_INIT;
 
 	if (!strcmp(tool, "bash")) {
-		printf("%sRun this command?%s\n", cli_c(c, CLI_BOLD), cli_c(c, CLI_RESET));
-		diff_lines(&d, ' ', json_string_value(json_object_get(args, "command")));
+		const char *command = json_string_value(json_object_get(args, "command"));
+		size_t n = count_lines(command);
+
+		if (n > 1)
+			printf("%sRun this command? (%zu lines)%s\n", cli_c(c, CLI_BOLD), n, cli_c(c, CLI_RESET));
+		else
+			printf("%sRun this command?%s\n", cli_c(c, CLI_BOLD), cli_c(c, CLI_RESET));
+		command_lines(&d, command);
 		cli_print_diff(stdout, d.ptr, d.len, false);
 		pl_buf_release(&d);
 		return;
 	}
-	cli_esc(&p, path ? path : "?");
+	esc_path(&p, path ? path : "?");
 	if (!strcmp(tool, "create")) {
 		const char *text = json_string_value(json_object_get(args, "file_text"));
-		size_t lines = 0;
+		pl_buf cur = PL_BUF_INIT;
+		bool over = json_is_true(json_object_get(args, "overwrite")) && read_current(&cur, u, path);
 
-		for (const char *q = text ? text : ""; *q; q++)
-			lines += *q == '\n';
 		printf("%sAllow create of %s (%s, %zu lines)?%s\n", cli_c(c, CLI_BOLD), p.ptr,
+		       over ? "replacing what it holds: the changes below" :
 		       json_is_true(json_object_get(args, "overwrite")) ? "replacing what it holds" : "a new file",
-		       lines + (text && *text && text[strlen(text) - 1] != '\n'), cli_c(c, CLI_RESET));
-		diff_lines(&d, '+', text);
+		       count_lines(text), cli_c(c, CLI_RESET));
+		if (over && !memchr(cur.ptr, '\0', cur.len))
+			replace_lines(&d, cur.ptr, text ? text : "");
+		else
+			diff_lines(&d, '+', text);
+		pl_buf_release(&cur);
 	} else if (!strcmp(tool, "insert")) {
 		printf("%sAllow insert into %s after line %lld?%s\n", cli_c(c, CLI_BOLD), p.ptr,
 		       (long long)json_integer_value(json_object_get(args, "insert_line")), cli_c(c, CLI_RESET));
@@ -612,7 +782,7 @@ int cli_cmd_chat(int argc, char **argv, const cli_ctx *ctx)
 	agent_session_opts so = { 0 };
 	chat_ui u;
 	pl_err err = { 0 };
-	struct sigaction sa, old;
+	struct sigaction sa, old, old_term, old_hup;
 	char *resume_path = NULL, real[PATH_MAX];
 	int id, status = CLI_EXIT_OK, r;
 	cli_args a;
@@ -659,12 +829,21 @@ int cli_cmd_chat(int argc, char **argv, const cli_ctx *ctx)
 		status = cli_fail(ctx, "chat", CLI_EXIT_USAGE, "--repo '%s' is not a directory", repo);
 		goto done;
 	}
+	{
+		/* below a repository's root: the whole repository */
+		char *top = cli_agent_root(real, "chat");
+
+		if (top && strlen(top) < sizeof(real))
+			memcpy(real, top, strlen(top) + 1);
+		free(top);
+	}
 	if (approval)
 		cli_agent_opts_set(&ao, "tools.approval", approval, "--approval");
 	if ((status = cli_agent_settings(&cfg, &s, &ao, true, ctx, "chat")) != CLI_EXIT_OK)
 		goto done;
 
 	u.s = s;
+	u.root = real;
 	u.tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
 	u.color = c = cli_use_color(stdout);
 	if (u.tty && cli__edit_load(&err) == 0) {
@@ -696,6 +875,9 @@ int cli_cmd_chat(int argc, char **argv, const cli_ctx *ctx)
 	sa.sa_handler = on_sigint; /* no SA_RESTART: a read at the prompt returns */
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, &old);
+	sa.sa_handler = on_sigterm;
+	sigaction(SIGTERM, &sa, &old_term);
+	sigaction(SIGHUP, &sa, &old_hup);
 
 	so.repo = real;
 	so.kind = "chat";
@@ -747,7 +929,9 @@ int cli_cmd_chat(int argc, char **argv, const cli_ctx *ctx)
 
 		if (!line) {
 			printf("\n");
-			if (atomic_load(&chat_quit))
+			if (atomic_load(&chat_signal))
+				status = 128 + atomic_load(&chat_signal);
+			else if (atomic_load(&chat_quit))
 				status = 128 + SIGINT; /* left with Ctrl-C, twice */
 			break;
 		}
@@ -781,6 +965,8 @@ int cli_cmd_chat(int argc, char **argv, const cli_ctx *ctx)
 	}
 out:
 	sigaction(SIGINT, &old, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	sigaction(SIGHUP, &old_hup, NULL);
 	if (u.hist && u.history_file) {
 		HistEvent hev;
 

@@ -234,6 +234,19 @@ static json_t *section_sandbox(json_t *problems)
 		problem(problems, "info", "sandbox", NULL,
 			"memory and process limits fall back to rlimits (cgroup %s here): %s",
 			sbx_cgroup_kind_name(c.cgroup), c.cginfo.why);
+	/* the profile the agent's shell uses: never read from beside the
+	 * program, so a build tree needs PLAIT_ROOT */
+	{
+		sbx_config cfg;
+
+		sbx_config_init(&cfg);
+		if (sbx_profile_load(&cfg, "agent", &err) < 0)
+			problem(problems, "warning", "sandbox",
+				"install plait (make install), or run it from its source tree with PLAIT_ROOT=$PWD",
+				"%s: the agent's commands cannot run", err.msg);
+		pl_json_set(o, "profiles_found", json_boolean(err.code == 0));
+		sbx_config_release(&cfg);
+	}
 	return o;
 }
 
@@ -293,6 +306,21 @@ static json_t *section_agent(const agent_config *cfg, json_t *problems)
 			"libcurl has no https: HTTP model backends can only reach plain-http servers");
 	pl_json_set(o, "http", http ? http : json_null());
 	pl_json_set(o, "credentials", cred);
+	/* plait fix's profile and its prompts, found where plait reads them */
+	{
+		agent_settings *s = NULL;
+		agent_settings_opts so = { 0 };
+		pl_err e2 = { 0 };
+
+		so.profile = "swebench";
+		so.config = cfg;
+		if (agent_settings_load(&s, &so, &e2) < 0)
+			problem(problems, "warning", "agent",
+				"install plait (make install), or run it from its source tree with PLAIT_ROOT=$PWD",
+				"%s: plait fix and plait chat cannot start", e2.msg);
+		pl_json_set(o, "profiles_found", json_boolean(e2.code == 0));
+		agent_settings_free(s);
+	}
 	return o;
 }
 

@@ -20,22 +20,30 @@ static const char fix_usage[] =
 	"message, tool call, observation, token count and the patch) is written as\n"
 	"the run goes.  Exit status 0 only when a non-empty patch was submitted.\n"
 	"Ctrl-C ends the run (exit reason \"cancelled\"); a second one kills it.\n"
+	"SIGTERM and SIGHUP end it the same way, and plait exits 128 + the signal.\n"
 	"\n"
 	"Options:\n"
-	"  --repo DIR           the repository (default .)\n"
+	"  --repo DIR           the repository (default .); a directory inside one\n"
+	"                       means the repository's root (said on stderr)\n"
 	"  --issue FILE         the issue text (- for standard input)\n"
 	"  --issue-text TEXT    the issue text itself\n"
 	"  --base REV           the commit the patch is taken against (default HEAD)\n"
 	"  --allow-dirty        run on a working tree with changes that are not\n"
 	"                       committed: the patch is what changed since the run\n"
 	"                       began, and leaves them out (refused by default)\n"
-	"  --out PATCH          write the submitted patch to PATCH\n"
+	"  --out PATCH          write the submitted patch to PATCH (its directory\n"
+	"                       must exist and be writable: checked before the run)\n"
 	"  --commit             commit exactly the submitted patch on a new branch\n"
 	"                       plait/fix-ID (HEAD and the working tree stay as they are)\n"
 	"  --traj FILE          the trajectory file (default paths.runs/ID.jsonl)\n"
 	"  --max-steps N        model calls at most (limits.max_steps)\n"
 	"  --json               print one JSON object at the end: exit_reason, message,\n"
-	"                       submitted, patch, usage, steps, elapsed, trajectory\n"
+	"                       submitted, patch, usage, steps, elapsed, trajectory,\n"
+	"                       patch_encoding (\"utf-8\": patch is the text; \"base64\":\n"
+	"                       it is {\"encoding\": \"base64\", \"data\"}, for bytes\n"
+	"                       that are not UTF-8),\n"
+	"                       commit ({oid, branch}) and commit_error (null unless\n"
+	"                       --commit made one or failed)\n"
 	"  --stream-json        print one JSON event per line as the run goes\n"
 	"  -h, --help           show this help\n"
 	"\n"
@@ -74,11 +82,16 @@ static const cli_opt fix_opts[] = {
 /* Set by SIGINT; the loop checks it between and during calls. */
 static atomic_int fix_cancel;
 
+/* SIGTERM or SIGHUP (a scheduler, a closed terminal): the signal that
+ * came; the run ends as on Ctrl-C and plait exits 128 + it. */
+static atomic_int fix_signal;
+
 static void on_sigint(int sig)
 {
-	(void)sig;
+	if (sig != SIGINT)
+		atomic_store(&fix_signal, sig);
 	atomic_store(&fix_cancel, 1);
-	signal(SIGINT, SIG_DFL); /* a second Ctrl-C kills */
+	signal(sig, SIG_DFL); /* a second one kills */
 }
 
 typedef struct fix_ui {
@@ -194,6 +207,29 @@ static void on_event(void *user, const agent_event *ev)
 	pl_buf_release(&e2);
 }
 
+/* --out is written at the end: a directory that is not there, or not
+ * writable, is said now, not after the model has worked for the patch. */
+static int check_out(const char *out, const cli_ctx *ctx)
+{
+	pl_buf dir = PL_BUF_INIT;
+	const char *slash = strrchr(out, '/');
+	int rc = CLI_EXIT_OK;
+
+	if (pl_dir_exists(out))
+		return cli_fail(ctx, "fix", CLI_EXIT_USAGE, "--out '%s' is a directory: give a file name for the patch", out);
+	if (slash)
+		pl_buf_add(&dir, out, slash == out ? 1 : (size_t)(slash - out));
+	else
+		pl_buf_puts(&dir, ".");
+	if (!pl_dir_exists(dir.ptr))
+		rc = cli_fail(ctx, "fix", CLI_EXIT_USAGE, "--out '%s': the directory '%s' does not exist", out, dir.ptr);
+	else if (access(dir.ptr, W_OK | X_OK) < 0)
+		rc = cli_fail(ctx, "fix", CLI_EXIT_USAGE, "--out '%s': the directory '%s' cannot be written (%s)", out,
+			      dir.ptr, strerror(errno));
+	pl_buf_release(&dir);
+	return rc;
+}
+
 static int read_issue(pl_buf *out, const char *path, pl_err *err)
 {
 	if (!strcmp(path, "-")) {
@@ -209,12 +245,13 @@ static int read_issue(pl_buf *out, const char *path, pl_err *err)
 	return pl_file_read(out, path, 16 << 20, err);
 }
 
-/* The repository must be one (a patch needs a commit), and its working
- * tree clean: what was there before is not the fix, and --commit would
- * commit it.  With allow_dirty, snapshot gets the tree as it is, which
- * becomes the base. */
-static int check_tree(char snapshot[41], const char *repo, bool allow_dirty, const cli_ctx *ctx)
+/* The repository must be one with a commit (a patch needs one; --base
+ * must name one), and its working tree clean: what was there before is
+ * not the fix, and --commit would commit it.  With allow_dirty, snapshot
+ * gets the tree as it is, which becomes the base. */
+static int check_tree(char snapshot[41], const char *repo, const char *base, bool allow_dirty, const cli_ctx *ctx)
 {
+	char oid[41];
 	json_t *st = NULL, *x;
 	pl_buf list = PL_BUF_INIT;
 	pl_err err = { 0 };
@@ -226,6 +263,17 @@ static int check_tree(char snapshot[41], const char *repo, bool allow_dirty, con
 				"--repo '%s' is not a git repository (%s): plait fix hands in a patch against a commit; "
 				"run git init and commit the files first",
 				repo, err.msg);
+	if (!base && tools_git_resolve(oid, repo, NULL, &err) == PL_ENOTFOUND) {
+		json_decref(st);
+		return cli_fail(ctx, "fix", CLI_EXIT_USAGE,
+				"'%s' has no commit yet: commit the code first (plait fix hands in a patch against a "
+				"commit)",
+				repo);
+	}
+	if (base && tools_git_resolve(oid, repo, base, &err) < 0) {
+		json_decref(st);
+		return cli_fail(ctx, "fix", CLI_EXIT_USAGE, "--base '%s': %s", base, err.msg);
+	}
 	if (allow_dirty) {
 		if (tools_git_snapshot(snapshot, repo, &err) < 0)
 			rc = cli_fail_err(ctx, "fix", &err);
@@ -255,6 +303,8 @@ int cli_cmd_fix(int argc, char **argv, const cli_ctx *ctx)
 	bool json = false, stream_json = false, commit = false, allow_dirty = false;
 	char snapshot[41];
 	cli_agent_opts ao;
+	json_t *commit_made = NULL, *commit_error = NULL;
+	char *repo_root = NULL;
 	agent_config *cfg = NULL;
 	agent_settings *s = NULL;
 	agent_session *sess = NULL;
@@ -263,7 +313,7 @@ int cli_cmd_fix(int argc, char **argv, const cli_ctx *ctx)
 	fix_ui ui = { 0 };
 	pl_buf issue = PL_BUF_INIT;
 	pl_err err = { 0 };
-	struct sigaction sa, old, ign, old_pipe;
+	struct sigaction sa, old, old_term, old_hup, ign, old_pipe;
 	int id, status = CLI_EXIT_FAIL, r;
 	cli_args a;
 
@@ -320,6 +370,9 @@ int cli_cmd_fix(int argc, char **argv, const cli_ctx *ctx)
 		status = cli_fail(ctx, "fix", CLI_EXIT_USAGE, "--repo '%s' is not a directory", repo);
 		goto done;
 	}
+	/* below a repository's root: the whole repository (the patch is) */
+	if ((repo_root = cli_agent_root(repo, "fix")))
+		repo = repo_root;
 	if (issue_file) {
 		if (read_issue(&issue, issue_file, &err) < 0) {
 			status = cli_fail(ctx, "fix", CLI_EXIT_USAGE, "--issue: %s", err.msg);
@@ -333,9 +386,11 @@ int cli_cmd_fix(int argc, char **argv, const cli_ctx *ctx)
 		status = cli_fail(ctx, "fix", CLI_EXIT_USAGE, "the issue is empty");
 		goto done;
 	}
+	if (out && (status = check_out(out, ctx)) != CLI_EXIT_OK)
+		goto done;
 	if ((status = cli_agent_settings(&cfg, &s, &ao, true, ctx, "fix")) != CLI_EXIT_OK)
 		goto done;
-	if ((status = check_tree(snapshot, repo, allow_dirty, ctx)) != CLI_EXIT_OK)
+	if ((status = check_tree(snapshot, repo, base, allow_dirty, ctx)) != CLI_EXIT_OK)
 		goto done;
 	status = CLI_EXIT_FAIL;
 
@@ -359,6 +414,8 @@ int cli_cmd_fix(int argc, char **argv, const cli_ctx *ctx)
 	sa.sa_handler = on_sigint;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, &old);
+	sigaction(SIGTERM, &sa, &old_term);
+	sigaction(SIGHUP, &sa, &old_hup);
 	/* a closed standard output is a write error, not the end (the
 	 * sandbox puts every signal back to default for the commands) */
 	memset(&ign, 0, sizeof(ign));
@@ -367,9 +424,17 @@ int cli_cmd_fix(int argc, char **argv, const cli_ctx *ctx)
 	sigaction(SIGPIPE, &ign, &old_pipe);
 	r = agent_session_run(&res, sess, issue.ptr, &err);
 	sigaction(SIGINT, &old, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	sigaction(SIGHUP, &old_hup, NULL);
 	if (r < 0) {
 		status = cli_fail_err(ctx, "fix", &err);
 		goto done;
+	}
+	if (atomic_load(&fix_signal)) {
+		/* the trajectory has its end; --json still says how it ended */
+		status = 128 + atomic_load(&fix_signal);
+		fprintf(stderr, "plait fix: stopped by signal %d (the trajectory is complete)\n", atomic_load(&fix_signal));
+		goto report;
 	}
 	if (res.submitted && res.patch.len) {
 		status = CLI_EXIT_OK;
@@ -388,25 +453,36 @@ int cli_cmd_fix(int argc, char **argv, const cli_ctx *ctx)
 			/* exactly the submitted patch, on its base commit (HEAD when the
 			 * base is the starting snapshot): nothing else the tree holds */
 			if (tools_git_commit_patch(oid, repo, allow_dirty ? NULL : base, res.patch.ptr, res.patch.len, branch,
-						   msg.ptr, &err) < 0)
+						   msg.ptr, &err) < 0) {
 				status = cli_fail_err(ctx, "fix", &err);
-			else
+				commit_error = json_string(err.msg);
+			} else {
 				fprintf(stderr, "committed %.12s on %s (HEAD and the working tree are as they were)\n", oid,
 					branch);
+				commit_made = json_pack("{s:s, s:s}", "oid", oid, "branch", branch);
+			}
 			pl_buf_release(&msg);
 		}
 	} else if (res.submitted) {
 		fprintf(stderr, "plait fix: the model submitted an empty patch\n");
 	}
+report:
 	if (json) {
 		json_t *o = agent_result_json(&res, sess);
 
+		/* null when --commit was not given or nothing was submitted */
+		json_object_set_new(o, "commit", commit_made ? commit_made : json_null());
+		json_object_set_new(o, "commit_error", commit_error ? commit_error : json_null());
+		commit_made = commit_error = NULL;
 		print_json_line(&ui, o);
 		json_decref(o);
 	}
 done:
 	if (sess)
 		sigaction(SIGPIPE, &old_pipe, NULL);
+	json_decref(commit_made);
+	json_decref(commit_error);
+	free(repo_root);
 	agent_result_release(&res);
 	agent_session_free(sess);
 	agent_settings_free(s);

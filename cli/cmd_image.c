@@ -121,6 +121,8 @@ static const char run_usage[] =
 	"  --bind SRC[:DST]      make host path SRC writable at DST\n"
 	"  --ro-bind SRC[:DST]   the same, read-only\n"
 	"  --cwd DIR             start in DIR (default: the image's WorkingDir)\n"
+	"  -u, --user USER[:GROUP]  run as this user of the image (a name or id)\n"
+	"                        instead of its User, as docker run --user\n"
 	"  --env NAME=VALUE      set a variable (after the image's Env)\n"
 	"  --net                 share the host's network (default: a private loopback)\n"
 	"  --timeout SECONDS     wall-clock limit; the whole process tree is killed\n"
@@ -640,7 +642,8 @@ enum {
 	R_NPROC,
 	R_KEEP,
 	R_PLATFORM,
-	R_JSON
+	R_JSON,
+	R_USER
 };
 
 static const cli_opt run_opts[] = {
@@ -650,7 +653,8 @@ static const cli_opt run_opts[] = {
 	{ "net", 0, false, R_NET },	 { "timeout", 0, true, R_TIMEOUT },
 	{ "memory", 0, true, R_MEMORY }, { "nproc", 0, true, R_NPROC },
 	{ "keep", 0, false, R_KEEP },	 { "platform", 0, true, R_PLATFORM },
-	{ "json", 0, false, R_JSON },	 { NULL, 0, false, 0 },
+	{ "json", 0, false, R_JSON },	 { "user", 'u', true, R_USER },
+	{ NULL, 0, false, 0 },
 };
 
 static void add_bind(sbx_config *cfg, const char *arg, bool ro)
@@ -694,7 +698,7 @@ static int run_opt(sbx_config *cfg, const cli_args *a, int id, const char *v)
 
 static int cmd_run(int argc, char **argv, const cli_ctx *ctx)
 {
-	const char *store = NULL, *profile = NULL, *ref = NULL, *v;
+	const char *store = NULL, *profile = NULL, *ref = NULL, *user = NULL, *v;
 	img_opts o;
 	img_image im;
 	img_store *s = NULL;
@@ -727,6 +731,8 @@ static int cmd_run(int argc, char **argv, const cli_ctx *ctx)
 			json = true;
 		else if (id == R_PLATFORM)
 			o.platform = v;
+		else if (id == R_USER)
+			user = v;
 	}
 	if (id == CLI_BAD) {
 		rc = CLI_EXIT_USAGE;
@@ -770,7 +776,8 @@ static int cmd_run(int argc, char **argv, const cli_ctx *ctx)
 	}
 	have_image = true;
 	if (img_image_argv(&cmd, &im, (const char *const *)argv + first, (size_t)(argc - first), &err) < 0 ||
-	    img_run_open(&r, s, &im, &err) < 0 || img_run_configure(&cfg, r, &err) < 0) {
+	    img_run_open(&r, s, &im, &err) < 0 || (user && img_run_set_user(r, user, &err) < 0) ||
+	    img_run_configure(&cfg, r, &err) < 0) {
 		rc = cli_fail_err(ctx, "image run", &err);
 		goto done;
 	}

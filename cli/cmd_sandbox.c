@@ -29,8 +29,8 @@ static const char sandbox_usage[] =
 	"status, 128+N when it was killed by signal N, 124 on timeout (and says so\n"
 	"on stderr, or in --json), 125 when the sandbox could not be set up, 126 when\n"
 	"CMD cannot be executed, 127 when it is not found, 2 for a usage error.\n"
-	"Limits by default: 1024 processes, 4G of memory, 1024 open files, 1M of\n"
-	"output kept per stream (--json).  See docs/SANDBOX.md.\n"
+	"Limits by default: 1024 processes, 4G of memory, 1024 open files, 4G per\n"
+	"file, 1M of output kept per stream (--json).  See docs/SANDBOX.md.\n"
 	"\n"
 	"Options (applied in order, after --profile's settings):\n"
 	"  --profile NAME|FILE   start from a profile: agent, test, eval, or a JSON file\n"
@@ -66,7 +66,8 @@ static const char sandbox_usage[] =
 	"                        (fail without a usable cgroup v2)\n"
 	"  --cgroup-parent DIR   cgroup v2 directory in which to create the sandbox's\n"
 	"                        cgroup (default: chosen, see docs/SANDBOX.md)\n"
-	"  --fsize SIZE          largest file a process may write (RLIMIT_FSIZE)\n"
+	"  --fsize SIZE          largest file a process may write (RLIMIT_FSIZE; also\n"
+	"                        each memfd); default 4G\n"
 	"  --output-cap SIZE     bytes kept per stream in --json results (head and tail;\n"
 	"                        default 1M)\n"
 	"  --merge-output        stdout and stderr as one stream, in arrival order\n"
@@ -80,6 +81,22 @@ static const char sandbox_usage[] =
 	"  -h, --help            show this help\n"
 	"\n"
 	"SIZE takes K, M, G suffixes (powers of 1024).\n";
+
+/* Stopping a run from a signal handler: the handler writes the signal's
+ * number into a pipe whose other end sbx_run watches (cancel_fd), so the
+ * sandbox is killed and reaped before plait exits.  Per process by
+ * nature, like the handler itself; set in cmd_run only. */
+static volatile sig_atomic_t stop_fd = -1;
+
+static void on_stop_signal(int sig)
+{
+	int e = errno;
+	unsigned char c = (unsigned char)sig;
+
+	if (stop_fd >= 0)
+		(void)!write(stop_fd, &c, 1);
+	errno = e;
+}
 
 /* The length of the valid UTF-8 sequence at p (at most n bytes), or 0:
  * no overlong forms, no surrogates, nothing past U+10FFFF. */
@@ -352,6 +369,11 @@ static int cmd_run(int argc, char **argv, const cli_ctx *ctx)
 	const char *profile = NULL, *v;
 	sbx_cgroup_info cginfo;
 	cli_args a;
+	static const int stop_sigs[] = { SIGTERM, SIGINT, SIGHUP };
+	struct sigaction sa, old_sa[3], old_pipe;
+	int stop[2] = { -1, -1 }, run_rc;
+	unsigned char stopped;
+	size_t i;
 
 	sbx_config_init(&cfg);
 	sbx_result_init(&res);
@@ -402,7 +424,35 @@ static int cmd_run(int argc, char **argv, const cli_ctx *ctx)
 	 * whoever shares it, or ioctl a terminal.  The copy costs little. */
 	if (!json)
 		opts.on_output = cli_pass_output;
-	if (sbx_run_opts(&res, &cfg, (const char *const *)argv + first_cmd, &opts, &err) < 0) {
+	opts.on_output_ctx = &stop[1];
+	/* SIGTERM, SIGINT, SIGHUP (and a closed stdout: SIGPIPE ignored, the
+	 * EPIPE seen) stop the sandbox and reap it; plait then exits with
+	 * 128+N as if the signal had ended it.  Left to the signal, plait would
+	 * die at once: the sandbox would still follow it (its init sees the
+	 * control socket close), but as a zombie for whoever reaps orphans. */
+	if (pipe2(stop, O_CLOEXEC | O_NONBLOCK) < 0) {
+		rc = cli_fail(ctx, "sandbox", EXIT_SETUP, "creating a pipe: %s", strerror(errno));
+		goto done;
+	}
+	stop_fd = stop[1];
+	opts.cancel_fd = stop[0];
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < PL_ARRAY_LEN(stop_sigs); i++)
+		sigaction(stop_sigs[i], &sa, &old_sa[i]);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, &old_pipe);
+	run_rc = sbx_run_opts(&res, &cfg, (const char *const *)argv + first_cmd, &opts, &err);
+	for (i = 0; i < PL_ARRAY_LEN(stop_sigs); i++)
+		sigaction(stop_sigs[i], &old_sa[i], NULL);
+	sigaction(SIGPIPE, &old_pipe, NULL);
+	stop_fd = -1;
+	if (read(stop[0], &stopped, 1) == 1) {
+		rc = 128 + stopped;
+		goto done;
+	}
+	if (run_rc < 0) {
 		/* as a shell says it: 127 not found, 126 found but not
 		 * executable; 125 the sandbox itself, so that none of them is
 		 * taken for the command's own status */
@@ -433,6 +483,10 @@ static int cmd_run(int argc, char **argv, const cli_ctx *ctx)
 	else
 		rc = res.exit_code;
 done:
+	if (stop[0] >= 0)
+		close(stop[0]);
+	if (stop[1] >= 0)
+		close(stop[1]);
 	sbx_result_release(&res);
 	sbx_config_release(&cfg);
 	return rc;

@@ -17,7 +17,7 @@ static const cli_cmd commands[] = {
 	{ "traj", "show a trajectory, or sum a directory of them (plait traj show|stats)", cli_cmd_traj },
 	{ "config", "show the effective configuration and where each value came from", cli_cmd_config },
 	{ "image", "container images without Docker: pull, load, ls, rm, prune, run", cli_cmd_image },
-	{ "bench", "benchmarks: plait bench engine (decode and prefill speed)", cli_cmd_bench },
+	{ "bench", "benchmarks: SWE-bench (plait bench swe) and the engine's speed (plait bench engine)", cli_cmd_bench },
 };
 
 const cli_cmd *cli_commands(size_t *count)

@@ -163,6 +163,20 @@ int pl_mkdir_p(const char *path, int mode, pl_err *err);
 int pl_rm_rf(const char *path, pl_err *err);
 /* Join two path parts with exactly one '/'.  Appends to b. */
 void pl_path_join(pl_buf *b, const char *a, const char *c);
+/* How pl_open_beneath resolves a path: symlinks followed as long as they
+ * stay beneath the directory, or none in any component (ELOOP). */
+enum { PL_OPEN_BENEATH = 0, PL_OPEN_NO_SYMLINKS = 1 };
+/* Open path (relative: "a/b/c"; "" or "." for dirfd itself) beneath
+ * dirfd, resolved once by the kernel: openat2 with RESOLVE_BENEATH and
+ * RESOLVE_NO_MAGICLINKS, so nothing on the way, a component swapped for a
+ * symlink meanwhile included, leads out of dirfd (EXDEV); with
+ * PL_OPEN_NO_SYMLINKS no symlink is followed at all.  flags are open(2)'s
+ * without O_CREAT; O_CLOEXEC is added.  Returns the descriptor or -errno.
+ * Where openat2 is missing (kernels before 5.6) or refused (a seccomp
+ * filter: plait's own sandbox answers ENOSYS), a walk one component at a
+ * time with O_NOFOLLOW, which follows no symlink whatever `how` says.
+ * Safe from several threads. */
+int pl_open_beneath(int dirfd, const char *path, int flags, int how);
 /* Create a fresh directory under $TMPDIR (or /tmp) named prefix-XXXXXX. */
 int pl_mkdtemp(pl_buf *out, const char *prefix, pl_err *err);
 

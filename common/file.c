@@ -1,14 +1,18 @@
-/* file.c - reading, atomic writing, directories and memory maps. */
+/* file.c - reading, atomic writing, directories, memory maps, and opening
+ * beneath a directory. */
 #define _GNU_SOURCE
 #include "common.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 int pl_file_read(pl_buf *b, const char *path, size_t max, pl_err *err)
@@ -292,4 +296,83 @@ void pl_map_close(pl_map *m)
 		munmap((void *)m->data, m->size);
 	m->data = NULL;
 	m->size = 0;
+}
+
+/* ------------------------------------------------------------ opening beneath a directory */
+
+/* One component at a time with O_NOFOLLOW, for kernels without openat2
+ * (before 5.6) or a seccomp filter that refuses it: follows no symlink
+ * at all, so it is stricter than openat2 with PL_OPEN_BENEATH. */
+static int open_walk(int dirfd, const char *path, int flags)
+{
+	char comp[NAME_MAX + 1];
+	int cur = dirfd, fd;
+
+	for (;;) {
+		size_t n = strcspn(path, "/");
+		const char *next = path + n;
+
+		while (*next == '/')
+			next++;
+		if (n > NAME_MAX) {
+			fd = -ENAMETOOLONG;
+			break;
+		}
+		if (n == 2 && path[0] == '.' && path[1] == '.') {
+			fd = -EXDEV;
+			break;
+		}
+		memcpy(comp, path, n);
+		comp[n] = 0;
+		if (!n || !strcmp(comp, ".")) {
+			if (*next) {
+				path = next;
+				continue;
+			}
+			strcpy(comp, ".");
+		}
+		fd = openat(cur, comp, *next ? O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC : flags | O_NOFOLLOW);
+		if (fd < 0)
+			fd = -errno;
+		if (fd == -ENOTDIR) {
+			/* a symlink (on the way, or named with O_DIRECTORY) reads
+			 * as openat2's ELOOP */
+			struct stat st;
+
+			if (fstatat(cur, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+				fd = -ELOOP;
+		}
+		if (cur != dirfd)
+			close(cur);
+		if (fd < 0 || !*next)
+			break;
+		cur = fd;
+		path = next;
+	}
+	return fd;
+}
+
+int pl_open_beneath(int dirfd, const char *path, int flags, int how)
+{
+	struct open_how oh;
+	int fd, tries;
+
+	PL_ASSERT(!(flags & O_CREAT));
+	flags |= O_CLOEXEC;
+	if (!*path)
+		path = ".";
+	memset(&oh, 0, sizeof(oh));
+	oh.flags = (uint64_t)flags;
+	oh.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | (how == PL_OPEN_NO_SYMLINKS ? RESOLVE_NO_SYMLINKS : 0);
+	/* EAGAIN: a rename raced a ".." on the way; the kernel asks to retry */
+	for (tries = 0; tries < 16; tries++) {
+		fd = (int)syscall(SYS_openat2, dirfd, path, &oh, sizeof(oh));
+		if (fd >= 0)
+			return fd;
+		if (errno != EAGAIN)
+			break;
+	}
+	if (errno == ENOSYS || errno == EPERM)
+		return open_walk(dirfd, path, flags);
+	return -errno;
 }

@@ -183,6 +183,14 @@ typedef struct img_run img_run;
 
 int img_run_open(img_run **out, img_store *s, const img_image *im, pl_err *err);
 /*
+ * Run as user instead of the image's User (Docker's --user; the official
+ * SWE-bench harness runs every container as "root"): a name or uid,
+ * optionally ":group", looked up in the image's /etc/passwd and /etc/group
+ * as User is; HOME follows the user.  Call before img_run_configure.  On
+ * failure (a name the image does not know) r is unchanged.
+ */
+int img_run_set_user(img_run *r, const char *user, pl_err *err);
+/*
  * Prepare cfg (sbx_config_init'ed, a profile applied or not) for a run: the
  * root with the run's overlay; the image's Env (PATH included) and HOME;
  * WorkingDir as the start directory; User as the identity.  As root the

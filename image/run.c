@@ -24,6 +24,7 @@ struct img_run {
 	bool keep;	  /* img_run_keep: the changes stay */
 	int64_t uid, gid; /* the image user's ids (before the shift) */
 	char *home;
+	char *ref;	  /* the image, for messages */
 };
 
 /* A file of the image (/etc/passwd), read with symlinks resolved inside
@@ -190,6 +191,7 @@ int img__run_open(img_run **out, img_store *s, const img_image *im, const char *
 	int rc;
 
 	r->root = pl_xstrdup(root);
+	r->ref = pl_xstrdup(im->ref);
 	r->shift = s->shift;
 	r->config = json_deep_copy(im->config);
 	if ((rc = resolve_user(r, user, im->ref, err)) < 0)
@@ -251,6 +253,24 @@ done:
 	return rc;
 }
 
+int img_run_set_user(img_run *r, const char *user, pl_err *err)
+{
+	int64_t uid = r->uid, gid = r->gid;
+	char *home = r->home;
+	int rc;
+
+	r->home = NULL;
+	if ((rc = resolve_user(r, user, r->ref, err)) < 0) {
+		free(r->home);
+		r->uid = uid;
+		r->gid = gid;
+		r->home = home;
+		return rc;
+	}
+	free(home);
+	return 0;
+}
+
 const char *img_run_changes(const img_run *r)
 {
 	return r->changes;
@@ -271,6 +291,7 @@ void img_run_close(img_run *r)
 	free(r->dir);
 	free(r->changes);
 	free(r->home);
+	free(r->ref);
 	json_decref(r->config);
 	free(r);
 }

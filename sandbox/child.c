@@ -20,7 +20,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <limits.h>
 #include <linux/capability.h>
 #include <net/if.h>
@@ -43,6 +42,15 @@
 #include <unistd.h>
 
 #define STAGE SBX__STAGE
+/* The signal a one-shot init gets when the caller's thread dies
+ * (PR_SET_PDEATHSIG).  Blocked and read from a signalfd, not SIGKILL: init
+ * then kills and reaps every process of the sandbox before it exits, so
+ * that the uid lock it holds is released only once none is left.  A
+ * process inside may send it too; only one sent from outside the PID
+ * namespace (si_pid 0) counts.  A real-time signal, queued once per
+ * sending: with a standard one, a process inside could keep one of its
+ * own pending, and the kernel's would be dropped as a duplicate. */
+#define PDEATH_SIG SIGRTMAX
 
 /* ---------------------------------------------------------------- set-up */
 
@@ -96,11 +104,17 @@ static void own_user_namespace(const sbx__spec *sp)
 {
 	char m[64];
 
-	if (setgroups(0, NULL) < 0)
+	/* Raw system calls, not glibc's wrappers: those change every thread
+	 * of the process (POSIX's per-process ids) by signalling each thread
+	 * on glibc's list, and this child of a raw clone() has the parent's
+	 * list; a thread the parent was creating at that moment is waited
+	 * for forever (the benchmark harness's workers opened two sandboxes
+	 * at once and one hung in setgroups).  The child has one thread. */
+	if (syscall(SYS_setgroups, 0, NULL) < 0)
 		setup_fail(sp, "clearing supplementary groups", NULL);
-	if (setresgid(sp->host_gid, sp->host_gid, sp->host_gid) < 0)
+	if (syscall(SYS_setresgid, sp->host_gid, sp->host_gid, sp->host_gid) < 0)
 		setup_fail(sp, "switching group", NULL);
-	if (setresuid(sp->host_uid, sp->host_uid, sp->host_uid) < 0)
+	if (syscall(SYS_setresuid, sp->host_uid, sp->host_uid, sp->host_uid) < 0)
 		setup_fail(sp, "switching user", NULL);
 	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
 		setup_fail(sp, "setting the dumpable flag", NULL);
@@ -116,14 +130,40 @@ static void own_user_namespace(const sbx__spec *sp)
 		setup_fail(sp, "writing", "/proc/self/gid_map");
 }
 
+/* Whether the caller's end of the control socket is closed: the caller is
+ * gone (the init's parent is outside its PID namespace, so getppid() says
+ * 0 whatever happened). */
+static bool caller_gone(const sbx__spec *sp)
+{
+	struct pollfd pf = { sp->ctl_fd, 0, 0 };
+
+	return poll(&pf, 1, 0) > 0 && (pf.revents & (POLLHUP | POLLERR));
+}
+
+/* The kernel clears the parent-death signal on every change of the
+ * effective ids (and of the capabilities beyond a subset): set it again
+ * after one, then look whether the caller died before it was set. */
+static void arm_parent_death(const sbx__spec *sp)
+{
+	if (sp->session)
+		return; /* a session outlives the thread that opened it: its
+			 * init watches the control socket alone */
+	if (prctl(PR_SET_PDEATHSIG, PDEATH_SIG, 0, 0, 0) < 0)
+		setup_fail(sp, "setting the parent-death signal", NULL);
+	if (caller_gone(sp))
+		_exit(127); /* nothing of the command runs yet */
+}
+
 static void drop_privileges(const sbx__spec *sp)
 {
 	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct d[2];
 	int cap;
 
-	if (sp->drop_to)
+	if (sp->drop_to) {
 		own_user_namespace(sp);
+		arm_parent_death(sp);
+	}
 	/* Capabilities are numbered 0..CAP_LAST_CAP with no gaps: the first
 	 * EINVAL is past the kernel's last. */
 	for (cap = 0; cap <= 63; cap++)
@@ -319,6 +359,11 @@ static void apply_limits(const sbx_limits *l)
 	if (l->fsize)
 		set_limit(RLIMIT_FSIZE, l->fsize, l->fsize);
 	set_limit(RLIMIT_CORE, 0, 0);
+	/* Counted per user and charged up to the user who made the user
+	 * namespace (root, for a root caller), whose own limit on the host is
+	 * one count for everything it runs: a sandbox takes a bounded part. */
+	set_limit(RLIMIT_MSGQUEUE, SBX__MSGQUEUE_MAX, SBX__MSGQUEUE_MAX);
+	set_limit(RLIMIT_SIGPENDING, SBX__SIGPENDING_MAX, SBX__SIGPENDING_MAX);
 }
 
 static const char *env_path(char *const *envp)
@@ -439,15 +484,45 @@ static char *worker_stack(const sbx__spec *sp)
 
 /* ---------------------------------------------------------------- init */
 
+/* Kill and reap every other process of the sandbox; init is then alone. */
+static void kill_all(void)
+{
+	kill(-1, SIGKILL);
+	while (wait4(-1, NULL, 0, NULL) >= 0 || errno == EINTR)
+		;
+}
+
+/* The caller is gone (its end of the control socket closed, or its thread
+ * died): nobody would enforce the timeout or read the result, so nothing
+ * of the sandbox may go on.  Everything is killed and reaped before init
+ * exits, and with init the uid lock it holds goes: the uid is free again
+ * only once no process runs as it. */
+PL_NORETURN static void orphaned(void)
+{
+	kill_all();
+	_exit(0);
+}
+
 PL_NORETURN static void init_oneshot(const sbx__spec *sp)
 {
 	command c = { sp->argv, sp->envp, sp->cwd, { sp->fd_in, sp->fd_out, sp->fd_err }, &sp->lim };
 	sbx__report r;
-	int st, e;
+	int st = 0, e, sfd;
 	pid_t pid, w;
 	struct rusage ru;
+	struct pollfd pf[2];
+	sigset_t set;
+	bool done = false;
 
 	memset(&r, 0, sizeof(r));
+	memset(&ru, 0, sizeof(ru));
+	/* SIGCHLD and the parent-death signal come through a signalfd (both
+	 * blocked since sbx__child_main; workers unblock them) */
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, PDEATH_SIG);
+	if ((sfd = signalfd(-1, &set, SFD_CLOEXEC)) < 0)
+		setup_fail(sp, "starting the sandbox's init", NULL);
 	pid = start_worker(&c, worker_stack(sp), &e);
 	if (pid < 0 || e) {
 		r.type = SBX__MSG_EXEC_FAIL;
@@ -461,21 +536,40 @@ PL_NORETURN static void init_oneshot(const sbx__spec *sp)
 	close(sp->fd_out);
 	if (sp->fd_err >= 0)
 		close(sp->fd_err);
-	for (;;) {
-		w = wait4(-1, &st, 0, &ru);
-		if (w < 0 && errno == EINTR)
+	/* The command's end, or the caller's: the caller never writes on the
+	 * control socket in a one-shot run, so anything readable there is its
+	 * end. */
+	pf[0] = (struct pollfd){ sp->ctl_fd, POLLIN, 0 };
+	pf[1] = (struct pollfd){ sfd, POLLIN, 0 };
+	while (!done) {
+		struct signalfd_siginfo si;
+		int s2;
+		struct rusage ru2;
+
+		if (poll(pf, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			orphaned();
+		}
+		if (pf[0].revents)
+			orphaned();
+		if (!pf[1].revents)
 			continue;
-		if (w < 0)
-			_exit(127);
-		if (w == pid)
-			break;
+		if (read(sfd, &si, sizeof(si)) == sizeof(si) && (int)si.ssi_signo == PDEATH_SIG && si.ssi_pid == 0)
+			orphaned();
+		while ((w = wait4(-1, &s2, WNOHANG, &ru2)) > 0)
+			if (w == pid) {
+				st = s2;
+				ru = ru2;
+				done = true;
+			}
+		if (w < 0 && errno == ECHILD && !done)
+			orphaned(); /* cannot happen: the worker is ours */
 	}
 	/* What the command left behind (daemons, background jobs) goes before
 	 * the report: once the caller hears DONE, nothing in the sandbox runs
 	 * any more, and it need not wait for the namespaces to be dismantled. */
-	kill(-1, SIGKILL);
-	while (wait4(-1, NULL, 0, NULL) >= 0 || errno == EINTR)
-		;
+	kill_all();
 	r.type = SBX__MSG_DONE;
 	r.status = st;
 	r.ru = ru;
@@ -580,7 +674,7 @@ PL_NORETURN static void init_session(const sbx__spec *sp)
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n <= 0)
-				_exit(0); /* the caller closed the session or died */
+				orphaned(); /* the caller closed the session or died */
 			for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
 				if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
 				    cm->cmsg_len == CMSG_LEN(3 * sizeof(int)))
@@ -631,13 +725,22 @@ PL_NORETURN void sbx__child_main(sbx__spec *sp)
 	sp->keep_fd[n++] = sp->fd_in;
 	sp->keep_fd[n++] = sp->fd_out;
 	sp->keep_fd[n++] = sp->fd_err;
+	sp->keep_fd[n++] = sp->lock_fd;
 	for (i = 0; i <= sp->cfg->nbinds; i++)
 		if (sp->bind_fd[i] >= 0)
 			sp->keep_fd[n++] = sp->bind_fd[i];
 	close_others(sp->keep_fd, n);
 	reset_signals();
-	if (!sp->session && prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
-		setup_fail(sp, "setting the parent-death signal", NULL);
+	if (!sp->session) {
+		sigset_t set;
+
+		sigemptyset(&set);
+		sigaddset(&set, SIGCHLD);
+		sigaddset(&set, PDEATH_SIG);
+		if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+			setup_fail(sp, "blocking signals", NULL);
+	}
+	arm_parent_death(sp);
 	setup(sp);
 	if (sp->session)
 		init_session(sp);

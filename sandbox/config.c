@@ -3,6 +3,7 @@
 #include "sandbox/sandbox.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,8 @@ void sbx_config_init(sbx_config *cfg)
 	cfg->limits.nproc = 1024;
 	cfg->limits.memory = (uint64_t)4 << 30;
 	cfg->limits.nofile = 1024;
+	/* each file, and each memfd, which no rlimit counts otherwise */
+	cfg->limits.fsize = (uint64_t)4 << 30;
 	cfg->output_cap = 1 << 20;
 	cfg->protect_git = true;
 	cfg->uid = -1;
@@ -472,28 +475,82 @@ static int apply_profile(sbx_config *cfg, const json_t *p, const char *path, pl_
 	return 0;
 }
 
-/* Directories holding named profiles, in search order, appended to dirs. */
+/* Where `make install` puts the profiles (the Makefile gives PREFIX's). */
+#ifndef SBX_PROFILE_DIR
+#define SBX_PROFILE_DIR "/usr/local/share/plait/sandbox"
+#endif
+
+/* Directories holding named profiles, in search order, appended to dirs:
+ * the ones a user names (the environment), the install's, the system's.
+ * Never one found from where the program lies: a plait binary inside a
+ * work directory (a repository that ships one, a build the sandbox ran)
+ * would read profiles that the sandboxed code could have written there. */
 static void profile_dirs(pl_buf *dirs)
 {
-	char exe[PATH_MAX];
 	const char *e;
-	ssize_t n;
-	char *slash;
 
 	if ((e = getenv("PLAIT_SANDBOX_PROFILES")) && *e)
 		pl_buf_printf(dirs, "%s\n", e);
 	if ((e = getenv("PLAIT_ROOT")) && *e)
 		pl_buf_printf(dirs, "%s/configs/sandbox\n", e);
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		if ((slash = strrchr(exe, '/')))
-			*slash = '\0';
-		/* build/plait, build/san/plait, build/tests/test-sandbox */
-		pl_buf_printf(dirs, "%s/../configs/sandbox\n%s/../../configs/sandbox\n", exe, exe);
-		pl_buf_printf(dirs, "%s/../share/plait/sandbox\n", exe);
+	pl_buf_puts(dirs, SBX_PROFILE_DIR "\n/etc/plait/sandbox\n");
+}
+
+/* A profile decides what the sandbox may reach: it is read only from a
+ * file that root or the caller owns and no one else may write, in a
+ * directory no one else may write (unless sticky, where others cannot
+ * replace it); the bytes checked are the bytes read. */
+static int profile_read(pl_buf *text, const char *path, pl_err *err)
+{
+	char parent[PATH_MAX];
+	struct stat st, dst;
+	char *slash;
+	ssize_t n;
+	int fd, rc = 0;
+
+	snprintf(parent, sizeof(parent), "%s", path);
+	slash = strrchr(parent, '/');
+	if (!slash)
+		snprintf(parent, sizeof(parent), ".");
+	else if (slash == parent)
+		parent[1] = '\0';
+	else
+		*slash = '\0';
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0)
+		return pl_err_sys(err, errno == ENOENT ? PL_ENOTFOUND : PL_EIO, "sandbox profile '%s'", path);
+	if (fstat(fd, &st) < 0 || stat(parent, &dst) < 0) {
+		rc = pl_err_sys(err, PL_EIO, "sandbox profile '%s'", path);
+	} else if (!S_ISREG(st.st_mode)) {
+		rc = pl_err_set(err, PL_EINVAL, "sandbox profile '%s' is not a regular file", path);
+	} else if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		rc = pl_err_set(err, PL_EINVAL,
+				"sandbox profile '%s' is owned by uid %u, neither root nor this user: refused (a profile "
+				"decides what the sandbox may reach)",
+				path, (unsigned)st.st_uid);
+	} else if ((st.st_mode & S_IWOTH) || ((dst.st_mode & S_IWOTH) && !(dst.st_mode & S_ISVTX)) ||
+		   (dst.st_uid != 0 && dst.st_uid != geteuid())) {
+		rc = pl_err_set(err, PL_EINVAL,
+				"sandbox profile '%s' may be written by other users (the file, or its directory '%s'): "
+				"refused (a profile decides what the sandbox may reach)",
+				path, parent);
 	}
-	pl_buf_puts(dirs, "/etc/plait/sandbox\n");
+	while (rc == 0) {
+		char buf[8192];
+
+		n = read(fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			rc = pl_err_sys(err, PL_EIO, "reading sandbox profile '%s'", path);
+		if (n <= 0)
+			break;
+		if (text->len + (size_t)n > (1 << 20))
+			rc = pl_err_set(err, PL_ELIMIT, "sandbox profile '%s' is larger than 1 MiB", path);
+		else
+			pl_buf_add(text, buf, (size_t)n);
+	}
+	close(fd);
+	return rc;
 }
 
 static bool valid_profile_name(const char *name)
@@ -511,7 +568,7 @@ static bool valid_profile_name(const char *name)
 
 int sbx_profile_load(sbx_config *cfg, const char *name_or_path, pl_err *err)
 {
-	pl_buf dirs = PL_BUF_INIT, path = PL_BUF_INIT;
+	pl_buf dirs = PL_BUF_INIT, path = PL_BUF_INIT, text = PL_BUF_INIT;
 	json_t *p = NULL;
 	char *line, *save = NULL;
 	int rc = 0;
@@ -534,17 +591,18 @@ int sbx_profile_load(sbx_config *cfg, const char *name_or_path, pl_err *err)
 		if (!line) {
 			rc = pl_err_set(err, PL_ENOTFOUND,
 					"sandbox profile '%s' not found (looked for %s.json in $PLAIT_SANDBOX_PROFILES, "
-					"$PLAIT_ROOT/configs/sandbox, configs/sandbox beside the program, "
-					"/etc/plait/sandbox)",
+					"$PLAIT_ROOT/configs/sandbox, " SBX_PROFILE_DIR ", /etc/plait/sandbox; a "
+					"source tree's are found with PLAIT_ROOT set to it)",
 					name_or_path, name_or_path);
 			goto done;
 		}
 	}
-	if ((rc = pl_json_load_file(&p, path.ptr, err)) < 0)
+	if ((rc = profile_read(&text, path.ptr, err)) < 0 || (rc = pl_json_parse(&p, text.ptr, text.len, path.ptr, err)) < 0)
 		goto done;
 	rc = apply_profile(cfg, p, path.ptr, err);
 done:
 	json_decref(p);
+	pl_buf_release(&text);
 	pl_buf_release(&dirs);
 	pl_buf_release(&path);
 	return rc;

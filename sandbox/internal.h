@@ -54,6 +54,17 @@ void sbx__cgroup_destroy(sbx__cgroup *cg);
 #include <sys/resource.h>
 
 #define SBX__NOBODY 65534
+/* Per-user counts the sandbox is charged to its creator's (docs/SANDBOX.md,
+ * "Limits"): POSIX message queue bytes (the host's default for a user is
+ * 800 KiB; one queue of the default size takes about 80), pending
+ * signals. */
+#define SBX__MSGQUEUE_MAX (256 * 1024)
+#define SBX__SIGPENDING_MAX 4096
+/* Open files times processes stays under this share of fs.file-max (the
+ * host's one file table), nofile lowered as needed, never below
+ * SBX__NOFILE_MIN. */
+#define SBX__FILE_TABLE_SHARE 2
+#define SBX__NOFILE_MIN 256
 /* Where the new root is assembled before pivot_root makes it "/": the
  * host's /tmp (as the child's private mount namespace sees it), which the
  * new root hides.  Every bind source is opened as a detached tree before
@@ -90,6 +101,10 @@ typedef struct sbx__spec {
 	uid_t host_uid;
 	gid_t host_gid;
 	int sync_fd, ctl_fd;
+	/* as root, the pool uid's lock (sbx__ids), kept open by init so that
+	 * the uid stays taken while anything of the sandbox lives, whatever
+	 * becomes of the caller; -1 */
+	int lock_fd;
 	/* one-shot run: the command */
 	char *const *argv;
 	char *const *envp;
@@ -116,7 +131,7 @@ typedef struct sbx__spec {
 	 * its pipes and the trees the caller opened) */
 	int *keep_fd;
 	char pid_max[32];
-	char tmpfs_opts[64]; /* the private places' tmpfs: mode, size */
+	char tmpfs_opts[96]; /* the private places' tmpfs: mode, size, inodes */
 	sbx_limits lim;         /* the rlimits: cfg's, less what a cgroup enforces */
 	const sbx__cgroup *cg;  /* caller side: the cgroup init goes into, or NULL */
 } sbx__spec;
@@ -142,12 +157,19 @@ int sbx__root_assemble(const sbx__spec *sp, sbx__fail *f);
 int sbx__write_file(const char *path, const char *data);
 
 /* An O_PATH descriptor of the bind source (or work directory) path, a
- * normalized absolute path: inside the work directory or a writable bind
- * (sp's, by their paths), no symlink is followed below that directory, for
- * a symlink there may have been left by an earlier run; elsewhere the path
- * is the caller's own and resolves as given.  -1 with errno (ELOOP for a
- * symlink refused).  Async-signal-safe: the child and the caller use it. */
-int sbx__source_open(const sbx__spec *sp, const char *path);
+ * normalized absolute path.  A writable source (writable: a writable bind
+ * or the work directory) resolves with no symlink in any component: one
+ * may have been left by an earlier run in a directory it could write,
+ * wherever that was.  A read-only source resolves with no symlink below
+ * the work directory or a writable bind it lies in (sp's, by their paths),
+ * for the same reason; elsewhere it is the caller's path and resolves as
+ * given.  -1 with errno (ELOOP for a symlink refused).  Async-signal-safe:
+ * the child and the caller use it. */
+int sbx__source_open(const sbx__spec *sp, const char *path, bool writable);
+/* For the message when sbx__source_open refused path (ELOOP): the first
+ * component of path that is a symlink, written into out; false when none
+ * is found (it changed meanwhile). */
+bool sbx__first_symlink(char *out, size_t cap, const char *path);
 
 /* path (absolute) without "//", "/." or a trailing "/"; the caller frees.
  * ".." is kept: sbx_config_check refuses it in destinations. */

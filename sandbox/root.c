@@ -190,17 +190,37 @@ static bool ancestor(const char *a, const char *path)
 	return strlen(path) > n && !strncmp(path, a, n) && path[n] == '/';
 }
 
-int sbx__source_open(const sbx__spec *sp, const char *path)
+bool sbx__first_symlink(char *out, size_t cap, const char *path)
+{
+	size_t len = strlen(path), i;
+	struct stat st;
+
+	if (len >= cap)
+		return false;
+	memcpy(out, path, len + 1);
+	for (i = 1; i <= len; i++) {
+		if (out[i] != '/' && out[i] != '\0')
+			continue;
+		out[i] = '\0';
+		if (lstat(out, &st) == 0 && S_ISLNK(st.st_mode))
+			return true;
+		out[i] = path[i];
+	}
+	return false;
+}
+
+int sbx__source_open(const sbx__spec *sp, const char *path, bool writable)
 {
 	const sbx_config *cfg = sp->cfg;
 	const char *anchor = NULL;
-	struct open_how how;
 	size_t i;
-	int dfd, fd, e;
+	int dfd, fd;
 
+	if (writable)
+		anchor = "/";
 	/* The deepest writable tree the path lies in: the sandbox (this run
 	 * or an earlier one) may have left symlinks anywhere below it. */
-	if (sp->work_src && ancestor(sp->work_src, path))
+	else if (sp->work_src && ancestor(sp->work_src, path))
 		anchor = sp->work_src;
 	for (i = 0; i < cfg->nbinds; i++)
 		if (!cfg->binds[i].ro && ancestor(sp->bind_src[i], path) &&
@@ -208,16 +228,22 @@ int sbx__source_open(const sbx__spec *sp, const char *path)
 			anchor = sp->bind_src[i];
 	if (!anchor)
 		return open(path, O_PATH | O_CLOEXEC);
-	/* the anchor itself resolves by the same rule (it is shorter) */
-	if ((dfd = sbx__source_open(sp, anchor)) < 0)
+	/* the anchor itself, a writable source, resolves by the same rule */
+	if ((dfd = !strcmp(anchor, "/") ? open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)
+					: sbx__source_open(sp, anchor, true)) < 0)
 		return -1;
-	memset(&how, 0, sizeof(how));
-	how.flags = O_PATH | O_CLOEXEC;
-	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-	fd = (int)syscall(SYS_openat2, dfd, path + strlen(anchor) + (strcmp(anchor, "/") ? 1 : 0), &how, sizeof(how));
-	e = errno;
+	if (!strcmp(path, "/")) {
+		/* nothing below the anchor to resolve */
+		return dfd;
+	}
+	/* openat2, or where it is refused (plait inside a sandbox of its
+	 * own) a walk without symlinks: both refuse any symlink on the way */
+	fd = pl_open_beneath(dfd, path + strlen(anchor) + (strcmp(anchor, "/") ? 1 : 0), O_PATH, PL_OPEN_NO_SYMLINKS);
 	close(dfd);
-	errno = e;
+	if (fd < 0) {
+		errno = -fd;
+		return -1;
+	}
 	return fd;
 }
 
@@ -229,9 +255,10 @@ static int open_bind(const sbx__spec *sp, size_t k, const char *src, bool ro, sb
 
 	if (sp->bind_fd[k] >= 0)
 		return 0;
-	if ((fd = sbx__source_open(sp, src)) < 0)
+	if ((fd = sbx__source_open(sp, src, !ro)) < 0)
 		return fail(f, errno == ELOOP ? "bind source (no symlink may lead through the work directory or a "
-						"writable bind: it may have been left there by an earlier run)"
+						"writable bind, nor to a writable source: it may have been left there "
+						"by an earlier run)"
 					      : "bind source",
 			    src);
 	sp->bind_fd[k] = detached_tree(fd, "", (ro ? MOUNT_ATTR_RDONLY : 0) | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
@@ -650,12 +677,54 @@ static int make_dev(sbx__fail *f)
 			return fail(f, "creating", INNER(links[i][1]));
 	if (mkdir(STAGE "/dev/pts", 0755) < 0 || mkdir(STAGE "/dev/shm", 01777) < 0)
 		return fail(f, "creating /dev/pts and /dev/shm", NULL);
-	if (mount("devpts", STAGE "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620") <
-	    0)
+	/* max=: kernel.pty.max is one count for the whole host */
+	if (mount("devpts", STAGE "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+		  "newinstance,ptmxmode=0666,mode=620,max=64") < 0)
 		return fail(f, "mounting devpts on", "/dev/pts");
 	if (set_attr(STAGE "/dev", MOUNT_ATTR_NOSUID) < 0)
 		return fail(f, "setting flags on", "/dev");
 	return 0;
+}
+
+/* Kernel objects that no rlimit counts, bounded where the kernel keeps
+ * their limits per namespace (docs/SANDBOX.md, "Limits").  Each write may
+ * fail (an older kernel, an unprivileged caller whose namespace does not
+ * map root: IPC sysctls are writable by the namespace's root alone); what
+ * is then not bounded is said in SANDBOX.md. */
+static void write_sysctls(const sbx__spec *sp)
+{
+	static const char *const fixed[][2] = {
+		/* System V IPC, this sandbox's own IPC namespace: segments,
+		 * queues (16 KiB each), semaphores; kernel memory that neither
+		 * RLIMIT_AS nor a tmpfs size counts */
+		{ "kernel/shmmni", "64" },
+		{ "kernel/msgmni", "32" },
+		{ "kernel/msgmnb", "16384" },
+		{ "kernel/sem", "250 8000 32 128" },
+		/* per-user counts of the set-up user namespace: every process
+		 * of the sandbox is charged here and, above, to the user who
+		 * made the namespace (the caller: root), whose own limits on
+		 * the host (128 inotify instances) are one count for all */
+		{ "user/max_inotify_instances", "32" },
+		{ "user/max_inotify_watches", "65536" },
+		{ "user/max_fanotify_groups", "8" },
+		{ "user/max_fanotify_marks", "8192" },
+	};
+	uint64_t mem = sp->cfg->limits.memory;
+	char path[96], v[32];
+	size_t i;
+
+	for (i = 0; i < PL_ARRAY_LEN(fixed); i++) {
+		snprintf(path, sizeof(path), STAGE "/proc/sys/%s", fixed[i][0]);
+		(void)sbx__write_file(path, fixed[i][1]);
+	}
+	if (!mem)
+		return;
+	/* shared memory: as much as the sandbox may use, like its tmpfs */
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)mem);
+	(void)sbx__write_file(STAGE "/proc/sys/kernel/shmmax", v);
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)(mem / 4096));
+	(void)sbx__write_file(STAGE "/proc/sys/kernel/shmall", v);
 }
 
 static int make_proc(const sbx__spec *sp, sbx__fail *f)
@@ -671,6 +740,7 @@ static int make_proc(const sbx__spec *sp, sbx__fail *f)
 	 * alone applies. */
 	if (sp->pid_max[0])
 		(void)sbx__write_file(STAGE "/proc/sys/kernel/pid_max", sp->pid_max);
+	write_sysctls(sp);
 	/* Kernel tunables stay read-only even for a root-mapped sandbox. */
 	for (i = 0; i < PL_ARRAY_LEN(ro); i++) {
 		if (access(ro[i], F_OK) < 0)
@@ -795,19 +865,17 @@ static int resolv_conf_open(assembly *a, int *clone, char *inner, size_t cap)
  * a directory. */
 static int protect_git(assembly *a, sbx__fail *f)
 {
-	struct open_how how;
 	struct stat st;
 	int wfd, gfd, tree;
 
 	if ((wfd = lookup(a, a->sp->work_dst, O_DIRECTORY)) < 0)
 		return fail(f, "opening the work directory", a->sp->work_dst);
-	memset(&how, 0, sizeof(how));
-	how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
-	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-	gfd = (int)syscall(SYS_openat2, wfd, ".git", &how, sizeof(how));
+	gfd = pl_open_beneath(wfd, ".git", O_PATH | O_NOFOLLOW, PL_OPEN_NO_SYMLINKS);
 	close(wfd);
-	if (gfd < 0)
+	if (gfd < 0) {
+		errno = -gfd;
 		return errno == ENOENT ? 0 : fail(f, "opening the work directory's .git", a->sp->work_dst);
+	}
 	if (fstat(gfd, &st) < 0 || S_ISLNK(st.st_mode)) {
 		close(gfd);
 		return 0;

@@ -54,6 +54,28 @@ static void spec_release(sbx__spec *sp)
 	free(sp->work_src);
 }
 
+/* Open files times processes within a share of the host's one file table
+ * (fs.file-max): a sandbox could otherwise leave the host no file to open.
+ * nofile is lowered as needed (never below SBX__NOFILE_MIN). */
+static void bound_open_files(sbx_limits *lim, uint64_t nproc)
+{
+	pl_buf b = PL_BUF_INIT;
+	unsigned long long fmax = 0;
+	uint64_t bound;
+
+	if (!nproc || pl_file_read(&b, "/proc/sys/fs/file-max", 0, NULL) < 0 || sscanf(b.ptr, "%llu", &fmax) != 1 ||
+	    !fmax) {
+		pl_buf_release(&b);
+		return;
+	}
+	pl_buf_release(&b);
+	bound = fmax / SBX__FILE_TABLE_SHARE / nproc;
+	if (bound < SBX__NOFILE_MIN)
+		bound = SBX__NOFILE_MIN;
+	if (!lim->nofile || lim->nofile > bound)
+		lim->nofile = bound;
+}
+
 /* cg: the sandbox's cgroup, when it has one: memory and processes are then
  * its limits, not RLIMIT_AS (which breaks programs reserving large virtual
  * ranges: Go, the JVM, AddressSanitizer), RLIMIT_NPROC and pid_max.  ids:
@@ -93,18 +115,67 @@ static void spec_prepare(sbx__spec *sp, const sbx_config *cfg, const sbx__cgroup
 		sp->bind_src[i] = sbx__path_normalize(cfg->binds[i].src);
 	}
 	/* /tmp, /dev/shm, /run...: memory no rlimit counts, as much as the
-	 * sandbox may use (a cgroup counts it too) */
-	if (cfg->limits.memory)
-		snprintf(sp->tmpfs_opts, sizeof(sp->tmpfs_opts), "mode=0755,size=%llu",
-			 (unsigned long long)cfg->limits.memory);
-	else
+	 * sandbox may use (a cgroup counts it too); and inodes, which cost
+	 * kernel memory that the size does not count (empty files): one per
+	 * 16 KiB of it, between 4096 and 2^20 */
+	if (cfg->limits.memory) {
+		uint64_t inodes = cfg->limits.memory / (16 << 10);
+
+		inodes = inodes < 4096 ? 4096 : inodes > (1 << 20) ? (1 << 20) : inodes;
+		snprintf(sp->tmpfs_opts, sizeof(sp->tmpfs_opts), "mode=0755,size=%llu,nr_inodes=%llu",
+			 (unsigned long long)cfg->limits.memory, (unsigned long long)inodes);
+	} else {
 		snprintf(sp->tmpfs_opts, sizeof(sp->tmpfs_opts), "mode=0755");
+	}
+	bound_open_files(&sp->lim, cfg->limits.nproc);
 	if (sp->lim.nproc)
 		snprintf(sp->pid_max, sizeof(sp->pid_max), "%llu",
 			 (unsigned long long)(sp->lim.nproc + 1 < 301 ? 301 : sp->lim.nproc + 1));
 	sp->host_uid = ids->uid;
 	sp->host_gid = ids->gid;
+	sp->lock_fd = ids->lock_fd;
 	sp->drop_to = geteuid() == 0;
+}
+
+/* Why sbx__source_open refused src (errno says), into err. */
+static int source_error(pl_err *err, const char *what, const char *src, bool writable)
+{
+	char link[PATH_MAX];
+
+	if (errno != ELOOP)
+		return pl_err_sys(err, PL_ENOTFOUND, "%s '%s'", what, src);
+	if (writable && sbx__first_symlink(link, sizeof(link), src))
+		return pl_err_set(err, PL_EINVAL,
+				  "%s '%s': '%s' on its way is a symlink: a writable source and the work directory are "
+				  "opened without following any (one left by an earlier run in a directory it could "
+				  "write could lead anywhere on the host); give the path it leads to",
+				  what, src, link);
+	return pl_err_set(err, PL_EINVAL,
+			  "%s '%s': a symlink lies on its way inside the work directory or a writable bind (it may "
+			  "have been left there by an earlier run)",
+			  what, src);
+}
+
+/* Every source opens as the child will open it (sbx__source_open): a
+ * refusal is said here, naming the symlink, before anything starts.  The
+ * child opens them again itself, by the same rules. */
+static int check_sources(const sbx__spec *sp, pl_err *err)
+{
+	const sbx_config *cfg = sp->cfg;
+	size_t i;
+	int fd;
+
+	for (i = 0; i <= cfg->nbinds; i++) {
+		const char *src = i < cfg->nbinds ? sp->bind_src[i] : sp->work_src;
+		bool writable = i == cfg->nbinds || !cfg->binds[i].ro;
+
+		if (!src)
+			continue;
+		if ((fd = sbx__source_open(sp, src, writable)) < 0)
+			return source_error(err, i < cfg->nbinds ? "bind source" : "workdir", src, writable);
+		close(fd);
+	}
+	return 0;
 }
 
 /* As root, the work directory and the writable binds whose owner is not
@@ -135,13 +206,8 @@ static int open_mapped_binds(sbx__spec *sp, pl_err *err)
 
 		if (!src)
 			continue;
-		if ((fd = sbx__source_open(sp, src)) < 0 || fstat(fd, &st) < 0) {
-			rc = errno == ELOOP ? pl_err_set(err, PL_EINVAL,
-							 "%s '%s': a symlink lies on its way inside the work directory or "
-							 "a writable bind (it may have been left there by an earlier run)",
-							 i < cfg->nbinds ? "bind source" : "workdir", src)
-					    : pl_err_sys(err, PL_ENOTFOUND, "%s '%s'", i < cfg->nbinds ? "bind source" : "workdir",
-							 src);
+		if ((fd = sbx__source_open(sp, src, true)) < 0 || fstat(fd, &st) < 0) {
+			rc = source_error(err, i < cfg->nbinds ? "bind source" : "workdir", src, true);
 			if (fd >= 0)
 				close(fd);
 			break;
@@ -403,6 +469,7 @@ typedef struct run_state {
 	const sbx_exec_opts *opts;
 	sbx__report rep;
 	bool have_rep;
+	bool cancelled; /* opts->cancel was set: the command was killed */
 } run_state;
 
 static void read_stream(run_state *st, int *fd, capture *c, int stream)
@@ -452,8 +519,8 @@ static void read_source(run_state *st)
 static void run_loop(run_state *st, double deadline, bool wait_eof, void (*on_timeout)(void *), void *arg,
 		     bool *timed_out)
 {
-	struct pollfd pf[5];
-	int n, ms, i;
+	struct pollfd pf[6];
+	int n, ms, i, cancel = st->opts && st->opts->cancel_fd > 0 ? st->opts->cancel_fd : -1;
 
 	for (;;) {
 		/* nothing (more) to send */
@@ -478,25 +545,37 @@ static void run_loop(run_state *st, double deadline, bool wait_eof, void (*on_ti
 			pf[n++] = (struct pollfd){ st->in, POLLOUT, 0 };
 		else if (st->in >= 0 && st->src >= 0)
 			pf[n++] = (struct pollfd){ st->src, POLLIN, 0 };
+		if (cancel >= 0)
+			pf[n++] = (struct pollfd){ cancel, POLLIN, 0 };
 		ms = -1;
 		if (deadline > 0 && !*timed_out) {
 			double left = deadline - pl_now();
 
 			ms = left <= 0 ? 0 : (int)(left * 1000) + 1;
 		}
-		if (poll(pf, (nfds_t)n, ms) < 0) {
-			if (errno == EINTR)
-				continue;
+		/* the flag has no descriptor to wait on: look at it every 50 ms
+		 * (a signal that sets it also interrupts the poll) */
+		if (st->opts && st->opts->cancel && !st->cancelled && (ms < 0 || ms > 50))
+			ms = 50;
+		if (poll(pf, (nfds_t)n, ms) < 0 && errno != EINTR)
 			break;
+		if (st->opts && st->opts->cancel && !st->cancelled && !*timed_out && atomic_load(st->opts->cancel)) {
+			st->cancelled = true;
+			on_timeout(arg);
 		}
-		if (deadline > 0 && !*timed_out && pl_now() >= deadline) {
+		if (deadline > 0 && !*timed_out && !st->cancelled && pl_now() >= deadline) {
 			*timed_out = true;
 			on_timeout(arg);
 		}
 		for (i = 0; i < n; i++) {
 			if (!pf[i].revents)
 				continue;
-			if (pf[i].fd == st->out)
+			if (pf[i].fd == cancel) {
+				/* once: the run ends as on a timeout, but says so
+				 * only as the signal that killed it */
+				cancel = -1;
+				on_timeout(arg);
+			} else if (pf[i].fd == st->out)
 				read_stream(st, &st->out, &st->cap_out, 1);
 			else if (pf[i].fd == st->err)
 				read_stream(st, &st->err, &st->cap_err, 2);
@@ -573,6 +652,7 @@ static void fill_result(sbx_result *res, run_state *st, const sbx_config *cfg, b
 
 	res->wall_time = pl_now() - t0;
 	res->timed_out = timed_out;
+	res->cancelled = st->cancelled;
 	if (timed_out)
 		res->limits_hit |= SBX_LIMIT_TIMEOUT;
 	if (st->have_rep && st->rep.type == SBX__MSG_DONE) {
@@ -813,7 +893,7 @@ int sbx_run_opts(sbx_result *res, const sbx_config *cfg, const char *const *argv
 	}
 	memset(&st, 0, sizeof(st));
 	st.in = st.ctl = -1;
-	if ((rc = open_mapped_binds(&sp, err)) == 0)
+	if ((rc = check_sources(&sp, err)) == 0 && (rc = open_mapped_binds(&sp, err)) == 0)
 		rc = start_sandbox(&pid, &st.ctl, &sp, err);
 	/* The child's ends now live in the child only. */
 	if (p[0][0] >= 0)
@@ -935,7 +1015,7 @@ int sbx_session_open(sbx_session **out, const sbx_config *cfg, pl_err *err)
 		goto fail;
 	spec_prepare(&sp, &s->cfg, &s->cg, &s->ids);
 	sp.session = true;
-	if ((rc = open_mapped_binds(&sp, err)) == 0)
+	if ((rc = check_sources(&sp, err)) == 0 && (rc = open_mapped_binds(&sp, err)) == 0)
 		rc = start_sandbox(&s->init, &s->ctl, &sp, err);
 	spec_release(&sp);
 	if (rc < 0)

@@ -27,6 +27,8 @@
 #ifndef PLAIT_SANDBOX_H
 #define PLAIT_SANDBOX_H
 
+#include <stdatomic.h>
+
 #include "common/common.h"
 
 typedef enum sbx_cgroup_kind {
@@ -110,12 +112,14 @@ typedef struct sbx_limits {
 	uint64_t memory;        /* bytes of the whole tree: the cgroup's
 				 * memory.max (swap off); without a cgroup,
 				 * folded into RLIMIT_AS (the smaller wins) */
-	uint64_t nofile;        /* RLIMIT_NOFILE */
+	uint64_t nofile;        /* RLIMIT_NOFILE; lowered at run time so that
+				 * nofile x nproc stays within half of the
+				 * host's fs.file-max (never below 256) */
 	uint64_t nproc;         /* processes of the whole tree, init included:
 				 * the cgroup's pids.max; without a cgroup,
 				 * RLIMIT_NPROC and the PID namespace's pid_max
 				 * (Linux 6.14+) */
-	uint64_t fsize;         /* RLIMIT_FSIZE, bytes */
+	uint64_t fsize;         /* RLIMIT_FSIZE, bytes: each file, each memfd */
 } sbx_limits;
 
 /* Whether memory and nproc limits may use a cgroup v2. */
@@ -174,9 +178,12 @@ typedef struct sbx_config {
 
 /* Defaults: host root read-only, no binds, env allowlist PATH LANG LC_*
  * TERM TZ, HOME=/tmp, network off, limits nproc 1024, memory 4 GiB (also
- * the size of the private tmpfs: /tmp, /dev/shm, /run), nofile 1024, core
+ * the size of the private tmpfs: /tmp, /dev/shm, /run, and of System V
+ * shared memory), nofile 1024, fsize 4 GiB (each file, each memfd), core
  * 0, no timeout, output cap 1 MiB per stream, uid/gid -1, the work
- * directory's .git read-only.  Allocates the defaults. */
+ * directory's .git read-only.  Allocates the defaults.  (At run time,
+ * nofile is lowered so that nofile x nproc stays within half of the host's
+ * fs.file-max; docs/SANDBOX.md, "Limits".) */
 void sbx_config_init(sbx_config *cfg);
 void sbx_config_release(sbx_config *cfg);
 /* Setters copy their arguments. */
@@ -211,10 +218,13 @@ int sbx_config_check(const sbx_config *cfg, pl_err *err);
 /*
  * Apply a profile on top of cfg.  name_or_path is a file path when it
  * contains '/' or ends in ".json", else a profile name looked up as
- * NAME.json in $PLAIT_SANDBOX_PROFILES, $PLAIT_ROOT/configs/sandbox, the
- * configs/sandbox directory next to the program's build tree,
- * PREFIX/share/plait/sandbox and /etc/plait/sandbox.  Keys: see
- * docs/SANDBOX.md; unknown keys are errors naming the file and key.
+ * NAME.json in $PLAIT_SANDBOX_PROFILES, $PLAIT_ROOT/configs/sandbox,
+ * PREFIX/share/plait/sandbox and /etc/plait/sandbox; never beside the
+ * program (a binary in a work directory would read what the sandbox wrote
+ * there).  The file must be owned by root or the caller and writable by no
+ * one else, nor may its directory be (unless sticky).  Keys: see
+ * docs/SANDBOX.md; unknown keys are errors naming the file and key.  On
+ * failure cfg may hold part of the profile only when its JSON was read.
  */
 int sbx_profile_load(sbx_config *cfg, const char *name_or_path, pl_err *err);
 
@@ -235,6 +245,7 @@ typedef struct sbx_result {
 	int exit_code;       /* when exited normally, else -1 */
 	int signal;          /* the killing signal, else 0 */
 	bool timed_out;      /* wall-clock limit reached */
+	bool cancelled;      /* sbx_exec_opts.cancel was set: killed for it */
 	unsigned limits_hit; /* SBX_LIMIT_* flags */
 	double wall_time;    /* seconds */
 	double cpu_time;     /* user + system seconds of the command and the
@@ -291,9 +302,31 @@ typedef struct sbx_exec_opts {
 	 * the caller shares with others.  Safe only with descriptors opened for
 	 * this command alone: a file created for its output, the write end of a
 	 * pipe the caller reads.  Never the caller's own stdout or stderr, and
-	 * never a terminal (TIOCSTI is filtered, other ioctls are not). */
+	 * never a terminal (TIOCSTI is filtered, other ioctls are not).
+	 *
+	 * Nothing caps that output: output_cap applies to the pipes only.  A
+	 * file grows as far as RLIMIT_FSIZE (fsize) and its file system let
+	 * it, a pipe as fast as the caller reads; a caller handing over
+	 * descriptors bounds them itself. */
 	bool direct_output;
 	int out_fd, err_fd;
+	/* When *cancel becomes non-zero (a Ctrl-C handler sets it) the command
+	 * is killed as a timeout kills it (its process group in a session,
+	 * the whole tree otherwise) and the result says cancelled; NULL =
+	 * none.  Looked at every 50 ms and whenever a signal interrupts the
+	 * wait.  The agent's flag; cancel_fd below is the signal-safe pipe of
+	 * a front-end's own handler.  Either stops the command. */
+	const atomic_int *cancel;
+	/* > 0: a descriptor (the reading end of a pipe a signal handler
+	 * writes to) that stops the run once it is readable: sbx_run kills the
+	 * whole sandbox, a session the command's process group, as a timeout
+	 * would (the result says SIGKILL, not timed_out).  What a front-end
+	 * needs to tear its sandbox down on SIGTERM, SIGINT or SIGHUP, or when
+	 * its own output is gone, and still reap it before exiting.  (A caller
+	 * that is simply killed takes its sandbox with it: the sandbox's init
+	 * sees the control socket close, or the caller's thread die, and kills
+	 * everything.) */
+	int cancel_fd;
 } sbx_exec_opts;
 
 /* ---------------------------------------------------------------- running */

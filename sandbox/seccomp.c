@@ -124,6 +124,10 @@ static const rule rules[] = {
 	{ SYS_swapoff, R_ERRNO, EPERM, 0, 0 },
 	{ SYS_reboot, R_ERRNO, EPERM, 0, 0 },
 	{ SYS_quotactl, R_ERRNO, EPERM, 0, 0 },
+	/* each AIO context takes from fs.aio-max-nr, one count for the whole
+	 * host: a sandbox could leave others none (programs fall back to
+	 * threads on ENOSYS, as they do for io_uring) */
+	{ SYS_io_setup, R_ERRNO, ENOSYS, 0, 0 },
 	{ SYS_io_uring_setup, R_ERRNO, ENOSYS, 0, 0 },
 	{ SYS_io_uring_enter, R_ERRNO, ENOSYS, 0, 0 },
 	{ SYS_io_uring_register, R_ERRNO, ENOSYS, 0, 0 },

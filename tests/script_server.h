@@ -4,7 +4,12 @@
  * bench-agent`.  It records every request, can answer with any status and
  * headers, drop the connection, stall until the client gives up, or hold a
  * stream half-sent until the test opens a gate.  Waiting is always on a
- * condition with a deadline. */
+ * condition with a deadline.
+ *
+ * Answers come from a queue, one per request in arrival order; or, for
+ * clients that run at once (several agents on one endpoint), from a
+ * handler (ss_set_handler) that sees each request and answers it on a
+ * thread of its own, so that it may wait for other requests. */
 #ifndef PLAIT_TESTS_SCRIPT_SERVER_H
 #define PLAIT_TESTS_SCRIPT_SERVER_H
 
@@ -41,7 +46,13 @@ typedef struct ss_req {
 	size_t body_len;
 } ss_req;
 
-typedef struct ss_server {
+typedef struct ss_server ss_server;
+/* Answers one request (its index in the record is i); runs on the
+ * connection's own thread, without the server's lock.  A handler that
+ * waits must do so with a deadline and give up when s->stop is set. */
+typedef ss_resp (*ss_handler_fn)(void *ctx, ss_server *s, size_t i, const ss_req *req);
+
+struct ss_server {
 	int fd, port;
 	pthread_t th;
 	pthread_mutex_t mu;
@@ -52,7 +63,10 @@ typedef struct ss_server {
 	size_t nreqs, reqcap;
 	bool stop, gate_open, client_left, waiting_at_gate;
 	int served;
-} ss_server;
+	ss_handler_fn handler;
+	void *handler_ctx;
+	int active; /* handler threads not yet finished */
+};
 
 static inline double ss_now(void)
 {
@@ -222,6 +236,32 @@ static inline void ss_serve(ss_server *s, int c, ss_resp *r)
 	}
 }
 
+/* A connection served by the handler on a thread of its own. */
+typedef struct ss_conn {
+	ss_server *s;
+	int fd;
+	size_t i;
+	ss_req req; /* the record's copy, borrowed: the record outlives the thread */
+} ss_conn;
+
+static inline void *ss_conn_main(void *arg)
+{
+	ss_conn *cn = arg;
+	ss_server *s = cn->s;
+	ss_resp r = s->handler(s->handler_ctx, s, cn->i, &cn->req);
+
+	ss_serve(s, cn->fd, &r);
+	ss_resp_free(&r);
+	close(cn->fd);
+	free(cn);
+	pthread_mutex_lock(&s->mu);
+	s->served++;
+	s->active--;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
 static inline void *ss_main(void *arg)
 {
 	ss_server *s = arg;
@@ -253,6 +293,29 @@ static inline void *ss_main(void *arg)
 			s->reqs = pl_xrealloc(s->reqs, s->reqcap * sizeof(*s->reqs));
 		}
 		s->reqs[s->nreqs++] = q;
+		if (s->handler) {
+			ss_conn *cn = pl_xcalloc(1, sizeof(*cn));
+			pthread_t t;
+
+			cn->s = s;
+			cn->fd = c;
+			cn->i = s->nreqs - 1;
+			cn->req = q;
+			s->active++;
+			pthread_cond_broadcast(&s->cv);
+			pthread_mutex_unlock(&s->mu);
+			if (pthread_create(&t, NULL, ss_conn_main, cn) == 0) {
+				pthread_detach(t);
+			} else {
+				close(c);
+				free(cn);
+				pthread_mutex_lock(&s->mu);
+				s->active--;
+				pthread_cond_broadcast(&s->cv);
+				pthread_mutex_unlock(&s->mu);
+			}
+			continue;
+		}
 		if (s->qhead < s->nq) {
 			r = s->q[s->qhead++];
 		} else {
@@ -307,6 +370,11 @@ static inline void ss_stop(ss_server *s)
 	pthread_cond_broadcast(&s->cv);
 	pthread_mutex_unlock(&s->mu);
 	pthread_join(s->th, NULL);
+	/* handlers see stop and finish */
+	pthread_mutex_lock(&s->mu);
+	while (s->active > 0)
+		pthread_cond_wait(&s->cv, &s->mu);
+	pthread_mutex_unlock(&s->mu);
 	close(s->fd);
 	for (i = s->qhead; i < s->nq; i++)
 		ss_resp_free(&s->q[i]);
@@ -318,6 +386,33 @@ static inline void ss_stop(ss_server *s)
 	free(s->reqs);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);
+}
+
+/* The assistant messages of an OpenAI or Anthropic request's body: the
+ * turns the model has had in that conversation (a handler's step count). */
+static inline int ss_assistant_turns(const ss_req *req)
+{
+	json_t *b = json_loadb(req->body ? req->body : "", req->body_len, 0, NULL), *m;
+	size_t i;
+	int n = 0;
+
+	json_array_foreach(json_object_get(b, "messages"), i, m) {
+		const char *role = json_string_value(json_object_get(m, "role"));
+
+		if (role && !strcmp(role, "assistant"))
+			n++;
+	}
+	json_decref(b);
+	return n;
+}
+
+/* Answer every request from now on with fn (see ss_handler_fn). */
+static inline void ss_set_handler(ss_server *s, ss_handler_fn fn, void *ctx)
+{
+	pthread_mutex_lock(&s->mu);
+	s->handler = fn;
+	s->handler_ctx = ctx;
+	pthread_mutex_unlock(&s->mu);
 }
 
 /* Queues an answer (the server takes what r owns). */

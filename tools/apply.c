@@ -5,6 +5,7 @@
 #include "tools/internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -237,15 +238,19 @@ static bool match_at(const fline *fl, size_t nf, size_t pos, const hunk *h, size
 	return true;
 }
 
+/* Paths are the patch's, relative to the root; every file is opened
+ * beneath the root's descriptor without following a symlink (path.c). */
 typedef struct applied {
 	fpatch *fp;
 	pl_buf content;
-	char *abs_old, *abs_new;
+	const char *old, *neu; /* the file read, the file written (NULL: none) */
+	int mode;              /* the old file's */
 } applied;
 
-static int apply_file(applied *res, fpatch *fp, const char *root, int fuzz, tools_apply_result *out, pl_err *err)
+static int apply_file(applied *res, fpatch *fp, int rootfd, int fuzz, tools_apply_result *out, pl_err *err)
 {
-	pl_buf src = PL_BUF_INIT, path = PL_BUF_INIT;
+	pl_buf src = PL_BUF_INIT;
+	tools__place pl;
 	fline *fl = NULL, *nfl = NULL;
 	size_t nf = 0, cap = 0, h, i, min_pos = 0;
 	long delta = 0, shift = 0;
@@ -258,20 +263,39 @@ static int apply_file(applied *res, fpatch *fp, const char *root, int fuzz, tool
 	if (!fp->is_new) {
 		if (!fp->old_path)
 			return pl_err_set(err, PL_EFORMAT, "a file section without a path");
-		pl_path_join(&path, root, fp->old_path);
-		if ((rc = pl_file_read(&src, path.ptr, 0, err)) < 0) {
+		int fd = -1;
+		struct stat st;
+
+		if ((rc = tools__place_open_at(&pl, rootfd, fp->old_path, false, err)) < 0)
+			goto done;
+		if (pl.dirfd >= 0)
+			fd = tools__open_at(pl.dirfd, pl.name.ptr, O_RDONLY, TOOLS__NO_SYMLINKS);
+		tools__place_close(&pl);
+		rc = fd < 0 || fstat(fd, &st) < 0 ? -1 : tools__read_fd(&src, fd, (size_t)-1);
+		if (fd >= 0)
+			close(fd);
+		if (rc < 0) {
 			rc = pl_err_set(err, PL_ENOTFOUND, "'%s' does not exist, so the patch cannot change it", fp->old_path);
 			goto done;
 		}
-		res->abs_old = pl_buf_detach(&path, NULL);
+		res->old = fp->old_path;
+		res->mode = st.st_mode & 07777;
 	}
 	if (fp->new_path) {
-		pl_path_join(&path, root, fp->new_path);
-		if (fp->is_new && pl_file_exists(path.ptr)) {
+		bool exists = false;
+
+		if ((rc = tools__place_open_at(&pl, rootfd, fp->new_path, false, err)) < 0)
+			goto done;
+		if (pl.dirfd >= 0) {
+			struct stat st;
+			exists = fstatat(pl.dirfd, pl.name.ptr, &st, AT_SYMLINK_NOFOLLOW) == 0;
+		}
+		tools__place_close(&pl);
+		if (fp->is_new && exists) {
 			rc = pl_err_set(err, PL_EEXISTS, "'%s' already exists; the patch creates it", fp->new_path);
 			goto done;
 		}
-		res->abs_new = pl_buf_detach(&path, NULL);
+		res->neu = fp->new_path;
 	}
 	/* Split into lines, keeping each line's ending. */
 	{
@@ -408,12 +432,10 @@ done:
 	free(fl);
 	free(nfl);
 	pl_buf_release(&src);
-	pl_buf_release(&path);
 	return rc;
 }
 
-static int fuzzy_apply(tools_apply_result *out, const char *root, const char *text, size_t len, int fuzz,
-		       pl_err *err)
+static int fuzzy_apply(tools_apply_result *out, int rootfd, const char *text, size_t len, int fuzz, pl_err *err)
 {
 	fpatch *fp = NULL;
 	applied *res = NULL;
@@ -426,41 +448,37 @@ static int fuzzy_apply(tools_apply_result *out, const char *root, const char *te
 	for (i = 0; i < n; i++) {
 		pl_buf_init(&res[i].content, 0);
 		res[i].fp = &fp[i];
-		if ((rc = apply_file(&res[i], &fp[i], root, fuzz, out, err)) < 0)
+		if ((rc = apply_file(&res[i], &fp[i], rootfd, fuzz, out, err)) < 0)
 			goto done;
 	}
-	/* Everything matched: write. */
+	/* Everything matched: write, each through the directory opened for it. */
 	for (i = 0; i < n && rc == 0; i++) {
-		struct stat st;
-		int mode = 0644;
-		if (res[i].abs_old && stat(res[i].abs_old, &st) == 0)
-			mode = st.st_mode & 07777;
+		int mode = res[i].old ? res[i].mode : 0644;
+		tools__place pl;
+
 		if (fp[i].new_mode)
 			mode = fp[i].new_mode & 0777;
 		if (fp[i].is_delete) {
-			if (unlink(res[i].abs_old) < 0)
+			if ((rc = tools__place_open_at(&pl, rootfd, res[i].old, false, err)) == 0 &&
+			    (pl.dirfd < 0 || unlinkat(pl.dirfd, pl.name.ptr, 0) < 0))
 				rc = pl_err_sys(err, PL_EIO, "removing '%s'", fp[i].old_path);
+			tools__place_close(&pl);
 		} else {
-			pl_buf dir = PL_BUF_INIT;
-			char *slash;
-			pl_buf_puts(&dir, res[i].abs_new);
-			slash = strrchr(dir.ptr, '/');
-			if (slash)
-				*slash = 0;
-			rc = pl_mkdir_p(dir.ptr, 0755, err);
-			pl_buf_release(&dir);
-			if (rc == 0)
-				rc = pl_file_write_atomic(res[i].abs_new, res[i].content.ptr, res[i].content.len, mode, err);
-			if (rc == 0 && res[i].abs_old && strcmp(res[i].abs_old, res[i].abs_new) && unlink(res[i].abs_old) < 0)
-				rc = pl_err_sys(err, PL_EIO, "removing '%s' after the rename", fp[i].old_path);
+			if ((rc = tools__place_open_at(&pl, rootfd, res[i].neu, true, err)) == 0)
+				rc = tools__write_at(pl.dirfd, pl.name.ptr, res[i].content.ptr, res[i].content.len, mode, err);
+			tools__place_close(&pl);
+			if (rc == 0 && res[i].old && strcmp(res[i].old, res[i].neu)) {
+				if ((rc = tools__place_open_at(&pl, rootfd, res[i].old, false, err)) == 0 &&
+				    (pl.dirfd < 0 || unlinkat(pl.dirfd, pl.name.ptr, 0) < 0))
+					rc = pl_err_sys(err, PL_EIO, "removing '%s' after the rename", fp[i].old_path);
+				tools__place_close(&pl);
+			}
 		}
 		out->files++;
 	}
 done:
 	for (i = 0; i < n; i++) {
 		pl_buf_release(&res[i].content);
-		free(res[i].abs_old);
-		free(res[i].abs_new);
 	}
 	free(res);
 	free_patches(fp, n);
@@ -471,7 +489,7 @@ int tools_git_apply(tools_apply_result *out, const char *root, const char *patch
 {
 	git_repository *r = NULL;
 	git_diff *d = NULL;
-	int rc;
+	int rc, rootfd;
 
 	memset(out, 0, sizeof(*out));
 	pl_buf_init(&out->log, 0);
@@ -479,8 +497,10 @@ int tools_git_apply(tools_apply_result *out, const char *root, const char *patch
 		return pl_err_set(err, PL_EINVAL, "fuzz must be between 0 and 3, got %d", fuzz);
 	if ((rc = tools__git2_init(err)) < 0)
 		return rc;
+	/* a foreign git directory (a planted .git) is not used: the applier below needs none */
 	if (git_repository_open_ext(&r, root, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) == 0 &&
-	    git_diff_from_buffer(&d, patch, len) == 0 && git_apply(r, d, GIT_APPLY_LOCATION_WORKDIR, NULL) == 0) {
+	    tools__git_check_dir(r, root, NULL) == 0 && git_diff_from_buffer(&d, patch, len) == 0 &&
+	    git_apply(r, d, GIT_APPLY_LOCATION_WORKDIR, NULL) == 0) {
 		git_diff_stats *st = NULL;
 		out->strict = true;
 		out->files = (int)git_diff_num_deltas(d);
@@ -495,8 +515,12 @@ int tools_git_apply(tools_apply_result *out, const char *root, const char *patch
 			git_diff_stats_free(st);
 		}
 		rc = 0;
-	} else
-		rc = fuzzy_apply(out, root, patch, len, fuzz, err);
+	} else if ((rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		rc = pl_err_sys(err, PL_ENOTFOUND, "'%s'", root);
+	else {
+		rc = fuzzy_apply(out, rootfd, patch, len, fuzz, err);
+		close(rootfd);
+	}
 	git_diff_free(d);
 	git_repository_free(r);
 	git_libgit2_shutdown();

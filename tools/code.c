@@ -62,7 +62,7 @@ typedef struct dir_job {
 	tools_ctx *ctx;
 	char **files;
 	tools__tags *tags; /* per file */
-	bool *parsed;
+	signed char *parsed;
 	TSParser *parsers[TOOLS__MAX_THREADS];
 	pl_buf bufs[TOOLS__MAX_THREADS];
 } dir_job;
@@ -70,10 +70,13 @@ typedef struct dir_job {
 static void dir_file(size_t i, void *arg, int w)
 {
 	dir_job *j = arg;
+	int rc = -1;
 
-	j->parsed[i] = tools__read_source(&j->bufs[w], j->ctx, j->files[i]) &&
-		       tools__tags_extract(&j->tags[i], j->ctx, j->parsers[w], j->files[i], j->bufs[w].ptr, j->bufs[w].len,
-					   true) == 0;
+	if (tools__read_source(&j->bufs[w], j->ctx, j->files[i]))
+		rc = tools__tags_extract(&j->tags[i], j->ctx, j->parsers[w], j->files[i], j->bufs[w].ptr, j->bufs[w].len,
+					 true);
+	/* 1 parsed, 0 not a readable text file, -2 nested too deep */
+	j->parsed[i] = rc == 0 ? 1 : rc == -2 ? -2 : 0;
 }
 
 /* A directory: the outline of each source file under it, in path order,
@@ -106,7 +109,7 @@ static int outline_dir(tools_obs *obs, tools_ctx *ctx, const char *rel, pl_err *
 	tools__tags_prepare(ctx);
 	j.ctx = ctx;
 	j.tags = pl_xcalloc(n, sizeof(tools__tags));
-	j.parsed = pl_xcalloc(n, sizeof(bool));
+	j.parsed = pl_xcalloc(n, sizeof(*j.parsed));
 	for (w = 0; w < TOOLS__MAX_THREADS; w++) {
 		j.parsers[w] = ts_parser_new();
 		pl_buf_init(&j.bufs[w], 0);
@@ -121,7 +124,9 @@ static int outline_dir(tools_obs *obs, tools_ctx *ctx, const char *rel, pl_err *
 			pl_buf_printf(&obs->text, "%s:\n", j.files[i]);
 			defs = outline_tags(&obs->text, NULL, &j.tags[i], 2, room, &file_cut, NULL);
 			if (!defs)
-				pl_buf_puts(&obs->text, j.parsed[i] ? "  (no definitions)\n" : "  (not a readable text file)\n");
+				pl_buf_puts(&obs->text, j.parsed[i] == 1 ? "  (no definitions)\n"
+							: j.parsed[i] ? "  (not parsed: brackets nested too deep)\n"
+								      : "  (not a readable text file)\n");
 			if (file_cut && obs->text.len == before + strlen(j.files[i]) + 2)
 				pl_buf_setlen(&obs->text, before); /* not even its first definition fitted */
 			else
@@ -206,9 +211,10 @@ static int outline_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_er
 				rel.ptr);
 		goto done;
 	}
-	if (!tools__read_source(&src, ctx, rel.ptr)) {
-		rc = pl_err_set(err, pl_file_exists(abs.ptr) ? PL_EINVAL : PL_ENOTFOUND,
-				pl_file_exists(abs.ptr) ? "'%s' is not a readable text file" : "'%s' does not exist", rel.ptr);
+	if ((rc = tools__read_named(&src, ctx, rel.ptr, TOOLS__NO_SYMLINKS, 64u << 20, err)) < 0)
+		goto done;
+	if (tools__is_binary(src.ptr, src.len)) {
+		rc = pl_err_set(err, PL_EINVAL, "'%s' is not a readable text file", rel.ptr);
 		goto done;
 	}
 	if ((rc = tools_ts_load(err)) < 0)
@@ -217,7 +223,15 @@ static int outline_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_er
 	parser = ts_parser_new();
 	parsed = src.len > OUTLINE_WHOLE ? cut_point(src.ptr, src.len, OUTLINE_PREFIX) : src.len;
 	for (;;) {
-		if (tools__tags_extract(&tags, ctx, parser, rel.ptr, src.ptr, parsed, true) < 0) {
+		int got = tools__tags_extract(&tags, ctx, parser, rel.ptr, src.ptr, parsed, true);
+		if (got == -2) {
+			rc = pl_err_set(err, PL_EUNSUPPORTED,
+					"'%s' nests brackets more than %d deep, which is not parsed (the tree-sitter runtime "
+					"fails on such input); use view or search on it",
+					rel.ptr, TOOLS__MAX_NESTING);
+			goto done;
+		}
+		if (got < 0) {
 			rc = pl_err_set(err, PL_EINTERNAL, "the %s tags query is not available", lang->name);
 			goto done;
 		}

@@ -3,9 +3,11 @@
 #define _GNU_SOURCE
 #include "tools/internal.h"
 
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int tools_ctx_new(tools_ctx **out, const char *root, const tools_ctx_opts *opts, pl_err *err)
 {
@@ -21,8 +23,14 @@ int tools_ctx_new(tools_ctx **out, const char *root, const tools_ctx_opts *opts,
 		return rc;
 	c = pl_xcalloc(1, sizeof(*c));
 	c->root = pl_xstrdup(real);
+	if ((c->rootfd = open(real, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		rc = pl_err_sys(err, PL_EIO, "repository root '%s'", root);
+		goto done;
+	}
 	c->max_output = opts && opts->max_output ? opts->max_output : 16000;
 	c->log = opts ? opts->log : NULL;
+	c->cancel = opts ? opts->cancel : NULL;
+	c->search_seconds = TOOLS__SEARCH_SECONDS;
 	c->allow_empty_submit = opts && opts->allow_empty_submit;
 	/* Files changed from now on count as this session's. File times come
 	 * from the kernel's coarse clock, which lags the fine one, and some file
@@ -36,6 +44,8 @@ int tools_ctx_new(tools_ctx **out, const char *root, const tools_ctx_opts *opts,
 		c->sandbox_profile = pl_xstrdup(opts->sandbox_profile);
 	if (git_repository_open_ext(&c->repo, real, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) == 0) {
 		git_object *obj = NULL;
+		if ((rc = tools__git_check_dir(c->repo, real, err)) < 0)
+			goto done;
 		const char *base = opts && opts->base ? opts->base : "HEAD";
 		tools__git_default_ignores(c->repo);
 		if (git_revparse_single(&obj, c->repo, base) == 0) {
@@ -103,6 +113,8 @@ void tools_ctx_free(tools_ctx *ctx)
 	free(ctx->gitdir);
 	free(ctx->commondir);
 	free(ctx->root);
+	if (ctx->rootfd >= 0)
+		close(ctx->rootfd);
 	free(ctx);
 }
 

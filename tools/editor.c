@@ -7,6 +7,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,21 +169,50 @@ static uint64_t hash_bytes(const char *s, size_t n)
 	return h;
 }
 
-static int read_file(pl_buf *b, struct stat *st, const char *abs, const char *rel, pl_err *err)
+/* The file open at fd (or the error fd holds, -errno from tools__open)
+ * read whole into b, with st its status. */
+static int read_fd_file(pl_buf *b, struct stat *st, int fd, const char *rel, pl_err *err)
 {
-	if (stat(abs, st) < 0) {
-		if (errno == ENOENT)
-			return pl_err_set(err, PL_ENOTFOUND, "'%s' does not exist; use `create` to make a new file", rel);
-		return pl_err_sys(err, PL_EIO, "'%s'", rel);
-	}
-	if (S_ISDIR(st->st_mode))
+	int rc = fd;
+
+	if (fd >= 0 && fstat(fd, st) < 0)
+		rc = -errno;
+	else if (fd >= 0 && S_ISDIR(st->st_mode))
+		rc = -EISDIR;
+	else if (fd >= 0 && S_ISREG(st->st_mode) && (size_t)st->st_size > MAX_EDIT_FILE)
+		rc = -EFBIG;
+	else if (fd >= 0)
+		rc = tools__read_fd(b, fd, MAX_EDIT_FILE);
+	switch (rc) {
+	case 0:
+		return 0;
+	case -ENOENT:
+		return pl_err_set(err, PL_ENOTFOUND, "'%s' does not exist; use `create` to make a new file", rel);
+	case -EISDIR:
 		return pl_err_set(err, PL_EINVAL, "'%s' is a directory, not a file; only `view` works on directories", rel);
-	if (!S_ISREG(st->st_mode))
-		return pl_err_set(err, PL_EINVAL, "'%s' is not a regular file", rel);
-	if ((size_t)st->st_size > MAX_EDIT_FILE)
+	case -EINVAL:
+		return pl_err_set(err, PL_EINVAL, "'%s' is not a regular file (a FIFO, a socket or a device): it is not read",
+				  rel);
+	case -EFBIG:
 		return pl_err_set(err, PL_ELIMIT, "'%s' is %lld bytes, more than the editor loads (%u MiB); use `search`",
 				  rel, (long long)st->st_size, MAX_EDIT_FILE >> 20);
-	return pl_file_read(b, abs, MAX_EDIT_FILE, err);
+	case -EXDEV:
+	case -ELOOP:
+		return pl_err_set(err, PL_EINVAL, "path '%s' leads outside the repository through a symlink", rel);
+	default:
+		return pl_err_set(err, PL_EIO, "'%s': %s", rel, strerror(-rc));
+	}
+}
+
+/* The file of a place (tools__place_open), read through its directory. */
+static int read_file(pl_buf *b, struct stat *st, const tools__place *pl, const char *rel, pl_err *err)
+{
+	int fd = pl->dirfd < 0 ? -ENOENT : tools__open_at(pl->dirfd, pl->name.ptr, O_RDONLY, TOOLS__NO_SYMLINKS), rc;
+
+	rc = read_fd_file(b, st, fd, rel, err);
+	if (fd >= 0)
+		close(fd);
+	return rc;
 }
 
 /* The editor changes text files only: a NUL in the first 8 KiB means the
@@ -194,19 +224,6 @@ static int refuse_binary(const pl_buf *data, const char *rel, pl_err *err)
 				  "'%s' is a binary file (%zu bytes); the editor changes text files only (use bash for binary ones)",
 				  rel, data->len);
 	return 0;
-}
-
-/* Where to write: the target of a symlink (inside the root, checked by
- * tools__resolve) so that editing a link edits what it points to. */
-static void write_target(pl_buf *out, const char *abs)
-{
-	char real[PATH_MAX];
-	struct stat st;
-
-	if (lstat(abs, &st) == 0 && S_ISLNK(st.st_mode) && realpath(abs, real))
-		pl_buf_puts(out, real);
-	else
-		pl_buf_puts(out, abs);
 }
 
 static const char *opt_str(const json_t *args, const char *key)
@@ -290,7 +307,8 @@ enum edit_kind { EDIT_CREATE, EDIT_REPLACE, EDIT_INSERT };
 
 typedef struct edit {
 	enum edit_kind kind;
-	const char *abs, *rel;
+	const char *rel;
+	tools__place *place;     /* where it is written */
 	bool existed;
 	const pl_buf *old, *neu; /* the whole file before and after */
 	int mode;
@@ -430,8 +448,8 @@ static void add_diff(tools_obs *obs, const char *rel, const char *a, size_t an, 
 static int commit_edit(tools_obs *obs, tools_ctx *ctx, const edit *e, pl_err *err)
 {
 	const tools_lang *lang = tools_lang_for_path(e->rel);
-	pl_buf target = PL_BUF_INIT, dir = PL_BUF_INIT;
 	size_t nlines, last;
+	bool too_deep = false;
 	int rc;
 
 	/* No edit goes unchecked for want of the parser: say it is missing. */
@@ -449,7 +467,9 @@ static int commit_edit(tools_obs *obs, tools_ctx *ctx, const edit *e, pl_err *er
 	}
 	if (lang) {
 		tools__syntax after, before = { 0 };
-		if (tools__syntax_check(&after, e->rel, e->neu->ptr, e->neu->len, (int)e->from) > 0) {
+		int found = tools__syntax_check(&after, e->rel, e->neu->ptr, e->neu->len, (int)e->from);
+		too_deep = found == -2;
+		if (found > 0) {
 			if (e->existed)
 				tools__syntax_check(&before, e->rel, e->old->ptr, e->old->len, 1);
 			if (after.count > before.count) {
@@ -458,18 +478,13 @@ static int commit_edit(tools_obs *obs, tools_ctx *ctx, const edit *e, pl_err *er
 			}
 		}
 	}
-	/* Parent directories for new files. */
-	pl_buf_puts(&dir, e->abs);
-	{
-		char *p = strrchr(dir.ptr, '/');
-		if (p && p != dir.ptr) {
-			*p = 0;
-			if ((rc = pl_mkdir_p(dir.ptr, 0755, err)) < 0)
-				goto done;
-		}
+	/* Parent directories for new files, now that the edit is good. */
+	if (e->place->dirfd < 0) {
+		tools__place_close(e->place);
+		if ((rc = tools__place_open(e->place, ctx, e->rel, true, err)) < 0)
+			goto done;
 	}
-	write_target(&target, e->abs);
-	if ((rc = pl_file_write_atomic(target.ptr, e->neu->ptr, e->neu->len, e->mode, err)) < 0)
+	if ((rc = tools__write_at(e->place->dirfd, e->place->name.ptr, e->neu->ptr, e->neu->len, e->mode, err)) < 0)
 		goto done;
 	push_undo(ctx, e->rel, e->existed, e->old, e->mode, e->neu);
 	json_array_append_new(obs->files, json_string(e->rel));
@@ -504,11 +519,13 @@ static int commit_edit(tools_obs *obs, tools_ctx *ctx, const edit *e, pl_err *er
 						: "Review the changes and make sure they are as expected (correct indentation, no duplicate "
 						  "lines, etc). Edit the file again if necessary.");
 	}
+	if (too_deep)
+		pl_buf_printf(&obs->text, "\n[syntax not checked: the file nests brackets more than %d deep, which is not "
+					  "parsed]",
+			      TOOLS__MAX_NESTING);
 	note_left_out(&obs->text, ctx, e->rel);
 	rc = 0;
 done:
-	pl_buf_release(&target);
-	pl_buf_release(&dir);
 	return rc;
 }
 
@@ -522,16 +539,19 @@ static int cmp_str(const void *a, const void *b)
 /* A directory two levels deep, without hidden entries and, unless the
  * directory itself is ignored (the caller asked for it by name), without
  * what git ignores. */
-static void list_dir(pl_buf *out, tools_ctx *ctx, const char *abs, const char *rel, int depth, bool show_ignored,
+static void list_dir(pl_buf *out, tools_ctx *ctx, int fd, const char *rel, int depth, bool show_ignored,
 		     size_t *count, bool *cut)
 {
-	DIR *d = opendir(abs);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	struct dirent *e;
 	char **names = NULL;
 	size_t n = 0, cap = 0, i;
 
-	if (!d)
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
 		return;
+	}
 	while ((e = readdir(d))) {
 		if (e->d_name[0] == '.')
 			continue; /* hidden files and ".git" */
@@ -541,18 +561,16 @@ static void list_dir(pl_buf *out, tools_ctx *ctx, const char *abs, const char *r
 		}
 		names[n++] = pl_xstrdup(e->d_name);
 	}
-	closedir(d);
 	if (n)
 		qsort(names, n, sizeof(char *), cmp_str);
 	for (i = 0; i < n; i++) {
-		pl_buf a = PL_BUF_INIT, r = PL_BUF_INIT;
+		pl_buf r = PL_BUF_INIT;
 		struct stat st;
-		pl_path_join(&a, abs, names[i]);
 		if (strcmp(rel, "."))
 			pl_path_join(&r, rel, names[i]);
 		else
 			pl_buf_puts(&r, names[i]);
-		if (lstat(a.ptr, &st) == 0) {
+		if (fstatat(dirfd(d), names[i], &st, AT_SYMLINK_NOFOLLOW) == 0) {
 			bool dir = S_ISDIR(st.st_mode);
 			pl_buf probe = PL_BUF_INIT;
 			pl_buf_printf(&probe, "%s%s", r.ptr, dir ? "/" : "");
@@ -565,18 +583,21 @@ static void list_dir(pl_buf *out, tools_ctx *ctx, const char *abs, const char *r
 				}
 				(*count)++;
 				if (dir && depth < 2)
-					list_dir(out, ctx, a.ptr, r.ptr, depth + 1, show_ignored, count, cut);
+					list_dir(out, ctx,
+						 tools__open_at(dirfd(d), names[i], O_RDONLY | O_DIRECTORY, TOOLS__NO_SYMLINKS),
+						 r.ptr, depth + 1, show_ignored, count, cut);
 			}
 			pl_buf_release(&probe);
 		}
-		pl_buf_release(&a);
 		pl_buf_release(&r);
 		free(names[i]);
 	}
 	free(names);
+	closedir(d);
 }
 
-static int view_dir(tools_obs *obs, tools_ctx *ctx, const char *abs, const char *rel, pl_err *err)
+/* The directory open at fd (taken) as a listing. */
+static int view_dir(tools_obs *obs, tools_ctx *ctx, int fd, const char *rel, pl_err *err)
 {
 	size_t count = 0;
 	bool cut = false, ignored = false;
@@ -590,7 +611,7 @@ static int view_dir(tools_obs *obs, tools_ctx *ctx, const char *abs, const char 
 	(void)err;
 	pl_buf_printf(&obs->text, "Here's the files and directories up to 2 levels deep in %s, excluding hidden items%s:\n",
 		      rel, ignored ? "" : " and what git ignores");
-	list_dir(&obs->text, ctx, abs, rel, 1, ignored, &count, &cut);
+	list_dir(&obs->text, ctx, fd, rel, 1, ignored, &count, &cut);
 	if (!count)
 		pl_buf_puts(&obs->text, "(no entries)\n");
 	if (cut) {
@@ -613,20 +634,24 @@ static int view_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err *
 	struct stat st;
 	size_t nlines, from = 1, to, last = 0;
 	bool clamped = false;
-	int rc;
+	int rc, fd = -1;
 
 	if ((rc = tools__resolve(&abs, &rel, ctx, opt_str(args, "path"), err)) < 0)
 		goto done;
-	if (stat(abs.ptr, &st) == 0 && S_ISDIR(st.st_mode)) {
+	/* opened once, beneath the root: a directory is listed from this
+	 * descriptor, a file read from it */
+	fd = tools__open(ctx, rel.ptr, O_RDONLY, TOOLS__BENEATH);
+	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
 		if (range && !json_is_null(range)) {
 			rc = pl_err_set(err, PL_EINVAL,
 					"The `view_range` parameter is not allowed when `path` points to a directory ('%s')", rel.ptr);
 			goto done;
 		}
-		rc = view_dir(obs, ctx, abs.ptr, rel.ptr, err);
+		rc = view_dir(obs, ctx, fd, rel.ptr, err);
+		fd = -1;
 		goto done;
 	}
-	if ((rc = read_file(&data, &st, abs.ptr, rel.ptr, err)) < 0)
+	if ((rc = read_fd_file(&data, &st, fd, rel.ptr, err)) < 0)
 		goto done;
 	if (tools__is_binary(data.ptr, data.len)) {
 		pl_buf_printf(&obs->text, "'%s' is a binary file (%zu bytes); it is not shown.\n", rel.ptr, data.len);
@@ -676,6 +701,8 @@ static int view_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err *
 		pl_buf_puts(&obs->text, "[no newline at end of file]\n");
 	pl_json_set(obs->data, "lines", json_integer((json_int_t)nlines));
 done:
+	if (fd >= 0)
+		close(fd);
 	pl_buf_release(&abs);
 	pl_buf_release(&rel);
 	pl_buf_release(&data);
@@ -703,14 +730,18 @@ static int create_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err
 	pl_buf abs = PL_BUF_INIT, rel = PL_BUF_INIT, old = PL_BUF_INIT, neu = PL_BUF_INIT;
 	const json_t *text = json_object_get(args, "file_text");
 	bool overwrite = json_is_true(json_object_get(args, "overwrite"));
+	tools__place place = { -1, PL_BUF_INIT };
 	struct stat st;
 	edit e = { 0 };
 	int rc;
 
-	if ((rc = tools__resolve_write(&abs, &rel, ctx, opt_str(args, "path"), err)) < 0)
+	if ((rc = tools__resolve_write(&abs, &rel, ctx, opt_str(args, "path"), err)) < 0 ||
+	    (rc = tools__place_open(&place, ctx, rel.ptr, false, err)) < 0)
 		goto done;
 	e.mode = 0644;
-	if (stat(abs.ptr, &st) == 0) {
+	/* a dangling link (inside the repository) is written over */
+	if (place.dirfd >= 0 && fstatat(place.dirfd, place.name.ptr, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    !S_ISLNK(st.st_mode)) {
 		if (S_ISDIR(st.st_mode)) {
 			rc = pl_err_set(err, PL_EINVAL, "'%s' is a directory; give a file path", rel.ptr);
 			goto done;
@@ -722,14 +753,14 @@ static int create_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err
 					rel.ptr);
 			goto done;
 		}
-		if ((rc = read_file(&old, &st, abs.ptr, rel.ptr, err)) < 0)
+		if ((rc = read_file(&old, &st, &place, rel.ptr, err)) < 0)
 			goto done;
 		e.existed = true;
 		e.mode = st.st_mode & 07777;
 	}
 	pl_buf_add(&neu, json_string_value(text), json_string_length(text));
 	e.kind = EDIT_CREATE;
-	e.abs = abs.ptr;
+	e.place = &place;
 	e.rel = rel.ptr;
 	e.old = &old;
 	e.neu = &neu;
@@ -741,6 +772,7 @@ static int create_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err
 	e.added_len = neu.len;
 	rc = commit_edit(obs, ctx, &e, err);
 done:
+	tools__place_close(&place);
 	pl_buf_release(&abs);
 	pl_buf_release(&rel);
 	pl_buf_release(&old);
@@ -914,18 +946,20 @@ static int str_replace_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, p
 	size_t olen = json_string_length(jo), nlen = jn && !json_is_null(jn) ? json_string_length(jn) : 0;
 	const char *first = NULL, *note = NULL;
 	size_t matches, lines[10], nl = 0;
+	tools__place place = { -1, PL_BUF_INIT };
 	struct stat st;
 	edit e = { 0 };
 	bool crlf;
 	int rc;
 
-	if ((rc = tools__resolve_write(&abs, &rel, ctx, opt_str(args, "path"), err)) < 0)
+	if ((rc = tools__resolve_write(&abs, &rel, ctx, opt_str(args, "path"), err)) < 0 ||
+	    (rc = tools__place_open(&place, ctx, rel.ptr, false, err)) < 0)
 		goto done;
 	if (!olen) {
 		rc = pl_err_set(err, PL_EINVAL, "old_str is empty; give the exact text to replace (use `insert` to add lines)");
 		goto done;
 	}
-	if ((rc = read_file(&data, &st, abs.ptr, rel.ptr, err)) < 0 || (rc = refuse_binary(&data, rel.ptr, err)) < 0)
+	if ((rc = read_file(&data, &st, &place, rel.ptr, err)) < 0 || (rc = refuse_binary(&data, rel.ptr, err)) < 0)
 		goto done;
 	crlf = uses_crlf(data.ptr, data.len);
 	add_eol_converted(&old, os, olen, crlf);
@@ -1002,7 +1036,7 @@ static int str_replace_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, p
 	pl_buf_add(&neu, repl.ptr, repl.len);
 	pl_buf_add(&neu, first + old.len, (size_t)(data.ptr + data.len - first - old.len));
 	e.kind = EDIT_REPLACE;
-	e.abs = abs.ptr;
+	e.place = &place;
 	e.rel = rel.ptr;
 	e.existed = true;
 	e.old = &data;
@@ -1017,6 +1051,7 @@ static int str_replace_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, p
 	if ((rc = commit_edit(obs, ctx, &e, err)) == 0 && note && !obs->is_error)
 		pl_buf_printf(&obs->text, "\n%s", note);
 done:
+	tools__place_close(&place);
 	pl_buf_release(&abs);
 	pl_buf_release(&rel);
 	pl_buf_release(&data);
@@ -1049,19 +1084,21 @@ static int insert_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err
 	pl_buf abs = PL_BUF_INIT, rel = PL_BUF_INIT, data = PL_BUF_INIT, neu = PL_BUF_INIT, text = PL_BUF_INIT;
 	const json_t *jn = json_object_get(args, "new_str");
 	json_int_t at = json_integer_value(json_object_get(args, "insert_line"));
+	tools__place place = { -1, PL_BUF_INIT };
 	struct stat st;
 	size_t nlines, off, added;
 	edit e = { 0 };
 	bool crlf;
 	int rc;
 
-	if ((rc = tools__resolve_write(&abs, &rel, ctx, opt_str(args, "path"), err)) < 0)
+	if ((rc = tools__resolve_write(&abs, &rel, ctx, opt_str(args, "path"), err)) < 0 ||
+	    (rc = tools__place_open(&place, ctx, rel.ptr, false, err)) < 0)
 		goto done;
 	if (!json_string_length(jn)) {
 		rc = pl_err_set(err, PL_EINVAL, "new_str is empty: there is nothing to insert");
 		goto done;
 	}
-	if ((rc = read_file(&data, &st, abs.ptr, rel.ptr, err)) < 0 || (rc = refuse_binary(&data, rel.ptr, err)) < 0)
+	if ((rc = read_file(&data, &st, &place, rel.ptr, err)) < 0 || (rc = refuse_binary(&data, rel.ptr, err)) < 0)
 		goto done;
 	nlines = count_lines(data.ptr, data.len);
 	if (at < 0 || (size_t)at > nlines) {
@@ -1090,7 +1127,7 @@ static int insert_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err
 	pl_buf_add(&neu, data.ptr + off, data.len - off);
 	added = text.len ? count_lines(text.ptr, text.len) : 0;
 	e.kind = EDIT_INSERT;
-	e.abs = abs.ptr;
+	e.place = &place;
 	e.rel = rel.ptr;
 	e.existed = true;
 	e.old = &data;
@@ -1102,6 +1139,7 @@ static int insert_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err
 	e.added_len = text.len;
 	rc = commit_edit(obs, ctx, &e, err);
 done:
+	tools__place_close(&place);
 	pl_buf_release(&abs);
 	pl_buf_release(&rel);
 	pl_buf_release(&data);
@@ -1148,8 +1186,9 @@ static void add_restored_region(pl_buf *b, const tools_ctx *ctx, const char *cur
 
 static int undo_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err *err)
 {
-	pl_buf abs = PL_BUF_INIT, rel = PL_BUF_INIT, target = PL_BUF_INIT, cur = PL_BUF_INIT;
+	pl_buf abs = PL_BUF_INIT, rel = PL_BUF_INIT, cur = PL_BUF_INIT;
 	editor_state *st = editor_of(ctx);
+	tools__place place = { -1, PL_BUF_INIT };
 	undo_entry **pp, *u = NULL;
 	struct stat sb;
 	bool exists;
@@ -1167,13 +1206,12 @@ static int undo_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err *
 				rel.ptr);
 		goto done;
 	}
-	write_target(&target, abs.ptr);
+	if ((rc = tools__place_open(&place, ctx, rel.ptr, false, err)) < 0)
+		goto done;
 	/* Undo restores what the file held before the edit: if anything
 	 * changed it since (a command, a formatter), that change would be lost
 	 * without a word. */
-	exists = stat(target.ptr, &sb) == 0 && S_ISREG(sb.st_mode);
-	if (exists && pl_file_read(&cur, target.ptr, MAX_EDIT_FILE, NULL) < 0)
-		exists = false;
+	exists = read_file(&cur, &sb, &place, rel.ptr, NULL) == 0;
 	if (!exists || cur.len != u->wrote_len || hash_bytes(cur.ptr, cur.len) != u->wrote_hash) {
 		rc = pl_err_set(err, PL_EINVAL,
 				"'%s' has %s since your last edit of it (by a command or another program), so undo_edit would "
@@ -1182,8 +1220,8 @@ static int undo_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err *
 		goto done;
 	}
 	if (u->existed)
-		rc = pl_file_write_atomic(target.ptr, u->data, u->len, u->mode, err);
-	else if (unlink(target.ptr) < 0 && errno != ENOENT)
+		rc = tools__write_at(place.dirfd, place.name.ptr, u->data, u->len, u->mode, err);
+	else if (unlinkat(place.dirfd, place.name.ptr, 0) < 0 && errno != ENOENT)
 		rc = pl_err_sys(err, PL_EIO, "removing '%s'", rel.ptr);
 	if (rc < 0)
 		goto done;
@@ -1200,9 +1238,9 @@ static int undo_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err *
 	add_diff(obs, rel.ptr, cur.ptr, cur.len, u->existed ? u->data : "", u->existed ? u->len : 0);
 	undo_entry_free(u);
 done:
+	tools__place_close(&place);
 	pl_buf_release(&abs);
 	pl_buf_release(&rel);
-	pl_buf_release(&target);
 	pl_buf_release(&cur);
 	return rc;
 }

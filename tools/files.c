@@ -5,9 +5,12 @@
 #include "tools/internal.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 typedef struct strvec {
 	char **v;
@@ -35,20 +38,27 @@ static bool under(const char *path, const char *sub)
 	return !*sub || !strcmp(sub, ".") || (!strncmp(path, sub, n) && (path[n] == '/' || !path[n]));
 }
 
-static void walk_plain(strvec *out, const char *root, const char *rel)
+/* A directory of the walk, opened beneath its parent without following a
+ * symlink (one swapped in since readdir typed the entry leads nowhere). */
+static DIR *open_dir(int dirfd, const char *path)
 {
-	pl_buf abs = PL_BUF_INIT;
+	int fd = tools__open_at(dirfd, path, O_RDONLY | O_DIRECTORY, TOOLS__NO_SYMLINKS);
 	DIR *d;
+
+	if (fd < 0)
+		return NULL;
+	if (!(d = fdopendir(fd)))
+		close(fd);
+	return d;
+}
+
+static void walk_plain(strvec *out, int rootfd, const char *rel)
+{
+	DIR *d = open_dir(rootfd, *rel ? rel : ".");
 	struct dirent *e;
 
-	if (*rel)
-		pl_path_join(&abs, root, rel);
-	else
-		pl_buf_puts(&abs, root);
-	if (!(d = opendir(abs.ptr))) {
-		pl_buf_release(&abs);
+	if (!d)
 		return;
-	}
 	while ((e = readdir(d))) {
 		pl_buf r = PL_BUF_INIT;
 		if (e->d_name[0] == '.')
@@ -58,13 +68,12 @@ static void walk_plain(strvec *out, const char *root, const char *rel)
 		else
 			pl_buf_puts(&r, e->d_name);
 		if (e->d_type == DT_DIR)
-			walk_plain(out, root, r.ptr);
+			walk_plain(out, rootfd, r.ptr);
 		else if (e->d_type == DT_REG || e->d_type == DT_LNK || e->d_type == DT_UNKNOWN)
 			sv_push(out, pl_buf_detach(&r, NULL));
 		pl_buf_release(&r);
 	}
 	closedir(d);
-	pl_buf_release(&abs);
 }
 
 static bool is_tracked(char *const *tracked, size_t n, const char *path)
@@ -79,71 +88,132 @@ static bool git_ignored(git_repository *repo, const char *rel)
 	return git_ignore_path_is_ignored(&ign, repo, rel) == 0 && ign;
 }
 
-/* Untracked files that git does not ignore, at or below rel ("" for the
- * whole tree): a readdir walk that stats nothing it can type from the
- * directory entry and asks libgit2 about ignore rules only for paths the
- * index does not hold and for directories, which it prunes when ignored.
- * git_status_list_new would also compare every tracked file with the index
- * (a stat each, a read when the stat looks racy): on /usr/include in git
- * that was more than half of a search's time.  Nested repositories and
- * submodule checkouts (a directory with a .git) are not entered, as git
- * does not list their files. */
-static void walk_untracked(strvec *out, git_repository *repo, const char *root, const char *rel, char *const *tracked,
-			   size_t ntracked)
+/* Does the sorted list hold a path under directory dir ("a/b": "a/b/...")? */
+static bool has_tracked_under(char *const *tracked, size_t n, const char *dir)
 {
-	pl_buf abs = PL_BUF_INIT, git = PL_BUF_INIT;
-	struct stat st;
-	struct dirent *e;
-	DIR *d;
+	size_t lo = 0, hi = n, len = strlen(dir);
 
-	if (*rel)
-		pl_path_join(&abs, root, rel);
-	else
-		pl_buf_puts(&abs, root);
-	if (lstat(abs.ptr, &st) < 0)
-		goto done;
-	if (!S_ISDIR(st.st_mode)) { /* rel names one file */
-		if (!is_tracked(tracked, ntracked, rel) && !git_ignored(repo, rel))
-			sv_push(out, pl_xstrdup(rel));
-		goto done;
+	while (lo < hi) { /* the first entry not below dir + "/" */
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strncmp(tracked[mid], dir, len);
+		if (c < 0 || (c == 0 && (unsigned char)tracked[mid][len] < '/'))
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	pl_path_join(&git, abs.ptr, ".git");
-	if (*rel && (lstat(git.ptr, &st) == 0 || git_ignored(repo, rel)))
-		goto done;
-	if (!(d = opendir(abs.ptr)))
-		goto done;
-	while ((e = readdir(d))) {
+	return lo < n && !strncmp(tracked[lo], dir, len) && tracked[lo][len] == '/';
+}
+
+/* A directory of the walk and whether git ignores it, asked of libgit2
+ * only when an answer is needed (IGN_UNKNOWN until then).  The parent's
+ * answer comes first: inside an ignored directory everything is, as git
+ * does (a rule like !keep.log cannot bring a file back from one). */
+enum { IGN_UNKNOWN, IGN_NO, IGN_YES };
+typedef struct walk_dir {
+	struct walk_dir *parent; /* NULL for the walk's start */
+	const char *rel;         /* "" for the repository's root */
+	int ignored;
+} walk_dir;
+
+static bool dir_ignored(git_repository *repo, walk_dir *d)
+{
+	if (d->ignored == IGN_UNKNOWN) {
+		if (d->parent && dir_ignored(repo, d->parent))
+			d->ignored = IGN_YES;
+		else if (!*d->rel)
+			d->ignored = IGN_NO;
+		else {
+			pl_buf probe = PL_BUF_INIT;
+			pl_buf_printf(&probe, "%s/", d->rel);
+			d->ignored = git_ignored(repo, probe.ptr) ? IGN_YES : IGN_NO;
+			pl_buf_release(&probe);
+		}
+	}
+	return d->ignored == IGN_YES;
+}
+
+/* Untracked files that git does not ignore in the directory d (open at
+ * fd, which this closes) and below: a readdir walk that stats nothing it
+ * can type from the directory entry and asks libgit2 only about paths the
+ * index does not hold.  A directory without tracked files is asked about
+ * (and pruned when ignored) and not entered when it holds a .git (a
+ * nested repository or a submodule's checkout: git does not list their
+ * files); one with tracked files is entered as git does, and asked about
+ * only when an untracked file turns up in it.  Each libgit2 question
+ * costs a stat of every .gitignore from the root down, so asking it of
+ * every directory (as the walk did) was 8,700 stats for one list of
+ * /usr/include, where every directory holds tracked files.
+ * git_status_list_new would also compare every tracked file with the
+ * index (a stat each, a read when the stat looks racy): on /usr/include
+ * in git that was more than half of a search's time. */
+static void walk_dir_untracked(strvec *out, git_repository *repo, int rootfd, int fd, walk_dir *d,
+			       char *const *tracked, size_t ntracked)
+{
+	struct dirent *e;
+	DIR *dir;
+
+	if (!(dir = fdopendir(fd))) {
+		close(fd);
+		return;
+	}
+	while ((e = readdir(dir))) {
 		pl_buf r = PL_BUF_INIT;
 		unsigned char type = e->d_type;
+		struct stat st;
 
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || (!*rel && !strcmp(e->d_name, ".git")))
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || (!*d->rel && !strcmp(e->d_name, ".git")))
 			continue;
-		if (*rel)
-			pl_path_join(&r, rel, e->d_name);
+		if (*d->rel)
+			pl_path_join(&r, d->rel, e->d_name);
 		else
 			pl_buf_puts(&r, e->d_name);
-		if (type == DT_UNKNOWN) {
-			pl_buf a = PL_BUF_INIT;
-
-			pl_path_join(&a, root, r.ptr);
-			if (lstat(a.ptr, &st) == 0)
-				type = S_ISDIR(st.st_mode)   ? DT_DIR
-				       : S_ISREG(st.st_mode) ? DT_REG
-				       : S_ISLNK(st.st_mode) ? DT_LNK
-							     : DT_UNKNOWN;
-			pl_buf_release(&a);
-		}
-		if (type == DT_DIR)
-			walk_untracked(out, repo, root, r.ptr, tracked, ntracked);
-		else if ((type == DT_REG || type == DT_LNK) && !is_tracked(tracked, ntracked, r.ptr) &&
-			 !git_ignored(repo, r.ptr))
+		if (type == DT_UNKNOWN && fstatat(dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			type = S_ISDIR(st.st_mode)   ? DT_DIR
+			       : S_ISREG(st.st_mode) ? DT_REG
+			       : S_ISLNK(st.st_mode) ? DT_LNK
+						     : DT_UNKNOWN;
+		if (type == DT_DIR) {
+			walk_dir sub = { d, r.ptr, IGN_UNKNOWN };
+			bool untracked = !has_tracked_under(tracked, ntracked, r.ptr);
+			/* opened beneath the root without following a symlink (one
+			 * swapped in since readdir typed the entry leads nowhere) */
+			int sfd = tools__open_at(rootfd, r.ptr, O_RDONLY | O_DIRECTORY, TOOLS__NO_SYMLINKS);
+			if (sfd >= 0) {
+				if (untracked && (fstatat(sfd, ".git", &st, AT_SYMLINK_NOFOLLOW) == 0 || dir_ignored(repo, &sub)))
+					close(sfd);
+				else
+					walk_dir_untracked(out, repo, rootfd, sfd, &sub, tracked, ntracked);
+			}
+		} else if ((type == DT_REG || type == DT_LNK) && !is_tracked(tracked, ntracked, r.ptr) &&
+			   !dir_ignored(repo, d) && !git_ignored(repo, r.ptr))
 			sv_push(out, pl_buf_detach(&r, NULL));
 		pl_buf_release(&r);
 	}
-	closedir(d);
-done:
-	pl_buf_release(&abs);
-	pl_buf_release(&git);
+	closedir(dir);
+}
+
+/* The walk from rel ("" for the whole tree, or a directory or file). */
+static void walk_untracked(strvec *out, git_repository *repo, int rootfd, const char *rel, char *const *tracked,
+			   size_t ntracked)
+{
+	walk_dir top = { NULL, rel, IGN_NO };
+	struct stat st;
+	int fd;
+
+	/* one open: a directory, else rel names one file (a symlink itself
+	 * is listed, as git lists it) */
+	fd = tools__open_at(rootfd, *rel ? rel : ".", O_RDONLY | O_DIRECTORY, TOOLS__NO_SYMLINKS);
+	if (fd < 0) {
+		if ((fd == -ENOTDIR || fd == -ELOOP) && *rel && !is_tracked(tracked, ntracked, rel) &&
+		    !git_ignored(repo, rel))
+			sv_push(out, pl_xstrdup(rel));
+		return;
+	}
+	if (*rel && (fstatat(fd, ".git", &st, AT_SYMLINK_NOFOLLOW) == 0 || git_ignored(repo, rel))) {
+		close(fd);
+		return;
+	}
+	walk_dir_untracked(out, repo, rootfd, fd, &top, tracked, ntracked);
 }
 
 int tools__list_files(char ***out, size_t *count, const tools_ctx *ctx, const char *sub, pl_err *err)
@@ -152,7 +222,7 @@ int tools__list_files(char ***out, size_t *count, const tools_ctx *ctx, const ch
 	size_t i, j;
 
 	if (!ctx->repo) {
-		walk_plain(&s, ctx->root, sub && strcmp(sub, ".") ? sub : "");
+		walk_plain(&s, ctx->rootfd, sub && strcmp(sub, ".") ? sub : "");
 	} else {
 		git_index *idx = NULL;
 		char **tracked;
@@ -178,7 +248,7 @@ int tools__list_files(char ***out, size_t *count, const tools_ctx *ctx, const ch
 		tracked = pl_xmalloc((ntracked ? ntracked : 1) * sizeof(char *));
 		if (ntracked)
 			memcpy(tracked, s.v, ntracked * sizeof(char *));
-		walk_untracked(&s, ctx->repo, ctx->root, sub && strcmp(sub, ".") ? sub : "", tracked, ntracked);
+		walk_untracked(&s, ctx->repo, ctx->rootfd, sub && strcmp(sub, ".") ? sub : "", tracked, ntracked);
 		free(tracked);
 	}
 	if (s.n)

@@ -6,6 +6,7 @@
 #include "tools/internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -129,6 +130,47 @@ int tools__git_status_of(json_t **out, git_repository *r, pl_err *err)
 	return 0;
 }
 
+int tools_git_resolve(char oid_out[41], const char *root, const char *rev, pl_err *err)
+{
+	git_repository *r = NULL;
+	git_commit *c = NULL;
+	int rc;
+
+	if ((rc = tools__git_open(&r, root, err)) < 0)
+		return rc;
+	if ((rc = resolve_commit(&c, r, rev, err)) == 0)
+		git_oid_tostr(oid_out, 41, git_commit_id(c));
+	git_commit_free(c);
+	tools__git_close(r);
+	return rc;
+}
+
+int tools_git_toplevel(pl_buf *out, const char *path, pl_err *err)
+{
+	git_repository *r = NULL;
+	const char *wd;
+	size_t n;
+	int rc;
+
+	if ((rc = tools__git2_init(err)) < 0)
+		return rc;
+	if (git_repository_open_ext(&r, path, 0, NULL) < 0) {
+		rc = tools__git_error(err, PL_ENOTFOUND, path);
+		git_libgit2_shutdown();
+		return rc;
+	}
+	if (!(wd = git_repository_workdir(r))) {
+		rc = pl_err_set(err, PL_EINVAL, "'%s' is in a bare repository (no working tree)", path);
+	} else {
+		n = strlen(wd);
+		while (n > 1 && wd[n - 1] == '/')
+			n--;
+		pl_buf_add(out, wd, n);
+	}
+	tools__git_close(r);
+	return rc;
+}
+
 int tools_git_status(json_t **out, const char *root, pl_err *err)
 {
 	git_repository *r = NULL;
@@ -151,23 +193,154 @@ static int skip_gitlinks(const char *path, const char *spec, void *payload)
 	return e && e->mode == GIT_FILEMODE_COMMIT ? 1 : 0;
 }
 
-/* `git add -A` into an in-memory copy of the index, written as a tree. */
-static int worktree_tree(git_tree **out, git_repository *r, pl_err *err)
+/* What `git add -A` may take into a snapshot: submodule entries
+ * (gitlinks) stay as the repository's index has them (the agent never
+ * changes a submodule, and an uninitialised one has no directory), and
+ * untracked files over max_untracked bytes are left out. */
+typedef struct add_filter {
+	git_index *real; /* the repository's index */
+	const char *workdir;
+	uint64_t max_untracked; /* 0: no limit */
+	size_t taken;           /* paths added, updated or removed */
+} add_filter;
+
+static int filter_add(const char *path, const char *spec, void *payload)
 {
+	add_filter *f = payload;
+	const git_index_entry *e = git_index_get_bypath(f->real, path, 0);
+	struct stat st;
+	pl_buf full = PL_BUF_INIT;
+	bool big;
+
+	(void)spec;
+	if (e && e->mode == GIT_FILEMODE_COMMIT)
+		return 1;
+	if (!e && f->max_untracked && f->workdir) {
+		pl_buf_printf(&full, "%s%s", f->workdir, path);
+		big = lstat(full.ptr, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size > f->max_untracked;
+		pl_buf_release(&full);
+		if (big)
+			return 1;
+	}
+	f->taken++;
+	return 0;
+}
+
+/* The private index the snapshots keep, <gitdir>/plait-cache/worktree-index:
+ * the repository's index with the untracked and modified files added as
+ * the last call found them, stat data included, so that `git add -A` on
+ * it re-reads (and writes as blobs) only what changed since.  Without it
+ * every call hashed every untracked file again: a 200 MB one cost each
+ * bash call of `plait chat` 30 s and left 192 MB of loose objects.
+ * Brought in line with the repository's index first: what it holds is
+ * added where the private one lacks it (an entry the private one has is
+ * as fresh or fresher: the stat data decides, as for git), gitlinks are
+ * taken from it, and an entry it does not hold is dropped when git now
+ * ignores the path or it is over the size limit.
+ * NULL when the directory cannot be made or opened (a read-only .git). */
+static git_index *private_index(git_repository *r, git_index *real, uint64_t max_untracked, bool *dirty)
+{
+	pl_buf dir = PL_BUF_INIT, path = PL_BUF_INIT;
 	git_index *idx = NULL;
+	const git_index_entry *e;
+	char **drop = NULL;
+	size_t i, n, ndrop = 0;
+	int dfd;
+
+	pl_buf_printf(&dir, "%splait-cache", git_repository_path(r));
+	if ((dfd = tools__cache_dir_open(dir.ptr, true, NULL)) < 0)
+		goto done;
+	close(dfd);
+	pl_buf_printf(&path, "%s/worktree-index", dir.ptr);
+	if (git_index_open(&idx, path.ptr) < 0) {
+		/* corrupt or foreign: start again */
+		unlink(path.ptr);
+		if (git_index_open(&idx, path.ptr) < 0) {
+			idx = NULL;
+			goto done;
+		}
+	}
+	n = git_index_entrycount(real);
+	for (i = 0; i < n; i++) {
+		const git_index_entry *mine;
+		e = git_index_get_byindex(real, i);
+		mine = git_index_get_bypath(idx, e->path, git_index_entry_stage(e));
+		if (!mine || ((e->mode == GIT_FILEMODE_COMMIT || mine->mode == GIT_FILEMODE_COMMIT) &&
+			      (e->mode != mine->mode || git_oid_cmp(&e->id, &mine->id)))) {
+			if (git_index_add(idx, e) < 0)
+				goto fail;
+			*dirty = true;
+		}
+	}
+	n = git_index_entrycount(idx);
+	for (i = 0; i < n; i++) {
+		int ign = 0;
+		e = git_index_get_byindex(idx, i);
+		if (git_index_get_bypath(real, e->path, git_index_entry_stage(e)))
+			continue;
+		if ((max_untracked && e->file_size > max_untracked) ||
+		    git_ignore_path_is_ignored(&ign, r, e->path) < 0 || ign) {
+			drop = pl_xrealloc(drop, (ndrop + 1) * sizeof(*drop));
+			drop[ndrop++] = pl_xstrdup(e->path);
+		}
+	}
+	for (i = 0; i < ndrop; i++)
+		if (git_index_remove(idx, drop[i], 0) < 0)
+			goto fail;
+	if (ndrop)
+		*dirty = true;
+	goto done;
+fail:
+	git_index_free(idx);
+	idx = NULL;
+done:
+	for (i = 0; i < ndrop; i++)
+		free(drop[i]);
+	free(drop);
+	pl_buf_release(&dir);
+	pl_buf_release(&path);
+	return idx;
+}
+
+/* `git add -A` into a copy of the index, written as a tree: the private
+ * index above, or an in-memory copy of the repository's when there is
+ * none.  The repository's index on disk is never touched. */
+static int worktree_tree(git_tree **out, git_repository *r, uint64_t max_untracked, pl_err *err)
+{
+	git_index *real = NULL, *idx;
+	add_filter f;
 	git_oid oid;
+	bool dirty = false;
 	int rc = 0;
 
-	if (git_repository_index(&idx, r) < 0)
+	if (git_repository_index(&real, r) < 0)
 		return tools__git_error(err, PL_EIO, "index");
-	if (git_index_add_all(idx, NULL, GIT_INDEX_ADD_DEFAULT, skip_gitlinks, idx) < 0 ||
-	    git_index_update_all(idx, NULL, skip_gitlinks, idx) < 0 || git_index_write_tree(&oid, idx) < 0 ||
+	f.real = real;
+	f.workdir = git_repository_workdir(r);
+	f.max_untracked = max_untracked;
+	f.taken = 0;
+	/* git_index_add_all needs an index the repository owns: the
+	 * private one takes the repository's place meanwhile */
+	if ((idx = private_index(r, real, max_untracked, &dirty)))
+		git_repository_set_index(r, idx);
+	else
+		idx = real;
+	if (git_index_add_all(idx, NULL, GIT_INDEX_ADD_DEFAULT, filter_add, &f) < 0 ||
+	    git_index_update_all(idx, NULL, filter_add, &f) < 0 || git_index_write_tree(&oid, idx) < 0 ||
 	    git_tree_lookup(out, r, &oid) < 0)
 		rc = tools__git_error(err, PL_EIO, "collecting the working tree");
-	/* Throw the in-memory changes away: the repository's index on disk
-	 * is left as it was. */
-	git_index_read(idx, true);
-	git_index_free(idx);
+	if (idx != real) {
+		/* kept for the next call when anything changed; failing to
+		 * keep it costs time only */
+		if (rc == 0 && (dirty || f.taken))
+			git_index_write(idx);
+		git_repository_set_index(r, real);
+		git_index_free(idx);
+	} else {
+		/* throw the in-memory changes away */
+		git_index_read(idx, true);
+	}
+	git_index_free(real);
 	return rc;
 }
 
@@ -182,7 +355,7 @@ int tools__git_patch_of(pl_buf *out, char tree_out[41], git_repository *r, const
 	git_diff_options_init(&o, GIT_DIFF_OPTIONS_VERSION);
 	if ((rc = resolve_tree(&bt, r, base, err)) < 0)
 		goto done;
-	if ((rc = worktree_tree(&wt, r, err)) < 0)
+	if ((rc = worktree_tree(&wt, r, TOOLS_MAX_UNTRACKED, err)) < 0)
 		goto done;
 	o.flags = GIT_DIFF_SHOW_BINARY | GIT_DIFF_INDENT_HEURISTIC;
 	if (git_diff_tree_to_tree(&d, r, bt, wt, &o) < 0 || git_diff_to_buf(&b, d, GIT_DIFF_FORMAT_PATCH) < 0) {
@@ -230,7 +403,7 @@ int tools__git_changes_of(json_t **out, git_repository *r, const char *base, pl_
 	git_diff_options_init(&o, GIT_DIFF_OPTIONS_VERSION);
 	if ((rc = resolve_tree(&bt, r, base, err)) < 0)
 		goto done;
-	if ((rc = worktree_tree(&wt, r, err)) < 0)
+	if ((rc = worktree_tree(&wt, r, TOOLS_MAX_UNTRACKED, err)) < 0)
 		goto done;
 	if (git_diff_tree_to_tree(&d, r, bt, wt, &o) < 0) {
 		rc = tools__git_error(err, PL_EIO, "diff");
@@ -418,7 +591,7 @@ int tools_git_snapshot(char tree_out[41], const char *root, pl_err *err)
 
 	if ((rc = tools__git_open(&r, root, err)) < 0)
 		return rc;
-	if ((rc = worktree_tree(&t, r, err)) == 0)
+	if ((rc = worktree_tree(&t, r, TOOLS_MAX_UNTRACKED, err)) == 0)
 		git_oid_tostr(tree_out, 41, git_tree_id(t));
 	git_tree_free(t);
 	tools__git_close(r);
@@ -448,16 +621,35 @@ static bool fstate_eq(const fstate *a, const fstate *b)
 	return !a->exists || (a->mode == b->mode && !git_oid_cmp(&a->oid, &b->oid));
 }
 
+/* The place of rel in the working tree (path.c): its directory opened
+ * beneath the workdir with no symlink on the way, as git sees paths (a
+ * file "beyond a symbolic link" is none).  rc 0 and dirfd -1 when the
+ * directory is not there. */
+static int workdir_place(tools__place *pl, git_repository *r, const char *rel, bool mkdirs, pl_err *err)
+{
+	int wfd = open(git_repository_workdir(r), O_PATH | O_DIRECTORY | O_CLOEXEC), rc;
+
+	pl->dirfd = -1;
+	pl_buf_init(&pl->name, 0);
+	if (wfd < 0)
+		return pl_err_sys(err, PL_EIO, "'%s'", git_repository_workdir(r));
+	rc = tools__place_open_at(pl, wfd, rel, mkdirs, err);
+	close(wfd);
+	return rc;
+}
+
 /* The working tree's file at rel, hashed as `git add` would. */
 static int workdir_state(fstate *out, git_repository *r, const char *rel, pl_err *err)
 {
 	pl_buf p = PL_BUF_INIT;
+	tools__place pl;
 	struct stat st;
-	int rc = 0;
+	int rc = 0, fd = -1;
 
 	memset(out, 0, sizeof(*out));
-	pl_path_join(&p, git_repository_workdir(r), rel);
-	if (lstat(p.ptr, &st) < 0) {
+	if (workdir_place(&pl, r, rel, false, NULL) < 0 || pl.dirfd < 0)
+		goto done; /* a symlink or a file on the way: no file there, for git */
+	if (fstatat(pl.dirfd, pl.name.ptr, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		if (errno != ENOENT && errno != ENOTDIR)
 			rc = pl_err_sys(err, PL_EIO, "'%s'", rel);
 		goto done;
@@ -465,7 +657,7 @@ static int workdir_state(fstate *out, git_repository *r, const char *rel, pl_err
 	out->exists = true;
 	if (S_ISLNK(st.st_mode)) {
 		char target[4096];
-		ssize_t n = readlink(p.ptr, target, sizeof(target));
+		ssize_t n = readlinkat(pl.dirfd, pl.name.ptr, target, sizeof(target));
 
 		if (n < 0) {
 			rc = pl_err_sys(err, PL_EIO, "'%s'", rel);
@@ -476,12 +668,22 @@ static int workdir_state(fstate *out, git_repository *r, const char *rel, pl_err
 			rc = tools__git_error(err, PL_EIO, rel);
 	} else if (S_ISREG(st.st_mode)) {
 		out->mode = st.st_mode & S_IXUSR ? GIT_FILEMODE_BLOB_EXECUTABLE : GIT_FILEMODE_BLOB;
+		/* hashed from the descriptor opened here (its /proc name), with
+		 * rel for the filters */
+		if ((fd = tools__open_at(pl.dirfd, pl.name.ptr, O_RDONLY, TOOLS__NO_SYMLINKS)) < 0) {
+			rc = pl_err_set(err, PL_EIO, "'%s': %s", rel, strerror(-fd));
+			goto done;
+		}
+		pl_buf_printf(&p, "/proc/self/fd/%d", fd);
 		if (git_repository_hashfile(&out->oid, r, p.ptr, GIT_OBJECT_BLOB, rel) < 0)
 			rc = tools__git_error(err, PL_EIO, rel);
 	} else {
 		out->mode = GIT_FILEMODE_TREE; /* equal to no file's state */
 	}
 done:
+	if (fd >= 0)
+		close(fd);
+	tools__place_close(&pl);
 	pl_buf_release(&p);
 	return rc;
 }
@@ -497,40 +699,46 @@ static void file_state(fstate *out, const git_diff_file *f, bool exists)
 }
 
 /* Removes rel's parent directories that the removal left empty. */
-static void prune_dirs(const char *workdir, const char *rel)
+static void prune_dirs(git_repository *r, const char *rel)
 {
 	pl_buf p = PL_BUF_INIT;
 	char *slash;
 
-	pl_path_join(&p, workdir, rel);
-	while ((slash = strrchr(p.ptr, '/')) && (size_t)(slash - p.ptr) > strlen(workdir) - 1) {
+	pl_buf_puts(&p, rel);
+	while ((slash = strrchr(p.ptr, '/'))) {
+		tools__place pl;
+		bool gone;
+
 		pl_buf_setlen(&p, (size_t)(slash - p.ptr));
-		if (p.len <= strlen(workdir) - 1 || rmdir(p.ptr) < 0)
+		gone = workdir_place(&pl, r, p.ptr, false, NULL) == 0 && pl.dirfd >= 0 &&
+		       unlinkat(pl.dirfd, pl.name.ptr, AT_REMOVEDIR) == 0;
+		tools__place_close(&pl);
+		if (!gone)
 			break;
 	}
 	pl_buf_release(&p);
 }
 
-/* Puts what st describes at rel. */
+/* Puts what st describes at rel, through the directory opened for it
+ * (no symlink on the way: one swapped in since the check leads nowhere). */
 static int write_state(git_repository *r, const char *rel, const fstate *st, pl_err *err)
 {
-	const char *wd = git_repository_workdir(r);
-	pl_buf p = PL_BUF_INIT, dir = PL_BUF_INIT;
+	tools__place pl;
 	git_blob *b = NULL;
 	git_buf out = { 0 };
 	int rc = 0;
 
-	pl_path_join(&p, wd, rel);
+	if ((rc = workdir_place(&pl, r, rel, st->exists, err)) < 0)
+		return rc;
 	if (!st->exists) {
-		if (unlink(p.ptr) < 0 && errno != ENOENT)
+		if (pl.dirfd >= 0 && unlinkat(pl.dirfd, pl.name.ptr, 0) < 0 && errno != ENOENT)
 			rc = pl_err_sys(err, PL_EIO, "removing '%s'", rel);
-		else
-			prune_dirs(wd, rel);
+		else if (pl.dirfd >= 0) {
+			tools__place_close(&pl);
+			prune_dirs(r, rel);
+		}
 		goto done;
 	}
-	pl_buf_add(&dir, p.ptr, (size_t)(strrchr(p.ptr, '/') - p.ptr));
-	if ((rc = pl_mkdir_p(dir.ptr, 0755, err)) < 0)
-		goto done;
 	if (git_blob_lookup(&b, r, &st->oid) < 0) {
 		rc = tools__git_error(err, PL_ENOTFOUND, rel);
 		goto done;
@@ -539,7 +747,8 @@ static int write_state(git_repository *r, const char *rel, const fstate *st, pl_
 		pl_buf target = PL_BUF_INIT;
 
 		pl_buf_add(&target, git_blob_rawcontent(b), (size_t)git_blob_rawsize(b));
-		if ((unlink(p.ptr) < 0 && errno != ENOENT) || symlink(target.ptr, p.ptr) < 0)
+		if ((unlinkat(pl.dirfd, pl.name.ptr, 0) < 0 && errno != ENOENT) ||
+		    symlinkat(target.ptr, pl.dirfd, pl.name.ptr) < 0)
 			rc = pl_err_sys(err, PL_EIO, "restoring the link '%s'", rel);
 		pl_buf_release(&target);
 		goto done;
@@ -555,13 +764,12 @@ static int write_state(git_repository *r, const char *rel, const fstate *st, pl_
 			goto done;
 		}
 	}
-	rc = pl_file_write_atomic(p.ptr, out.ptr ? out.ptr : "", out.size,
-				  st->mode == GIT_FILEMODE_BLOB_EXECUTABLE ? 0755 : 0644, err);
+	rc = tools__write_at(pl.dirfd, pl.name.ptr, out.ptr ? out.ptr : "", out.size,
+			     st->mode == GIT_FILEMODE_BLOB_EXECUTABLE ? 0755 : 0644, err);
 done:
+	tools__place_close(&pl);
 	git_buf_dispose(&out);
 	git_blob_free(b);
-	pl_buf_release(&p);
-	pl_buf_release(&dir);
 	return rc;
 }
 
@@ -697,10 +905,13 @@ int tools_git_commit_patch(char oid_out[41], const char *root, const char *paren
 	}
 	if (git_apply_to_tree(&idx, r, pt, d, NULL) < 0) {
 		char hex[41];
+		const git_error *e = git_error_last();
 
+		/* libgit2's reason ("hunk at line 2 did not apply"), formatted
+		 * from its own buffer: err->msg is the destination */
 		git_oid_tostr(hex, sizeof(hex), git_commit_id(pc));
-		rc = tools__git_error(err, PL_EINVAL, "");
-		pl_err_set(err, PL_EINVAL, "the patch does not apply to %.12s%s", hex, err ? err->msg : "");
+		rc = pl_err_set(err, PL_EINVAL, "the patch does not apply to %.12s: %s", hex,
+				e && e->message ? e->message : "libgit2 gave no reason");
 		goto done;
 	}
 	if (git_index_write_tree_to(&toid, idx, r) < 0 || git_tree_lookup(&nt, r, &toid) < 0) {

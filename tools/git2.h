@@ -21,6 +21,7 @@
 #include "common/common.h"
 
 #include <git2.h>
+#include <git2/sys/repository.h> /* git_repository_set_index */
 
 /* clang-format off */
 #define TOOLS_GIT2_FUNCS(X) \
@@ -57,13 +58,16 @@
 	X(git_error_last) \
 	X(git_ignore_add_rule) \
 	X(git_ignore_path_is_ignored) \
+	X(git_index_add) \
 	X(git_index_add_all) \
 	X(git_index_entry_stage) \
 	X(git_index_entrycount) \
 	X(git_index_free) \
 	X(git_index_get_byindex) \
 	X(git_index_get_bypath) \
+	X(git_index_open) \
 	X(git_index_read) \
+	X(git_index_remove) \
 	X(git_index_update_all) \
 	X(git_index_write) \
 	X(git_index_write_tree) \
@@ -91,6 +95,7 @@
 	X(git_repository_index) \
 	X(git_repository_open_ext) \
 	X(git_repository_path) \
+	X(git_repository_set_index) \
 	X(git_repository_set_head) \
 	X(git_repository_set_head_detached) \
 	X(git_repository_workdir) \
@@ -165,13 +170,16 @@ const tools__git2 *tools__git2_api(void);
 #define git_error_last (tools__git2_api()->git_error_last)
 #define git_ignore_add_rule (tools__git2_api()->git_ignore_add_rule)
 #define git_ignore_path_is_ignored (tools__git2_api()->git_ignore_path_is_ignored)
+#define git_index_add (tools__git2_api()->git_index_add)
 #define git_index_add_all (tools__git2_api()->git_index_add_all)
 #define git_index_entry_stage (tools__git2_api()->git_index_entry_stage)
 #define git_index_entrycount (tools__git2_api()->git_index_entrycount)
 #define git_index_free (tools__git2_api()->git_index_free)
 #define git_index_get_byindex (tools__git2_api()->git_index_get_byindex)
 #define git_index_get_bypath (tools__git2_api()->git_index_get_bypath)
+#define git_index_open (tools__git2_api()->git_index_open)
 #define git_index_read (tools__git2_api()->git_index_read)
+#define git_index_remove (tools__git2_api()->git_index_remove)
 #define git_index_update_all (tools__git2_api()->git_index_update_all)
 #define git_index_write (tools__git2_api()->git_index_write)
 #define git_index_write_tree (tools__git2_api()->git_index_write_tree)
@@ -199,6 +207,7 @@ const tools__git2 *tools__git2_api(void);
 #define git_repository_index (tools__git2_api()->git_repository_index)
 #define git_repository_open_ext (tools__git2_api()->git_repository_open_ext)
 #define git_repository_path (tools__git2_api()->git_repository_path)
+#define git_repository_set_index (tools__git2_api()->git_repository_set_index)
 #define git_repository_set_head (tools__git2_api()->git_repository_set_head)
 #define git_repository_set_head_detached (tools__git2_api()->git_repository_set_head_detached)
 #define git_repository_workdir (tools__git2_api()->git_repository_workdir)

@@ -71,11 +71,6 @@ static void cache_release(void *p)
 /* The cache lives on the context between calls. */
 static const tools__state_kind cache_kind = { "repo_map cache", cache_release };
 
-static void cache_path(pl_buf *b, const tools_ctx *ctx)
-{
-	pl_path_join(b, ctx->cache_dir, CACHE_NAME);
-}
-
 /* Read the cache file; anything malformed means "no cache", never an error. */
 static void load_disk(struct rmap_cache *c, const tools_ctx *ctx)
 {
@@ -85,12 +80,22 @@ static void load_disk(struct rmap_cache *c, const tools_ctx *ctx)
 
 	if (!ctx->cache_dir)
 		return;
-	cache_path(&p, ctx);
-	if (pl_map_open(&c->disk, p.ptr, NULL) < 0) {
+	/* no symlink at the cache's place is followed: mapped through the
+	 * descriptor opened beneath its directory */
+	{
+		int dfd = tools__cache_dir_open(ctx->cache_dir, false, NULL), fd = -1, rc = -1;
+		if (dfd >= 0 && (fd = tools__open_at(dfd, CACHE_NAME, O_RDONLY, TOOLS__NO_SYMLINKS)) >= 0) {
+			pl_buf_printf(&p, "/proc/self/fd/%d", fd);
+			rc = pl_map_open(&c->disk, p.ptr, NULL);
+		}
+		if (fd >= 0)
+			close(fd);
+		if (dfd >= 0)
+			close(dfd);
 		pl_buf_release(&p);
-		return;
+		if (rc < 0)
+			return;
 	}
-	pl_buf_release(&p);
 	c->have_disk = true;
 	h = (const disk_header *)c->disk.data;
 	if (c->disk.size < sizeof(*h) || memcmp(h->magic, MAGIC, sizeof(MAGIC)) || h->format != FORMAT ||
@@ -149,7 +154,7 @@ bad:
 
 static int save_disk(const struct rmap_cache *c, const tools_ctx *ctx, pl_err *err)
 {
-	pl_buf b = PL_BUF_INIT, p = PL_BUF_INIT;
+	pl_buf b = PL_BUF_INIT;
 	disk_header h;
 	size_t i;
 	int rc;
@@ -182,12 +187,13 @@ static int save_disk(const struct rmap_cache *c, const tools_ctx *ctx, pl_err *e
 		pl_buf_add(&b, f->defs, f->ndefs * sizeof(rm_def));
 		pl_buf_add(&b, f->refs, f->nrefs * sizeof(rm_ref));
 	}
-	if ((rc = pl_mkdir_p(ctx->cache_dir, 0755, err)) == 0) {
-		cache_path(&p, ctx);
-		rc = pl_file_write_atomic(p.ptr, b.ptr, b.len, 0644, err);
+	{
+		int dfd = tools__cache_dir_open(ctx->cache_dir, true, err);
+		rc = dfd < 0 ? PL_EIO : tools__write_at(dfd, CACHE_NAME, b.ptr, b.len, 0644, err);
+		if (dfd >= 0)
+			close(dfd);
 	}
 	pl_buf_release(&b);
-	pl_buf_release(&p);
 	return rc;
 }
 

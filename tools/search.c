@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_LINE_SHOWN 300
@@ -65,9 +66,25 @@ static bool top_level_alternation(const char *re)
 	return false;
 }
 
+/* A run of literal characters ends: keep it in runs (each followed by a
+ * NUL) and as best when it is the longest yet. */
+static void end_run(pl_buf *best, pl_buf *runs, pl_buf *cur)
+{
+	if (cur->len > best->len) {
+		pl_buf_reset(best);
+		pl_buf_add(best, cur->ptr, cur->len);
+	}
+	if (cur->len && runs) {
+		pl_buf_add(runs, cur->ptr, cur->len);
+		pl_buf_putc(runs, 0);
+	}
+	pl_buf_reset(cur);
+}
+
 /* The longest run of literal characters every match of an ERE must
- * contain, or "" when none can be proven (alternation, classes only). */
-static char *required_literal(const char *re)
+ * contain, or "" when none can be proven (alternation, classes only);
+ * every such run into runs (when not NULL), each followed by a NUL. */
+static char *required_literal(const char *re, pl_buf *runs)
 {
 	pl_buf best = PL_BUF_INIT, cur = PL_BUF_INIT;
 	const char *p = re;
@@ -95,6 +112,10 @@ static char *required_literal(const char *re)
 		} else if (c == '[') {
 			const char *e = skip_bracket(p);
 			adv = e ? (size_t)(e - p) : strlen(p);
+		} else if (c == '{') {
+			/* an interval's counts are not text to match */
+			const char *e = strchr(p, '}');
+			adv = e ? (size_t)(e - p) + 1 : strlen(p);
 		} else if (c == '(') {
 			depth++;
 		} else if (c == ')') {
@@ -109,25 +130,12 @@ static char *required_literal(const char *re)
 			lit = false;
 		if (lit && depth == 0) {
 			pl_buf_putc(&cur, litc);
-			if (*p == '+') {
-				if (cur.len > best.len) {
-					pl_buf_reset(&best);
-					pl_buf_add(&best, cur.ptr, cur.len);
-				}
-				pl_buf_reset(&cur);
-			}
-		} else {
-			if (cur.len > best.len) {
-				pl_buf_reset(&best);
-				pl_buf_add(&best, cur.ptr, cur.len);
-			}
-			pl_buf_reset(&cur);
-		}
+			if (*p == '+')
+				end_run(&best, runs, &cur);
+		} else
+			end_run(&best, runs, &cur);
 	}
-	if (cur.len > best.len) {
-		pl_buf_reset(&best);
-		pl_buf_add(&best, cur.ptr, cur.len);
-	}
+	end_run(&best, runs, &cur);
 	pl_buf_release(&cur);
 	return pl_buf_detach(&best, NULL);
 }
@@ -155,6 +163,7 @@ typedef struct search_job {
 	const char *glob;
 	regex_t re;
 	const char *lit; /* required literal, may be "" */
+	pl_buf runs;     /* every required literal run, each followed by a NUL */
 	bool plain;      /* the whole pattern is lit */
 	int context;
 	size_t per_file_show; /* lines formatted per file at most */
@@ -166,7 +175,27 @@ typedef struct search_job {
 	} w[TOOLS__MAX_THREADS]; /* per worker thread */
 	atomic_size_t skipped_binary;
 	atomic_size_t bytes;
+	struct timespec deadline; /* CLOCK_MONOTONIC_COARSE: ctx->search_seconds from the start */
+	atomic_bool stopped;      /* the deadline or a cancel cut the search short */
 } search_job;
+
+/* Stop here (between files, candidate lines, blocks)?  The caller's
+ * cancel flag, or search's time limit: glibc's regexec is quadratic in a
+ * line's length when a match fails late, and no call to it can be
+ * interrupted, so a slow pattern is bounded between calls. */
+static bool stop_now(search_job *j)
+{
+	struct timespec now;
+
+	if (!tools__cancelled(j->ctx)) {
+		clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+		if (now.tv_sec < j->deadline.tv_sec ||
+		    (now.tv_sec == j->deadline.tv_sec && now.tv_nsec < j->deadline.tv_nsec))
+			return false;
+	}
+	atomic_store(&j->stopped, true);
+	return true;
+}
 
 static void add_line(pl_buf *b, char sep, size_t lineno, const char *s, size_t n)
 {
@@ -210,17 +239,32 @@ static bool line_matches(const search_job *j, char *buf, size_t ls, size_t le)
 	return r == 0;
 }
 
+/* Does the line hold every other literal the pattern requires?  A
+ * cheaper question than regexec's: of the 45,000 lines of include/ that
+ * hold "struct ", most lack the " {" that `struct [a-z_]+ \{` needs.
+ * With REG_NEWLINE a match lies within one line, so all of them must be
+ * in it. */
+static bool other_runs_in(const search_job *j, const char *line, size_t n)
+{
+	const char *r = j->runs.ptr, *e = r + j->runs.len;
+
+	for (; r < e; r += strlen(r) + 1)
+		if (strcmp(r, j->lit) && !strchr(r, '\n') && !memmem(line, n, r, strlen(r)))
+			return false;
+	return true;
+}
+
 static void search_buffer(search_job *j, file_hits *h, char *buf, size_t len)
 {
 	size_t pos = 0, line_no = 1, counted_to = 0, last_shown_line = 0, ctx_after_until = 0;
 	size_t litlen = strlen(j->lit);
 
-	while (pos < len) {
+	while (pos < len && !stop_now(j)) {
 		size_t ls, le;
 		bool hit = false;
 
 		if (litlen) {
-			const char *m = memmem(buf + pos, len - pos, j->lit, litlen);
+			const char *m = tools__find_text(buf + pos, len - pos, j->lit, litlen);
 			if (!m)
 				break;
 			ls = (size_t)(m - buf);
@@ -230,13 +274,18 @@ static void search_buffer(search_job *j, file_hits *h, char *buf, size_t len)
 				const char *nl = memchr(m, '\n', len - (size_t)(m - buf));
 				le = nl ? (size_t)(nl - buf) : len;
 			}
-			hit = j->plain || line_matches(j, buf, ls, le);
+			hit = j->plain || (other_runs_in(j, buf + ls, le - ls) && line_matches(j, buf, ls, le));
 		} else {
 			regmatch_t rm[1];
+			size_t end = tools__regex_block(buf, pos, len);
 			rm[0].rm_so = (regoff_t)pos;
-			rm[0].rm_eo = (regoff_t)len;
-			if (regexec(&j->re, buf, 1, rm, REG_STARTEND) != 0)
-				break;
+			rm[0].rm_eo = (regoff_t)end;
+			if (regexec(&j->re, buf, 1, rm, REG_STARTEND) != 0) {
+				if (end == len)
+					break;
+				pos = end;
+				continue;
+			}
 			ls = (size_t)rm[0].rm_so;
 			while (ls > pos && buf[ls - 1] != '\n')
 				ls--;
@@ -280,7 +329,7 @@ static void search_buffer(search_job *j, file_hits *h, char *buf, size_t len)
 					while (k <= ctx_after_until && s2 < len) {
 						const char *nl = memchr(buf + s2, '\n', len - s2);
 						size_t e2 = nl ? (size_t)(nl - buf) : len;
-						bool next_hit = j->plain ? memmem(buf + s2, e2 - s2, j->lit, litlen) != NULL
+						bool next_hit = j->plain ? tools__find_text(buf + s2, e2 - s2, j->lit, litlen) != NULL
 									 : line_matches(j, buf, s2, e2);
 						if (next_hit)
 							break;
@@ -299,18 +348,18 @@ static void search_buffer(search_job *j, file_hits *h, char *buf, size_t len)
 static void search_file(size_t i, void *arg, int worker)
 {
 	search_job *j = arg;
-	pl_buf *path = &j->w[worker].path;
 	size_t len = 0;
 	struct stat st;
 	int fd;
 
-	if (j->glob && !tools__glob_match(j->glob, j->files[i]))
+	if ((j->glob && !tools__glob_match(j->glob, j->files[i])) || stop_now(j))
 		return;
-	pl_buf_reset(path);
-	pl_path_join(path, j->ctx->root, j->files[i]);
-	fd = open(path->ptr, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+	/* no symlink on the way (its target is searched under its own name,
+	 * as rg does; a directory swapped for one leads nowhere), and a FIFO
+	 * does not block */
+	fd = tools__open(j->ctx, j->files[i], O_RDONLY, TOOLS__NO_SYMLINKS);
 	if (fd < 0)
-		return; /* deleted, or a symlink: its target is searched under its own name, as rg does */
+		return;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
 		return;
@@ -357,6 +406,9 @@ static int sub_path(pl_buf *rel, bool *is_file, tools_ctx *ctx, const json_t *ar
 		goto done;
 	if (stat(abs.ptr, &st) < 0)
 		rc = pl_err_set(err, PL_ENOTFOUND, "path '%s' does not exist", p);
+	else if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+		rc = pl_err_set(err, PL_EINVAL, "'%s' is not a regular file (a FIFO, a socket or a device): it is not read",
+				p);
 	else
 		*is_file = S_ISREG(st.st_mode);
 	if (!strcmp(rel->ptr, "."))
@@ -695,7 +747,10 @@ static int search_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err
 	memset(&j, 0, sizeof(j));
 	if (!*pattern)
 		return pl_err_set(err, PL_EINVAL, "pattern is empty; give a regular expression");
+	pl_buf_init(&j.runs, 0);
 	if ((rc = translate(&ere, &icase, pattern, fixed, err)) < 0)
+		goto done;
+	if ((rc = tools__regex_check(ere.ptr, pattern, err)) < 0)
 		goto done;
 	if ((rerr = regcomp(&j.re, ere.ptr, REG_EXTENDED | REG_NEWLINE | (icase ? REG_ICASE : 0))) != 0) {
 		char msg[256];
@@ -724,8 +779,8 @@ static int search_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err
 		nfiles = 1;
 	} else if ((rc = tools__list_files(&files, &nfiles, ctx, sub.ptr, err)) < 0)
 		goto done;
-	/* text as it is: memmem alone finds the lines */
-	lit = icase ? pl_xstrdup("") : fixed ? pl_xstrdup(pattern) : required_literal(ere.ptr);
+	/* text as it is: finding it alone finds the lines */
+	lit = icase ? pl_xstrdup("") : fixed ? pl_xstrdup(pattern) : required_literal(ere.ptr, &j.runs);
 	j.ctx = ctx;
 	j.files = files;
 	j.nfiles = nfiles;
@@ -735,6 +790,14 @@ static int search_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err
 	j.context = (int)context;
 	j.per_file_show = (size_t)max_results;
 	j.hits = pl_xcalloc(nfiles ? nfiles : 1, sizeof(file_hits));
+	atomic_init(&j.stopped, false);
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &j.deadline);
+	j.deadline.tv_sec += (time_t)ctx->search_seconds;
+	j.deadline.tv_nsec += (long)((ctx->search_seconds - (double)(time_t)ctx->search_seconds) * 1e9);
+	if (j.deadline.tv_nsec >= 1000000000L) {
+		j.deadline.tv_sec++;
+		j.deadline.tv_nsec -= 1000000000L;
+	}
 	atomic_init(&j.skipped_binary, 0);
 	atomic_init(&j.bytes, 0);
 	for (w = 0; w < TOOLS__MAX_THREADS; w++)
@@ -786,6 +849,17 @@ static int search_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err
 			      total, files_hit, shown, shown_files);
 		obs->truncated = true;
 	}
+	if (atomic_load(&j.stopped) && tools__cancelled(ctx)) {
+		pl_buf_puts(&obs->text, "[search cancelled: what is above is what it found until then]\n");
+		pl_json_set(obs->data, "cancelled", json_true());
+	} else if (atomic_load(&j.stopped)) {
+		pl_buf_printf(&obs->text,
+			      "[search stopped after %g s, its time limit: the pattern is slow on these files (long lines?); "
+			      "what is above is what it found until then. Narrow path or glob, or give the pattern a "
+			      "literal part to look for]\n",
+			      ctx->search_seconds);
+		pl_json_set(obs->data, "timed_out", json_true());
+	}
 	pl_json_set(obs->data, "matches", json_integer((json_int_t)total));
 	pl_json_set(obs->data, "matches_shown", json_integer((json_int_t)shown));
 	pl_json_set(obs->data, "files_matched", json_integer((json_int_t)files_hit));
@@ -798,6 +872,7 @@ static int search_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err
 done:
 	if (compiled)
 		regfree(&j.re);
+	pl_buf_release(&j.runs);
 	free(j.hits);
 	free(lit);
 	tools__free_list(files, nfiles);
@@ -815,9 +890,9 @@ const tools_def tools__def_search = {
 	"(a directory or file) and glob (e.g. \"*.py\", \"src/**/*.ts\"). At most max_results matching lines "
 	"are shown, with a count of the rest.",
 	"{\"type\":\"object\",\"properties\":{"
-	"\"pattern\":{\"type\":\"string\",\"description\":\"regular expression (or text, with fixed_strings)\"},"
+	"\"pattern\":{\"type\":\"string\",\"maxLength\":2048,\"description\":\"regular expression (or text, with fixed_strings)\"},"
 	"\"path\":{\"type\":\"string\",\"description\":\"directory or file to search, relative to the root (default: all)\"},"
-	"\"glob\":{\"type\":\"string\",\"description\":\"only files whose path matches, e.g. *.py\"},"
+	"\"glob\":{\"type\":\"string\",\"maxLength\":1024,\"description\":\"only files whose path matches, e.g. *.py\"},"
 	"\"context\":{\"type\":\"integer\",\"minimum\":0,\"description\":\"lines of context around each match (default 0)\"},"
 	"\"case_insensitive\":{\"type\":\"boolean\"},"
 	"\"fixed_strings\":{\"type\":\"boolean\",\"description\":\"pattern is plain text, not a regular expression\"},"
@@ -884,7 +959,7 @@ const tools_def tools__def_find = {
 	"(\"src/**/test_*.py\") matches whole paths; ** spans directories, {a,b} gives alternatives. Lists "
 	"tracked and untracked-but-not-ignored files, sorted.",
 	"{\"type\":\"object\",\"properties\":{"
-	"\"pattern\":{\"type\":\"string\",\"description\":\"file name or path glob\"},"
+	"\"pattern\":{\"type\":\"string\",\"maxLength\":1024,\"description\":\"file name or path glob\"},"
 	"\"path\":{\"type\":\"string\",\"description\":\"directory to look in (default: the whole repository)\"},"
 	"\"max_results\":{\"type\":\"integer\",\"minimum\":1,\"description\":\"paths shown (default 200)\"}},"
 	"\"required\":[\"pattern\"],\"additionalProperties\":false}",

@@ -328,6 +328,7 @@ static int bash_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err *
 	envv[0] = env_cwd.ptr;
 	eo.cwd = ctx->root;
 	eo.timeout = timeout;
+	eo.cancel = ctx->cancel;
 	eo.env = envv;
 	eo.on_output = capture_output;
 	eo.on_output_ctx = &cap;
@@ -385,7 +386,11 @@ static int bash_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err *
 	}
 	if (obs->text.len && obs->text.ptr[obs->text.len - 1] != '\n')
 		pl_buf_putc(&obs->text, '\n');
-	if (res.timed_out) {
+	if (res.cancelled) {
+		pl_buf_puts(&obs->text, "[cancelled by the user: the command and its process group were killed]\n");
+		obs->exit_code = 130;
+		obs->is_error = true;
+	} else if (res.timed_out) {
 		pl_buf_printf(&obs->text,
 			      "[timed out after %gs: the command and its process group were killed; run long jobs "
 			      "with a larger timeout, or in the background with output to a file]\n",
@@ -400,10 +405,11 @@ static int bash_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err *
 		obs->exit_code = res.exit_code;
 		pl_buf_printf(&obs->text, "[exit code %d]\n", res.exit_code);
 	}
-	if (!marked && !res.timed_out && !res.signal)
+	if (!marked && !res.timed_out && !res.signal && !res.cancelled)
 		pl_buf_puts(&obs->text, "[the working directory could not be read back (EXIT trap replaced?); it stays where it was]\n");
 	pl_json_set(obs->data, "cwd", json_string(sh->cwd));
 	pl_json_set(obs->data, "timed_out", json_boolean(res.timed_out));
+	pl_json_set(obs->data, "cancelled", json_boolean(res.cancelled));
 	pl_json_set(obs->data, "signal", json_integer(res.signal));
 	pl_json_set(obs->data, "wall_time", json_real(res.wall_time));
 	pl_json_set(obs->data, "output_bytes", json_integer((json_int_t)res.out_bytes));

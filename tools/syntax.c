@@ -144,6 +144,10 @@ int tools__syntax_check(tools__syntax *out, const char *path, const char *src, s
 	out->count = -1;
 	if (!lang || tools_ts_load(NULL) < 0)
 		return -1;
+	if (tools__too_deep(src, len)) {
+		out->count = -2;
+		return -2;
+	}
 	parser = ts_parser_new();
 	if (!ts_parser_set_language(parser, lang->language())) {
 		ts_parser_delete(parser);

@@ -5,6 +5,7 @@
 #include "tools/internal.h"
 #include "tools/ts.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,10 +90,15 @@ static size_t lang_index(const tools_lang *l)
 
 /* The compiled queries, per tools_langs() index, kept on the context:
  * the whole tags query, and its definition patterns alone (the outline and
- * `definition` need no references, and a large file has many). */
+ * `definition` need no references, and a large file has many).  Each is
+ * compiled when a file first needs it: ts_query_new is slow (the C++ query
+ * takes longer to compile than most files take to parse), and compiling
+ * every language's two queries up front cost an outline of one Python file
+ * or a repo_map of a Python tree several hundred milliseconds of CPU. */
 typedef struct queries {
+	pthread_mutex_t mu; /* compiling, and reading what is compiled */
 	TSQuery *q[16], *defs[16];
-	bool failed[16];
+	bool failed[16], defs_failed[16];
 } queries;
 
 static void queries_release(void *p)
@@ -106,6 +112,7 @@ static void queries_release(void *p)
 		if (qs->defs[i])
 			ts_query_delete(qs->defs[i]);
 	}
+	pthread_mutex_destroy(&qs->mu);
 	free(qs);
 }
 
@@ -156,34 +163,52 @@ static void definition_patterns(pl_buf *out, const char *q)
 
 void tools__tags_prepare(tools_ctx *ctx)
 {
-	size_t n, i;
-	const tools_lang *all = tools_langs(&n);
 	queries *qs = tools__state_get(ctx, &queries_kind);
 
 	if (!qs) {
 		qs = pl_xcalloc(1, sizeof(*qs));
+		pthread_mutex_init(&qs->mu, NULL);
 		tools__state_set(ctx, &queries_kind, qs);
 	}
-	for (i = 0; i < n && i < PL_ARRAY_LEN(qs->q); i++) {
+}
+
+/* The query for language i (the definition patterns alone when
+ * defs_only, falling back to the whole query when those do not compile),
+ * compiled on first use; NULL when it does not compile.  Under qs->mu. */
+static TSQuery *query_for(queries *qs, const tools_ctx *ctx, size_t i, bool defs_only)
+{
+	const tools_lang *all;
+	size_t n;
+	uint32_t off = 0;
+	TSQueryError e = TSQueryErrorNone;
+
+	all = tools_langs(&n);
+	if (i >= n || i >= PL_ARRAY_LEN(qs->q))
+		return NULL;
+	if (defs_only && !qs->defs[i] && !qs->defs_failed[i]) {
 		pl_buf q = PL_BUF_INIT, d = PL_BUF_INIT;
-		uint32_t off = 0;
-		TSQueryError e = TSQueryErrorNone;
-		if (qs->q[i] || qs->failed[i])
-			continue;
+		query_text(&q, all[i].name);
+		definition_patterns(&d, q.ptr);
+		qs->defs[i] = ts_query_new(all[i].language(), d.ptr, (uint32_t)d.len, &off, &e);
+		/* without it, the whole query serves (slower, same answers) */
+		qs->defs_failed[i] = !qs->defs[i];
+		pl_buf_release(&q);
+		pl_buf_release(&d);
+	}
+	if (defs_only && qs->defs[i])
+		return qs->defs[i];
+	if (!qs->q[i] && !qs->failed[i]) {
+		pl_buf q = PL_BUF_INIT;
 		query_text(&q, all[i].name);
 		qs->q[i] = ts_query_new(all[i].language(), q.ptr, (uint32_t)q.len, &off, &e);
 		if (!qs->q[i]) {
 			qs->failed[i] = true;
 			pl_log_warn(ctx->log, "tags query for %s does not compile (error %d at offset %u)", all[i].name,
 				    (int)e, off);
-		} else {
-			/* without it, the whole query serves (slower, same answers) */
-			definition_patterns(&d, q.ptr);
-			qs->defs[i] = ts_query_new(all[i].language(), d.ptr, (uint32_t)d.len, &off, &e);
 		}
 		pl_buf_release(&q);
-		pl_buf_release(&d);
 	}
+	return qs->q[i];
 }
 
 void tools__tags_release(tools__tags *t)
@@ -341,17 +366,22 @@ int tools__tags_extract(tools__tags *out, const tools_ctx *ctx, TSParser *parser
 			size_t len, bool defs_only)
 {
 	const tools_lang *lang = tools_lang_for_path(path);
-	const queries *qs = tools__state_get(ctx, &queries_kind);
+	queries *qs = tools__state_get(ctx, &queries_kind);
 	TSQuery *q;
 	TSTree *tree;
 	TSQueryCursor *cur;
 	TSQueryMatch m;
 	uint32_t last_def_name = UINT32_MAX;
 
-	if (!lang || !qs || !(q = qs->q[lang_index(lang)]))
+	if (!lang || !qs)
 		return -1;
-	if (defs_only && qs->defs[lang_index(lang)])
-		q = qs->defs[lang_index(lang)];
+	pthread_mutex_lock(&qs->mu);
+	q = query_for(qs, ctx, lang_index(lang), defs_only);
+	pthread_mutex_unlock(&qs->mu);
+	if (!q)
+		return -1;
+	if (tools__too_deep(src, len))
+		return -2;
 	if (!ts_parser_set_language(parser, lang->language()))
 		return -1;
 	tree = ts_parser_parse_string(parser, NULL, src, (uint32_t)len);

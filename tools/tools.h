@@ -17,7 +17,11 @@
 #ifndef PLAIT_TOOLS_H
 #define PLAIT_TOOLS_H
 
+#include <stdatomic.h>
+
 #include "common/common.h"
+
+#include <stdatomic.h>
 
 struct TSLanguage;
 
@@ -109,6 +113,14 @@ typedef struct tools_ctx_opts {
 	 * and a second submit in a row ends the run */
 	bool allow_empty_submit;
 	const pl_log *log;
+	/* When *cancel becomes non-zero (Ctrl-C; a signal handler may set it):
+	 * while bash runs a command, the command and its process group are
+	 * killed and the call returns at once, its observation ending
+	 * "[cancelled: ...]" (exit code 130, data.cancelled); a long `search`
+	 * stops (it looks between files, candidate lines and blocks of at most
+	 * 64 KiB of lines) and answers with what it found so far.  NULL =
+	 * none (a search still stops after 30 s). */
+	const atomic_int *cancel;
 } tools_ctx_opts;
 
 /* A context over the repository (or plain directory) at root.  The root
@@ -144,6 +156,15 @@ int tools_git_checkout_copy(const char *src, const char *commit, const char *des
 /* Status as [{path, status}] with status one of "new", "modified",
  * "deleted", "renamed", "typechange", "conflicted"; ignored files left out. */
 int tools_git_status(json_t **out, const char *root, pl_err *err);
+/* The commit rev names (NULL = HEAD) in hex.  PL_ENOTFOUND when there is
+ * none (a repository without a commit yet, an unknown name), PL_EINVAL
+ * when rev names something that is not a commit. */
+int tools_git_resolve(char oid_out[41], const char *root, const char *rev, pl_err *err);
+/* The working tree's root of the repository path is in (path itself, or
+ * a directory above it), as git finds it, without a final slash; appended
+ * to out.  PL_ENOTFOUND when path is in no repository, PL_EINVAL in a
+ * bare one. */
+int tools_git_toplevel(pl_buf *out, const char *path, pl_err *err);
 /* What `git add -A && git diff --cached BASE` prints (binary-safe: binary
  * files as git binary patches), without touching the repository's index.
  * base NULL = HEAD.  Appends to out; tree_out (may be NULL) gets the oid of
@@ -164,11 +185,20 @@ void tools_apply_result_release(tools_apply_result *r);
  * end (like `patch --fuzz`).  All-or-nothing: on failure nothing changed. */
 int tools_git_apply(tools_apply_result *out, const char *root, const char *patch, size_t len, int fuzz,
 		    pl_err *err);
+/* Untracked files larger than this are left out of snapshots, patches,
+ * status and diff (tracked files never are): hashing and storing a 200 MB
+ * log or data set at every snapshot cost plait chat 30 s per bash call,
+ * and no patch wants one.  tools_git_undo neither restores nor removes
+ * them. */
+#define TOOLS_MAX_UNTRACKED ((uint64_t)16 << 20)
 /* A snapshot of the working tree: what `git add -A` would commit (files
- * git ignores left out), written to the repository's object database as
- * a tree, without touching the index, HEAD or any file; tree_out gets its
- * oid in hex.  A snapshot serves as a base (tools_ctx_opts.base,
- * tools_git_patch) and for tools_git_undo. */
+ * git ignores and untracked files over TOOLS_MAX_UNTRACKED left out),
+ * written to the repository's object database as a tree, without
+ * touching the index, HEAD or any file; tree_out gets its oid in hex.
+ * Files unchanged since the last snapshot, patch or status are not read
+ * again: their stat data is kept in a private index,
+ * <gitdir>/plait-cache/worktree-index.  A snapshot serves as a base
+ * (tools_ctx_opts.base, tools_git_patch) and for tools_git_undo. */
 int tools_git_snapshot(char tree_out[41], const char *root, pl_err *err);
 
 /* One change to undo: the snapshot taken after it and the one before. */

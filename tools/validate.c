@@ -50,6 +50,17 @@ static int check_value(const json_t *schema, const json_t *v, const char *name, 
 	if ((x = json_object_get(schema, "maximum")) && json_is_number(v) && json_number_value(v) > json_number_value(x))
 		return pl_err_set(err, PL_EINVAL, "argument '%s' must be at most %lld, got %g", name,
 				  (long long)json_number_value(x), json_number_value(v));
+	if ((x = json_object_get(schema, "maxLength")) && json_is_string(v)) {
+		/* JSON Schema counts characters (code points): every byte but
+		 * UTF-8's continuation bytes */
+		const char *s = json_string_value(v);
+		size_t len = json_string_length(v), chars = 0, max = (size_t)json_integer_value(x), k;
+		for (k = 0; k < len; k++)
+			chars += ((unsigned char)s[k] & 0xC0) != 0x80;
+		if (chars > max)
+			return pl_err_set(err, PL_EINVAL, "argument '%s' must be at most %zu characters long, got %zu",
+					  name, max, chars);
+	}
 	if (json_is_array(v)) {
 		const json_t *items = json_object_get(schema, "items");
 		if ((x = json_object_get(schema, "minItems")) && json_array_size(v) < (size_t)json_integer_value(x))

@@ -63,6 +63,10 @@ typedef struct at_events {
 	json_t *list;
 	pl_buf text;
 	const atomic_int *cancel;
+	/* set by the test (the struct zeroed first): 1 is stored here when
+	 * the first text arrives, as a user's Ctrl-C would be, with the
+	 * text already shown */
+	atomic_int *cancel_on_text;
 } at_events;
 
 static PL_UNUSED void at_on_event(void *user, const agent_event *ev)
@@ -70,8 +74,11 @@ static PL_UNUSED void at_on_event(void *user, const agent_event *ev)
 	at_events *e = user;
 
 	json_array_append_new(e->list, json_deep_copy(ev->data));
-	if (ev->type == AGENT_EV_TEXT)
+	if (ev->type == AGENT_EV_TEXT) {
 		pl_buf_add(&e->text, ev->text, ev->len);
+		if (e->cancel_on_text)
+			atomic_store(e->cancel_on_text, 1);
+	}
 }
 
 /* Events of one type. */

@@ -164,7 +164,7 @@ Test(chat_ops, an_edit_shows_its_diff_and_reads_nothing_itself)
 	fifo_watch w = { 0 };
 	pthread_t th;
 	agent_settings *s;
-	at_events ev;
+	at_events ev = { 0 };
 	agent_session *sess;
 	json_t *ends;
 	ss_call bad;
@@ -205,7 +205,7 @@ Test(chat_ops, a_cut_last_line_does_not_spoil_a_resumed_session)
 {
 	char *t = path_in_root("s.jsonl");
 	agent_settings *s;
-	at_events ev;
+	at_events ev = { 0 };
 	agent_session *sess;
 	json_t *recs = NULL, *skipped = NULL, *turns;
 	pl_err err = { 0 };
@@ -242,7 +242,7 @@ Test(chat_ops, unreadable_lines_are_skipped_and_said)
 {
 	char *t = path_in_root("sessions/a.jsonl"), *bad = path_in_root("sessions/b.jsonl"), *dir = path_in_root("sessions");
 	agent_settings *s;
-	at_events ev;
+	at_events ev = { 0 };
 	agent_session *sess;
 	json_t *recs = NULL, *skipped = NULL, *list = NULL, *x;
 	pl_err err = { 0 };
@@ -289,7 +289,7 @@ Test(chat_ops, a_session_resumes_only_on_its_repository)
 {
 	char *t = path_in_root("s.jsonl"), *other = path_in_root("other");
 	agent_settings *s;
-	at_events ev;
+	at_events ev = { 0 };
 	agent_session *sess = NULL;
 	agent_session_opts o;
 	pl_err err = { 0 };
@@ -329,7 +329,7 @@ Test(chat_ops, hand_edited_records_are_left_out_on_resume)
 	};
 	char *t = path_in_root("s.jsonl");
 	agent_settings *s;
-	at_events ev;
+	at_events ev = { 0 };
 	agent_session *sess;
 	json_t *w, *turns;
 
@@ -384,7 +384,7 @@ static const char broken[] = "def add(a, b):\n    return a - b\n\n\ndef mul(a, b
 Test(chat_ops, undo_keeps_what_the_person_did)
 {
 	agent_settings *s;
-	at_events ev;
+	at_events ev = { 0 };
 	agent_session *sess = open_chat(&s, &ev, NULL);
 	pl_buf msg = PL_BUF_INIT;
 	pl_err err = { 0 };
@@ -429,7 +429,7 @@ Test(chat_ops, undo_keeps_what_the_person_did)
 Test(chat_ops, undo_refuses_when_the_file_changed_since)
 {
 	agent_settings *s;
-	at_events ev;
+	at_events ev = { 0 };
 	agent_session *sess = open_chat(&s, &ev, NULL);
 	pl_buf msg = PL_BUF_INIT;
 	pl_err err = { 0 };
@@ -464,7 +464,7 @@ Test(chat_ops, rewind_undoes_the_turns_changes_only)
 	const ss_call mk = { "create", "{\"path\": \"new.py\", \"file_text\": \"x = 1\\n\"}" };
 	char *t = path_in_root("s.jsonl");
 	agent_settings *s;
-	at_events ev;
+	at_events ev = { 0 };
 	agent_session *sess = open_chat(&s, &ev, t);
 	pl_buf msg = PL_BUF_INIT;
 	pl_err err = { 0 };
@@ -511,4 +511,203 @@ Test(chat_ops, rewind_undoes_the_turns_changes_only)
 	at_events_release(&ev);
 	agent_settings_free(s);
 	free(t);
+}
+
+/* A chat that died during a tool call left an assistant message whose
+ * calls have no results (and here a stray result answering nothing): an
+ * API refuses such a history.  On resume every unanswered call gets a
+ * result saying it did not run, the stray one is dropped, and the repair
+ * is recorded, so a second resume reads the same conversation. */
+Test(chat_ops, a_session_that_died_in_a_tool_call_resumes_answered)
+{
+	static const char dead[] =
+		"{\"type\": \"message\", \"index\": 3, \"turn\": 2, \"step\": 2, \"observation\": false, \"message\": "
+		"{\"role\": \"user\", \"content\": \"run it\"}}\n"
+		"{\"type\": \"message\", \"index\": 4, \"turn\": 2, \"step\": 2, \"observation\": false, \"message\": "
+		"{\"role\": \"assistant\", \"content\": \"\", \"tool_calls\": ["
+		"{\"id\": \"c1\", \"type\": \"function\", \"function\": {\"name\": \"view\", \"arguments\": \"{}\"}},"
+		"{\"id\": \"c2\", \"type\": \"function\", \"function\": {\"name\": \"bash\", \"arguments\": \"{}\"}}]}}\n"
+		"{\"type\": \"message\", \"index\": 5, \"turn\": 2, \"step\": 2, \"observation\": true, \"message\": "
+		"{\"role\": \"tool\", \"tool_call_id\": \"c1\", \"name\": \"view\", \"content\": \"viewed\"}}\n"
+		"{\"type\": \"message\", \"index\": 6, \"turn\": 2, \"step\": 2, \"observation\": true, \"message\": "
+		"{\"role\": \"tool\", \"tool_call_id\": \"zz\", \"name\": \"view\", \"content\": \"stray\"}}\n";
+	char *t = path_in_root("s.jsonl"), *dump;
+	agent_settings *s;
+	at_events ev = { 0 };
+	agent_session *sess;
+	json_t *msgs, *m;
+	size_t i, n;
+
+	sess = open_chat(&s, &ev, t);
+	ss_push(&srv, ss_openai("Hi.", NULL, 0, NULL, 1, 1));
+	turn(sess, "hello");
+	agent_session_free(sess);
+	at_events_release(&ev);
+	append_text(t, dead);
+	for (int round = 0; round < 2; round++) {
+		sess = resume_chat(s, &ev, t);
+		ss_push(&srv, ss_openai("Fine.", NULL, 0, NULL, 1, 1));
+		turn(sess, "again");
+		msgs = at_messages(&srv, ss_requests(&srv) - 1);
+		dump = at_text(msgs);
+		n = json_array_size(msgs);
+		/* system, hello, Hi., run it, the calls, c1's result, c2's, again (, Fine., again) */
+		cr_assert_eq(n, round ? 10 : 8, "%s", dump);
+		for (i = 0; i < n; i++)
+			if (json_is_string(json_object_get(json_array_get(msgs, i), "tool_calls")) ||
+			    json_array_size(json_object_get(json_array_get(msgs, i), "tool_calls")))
+				break;
+		cr_assert_eq(i, 4, "%s", dump);
+		m = json_array_get(msgs, 5);
+		cr_assert_str_eq(json_string_value(json_object_get(m, "tool_call_id")), "c1", "%s", dump);
+		cr_assert_str_eq(json_string_value(json_object_get(m, "content")), "viewed", "%s", dump);
+		m = json_array_get(msgs, 6);
+		cr_assert_str_eq(json_string_value(json_object_get(m, "role")), "tool", "%s", dump);
+		cr_assert_str_eq(json_string_value(json_object_get(m, "tool_call_id")), "c2", "%s", dump);
+		cr_assert_str_eq(json_string_value(json_object_get(m, "content")),
+				 "not run: the session ended before it finished", "%s", dump);
+		cr_assert_str_eq(json_string_value(json_object_get(json_array_get(msgs, 7), "role")), "user", "%s", dump);
+		cr_assert_null(strstr(dump, "stray"), "%s", dump);
+		free(dump);
+		json_decref(msgs);
+		agent_session_free(sess);
+		at_events_release(&ev);
+	}
+	agent_settings_free(s);
+	free(t);
+}
+
+/* Two chats on one session would interleave their records: the second
+ * is refused while the first holds it, and named as such. */
+Test(chat_ops, a_session_open_elsewhere_is_refused)
+{
+	char *t = path_in_root("s.jsonl");
+	agent_settings *s;
+	at_events ev, ev2;
+	agent_session *sess, *other = NULL, *again;
+	agent_session_opts o;
+	pl_err err = { 0 };
+
+	sess = open_chat(&s, &ev, t);
+	ss_push(&srv, ss_openai("Hi.", NULL, 0, NULL, 1, 1));
+	turn(sess, "hello");
+	o = chat_opts(&ev2, NULL);
+	ev2.list = json_array();
+	pl_buf_init(&ev2.text, 0);
+	cr_assert_lt(agent_session_resume(&other, s, &o, t, &err), 0, "a second chat resumed a session in use");
+	cr_assert_null(other);
+	cr_assert(strstr(err.msg, "is open in another plait") && strstr(err.msg, agent_session_id(sess)), "%s", err.msg);
+	at_events_release(&ev2);
+	agent_session_free(sess);
+	at_events_release(&ev);
+	/* once the first has left, it resumes */
+	again = resume_chat(s, &ev, t);
+	agent_session_free(again);
+	at_events_release(&ev);
+	agent_settings_free(s);
+	free(t);
+}
+
+/* A session holds everything said and every file shown: it is the
+ * person's alone, 0600 in directories made 0700 (they were 0644 and
+ * 0755). */
+Test(chat_ops, sessions_are_private)
+{
+	char *t = path_in_root("private/sessions/s.jsonl"), *d1 = path_in_root("private"),
+	     *d2 = path_in_root("private/sessions");
+	agent_settings *s;
+	at_events ev = { 0 };
+	agent_session *sess;
+	struct stat st;
+
+	sess = open_chat(&s, &ev, t);
+	ss_push(&srv, ss_openai("Hi.", NULL, 0, NULL, 1, 1));
+	turn(sess, "hello");
+	agent_session_free(sess);
+	at_events_release(&ev);
+	cr_assert_eq(stat(t, &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0600, "%o", st.st_mode & 0777);
+	cr_assert_eq(stat(d1, &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0700, "%o", st.st_mode & 0777);
+	cr_assert_eq(stat(d2, &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0700, "%o", st.st_mode & 0777);
+	agent_settings_free(s);
+	free(t);
+	free(d1);
+	free(d2);
+}
+
+/* An edit of a file git ignores (.env) is outside the snapshots, so /undo
+ * cannot take it back: the person is told when it happens (it went by
+ * unsaid), and /undo then names the change it does take back. */
+Test(chat_ops, an_edit_of_an_ignored_file_is_said_not_undoable)
+{
+	static const ss_call env_edit = { "create", "{\"path\": \".env\", \"overwrite\": true, \"file_text\": \"B=2\\n\"}" };
+	agent_settings *s;
+	at_events ev = { 0 };
+	agent_session *sess;
+	pl_buf msg = PL_BUF_INIT;
+	pl_err err = { 0 };
+	json_t *w;
+	char *f;
+
+	write_rel(".gitignore", ".env\n");
+	write_rel(".env", "A=1\n");
+	git_in_repo("git add .gitignore && git commit -qm ignore");
+	sess = open_chat(&s, &ev, NULL);
+	ss_push(&srv, ss_openai(NULL, &fix_call, 1, NULL, 1, 1));
+	ss_push(&srv, ss_openai(NULL, &env_edit, 1, NULL, 1, 1));
+	ss_push(&srv, ss_openai("Done.", NULL, 0, NULL, 1, 1));
+	turn(sess, "fix add and set B");
+	f = read_rel(".env");
+	cr_assert_str_eq(f, "B=2\n");
+	free(f);
+	w = at_of_type(&ev, "warning");
+	cr_assert_eq(json_array_size(w), 1, "%zu warnings", json_array_size(w));
+	cr_assert(strstr(json_string_value(json_object_get(json_array_get(w, 0), "message")), ".env") &&
+			  strstr(json_string_value(json_object_get(json_array_get(w, 0), "message")), "/undo"),
+		  "%s", json_string_value(json_object_get(json_array_get(w, 0), "message")));
+	json_decref(w);
+	/* the undo takes back the str_replace, the last change it can, and says so */
+	cr_assert_eq(agent_session_undo(sess, &msg, &err), 0, "%s", err.msg);
+	cr_assert(strstr(msg.ptr, "undid str_replace calc.py"), "%s", msg.ptr);
+	pl_buf_release(&msg);
+	agent_session_free(sess);
+	at_events_release(&ev);
+	agent_settings_free(s);
+}
+
+/* /undo of a command: the files git ignores are not in the snapshots, so
+ * what the command did to them stays; the message says so (the .env the
+ * command overwrote stayed overwritten, unsaid). */
+Test(chat_ops, undoing_a_command_says_ignored_files_stay)
+{
+	static const ss_call clobber = { "bash", "{\"command\": \"echo clobbered > .env; echo '# x' >> calc.py\"}" };
+	agent_settings *s;
+	at_events ev = { 0 };
+	agent_session *sess;
+	pl_buf msg = PL_BUF_INIT, o = PL_BUF_INIT;
+	pl_err err = { 0 };
+	char *f;
+
+	if (test_sh(&o, "'%s' sandbox run --profile agent -- true 2>&1", test_plait_bin()) != 0)
+		cr_skip_test("the sandbox cannot run here: %s", o.ptr);
+	write_rel(".gitignore", ".env\n");
+	write_rel(".env", "A=1\n");
+	git_in_repo("git add .gitignore && git commit -qm ignore");
+	sess = open_chat(&s, &ev, NULL);
+	ss_push(&srv, ss_openai(NULL, &clobber, 1, NULL, 1, 1));
+	ss_push(&srv, ss_openai("Done.", NULL, 0, NULL, 1, 1));
+	turn(sess, "go");
+	cr_assert_eq(agent_session_undo(sess, &msg, &err), 0, "%s", err.msg);
+	cr_assert(strstr(msg.ptr, "undid bash: echo clobbered"), "%s", msg.ptr);
+	cr_assert(strstr(msg.ptr, "files git ignores"), "%s", msg.ptr);
+	f = read_rel("calc.py");
+	cr_assert_str_eq(f, broken);
+	free(f);
+	pl_buf_release(&msg);
+	pl_buf_release(&o);
+	agent_session_free(sess);
+	at_events_release(&ev);
+	agent_settings_free(s);
 }

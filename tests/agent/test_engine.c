@@ -2,24 +2,13 @@
  * here (mechanics only): tokens flow through the chat template and the
  * tokenizer, tool calls parse, and each turn prefills only what is new:
  * the counted prefill tokens prove the session's K/V is kept between turns
- * and that rewriting history truncates it.
- *
- * The checkpoint is a PLT model (R = 2) built to be a bigram machine: its
- * layers add nothing (o_proj and down_proj are zero), so the last
- * position's hidden state points along its token's embedding, and lm_head
- * maps the "\n" that ends "<|im_start|>assistant\n" to a CALL token and
- * CALL to <|im_end|>.  The tokenizer is a byte-level BPE tokenizer.json
- * written here, whose added tokens are the ChatML markers and CALL, whose
- * content is a whole tool call. */
+ * and that rewriting history truncates it; sessions share one loaded model
+ * (agent_engine).  The checkpoint is tests/engine_model.h's bigram machine. */
 #include "agent_test.h"
 
 #include "engine/engine.h"
 
-#define HIDDEN 8
-#define VOCAB 260
-#define ID_IM_START 256
-#define ID_IM_END 257
-#define ID_CALL 258
+#include "tests/engine_model.h"
 
 static pl_buf root = PL_BUF_INIT;
 static char *repo;
@@ -38,164 +27,6 @@ static void teardown(void)
 
 TestSuite(engine_loop, .init = setup, .fini = teardown, .timeout = 120);
 
-typedef struct ckpt {
-	json_t *hdr;
-	pl_buf data;
-	uint64_t rng;
-} ckpt;
-
-static float rnd(ckpt *c)
-{
-	c->rng = c->rng * 6364136223846793005ull + 1442695040888963407ull;
-	return (float)((double)(c->rng >> 40) / (double)(1ull << 24) * 2.0 - 1.0);
-}
-
-/* A tensor [d0, d1] (d1 = 0: a vector): value(row, col) from fn, else a
- * random value times scale plus base. */
-static void tensor(ckpt *c, const char *name, int64_t d0, int64_t d1, float base, float scale,
-		   float (*fn)(int64_t r, int64_t col))
-{
-	size_t off = c->data.len;
-	int64_t r, k, cols = d1 ? d1 : 1;
-
-	for (r = 0; r < d0; r++)
-		for (k = 0; k < cols; k++) {
-			float v = fn ? fn(r, k) : base + scale * rnd(c);
-
-			pl_buf_add(&c->data, &v, 4);
-		}
-	pl_json_set(c->hdr, name,
-		    json_pack("{s:s, s:o, s:[I, I]}", "dtype", "F32", "shape",
-			      d1 ? json_pack("[I, I]", (json_int_t)d0, (json_int_t)d1) : json_pack("[I]", (json_int_t)d0),
-			      "data_offsets", (json_int_t)off, (json_int_t)c->data.len));
-}
-
-static float embed(int64_t r, int64_t k)
-{
-	if (r == '\n')
-		return k == 0 ? 20.0f : 0.0f;
-	if (r == ID_CALL)
-		return k == 1 ? 20.0f : 0.0f;
-	return (float)(((r * 7 + k * 3) % 11) - 5) * 0.02f;
-}
-
-static float head(int64_t r, int64_t k)
-{
-	if (r == ID_CALL)
-		return k == 0 ? 10.0f : 0.0f;
-	if (r == ID_IM_END)
-		return k == 1 ? 10.0f : 0.0f;
-	return 0.0f;
-}
-
-static float zero(int64_t r, int64_t k)
-{
-	(void)r, (void)k;
-	return 0.0f;
-}
-
-/* GPT-2's byte-to-unicode map: the byte-level alphabet. */
-static void byte_char(pl_buf *out, int b)
-{
-	int cp;
-
-	if ((b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255)) {
-		cp = b;
-	} else {
-		int n = 0;
-
-		for (int x = 0; x < b; x++)
-			if (!((x >= 33 && x <= 126) || (x >= 161 && x <= 172) || (x >= 174 && x <= 255)))
-				n++;
-		cp = 256 + n;
-	}
-	if (cp < 0x80) {
-		pl_buf_putc(out, (char)cp);
-	} else {
-		pl_buf_putc(out, (char)(0xC0 | (cp >> 6)));
-		pl_buf_putc(out, (char)(0x80 | (cp & 0x3F)));
-	}
-}
-
-static void write_file(const char *dir, const char *name, const void *p, size_t n)
-{
-	pl_buf path = PL_BUF_INIT;
-
-	pl_path_join(&path, dir, name);
-	cr_assert_eq(pl_file_write_atomic(path.ptr, p, n, 0644, NULL), 0);
-	pl_buf_release(&path);
-}
-
-/* Writes the model into dir; call_text is CALL's content. */
-static void write_model(const char *dir, const char *call_text)
-{
-	ckpt c = { json_object(), PL_BUF_INIT, 42 };
-	json_t *cfg, *tok, *vocab = json_object();
-	pl_buf b = PL_BUF_INIT, h = PL_BUF_INIT;
-	uint64_t len;
-	unsigned char le[8];
-
-	cr_assert_eq(pl_mkdir_p(dir, 0755, NULL), 0);
-	cfg = json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:f, s:f, s:i, s:i, s:[i, i], s:f, s:f, s:b, s:b, s:i}",
-			"hidden_size", HIDDEN, "intermediate_size", 8, "num_hidden_layers", 1, "num_attention_heads", 2,
-			"num_key_value_heads", 1, "vocab_size", VOCAB, "rms_norm_eps", 1e-5, "rope_theta", 10000.0,
-			"max_position_embeddings", 32768, "plt_num_loops", 2, "plt_window_size", 64, 0, "plt_emb_scale",
-			0.707, "plt_hidden_scale", 0.5, "plt_normalize_per_loop", 1, "plt_gate_use_hidden_states", 1,
-			"eos_token_id", ID_IM_END);
-	pl_json_set(c.hdr, "__metadata__", json_pack("{s:s}", "format", "pt"));
-	tensor(&c, "model.embed_tokens.weight", VOCAB, HIDDEN, 0, 0, embed);
-	tensor(&c, "model.norm.weight", HIDDEN, 0, 1, 0, NULL);
-	tensor(&c, "lm_head.weight", VOCAB, HIDDEN, 0, 0, head);
-	tensor(&c, "model.layers.0.input_layernorm.weight", HIDDEN, 0, 1, 0, NULL);
-	tensor(&c, "model.layers.0.post_attention_layernorm.weight", HIDDEN, 0, 1, 0, NULL);
-	tensor(&c, "model.layers.0.self_attn.q_proj.weight", 8, HIDDEN, 0, 1, NULL);
-	tensor(&c, "model.layers.0.self_attn.k_proj.weight", 4, HIDDEN, 0, 1, NULL);
-	tensor(&c, "model.layers.0.self_attn.v_proj.weight", 4, HIDDEN, 0, 1, NULL);
-	tensor(&c, "model.layers.0.self_attn.o_proj.weight", HIDDEN, 8, 0, 0, zero);
-	tensor(&c, "model.layers.0.mlp.gate_proj.weight", 8, HIDDEN, 0, 1, NULL);
-	tensor(&c, "model.layers.0.mlp.up_proj.weight", 8, HIDDEN, 0, 1, NULL);
-	tensor(&c, "model.layers.0.mlp.down_proj.weight", HIDDEN, 8, 0, 0, zero);
-	tensor(&c, "model.layers.0.self_attn.plt_gate.weight", 2, HIDDEN, 0, 1, NULL);
-	tensor(&c, "model.layers.0.self_attn.plt_gate.bias", 2, 0, 0, 1, NULL);
-	tensor(&c, "model.layers.0.self_attn.plt_gate.gate_norm.weight", HIDDEN, 0, 1, 0, NULL);
-	pl_json_dump(&b, cfg, true);
-	write_file(dir, "config.json", b.ptr, b.len);
-	pl_buf_reset(&b);
-	pl_json_dump(&h, c.hdr, false);
-	len = h.len;
-	for (int i = 0; i < 8; i++)
-		le[i] = (unsigned char)(len >> (8 * i));
-	pl_buf_add(&b, le, 8);
-	pl_buf_add(&b, h.ptr, h.len);
-	pl_buf_add(&b, c.data.ptr, c.data.len);
-	write_file(dir, "model.safetensors", b.ptr, b.len);
-
-	for (int i = 0; i < 256; i++) {
-		pl_buf k = PL_BUF_INIT;
-
-		byte_char(&k, i);
-		pl_json_set(vocab, k.ptr, json_integer(i));
-		pl_buf_release(&k);
-	}
-	tok = json_pack("{s:s, s:[{s:i, s:s, s:b, s:b}, {s:i, s:s, s:b, s:b}, {s:i, s:s, s:b, s:b}], "
-			"s:n, s:{s:s, s:b, s:b, s:b}, s:n, s:{s:s, s:b, s:b, s:b}, s:{s:s, s:o, s:[]}}",
-			"version", "1.0", "added_tokens", "id", ID_IM_START, "content", "<|im_start|>", "special", 1,
-			"normalized", 0, "id", ID_IM_END, "content", "<|im_end|>", "special", 1, "normalized", 0, "id", ID_CALL,
-			"content", call_text, "special", 0, "normalized", 0, "normalizer", "pre_tokenizer", "type", "ByteLevel",
-			"add_prefix_space", 0, "trim_offsets", 1, "use_regex", 1, "post_processor", "decoder", "type",
-			"ByteLevel", "add_prefix_space", 0, "trim_offsets", 1, "use_regex", 1, "model", "type", "BPE", "vocab",
-			vocab, "merges");
-	cr_assert_not_null(tok);
-	pl_buf_reset(&b);
-	pl_json_dump(&b, tok, true);
-	write_file(dir, "tokenizer.json", b.ptr, b.len);
-	json_decref(tok);
-	json_decref(cfg);
-	json_decref(c.hdr);
-	pl_buf_release(&c.data);
-	pl_buf_release(&b);
-	pl_buf_release(&h);
-}
 
 static agent_settings *engine_settings(const char *model, const char *format, const char *steps)
 {
@@ -234,13 +65,13 @@ Test(engine_loop, turns_prefill_only_what_is_new)
 	agent_settings *s;
 	agent_session *sess = NULL;
 	agent_result res;
-	at_events ev;
+	at_events ev = { 0 };
 	json_t *us, *tools, *stats;
 	int64_t prefill = 0;
 	size_t i;
 
 	pl_path_join(&dir, root.ptr, "model");
-	write_model(dir.ptr, "<tool_call>\n{\"name\": \"view\", \"arguments\": {\"path\": \"calc.py\"}}\n</tool_call>");
+	tm_write_model(dir.ptr, "<tool_call>\n{\"name\": \"view\", \"arguments\": {\"path\": \"calc.py\"}}\n</tool_call>");
 	s = engine_settings(dir.ptr, "native", "3");
 	at_run(&res, &ev, s, repo, NULL, NULL, &sess);
 	cr_assert_eq(res.exit, AGENT_EXIT_STEP_LIMIT, "exit %s: %s", agent_exit_name(res.exit), res.message.ptr);
@@ -292,11 +123,11 @@ Test(engine_loop, openhands_text_calls_through_the_engine)
 	pl_buf dir = PL_BUF_INIT;
 	agent_settings *s;
 	agent_result res;
-	at_events ev;
+	at_events ev = { 0 };
 	json_t *tools;
 
 	pl_path_join(&dir, root.ptr, "model-text");
-	write_model(dir.ptr, "I will look.\n<function=view>\n<parameter=path>calc.py</parameter>\n</function>");
+	tm_write_model(dir.ptr, "I will look.\n<function=view>\n<parameter=path>calc.py</parameter>\n</function>");
 	s = engine_settings(dir.ptr, "text", "2");
 	at_run(&res, &ev, s, repo, NULL, NULL, NULL);
 	cr_assert_eq(res.exit, AGENT_EXIT_STEP_LIMIT, "exit %s: %s", agent_exit_name(res.exit), res.message.ptr);
@@ -320,13 +151,13 @@ Test(engine_loop, a_rewind_truncates_the_session)
 	agent_session *sess = NULL;
 	agent_session_opts o = { 0 };
 	agent_result res;
-	at_events ev = { json_array(), PL_BUF_INIT, NULL };
+	at_events ev = { json_array(), PL_BUF_INIT, NULL, NULL };
 	pl_err err = { 0 };
 	json_t *us, *stats;
 	int64_t held_after_turn1, held_before_rewind;
 
 	pl_path_join(&dir, root.ptr, "model");
-	write_model(dir.ptr, "<tool_call>\n{\"name\": \"view\", \"arguments\": {\"path\": \"README\"}}\n</tool_call>");
+	tm_write_model(dir.ptr, "<tool_call>\n{\"name\": \"view\", \"arguments\": {\"path\": \"README\"}}\n</tool_call>");
 	s = engine_settings(dir.ptr, "native", "2");
 	agent_settings_set(s, "prompts.task", "", "test", NULL);
 	o.repo = repo;
@@ -364,4 +195,94 @@ Test(engine_loop, a_rewind_truncates_the_session)
 	at_events_release(&ev);
 	agent_settings_free(s);
 	pl_buf_release(&dir);
+}
+
+/* One session's run on a thread of its own, over a shared engine. */
+typedef struct shared_run {
+	const agent_settings *s;
+	agent_engine *engine;
+	const char *repo;
+	agent_result res;
+	int rc;
+	pl_err err;
+	int tools_ok;
+} shared_run;
+
+static void count_tools(void *user, const agent_event *ev)
+{
+	shared_run *r = user;
+
+	if (ev->type == AGENT_EV_TOOL_END && json_is_true(json_object_get(ev->data, "ok")) &&
+	    strstr(json_string_value(json_object_get(ev->data, "text")), "def add"))
+		r->tools_ok++;
+}
+
+static void *shared_main(void *arg)
+{
+	shared_run *r = arg;
+	agent_session *sess = NULL;
+	agent_session_opts o = { 0 };
+
+	o.repo = r->repo;
+	o.kind = "fix";
+	o.engine = r->engine;
+	o.on_event = count_tools;
+	o.user = r;
+	agent_result_init(&r->res);
+	if ((r->rc = agent_session_new(&sess, r->s, &o, &r->err)) == 0)
+		r->rc = agent_session_run(&r->res, sess, "add() subtracts", &r->err);
+	agent_session_free(sess);
+	return NULL;
+}
+
+Test(engine_loop, sessions_on_threads_share_one_engine)
+{
+	pl_buf dir = PL_BUF_INIT;
+	agent_settings *s;
+	agent_engine *e = NULL;
+	shared_run runs[3];
+	pthread_t th[3];
+	pl_err err = { 0 };
+	json_t *stats;
+	int i;
+
+	pl_path_join(&dir, root.ptr, "model");
+	tm_write_model(dir.ptr, "<tool_call>\n{\"name\": \"view\", \"arguments\": {\"path\": \"calc.py\"}}\n</tool_call>");
+	s = engine_settings(dir.ptr, "native", "2");
+	cr_assert_eq(agent_engine_open(&e, s, &err), 0, "%s", err.msg);
+	memset(runs, 0, sizeof(runs));
+	for (i = 0; i < 3; i++) {
+		runs[i].s = s;
+		runs[i].engine = e;
+		runs[i].repo = repo;
+		cr_assert_eq(pthread_create(&th[i], NULL, shared_main, &runs[i]), 0);
+	}
+	for (i = 0; i < 3; i++)
+		pthread_join(th[i], NULL);
+	for (i = 0; i < 3; i++) {
+		cr_assert_eq(runs[i].rc, 0, "session %d: %s", i, runs[i].err.msg);
+		cr_assert_eq(runs[i].res.exit, AGENT_EXIT_STEP_LIMIT, "session %d: %s: %s", i,
+			     agent_exit_name(runs[i].res.exit), runs[i].res.message.ptr);
+		cr_assert_eq(runs[i].tools_ok, 2, "session %d: the model's calls ran", i);
+		agent_result_release(&runs[i].res);
+	}
+	stats = agent_engine_stats(e);
+	cr_assert_eq(json_integer_value(json_object_get(stats, "sessions")), 3, "every session used the one model");
+	cr_assert_str_eq(json_string_value(json_object_get(stats, "model")), "model");
+	json_decref(stats);
+	agent_engine_free(e);
+	agent_settings_free(s);
+	pl_buf_release(&dir);
+}
+
+Test(engine_loop, a_missing_model_fails_to_open_an_engine)
+{
+	agent_settings *s = engine_settings("/nonexistent/model", "native", "1");
+	agent_engine *e = NULL;
+	pl_err err = { 0 };
+
+	cr_assert_eq(agent_engine_open(&e, s, &err), PL_ENOTFOUND);
+	cr_assert_null(e);
+	cr_assert(strstr(err.msg, "engine backend: model '/nonexistent/model' not found"), "%s", err.msg);
+	agent_settings_free(s);
 }

@@ -45,7 +45,7 @@ static void edit_then_submit(const char *backend, bool stream)
 	const char *kv[] = { "backend.stream", stream ? "true" : "false", NULL };
 	agent_settings *s = at_settings(backend, srv.port, kv);
 	agent_result res;
-	at_events ev;
+	at_events ev = { 0 };
 	json_t *m, *req;
 	char *t;
 	bool anth = !strcmp(backend, "anthropic");
@@ -120,14 +120,18 @@ Test(loop, anthropic_whole_answers)
 
 Test(loop, api_keys_travel_in_the_right_header)
 {
-	char *env[] = { "OPENAI_API_KEY=sk-open", "ANTHROPIC_API_KEY=sk-anth", "MY_KEY=sk-mine", NULL };
+	char root[4096];
+	/* the prompts are the source tree's (PLAIT_ROOT) */
+	char *env[] = { "OPENAI_API_KEY=sk-open", "ANTHROPIC_API_KEY=sk-anth", "MY_KEY=sk-mine", root, NULL };
 	agent_settings *s;
 	agent_settings_opts o = { 0 };
 	pl_err err = { 0 };
 	agent_result res;
-	at_events ev;
+	at_events ev = { 0 };
 	char url[64], *h;
 
+	cr_assert_not_null(getenv("PLAIT_ROOT"), "PLAIT_ROOT must point at the checkout");
+	snprintf(root, sizeof(root), "PLAIT_ROOT=%s", getenv("PLAIT_ROOT"));
 	o.envp = env;
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d", srv.port);
 	for (int k = 0; k < 3; k++) {
@@ -162,7 +166,7 @@ static void text_format(const char *format, const char *reply1, const char *wrap
 	const char *kv[] = { "tools.format", format, NULL };
 	agent_settings *s = at_settings("openai", srv.port, kv);
 	agent_result res;
-	at_events ev;
+	at_events ev = { 0 };
 	json_t *m, *req;
 	char *t;
 
@@ -222,7 +226,7 @@ Test(loop, text_values_take_the_schemas_types)
 	const char *kv[] = { "tools.format", "text", "limits.max_steps", "1", NULL };
 	agent_settings *s = at_settings("openai", srv.port, kv);
 	agent_result res;
-	at_events ev;
+	at_events ev = { 0 };
 	json_t *tools;
 
 	ss_push(&srv, ss_openai("<function=view>\n<parameter=path>calc.py</parameter>\n<parameter=view_range>[1, 2]"
@@ -247,7 +251,7 @@ Test(loop, parallel_calls_run_in_order_and_answer_each_id)
 	const ss_call two[] = { { "view", "{\"path\": \"calc.py\"}" }, { "view", "{\"path\": \"README\"}" } };
 	agent_settings *s = at_settings("openai", srv.port, NULL);
 	agent_result res;
-	at_events ev;
+	at_events ev = { 0 };
 	json_t *m;
 
 	ss_push(&srv, ss_openai_stream(NULL, two, 2, NULL, 1, 1));
@@ -271,7 +275,7 @@ Test(loop, an_empty_submit_is_refused_once)
 	static const char *const kv[] = { "tools.allow_empty_submit", "false", NULL };
 	agent_settings *s = at_settings("openai", srv.port, kv);
 	agent_result res;
-	at_events ev;
+	at_events ev = { 0 };
 	json_t *tools;
 
 	ss_push(&srv, ss_openai(NULL, &submit_call, 1, NULL, 1, 1));
@@ -294,7 +298,7 @@ Test(loop, calls_after_submit_are_not_run)
 	const ss_call two[] = { submit_call, fix_call };
 	agent_settings *s = at_settings("openai", srv.port, NULL);
 	agent_result res;
-	at_events ev;
+	at_events ev = { 0 };
 	pl_buf f = PL_BUF_INIT, p = PL_BUF_INIT;
 
 	ss_push(&srv, ss_openai(NULL, two, 2, NULL, 1, 1));
@@ -317,7 +321,7 @@ Test(loop, malformed_calls_are_observations_and_three_end_the_run)
 	const ss_call wrong = { "view", "{\"file\": \"calc.py\"}" };
 	agent_settings *s = at_settings("openai", srv.port, NULL);
 	agent_result res;
-	at_events ev;
+	at_events ev = { 0 };
 	json_t *m;
 
 	ss_push(&srv, ss_openai_stream(NULL, &bad_json, 1, NULL, 1, 1));
@@ -358,7 +362,7 @@ Test(loop, unparseable_text_is_a_format_error)
 	const char *kv[] = { "tools.format", "json", "limits.max_format_errors", "2", NULL };
 	agent_settings *s = at_settings("openai", srv.port, kv);
 	agent_result res;
-	at_events ev;
+	at_events ev = { 0 };
 	json_t *m;
 
 	ss_push(&srv, ss_openai("<tool_call>\n{\"name\": \"view\", \"arguments\": {\"path\": \"calc.py\"}\n", NULL, 0, NULL, 1, 1));
@@ -386,7 +390,7 @@ Test(loop, no_tool_call_nudges_or_finishes)
 	const char *kv[] = { "loop.on_no_tool_call", "finish", NULL };
 	agent_settings *f = at_settings("openai", srv.port, kv);
 	agent_result res;
-	at_events ev;
+	at_events ev = { 0 };
 	json_t *m;
 
 	ss_push(&srv, ss_openai("I think it is fine.", NULL, 0, NULL, 1, 1));
@@ -414,7 +418,7 @@ Test(loop, step_limit)
 	const char *kv[] = { "limits.max_steps", "2", NULL };
 	agent_settings *s = at_settings("openai", srv.port, kv);
 	agent_result res;
-	at_events ev;
+	at_events ev = { 0 };
 
 	for (int i = 0; i < 3; i++)
 		ss_push(&srv, ss_openai(NULL, &view_call, 1, NULL, 1, 1));
@@ -432,7 +436,7 @@ Test(loop, token_limit)
 	const char *kv[] = { "limits.max_tokens", "2500", NULL };
 	agent_settings *s = at_settings("openai", srv.port, kv);
 	agent_result res;
-	at_events ev;
+	at_events ev = { 0 };
 
 	for (int i = 0; i < 4; i++)
 		ss_push(&srv, ss_openai(NULL, &view_call, 1, NULL, 1000, 100));
@@ -450,7 +454,7 @@ Test(loop, cost_limit_with_known_prices)
 	const char *kv[] = { "limits.max_cost", "0.05", "prices", "{\"scripted\": {\"input\": 10, \"output\": 30}}", NULL };
 	agent_settings *s = at_settings("openai", srv.port, kv);
 	agent_result res;
-	at_events ev;
+	at_events ev = { 0 };
 
 	for (int i = 0; i < 4; i++)
 		ss_push(&srv, ss_openai(NULL, &view_call, 1, NULL, 1000, 100)); /* $0.013 a call */
@@ -469,7 +473,7 @@ Test(loop, unknown_price_is_reported_not_fatal)
 	const char *kv[] = { "limits.max_cost", "0.01", "limits.max_steps", "2", NULL };
 	agent_settings *s = at_settings("openai", srv.port, kv);
 	agent_result res;
-	at_events ev;
+	at_events ev = { 0 };
 	json_t *w, *end;
 
 	for (int i = 0; i < 2; i++)
@@ -495,7 +499,7 @@ Test(loop, time_limit_ends_a_call_in_flight)
 	agent_settings *s = at_settings("openai", srv.port, kv);
 	ss_resp stall = { 0 };
 	agent_result res;
-	at_events ev;
+	at_events ev = { 0 };
 
 	stall.status = 200;
 	stall.stall = true;
@@ -512,7 +516,7 @@ Test(loop, retries_after_500s)
 {
 	agent_settings *s = at_settings("openai", srv.port, NULL);
 	agent_result res;
-	at_events ev;
+	at_events ev = { 0 };
 	json_t *r;
 
 	ss_push(&srv, ss_error(500, NULL, "boom"));
@@ -538,7 +542,7 @@ Test(loop, retry_after_is_honoured)
 {
 	agent_settings *s = at_settings("openai", srv.port, NULL);
 	agent_result res;
-	at_events ev;
+	at_events ev = { 0 };
 	json_t *r;
 
 	ss_push(&srv, ss_error(429, "Retry-After: 1\r\n", "slow down"));
@@ -560,7 +564,7 @@ Test(loop, dropped_connections_are_retried)
 	agent_settings *s = at_settings("openai", srv.port, NULL);
 	ss_resp drop = { 0 }, half;
 	agent_result res;
-	at_events ev;
+	at_events ev = { 0 };
 	json_t *r;
 	size_t n = 0;
 
@@ -594,7 +598,7 @@ Test(loop, stalled_server_times_out_then_model_error)
 	agent_settings *s = at_settings("openai", srv.port, kv);
 	ss_resp stall = { 0 };
 	agent_result res;
-	at_events ev;
+	at_events ev = { 0 };
 
 	stall.status = 200;
 	stall.stall = true;
@@ -614,7 +618,7 @@ Test(loop, client_errors_are_not_retried)
 {
 	agent_settings *s = at_settings("anthropic", srv.port, NULL);
 	agent_result res;
-	at_events ev;
+	at_events ev = { 0 };
 
 	ss_push(&srv, ss_error(400, NULL, "prompt is too long: 250000 tokens > 200000 maximum"));
 	at_run(&res, &ev, s, repo, NULL, NULL, NULL);
@@ -634,7 +638,7 @@ Test(loop, refused_connection_is_a_model_error)
 	int port;
 	agent_settings *s;
 	agent_result res;
-	at_events ev;
+	at_events ev = { 0 };
 
 	cr_assert(ss_start(&other));
 	port = other.port;
@@ -648,37 +652,22 @@ Test(loop, refused_connection_is_a_model_error)
 	agent_settings_free(s);
 }
 
-typedef struct canceller {
-	ss_server *srv;
-	atomic_int *flag;
-	bool saw_gate;
-} canceller;
-
-static void *cancel_when_held(void *arg)
-{
-	canceller *c = arg;
-
-	c->saw_gate = ss_wait_gate(c->srv, 30);
-	atomic_store(c->flag, 1);
-	return NULL;
-}
-
+/* Ctrl-C while the answer streams: the text shown so far is kept, the
+ * connection is dropped.  The server holds the stream after the first
+ * half of the text; the flag is set when the agent has delivered that
+ * text (so the test does not race the client's read of it). */
 Test(loop, cancellation_during_a_stream)
 {
 	agent_settings *s = at_settings("openai", srv.port, NULL);
 	ss_resp held = ss_openai_stream("Let me look", &view_call, 1, NULL, 1, 1);
 	atomic_int flag = 0;
-	canceller c = { &srv, &flag, false };
-	pthread_t th;
 	agent_result res;
-	at_events ev;
+	at_events ev = { 0 };
 
 	held.gate_after = 2; /* the role and the first half of the text */
 	ss_push(&srv, held);
-	pthread_create(&th, NULL, cancel_when_held, &c);
+	ev.cancel_on_text = &flag;
 	at_run(&res, &ev, s, repo, NULL, &flag, NULL);
-	pthread_join(th, NULL);
-	cr_assert(c.saw_gate);
 	cr_assert_eq(res.exit, AGENT_EXIT_CANCELLED, "exit %s: %s", agent_exit_name(res.exit), res.message.ptr);
 	cr_assert_str_eq(ev.text.ptr, "Let m");
 	cr_assert(ss_wait_client_left(&srv, 30), "the client kept the connection");
@@ -694,7 +683,7 @@ Test(loop, old_observations_are_elided_near_the_budget)
 	agent_settings *s = at_settings("openai", srv.port, kv);
 	pl_buf big = PL_BUF_INIT, p = PL_BUF_INIT;
 	agent_result res;
-	at_events ev;
+	at_events ev = { 0 };
 	json_t *m, *el;
 	const ss_call view_big = { "view", "{\"path\": \"big.txt\"}" };
 
@@ -730,7 +719,7 @@ Test(loop, trajectory_records_every_step)
 	agent_settings *s = at_settings("openai", srv.port, NULL);
 	char *t = traj_path();
 	agent_result res;
-	at_events ev;
+	at_events ev = { 0 };
 	json_t *recs = NULL, *sum;
 	bool complete = false;
 	pl_err err = { 0 };
@@ -797,7 +786,7 @@ Test(loop, a_huge_bash_timeout_is_a_format_error)
 	agent_settings *s = at_settings("openai", srv.port, kv);
 	const ss_call huge = { "bash", "{\"command\": \"true\", \"timeout\": 9223372036854775807}" };
 	agent_result res;
-	at_events ev;
+	at_events ev = { 0 };
 	json_t *fe;
 
 	ss_push(&srv, ss_openai(NULL, &huge, 1, NULL, 1, 1));
@@ -824,7 +813,7 @@ static void stream_error_is_retried(const char *backend)
 	ss_resp bad = { 0 };
 	size_t k = 0;
 	agent_result res;
-	at_events ev;
+	at_events ev = { 0 };
 	json_t *r;
 
 	bad.status = 200;
@@ -874,7 +863,7 @@ Test(loop, retry_after_past_retry_max_fails_at_once)
 	const char *kv[] = { "backend.retry_max", "30", NULL };
 	agent_settings *s = at_settings("openai", srv.port, kv);
 	agent_result res;
-	at_events ev;
+	at_events ev = { 0 };
 	json_t *r;
 
 	ss_push(&srv, ss_error(429, "Retry-After: 31536000\r\n", "quota exhausted"));
@@ -900,7 +889,7 @@ Test(loop, retry_waits_count_as_waiting_for_the_model)
 	agent_settings *s = at_settings("openai", srv.port, NULL);
 	char *t = traj_path();
 	agent_result res;
-	at_events ev;
+	at_events ev = { 0 };
 	json_t *recs = NULL, *x;
 	size_t i;
 	bool seen = false;
@@ -932,7 +921,7 @@ Test(loop, a_retried_stream_discards_its_text_and_counts_its_tokens)
 	agent_settings *s = at_settings("anthropic", srv.port, NULL);
 	ss_resp half = ss_anthropic_stream("First try", &submit_call, 1, NULL, 100, 5);
 	agent_result res;
-	at_events ev;
+	at_events ev = { 0 };
 	json_t *r, *a;
 	size_t n = 0;
 
@@ -977,7 +966,7 @@ Test(loop, a_trajectory_write_failure_is_said_once_and_the_run_goes_on)
 {
 	agent_settings *s = at_settings("openai", srv.port, NULL);
 	agent_result res;
-	at_events ev;
+	at_events ev = { 0 };
 	json_t *w;
 
 	if (access("/dev/full", W_OK) != 0)
@@ -1006,7 +995,7 @@ Test(loop, the_start_record_names_the_base_commit)
 	agent_settings *s = at_settings("openai", srv.port, NULL);
 	char *t = traj_path();
 	agent_result res;
-	at_events ev;
+	at_events ev = { 0 };
 	json_t *recs = NULL;
 	pl_buf head = PL_BUF_INIT;
 
@@ -1032,7 +1021,7 @@ Test(loop, credentials_in_the_api_base_are_never_recorded)
 	agent_settings *s;
 	char *t = traj_path();
 	agent_result res;
-	at_events ev;
+	at_events ev = { 0 };
 	pl_buf text = PL_BUF_INIT;
 	pl_err err = { 0 };
 
@@ -1075,7 +1064,7 @@ Test(loop, an_html_answer_is_named_as_such)
 	agent_settings *s = at_settings("openai", srv.port, (const char *[]){ "backend.stream", "false", NULL });
 	ss_resp page = { 0 };
 	agent_result res;
-	at_events ev;
+	at_events ev = { 0 };
 
 	page.status = 200;
 	page.headers = pl_xstrdup("Content-Type: text/html; charset=utf-8\r\n");
@@ -1096,13 +1085,253 @@ Test(loop, negative_usage_is_not_counted)
 {
 	agent_settings *s = at_settings("openai", srv.port, NULL);
 	agent_result res;
-	at_events ev;
+	at_events ev = { 0 };
 
 	ss_push(&srv, ss_openai(NULL, &submit_call, 1, NULL, -5, -3));
 	at_run(&res, &ev, s, repo, NULL, NULL, NULL);
 	cr_assert_eq(res.exit, AGENT_EXIT_SUBMITTED, "exit %s: %s", agent_exit_name(res.exit), res.message.ptr);
 	cr_assert_eq(res.usage.input, 0, "input %lld", (long long)res.usage.input);
 	cr_assert_eq(res.usage.output, 0, "output %lld", (long long)res.usage.output);
+	at_events_release(&ev);
+	agent_result_release(&res);
+	agent_settings_free(s);
+}
+
+/* A stream of small valid events that never ends grew the answer without
+ * limit (each event is under the event cap; their sum was not): past 16
+ * MiB of text and arguments the attempt fails, with a message that says
+ * so, and is not retried (a server doing it once does it again). */
+static void a_runaway_stream_is_cut(const char *backend, bool args)
+{
+	const char *kv[] = { "backend.max_retries", "3", NULL };
+	agent_settings *s = at_settings(backend, srv.port, kv);
+	char *piece = malloc(65537);
+	ss_resp r = { 0 };
+	size_t k = 0;
+	agent_result res;
+	at_events ev = { 0 };
+
+	memset(piece, 'x', 65536);
+	piece[65536] = '\0';
+	r.status = 200;
+	if (!strcmp(backend, "anthropic"))
+		ss_chunks_add(&r.chunks, &k,
+			      ss_sse("message_start", json_pack("{s:s, s:{s:s, s:s, s:[], s:{s:i, s:i}}}", "type",
+								"message_start", "message", "id", "m", "role", "assistant",
+								"content", "usage", "input_tokens", 5, "output_tokens", 1)));
+	for (int i = 0; i < 300; i++) {
+		if (!strcmp(backend, "anthropic"))
+			ss_chunks_add(&r.chunks, &k,
+				      ss_sse("content_block_delta",
+					     json_pack("{s:s, s:i, s:{s:s, s:s}}", "type", "content_block_delta", "index", 0,
+						       "delta", "type", "text_delta", "text", piece)));
+		else if (args)
+			ss_chunks_add(&r.chunks, &k,
+				      ss_sse(NULL, json_pack("{s:[{s:i, s:{s:[{s:i, s:s, s:{s:s, s:s}}]}}]}", "choices",
+							     "index", 0, "delta", "tool_calls", "index", 0, "id", "c",
+							     "function", "name", "view", "arguments", piece)));
+		else
+			ss_chunks_add(&r.chunks, &k,
+				      ss_sse(NULL, json_pack("{s:[{s:i, s:{s:s}}]}", "choices", "index", 0, "delta",
+							     "content", piece)));
+	}
+	free(piece);
+	ss_push(&srv, r);
+	at_run(&res, &ev, s, repo, NULL, NULL, NULL);
+	cr_assert_eq(res.exit, AGENT_EXIT_MODEL_ERROR, "exit %s: %s", agent_exit_name(res.exit), res.message.ptr);
+	cr_assert(strstr(res.message.ptr, "16 MiB"), "%s", res.message.ptr);
+	cr_assert_eq(ss_requests(&srv), 1, "retried");
+	cr_assert_lt(ev.text.len, (size_t)17 << 20);
+	at_events_release(&ev);
+	agent_result_release(&res);
+	agent_settings_free(s);
+}
+
+Test(loop, a_runaway_openai_text_is_cut)
+{
+	a_runaway_stream_is_cut("openai", false);
+}
+
+Test(loop, runaway_openai_arguments_are_cut)
+{
+	a_runaway_stream_is_cut("openai", true);
+}
+
+Test(loop, a_runaway_anthropic_text_is_cut)
+{
+	a_runaway_stream_is_cut("anthropic", false);
+}
+
+typedef struct file_canceller {
+	const char *path;
+	atomic_int *flag;
+	bool saw_file;
+} file_canceller;
+
+/* Sets the flag once the command has written its file (the deadline is
+ * the test's; the loop only waits for the file to appear). */
+static void *cancel_when_file(void *arg)
+{
+	file_canceller *c = arg;
+	double end = ss_now() + 50;
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+	while (!(c->saw_file = access(c->path, F_OK) == 0) && ss_now() < end)
+		nanosleep(&ts, NULL);
+	atomic_store(c->flag, 1);
+	return NULL;
+}
+
+/* Ctrl-C while a command runs kills it (its process group, in the
+ * sandbox) and the call comes back "cancelled" at once; it used to run
+ * to its own timeout (here 600 s, far past the suite's 60). */
+Test(loop, cancellation_kills_a_running_command)
+{
+	const char *kv[] = { "tools.command_timeout", "600", NULL };
+	agent_settings *s = at_settings("openai", srv.port, kv);
+	const ss_call slow = { "bash", "{\"command\": \"touch started && sleep 600 && touch finished\"}" };
+	atomic_int flag = 0;
+	pl_buf started = PL_BUF_INIT, o = PL_BUF_INIT;
+	file_canceller c = { NULL, &flag, false };
+	pthread_t th;
+	agent_result res;
+	at_events ev = { 0 };
+	json_t *te;
+	const char *text;
+
+	if (test_sh(&o, "'%s' sandbox run --profile agent -- true 2>&1", test_plait_bin()) != 0)
+		cr_skip_test("the sandbox cannot run here: %s", o.ptr);
+	pl_path_join(&started, repo, "started");
+	c.path = started.ptr;
+	ss_push(&srv, ss_openai(NULL, &slow, 1, NULL, 1, 1));
+	pthread_create(&th, NULL, cancel_when_file, &c);
+	at_run(&res, &ev, s, repo, NULL, &flag, NULL);
+	pthread_join(th, NULL);
+	cr_assert(c.saw_file, "the command never started");
+	cr_assert_eq(res.exit, AGENT_EXIT_CANCELLED, "exit %s: %s", agent_exit_name(res.exit), res.message.ptr);
+	te = at_of_type(&ev, "tool_end");
+	cr_assert_eq(json_array_size(te), 1);
+	text = json_string_value(json_object_get(json_array_get(te, 0), "text"));
+	cr_assert(text && strstr(text, "cancelled"), "%s", text);
+	cr_assert_not(json_is_true(json_object_get(json_array_get(te, 0), "ok")));
+	cr_assert_neq(test_sh(NULL, "test -e '%s/finished'", repo), 0);
+	json_decref(te);
+	at_events_release(&ev);
+	agent_result_release(&res);
+	agent_settings_free(s);
+	pl_buf_release(&started);
+	pl_buf_release(&o);
+}
+
+/* A submit that fails is never the model's fault (it takes no arguments):
+ * the run ends there with tool_error and the tool's message, instead of
+ * telling the model to try again until the step limit. */
+Test(loop, a_failing_submit_ends_the_run)
+{
+	const char *kv[] = { "limits.max_steps", "5", NULL };
+	agent_settings *s = at_settings("openai", srv.port, kv);
+	pl_buf fresh = PL_BUF_INIT;
+	agent_result res;
+	at_events ev = { 0 };
+
+	pl_path_join(&fresh, root.ptr, "fresh");
+	cr_assert_eq(test_sh(NULL, "git init -q '%s' && echo x > '%s/a.py'", fresh.ptr, fresh.ptr), 0);
+	for (int i = 0; i < 5; i++)
+		ss_push(&srv, ss_openai(NULL, &submit_call, 1, NULL, 1, 1));
+	at_run(&res, &ev, s, fresh.ptr, NULL, NULL, NULL);
+	cr_assert_eq(res.exit, AGENT_EXIT_TOOL_ERROR, "exit %s: %s", agent_exit_name(res.exit), res.message.ptr);
+	cr_assert_str_eq(agent_exit_name(res.exit), "tool_error");
+	cr_assert(strstr(res.message.ptr, "submit failed: "), "%s", res.message.ptr);
+	cr_assert_not(res.submitted);
+	cr_assert_eq(ss_requests(&srv), 1);
+	at_events_release(&ev);
+	agent_result_release(&res);
+	agent_settings_free(s);
+	pl_buf_release(&fresh);
+}
+
+/* An error event inside a stream is retried only when it is the kind a
+ * retry helps (overloaded, an API error, a rate limit); any other (an
+ * invalid request) ends the call at once with the server's message: it
+ * was retried whatever its type. */
+static void stream_error(const char *backend, const char *type, bool retried)
+{
+	agent_settings *s = at_settings(backend, srv.port, NULL);
+	ss_resp bad = { 0 };
+	size_t k = 0;
+	agent_result res;
+	at_events ev = { 0 };
+	char msg[96];
+	size_t n0 = ss_requests(&srv);
+
+	snprintf(msg, sizeof(msg), "the server says %s", type);
+	bad.status = 200;
+	if (!strcmp(backend, "anthropic"))
+		ss_chunks_add(&bad.chunks, &k,
+			      ss_sse("error", json_pack("{s:s, s:{s:s, s:s}}", "type", "error", "error", "type", type,
+							"message", msg)));
+	else
+		ss_chunks_add(&bad.chunks, &k, ss_sse(NULL, json_pack("{s:{s:s, s:s}}", "error", "message", msg, "type", type)));
+	ss_push(&srv, bad);
+	/* what a retry gets; a run that does not retry leaves it unasked */
+	ss_push(&srv, !strcmp(backend, "anthropic") ? ss_anthropic_stream(NULL, &submit_call, 1, NULL, 1, 1) :
+						      ss_openai_stream(NULL, &submit_call, 1, NULL, 1, 1));
+	at_run(&res, &ev, s, repo, NULL, NULL, NULL);
+	if (retried) {
+		cr_assert_eq(res.exit, AGENT_EXIT_SUBMITTED, "%s %s: exit %s: %s", backend, type, agent_exit_name(res.exit),
+			     res.message.ptr);
+		cr_assert_eq(ss_requests(&srv) - n0, 2);
+	} else {
+		cr_assert_eq(res.exit, AGENT_EXIT_MODEL_ERROR, "%s %s: exit %s: %s", backend, type,
+			     agent_exit_name(res.exit), res.message.ptr);
+		cr_assert(strstr(res.message.ptr, msg), "%s", res.message.ptr);
+		cr_assert_eq(ss_requests(&srv) - n0, 1, "%s %s was retried", backend, type);
+	}
+	at_events_release(&ev);
+	agent_result_release(&res);
+	agent_settings_free(s);
+}
+
+Test(loop, anthropic_stream_errors_are_retried_by_type)
+{
+	stream_error("anthropic", "rate_limit_error", true);
+	stream_error("anthropic", "api_error", true);
+	stream_error("anthropic", "invalid_request_error", false);
+}
+
+Test(loop, openai_stream_errors_are_retried_by_type)
+{
+	stream_error("openai", "rate_limit_exceeded", true);
+	stream_error("openai", "invalid_request_error", false);
+}
+
+/* One answer may ask for limits.max_calls_per_answer calls at most; the
+ * rest are answered "not run" without running (an answer of thousands of
+ * calls ran them all). */
+Test(loop, calls_past_the_per_answer_limit_are_not_run)
+{
+	const char *kv[] = { "limits.max_calls_per_answer", "2", NULL };
+	agent_settings *s = at_settings("openai", srv.port, kv);
+	ss_call many[5] = { view_call, view_call, view_call, view_call, submit_call };
+	agent_result res;
+	at_events ev = { 0 };
+	json_t *m, *te;
+	char *t;
+
+	ss_push(&srv, ss_openai(NULL, many, 5, NULL, 1, 1));
+	ss_push(&srv, ss_openai(NULL, &submit_call, 1, NULL, 1, 1));
+	at_run(&res, &ev, s, repo, NULL, NULL, NULL);
+	cr_assert_eq(res.exit, AGENT_EXIT_SUBMITTED, "exit %s: %s", agent_exit_name(res.exit), res.message.ptr);
+	cr_assert_eq(ss_requests(&srv), 2, "the submit among the extra calls ran");
+	te = at_of_type(&ev, "tool_end");
+	cr_assert_eq(json_array_size(te), 3, "%zu calls ran", json_array_size(te)); /* two views, then the submit */
+	m = at_messages(&srv, 1);
+	t = at_text(m);
+	cr_assert_eq(json_array_size(m), 2 + 1 + 5, "%s", t);
+	cr_assert(strstr(t, "not run: too many calls in one answer (limits.max_calls_per_answer is 2)"), "%s", t);
+	free(t);
+	json_decref(m);
+	json_decref(te);
 	at_events_release(&ev);
 	agent_result_release(&res);
 	agent_settings_free(s);

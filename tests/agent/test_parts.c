@@ -346,7 +346,7 @@ Test(text, urls_lose_their_credentials)
 	static const char *const cases[][2] = {
 		{ "https://user:tok@api.example/v1", "https://***@api.example/v1" },
 		{ "http://tok@127.0.0.1:8000", "http://***@127.0.0.1:8000" },
-		{ "https://api.example/v1?q=a@b", "https://api.example/v1?q=a@b" },
+		{ "https://api.example/v1?q=a@b", "https://api.example/v1?***" },
 		{ "https://api.example/a@b", "https://api.example/a@b" },
 		{ "localhost:8000", "localhost:8000" },
 	};
@@ -358,4 +358,65 @@ Test(text, urls_lose_their_credentials)
 		cr_assert_str_eq(b.ptr, cases[i][1]);
 		pl_buf_release(&b);
 	}
+}
+
+/* A base URL with a query string (a key passed as ?key=...) is refused,
+ * never sent or recorded, and the message does not repeat it; shown
+ * anywhere, a query is masked. */
+Test(settings, an_api_base_with_a_query_is_refused)
+{
+	static const char *const bad[] = { "https://api.example/v1?key=SECRET", "https://api.example/v1#SECRET" };
+	agent_settings *s = NULL;
+	agent_settings_opts o = { 0 };
+	pl_buf b = PL_BUF_INIT;
+	pl_err err = { 0 };
+
+	for (size_t i = 0; i < PL_ARRAY_LEN(bad); i++) {
+		cr_assert_eq(agent_settings_load(&s, &o, &err), 0, "%s", err.msg);
+		cr_assert_eq(agent_settings_set(s, "backend.name", "openai", "test", &err), 0, "%s", err.msg);
+		cr_assert_eq(agent_settings_set(s, "backend.api_base", bad[i], "--api-base", &err), 0, "%s", err.msg);
+		cr_assert_lt(agent_settings_check(s, &err), 0, "%s was taken", bad[i]);
+		cr_assert(strstr(err.msg, "--api-base") && strstr(err.msg, "backend.api_key_env"), "%s", err.msg);
+		cr_assert_null(strstr(err.msg, "SECRET"), "%s", err.msg);
+		agent_settings_free(s);
+		s = NULL;
+	}
+	{
+		char *envp[] = { "OPENAI_BASE_URL=https://api.example/v1?key=SECRET", NULL };
+
+		o.envp = envp;
+		cr_assert_eq(agent_settings_load(&s, &o, &err), 0, "%s", err.msg);
+		cr_assert_eq(agent_settings_set(s, "backend.name", "openai", "test", &err), 0, "%s", err.msg);
+		cr_assert_lt(agent_settings_check(s, &err), 0, "OPENAI_BASE_URL with a query was taken");
+		cr_assert(strstr(err.msg, "OPENAI_BASE_URL"), "%s", err.msg);
+		cr_assert_null(strstr(err.msg, "SECRET"), "%s", err.msg);
+		agent_settings_free(s);
+	}
+	agent__url_safe(&b, "https://api.example/v1?key=SECRET");
+	cr_assert_str_eq(b.ptr, "https://api.example/v1?***");
+	pl_buf_release(&b);
+}
+
+/* --json's patch is text when it is UTF-8 and {"encoding": "base64",
+ * "data"} when it is not (a Latin-1 file): patch_encoding says which, so
+ * a reader need not guess from the type. */
+Test(result, json_says_how_the_patch_is_encoded)
+{
+	agent_result r;
+	json_t *j;
+
+	agent_result_init(&r);
+	pl_buf_puts(&r.patch, "+caf\xc3\xa9\n");
+	j = agent_result_json(&r, NULL);
+	cr_assert(json_is_string(json_object_get(j, "patch")));
+	cr_assert_str_eq(json_string_value(json_object_get(j, "patch_encoding")) ?: "(none)", "utf-8");
+	json_decref(j);
+	pl_buf_reset(&r.patch);
+	pl_buf_puts(&r.patch, "+caf\xe9\n");
+	j = agent_result_json(&r, NULL);
+	cr_assert(json_is_object(json_object_get(j, "patch")));
+	cr_assert_str_eq(json_string_value(json_object_get(j, "patch_encoding")) ?: "(none)", "base64");
+	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "patch"), "data")), "K2NhZukK");
+	json_decref(j);
+	agent_result_release(&r);
 }

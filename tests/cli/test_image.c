@@ -26,7 +26,7 @@ Test(image_cmd, help_for_every_command_and_option)
 		{ "prune", { "--store", "--json", "--help", NULL } },
 		{ "run",
 		  { "--store", "--profile", "--bind", "--ro-bind", "--cwd", "--env", "--net", "--timeout",
-		    "--memory", "--nproc", "--keep", "--platform", "--json", "--help", NULL } },
+		    "--memory", "--nproc", "--keep", "--platform", "--json", "--user", "--help", NULL } },
 	};
 	pl_buf out = PL_BUF_INIT, args = PL_BUF_INIT;
 	size_t i, k;

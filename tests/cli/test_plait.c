@@ -146,3 +146,30 @@ Test(plait, doctor_fails_on_a_broken_config)
 	cr_assert_not_null(strstr(r.out.ptr, "plait cannot work here"));
 	done(&r);
 }
+
+/* Profiles are never read from beside the program: doctor says where
+ * they were looked for and what to do when none is found (a build tree
+ * run without PLAIT_ROOT), and finds them with it. */
+Test(plait, doctor_says_when_the_profiles_are_not_found)
+{
+	pl_buf env = PL_BUF_INIT;
+	test_run r;
+
+	if (pl_dir_exists("/usr/local/share/plait") || pl_dir_exists("/etc/plait"))
+		cr_skip_test("plait is installed here: its profiles would be found");
+	pl_buf_printf(&env, "HOME='%s' XDG_CONFIG_HOME='%s/none' PLAIT_ROOT='%s/none'", tmp.ptr, tmp.ptr, tmp.ptr);
+	r = run(env.ptr, "doctor");
+	cr_assert_eq(r.status, 0, "%s", r.err.ptr);
+	cr_assert(strstr(r.out.ptr, "[warning] sandbox: sandbox profile 'agent' not found"), "%s", r.out.ptr);
+	cr_assert(strstr(r.out.ptr, "[warning] agent: agent profile 'swebench' not found"), "%s", r.out.ptr);
+	cr_assert(strstr(r.out.ptr, "PLAIT_ROOT=$PWD"), "%s", r.out.ptr);
+	done(&r);
+	pl_buf_reset(&env);
+	pl_buf_printf(&env, "HOME='%s' XDG_CONFIG_HOME='%s/none'", tmp.ptr, tmp.ptr);
+	r = run(env.ptr, "doctor --json");
+	cr_assert_eq(r.status, 0, "%s", r.err.ptr);
+	cr_assert(strstr(r.out.ptr, "\"profiles_found\": true"), "%s", r.out.ptr);
+	cr_assert_null(strstr(r.out.ptr, "\"profiles_found\": false"), "%s", r.out.ptr);
+	done(&r);
+	pl_buf_release(&env);
+}

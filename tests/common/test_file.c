@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* O_PATH */
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -221,4 +222,50 @@ Test(file, mkdtemp_fails_in_missing_tmpdir)
 		unsetenv("TMPDIR");
 	free(old);
 	pl_buf_release(&b);
+}
+
+/* pl_open_beneath: inside symlinks are followed or refused as asked,
+ * nothing leads out (.., absolute links, absolute paths), and a FIFO
+ * opened with O_NONBLOCK never blocks. */
+Test(file, open_beneath_stays_beneath)
+{
+	char *sub = path("root/a/b"), *in = path("root/in"), *out = path("root/out"), *dotdot = path("root/up"),
+	     *f = path("root/a/b/f"), *secret = path("secret"), *fifo = path("root/p"), *rootp = path("root");
+	int rfd, fd;
+	char c;
+
+	cr_assert_eq(pl_mkdir_p(sub, 0755, NULL), 0);
+	cr_assert_eq(pl_file_write_atomic(f, "x", 1, 0644, NULL), 0);
+	cr_assert_eq(pl_file_write_atomic(secret, "s", 1, 0644, NULL), 0);
+	cr_assert_eq(symlink("a/b", in), 0);
+	cr_assert_eq(symlink(dir.ptr, out), 0);
+	cr_assert_eq(symlink("..", dotdot), 0);
+	cr_assert_eq(mkfifo(fifo, 0644), 0);
+	cr_assert_geq(rfd = open(rootp, O_PATH | O_DIRECTORY | O_CLOEXEC), 0);
+
+	cr_assert_geq(fd = pl_open_beneath(rfd, "a/b/f", O_RDONLY, PL_OPEN_NO_SYMLINKS), 0);
+	cr_assert_eq(read(fd, &c, 1), 1);
+	cr_assert_eq(c, 'x');
+	close(fd);
+	cr_assert_geq(fd = pl_open_beneath(rfd, "in/f", O_RDONLY, PL_OPEN_BENEATH), 0, "an inside symlink is followed");
+	close(fd);
+	cr_assert_eq(pl_open_beneath(rfd, "in/f", O_RDONLY, PL_OPEN_NO_SYMLINKS), -ELOOP);
+	cr_assert_lt(pl_open_beneath(rfd, "out/secret", O_RDONLY, PL_OPEN_BENEATH), 0, "a symlink out is refused");
+	cr_assert_lt(pl_open_beneath(rfd, "up/secret", O_RDONLY, PL_OPEN_BENEATH), 0);
+	cr_assert_lt(pl_open_beneath(rfd, "../secret", O_RDONLY, PL_OPEN_BENEATH), 0);
+	cr_assert_lt(pl_open_beneath(rfd, secret, O_RDONLY, PL_OPEN_BENEATH), 0, "an absolute path is refused");
+	cr_assert_eq(pl_open_beneath(rfd, "missing", O_RDONLY, PL_OPEN_BENEATH), -ENOENT);
+	cr_assert_geq(fd = pl_open_beneath(rfd, "p", O_RDONLY | O_NONBLOCK, PL_OPEN_NO_SYMLINKS), 0);
+	close(fd);
+	cr_assert_geq(fd = pl_open_beneath(rfd, "", O_RDONLY | O_DIRECTORY, PL_OPEN_NO_SYMLINKS), 0, "\"\" is the root");
+	close(fd);
+	close(rfd);
+	free(sub);
+	free(in);
+	free(out);
+	free(dotdot);
+	free(f);
+	free(secret);
+	free(fifo);
+	free(rootp);
 }

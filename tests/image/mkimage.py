@@ -22,7 +22,8 @@ SPEC:
         {"path": "dev/null", "type": "char", "major": 1, "minor": 3},
         {"path": "big", "type": "file", "size": 1048576, "seed": 7}],
       "host": ["/bin/sh"],               # host programs and their libraries
-      "trees": [{"src": "/some/dir", "dst": "testbed"}]}]}  # host trees
+      "trees": [{"src": "/some/dir", "dst": "testbed",   # host trees,
+                 "exclude": ["__pycache__"]}]}]}         # names skipped
 Whiteouts are files named .wh.NAME and .wh..wh..opq, written as given.
 With "platforms": ["linux/amd64", "linux/arm64"] (and --oci only), one
 image per platform, each with a file /platform naming it, under an image
@@ -89,8 +90,11 @@ def tree_entries(trees):
     entries = []
     for t in trees:
         src, dst = t["src"], t["dst"].strip("/")
+        skip = set(t.get("exclude", []))
         entries.append({"path": dst + "/", "type": "dir", "mode": 0o755})
         for dp, dns, fns in os.walk(src):
+            dns[:] = [n for n in dns if n not in skip]
+            fns = [n for n in fns if n not in skip]
             rel = os.path.relpath(dp, src)
             base = dst if rel == "." else dst + "/" + rel
             for n in sorted(dns) + sorted(fns):

@@ -4,7 +4,7 @@
  * writes, hard links and whiteouts through them, symlink loops.  A canary
  * directory beside the store must stay as it was, and no root of a refused
  * layer may be left in the store. */
-#include "img_test.h"
+#include "tests/img_test.h"
 
 static itest T;
 static char canary[PATH_MAX + 16];    /* absolute */

@@ -4,19 +4,17 @@
  * connection dropped or stalled mid-blob on request); the test's images
  * pushed there with Debian's skopeo, pulled back, and their roots compared
  * with umoci's. */
-#include "img_test.h"
+#include "tests/img_test.h"
 
 #include <signal.h>
 #include <sys/wait.h>
 
 #define USER	 "tester"
-#define PASSWORD "s3cret"
+#define PASSWORD IT_REG_PASSWORD
 #define AUTH	 "PLAIT_REGISTRY_AUTH=" USER ":" PASSWORD
 
 static itest T;
-static pid_t reg_pid = -1;
-static int reg_port;
-static char reg_dir[PATH_MAX + 8];
+static it_registry R = { -1, 0, "", USER };
 
 static const char small_spec[] =
 	"{\"tag\": \"localhost/tests/small:1\","
@@ -38,88 +36,32 @@ static const char small_spec[] =
 static void setup(void)
 {
 	it_init(&T);
+	R.user = USER;
 }
 
 static void teardown(void)
 {
-	if (reg_pid > 0) {
-		kill(reg_pid, SIGTERM);
-		waitpid(reg_pid, NULL, 0);
-		reg_pid = -1;
-	}
+	it_registry_stop(&R);
 	it_done(&T);
 }
 
 TestSuite(registry, .init = setup, .fini = teardown, .timeout = 180);
 
-static const char *reg_user = USER;
-
 /* Start registry.py with flags ("", "--drop", "--stall FILE"). */
 static void start_registry(const char *flags)
 {
-	char cmd[PATH_MAX * 3], port_file[PATH_MAX + 16];
-	const char *root = getenv("PLAIT_ROOT");
-	pl_buf text = PL_BUF_INIT;
-	double deadline;
-
-	IT_NEED("docker-registry", "docker-registry");
-	IT_NEED("skopeo", "skopeo");
-	IT_NEED("openssl", "openssl");
-	cr_assert(root);
-	snprintf(reg_dir, sizeof(reg_dir), "%s/reg", T.dir);
-	cr_assert_eq(mkdir(reg_dir, 0700), 0);
-	snprintf(cmd, sizeof(cmd),
-		 "exec /usr/bin/python3 '%s/tests/image/registry.py' '%s' '%s' %s %s > '%s/out' 2>&1", root,
-		 reg_dir, reg_user, PASSWORD, flags, reg_dir);
-	fflush(NULL);
-	reg_pid = fork();
-	cr_assert_geq(reg_pid, 0);
-	if (!reg_pid) {
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-		_exit(127);
-	}
-	snprintf(port_file, sizeof(port_file), "%s/port", reg_dir);
-	for (deadline = pl_now() + 60; !pl_file_exists(port_file); usleep(20000)) {
-		int st;
-
-		if (waitpid(reg_pid, &st, WNOHANG) == reg_pid) {
-			reg_pid = -1;
-			snprintf(port_file, sizeof(port_file), "%s/out", reg_dir);
-			pl_file_read(&text, port_file, 0, NULL);
-			cr_assert_fail("registry.py exited: %s", text.ptr);
-		}
-		cr_assert_lt(pl_now(), deadline, "the registry did not start within 60 s");
-	}
-	cr_assert_eq(pl_file_read(&text, port_file, 0, NULL), 0);
-	reg_port = atoi(text.ptr);
-	cr_assert_gt(reg_port, 0);
-	pl_buf_release(&text);
+	it_registry_start(&R, &T, flags);
 }
 
-/* skopeo copy SRC (an OCI layout or docker-archive of t->dir) to
- * the registry as NAME; the manifest digest it pushed into digest. */
+/* skopeo copy SRC to the registry as NAME; the pushed digest into digest. */
 static void push(const char *src, const char *name, const char *extra, char *digest, size_t n)
 {
-	pl_buf out = PL_BUF_INIT, d = PL_BUF_INIT, p = PL_BUF_INIT;
-	int st;
-
-	st = test_sh(&out,
-		     "cd '%s' && skopeo copy -q %s --dest-tls-verify=false --dest-creds '%s:%s' --digestfile "
-		     "pushed.digest '%s' docker://127.0.0.1:%d/%s 2>&1",
-		     T.dir, extra, reg_user, PASSWORD, src, reg_port, name);
-	cr_assert_eq(st, 0, "skopeo copy %s: %s", src, out.ptr);
-	pl_buf_printf(&p, "%s/pushed.digest", T.dir);
-	cr_assert_eq(pl_file_read(&d, p.ptr, 0, NULL), 0);
-	pl_buf_rtrim(&d);
-	snprintf(digest, n, "%s", d.ptr);
-	pl_buf_release(&out);
-	pl_buf_release(&d);
-	pl_buf_release(&p);
+	it_registry_push(&R, &T, src, name, extra, digest, n);
 }
 
 static void ref_of(char *buf, size_t n, const char *name)
 {
-	snprintf(buf, n, "127.0.0.1:%d/%s", reg_port, name);
+	snprintf(buf, n, "127.0.0.1:%d/%s", R.port, name);
 }
 
 static void same_as_umoci(const char *layout, const char *ref)
@@ -147,7 +89,7 @@ static char *read_log(pl_buf *b)
 	char p[PATH_MAX + 16];
 
 	pl_buf_reset(b);
-	snprintf(p, sizeof(p), "%s/log", reg_dir);
+	snprintf(p, sizeof(p), "%s/log", R.dir);
 	pl_file_read(b, p, 0, NULL);
 	return b->ptr;
 }
@@ -177,7 +119,7 @@ Test(registry, skopeo_pushes_plait_pulls_both_formats)
 	test_run_release(&r);
 	same_as_umoci("small:1", ref);
 	/* by digest, and again: nothing fetched twice */
-	snprintf(ref, sizeof(ref), "127.0.0.1:%d/tests/small@%s", reg_port, digest_oci);
+	snprintf(ref, sizeof(ref), "127.0.0.1:%d/tests/small@%s", R.port, digest_oci);
 	r = it_plait(&T, AUTH, "pull %s", ref);
 	cr_assert_eq(r.status, 0, "%s", r.err.ptr);
 	test_run_release(&r);
@@ -214,7 +156,7 @@ Test(registry, credentials_from_env_docker_config_or_refused)
 
 		/* "tester:s3cret" in base64 */
 		pl_buf_printf(&j, "{\"auths\": {\"127.0.0.1:%d\": {\"auth\": \"dGVzdGVyOnMzY3JldA==\"}}}",
-			      reg_port);
+			      R.port);
 		it_write(path, j.ptr);
 		pl_buf_release(&j);
 	}
@@ -409,7 +351,7 @@ Test(registry, anonymous_bearer_tokens)
 	pl_buf log = PL_BUF_INIT;
 	test_run r;
 
-	reg_user = "-";
+	R.user = "-";
 	start_registry("");
 	it_mkimage(&T, "small", small_spec, "--oci small");
 	push("oci:small:1", "tests/small:1", "", digest, sizeof(digest));

@@ -2,7 +2,7 @@
  * WorkingDir and User; Entrypoint and Cmd Docker's way; a copy-on-write
  * root per run, so that runs in parallel never see each other's writes and
  * the image never changes. */
-#include "img_test.h"
+#include "tests/img_test.h"
 
 #include <sys/wait.h>
 
@@ -66,6 +66,36 @@ Test(run, with_the_images_env_user_and_workdir)
 	snprintf(want, sizeof(want), "hello image\n/work\n%u\n%u\n/home/u\noriginal\nmine\n%s\n",
 		 image_uid(1000), image_uid(1000), geteuid() == 0 ? "ro" : "rw");
 	cr_assert_str_eq(r.out.ptr, want, "stderr: %s", r.err.ptr);
+	test_run_release(&r);
+}
+
+static unsigned image_gid(unsigned g)
+{
+	return geteuid() == 0 ? IMG_IDS_BASE + g : (unsigned)getegid();
+}
+
+/* --user (img_run_set_user) instead of the image's User, Docker's way */
+Test(run, another_user_of_the_image)
+{
+	char want[256];
+	test_run r = it_plait(&T, NULL,
+			      "run --user root localhost/tests/run:1 -- /bin/sh -c 'id -u; id -g; echo $HOME; "
+			      "touch /etc/x && echo rw'");
+
+	cr_assert_eq(r.status, 0, "%s", r.err.ptr);
+	/* as root: the image's root shifted, who may write /etc */
+	snprintf(want, sizeof(want), "%u\n%u\n/root\nrw\n", image_uid(0), image_gid(0));
+	cr_assert_str_eq(r.out.ptr, want, "stderr: %s", r.err.ptr);
+	test_run_release(&r);
+	r = it_plait(&T, NULL, "run -u 1000:0 localhost/tests/run:1 -- /bin/sh -c 'id -u; id -g; echo $HOME'");
+	cr_assert_eq(r.status, 0, "%s", r.err.ptr);
+	snprintf(want, sizeof(want), "%u\n%u\n/home/u\n", image_uid(1000), image_gid(0));
+	cr_assert_str_eq(r.out.ptr, want, "stderr: %s", r.err.ptr);
+	test_run_release(&r);
+	r = it_plait(&T, NULL, "run --user nosuch localhost/tests/run:1 -- /bin/true");
+	cr_assert_eq(r.status, 1, "%s", r.err.ptr);
+	cr_assert(strstr(r.err.ptr, "image 'localhost/tests/run:1': its user 'nosuch' is not in the image's /etc/passwd"),
+		  "%s", r.err.ptr);
 	test_run_release(&r);
 }
 

@@ -2,7 +2,7 @@
  * them: docker save tarballs and OCI layouts built by mkimage.py, each root
  * compared with umoci's file by file; plait's documented differences
  * (setuid bits, device nodes) and how roots share files. */
-#include "img_test.h"
+#include "tests/img_test.h"
 
 /* Files, whiteouts (before and after what they hide, in the same layer),
  * opaque directories (marker before and after the children), hard links

@@ -4,6 +4,9 @@
 #include "sbx_test.h"
 #include "tests/shell.h"
 
+#include <mqueue.h>
+#include <sys/inotify.h>
+
 TestSuite(limits, .timeout = 60);
 
 static void run_sh(sbx_result *r, const sbx_config *cfg, const char *script)
@@ -103,6 +106,224 @@ Test(limits, the_private_tmpfs_is_bounded_by_the_memory_limit)
 	sbx_config_init(&cfg);
 	run_sh(&r, &cfg, "df -k --output=size /tmp | tail -1 | tr -d ' '");
 	cr_assert_str_eq(r.out.ptr, "4194304\n");
+	sbx_result_release(&r);
+	sbx_config_release(&cfg);
+}
+
+/* ---------------------------------------------------------------- red team 2: what rlimits do not count */
+
+Test(limits, the_private_tmpfs_has_an_inode_limit_too)
+{
+	sbx_config cfg;
+	sbx_result r;
+
+	/* empty files cost no tmpfs size, but kernel memory each */
+	sbx_config_init(&cfg);
+	cfg.limits.memory = 32 << 20;
+	cfg.cgroup = SBX_CGUSE_OFF;
+	run_sh(&r, &cfg,
+	       "df --output=itotal /tmp | tail -1 | tr -d ' '; cd /tmp; i=0; "
+	       "while [ $i -lt 5000 ] && : 2>/dev/null > f$i; do i=$((i+1)); done; echo $i");
+	unsigned total = 0, made = 0;
+
+	cr_assert_eq(r.exit_code, 0, "%s", r.err.ptr);
+	cr_assert_eq(sscanf(r.out.ptr, "%u %u", &total, &made), 2, "%s", r.out.ptr);
+	cr_assert_eq(total, 4096, "%s", r.out.ptr);
+	/* the tmpfs's root and the private directories take a few */
+	cr_assert(made >= 4080 && made < 4096, "%u files made", made);
+	sbx_result_release(&r);
+	sbx_config_release(&cfg);
+}
+
+Test(limits, sysv_ipc_is_bounded_by_the_memory_limit)
+{
+	sbx_config cfg;
+	sbx_result r;
+
+	if (geteuid() != 0)
+		cr_skip_test("an IPC namespace's sysctls are writable by its root alone, which an unprivileged "
+			     "caller's sandbox cannot map");
+	sbx_config_init(&cfg);
+	cfg.limits.memory = 32 << 20;
+	cfg.cgroup = SBX_CGUSE_OFF;
+	run_sh(&r, &cfg,
+	       "cd /proc/sys/kernel; echo $(cat shmmax shmall shmmni msgmni msgmnb sem); "
+	       "ipcmk -M 16M >/dev/null && echo shm-16M-ok; "
+	       "ipcmk -M 16M >/dev/null && echo shm-32M-ok; "
+	       "ipcmk -M 16M >/dev/null 2>&1 || echo shm-48M-refused; "
+	       "ipcmk -M 64M >/dev/null 2>&1 || echo shm-64M-refused");
+	cr_assert_eq(r.exit_code, 0, "%s", r.err.ptr);
+	cr_assert_str_eq(r.out.ptr,
+			 "33554432 8192 64 32 16384 250 8000 32 128\nshm-16M-ok\nshm-32M-ok\nshm-48M-refused\n"
+			 "shm-64M-refused\n",
+			 "%s", r.err.ptr);
+	sbx_result_release(&r);
+	sbx_config_release(&cfg);
+}
+
+Test(limits, files_and_memfds_have_a_size_limit_by_default)
+{
+	sbx_config cfg;
+	sbx_result r;
+
+	sbx_config_init(&cfg);
+	cr_assert_eq(cfg.limits.fsize, cfg.limits.memory);
+	cfg.limits.fsize = 1 << 20;
+	run_sh(&r, &cfg,
+	       "ulimit -f; /usr/bin/python3 -c 'import os\n"
+	       "fd = os.memfd_create(\"x\")\n"
+	       "try:\n os.ftruncate(fd, 2 << 20); print(\"grown\")\n"
+	       "except OSError as e: print(\"refused\", e.errno)'");
+	cr_assert_str_eq(r.out.ptr, "1024\nrefused 27\n", "%s", r.err.ptr);
+	sbx_result_release(&r);
+	sbx_config_release(&cfg);
+}
+
+Test(limits, ptys_are_bounded)
+{
+	sbx_config cfg;
+	sbx_result r;
+
+	sbx_config_init(&cfg);
+	run_sh(&r, &cfg,
+	       "/usr/bin/python3 -c 'import os\n"
+	       "n = 0\n"
+	       "try:\n"
+	       " while n < 500: os.open(\"/dev/ptmx\", os.O_RDWR | os.O_NOCTTY); n += 1\n"
+	       "except OSError as e: print(n, e.errno)'");
+	cr_assert_str_eq(r.out.ptr, "64 28\n", "%s", r.err.ptr);
+	sbx_result_release(&r);
+	sbx_config_release(&cfg);
+}
+
+/* fs.file-max, as this machine has it */
+static uint64_t file_max(void)
+{
+	pl_buf b = PL_BUF_INIT;
+	unsigned long long v = 0;
+
+	cr_assert_eq(pl_file_read(&b, "/proc/sys/fs/file-max", 0, NULL), 0);
+	sscanf(b.ptr, "%llu", &v);
+	pl_buf_release(&b);
+	return v;
+}
+
+Test(limits, open_files_times_processes_stay_within_half_the_host_file_table)
+{
+	static const char *const profiles[] = { "agent", "test", "eval" };
+	uint64_t fmax = file_max(), want;
+	sbx_config cfg;
+	sbx_result r;
+	pl_err err = { 0 };
+	size_t i;
+
+	/* the defaults and every profile, as written */
+	for (i = 0; i < PL_ARRAY_LEN(profiles); i++) {
+		sbx_config_init(&cfg);
+		cr_assert_leq(cfg.limits.nofile * cfg.limits.nproc, (uint64_t)1 << 20);
+		cr_assert_eq(sbx_profile_load(&cfg, profiles[i], &err), 0, "%s", err.msg);
+		cr_assert_leq(cfg.limits.nofile * cfg.limits.nproc, (uint64_t)1 << 20, "%s", profiles[i]);
+		sbx_config_release(&cfg);
+	}
+	/* and whatever is asked, on this machine */
+	sbx_config_init(&cfg);
+	cfg.cgroup = SBX_CGUSE_OFF;
+	cfg.limits.nproc = 1024;
+	cfg.limits.nofile = 1 << 20;
+	want = fmax / 2 / 1024;
+	if (want < 256)
+		want = 256;
+	if (want > cfg.limits.nofile)
+		want = cfg.limits.nofile;
+	run_sh(&r, &cfg, "ulimit -n");
+	cr_assert_eq(strtoull(r.out.ptr, NULL, 10), want, "%s (fs.file-max %llu)", r.out.ptr, (unsigned long long)fmax);
+	sbx_result_release(&r);
+	sbx_config_release(&cfg);
+}
+
+/* A flood of per-user kernel objects inside (held by a background process
+ * of a session), then the check on the host while the flood holds them. */
+static void flood_then(const char *flood, unsigned most, void (*check)(void))
+{
+	char script[1024];
+	const char *argv[] = { "/bin/bash", "-c", script, NULL };
+	const char *wait_argv[] = { "/bin/bash", "-c",
+				    "for i in $(seq 200); do [ -s /tmp/count ] && break; sleep 0.05; done; cat /tmp/count",
+				    NULL };
+	sbx_config cfg;
+	sbx_session *s = NULL;
+	sbx_result r;
+	pl_err err = { 0 };
+	unsigned n = 0;
+
+	snprintf(script, sizeof(script), "/usr/bin/python3 -c '%s' > /tmp/log 2>&1 </dev/null & ", flood);
+	sbx_config_init(&cfg);
+	sbx_result_init(&r);
+	cr_assert_eq(sbx_session_open(&s, &cfg, &err), 0, "%s", err.msg);
+	cr_assert_eq(sbx_session_exec(&r, s, argv, NULL, &err), 0, "%s", err.msg);
+	/* the flood writes its count once it has taken all it could */
+	cr_assert_eq(sbx_session_exec(&r, s, wait_argv, NULL, &err), 0, "%s", err.msg);
+	cr_assert_eq(sscanf(r.out.ptr, "%u", &n), 1, "the flood said: %s", r.out.ptr);
+	cr_assert_gt(n, 0, "%s", r.out.ptr);
+	cr_assert_leq(n, most, "the flood took %u", n);
+	check();
+	sbx_session_close(s);
+	sbx_result_release(&r);
+	sbx_config_release(&cfg);
+}
+
+#define FLOOD_HEAD                                                                                                    \
+	"import ctypes, os, time\n"                                                                                   \
+	"libc = ctypes.CDLL(None, use_errno=True)\n"                                                                  \
+	"n = 0\n"
+#define FLOOD_TAIL                                                                                                    \
+	"f = open(\"/tmp/count.tmp\", \"w\"); f.write(\"%d\\n\" % n); f.close(); os.rename(\"/tmp/count.tmp\", "    \
+	"\"/tmp/count\")\n"                                                                                          \
+	"time.sleep(120)\n"
+
+static void host_inotify_works(void)
+{
+	int fd = inotify_init1(IN_CLOEXEC);
+
+	cr_assert_geq(fd, 0, "the host's inotify_init failed while a sandbox held its instances: %s", strerror(errno));
+	close(fd);
+}
+
+Test(limits, an_inotify_flood_leaves_the_host_its_own_instances)
+{
+	flood_then(FLOOD_HEAD "while n < 100000 and libc.inotify_init1(0) >= 0: n += 1\n" FLOOD_TAIL, 32,
+		   host_inotify_works);
+}
+
+static void host_mqueue_works(void)
+{
+	char name[64];
+	mqd_t q;
+
+	snprintf(name, sizeof(name), "/plait-test-%d", (int)getpid());
+	q = mq_open(name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600, NULL);
+	cr_assert_neq(q, (mqd_t)-1, "the host's mq_open failed while a sandbox held its queue bytes: %s",
+		      strerror(errno));
+	mq_close(q);
+	mq_unlink(name);
+}
+
+Test(limits, a_message_queue_flood_leaves_the_host_its_own_quota)
+{
+	flood_then(FLOOD_HEAD "while n < 100000 and libc.mq_open(b\"/q%d\" % n, 0o102, 0o600, None) >= 0: n += 1\n"
+			      FLOOD_TAIL,
+		   /* 256 KiB of queues of about 80 KiB each */
+		   3, host_mqueue_works);
+}
+
+Test(limits, message_queues_and_pending_signals_have_rlimits)
+{
+	sbx_config cfg;
+	sbx_result r;
+
+	sbx_config_init(&cfg);
+	run_sh(&r, &cfg, "ulimit -q; ulimit -i");
+	cr_assert_str_eq(r.out.ptr, "262144\n4096\n", "%s", r.err.ptr);
 	sbx_result_release(&r);
 	sbx_config_release(&cfg);
 }

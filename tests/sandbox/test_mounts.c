@@ -436,7 +436,7 @@ Test(mounts, a_bind_source_through_a_symlink_left_in_the_work_directory_is_refus
 		sbx_config_set_workdir(&cfg, work.ptr);
 		sbx_config_add_bind(&cfg, out.ptr, "/tmp/out", false);
 		run_err(&err, &cfg);
-		cr_assert(strstr(err.msg, "a symlink lies on its way inside the work directory or a writable bind") ||
+		cr_assert(strstr(err.msg, "on its way is a symlink") ||
 				  strstr(err.msg, "no symlink may lead through the work directory or a writable bind"),
 			  "%s", err.msg);
 		cr_assert(strstr(err.msg, out.ptr), "%s", err.msg);
@@ -450,6 +450,72 @@ Test(mounts, a_bind_source_through_a_symlink_left_in_the_work_directory_is_refus
 	pl_buf_release(&before);
 	pl_buf_release(&after);
 	pl_buf_release(&inner);
+}
+
+Test(mounts, a_writable_source_through_a_symlink_left_by_an_earlier_run_elsewhere_is_refused)
+{
+	pl_buf old = PL_BUF_INIT, link = PL_BUF_INIT, via = PL_BUF_INIT, victim = PL_BUF_INIT, before = PL_BUF_INIT,
+	       after = PL_BUF_INIT, fresh = PL_BUF_INIT, p = PL_BUF_INIT;
+	const char *argv[] = { "/bin/sh", "-c", "echo planted > ./planted", NULL };
+	sbx_config cfg;
+	sbx_result r;
+	pl_err err = { 0 };
+	int k;
+
+	/* an earlier run's work directory (old) holds old/link -> victim, a
+	 * directory outside every bind; this run's work directory is another
+	 * one, and its writable sources lead through old/link */
+	pl_path_join(&old, tmp.ptr, "old");
+	pl_path_join(&fresh, tmp.ptr, "fresh");
+	pl_path_join(&victim, tmp.ptr, "victim");
+	cr_assert_eq(mkdir(old.ptr, 0755), 0);
+	cr_assert_eq(mkdir(fresh.ptr, 0755), 0);
+	cr_assert_eq(mkdir(victim.ptr, 0755), 0);
+	pl_path_join(&p, victim.ptr, "sub");
+	cr_assert_eq(mkdir(p.ptr, 0755), 0);
+	pl_path_join(&link, old.ptr, "link");
+	cr_assert_eq(symlink(victim.ptr, link.ptr), 0);
+	listing(&before, victim.ptr, true);
+	for (k = 0; k < 3; k++) {
+		/* a bind through it, a bind of it, the work directory through it */
+		pl_buf_reset(&via);
+		pl_buf_printf(&via, "%s%s", link.ptr, k == 1 ? "" : "/sub");
+		sbx_config_init(&cfg);
+		if (k < 2) {
+			sbx_config_set_workdir(&cfg, fresh.ptr);
+			sbx_config_add_bind(&cfg, via.ptr, "/tmp/out", false);
+		} else {
+			sbx_config_set_workdir(&cfg, via.ptr);
+		}
+		sbx_result_init(&r);
+		cr_assert_lt(sbx_run(&r, &cfg, argv, &err), 0, "case %d: the sandbox started", k);
+		sbx_result_release(&r);
+		/* the message names the symlink */
+		cr_assert(strstr(err.msg, via.ptr), "%s", err.msg);
+		pl_buf_reset(&p);
+		pl_buf_printf(&p, "'%s' on its way is a symlink", link.ptr);
+		cr_assert(strstr(err.msg, p.ptr), "case %d: %s", k, err.msg);
+		sbx_config_release(&cfg);
+	}
+	listing(&after, victim.ptr, true);
+	cr_assert_str_eq(after.ptr, before.ptr);
+	/* read-only, the caller's path resolves as given */
+	sbx_config_init(&cfg);
+	sbx_config_add_bind(&cfg, link.ptr, "/tmp/ro", true);
+	sbx_result_init(&r);
+	argv[2] = "ls /tmp/ro";
+	cr_assert_eq(sbx_run(&r, &cfg, argv, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(r.out.ptr, "sub\n", "%s", r.err.ptr);
+	sbx_result_release(&r);
+	sbx_config_release(&cfg);
+	pl_buf_release(&old);
+	pl_buf_release(&link);
+	pl_buf_release(&via);
+	pl_buf_release(&victim);
+	pl_buf_release(&before);
+	pl_buf_release(&after);
+	pl_buf_release(&fresh);
+	pl_buf_release(&p);
 }
 
 Test(mounts, run_is_the_sandboxs_own_and_net_keeps_a_resolv_conf_that_leads_there)

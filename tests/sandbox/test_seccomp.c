@@ -77,7 +77,7 @@ static const denied refused[] = {
 	{ SYS_swapon, EPERM },		  { SYS_swapoff, EPERM },	  { SYS_reboot, EPERM },
 	{ SYS_quotactl, EPERM },	  { SYS_io_uring_setup, ENOSYS }, { SYS_io_uring_enter, ENOSYS },
 	{ SYS_io_uring_register, ENOSYS }, { 467 /* open_tree_attr */, EPERM }, { SYS_quotactl_fd, EPERM },
-	{ SYS_openat2, ENOSYS },
+	{ SYS_openat2, ENOSYS },	  { SYS_io_setup, ENOSYS },
 };
 
 /* Calls refused or allowed by their arguments, checked one by one below. */

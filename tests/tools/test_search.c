@@ -1,4 +1,5 @@
 /* search and find: regex over tracked + untracked-not-ignored files. */
+#define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,6 +201,8 @@ Test(search, file_list_equals_git_ls_files)
 	fx_puts("a/important.gen", "kept\n");
 	fx_puts("a/new.log", "ignored\n");
 	fx_puts("logs/new.txt", "ignored dir\n");
+	fx_puts("logs/keep.log", "a negated rule does not bring it back from an ignored dir\n");
+	fx_puts("logs/deeper/n.txt", "under an ignored dir that holds tracked files\n");
 	fx_puts("tmp1/x.txt", "ignored dir pattern\n");
 	fx_puts("deep/x/y/z.txt", "untracked tree\n");
 	fx_puts("deep/excluded.txt", "info/exclude\n");
@@ -353,6 +356,87 @@ Test(search, an_ignored_directory_says_it_is_ignored)
 	/* a directory that is not ignored still answers as before */
 	o = fx_obs(c, "search", "{\"pattern\":\"zzz\",\"path\":\"docs\"}");
 	cr_assert(strstr(o.text.ptr, "No matches for 'zzz' in 1 files"), "%s", o.text.ptr);
+	tools_obs_release(&o);
+	tools_ctx_free(c);
+}
+
+/* tools__find_text gives memmem's answer: every needle length from 1 to
+ * 40 (the vector loop, its tail and the short cases), needles taken from
+ * the haystack and random ones, at every start offset, over a small
+ * alphabet so that partial matches abound. */
+Test(find_text, same_as_memmem)
+{
+	char h[300], nd[41];
+	unsigned seed = 12345;
+	size_t m, start, round;
+
+	for (round = 0; round < 20; round++) {
+		size_t k;
+		for (k = 0; k < sizeof(h); k++) {
+			seed = seed * 1103515245u + 12345u;
+			h[k] = "ab_ \n"[(seed >> 16) % (round < 10 ? 2 : 5)];
+		}
+		for (m = 1; m <= 40; m++) {
+			for (k = 0; k < m; k++) {
+				seed = seed * 1103515245u + 12345u;
+				nd[k] = round % 2 ? "ab_ \n"[(seed >> 16) % 5] : "ab_ \n"[(seed >> 16) % 2];
+			}
+			if (round % 2 == 0) /* a piece of the haystack: found somewhere */
+				memcpy(nd, h + (seed >> 16) % (sizeof(h) - m), m);
+			for (start = 0; start < sizeof(h); start++) {
+				const char *want = memmem(h + start, sizeof(h) - start, nd, m);
+				const char *got = tools__find_text(h + start, sizeof(h) - start, nd, m);
+				cr_assert_eq(got, want, "needle length %zu, start %zu, round %zu", m, start, round);
+			}
+		}
+	}
+}
+
+/* A regex with several required literals: lines holding only some of
+ * them, or all of them in the wrong order, do not match; regexec decides
+ * where all are present. */
+Test(search, several_required_literals)
+{
+	static const struct {
+		const char *args, *want;
+	} cases[] = {
+		{ "{\"pattern\":\"struct [a-z_]+ \\\\{\"}", "s.h\n1:struct foo {\n4:  struct bar_baz { int x; };\n" },
+		{ "{\"pattern\":\"(uint|int)(8|16)_t [a-z]+;\"}", "s.h\n6:uint8_t abc;\n" },
+		{ "{\"pattern\":\"ab+c\\\\.d\"}", "s.h\n8:abbbc.d\n" },
+	};
+	tools_ctx *c;
+	tools_obs o;
+	size_t i;
+
+	fx_puts("s.h", "struct foo {\nstruct foo *p;\nx { struct\n  struct bar_baz { int x; };\nstruct X {\nuint8_t abc;\nint16_t ;\n"
+		       "abbbc.d\nac.d abc\n");
+	c = fx_ctx();
+	for (i = 0; i < PL_ARRAY_LEN(cases); i++) {
+		o = fx_obs(c, "search", cases[i].args);
+		cr_expect_str_eq(o.text.ptr, cases[i].want, "%s", cases[i].args);
+		tools_obs_release(&o);
+	}
+	tools_ctx_free(c);
+}
+
+/* The counts of an interval are not text a match must hold: a{3} finds
+ * "aaa" (the literal pre-filter once took the 3 for a required literal). */
+Test(search, intervals_are_not_literals)
+{
+	tools_ctx *c;
+	tools_obs o;
+
+	fx_puts("n.txt", "aaa\nab12\nx10y\n");
+	fx_git_commit_all("init");
+	c = fx_ctx();
+	o = fx_obs(c, "search", "{\"pattern\":\"a{3}\"}");
+	cr_assert_str_eq(o.text.ptr, "n.txt\n1:aaa\n");
+	tools_obs_release(&o);
+	o = fx_obs(c, "search", "{\"pattern\":\"ab[0-9]{1,2}\"}");
+	cr_assert_str_eq(o.text.ptr, "n.txt\n2:ab12\n");
+	tools_obs_release(&o);
+	o = fx_obs(c, "search", "{\"pattern\":\"x1{1,}0y\"}");
+	cr_assert_str_eq(o.text.ptr, "n.txt\n3:x10y\n");
 	tools_obs_release(&o);
 	tools_ctx_free(c);
 }

@@ -304,6 +304,12 @@ static int mode_sys(const char *name)
 		return expect(syscall(SYS_kexec_load, 0, 0, NULL, 0), EPERM, "kexec_load");
 	if (!strcmp(name, "io_uring_setup"))
 		return expect(syscall(SYS_io_uring_setup, 1, NULL), ENOSYS, "io_uring_setup");
+	if (!strcmp(name, "io_setup")) {
+		unsigned long ctx = 0;
+
+		/* each context takes from the host-wide fs.aio-max-nr */
+		return expect(syscall(SYS_io_setup, 1, &ctx), ENOSYS, "io_setup");
+	}
 	if (!strcmp(name, "syslog"))
 		return expect(syscall(SYS_syslog, 3, NULL, 0), EPERM, "syslog");
 	if (!strcmp(name, "open_by_handle_at"))

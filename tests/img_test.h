@@ -1,4 +1,5 @@
-/* img_test.h - what the image tests share: a temporary directory per test,
+/* img_test.h - what the tests of images share (tests/image/, and the
+ * benchmark harness's --env image tests): a temporary directory per test,
  * images built by tests/image/mkimage.py, the tools they are compared with
  * (umoci, skopeo, docker-registry; skipped with a reason when missing),
  * and a file-by-file comparison of two root filesystems. */
@@ -11,9 +12,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "image/image.h"
@@ -72,11 +75,17 @@ static inline void it_need_sandbox(void)
 	sbx_caps caps;
 	pl_err err = { 0, "" };
 
-	if (sbx_caps_probe(&caps, &err) < 0)
+	/* the notice on stderr too: Criterion's skip message is easy to miss */
+	if (sbx_caps_probe(&caps, &err) < 0) {
+		fprintf(stderr, "skipped: the sandbox cannot probe this machine: %s\n", err.msg);
 		cr_skip_test("the sandbox cannot probe this machine: %s", err.msg);
-	if (!caps.userns || !caps.all_namespaces)
+	}
+	if (!caps.userns || !caps.all_namespaces) {
+		fprintf(stderr, "skipped: user namespaces are not available here (%s): runs need the sandbox\n",
+			caps.userns_error[0] ? caps.userns_error : "refused");
 		cr_skip_test("user namespaces are not available here (%s): runs need the sandbox",
 			     caps.userns_error[0] ? caps.userns_error : "refused");
+	}
 }
 
 static inline void it_write(const char *path, const char *text)
@@ -231,6 +240,90 @@ static inline void it_same_tree(const char *a, const char *b, bool owners, unsig
 	pl_buf_release(&wa);
 	pl_buf_release(&wb);
 	pl_buf_release(&diff);
+}
+
+/* ------------------------------------------------------------ a registry */
+
+/* Debian's docker-registry on loopback behind tests/image/registry.py's
+ * token server (bearer challenge, Basic credentials user:IT_REG_PASSWORD;
+ * user "-" = anonymous tokens; flags "--drop", "--stall FILE"). */
+#define IT_REG_PASSWORD "s3cret"
+typedef struct it_registry {
+	pid_t pid; /* -1 when not running */
+	int port;
+	char dir[PATH_MAX + 8];
+	const char *user;
+} it_registry;
+
+static inline void it_registry_start(it_registry *r, const itest *t, const char *flags)
+{
+	char cmd[PATH_MAX * 3], port_file[PATH_MAX + 16];
+	const char *root = getenv("PLAIT_ROOT");
+	pl_buf text = PL_BUF_INIT;
+	double deadline;
+
+	IT_NEED("docker-registry", "docker-registry");
+	IT_NEED("skopeo", "skopeo");
+	IT_NEED("openssl", "openssl");
+	cr_assert(root);
+	snprintf(r->dir, sizeof(r->dir), "%s/reg", t->dir);
+	cr_assert_eq(mkdir(r->dir, 0700), 0);
+	snprintf(cmd, sizeof(cmd), "exec /usr/bin/python3 '%s/tests/image/registry.py' '%s' '%s' %s %s > '%s/out' 2>&1",
+		 root, r->dir, r->user, IT_REG_PASSWORD, flags, r->dir);
+	fflush(NULL);
+	r->pid = fork();
+	cr_assert_geq(r->pid, 0);
+	if (!r->pid) {
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	snprintf(port_file, sizeof(port_file), "%s/port", r->dir);
+	for (deadline = pl_now() + 60; !pl_file_exists(port_file); usleep(20000)) {
+		int st;
+
+		if (waitpid(r->pid, &st, WNOHANG) == r->pid) {
+			r->pid = -1;
+			snprintf(port_file, sizeof(port_file), "%s/out", r->dir);
+			pl_file_read(&text, port_file, 0, NULL);
+			cr_assert_fail("registry.py exited: %s", text.ptr);
+		}
+		cr_assert_lt(pl_now(), deadline, "the registry did not start within 60 s");
+	}
+	cr_assert_eq(pl_file_read(&text, port_file, 0, NULL), 0);
+	r->port = atoi(text.ptr);
+	cr_assert_gt(r->port, 0);
+	pl_buf_release(&text);
+}
+
+static inline void it_registry_stop(it_registry *r)
+{
+	if (r->pid > 0) {
+		kill(r->pid, SIGTERM);
+		waitpid(r->pid, NULL, 0);
+	}
+	r->pid = -1;
+}
+
+/* skopeo copy SRC (an OCI layout or docker-archive in t->dir) to the
+ * registry as NAME; the manifest digest it pushed into digest. */
+static inline void it_registry_push(const it_registry *r, const itest *t, const char *src, const char *name,
+				    const char *extra, char *digest, size_t n)
+{
+	pl_buf out = PL_BUF_INIT, d = PL_BUF_INIT, p = PL_BUF_INIT;
+	int st;
+
+	st = test_sh(&out,
+		     "cd '%s' && skopeo copy -q %s --dest-tls-verify=false --dest-creds '%s:%s' --digestfile "
+		     "pushed.digest '%s' docker://127.0.0.1:%d/%s 2>&1",
+		     t->dir, extra, r->user, IT_REG_PASSWORD, src, r->port, name);
+	cr_assert_eq(st, 0, "skopeo copy %s: %s", src, out.ptr);
+	pl_buf_printf(&p, "%s/pushed.digest", t->dir);
+	cr_assert_eq(pl_file_read(&d, p.ptr, 0, NULL), 0);
+	pl_buf_rtrim(&d);
+	snprintf(digest, n, "%s", d.ptr);
+	pl_buf_release(&out);
+	pl_buf_release(&d);
+	pl_buf_release(&p);
 }
 
 #endif

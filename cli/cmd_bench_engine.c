@@ -30,21 +30,25 @@ static const char bench_engine_usage[] =
 	"  --tokens N         decode tokens timed (default 64)\n"
 	"  --kv-context N     positions for the state bytes (default 32768)\n"
 	"  --seed S           weight seed (default 1)\n"
+	"  --profile          after the timed runs, time each kind of kernel of a few\n"
+	"                     decode steps and of one prefill (decode then runs\n"
+	"                     without its graph, so these add up to a little more)\n"
 	"  --json             print one JSON object\n"
 	"  -h, --help         show this help\n";
 
-enum { O_BACKEND = 1, O_SHAPE, O_PROMPT, O_CONTEXT, O_TOKENS, O_KV, O_SEED, O_JSON };
+enum { O_BACKEND = 1, O_SHAPE, O_PROMPT, O_CONTEXT, O_TOKENS, O_KV, O_SEED, O_JSON, O_PROFILE };
 
 static const cli_opt bench_opts[] = {
 	{ "backend", 0, true, O_BACKEND },  { "shape", 0, true, O_SHAPE },     { "prompt", 0, true, O_PROMPT },
 	{ "context", 0, true, O_CONTEXT },  { "tokens", 0, true, O_TOKENS },   { "kv-context", 0, true, O_KV },
-	{ "seed", 0, true, O_SEED },	    { "json", 0, false, O_JSON },      { NULL, 0, false, 0 },
+	{ "seed", 0, true, O_SEED },	    { "json", 0, false, O_JSON },      { "profile", 0, false, O_PROFILE },
+	{ NULL, 0, false, 0 },
 };
 
 typedef struct bargs {
 	const char *backend, *shape;
 	int64_t prompt, context, tokens, kv, seed;
-	bool json;
+	bool json, profile;
 } bargs;
 
 static void shape_of(eng_config *c, const char *shape, int loops)
@@ -115,7 +119,7 @@ static double prefill_flops(const eng_config *c, double T)
 typedef struct run_result {
 	double prefill_s, decode_ms, seq_decode_ms, decode_ctx;
 	uint64_t kv_device, kv_host;
-	json_t *describe;
+	json_t *describe, *profile;
 } run_result;
 
 static int decode_tokens(double *ms, eng_session *s, int64_t n, pl_err *err)
@@ -188,7 +192,7 @@ static int run_loops(run_result *out, const bargs *a, int loops, pl_err *err)
 	}
 	if (loops > 1 && (rc = eng_session_fork(&f, s, err)) < 0)
 		goto done;
-	if ((rc = eng_session_reserve(s, (size_t)(a->context + a->tokens + 8), err)) < 0 ||
+	if ((rc = eng_session_reserve(s, (size_t)(a->context + a->tokens + 32), err)) < 0 ||
 	    (rc = decode_tokens(&out->decode_ms, s, a->tokens, err)) < 0)
 		goto done;
 	out->decode_ctx = (double)a->context + 4 + (double)a->tokens / 2;
@@ -197,6 +201,27 @@ static int run_loops(run_result *out, const bargs *a, int loops, pl_err *err)
 		if ((rc = eng_session_reserve(f, (size_t)(a->context + a->tokens + 8), err)) < 0 ||
 		    (rc = decode_tokens(&out->seq_decode_ms, f, a->tokens, err)) < 0)
 			goto done;
+	}
+	if (a->profile) {
+		json_t *d;
+		double ms;
+
+		if ((rc = eng_model_profile(m, true, err)) < 0 || (rc = decode_tokens(&ms, s, 8, err)) < 0)
+			goto done;
+		eng_session_free(s);
+		s = NULL;
+		if ((rc = eng_session_new(&s, m, err)) < 0)
+			goto done;
+		eng_session_set_chunk(s, (size_t)a->prompt);
+		if ((rc = eng_session_append(NULL, s, ids, (size_t)a->prompt, err)) < 0)
+			goto done;
+		if (!eng_session_logits(s) || (rc = eng_model_profile(m, false, err)) < 0) {
+			rc = rc < 0 ? rc : pl_err_set(err, PL_EINTERNAL, "no logits after the prefill");
+			goto done;
+		}
+		d = eng_model_describe(m);
+		out->profile = json_incref(json_object_get(d, "profile"));
+		json_decref(d);
 	}
 	/* the state of a session holding kv-context positions */
 	eng_session_free(s);
@@ -257,6 +282,9 @@ static int parse(bargs *a, int argc, char **argv, const cli_ctx *ctx)
 			break;
 		case O_JSON:
 			a->json = true;
+			break;
+		case O_PROFILE:
+			a->profile = true;
 			break;
 		}
 		if (st)
@@ -333,6 +361,8 @@ int cli_bench_engine(int argc, char **argv, const cli_ctx *ctx)
 		pl_json_set(x, "prefill_flops_per_s", json_real(flops / r[i].prefill_s));
 		pl_json_set(x, "state_device_bytes", json_integer((json_int_t)r[i].kv_device));
 		pl_json_set(x, "state_host_bytes", json_integer((json_int_t)r[i].kv_host));
+		if (r[i].profile)
+			pl_json_set(x, "profile", json_incref(r[i].profile));
 		if (i) {
 			pl_json_set(x, "sequential_decode_ms_per_token", json_real(r[i].seq_decode_ms));
 			pl_json_set(x, "sequential_decode_bytes_per_token", json_real(bs));
@@ -373,12 +403,30 @@ int cli_bench_engine(int argc, char **argv, const cli_ctx *ctx)
 		pl_buf_printf(&out, "| state bytes at %lld positions (device) | %llu | %llu (%.4fx) | |\n",
 			      (long long)a.kv, (unsigned long long)r[0].kv_device, (unsigned long long)r[1].kv_device,
 			      (double)r[1].kv_device / (double)(r[0].kv_device ? r[0].kv_device : 1));
+		for (i = 0; i < 2; i++)
+			if (r[i].profile) {
+				const char *k;
+				json_t *v;
+
+				pl_buf_printf(&out, "profile R = %d, decode us/step:", i + 1);
+				json_object_foreach(json_object_get(r[i].profile, "decode_us_per_step"), k, v)
+					pl_buf_printf(&out, " %s %.1f", k, json_number_value(v));
+				pl_buf_printf(&out, "\nprofile R = %d, decode weight GB/s:", i + 1);
+				json_object_foreach(json_object_get(r[i].profile, "decode_weight_gb_per_s"), k, v)
+					pl_buf_printf(&out, " %s %.0f", k, json_number_value(v));
+				pl_buf_printf(&out, "\nprofile R = %d, prefill ms:", i + 1);
+				json_object_foreach(json_object_get(r[i].profile, "prefill_ms"), k, v)
+					pl_buf_printf(&out, " %s %.2f", k, json_number_value(v));
+				pl_buf_putc(&out, '\n');
+			}
 	}
 	fwrite(out.ptr, 1, out.len, stdout);
 	st = CLI_EXIT_OK;
 done:
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < 2; i++) {
 		json_decref(r[i].describe);
+		json_decref(r[i].profile);
+	}
 	json_decref(o);
 	pl_buf_release(&out);
 	return st;

@@ -166,6 +166,9 @@ struct eng__backend_ops {
 	void (*state_memory)(const eng__bstate *st, uint64_t *device, uint64_t *host);
 	/* A new JSON object saying what runs: device, kernels, memory. */
 	json_t *(*describe)(eng__backend *b);
+	/* Optional: time what runs by kind of kernel from now on (on) or stop
+	 * (describe reports the figures); NULL where the backend has none. */
+	int (*profile)(eng__backend *b, bool on, pl_err *err);
 };
 
 /* One uniform number in [0, 1) from the sampler's random state, as

@@ -257,7 +257,7 @@ static void cu_state_memory(const eng__bstate *st, uint64_t *device, uint64_t *h
 
 static json_t *cu_describe(eng__backend *b)
 {
-	char buf[4096];
+	char buf[8192];
 	json_t *j;
 
 	ops_of(b)->describe(((cuda_backend *)b)->h, buf, sizeof(buf));
@@ -266,6 +266,15 @@ static json_t *cu_describe(eng__backend *b)
 		j = json_pack("{s:s}", "raw", buf);
 	pl_json_set(j, "backend", json_string("cuda"));
 	return j;
+}
+
+static int cu_profile(eng__backend *b, bool on, pl_err *err)
+{
+	int e = ops_of(b)->profile(((cuda_backend *)b)->h, on);
+
+	if (e)
+		return pl_err_set(err, PL_EINTERNAL, "turning the kernel profile %s: CUDA error %d", on ? "on" : "off", e);
+	return 0;
 }
 
 const eng__backend_ops eng__cuda_backend = {
@@ -284,6 +293,7 @@ const eng__backend_ops eng__cuda_backend = {
 	.logprobs = cu_logprobs,
 	.state_memory = cu_state_memory,
 	.describe = cu_describe,
+	.profile = cu_profile,
 };
 
 int eng_gpu_ceilings_measure(eng_gpu_ceilings *out, int device, pl_err *err)

@@ -163,6 +163,12 @@ void eng_model_free(eng_model *m);
  * backend's own facts: device, kernels chosen, weight/state/workspace
  * bytes}. */
 json_t *eng_model_describe(const eng_model *m);
+/* From now on (on) time every kernel the backend runs, by kind, until
+ * turned off: eng_model_describe's "profile" then gives each kind's time
+ * per decode step and in prefill (CUDA; decode runs its kernels one by
+ * one instead of as a graph while on).  PL_EUNSUPPORTED on a backend
+ * without one (the CPU's). */
+int eng_model_profile(eng_model *m, bool on, pl_err *err);
 const eng_config *eng_model_config(const eng_model *m);
 /* Parameters as stored in the weight files (tied lm_head counted once). */
 uint64_t eng_model_params(const eng_model *m);

@@ -265,6 +265,13 @@ json_t *eng_model_describe(const eng_model *m)
 	return j;
 }
 
+int eng_model_profile(eng_model *m, bool on, pl_err *err)
+{
+	if (!m->b->ops->profile)
+		return pl_err_set(err, PL_EUNSUPPORTED, "the %s backend has no kernel profile", m->b->ops->name);
+	return m->b->ops->profile(m->b, on, err);
+}
+
 void eng_model_free(eng_model *m)
 {
 	if (!m)

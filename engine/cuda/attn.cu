@@ -54,15 +54,23 @@ static __device__ __forceinline__ int split_chunk(int nk)
 	return (c + 31) & ~31;
 }
 
-size_t dec_split_smem(int nq_max, int HD)
+static size_t dec_split_simt_smem(int nq_max, int HD)
 {
 	return sizeof(float) * ((size_t)nq_max * HD * 2 + 32 * (size_t)(HD + 1) + 32 * (size_t)HD + 4 * 32 +
 				2 * (size_t)nq_max);
 }
 
+static size_t dec_split128_smem(int nq_max, int QC);
+
+size_t dec_split_smem(int nq_max, int HD)
+{
+	return HD == 128 ? dec_split128_smem(nq_max, 16) : dec_split_simt_smem(nq_max, HD);
+}
+
 /* grid (DEC_SMAX, KVH, groups), 128 threads */
 __global__ void __launch_bounds__(128) k_dec_split(const __grid_constant__ DecAttnArgs a)
 {
+	grid_dep_trigger();
 	const DecGroup &G = a.P->grp[blockIdx.z];
 	const int kvh = blockIdx.y, s = blockIdx.x, HD = a.HD, gh = a.NH / a.KVH;
 	const int nq = gh * G.nrows, nk = G.pos + 1, chunk = split_chunk(nk), j0 = s * chunk;
@@ -191,10 +199,178 @@ __global__ void __launch_bounds__(128) k_dec_split(const __grid_constant__ DecAt
 	}
 }
 
+/* head_dim 128 (LoopCoder-V2's): the same partials, computed for the
+ * bus.  Each warp takes 32 keys at a time, a key per lane: its score for
+ * QC queries (q staged once in shared memory, read as broadcasts; K read
+ * 16 bytes at a time through the read-only path), the online softmax per
+ * query across the warp, then P.V with each lane owning 4 of the 128
+ * dimensions (V rows read coalesced, p broadcast by shuffles).  The four
+ * warps' states are combined in shared memory into the block's partial.
+ * (k_dec_split spends its time in per-query serial loops and barriers: 52
+ * us per layer at 4096 keys, a tenth of the bus.) */
+static __device__ __forceinline__ void unpack8f(float *f, uint4 w)
+{
+	f[0] = __uint_as_float(w.x << 16);
+	f[1] = __uint_as_float(w.x & 0xffff0000u);
+	f[2] = __uint_as_float(w.y << 16);
+	f[3] = __uint_as_float(w.y & 0xffff0000u);
+	f[4] = __uint_as_float(w.z << 16);
+	f[5] = __uint_as_float(w.z & 0xffff0000u);
+	f[6] = __uint_as_float(w.w << 16);
+	f[7] = __uint_as_float(w.w & 0xffff0000u);
+}
+
+static size_t dec_split128_smem(int nq_max, int QC)
+{
+	return sizeof(float) * ((size_t)nq_max * 128 + 4 * (size_t)QC * 128 + 4 * (size_t)QC * 2);
+}
+
+template <int QC> __global__ void __launch_bounds__(128) k_dec_split128(const __grid_constant__ DecAttnArgs a)
+{
+	grid_dep_trigger();
+	constexpr int HD = 128;
+	const DecGroup &G = a.P->grp[blockIdx.z];
+	const int kvh = blockIdx.y, s = blockIdx.x, gh = a.NH / a.KVH;
+	const int nq = gh * G.nrows, nk = G.pos + 1, chunk = split_chunk(nk), j0 = s * chunk;
+	const int j1 = min(nk, j0 + chunk);
+	const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+	extern __shared__ __align__(16) float sm[];
+	float *qs = sm, *os = qs + nq * HD, *mls = os + 4 * QC * HD;
+	const long long ps = (long long)a.L * 2 * a.KVD;
+	const bf16 *kbase = G.kv0 + (size_t)a.layer * 2 * a.KVD + (size_t)kvh * HD;
+
+	if (j0 >= nk) {
+		for (int q = threadIdx.x; q < nq; q += blockDim.x) {
+			const int row = G.rows[q / gh], h = kvh * gh + q % gh;
+			float *ml = a.ml + (((size_t)row * a.NH + h) * DEC_SMAX + s) * 2;
+
+			ml[0] = -INFINITY;
+			ml[1] = 0.f;
+		}
+		return;
+	}
+	for (int i = threadIdx.x; i < nq * HD; i += blockDim.x) {
+		const int q = i / HD, d = i % HD, row = G.rows[q / gh], h = kvh * gh + q % gh;
+
+		qs[i] = a.q[(size_t)row * a.ldq + h * HD + d] * a.scale;
+	}
+	__syncthreads();
+	for (int qc = 0; qc < nq; qc += QC) {
+		float m[QC], l[QC], o[QC][4];
+
+#pragma unroll
+		for (int i = 0; i < QC; i++) {
+			m[i] = -INFINITY;
+			l[i] = 0.f;
+			o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
+		}
+		for (int t0 = j0 + warp * 32; t0 < j1; t0 += 128) {
+			const int j = t0 + lane, nj = min(32, j1 - t0);
+			const bool ok = j < j1;
+			const bf16 *kp = kbase + (size_t)(ok ? j : t0) * ps;
+			float sc[QC];
+
+#pragma unroll
+			for (int i = 0; i < QC; i++)
+				sc[i] = 0.f;
+#pragma unroll 4
+			for (int d8 = 0; d8 < HD / 8; d8++) {
+				float kf[8];
+
+				unpack8f(kf, __ldg((const uint4 *)(kp + d8 * 8)));
+#pragma unroll
+				for (int i = 0; i < QC; i++) {
+					if (qc + i >= nq)
+						break;
+					const float4 q0 = *(const float4 *)&qs[(qc + i) * HD + d8 * 8],
+						     q1 = *(const float4 *)&qs[(qc + i) * HD + d8 * 8 + 4];
+
+					sc[i] = fmaf(q0.x, kf[0], sc[i]);
+					sc[i] = fmaf(q0.y, kf[1], sc[i]);
+					sc[i] = fmaf(q0.z, kf[2], sc[i]);
+					sc[i] = fmaf(q0.w, kf[3], sc[i]);
+					sc[i] = fmaf(q1.x, kf[4], sc[i]);
+					sc[i] = fmaf(q1.y, kf[5], sc[i]);
+					sc[i] = fmaf(q1.z, kf[6], sc[i]);
+					sc[i] = fmaf(q1.w, kf[7], sc[i]);
+				}
+			}
+#pragma unroll
+			for (int i = 0; i < QC; i++) {
+				if (qc + i >= nq)
+					break;
+				const float v = ok ? sc[i] : -INFINITY, mx = warp_max(v), mn = fmaxf(m[i], mx);
+				const float corr = __expf(m[i] - mn);
+
+				sc[i] = ok ? __expf(v - mn) : 0.f; /* p */
+				l[i] = l[i] * corr + warp_sum(sc[i]);
+				m[i] = mn;
+				o[i][0] *= corr;
+				o[i][1] *= corr;
+				o[i][2] *= corr;
+				o[i][3] *= corr;
+			}
+			for (int jj = 0; jj < nj; jj++) {
+				const uint2 vu = __ldg((const uint2 *)(kbase + (size_t)(t0 + jj) * ps + a.KVD + lane * 4));
+				const float v0 = __uint_as_float(vu.x << 16), v1 = __uint_as_float(vu.x & 0xffff0000u);
+				const float v2 = __uint_as_float(vu.y << 16), v3 = __uint_as_float(vu.y & 0xffff0000u);
+
+#pragma unroll
+				for (int i = 0; i < QC; i++) {
+					if (qc + i >= nq)
+						break;
+					const float pj = __shfl_sync(0xffffffffu, sc[i], jj);
+
+					o[i][0] = fmaf(pj, v0, o[i][0]);
+					o[i][1] = fmaf(pj, v1, o[i][1]);
+					o[i][2] = fmaf(pj, v2, o[i][2]);
+					o[i][3] = fmaf(pj, v3, o[i][3]);
+				}
+			}
+		}
+#pragma unroll
+		for (int i = 0; i < QC; i++) {
+			*(float4 *)&os[(warp * QC + i) * HD + lane * 4] = make_float4(o[i][0], o[i][1], o[i][2], o[i][3]);
+			if (lane == 0) {
+				mls[(warp * QC + i) * 2] = m[i];
+				mls[(warp * QC + i) * 2 + 1] = l[i];
+			}
+		}
+		__syncthreads();
+		for (int i = threadIdx.x; i < QC * HD; i += blockDim.x) {
+			const int qi = i / HD, d = i % HD, q = qc + qi;
+
+			if (q >= nq)
+				break;
+			float M = -INFINITY, L = 0.f, O = 0.f;
+
+			for (int w = 0; w < 4; w++)
+				M = fmaxf(M, mls[(w * QC + qi) * 2]);
+			for (int w = 0; w < 4; w++) {
+				const float mw = mls[(w * QC + qi) * 2], e = mw == -INFINITY ? 0.f : __expf(mw - M);
+
+				L += e * mls[(w * QC + qi) * 2 + 1];
+				O += e * os[(w * QC + qi) * HD + d];
+			}
+			const int row = G.rows[q / gh], h = kvh * gh + q % gh;
+
+			a.part[(((size_t)row * a.NH + h) * DEC_SMAX + s) * HD + d] = O;
+			if (d == 0) {
+				float *ml = a.ml + (((size_t)row * a.NH + h) * DEC_SMAX + s) * 2;
+
+				ml[0] = M;
+				ml[1] = L;
+			}
+		}
+		__syncthreads();
+	}
+}
+
 /* grid (NH, rows), 128 threads: merge the splits; the window and the gate
  * of later loops; the output row. */
 __global__ void __launch_bounds__(128) k_dec_merge(const __grid_constant__ DecAttnArgs a)
 {
+	grid_dep_trigger();
 	const int h = blockIdx.x, r = blockIdx.y, HD = a.HD, gh = a.NH / a.KVH, kvh = h / gh;
 	const DecRow &R = a.P->row[r];
 	const int t = R.pos, nk = t + 1, ns = (nk + split_chunk(nk) - 1) / split_chunk(nk);
@@ -291,16 +467,26 @@ cudaError_t dec_attn_init(int nq_max, int HD)
 	if (need <= set)
 		return cudaSuccess;
 	if ((rc = cudaFuncSetAttribute(k_dec_split, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)need)) ==
-	    cudaSuccess)
+		    cudaSuccess &&
+	    (rc = cudaFuncSetAttribute(k_dec_split128<8>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)need)) ==
+		    cudaSuccess &&
+	    (rc = cudaFuncSetAttribute(k_dec_split128<16>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)need)) ==
+		    cudaSuccess)
 		set = need;
 	return rc;
 }
 
 cudaError_t dec_attn_launch(const DecAttnArgs &a, int ngroups, int nrows, int nq_max, cudaStream_t st)
 {
+	const dim3 grid(DEC_SMAX, a.KVH, ngroups);
 	cudaError_t rc;
 
-	k_dec_split<<<dim3(DEC_SMAX, a.KVH, ngroups), 128, dec_split_smem(nq_max, a.HD), st>>>(a);
+	if (a.HD == 128 && nq_max <= 8)
+		k_dec_split128<8><<<grid, 128, dec_split128_smem(nq_max, 8), st>>>(a);
+	else if (a.HD == 128)
+		k_dec_split128<16><<<grid, 128, dec_split128_smem(nq_max, 16), st>>>(a);
+	else
+		k_dec_split<<<grid, 128, dec_split_simt_smem(nq_max, a.HD), st>>>(a);
 	if ((rc = cudaGetLastError()) != cudaSuccess)
 		return rc;
 	k_dec_merge<<<dim3(a.NH, nrows), 128, 0, st>>>(a);

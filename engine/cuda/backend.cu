@@ -378,10 +378,14 @@ static void model_free(void *model)
 		cudaFree(m->lm_head);
 	void *ps[] = { m->embed, m->norm, m->inv_freq, m->dx, m->dq, m->dgate, m->datt, m->dact, m->dpart, m->dml,
 		       m->dlog, m->dparams, m->sb.seen, m->sb.w, m->sb.keys, m->sb.keys_sorted, m->sb.vals,
-		       m->sb.vals_sorted, m->sb.tmp, m->sb.id_out, m->sb.lse_out };
+		       m->sb.vals_sorted, m->sb.tmp, m->sb.id_out, m->sb.lse_out, m->gws, m->gcnt };
 	for (size_t k = 0; k < sizeof(ps) / sizeof(ps[0]); k++)
 		cudaFree(ps[k]);
 	blas_close(m->blas);
+	prof_free(&m->prof);
+	for (size_t k = 0; k < m->npool; k++)
+		cudaFreeHost(m->hpool[k]);
+	free(m->hpool);
 	if (m->ev0)
 		cudaEventDestroy(m->ev0);
 	if (m->ev1)
@@ -394,20 +398,26 @@ static void model_free(void *model)
 
 /* Times each GEMV configuration on this matrix (M rows, random x) and
  * keeps the fastest: the grid's balance over the SMs decides more than
- * any rule of thumb. */
+ * any rule of thumb (a configuration the workspace cannot hold is
+ * skipped). */
 static GemvCfg tune(Model *m, const bf16 *W, int N, int K, int ldw, int M, const float *x, int ldx, float *out,
 		    char *note, size_t nn)
 {
-	static const GemvCfg cfgs[] = { { 2, 4 }, { 2, 8 }, { 4, 4 }, { 4, 8 } };
-	GemvCfg best = cfgs[0];
+	static const int shapes[][2] = { { 2, 4 }, { 2, 8 }, { 4, 4 }, { 4, 8 } };
+	static const int splits[] = { 1, 2, 3, 4, 6, 8 };
+	GemvCfg best = { 2, 4, 1, m->gws, m->gcnt, GEMV_WS_FLOATS, GEMV_TILES };
 	float best_ms = 1e30f;
 
 	if ((long long)N * K < (1ll << 22))
 		return best;
-	for (size_t c = 0; c < sizeof(cfgs) / sizeof(cfgs[0]); c++) {
+	for (size_t c = 0; c < sizeof(shapes) / sizeof(shapes[0]) * sizeof(splits) / sizeof(splits[0]); c++) {
+		GemvCfg cfg = best;
 		GemvArgs a;
 		float ms = 0, t;
 
+		cfg.rows = shapes[c / (sizeof(splits) / sizeof(splits[0]))][0];
+		cfg.warps = shapes[c / (sizeof(splits) / sizeof(splits[0]))][1];
+		cfg.splits = splits[c % (sizeof(splits) / sizeof(splits[0]))];
 		memset(&a, 0, sizeof(a));
 		a.x = x;
 		a.ldx = ldx;
@@ -424,7 +434,11 @@ static GemvCfg tune(Model *m, const bf16 *W, int N, int K, int ldw, int M, const
 		a.p[0].ldo = N;
 		for (int r = 0; r < 7; r++) {
 			cudaEventRecord(m->ev0, m->st);
-			gemv_launch(a, cfgs[c], m->st);
+			if (gemv_launch(a, cfg, m->st) != cudaSuccess) {
+				cudaGetLastError();
+				ms = 1e30f;
+				break;
+			}
 			cudaEventRecord(m->ev1, m->st);
 			cudaEventSynchronize(m->ev1);
 			cudaEventElapsedTime(&t, m->ev0, m->ev1);
@@ -433,11 +447,12 @@ static GemvCfg tune(Model *m, const bf16 *W, int N, int K, int ldw, int M, const
 		}
 		if (ms < best_ms) {
 			best_ms = ms;
-			best = cfgs[c];
+			best = cfg;
 		}
 	}
-	snprintf(note + strlen(note), nn - strlen(note), "%s%dx%d: %d rows/warp, %d warps (%.1f GB/s)",
-		 note[0] ? "; " : "", N, K, best.rows, best.warps, (double)N * ldw * 2 / (best_ms * 1e-3) / 1e9);
+	snprintf(note + strlen(note), nn - strlen(note), "%s%dx%d: %d rows/warp, %d warps, %d splits (%.1f GB/s)",
+		 note[0] ? "; " : "", N, K, best.rows, best.warps, best.splits,
+		 (double)N * ldw * 2 / (best_ms * 1e-3) / 1e9);
 	return best;
 }
 
@@ -597,6 +612,14 @@ static int upload(void **out, const eng_cuda_model_desc *d, pl_err *err)
 			goto fail;
 		}
 		vec_launch(NULL, 0, (long long)(xw * DEC_MAX_ROWS), (long long)(xw * DEC_MAX_ROWS), tx, 99, ENG__RT_EMBED, m->st);
+		if ((rc = dalloc((void **)&m->gws, GEMV_WS_FLOATS * 4, "GEMV split workspace", &m->scratch_bytes, err)) < 0 ||
+		    (rc = dalloc((void **)&m->gcnt, GEMV_TILES * 4, "GEMV split counters", &m->scratch_bytes, err)) < 0 ||
+		    ((e = cudaMemsetAsync(m->gcnt, 0, GEMV_TILES * 4, m->st)) != cudaSuccess &&
+		     (rc = cuerr(err, e, "cudaMemsetAsync (GEMV counters)")) < 0)) {
+			cudaFree(tout);
+			cudaFree(tx);
+			goto fail;
+		}
 		m->cfg_qkv = tune(m, m->layer[0].wqkv, m->QKV, m->H, m->Hp, M, tx, m->Hp, tout, tune_note, sizeof(tune_note));
 		m->cfg_o = tune(m, m->layer[0].wo, m->H, m->QD, m->Qp, M, tx, m->Qp, tout, tune_note, sizeof(tune_note));
 		m->cfg_gu = tune(m, m->layer[0].wgu, 2 * m->I, m->H, m->Hp, M, tx, m->Hp, tout, tune_note, sizeof(tune_note));
@@ -649,7 +672,41 @@ static void describe(void *model, char *buf, size_t n)
 		 (unsigned long long)m->scratch_bytes, fr, tot, blas_version(m->blas), blas_path(m->blas), m->kernels,
 		 m->HD == 128 ? "flash-attention style, mma.sync m16n8k16 bf16 tensor cores, 64x64 tiles"
 			      : "one block per query (head_dim <= 64)");
+	if (m->prof.dec_steps || m->prof.pf_calls) {
+		double b[PK_N] = { 0 };
+		size_t k = strlen(buf);
+
+		b[PK_DEC_QKV] = (double)m->L * m->QKV * m->Hp * 2;
+		b[PK_DEC_O] = (double)m->L * m->H * m->Qp * 2;
+		b[PK_DEC_GU] = (double)m->L * 2 * m->I * m->Hp * 2;
+		b[PK_DEC_DOWN] = (double)m->L * m->H * m->Ip * 2;
+		b[PK_DEC_LM] = (double)m->V * m->Hp * 2;
+		if (k > 0 && k + 1 < n) {
+			buf[k - 1] = 0; /* the closing brace, put back below */
+			prof_json(&m->prof, buf, n - 1, b);
+			k = strlen(buf);
+			buf[k] = '}';
+			buf[k + 1] = 0;
+		}
+	}
 	pthread_mutex_unlock(&m->mu);
+}
+
+static int profile(void *model, int on)
+{
+	Model *m = (Model *)model;
+	cudaError_t e;
+
+	pthread_mutex_lock(&m->mu);
+	cudaSetDevice(m->dev);
+	if (on && !m->prof.on)
+		e = prof_set(&m->prof, true);
+	else {
+		e = cudaSuccess;
+		m->prof.on = on != 0;
+	}
+	pthread_mutex_unlock(&m->mu);
+	return (int)e;
 }
 
 /* ------------------------------------------------------------ states */
@@ -682,6 +739,45 @@ static uint64_t state_dev_bytes(const State *s)
 	       (uint64_t)(m->R - 1) * 2 * m->Hp * 4 + (uint64_t)m->V * 4;
 }
 
+/* Pinned history blocks come from the model's pool, and go back to it
+ * when a state is freed: pinning costs about as much as the prefill it
+ * serves (a 4096-token prompt at R = 2 needs 16 blocks, 319 MB, and
+ * pinning them took 0.18 s against the prefill's 0.21 s on the H200), so
+ * only the first sessions pay it.  The pool keeps up to HIST_POOL_MAX
+ * bytes; the model's free releases them. */
+static unsigned char *hist_take(Model *m)
+{
+	unsigned char *b = NULL;
+
+	if (m->npool)
+		return m->hpool[--m->npool];
+	if (cudaHostAlloc((void **)&b, hist_block_bytes(m), cudaHostAllocDefault) != cudaSuccess) {
+		cudaGetLastError();
+		return NULL;
+	}
+	return b;
+}
+
+static void hist_give(Model *m, unsigned char *b)
+{
+	if ((m->npool + 1) * hist_block_bytes(m) <= HIST_POOL_MAX) {
+		if (m->npool == m->cappool) {
+			size_t c = m->cappool ? 2 * m->cappool : 64;
+			unsigned char **p = (unsigned char **)realloc(m->hpool, c * sizeof(*p));
+
+			if (p) {
+				m->hpool = p;
+				m->cappool = c;
+			}
+		}
+		if (m->npool < m->cappool) {
+			m->hpool[m->npool++] = b;
+			return;
+		}
+	}
+	cudaFreeHost(b);
+}
+
 static void state_free(void *state)
 {
 	State *s = (State *)state;
@@ -704,7 +800,7 @@ static void state_free(void *state)
 	cudaFree(s->logits);
 	cudaFree(s->ids);
 	for (size_t i = 0; i < s->nhist; i++)
-		cudaFreeHost(s->hist[i]);
+		hist_give(m, s->hist[i]);
 	free(s->hist);
 	pthread_mutex_unlock(&m->mu);
 	free(s);
@@ -765,14 +861,11 @@ static int reserve_locked(State *s, size_t need, pl_err *err)
 			}
 			s->hist = h;
 			while (s->nhist < nb) {
-				cudaError_t e = cudaHostAlloc((void **)&s->hist[s->nhist], hist_block_bytes(m),
-							      cudaHostAllocDefault);
-
-				if (e != cudaSuccess) {
-					cudaGetLastError();
+				if (!(s->hist[s->nhist] = hist_take(m))) {
 					rc = seterr(err, PL_ENOMEM,
-						    "cudaHostAlloc of %zu bytes for the later loops' K/V history: %s",
-						    hist_block_bytes(m), cudaGetErrorString(e));
+						    "cudaHostAlloc of %zu bytes (pinned) for the later loops' K/V history "
+						    "failed: host memory is short",
+						    hist_block_bytes(m));
 					goto fail;
 				}
 				s->nhist++;
@@ -1020,6 +1113,7 @@ static cudaError_t enqueue_decode(Model *m, const DecShape &S)
 			return e;             \
 	} while (0)
 	EQ(dec_embed_launch(P, S.nrows, m->embed, m->Hp, m->H, m->a, m->b, m->dx, m->st));
+	prof_mark(&m->prof, m->st, PK_DEC_PARAMS);
 	for (int l = 0; l < m->L; l++) {
 		const Layer *Ly = &m->layer[l];
 		GemvArgs g;
@@ -1029,6 +1123,7 @@ static cudaError_t enqueue_decode(Model *m, const DecShape &S)
 		g.x = m->dx;
 		g.ldx = m->Hp;
 		g.m = S.nrows;
+		g.pdl = !m->prof.on; /* events between kernels would break the overlap anyway */
 		for (int i = 0; i < DEC_MAX_ROWS; i++)
 			g.rowsel[i] = i < S.nrows ? i : 0;
 		g.eps = m->eps;
@@ -1048,6 +1143,7 @@ static cudaError_t enqueue_decode(Model *m, const DecShape &S)
 			g.nprob = 2;
 		}
 		EQ(gemv_launch(g, m->cfg_qkv, m->st));
+		prof_mark(&m->prof, m->st, PK_DEC_QKV);
 		memset(&at, 0, sizeof(at));
 		at.P = P;
 		at.q = m->dq;
@@ -1066,21 +1162,26 @@ static cudaError_t enqueue_decode(Model *m, const DecShape &S)
 		at.att = m->datt;
 		at.ldatt = m->Qp;
 		EQ(dec_attn_launch(at, S.ngroups, S.nrows, S.nq_max, m->st));
+		prof_mark(&m->prof, m->st, PK_DEC_ATTN);
 		g.nprob = 1;
 		g.x = m->datt;
 		g.ldx = m->Qp;
 		g.p[0] = GemvProb{ Ly->wo, m->H, m->QD, m->Qp, NULL, EPI_ADD, m->dx, m->Hp, NULL, 0 };
 		EQ(gemv_launch(g, m->cfg_o, m->st));
+		prof_mark(&m->prof, m->st, PK_DEC_O);
 		g.x = m->dx;
 		g.ldx = m->Hp;
 		g.p[0] = GemvProb{ Ly->wgu, 2 * m->I, m->H, m->Hp, Ly->ln2, EPI_SWIGLU, m->dact, m->Ip, NULL, 0 };
 		EQ(gemv_launch(g, m->cfg_gu, m->st));
+		prof_mark(&m->prof, m->st, PK_DEC_GU);
 		g.x = m->dact;
 		g.ldx = m->Ip;
 		g.p[0] = GemvProb{ Ly->wdown, m->H, m->I, m->Ip, NULL, EPI_ADD, m->dx, m->Hp, NULL, 0 };
 		EQ(gemv_launch(g, m->cfg_down, m->st));
+		prof_mark(&m->prof, m->st, PK_DEC_DOWN);
 	}
 	EQ(dec_hsave_launch(P, S.hsave, S.nhsave, m->dx, m->Hp, m->norm, m->H, m->eps, m->st));
+	prof_mark(&m->prof, m->st, PK_DEC_HSAVE);
 	if (S.nlog) {
 		GemvArgs g;
 
@@ -1094,7 +1195,9 @@ static cudaError_t enqueue_decode(Model *m, const DecShape &S)
 		g.P = P;
 		g.nprob = 1;
 		g.p[0] = GemvProb{ m->lm_head, m->V, m->H, m->Hp, m->norm, EPI_LOGITS, NULL, 0, NULL, 0 };
+		g.pdl = !m->prof.on;
 		EQ(gemv_launch(g, m->cfg_lm, m->st));
+		prof_mark(&m->prof, m->st, PK_DEC_LM);
 	}
 #undef EQ
 	return cudaSuccess;
@@ -1159,6 +1262,14 @@ static int run_decode(Model *m, const eng_cuda_seg *seg, int nseg, pl_err *err)
 			n += snprintf(S.key + n, sizeof(S.key) - n, "%d.%d.%d.%d,", hp.row[i].loop, hp.row[i].group,
 				      hp.row[i].logits != NULL, hp.row[i].h_out != NULL);
 	}
+	if (m->prof.on) {
+		/* each kernel on its own, an event after each (cuda.h, Prof) */
+		ECU_CK(prof_begin(&m->prof, m->st), err, "cudaEventRecord (profile)");
+		ECU_CK(cudaMemcpyAsync(m->dparams, &hp, sizeof(hp), cudaMemcpyHostToDevice, m->st), err,
+		       "cudaMemcpyAsync (decode parameters)");
+		ECU_CK(enqueue_decode(m, S), err, "decode step");
+		goto history;
+	}
 	for (i = 0; i < MAX_GRAPHS; i++)
 		if (m->graphs[i].exec && !strcmp(m->graphs[i].key, S.key)) {
 			gr = &m->graphs[i];
@@ -1201,6 +1312,7 @@ static int run_decode(Model *m, const eng_cuda_seg *seg, int nseg, pl_err *err)
 	ECU_CK(cudaMemcpyAsync(m->dparams, &hp, sizeof(hp), cudaMemcpyHostToDevice, m->st), err,
 	       "cudaMemcpyAsync (decode parameters)");
 	ECU_CK(cudaGraphLaunch(gr->exec, m->st), err, "cudaGraphLaunch (decode step)");
+history:
 	/* the later loops' K/V and the saved h^r to the host history */
 	for (i = 0; i < nseg; i++) {
 		State *s = (State *)seg[i].state;
@@ -1216,6 +1328,11 @@ static int run_decode(Model *m, const eng_cuda_seg *seg, int nseg, pl_err *err)
 		if (seg[i].logits)
 			ECU_CK(cudaMemcpyAsync(seg[i].logits, R.logits, (size_t)m->V * 4, cudaMemcpyDeviceToHost, m->st), err,
 			       "cudaMemcpyAsync (logits)");
+	}
+	if (m->prof.on) {
+		prof_mark(&m->prof, m->st, PK_DEC_HIST);
+		m->prof.dec_steps++;
+		ECU_CK(prof_end(&m->prof), err, "profile");
 	}
 	return 0;
 }
@@ -1234,6 +1351,7 @@ static int run_prefill(Model *m, const eng_cuda_seg *sg, pl_err *err)
 #define PK(call, what) ECU_CK((call), err, (what))
 	if ((size_t)n > m->pf_rows)
 		return seterr(err, PL_EINTERNAL, "a segment of %d rows exceeds the %zu prepared", n, m->pf_rows);
+	PK(prof_begin(&m->prof, m->st), "cudaEventRecord (profile)");
 	PK(cudaMemcpyAsync(s->ids + p, sg->ids, (size_t)n * 4, cudaMemcpyHostToDevice, m->st), "cudaMemcpyAsync (ids)");
 	if (loop >= 1) {
 		const int b = (loop - 1) % 2;
@@ -1258,6 +1376,7 @@ static int run_prefill(Model *m, const eng_cuda_seg *sg, pl_err *err)
 		hin = m->hchunk[b];
 	}
 	PK(pf_embed_launch(s->ids + p, n, loop, m->embed, Hp, H, m->a, m->b, hin, Hp, m->px, m->st), "prefill embedding");
+	prof_mark(&m->prof, m->st, PK_PF_EMBED);
 	for (l = 0; l < m->L; l++) {
 		const Layer *Ly = &m->layer[l];
 		FlashArgs fa;
@@ -1265,14 +1384,18 @@ static int run_prefill(Model *m, const eng_cuda_seg *sg, pl_err *err)
 		PK(pf_norm_launch(m->px, n, H, Hp, Ly->ln1, m->pn, loop >= 1 ? Ly->gnorm : NULL, loop >= 1 ? m->pgn : NULL,
 				  NULL, 0, m->eps, m->st),
 		   "prefill norm");
+		prof_mark(&m->prof, m->st, PK_PF_NORM);
 		if ((rc = blas_gemm(m->blas, m->st, n, m->QKV, H, m->pn, Hp, Ly->wqkv, Hp, m->pqkv, m->QKV, false, 0.f,
 				    err)) < 0)
 			return rc;
+		prof_mark(&m->prof, m->st, PK_PF_QKV);
 		if (loop >= 1) {
 			if ((rc = blas_gemm(m->blas, m->st, n, m->NH, H, m->pgn, Hp, Ly->wgate, Hp, m->pgate, m->NH, false,
 					    0.f, err)) < 0)
 				return rc;
+			prof_mark(&m->prof, m->st, PK_PF_GATE);
 			PK(pf_lockv_fill_launch(ringr, p, l, m->L, m->KVD, m->plockv, m->st), "prefill window");
+			prof_mark(&m->prof, m->st, PK_PF_WINDOW);
 		}
 		PK(pf_rope_launch(m->pqkv, n, p, m->NH, m->KVH, m->HD, m->inv_freq, m->pq,
 				  loop == 0 ? s->kv0 + (size_t)p * lkv(m) + (size_t)l * 2 * m->KVD
@@ -1280,6 +1403,7 @@ static int run_prefill(Model *m, const eng_cuda_seg *sg, pl_err *err)
 				  loop == 0 ? (long long)lkv(m) : 2ll * m->KVD, loop >= 1 ? m->pgate : NULL,
 				  loop >= 1 ? Ly->gbias : NULL, m->st),
 		   "prefill RoPE");
+		prof_mark(&m->prof, m->st, PK_PF_ROPE);
 		memset(&fa, 0, sizeof(fa));
 		fa.q = m->pq;
 		fa.ldq = m->QD;
@@ -1299,23 +1423,31 @@ static int run_prefill(Model *m, const eng_cuda_seg *sg, pl_err *err)
 		fa.KVD = m->KVD;
 		fa.scale = (float)(1.0 / sqrt((double)m->HD));
 		PK(flash_launch(fa, m->st), "prefill attention");
+		prof_mark(&m->prof, m->st, PK_PF_ATTN);
 		if ((rc = blas_gemm(m->blas, m->st, n, H, m->QD, m->patt, m->Qp, Ly->wo, m->Qp, m->px, Hp, false, 1.f,
 				    err)) < 0)
 			return rc;
+		prof_mark(&m->prof, m->st, PK_PF_O);
 		PK(pf_norm_launch(m->px, n, H, Hp, Ly->ln2, m->pn, NULL, NULL, NULL, 0, m->eps, m->st), "prefill norm");
+		prof_mark(&m->prof, m->st, PK_PF_NORM);
 		if ((rc = blas_gemm(m->blas, m->st, n, 2 * m->I, H, m->pn, Hp, Ly->wgu, Hp, m->pgu, 2 * m->I, true, 0.f,
 				    err)) < 0)
 			return rc;
+		prof_mark(&m->prof, m->st, PK_PF_GU);
 		PK(pf_swiglu_launch(m->pgu, n, m->I, m->pact, m->Ip, m->st), "prefill SwiGLU");
+		prof_mark(&m->prof, m->st, PK_PF_SWIGLU);
 		if ((rc = blas_gemm(m->blas, m->st, n, H, m->I, m->pact, m->Ip, Ly->wdown, m->Ip, m->px, Hp, false, 1.f,
 				    err)) < 0)
 			return rc;
+		prof_mark(&m->prof, m->st, PK_PF_DOWN);
 		if (loop >= 1) {
 			PK(pf_ring_store_launch(ringr, p, n, l, m->L, m->KVD, m->plockv, m->st), "prefill window store");
+			prof_mark(&m->prof, m->st, PK_PF_WINDOW);
 			PK(hist_copy(s, p, n, m->plockv + (size_t)64 * 2 * m->KVD, (size_t)2 * m->KVD * 2, L2,
 				     (size_t)2 * m->KVD * 2, true,
 				     [&](size_t q) { return (void *)(hist_kv(s, loop, q) + (size_t)l * 2 * m->KVD); }),
 			   "cudaMemcpy2DAsync (K/V history)");
+			prof_mark(&m->prof, m->st, PK_PF_HIST);
 		}
 	}
 	if (loop < m->R - 1) {
@@ -1365,6 +1497,12 @@ static int run_prefill(Model *m, const eng_cuda_seg *sg, pl_err *err)
 		g.nprob = 1;
 		g.p[0] = GemvProb{ m->lm_head, m->V, H, Hp, m->norm, EPI_LOGITS, s->logits, m->V, NULL, 0 };
 		PK(gemv_launch(g, m->cfg_lm, m->st), "lm_head");
+	}
+	if (m->prof.on) {
+		prof_mark(&m->prof, m->st, PK_PF_FINAL);
+		m->prof.pf_calls++;
+		m->prof.pf_rows += n;
+		PK(prof_end(&m->prof), "profile");
 	}
 #undef PK
 	return 0;
@@ -1593,6 +1731,7 @@ static const eng_cuda_ops_v2 ops_v2 = {
 	logprobs,
 	ceilings,
 	selftest,
+	profile,
 };
 
 } /* namespace ecu */

@@ -33,7 +33,8 @@ typedef __nv_bfloat16 bf16;
 
 enum { WIN = ENG_LOCAL_WINDOW };	     /* 65 keys of local attention */
 enum { DEC_MAX_ROWS = 8, DEC_SMAX = 64 }; /* decode graph rows; key splits */
-enum { HIST_BLOCK = 256 };		     /* positions per pinned history block */
+enum { HIST_BLOCK = 256 };
+#define HIST_POOL_MAX ((size_t)4 << 30) /* bytes of pinned blocks a model keeps for reuse */		     /* positions per pinned history block */
 
 /* ------------------------------------------------------------ errors */
 
@@ -76,6 +77,24 @@ struct DecParams {
 	DecGroup grp[DEC_MAX_ROWS];
 };
 
+#ifdef __CUDACC__
+/* Programmatic dependent launch (sm_90): trigger lets the next kernel of
+ * the stream start (its blocks fill SMs as this one's finish); wait
+ * returns once the kernel before has finished and its writes are
+ * visible.  Without the launch attribute both are no-ops.  Every kernel
+ * of the decode step triggers at its start; the GEMVs, launched with the
+ * attribute, wait before they read anything the step wrote. */
+static __device__ __forceinline__ void grid_dep_trigger(void)
+{
+	asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+}
+
+static __device__ __forceinline__ void grid_dep_wait(void)
+{
+	asm volatile("griddepcontrol.wait;" ::: "memory");
+}
+#endif
+
 /* ------------------------------------------------------------ GEMV */
 
 enum { EPI_STORE, EPI_ADD, EPI_SWIGLU, EPI_GATE, EPI_QKV, EPI_LOGITS };
@@ -106,11 +125,23 @@ struct GemvArgs {
 	const float *inv_freq;
 	float *q; /* EPI_QKV: rotated queries [row][QD] */
 	int ldq;
+	/* launched as a programmatic dependent of the kernel before (decode's
+	 * chain): its first weights load while that one finishes */
+	bool pdl;
 };
 
 struct GemvCfg {
 	int rows, warps; /* rows per warp (2 or 4), warps per block (4 or 8) */
+	int splits;	 /* ranges of K, each its own block (1: none) */
+	/* splits > 1: partial sums, (rows * warps + 1) * DEC_MAX_ROWS floats
+	 * per tile and split, and one counter per tile, zero between launches
+	 * (the last block of a tile puts it back) */
+	float *ws;
+	unsigned *cnt;
+	size_t ws_n, cnt_n;
 };
+
+enum { GEMV_WS_FLOATS = 1 << 20, GEMV_TILES = 1 << 14 };
 
 void gemv_init(void);
 cudaError_t gemv_launch(GemvArgs a, GemvCfg cfg, cudaStream_t st);
@@ -251,6 +282,43 @@ struct Graph {
 };
 enum { MAX_GRAPHS = 16 };
 
+/* ------------------------------------------------------------ profile */
+
+/* Where a step's time goes (plait bench engine --profile): with the
+ * profile on, decode runs its kernels without the graph and an event
+ * follows each, prefill too; the times between events add up per kind.
+ * Off (the default), nothing is recorded. */
+enum ProfKind {
+	PK_START,
+	PK_DEC_PARAMS, PK_DEC_QKV, PK_DEC_ATTN, PK_DEC_O, PK_DEC_GU, PK_DEC_DOWN, PK_DEC_HSAVE, PK_DEC_LM,
+	PK_DEC_HIST,
+	PK_PF_EMBED, PK_PF_NORM, PK_PF_QKV, PK_PF_GATE, PK_PF_ROPE, PK_PF_ATTN, PK_PF_O, PK_PF_GU, PK_PF_SWIGLU,
+	PK_PF_DOWN, PK_PF_WINDOW, PK_PF_HIST, PK_PF_FINAL,
+	PK_N
+};
+enum { PROF_EVENTS = 256 };
+
+struct Prof {
+	bool on;
+	cudaEvent_t ev[PROF_EVENTS];
+	int kind[PROF_EVENTS];
+	int n;
+	double ms[PK_N];
+	long dec_steps, pf_calls;
+	double pf_rows;
+};
+
+/* Both do nothing while the profile is off.  prof_begin opens a call's
+ * timeline, prof_mark closes the span since the last mark as kind,
+ * prof_end adds the call's spans (it waits for the device). */
+cudaError_t prof_begin(Prof *p, cudaStream_t st);
+void prof_mark(Prof *p, cudaStream_t st, int kind);
+cudaError_t prof_end(Prof *p);
+cudaError_t prof_set(Prof *p, bool on);
+void prof_free(Prof *p);
+/* The figures as JSON members ("profile": {...}), appended to buf. */
+void prof_json(const Prof *p, char *buf, size_t n, const double *dec_bytes);
+
 struct Model {
 	eng_config cfg;
 	int dev;
@@ -267,6 +335,8 @@ struct Model {
 	pthread_mutex_t mu;
 	Blas *blas;
 	GemvCfg cfg_qkv, cfg_o, cfg_gu, cfg_down, cfg_lm;
+	float *gws; /* the GEMV splits' workspace and counters (GemvCfg) */
+	unsigned *gcnt;
 	/* decode scratch (fixed at upload) */
 	float *dx, *dq, *dgate, *datt, *dact, *dpart, *dml, *dlog;
 	DecParams *dparams;
@@ -288,6 +358,10 @@ struct Model {
 	uint64_t serial;
 	int states;
 	char kernels[512];
+	Prof prof;
+	/* pinned history blocks of freed states, for the next ones */
+	unsigned char **hpool;
+	size_t npool, cappool;
 };
 
 struct State {

@@ -3,22 +3,29 @@
  * the memory bus's speed.
  *
  * Each warp owns ROWS consecutive weight rows and walks K in 16-byte loads
- * (8 bf16 per lane, a warp covers 256 columns per load); x, staged in
- * shared memory in fp32 chunks of KC columns, is read by every warp of the
- * block.  The weights of a chunk are loaded into registers before the
- * barrier that stages its x, so that they are in flight while x arrives.
+ * (8 bf16 per lane, a warp covers 256 columns per load), U loads per row
+ * in flight; x comes through the read-only path (L1: every warp of an SM
+ * reads the same x), so warps never wait for each other.  A matrix with
+ * few rows for the GPU's SMs (o_proj and down: 5120 rows, 160 blocks of 32
+ * for 132 SMs, ran at 45-67% of the bus) is also split along K into
+ * `splits` ranges, each block of a tile adds its partial sums into a
+ * workspace, and the last one of the tile finishes it (k_gemv).  The
+ * configuration (rows per warp, warps per block, splits) is timed per
+ * matrix at load (backend.cu, tune).
  * Accumulation is fp32, x is fp32 (the CPU backend's arithmetic, so decode
  * stays close to the oracle); weights are widened exactly.  A row's
  * summation order does not depend on how many rows run, so a batch of
  * several sessions gives each the bits it gets alone.
  *
- * RMSNorm is fused: with normw set, the block stages x . diag(normw) and
- * sums x^2 on the way; the result is scaled by rsqrt(mean + eps) at the
- * end.  Epilogues write, add into the residual, apply SwiGLU to (gate, up)
+ * RMSNorm is fused: with normw set, x . diag(normw) is what multiplies the
+ * weights, x^2 is summed on the way, and the sums are scaled by
+ * rsqrt(mean + eps) at the end.  Epilogues write, add into the residual, apply SwiGLU to (gate, up)
  * row pairs, the PLT gate's sigmoid, RoPE with the K/V write of the QKV
  * rows, or logits.  CPU reference: engine/cpu/matmul.c (the oracle) and
  * selftest.cu. */
 #include "engine/cuda/cuda.h"
+
+#include <string.h>
 
 namespace ecu
 {
@@ -95,126 +102,12 @@ static __device__ void qkv_pair(const GemvArgs &a, int n, int m, float x0, float
 	}
 }
 
-template <int M, int ROWS, int WARPS>
-__global__ void __launch_bounds__(WARPS * 32) k_gemv(const __grid_constant__ GemvArgs a)
+/* The epilogue of the rows a warp owns, acc[r][m] the finished sums (every
+ * lane holds them). */
+template <int M, int ROWS>
+static __device__ __forceinline__ void epilogue(const GemvArgs &a, const GemvProb &p, int n0, int lane,
+						 float (&acc)[ROWS][M])
 {
-	constexpr int STEPS = 16 / ROWS; /* 16-byte loads per row and lane per chunk */
-	constexpr int KC = 256 * STEPS;
-	constexpr int NT = WARPS * 32;
-	extern __shared__ __align__(16) float xs[]; /* [M][KC] */
-	__shared__ float red[WARPS][M];
-	const int pi = (a.nprob > 1 && (int)blockIdx.x >= a.p[0].nblocks) ? 1 : 0;
-	const GemvProb &p = a.p[pi];
-	const int blk = (int)blockIdx.x - (pi ? a.p[0].nblocks : 0);
-	const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-	const int n0 = (blk * WARPS + warp) * ROWS;
-	const int Kp = p.ldw;
-	float acc[ROWS][M], ss[M];
-
-#pragma unroll
-	for (int r = 0; r < ROWS; r++)
-#pragma unroll
-		for (int m = 0; m < M; m++)
-			acc[r][m] = 0.f;
-#pragma unroll
-	for (int m = 0; m < M; m++)
-		ss[m] = 0.f;
-
-	for (int kc = 0; kc < Kp; kc += KC) {
-		uint4 w[ROWS][STEPS];
-
-#pragma unroll
-		for (int r = 0; r < ROWS; r++)
-#pragma unroll
-			for (int s = 0; s < STEPS; s++) {
-				const int k = kc + s * 256 + lane * 8, n = n0 + r;
-
-				if (n < p.N && k < Kp)
-					w[r][s] = ld_stream(p.W + (size_t)n * p.ldw + k);
-				else
-					w[r][s] = make_uint4(0, 0, 0, 0);
-			}
-		__syncthreads(); /* the previous chunk's reads of xs are done */
-#pragma unroll
-		for (int m = 0; m < M; m++) {
-			const float *xr = a.x + (size_t)a.rowsel[m] * a.ldx;
-
-			for (int c = threadIdx.x * 4; c < KC; c += NT * 4) {
-				const int k = kc + c;
-				float4 v = make_float4(0.f, 0.f, 0.f, 0.f);
-
-				if (k < Kp) {
-					v = *(const float4 *)(xr + k);
-					if (p.normw) {
-						const float4 g = *(const float4 *)(p.normw + k);
-
-						ss[m] += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
-						v.x *= g.x;
-						v.y *= g.y;
-						v.z *= g.z;
-						v.w *= g.w;
-					}
-				}
-				*(float4 *)&xs[m * KC + c] = v;
-			}
-		}
-		__syncthreads();
-#pragma unroll
-		for (int s = 0; s < STEPS; s++) {
-			const int c = s * 256 + lane * 8;
-			float xv[M][8];
-
-#pragma unroll
-			for (int m = 0; m < M; m++) {
-				const float4 x0 = *(const float4 *)&xs[m * KC + c], x1 = *(const float4 *)&xs[m * KC + c + 4];
-
-				xv[m][0] = x0.x;
-				xv[m][1] = x0.y;
-				xv[m][2] = x0.z;
-				xv[m][3] = x0.w;
-				xv[m][4] = x1.x;
-				xv[m][5] = x1.y;
-				xv[m][6] = x1.z;
-				xv[m][7] = x1.w;
-			}
-#pragma unroll
-			for (int r = 0; r < ROWS; r++) {
-				float wf[8];
-
-				unpack8(wf, w[r][s]);
-#pragma unroll
-				for (int m = 0; m < M; m++)
-#pragma unroll
-					for (int e = 0; e < 8; e++)
-						acc[r][m] = fmaf(wf[e], xv[m][e], acc[r][m]);
-			}
-		}
-	}
-
-	/* the norm: sum of squares over the block, then 1 / sqrt(mean + eps) */
-	float rs[M];
-#pragma unroll
-	for (int m = 0; m < M; m++) {
-		const float v = warp_sum(ss[m]);
-
-		if (lane == 0)
-			red[warp][m] = v;
-	}
-	__syncthreads();
-#pragma unroll
-	for (int m = 0; m < M; m++) {
-		float t = 0.f;
-
-		for (int w = 0; w < WARPS; w++)
-			t += red[w][m];
-		rs[m] = p.normw ? 1.0f / sqrtf(t / (float)p.K + a.eps) : 1.0f;
-	}
-#pragma unroll
-	for (int r = 0; r < ROWS; r++)
-#pragma unroll
-		for (int m = 0; m < M; m++)
-			acc[r][m] = warp_sum(acc[r][m]) * rs[m];
-
 	if (p.mode == EPI_SWIGLU || p.mode == EPI_QKV) {
 #pragma unroll
 		for (int q = 0; q < ROWS / 2; q++)
@@ -263,54 +156,212 @@ __global__ void __launch_bounds__(WARPS * 32) k_gemv(const __grid_constant__ Gem
 		}
 }
 
-template <int M, int ROWS, int WARPS> static size_t smem_of(void)
+/* The U steps of 256 columns from st of each row (zeros past s1 or Kp). */
+template <int U, int ROWS>
+static __device__ __forceinline__ void load_w(uint4 (&w)[U][ROWS], const bf16 *const (&wrow)[ROWS], int st, int s1,
+					      int Kp, int lane)
 {
-	return (size_t)M * 256 * (16 / ROWS) * sizeof(float);
+#pragma unroll
+	for (int u = 0; u < U; u++)
+#pragma unroll
+		for (int r = 0; r < ROWS; r++)
+			w[u][r] = (st + u < s1 && (st + u) * 256 + lane * 8 < Kp) ? ld_stream(wrow[r] + (size_t)(st + u) * 256)
+										  : make_uint4(0, 0, 0, 0);
 }
 
-template <int M, int ROWS, int WARPS> static void set_attr(void)
+static __device__ __forceinline__ float4 ld_x(const float *p)
 {
-	cudaFuncSetAttribute(k_gemv<M, ROWS, WARPS>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-			     (int)smem_of<M, ROWS, WARPS>());
+	return __ldg((const float4 *)p);
 }
 
-template <int M, int ROWS, int WARPS> static cudaError_t launch(GemvArgs &a, cudaStream_t st)
+/* One block: WARPS warps of ROWS consecutive rows each (a tile of
+ * ROWS * WARPS rows) over one of the `splits` equal ranges of K (in steps
+ * of 256 columns: a warp's 16-byte loads side by side).  The block reads
+ * x straight from memory (the read-only path: every warp of the SM reads
+ * the same x, so it comes from L1) and each warp works alone: no shared
+ * memory, no barrier.  With one split a warp finishes its rows itself
+ * (the norm's sum of squares is its own: every warp reads all of x); with
+ * several, each block leaves its sums in the workspace and the last block
+ * of a tile to finish (a counter per tile) adds them in split order, so
+ * the result does not depend on which block ran when. */
+template <int M, int ROWS, int WARPS>
+__global__ void __launch_bounds__(WARPS * 32) k_gemv(const __grid_constant__ GemvArgs a, const GemvCfg c)
 {
-	int grid = 0;
+	constexpr int U = ROWS == 2 ? 4 : 2; /* steps in flight per warp */
+	constexpr int T = ROWS * WARPS;
+	const int S = c.splits;
+	const int pi = (a.nprob > 1 && (int)blockIdx.x >= a.p[0].nblocks * S) ? 1 : 0;
+	const GemvProb &p = a.p[pi];
+	const int bid = (int)blockIdx.x - (pi ? a.p[0].nblocks * S : 0);
+	const int tile = bid / S, split = bid % S;
+	const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+	const int n0 = tile * T + warp * ROWS;
+	const int Kp = p.ldw, nsteps = (Kp + 255) / 256;
+	const int s0 = (int)((long long)nsteps * split / S), s1 = (int)((long long)nsteps * (split + 1) / S);
+	float acc[ROWS][M], ss[M];
+	const bf16 *wrow[ROWS];
+	const float *xr[M];
 
+#pragma unroll
+	for (int r = 0; r < ROWS; r++) {
+#pragma unroll
+		for (int m = 0; m < M; m++)
+			acc[r][m] = 0.f;
+		wrow[r] = p.W + (size_t)(n0 + r < p.N ? n0 + r : p.N - 1) * p.ldw + lane * 8;
+	}
+#pragma unroll
+	for (int m = 0; m < M; m++) {
+		ss[m] = 0.f;
+		xr[m] = a.x + (size_t)a.rowsel[m] * a.ldx + lane * 8;
+	}
+	uint4 w[U][ROWS], wn[U][ROWS];
+
+	/* the weights do not depend on the kernel before: the first ones are
+	 * asked for before waiting for it (programmatic dependent launch, with
+	 * a.pdl); then each group of U steps loads the next one's */
+	grid_dep_trigger();
+	load_w<U, ROWS>(w, wrow, s0, s1, Kp, lane);
+	grid_dep_wait();
+	for (int st = s0; st < s1; st += U) {
+		load_w<U, ROWS>(wn, wrow, st + U, s1, Kp, lane);
+#pragma unroll
+		for (int u = 0; u < U; u++) {
+			const int k = (st + u) * 256 + lane * 8;
+			float4 g0 = make_float4(1.f, 1.f, 1.f, 1.f), g1 = g0;
+
+			if (st + u >= s1 || k >= Kp)
+				continue;
+			if (p.normw) {
+				g0 = ld_x(p.normw + k);
+				g1 = ld_x(p.normw + k + 4);
+			}
+#pragma unroll
+			for (int m = 0; m < M; m++) {
+				const float4 x0 = ld_x(xr[m] + (size_t)(st + u) * 256), x1 = ld_x(xr[m] + (size_t)(st + u) * 256 + 4);
+				const float xv[8] = { x0.x * g0.x, x0.y * g0.y, x0.z * g0.z, x0.w * g0.w,
+						      x1.x * g1.x, x1.y * g1.y, x1.z * g1.z, x1.w * g1.w };
+
+				if (p.normw)
+					ss[m] += x0.x * x0.x + x0.y * x0.y + x0.z * x0.z + x0.w * x0.w + x1.x * x1.x +
+						 x1.y * x1.y + x1.z * x1.z + x1.w * x1.w;
+#pragma unroll
+				for (int r = 0; r < ROWS; r++) {
+					float wf[8];
+
+					unpack8(wf, w[u][r]);
+#pragma unroll
+					for (int e = 0; e < 8; e++)
+						acc[r][m] = fmaf(wf[e], xv[e], acc[r][m]);
+				}
+			}
+		}
+#pragma unroll
+		for (int u = 0; u < U; u++)
+#pragma unroll
+			for (int r = 0; r < ROWS; r++)
+				w[u][r] = wn[u][r];
+	}
+#pragma unroll
+	for (int m = 0; m < M; m++) {
+		ss[m] = warp_sum(ss[m]);
+#pragma unroll
+		for (int r = 0; r < ROWS; r++)
+			acc[r][m] = warp_sum(acc[r][m]);
+	}
+	if (S > 1) {
+		__shared__ bool last;
+		const int gt = (pi ? a.p[0].nblocks : 0) + tile; /* the tile's counter */
+		float *ws = c.ws + ((size_t)gt * S + split) * (T + 1) * M;
+
+		if (lane == 0) {
+#pragma unroll
+			for (int r = 0; r < ROWS; r++)
+#pragma unroll
+				for (int m = 0; m < M; m++)
+					ws[(warp * ROWS + r) * M + m] = acc[r][m];
+			if (warp == 0)
+#pragma unroll
+				for (int m = 0; m < M; m++)
+					ws[T * M + m] = ss[m];
+		}
+		__threadfence();
+		__syncthreads();
+		if (threadIdx.x == 0) {
+			last = atomicAdd(&c.cnt[gt], 1u) == (unsigned)S - 1;
+			if (last)
+				c.cnt[gt] = 0; /* for the next launch: every block of the tile has counted */
+		}
+		__syncthreads();
+		if (!last)
+			return;
+		__threadfence();
+#pragma unroll
+		for (int m = 0; m < M; m++) {
+			ss[m] = 0.f;
+#pragma unroll
+			for (int r = 0; r < ROWS; r++)
+				acc[r][m] = 0.f;
+		}
+		for (int sp = 0; sp < S; sp++) {
+			const float *wp = c.ws + ((size_t)gt * S + sp) * (T + 1) * M;
+
+#pragma unroll
+			for (int m = 0; m < M; m++) {
+				ss[m] += __ldcg(wp + T * M + m);
+#pragma unroll
+				for (int r = 0; r < ROWS; r++)
+					acc[r][m] += __ldcg(wp + (warp * ROWS + r) * M + m);
+			}
+		}
+	}
+	if (p.normw)
+#pragma unroll
+		for (int m = 0; m < M; m++) {
+			const float rs = 1.0f / sqrtf(ss[m] / (float)p.K + a.eps);
+
+#pragma unroll
+			for (int r = 0; r < ROWS; r++)
+				acc[r][m] *= rs;
+		}
+	epilogue<M, ROWS>(a, p, n0, lane, acc);
+}
+
+template <int M, int ROWS, int WARPS> static cudaError_t launch(GemvArgs &a, const GemvCfg &c, cudaStream_t st)
+{
+	int grid = 0, tiles = 0;
+
+	if (c.splits < 1 || (c.splits > 1 && (!c.ws || !c.cnt)))
+		return cudaErrorInvalidValue;
 	for (int i = 0; i < a.nprob; i++) {
 		a.p[i].nblocks = (a.p[i].N + ROWS * WARPS - 1) / (ROWS * WARPS);
-		grid += a.p[i].nblocks;
+		tiles += a.p[i].nblocks;
+		grid += a.p[i].nblocks * c.splits;
 	}
-	k_gemv<M, ROWS, WARPS><<<grid, WARPS * 32, smem_of<M, ROWS, WARPS>(), st>>>(a);
-	return cudaGetLastError();
-}
+	if (c.splits > 1 && ((size_t)tiles > c.cnt_n || (size_t)tiles * c.splits * (ROWS * WARPS + 1) * DEC_MAX_ROWS > c.ws_n))
+		return cudaErrorInvalidValue;
+	cudaLaunchConfig_t lc = {};
+	cudaLaunchAttribute at;
 
-template <int M> static void set_attrs_m(void)
-{
-	set_attr<M, 2, 4>();
-	set_attr<M, 2, 8>();
-	set_attr<M, 4, 4>();
-	set_attr<M, 4, 8>();
+	lc.gridDim = dim3(grid);
+	lc.blockDim = dim3(WARPS * 32);
+	lc.stream = st;
+	at.id = cudaLaunchAttributeProgrammaticStreamSerialization;
+	at.val.programmaticStreamSerializationAllowed = 1;
+	lc.attrs = &at;
+	lc.numAttrs = a.pdl ? 1 : 0;
+	return cudaLaunchKernelEx(&lc, k_gemv<M, ROWS, WARPS>, a, c);
 }
 
 void gemv_init(void)
 {
-	set_attrs_m<1>();
-	set_attrs_m<2>();
-	set_attrs_m<3>();
-	set_attrs_m<4>();
-	set_attrs_m<5>();
-	set_attrs_m<6>();
-	set_attrs_m<7>();
-	set_attrs_m<8>();
+	/* nothing to set: the kernels use no dynamic shared memory */
 }
 
 template <int M> static cudaError_t launch_m(GemvArgs &a, GemvCfg c, cudaStream_t st)
 {
 	if (c.rows == 2)
-		return c.warps == 4 ? launch<M, 2, 4>(a, st) : launch<M, 2, 8>(a, st);
-	return c.warps == 4 ? launch<M, 4, 4>(a, st) : launch<M, 4, 8>(a, st);
+		return c.warps == 4 ? launch<M, 2, 4>(a, c, st) : launch<M, 2, 8>(a, c, st);
+	return c.warps == 4 ? launch<M, 4, 4>(a, c, st) : launch<M, 4, 8>(a, c, st);
 }
 
 cudaError_t gemv_launch(GemvArgs a, GemvCfg c, cudaStream_t st)

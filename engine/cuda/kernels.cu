@@ -110,6 +110,7 @@ cudaError_t fill_random_bf16(bf16 *p, size_t n, uint64_t seed, float scale, cuda
 /* Loop 0: x = E_t; loop r: x = a E_t + b h^{r-1}_{t-1} (zero at t = 0). */
 __global__ void k_dec_embed(const DecParams *P, const bf16 *embed, int Hp, int H, float a, float b, float *x)
 {
+	grid_dep_trigger();
 	const DecRow &R = P->row[blockIdx.x];
 	const bf16 *e = embed + (size_t)R.id * Hp;
 	float *xr = x + (size_t)blockIdx.x * Hp;
@@ -142,6 +143,7 @@ struct RowList {
 /* h^r_t = norm(x) for the rows of loops below R-1: kept for the next step. */
 __global__ void k_dec_hsave(const DecParams *P, RowList rows, const float *x, int ldx, const float *w, int H, float eps)
 {
+	grid_dep_trigger();
 	__shared__ float red[32];
 	const int row = rows.r[blockIdx.x];
 	const float *xr = x + (size_t)row * ldx;

@@ -153,6 +153,11 @@ typedef struct eng_cuda_ops_v2 {
 	/* Every kernel against a CPU reference on random inputs (llm.c's
 	 * habit): one line per check in report; PL_EINTERNAL when one fails. */
 	int (*selftest)(char *report, size_t n, int device, pl_err *err);
+	/* Times every kernel of the decode steps and prefills that follow
+	 * (on) by kind, into describe's "profile"; decode then runs without
+	 * its graph.  Off drops nothing already counted.  0 or a CUDA error
+	 * number. */
+	int (*profile)(void *model, int on);
 } eng_cuda_ops_v2;
 
 typedef const eng_cuda_ops_v2 *(*eng_cuda_module_v2_fn)(void);

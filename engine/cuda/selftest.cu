@@ -101,8 +101,23 @@ template <typename T> std::vector<T> back(const T *p, size_t n)
 
 void t_gemv(Report &r, Rng &g)
 {
-	static const GemvCfg cfgs[] = { { 2, 4 }, { 2, 8 }, { 4, 4 }, { 4, 8 } };
+	GemvCfg cfgs[] = { { 2, 4, 1, 0, 0, 0, 0 }, { 2, 8, 1, 0, 0, 0, 0 }, { 4, 4, 1, 0, 0, 0, 0 },
+			   { 4, 8, 1, 0, 0, 0, 0 }, { 2, 4, 3, 0, 0, 0, 0 }, { 4, 8, 2, 0, 0, 0, 0 },
+			   { 2, 8, 8, 0, 0, 0, 0 } };
 	const int N = 334, K = 1000, Kp = 1000, M = 3;
+	float *ws = NULL;
+	unsigned *cnt = NULL;
+
+	/* splits: 3 ranges of K's 4 steps of 256, 2, and 8 (some empty) */
+	cudaMalloc(&ws, GEMV_WS_FLOATS * 4);
+	cudaMalloc(&cnt, GEMV_TILES * 4);
+	cudaMemset(cnt, 0, GEMV_TILES * 4);
+	for (GemvCfg &c : cfgs) {
+		c.ws = ws;
+		c.cnt = cnt;
+		c.ws_n = GEMV_WS_FLOATS;
+		c.cnt_n = GEMV_TILES;
+	}
 	std::vector<uint16_t> W((size_t)N * Kp);
 	std::vector<float> Wf((size_t)N * Kp), x((size_t)M * Kp), nw(Kp), bias(N);
 
@@ -176,9 +191,11 @@ void t_gemv(Report &r, Rng &g)
 				for (int n = 0; n < (mode == EPI_SWIGLU ? N / 2 : N); n++)
 					sel.push_back(got[(size_t)a.rowsel[m] * N + n]);
 			const double err = rel_err(sel, ref);
-			r.line(e == cudaSuccess && err < 2e-5, "gemv mode %d, %d rows/warp, %d warps: rel err %.2e%s%s", mode,
-			       c.rows, c.warps, err, e ? " " : "", e ? cudaGetErrorString(e) : "");
+			r.line(e == cudaSuccess && err < 2e-5, "gemv mode %d, %d rows/warp, %d warps, %d splits: rel err %.2e%s%s",
+			       mode, c.rows, c.warps, c.splits, err, e ? " " : "", e ? cudaGetErrorString(e) : "");
 		}
+	cudaFree(ws);
+	cudaFree(cnt);
 	cudaFree(dW);
 	cudaFree(dx);
 	cudaFree(dnw);
@@ -367,13 +384,14 @@ void t_prefill_attn(Report &r, Rng &g, int HD, int p, int n)
 	cudaFree(dout);
 }
 
-/* A decode step of one group: loop 0 and loop 1 of one session at t. */
-void t_decode_attn(Report &r, Rng &g, int HD, int t)
+/* A decode step of one group: loops 0..R-1 of one session at t (the later
+ * loops share one ring here). */
+void t_decode_attn(Report &r, Rng &g, int HD, int t, int R)
 {
 	const int NH = 6, KVH = 2, L = 2, layer = 1, KVD = KVH * HD, QD = NH * HD, gh = NH / KVH;
 	const long long ps = (long long)L * 2 * KVD;
 	std::vector<uint16_t> kv((size_t)(t + 1) * ps), ring((size_t)WIN * ps);
-	std::vector<float> kvf(kv.size()), ringf(ring.size()), q((size_t)2 * QD), gate((size_t)2 * NH);
+	std::vector<float> kvf(kv.size()), ringf(ring.size()), q((size_t)R * QD), gate((size_t)R * NH);
 
 	for (size_t i = 0; i < kv.size(); i++)
 		kv[i] = bits(kvf[i] = to_bf(g.next()));
@@ -387,14 +405,13 @@ void t_decode_attn(Report &r, Rng &g, int HD, int t)
 	float *dq = dup(q), *dg = dup(gate), *datt, *dpart, *dml;
 	DecParams hp, *dP;
 	memset(&hp, 0, sizeof(hp));
-	hp.nrows = 2;
+	hp.nrows = R;
 	hp.ngroups = 1;
 	hp.grp[0].pos = t;
-	hp.grp[0].nrows = 2;
+	hp.grp[0].nrows = R;
 	hp.grp[0].kv0 = dkv;
-	hp.grp[0].rows[0] = 0;
-	hp.grp[0].rows[1] = 1;
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < R; i++) {
+		hp.grp[0].rows[i] = i;
 		hp.row[i].pos = t;
 		hp.row[i].loop = i;
 		hp.row[i].qslot = i;
@@ -402,9 +419,9 @@ void t_decode_attn(Report &r, Rng &g, int HD, int t)
 	}
 	cudaMalloc(&dP, sizeof(hp));
 	cudaMemcpy(dP, &hp, sizeof(hp), cudaMemcpyHostToDevice);
-	cudaMalloc(&datt, (size_t)2 * QD * 4);
-	cudaMalloc(&dpart, (size_t)2 * NH * DEC_SMAX * HD * 4);
-	cudaMalloc(&dml, (size_t)2 * NH * DEC_SMAX * 2 * 4);
+	cudaMalloc(&datt, (size_t)R * QD * 4);
+	cudaMalloc(&dpart, (size_t)R * NH * DEC_SMAX * HD * 4);
+	cudaMalloc(&dml, (size_t)R * NH * DEC_SMAX * 2 * 4);
 	DecAttnArgs a;
 	memset(&a, 0, sizeof(a));
 	a.P = dP;
@@ -423,12 +440,12 @@ void t_decode_attn(Report &r, Rng &g, int HD, int t)
 	a.ldgate = NH;
 	a.att = datt;
 	a.ldatt = QD;
-	cudaError_t e = dec_attn_launch(a, 1, 2, gh * 2, 0);
+	cudaError_t e = dec_attn_launch(a, 1, R, gh * R, 0);
 	if (e == cudaSuccess)
 		e = cudaDeviceSynchronize();
-	std::vector<float> got = back(datt, (size_t)2 * QD);
-	std::vector<double> ref((size_t)2 * QD);
-	for (int row = 0; row < 2; row++)
+	std::vector<float> got = back(datt, (size_t)R * QD);
+	std::vector<double> ref((size_t)R * QD);
+	for (int row = 0; row < R; row++)
 		for (int h = 0; h < NH; h++) {
 			const int kvh = h / gh;
 			std::vector<double> qd(HD), og(HD), ol(HD);
@@ -458,7 +475,7 @@ void t_decode_attn(Report &r, Rng &g, int HD, int t)
 			}
 		}
 	const double err = rel_err(got, ref);
-	r.line(e == cudaSuccess && err < 1e-4, "decode attention head_dim %d, position %d: rel err %.2e %s", HD, t, err,
+	r.line(e == cudaSuccess && err < 1e-4, "decode attention head_dim %d, position %d, %d loops: rel err %.2e %s", HD, t, R, err,
 	       e ? cudaGetErrorString(e) : "");
 	cudaFree(dkv);
 	cudaFree(dring);
@@ -646,8 +663,11 @@ int selftest(char *report, size_t n, int device, pl_err *err)
 	flash_init();
 	t_gemv(r, g);
 	t_blas(r, g);
-	t_decode_attn(r, g, 128, 4100);
-	t_decode_attn(r, g, 16, 70);
+	t_decode_attn(r, g, 128, 4100, 2);
+	t_decode_attn(r, g, 128, 300, 3);  /* 9 queries per K/V head: 16 at a time */
+	t_decode_attn(r, g, 128, 4100, 6); /* 18: two passes of 16 */
+	t_decode_attn(r, g, 128, 40, 1);
+	t_decode_attn(r, g, 16, 70, 2);
 	t_prefill_attn(r, g, 128, 100, 150);
 	t_prefill_attn(r, g, 128, 0, 70);
 	t_prefill_attn(r, g, 16, 40, 90);

@@ -25,7 +25,18 @@
  * room, is held close to its emulation (EMU_DEC_*): a bug (an index, a
  * stride, a gate) moves CUDA away from it.
  * The H200 figures of the first run and the emulation's agreed to a few
- * percent in every case (docs/ENGINE.md, "Parity on the GPU"). */
+ * percent in every case (docs/ENGINE.md, "Parity on the GPU").
+ *
+ * A second set of checkpoints, trained-like (trained_like[]: q, k and the
+ * gate at the 1/sqrt(fan_in) scale, o_proj and down_proj at GPT-2's
+ * 1/sqrt(2 x layers), an lm_head of log-normal row norms, untied
+ * embeddings), is held to the issue's bar as it is, 99% and 5e-2, in
+ * prefill and decode, with no allowance from the emulation: there the
+ * emulated rounding meets it (`cuda_numerics.py --set conditioned`), and
+ * the emulation with a deliberate bug (a 64-key window, the gate ignored,
+ * the global branch over the loop's own K/V, RoPE off by one, the
+ * cross-loop input unshifted, ...) misses it (`--mutations`).  The same
+ * self-consistency checks run on both sets. */
 #include "engine/cuda/module.h"
 #include "engine/internal.h"
 #include "test_helpers.h" /* criterion.h before parameterized.h: Test() needs that order */
@@ -165,33 +176,56 @@ static float *emulated(const char *dir, const char *mode, int loops, const int32
 	return f;
 }
 
-/* got (CUDA) against the oracle (the CPU), bounded by what the emulated
- * rounding gives against the same oracle (emu); and against the emulation
- * itself (near), bounded in decode. */
-static void expect(const char *label, const char *what, bool decode, agreement r, agreement emu, agreement near)
-{
-	double n = (double)r.n, top1_min = TOP1_MIN * n, top5_max = TOP5_MAX;
-	double near_top5 = EMU_DEC_TOP5_FRAC * emu.top5 > EMU_DEC_TOP5 ? EMU_DEC_TOP5_FRAC * emu.top5 : EMU_DEC_TOP5;
+/* How a case's CUDA figures are held to the CPU's. */
+typedef enum bounds {
+	/* the sharp set: TOP1_MIN and TOP5_MAX or, where the emulated rounding
+	 * itself is further from the CPU, what it gives with a margin; and
+	 * decode close to its emulation */
+	BOUNDS_EMULATED,
+	/* the trained-like set: TOP1_MIN and TOP5_MAX as the issue states them */
+	BOUNDS_FIXED,
+} bounds;
 
-	if ((double)emu.top1 - ROUND_TOP1 * n < top1_min)
-		top1_min = (double)emu.top1 - ROUND_TOP1 * n;
-	if (ROUND_TOP5 * emu.top5 + TOP5_MAX > top5_max)
-		top5_max = ROUND_TOP5 * emu.top5 + TOP5_MAX;
+/* got (CUDA) against the oracle (the CPU).  With emu and near (the
+ * emulated rounding against the same oracle, CUDA against the emulation):
+ * bounded by what the rounding gives, and in decode by the emulation
+ * itself; without (NULL), by the bar as it is. */
+static void expect(const char *label, const char *what, bool decode, agreement r, const agreement *emu,
+		   const agreement *near)
+{
+	double n = (double)r.n, top1_min = TOP1_MIN * n, top5_max = TOP5_MAX, near_top5;
+
+	if (!emu) {
+		fprintf(stderr,
+			"cuda parity %s, %s: top-1 agreement %zu/%zu (%.2f%%), top-5 log-prob max diff %.2e "
+			"(the bar: at least %.0f%%, at most %.0e)\n",
+			label, what, r.top1, r.n, 100.0 * (double)r.top1 / n, r.top5, 100.0 * TOP1_MIN, TOP5_MAX);
+		cr_expect_geq((double)r.top1, top1_min, "%s, %s: top-1 agreement %zu of %zu (at least %.0f)", label, what,
+			      r.top1, r.n, ceil(top1_min));
+		cr_expect_leq(r.top5, top5_max, "%s, %s: top-5 log-prob difference %g (at most %g)", label, what, r.top5,
+			      top5_max);
+		return;
+	}
+	near_top5 = EMU_DEC_TOP5_FRAC * emu->top5 > EMU_DEC_TOP5 ? EMU_DEC_TOP5_FRAC * emu->top5 : EMU_DEC_TOP5;
+	if ((double)emu->top1 - ROUND_TOP1 * n < top1_min)
+		top1_min = (double)emu->top1 - ROUND_TOP1 * n;
+	if (ROUND_TOP5 * emu->top5 + TOP5_MAX > top5_max)
+		top5_max = ROUND_TOP5 * emu->top5 + TOP5_MAX;
 	fprintf(stderr,
 		"cuda parity %s, %s: top-1 agreement %zu/%zu (%.2f%%), top-5 log-prob max diff %.2e; "
 		"bf16 rounding alone (emulated): %zu/%zu (%.2f%%), %.2e; CUDA against the emulation: %zu/%zu, %.2e\n",
-		label, what, r.top1, r.n, 100.0 * (double)r.top1 / n, r.top5, emu.top1, emu.n,
-		100.0 * (double)emu.top1 / n, emu.top5, near.top1, near.n, near.top5);
+		label, what, r.top1, r.n, 100.0 * (double)r.top1 / n, r.top5, emu->top1, emu->n,
+		100.0 * (double)emu->top1 / n, emu->top5, near->top1, near->n, near->top5);
 	cr_expect_geq((double)r.top1, top1_min, "%s, %s: top-1 agreement %zu of %zu (at least %.0f: rounding alone gives %zu)",
-		      label, what, r.top1, r.n, ceil(top1_min), emu.top1);
+		      label, what, r.top1, r.n, ceil(top1_min), emu->top1);
 	cr_expect_leq(r.top5, top5_max, "%s, %s: top-5 log-prob difference %g (at most %g: rounding alone gives %g)", label,
-		      what, r.top5, top5_max, emu.top5);
+		      what, r.top5, top5_max, emu->top5);
 	if (!decode)
 		return;
-	cr_expect_geq((double)near.top1, EMU_DEC_TOP1 * n, "%s, %s: top-1 agreement with the emulated rounding %zu of %zu",
-		      label, what, near.top1, near.n);
-	cr_expect_leq(near.top5, near_top5, "%s, %s: top-5 log-prob difference from the emulated rounding %g (at most %g)",
-		      label, what, near.top5, near_top5);
+	cr_expect_geq((double)near->top1, EMU_DEC_TOP1 * n, "%s, %s: top-1 agreement with the emulated rounding %zu of %zu",
+		      label, what, near->top1, near->n);
+	cr_expect_leq(near->top5, near_top5, "%s, %s: top-5 log-prob difference from the emulated rounding %g (at most %g)",
+		      label, what, near->top5, near_top5);
 }
 
 typedef struct tcase {
@@ -199,7 +233,7 @@ typedef struct tcase {
 	int loops; /* --loops; 0 = the config's */
 } tcase;
 
-static void run(const tcase *tc)
+static void run(const tcase *tc, bounds bd)
 {
 	char *dir = tmpdir("plait-cuda");
 	pl_buf args = PL_BUF_INIT;
@@ -208,8 +242,9 @@ static void run(const tcase *tc)
 	pl_err err = { 0 };
 	int32_t ids[POSITIONS], next;
 	size_t V, i, cut = 300;
-	float *oracle, *pf, *dec, *lg, *x1, *x2, *epf, *edec;
-	double self_max;
+	float *oracle, *pf, *dec, *lg, *x1, *x2, *epf = NULL, *edec = NULL;
+	agreement emu, near;
+	double self_max = SELF_MAX;
 
 	need_cuda();
 	pl_buf_printf(&args, "write %s %s", dir, tc->args);
@@ -231,29 +266,36 @@ static void run(const tcase *tc)
 	cr_assert_eq(eng_session_append(oracle, s, ids, POSITIONS, &err), 0, "%s", err.msg);
 	eng_session_free(s);
 
-	/* what the CUDA backend's roundings alone give (cuda_numerics.py) */
-	epf = emulated(dir, "prefill", tc->loops, ids, POSITIONS, V);
-	edec = emulated(dir, "decode", tc->loops, ids, POSITIONS, V);
-	/* decode and prefill round differently: they may differ by what the
-	 * emulation's two differ, with the same margin */
-	self_max = ROUND_TOP5 * rel_err_f32(edec, epf, POSITIONS * V);
-	self_max = self_max > SELF_MAX ? self_max : SELF_MAX;
+	if (bd == BOUNDS_EMULATED) {
+		/* what the CUDA backend's roundings alone give (cuda_numerics.py) */
+		epf = emulated(dir, "prefill", tc->loops, ids, POSITIONS, V);
+		edec = emulated(dir, "decode", tc->loops, ids, POSITIONS, V);
+		/* decode and prefill round differently: they may differ by what
+		 * the emulation's two differ, with the same margin */
+		self_max = ROUND_TOP5 * rel_err_f32(edec, epf, POSITIONS * V);
+		self_max = self_max > SELF_MAX ? self_max : SELF_MAX;
+	}
 
 	/* CUDA prefill (chunks of 64, loops in order) */
 	cr_assert_eq(eng_session_new(&s, cu, &err), 0, "%s", err.msg);
 	cr_assert_eq(eng_session_append(pf, s, ids, POSITIONS, &err), 0, "%s", err.msg);
-	expect(tc->name, "prefill", false, compare(pf, oracle, POSITIONS, V), compare(epf, oracle, POSITIONS, V),
-	       compare(pf, epf, POSITIONS, V));
+	if (epf) {
+		emu = compare(epf, oracle, POSITIONS, V);
+		near = compare(pf, epf, POSITIONS, V);
+	}
+	expect(tc->name, "prefill", false, compare(pf, oracle, POSITIONS, V), epf ? &emu : NULL, epf ? &near : NULL);
 
 	/* CUDA decode, token by token (all loops of a token in one step) */
 	cr_assert_eq(eng_session_new(&t, cu, &err), 0, "%s", err.msg);
 	for (i = 0; i < POSITIONS; i++)
 		cr_assert_eq(eng_session_append(dec + i * V, t, &ids[i], 1, &err), 0, "%s", err.msg);
-	expect(tc->name, "decode", true, compare(dec, oracle, POSITIONS, V), compare(edec, oracle, POSITIONS, V),
-	       compare(dec, edec, POSITIONS, V));
-	cr_expect_lt(rel_err_f32(dec, pf, POSITIONS * V), self_max,
-		     "%s: decode against prefill %g (at most %g: the emulated roundings differ by %g)", tc->name,
-		     rel_err_f32(dec, pf, POSITIONS * V), self_max, rel_err_f32(edec, epf, POSITIONS * V));
+	if (edec) {
+		emu = compare(edec, oracle, POSITIONS, V);
+		near = compare(dec, edec, POSITIONS, V);
+	}
+	expect(tc->name, "decode", true, compare(dec, oracle, POSITIONS, V), edec ? &emu : NULL, edec ? &near : NULL);
+	cr_expect_lt(rel_err_f32(dec, pf, POSITIONS * V), self_max, "%s: decode against prefill %g (at most %g)", tc->name,
+		     rel_err_f32(dec, pf, POSITIONS * V), self_max);
 
 	/* a fork continues exactly as the original */
 	next = ids[7];
@@ -336,7 +378,62 @@ ParameterizedTestParameters(cuda, logprobs_match_the_cpu_backend)
 
 ParameterizedTest(int *i, cuda, logprobs_match_the_cpu_backend, .timeout = 600)
 {
-	run(&cases[*i]);
+	run(&cases[*i], BOUNDS_EMULATED);
+}
+
+/* The trained-like set (the same strings as tests/reference/
+ * cuda_numerics.py's CONDITIONED): q, k and the gate at the 1/sqrt(fan_in)
+ * scale, the lm_head at half of it with rows of log-normal norms, o_proj
+ * and down_proj at GPT-2's 1/sqrt(2 x layers), RMSNorm weights 1 +- 0.2,
+ * untied embeddings.  Each case covers one item of the issue's list, and
+ * all of them the rest: GQA and more than one layer everywhere, head_dim
+ * 128 (the flash kernel) in two cases and 16 or 32 in the others, 512
+ * positions past the 65-key window. */
+#define TRAINED_LIKE " --qk-scale 1 --gate-scale 1 --lm-head-scale 0.3 --lm-head-spread 0.8"
+static const tcase trained_like[] = {
+	{ "tl_r1_plain_bf16_gqa",
+	  "--seed 51 --plain --loops 1 --dtype bf16 --hidden 64 --inter 128 --heads 4 --kv-heads 2 --vocab 128 "
+	  "--out-scale 0.5" TRAINED_LIKE,
+	  0 },
+	{ "tl_r2_bf16_gqa4",
+	  "--seed 52 --loops 2 --dtype bf16 --hidden 128 --inter 256 --heads 8 --kv-heads 2 --vocab 128 "
+	  "--out-scale 0.5" TRAINED_LIKE,
+	  0 },
+	{ "tl_r2_f32_head128",
+	  "--seed 53 --loops 2 --dtype f32 --hidden 256 --inter 512 --heads 2 --kv-heads 1 --vocab 128 "
+	  "--rope-theta 500000 --hidden-scale 0.053 --out-scale 0.5" TRAINED_LIKE,
+	  0 },
+	{ "tl_r3_bf16_head128_gqa",
+	  "--seed 54 --loops 3 --dtype bf16 --hidden 512 --inter 768 --heads 4 --kv-heads 2 --vocab 128 "
+	  "--out-scale 0.5" TRAINED_LIKE,
+	  0 },
+	{ "tl_loops3_over_r2_checkpoint",
+	  "--seed 55 --loops 2 --dtype bf16 --hidden 96 --inter 192 --heads 6 --kv-heads 2 --vocab 128 "
+	  "--out-scale 0.5" TRAINED_LIKE,
+	  3 },
+	{ "tl_loops1_over_r2_checkpoint",
+	  "--seed 56 --loops 2 --dtype bf16 --hidden 96 --inter 192 --heads 6 --kv-heads 2 --vocab 128 "
+	  "--out-scale 0.5" TRAINED_LIKE,
+	  1 },
+	{ "tl_r3_f16_sharded_three_layers",
+	  "--seed 57 --loops 3 --dtype f16 --hidden 256 --inter 512 --layers 3 --heads 8 --kv-heads 2 --vocab 128 "
+	  "--shards 3 --out-scale 0.41" TRAINED_LIKE,
+	  0 },
+};
+
+ParameterizedTestParameters(cuda, logprobs_meet_the_bf16_bar_on_trained_like_checkpoints)
+{
+	static int idx[PL_ARRAY_LEN(trained_like)];
+	size_t i;
+
+	for (i = 0; i < PL_ARRAY_LEN(trained_like); i++)
+		idx[i] = (int)i;
+	return cr_make_param_array(int, idx, PL_ARRAY_LEN(trained_like));
+}
+
+ParameterizedTest(int *i, cuda, logprobs_meet_the_bf16_bar_on_trained_like_checkpoints, .timeout = 600)
+{
+	run(&trained_like[*i], BOUNDS_FIXED);
 }
 
 /* The rounding emulation the parity bounds come from is the reference

@@ -200,14 +200,25 @@ __global__ void __launch_bounds__(128) k_dec_split(const __grid_constant__ DecAt
 }
 
 /* head_dim 128 (LoopCoder-V2's): the same partials, computed for the
- * bus.  Each warp takes 32 keys at a time, a key per lane: its score for
- * QC queries (q staged once in shared memory, read as broadcasts; K read
- * 16 bytes at a time through the read-only path), the online softmax per
- * query across the warp, then P.V with each lane owning 4 of the 128
- * dimensions (V rows read coalesced, p broadcast by shuffles).  The four
- * warps' states are combined in shared memory into the block's partial.
- * (k_dec_split spends its time in per-query serial loops and barriers: 52
- * us per layer at 4096 keys, a tenth of the bus.) */
+ * bus.  Each warp takes 32 keys at a time: it copies their K and V rows
+ * into its own shared memory at once (cp.async: every load of the tile in
+ * flight together, one memory latency per tile), then each lane scores its
+ * key for QC queries at a time (q staged once, read as broadcasts), the
+ * online softmax runs per query across the warp, and P.V gives each lane 4
+ * of the 128 dimensions (p broadcast by shuffles).  The four warps' states
+ * are combined in shared memory (over the tiles' space) into the block's
+ * partial.  (k_dec_split, one query at a time with barriers, took 52 us
+ * per layer at 4096 keys; loading K and V straight into registers, 40 us:
+ * the loads of a tile waited for one another.) */
+enum { DK_LD = 136 }; /* K row stride in bf16: 272 bytes, conflict-free 16-byte reads per quarter warp */
+
+static __device__ __forceinline__ void dec_cp16(void *dst, const void *src)
+{
+	const unsigned sa = (unsigned)__cvta_generic_to_shared(dst);
+
+	asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(sa), "l"(src));
+}
+
 static __device__ __forceinline__ void unpack8f(float *f, uint4 w)
 {
 	f[0] = __uint_as_float(w.x << 16);
@@ -220,14 +231,17 @@ static __device__ __forceinline__ void unpack8f(float *f, uint4 w)
 	f[7] = __uint_as_float(w.w & 0xffff0000u);
 }
 
+/* bytes: q of nq_max queries, then per warp a tile of K (32 x DK_LD) and
+ * V (32 x 128) bf16, which the combine reuses (4 x QC x 128 floats) */
 static size_t dec_split128_smem(int nq_max, int QC)
 {
-	return sizeof(float) * ((size_t)nq_max * 128 + 4 * (size_t)QC * 128 + 4 * (size_t)QC * 2);
+	const size_t tiles = 4 * (size_t)32 * (DK_LD + 128) * 2, comb = 4 * (size_t)QC * 128 * 4;
+
+	return sizeof(float) * ((size_t)nq_max * 128 + 4 * (size_t)QC * 2) + (tiles > comb ? tiles : comb);
 }
 
 template <int QC> __global__ void __launch_bounds__(128) k_dec_split128(const __grid_constant__ DecAttnArgs a)
 {
-	grid_dep_trigger();
 	constexpr int HD = 128;
 	const DecGroup &G = a.P->grp[blockIdx.z];
 	const int kvh = blockIdx.y, s = blockIdx.x, gh = a.NH / a.KVH;
@@ -235,10 +249,12 @@ template <int QC> __global__ void __launch_bounds__(128) k_dec_split128(const __
 	const int j1 = min(nk, j0 + chunk);
 	const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
 	extern __shared__ __align__(16) float sm[];
-	float *qs = sm, *os = qs + nq * HD, *mls = os + 4 * QC * HD;
+	float *qs = sm, *mls = qs + nq * HD, *os = mls + 4 * QC * 2;
+	bf16 *kt = (bf16 *)os + (size_t)warp * 32 * (DK_LD + 128), *vt = kt + 32 * DK_LD;
 	const long long ps = (long long)a.L * 2 * a.KVD;
 	const bf16 *kbase = G.kv0 + (size_t)a.layer * 2 * a.KVD + (size_t)kvh * HD;
 
+	grid_dep_trigger();
 	if (j0 >= nk) {
 		for (int q = threadIdx.x; q < nq; q += blockDim.x) {
 			const int row = G.rows[q / gh], h = kvh * gh + q % gh;
@@ -265,9 +281,18 @@ template <int QC> __global__ void __launch_bounds__(128) k_dec_split128(const __
 			o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
 		}
 		for (int t0 = j0 + warp * 32; t0 < j1; t0 += 128) {
-			const int j = t0 + lane, nj = min(32, j1 - t0);
-			const bool ok = j < j1;
-			const bf16 *kp = kbase + (size_t)(ok ? j : t0) * ps;
+			const int nj = min(32, j1 - t0);
+			const bool ok = lane < nj;
+
+			/* the tile: row jj's 16 chunks of 16 bytes, lane = chunk + 16 * (jj & 1) */
+			for (int jj = lane >> 4; jj < nj; jj += 2) {
+				const bf16 *src = kbase + (size_t)(t0 + jj) * ps + (lane & 15) * 8;
+
+				dec_cp16(kt + jj * DK_LD + (lane & 15) * 8, src);
+				dec_cp16(vt + jj * 128 + (lane & 15) * 8, src + a.KVD);
+			}
+			asm volatile("cp.async.wait_all;" ::: "memory");
+			__syncwarp();
 			float sc[QC];
 
 #pragma unroll
@@ -277,7 +302,7 @@ template <int QC> __global__ void __launch_bounds__(128) k_dec_split128(const __
 			for (int d8 = 0; d8 < HD / 8; d8++) {
 				float kf[8];
 
-				unpack8f(kf, __ldg((const uint4 *)(kp + d8 * 8)));
+				unpack8f(kf, ok ? *(const uint4 *)(kt + lane * DK_LD + d8 * 8) : make_uint4(0, 0, 0, 0));
 #pragma unroll
 				for (int i = 0; i < QC; i++) {
 					if (qc + i >= nq)
@@ -311,7 +336,7 @@ template <int QC> __global__ void __launch_bounds__(128) k_dec_split128(const __
 				o[i][3] *= corr;
 			}
 			for (int jj = 0; jj < nj; jj++) {
-				const uint2 vu = __ldg((const uint2 *)(kbase + (size_t)(t0 + jj) * ps + a.KVD + lane * 4));
+				const uint2 vu = *(const uint2 *)(vt + jj * 128 + lane * 4);
 				const float v0 = __uint_as_float(vu.x << 16), v1 = __uint_as_float(vu.x & 0xffff0000u);
 				const float v2 = __uint_as_float(vu.y << 16), v3 = __uint_as_float(vu.y & 0xffff0000u);
 
@@ -327,7 +352,9 @@ template <int QC> __global__ void __launch_bounds__(128) k_dec_split128(const __
 					o[i][3] = fmaf(pj, v3, o[i][3]);
 				}
 			}
+			__syncwarp(); /* the tile's reads are done before the next copy */
 		}
+		__syncthreads(); /* every warp's tiles are read: the combine may reuse the space */
 #pragma unroll
 		for (int i = 0; i < QC; i++) {
 			*(float4 *)&os[(warp * QC + i) * HD + lane * 4] = make_float4(o[i][0], o[i][1], o[i][2], o[i][3]);
@@ -362,23 +389,54 @@ template <int QC> __global__ void __launch_bounds__(128) k_dec_split128(const __
 				ml[1] = L;
 			}
 		}
-		__syncthreads();
+		__syncthreads(); /* the combine's reads are done before the next pass's tiles */
 	}
 }
 
 /* grid (NH, rows), 128 threads: merge the splits; the window and the gate
- * of later loops; the output row. */
+ * of later loops; the output row.  Every global read is issued before the
+ * first is used: the window's K and V rows go to shared memory by
+ * cp.async, the splits' partials are read eight at a time (a loop of
+ * dependent reads, one per split and per window key, took ~20 us). */
 __global__ void __launch_bounds__(128) k_dec_merge(const __grid_constant__ DecAttnArgs a)
 {
-	grid_dep_trigger();
 	const int h = blockIdx.x, r = blockIdx.y, HD = a.HD, gh = a.NH / a.KVH, kvh = h / gh;
 	const DecRow &R = a.P->row[r];
 	const int t = R.pos, nk = t + 1, ns = (nk + split_chunk(nk) - 1) / split_chunk(nk);
 	const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-	__shared__ float wsplit[DEC_SMAX], sc[WIN], stat[2];
+	__shared__ float wsplit[DEC_SMAX], sc[WIN], stat[2], qsh[DEC_MERGE_HD];
+	__shared__ __align__(16) bf16 kw[WIN * DEC_MERGE_HD], vw[WIN * DEC_MERGE_HD];
 	const float *ml = a.ml + ((size_t)r * a.NH + h) * DEC_SMAX * 2;
 	const float *part = a.part + ((size_t)r * a.NH + h) * DEC_SMAX * HD;
+	const int lo = t >= WIN - 1 ? t - (WIN - 1) : 0, nl = t - lo + 1;
 
+	grid_dep_trigger();
+	if (R.loop >= 1) {
+		/* the loop's own K/V at positions lo..t, from the ring, all in flight */
+		const long long ps = (long long)a.L * 2 * a.KVD;
+		const int per = HD / 8;
+
+		if (HD % 8 == 0)
+			for (int c = threadIdx.x; c < nl * per; c += blockDim.x) {
+				const int k = c / per, d = (c % per) * 8, pos = lo + k;
+				const bf16 *kp =
+					R.ring + (size_t)(pos % WIN) * ps + (size_t)a.layer * 2 * a.KVD + (size_t)kvh * HD + d;
+
+				dec_cp16(kw + k * HD + d, kp);
+				dec_cp16(vw + k * HD + d, kp + a.KVD);
+			}
+		else /* rows not in 16-byte pieces: element by element */
+			for (int c = threadIdx.x; c < nl * HD; c += blockDim.x) {
+				const int k = c / HD, d = c % HD, pos = lo + k;
+				const bf16 *kp =
+					R.ring + (size_t)(pos % WIN) * ps + (size_t)a.layer * 2 * a.KVD + (size_t)kvh * HD + d;
+
+				kw[k * HD + d] = kp[0];
+				vw[k * HD + d] = kp[a.KVD];
+			}
+		for (int d = threadIdx.x; d < HD; d += blockDim.x)
+			qsh[d] = a.q[(size_t)r * a.ldq + h * HD + d];
+	}
 	if (warp == 0) {
 		float m = -INFINITY, l = 0.f;
 
@@ -396,18 +454,13 @@ __global__ void __launch_bounds__(128) k_dec_merge(const __grid_constant__ DecAt
 			stat[0] = 1.0f / l;
 	}
 	if (R.loop >= 1) {
-		/* local: the loop's own K/V at positions lo..t, from the ring */
-		const int lo = t >= WIN - 1 ? t - (WIN - 1) : 0, nl = t - lo + 1;
-		const long long ps = (long long)a.L * 2 * a.KVD;
-		const float *q = a.q + (size_t)r * a.ldq + h * HD;
-
+		asm volatile("cp.async.wait_all;" ::: "memory");
+		__syncthreads();
 		for (int k = warp; k < nl; k += 4) {
-			const int pos = lo + k;
-			const bf16 *kp = R.ring + (size_t)(pos % WIN) * ps + (size_t)a.layer * 2 * a.KVD + (size_t)kvh * HD;
 			float acc = 0.f;
 
 			for (int d = lane; d < HD; d += 32)
-				acc = fmaf(q[d], __bfloat162float(kp[d]), acc);
+				acc = fmaf(qsh[d], __bfloat162float(kw[k * HD + d]), acc);
 			acc = warp_sum(acc);
 			if (lane == 0)
 				sc[k] = acc * a.scale;
@@ -429,32 +482,32 @@ __global__ void __launch_bounds__(128) k_dec_merge(const __grid_constant__ DecAt
 			if (lane == 0)
 				stat[1] = 1.0f / l;
 		}
-		__syncthreads();
-		const float g = a.gate[(size_t)r * a.ldgate + h];
-
-		for (int d = threadIdx.x; d < HD; d += blockDim.x) {
-			float o = 0.f, loc = 0.f;
-
-			for (int s = 0; s < ns; s++)
-				o = fmaf(part[(size_t)s * HD + d], wsplit[s], o);
-			for (int k = 0; k < nl; k++) {
-				const int pos = lo + k;
-				const bf16 *vp = R.ring + (size_t)(pos % WIN) * ps + (size_t)a.layer * 2 * a.KVD + a.KVD +
-						 (size_t)kvh * HD;
-
-				loc = fmaf(sc[k], __bfloat162float(vp[d]), loc);
-			}
-			a.att[(size_t)r * a.ldatt + h * HD + d] = g * (o * stat[0]) + (1.0f - g) * (loc * stat[1]);
-		}
-		return;
 	}
 	__syncthreads();
 	for (int d = threadIdx.x; d < HD; d += blockDim.x) {
 		float o = 0.f;
 
-		for (int s = 0; s < ns; s++)
-			o = fmaf(part[(size_t)s * HD + d], wsplit[s], o);
-		a.att[(size_t)r * a.ldatt + h * HD + d] = o * stat[0];
+		for (int s0 = 0; s0 < ns; s0 += 8) {
+			float v[8];
+
+#pragma unroll
+			for (int k = 0; k < 8; k++)
+				v[k] = s0 + k < ns ? part[(size_t)(s0 + k) * HD + d] : 0.f;
+#pragma unroll
+			for (int k = 0; k < 8; k++)
+				if (s0 + k < ns)
+					o = fmaf(v[k], wsplit[s0 + k], o);
+		}
+		if (R.loop >= 1) {
+			const float g = a.gate[(size_t)r * a.ldgate + h];
+			float loc = 0.f;
+
+			for (int k = 0; k < nl; k++)
+				loc = fmaf(sc[k], __bfloat162float(vw[k * HD + d]), loc);
+			a.att[(size_t)r * a.ldatt + h * HD + d] = g * (o * stat[0]) + (1.0f - g) * (loc * stat[1]);
+		} else {
+			a.att[(size_t)r * a.ldatt + h * HD + d] = o * stat[0];
+		}
 	}
 }
 

@@ -33,6 +33,7 @@ typedef __nv_bfloat16 bf16;
 
 enum { WIN = ENG_LOCAL_WINDOW };	     /* 65 keys of local attention */
 enum { DEC_MAX_ROWS = 8, DEC_SMAX = 64 }; /* decode graph rows; key splits */
+enum { DEC_MERGE_HD = 128 }; /* the largest head dimension (the window is staged in shared memory) */
 enum { HIST_BLOCK = 256 };
 #define HIST_POOL_MAX ((size_t)4 << 30) /* bytes of pinned blocks a model keeps for reuse */		     /* positions per pinned history block */
 

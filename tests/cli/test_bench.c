@@ -59,7 +59,7 @@ Test(bench_cmd, help_documents_every_option)
 	cr_assert_eq(r.status, 0);
 	cr_assert(strstr(r.out.ptr, "usage: plait bench swe eval"));
 	cr_assert(root);
-	pl_path_join(&p, root, "cli/cmd_bench.c");
+	pl_path_join(&p, root, "cli/cmd_bench_swe.c");
 	cr_assert_eq(pl_file_read(&src, p.ptr, 0, NULL), 0);
 	s = strstr(src.ptr, "static const cli_opt bench_opts[] = {");
 	end = s ? strstr(s, "{ NULL, 0, false, 0 }") : NULL;

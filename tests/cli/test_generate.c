@@ -219,8 +219,12 @@ Test(generate_cmd, bench_engine_on_the_cpu)
 	cr_assert_eq(plait(&out, &errb, "bench engine --shape huge"), 2);
 	cr_assert(strstr(errb.ptr, "--shape 'huge': known shapes: loopcoder-v2, tiny"), "%s", errb.ptr);
 	pl_buf_reset(&errb);
+	cr_assert_eq(plait(&out, &errb, "bench engine --backend cpu --shape tiny --prompt 8 --context 8 --tokens 2 --profile"), 1);
+	cr_assert(strstr(errb.ptr, "the cpu backend has no kernel profile"), "%s", errb.ptr);
+	pl_buf_reset(&errb);
+	pl_buf_reset(&out);
 	cr_assert_eq(plait(&out, &errb, "bench nosuch"), 2);
-	cr_assert(strstr(errb.ptr, "unknown subcommand 'nosuch' (known: engine)"), "%s", errb.ptr);
+	cr_assert(strstr(errb.ptr, "unknown subcommand 'nosuch' (known: swe, engine)"), "%s", errb.ptr);
 	pl_buf_release(&out);
 	pl_buf_release(&errb);
 }

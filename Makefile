@@ -72,7 +72,7 @@ CUDA_DEFS := -DPLAIT_HAVE_CUDA
 # linked into plait, cudart_static's constructors ran at every start.  The
 # version script leaves its entry point the only exported symbol.
 CUDA_MODULE := $(BUILD)/lib/libplait-cuda.so
-CUDA_MODULE_LIBS := -L$(CUDA_HOME)/lib64 -lcudart_static -lrt -ldl -lpthread -lstdc++
+CUDA_MODULE_LIBS := -L$(CUDA_HOME)/lib64 -lcudart_static -lrt -ldl -lpthread -lstdc++ -lm
 NVCCFLAGS := -O2 -g -std=c++17 -gencode arch=compute_90a,code=sm_90a \
 	-gencode arch=compute_90,code=compute_90 -Xcompiler -fPIC,-fvisibility=hidden,-Wall,-Wextra,-Werror \
 	-I. -I$(BUILD)/gen $(PKG_CFLAGS) $(CUDA_DEFS)

@@ -15,6 +15,8 @@
  *               command shares
  *   cmd_*.c     one file per command family: doctor, model, generate,
  *               tokenize, sandbox, tool, mcp, fix, chat, traj, config, bench
+ *               (cmd_bench.c: its table of subcommands; cmd_bench_swe.c:
+ *               `bench swe`; cmd_bench_engine.c: `bench engine`)
  *   obs.c       a tool's observation as JSON (plait tool, plait mcp)
  *   jsonrpc.c, mcp.c  JSON-RPC 2.0 and the MCP server of plait mcp (mcp.h)
  *   agent_opts.c the model options every agent command shares
@@ -63,6 +65,10 @@ int cli_cmd_chat(int argc, char **argv, const cli_ctx *ctx);
 int cli_cmd_traj(int argc, char **argv, const cli_ctx *ctx);
 int cli_cmd_config(int argc, char **argv, const cli_ctx *ctx);
 int cli_cmd_image(int argc, char **argv, const cli_ctx *ctx);
+int cli_cmd_bench(int argc, char **argv, const cli_ctx *ctx);
+/* The subcommands of `plait bench` (argv[0] is the subcommand's name). */
+int cli_bench_swe(int argc, char **argv, const cli_ctx *ctx);
+int cli_bench_engine(int argc, char **argv, const cli_ctx *ctx);
 
 /* ------------------------------------------------------------ observations */
 
@@ -71,7 +77,6 @@ struct tools_obs;
  * string that is not valid UTF-8 (the exact bytes of a patch touching a
  * Latin-1 file) given as KEY_base64 instead of KEY; new reference. */
 json_t *cli_obs_json(const struct tools_obs *obs);
-int cli_cmd_bench(int argc, char **argv, const cli_ctx *ctx);
 
 /* ------------------------------------------------------------ messages */
 

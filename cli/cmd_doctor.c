@@ -143,10 +143,18 @@ static json_t *section_gpu(json_t *problems)
 		problem(problems, "warning", "gpu",
 			"run 'make' (or 'make install'), or set PLAIT_CUDA_MODULE to the module's path",
 			"the CUDA backend is unavailable, models run on the CPU: %s", r.module_error);
-	if (r.count > 0 && eng_backend_is_built("cuda") && !r.module_error[0])
-		problem(problems, "info", "gpu", NULL,
-			"the CUDA backend of this build probes GPUs only: its forward pass is not implemented yet, "
-			"so models run on the CPU");
+	if (eng_backend_is_built("cuda") && !r.module_error[0]) {
+		pl_json_set(o, "cuda_backend", json_boolean(r.backend_ready));
+		if (!r.backend_ready)
+			problem(problems, "warning", "gpu", "rebuild the module with 'make'",
+				"the CUDA module cannot run models: %s", r.backend_note);
+		else if (r.count > 0)
+			problem(problems, "info", "gpu", NULL,
+				"models can run on %s with --backend cuda: bf16 weights on the device (%.1f GB free of "
+				"%.1f GB), decode as one CUDA graph per step, prefill through cuBLASLt and tensor-core "
+				"attention",
+				r.devices[0].name, (double)r.devices[0].mem_free / 1e9, (double)r.devices[0].mem_total / 1e9);
+	}
 	for (i = 0; i < r.count; i++)
 		if (eng_backend_is_built("cuda") && r.devices[i].cc_major < 9)
 			problem(problems, "warning", "gpu", NULL,

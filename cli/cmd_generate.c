@@ -13,14 +13,16 @@ static const char generate_usage[] =
 	"usage: plait generate --model DIR (--prompt TEXT | --prompt-ids 1,2,3 | --chat FILE.json)\n"
 	"                      [options]\n"
 	"\n"
-	"Append the prompt to a fresh session and generate on the CPU.  The text\n"
+	"Append the prompt to a fresh session and generate (on the CPU, or the GPU\n"
+	"with --backend cuda: what runs is reported on stderr, or as \"backend\" in\n"
+	"the JSON, with the device memory it holds).  The text\n"
 	"streams to stdout as it is generated, exactly (a final newline is added\n"
 	"only on a terminal); a model directory without a tokenizer streams the ids,\n"
 	"comma-separated.  With --json one object is printed at the end: {\"ids\",\n"
 	"\"text\" (null without a tokenizer), \"finish_reason\" (stop or length),\n"
 	"\"message\" (with --chat: {\"role\", \"content\", \"tool_calls\"}, the calls\n"
 	"parsed in the --tool-dialect, \"tool_call_error\" when one is malformed),\n"
-	"\"usage\", \"timings\", \"logprobs\" (with --logprobs)}.\n"
+	"\"usage\", \"timings\", \"backend\", \"logprobs\" (with --logprobs)}.\n"
 	"\n"
 	"  --model DIR              model directory (config.json, safetensors, and\n"
 	"                           tokenizer.model or tokenizer.json for text)\n"
@@ -50,7 +52,7 @@ static const char generate_usage[] =
 	"                           of generation_config.json, tokenizer_config.json\n"
 	"                           and config.json are stop ids unless --ignore-eos)\n"
 	"  --ignore-eos             do not stop on the model's eos ids\n"
-	"  --backend cpu            compute backend (cpu)\n"
+	"  --backend NAME           compute backend: cpu (default), or cuda when built\n"
 	"  --threads N              worker threads (default: online cores)\n"
 	"  --json                   print one JSON object\n"
 	"  -h, --help               show this help\n";
@@ -335,7 +337,8 @@ static json_t *chat_message(const stream_ctx *st, const eng_gen_result *res)
 	return msg;
 }
 
-static void print_json(const stream_ctx *st, const eng_gen_result *res, size_t n_prompt, double prefill_ms)
+static void print_json(const stream_ctx *st, const eng_gen_result *res, size_t n_prompt, double prefill_ms,
+		       json_t *backend)
 {
 	json_t *o = json_object(), *arr = json_array(), *lp;
 	pl_buf out = PL_BUF_INIT;
@@ -352,6 +355,7 @@ static void print_json(const stream_ctx *st, const eng_gen_result *res, size_t n
 	pl_json_set(o, "usage", json_pack("{s:I, s:I}", "prompt_tokens", (json_int_t)n_prompt, "completion_tokens",
 					  (json_int_t)res->n));
 	pl_json_set(o, "timings", json_pack("{s:f, s:f}", "prefill_ms", prefill_ms, "decode_ms", res->decode_ms));
+	pl_json_set(o, "backend", json_incref(backend));
 	if (res->n_logprobs) {
 		lp = json_array();
 		for (i = 0; i < res->n; i++) {
@@ -372,6 +376,40 @@ static void print_json(const stream_ctx *st, const eng_gen_result *res, size_t n
 	fwrite(out.ptr, 1, out.len, stdout);
 	json_decref(o);
 	pl_buf_release(&out);
+}
+
+/* The weights' upload, on a terminal: one line rewritten in place. */
+static void load_progress(void *user, uint64_t done, uint64_t total)
+{
+	(void)user;
+	fprintf(stderr, "\rplait generate: loading weights %.2f of %.2f GB", (double)done / 1e9, (double)total / 1e9);
+	if (done >= total)
+		fputc('\n', stderr);
+}
+
+/* What runs the model, and the memory it holds, as one line. */
+static void print_backend(json_t *d, const eng_session *s)
+{
+	const char *dev = json_string_value(json_object_get(d, "device"));
+	uint64_t sd = 0, sh = 0;
+
+	eng_session_memory(s, &sd, &sh);
+	if (!dev) {
+		fprintf(stderr, "plait generate: backend %s (%s), session state %.1f MB in host memory\n",
+			json_string_value(json_object_get(d, "backend")),
+			json_string_value(json_object_get(d, "kernels")) ? json_string_value(json_object_get(d, "kernels"))
+									 : "",
+			(double)sh / 1e6);
+		return;
+	}
+	fprintf(stderr,
+		"plait generate: backend %s on %s: weights %.2f GB bf16, workspace %.2f GB, session state %.1f MB on the "
+		"device (+%.1f MB pinned host copy of the later loops' K/V), %.1f GB free; decode GEMV %s\n",
+		json_string_value(json_object_get(d, "backend")), dev,
+		(double)json_integer_value(json_object_get(d, "weights_bytes")) / 1e9,
+		(double)json_integer_value(json_object_get(d, "workspace_bytes")) / 1e9, (double)sd / 1e6, (double)sh / 1e6,
+		(double)json_integer_value(json_object_get(d, "device_free_bytes")) / 1e9,
+		json_string_value(json_object_get(json_object_get(d, "kernels"), "decode_gemv")));
 }
 
 int cli_cmd_generate(int argc, char **argv, const cli_ctx *ctx)
@@ -395,6 +433,7 @@ int cli_cmd_generate(int argc, char **argv, const cli_ctx *ctx)
 	bool have_detok = false;
 	double t0, prefill_ms;
 	pl_buf chat = PL_BUF_INIT;
+	json_t *backend = NULL;
 	int status = CLI_EXIT_FAIL, k;
 
 	if (cli_wants_help(argc, argv)) {
@@ -439,6 +478,8 @@ int cli_cmd_generate(int argc, char **argv, const cli_ctx *ctx)
 	lo.threads = (int)a.threads;
 	lo.backend = a.backend;
 	lo.log = ctx ? ctx->log : NULL;
+	if (!a.json && isatty(STDERR_FILENO))
+		lo.progress = load_progress;
 	if (eng_model_load(&m, a.model, &lo, &err) < 0 || eng_session_new(&s, m, &err) < 0)
 		goto fail;
 	c = eng_model_config(m);
@@ -492,8 +533,16 @@ int cli_cmd_generate(int argc, char **argv, const cli_ctx *ctx)
 	prefill_ms = (pl_now() - t0) * 1000.0;
 	if (eng_generate(&res, s, smp, &go, &err) < 0)
 		goto fail;
+	backend = eng_model_describe(m);
+	{
+		uint64_t sd = 0, sh = 0;
+
+		eng_session_memory(s, &sd, &sh);
+		pl_json_set(backend, "session_device_bytes", json_integer((json_int_t)sd));
+		pl_json_set(backend, "session_host_bytes", json_integer((json_int_t)sh));
+	}
 	if (a.json) {
-		print_json(&st, &res, n_ids, prefill_ms);
+		print_json(&st, &res, n_ids, prefill_ms, backend);
 	} else {
 		if (!tk)
 			putchar('\n');
@@ -502,6 +551,7 @@ int cli_cmd_generate(int argc, char **argv, const cli_ctx *ctx)
 		fflush(stdout);
 		fprintf(stderr, "plait generate: %zu prompt + %zu generated tokens (%s), prefill %.1f ms, decode %.1f ms\n",
 			n_ids, res.n, res.finish == ENG_FINISH_STOP ? "stop" : "length", prefill_ms, res.decode_ms);
+		print_backend(backend, s);
 	}
 	status = CLI_EXIT_OK;
 	goto done;
@@ -510,6 +560,7 @@ fail:
 done:
 	if (have_detok)
 		eng_detok_release(&detok);
+	json_decref(backend);
 	eng_gen_result_release(&res);
 	eng_sampler_free(smp);
 	eng_session_free(s);

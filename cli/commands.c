@@ -7,7 +7,7 @@
 static const cli_cmd commands[] = {
 	{ "doctor", "report what this machine offers plait and what is missing", cli_cmd_doctor },
 	{ "model", "describe a model directory (config, parameters, bytes, K/V per token)", cli_cmd_model },
-	{ "generate", "generate tokens from a model on the CPU", cli_cmd_generate },
+	{ "generate", "generate tokens from a model (CPU or GPU)", cli_cmd_generate },
 	{ "tokenize", "encode text with a model's tokenizer, or decode ids", cli_cmd_tokenize },
 	{ "sandbox", "run a command isolated from the host (plait sandbox run -- CMD)", cli_cmd_sandbox },
 	{ "tool", "run one agent tool (editor, search, code intelligence, git) on a repository", cli_cmd_tool },
@@ -16,8 +16,8 @@ static const cli_cmd commands[] = {
 	{ "chat", "a coding assistant in the terminal: answers, approved edits and commands, checkpoints", cli_cmd_chat },
 	{ "traj", "show a trajectory, or sum a directory of them (plait traj show|stats)", cli_cmd_traj },
 	{ "config", "show the effective configuration and where each value came from", cli_cmd_config },
-	{ "bench", "SWE-bench: predictions from the agent (infer), graded as the official harness grades (eval)", cli_cmd_bench },
 	{ "image", "container images without Docker: pull, load, ls, rm, prune, run", cli_cmd_image },
+	{ "bench", "benchmarks: SWE-bench (plait bench swe) and the engine's speed (plait bench engine)", cli_cmd_bench },
 };
 
 const cli_cmd *cli_commands(size_t *count)

@@ -34,13 +34,25 @@
  *     CPU backend's scratch and thread pool take turns under its lock).
  *     One thread at a time per state.
  *
- * How the later parts of the CUDA issue (#13) slot in:
- *   - The CUDA backend is one more table, "cuda", registered in backends.c
- *     when the CUDA module opens: a C adapter (pl_err, logging) over the
- *     module's version-2 table, eng_cuda_ops_v2 in cuda/module.h, whose
- *     functions mirror these one for one in plain C types (the module
- *     cannot call plait's libraries).  upload streams the mapped tensors
- *     to the device through pinned buffers, converting to bf16.
+ * The CUDA backend ("cuda", cuda_backend.c) is a C adapter (pl_err,
+ * logging, the sampler's draw) over the CUDA module's version-2 table,
+ * eng_cuda_ops_v2 in cuda/module.h, whose functions mirror these one for
+ * one in plain C types (the module cannot call plait's libraries).  Its
+ * upload streams the mapped tensors to the device through pinned buffers,
+ * converting to bf16; a machine without a GPU (or without the module)
+ * fails upload with PL_EUNSUPPORTED (PL_ENOTFOUND for a missing module),
+ * which the tests report as a skip.
+ *
+ * Sampling on a device: sample receives the sampler; a device backend
+ * reads its parameters (eng_sampler_params) and draws the token's one
+ * uniform number on the host (eng__sampler_draw, only when the
+ * temperature is above 0, as eng_sampler_sample does), so that the same
+ * seed gives the same draws on every backend; the rest runs on the device
+ * and only the id comes back.  Logits cross to the host only when asked
+ * for (logits is called lazily by eng_session_logits); log-probabilities
+ * through logprobs, top-k only.
+ *
+ * What is still to come slots in without changing the core:
  *   - Sessions batched together: forward already takes segments of
  *     several states; a scheduler in the core (continuous batching) only
  *     has to put the decode rows of several sessions in one call.  Scratch
@@ -48,14 +60,7 @@
  *   - Paged K/V and forked prefixes: the state's layout is the backend's
  *     own; state_fork(out, st, len) may share the pages of positions below
  *     len copy-on-write instead of copying them, and state_truncate may
- *     give back the pages past len.  Nothing in the core changes.
- *   - Sampling on the device: sample receives the sampler; a device
- *     backend reads its parameters (eng_sampler_params) and draws one
- *     uniform number from it per token on the host (so that the same seed
- *     gives the same draws on every backend), computes the rest on the
- *     device and returns only the id; logits (and top-K log-probabilities)
- *     cross to the host only when the caller asks for them (logits is
- *     called lazily by eng_session_logits).
+ *     give back the pages past len.
  */
 #ifndef PLAIT_ENGINE_BACKEND_H
 #define PLAIT_ENGINE_BACKEND_H
@@ -89,17 +94,24 @@ typedef struct eng__layer_tensors {
 } eng__layer_tensors;
 
 /* A checkpoint as the core found and checked it; the tensors stay mapped
- * for the duration of upload only. */
+ * for the duration of upload only.  With random set there are no tensors
+ * (all NULL): the backend draws the weights of eng_model_random from seed
+ * with engine/rand.h, the same on every backend. */
 typedef struct eng__checkpoint {
 	const eng_config *cfg;
 	const eng__st_tensor *embed, *norm, *lm_head; /* lm_head == embed when tied */
 	const eng__layer_tensors *layer;	      /* cfg->layers */
+	bool random;
+	uint64_t seed;
 } eng__checkpoint;
 
 typedef struct eng__backend_opts {
 	int threads;	       /* CPU worker threads; 0 = online cores */
 	bool portable_kernels; /* CPU: the plain C kernels */
 	const pl_log *log;
+	/* eng_load_opts.progress: bytes of weights moved so far (may be NULL) */
+	void (*progress)(void *user, uint64_t done, uint64_t total);
+	void *progress_user;
 } eng__backend_opts;
 
 /* Rows of one loop at consecutive positions of one session. */
@@ -147,15 +159,32 @@ struct eng__backend_ops {
 	 * (smp NULL: the argmax, no penalties). */
 	int (*sample)(int32_t *id_out, eng__bstate *st, eng_sampler *smp, const int32_t *history,
 		      size_t n_history, pl_err *err);
+	/* The top k (1..vocab) log-probabilities of the state's logits, as
+	 * eng_logprobs_top computes them. */
+	int (*logprobs)(eng_logprob *out, eng__bstate *st, int k, pl_err *err);
+	/* Bytes the state holds on the backend's device and in host memory. */
+	void (*state_memory)(const eng__bstate *st, uint64_t *device, uint64_t *host);
+	/* A new JSON object saying what runs: device, kernels, memory. */
+	json_t *(*describe)(eng__backend *b);
+	/* Optional: time what runs by kind of kernel from now on (on) or stop
+	 * (describe reports the figures); NULL where the backend has none. */
+	int (*profile)(eng__backend *b, bool on, pl_err *err);
 };
 
+/* One uniform number in [0, 1) from the sampler's random state, as
+ * eng_sampler_sample draws it when the temperature is above 0 (sampler.c):
+ * a device backend's share of the sampler. */
+double eng__sampler_draw(eng_sampler *s);
+
 /* The backends of this build that can run a model, NULL-terminated:
- * "cpu" today. */
+ * "cuda" (when built) and "cpu". */
 const eng__backend_ops *const *eng__backends(void);
 /* The backend named name among them; NULL when none. */
 const eng__backend_ops *eng__backend_find(const char *name);
 
 /* The CPU backend (engine/cpu/). */
 extern const eng__backend_ops eng__cpu_backend;
+/* The CUDA backend (cuda_backend.c over engine/cuda/), CUDA builds only. */
+extern const eng__backend_ops eng__cuda_backend;
 
 #endif

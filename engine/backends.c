@@ -55,10 +55,14 @@ int eng_backend_load(const char *name, pl_err *err)
 	return 0;
 }
 
-/* The CUDA backend joins this list when its module offers the version-2
- * table (backend.h says how). */
+/* Backends that can run a model.  The CUDA backend is listed in CUDA
+ * builds; whether this machine can run it is its upload's answer (the
+ * module, a GPU). */
 static const eng__backend_ops *const runnable[] = {
 	&eng__cpu_backend,
+#ifdef PLAIT_HAVE_CUDA
+	&eng__cuda_backend,
+#endif
 	NULL,
 };
 

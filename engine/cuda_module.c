@@ -59,9 +59,40 @@ done:
 static struct {
 	pthread_once_t once;
 	const eng_cuda_ops *ops;
+	const eng_cuda_ops_v2 *ops2;
 	char path[PATH_MAX];
-	pl_err err;
-} mod = { PTHREAD_ONCE_INIT, NULL, "", { 0 } };
+	pl_err err, err2;
+} mod = { PTHREAD_ONCE_INIT, NULL, NULL, "", { 0 }, { 0 } };
+
+/* The backend table of the module at path, opened already: the same
+ * checks as for _v1 (the name fixes the ABI; abi, size and the entries
+ * catch a broken table). */
+static void open_v2(const char *path)
+{
+	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL); /* the same handle, one more reference */
+	eng_cuda_module_v2_fn entry;
+	const eng_cuda_ops_v2 *o;
+
+	if (!h) {
+		pl_err_set(&mod.err2, PL_EUNSUPPORTED, "%s: %s", path, dlerror());
+		return;
+	}
+	dlerror();
+	*(void **)&entry = dlsym(h, ENG_CUDA_MODULE_SYMBOL_V2);
+	if (!entry) {
+		pl_err_set(&mod.err2, PL_EUNSUPPORTED,
+			   "%s has no symbol %s: a CUDA module of an older plait, which only probes GPUs; rebuild it "
+			   "with 'make'", path, ENG_CUDA_MODULE_SYMBOL_V2);
+		return;
+	}
+	o = entry();
+	if (!o || o->abi != 2 || o->size < sizeof(eng_cuda_ops_v2) || !o->upload || !o->forward || !o->selftest) {
+		pl_err_set(&mod.err2, PL_EUNSUPPORTED, "%s: %s returned a table this plait cannot use (abi %u, size %u)",
+			   path, ENG_CUDA_MODULE_SYMBOL_V2, o ? o->abi : 0, o ? o->size : 0);
+		return;
+	}
+	mod.ops2 = o;
+}
 
 static void load_once(void)
 {
@@ -74,9 +105,10 @@ static void load_once(void)
 	size_t i;
 
 	if (env && *env) {
-		if (eng__cuda_module_open(&mod.ops, env, &e) == 0)
+		if (eng__cuda_module_open(&mod.ops, env, &e) == 0) {
 			snprintf(mod.path, sizeof(mod.path), "%s", env);
-		else
+			open_v2(mod.path);
+		} else
 			pl_err_set(&mod.err, e.code, "cannot load the CUDA module named by PLAIT_CUDA_MODULE: %s; %s",
 				   e.msg, "point PLAIT_CUDA_MODULE at build/lib/" ENG_CUDA_MODULE_FILE
 				   " or PREFIX/lib/plait/" ENG_CUDA_MODULE_FILE ", or unset it");
@@ -97,6 +129,7 @@ static void load_once(void)
 		pl_buf_printf(&path, "%s/%s%s", exe, rel[i], ENG_CUDA_MODULE_FILE);
 		if (eng__cuda_module_open(&mod.ops, path.ptr, &e) == 0) {
 			snprintf(mod.path, sizeof(mod.path), "%s", path.ptr);
+			open_v2(mod.path);
 			goto done;
 		}
 		pl_buf_printf(&tried, "%s%s", i ? "; " : "", e.msg);
@@ -116,5 +149,18 @@ int eng__cuda_module_load(const eng_cuda_ops **out, const char **path_out, pl_er
 	*out = mod.ops;
 	if (path_out)
 		*path_out = mod.path;
+	return 0;
+}
+
+int eng__cuda_module_load_v2(const eng_cuda_ops_v2 **out, pl_err *err)
+{
+	const eng_cuda_ops *v1;
+	int rc;
+
+	if ((rc = eng__cuda_module_load(&v1, NULL, err)) < 0)
+		return rc;
+	if (!mod.ops2)
+		return pl_err_set(err, mod.err2.code ? mod.err2.code : PL_EINTERNAL, "%s", mod.err2.msg);
+	*out = mod.ops2;
 	return 0;
 }

@@ -5,9 +5,10 @@
  * Prefix: eng_.
  *
  * What it offers: the backends built and what the machine has for them
- * (CPU features, GPUs); model directories found and inspected without
- * loading; loading a checkpoint (safetensors, BF16/F16/F32, shards) for
- * the CPU forward pass; sessions (append, truncate, fork); samplers and
+ * (CPU features, GPUs, the GPU's copy and matrix-product ceilings); model
+ * directories found and inspected without loading; loading a checkpoint
+ * (safetensors, BF16/F16/F32, shards) for the CPU or the CUDA forward
+ * pass; sessions (append, truncate, fork); samplers and
  * the generation loop with stop ids, stop strings and streaming; the
  * tokenizers (SentencePiece and Hugging Face BPE) with a streaming
  * decoder; the LoopCoder-V2 chat template and its tool-call parsers.
@@ -59,6 +60,8 @@ typedef struct eng_gpu_report {
 	char note[256];       /* why nothing was found, when count == 0 */
 	char module_error[PL_ERR_MSG_MAX]; /* CUDA build only: why the CUDA module
 					    * could not be opened; "" when it was */
+	bool backend_ready;	/* the module offers the CUDA backend (its _v2 table) */
+	char backend_note[PL_ERR_MSG_MAX]; /* why not, when the module opened but cannot run models */
 } eng_gpu_report;
 
 /* Asks the CUDA runtime (through the CUDA module) when the CUDA backend is
@@ -66,6 +69,21 @@ typedef struct eng_gpu_report {
  * libcuda.so.1).  Never fails: what it could not learn is in report->note
  * and report->module_error. */
 void eng_gpu_probe(eng_gpu_report *report);
+
+/* The two ceilings of a GPU, measured (a few seconds): device-to-device
+ * copy bandwidth (bytes read plus bytes written per second, a buffer of up
+ * to 4 GiB copied 10 times) and a bf16 n x n x n matrix product through
+ * cuBLASLt (n = 8192, random operands, bf16 output, fp32 accumulation).
+ * PL_EUNSUPPORTED without the CUDA backend or a device. */
+typedef struct eng_gpu_ceilings {
+	char device[128];
+	double copy_bytes_per_s;
+	uint64_t copy_bytes;
+	double gemm_flops_per_s;
+	int gemm_n;
+	char gemm_by[256]; /* the cuBLASLt library, or why another GEMM ran */
+} eng_gpu_ceilings;
+int eng_gpu_ceilings_measure(eng_gpu_ceilings *out, int device, pl_err *err);
 
 /* ------------------------------------------------------------ models */
 
@@ -110,11 +128,16 @@ typedef struct eng_config {
 typedef struct eng_load_opts {
 	int loops;           /* > 0 overrides plt_num_loops (R >= 1); 0 = config */
 	int threads;         /* worker threads for the CPU path; 0 = online cores */
-	const char *backend; /* "cpu" or NULL (= cpu); "cuda", when built, fails
-			      * for now: its forward pass is not written yet */
+	const char *backend; /* "cpu" or NULL (= cpu), or "cuda" when built: bf16
+			      * weights on the GPU (docs/ENGINE.md, "The CUDA
+			      * backend"); PL_EUNSUPPORTED where no GPU can run it */
 	bool portable_kernels; /* plain C kernels even where AVX2 + FMA exist
 				* (tests, comparisons) */
 	const pl_log *log;
+	/* Called now and then while the weights load (bytes done, bytes in
+	 * all), from the loading thread; may be NULL. */
+	void (*progress)(void *user, uint64_t done, uint64_t total);
+	void *progress_user;
 } eng_load_opts;
 
 typedef struct eng_model eng_model;
@@ -122,13 +145,30 @@ typedef struct eng_model eng_model;
 /* Load a model directory: config.json, generation_config.json when present,
  * and model.safetensors or the shards listed by model.safetensors.index.json.
  * Every header field of every weight file is validated; an error names the
- * file and the tensor.  Weight matrices stored entirely in BF16 stay BF16
- * in memory and are widened to fp32 inside the CPU kernels (exactly); F16
- * and F32 matrices, norms and gate vectors are converted to fp32 at load.
- * All arithmetic is fp32.  The model's CPU backend owns a thread pool
- * (opts->threads workers); free with eng_model_free. */
+ * file and the tensor.  On the CPU, weight matrices stored entirely in
+ * BF16 stay BF16 in memory and are widened to fp32 inside the kernels
+ * (exactly); F16 and F32 matrices, norms and gate vectors are converted to
+ * fp32 at load; all arithmetic is fp32 and the backend owns a thread pool
+ * (opts->threads workers).  On CUDA, every matrix becomes bf16 on the GPU
+ * (streamed from the map through pinned buffers, opts->progress called as
+ * it goes), accumulation is fp32.  Free with eng_model_free. */
 int eng_model_load(eng_model **out, const char *dir, const eng_load_opts *opts, pl_err *err);
+/* A model of configuration cfg (its loops as given; opts->loops ignored)
+ * with random weights drawn from seed by the backend itself (engine/rand.h:
+ * the same weights on every backend), for benchmarks: no checkpoint is
+ * read.  Matrices are bf16-valued; norms near 1. */
+int eng_model_random(eng_model **out, const eng_config *cfg, uint64_t seed, const eng_load_opts *opts, pl_err *err);
 void eng_model_free(eng_model *m);
+/* A new JSON object saying what runs the model: {"backend", and the
+ * backend's own facts: device, kernels chosen, weight/state/workspace
+ * bytes}. */
+json_t *eng_model_describe(const eng_model *m);
+/* From now on (on) time every kernel the backend runs, by kind, until
+ * turned off: eng_model_describe's "profile" then gives each kind's time
+ * per decode step and in prefill (CUDA; decode runs its kernels one by
+ * one instead of as a graph while on).  PL_EUNSUPPORTED on a backend
+ * without one (the CPU's). */
+int eng_model_profile(eng_model *m, bool on, pl_err *err);
 const eng_config *eng_model_config(const eng_model *m);
 /* Parameters as stored in the weight files (tied lm_head counted once). */
 uint64_t eng_model_params(const eng_model *m);
@@ -178,14 +218,15 @@ void eng_model_info_release(eng_model_info *info);
  * 65-position ring per later loop and layer, the saved h^{r-1} of each loop
  * boundary), its tokens and the logits after its last token.  Truncation
  * restores the rings from a per-position history of the later loops' K/V
- * and saved hidden states that the session keeps (exact, no recompute, at
- * the price of R times the loop-0 K/V memory).  Sampling is not the
+ * and saved hidden states that the session keeps (exact, no recompute): in
+ * its own memory on the CPU, in pinned host memory beside the GPU's loop-0
+ * K/V and fixed windows on CUDA.  Sampling is not the
  * session's: an eng_sampler holds the parameters and the random state, and
  * eng_generate drives a session with a sampler.
  * A session borrows its model, which must outlive it.  One thread at a time
  * per session; sessions of one model may be used from different threads,
- * but their forward passes take turns (the CPU backend's scratch and
- * thread pool serve every session of the model, under its lock); the
+ * but their forward passes take turns (a backend's scratch serves every
+ * session of the model, under its lock); the
  * public API does not yet put the rows of several sessions into one pass
  * (the backend seam can: docs/ENGINE.md, "Backends").
  */
@@ -214,6 +255,18 @@ const float *eng_session_logits(const eng_session *s);
 int eng_session_truncate(eng_session *s, size_t len, pl_err *err);
 /* A deep copy (state, tokens, logits). */
 int eng_session_fork(eng_session **out, const eng_session *s, pl_err *err);
+/* Room for `positions` tokens without running anything: the session
+ * allocates on its backend what that many tokens need (K/V, windows, the
+ * truncation history), so that appends up to that length allocate
+ * nothing.  What is held stays. */
+int eng_session_reserve(eng_session *s, size_t positions, pl_err *err);
+/* Decode one loop at a time, each loop its own pass over the weights (how
+ * the vendor's serving code runs PLT), instead of all loops of a token in
+ * one pass: the same results, for comparisons only. */
+void eng_session_set_sequential_loops(eng_session *s, bool on);
+/* Bytes the session's state holds on its backend's device (K/V, windows,
+ * saved states, logits; 0 on the CPU) and in host memory. */
+void eng_session_memory(const eng_session *s, uint64_t *device_bytes, uint64_t *host_bytes);
 
 /* ---- sampling */
 
@@ -282,8 +335,9 @@ typedef int (*eng_token_fn)(void *user, int32_t id, const eng_logprob *top, int 
 typedef int (*eng_decode_fn)(pl_buf *out, void *user, int32_t id, pl_err *err);
 /* At the end of generation: appends what the decoder still holds. */
 typedef void (*eng_decode_end_fn)(pl_buf *out, void *user);
-/* Text of the output that is final: no stop string will cut it.  Return
- * non-zero to stop (finish reason "stop"). */
+/* Text of the output that is final: no stop string will cut it (len > 0;
+ * the bytes are valid during the call only).  Return non-zero to stop
+ * (finish reason "stop"). */
 typedef int (*eng_text_fn)(void *user, const char *text, size_t len);
 
 typedef struct eng_gen_opts {

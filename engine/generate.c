@@ -127,8 +127,8 @@ int eng_generate(eng_gen_result *res, eng_session *s, eng_sampler *smp, const en
 			break;
 		if ((rc = eng__session_sample(&id, s, smp, err)) < 0)
 			goto fail;
-		if (k)
-			eng_logprobs_top(top, eng_session_logits(s), c->vocab, k);
+		if (k && (rc = eng__session_logprobs(top, s, k, err)) < 0)
+			goto fail;
 		if (is_stop_id(o, id)) {
 			r.finish = ENG_FINISH_STOP;
 			break;

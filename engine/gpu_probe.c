@@ -98,6 +98,14 @@ void eng_gpu_probe(eng_gpu_report *report)
 	}
 	report->probe = "cuda-runtime";
 	report->module = path;
+	{
+		const eng_cuda_ops_v2 *v2;
+
+		if (eng__cuda_module_load_v2(&v2, &err) == 0)
+			report->backend_ready = true;
+		else
+			snprintf(report->backend_note, sizeof(report->backend_note), "%s", err.msg);
+	}
 	if (ops->runtime_probe(report) == 0)
 		return;
 	/* The runtime could not start (no driver, or too old): fall through to
@@ -107,10 +115,16 @@ void eng_gpu_probe(eng_gpu_report *report)
 		int rt = report->runtime_version;
 
 		memcpy(note, report->note, sizeof(note));
+		bool ready = report->backend_ready;
+		char bnote[sizeof(report->backend_note)];
+
+		memcpy(bnote, report->backend_note, sizeof(bnote));
 		memset(report, 0, sizeof(*report));
 		driver_probe(report);
 		report->runtime_version = rt;
 		report->module = path;
+		report->backend_ready = ready;
+		memcpy(report->backend_note, bnote, sizeof(bnote));
 		/* Without a driver the driver probe's reason is the clearer one. */
 		if (report->count == 0 && report->driver_found)
 			snprintf(report->note, sizeof(report->note), "%s", note);

@@ -20,11 +20,15 @@ struct eng_session {
 	size_t len, cap; /* tokens held; room for tokens */
 	int32_t *tokens;
 	bool have_logits;
+	bool sequential; /* decode loop after loop (comparisons only) */
 	size_t chunk;
 };
 
 /* One id drawn from the session's logits (it must hold a token) with smp
  * and the session's tokens as the history; smp NULL: the argmax. */
 int eng__session_sample(int32_t *id_out, eng_session *s, eng_sampler *smp, pl_err *err);
+/* The top k log-probabilities of the session's logits (it must hold a
+ * token), computed where the logits are. */
+int eng__session_logprobs(eng_logprob *out, eng_session *s, int k, pl_err *err);
 
 #endif

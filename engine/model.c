@@ -86,26 +86,33 @@ static int find_layer(eng__layer_tensors *L, loader *ld, const eng_config *c, in
 #undef NM
 }
 
-/* The backend named by opts: "cpu" (or NULL); "cuda" may be built (GPU
- * probes today) before it can run a model, and built with its module
- * missing: the error says which. */
+/* The backend named by opts: "cpu" (or NULL), or "cuda" when built, whose
+ * module must open (the error names every path tried); whether the
+ * machine has a GPU it can run on is its upload's answer. */
 static int pick_backend(const eng__backend_ops **out, const char *name, pl_err *err)
 {
 	int rc;
 
 	if (!name)
 		name = "cpu";
-	if ((*out = eng__backend_find(name)))
-		return 0;
-	if ((rc = eng_backend_load(name, err)) < 0) {
+	if (strcmp(name, "cpu") && (rc = eng_backend_load(name, err)) < 0) {
 		if (eng_backend_is_built(name))
 			pl_err_prefix(err, "backend '%s'", name);
 		return rc;
 	}
-	return pl_err_set(err, PL_EUNSUPPORTED,
-			  "backend '%s': this build's CUDA backend only probes GPUs, its forward pass is not "
-			  "implemented yet; use --backend cpu",
-			  name);
+	if ((*out = eng__backend_find(name)))
+		return 0;
+	return pl_err_set(err, PL_EUNSUPPORTED, "backend '%s' cannot run a model in this plait", name);
+}
+
+static void backend_opts(eng__backend_opts *bo, const eng_load_opts *o)
+{
+	memset(bo, 0, sizeof(*bo));
+	bo->threads = o->threads;
+	bo->portable_kernels = o->portable_kernels;
+	bo->log = o->log;
+	bo->progress = o->progress;
+	bo->progress_user = o->progress_user;
 }
 
 int eng_model_load(eng_model **out, const char *dir, const eng_load_opts *opts, pl_err *err)
@@ -186,11 +193,12 @@ int eng_model_load(eng_model **out, const char *dir, const eng_load_opts *opts, 
 	}
 	m->params = ld.params;
 	m->file_bytes = ld.bytes;
-	bo.threads = o.threads;
-	bo.portable_kernels = o.portable_kernels;
-	bo.log = o.log;
-	if ((rc = ops->upload(&m->b, &ck, &bo, err)) < 0)
+	backend_opts(&bo, &o);
+	if ((rc = ops->upload(&m->b, &ck, &bo, err)) < 0) {
+		if (strcmp(ops->name, "cpu"))
+			pl_err_prefix(err, "backend '%s'", ops->name);
 		goto fail_prefix;
+	}
 	free(layers);
 	eng__st_set_release(&ld.set);
 	*out = m;
@@ -203,6 +211,65 @@ fail:
 	eng__st_set_release(&ld.set);
 	eng_model_free(m);
 	return rc;
+}
+
+int eng_model_random(eng_model **out, const eng_config *cfg, uint64_t seed, const eng_load_opts *opts, pl_err *err)
+{
+	eng_load_opts o = { 0 };
+	eng_model *m;
+	const eng__backend_ops *ops = NULL;
+	eng__checkpoint ck;
+	eng__backend_opts bo;
+	const eng_config *c = cfg;
+	uint64_t per_layer;
+	int rc;
+
+	if (opts)
+		o = *opts;
+	if (c->hidden < 1 || c->intermediate < 1 || c->layers < 1 || c->heads < 1 || c->kv_heads < 1 ||
+	    c->heads % c->kv_heads || c->head_dim < 2 || c->head_dim % 2 || c->vocab < 1 || c->loops < 1 ||
+	    c->loops > ENG_MAX_LOOPS || !(c->rms_eps > 0) || !(c->rope_theta > 0))
+		return pl_err_set(err, PL_EINVAL, "random model: the configuration is not a valid Llama/PLT shape");
+	if ((rc = pick_backend(&ops, o.backend, err)) < 0)
+		return rc;
+	m = pl_xcalloc(1, sizeof(*m));
+	m->cfg = *c;
+	m->dir = pl_xstrdup("(random weights)");
+	m->log = o.log;
+	per_layer = (uint64_t)(c->heads + 2 * c->kv_heads) * (uint64_t)(c->head_dim * c->hidden) +
+		    (uint64_t)(c->heads * c->head_dim * c->hidden) + 3 * (uint64_t)(c->hidden * c->intermediate) +
+		    2 * (uint64_t)c->hidden + (c->loops > 1 ? (uint64_t)(c->heads * c->hidden + c->heads + c->hidden) : 0);
+	m->params = (uint64_t)c->layers * per_layer + (uint64_t)(c->vocab * c->hidden) * (c->tie_embeddings ? 1 : 2) +
+		    (uint64_t)c->hidden;
+	m->file_bytes = 2 * m->params;
+	memset(&ck, 0, sizeof(ck));
+	ck.cfg = &m->cfg;
+	ck.random = true;
+	ck.seed = seed;
+	backend_opts(&bo, &o);
+	if ((rc = ops->upload(&m->b, &ck, &bo, err)) < 0) {
+		pl_err_prefix(err, "backend '%s'", ops->name);
+		eng_model_free(m);
+		return rc;
+	}
+	*out = m;
+	return 0;
+}
+
+json_t *eng_model_describe(const eng_model *m)
+{
+	json_t *j = m->b->ops->describe ? m->b->ops->describe(m->b) : json_object();
+
+	pl_json_set(j, "backend", json_string(m->b->ops->name));
+	pl_json_set(j, "loops", json_integer(m->cfg.loops));
+	return j;
+}
+
+int eng_model_profile(eng_model *m, bool on, pl_err *err)
+{
+	if (!m->b->ops->profile)
+		return pl_err_set(err, PL_EUNSUPPORTED, "the %s backend has no kernel profile", m->b->ops->name);
+	return m->b->ops->profile(m->b, on, err);
 }
 
 void eng_model_free(eng_model *m)

@@ -2,7 +2,7 @@
  * top-k, top-p, min-p, history penalties) and its own random state, and the
  * top-K log-probabilities of a row of logits.  A leaf: it knows nothing of
  * sessions; the history penalties read the token history its caller passes. */
-#include "engine/engine.h"
+#include "engine/backend.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -40,6 +40,11 @@ static uint64_t rng_next(uint64_t st[4])
 	st[2] ^= t;
 	st[3] = rotl(st[3], 45);
 	return r;
+}
+
+double eng__sampler_draw(eng_sampler *s)
+{
+	return (double)(rng_next(s->rng) >> 11) * (1.0 / 9007199254740992.0);
 }
 
 void eng_sampling_init(eng_sampling *s)
@@ -233,7 +238,7 @@ int32_t eng_sampler_sample(eng_sampler *s, const float *logits, int64_t V, const
 	sum = 0;
 	for (i = 0; i < (int64_t)keep; i++)
 		sum += w[i];
-	u = (double)(rng_next(s->rng) >> 11) * (1.0 / 9007199254740992.0) * sum;
+	u = eng__sampler_draw(s) * sum; /* the one draw of the token (backend.h) */
 	acc = 0;
 	best = c[keep - 1].id;
 	for (i = 0; i < (int64_t)keep; i++) {

@@ -83,6 +83,37 @@ int eng__session_sample(int32_t *id_out, eng_session *s, eng_sampler *smp, pl_er
 	return ops_of(s)->sample(id_out, s->st, smp, s->tokens, s->len, err);
 }
 
+int eng__session_logprobs(eng_logprob *out, eng_session *s, int k, pl_err *err)
+{
+	PL_ASSERT(s->have_logits);
+	if (k <= 0)
+		return 0;
+	return ops_of(s)->logprobs(out, s->st, k, err);
+}
+
+int eng_session_reserve(eng_session *s, size_t positions, pl_err *err)
+{
+	int rc;
+
+	if ((rc = reserve_tokens(s, positions, err)) < 0)
+		return rc;
+	return ops_of(s)->state_reserve(s->st, positions, err);
+}
+
+void eng_session_set_sequential_loops(eng_session *s, bool on)
+{
+	s->sequential = on;
+}
+
+void eng_session_memory(const eng_session *s, uint64_t *device_bytes, uint64_t *host_bytes)
+{
+	uint64_t d = 0, h = 0;
+
+	ops_of(s)->state_memory(s->st, &d, &h);
+	*device_bytes = d;
+	*host_bytes = h + s->cap * sizeof(*s->tokens);
+}
+
 /* The PLT schedule (plt.md): one token is the decode form, all loops of it
  * in one batch; more are the full-sequence form, chunk by chunk, loops in
  * order, because loop r of a position needs loop r-1's output of the
@@ -107,7 +138,12 @@ static int run(eng_session *s, const int32_t *ids, size_t n, float *all_logits, 
 		}
 		seg[c->loops - 1].logits = all_logits;
 		seg[c->loops - 1].keep_last = true;
-		return ops->forward(b, seg, c->loops, err);
+		if (!s->sequential)
+			return ops->forward(b, seg, c->loops, err);
+		for (r = 0; r < c->loops; r++)
+			if ((rc = ops->forward(b, &seg[r], 1, err)) < 0)
+				return rc;
+		return 0;
 	}
 	for (done = 0; done < n; done += seg[0].count) {
 		size_t cnt = n - done < s->chunk ? n - done : s->chunk;
@@ -189,6 +225,7 @@ int eng_session_fork(eng_session **out, const eng_session *s, pl_err *err)
 
 	f->m = s->m;
 	f->chunk = s->chunk;
+	f->sequential = s->sequential;
 	if ((rc = ops_of(s)->state_fork(&f->st, s->st, s->len, err)) < 0 ||
 	    (rc = reserve_tokens(f, s->cap, err)) < 0)
 		goto fail;

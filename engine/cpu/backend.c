@@ -9,6 +9,7 @@
  * matrices and every norm and gate vector become fp32.  q/k/v and gate/up
  * are concatenated so that one matmul serves each. */
 #include "engine/cpu/cpu.h"
+#include "engine/rand.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -87,6 +88,77 @@ static int take_layer(eng__cpu_layer *L, const eng__layer_tensors *t, pl_err *er
 	return take(&L->gate_norm, t->gate_norm, "gate", err);
 }
 
+/* eng_model_random's weights (engine/rand.h): a matrix of parts stacked
+ * by rows, each part a tensor of its own tag, as BF16; the same values the
+ * CUDA backend draws. */
+static int rand_mat(eng__wmat *out, const uint64_t *tags, const int64_t *rows, int n, int64_t K, uint64_t seed,
+		    const char *what, pl_err *err)
+{
+	size_t total = 0, off = 0;
+	uint16_t *d;
+	int i;
+
+	for (i = 0; i < n; i++)
+		total += (size_t)(rows[i] * K);
+	if (!(d = malloc(total * 2)))
+		return pl_err_set(err, PL_ENOMEM, "cannot allocate %zu bytes for %s", total * 2, what);
+	for (i = 0; i < n; i++) {
+		uint64_t j, cnt = (uint64_t)(rows[i] * K);
+
+		for (j = 0; j < cnt; j++)
+			d[off + j] = eng__rand_bf16(eng__rand_weight(seed, tags[i], j, K));
+		off += cnt;
+	}
+	out->p = d;
+	out->bf16 = true;
+	return 0;
+}
+
+/* A vector (K = 0), or a small matrix kept in fp32 (its values rounded to
+ * bf16 as the other matrices are). */
+static int rand_f32(float **out, uint64_t tag, int64_t n, int64_t K, uint64_t seed, const char *what, pl_err *err)
+{
+	int64_t j;
+
+	if (!(*out = alloc_f((size_t)n, what, err)))
+		return PL_ENOMEM;
+	for (j = 0; j < n; j++) {
+		float v = eng__rand_weight(seed, tag, (uint64_t)j, K);
+
+		if (K) {
+			uint32_t u = (uint32_t)eng__rand_bf16(v) << 16;
+
+			memcpy(&v, &u, 4);
+		}
+		(*out)[j] = v;
+	}
+	return 0;
+}
+
+static int rand_layer(eng__cpu_layer *L, const eng_config *c, int64_t l, uint64_t seed, pl_err *err)
+{
+	const uint64_t t0 = (uint64_t)ENG__RT_LAYER * (uint64_t)(l + 1);
+	const int64_t H = c->hidden, I = c->intermediate, q = c->heads * c->head_dim, kv = c->kv_heads * c->head_dim;
+	const uint64_t tq[3] = { t0 + ENG__RT_Q, t0 + ENG__RT_K, t0 + ENG__RT_V }, tgu[2] = { t0 + ENG__RT_GATE, t0 + ENG__RT_UP };
+	const int64_t rq[3] = { q, kv, kv }, rgu[2] = { I, I };
+	const uint64_t to = t0 + ENG__RT_O, td = t0 + ENG__RT_DOWN;
+	int rc;
+
+	if ((rc = rand_f32(&L->ln1, t0 + ENG__RT_LN1, H, 0, seed, "a norm", err)) < 0 ||
+	    (rc = rand_f32(&L->ln2, t0 + ENG__RT_LN2, H, 0, seed, "a norm", err)) < 0 ||
+	    (rc = rand_mat(&L->wqkv, tq, rq, 3, H, seed, "q/k/v weights", err)) < 0 ||
+	    (rc = rand_mat(&L->wo, &to, &H, 1, q, seed, "o_proj", err)) < 0 ||
+	    (rc = rand_mat(&L->wgu, tgu, rgu, 2, H, seed, "gate/up weights", err)) < 0 ||
+	    (rc = rand_mat(&L->wdown, &td, &H, 1, I, seed, "down_proj", err)) < 0)
+		return rc;
+	if (c->loops < 2)
+		return 0;
+	if ((rc = rand_f32(&L->gate_w, t0 + ENG__RT_GATE_W, c->heads * H, H, seed, "gate", err)) < 0 ||
+	    (rc = rand_f32(&L->gate_b, t0 + ENG__RT_GATE_B, c->heads, 0, seed, "gate", err)) < 0)
+		return rc;
+	return rand_f32(&L->gate_norm, t0 + ENG__RT_GATE_NORM, H, 0, seed, "gate", err);
+}
+
 static void layer_release(eng__cpu_layer *L)
 {
 	free(L->ln1);
@@ -134,6 +206,22 @@ static int cpu_upload(eng__backend **out, const eng__checkpoint *ck, const eng__
 	cpu->base.cfg = c;
 	cpu->portable = o->portable_kernels;
 	pthread_mutex_init(&cpu->run, NULL);
+	if (ck->random) {
+		const uint64_t te = ENG__RT_EMBED, tl = ENG__RT_LM_HEAD;
+
+		cpu->layer = pl_xcalloc((size_t)c->layers, sizeof(*cpu->layer));
+		if ((rc = rand_mat(&cpu->embed, &te, &c->vocab, 1, c->hidden, ck->seed, "the embedding", err)) < 0 ||
+		    (rc = rand_f32(&cpu->norm, ENG__RT_NORM, c->hidden, 0, ck->seed, "the final norm", err)) < 0)
+			goto fail;
+		if (c->tie_embeddings)
+			cpu->lm_head = cpu->embed;
+		else if ((rc = rand_mat(&cpu->lm_head, &tl, &c->vocab, 1, c->hidden, ck->seed, "lm_head", err)) < 0)
+			goto fail;
+		for (i = 0; i < c->layers; i++)
+			if ((rc = rand_layer(&cpu->layer[i], c, i, ck->seed, err)) < 0)
+				goto fail;
+		goto weights_done;
+	}
 	if ((rc = take_mat(&cpu->embed, &ck->embed, 1, "the embedding", err)) < 0 ||
 	    (rc = take(&cpu->norm, ck->norm, "the final norm", err)) < 0)
 		goto fail;
@@ -145,6 +233,7 @@ static int cpu_upload(eng__backend **out, const eng__checkpoint *ck, const eng__
 	for (i = 0; i < c->layers; i++)
 		if ((rc = take_layer(&cpu->layer[i], &ck->layer[i], err)) < 0)
 			goto fail;
+weights_done:
 	cpu->rope_inv_freq = pl_xmalloc((size_t)(c->head_dim / 2) * sizeof(float));
 	for (i = 0; i < c->head_dim / 2; i++)
 		cpu->rope_inv_freq[i] = (float)pow(c->rope_theta, -2.0 * (double)i / (double)c->head_dim);
@@ -350,6 +439,33 @@ static int cpu_sample(int32_t *id_out, eng__bstate *b, eng_sampler *smp, const i
 	return 0;
 }
 
+static int cpu_logprobs(eng_logprob *out, eng__bstate *b, int k, pl_err *err)
+{
+	(void)err;
+	eng_logprobs_top(out, ((eng__cpu_state *)b)->logits, b->b->cfg->vocab, k);
+	return 0;
+}
+
+static void cpu_state_memory(const eng__bstate *b, uint64_t *device, uint64_t *host)
+{
+	const eng__cpu_state *st = (const eng__cpu_state *)b;
+	const eng_config *c = b->b->cfg;
+	const uint64_t later = (uint64_t)(c->loops - 1), kr = kv_row(c) * sizeof(float);
+
+	*device = 0;
+	*host = st->cap * (uint64_t)c->layers * kr * (1 + later) + later * st->cap * (uint64_t)c->hidden * sizeof(float) +
+		later * (uint64_t)c->layers * ENG_LOCAL_WINDOW * kr + (uint64_t)c->vocab * sizeof(float);
+}
+
+static json_t *cpu_describe(eng__backend *b)
+{
+	const eng__cpu *cpu = (const eng__cpu *)b;
+
+	return json_pack("{s:s, s:i, s:s, s:s}", "backend", "cpu", "threads", cpu->pool.n, "kernels",
+			 cpu->portable ? "plain C (portable)" : "AVX2 + FMA where the CPU has them, else plain C",
+			 "arithmetic", "fp32 (BF16 matrices widened exactly in the kernels)");
+}
+
 const eng__backend_ops eng__cpu_backend = {
 	.name = "cpu",
 	.upload = cpu_upload,
@@ -363,4 +479,7 @@ const eng__backend_ops eng__cpu_backend = {
 	.forward = cpu_forward,
 	.logits = cpu_logits,
 	.sample = cpu_sample,
+	.logprobs = cpu_logprobs,
+	.state_memory = cpu_state_memory,
+	.describe = cpu_describe,
 };

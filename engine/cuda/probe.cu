@@ -1,14 +1,18 @@
 /* probe.cu - ask the CUDA runtime which devices it can use.
  *
  * Part of libplait-cuda.so, the CUDA module (cuda/module.h): the engine
- * reaches it through the module's table, never by symbol. */
+ * reaches it through the module's tables (_v1 for the probe, and the
+ * backend's _v2 table, which offers it too), never by symbol. */
 #include <cuda_runtime.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "engine/cuda/module.h"
+#include "engine/cuda/cuda.h"
 
-static int runtime_probe(eng_gpu_report *r)
+namespace ecu
+{
+
+int runtime_probe(eng_gpu_report *r)
 {
 	int n = 0, i;
 	cudaError_t e;
@@ -46,9 +50,11 @@ static const eng_cuda_ops ops = {
 	runtime_probe,
 };
 
+} /* namespace ecu */
+
 /* The one symbol the module exports (the version script hides the rest,
  * cudart's included). */
 extern "C" __attribute__((visibility("default"))) const eng_cuda_ops *eng_cuda_module_v1(void)
 {
-	return &ops;
+	return &ecu::ops;
 }

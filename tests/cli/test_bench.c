@@ -59,7 +59,7 @@ Test(bench_cmd, help_documents_every_option)
 	cr_assert_eq(r.status, 0);
 	cr_assert(strstr(r.out.ptr, "usage: plait bench swe eval"));
 	cr_assert(root);
-	pl_path_join(&p, root, "cli/cmd_bench.c");
+	pl_path_join(&p, root, "cli/cmd_bench_swe.c");
 	cr_assert_eq(pl_file_read(&src, p.ptr, 0, NULL), 0);
 	s = strstr(src.ptr, "static const cli_opt bench_opts[] = {");
 	end = s ? strstr(s, "{ NULL, 0, false, 0 }") : NULL;
@@ -99,7 +99,7 @@ Test(bench_cmd, usage_errors)
 		{ "bench swe eval --grading v6 --run-id r", "expected v4 or v5", 2 },
 		{ "bench swe train", "unknown subcommand 'train'", 2 },
 		{ "bench swe infer --dataset x", "--out PREDS.jsonl is required", 2 },
-		{ "bench mlperf", "unknown benchmark 'mlperf'", 2 },
+		{ "bench mlperf", "unknown subcommand 'mlperf' (known: swe, engine)", 2 },
 		{ "bench swe script", "script takes one instance id", 2 },
 		{ "bench swe eval --run-id r --predictions gold --dataset nothing-such",
 		  "dataset 'nothing-such' is neither a file nor a known name", 1 },

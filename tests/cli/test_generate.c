@@ -63,6 +63,9 @@ Test(generate_cmd, generate_json_matches_the_library)
 	cr_assert_eq(json_integer_value(json_object_get(json_object_get(j, "usage"), "completion_tokens")), 6);
 	cr_assert(json_is_number(json_object_get(json_object_get(j, "timings"), "prefill_ms")));
 	cr_assert(json_is_number(json_object_get(json_object_get(j, "timings"), "decode_ms")));
+	/* what ran, and the memory the session held */
+	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "backend"), "backend")), "cpu");
+	cr_assert_gt(json_integer_value(json_object_get(json_object_get(j, "backend"), "session_host_bytes")), 0);
 	lp = json_object_get(j, "logprobs");
 	cr_assert_eq(json_array_size(lp), 6);
 	cr_assert_eq(json_array_size(json_array_get(lp, 0)), 3);
@@ -183,4 +186,45 @@ Test(generate_cmd, help_is_printed)
 	cr_assert_eq(plait(&out, NULL, "model --help"), 0);
 	cr_assert(strstr(out.ptr, "plait model info DIR"));
 	pl_buf_release(&out);
+}
+
+/* `plait bench engine` on the CPU with the tiny shape: every figure of the
+ * GPU benchmark is there (the GPU run is scripts/gpu-run.sh's), and the
+ * family's usage errors read as the other commands'. */
+Test(generate_cmd, bench_engine_on_the_cpu)
+{
+	pl_buf out = PL_BUF_INIT, errb = PL_BUF_INIT;
+	json_t *j = NULL, *r;
+	pl_err err = { 0 };
+	const char *run;
+
+	cr_assert_eq(plait(&out, NULL,
+			   "bench engine --backend cpu --shape tiny --prompt 70 --context 70 --tokens 4 --kv-context 300 "
+			   "--json"),
+		     0);
+	cr_assert_eq(pl_json_parse(&j, out.ptr, out.len, "output", &err), 0, "%s: %s", err.msg, out.ptr);
+	cr_assert_str_eq(json_string_value(json_object_get(j, "backend")), "cpu");
+	for (run = "r1"; run; run = strcmp(run, "r1") ? NULL : "r2") {
+		r = json_object_get(json_object_get(j, "runs"), run);
+		cr_assert_gt(json_real_value(json_object_get(r, "decode_ms_per_token")), 0, "%s", run);
+		cr_assert_gt(json_real_value(json_object_get(r, "prefill_tokens_per_s")), 0, "%s", run);
+		cr_assert_gt(json_integer_value(json_object_get(r, "state_host_bytes")), 0, "%s", run);
+	}
+	cr_assert_gt(json_real_value(json_object_get(json_object_get(json_object_get(j, "runs"), "r2"),
+						     "sequential_decode_ms_per_token")),
+		     0);
+	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "device"), "backend")), "cpu");
+	json_decref(j);
+	pl_buf_reset(&out);
+	cr_assert_eq(plait(&out, &errb, "bench engine --shape huge"), 2);
+	cr_assert(strstr(errb.ptr, "--shape 'huge': known shapes: loopcoder-v2, tiny"), "%s", errb.ptr);
+	pl_buf_reset(&errb);
+	cr_assert_eq(plait(&out, &errb, "bench engine --backend cpu --shape tiny --prompt 8 --context 8 --tokens 2 --profile"), 1);
+	cr_assert(strstr(errb.ptr, "the cpu backend has no kernel profile"), "%s", errb.ptr);
+	pl_buf_reset(&errb);
+	pl_buf_reset(&out);
+	cr_assert_eq(plait(&out, &errb, "bench nosuch"), 2);
+	cr_assert(strstr(errb.ptr, "unknown subcommand 'nosuch' (known: swe, engine)"), "%s", errb.ptr);
+	pl_buf_release(&out);
+	pl_buf_release(&errb);
 }

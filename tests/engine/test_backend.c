@@ -175,3 +175,71 @@ ParameterizedTest(int *backend, backend, fork_and_truncate_restore_the_windows)
 	ops->state_free(f);
 	eng_model_free(m);
 }
+
+/* eng_model_random (the benchmark's models) on the CPU: a seed gives the
+ * same weights every time, the description says what runs, and the
+ * sequential decode (loop after loop, for comparisons) computes what the
+ * batched one does. */
+Test(backend, random_model_sequential_loops_and_description)
+{
+	eng_config c;
+	eng_load_opts lo = { 0 };
+	eng_model *m = NULL, *m2 = NULL;
+	eng_session *s = NULL, *t = NULL, *u = NULL;
+	pl_err err = { 0 };
+	int32_t ids[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 }, nx = 11;
+	float a[12 * 40], b[12 * 40], x[40], y[40];
+	uint64_t dev, host;
+	json_t *d;
+
+	memset(&c, 0, sizeof(c));
+	c.hidden = 16;
+	c.intermediate = 24;
+	c.layers = 2;
+	c.heads = 4;
+	c.kv_heads = 2;
+	c.head_dim = 4;
+	c.vocab = 40;
+	c.rms_eps = 1e-5;
+	c.rope_theta = 10000;
+	c.emb_scale = 0.707;
+	c.hidden_scale = 0.053;
+	c.loops = c.config_loops = 2;
+	c.is_plt = true;
+	c.window_left = 64;
+	lo.threads = 1;
+	cr_assert_eq(eng_model_random(&m, &c, 5, &lo, &err), 0, "%s", err.msg);
+	cr_assert_eq(eng_model_random(&m2, &c, 5, &lo, &err), 0, "%s", err.msg);
+	cr_assert_eq(eng_session_new(&s, m, &err), 0, "%s", err.msg);
+	cr_assert_eq(eng_session_new(&t, m2, &err), 0, "%s", err.msg);
+	cr_assert_eq(eng_session_append(a, s, ids, 10, &err), 0, "%s", err.msg);
+	cr_assert_eq(eng_session_append(b, t, ids, 10, &err), 0, "%s", err.msg);
+	cr_assert_arr_eq(a, b, 10 * 40 * sizeof(float), "the same seed must give the same weights");
+	/* batched and sequential decode of the next token */
+	cr_assert_eq(eng_session_fork(&u, s, &err), 0, "%s", err.msg);
+	eng_session_set_sequential_loops(u, true);
+	cr_assert_eq(eng_session_append(x, s, &nx, 1, &err), 0, "%s", err.msg);
+	cr_assert_eq(eng_session_append(y, u, &nx, 1, &err), 0, "%s", err.msg);
+	cr_assert_lt(rel_err_f32(y, x, 40), 1e-5, "sequential loops differ from batched: %g", rel_err_f32(y, x, 40));
+	eng_session_memory(s, &dev, &host);
+	cr_assert_eq(dev, 0);
+	cr_assert_gt(host, 11 * 2 * 2 * 2 * 8 * sizeof(float));
+	d = eng_model_describe(m);
+	cr_assert_str_eq(json_string_value(json_object_get(d, "backend")), "cpu");
+	cr_assert_eq(json_integer_value(json_object_get(d, "loops")), 2);
+	json_decref(d);
+	eng_session_free(u);
+	u = NULL;
+	{
+		eng_model *bad = NULL;
+
+		c.head_dim = 3;
+		cr_assert_eq(eng_model_random(&bad, &c, 5, &lo, &err), PL_EINVAL);
+		cr_assert_null(bad);
+		cr_assert(strstr(err.msg, "not a valid"), "%s", err.msg);
+	}
+	eng_session_free(s);
+	eng_session_free(t);
+	eng_model_free(m);
+	eng_model_free(m2);
+}

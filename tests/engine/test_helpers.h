@@ -11,14 +11,17 @@
 #include "engine/engine.h"
 #include "tests/shell.h"
 
-/* Run the reference with arguments (already shell-safe); asserts success. */
+/* Run the reference with arguments (already shell-safe); asserts success.
+ * Debian's /usr/bin/python3 (python3-torch), or PLAIT_REF_PYTHON where
+ * PyTorch lives elsewhere (the GPU machine's image). */
 static PL_UNUSED void ref_run(const char *args)
 {
-	const char *root = getenv("PLAIT_ROOT");
+	const char *root = getenv("PLAIT_ROOT"), *py = getenv("PLAIT_REF_PYTHON");
 	pl_buf cmd = PL_BUF_INIT;
 	int st;
 
-	pl_buf_printf(&cmd, "/usr/bin/python3 %s/tests/reference/plt_ref.py %s", root ? root : ".", args);
+	pl_buf_printf(&cmd, "%s %s/tests/reference/plt_ref.py %s", py && *py ? py : "/usr/bin/python3",
+		      root ? root : ".", args);
 	st = test_sh(NULL, "%s", cmd.ptr);
 	cr_assert_eq(st, 0, "reference failed (%d): %s", st, cmd.ptr);
 	pl_buf_release(&cmd);

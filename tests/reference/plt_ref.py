@@ -125,24 +125,30 @@ def make_weights(a, gen):
     def normw(n):
         return 1.0 + 0.2 * torch.randn(n, generator=gen)
 
-    w = {"model.embed_tokens.weight": torch.randn(V, H, generator=gen),
+    # the scales multiply after each draw: the defaults (the sharp test
+    # checkpoints) give the same bits as before the options existed
+    w = {"model.embed_tokens.weight": torch.randn(V, H, generator=gen) * a.embed_std,
          "model.norm.weight": normw(H)}
     if not a.tie:
-        w["lm_head.weight"] = mat(V, H) * 2.0
+        w["lm_head.weight"] = mat(V, H) * a.lm_head_scale
+        if a.lm_head_spread:
+            # rows of log-normal norms, as a trained lm_head's (frequent
+            # tokens' rows are longer): the top logits stand further apart
+            w["lm_head.weight"] *= torch.exp(a.lm_head_spread * torch.randn(V, 1, generator=gen))
     for i in range(a.layers):
         p = "model.layers.%d." % i
         w[p + "input_layernorm.weight"] = normw(H)
         w[p + "post_attention_layernorm.weight"] = normw(H)
-        w[p + "self_attn.q_proj.weight"] = mat(NH * hd, H) * 2.0
-        w[p + "self_attn.k_proj.weight"] = mat(KV * hd, H) * 2.0
+        w[p + "self_attn.q_proj.weight"] = mat(NH * hd, H) * a.qk_scale
+        w[p + "self_attn.k_proj.weight"] = mat(KV * hd, H) * a.qk_scale
         w[p + "self_attn.v_proj.weight"] = mat(KV * hd, H)
-        w[p + "self_attn.o_proj.weight"] = mat(H, NH * hd)
+        w[p + "self_attn.o_proj.weight"] = mat(H, NH * hd) * a.out_scale
         w[p + "mlp.gate_proj.weight"] = mat(I, H)
         w[p + "mlp.up_proj.weight"] = mat(I, H)
-        w[p + "mlp.down_proj.weight"] = mat(H, I)
+        w[p + "mlp.down_proj.weight"] = mat(H, I) * a.out_scale
         if not a.plain:
             g = p + "self_attn.%s." % a.gate_spelling
-            w[g + "weight"] = mat(NH, H) * 2.0
+            w[g + "weight"] = mat(NH, H) * a.gate_scale
             w[g + "bias"] = 0.5 * torch.randn(NH, generator=gen)
             w[g + "gate_norm.weight"] = normw(H)
     return w
@@ -306,6 +312,17 @@ def shape_args(p):
     p.add_argument("--shards", type=int, default=1)
     p.add_argument("--rope-theta", type=float, default=10000.0)
     p.add_argument("--hidden-scale", type=float, default=0.5)
+    # conditioning: the defaults make sharp attention (q and k at twice the
+    # 1/sqrt(fan_in) scale: attention logits of std about 4) and an lm_head
+    # at twice it; tests/engine/test_cuda.c's trained-like set lowers them
+    p.add_argument("--qk-scale", type=float, default=2.0, help="q_proj and k_proj std, times 1/sqrt(hidden)")
+    p.add_argument("--lm-head-scale", type=float, default=2.0, help="lm_head std, times 1/sqrt(hidden)")
+    p.add_argument("--lm-head-spread", type=float, default=0.0,
+                   help="std of the log of the lm_head's row norms (0: all rows alike)")
+    p.add_argument("--gate-scale", type=float, default=2.0, help="the PLT gate's weight std, times 1/sqrt(hidden)")
+    p.add_argument("--out-scale", type=float, default=1.0,
+                   help="o_proj and down_proj std, times 1/sqrt(fan_in) (GPT-2's 1/sqrt(2 x layers) init)")
+    p.add_argument("--embed-std", type=float, default=1.0, help="embed_tokens std (the lm_head too with --tie)")
 
 
 def main():

@@ -1,0 +1,390 @@
+/* gemv.cu - skinny products for decode: y = x . W^T for up to 8 rows of x
+ * (the R loop rows of a step), reading each weight once for all rows at
+ * the memory bus's speed.
+ *
+ * Each warp owns ROWS consecutive weight rows and walks K in 16-byte loads
+ * (8 bf16 per lane, a warp covers 256 columns per load), U loads per row
+ * in flight; x comes through the read-only path (L1: every warp of an SM
+ * reads the same x), so warps never wait for each other.  A matrix with
+ * few rows for the GPU's SMs (o_proj and down: 5120 rows, 160 blocks of 32
+ * for 132 SMs, ran at 45-67% of the bus) is also split along K into
+ * `splits` ranges, each block of a tile adds its partial sums into a
+ * workspace, and the last one of the tile finishes it (k_gemv).  The
+ * configuration (rows per warp, warps per block, splits) is timed per
+ * matrix at load (backend.cu, tune).
+ * Accumulation is fp32, x is fp32 (the CPU backend's arithmetic, so decode
+ * stays close to the oracle); weights are widened exactly.  A row's
+ * summation order does not depend on how many rows run, so a batch of
+ * several sessions gives each the bits it gets alone.
+ *
+ * RMSNorm is fused: with normw set, x . diag(normw) is what multiplies the
+ * weights, x^2 is summed on the way, and the sums are scaled by
+ * rsqrt(mean + eps) at the end.  Epilogues write, add into the residual, apply SwiGLU to (gate, up)
+ * row pairs, the PLT gate's sigmoid, RoPE with the K/V write of the QKV
+ * rows, or logits.  CPU reference: engine/cpu/matmul.c (the oracle) and
+ * selftest.cu. */
+#include "engine/cuda/cuda.h"
+
+#include <string.h>
+
+namespace ecu
+{
+
+static __device__ __forceinline__ uint4 ld_stream(const bf16 *p)
+{
+	uint4 r;
+
+	asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4];"
+		     : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
+		     : "l"(p));
+	return r;
+}
+
+static __device__ __forceinline__ float warp_sum(float v)
+{
+#pragma unroll
+	for (int o = 16; o; o >>= 1)
+		v += __shfl_xor_sync(0xffffffffu, v, o);
+	return v;
+}
+
+static __device__ __forceinline__ void unpack8(float *f, uint4 w)
+{
+	f[0] = __uint_as_float(w.x << 16);
+	f[1] = __uint_as_float(w.x & 0xffff0000u);
+	f[2] = __uint_as_float(w.y << 16);
+	f[3] = __uint_as_float(w.y & 0xffff0000u);
+	f[4] = __uint_as_float(w.z << 16);
+	f[5] = __uint_as_float(w.z & 0xffff0000u);
+	f[6] = __uint_as_float(w.w << 16);
+	f[7] = __uint_as_float(w.w & 0xffff0000u);
+}
+
+/* The epilogue of one (row pair, x row) for EPI_QKV: RoPE on q and k at
+ * the row's position (angle in double, as the CPU computes it), q to the
+ * query buffer, k and v to the row's K/V slot in bf16. */
+static __device__ void qkv_pair(const GemvArgs &a, int n, int m, float x0, float x1)
+{
+	const DecRow &R = a.P->row[a.rowsel[m]];
+	const int HD = a.HD, half = HD / 2;
+	int region, local, head, j;
+	float y0 = x0, y1 = x1;
+
+	if (n < a.QD) {
+		region = 0;
+		local = n;
+	} else if (n < a.QD + a.KVD) {
+		region = 1;
+		local = n - a.QD;
+	} else {
+		region = 2;
+		local = n - a.QD - a.KVD;
+	}
+	head = local / HD;
+	j = (local % HD) / 2;
+	if (region < 2) {
+		double s, c;
+
+		sincos((double)R.pos * (double)a.inv_freq[j], &s, &c);
+		y0 = x0 * (float)c - x1 * (float)s;
+		y1 = x1 * (float)c + x0 * (float)s;
+	}
+	if (region == 0) {
+		float *q = a.q + (size_t)a.rowsel[m] * a.ldq + head * HD;
+
+		q[j] = y0;
+		q[j + half] = y1;
+	} else {
+		bf16 *kv = R.kv + (size_t)a.layer * 2 * a.KVD + (region == 2 ? a.KVD : 0) + head * HD;
+
+		kv[j] = __float2bfloat16_rn(y0);
+		kv[j + half] = __float2bfloat16_rn(y1);
+	}
+}
+
+/* The epilogue of the rows a warp owns, acc[r][m] the finished sums (every
+ * lane holds them). */
+template <int M, int ROWS>
+static __device__ __forceinline__ void epilogue(const GemvArgs &a, const GemvProb &p, int n0, int lane,
+						 float (&acc)[ROWS][M])
+{
+	if (p.mode == EPI_SWIGLU || p.mode == EPI_QKV) {
+#pragma unroll
+		for (int q = 0; q < ROWS / 2; q++)
+#pragma unroll
+			for (int m = 0; m < M; m++) {
+				const int n = n0 + 2 * q;
+
+				if (lane != q * M + m || n >= p.N)
+					continue;
+				if (p.mode == EPI_SWIGLU) {
+					const float g = acc[2 * q][m], u = acc[2 * q + 1][m];
+
+					p.out[(size_t)a.rowsel[m] * p.ldo + n / 2] = g / (1.0f + expf(-g)) * u;
+				} else {
+					qkv_pair(a, n, m, acc[2 * q][m], acc[2 * q + 1][m]);
+				}
+			}
+		return;
+	}
+#pragma unroll
+	for (int r = 0; r < ROWS; r++)
+#pragma unroll
+		for (int m = 0; m < M; m++) {
+			const int n = n0 + r;
+			const float v = acc[r][m];
+
+			if (lane != r * M + m || n >= p.N)
+				continue;
+			switch (p.mode) {
+			case EPI_STORE:
+				p.out[(size_t)a.rowsel[m] * p.ldo + n] = v;
+				break;
+			case EPI_ADD:
+				p.out[(size_t)a.rowsel[m] * p.ldo + n] += v;
+				break;
+			case EPI_GATE:
+				p.out[(size_t)a.rowsel[m] * p.ldo + n] = 1.0f / (1.0f + expf(-(v + p.bias[n])));
+				break;
+			case EPI_LOGITS:
+				if (a.P)
+					a.P->row[a.rowsel[m]].logits[n] = v;
+				else
+					p.out[(size_t)m * p.ldo + n] = v;
+				break;
+			}
+		}
+}
+
+/* The U steps of 256 columns from st of each row (zeros past s1 or Kp). */
+template <int U, int ROWS>
+static __device__ __forceinline__ void load_w(uint4 (&w)[U][ROWS], const bf16 *const (&wrow)[ROWS], int st, int s1,
+					      int Kp, int lane)
+{
+#pragma unroll
+	for (int u = 0; u < U; u++)
+#pragma unroll
+		for (int r = 0; r < ROWS; r++)
+			w[u][r] = (st + u < s1 && (st + u) * 256 + lane * 8 < Kp) ? ld_stream(wrow[r] + (size_t)(st + u) * 256)
+										  : make_uint4(0, 0, 0, 0);
+}
+
+static __device__ __forceinline__ float4 ld_x(const float *p)
+{
+	return __ldg((const float4 *)p);
+}
+
+/* One block: WARPS warps of ROWS consecutive rows each (a tile of
+ * ROWS * WARPS rows) over one of the `splits` equal ranges of K (in steps
+ * of 256 columns: a warp's 16-byte loads side by side).  The block reads
+ * x straight from memory (the read-only path: every warp of the SM reads
+ * the same x, so it comes from L1) and each warp works alone: no shared
+ * memory, no barrier.  With one split a warp finishes its rows itself
+ * (the norm's sum of squares is its own: every warp reads all of x); with
+ * several, each block leaves its sums in the workspace and the last block
+ * of a tile to finish (a counter per tile) adds them in split order, so
+ * the result does not depend on which block ran when. */
+template <int M, int ROWS, int WARPS>
+__global__ void __launch_bounds__(WARPS * 32) k_gemv(const __grid_constant__ GemvArgs a, const GemvCfg c)
+{
+	constexpr int U = ROWS == 2 ? 4 : 2; /* steps in flight per warp */
+	constexpr int T = ROWS * WARPS;
+	const int S = c.splits;
+	const int pi = (a.nprob > 1 && (int)blockIdx.x >= a.p[0].nblocks * S) ? 1 : 0;
+	const GemvProb &p = a.p[pi];
+	const int bid = (int)blockIdx.x - (pi ? a.p[0].nblocks * S : 0);
+	const int tile = bid / S, split = bid % S;
+	const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+	const int n0 = tile * T + warp * ROWS;
+	const int Kp = p.ldw, nsteps = (Kp + 255) / 256;
+	const int s0 = (int)((long long)nsteps * split / S), s1 = (int)((long long)nsteps * (split + 1) / S);
+	float acc[ROWS][M], ss[M];
+	const bf16 *wrow[ROWS];
+	const float *xr[M];
+
+#pragma unroll
+	for (int r = 0; r < ROWS; r++) {
+#pragma unroll
+		for (int m = 0; m < M; m++)
+			acc[r][m] = 0.f;
+		wrow[r] = p.W + (size_t)(n0 + r < p.N ? n0 + r : p.N - 1) * p.ldw + lane * 8;
+	}
+#pragma unroll
+	for (int m = 0; m < M; m++) {
+		ss[m] = 0.f;
+		xr[m] = a.x + (size_t)a.rowsel[m] * a.ldx + lane * 8;
+	}
+	uint4 w[U][ROWS], wn[U][ROWS];
+
+	/* the weights do not depend on the kernel before: the first ones are
+	 * asked for before waiting for it (programmatic dependent launch, with
+	 * a.pdl); then each group of U steps loads the next one's */
+	grid_dep_trigger();
+	load_w<U, ROWS>(w, wrow, s0, s1, Kp, lane);
+	grid_dep_wait();
+	for (int st = s0; st < s1; st += U) {
+		load_w<U, ROWS>(wn, wrow, st + U, s1, Kp, lane);
+#pragma unroll
+		for (int u = 0; u < U; u++) {
+			const int k = (st + u) * 256 + lane * 8;
+			float4 g0 = make_float4(1.f, 1.f, 1.f, 1.f), g1 = g0;
+
+			if (st + u >= s1 || k >= Kp)
+				continue;
+			if (p.normw) {
+				g0 = ld_x(p.normw + k);
+				g1 = ld_x(p.normw + k + 4);
+			}
+#pragma unroll
+			for (int m = 0; m < M; m++) {
+				const float4 x0 = ld_x(xr[m] + (size_t)(st + u) * 256), x1 = ld_x(xr[m] + (size_t)(st + u) * 256 + 4);
+				const float xv[8] = { x0.x * g0.x, x0.y * g0.y, x0.z * g0.z, x0.w * g0.w,
+						      x1.x * g1.x, x1.y * g1.y, x1.z * g1.z, x1.w * g1.w };
+
+				if (p.normw)
+					ss[m] += x0.x * x0.x + x0.y * x0.y + x0.z * x0.z + x0.w * x0.w + x1.x * x1.x +
+						 x1.y * x1.y + x1.z * x1.z + x1.w * x1.w;
+#pragma unroll
+				for (int r = 0; r < ROWS; r++) {
+					float wf[8];
+
+					unpack8(wf, w[u][r]);
+#pragma unroll
+					for (int e = 0; e < 8; e++)
+						acc[r][m] = fmaf(wf[e], xv[e], acc[r][m]);
+				}
+			}
+		}
+#pragma unroll
+		for (int u = 0; u < U; u++)
+#pragma unroll
+			for (int r = 0; r < ROWS; r++)
+				w[u][r] = wn[u][r];
+	}
+#pragma unroll
+	for (int m = 0; m < M; m++) {
+		ss[m] = warp_sum(ss[m]);
+#pragma unroll
+		for (int r = 0; r < ROWS; r++)
+			acc[r][m] = warp_sum(acc[r][m]);
+	}
+	if (S > 1) {
+		__shared__ bool last;
+		const int gt = (pi ? a.p[0].nblocks : 0) + tile; /* the tile's counter */
+		float *ws = c.ws + ((size_t)gt * S + split) * (T + 1) * M;
+
+		if (lane == 0) {
+#pragma unroll
+			for (int r = 0; r < ROWS; r++)
+#pragma unroll
+				for (int m = 0; m < M; m++)
+					ws[(warp * ROWS + r) * M + m] = acc[r][m];
+			if (warp == 0)
+#pragma unroll
+				for (int m = 0; m < M; m++)
+					ws[T * M + m] = ss[m];
+		}
+		__threadfence();
+		__syncthreads();
+		if (threadIdx.x == 0) {
+			last = atomicAdd(&c.cnt[gt], 1u) == (unsigned)S - 1;
+			if (last)
+				c.cnt[gt] = 0; /* for the next launch: every block of the tile has counted */
+		}
+		__syncthreads();
+		if (!last)
+			return;
+		__threadfence();
+#pragma unroll
+		for (int m = 0; m < M; m++) {
+			ss[m] = 0.f;
+#pragma unroll
+			for (int r = 0; r < ROWS; r++)
+				acc[r][m] = 0.f;
+		}
+		for (int sp = 0; sp < S; sp++) {
+			const float *wp = c.ws + ((size_t)gt * S + sp) * (T + 1) * M;
+
+#pragma unroll
+			for (int m = 0; m < M; m++) {
+				ss[m] += __ldcg(wp + T * M + m);
+#pragma unroll
+				for (int r = 0; r < ROWS; r++)
+					acc[r][m] += __ldcg(wp + (warp * ROWS + r) * M + m);
+			}
+		}
+	}
+	if (p.normw)
+#pragma unroll
+		for (int m = 0; m < M; m++) {
+			const float rs = 1.0f / sqrtf(ss[m] / (float)p.K + a.eps);
+
+#pragma unroll
+			for (int r = 0; r < ROWS; r++)
+				acc[r][m] *= rs;
+		}
+	epilogue<M, ROWS>(a, p, n0, lane, acc);
+}
+
+template <int M, int ROWS, int WARPS> static cudaError_t launch(GemvArgs &a, const GemvCfg &c, cudaStream_t st)
+{
+	int grid = 0, tiles = 0;
+
+	if (c.splits < 1 || (c.splits > 1 && (!c.ws || !c.cnt)))
+		return cudaErrorInvalidValue;
+	for (int i = 0; i < a.nprob; i++) {
+		a.p[i].nblocks = (a.p[i].N + ROWS * WARPS - 1) / (ROWS * WARPS);
+		tiles += a.p[i].nblocks;
+		grid += a.p[i].nblocks * c.splits;
+	}
+	if (c.splits > 1 && ((size_t)tiles > c.cnt_n || (size_t)tiles * c.splits * (ROWS * WARPS + 1) * DEC_MAX_ROWS > c.ws_n))
+		return cudaErrorInvalidValue;
+	cudaLaunchConfig_t lc = {};
+	cudaLaunchAttribute at;
+
+	lc.gridDim = dim3(grid);
+	lc.blockDim = dim3(WARPS * 32);
+	lc.stream = st;
+	at.id = cudaLaunchAttributeProgrammaticStreamSerialization;
+	at.val.programmaticStreamSerializationAllowed = 1;
+	lc.attrs = &at;
+	lc.numAttrs = a.pdl ? 1 : 0;
+	return cudaLaunchKernelEx(&lc, k_gemv<M, ROWS, WARPS>, a, c);
+}
+
+void gemv_init(void)
+{
+	/* nothing to set: the kernels use no dynamic shared memory */
+}
+
+template <int M> static cudaError_t launch_m(GemvArgs &a, GemvCfg c, cudaStream_t st)
+{
+	if (c.rows == 2)
+		return c.warps == 4 ? launch<M, 2, 4>(a, c, st) : launch<M, 2, 8>(a, c, st);
+	return c.warps == 4 ? launch<M, 4, 4>(a, c, st) : launch<M, 4, 8>(a, c, st);
+}
+
+cudaError_t gemv_launch(GemvArgs a, GemvCfg c, cudaStream_t st)
+{
+	switch (a.m) {
+	case 1:
+		return launch_m<1>(a, c, st);
+	case 2:
+		return launch_m<2>(a, c, st);
+	case 3:
+		return launch_m<3>(a, c, st);
+	case 4:
+		return launch_m<4>(a, c, st);
+	case 5:
+		return launch_m<5>(a, c, st);
+	case 6:
+		return launch_m<6>(a, c, st);
+	case 7:
+		return launch_m<7>(a, c, st);
+	case 8:
+		return launch_m<8>(a, c, st);
+	}
+	return cudaErrorInvalidValue;
+}
+
+} /* namespace ecu */

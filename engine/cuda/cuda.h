@@ -132,7 +132,7 @@ struct GemvArgs {
 };
 
 struct GemvCfg {
-	int rows, warps; /* rows per warp (2 or 4), warps per block (4 or 8) */
+	int rows, warps; /* rows per warp (2 or 4; 16: the tensor cores, x of up to 4 rows), warps per block (4 or 8) */
 	int splits;	 /* ranges of K, each its own block (1: none) */
 	/* splits > 1: partial sums, (rows * warps + 1) * DEC_MAX_ROWS floats
 	 * per tile and split, and one counter per tile, zero between launches

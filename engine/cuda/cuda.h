@@ -94,6 +94,19 @@ static __device__ __forceinline__ void grid_dep_wait(void)
 {
 	asm volatile("griddepcontrol.wait;" ::: "memory");
 }
+
+/* 8 bf16 (16 bytes, lowest first) widened to fp32: exact. */
+static __device__ __forceinline__ void bf16x8_widen(float *f, uint4 w)
+{
+	f[0] = __uint_as_float(w.x << 16);
+	f[1] = __uint_as_float(w.x & 0xffff0000u);
+	f[2] = __uint_as_float(w.y << 16);
+	f[3] = __uint_as_float(w.y & 0xffff0000u);
+	f[4] = __uint_as_float(w.z << 16);
+	f[5] = __uint_as_float(w.z & 0xffff0000u);
+	f[6] = __uint_as_float(w.w << 16);
+	f[7] = __uint_as_float(w.w & 0xffff0000u);
+}
 #endif
 
 /* ------------------------------------------------------------ GEMV */

@@ -48,18 +48,6 @@ static __device__ __forceinline__ float warp_sum(float v)
 	return v;
 }
 
-static __device__ __forceinline__ void unpack8(float *f, uint4 w)
-{
-	f[0] = __uint_as_float(w.x << 16);
-	f[1] = __uint_as_float(w.x & 0xffff0000u);
-	f[2] = __uint_as_float(w.y << 16);
-	f[3] = __uint_as_float(w.y & 0xffff0000u);
-	f[4] = __uint_as_float(w.z << 16);
-	f[5] = __uint_as_float(w.z & 0xffff0000u);
-	f[6] = __uint_as_float(w.w << 16);
-	f[7] = __uint_as_float(w.w & 0xffff0000u);
-}
-
 /* The epilogue of one (row pair, x row) for EPI_QKV: RoPE on q and k at
  * the row's position (angle in double, as the CPU computes it), q to the
  * query buffer, k and v to the row's K/V slot in bf16. */
@@ -249,7 +237,7 @@ __global__ void __launch_bounds__(WARPS * 32) k_gemv(const __grid_constant__ Gem
 				for (int r = 0; r < ROWS; r++) {
 					float wf[8];
 
-					unpack8(wf, w[u][r]);
+					bf16x8_widen(wf, w[u][r]);
 #pragma unroll
 					for (int e = 0; e < 8; e++)
 						acc[r][m] = fmaf(wf[e], xv[e], acc[r][m]);
@@ -521,57 +509,57 @@ __global__ void __launch_bounds__(WARPS * 32) k_gemv_tc(const __grid_constant__ 
 	}
 }
 
-template <int M, int WARPS> static cudaError_t launch_tc(GemvArgs &a, const GemvCfg &c, cudaStream_t st)
+/* The grid of a launch with tiles of T rows (each problem's blocks in
+ * a.p[i].nblocks), or 0 when the configuration cannot run: a split
+ * without its workspace, or more than the workspace holds. */
+static int plan_grid(GemvArgs &a, const GemvCfg &c, int T)
 {
-	constexpr int T = 16 * WARPS;
 	int grid = 0, tiles = 0;
 
 	if (c.splits < 1 || (c.splits > 1 && (!c.ws || !c.cnt)))
-		return cudaErrorInvalidValue;
+		return 0;
 	for (int i = 0; i < a.nprob; i++) {
 		a.p[i].nblocks = (a.p[i].N + T - 1) / T;
 		tiles += a.p[i].nblocks;
 		grid += a.p[i].nblocks * c.splits;
 	}
 	if (c.splits > 1 && ((size_t)tiles > c.cnt_n || (size_t)tiles * c.splits * (T + 1) * DEC_MAX_ROWS > c.ws_n))
-		return cudaErrorInvalidValue;
+		return 0;
+	return grid;
+}
+
+/* Launches kernel on grid blocks of `threads`, as a programmatic
+ * dependent of the kernel before it when a.pdl. */
+static cudaError_t launch_gemv_kernel(void (*kernel)(GemvArgs, GemvCfg), int grid, int threads, const GemvArgs &a,
+				      const GemvCfg &c, cudaStream_t st)
+{
 	cudaLaunchConfig_t lc = {};
 	cudaLaunchAttribute at;
 
+	if (!grid)
+		return cudaErrorInvalidValue;
 	lc.gridDim = dim3(grid);
-	lc.blockDim = dim3(WARPS * 32);
+	lc.blockDim = dim3(threads);
 	lc.stream = st;
 	at.id = cudaLaunchAttributeProgrammaticStreamSerialization;
 	at.val.programmaticStreamSerializationAllowed = 1;
 	lc.attrs = &at;
 	lc.numAttrs = a.pdl ? 1 : 0;
-	return cudaLaunchKernelEx(&lc, k_gemv_tc<M, WARPS>, a, c);
+	return cudaLaunchKernelEx(&lc, kernel, a, c);
+}
+
+template <int M, int WARPS> static cudaError_t launch_tc(GemvArgs &a, const GemvCfg &c, cudaStream_t st)
+{
+	const int grid = plan_grid(a, c, 16 * WARPS);
+
+	return launch_gemv_kernel(k_gemv_tc<M, WARPS>, grid, WARPS * 32, a, c, st);
 }
 
 template <int M, int ROWS, int WARPS> static cudaError_t launch(GemvArgs &a, const GemvCfg &c, cudaStream_t st)
 {
-	int grid = 0, tiles = 0;
+	const int grid = plan_grid(a, c, ROWS * WARPS);
 
-	if (c.splits < 1 || (c.splits > 1 && (!c.ws || !c.cnt)))
-		return cudaErrorInvalidValue;
-	for (int i = 0; i < a.nprob; i++) {
-		a.p[i].nblocks = (a.p[i].N + ROWS * WARPS - 1) / (ROWS * WARPS);
-		tiles += a.p[i].nblocks;
-		grid += a.p[i].nblocks * c.splits;
-	}
-	if (c.splits > 1 && ((size_t)tiles > c.cnt_n || (size_t)tiles * c.splits * (ROWS * WARPS + 1) * DEC_MAX_ROWS > c.ws_n))
-		return cudaErrorInvalidValue;
-	cudaLaunchConfig_t lc = {};
-	cudaLaunchAttribute at;
-
-	lc.gridDim = dim3(grid);
-	lc.blockDim = dim3(WARPS * 32);
-	lc.stream = st;
-	at.id = cudaLaunchAttributeProgrammaticStreamSerialization;
-	at.val.programmaticStreamSerializationAllowed = 1;
-	lc.attrs = &at;
-	lc.numAttrs = a.pdl ? 1 : 0;
-	return cudaLaunchKernelEx(&lc, k_gemv<M, ROWS, WARPS>, a, c);
+	return launch_gemv_kernel(k_gemv<M, ROWS, WARPS>, grid, WARPS * 32, a, c, st);
 }
 
 void gemv_init(void)

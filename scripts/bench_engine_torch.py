@@ -192,13 +192,16 @@ def decode_bench(m, a, dev):
         pos = a.context
         t0 = time.perf_counter()
         for _ in range(6):  # compile, record, warm the graph
-            tok = step(tok, torch.tensor([pos], device=dev))
+            torch.compiler.cudagraph_mark_step_begin()
+            tok = step(tok, torch.tensor([pos], device=dev)).clone()
             pos += 1
         torch.cuda.synchronize()
         res = {"decode_compile_s": time.perf_counter() - t0}
         t0 = time.perf_counter()
         for _ in range(a.tokens):
-            tok = step(tok, torch.tensor([pos], device=dev))
+            # the graph's output is overwritten by its next replay: the token is copied out first
+            torch.compiler.cudagraph_mark_step_begin()
+            tok = step(tok, torch.tensor([pos], device=dev)).clone()
             tok.item()  # the next step needs the token: one round trip per token, as plait's loop
             pos += 1
         res["decode_ms_per_token"] = (time.perf_counter() - t0) * 1000 / a.tokens

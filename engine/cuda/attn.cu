@@ -67,6 +67,18 @@ size_t dec_split_smem(int nq_max, int HD)
 	return HD == 128 ? dec_split128_smem(nq_max, 16) : dec_split_simt_smem(nq_max, HD);
 }
 
+/* A split past the last key: its partials weigh nothing in the merge. */
+static __device__ void dec_no_keys(const DecAttnArgs &a, const DecGroup &G, int kvh, int s, int nq, int gh)
+{
+	for (int q = threadIdx.x; q < nq; q += blockDim.x) {
+		const int row = G.rows[q / gh], h = kvh * gh + q % gh;
+		float *ml = a.ml + (((size_t)row * a.NH + h) * DEC_SMAX + s) * 2;
+
+		ml[0] = -INFINITY;
+		ml[1] = 0.f;
+	}
+}
+
 /* grid (DEC_SMAX, KVH, groups), 128 threads */
 __global__ void __launch_bounds__(128) k_dec_split(const __grid_constant__ DecAttnArgs a)
 {
@@ -83,13 +95,7 @@ __global__ void __launch_bounds__(128) k_dec_split(const __grid_constant__ DecAt
 	const bf16 *kbase = G.kv0 + (size_t)a.layer * 2 * a.KVD + (size_t)kvh * HD;
 
 	if (j0 >= nk) {
-		for (int q = threadIdx.x; q < nq; q += blockDim.x) {
-			const int row = G.rows[q / gh], h = kvh * gh + q % gh;
-			float *ml = a.ml + (((size_t)row * a.NH + h) * DEC_SMAX + s) * 2;
-
-			ml[0] = -INFINITY;
-			ml[1] = 0.f;
-		}
+		dec_no_keys(a, G, kvh, s, nq, gh);
 		return;
 	}
 	for (int i = threadIdx.x; i < nq * HD; i += blockDim.x) {
@@ -219,18 +225,6 @@ static __device__ __forceinline__ void dec_cp16(void *dst, const void *src)
 	asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(sa), "l"(src));
 }
 
-static __device__ __forceinline__ void unpack8f(float *f, uint4 w)
-{
-	f[0] = __uint_as_float(w.x << 16);
-	f[1] = __uint_as_float(w.x & 0xffff0000u);
-	f[2] = __uint_as_float(w.y << 16);
-	f[3] = __uint_as_float(w.y & 0xffff0000u);
-	f[4] = __uint_as_float(w.z << 16);
-	f[5] = __uint_as_float(w.z & 0xffff0000u);
-	f[6] = __uint_as_float(w.w << 16);
-	f[7] = __uint_as_float(w.w & 0xffff0000u);
-}
-
 /* bytes: q of nq_max queries, then per warp a tile of K (32 x DK_LD) and
  * V (32 x 128) bf16, which the combine reuses (4 x QC x 128 floats) */
 static size_t dec_split128_smem(int nq_max, int QC)
@@ -256,13 +250,7 @@ template <int QC> __global__ void __launch_bounds__(128) k_dec_split128(const __
 
 	grid_dep_trigger();
 	if (j0 >= nk) {
-		for (int q = threadIdx.x; q < nq; q += blockDim.x) {
-			const int row = G.rows[q / gh], h = kvh * gh + q % gh;
-			float *ml = a.ml + (((size_t)row * a.NH + h) * DEC_SMAX + s) * 2;
-
-			ml[0] = -INFINITY;
-			ml[1] = 0.f;
-		}
+		dec_no_keys(a, G, kvh, s, nq, gh);
 		return;
 	}
 	for (int i = threadIdx.x; i < nq * HD; i += blockDim.x) {
@@ -302,7 +290,7 @@ template <int QC> __global__ void __launch_bounds__(128) k_dec_split128(const __
 			for (int d8 = 0; d8 < HD / 8; d8++) {
 				float kf[8];
 
-				unpack8f(kf, ok ? *(const uint4 *)(kt + lane * DK_LD + d8 * 8) : make_uint4(0, 0, 0, 0));
+				bf16x8_widen(kf, ok ? *(const uint4 *)(kt + lane * DK_LD + d8 * 8) : make_uint4(0, 0, 0, 0));
 #pragma unroll
 				for (int i = 0; i < QC; i++) {
 					if (qc + i >= nq)

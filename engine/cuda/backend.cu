@@ -403,7 +403,7 @@ static void model_free(void *model)
 static GemvCfg tune(Model *m, const bf16 *W, int N, int K, int ldw, int M, const float *x, int ldx, float *out,
 		    char *note, size_t nn)
 {
-	static const int shapes[][2] = { { 2, 4 }, { 2, 8 }, { 4, 4 }, { 4, 8 } };
+	static const int shapes[][2] = { { 2, 4 }, { 2, 8 }, { 4, 4 }, { 4, 8 }, { 16, 4 }, { 16, 8 } };
 	static const int splits[] = { 1, 2, 3, 4, 6, 8 };
 	GemvCfg best = { 2, 4, 1, m->gws, m->gcnt, GEMV_WS_FLOATS, GEMV_TILES };
 	float best_ms = 1e30f;
@@ -450,8 +450,8 @@ static GemvCfg tune(Model *m, const bf16 *W, int N, int K, int ldw, int M, const
 			best = cfg;
 		}
 	}
-	snprintf(note + strlen(note), nn - strlen(note), "%s%dx%d: %d rows/warp, %d warps, %d splits (%.1f GB/s)",
-		 note[0] ? "; " : "", N, K, best.rows, best.warps, best.splits,
+	snprintf(note + strlen(note), nn - strlen(note), "%s%dx%d: %s%d rows/warp, %d warps, %d splits (%.1f GB/s)",
+		 note[0] ? "; " : "", N, K, best.rows == 16 ? "tensor cores, " : "", best.rows, best.warps, best.splits,
 		 (double)N * ldw * 2 / (best_ms * 1e-3) / 1e9);
 	return best;
 }

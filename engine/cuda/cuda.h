@@ -94,6 +94,19 @@ static __device__ __forceinline__ void grid_dep_wait(void)
 {
 	asm volatile("griddepcontrol.wait;" ::: "memory");
 }
+
+/* 8 bf16 (16 bytes, lowest first) widened to fp32: exact. */
+static __device__ __forceinline__ void bf16x8_widen(float *f, uint4 w)
+{
+	f[0] = __uint_as_float(w.x << 16);
+	f[1] = __uint_as_float(w.x & 0xffff0000u);
+	f[2] = __uint_as_float(w.y << 16);
+	f[3] = __uint_as_float(w.y & 0xffff0000u);
+	f[4] = __uint_as_float(w.z << 16);
+	f[5] = __uint_as_float(w.z & 0xffff0000u);
+	f[6] = __uint_as_float(w.w << 16);
+	f[7] = __uint_as_float(w.w & 0xffff0000u);
+}
 #endif
 
 /* ------------------------------------------------------------ GEMV */
@@ -132,7 +145,7 @@ struct GemvArgs {
 };
 
 struct GemvCfg {
-	int rows, warps; /* rows per warp (2 or 4), warps per block (4 or 8) */
+	int rows, warps; /* rows per warp (2 or 4; 16: the tensor cores, x of up to 4 rows), warps per block (4 or 8) */
 	int splits;	 /* ranges of K, each its own block (1: none) */
 	/* splits > 1: partial sums, (rows * warps + 1) * DEC_MAX_ROWS floats
 	 * per tile and split, and one counter per tile, zero between launches

@@ -48,18 +48,6 @@ static __device__ __forceinline__ float warp_sum(float v)
 	return v;
 }
 
-static __device__ __forceinline__ void unpack8(float *f, uint4 w)
-{
-	f[0] = __uint_as_float(w.x << 16);
-	f[1] = __uint_as_float(w.x & 0xffff0000u);
-	f[2] = __uint_as_float(w.y << 16);
-	f[3] = __uint_as_float(w.y & 0xffff0000u);
-	f[4] = __uint_as_float(w.z << 16);
-	f[5] = __uint_as_float(w.z & 0xffff0000u);
-	f[6] = __uint_as_float(w.w << 16);
-	f[7] = __uint_as_float(w.w & 0xffff0000u);
-}
-
 /* The epilogue of one (row pair, x row) for EPI_QKV: RoPE on q and k at
  * the row's position (angle in double, as the CPU computes it), q to the
  * query buffer, k and v to the row's K/V slot in bf16. */
@@ -102,6 +90,37 @@ static __device__ void qkv_pair(const GemvArgs &a, int n, int m, float x0, float
 	}
 }
 
+/* The epilogue of one value (row n, x row m), and of a (gate, up) or RoPE
+ * pair of rows (n, n + 1). */
+static __device__ __forceinline__ void epi_one(const GemvArgs &a, const GemvProb &p, int n, int m, float v)
+{
+	switch (p.mode) {
+	case EPI_STORE:
+		p.out[(size_t)a.rowsel[m] * p.ldo + n] = v;
+		break;
+	case EPI_ADD:
+		p.out[(size_t)a.rowsel[m] * p.ldo + n] += v;
+		break;
+	case EPI_GATE:
+		p.out[(size_t)a.rowsel[m] * p.ldo + n] = 1.0f / (1.0f + expf(-(v + p.bias[n])));
+		break;
+	case EPI_LOGITS:
+		if (a.P)
+			a.P->row[a.rowsel[m]].logits[n] = v;
+		else
+			p.out[(size_t)m * p.ldo + n] = v;
+		break;
+	}
+}
+
+static __device__ __forceinline__ void epi_pair(const GemvArgs &a, const GemvProb &p, int n, int m, float v0, float v1)
+{
+	if (p.mode == EPI_SWIGLU)
+		p.out[(size_t)a.rowsel[m] * p.ldo + n / 2] = v0 / (1.0f + expf(-v0)) * v1;
+	else
+		qkv_pair(a, n, m, v0, v1);
+}
+
 /* The epilogue of the rows a warp owns, acc[r][m] the finished sums (every
  * lane holds them). */
 template <int M, int ROWS>
@@ -112,48 +131,22 @@ static __device__ __forceinline__ void epilogue(const GemvArgs &a, const GemvPro
 #pragma unroll
 		for (int q = 0; q < ROWS / 2; q++)
 #pragma unroll
-			for (int m = 0; m < M; m++) {
-				const int n = n0 + 2 * q;
-
-				if (lane != q * M + m || n >= p.N)
-					continue;
-				if (p.mode == EPI_SWIGLU) {
-					const float g = acc[2 * q][m], u = acc[2 * q + 1][m];
-
-					p.out[(size_t)a.rowsel[m] * p.ldo + n / 2] = g / (1.0f + expf(-g)) * u;
-				} else {
-					qkv_pair(a, n, m, acc[2 * q][m], acc[2 * q + 1][m]);
-				}
-			}
+			for (int m = 0; m < M; m++)
+				if (lane == q * M + m && n0 + 2 * q < p.N)
+					epi_pair(a, p, n0 + 2 * q, m, acc[2 * q][m], acc[2 * q + 1][m]);
 		return;
 	}
 #pragma unroll
 	for (int r = 0; r < ROWS; r++)
 #pragma unroll
-		for (int m = 0; m < M; m++) {
-			const int n = n0 + r;
-			const float v = acc[r][m];
+		for (int m = 0; m < M; m++)
+			if (lane == r * M + m && n0 + r < p.N)
+				epi_one(a, p, n0 + r, m, acc[r][m]);
+}
 
-			if (lane != r * M + m || n >= p.N)
-				continue;
-			switch (p.mode) {
-			case EPI_STORE:
-				p.out[(size_t)a.rowsel[m] * p.ldo + n] = v;
-				break;
-			case EPI_ADD:
-				p.out[(size_t)a.rowsel[m] * p.ldo + n] += v;
-				break;
-			case EPI_GATE:
-				p.out[(size_t)a.rowsel[m] * p.ldo + n] = 1.0f / (1.0f + expf(-(v + p.bias[n])));
-				break;
-			case EPI_LOGITS:
-				if (a.P)
-					a.P->row[a.rowsel[m]].logits[n] = v;
-				else
-					p.out[(size_t)m * p.ldo + n] = v;
-				break;
-			}
-		}
+static __device__ __forceinline__ float4 ld_x(const float *p)
+{
+	return __ldg((const float4 *)p);
 }
 
 /* The U steps of 256 columns from st of each row (zeros past s1 or Kp). */
@@ -169,10 +162,6 @@ static __device__ __forceinline__ void load_w(uint4 (&w)[U][ROWS], const bf16 *c
 										  : make_uint4(0, 0, 0, 0);
 }
 
-static __device__ __forceinline__ float4 ld_x(const float *p)
-{
-	return __ldg((const float4 *)p);
-}
 
 /* One block: WARPS warps of ROWS consecutive rows each (a tile of
  * ROWS * WARPS rows) over one of the `splits` equal ranges of K (in steps
@@ -248,7 +237,7 @@ __global__ void __launch_bounds__(WARPS * 32) k_gemv(const __grid_constant__ Gem
 				for (int r = 0; r < ROWS; r++) {
 					float wf[8];
 
-					unpack8(wf, w[u][r]);
+					bf16x8_widen(wf, w[u][r]);
 #pragma unroll
 					for (int e = 0; e < 8; e++)
 						acc[r][m] = fmaf(wf[e], xv[e], acc[r][m]);
@@ -326,30 +315,251 @@ __global__ void __launch_bounds__(WARPS * 32) k_gemv(const __grid_constant__ Gem
 	epilogue<M, ROWS>(a, p, n0, lane, acc);
 }
 
-template <int M, int ROWS, int WARPS> static cudaError_t launch(GemvArgs &a, const GemvCfg &c, cudaStream_t st)
+/* ------------------------------------------------------------ on the tensor cores */
+
+/* x (fp32) as two bf16 parts, hi = bf16(x) and lo = bf16(x - hi): 16 bits
+ * of mantissa between them, so a product on the tensor cores (bf16 in,
+ * fp32 accumulation) keeps x to 2^-17 of itself. */
+static __device__ __forceinline__ void split_bf16(uint32_t &hi, uint32_t &lo, float x0, float x1)
+{
+	const __nv_bfloat162 h = __floats2bfloat162_rn(x0, x1);
+	const float2 hf = __bfloat1622float2(h);
+	const __nv_bfloat162 l = __floats2bfloat162_rn(x0 - hf.x, x1 - hf.y);
+
+	hi = *(const uint32_t *)&h;
+	lo = *(const uint32_t *)&l;
+}
+
+static __device__ __forceinline__ void mma_bf16(float (&c)[4], uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3,
+						uint32_t b0, uint32_t b1)
+{
+	asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, "
+		     "{%8, %9}, {%0, %1, %2, %3};"
+		     : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+		     : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+}
+
+/* The same product for up to 4 rows of x on the tensor cores: the FMA
+ * kernel issues about 100 instructions per KiB of weights at M = 2 (the
+ * widening, 8 FMAs per weight and row, the norm), enough to fall behind
+ * the bus; here a warp's 16 weight rows x 32 columns (1 KiB: one 16-byte
+ * load per lane and row pair) are two mma.sync m16n8k16 whatever M is.
+ * Each lane loads 8 consecutive columns (8t..8t+7 of rows g and g + 8, g =
+ * lane / 4, t = lane % 4); a sum does not care which k is which, so the
+ * first 4 of them serve as the fragment's k = 2t, 2t+1, 2t+8, 2t+9 of the
+ * first mma and the other 4 of the second, and x's columns follow the same
+ * map, each lane loading its own 8.  The 8 columns of B are x's rows: hi
+ * parts in 0..3, lo parts in 4..7 (split_bf16), added at the end.  The
+ * norm, the splits along K and the epilogues are k_gemv's. */
+template <int M, int WARPS>
+__global__ void __launch_bounds__(WARPS * 32) k_gemv_tc(const __grid_constant__ GemvArgs a, const GemvCfg c)
+{
+	constexpr int U = 4, T = 16 * WARPS;
+	__shared__ float ys[T][M], ssb[M];
+	__shared__ bool last;
+	const int S = c.splits;
+	const int pi = (a.nprob > 1 && (int)blockIdx.x >= a.p[0].nblocks * S) ? 1 : 0;
+	const GemvProb &p = a.p[pi];
+	const int bid = (int)blockIdx.x - (pi ? a.p[0].nblocks * S : 0);
+	const int tile = bid / S, split = bid % S;
+	const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+	const int n0 = tile * T + warp * 16;
+	const int Kp = p.ldw, nsteps = (Kp + 31) / 32;
+	const int s0 = (int)((long long)nsteps * split / S), s1 = (int)((long long)nsteps * (split + 1) / S);
+	const bf16 *w0 = p.W + (size_t)(n0 + g < p.N ? n0 + g : p.N - 1) * p.ldw + 8 * t;
+	const bf16 *w1 = p.W + (size_t)(n0 + g + 8 < p.N ? n0 + g + 8 : p.N - 1) * p.ldw + 8 * t;
+	const int xm = g & 3; /* the x row whose hi (g < 4) or lo (g >= 4) part this lane gives */
+	const bool xon = xm < M;
+	const float *xr = a.x + (size_t)a.rowsel[xon ? xm : 0] * a.ldx + 8 * t;
+	float acc[4] = { 0.f, 0.f, 0.f, 0.f }, ss = 0.f;
+	uint4 wa[U][2], wb[U][2];
+
+	grid_dep_trigger();
+#pragma unroll
+	for (int u = 0; u < U; u++) {
+		const bool ok = s0 + u < s1 && (s0 + u) * 32 + 8 * t < Kp;
+
+		wa[u][0] = ok ? ld_stream(w0 + (size_t)(s0 + u) * 32) : make_uint4(0, 0, 0, 0);
+		wa[u][1] = ok ? ld_stream(w1 + (size_t)(s0 + u) * 32) : make_uint4(0, 0, 0, 0);
+	}
+	grid_dep_wait();
+	for (int st = s0; st < s1; st += U) {
+#pragma unroll
+		for (int u = 0; u < U; u++) {
+			const bool ok = st + U + u < s1 && (st + U + u) * 32 + 8 * t < Kp;
+
+			wb[u][0] = ok ? ld_stream(w0 + (size_t)(st + U + u) * 32) : make_uint4(0, 0, 0, 0);
+			wb[u][1] = ok ? ld_stream(w1 + (size_t)(st + U + u) * 32) : make_uint4(0, 0, 0, 0);
+		}
+#pragma unroll
+		for (int u = 0; u < U; u++) {
+			const int k = (st + u) * 32 + 8 * t;
+			float xv[8] = { 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f };
+			uint32_t hi[4], lo[4];
+
+			if (st + u >= s1)
+				break;
+			if (xon && k < Kp) {
+				const float4 x0 = ld_x(xr + (size_t)(st + u) * 32), x1 = ld_x(xr + (size_t)(st + u) * 32 + 4);
+
+				xv[0] = x0.x;
+				xv[1] = x0.y;
+				xv[2] = x0.z;
+				xv[3] = x0.w;
+				xv[4] = x1.x;
+				xv[5] = x1.y;
+				xv[6] = x1.z;
+				xv[7] = x1.w;
+				if (p.normw) {
+					const float4 g0 = ld_x(p.normw + k), g1 = ld_x(p.normw + k + 4);
+
+#pragma unroll
+					for (int e = 0; e < 8; e++)
+						ss = fmaf(xv[e], xv[e], ss);
+					xv[0] *= g0.x;
+					xv[1] *= g0.y;
+					xv[2] *= g0.z;
+					xv[3] *= g0.w;
+					xv[4] *= g1.x;
+					xv[5] *= g1.y;
+					xv[6] *= g1.z;
+					xv[7] *= g1.w;
+				}
+			}
+#pragma unroll
+			for (int e = 0; e < 4; e++)
+				split_bf16(hi[e], lo[e], xv[2 * e], xv[2 * e + 1]);
+			const uint32_t *b = g < 4 ? hi : lo;
+
+			mma_bf16(acc, wa[u][0].x, wa[u][1].x, wa[u][0].y, wa[u][1].y, b[0], b[1]);
+			mma_bf16(acc, wa[u][0].z, wa[u][1].z, wa[u][0].w, wa[u][1].w, b[2], b[3]);
+		}
+#pragma unroll
+		for (int u = 0; u < U; u++) {
+			wa[u][0] = wb[u][0];
+			wa[u][1] = wb[u][1];
+		}
+	}
+	/* acc: (row g, columns 2t, 2t+1) and (row g + 8, the same); hi + lo */
+#pragma unroll
+	for (int e = 0; e < 4; e++)
+		acc[e] += __shfl_down_sync(0xffffffffu, acc[e], 2);
+	ss += __shfl_xor_sync(0xffffffffu, ss, 1);
+	ss += __shfl_xor_sync(0xffffffffu, ss, 2);
+	if (t < 2)
+#pragma unroll
+		for (int e = 0; e < 2; e++)
+			if (2 * t + e < M) {
+				ys[warp * 16 + g][2 * t + e] = acc[e];
+				ys[warp * 16 + g + 8][2 * t + e] = acc[2 + e];
+			}
+	if (warp == 0 && t == 0 && g < M)
+		ssb[g] = ss; /* every warp read the same x: warp 0's sum serves */
+	__syncthreads();
+	if (S > 1) {
+		const int gt = (pi ? a.p[0].nblocks : 0) + tile;
+		float *ws = c.ws + ((size_t)gt * S + split) * (T + 1) * M;
+
+		for (int i = threadIdx.x; i < T * M; i += blockDim.x)
+			ws[i] = (&ys[0][0])[i];
+		if (threadIdx.x < M)
+			ws[T * M + threadIdx.x] = ssb[threadIdx.x];
+		__threadfence();
+		__syncthreads();
+		if (threadIdx.x == 0) {
+			last = atomicAdd(&c.cnt[gt], 1u) == (unsigned)S - 1;
+			if (last)
+				c.cnt[gt] = 0;
+		}
+		__syncthreads();
+		if (!last)
+			return;
+		__threadfence();
+		for (int i = threadIdx.x; i < (T + 1) * M; i += blockDim.x) {
+			float v = 0.f;
+
+			for (int sp = 0; sp < S; sp++)
+				v += __ldcg(c.ws + ((size_t)gt * S + sp) * (T + 1) * M + i);
+			if (i < T * M)
+				(&ys[0][0])[i] = v;
+			else
+				ssb[i - T * M] = v;
+		}
+		__syncthreads();
+	}
+	if (p.normw) {
+		for (int i = threadIdx.x; i < T * M; i += blockDim.x)
+			(&ys[0][0])[i] *= 1.0f / sqrtf(ssb[i % M] / (float)p.K + a.eps);
+		__syncthreads();
+	}
+	if (p.mode == EPI_SWIGLU || p.mode == EPI_QKV) {
+		for (int i = lane; i < 8 * M; i += 32) {
+			const int q = i / M, m = i % M, n = n0 + 2 * q;
+
+			if (n < p.N)
+				epi_pair(a, p, n, m, ys[warp * 16 + 2 * q][m], ys[warp * 16 + 2 * q + 1][m]);
+		}
+	} else {
+		for (int i = lane; i < 16 * M; i += 32) {
+			const int r = i / M, m = i % M;
+
+			if (n0 + r < p.N)
+				epi_one(a, p, n0 + r, m, ys[warp * 16 + r][m]);
+		}
+	}
+}
+
+/* The grid of a launch with tiles of T rows (each problem's blocks in
+ * a.p[i].nblocks), or 0 when the configuration cannot run: a split
+ * without its workspace, or more than the workspace holds. */
+static int plan_grid(GemvArgs &a, const GemvCfg &c, int T)
 {
 	int grid = 0, tiles = 0;
 
 	if (c.splits < 1 || (c.splits > 1 && (!c.ws || !c.cnt)))
-		return cudaErrorInvalidValue;
+		return 0;
 	for (int i = 0; i < a.nprob; i++) {
-		a.p[i].nblocks = (a.p[i].N + ROWS * WARPS - 1) / (ROWS * WARPS);
+		a.p[i].nblocks = (a.p[i].N + T - 1) / T;
 		tiles += a.p[i].nblocks;
 		grid += a.p[i].nblocks * c.splits;
 	}
-	if (c.splits > 1 && ((size_t)tiles > c.cnt_n || (size_t)tiles * c.splits * (ROWS * WARPS + 1) * DEC_MAX_ROWS > c.ws_n))
-		return cudaErrorInvalidValue;
+	if (c.splits > 1 && ((size_t)tiles > c.cnt_n || (size_t)tiles * c.splits * (T + 1) * DEC_MAX_ROWS > c.ws_n))
+		return 0;
+	return grid;
+}
+
+/* Launches kernel on grid blocks of `threads`, as a programmatic
+ * dependent of the kernel before it when a.pdl. */
+static cudaError_t launch_gemv_kernel(void (*kernel)(GemvArgs, GemvCfg), int grid, int threads, const GemvArgs &a,
+				      const GemvCfg &c, cudaStream_t st)
+{
 	cudaLaunchConfig_t lc = {};
 	cudaLaunchAttribute at;
 
+	if (!grid)
+		return cudaErrorInvalidValue;
 	lc.gridDim = dim3(grid);
-	lc.blockDim = dim3(WARPS * 32);
+	lc.blockDim = dim3(threads);
 	lc.stream = st;
 	at.id = cudaLaunchAttributeProgrammaticStreamSerialization;
 	at.val.programmaticStreamSerializationAllowed = 1;
 	lc.attrs = &at;
 	lc.numAttrs = a.pdl ? 1 : 0;
-	return cudaLaunchKernelEx(&lc, k_gemv<M, ROWS, WARPS>, a, c);
+	return cudaLaunchKernelEx(&lc, kernel, a, c);
+}
+
+template <int M, int WARPS> static cudaError_t launch_tc(GemvArgs &a, const GemvCfg &c, cudaStream_t st)
+{
+	const int grid = plan_grid(a, c, 16 * WARPS);
+
+	return launch_gemv_kernel(k_gemv_tc<M, WARPS>, grid, WARPS * 32, a, c, st);
+}
+
+template <int M, int ROWS, int WARPS> static cudaError_t launch(GemvArgs &a, const GemvCfg &c, cudaStream_t st)
+{
+	const int grid = plan_grid(a, c, ROWS * WARPS);
+
+	return launch_gemv_kernel(k_gemv<M, ROWS, WARPS>, grid, WARPS * 32, a, c, st);
 }
 
 void gemv_init(void)
@@ -359,6 +569,13 @@ void gemv_init(void)
 
 template <int M> static cudaError_t launch_m(GemvArgs &a, GemvCfg c, cudaStream_t st)
 {
+	if (c.rows == 16) { /* the tensor cores, for up to 4 rows of x; more take the FMA kernel */
+		constexpr int MT = M <= 4 ? M : 4;
+
+		if (M <= 4)
+			return c.warps == 4 ? launch_tc<MT, 4>(a, c, st) : launch_tc<MT, 8>(a, c, st);
+		c.rows = 4;
+	}
 	if (c.rows == 2)
 		return c.warps == 4 ? launch<M, 2, 4>(a, c, st) : launch<M, 2, 8>(a, c, st);
 	return c.warps == 4 ? launch<M, 4, 4>(a, c, st) : launch<M, 4, 8>(a, c, st);

@@ -103,7 +103,8 @@ void t_gemv(Report &r, Rng &g)
 {
 	GemvCfg cfgs[] = { { 2, 4, 1, 0, 0, 0, 0 }, { 2, 8, 1, 0, 0, 0, 0 }, { 4, 4, 1, 0, 0, 0, 0 },
 			   { 4, 8, 1, 0, 0, 0, 0 }, { 2, 4, 3, 0, 0, 0, 0 }, { 4, 8, 2, 0, 0, 0, 0 },
-			   { 2, 8, 8, 0, 0, 0, 0 } };
+			   { 2, 8, 8, 0, 0, 0, 0 }, { 16, 4, 1, 0, 0, 0, 0 }, { 16, 8, 1, 0, 0, 0, 0 },
+			   { 16, 4, 3, 0, 0, 0, 0 }, { 16, 8, 8, 0, 0, 0, 0 } };
 	const int N = 334, K = 1000, Kp = 1000, M = 3;
 	float *ws = NULL;
 	unsigned *cnt = NULL;
@@ -191,7 +192,9 @@ void t_gemv(Report &r, Rng &g)
 				for (int n = 0; n < (mode == EPI_SWIGLU ? N / 2 : N); n++)
 					sel.push_back(got[(size_t)a.rowsel[m] * N + n]);
 			const double err = rel_err(sel, ref);
-			r.line(e == cudaSuccess && err < 2e-5, "gemv mode %d, %d rows/warp, %d warps, %d splits: rel err %.2e%s%s",
+			/* the tensor cores see x as two bf16 parts: 2^-17 of it */
+			r.line(e == cudaSuccess && err < (c.rows == 16 ? 5e-5 : 2e-5),
+			       "gemv mode %d, %d rows/warp, %d warps, %d splits: rel err %.2e%s%s",
 			       mode, c.rows, c.warps, c.splits, err, e ? " " : "", e ? cudaGetErrorString(e) : "");
 		}
 	cudaFree(ws);

@@ -363,24 +363,7 @@ static int oa_chat(agent__reply *out, void *state, const agent__request *rq, pl_
 		headers[h++] = o->auth;
 	headers[h] = NULL;
 
-	memset(&c, 0, sizeof(c));
-	c.req.url = o->url;
-	c.req.headers = headers;
-	c.req.body = body.ptr;
-	c.req.body_len = body.len;
-	c.req.connect_timeout = s->connect_timeout;
-	c.req.stall_timeout = s->timeout;
-	c.req.deadline = rq->deadline;
-	c.req.cancel = rq->cancel;
-	if (s->stream) {
-		c.req.on_body = on_body;
-		c.req.user = &st;
-		c.reset = st_reset;
-		c.check = st_check;
-		c.reset_user = &st;
-	}
-	c.rq = rq;
-	c.settings = s;
+	agent__http_call_init(&c, o->url, headers, &body, rq, s, s->stream ? on_body : NULL, st_reset, st_check, &st);
 	rc = agent__http_call_run(&c, err);
 	out->retries = c.retries;
 	out->wait_s = c.wait_s;

@@ -250,6 +250,31 @@ static double jitter(unsigned *seed)
 	return 0.5 + ((*seed >> 8) & 0xFFFF) / 131072.0;
 }
 
+void agent__http_call_init(agent__http_call *c, const char *url, const char *const *headers, const pl_buf *body,
+			   const agent__request *rq, const agent_settings *s,
+			   int (*on_body)(void *user, const char *data, size_t n, pl_err *err), void (*reset)(void *user),
+			   int (*check)(void *user, pl_err *err), void *user)
+{
+	memset(c, 0, sizeof(*c));
+	c->req.url = url;
+	c->req.headers = headers;
+	c->req.body = body->ptr;
+	c->req.body_len = body->len;
+	c->req.connect_timeout = s->connect_timeout;
+	c->req.stall_timeout = s->timeout;
+	c->req.deadline = rq->deadline;
+	c->req.cancel = rq->cancel;
+	if (on_body) {
+		c->req.on_body = on_body;
+		c->req.user = user;
+		c->reset = reset;
+		c->check = check;
+		c->reset_user = user;
+	}
+	c->rq = rq;
+	c->settings = s;
+}
+
 int agent__http_call_run(agent__http_call *c, pl_err *err)
 {
 	const agent_settings *s = c->settings;

@@ -246,6 +246,14 @@ typedef struct agent__http_call {
 	pl_buf body;  /* out: the body when not streamed */
 	char content_type[96]; /* out: its content type */
 } agent__http_call;
+/* Sets c up for a POST of body to url with headers, under the settings'
+ * timeouts and the request's deadline and cancel flag; with on_body, the
+ * answer is an event stream handed to on_body, reset and check running
+ * around each try (all with user).  The outputs start empty. */
+void agent__http_call_init(agent__http_call *c, const char *url, const char *const *headers, const pl_buf *body,
+			   const agent__request *rq, const agent_settings *s,
+			   int (*on_body)(void *user, const char *data, size_t n, pl_err *err), void (*reset)(void *user),
+			   int (*check)(void *user, pl_err *err), void *user);
 int agent__http_call_run(agent__http_call *c, pl_err *err);
 /* The whole answer c got is not JSON: an error saying what it is instead
  * (its content type and first bytes: a proxy's login page, say). */

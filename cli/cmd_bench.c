@@ -20,8 +20,8 @@ static void usage(FILE *out)
 {
 	size_t i;
 
-	fputs("usage: plait bench SUBCOMMAND [options]\n\nBenchmarks, each against the strongest alternative in "
-	      "the same run.\n\n",
+	fputs("usage: plait bench SUBCOMMAND [options]\n\nBenchmarks: SWE-bench evaluated as the official harness "
+	      "grades it, and the engine's speed against the machine's ceilings.\n\n",
 	      out);
 	for (i = 0; i < PL_ARRAY_LEN(subs); i++)
 		fprintf(out, "  %-10s %s\n", subs[i].name, subs[i].summary);

@@ -363,6 +363,10 @@ int cli_bench_engine(int argc, char **argv, const cli_ctx *ctx)
 		pl_json_set(x, "state_host_bytes", json_integer((json_int_t)r[i].kv_host));
 		if (r[i].profile)
 			pl_json_set(x, "profile", json_incref(r[i].profile));
+		/* each model's own choices (the GEMV configurations are timed at
+		 * each load); "device" above is R = 2's */
+		if (json_object_get(r[i].describe, "kernels"))
+			pl_json_set(x, "kernels", json_incref(json_object_get(r[i].describe, "kernels")));
 		if (i) {
 			pl_json_set(x, "sequential_decode_ms_per_token", json_real(r[i].seq_decode_ms));
 			pl_json_set(x, "sequential_decode_bytes_per_token", json_real(bs));

@@ -317,6 +317,20 @@ typedef struct edit {
 	size_t removed_len, added_len;
 } edit;
 
+/* An edit of an existing file (str_replace, insert): old and neu the
+ * whole file before and after, st its metadata. */
+static void edit_existing(edit *e, enum edit_kind kind, tools__place *place, const char *rel, const pl_buf *old,
+			  const pl_buf *neu, const struct stat *st)
+{
+	e->kind = kind;
+	e->place = place;
+	e->rel = rel;
+	e->existed = true;
+	e->old = old;
+	e->neu = neu;
+	e->mode = st->st_mode & 07777;
+}
+
 /* Opening minus closing brackets of each kind, skipping strings and
  * comments roughly (a hint for the message, not a parser). */
 static void bracket_balance(int bal[3], const char *s, size_t n, bool python)
@@ -1035,13 +1049,7 @@ static int str_replace_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, p
 	pl_buf_add(&neu, data.ptr, (size_t)(first - data.ptr));
 	pl_buf_add(&neu, repl.ptr, repl.len);
 	pl_buf_add(&neu, first + old.len, (size_t)(data.ptr + data.len - first - old.len));
-	e.kind = EDIT_REPLACE;
-	e.place = &place;
-	e.rel = rel.ptr;
-	e.existed = true;
-	e.old = &data;
-	e.neu = &neu;
-	e.mode = st.st_mode & 07777;
+	edit_existing(&e, EDIT_REPLACE, &place, rel.ptr, &data, &neu, &st);
 	e.from = line_of_offset(neu.ptr, (size_t)(first - data.ptr));
 	e.to = e.from + (repl.len ? count_lines(repl.ptr, repl.len) - 1 : 0);
 	e.removed = old.ptr;
@@ -1126,13 +1134,7 @@ static int insert_run(tools_obs *obs, tools_ctx *ctx, const json_t *args, pl_err
 	}
 	pl_buf_add(&neu, data.ptr + off, data.len - off);
 	added = text.len ? count_lines(text.ptr, text.len) : 0;
-	e.kind = EDIT_INSERT;
-	e.place = &place;
-	e.rel = rel.ptr;
-	e.existed = true;
-	e.old = &data;
-	e.neu = &neu;
-	e.mode = st.st_mode & 07777;
+	edit_existing(&e, EDIT_INSERT, &place, rel.ptr, &data, &neu, &st);
 	e.from = (size_t)at + 1;
 	e.to = (size_t)at + (added ? added : 1);
 	e.added = text.ptr;

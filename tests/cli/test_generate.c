@@ -209,6 +209,7 @@ Test(generate_cmd, bench_engine_on_the_cpu)
 		cr_assert_gt(json_real_value(json_object_get(r, "decode_ms_per_token")), 0, "%s", run);
 		cr_assert_gt(json_real_value(json_object_get(r, "prefill_tokens_per_s")), 0, "%s", run);
 		cr_assert_gt(json_integer_value(json_object_get(r, "state_host_bytes")), 0, "%s", run);
+		cr_assert(json_object_get(r, "kernels"), "%s: the model's own kernels", run);
 	}
 	cr_assert_gt(json_real_value(json_object_get(json_object_get(json_object_get(j, "runs"), "r2"),
 						     "sequential_decode_ms_per_token")),

@@ -2,7 +2,7 @@
  * the engine on a LoopCoder-V2-shaped model with random bf16 weights drawn
  * on the device (no download), against the machine's two ceilings
  * measured in the same run (device-to-device copy bandwidth, a large bf16
- * matrix product).  scripts/gpu-bench.sh runs it beside the PyTorch
+ * matrix product).  scripts/gpu-run.sh runs it beside the PyTorch
  * implementation (scripts/bench_engine_torch.py) and prints one table. */
 #include "cli/cli.h"
 

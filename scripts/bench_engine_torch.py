@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""bench_engine_torch.py - the PyTorch side of scripts/gpu-bench.sh: the same
+"""bench_engine_torch.py - the PyTorch side of scripts/gpu-run.sh (steps bench, torch): the same
 PLT model as `plait bench engine` (LoopCoder-V2's shape, random bf16 weights
 drawn on the GPU), written the strongest way PyTorch allows, timed the same
 way; then, given plait's --json output, the one table of the comparison.

@@ -1,7 +1,7 @@
 /* The CUDA backend held to the CPU backend (the oracle) position by
  * position, and the CUDA module's kernels to their CPU references.  On a
  * machine without a GPU (or a build without nvcc) every test here is
- * skipped with the reason, visibly; `scripts/gpu-check.sh` runs them on a
+ * skipped with the reason, visibly; `scripts/gpu-run.sh` runs them on a
  * GPU machine, under compute-sanitizer too.
  *
  * Done when (issue #13): on random checkpoints (R = 1, 2, 3; GQA; BF16,

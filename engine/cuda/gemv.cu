@@ -7,7 +7,7 @@
  * in flight; x comes through the read-only path (L1: every warp of an SM
  * reads the same x), so warps never wait for each other.  A matrix with
  * few rows for the GPU's SMs (o_proj and down: 5120 rows, 160 blocks of 32
- * for 132 SMs, ran at 45-67% of the bus) is also split along K into
+ * for 132 SMs, ran at 45-67% of the bus) can also be split along K into
  * `splits` ranges, each block of a tile adds its partial sums into a
  * workspace, and the last one of the tile finishes it (k_gemv).  The
  * configuration (rows per warp, warps per block, splits) is timed per

@@ -312,6 +312,9 @@ int cli_bench_engine(int argc, char **argv, const cli_ctx *ctx)
 	}
 	if ((st = parse(&a, argc, argv, ctx)) != 0)
 		return st;
+	/* said before the model is drawn and timed, not after */
+	if (a.profile && eng_backend_is_built(a.backend) && !eng_backend_has_profile(a.backend))
+		return cli_fail(ctx, "bench engine", CLI_EXIT_FAIL, "the %s backend has no kernel profile", a.backend);
 	memset(r, 0, sizeof(r));
 	if (!strcmp(a.backend, "cuda")) {
 		/* without the ceilings the rest still runs: the ratios then wait */

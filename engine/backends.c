@@ -31,6 +31,13 @@ bool eng_backend_is_built(const char *name)
 	return false;
 }
 
+bool eng_backend_has_profile(const char *name)
+{
+	const eng__backend_ops *b = eng__backend_find(name);
+
+	return b && b->profile;
+}
+
 int eng_backend_load(const char *name, pl_err *err)
 {
 	if (!eng_backend_is_built(name)) {

@@ -25,6 +25,9 @@
  * preference ("cuda" first when built, then "cpu"). NULL-terminated. */
 const char *const *eng_backends_built(void);
 bool eng_backend_is_built(const char *name);
+/* Whether the backend named name (built or not) can time its kernels
+ * (eng_model_profile): "cuda" can, "cpu" cannot. */
+bool eng_backend_has_profile(const char *name);
 /* Makes a built backend ready to run: "cpu" always is; "cuda" opens the
  * CUDA module (libplait-cuda.so, found as engine/cuda/module.h says) once
  * per process.  A backend not built fails with PL_EUNSUPPORTED; a module

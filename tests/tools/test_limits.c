@@ -310,12 +310,26 @@ Test(limits, outline_of_a_fifo_returns_from_the_command_line, .timeout = 30)
 
 static atomic_int stop_flag;
 
+static double cpu_seconds(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Sets the flag once the search is under way: the process has spent
+ * 0.2 s of CPU since the thread started (the matcher is busy), polled
+ * against a deadline rather than after a fixed sleep, so a loaded
+ * machine that starts the search late cannot cancel it before it runs. */
 static void *cancel_soon(void *arg)
 {
-	struct timespec t = { 0, 300 * 1000 * 1000 };
+	const double cpu0 = cpu_seconds(), end = pl_now() + 30;
+	struct timespec nap = { 0, 10 * 1000 * 1000 };
 
 	(void)arg;
-	nanosleep(&t, NULL);
+	while (cpu_seconds() < cpu0 + 0.2 && pl_now() < end)
+		nanosleep(&nap, NULL);
 	atomic_store(&stop_flag, 1);
 	return NULL;
 }

@@ -45,6 +45,41 @@ static __device__ __forceinline__ float warp_max(float v)
 	return v;
 }
 
+/* ------------------------------------------------------------ tensor-core helpers */
+
+static __device__ __forceinline__ void mma16816(float *c, const uint32_t *a, uint32_t b0, uint32_t b1)
+{
+	asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, "
+		     "{%8, %9}, {%0, %1, %2, %3};"
+		     : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+		     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+static __device__ __forceinline__ void ldsm_x4_trans(uint32_t *r, const void *p)
+{
+	const unsigned s = (unsigned)__cvta_generic_to_shared(p);
+
+	asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];"
+		     : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+		     : "r"(s));
+}
+
+static __device__ __forceinline__ void cp_async16(void *dst, const void *src, bool valid)
+{
+	const unsigned s = (unsigned)__cvta_generic_to_shared(dst);
+
+	asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(s), "l"(src), "r"(valid ? 16 : 0));
+}
+
+static __device__ __forceinline__ uint32_t pack_bf16(float lo, float hi)
+{
+	__nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+
+	return *(uint32_t *)&v;
+}
+
+/* ------------------------------------------------------------ decode, any head size */
+
 /* Keys per split for nk keys: at least 128, a multiple of 32. */
 static __device__ __forceinline__ int split_chunk(int nk)
 {
@@ -60,11 +95,13 @@ static size_t dec_split_simt_smem(int nq_max, int HD)
 				2 * (size_t)nq_max);
 }
 
-static size_t dec_split128_smem(int nq_max, int QC);
+static size_t dm_smem(void);
 
 size_t dec_split_smem(int nq_max, int HD)
 {
-	return HD == 128 ? dec_split128_smem(nq_max, 16) : dec_split_simt_smem(nq_max, HD);
+	const size_t simt = dec_split_simt_smem(nq_max, HD);
+
+	return HD == 128 && dm_smem() > simt ? dm_smem() : simt;
 }
 
 /* A split past the last key: its partials weigh nothing in the merge. */
@@ -205,180 +242,11 @@ __global__ void __launch_bounds__(128) k_dec_split(const __grid_constant__ DecAt
 	}
 }
 
-/* head_dim 128 (LoopCoder-V2's): the same partials, computed for the
- * bus.  Each warp takes 32 keys at a time: it copies their K and V rows
- * into its own shared memory at once (cp.async: every load of the tile in
- * flight together, one memory latency per tile), then each lane scores its
- * key for QC queries at a time (q staged once, read as broadcasts), the
- * online softmax runs per query across the warp, and P.V gives each lane 4
- * of the 128 dimensions (p broadcast by shuffles).  The four warps' states
- * are combined in shared memory (over the tiles' space) into the block's
- * partial.  (k_dec_split, one query at a time with barriers, took 52 us
- * per layer at 4096 keys; loading K and V straight into registers, 40 us:
- * the loads of a tile waited for one another.) */
-enum { DK_LD = 136 }; /* K row stride in bf16: 272 bytes, conflict-free 16-byte reads per quarter warp */
-
 static __device__ __forceinline__ void dec_cp16(void *dst, const void *src)
 {
 	const unsigned sa = (unsigned)__cvta_generic_to_shared(dst);
 
 	asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(sa), "l"(src));
-}
-
-/* bytes: q of nq_max queries, then per warp a tile of K (32 x DK_LD) and
- * V (32 x 128) bf16, which the combine reuses (4 x QC x 128 floats) */
-static size_t dec_split128_smem(int nq_max, int QC)
-{
-	const size_t tiles = 4 * (size_t)32 * (DK_LD + 128) * 2, comb = 4 * (size_t)QC * 128 * 4;
-
-	return sizeof(float) * ((size_t)nq_max * 128 + 4 * (size_t)QC * 2) + (tiles > comb ? tiles : comb);
-}
-
-template <int QC> __global__ void __launch_bounds__(128) k_dec_split128(const __grid_constant__ DecAttnArgs a)
-{
-	constexpr int HD = 128;
-	const DecGroup &G = a.P->grp[blockIdx.z];
-	const int kvh = blockIdx.y, s = blockIdx.x, gh = a.NH / a.KVH;
-	const int nq = gh * G.nrows, nk = G.pos + 1, chunk = split_chunk(nk), j0 = s * chunk;
-	const int j1 = min(nk, j0 + chunk);
-	const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-	extern __shared__ __align__(16) float sm[];
-	float *qs = sm, *mls = qs + nq * HD, *os = mls + 4 * QC * 2;
-	bf16 *kt = (bf16 *)os + (size_t)warp * 32 * (DK_LD + 128), *vt = kt + 32 * DK_LD;
-	const long long ps = (long long)a.L * 2 * a.KVD;
-	const bf16 *kbase = G.kv0 + (size_t)a.layer * 2 * a.KVD + (size_t)kvh * HD;
-
-	grid_dep_trigger();
-	if (j0 >= nk) {
-		dec_no_keys(a, G, kvh, s, nq, gh);
-		return;
-	}
-	for (int i = threadIdx.x; i < nq * HD; i += blockDim.x) {
-		const int q = i / HD, d = i % HD, row = G.rows[q / gh], h = kvh * gh + q % gh;
-
-		qs[i] = a.q[(size_t)row * a.ldq + h * HD + d] * a.scale;
-	}
-	__syncthreads();
-	for (int qc = 0; qc < nq; qc += QC) {
-		float m[QC], l[QC], o[QC][4];
-
-#pragma unroll
-		for (int i = 0; i < QC; i++) {
-			m[i] = -INFINITY;
-			l[i] = 0.f;
-			o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
-		}
-		for (int t0 = j0 + warp * 32; t0 < j1; t0 += 128) {
-			const int nj = min(32, j1 - t0);
-			const bool ok = lane < nj;
-
-			/* the tile: row jj's 16 chunks of 16 bytes, lane = chunk + 16 * (jj & 1) */
-			for (int jj = lane >> 4; jj < nj; jj += 2) {
-				const bf16 *src = kbase + (size_t)(t0 + jj) * ps + (lane & 15) * 8;
-
-				dec_cp16(kt + jj * DK_LD + (lane & 15) * 8, src);
-				dec_cp16(vt + jj * 128 + (lane & 15) * 8, src + a.KVD);
-			}
-			asm volatile("cp.async.wait_all;" ::: "memory");
-			__syncwarp();
-			float sc[QC];
-
-#pragma unroll
-			for (int i = 0; i < QC; i++)
-				sc[i] = 0.f;
-#pragma unroll 4
-			for (int d8 = 0; d8 < HD / 8; d8++) {
-				float kf[8];
-
-				bf16x8_widen(kf, ok ? *(const uint4 *)(kt + lane * DK_LD + d8 * 8) : make_uint4(0, 0, 0, 0));
-#pragma unroll
-				for (int i = 0; i < QC; i++) {
-					if (qc + i >= nq)
-						break;
-					const float4 q0 = *(const float4 *)&qs[(qc + i) * HD + d8 * 8],
-						     q1 = *(const float4 *)&qs[(qc + i) * HD + d8 * 8 + 4];
-
-					sc[i] = fmaf(q0.x, kf[0], sc[i]);
-					sc[i] = fmaf(q0.y, kf[1], sc[i]);
-					sc[i] = fmaf(q0.z, kf[2], sc[i]);
-					sc[i] = fmaf(q0.w, kf[3], sc[i]);
-					sc[i] = fmaf(q1.x, kf[4], sc[i]);
-					sc[i] = fmaf(q1.y, kf[5], sc[i]);
-					sc[i] = fmaf(q1.z, kf[6], sc[i]);
-					sc[i] = fmaf(q1.w, kf[7], sc[i]);
-				}
-			}
-#pragma unroll
-			for (int i = 0; i < QC; i++) {
-				if (qc + i >= nq)
-					break;
-				const float v = ok ? sc[i] : -INFINITY, mx = warp_max(v), mn = fmaxf(m[i], mx);
-				const float corr = __expf(m[i] - mn);
-
-				sc[i] = ok ? __expf(v - mn) : 0.f; /* p */
-				l[i] = l[i] * corr + warp_sum(sc[i]);
-				m[i] = mn;
-				o[i][0] *= corr;
-				o[i][1] *= corr;
-				o[i][2] *= corr;
-				o[i][3] *= corr;
-			}
-			for (int jj = 0; jj < nj; jj++) {
-				const uint2 vu = *(const uint2 *)(vt + jj * 128 + lane * 4);
-				const float v0 = __uint_as_float(vu.x << 16), v1 = __uint_as_float(vu.x & 0xffff0000u);
-				const float v2 = __uint_as_float(vu.y << 16), v3 = __uint_as_float(vu.y & 0xffff0000u);
-
-#pragma unroll
-				for (int i = 0; i < QC; i++) {
-					if (qc + i >= nq)
-						break;
-					const float pj = __shfl_sync(0xffffffffu, sc[i], jj);
-
-					o[i][0] = fmaf(pj, v0, o[i][0]);
-					o[i][1] = fmaf(pj, v1, o[i][1]);
-					o[i][2] = fmaf(pj, v2, o[i][2]);
-					o[i][3] = fmaf(pj, v3, o[i][3]);
-				}
-			}
-			__syncwarp(); /* the tile's reads are done before the next copy */
-		}
-		__syncthreads(); /* every warp's tiles are read: the combine may reuse the space */
-#pragma unroll
-		for (int i = 0; i < QC; i++) {
-			*(float4 *)&os[(warp * QC + i) * HD + lane * 4] = make_float4(o[i][0], o[i][1], o[i][2], o[i][3]);
-			if (lane == 0) {
-				mls[(warp * QC + i) * 2] = m[i];
-				mls[(warp * QC + i) * 2 + 1] = l[i];
-			}
-		}
-		__syncthreads();
-		for (int i = threadIdx.x; i < QC * HD; i += blockDim.x) {
-			const int qi = i / HD, d = i % HD, q = qc + qi;
-
-			if (q >= nq)
-				break;
-			float M = -INFINITY, L = 0.f, O = 0.f;
-
-			for (int w = 0; w < 4; w++)
-				M = fmaxf(M, mls[(w * QC + qi) * 2]);
-			for (int w = 0; w < 4; w++) {
-				const float mw = mls[(w * QC + qi) * 2], e = mw == -INFINITY ? 0.f : __expf(mw - M);
-
-				L += e * mls[(w * QC + qi) * 2 + 1];
-				O += e * os[(w * QC + qi) * HD + d];
-			}
-			const int row = G.rows[q / gh], h = kvh * gh + q % gh;
-
-			a.part[(((size_t)row * a.NH + h) * DEC_SMAX + s) * HD + d] = O;
-			if (d == 0) {
-				float *ml = a.ml + (((size_t)row * a.NH + h) * DEC_SMAX + s) * 2;
-
-				ml[0] = M;
-				ml[1] = L;
-			}
-		}
-		__syncthreads(); /* the combine's reads are done before the next pass's tiles */
-	}
 }
 
 /* grid (NH, rows), 128 threads: merge the splits; the window and the gate
@@ -499,35 +367,465 @@ __global__ void __launch_bounds__(128) k_dec_merge(const __grid_constant__ DecAt
 	}
 }
 
+/* ------------------------------------------------------------ decode, head_dim 128, tensor cores */
+
+/* One kernel for the whole of a layer's decode attention when the
+ * group's queries (heads/kv_heads per row, times the rows) fit one
+ * 16-row tile: grid (DM_SPLITS + 1, KVH, groups), 8 warps.
+ *
+ * Blocks 0..DM_SPLITS-1 take a range of loop-0 keys each (the keys per
+ * split follow t, read from device memory, so one graph serves every
+ * step).  A warp takes 32 keys at a time: their V rows go to its shared
+ * memory by cp.async while their K rows come straight into registers as
+ * mma B fragments (lane (g, t) loads dimensions 32c + 8t..8t+7 of key g:
+ * the dot product does not care which k slot holds which dimension, so q
+ * is laid out by the same map), S = q.K^T and O += P.V run on mma.sync
+ * m16n8k16 with q and p as bf16 hi + lo parts (split_bf16: 2^-17 of
+ * themselves; K and V are bf16 already, accumulation fp32), the online
+ * softmax in registers.  The 8 warps combine in shared memory into the
+ * split's partial (unnormalised output, max, sum), as k_dec_split writes.
+ *
+ * Block DM_SPLITS computes the local branch of each later loop's rows
+ * (its own 65-key window from the ring, normalised) into partial slot
+ * DM_WSLOT; groups with no later loop leave it out.  The last block of a
+ * (group, K/V head) to finish (a counter each, put back to zero by that
+ * block) merges the splits in split order, then mixes the window in with
+ * the gate: no merge kernel, no second launch, and the result does not
+ * depend on which block ran when.  One block per SM (246 registers a
+ * thread): 15 splits and the window block of 8 K/V heads are 128 blocks,
+ * one wave on 132 SMs (16 splits made 136: a second wave doubled the
+ * time).  The older kernels took 26 us (split)
+ * and 9-19 us (merge) per layer at 4096 keys, the bus 4 us. */
+enum { DM_SPLITS = 15, DM_WARPS = 8, DM_WSLOT = DEC_SMAX - 1, DM_VLD = 136 /* 272-byte rows */ };
+
+/* bytes of dynamic shared memory: the warps' V tiles, reused by the
+ * combine (8 x 16 x 128 floats) and by the window block; then the warps'
+ * (max, sum) pairs */
+static __host__ __device__ size_t dm_region(void)
+{
+	const size_t vt = (size_t)DM_WARPS * 32 * DM_VLD * 2, comb = (size_t)DM_WARPS * 16 * 128 * 4,
+		     win = (size_t)2 * WIN * 128 * 2 + (size_t)16 * 128 * 4 + (size_t)16 * WIN * 4 + 16 * 4;
+	size_t r = vt > comb ? vt : comb;
+
+	return r > win ? r : win;
+}
+
+static size_t dm_smem(void)
+{
+	return dm_region() + (size_t)DM_WARPS * 16 * 2 * 4;
+}
+
+/* Keys per split for nk keys: at least a block's 256, a multiple of 32
+ * (4096 keys: 15 splits of 288, warp 0 of each taking two tiles). */
+static __device__ __forceinline__ int dm_chunk(int nk)
+{
+	int c = (nk + DM_SPLITS - 1) / DM_SPLITS;
+
+	c = c < DM_WARPS * 32 ? DM_WARPS * 32 : c;
+	return (c + 31) & ~31;
+}
+
+/* The split's partial over keys j0..j1-1 for the group's nq queries. */
+static __device__ void dm_split(const DecAttnArgs &a, const DecGroup &G, int kvh, int s, int nq, int gh, int j0,
+				int j1, unsigned char *dsm)
+{
+	constexpr int HD = 128;
+	const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+	const long long ps = (long long)a.L * 2 * a.KVD;
+	const bf16 *kbase = G.kv0 + (size_t)a.layer * 2 * a.KVD + (size_t)kvh * HD;
+	bf16 *vt = (bf16 *)dsm + (size_t)warp * 32 * DM_VLD;
+	float *ob = (float *)dsm, *mls = (float *)(dsm + dm_region());
+	uint32_t qh[8][4], ql[8][4];
+	float o[16][4], m0 = -INFINITY, m1 = -INFINITY, l0 = 0.f, l1 = 0.f;
+
+	/* q rows g and g + 8 (zero past nq), scaled, as A fragments: k step
+	 * 2c takes dimensions 32c + 8t + {0,1} (a0, a1) and {2,3} (a2, a3),
+	 * step 2c + 1 dimensions {4,5} and {6,7} */
+	{
+		const float *qp[2];
+
+		for (int r = 0; r < 2; r++) {
+			const int q = g + 8 * r;
+
+			qp[r] = q < nq ? a.q + (size_t)G.rows[q / gh] * a.ldq + (size_t)(kvh * gh + q % gh) * HD : NULL;
+		}
+#pragma unroll
+		for (int c = 0; c < 4; c++) {
+			float x[2][8];
+
+#pragma unroll
+			for (int r = 0; r < 2; r++) {
+				float4 v0 = make_float4(0.f, 0.f, 0.f, 0.f), v1 = v0;
+
+				if (qp[r]) {
+					v0 = *(const float4 *)(qp[r] + 32 * c + 8 * t);
+					v1 = *(const float4 *)(qp[r] + 32 * c + 8 * t + 4);
+				}
+				x[r][0] = v0.x * a.scale;
+				x[r][1] = v0.y * a.scale;
+				x[r][2] = v0.z * a.scale;
+				x[r][3] = v0.w * a.scale;
+				x[r][4] = v1.x * a.scale;
+				x[r][5] = v1.y * a.scale;
+				x[r][6] = v1.z * a.scale;
+				x[r][7] = v1.w * a.scale;
+			}
+#pragma unroll
+			for (int h = 0; h < 2; h++) {
+				split_bf16(qh[2 * c + h][0], ql[2 * c + h][0], x[0][4 * h], x[0][4 * h + 1]);
+				split_bf16(qh[2 * c + h][1], ql[2 * c + h][1], x[1][4 * h], x[1][4 * h + 1]);
+				split_bf16(qh[2 * c + h][2], ql[2 * c + h][2], x[0][4 * h + 2], x[0][4 * h + 3]);
+				split_bf16(qh[2 * c + h][3], ql[2 * c + h][3], x[1][4 * h + 2], x[1][4 * h + 3]);
+			}
+		}
+	}
+#pragma unroll
+	for (int nt = 0; nt < 16; nt++)
+		o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.f;
+	for (int t0 = j0 + warp * 32; t0 < j1; t0 += DM_WARPS * 32) {
+		const int nj = min(32, j1 - t0);
+		uint4 kf[4][4];
+		float sc[4][4];
+		uint32_t ph[2][4], pl[2][4];
+
+		/* V rows of the 32 keys: 16 pieces of 16 bytes each, zeros past nj */
+		for (int i = lane; i < 32 * 16; i += 32) {
+			const int jj = i >> 4, col = (i & 15) * 8;
+			const bool ok = jj < nj;
+
+			cp_async16(vt + jj * DM_VLD + col, kbase + (ok ? (long long)(t0 + jj) * ps : 0) + a.KVD + col, ok);
+		}
+		asm volatile("cp.async.commit_group;");
+		/* K of key 8j + g, dimensions 32c + 8t..+7 */
+#pragma unroll
+		for (int j = 0; j < 4; j++)
+#pragma unroll
+			for (int c = 0; c < 4; c++)
+				kf[j][c] = 8 * j + g < nj ? __ldg((const uint4 *)(kbase + (long long)(t0 + 8 * j + g) * ps + 32 * c + 8 * t))
+							  : make_uint4(0, 0, 0, 0);
+#pragma unroll
+		for (int j = 0; j < 4; j++) {
+			sc[j][0] = sc[j][1] = sc[j][2] = sc[j][3] = 0.f;
+#pragma unroll
+			for (int c = 0; c < 4; c++) {
+				mma16816(sc[j], qh[2 * c], kf[j][c].x, kf[j][c].y);
+				mma16816(sc[j], ql[2 * c], kf[j][c].x, kf[j][c].y);
+				mma16816(sc[j], qh[2 * c + 1], kf[j][c].z, kf[j][c].w);
+				mma16816(sc[j], ql[2 * c + 1], kf[j][c].z, kf[j][c].w);
+			}
+		}
+		/* sc[j][e]: query row g (e < 2) or g + 8, key 8j + 2t + (e & 1) */
+		float mx0 = -INFINITY, mx1 = -INFINITY;
+
+#pragma unroll
+		for (int j = 0; j < 4; j++)
+#pragma unroll
+			for (int e = 0; e < 4; e++) {
+				if (8 * j + 2 * t + (e & 1) >= nj)
+					sc[j][e] = -INFINITY;
+				if (e < 2)
+					mx0 = fmaxf(mx0, sc[j][e]);
+				else
+					mx1 = fmaxf(mx1, sc[j][e]);
+			}
+		mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 1));
+		mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
+		mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
+		mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
+		{
+			const float mn0 = fmaxf(m0, mx0), mn1 = fmaxf(m1, mx1); /* finite: key t0 is in range */
+			const float c0 = __expf(m0 - mn0), c1 = __expf(m1 - mn1);
+
+			m0 = mn0;
+			m1 = mn1;
+			l0 *= c0;
+			l1 *= c1;
+#pragma unroll
+			for (int nt = 0; nt < 16; nt++) {
+				o[nt][0] *= c0;
+				o[nt][1] *= c0;
+				o[nt][2] *= c1;
+				o[nt][3] *= c1;
+			}
+		}
+#pragma unroll
+		for (int j = 0; j < 4; j++)
+#pragma unroll
+			for (int e = 0; e < 4; e++) {
+				const float p = __expf(sc[j][e] - (e < 2 ? m0 : m1));
+
+				sc[j][e] = p;
+				if (e < 2)
+					l0 += p;
+				else
+					l1 += p;
+			}
+		/* P as A fragments: k step u covers keys 16u..16u+15 */
+#pragma unroll
+		for (int u = 0; u < 2; u++) {
+			split_bf16(ph[u][0], pl[u][0], sc[2 * u][0], sc[2 * u][1]);
+			split_bf16(ph[u][1], pl[u][1], sc[2 * u][2], sc[2 * u][3]);
+			split_bf16(ph[u][2], pl[u][2], sc[2 * u + 1][0], sc[2 * u + 1][1]);
+			split_bf16(ph[u][3], pl[u][3], sc[2 * u + 1][2], sc[2 * u + 1][3]);
+		}
+		asm volatile("cp.async.wait_all;" ::: "memory");
+		__syncwarp();
+#pragma unroll
+		for (int u = 0; u < 2; u++)
+#pragma unroll
+			for (int np = 0; np < 8; np++) {
+				uint32_t b[4];
+
+				ldsm_x4_trans(b, vt + (16 * u + (lane & 7) + ((lane >> 3) & 1) * 8) * DM_VLD +
+							 8 * (2 * np + (lane >> 4)));
+				mma16816(o[2 * np], ph[u], b[0], b[1]);
+				mma16816(o[2 * np], pl[u], b[0], b[1]);
+				mma16816(o[2 * np + 1], ph[u], b[2], b[3]);
+				mma16816(o[2 * np + 1], pl[u], b[2], b[3]);
+			}
+		__syncwarp(); /* the tile's reads are done before the next copy */
+	}
+	l0 += __shfl_xor_sync(0xffffffffu, l0, 1);
+	l0 += __shfl_xor_sync(0xffffffffu, l0, 2);
+	l1 += __shfl_xor_sync(0xffffffffu, l1, 1);
+	l1 += __shfl_xor_sync(0xffffffffu, l1, 2);
+	__syncthreads(); /* every warp's V tiles are read: the combine takes the space */
+#pragma unroll
+	for (int nt = 0; nt < 16; nt++) {
+		*(float2 *)&ob[((size_t)warp * 16 + g) * HD + 8 * nt + 2 * t] = make_float2(o[nt][0], o[nt][1]);
+		*(float2 *)&ob[((size_t)warp * 16 + g + 8) * HD + 8 * nt + 2 * t] = make_float2(o[nt][2], o[nt][3]);
+	}
+	if (t == 0) {
+		mls[(warp * 16 + g) * 2] = m0;
+		mls[(warp * 16 + g) * 2 + 1] = l0;
+		mls[(warp * 16 + g + 8) * 2] = m1;
+		mls[(warp * 16 + g + 8) * 2 + 1] = l1;
+	}
+	__syncthreads();
+	for (int i = threadIdx.x; i < nq * 32; i += blockDim.x) {
+		const int q = i >> 5, d = (i & 31) * 4, row = G.rows[q / gh], h = kvh * gh + q % gh;
+		float M = -INFINITY, L = 0.f;
+		float4 O = make_float4(0.f, 0.f, 0.f, 0.f);
+
+		for (int w = 0; w < DM_WARPS; w++)
+			M = fmaxf(M, mls[(w * 16 + q) * 2]);
+		for (int w = 0; w < DM_WARPS; w++) {
+			const float mw = mls[(w * 16 + q) * 2], e = mw == -INFINITY ? 0.f : __expf(mw - M);
+			const float4 v = *(const float4 *)&ob[((size_t)w * 16 + q) * HD + d];
+
+			L += e * mls[(w * 16 + q) * 2 + 1];
+			O.x += e * v.x;
+			O.y += e * v.y;
+			O.z += e * v.z;
+			O.w += e * v.w;
+		}
+		*(float4 *)&a.part[(((size_t)row * a.NH + h) * DEC_SMAX + s) * HD + d] = O;
+		if (d == 0) {
+			float *ml = a.ml + (((size_t)row * a.NH + h) * DEC_SMAX + s) * 2;
+
+			ml[0] = M;
+			ml[1] = L;
+		}
+	}
+}
+
+/* The local branch of each later-loop row of the group, for the gh heads
+ * of K/V head kvh: attention over the loop's own keys at positions
+ * max(0, t-64)..t (the ring), normalised, into partial slot DM_WSLOT. */
+static __device__ void dm_window(const DecAttnArgs &a, const DecGroup &G, int kvh, int gh, unsigned char *dsm)
+{
+	constexpr int HD = 128;
+	const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+	const int tpos = G.pos, lo = tpos >= WIN - 1 ? tpos - (WIN - 1) : 0, nl = tpos - lo + 1;
+	const long long ps = (long long)a.L * 2 * a.KVD;
+	bf16 *kw = (bf16 *)dsm, *vw = kw + WIN * HD;
+	float *qsh = (float *)(vw + WIN * HD), *sc = qsh + 16 * HD, *inv = sc + 16 * WIN;
+
+	for (int ri = 0; ri < G.nrows; ri++) {
+		const int row = G.rows[ri];
+		const DecRow &R = a.P->row[row];
+
+		if (R.loop < 1)
+			continue;
+		for (int c = threadIdx.x; c < nl * (HD / 8); c += blockDim.x) {
+			const int k = c / (HD / 8), d = (c % (HD / 8)) * 8, pos = lo + k;
+			const bf16 *kp = R.ring + (size_t)(pos % WIN) * ps + (size_t)a.layer * 2 * a.KVD + (size_t)kvh * HD + d;
+
+			dec_cp16(kw + k * HD + d, kp);
+			dec_cp16(vw + k * HD + d, kp + a.KVD);
+		}
+		for (int i = threadIdx.x; i < gh * HD; i += blockDim.x)
+			qsh[i] = a.q[(size_t)row * a.ldq + (size_t)(kvh * gh + i / HD) * HD + i % HD];
+		asm volatile("cp.async.wait_all;" ::: "memory");
+		__syncthreads();
+		for (int pk = warp; pk < gh * nl; pk += DM_WARPS) {
+			const int qi = pk / nl, k = pk % nl;
+			float acc = 0.f;
+
+			for (int d = lane; d < HD; d += 32)
+				acc = fmaf(qsh[qi * HD + d], __bfloat162float(kw[k * HD + d]), acc);
+			acc = warp_sum(acc);
+			if (lane == 0)
+				sc[qi * WIN + k] = acc * a.scale;
+		}
+		__syncthreads();
+		for (int qi = warp; qi < gh; qi += DM_WARPS) {
+			float m = -INFINITY, l = 0.f;
+
+			for (int k = lane; k < nl; k += 32)
+				m = fmaxf(m, sc[qi * WIN + k]);
+			m = warp_max(m);
+			for (int k = lane; k < nl; k += 32) {
+				const float e = __expf(sc[qi * WIN + k] - m);
+
+				sc[qi * WIN + k] = e;
+				l += e;
+			}
+			l = warp_sum(l);
+			if (lane == 0)
+				inv[qi] = 1.0f / l;
+		}
+		__syncthreads();
+		for (int i = threadIdx.x; i < gh * HD; i += blockDim.x) {
+			const int qi = i / HD, d = i % HD, h = kvh * gh + qi;
+			float loc = 0.f;
+
+			for (int k = 0; k < nl; k++)
+				loc = fmaf(sc[qi * WIN + k], __bfloat162float(vw[k * HD + d]), loc);
+			a.part[(((size_t)row * a.NH + h) * DEC_SMAX + DM_WSLOT) * HD + d] = loc * inv[qi];
+		}
+		__syncthreads(); /* the next row's copies reuse the space */
+	}
+}
+
+/* The last block of a (group, K/V head): the splits merged in split
+ * order, normalised; a later loop's row mixes in its window with the
+ * gate. */
+static __device__ void dm_merge(const DecAttnArgs &a, const DecGroup &G, int kvh, int nq, int gh, int ns)
+{
+	constexpr int HD = 128;
+	const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+	__shared__ float wts[16][DM_SPLITS], invl[16];
+
+	for (int q = warp; q < nq; q += DM_WARPS) {
+		const int row = G.rows[q / gh], h = kvh * gh + q % gh;
+		const float *ml = a.ml + ((size_t)row * a.NH + h) * DEC_SMAX * 2;
+		const float mv = lane < ns ? __ldcg(ml + 2 * lane) : -INFINITY, M = warp_max(mv);
+		const float w = lane < ns ? __expf(mv - M) : 0.f;
+		const float L = warp_sum(lane < ns ? w * __ldcg(ml + 2 * lane + 1) : 0.f);
+
+		if (lane < ns)
+			wts[q][lane] = w;
+		if (lane == 0)
+			invl[q] = 1.0f / L;
+	}
+	__syncthreads();
+	for (int i = threadIdx.x; i < nq * 32; i += blockDim.x) {
+		const int q = i >> 5, d = (i & 31) * 4, row = G.rows[q / gh], h = kvh * gh + q % gh;
+		const float *pp = a.part + ((size_t)row * a.NH + h) * DEC_SMAX * HD + d;
+		float4 v[DM_SPLITS], acc = make_float4(0.f, 0.f, 0.f, 0.f);
+
+#pragma unroll
+		for (int sp = 0; sp < DM_SPLITS; sp++)
+			v[sp] = sp < ns ? __ldcg((const float4 *)(pp + (size_t)sp * HD)) : acc;
+#pragma unroll
+		for (int sp = 0; sp < DM_SPLITS; sp++)
+			if (sp < ns) {
+				const float w = wts[q][sp];
+
+				acc.x = fmaf(v[sp].x, w, acc.x);
+				acc.y = fmaf(v[sp].y, w, acc.y);
+				acc.z = fmaf(v[sp].z, w, acc.z);
+				acc.w = fmaf(v[sp].w, w, acc.w);
+			}
+		acc.x *= invl[q];
+		acc.y *= invl[q];
+		acc.z *= invl[q];
+		acc.w *= invl[q];
+		if (a.P->row[row].loop >= 1) {
+			const float gv = a.gate[(size_t)row * a.ldgate + h];
+			const float4 loc = __ldcg((const float4 *)(pp + (size_t)DM_WSLOT * HD));
+
+			acc.x = gv * acc.x + (1.0f - gv) * loc.x;
+			acc.y = gv * acc.y + (1.0f - gv) * loc.y;
+			acc.z = gv * acc.z + (1.0f - gv) * loc.z;
+			acc.w = gv * acc.w + (1.0f - gv) * loc.w;
+		}
+		*(float4 *)&a.att[(size_t)row * a.ldatt + (size_t)h * HD + d] = acc;
+	}
+}
+
+__global__ void __launch_bounds__(DM_WARPS * 32, 1) k_dec_mma(const __grid_constant__ DecAttnArgs a)
+{
+	const DecGroup &G = a.P->grp[blockIdx.z];
+	const int kvh = blockIdx.y, s = blockIdx.x, gh = a.NH / a.KVH;
+	const int nq = gh * G.nrows, nk = G.pos + 1, chunk = dm_chunk(nk), ns = (nk + chunk - 1) / chunk;
+	extern __shared__ __align__(16) unsigned char dsm[];
+	__shared__ bool last;
+	int later = 0;
+
+	grid_dep_trigger();
+	for (int i = 0; i < G.nrows; i++)
+		later |= a.P->row[G.rows[i]].loop >= 1;
+	if (s == DM_SPLITS ? !later : s >= ns)
+		return; /* not counted: the last block expects ns + later */
+	grid_dep_wait();
+	if (s == DM_SPLITS)
+		dm_window(a, G, kvh, gh, dsm);
+	else
+		dm_split(a, G, kvh, s, nq, gh, s * chunk, min(nk, (s + 1) * chunk), dsm);
+	__threadfence();
+	__syncthreads();
+	if (threadIdx.x == 0) {
+		unsigned *c = a.cnt + (size_t)blockIdx.z * a.KVH + kvh;
+
+		last = atomicAdd(c, 1u) == (unsigned)(ns + later) - 1;
+		if (last)
+			*c = 0; /* for the next launch: every block of the pair has counted */
+	}
+	__syncthreads();
+	if (!last)
+		return;
+	__threadfence();
+	dm_merge(a, G, kvh, nq, gh, ns);
+}
+
 cudaError_t dec_attn_init(int nq_max, int HD)
 {
 	static size_t set; /* only raised: every model of the process keeps fitting */
-	const size_t need = dec_split_smem(nq_max, HD);
+	const size_t need = dec_split_simt_smem(nq_max, HD);
 	cudaError_t rc;
 
 	if (need <= set)
 		return cudaSuccess;
-	if ((rc = cudaFuncSetAttribute(k_dec_split, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)need)) ==
-		    cudaSuccess &&
-	    (rc = cudaFuncSetAttribute(k_dec_split128<8>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)need)) ==
-		    cudaSuccess &&
-	    (rc = cudaFuncSetAttribute(k_dec_split128<16>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)need)) ==
+	if ((rc = cudaFuncSetAttribute(k_dec_split, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)need)) !=
+		    cudaSuccess ||
+	    (rc = cudaFuncSetAttribute(k_dec_mma, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)dm_smem())) !=
 		    cudaSuccess)
-		set = need;
-	return rc;
+		return rc;
+	set = need;
+	return cudaSuccess;
 }
 
 cudaError_t dec_attn_launch(const DecAttnArgs &a, int ngroups, int nrows, int nq_max, cudaStream_t st)
 {
-	const dim3 grid(DEC_SMAX, a.KVH, ngroups);
 	cudaError_t rc;
 
-	if (a.HD == 128 && nq_max <= 8)
-		k_dec_split128<8><<<grid, 128, dec_split128_smem(nq_max, 8), st>>>(a);
-	else if (a.HD == 128)
-		k_dec_split128<16><<<grid, 128, dec_split128_smem(nq_max, 16), st>>>(a);
-	else
-		k_dec_split<<<grid, 128, dec_split_simt_smem(nq_max, a.HD), st>>>(a);
+	if (a.HD == 128 && nq_max <= 16 && a.cnt) {
+		cudaLaunchConfig_t lc = {};
+		cudaLaunchAttribute at;
+
+		lc.gridDim = dim3(DM_SPLITS + 1, a.KVH, ngroups);
+		lc.blockDim = dim3(DM_WARPS * 32);
+		lc.dynamicSmemBytes = dm_smem();
+		lc.stream = st;
+		at.id = cudaLaunchAttributeProgrammaticStreamSerialization;
+		at.val.programmaticStreamSerializationAllowed = 1;
+		lc.attrs = &at;
+		lc.numAttrs = a.pdl ? 1 : 0;
+		return cudaLaunchKernelEx(&lc, k_dec_mma, a);
+	}
+	k_dec_split<<<dim3(DEC_SMAX, a.KVH, ngroups), 128, dec_split_simt_smem(nq_max, a.HD), st>>>(a);
 	if ((rc = cudaGetLastError()) != cudaSuccess)
 		return rc;
 	k_dec_merge<<<dim3(a.NH, nrows), 128, 0, st>>>(a);
@@ -626,37 +924,6 @@ __global__ void __launch_bounds__(128) k_attn_simt(const __grid_constant__ Flash
 /* ------------------------------------------------------------ prefill, head_dim 128 */
 
 enum { FA_BM = 64, FA_BN = 64, FA_HD = 128, FA_LD = FA_HD + 8 /* 272-byte rows: no bank conflicts */ };
-
-static __device__ __forceinline__ void mma16816(float *c, const uint32_t *a, uint32_t b0, uint32_t b1)
-{
-	asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, "
-		     "{%8, %9}, {%0, %1, %2, %3};"
-		     : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-		     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
-static __device__ __forceinline__ void ldsm_x4_trans(uint32_t *r, const void *p)
-{
-	const unsigned s = (unsigned)__cvta_generic_to_shared(p);
-
-	asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];"
-		     : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-		     : "r"(s));
-}
-
-static __device__ __forceinline__ void cp_async16(void *dst, const void *src, bool valid)
-{
-	const unsigned s = (unsigned)__cvta_generic_to_shared(dst);
-
-	asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(s), "l"(src), "r"(valid ? 16 : 0));
-}
-
-static __device__ __forceinline__ uint32_t pack_bf16(float lo, float hi)
-{
-	__nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
-
-	return *(uint32_t *)&v;
-}
 
 /* K and V of keys kbase..kbase+63 into one stage; keys outside
  * [klo, khi] are zero-filled (never read from memory). */

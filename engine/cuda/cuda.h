@@ -107,6 +107,20 @@ static __device__ __forceinline__ void bf16x8_widen(float *f, uint4 w)
 	f[6] = __uint_as_float(w.w << 16);
 	f[7] = __uint_as_float(w.w & 0xffff0000u);
 }
+
+/* x (fp32) as two bf16 parts, hi = bf16(x) and lo = bf16(x - hi): 16 bits
+ * of mantissa between them, so a product on the tensor cores (bf16 in,
+ * fp32 accumulation) keeps x to 2^-17 of itself (the GEMV's x, decode
+ * attention's q and p). */
+static __device__ __forceinline__ void split_bf16(uint32_t &hi, uint32_t &lo, float x0, float x1)
+{
+	const __nv_bfloat162 h = __floats2bfloat162_rn(x0, x1);
+	const float2 hf = __bfloat1622float2(h);
+	const __nv_bfloat162 l = __floats2bfloat162_rn(x0 - hf.x, x1 - hf.y);
+
+	hi = *(const uint32_t *)&h;
+	lo = *(const uint32_t *)&l;
+}
 #endif
 
 /* ------------------------------------------------------------ GEMV */
@@ -118,6 +132,7 @@ enum { EPI_STORE, EPI_ADD, EPI_SWIGLU, EPI_GATE, EPI_QKV, EPI_LOGITS };
 struct GemvProb {
 	const bf16 *W;
 	int N, K, ldw; /* K: true columns (the norm's mean); ldw = padded */
+	const float *x; /* this matrix's x when not GemvArgs.x (same rows, ldx) */
 	const float *normw;
 	int mode;
 	float *out;
@@ -173,6 +188,11 @@ struct DecAttnArgs {
 	int ldgate;
 	float *att; /* [row][ldatt] */
 	int ldatt;
+	/* head_dim 128, up to 16 queries per K/V head: one counter per
+	 * (group, K/V head), zero between launches (k_dec_mma); NULL: the
+	 * split and merge kernels */
+	unsigned *cnt;
+	bool pdl; /* launched as a programmatic dependent of the kernel before */
 };
 /* Loop 0 and the global branch of later loops over loop-0 K/V, split over
  * the keys; then the merge, each later loop's 65-key window and the gate. */
@@ -243,6 +263,12 @@ cudaError_t fill_random_bf16(bf16 *p, size_t n, uint64_t seed, float scale, cuda
 /* Decode: the embedding and the cross-loop combine; the saved h^r. */
 cudaError_t dec_embed_launch(const DecParams *P, int nrows, const bf16 *embed, int Hp, int H, float a, float b,
 			     float *x, cudaStream_t st);
+/* out = w * x * rsqrt(mean(x^2) + eps) for rows 0..nrows-1 of x (ldx
+ * floats each, a multiple of 4, H of them real; the padding of x and w
+ * is zero, and so becomes out's), as a programmatic dependent of the
+ * kernel before when pdl. */
+cudaError_t dec_norm_launch(const float *x, int ldx, int H, const float *w, float *out, int nrows, float eps, bool pdl,
+			    cudaStream_t st);
 cudaError_t dec_hsave_launch(const DecParams *P, const int *rows, int n, const float *x, int ldx,
 			     const float *normw, int H, float eps, cudaStream_t st);
 
@@ -304,7 +330,7 @@ enum { MAX_GRAPHS = 16 };
  * Off (the default), nothing is recorded. */
 enum ProfKind {
 	PK_START,
-	PK_DEC_PARAMS, PK_DEC_QKV, PK_DEC_ATTN, PK_DEC_O, PK_DEC_GU, PK_DEC_DOWN, PK_DEC_HSAVE, PK_DEC_LM,
+	PK_DEC_PARAMS, PK_DEC_NORM, PK_DEC_QKV, PK_DEC_ATTN, PK_DEC_O, PK_DEC_GU, PK_DEC_DOWN, PK_DEC_HSAVE, PK_DEC_LM,
 	PK_DEC_HIST,
 	PK_PF_EMBED, PK_PF_NORM, PK_PF_QKV, PK_PF_GATE, PK_PF_ROPE, PK_PF_ATTN, PK_PF_O, PK_PF_GU, PK_PF_SWIGLU,
 	PK_PF_DOWN, PK_PF_WINDOW, PK_PF_HIST, PK_PF_FINAL,
@@ -353,6 +379,8 @@ struct Model {
 	unsigned *gcnt;
 	/* decode scratch (fixed at upload) */
 	float *dx, *dq, *dgate, *datt, *dact, *dpart, *dml, *dlog;
+	unsigned *dcnt; /* decode attention's counters (DecAttnArgs) */
+	float *dxn;	/* decode: x normed for the next GEMV (dec_norm_launch) */
 	DecParams *dparams;
 	int nq_max;
 	Graph graphs[MAX_GRAPHS];

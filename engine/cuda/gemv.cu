@@ -201,7 +201,7 @@ __global__ void __launch_bounds__(WARPS * 32) k_gemv(const __grid_constant__ Gem
 #pragma unroll
 	for (int m = 0; m < M; m++) {
 		ss[m] = 0.f;
-		xr[m] = a.x + (size_t)a.rowsel[m] * a.ldx + lane * 8;
+		xr[m] = (p.x ? p.x : a.x) + (size_t)a.rowsel[m] * a.ldx + lane * 8;
 	}
 	uint4 w[U][ROWS], wn[U][ROWS];
 
@@ -317,19 +317,6 @@ __global__ void __launch_bounds__(WARPS * 32) k_gemv(const __grid_constant__ Gem
 
 /* ------------------------------------------------------------ on the tensor cores */
 
-/* x (fp32) as two bf16 parts, hi = bf16(x) and lo = bf16(x - hi): 16 bits
- * of mantissa between them, so a product on the tensor cores (bf16 in,
- * fp32 accumulation) keeps x to 2^-17 of itself. */
-static __device__ __forceinline__ void split_bf16(uint32_t &hi, uint32_t &lo, float x0, float x1)
-{
-	const __nv_bfloat162 h = __floats2bfloat162_rn(x0, x1);
-	const float2 hf = __bfloat1622float2(h);
-	const __nv_bfloat162 l = __floats2bfloat162_rn(x0 - hf.x, x1 - hf.y);
-
-	hi = *(const uint32_t *)&h;
-	lo = *(const uint32_t *)&l;
-}
-
 static __device__ __forceinline__ void mma_bf16(float (&c)[4], uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3,
 						uint32_t b0, uint32_t b1)
 {
@@ -370,7 +357,7 @@ __global__ void __launch_bounds__(WARPS * 32) k_gemv_tc(const __grid_constant__ 
 	const bf16 *w1 = p.W + (size_t)(n0 + g + 8 < p.N ? n0 + g + 8 : p.N - 1) * p.ldw + 8 * t;
 	const int xm = g & 3; /* the x row whose hi (g < 4) or lo (g >= 4) part this lane gives */
 	const bool xon = xm < M;
-	const float *xr = a.x + (size_t)a.rowsel[xon ? xm : 0] * a.ldx + 8 * t;
+	const float *xr = (p.x ? p.x : a.x) + (size_t)a.rowsel[xon ? xm : 0] * a.ldx + 8 * t;
 	float acc[4] = { 0.f, 0.f, 0.f, 0.f }, ss = 0.f;
 	uint4 wa[U][2], wb[U][2];
 

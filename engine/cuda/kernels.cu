@@ -172,6 +172,81 @@ cudaError_t dec_hsave_launch(const DecParams *P, const int *rows, int n, const f
 	return cudaGetLastError();
 }
 
+/* One block per row; x's padding is zero, and so is w's, so the padded
+ * row can be read whole in float4 pieces: 8 of them a thread, every load
+ * in flight at once, up to 8192 columns (more: the loop goes round). */
+enum { NORM_THREADS = 256, NORM_PER = 8 };
+
+__global__ void __launch_bounds__(NORM_THREADS) k_dec_norm(const float *x, int ldx, int H, const float *w, float *out,
+							   float eps)
+{
+	__shared__ float red[32];
+	const float4 *x4 = (const float4 *)(x + (size_t)blockIdx.x * ldx), *w4 = (const float4 *)w;
+	float4 *o4 = (float4 *)(out + (size_t)blockIdx.x * ldx);
+	const int n4 = ldx / 4;
+	float ss = 0.f, r;
+
+	grid_dep_trigger();
+	grid_dep_wait();
+	if (n4 <= NORM_THREADS * NORM_PER) {
+		float4 v[NORM_PER];
+
+#pragma unroll
+		for (int i = 0; i < NORM_PER; i++) {
+			const int k = threadIdx.x + i * NORM_THREADS;
+
+			v[i] = k < n4 ? x4[k] : make_float4(0.f, 0.f, 0.f, 0.f);
+		}
+#pragma unroll
+		for (int i = 0; i < NORM_PER; i++)
+			ss += v[i].x * v[i].x + v[i].y * v[i].y + v[i].z * v[i].z + v[i].w * v[i].w;
+		ss = block_sum(ss, red);
+		r = 1.0f / sqrtf(ss / (float)H + eps);
+#pragma unroll
+		for (int i = 0; i < NORM_PER; i++) {
+			const int k = threadIdx.x + i * NORM_THREADS;
+
+			if (k < n4) {
+				const float4 g = w4[k];
+
+				o4[k] = make_float4(g.x * (v[i].x * r), g.y * (v[i].y * r), g.z * (v[i].z * r),
+						    g.w * (v[i].w * r));
+			}
+		}
+		return;
+	}
+	for (int k = threadIdx.x; k < n4; k += NORM_THREADS) {
+		const float4 v = x4[k];
+
+		ss += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
+	}
+	ss = block_sum(ss, red);
+	r = 1.0f / sqrtf(ss / (float)H + eps);
+	for (int k = threadIdx.x; k < n4; k += NORM_THREADS) {
+		const float4 v = x4[k], g = w4[k];
+
+		o4[k] = make_float4(g.x * (v.x * r), g.y * (v.y * r), g.z * (v.z * r), g.w * (v.w * r));
+	}
+}
+
+cudaError_t dec_norm_launch(const float *x, int ldx, int H, const float *w, float *out, int nrows, float eps, bool pdl,
+			    cudaStream_t st)
+{
+	cudaLaunchConfig_t lc = {};
+	cudaLaunchAttribute at;
+
+	if (ldx % 4)
+		return cudaErrorInvalidValue; /* rows of whole float4s (Hp is a multiple of 8) */
+	lc.gridDim = dim3(nrows);
+	lc.blockDim = dim3(NORM_THREADS);
+	lc.stream = st;
+	at.id = cudaLaunchAttributeProgrammaticStreamSerialization;
+	at.val.programmaticStreamSerializationAllowed = 1;
+	lc.attrs = &at;
+	lc.numAttrs = pdl ? 1 : 0;
+	return cudaLaunchKernelEx(&lc, k_dec_norm, x, ldx, H, w, out, eps);
+}
+
 /* ------------------------------------------------------------ prefill */
 
 __global__ void k_pf_embed(const int32_t *ids, int loop, const bf16 *embed, int Hp, int H, float a, float b,

@@ -9,7 +9,7 @@ namespace ecu
 {
 
 static const char *const prof_names[PK_N] = {
-	"start",     "params", "qkv",	   "attention", "o_proj", "gate_up", "down", "h_save", "lm_head", "history",
+	"start",     "params", "norm", "qkv",	   "attention", "o_proj", "gate_up", "down", "h_save", "lm_head", "history",
 	"embedding", "norm",   "qkv",	   "gate",	"rope",	  "attention", "o_proj", "gate_up", "swiglu", "down",
 	"window",    "history", "final",
 };

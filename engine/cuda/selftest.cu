@@ -154,7 +154,7 @@ void t_gemv(Report &r, Rng &g)
 			a.rowsel[2] = 1;
 			a.nprob = 1;
 			a.eps = 1e-5f;
-			a.p[0] = GemvProb{ dW, N, K, Kp, norm ? dnw : NULL, mode, dout, N, db, 0 };
+			a.p[0] = GemvProb{ dW, N, K, Kp, NULL, norm ? dnw : NULL, mode, dout, N, db, 0 };
 			cudaError_t e = gemv_launch(a, c, 0);
 			if (e == cudaSuccess)
 				e = cudaDeviceSynchronize();
@@ -406,6 +406,7 @@ void t_decode_attn(Report &r, Rng &g, int HD, int t, int R)
 		v = 0.5f + 0.5f * g.next();
 	bf16 *dkv = (bf16 *)dup(kv), *dring = (bf16 *)dup(ring);
 	float *dq = dup(q), *dg = dup(gate), *datt, *dpart, *dml;
+	unsigned *dcnt;
 	DecParams hp, *dP;
 	memset(&hp, 0, sizeof(hp));
 	hp.nrows = R;
@@ -425,6 +426,8 @@ void t_decode_attn(Report &r, Rng &g, int HD, int t, int R)
 	cudaMalloc(&datt, (size_t)R * QD * 4);
 	cudaMalloc(&dpart, (size_t)R * NH * DEC_SMAX * HD * 4);
 	cudaMalloc(&dml, (size_t)R * NH * DEC_SMAX * 2 * 4);
+	cudaMalloc(&dcnt, (size_t)KVH * 4);
+	cudaMemset(dcnt, 0, (size_t)KVH * 4);
 	DecAttnArgs a;
 	memset(&a, 0, sizeof(a));
 	a.P = dP;
@@ -443,7 +446,13 @@ void t_decode_attn(Report &r, Rng &g, int HD, int t, int R)
 	a.ldgate = NH;
 	a.att = datt;
 	a.ldatt = QD;
+	a.cnt = dcnt;
+	/* twice: the second launch finds the counters put back */
 	cudaError_t e = dec_attn_launch(a, 1, R, gh * R, 0);
+	if (e == cudaSuccess)
+		e = cudaMemset(datt, 0, (size_t)R * QD * 4);
+	if (e == cudaSuccess)
+		e = dec_attn_launch(a, 1, R, gh * R, 0);
 	if (e == cudaSuccess)
 		e = cudaDeviceSynchronize();
 	std::vector<float> got = back(datt, (size_t)R * QD);
@@ -487,6 +496,7 @@ void t_decode_attn(Report &r, Rng &g, int HD, int t, int R)
 	cudaFree(datt);
 	cudaFree(dpart);
 	cudaFree(dml);
+	cudaFree(dcnt);
 	cudaFree(dP);
 }
 
@@ -666,10 +676,12 @@ int selftest(char *report, size_t n, int device, pl_err *err)
 	flash_init();
 	t_gemv(r, g);
 	t_blas(r, g);
-	t_decode_attn(r, g, 128, 4100, 2);
-	t_decode_attn(r, g, 128, 300, 3);  /* 9 queries per K/V head: 16 at a time */
-	t_decode_attn(r, g, 128, 4100, 6); /* 18: two passes of 16 */
-	t_decode_attn(r, g, 128, 40, 1);
+	t_decode_attn(r, g, 128, 4100, 2);  /* 15 splits of 288 keys */
+	t_decode_attn(r, g, 128, 300, 3);   /* 9 queries per K/V head, 2 splits */
+	t_decode_attn(r, g, 128, 4100, 6);  /* 18: the split and merge kernels */
+	t_decode_attn(r, g, 128, 40, 1);    /* one split, warps without keys */
+	t_decode_attn(r, g, 128, 20000, 2); /* 5 tiles per warp */
+	t_decode_attn(r, g, 128, 255, 5);   /* 15 queries, one split of 256 */
 	t_decode_attn(r, g, 16, 70, 2);
 	t_prefill_attn(r, g, 128, 100, 150);
 	t_prefill_attn(r, g, 128, 0, 70);

@@ -172,9 +172,14 @@ static __device__ __forceinline__ void load_w(uint4 (&w)[U][ROWS], const bf16 *c
  * (the norm's sum of squares is its own: every warp reads all of x); with
  * several, each block leaves its sums in the workspace and the last block
  * of a tile to finish (a counter per tile) adds them in split order, so
- * the result does not depend on which block ran when. */
+ * the result does not depend on which block ran when.  Up to 3 rows of x,
+ * registers are held to 128 a thread (4 blocks of 4 warps an SM, or 2 of
+ * 8): left free, two rows took 158-162, which left one block of 8 warps
+ * (QKV: 226 blocks in two waves) or three of 4 on an SM; more rows would
+ * spill at 128, and keep what they need. */
 template <int M, int ROWS, int WARPS>
-__global__ void __launch_bounds__(WARPS * 32) k_gemv(const __grid_constant__ GemvArgs a, const GemvCfg c)
+__global__ void __launch_bounds__(WARPS * 32, M <= 3 ? 16 / WARPS : 1)
+	k_gemv(const __grid_constant__ GemvArgs a, const GemvCfg c)
 {
 	constexpr int U = ROWS == 2 ? 4 : 2; /* steps in flight per warp */
 	constexpr int T = ROWS * WARPS;

@@ -692,9 +692,10 @@ static void describe(void *model, char *buf, size_t n)
 		 "{\"device\": \"%s\", \"compute_capability\": \"%d.%d\", \"sms\": %d, \"ordinal\": %d, "
 		 "\"weights\": \"bf16\", \"weights_bytes\": %llu, \"states_bytes\": %llu, \"workspace_bytes\": %llu, "
 		 "\"device_free_bytes\": %zu, \"device_total_bytes\": %zu, \"cublaslt\": \"%s\", \"gemm\": \"%s\", "
-		 "\"kernels\": {\"decode\": \"one CUDA graph per batch shape: fused RMSNorm + GEMV (fp32 activations, "
-		 "bf16 weights, fp32 accumulation) with RoPE/K-V, SwiGLU and residual epilogues; split-key "
-		 "attention over loop-0 K/V for all loops, merged with the 65-key window and the gate\", "
+		 "\"kernels\": {\"decode\": \"one CUDA graph per batch shape: RMSNorm, then GEMV (fp32 activations, "
+		 "bf16 weights, fp32 accumulation) with RoPE/K-V, SwiGLU and residual epilogues; attention over "
+		 "loop-0 K/V for all loops split over the keys on the tensor cores, the 65-key window and the gate "
+		 "merged by the last block, one kernel a layer\", "
 		 "\"decode_gemv\": \"%s\", \"prefill_gemm\": \"cuBLASLt bf16, fp32 accumulation\", "
 		 "\"prefill_attention\": \"%s\", \"sampling\": \"on the device (cub radix sort for "
 		 "temperature sampling)\"}}",

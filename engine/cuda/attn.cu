@@ -811,20 +811,9 @@ cudaError_t dec_attn_launch(const DecAttnArgs &a, int ngroups, int nrows, int nq
 {
 	cudaError_t rc;
 
-	if (a.HD == 128 && nq_max <= 16 && a.cnt) {
-		cudaLaunchConfig_t lc = {};
-		cudaLaunchAttribute at;
-
-		lc.gridDim = dim3(DM_SPLITS + 1, a.KVH, ngroups);
-		lc.blockDim = dim3(DM_WARPS * 32);
-		lc.dynamicSmemBytes = dm_smem();
-		lc.stream = st;
-		at.id = cudaLaunchAttributeProgrammaticStreamSerialization;
-		at.val.programmaticStreamSerializationAllowed = 1;
-		lc.attrs = &at;
-		lc.numAttrs = a.pdl ? 1 : 0;
-		return cudaLaunchKernelEx(&lc, k_dec_mma, a);
-	}
+	if (a.HD == 128 && nq_max <= 16 && a.cnt)
+		return launch_dep(k_dec_mma, dim3(DM_SPLITS + 1, a.KVH, ngroups), dim3(DM_WARPS * 32), dm_smem(), st,
+				  a.pdl, a);
 	k_dec_split<<<dim3(DEC_SMAX, a.KVH, ngroups), 128, dec_split_simt_smem(nq_max, a.HD), st>>>(a);
 	if ((rc = cudaGetLastError()) != cudaSuccess)
 		return rc;

@@ -95,6 +95,27 @@ static __device__ __forceinline__ void grid_dep_wait(void)
 	asm volatile("griddepcontrol.wait;" ::: "memory");
 }
 
+/* Launches kernel(args...) on grid x block with smem bytes of dynamic
+ * shared memory on st, as a programmatic dependent of the kernel before
+ * it when pdl (the decode chain's GEMVs, norms and attention). */
+template <typename... P, typename... A>
+static cudaError_t launch_dep(void (*kernel)(P...), dim3 grid, dim3 block, size_t smem, cudaStream_t st, bool pdl,
+			      A &&...args)
+{
+	cudaLaunchConfig_t lc = {};
+	cudaLaunchAttribute at;
+
+	lc.gridDim = grid;
+	lc.blockDim = block;
+	lc.dynamicSmemBytes = smem;
+	lc.stream = st;
+	at.id = cudaLaunchAttributeProgrammaticStreamSerialization;
+	at.val.programmaticStreamSerializationAllowed = 1;
+	lc.attrs = &at;
+	lc.numAttrs = pdl ? 1 : 0;
+	return cudaLaunchKernelEx(&lc, kernel, static_cast<A &&>(args)...);
+}
+
 /* 8 bf16 (16 bytes, lowest first) widened to fp32: exact. */
 static __device__ __forceinline__ void bf16x8_widen(float *f, uint4 w)
 {

@@ -525,19 +525,9 @@ static int plan_grid(GemvArgs &a, const GemvCfg &c, int T)
 static cudaError_t launch_gemv_kernel(void (*kernel)(GemvArgs, GemvCfg), int grid, int threads, const GemvArgs &a,
 				      const GemvCfg &c, cudaStream_t st)
 {
-	cudaLaunchConfig_t lc = {};
-	cudaLaunchAttribute at;
-
 	if (!grid)
 		return cudaErrorInvalidValue;
-	lc.gridDim = dim3(grid);
-	lc.blockDim = dim3(threads);
-	lc.stream = st;
-	at.id = cudaLaunchAttributeProgrammaticStreamSerialization;
-	at.val.programmaticStreamSerializationAllowed = 1;
-	lc.attrs = &at;
-	lc.numAttrs = a.pdl ? 1 : 0;
-	return cudaLaunchKernelEx(&lc, kernel, a, c);
+	return launch_dep(kernel, dim3(grid), dim3(threads), 0, st, a.pdl, a, c);
 }
 
 template <int M, int WARPS> static cudaError_t launch_tc(GemvArgs &a, const GemvCfg &c, cudaStream_t st)

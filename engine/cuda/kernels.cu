@@ -232,19 +232,9 @@ __global__ void __launch_bounds__(NORM_THREADS) k_dec_norm(const float *x, int l
 cudaError_t dec_norm_launch(const float *x, int ldx, int H, const float *w, float *out, int nrows, float eps, bool pdl,
 			    cudaStream_t st)
 {
-	cudaLaunchConfig_t lc = {};
-	cudaLaunchAttribute at;
-
 	if (ldx % 4)
 		return cudaErrorInvalidValue; /* rows of whole float4s (Hp is a multiple of 8) */
-	lc.gridDim = dim3(nrows);
-	lc.blockDim = dim3(NORM_THREADS);
-	lc.stream = st;
-	at.id = cudaLaunchAttributeProgrammaticStreamSerialization;
-	at.val.programmaticStreamSerializationAllowed = 1;
-	lc.attrs = &at;
-	lc.numAttrs = pdl ? 1 : 0;
-	return cudaLaunchKernelEx(&lc, k_dec_norm, x, ldx, H, w, out, eps);
+	return launch_dep(k_dec_norm, dim3(nrows), dim3(NORM_THREADS), 0, st, pdl, x, ldx, H, w, out, eps);
 }
 
 /* ------------------------------------------------------------ prefill */

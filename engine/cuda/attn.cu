@@ -1,18 +1,22 @@
-/* attn.cu - attention: decode (split over the keys, then merge with each
- * later loop's 65-key window and the gate) and prefill (flash-attention
- * style on the tensor cores for head_dim 128, a plain kernel for small
- * heads).
+/* attn.cu - attention: decode (split over the keys, the splits merged
+ * with each later loop's 65-key window and the gate) and prefill
+ * (flash-attention style on the tensor cores for head_dim 128, a plain
+ * kernel for small heads).
  *
  * Decode (plt.md, "Decode form"): the rows of one session at position t
  * form a group; for each K/V head, one block per key split reads loop-0
  * K/V of its keys once for every query of the group (the heads/kv_heads
  * query heads of loop 0 and of every later loop: their global branch), and
  * writes unnormalised partials with their max and sum (flash-decoding).
- * The merge kernel combines the splits of one (row, head); for a later
- * loop it adds the local branch over the loop's own window (positions
- * max(0, t-64)..t, read from the ring) and mixes the two with the gate.
- * The grid is fixed (DEC_SMAX splits; the keys per split follow t, read
- * from device memory) so that one captured graph serves every step.
+ * For head_dim 128 and up to 16 queries per K/V head (LoopCoder-V2 up to
+ * R = 3) one kernel does it all (k_dec_mma: 15 splits on the tensor
+ * cores, a block for the windows, the last block merging); otherwise a
+ * plain split kernel (DEC_SMAX splits) and a merge kernel per (row,
+ * head).  The merge adds, for a later loop, the local branch over the
+ * loop's own window (positions max(0, t-64)..t, read from the ring) and
+ * mixes the two with the gate.  The grids are fixed (the keys per split
+ * follow t, read from device memory) so that one captured graph serves
+ * every step.
  *
  * Prefill: one block per (64 queries, head) of a segment.  Loop 0: causal
  * over loop-0 K/V.  Loop r >= 1: the same global pass, then the local
@@ -790,21 +794,30 @@ __global__ void __launch_bounds__(DM_WARPS * 32, 1) k_dec_mma(const __grid_const
 	dm_merge(a, G, kvh, nq, gh, ns);
 }
 
-cudaError_t dec_attn_init(int nq_max, int HD)
+/* Each kernel may take all the shared memory a block can have on the
+ * current device (less its static part): the cap costs nothing (a launch
+ * asks for what it needs), no model of the process can lower it under
+ * another's feet, and no state outside the device is kept. */
+static cudaError_t allow_all_smem(const void *kernel, int optin)
 {
-	static size_t set; /* only raised: every model of the process keeps fitting */
-	const size_t need = dec_split_simt_smem(nq_max, HD);
+	cudaFuncAttributes fa;
 	cudaError_t rc;
 
-	if (need <= set)
-		return cudaSuccess;
-	if ((rc = cudaFuncSetAttribute(k_dec_split, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)need)) !=
-		    cudaSuccess ||
-	    (rc = cudaFuncSetAttribute(k_dec_mma, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)dm_smem())) !=
-		    cudaSuccess)
+	if ((rc = cudaFuncGetAttributes(&fa, kernel)) != cudaSuccess)
 		return rc;
-	set = need;
-	return cudaSuccess;
+	return cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, optin - (int)fa.sharedSizeBytes);
+}
+
+cudaError_t dec_attn_init(void)
+{
+	int dev, optin;
+	cudaError_t rc;
+
+	if ((rc = cudaGetDevice(&dev)) != cudaSuccess ||
+	    (rc = cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev)) != cudaSuccess ||
+	    (rc = allow_all_smem((const void *)k_dec_split, optin)) != cudaSuccess)
+		return rc;
+	return allow_all_smem((const void *)k_dec_mma, optin);
 }
 
 cudaError_t dec_attn_launch(const DecAttnArgs &a, int ngroups, int nrows, int nq_max, cudaStream_t st)

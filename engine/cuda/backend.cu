@@ -576,7 +576,6 @@ static int upload(void **out, const eng_cuda_model_desc *d, pl_err *err)
 
 		DALLOC(m->dx, R8 * m->Hp * 4, "decode scratch", &m->scratch_bytes);
 		DALLOC(m->dxn, R8 * m->Hp * 4, "decode scratch", &m->scratch_bytes);
-		CKF(cudaMemset(m->dxn, 0, R8 * m->Hp * 4), "cudaMemset");
 		DALLOC(m->dq, R8 * m->QD * 4, "decode scratch", &m->scratch_bytes);
 		DALLOC(m->dgate, R8 * m->NHp * 4, "decode scratch", &m->scratch_bytes);
 		DALLOC(m->datt, R8 * m->Qp * 4, "decode scratch", &m->scratch_bytes);
@@ -584,7 +583,7 @@ static int upload(void **out, const eng_cuda_model_desc *d, pl_err *err)
 		DALLOC(m->dpart, R8 * m->NH * DEC_SMAX * m->HD * 4, "decode scratch", &m->scratch_bytes);
 		DALLOC(m->dml, R8 * m->NH * DEC_SMAX * 2 * 4, "decode scratch", &m->scratch_bytes);
 		DALLOC(m->dcnt, R8 * m->KVH * 4, "decode scratch", &m->scratch_bytes);
-		CKF(cudaMemset(m->dcnt, 0, R8 * m->KVH * 4), "cudaMemset");
+		CKF(cudaMemsetAsync(m->dcnt, 0, R8 * m->KVH * 4, m->st), "cudaMemsetAsync (attention counters)");
 		DALLOC(m->dlog, R8 * m->V * 4, "decode scratch", &m->scratch_bytes);
 		DALLOC(m->dparams, sizeof(DecParams), "decode parameters", &m->scratch_bytes);
 		CKF(cudaMemset(m->datt, 0, R8 * m->Qp * 4), "cudaMemset");
@@ -609,10 +608,10 @@ static int upload(void **out, const eng_cuda_model_desc *d, pl_err *err)
 			    dec_split_smem(m->nq_max, m->HD), (size_t)m->prop.sharedMemPerBlockOptin);
 		goto fail;
 	}
-	CKF(dec_attn_init(m->nq_max, m->HD), "cudaFuncSetAttribute (decode attention)");
+	CKF(dec_attn_init(), "cudaFuncSetAttribute (decode attention)");
 	CKF(flash_init(), "cudaFuncSetAttribute (prefill attention)");
-	/* GEMV configurations, tuned on the first layer with the rows of one
-	 * session's decode step */
+	/* GEMV configurations, tuned over every layer's matrices with the rows
+	 * of one session's decode step (tune) */
 	{
 		const int M = m->R < DEC_MAX_ROWS ? m->R : DEC_MAX_ROWS;
 		const size_t maxn = (size_t)(m->V > 2 * m->I ? m->V : 2 * m->I) + m->QKV + m->H;

@@ -83,8 +83,9 @@ struct DecParams {
  * the stream start (its blocks fill SMs as this one's finish); wait
  * returns once the kernel before has finished and its writes are
  * visible.  Without the launch attribute both are no-ops.  Every kernel
- * of the decode step triggers at its start; the GEMVs, launched with the
- * attribute, wait before they read anything the step wrote. */
+ * of the decode step triggers at its start; the GEMVs, the norms and the
+ * attention kernel, launched with the attribute (launch_dep), wait before
+ * they read anything the step wrote. */
 static __device__ __forceinline__ void grid_dep_trigger(void)
 {
 	asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
@@ -219,8 +220,9 @@ struct DecAttnArgs {
  * the keys; then the merge, each later loop's 65-key window and the gate. */
 cudaError_t dec_attn_launch(const DecAttnArgs &a, int ngroups, int nrows, int nq_max, cudaStream_t st);
 size_t dec_split_smem(int nq_max, int HD);
-/* Shared-memory limits raised once, before any launch (and any capture). */
-cudaError_t dec_attn_init(int nq_max, int HD);
+/* Shared-memory limits raised on the current device, before any launch
+ * (and any capture). */
+cudaError_t dec_attn_init(void);
 cudaError_t flash_init(void);
 
 struct FlashArgs {

@@ -175,8 +175,9 @@ static __device__ __forceinline__ void load_w(uint4 (&w)[U][ROWS], const bf16 *c
  * the result does not depend on which block ran when.  Up to 3 rows of x,
  * registers are held to 128 a thread (4 blocks of 4 warps an SM, or 2 of
  * 8): left free, two rows took 158-162, which left one block of 8 warps
- * (QKV: 226 blocks in two waves) or three of 4 on an SM; more rows would
- * spill at 128, and keep what they need. */
+ * (QKV: 226 blocks in two waves) or three of 4 on an SM.  At 128, one and
+ * two rows spill nothing, three rows of 2 rows a warp spill 16 bytes a
+ * thread; more rows would spill more, and keep what they need. */
 template <int M, int ROWS, int WARPS>
 __global__ void __launch_bounds__(WARPS * 32, M <= 3 ? 16 / WARPS : 1)
 	k_gemv(const __grid_constant__ GemvArgs a, const GemvCfg c)

@@ -500,6 +500,44 @@ void t_decode_attn(Report &r, Rng &g, int HD, int t, int R)
 	cudaFree(dP);
 }
 
+/* The decode norm: rows of ldx floats, H of them real (zero padding in x
+ * and w, as the model keeps them); widths up to 8192 take the kernel's
+ * one-pass path, wider ones its loop. */
+void t_norm(Report &r, Rng &g, int H, int ldx, int rows)
+{
+	const float eps = 1e-6f;
+	std::vector<float> x((size_t)rows * ldx, 0.f), w((size_t)ldx, 0.f);
+
+	for (int i = 0; i < rows; i++)
+		for (int k = 0; k < H; k++)
+			x[(size_t)i * ldx + k] = 3.0f * g.next();
+	for (int k = 0; k < H; k++)
+		w[k] = 1.0f + g.next();
+	float *dx = dup(x), *dw = dup(w), *dout;
+	cudaMalloc(&dout, x.size() * 4);
+	cudaMemset(dout, 0xff, x.size() * 4); /* NaN: every column must be written */
+	cudaError_t e = dec_norm_launch(dx, ldx, H, dw, dout, rows, eps, false, 0);
+	if (e == cudaSuccess)
+		e = cudaDeviceSynchronize();
+	std::vector<float> got = back(dout, x.size());
+	std::vector<double> ref(x.size(), 0.0);
+	for (int i = 0; i < rows; i++) {
+		double ss = 0;
+
+		for (int k = 0; k < H; k++)
+			ss += (double)x[(size_t)i * ldx + k] * x[(size_t)i * ldx + k];
+		const double rs = 1.0 / sqrt(ss / H + eps);
+		for (int k = 0; k < H; k++)
+			ref[(size_t)i * ldx + k] = (double)w[k] * x[(size_t)i * ldx + k] * rs;
+	}
+	const double err = rel_err(got, ref);
+	r.line(e == cudaSuccess && err < 1e-5, "decode norm, %d rows of %d (%d real): rel err %.2e %s", rows, ldx, H, err,
+	       e ? cudaGetErrorString(e) : "");
+	cudaFree(dx);
+	cudaFree(dw);
+	cudaFree(dout);
+}
+
 /* ------------------------------------------------------------ placement */
 
 void t_place(Report &r, Rng &g)
@@ -672,7 +710,7 @@ int selftest(char *report, size_t n, int device, pl_err *err)
 	if ((e = cudaSetDevice(device)) != cudaSuccess)
 		return seterr(err, PL_EUNSUPPORTED, "no CUDA device %d: %s", device, cudaGetErrorString(e));
 	gemv_init();
-	dec_attn_init(8 * 8, 128);
+	dec_attn_init();
 	flash_init();
 	t_gemv(r, g);
 	t_blas(r, g);
@@ -686,6 +724,9 @@ int selftest(char *report, size_t n, int device, pl_err *err)
 	t_prefill_attn(r, g, 128, 100, 150);
 	t_prefill_attn(r, g, 128, 0, 70);
 	t_prefill_attn(r, g, 16, 40, 90);
+	t_norm(r, g, 5120, 5120, 2);
+	t_norm(r, g, 70, 72, 3);
+	t_norm(r, g, 9000, 9000, 1); /* past 8192: the loop */
 	t_place(r, g);
 	t_sample(r, g);
 	if ((e = cudaGetLastError()) != cudaSuccess)

@@ -17,11 +17,17 @@ int tools__git_error(pl_err *err, int code, const char *what)
 
 void tools__git_default_ignores(git_repository *repo)
 {
-	/* Byte-code and test-runner caches: a command the agent runs writes
-	 * them, and no patch wants them, whatever the project's .gitignore
-	 * says.  These rules live in this repository object only; they
-	 * change nothing on disk, and tracked files stay tracked. */
-	git_ignore_add_rule(repo, "__pycache__/\n*.py[cod]\n.pytest_cache/\n.mypy_cache/\n.ruff_cache/\n");
+	/* Byte-code, test-runner and coverage caches, test environments,
+	 * packaging metadata and installed npm packages: a command the agent
+	 * runs writes them (pytest, coverage, tox, pip install -e, npm
+	 * install), and no patch wants them, whatever the project's
+	 * .gitignore says.  build/, dist/ and target/ are not among them:
+	 * some projects keep sources there.  These rules live in this
+	 * repository object only; they change nothing on disk, and tracked
+	 * files stay tracked. */
+	git_ignore_add_rule(repo, "__pycache__/\n*.py[cod]\n.pytest_cache/\n.mypy_cache/\n.ruff_cache/\n"
+				  ".hypothesis/\n.coverage\n.coverage.*\nhtmlcov/\n.tox/\n.nox/\n*.egg-info/\n.eggs/\n"
+				  "node_modules/\n");
 }
 
 static bool under(const char *path, const char *dir)

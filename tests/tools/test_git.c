@@ -439,8 +439,10 @@ Test(git, submit_lists_what_it_left_out)
 	pl_buf_release(&repo);
 }
 
-/* Python's byte-code caches never belong in a patch, whatever the
- * repository's .gitignore says: a test run in the sandbox writes them. */
+/* Python's byte-code caches, and what test runs, coverage, tox, an
+ * editable install or npm leave behind, never belong in a patch, whatever
+ * the repository's .gitignore says: a command in the sandbox writes
+ * them.  A new source file beside them does belong. */
 Test(git, bytecode_caches_stay_out_of_the_patch)
 {
 	pl_buf repo = PL_BUF_INIT, patch = PL_BUF_INIT;
@@ -454,13 +456,29 @@ Test(git, bytecode_caches_stay_out_of_the_patch)
 	fx_puts("repo/src/__pycache__/b.cpython-311.pyc", "\x01junk");
 	fx_puts("repo/old.pyc", "junk");
 	fx_puts("repo/.pytest_cache/v/cache/lastfailed", "{}");
+	fx_puts("repo/.coverage", "\x01sqlite");
+	fx_puts("repo/.coverage.host.1234.5678", "\x01sqlite");
+	fx_puts("repo/htmlcov/index.html", "<html>");
+	fx_puts("repo/.tox/py311/bin/python", "#!");
+	fx_puts("repo/.hypothesis/examples/x", "x");
+	fx_puts("repo/src/pkg.egg-info/PKG-INFO", "Name: pkg");
+	fx_puts("repo/.eggs/README.txt", "eggs");
+	fx_puts("repo/web/node_modules/left-pad/index.js", "module.exports = 1;");
+	fx_puts("repo/src/coverage_report.py", "print('a real new file')\n");
 	fx_puts("repo/a.txt", "alpha\nBETA\ngamma\n");
 	cr_assert_eq(tools_git_patch(&patch, NULL, repo.ptr, NULL, &err), 0, "%s", err.msg);
 	cr_assert(strstr(patch.ptr, "+BETA"), "%s", patch.ptr);
+	cr_assert(strstr(patch.ptr, "src/coverage_report.py"), "a real new file is left out: %s", patch.ptr);
 	cr_assert_null(strstr(patch.ptr, "pyc"), "%s", patch.ptr);
 	cr_assert_null(strstr(patch.ptr, "pytest_cache"), "%s", patch.ptr);
+	cr_assert_null(strstr(patch.ptr, ".coverage"), "%s", patch.ptr);
+	cr_assert_null(strstr(patch.ptr, "htmlcov"), "%s", patch.ptr);
+	cr_assert_null(strstr(patch.ptr, ".tox"), "%s", patch.ptr);
+	cr_assert_null(strstr(patch.ptr, ".hypothesis"), "%s", patch.ptr);
+	cr_assert_null(strstr(patch.ptr, "egg"), "%s", patch.ptr);
+	cr_assert_null(strstr(patch.ptr, "node_modules"), "%s", patch.ptr);
 	cr_assert_eq(tools_git_status(&st, repo.ptr, &err), 0, "%s", err.msg);
-	cr_assert_eq(json_array_size(st), 1, "status lists the caches");
+	cr_assert_eq(json_array_size(st), 2, "status lists the caches");
 	json_decref(st);
 	cr_assert_eq(tools_ctx_new(&c, repo.ptr, NULL, &err), 0, "%s", err.msg);
 	o = fx_obs(c, "status", "{}");

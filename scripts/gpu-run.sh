@@ -15,6 +15,12 @@
 #   memcheck  compute-sanitizer memcheck on the kernel, sampling and
 #             backend tests
 #   racecheck compute-sanitizer racecheck on the same
+#   ncu       Nsight Compute on one layer of an R = 2 decode step (the
+#             kernels of layer 0 of the second profiled step: R = 1's
+#             profiled range holds 12 steps of 100 matching launches and
+#             one from its prefill, R = 2's first step 101), with the
+#             source counters: which instructions stall, and on what
+#             (not in the default list)
 #
 # TORCH_ARGS are passed to bench_engine_torch.py (--loops 2 --no-prefill for
 # a short run).  PyTorch is the machine's python3; the reference (tests/reference/plt_ref.py)
@@ -62,6 +68,13 @@ for spec in $steps; do
 	racecheck)
 		step racecheck ${lim:-300} compute-sanitizer --tool racecheck "${san[@]}" env LD_LIBRARY_PATH="$D/lib" "$T" \
 			--jobs 1 --filter '@(cuda/kernels|cuda/sampling|backend/)*' ;;
+	ncu)
+		step ncu ${lim:-300} ncu --profile-from-start off -k 'regex:k_gemv|k_dec' --launch-skip 1303 --launch-count 8 \
+			--section SpeedOfLight --section Occupancy --section LaunchStats --section WarpStateStats \
+			--section SchedulerStats --section SourceCounters \
+			"$D/build/plait" bench engine --backend cuda --profile --tokens 8 --prompt 512
+		grep -E "^  [a-z_:]*k_|^  void|Duration|DRAM Throughput|Registers Per|Achieved Occupancy|Warp Cycles Per Issued" \
+			"$LOGS/ncu.log" | sed 's/  */ /g' >&2 ;;
 	bench)
 		step plait-bench ${lim:-300} sh -c "'$D/build/plait' bench engine --backend cuda --json > '$LOGS/plait.json'" ;;
 	torch)

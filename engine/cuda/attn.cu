@@ -33,31 +33,7 @@
 namespace ecu
 {
 
-static __device__ __forceinline__ float warp_sum(float v)
-{
-#pragma unroll
-	for (int o = 16; o; o >>= 1)
-		v += __shfl_xor_sync(0xffffffffu, v, o);
-	return v;
-}
-
-static __device__ __forceinline__ float warp_max(float v)
-{
-#pragma unroll
-	for (int o = 16; o; o >>= 1)
-		v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-	return v;
-}
-
 /* ------------------------------------------------------------ tensor-core helpers */
-
-static __device__ __forceinline__ void mma16816(float *c, const uint32_t *a, uint32_t b0, uint32_t b1)
-{
-	asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, "
-		     "{%8, %9}, {%0, %1, %2, %3};"
-		     : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-		     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
 
 static __device__ __forceinline__ void ldsm_x4_trans(uint32_t *r, const void *p)
 {
@@ -246,11 +222,72 @@ __global__ void __launch_bounds__(128) k_dec_split(const __grid_constant__ DecAt
 	}
 }
 
-static __device__ __forceinline__ void dec_cp16(void *dst, const void *src)
+/* The window of a later loop: its own K and V at positions lo..lo+nl-1,
+ * K/V head kvh, from the ring into kw and vw (nl x HD bf16 each), every
+ * copy in flight (cp.async; rows not in 16-byte pieces element by
+ * element).  The caller waits (cp.async.wait_all) and syncs. */
+static __device__ void win_stage(bf16 *kw, bf16 *vw, const DecAttnArgs &a, const bf16 *ring, int kvh, int lo, int nl)
 {
-	const unsigned sa = (unsigned)__cvta_generic_to_shared(dst);
+	const long long ps = (long long)a.L * 2 * a.KVD;
+	const int HD = a.HD, per = HD / 8;
+	const bf16 *base = ring + (size_t)a.layer * 2 * a.KVD + (size_t)kvh * HD;
 
-	asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(sa), "l"(src));
+	if (HD % 8 == 0)
+		for (int c = threadIdx.x; c < nl * per; c += blockDim.x) {
+			const int k = c / per, d = (c % per) * 8;
+			const bf16 *kp = base + (size_t)((lo + k) % WIN) * ps + d;
+
+			cp_async16(kw + k * HD + d, kp, true);
+			cp_async16(vw + k * HD + d, kp + a.KVD, true);
+		}
+	else
+		for (int c = threadIdx.x; c < nl * HD; c += blockDim.x) {
+			const int k = c / HD, d = c % HD;
+			const bf16 *kp = base + (size_t)((lo + k) % WIN) * ps + d;
+
+			kw[k * HD + d] = kp[0];
+			vw[k * HD + d] = kp[a.KVD];
+		}
+}
+
+/* The window's attention weights for nqw queries (qsh: nqw rows of HD
+ * floats) over the nl staged keys kw: sc[qi * WIN + k] = exp(score -
+ * max), inv[qi] = 1 / their sum.  A warp per (query, key) pair, then a
+ * warp per query; every thread of the block calls it, and what it writes
+ * is visible to all of them on return. */
+static __device__ void win_weights(float *sc, float *inv, const float *qsh, const bf16 *kw, int nqw, int nl, int HD,
+				   float scale)
+{
+	const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, nw = blockDim.x >> 5;
+
+	for (int pk = warp; pk < nqw * nl; pk += nw) {
+		const int qi = pk / nl, k = pk % nl;
+		float acc = 0.f;
+
+		for (int d = lane; d < HD; d += 32)
+			acc = fmaf(qsh[qi * HD + d], __bfloat162float(kw[k * HD + d]), acc);
+		acc = warp_sum(acc);
+		if (lane == 0)
+			sc[qi * WIN + k] = acc * scale;
+	}
+	__syncthreads();
+	for (int qi = warp; qi < nqw; qi += nw) {
+		float m = -INFINITY, l = 0.f;
+
+		for (int k = lane; k < nl; k += 32)
+			m = fmaxf(m, sc[qi * WIN + k]);
+		m = warp_max(m);
+		for (int k = lane; k < nl; k += 32) {
+			const float e = __expf(sc[qi * WIN + k] - m);
+
+			sc[qi * WIN + k] = e;
+			l += e;
+		}
+		l = warp_sum(l);
+		if (lane == 0)
+			inv[qi] = 1.0f / l;
+	}
+	__syncthreads();
 }
 
 /* grid (NH, rows), 128 threads: merge the splits; the window and the gate
@@ -272,28 +309,7 @@ __global__ void __launch_bounds__(128) k_dec_merge(const __grid_constant__ DecAt
 
 	grid_dep_trigger();
 	if (R.loop >= 1) {
-		/* the loop's own K/V at positions lo..t, from the ring, all in flight */
-		const long long ps = (long long)a.L * 2 * a.KVD;
-		const int per = HD / 8;
-
-		if (HD % 8 == 0)
-			for (int c = threadIdx.x; c < nl * per; c += blockDim.x) {
-				const int k = c / per, d = (c % per) * 8, pos = lo + k;
-				const bf16 *kp =
-					R.ring + (size_t)(pos % WIN) * ps + (size_t)a.layer * 2 * a.KVD + (size_t)kvh * HD + d;
-
-				dec_cp16(kw + k * HD + d, kp);
-				dec_cp16(vw + k * HD + d, kp + a.KVD);
-			}
-		else /* rows not in 16-byte pieces: element by element */
-			for (int c = threadIdx.x; c < nl * HD; c += blockDim.x) {
-				const int k = c / HD, d = c % HD, pos = lo + k;
-				const bf16 *kp =
-					R.ring + (size_t)(pos % WIN) * ps + (size_t)a.layer * 2 * a.KVD + (size_t)kvh * HD + d;
-
-				kw[k * HD + d] = kp[0];
-				vw[k * HD + d] = kp[a.KVD];
-			}
+		win_stage(kw, vw, a, R.ring, kvh, lo, nl);
 		for (int d = threadIdx.x; d < HD; d += blockDim.x)
 			qsh[d] = a.q[(size_t)r * a.ldq + h * HD + d];
 	}
@@ -316,32 +332,7 @@ __global__ void __launch_bounds__(128) k_dec_merge(const __grid_constant__ DecAt
 	if (R.loop >= 1) {
 		asm volatile("cp.async.wait_all;" ::: "memory");
 		__syncthreads();
-		for (int k = warp; k < nl; k += 4) {
-			float acc = 0.f;
-
-			for (int d = lane; d < HD; d += 32)
-				acc = fmaf(qsh[d], __bfloat162float(kw[k * HD + d]), acc);
-			acc = warp_sum(acc);
-			if (lane == 0)
-				sc[k] = acc * a.scale;
-		}
-		__syncthreads();
-		if (warp == 0) {
-			float m = -INFINITY, l = 0.f;
-
-			for (int k = lane; k < nl; k += 32)
-				m = fmaxf(m, sc[k]);
-			m = warp_max(m);
-			for (int k = lane; k < nl; k += 32) {
-				const float e = __expf(sc[k] - m);
-
-				sc[k] = e;
-				l += e;
-			}
-			l = warp_sum(l);
-			if (lane == 0)
-				stat[1] = 1.0f / l;
-		}
+		win_weights(sc, &stat[1], qsh, kw, 1, nl, HD, a.scale);
 	}
 	__syncthreads();
 	for (int d = threadIdx.x; d < HD; d += blockDim.x) {
@@ -639,9 +630,7 @@ static __device__ void dm_split(const DecAttnArgs &a, const DecGroup &G, int kvh
 static __device__ void dm_window(const DecAttnArgs &a, const DecGroup &G, int kvh, int gh, unsigned char *dsm)
 {
 	constexpr int HD = 128;
-	const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
 	const int tpos = G.pos, lo = tpos >= WIN - 1 ? tpos - (WIN - 1) : 0, nl = tpos - lo + 1;
-	const long long ps = (long long)a.L * 2 * a.KVD;
 	bf16 *kw = (bf16 *)dsm, *vw = kw + WIN * HD;
 	float *qsh = (float *)(vw + WIN * HD), *sc = qsh + 16 * HD, *inv = sc + 16 * WIN;
 
@@ -651,45 +640,12 @@ static __device__ void dm_window(const DecAttnArgs &a, const DecGroup &G, int kv
 
 		if (R.loop < 1)
 			continue;
-		for (int c = threadIdx.x; c < nl * (HD / 8); c += blockDim.x) {
-			const int k = c / (HD / 8), d = (c % (HD / 8)) * 8, pos = lo + k;
-			const bf16 *kp = R.ring + (size_t)(pos % WIN) * ps + (size_t)a.layer * 2 * a.KVD + (size_t)kvh * HD + d;
-
-			dec_cp16(kw + k * HD + d, kp);
-			dec_cp16(vw + k * HD + d, kp + a.KVD);
-		}
+		win_stage(kw, vw, a, R.ring, kvh, lo, nl);
 		for (int i = threadIdx.x; i < gh * HD; i += blockDim.x)
 			qsh[i] = a.q[(size_t)row * a.ldq + (size_t)(kvh * gh + i / HD) * HD + i % HD];
 		asm volatile("cp.async.wait_all;" ::: "memory");
 		__syncthreads();
-		for (int pk = warp; pk < gh * nl; pk += DM_WARPS) {
-			const int qi = pk / nl, k = pk % nl;
-			float acc = 0.f;
-
-			for (int d = lane; d < HD; d += 32)
-				acc = fmaf(qsh[qi * HD + d], __bfloat162float(kw[k * HD + d]), acc);
-			acc = warp_sum(acc);
-			if (lane == 0)
-				sc[qi * WIN + k] = acc * a.scale;
-		}
-		__syncthreads();
-		for (int qi = warp; qi < gh; qi += DM_WARPS) {
-			float m = -INFINITY, l = 0.f;
-
-			for (int k = lane; k < nl; k += 32)
-				m = fmaxf(m, sc[qi * WIN + k]);
-			m = warp_max(m);
-			for (int k = lane; k < nl; k += 32) {
-				const float e = __expf(sc[qi * WIN + k] - m);
-
-				sc[qi * WIN + k] = e;
-				l += e;
-			}
-			l = warp_sum(l);
-			if (lane == 0)
-				inv[qi] = 1.0f / l;
-		}
-		__syncthreads();
+		win_weights(sc, inv, qsh, kw, gh, nl, HD, a.scale);
 		for (int i = threadIdx.x; i < gh * HD; i += blockDim.x) {
 			const int qi = i / HD, d = i % HD, h = kvh * gh + qi;
 			float loc = 0.f;

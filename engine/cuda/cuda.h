@@ -117,6 +117,32 @@ static cudaError_t launch_dep(void (*kernel)(P...), dim3 grid, dim3 block, size_
 	return cudaLaunchKernelEx(&lc, kernel, static_cast<A &&>(args)...);
 }
 
+static __device__ __forceinline__ float warp_sum(float v)
+{
+#pragma unroll
+	for (int o = 16; o; o >>= 1)
+		v += __shfl_xor_sync(0xffffffffu, v, o);
+	return v;
+}
+
+static __device__ __forceinline__ float warp_max(float v)
+{
+#pragma unroll
+	for (int o = 16; o; o >>= 1)
+		v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+	return v;
+}
+
+/* c += a . b on the tensor cores: mma.sync m16n8k16, bf16 in, fp32
+ * accumulation (a: the A fragment's 4 registers, b0 b1 the B fragment's). */
+static __device__ __forceinline__ void mma16816(float *c, const uint32_t *a, uint32_t b0, uint32_t b1)
+{
+	asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, "
+		     "{%8, %9}, {%0, %1, %2, %3};"
+		     : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+		     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
 /* 8 bf16 (16 bytes, lowest first) widened to fp32: exact. */
 static __device__ __forceinline__ void bf16x8_widen(float *f, uint4 w)
 {

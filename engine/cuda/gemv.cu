@@ -17,9 +17,11 @@
  * summation order does not depend on how many rows run, so a batch of
  * several sessions gives each the bits it gets alone.
  *
- * RMSNorm is fused: with normw set, x . diag(normw) is what multiplies the
- * weights, x^2 is summed on the way, and the sums are scaled by
- * rsqrt(mean + eps) at the end.  Epilogues write, add into the residual, apply SwiGLU to (gate, up)
+ * RMSNorm can be fused (the PLT gate's rows and lm_head; decode's two
+ * norms a layer run apart, dec_norm_launch): with normw set, x .
+ * diag(normw) is what multiplies the weights, x^2 is summed on the way,
+ * and the sums are scaled by rsqrt(mean + eps) at the end.  Epilogues
+ * write, add into the residual, apply SwiGLU to (gate, up)
  * row pairs, the PLT gate's sigmoid, RoPE with the K/V write of the QKV
  * rows, or logits.  CPU reference: engine/cpu/matmul.c (the oracle) and
  * selftest.cu. */
@@ -38,14 +40,6 @@ static __device__ __forceinline__ uint4 ld_stream(const bf16 *p)
 		     : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
 		     : "l"(p));
 	return r;
-}
-
-static __device__ __forceinline__ float warp_sum(float v)
-{
-#pragma unroll
-	for (int o = 16; o; o >>= 1)
-		v += __shfl_xor_sync(0xffffffffu, v, o);
-	return v;
 }
 
 /* The epilogue of one (row pair, x row) for EPI_QKV: RoPE on q and k at
@@ -323,15 +317,6 @@ __global__ void __launch_bounds__(WARPS * 32, M <= 3 ? 16 / WARPS : 1)
 
 /* ------------------------------------------------------------ on the tensor cores */
 
-static __device__ __forceinline__ void mma_bf16(float (&c)[4], uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3,
-						uint32_t b0, uint32_t b1)
-{
-	asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, "
-		     "{%8, %9}, {%0, %1, %2, %3};"
-		     : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-		     : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
-}
-
 /* The same product for up to 4 rows of x on the tensor cores: the FMA
  * kernel issues about 100 instructions per KiB of weights at M = 2 (the
  * widening, 8 FMAs per weight and row, the norm), enough to fall behind
@@ -424,8 +409,11 @@ __global__ void __launch_bounds__(WARPS * 32) k_gemv_tc(const __grid_constant__ 
 				split_bf16(hi[e], lo[e], xv[2 * e], xv[2 * e + 1]);
 			const uint32_t *b = g < 4 ? hi : lo;
 
-			mma_bf16(acc, wa[u][0].x, wa[u][1].x, wa[u][0].y, wa[u][1].y, b[0], b[1]);
-			mma_bf16(acc, wa[u][0].z, wa[u][1].z, wa[u][0].w, wa[u][1].w, b[2], b[3]);
+			const uint32_t a0[4] = { wa[u][0].x, wa[u][1].x, wa[u][0].y, wa[u][1].y },
+				       a1[4] = { wa[u][0].z, wa[u][1].z, wa[u][0].w, wa[u][1].w };
+
+			mma16816(acc, a0, b[0], b[1]);
+			mma16816(acc, a1, b[2], b[3]);
 		}
 #pragma unroll
 		for (int u = 0; u < U; u++) {

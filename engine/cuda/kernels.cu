@@ -16,8 +16,7 @@ static __device__ __forceinline__ float block_sum(float v, float *red)
 {
 	const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = (blockDim.x + 31) >> 5;
 
-	for (int o = 16; o; o >>= 1)
-		v += __shfl_xor_sync(0xffffffffu, v, o);
+	v = warp_sum(v);
 	__syncthreads();
 	if (lane == 0)
 		red[warp] = v;

@@ -143,6 +143,29 @@ static int decode_tokens(double *ms, eng_session *s, int64_t n, pl_err *err)
 	return 0;
 }
 
+/* A new session in *s (the one there freed) holding the first n ids, one
+ * chunk per loop; *secs, when asked for, the time of the append and of
+ * the logits it leaves (which wait for the device). */
+static int prefill_fresh(eng_session **s, eng_model *m, const int32_t *ids, int64_t n, double *secs, pl_err *err)
+{
+	double t0;
+	int rc;
+
+	eng_session_free(*s);
+	*s = NULL;
+	if ((rc = eng_session_new(s, m, err)) < 0)
+		return rc;
+	eng_session_set_chunk(*s, (size_t)n);
+	t0 = pl_now();
+	if ((rc = eng_session_append(NULL, *s, ids, (size_t)n, err)) < 0)
+		return rc;
+	if (!eng_session_logits(*s))
+		return pl_err_set(err, PL_EINTERNAL, "no logits after the prefill");
+	if (secs)
+		*secs = pl_now() - t0;
+	return 0;
+}
+
 static int run_loops(run_result *out, const bargs *a, int loops, pl_err *err)
 {
 	eng_config c;
@@ -151,7 +174,6 @@ static int run_loops(run_result *out, const bargs *a, int loops, pl_err *err)
 	eng_session *s = NULL, *f = NULL;
 	int32_t *ids = NULL;
 	int64_t i, n = a->prompt > a->context ? a->prompt : a->context;
-	double t0;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -165,31 +187,12 @@ static int run_loops(run_result *out, const bargs *a, int loops, pl_err *err)
 		ids[i] = (int32_t)((i * 7919 + 17) % c.vocab);
 	/* prefill: once to warm up (cuBLASLt picks its algorithms, scratch
 	 * grows), once timed; the prompt in one chunk per loop */
-	for (i = 0; i < 2; i++) {
-		eng_session_free(s);
-		s = NULL;
-		if ((rc = eng_session_new(&s, m, err)) < 0)
+	for (i = 0; i < 2; i++)
+		if ((rc = prefill_fresh(&s, m, ids, a->prompt, &out->prefill_s, err)) < 0)
 			goto done;
-		eng_session_set_chunk(s, (size_t)a->prompt);
-		t0 = pl_now();
-		if ((rc = eng_session_append(NULL, s, ids, (size_t)a->prompt, err)) < 0)
-			goto done;
-		if (!eng_session_logits(s)) { /* waits for the device */
-			rc = pl_err_set(err, PL_EINTERNAL, "no logits after the prefill");
-			goto done;
-		}
-		out->prefill_s = pl_now() - t0;
-	}
 	/* decode at the context */
-	if (a->context != a->prompt) {
-		eng_session_free(s);
-		s = NULL;
-		if ((rc = eng_session_new(&s, m, err)) < 0)
-			goto done;
-		eng_session_set_chunk(s, (size_t)a->context);
-		if ((rc = eng_session_append(NULL, s, ids, (size_t)a->context, err)) < 0)
-			goto done;
-	}
+	if (a->context != a->prompt && (rc = prefill_fresh(&s, m, ids, a->context, NULL, err)) < 0)
+		goto done;
 	if (loops > 1 && (rc = eng_session_fork(&f, s, err)) < 0)
 		goto done;
 	if ((rc = eng_session_reserve(s, (size_t)(a->context + a->tokens + 32), err)) < 0 ||
@@ -206,19 +209,9 @@ static int run_loops(run_result *out, const bargs *a, int loops, pl_err *err)
 		json_t *d;
 		double ms;
 
-		if ((rc = eng_model_profile(m, true, err)) < 0 || (rc = decode_tokens(&ms, s, 8, err)) < 0)
+		if ((rc = eng_model_profile(m, true, err)) < 0 || (rc = decode_tokens(&ms, s, 8, err)) < 0 ||
+		    (rc = prefill_fresh(&s, m, ids, a->prompt, NULL, err)) < 0 || (rc = eng_model_profile(m, false, err)) < 0)
 			goto done;
-		eng_session_free(s);
-		s = NULL;
-		if ((rc = eng_session_new(&s, m, err)) < 0)
-			goto done;
-		eng_session_set_chunk(s, (size_t)a->prompt);
-		if ((rc = eng_session_append(NULL, s, ids, (size_t)a->prompt, err)) < 0)
-			goto done;
-		if (!eng_session_logits(s) || (rc = eng_model_profile(m, false, err)) < 0) {
-			rc = rc < 0 ? rc : pl_err_set(err, PL_EINTERNAL, "no logits after the prefill");
-			goto done;
-		}
 		d = eng_model_describe(m);
 		out->profile = json_incref(json_object_get(d, "profile"));
 		json_decref(d);

@@ -222,53 +222,80 @@ __global__ void __launch_bounds__(128) k_dec_split(const __grid_constant__ DecAt
 	}
 }
 
-/* The window of a later loop: its own K and V at positions lo..lo+nl-1,
- * K/V head kvh, from the ring into kw and vw (nl x HD bf16 each), every
- * copy in flight (cp.async; rows not in 16-byte pieces element by
- * element).  The caller waits (cp.async.wait_all) and syncs. */
-static __device__ void win_stage(bf16 *kw, bf16 *vw, const DecAttnArgs &a, const bf16 *ring, int kvh, int lo, int nl)
+/* The window of a later loop: its own K and V at positions lo + k0 ..
+ * lo + k1 - 1, K/V head kvh, from the ring into rows k0..k1-1 of kw and
+ * vw (rows of ldk bf16), every copy in flight (cp.async; rows not in
+ * 16-byte pieces element by element).  Position skip (-1: none) is left
+ * out: staged before the kernel before has finished, the window leaves
+ * the key that kernel writes for later.  The caller waits
+ * (cp.async.wait_all) and syncs. */
+static __device__ void win_stage(bf16 *kw, bf16 *vw, int ldk, const DecAttnArgs &a, const bf16 *ring, int kvh, int lo,
+				 int k0, int k1, int skip)
 {
 	const long long ps = (long long)a.L * 2 * a.KVD;
 	const int HD = a.HD, per = HD / 8;
 	const bf16 *base = ring + (size_t)a.layer * 2 * a.KVD + (size_t)kvh * HD;
 
-	if (HD % 8 == 0)
-		for (int c = threadIdx.x; c < nl * per; c += blockDim.x) {
+	if (HD % 8 == 0 && ldk % 8 == 0)
+		for (int c = k0 * per + (int)threadIdx.x; c < k1 * per; c += blockDim.x) {
 			const int k = c / per, d = (c % per) * 8;
 			const bf16 *kp = base + (size_t)((lo + k) % WIN) * ps + d;
 
-			cp_async16(kw + k * HD + d, kp, true);
-			cp_async16(vw + k * HD + d, kp + a.KVD, true);
+			if (lo + k == skip)
+				continue;
+			cp_async16(kw + k * ldk + d, kp, true);
+			cp_async16(vw + k * ldk + d, kp + a.KVD, true);
 		}
 	else
-		for (int c = threadIdx.x; c < nl * HD; c += blockDim.x) {
+		for (int c = k0 * HD + (int)threadIdx.x; c < k1 * HD; c += blockDim.x) {
 			const int k = c / HD, d = c % HD;
 			const bf16 *kp = base + (size_t)((lo + k) % WIN) * ps + d;
 
-			kw[k * HD + d] = kp[0];
-			vw[k * HD + d] = kp[a.KVD];
+			if (lo + k == skip)
+				continue;
+			kw[k * ldk + d] = kp[0];
+			vw[k * ldk + d] = kp[a.KVD];
 		}
 }
 
 /* The window's attention weights for nqw queries (qsh: nqw rows of HD
- * floats) over the nl staged keys kw: sc[qi * WIN + k] = exp(score -
- * max), inv[qi] = 1 / their sum.  A warp per (query, key) pair, then a
- * warp per query; every thread of the block calls it, and what it writes
- * is visible to all of them on return. */
-static __device__ void win_weights(float *sc, float *inv, const float *qsh, const bf16 *kw, int nqw, int nl, int HD,
-				   float scale)
+ * floats, 16-byte aligned) over the nl staged keys kw (rows of ldk):
+ * sc[qi * WIN + k] = exp(score - max), inv[qi] = 1 / their sum.  A
+ * thread per (query, key) pair walks the dimensions in 16-byte pieces
+ * (a warp per pair, summed by shuffles, made the window block the
+ * slowest of the layer's attention), then a warp per query; every
+ * thread of the block calls it, and what it writes is visible to all of
+ * them on return. */
+static __device__ void win_weights(float *sc, float *inv, const float *qsh, const bf16 *kw, int ldk, int nqw, int nl,
+				   int HD, float scale)
 {
 	const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, nw = blockDim.x >> 5;
 
-	for (int pk = warp; pk < nqw * nl; pk += nw) {
+	for (int pk = threadIdx.x; pk < nqw * nl; pk += blockDim.x) {
 		const int qi = pk / nl, k = pk % nl;
+		const float *qr = qsh + (size_t)qi * HD;
+		const bf16 *kr = kw + (size_t)k * ldk;
 		float acc = 0.f;
 
-		for (int d = lane; d < HD; d += 32)
-			acc = fmaf(qsh[qi * HD + d], __bfloat162float(kw[k * HD + d]), acc);
-		acc = warp_sum(acc);
-		if (lane == 0)
-			sc[qi * WIN + k] = acc * scale;
+		if (HD % 8 == 0 && ldk % 8 == 0)
+			for (int d = 0; d < HD; d += 8) {
+				const float4 q0 = *(const float4 *)(qr + d), q1 = *(const float4 *)(qr + d + 4);
+				float kf[8];
+
+				bf16x8_widen(kf, *(const uint4 *)(kr + d));
+				acc = fmaf(q0.x, kf[0], acc);
+				acc = fmaf(q0.y, kf[1], acc);
+				acc = fmaf(q0.z, kf[2], acc);
+				acc = fmaf(q0.w, kf[3], acc);
+				acc = fmaf(q1.x, kf[4], acc);
+				acc = fmaf(q1.y, kf[5], acc);
+				acc = fmaf(q1.z, kf[6], acc);
+				acc = fmaf(q1.w, kf[7], acc);
+			}
+		else
+			for (int d = 0; d < HD; d++)
+				acc = fmaf(qr[d], __bfloat162float(kr[d]), acc);
+		sc[qi * WIN + k] = acc * scale;
 	}
 	__syncthreads();
 	for (int qi = warp; qi < nqw; qi += nw) {
@@ -301,7 +328,8 @@ __global__ void __launch_bounds__(128) k_dec_merge(const __grid_constant__ DecAt
 	const DecRow &R = a.P->row[r];
 	const int t = R.pos, nk = t + 1, ns = (nk + split_chunk(nk) - 1) / split_chunk(nk);
 	const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-	__shared__ float wsplit[DEC_SMAX], sc[WIN], stat[2], qsh[DEC_MERGE_HD];
+	__shared__ float wsplit[DEC_SMAX], sc[WIN], stat[2];
+	__shared__ __align__(16) float qsh[DEC_MERGE_HD];
 	__shared__ __align__(16) bf16 kw[WIN * DEC_MERGE_HD], vw[WIN * DEC_MERGE_HD];
 	const float *ml = a.ml + ((size_t)r * a.NH + h) * DEC_SMAX * 2;
 	const float *part = a.part + ((size_t)r * a.NH + h) * DEC_SMAX * HD;
@@ -309,7 +337,7 @@ __global__ void __launch_bounds__(128) k_dec_merge(const __grid_constant__ DecAt
 
 	grid_dep_trigger();
 	if (R.loop >= 1) {
-		win_stage(kw, vw, a, R.ring, kvh, lo, nl);
+		win_stage(kw, vw, HD, a, R.ring, kvh, lo, 0, nl, -1);
 		for (int d = threadIdx.x; d < HD; d += blockDim.x)
 			qsh[d] = a.q[(size_t)r * a.ldq + h * HD + d];
 	}
@@ -332,7 +360,7 @@ __global__ void __launch_bounds__(128) k_dec_merge(const __grid_constant__ DecAt
 	if (R.loop >= 1) {
 		asm volatile("cp.async.wait_all;" ::: "memory");
 		__syncthreads();
-		win_weights(sc, &stat[1], qsh, kw, 1, nl, HD, a.scale);
+		win_weights(sc, &stat[1], qsh, kw, HD, 1, nl, HD, a.scale);
 	}
 	__syncthreads();
 	for (int d = threadIdx.x; d < HD; d += blockDim.x) {
@@ -366,19 +394,34 @@ __global__ void __launch_bounds__(128) k_dec_merge(const __grid_constant__ DecAt
 
 /* One kernel for the whole of a layer's decode attention when the
  * group's queries (heads/kv_heads per row, times the rows) fit one
- * 16-row tile: grid (DM_SPLITS + 1, KVH, groups), 8 warps.
+ * 16-row tile: grid (DM_SPLITS + 1, KVH, groups), 9 warps.
  *
  * Blocks 0..DM_SPLITS-1 take a range of loop-0 keys each (the keys per
  * split follow t, read from device memory, so one graph serves every
- * step).  A warp takes 32 keys at a time: their V rows go to its shared
- * memory by cp.async while their K rows come straight into registers as
- * mma B fragments (lane (g, t) loads dimensions 32c + 8t..8t+7 of key g:
- * the dot product does not care which k slot holds which dimension, so q
- * is laid out by the same map), S = q.K^T and O += P.V run on mma.sync
- * m16n8k16 with q and p as bf16 hi + lo parts (split_bf16: 2^-17 of
- * themselves; K and V are bf16 already, accumulation fp32), the online
- * softmax in registers.  The 8 warps combine in shared memory into the
- * split's partial (unnormalised output, max, sum), as k_dec_split writes.
+ * step).  A warp takes 32 keys at a time: their K and V rows go to its
+ * slot of shared memory by cp.async, S = q.K^T and O += P.V run on
+ * mma.sync m16n8k16 with q and p as bf16 hi + lo parts (split_bf16: 2^-17
+ * of themselves; K and V are bf16 already, accumulation fp32), the online
+ * softmax in registers.  Lane (g, t) reads dimensions 32c + 8t..8t+7 of
+ * key g as its B fragments (one 16-byte read: the dot product does not
+ * care which k slot holds which dimension, so q is laid out by the same
+ * map; K rows of 320 bytes keep the reads free of bank conflicts).  The
+ * warps combine in shared memory into the split's partial (unnormalised
+ * output, max, sum), as k_dec_split writes.
+ *
+ * Only the key at the group's position t is written by the kernel
+ * before (the QKV GEMV's epilogue); every other key, and the parameters,
+ * come from earlier steps.  So each warp asks for its first tile but that
+ * key before waiting for the kernel before (programmatic dependent
+ * launch): the K/V reads overlap that kernel's last blocks, and only q and
+ * key t are read after it.  Nine warps of 32 keys cover a split of 288
+ * keys, every warp one tile up to 4320 keys.  Nsight Compute, R = 2 at
+ * 4096 keys (1.9 GHz): the kernel that read K into registers after the
+ * wait (8 warps, 246 registers) took 23.4 us, 19% of it waiting for K and
+ * 20% at the barrier for the warp that took a ninth tile; this one takes
+ * 20.0 us (168 registers), still a chain of dependent steps (parameters,
+ * q and its bf16 parts, the tile, the combine, the counter, the merge)
+ * where the bus would need 4 us.
  *
  * Block DM_SPLITS computes the local branch of each later loop's rows
  * (its own 65-key window from the ring, normalised) into partial slot
@@ -386,20 +429,26 @@ __global__ void __launch_bounds__(128) k_dec_merge(const __grid_constant__ DecAt
  * (group, K/V head) to finish (a counter each, put back to zero by that
  * block) merges the splits in split order, then mixes the window in with
  * the gate: no merge kernel, no second launch, and the result does not
- * depend on which block ran when.  One block per SM (246 registers a
- * thread): 15 splits and the window block of 8 K/V heads are 128 blocks,
- * one wave on 132 SMs (16 splits made 136: a second wave doubled the
- * time).  The older kernels took 26 us (split)
- * and 9-19 us (merge) per layer at 4096 keys, the bus 4 us. */
-enum { DM_SPLITS = 15, DM_WARPS = 8, DM_WSLOT = DEC_SMAX - 1, DM_VLD = 136 /* 272-byte rows */ };
+ * depend on which block ran when.  One block per SM (its shared memory):
+ * 15 splits and the window block of 8 K/V heads are 128 blocks, one wave
+ * on 132 SMs (16 splits made 136: a second wave doubled the time). */
+enum {
+	DM_SPLITS = 15,
+	DM_WARPS = 9,
+	DM_WSLOT = DEC_SMAX - 1,
+	DM_KLD = 160, /* 320-byte K rows */
+	DM_VLD = 136, /* 272-byte V rows (ldmatrix: 8 rows on distinct banks) */
+	DM_WLD = 136, /* the window's K and V rows */
+	DM_SLOT = 32 * (DM_KLD + DM_VLD) * 2 /* bytes: a warp's tile of K and V */
+};
 
-/* bytes of dynamic shared memory: the warps' V tiles, reused by the
- * combine (8 x 16 x 128 floats) and by the window block; then the warps'
+/* bytes of dynamic shared memory: the warps' K and V tiles, reused by the
+ * combine (9 x 16 x 128 floats) and by the window block; then the warps'
  * (max, sum) pairs */
 static __host__ __device__ size_t dm_region(void)
 {
-	const size_t vt = (size_t)DM_WARPS * 32 * DM_VLD * 2, comb = (size_t)DM_WARPS * 16 * 128 * 4,
-		     win = (size_t)2 * WIN * 128 * 2 + (size_t)16 * 128 * 4 + (size_t)16 * WIN * 4 + 16 * 4;
+	const size_t vt = (size_t)DM_WARPS * DM_SLOT, comb = (size_t)DM_WARPS * 16 * 128 * 4,
+		     win = (size_t)2 * WIN * DM_WLD * 2 + (size_t)16 * 128 * 4 + (size_t)16 * WIN * 4 + 16 * 4;
 	size_t r = vt > comb ? vt : comb;
 
 	return r > win ? r : win;
@@ -410,8 +459,8 @@ static size_t dm_smem(void)
 	return dm_region() + (size_t)DM_WARPS * 16 * 2 * 4;
 }
 
-/* Keys per split for nk keys: at least a block's 256, a multiple of 32
- * (4096 keys: 15 splits of 288, warp 0 of each taking two tiles). */
+/* Keys per split for nk keys: at least a block's 288, a multiple of 32
+ * (4096 keys: 15 splits of 288, the last one shorter). */
 static __device__ __forceinline__ int dm_chunk(int nk)
 {
 	int c = (nk + DM_SPLITS - 1) / DM_SPLITS;
@@ -420,7 +469,31 @@ static __device__ __forceinline__ int dm_chunk(int nk)
 	return (c + 31) & ~31;
 }
 
-/* The split's partial over keys j0..j1-1 for the group's nq queries. */
+/* A warp's copies of keys t0..t0+31 (zeros from key nj on) into its slot,
+ * all but key skip (-1: none). */
+static __device__ __forceinline__ void dm_tile(bf16 *ks, bf16 *vs, const bf16 *kbase, long long ps, int KVD, int t0,
+					       int nj, int skip, int lane)
+{
+	const int j0 = lane >> 4, col = (lane & 15) * 8; /* lane: keys j0 + 2k, 16 bytes at col */
+	const bf16 *src = kbase + (long long)(t0 + j0) * ps + col;
+
+	/* unrolled, each copy's address one add from the last (a loop over
+	 * the 512 pieces spent 16% of the kernel's time on addresses) */
+#pragma unroll
+	for (int k = 0; k < 16; k++) {
+		const int jj = j0 + 2 * k;
+		const bool ok = jj < nj;
+		const bf16 *sk = ok ? src + 2 * k * ps : kbase;
+
+		if (t0 + jj != skip) {
+			cp_async16(ks + jj * DM_KLD + col, sk, ok);
+			cp_async16(vs + jj * DM_VLD + col, sk + KVD, ok);
+		}
+	}
+}
+
+/* The split's partial over keys j0..j1-1 for the group's nq queries; the
+ * kernel before is waited for here. */
 static __device__ void dm_split(const DecAttnArgs &a, const DecGroup &G, int kvh, int s, int nq, int gh, int j0,
 				int j1, unsigned char *dsm)
 {
@@ -428,11 +501,22 @@ static __device__ void dm_split(const DecAttnArgs &a, const DecGroup &G, int kvh
 	const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
 	const long long ps = (long long)a.L * 2 * a.KVD;
 	const bf16 *kbase = G.kv0 + (size_t)a.layer * 2 * a.KVD + (size_t)kvh * HD;
-	bf16 *vt = (bf16 *)dsm + (size_t)warp * 32 * DM_VLD;
+	bf16 *ks = (bf16 *)(dsm + (size_t)warp * DM_SLOT), *vs = ks + 32 * DM_KLD;
 	float *ob = (float *)dsm, *mls = (float *)(dsm + dm_region());
+	const int cur = G.pos; /* the key the kernel before writes */
 	uint32_t qh[8][4], ql[8][4];
 	float o[16][4], m0 = -INFINITY, m1 = -INFINITY, l0 = 0.f, l1 = 0.f;
+	int t0 = j0 + warp * 32;
 
+	if (t0 < j1)
+		dm_tile(ks, vs, kbase, ps, a.KVD, t0, min(32, j1 - t0), cur, lane);
+	grid_dep_wait();
+	if (t0 <= cur && cur < min(j1, t0 + 32) && lane < 16) {
+		const bf16 *src = kbase + (long long)cur * ps + lane * 8;
+
+		cp_async16(ks + (cur - t0) * DM_KLD + lane * 8, src, true);
+		cp_async16(vs + (cur - t0) * DM_VLD + lane * 8, src + a.KVD, true);
+	}
 	/* q rows g and g + 8 (zero past nq), scaled, as A fragments: k step
 	 * 2c takes dimensions 32c + 8t + {0,1} (a0, a1) and {2,3} (a2, a3),
 	 * step 2c + 1 dimensions {4,5} and {6,7} */
@@ -477,36 +561,25 @@ static __device__ void dm_split(const DecAttnArgs &a, const DecGroup &G, int kvh
 #pragma unroll
 	for (int nt = 0; nt < 16; nt++)
 		o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.f;
-	for (int t0 = j0 + warp * 32; t0 < j1; t0 += DM_WARPS * 32) {
+	for (; t0 < j1; t0 += DM_WARPS * 32) {
 		const int nj = min(32, j1 - t0);
-		uint4 kf[4][4];
 		float sc[4][4];
 		uint32_t ph[2][4], pl[2][4];
 
-		/* V rows of the 32 keys: 16 pieces of 16 bytes each, zeros past nj */
-		for (int i = lane; i < 32 * 16; i += 32) {
-			const int jj = i >> 4, col = (i & 15) * 8;
-			const bool ok = jj < nj;
-
-			cp_async16(vt + jj * DM_VLD + col, kbase + (ok ? (long long)(t0 + jj) * ps : 0) + a.KVD + col, ok);
-		}
-		asm volatile("cp.async.commit_group;");
+		asm volatile("cp.async.wait_all;" ::: "memory");
+		__syncwarp();
 		/* K of key 8j + g, dimensions 32c + 8t..+7 */
-#pragma unroll
-		for (int j = 0; j < 4; j++)
-#pragma unroll
-			for (int c = 0; c < 4; c++)
-				kf[j][c] = 8 * j + g < nj ? __ldg((const uint4 *)(kbase + (long long)(t0 + 8 * j + g) * ps + 32 * c + 8 * t))
-							  : make_uint4(0, 0, 0, 0);
 #pragma unroll
 		for (int j = 0; j < 4; j++) {
 			sc[j][0] = sc[j][1] = sc[j][2] = sc[j][3] = 0.f;
 #pragma unroll
 			for (int c = 0; c < 4; c++) {
-				mma16816(sc[j], qh[2 * c], kf[j][c].x, kf[j][c].y);
-				mma16816(sc[j], ql[2 * c], kf[j][c].x, kf[j][c].y);
-				mma16816(sc[j], qh[2 * c + 1], kf[j][c].z, kf[j][c].w);
-				mma16816(sc[j], ql[2 * c + 1], kf[j][c].z, kf[j][c].w);
+				const uint4 kf = *(const uint4 *)(ks + (8 * j + g) * DM_KLD + 32 * c + 8 * t);
+
+				mma16816(sc[j], qh[2 * c], kf.x, kf.y);
+				mma16816(sc[j], ql[2 * c], kf.x, kf.y);
+				mma16816(sc[j], qh[2 * c + 1], kf.z, kf.w);
+				mma16816(sc[j], ql[2 * c + 1], kf.z, kf.w);
 			}
 		}
 		/* sc[j][e]: query row g (e < 2) or g + 8, key 8j + 2t + (e & 1) */
@@ -563,15 +636,13 @@ static __device__ void dm_split(const DecAttnArgs &a, const DecGroup &G, int kvh
 			split_bf16(ph[u][2], pl[u][2], sc[2 * u + 1][0], sc[2 * u + 1][1]);
 			split_bf16(ph[u][3], pl[u][3], sc[2 * u + 1][2], sc[2 * u + 1][3]);
 		}
-		asm volatile("cp.async.wait_all;" ::: "memory");
-		__syncwarp();
 #pragma unroll
 		for (int u = 0; u < 2; u++)
 #pragma unroll
 			for (int np = 0; np < 8; np++) {
 				uint32_t b[4];
 
-				ldsm_x4_trans(b, vt + (16 * u + (lane & 7) + ((lane >> 3) & 1) * 8) * DM_VLD +
+				ldsm_x4_trans(b, vs + (16 * u + (lane & 7) + ((lane >> 3) & 1) * 8) * DM_VLD +
 							 8 * (2 * np + (lane >> 4)));
 				mma16816(o[2 * np], ph[u], b[0], b[1]);
 				mma16816(o[2 * np], pl[u], b[0], b[1]);
@@ -579,6 +650,8 @@ static __device__ void dm_split(const DecAttnArgs &a, const DecGroup &G, int kvh
 				mma16816(o[2 * np + 1], pl[u], b[2], b[3]);
 			}
 		__syncwarp(); /* the tile's reads are done before the next copy */
+		if (t0 + DM_WARPS * 32 < j1)
+			dm_tile(ks, vs, kbase, ps, a.KVD, t0 + DM_WARPS * 32, min(32, j1 - t0 - DM_WARPS * 32), -1, lane);
 	}
 	l0 += __shfl_xor_sync(0xffffffffu, l0, 1);
 	l0 += __shfl_xor_sync(0xffffffffu, l0, 2);
@@ -626,33 +699,60 @@ static __device__ void dm_split(const DecAttnArgs &a, const DecGroup &G, int kvh
 
 /* The local branch of each later-loop row of the group, for the gh heads
  * of K/V head kvh: attention over the loop's own keys at positions
- * max(0, t-64)..t (the ring), normalised, into partial slot DM_WSLOT. */
+ * max(0, t-64)..t (the ring), normalised, into partial slot DM_WSLOT.
+ * The first such row's keys but t are asked for before waiting for the
+ * kernel before (which writes key t); the kernel before is waited for
+ * here. */
 static __device__ void dm_window(const DecAttnArgs &a, const DecGroup &G, int kvh, int gh, unsigned char *dsm)
 {
 	constexpr int HD = 128;
 	const int tpos = G.pos, lo = tpos >= WIN - 1 ? tpos - (WIN - 1) : 0, nl = tpos - lo + 1;
-	bf16 *kw = (bf16 *)dsm, *vw = kw + WIN * HD;
-	float *qsh = (float *)(vw + WIN * HD), *sc = qsh + 16 * HD, *inv = sc + 16 * WIN;
+	bf16 *kw = (bf16 *)dsm, *vw = kw + WIN * DM_WLD;
+	float *qsh = (float *)(vw + WIN * DM_WLD), *sc = qsh + 16 * HD, *inv = sc + 16 * WIN;
+	int first = -1;
 
-	for (int ri = 0; ri < G.nrows; ri++) {
+	for (int ri = 0; ri < G.nrows && first < 0; ri++)
+		if (a.P->row[G.rows[ri]].loop >= 1)
+			first = ri;
+	if (first >= 0)
+		win_stage(kw, vw, DM_WLD, a, a.P->row[G.rows[first]].ring, kvh, lo, 0, nl, tpos);
+	grid_dep_wait();
+	for (int ri = first < 0 ? G.nrows : first; ri < G.nrows; ri++) {
 		const int row = G.rows[ri];
 		const DecRow &R = a.P->row[row];
 
 		if (R.loop < 1)
 			continue;
-		win_stage(kw, vw, a, R.ring, kvh, lo, nl);
+		if (ri == first)
+			win_stage(kw, vw, DM_WLD, a, R.ring, kvh, lo, nl - 1, nl, -1);
+		else
+			win_stage(kw, vw, DM_WLD, a, R.ring, kvh, lo, 0, nl, -1);
 		for (int i = threadIdx.x; i < gh * HD; i += blockDim.x)
 			qsh[i] = a.q[(size_t)row * a.ldq + (size_t)(kvh * gh + i / HD) * HD + i % HD];
 		asm volatile("cp.async.wait_all;" ::: "memory");
 		__syncthreads();
-		win_weights(sc, inv, qsh, kw, gh, nl, HD, a.scale);
-		for (int i = threadIdx.x; i < gh * HD; i += blockDim.x) {
-			const int qi = i / HD, d = i % HD, h = kvh * gh + qi;
-			float loc = 0.f;
+		win_weights(sc, inv, qsh, kw, DM_WLD, gh, nl, HD, a.scale);
+		/* a thread per (query, 4 dimensions): 4 sums side by side */
+		for (int i = threadIdx.x; i < gh * (HD / 4); i += blockDim.x) {
+			const int qi = i / (HD / 4), d = (i % (HD / 4)) * 4, h = kvh * gh + qi;
+			const float *w = sc + qi * WIN;
+			float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
 
-			for (int k = 0; k < nl; k++)
-				loc = fmaf(sc[qi * WIN + k], __bfloat162float(vw[k * HD + d]), loc);
-			a.part[(((size_t)row * a.NH + h) * DEC_SMAX + DM_WSLOT) * HD + d] = loc * inv[qi];
+			for (int k = 0; k < nl; k++) {
+				const uint2 v = *(const uint2 *)(vw + k * DM_WLD + d);
+				const float2 v01 = __bfloat1622float2(*(const __nv_bfloat162 *)&v.x),
+					     v23 = __bfloat1622float2(*(const __nv_bfloat162 *)&v.y);
+
+				acc.x = fmaf(w[k], v01.x, acc.x);
+				acc.y = fmaf(w[k], v01.y, acc.y);
+				acc.z = fmaf(w[k], v23.x, acc.z);
+				acc.w = fmaf(w[k], v23.y, acc.w);
+			}
+			acc.x *= inv[qi];
+			acc.y *= inv[qi];
+			acc.z *= inv[qi];
+			acc.w *= inv[qi];
+			*(float4 *)&a.part[(((size_t)row * a.NH + h) * DEC_SMAX + DM_WSLOT) * HD + d] = acc;
 		}
 		__syncthreads(); /* the next row's copies reuse the space */
 	}
@@ -729,7 +829,8 @@ __global__ void __launch_bounds__(DM_WARPS * 32, 1) k_dec_mma(const __grid_const
 		later |= a.P->row[G.rows[i]].loop >= 1;
 	if (s == DM_SPLITS ? !later : s >= ns)
 		return; /* not counted: the last block expects ns + later */
-	grid_dep_wait();
+	/* each part waits for the kernel before itself, once its reads of
+	 * earlier steps' keys are in flight */
 	if (s == DM_SPLITS)
 		dm_window(a, G, kvh, gh, dsm);
 	else

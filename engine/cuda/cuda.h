@@ -199,8 +199,8 @@ struct GemvArgs {
 	/* EPI_QKV and EPI_LOGITS (with P): per-row positions and pointers */
 	const DecParams *P;
 	int layer, L, HD, QD, KVD;
-	const float *inv_freq;
-	float *q; /* EPI_QKV: rotated queries [row][QD] */
+	const float2 *rope; /* EPI_QKV: (cos, sin) of each row's angles, [row][HD / 2] (dec_embed_launch) */
+	float *q;	    /* EPI_QKV: rotated queries [row][QD] */
 	int ldq;
 	/* launched as a programmatic dependent of the kernel before (decode's
 	 * chain): its first weights load while that one finishes */
@@ -309,9 +309,10 @@ cudaError_t vec_launch(const void *src, int dtype, long long n, long long np, fl
 		       uint64_t tag, cudaStream_t st);
 cudaError_t fill_random_bf16(bf16 *p, size_t n, uint64_t seed, float scale, cudaStream_t st);
 
-/* Decode: the embedding and the cross-loop combine; the saved h^r. */
+/* Decode: the embedding and the cross-loop combine, with each row's RoPE
+ * table (half = HD / 2 pairs); the saved h^r. */
 cudaError_t dec_embed_launch(const DecParams *P, int nrows, const bf16 *embed, int Hp, int H, float a, float b,
-			     float *x, cudaStream_t st);
+			     float *x, const float *inv_freq, int half, float2 *rope, cudaStream_t st);
 /* out = w * x * rsqrt(mean(x^2) + eps) for rows 0..nrows-1 of x (ldx
  * floats each, a multiple of 4, H of them real; the padding of x and w
  * is zero, and so becomes out's), as a programmatic dependent of the
@@ -416,6 +417,7 @@ struct Model {
 	float eps, a, b;
 	bf16 *embed, *lm_head;
 	float *norm, *inv_freq;
+	float2 *drope; /* decode: each row's RoPE table [DEC_MAX_ROWS][HD / 2] */
 	Layer *layer;
 	bool has_gate;
 	uint64_t weight_bytes;

@@ -43,8 +43,9 @@ static __device__ __forceinline__ uint4 ld_stream(const bf16 *p)
 }
 
 /* The epilogue of one (row pair, x row) for EPI_QKV: RoPE on q and k at
- * the row's position (angle in double, as the CPU computes it), q to the
- * query buffer, k and v to the row's K/V slot in bf16. */
+ * the row's position (cos and sin of the angle in double, as the CPU
+ * computes them, from the step's table: a double sincos in every
+ * epilogue lane held the QKV blocks up), q to the query buffer, k and v to the row's K/V slot in bf16. */
 static __device__ void qkv_pair(const GemvArgs &a, int n, int m, float x0, float x1)
 {
 	const DecRow &R = a.P->row[a.rowsel[m]];
@@ -65,11 +66,10 @@ static __device__ void qkv_pair(const GemvArgs &a, int n, int m, float x0, float
 	head = local / HD;
 	j = (local % HD) / 2;
 	if (region < 2) {
-		double s, c;
+		const float2 cs = a.rope[(size_t)a.rowsel[m] * half + j];
 
-		sincos((double)R.pos * (double)a.inv_freq[j], &s, &c);
-		y0 = x0 * (float)c - x1 * (float)s;
-		y1 = x1 * (float)c + x0 * (float)s;
+		y0 = x0 * cs.x - x1 * cs.y;
+		y1 = x1 * cs.x + x0 * cs.y;
 	}
 	if (region == 0) {
 		float *q = a.q + (size_t)a.rowsel[m] * a.ldq + head * HD;

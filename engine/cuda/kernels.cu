@@ -106,13 +106,23 @@ cudaError_t fill_random_bf16(bf16 *p, size_t n, uint64_t seed, float scale, cuda
 
 /* ------------------------------------------------------------ decode */
 
-/* Loop 0: x = E_t; loop r: x = a E_t + b h^{r-1}_{t-1} (zero at t = 0). */
-__global__ void k_dec_embed(const DecParams *P, const bf16 *embed, int Hp, int H, float a, float b, float *x)
+/* Loop 0: x = E_t; loop r: x = a E_t + b h^{r-1}_{t-1} (zero at t = 0).
+ * And the row's RoPE table for the step's QKV epilogues: (cos, sin) of
+ * pos * inv_freq[j], the angle in double as the CPU computes it. */
+__global__ void k_dec_embed(const DecParams *P, const bf16 *embed, int Hp, int H, float a, float b, float *x,
+			    const float *inv_freq, int half, float2 *rope)
 {
 	grid_dep_trigger();
 	const DecRow &R = P->row[blockIdx.x];
 	const bf16 *e = embed + (size_t)R.id * Hp;
 	float *xr = x + (size_t)blockIdx.x * Hp;
+
+	for (int j = threadIdx.x; j < half; j += blockDim.x) {
+		double s, c;
+
+		sincos((double)R.pos * (double)inv_freq[j], &s, &c);
+		rope[(size_t)blockIdx.x * half + j] = make_float2((float)c, (float)s);
+	}
 
 	for (int k = threadIdx.x; k < Hp; k += blockDim.x) {
 		float v = 0.f;
@@ -129,9 +139,9 @@ __global__ void k_dec_embed(const DecParams *P, const bf16 *embed, int Hp, int H
 }
 
 cudaError_t dec_embed_launch(const DecParams *P, int nrows, const bf16 *embed, int Hp, int H, float a, float b,
-			     float *x, cudaStream_t st)
+			     float *x, const float *inv_freq, int half, float2 *rope, cudaStream_t st)
 {
-	k_dec_embed<<<nrows, 256, 0, st>>>(P, embed, Hp, H, a, b, x);
+	k_dec_embed<<<nrows, 256, 0, st>>>(P, embed, Hp, H, a, b, x, inv_freq, half, rope);
 	return cudaGetLastError();
 }
 

@@ -387,47 +387,60 @@ void t_prefill_attn(Report &r, Rng &g, int HD, int p, int n)
 	cudaFree(dout);
 }
 
-/* A decode step of one group: loops 0..R-1 of one session at t (the later
- * loops share one ring here). */
-void t_decode_attn(Report &r, Rng &g, int HD, int t, int R)
+/* A decode step of G groups (sessions): loops 0..R-1 of group gi at
+ * position t + 37 gi, each group its own K/V and its own ring (the later
+ * loops of a group share it here). */
+void t_decode_attn(Report &r, Rng &g, int HD, int t, int R, int G = 1)
 {
-	const int NH = 6, KVH = 2, L = 2, layer = 1, KVD = KVH * HD, QD = NH * HD, gh = NH / KVH;
+	const int NH = 6, KVH = 2, L = 2, layer = 1, KVD = KVH * HD, QD = NH * HD, gh = NH / KVH, NR = G * R;
 	const long long ps = (long long)L * 2 * KVD;
-	std::vector<uint16_t> kv((size_t)(t + 1) * ps), ring((size_t)WIN * ps);
-	std::vector<float> kvf(kv.size()), ringf(ring.size()), q((size_t)R * QD), gate((size_t)R * NH);
+	std::vector<std::vector<float>> kvf(G), ringf(G);
+	std::vector<float> q((size_t)NR * QD), gate((size_t)NR * NH);
+	std::vector<bf16 *> dkv(G), dring(G);
+	DecParams hp, *dP;
 
-	for (size_t i = 0; i < kv.size(); i++)
-		kv[i] = bits(kvf[i] = to_bf(g.next()));
-	for (size_t i = 0; i < ring.size(); i++)
-		ring[i] = bits(ringf[i] = to_bf(g.next()));
+	memset(&hp, 0, sizeof(hp));
+	hp.nrows = NR;
+	hp.ngroups = G;
+	for (int gi = 0; gi < G; gi++) {
+		const int tg = t + 37 * gi;
+		std::vector<uint16_t> kv((size_t)(tg + 1) * ps), ring((size_t)WIN * ps);
+
+		kvf[gi].resize(kv.size());
+		ringf[gi].resize(ring.size());
+		for (size_t i = 0; i < kv.size(); i++)
+			kv[i] = bits(kvf[gi][i] = to_bf(g.next()));
+		for (size_t i = 0; i < ring.size(); i++)
+			ring[i] = bits(ringf[gi][i] = to_bf(g.next()));
+		dkv[gi] = (bf16 *)dup(kv);
+		dring[gi] = (bf16 *)dup(ring);
+		hp.grp[gi].pos = tg;
+		hp.grp[gi].nrows = R;
+		hp.grp[gi].kv0 = dkv[gi];
+		for (int i = 0; i < R; i++) {
+			const int row = gi * R + i;
+
+			hp.grp[gi].rows[i] = row;
+			hp.row[row].pos = tg;
+			hp.row[row].loop = i;
+			hp.row[row].group = gi;
+			hp.row[row].qslot = i;
+			hp.row[row].ring = i ? dring[gi] : NULL;
+		}
+	}
 	for (auto &v : q)
 		v = 2.0f * g.next();
 	for (auto &v : gate)
 		v = 0.5f + 0.5f * g.next();
-	bf16 *dkv = (bf16 *)dup(kv), *dring = (bf16 *)dup(ring);
 	float *dq = dup(q), *dg = dup(gate), *datt, *dpart, *dml;
 	unsigned *dcnt;
-	DecParams hp, *dP;
-	memset(&hp, 0, sizeof(hp));
-	hp.nrows = R;
-	hp.ngroups = 1;
-	hp.grp[0].pos = t;
-	hp.grp[0].nrows = R;
-	hp.grp[0].kv0 = dkv;
-	for (int i = 0; i < R; i++) {
-		hp.grp[0].rows[i] = i;
-		hp.row[i].pos = t;
-		hp.row[i].loop = i;
-		hp.row[i].qslot = i;
-		hp.row[i].ring = i ? dring : NULL;
-	}
 	cudaMalloc(&dP, sizeof(hp));
 	cudaMemcpy(dP, &hp, sizeof(hp), cudaMemcpyHostToDevice);
-	cudaMalloc(&datt, (size_t)R * QD * 4);
-	cudaMalloc(&dpart, (size_t)R * NH * DEC_SMAX * HD * 4);
-	cudaMalloc(&dml, (size_t)R * NH * DEC_SMAX * 2 * 4);
-	cudaMalloc(&dcnt, (size_t)KVH * 4);
-	cudaMemset(dcnt, 0, (size_t)KVH * 4);
+	cudaMalloc(&datt, (size_t)NR * QD * 4);
+	cudaMalloc(&dpart, (size_t)NR * NH * DEC_SMAX * HD * 4);
+	cudaMalloc(&dml, (size_t)NR * NH * DEC_SMAX * 2 * 4);
+	cudaMalloc(&dcnt, (size_t)G * KVH * 4);
+	cudaMemset(dcnt, 0, (size_t)G * KVH * 4);
 	DecAttnArgs a;
 	memset(&a, 0, sizeof(a));
 	a.P = dP;
@@ -448,49 +461,52 @@ void t_decode_attn(Report &r, Rng &g, int HD, int t, int R)
 	a.ldatt = QD;
 	a.cnt = dcnt;
 	/* twice: the second launch finds the counters put back */
-	cudaError_t e = dec_attn_launch(a, 1, R, gh * R, 0);
+	cudaError_t e = dec_attn_launch(a, G, NR, gh * R, 0);
 	if (e == cudaSuccess)
-		e = cudaMemset(datt, 0, (size_t)R * QD * 4);
+		e = cudaMemset(datt, 0, (size_t)NR * QD * 4);
 	if (e == cudaSuccess)
-		e = dec_attn_launch(a, 1, R, gh * R, 0);
+		e = dec_attn_launch(a, G, NR, gh * R, 0);
 	if (e == cudaSuccess)
 		e = cudaDeviceSynchronize();
-	std::vector<float> got = back(datt, (size_t)R * QD);
-	std::vector<double> ref((size_t)R * QD);
-	for (int row = 0; row < R; row++)
+	std::vector<float> got = back(datt, (size_t)NR * QD);
+	std::vector<double> ref((size_t)NR * QD);
+	for (int row = 0; row < NR; row++)
 		for (int h = 0; h < NH; h++) {
-			const int kvh = h / gh;
+			const int kvh = h / gh, gi = row / R, loop = row % R, tg = t + 37 * gi;
+			const std::vector<float> &kf = kvf[gi], &rf = ringf[gi];
 			std::vector<double> qd(HD), og(HD), ol(HD);
 
 			for (int d = 0; d < HD; d++)
 				qd[d] = q[(size_t)row * QD + h * HD + d];
 			attend_ref(
-				og.data(), qd.data(), HD, 0, t, a.scale,
-				[&](int j, int d) { return (double)kvf[(size_t)j * ps + layer * 2 * KVD + kvh * HD + d]; },
-				[&](int j, int d) { return (double)kvf[(size_t)j * ps + layer * 2 * KVD + KVD + kvh * HD + d]; });
-			if (row) {
-				const int lo = t >= 64 ? t - 64 : 0;
+				og.data(), qd.data(), HD, 0, tg, a.scale,
+				[&](int j, int d) { return (double)kf[(size_t)j * ps + layer * 2 * KVD + kvh * HD + d]; },
+				[&](int j, int d) { return (double)kf[(size_t)j * ps + layer * 2 * KVD + KVD + kvh * HD + d]; });
+			if (loop) {
+				const int lo = tg >= 64 ? tg - 64 : 0;
 
 				attend_ref(
-					ol.data(), qd.data(), HD, lo, t, a.scale,
+					ol.data(), qd.data(), HD, lo, tg, a.scale,
 					[&](int j, int d) {
-						return (double)ringf[(size_t)(j % WIN) * ps + layer * 2 * KVD + kvh * HD + d];
+						return (double)rf[(size_t)(j % WIN) * ps + layer * 2 * KVD + kvh * HD + d];
 					},
 					[&](int j, int d) {
-						return (double)ringf[(size_t)(j % WIN) * ps + layer * 2 * KVD + KVD + kvh * HD + d];
+						return (double)rf[(size_t)(j % WIN) * ps + layer * 2 * KVD + KVD + kvh * HD + d];
 					});
 			}
 			for (int d = 0; d < HD; d++) {
 				const double gv = gate[(size_t)row * NH + h];
 
-				ref[(size_t)row * QD + h * HD + d] = row ? gv * og[d] + (1 - gv) * ol[d] : og[d];
+				ref[(size_t)row * QD + h * HD + d] = loop ? gv * og[d] + (1 - gv) * ol[d] : og[d];
 			}
 		}
 	const double err = rel_err(got, ref);
-	r.line(e == cudaSuccess && err < 1e-4, "decode attention head_dim %d, position %d, %d loops: rel err %.2e %s", HD, t, R, err,
-	       e ? cudaGetErrorString(e) : "");
-	cudaFree(dkv);
-	cudaFree(dring);
+	r.line(e == cudaSuccess && err < 1e-4, "decode attention head_dim %d, position %d, %d loops, %d group%s: rel err %.2e %s",
+	       HD, t, R, G, G > 1 ? "s" : "", err, e ? cudaGetErrorString(e) : "");
+	for (int gi = 0; gi < G; gi++) {
+		cudaFree(dkv[gi]);
+		cudaFree(dring[gi]);
+	}
 	cudaFree(dq);
 	cudaFree(dg);
 	cudaFree(datt);
@@ -715,11 +731,13 @@ int selftest(char *report, size_t n, int device, pl_err *err)
 	t_gemv(r, g);
 	t_blas(r, g);
 	t_decode_attn(r, g, 128, 4100, 2);  /* 15 splits of 288 keys */
+	t_decode_attn(r, g, 128, 700, 2, 3); /* three sessions, each its own keys and window */
+	t_decode_attn(r, g, 128, 5000, 2, 2); /* two sessions, two tiles for some warps */
 	t_decode_attn(r, g, 128, 300, 3);   /* 9 queries per K/V head, 2 splits */
 	t_decode_attn(r, g, 128, 4100, 6);  /* 18: the split and merge kernels */
 	t_decode_attn(r, g, 128, 40, 1);    /* one split, warps without keys */
 	t_decode_attn(r, g, 128, 20000, 2); /* 5 tiles per warp */
-	t_decode_attn(r, g, 128, 255, 5);   /* 15 queries, one split of 256 */
+	t_decode_attn(r, g, 128, 255, 5);   /* 15 queries, one split */
 	t_decode_attn(r, g, 16, 70, 2);
 	t_prefill_attn(r, g, 128, 100, 150);
 	t_prefill_attn(r, g, 128, 0, 70);

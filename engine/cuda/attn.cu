@@ -229,8 +229,8 @@ __global__ void __launch_bounds__(128) k_dec_split(const __grid_constant__ DecAt
  * out: staged before the kernel before has finished, the window leaves
  * the key that kernel writes for later.  The caller waits
  * (cp.async.wait_all) and syncs. */
-static __device__ void win_stage(bf16 *kw, bf16 *vw, int ldk, const DecAttnArgs &a, const bf16 *ring, int kvh, int lo,
-				 int k0, int k1, int skip)
+static __device__ void win_stage(bf16 *kw, bf16 *vw, int ldk, const DecAttnArgs &a, const bf16 *ring, int kvh,
+				 int lo, int k0, int k1, int skip)
 {
 	const long long ps = (long long)a.L * 2 * a.KVD;
 	const int HD = a.HD, per = HD / 8;
@@ -266,8 +266,8 @@ static __device__ void win_stage(bf16 *kw, bf16 *vw, int ldk, const DecAttnArgs 
  * slowest of the layer's attention), then a warp per query; every
  * thread of the block calls it, and what it writes is visible to all of
  * them on return. */
-static __device__ void win_weights(float *sc, float *inv, const float *qsh, const bf16 *kw, int ldk, int nqw, int nl,
-				   int HD, float scale)
+static __device__ void win_weights(float *sc, float *inv, const float *qsh, const bf16 *kw, int ldk, int nqw,
+				   int nl, int HD, float scale)
 {
 	const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, nw = blockDim.x >> 5;
 
@@ -279,7 +279,8 @@ static __device__ void win_weights(float *sc, float *inv, const float *qsh, cons
 
 		if (HD % 8 == 0 && ldk % 8 == 0)
 			for (int d = 0; d < HD; d += 8) {
-				const float4 q0 = *(const float4 *)(qr + d), q1 = *(const float4 *)(qr + d + 4);
+				const float4 q0 = *(const float4 *)(qr + d),
+					     q1 = *(const float4 *)(qr + d + 4);
 				float kf[8];
 
 				bf16x8_widen(kf, *(const uint4 *)(kr + d));
@@ -436,9 +437,9 @@ enum {
 	DM_SPLITS = 15,
 	DM_WARPS = 9,
 	DM_WSLOT = DEC_SMAX - 1,
-	DM_KLD = 160, /* 320-byte K rows */
-	DM_VLD = 136, /* 272-byte V rows (ldmatrix: 8 rows on distinct banks) */
-	DM_WLD = 136, /* the window's K and V rows */
+	DM_KLD = 160,			     /* 320-byte K rows */
+	DM_VLD = 136,			     /* 272-byte V rows (ldmatrix: 8 rows on distinct banks) */
+	DM_WLD = 136,			     /* the window's K and V rows */
 	DM_SLOT = 32 * (DM_KLD + DM_VLD) * 2 /* bytes: a warp's tile of K and V */
 };
 
@@ -448,7 +449,8 @@ enum {
 static __host__ __device__ size_t dm_region(void)
 {
 	const size_t vt = (size_t)DM_WARPS * DM_SLOT, comb = (size_t)DM_WARPS * 16 * 128 * 4,
-		     win = (size_t)2 * WIN * DM_WLD * 2 + (size_t)16 * 128 * 4 + (size_t)16 * WIN * 4 + 16 * 4;
+		     win = (size_t)2 * WIN * DM_WLD * 2 + (size_t)16 * 128 * 4 + (size_t)16 * WIN * 4 +
+			   16 * 4;
 	size_t r = vt > comb ? vt : comb;
 
 	return r > win ? r : win;
@@ -471,8 +473,8 @@ static __device__ __forceinline__ int dm_chunk(int nk)
 
 /* A warp's copies of keys t0..t0+31 (zeros from key nj on) into its slot,
  * all but key skip (-1: none). */
-static __device__ __forceinline__ void dm_tile(bf16 *ks, bf16 *vs, const bf16 *kbase, long long ps, int KVD, int t0,
-					       int nj, int skip, int lane)
+static __device__ __forceinline__ void dm_tile(bf16 *ks, bf16 *vs, const bf16 *kbase, long long ps, int KVD,
+					       int t0, int nj, int skip, int lane)
 {
 	const int j0 = lane >> 4, col = (lane & 15) * 8; /* lane: keys j0 + 2k, 16 bytes at col */
 	const bf16 *src = kbase + (long long)(t0 + j0) * ps + col;
@@ -651,7 +653,8 @@ static __device__ void dm_split(const DecAttnArgs &a, const DecGroup &G, int kvh
 			}
 		__syncwarp(); /* the tile's reads are done before the next copy */
 		if (t0 + DM_WARPS * 32 < j1)
-			dm_tile(ks, vs, kbase, ps, a.KVD, t0 + DM_WARPS * 32, min(32, j1 - t0 - DM_WARPS * 32), -1, lane);
+			dm_tile(ks, vs, kbase, ps, a.KVD, t0 + DM_WARPS * 32,
+				min(32, j1 - t0 - DM_WARPS * 32), -1, lane);
 	}
 	l0 += __shfl_xor_sync(0xffffffffu, l0, 1);
 	l0 += __shfl_xor_sync(0xffffffffu, l0, 2);

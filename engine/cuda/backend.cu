@@ -377,9 +377,10 @@ static void model_free(void *model)
 	}
 	if (m->lm_head != m->embed)
 		cudaFree(m->lm_head);
-	void *ps[] = { m->embed, m->norm, m->inv_freq, m->dx, m->dq, m->dgate, m->datt, m->dact, m->dpart, m->dml, m->dcnt, m->dxn,
-		       m->drope, m->dlog, m->dparams, m->sb.seen, m->sb.w, m->sb.keys, m->sb.keys_sorted, m->sb.vals,
-		       m->sb.vals_sorted, m->sb.tmp, m->sb.id_out, m->sb.lse_out, m->gws, m->gcnt };
+	void *ps[] = { m->embed, m->norm, m->inv_freq, m->dx, m->dq, m->dgate, m->datt, m->dact,
+		       m->dpart, m->dml, m->dcnt, m->dxn, m->drope, m->dlog, m->dparams, m->sb.seen,
+		       m->sb.w, m->sb.keys, m->sb.keys_sorted, m->sb.vals, m->sb.vals_sorted, m->sb.tmp,
+		       m->sb.id_out, m->sb.lse_out, m->gws, m->gcnt };
 	for (size_t k = 0; k < sizeof(ps) / sizeof(ps[0]); k++)
 		cudaFree(ps[k]);
 	blas_close(m->blas);
@@ -577,7 +578,8 @@ static int upload(void **out, const eng_cuda_model_desc *d, pl_err *err)
 		DALLOC(m->dx, R8 * m->Hp * 4, "decode scratch", &m->scratch_bytes);
 		DALLOC(m->dxn, R8 * m->Hp * 4, "decode scratch", &m->scratch_bytes);
 		DALLOC(m->dq, R8 * m->QD * 4, "decode scratch", &m->scratch_bytes);
-		DALLOC(m->drope, R8 * (size_t)(m->HD / 2) * sizeof(float2), "decode scratch", &m->scratch_bytes);
+		DALLOC(m->drope, R8 * (size_t)(m->HD / 2) * sizeof(float2), "decode scratch",
+		       &m->scratch_bytes);
 		DALLOC(m->dgate, R8 * m->NHp * 4, "decode scratch", &m->scratch_bytes);
 		DALLOC(m->datt, R8 * m->Qp * 4, "decode scratch", &m->scratch_bytes);
 		DALLOC(m->dact, R8 * m->Ip * 4, "decode scratch", &m->scratch_bytes);
@@ -1149,8 +1151,8 @@ static cudaError_t enqueue_decode(Model *m, const DecShape &S)
 		if ((e = (call)) != cudaSuccess) \
 			return e;             \
 	} while (0)
-	EQ(dec_embed_launch(P, S.nrows, m->embed, m->Hp, m->H, m->a, m->b, m->dx, m->inv_freq, m->HD / 2, m->drope,
-			    m->st));
+	EQ(dec_embed_launch(P, S.nrows, m->embed, m->Hp, m->H, m->a, m->b, m->dx, m->inv_freq, m->HD / 2,
+			    m->drope, m->st));
 	prof_mark(&m->prof, m->st, PK_DEC_PARAMS);
 	for (int l = 0; l < m->L; l++) {
 		const Layer *Ly = &m->layer[l];

@@ -311,8 +311,9 @@ cudaError_t fill_random_bf16(bf16 *p, size_t n, uint64_t seed, float scale, cuda
 
 /* Decode: the embedding and the cross-loop combine, with each row's RoPE
  * table (half = HD / 2 pairs); the saved h^r. */
-cudaError_t dec_embed_launch(const DecParams *P, int nrows, const bf16 *embed, int Hp, int H, float a, float b,
-			     float *x, const float *inv_freq, int half, float2 *rope, cudaStream_t st);
+cudaError_t dec_embed_launch(const DecParams *P, int nrows, const bf16 *embed, int Hp, int H, float a,
+			     float b, float *x, const float *inv_freq, int half, float2 *rope,
+			     cudaStream_t st);
 /* out = w * x * rsqrt(mean(x^2) + eps) for rows 0..nrows-1 of x (ldx
  * floats each, a multiple of 4, H of them real; the padding of x and w
  * is zero, and so becomes out's), as a programmatic dependent of the

@@ -138,8 +138,9 @@ __global__ void k_dec_embed(const DecParams *P, const bf16 *embed, int Hp, int H
 		*R.id_out = R.id;
 }
 
-cudaError_t dec_embed_launch(const DecParams *P, int nrows, const bf16 *embed, int Hp, int H, float a, float b,
-			     float *x, const float *inv_freq, int half, float2 *rope, cudaStream_t st)
+cudaError_t dec_embed_launch(const DecParams *P, int nrows, const bf16 *embed, int Hp, int H, float a,
+			     float b, float *x, const float *inv_freq, int half, float2 *rope,
+			     cudaStream_t st)
 {
 	k_dec_embed<<<nrows, 256, 0, st>>>(P, embed, Hp, H, a, b, x, inv_freq, half, rope);
 	return cudaGetLastError();

@@ -480,29 +480,42 @@ void t_decode_attn(Report &r, Rng &g, int HD, int t, int R, int G = 1)
 				qd[d] = q[(size_t)row * QD + h * HD + d];
 			attend_ref(
 				og.data(), qd.data(), HD, 0, tg, a.scale,
-				[&](int j, int d) { return (double)kf[(size_t)j * ps + layer * 2 * KVD + kvh * HD + d]; },
-				[&](int j, int d) { return (double)kf[(size_t)j * ps + layer * 2 * KVD + KVD + kvh * HD + d]; });
+				[&](int j, int d) {
+					return (double)kf[(size_t)j * ps + layer * 2 * KVD + kvh * HD + d];
+				},
+				[&](int j, int d) {
+					return (double)
+						kf[(size_t)j * ps + layer * 2 * KVD + KVD + kvh * HD + d];
+				});
 			if (loop) {
 				const int lo = tg >= 64 ? tg - 64 : 0;
 
 				attend_ref(
 					ol.data(), qd.data(), HD, lo, tg, a.scale,
 					[&](int j, int d) {
-						return (double)rf[(size_t)(j % WIN) * ps + layer * 2 * KVD + kvh * HD + d];
+						return (double)rf[(size_t)(j % WIN) * ps + layer * 2 * KVD +
+								  kvh * HD + d];
 					},
 					[&](int j, int d) {
-						return (double)rf[(size_t)(j % WIN) * ps + layer * 2 * KVD + KVD + kvh * HD + d];
+						return (double)rf[(size_t)(j % WIN) * ps + layer * 2 * KVD +
+								  KVD + kvh * HD + d];
 					});
 			}
 			for (int d = 0; d < HD; d++) {
 				const double gv = gate[(size_t)row * NH + h];
 
-				ref[(size_t)row * QD + h * HD + d] = loop ? gv * og[d] + (1 - gv) * ol[d] : og[d];
+				ref[(size_t)row * QD + h * HD + d] =
+					loop ? gv * og[d] + (1 - gv) * ol[d] : og[d];
 			}
 		}
 	const double err = rel_err(got, ref);
-	r.line(e == cudaSuccess && err < 1e-4, "decode attention head_dim %d, position %d, %d loops, %d group%s: rel err %.2e %s",
-	       HD, t, R, G, G > 1 ? "s" : "", err, e ? cudaGetErrorString(e) : "");
+	r.line(e == cudaSuccess && err<1e-4,
+				       "decode attention head_dim %d, position %d, %d loops, %d group%s: rel "
+				       "err %.2e %s",
+				       HD, t, R, G, G> 1
+		       ? "s"
+		       : "",
+	       err, e ? cudaGetErrorString(e) : "");
 	for (int gi = 0; gi < G; gi++) {
 		cudaFree(dkv[gi]);
 		cudaFree(dring[gi]);
@@ -731,7 +744,7 @@ int selftest(char *report, size_t n, int device, pl_err *err)
 	t_gemv(r, g);
 	t_blas(r, g);
 	t_decode_attn(r, g, 128, 4100, 2);  /* 15 splits of 288 keys */
-	t_decode_attn(r, g, 128, 700, 2, 3); /* three sessions, each its own keys and window */
+	t_decode_attn(r, g, 128, 700, 2, 3);  /* three sessions, each its own keys and window */
 	t_decode_attn(r, g, 128, 5000, 2, 2); /* two sessions, two tiles for some warps */
 	t_decode_attn(r, g, 128, 300, 3);   /* 9 queries per K/V head, 2 splits */
 	t_decode_attn(r, g, 128, 4100, 6);  /* 18: the split and merge kernels */

@@ -15,6 +15,10 @@
 #   memcheck  compute-sanitizer memcheck on the kernel, sampling and
 #             backend tests
 #   racecheck compute-sanitizer racecheck on the same
+#   parity-racecheck
+#             racecheck on the CUDA parity tests, 8 processes side by side
+#             (not in the default list: a case takes 4-9 minutes under
+#             it); CASES=name,... keeps to those cases (PLAIT_TEST_CASES)
 #   ncu       Nsight Compute on one layer of an R = 2 decode step (the
 #             kernels of layer 0 of the second profiled step: R = 1's
 #             profiled range holds 12 steps of 100 matching launches and
@@ -68,6 +72,10 @@ for spec in $steps; do
 	racecheck)
 		step racecheck ${lim:-300} compute-sanitizer --tool racecheck "${san[@]}" env LD_LIBRARY_PATH="$D/lib" "$T" \
 			--jobs 1 --filter '@(cuda/kernels|cuda/sampling|backend/)*' ;;
+	parity-racecheck)
+		step parity-racecheck ${lim:-540} compute-sanitizer --tool racecheck "${san[@]}" \
+			env LD_LIBRARY_PATH="$D/lib" PLAIT_TEST_CASES="${CASES:-}" "$T" --jobs 8 --verbose \
+			--filter '@(cuda/random_models_agree_and_windows_stay_fixed|cuda/logprobs_meet_the_bf16_bar_on_trained_like_checkpoints)*' ;;
 	ncu)
 		step ncu ${lim:-300} ncu --profile-from-start off -k 'regex:k_gemv|k_dec' --launch-skip 1303 --launch-count 8 \
 			--section SpeedOfLight --section Occupancy --section LaunchStats --section WarpStateStats \

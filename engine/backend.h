@@ -150,7 +150,10 @@ struct eng__backend_ops {
 	/* Runs the batch through every layer: stores loop-0 K/V, the later
 	 * loops' K/V, the saved h^r of loops below R-1, and the logits the
 	 * segments ask for.  Segments of one state must come in schedule
-	 * order (loop 0 of a position before the later loops of it). */
+	 * order (loop 0 of a position before the later loops of it); in the
+	 * decode form (one-row segments) they are all at one position (the
+	 * CUDA backend refuses more: its attention reads the keys of earlier
+	 * positions before the batch's own are written). */
 	int (*forward)(eng__backend *b, const eng__seg *seg, int nseg, pl_err *err);
 	/* The logits after the state's last token (vocab values, host
 	 * memory), as the last segment with keep_last left them. */

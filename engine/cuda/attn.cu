@@ -79,9 +79,7 @@ static size_t dm_smem(void);
 
 size_t dec_split_smem(int nq_max, int HD)
 {
-	const size_t simt = dec_split_simt_smem(nq_max, HD);
-
-	return HD == 128 && dm_smem() > simt ? dm_smem() : simt;
+	return dec_split_simt_smem(nq_max, HD);
 }
 
 /* A split past the last key: its partials weigh nothing in the merge. */
@@ -868,16 +866,23 @@ static cudaError_t allow_all_smem(const void *kernel, int optin)
 	return cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, optin - (int)fa.sharedSizeBytes);
 }
 
-cudaError_t dec_attn_init(void)
+cudaError_t dec_attn_init(bool *mma)
 {
+	cudaFuncAttributes fa;
 	int dev, optin;
 	cudaError_t rc;
 
+	*mma = false;
 	if ((rc = cudaGetDevice(&dev)) != cudaSuccess ||
 	    (rc = cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev)) != cudaSuccess ||
-	    (rc = allow_all_smem((const void *)k_dec_split, optin)) != cudaSuccess)
+	    (rc = allow_all_smem((const void *)k_dec_split, optin)) != cudaSuccess ||
+	    (rc = allow_all_smem((const void *)k_dec_mma, optin)) != cudaSuccess ||
+	    (rc = cudaFuncGetAttributes(&fa, (const void *)k_dec_mma)) != cudaSuccess)
 		return rc;
-	return allow_all_smem((const void *)k_dec_mma, optin);
+	/* 170 KB a block: Hopper's 227 have room, a GPU of ~100 runs the
+	 * split and merge kernels */
+	*mma = dm_smem() + fa.sharedSizeBytes <= (size_t)optin;
+	return cudaSuccess;
 }
 
 cudaError_t dec_attn_launch(const DecAttnArgs &a, int ngroups, int nrows, int nq_max, cudaStream_t st)

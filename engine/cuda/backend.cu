@@ -611,7 +611,7 @@ static int upload(void **out, const eng_cuda_model_desc *d, pl_err *err)
 			    dec_split_smem(m->nq_max, m->HD), (size_t)m->prop.sharedMemPerBlockOptin);
 		goto fail;
 	}
-	CKF(dec_attn_init(), "cudaFuncSetAttribute (decode attention)");
+	CKF(dec_attn_init(&m->dec_mma), "cudaFuncSetAttribute (decode attention)");
 	CKF(flash_init(), "cudaFuncSetAttribute (prefill attention)");
 	/* GEMV configurations, tuned over every layer's matrices with the rows
 	 * of one session's decode step (tune) */
@@ -1208,7 +1208,7 @@ static cudaError_t enqueue_decode(Model *m, const DecShape &S)
 		at.ldgate = m->NHp;
 		at.att = m->datt;
 		at.ldatt = m->Qp;
-		at.cnt = m->dcnt;
+		at.cnt = m->dec_mma ? m->dcnt : NULL;
 		at.pdl = g.pdl;
 		EQ(dec_attn_launch(at, S.ngroups, S.nrows, S.nq_max, m->st));
 		prof_mark(&m->prof, m->st, PK_DEC_ATTN);
@@ -1272,9 +1272,17 @@ static int run_decode(Model *m, const eng_cuda_seg *seg, int nseg, pl_err *err)
 		DecRow &R = hp.row[i];
 		int g;
 
+		/* one position of each state: the attention reads the keys of
+		 * earlier positions before the batch's own are written
+		 * (k_dec_mma asks for them before waiting for the QKV kernel) */
 		for (g = 0; g < hp.ngroups; g++)
-			if (hp.grp[g].kv0 == s->kv0 && hp.grp[g].pos == pos)
-				break;
+			if (hp.grp[g].kv0 == s->kv0) {
+				if (hp.grp[g].pos == pos)
+					break;
+				return seterr(err, PL_EINVAL,
+					      "two positions of one session in a decode batch (%d and %d)",
+					      hp.grp[g].pos, pos);
+			}
 		if (g == hp.ngroups) {
 			hp.grp[g].kv0 = s->kv0;
 			hp.grp[g].pos = pos;

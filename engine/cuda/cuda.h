@@ -245,10 +245,12 @@ struct DecAttnArgs {
 /* Loop 0 and the global branch of later loops over loop-0 K/V, split over
  * the keys; then the merge, each later loop's 65-key window and the gate. */
 cudaError_t dec_attn_launch(const DecAttnArgs &a, int ngroups, int nrows, int nq_max, cudaStream_t st);
+/* Shared memory of the split kernel, the path every GPU can take. */
 size_t dec_split_smem(int nq_max, int HD);
 /* Shared-memory limits raised on the current device, before any launch
- * (and any capture). */
-cudaError_t dec_attn_init(void);
+ * (and any capture); *mma: whether the device has the shared memory of
+ * the tensor-core kernel (k_dec_mma; DecAttnArgs.cnt only then). */
+cudaError_t dec_attn_init(bool *mma);
 cudaError_t flash_init(void);
 
 struct FlashArgs {
@@ -416,6 +418,7 @@ struct Model {
 	cudaDeviceProp prop;
 	int H, Hp, I, Ip, NH, KVH, HD, QD, Qp, KVD, QKV, V, L, R, NHp;
 	float eps, a, b;
+	bool dec_mma; /* decode attention on the tensor cores (dec_attn_init) */
 	bf16 *embed, *lm_head;
 	float *norm, *inv_freq;
 	float2 *drope; /* decode: each row's RoPE table [DEC_MAX_ROWS][HD / 2] */

@@ -390,7 +390,7 @@ void t_prefill_attn(Report &r, Rng &g, int HD, int p, int n)
 /* A decode step of G groups (sessions): loops 0..R-1 of group gi at
  * position t + 37 gi, each group its own K/V and its own ring (the later
  * loops of a group share it here). */
-void t_decode_attn(Report &r, Rng &g, int HD, int t, int R, int G = 1)
+void t_decode_attn(Report &r, Rng &g, bool mma, int HD, int t, int R, int G = 1)
 {
 	const int NH = 6, KVH = 2, L = 2, layer = 1, KVD = KVH * HD, QD = NH * HD, gh = NH / KVH, NR = G * R;
 	const long long ps = (long long)L * 2 * KVD;
@@ -459,7 +459,7 @@ void t_decode_attn(Report &r, Rng &g, int HD, int t, int R, int G = 1)
 	a.ldgate = NH;
 	a.att = datt;
 	a.ldatt = QD;
-	a.cnt = dcnt;
+	a.cnt = mma ? dcnt : NULL; /* no counters: the split and merge kernels */
 	/* twice: the second launch finds the counters put back */
 	cudaError_t e = dec_attn_launch(a, G, NR, gh * R, 0);
 	if (e == cudaSuccess)
@@ -738,20 +738,22 @@ int selftest(char *report, size_t n, int device, pl_err *err)
 	report[0] = '\0';
 	if ((e = cudaSetDevice(device)) != cudaSuccess)
 		return seterr(err, PL_EUNSUPPORTED, "no CUDA device %d: %s", device, cudaGetErrorString(e));
+	bool mma = false;
+
 	gemv_init();
-	dec_attn_init();
+	dec_attn_init(&mma);
 	flash_init();
 	t_gemv(r, g);
 	t_blas(r, g);
-	t_decode_attn(r, g, 128, 4100, 2);  /* 15 splits of 288 keys */
-	t_decode_attn(r, g, 128, 700, 2, 3);  /* three sessions, each its own keys and window */
-	t_decode_attn(r, g, 128, 5000, 2, 2); /* two sessions, two tiles for some warps */
-	t_decode_attn(r, g, 128, 300, 3);   /* 9 queries per K/V head, 2 splits */
-	t_decode_attn(r, g, 128, 4100, 6);  /* 18: the split and merge kernels */
-	t_decode_attn(r, g, 128, 40, 1);    /* one split, warps without keys */
-	t_decode_attn(r, g, 128, 20000, 2); /* 5 tiles per warp */
-	t_decode_attn(r, g, 128, 255, 5);   /* 15 queries, one split */
-	t_decode_attn(r, g, 16, 70, 2);
+	t_decode_attn(r, g, mma, 128, 4100, 2);  /* 15 splits of 288 keys */
+	t_decode_attn(r, g, mma, 128, 700, 2, 3);  /* three sessions, each its own keys and window */
+	t_decode_attn(r, g, mma, 128, 5000, 2, 2); /* two sessions, two tiles for some warps */
+	t_decode_attn(r, g, mma, 128, 300, 3);   /* 9 queries per K/V head, 2 splits */
+	t_decode_attn(r, g, mma, 128, 4100, 6);  /* 18: the split and merge kernels */
+	t_decode_attn(r, g, mma, 128, 40, 1);    /* one split, warps without keys */
+	t_decode_attn(r, g, mma, 128, 20000, 2); /* 5 tiles per warp */
+	t_decode_attn(r, g, mma, 128, 255, 5);   /* 15 queries, one split */
+	t_decode_attn(r, g, mma, 16, 70, 2);
 	t_prefill_attn(r, g, 128, 100, 150);
 	t_prefill_attn(r, g, 128, 0, 70);
 	t_prefill_attn(r, g, 16, 40, 90);

@@ -435,10 +435,11 @@ enum {
 	DM_SPLITS = 15,
 	DM_WARPS = 9,
 	DM_WSLOT = DEC_SMAX - 1,
-	DM_KLD = 160,			     /* 320-byte K rows */
-	DM_VLD = 136,			     /* 272-byte V rows (ldmatrix: 8 rows on distinct banks) */
-	DM_WLD = 136,			     /* the window's K and V rows */
-	DM_SLOT = 32 * (DM_KLD + DM_VLD) * 2 /* bytes: a warp's tile of K and V */
+	DM_KLD = 160, /* 320-byte K rows */
+	DM_VLD = 136, /* 272-byte V rows (ldmatrix: 8 rows on distinct banks) */
+	DM_WLD = 136, /* the window's K and V rows */
+	/* bytes: a warp's tile of K and V */
+	DM_SLOT = 32 * (DM_KLD + DM_VLD) * 2
 };
 
 /* bytes of dynamic shared memory: the warps' K and V tiles, reused by the

@@ -484,8 +484,9 @@ void t_decode_attn(Report &r, Rng &g, bool mma, int HD, int t, int R, int G = 1)
 					return (double)kf[(size_t)j * ps + layer * 2 * KVD + kvh * HD + d];
 				},
 				[&](int j, int d) {
-					return (double)
-						kf[(size_t)j * ps + layer * 2 * KVD + KVD + kvh * HD + d];
+					const size_t row = (size_t)j * ps + layer * 2 * KVD;
+
+					return (double)kf[row + KVD + kvh * HD + d];
 				});
 			if (loop) {
 				const int lo = tg >= 64 ? tg - 64 : 0;
@@ -509,13 +510,9 @@ void t_decode_attn(Report &r, Rng &g, bool mma, int HD, int t, int R, int G = 1)
 			}
 		}
 	const double err = rel_err(got, ref);
-	r.line(e == cudaSuccess && err<1e-4,
-				       "decode attention head_dim %d, position %d, %d loops, %d group%s: rel "
-				       "err %.2e %s",
-				       HD, t, R, G, G> 1
-		       ? "s"
-		       : "",
-	       err, e ? cudaGetErrorString(e) : "");
+	r.line(e == cudaSuccess && err < 1e-4,
+	       "decode attention head_dim %d, position %d, %d loops, %d group%s: rel err %.2e %s", HD, t, R,
+	       G, G > 1 ? "s" : "", err, e ? cudaGetErrorString(e) : "");
 	for (int gi = 0; gi < G; gi++) {
 		cudaFree(dkv[gi]);
 		cudaFree(dring[gi]);
